@@ -1,0 +1,8 @@
+/** The benchmark suites that `npm run bench` runs, in order. Later work adds its suites here. */
+export interface BenchSuite {
+  readonly name: string
+  readonly description: string
+  run(): Promise<void>
+}
+
+export const suites: BenchSuite[] = []
