@@ -1,0 +1,8 @@
+/**
+ * Meshpad's CRDTs: `TextDoc`, the RGA-family sequence CRDT that holds a document's text, and `LwwMap`,
+ * the last-writer-wins map that holds its properties and member list. Everything here is pure,
+ * synchronous and deterministic: no I/O, and clocks only where injected.
+ */
+export { TextDoc } from './text-doc'
+export { LwwMap, type LwwChange, type LwwOptions, type Clock } from './lww-map'
+export { CrdtDecodeError, type CharId, type TextChange, type VersionVector } from './types'

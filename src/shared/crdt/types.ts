@@ -1,0 +1,24 @@
+/** Replica ID → highest counter seen from it. Counters start at 1; a missing replica means 0. */
+export type VersionVector = Record<string, number>
+
+/** One visible change, in UTF-16 code units, relative to the text as left by the changes before it. */
+export interface TextChange {
+  readonly index: number
+  readonly deleted: number
+  readonly inserted: string
+}
+
+/** A character's identity: the replica that inserted it and that replica's counter for it. */
+export interface CharId {
+  readonly replica: string
+  readonly counter: number
+}
+
+/** A decoder met bytes it cannot accept: truncated, corrupt or hostile. Nothing was applied. */
+export class CrdtDecodeError extends Error {
+  readonly code = 'CRDT_DECODE'
+  constructor(message: string) {
+    super(message)
+    this.name = 'CrdtDecodeError'
+  }
+}
