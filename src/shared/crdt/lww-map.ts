@@ -1,4 +1,17 @@
-import type { VersionVector } from './types'
+/**
+ * LwwMap: a last-writer-wins element dictionary, for a document's properties and its member list.
+ *
+ * Each key keeps the winning write: a value or a removal, stamped with a hybrid-logical-clock
+ * timestamp (hlc.ts) and the writer's replica. The later stamp wins, ties going to the larger replica
+ * ID, so a removal beats older sets and a later set beats an older removal, identically everywhere.
+ * Every write also takes a counter of its replica, so version vectors, `changesSince` and parking of
+ * out-of-order batches work exactly as in TextDoc. Values are stored as JSON text and parsed on read,
+ * so a caller can never mutate the stored value.
+ */
+import { ByteReader, ByteWriter } from './bytes'
+import { compareStamps, HybridClock, type Timestamp } from './hlc'
+import { checkReplicaId, readHeader, writeHeader } from './replica-table'
+import { CrdtDecodeError, type VersionVector } from './types'
 
 /** Wall-clock milliseconds. Injected so that tests are deterministic. */
 export type Clock = () => number
@@ -11,43 +24,265 @@ export interface LwwChange<V> {
   readonly value: V | undefined
 }
 
-// STUB: the real implementation is being written; signatures are final. V must be JSON-serialisable.
+const KIND_LWW_BATCH = 3
+const KIND_LWW_SNAPSHOT = 4
+const F_REMOVE = 1
+const F_SAME_AGENT = 2
+const F_IMPLICIT_COUNTER = 4
+const MAX_KEY_LENGTH = 1024
+const MAX_PENDING = 100_000
+
+interface Write {
+  readonly agent: number
+  readonly counter: number
+  readonly key: string
+  /** JSON text of the value, or undefined for a removal. */
+  readonly json: string | undefined
+  readonly stamp: Timestamp
+}
+
 export class LwwMap<V> {
   readonly replica: string
-  constructor(replica: string, _options: LwwOptions = {}) {
+  private readonly replicas: string[] = []
+  private readonly agentOf = new Map<string, number>()
+  private readonly versions: number[] = []
+  private readonly clock: HybridClock
+  /** The winning write per key (removals included: they must keep beating older sets). */
+  private readonly winners = new Map<string, Write>()
+  private readonly log: Write[] = []
+  private pending: Write[] = []
+
+  constructor(replica: string, options: LwwOptions = {}) {
+    checkReplicaId(replica)
     this.replica = replica
+    this.clock = new HybridClock(options.clock ?? Date.now)
+    this.agent(replica)
   }
-  set(_key: string, _value: V): Uint8Array {
-    throw new Error('not implemented')
+
+  set(key: string, value: V): Uint8Array {
+    const json = JSON.stringify(value)
+    if (json === undefined) throw new TypeError(`LwwMap.set: the value for "${key}" is not JSON-serialisable`)
+    return this.write(key, json)
   }
-  delete(_key: string): Uint8Array {
-    throw new Error('not implemented')
+
+  delete(key: string): Uint8Array {
+    return this.write(key, undefined)
   }
-  get(_key: string): V | undefined {
-    throw new Error('not implemented')
+
+  get(key: string): V | undefined {
+    const json = this.winners.get(key)?.json
+    return json === undefined ? undefined : (JSON.parse(json) as V)
   }
-  has(_key: string): boolean {
-    throw new Error('not implemented')
+
+  has(key: string): boolean {
+    return this.winners.get(key)?.json !== undefined
   }
+
   entries(): [string, V][] {
-    throw new Error('not implemented')
+    const out: [string, V][] = []
+    for (const [key, w] of this.winners) if (w.json !== undefined) out.push([key, JSON.parse(w.json) as V])
+    return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
   }
-  applyRemote(_batch: Uint8Array): LwwChange<V>[] {
-    throw new Error('not implemented')
-  }
+
   version(): VersionVector {
-    throw new Error('not implemented')
+    const v: VersionVector = {}
+    this.versions.forEach((counter, agent) => {
+      if (counter > 0) v[this.replicas[agent]!] = counter
+    })
+    return v
   }
-  changesSince(_v: VersionVector): Uint8Array {
-    throw new Error('not implemented')
-  }
+
   pendingCount(): number {
-    throw new Error('not implemented')
+    return this.pending.length
   }
+
+  applyRemote(batch: Uint8Array): LwwChange<V>[] {
+    const writes = this.decode(batch, KIND_LWW_BATCH, 'map batch')
+    if (this.pending.length + writes.length > MAX_PENDING) {
+      throw new RangeError('LwwMap: too many writes waiting for missing dependencies; batch refused')
+    }
+    const changed = new Set<string>()
+    const before = new Map<string, string | undefined>()
+    const note = (key: string): void => {
+      if (!before.has(key)) before.set(key, this.winners.get(key)?.json)
+      changed.add(key)
+    }
+    let progressed = false
+    for (const w of writes) {
+      if (this.tryApply(w, note)) progressed = true
+      else this.pending.push(w)
+    }
+    while (progressed && this.pending.length > 0) {
+      progressed = false
+      const waiting = this.pending
+      this.pending = []
+      for (const w of waiting) {
+        if (this.tryApply(w, note)) progressed = true
+        else this.pending.push(w)
+      }
+    }
+    const changes: LwwChange<V>[] = []
+    for (const key of changed) {
+      const now = this.winners.get(key)?.json
+      if (now !== before.get(key))
+        changes.push({ key, value: now === undefined ? undefined : (JSON.parse(now) as V) })
+    }
+    return changes
+  }
+
+  changesSince(v: VersionVector): Uint8Array {
+    const missing = this.log.filter((w) => w.counter > (v[this.replicas[w.agent]!] ?? 0))
+    return this.encode(missing, KIND_LWW_BATCH)
+  }
+
   save(): Uint8Array {
-    throw new Error('not implemented')
+    const w = new ByteWriter(256)
+    const log = this.encode(this.log, KIND_LWW_SNAPSHOT)
+    const pending = this.encode(this.pending, KIND_LWW_BATCH)
+    w.uint(log.length)
+    w.bytes(log)
+    w.bytes(pending)
+    return w.finish()
   }
-  static load<V>(_bytes: Uint8Array, replica: string, options: LwwOptions = {}): LwwMap<V> {
-    return new LwwMap<V>(replica, options)
+
+  static load<V>(bytes: Uint8Array, replica: string, options: LwwOptions = {}): LwwMap<V> {
+    if (!(bytes instanceof Uint8Array)) throw new CrdtDecodeError('expected a Uint8Array')
+    const r = new ByteReader(bytes)
+    const log = r.bytes(r.uint())
+    const pending = r.bytes(r.remaining)
+    const map = new LwwMap<V>(replica, options)
+    const writes = map.decode(log, KIND_LWW_SNAPSHOT, 'map snapshot')
+    for (const w of writes) {
+      if (!map.tryApply(w, ignore)) throw new CrdtDecodeError('map snapshot writes out of order')
+    }
+    map.applyRemote(pending)
+    return map
   }
+
+  // ---- internals ---------------------------------------------------------------------------------
+
+  private write(key: string, json: string | undefined): Uint8Array {
+    if (typeof key !== 'string' || key.length > MAX_KEY_LENGTH) {
+      throw new RangeError(`LwwMap: a key must be a string of at most ${MAX_KEY_LENGTH} characters`)
+    }
+    const w: Write = { agent: 0, counter: this.versions[0]! + 1, key, json, stamp: this.clock.tick() }
+    this.tryApply(w, ignore)
+    return this.encode([w], KIND_LWW_BATCH)
+  }
+
+  private agent(replica: string): number {
+    let a = this.agentOf.get(replica)
+    if (a === undefined) {
+      a = this.replicas.length
+      this.replicas.push(replica)
+      this.agentOf.set(replica, a)
+      this.versions.push(0)
+    }
+    return a
+  }
+
+  private tryApply(w: Write, note: (key: string) => void): boolean {
+    const seen = this.versions[w.agent]!
+    if (w.counter <= seen) return true
+    if (w.counter > seen + 1) return false
+    this.versions[w.agent] = w.counter
+    this.log.push(w)
+    this.clock.observe(w.stamp)
+    const current = this.winners.get(w.key)
+    if (
+      !current ||
+      compareStamps(w.stamp, this.replicas[w.agent]!, current.stamp, this.replicas[current.agent]!) > 0
+    ) {
+      note(w.key)
+      this.winners.set(w.key, w)
+    }
+    return true
+  }
+
+  private encode(writes: readonly Write[], kind: number): Uint8Array {
+    const table: string[] = []
+    const local = new Map<number, number>()
+    const body = new ByteWriter(16 + writes.length * 16)
+    const expected: number[] = []
+    let prev = 0
+    body.uint(writes.length)
+    for (const w of writes) {
+      let agent = local.get(w.agent)
+      if (agent === undefined) {
+        agent = table.length
+        local.set(w.agent, agent)
+        table.push(this.replicas[w.agent]!)
+      }
+      let flags = w.json === undefined ? F_REMOVE : 0
+      if (agent === prev) flags |= F_SAME_AGENT
+      if (w.counter === expected[agent]) flags |= F_IMPLICIT_COUNTER
+      body.byte(flags)
+      if (!(flags & F_SAME_AGENT)) body.uint(agent)
+      if (!(flags & F_IMPLICIT_COUNTER)) body.uint(w.counter)
+      body.uint(w.stamp.wall)
+      body.uint(w.stamp.logical)
+      body.string(w.key)
+      if (w.json !== undefined) body.string(w.json)
+      prev = agent
+      expected[agent] = w.counter + 1
+    }
+    const out = new ByteWriter(32 + body.length)
+    writeHeader(out, kind, table)
+    out.bytes(body.finish())
+    return out.finish()
+  }
+
+  /** Decodes writes and maps their agents onto this map's table. Throws CrdtDecodeError. */
+  private decode(bytes: Uint8Array, kind: number, what: string): Write[] {
+    if (!(bytes instanceof Uint8Array)) throw new CrdtDecodeError('expected a Uint8Array')
+    const r = new ByteReader(bytes)
+    const replicas = readHeader(r, kind, what)
+    const count = r.count(4)
+    const decoded: {
+      agent: number
+      counter: number
+      key: string
+      json: string | undefined
+      stamp: Timestamp
+    }[] = []
+    const expected: number[] = []
+    let prev = 0
+    for (let i = 0; i < count; i++) {
+      const flags = r.byte()
+      if (flags & ~7) throw new CrdtDecodeError('reserved flag bits set')
+      const agent = flags & F_SAME_AGENT ? prev : r.uint()
+      if (agent >= replicas.length) throw new CrdtDecodeError(`replica index ${agent} outside the table`)
+      let counter: number
+      if (flags & F_IMPLICIT_COUNTER) {
+        const next = expected[agent]
+        if (next === undefined) throw new CrdtDecodeError('implicit counter with nothing before it')
+        counter = next
+      } else {
+        counter = r.uint()
+        if (counter < 1) throw new CrdtDecodeError('counter 0')
+      }
+      const stamp = { wall: r.uint(), logical: r.uint() }
+      const key = r.string()
+      if (key.length > MAX_KEY_LENGTH) throw new CrdtDecodeError('key too long')
+      let json: string | undefined
+      if (!(flags & F_REMOVE)) {
+        json = r.string()
+        try {
+          JSON.parse(json)
+        } catch {
+          throw new CrdtDecodeError(`value of "${key.slice(0, 40)}" is not valid JSON`)
+        }
+      }
+      decoded.push({ agent, counter, key, json, stamp })
+      prev = agent
+      expected[agent] = counter + 1
+    }
+    if (!r.done()) throw new CrdtDecodeError('trailing bytes')
+    const map = replicas.map((rep) => this.agent(rep))
+    return decoded.map((d) => ({ ...d, agent: map[d.agent]! }))
+  }
+}
+
+function ignore(): void {
+  // Loading and local writes have no caller waiting for the list of changes.
 }

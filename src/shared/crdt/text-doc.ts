@@ -1,39 +1,538 @@
-import type { TextChange, VersionVector } from './types'
+/**
+ * TextDoc: the replicated text of one document, a sequence CRDT of the RGA family.
+ *
+ * Algorithm. Every inserted character has a unique ID (replica, counter) and remembers two origins:
+ * the character that was immediately to its left when it was inserted, and the one immediately to its
+ * right (either may be a tombstone, or the document edge). A remote insert is integrated by the
+ * YjsMod rule (Gentle's variant of Yjs/YATA, shown by Weidner & Kleppmann to order like FugueMax):
+ * start right after the left origin and scan forward until the right origin, past every character
+ * that was inserted concurrently into the same gap; among those, order by comparing origins, and only
+ * on a true tie (same left and right origins) by replica ID. Because a character typed after another
+ * takes it as left origin, and one typed before another takes it as right origin, runs typed
+ * concurrently into the same place never interleave, whether typed forwards or backwards.
+ *
+ * Deleting marks characters as tombstones; they stay in the sequence so that late ops can still name
+ * them as origins. Both inserting and deleting a character consume one counter of the acting replica,
+ * so a version vector (highest counter per replica, always contiguous) counts every op and
+ * `changesSince` returns exactly the ops a peer lacks. Ops whose dependencies (earlier ops of the same
+ * replica, origins, delete targets) are missing are parked and retried, never thrown away.
+ *
+ * Representation. Characters live in spans (span.ts): runs with consecutive IDs, kept in a B-tree
+ * that counts visible and raw characters (span-tree.ts) plus a per-replica index from ID to span
+ * (id-index.ts); both lookups are O(log n). The op log, in the order ops were applied here (a causal
+ * order), is kept separately and is what batches, `changesSince` and snapshots encode.
+ *
+ * Positions are UTF-16 code units, as in CodeMirror; an insert or delete that would split a surrogate
+ * pair is refused with a RangeError.
+ */
+import { IdIndex } from './id-index'
+import { DeleteOp, InsertOp, type TextOp } from './ops'
+import { checkReplicaId } from './replica-table'
+import { NONE, Span } from './span'
+import { Leaf, SpanTree } from './span-tree'
+import { decodeTextOps, encodeTextOps, hasLoneSurrogate } from './text-codec'
+import type { CharId, TextChange, VersionVector } from './types'
 
-// STUB: the real implementation is being written; signatures are final.
+const EMPTY_PENDING = encodeTextOps([], [])
+const MAX_PENDING_OPS = 1_000_000
+
+const SURROGATE = /[\uD800-\uDFFF]/
+const isHigh = (c: number): boolean => c >= 0xd800 && c <= 0xdbff
+const isLow = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff
+
 export class TextDoc {
   readonly replica: string
+  /** Replica IDs by agent index; this replica is agent 0. */
+  private readonly replicas: string[]
+  private readonly agentOf = new Map<string, number>()
+  /** Highest applied counter per agent. */
+  private readonly versions: number[] = []
+  private readonly tree = new SpanTree()
+  private readonly ids = new IdIndex()
+  /** Applied ops in application order; consecutive local keystrokes are merged into one op. */
+  private readonly log: TextOp[] = []
+  private pending: TextOp[] = []
+  /** The span our last local insert created or extended, for the typing fast path. */
+  private lastLocal: Span | null = null
+  /** Whether any surrogate was ever inserted; until then no position can split a pair. */
+  private hasSurrogates = false
+
   constructor(replica: string) {
+    checkReplicaId(replica)
     this.replica = replica
+    this.replicas = []
+    this.agent(replica)
   }
+
   get length(): number {
-    throw new Error('not implemented')
+    return this.tree.visibleLength
   }
+
   toString(): string {
-    throw new Error('not implemented')
+    return this.tree.text()
   }
-  localInsert(_index: number, _text: string): Uint8Array {
-    throw new Error('not implemented')
-  }
-  localDelete(_index: number, _length: number): Uint8Array {
-    throw new Error('not implemented')
-  }
-  applyRemote(_batch: Uint8Array): TextChange[] {
-    throw new Error('not implemented')
-  }
+
   version(): VersionVector {
-    throw new Error('not implemented')
+    const v: VersionVector = {}
+    this.versions.forEach((counter, agent) => {
+      if (counter > 0) v[this.replicas[agent]!] = counter
+    })
+    return v
   }
-  changesSince(_v: VersionVector): Uint8Array {
-    throw new Error('not implemented')
-  }
+
   pendingCount(): number {
-    throw new Error('not implemented')
+    return this.pending.length
   }
+
+  // ---- local edits -------------------------------------------------------------------------------
+
+  localInsert(index: number, text: string): Uint8Array {
+    this.checkIndex(index, 'insert')
+    if (typeof text !== 'string') throw new TypeError('insert: text must be a string')
+    if (SURROGATE.test(text)) {
+      if (hasLoneSurrogate(text)) throw new RangeError('insert: text contains an unpaired surrogate')
+      this.hasSurrogates = true
+    }
+    if (this.splitsPair(index)) throw new RangeError(`insert: index ${index} is inside a surrogate pair`)
+    if (text.length === 0) return encodeTextOps(this.replicas, [])
+
+    const counter = this.versions[0]! + 1
+    const tree = this.tree
+    let leaf: Leaf
+    let at: number // index in leaf.spans where the new span goes
+    let olAgent = NONE
+    let olCounter = 0
+    if (index === 0) {
+      leaf = tree.first
+      at = 0
+    } else {
+      tree.findVisible(index - 1)
+      leaf = tree.hitLeaf
+      const span = leaf.spans[tree.hitIndex]!
+      const offset = tree.hitOffset
+      olAgent = span.agent
+      olCounter = span.counter + offset
+      if (offset < span.length - 1) {
+        this.split(span, offset + 1)
+        leaf = span.leaf as Leaf
+        at = tree.indexInLeaf(span) + 1
+      } else {
+        at = tree.hitIndex + 1
+      }
+    }
+    const right = at < leaf.spans.length ? leaf.spans[at]! : leaf.next?.spans[0]
+    const orAgent = right ? right.agent : NONE
+    const orCounter = right ? right.counter : 0
+    const op = new InsertOp(0, counter, text, olAgent, olCounter, orAgent, orCounter)
+
+    const last = this.lastLocal
+    if (
+      last !== null &&
+      at > 0 &&
+      leaf.spans[at - 1] === last &&
+      !last.deleted &&
+      last.counter + last.length === counter &&
+      last.originRightAgent === orAgent &&
+      last.originRightCounter === orCounter
+    ) {
+      // Typing on: the new characters continue the span just typed.
+      last.text += text
+      tree.bump(leaf, text.length, text.length)
+    } else {
+      const span = new Span(0, counter, text, false, olAgent, olCounter, orAgent, orCounter)
+      tree.insert(leaf, at, span)
+      this.ids.append(span)
+      this.lastLocal = span
+    }
+    this.versions[0] = counter + text.length - 1
+    const batch = encodeTextOps(this.replicas, [op])
+    this.appendLocalToLog(op)
+    return batch
+  }
+
+  localDelete(index: number, length: number): Uint8Array {
+    this.checkIndex(index, 'delete')
+    if (!Number.isInteger(length) || length < 0 || index + length > this.length) {
+      throw new RangeError(`delete: range ${index}+${length} is outside the text of length ${this.length}`)
+    }
+    if (this.splitsPair(index) || this.splitsPair(index + length)) {
+      throw new RangeError(`delete: range ${index}+${length} splits a surrogate pair`)
+    }
+    if (length === 0) return encodeTextOps(this.replicas, [])
+
+    const ops: DeleteOp[] = []
+    const tree = this.tree
+    tree.findVisible(index)
+    let span = tree.hitLeaf.spans[tree.hitIndex]!
+    if (tree.hitOffset > 0) span = this.split(span, tree.hitOffset)
+    let remaining = length
+    for (;;) {
+      if (!span.deleted) {
+        if (span.length > remaining) this.split(span, remaining)
+        tree.markDeleted(span)
+        remaining -= span.length
+        const counter = this.versions[0]! + 1
+        ops.push(new DeleteOp(0, counter, span.length, span.agent, span.counter, false))
+        this.versions[0] = counter + span.length - 1
+        span = this.mergeTombstones(span)
+      }
+      if (remaining === 0) break
+      span = this.nextSpan(span)!
+    }
+    const batch = encodeTextOps(this.replicas, ops)
+    for (const op of ops) this.appendLocalToLog(op)
+    return batch
+  }
+
+  // ---- remote ops --------------------------------------------------------------------------------
+
+  applyRemote(batch: Uint8Array): TextChange[] {
+    const decoded = decodeTextOps(batch)
+    const changes: TextChange[] = []
+    this.applyDecoded(decoded.replicas, decoded.ops, changes)
+    return changes
+  }
+
+  changesSince(v: VersionVector): Uint8Array {
+    const ops: TextOp[] = []
+    for (const op of this.log) {
+      const seen = v[this.replicas[op.agent]!] ?? 0
+      const end = op.counter + op.length - 1
+      if (end <= seen) continue
+      ops.push(op.counter > seen ? op : op.withoutPrefix(seen - op.counter + 1))
+    }
+    return encodeTextOps(this.replicas, ops)
+  }
+
+  // ---- persistence -------------------------------------------------------------------------------
+
   save(): Uint8Array {
-    throw new Error('not implemented')
+    const pending = this.pending.length > 0 ? encodeTextOps(this.replicas, this.pending) : EMPTY_PENDING
+    return encodeTextOps(this.replicas, this.log, { pending })
   }
-  static load(_bytes: Uint8Array, _replica: string): TextDoc {
-    throw new Error('not implemented')
+
+  static load(bytes: Uint8Array, replica: string): TextDoc {
+    const decoded = decodeTextOps(bytes, true)
+    const doc = new TextDoc(replica)
+    doc.applyDecoded(decoded.replicas, decoded.ops, null)
+    if (doc.pending.length > 0) throw new Error('TextDoc.load: snapshot ops are not in causal order')
+    if (decoded.pending) doc.applyRemote(decoded.pending)
+    return doc
+  }
+
+  // ---- IDs and positions, for cursors anchored to characters -------------------------------------
+
+  /** The ID of the visible character at `index`. */
+  idAt(index: number): CharId {
+    if (!Number.isInteger(index) || index < 0 || index >= this.length) {
+      throw new RangeError(`idAt: index ${index} outside the text of length ${this.length}`)
+    }
+    this.tree.findVisible(index)
+    const span = this.tree.hitLeaf.spans[this.tree.hitIndex]!
+    return { replica: this.replicas[span.agent]!, counter: span.counter + this.tree.hitOffset }
+  }
+
+  /**
+   * The visible position of a character: its index if it is visible, else the index where it would
+   * be (the position after the visible characters before it). Undefined if the ID is unknown here.
+   */
+  indexOfId(id: CharId): number | undefined {
+    const agent = this.agentOf.get(id.replica)
+    if (agent === undefined) return undefined
+    const span = this.ids.find(agent, id.counter)
+    if (!span) return undefined
+    return this.tree.visibleIndexOf(span) + (span.deleted ? 0 : id.counter - span.counter)
+  }
+
+  // ---- internals ---------------------------------------------------------------------------------
+
+  private checkIndex(index: number, what: string): void {
+    if (!Number.isInteger(index) || index < 0 || index > this.length) {
+      throw new RangeError(`${what}: index ${index} is outside the text of length ${this.length}`)
+    }
+  }
+
+  /** Whether a boundary at visible `index` falls between the two halves of a surrogate pair. */
+  private splitsPair(index: number): boolean {
+    if (!this.hasSurrogates || index === 0 || index >= this.length) return false
+    const tree = this.tree
+    tree.findVisible(index - 1)
+    const before = tree.hitLeaf.spans[tree.hitIndex]!.text.charCodeAt(tree.hitOffset)
+    if (!isHigh(before)) return false
+    tree.findVisible(index)
+    return isLow(tree.hitLeaf.spans[tree.hitIndex]!.text.charCodeAt(tree.hitOffset))
+  }
+
+  private agent(replica: string): number {
+    let a = this.agentOf.get(replica)
+    if (a === undefined) {
+      a = this.replicas.length
+      this.replicas.push(replica)
+      this.agentOf.set(replica, a)
+      this.versions.push(0)
+    }
+    return a
+  }
+
+  /** Splits `span` at `offset` in both the tree and the ID index; returns the right part. */
+  private split(span: Span, offset: number): Span {
+    const leaf = span.leaf as Leaf
+    const right = this.tree.splitSpan(leaf, this.tree.indexInLeaf(span), offset)
+    this.ids.insertAfter(span, right)
+    return right
+  }
+
+  /**
+   * Joins a fresh tombstone with tombstone neighbours that continue the same run, so that deleting a
+   * word letter by letter leaves one span, not one per letter. Returns the span that now holds it.
+   */
+  private mergeTombstones(span: Span): Span {
+    const leaf = span.leaf as Leaf
+    const i = this.tree.indexInLeaf(span)
+    const next = leaf.spans[i + 1]
+    if (next && span.canAbsorb(next)) {
+      span.text += next.text
+      this.ids.remove(next)
+      leaf.spans.splice(i + 1, 1)
+    }
+    const prev = i > 0 ? leaf.spans[i - 1] : undefined
+    if (prev && prev.canAbsorb(span)) {
+      prev.text += span.text
+      this.ids.remove(span)
+      leaf.spans.splice(i, 1)
+      if (this.lastLocal === span) this.lastLocal = prev
+      return prev
+    }
+    if (this.lastLocal === next) this.lastLocal = span
+    return span
+  }
+
+  private nextSpan(span: Span): Span | undefined {
+    const leaf = span.leaf as Leaf
+    const i = this.tree.indexInLeaf(span)
+    return i + 1 < leaf.spans.length ? leaf.spans[i + 1] : leaf.next?.spans[0]
+  }
+
+  /** Appends a local op to the log, merging it into the previous one when it continues it. */
+  private appendLocalToLog(op: TextOp): void {
+    const prev = this.log[this.log.length - 1]
+    if (prev && prev.agent === 0 && prev.counter + prev.length === op.counter) {
+      if (prev.kind === 0 && op.kind === 0) {
+        if (
+          op.originLeftAgent === 0 &&
+          op.originLeftCounter === op.counter - 1 &&
+          op.originRightAgent === prev.originRightAgent &&
+          op.originRightCounter === prev.originRightCounter
+        ) {
+          prev.text += op.text
+          return
+        }
+      } else if (prev.kind === 1 && op.kind === 1 && prev.targetAgent === op.targetAgent) {
+        if (!prev.backward && op.targetCounter === prev.targetCounter + prev.length) {
+          prev.length += op.length // forward delete, or a selection deleted across spans
+          return
+        }
+        if (
+          (prev.backward || prev.length === 1) &&
+          op.length === 1 &&
+          op.targetCounter === prev.targetCounter - 1
+        ) {
+          prev.backward = true // backspacing
+          prev.targetCounter -= 1
+          prev.length += 1
+          return
+        }
+      }
+    }
+    // From here on the log owns `op` and may merge later ops into it; it must already be encoded.
+    this.log.push(op)
+  }
+
+  /**
+   * Maps decoded ops onto this document's replica table and applies every op that is causally ready,
+   * parking the rest. `changes` collects visible changes (null while loading, where none are needed).
+   */
+  private applyDecoded(replicas: string[], ops: TextOp[], changes: TextChange[] | null): void {
+    if (changes && this.pending.length + ops.length > MAX_PENDING_OPS) {
+      throw new RangeError('TextDoc: too many ops waiting for missing dependencies; batch refused')
+    }
+    const map = replicas.map((r) => this.agent(r))
+    for (const op of ops) {
+      op.agent = map[op.agent]!
+      if (op.kind === 0) {
+        if (op.originLeftAgent !== NONE) op.originLeftAgent = map[op.originLeftAgent]!
+        if (op.originRightAgent !== NONE) op.originRightAgent = map[op.originRightAgent]!
+      } else {
+        op.targetAgent = map[op.targetAgent]!
+      }
+    }
+    let progressed = false
+    for (const op of ops) {
+      if (this.tryApply(op, changes)) progressed = true
+      else this.pending.push(op)
+    }
+    while (progressed && this.pending.length > 0) {
+      progressed = false
+      const waiting = this.pending
+      this.pending = []
+      for (const op of waiting) {
+        if (this.tryApply(op, changes)) progressed = true
+        else this.pending.push(op)
+      }
+    }
+  }
+
+  private known(agent: number, counter: number): boolean {
+    return agent === NONE || counter <= this.versions[agent]!
+  }
+
+  /** Applies `op` if it is new and ready; true if it is now applied (or was already). */
+  private tryApply(op: TextOp, changes: TextChange[] | null): boolean {
+    const seen = this.versions[op.agent]!
+    if (op.counter + op.length - 1 <= seen) return true
+    if (op.counter > seen + 1) return false
+    if (op.counter <= seen) op = op.withoutPrefix(seen - op.counter + 1)
+    if (op.kind === 0) {
+      if (!this.known(op.originLeftAgent, op.originLeftCounter)) return false
+      if (!this.known(op.originRightAgent, op.originRightCounter)) return false
+      this.integrateInsert(op, changes)
+    } else {
+      if (!this.known(op.targetAgent, op.targetCounter + op.length - 1)) return false
+      this.integrateDelete(op, changes)
+    }
+    this.versions[op.agent] = op.counter + op.length - 1
+    this.log.push(op)
+    if (op.agent === 0) this.lastLocal = null
+    return true
+  }
+
+  /** Raw position of a character, or -1 / the raw length for the document edges. */
+  private rawPos(agent: number, counter: number, edge: number): number {
+    if (agent === NONE) return edge
+    const span = this.ids.find(agent, counter)
+    return span ? this.tree.rawIndexOf(span) + counter - span.counter : edge
+  }
+
+  /**
+   * Finds where a remote insert goes (the YjsMod rule, see the header) and puts it there. The cursor
+   * (leaf, index, offset; raw position `pos`) walks forward from the left origin; `dest*` is where
+   * the new span will go.
+   */
+  private integrateInsert(op: InsertOp, changes: TextChange[] | null): void {
+    const tree = this.tree
+    let leaf: Leaf = tree.first
+    let index = 0
+    let offset = 0
+    let leftSpan: Span | undefined
+    if (op.originLeftAgent !== NONE) {
+      leftSpan = this.ids.find(op.originLeftAgent, op.originLeftCounter)
+      if (leftSpan) {
+        leaf = leftSpan.leaf as Leaf
+        index = tree.indexInLeaf(leftSpan)
+        offset = op.originLeftCounter - leftSpan.counter + 1
+        if (offset === leftSpan.length) {
+          offset = 0
+          index++
+          if (index === leaf.spans.length && leaf.next) {
+            leaf = leaf.next
+            index = 0
+          }
+        }
+      }
+    }
+    let destLeaf = leaf
+    let destIndex = index
+    let destOffset = offset
+
+    // Fast path: nothing was inserted concurrently between the origins.
+    const here = index < leaf.spans.length ? leaf.spans[index] : undefined
+    const rightIsHere =
+      here === undefined
+        ? op.originRightAgent === NONE
+        : here.agent === op.originRightAgent && here.counter + offset === op.originRightCounter
+    if (!rightIsHere) {
+      const end = tree.rawLength
+      const left = leftSpan ? tree.rawIndexOf(leftSpan) + op.originLeftCounter - leftSpan.counter : -1
+      const right = this.rawPos(op.originRightAgent, op.originRightCounter, end)
+      const name = this.replicas[op.agent]!
+      let pos = left + 1
+      let scanning = false
+      for (;;) {
+        if (!scanning) {
+          destLeaf = leaf
+          destIndex = index
+          destOffset = offset
+        }
+        if (pos >= end || pos >= right) break
+        const other = leaf.spans[index]!
+        const otherLeft =
+          offset > 0 ? pos - 1 : this.rawPos(other.originLeftAgent, other.originLeftCounter, -1)
+        if (otherLeft < left) break
+        if (otherLeft === left) {
+          const otherRight = this.rawPos(other.originRightAgent, other.originRightCounter, end)
+          if (otherRight < right) scanning = true
+          else if (otherRight === right) {
+            if (name < this.replicas[other.agent]!) break
+            scanning = false
+          } else scanning = false
+        }
+        // The rest of this span has left origins inside it, so it is skipped as a block, stopping
+        // early only at the right origin.
+        const step = Math.min(other.length - offset, right - pos)
+        pos += step
+        offset += step
+        if (offset === other.length) {
+          offset = 0
+          index++
+          if (index === leaf.spans.length && leaf.next) {
+            leaf = leaf.next
+            index = 0
+          }
+        }
+      }
+    }
+
+    if (!this.hasSurrogates && SURROGATE.test(op.text)) this.hasSurrogates = true
+    const span = new Span(
+      op.agent,
+      op.counter,
+      op.text,
+      false,
+      op.originLeftAgent,
+      op.originLeftCounter,
+      op.originRightAgent,
+      op.originRightCounter,
+    )
+    if (destOffset > 0) {
+      const before = destLeaf.spans[destIndex]!
+      this.split(before, destOffset)
+      destLeaf = before.leaf as Leaf
+      destIndex = tree.indexInLeaf(before) + 1
+    }
+    tree.insert(destLeaf, destIndex, span)
+    this.ids.append(span)
+    if (changes) changes.push({ index: tree.visibleIndexOf(span), deleted: 0, inserted: op.text })
+  }
+
+  private integrateDelete(op: DeleteOp, changes: TextChange[] | null): void {
+    const end = op.targetCounter + op.length
+    let counter = op.targetCounter
+    while (counter < end) {
+      // A counter that no span holds was consumed by a delete, not an insert: only a faulty peer
+      // names it. Skip to the next character.
+      let span = this.ids.findAtOrAfter(op.targetAgent, counter)
+      if (!span || span.counter >= end) break
+      counter = Math.max(counter, span.counter)
+      const from = counter - span.counter
+      const to = Math.min(span.length, end - span.counter)
+      counter = span.counter + to
+      if (span.deleted) continue
+      if (from > 0) span = this.split(span, from)
+      if (span.length > to - from) this.split(span, to - from)
+      const index = changes ? this.tree.visibleIndexOf(span) : 0
+      this.tree.markDeleted(span)
+      if (changes) changes.push({ index, deleted: span.length, inserted: '' })
+      this.mergeTombstones(span)
+    }
   }
 }

@@ -1,0 +1,177 @@
+/**
+ * Byte-level encoding shared by every CRDT codec: LEB128 varints, zigzag for signed deltas,
+ * length-prefixed UTF-8 strings. The reader treats its input as hostile: every length is checked
+ * against the bytes that remain before anything is allocated, so a short buffer can never make it
+ * allocate more than the buffer could describe, and every loop is bounded by the input length.
+ */
+import { CrdtDecodeError } from './types'
+
+const utf8Encoder = new TextEncoder()
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
+
+export class ByteWriter {
+  private buf: Uint8Array
+  private pos = 0
+
+  constructor(initialSize = 64) {
+    this.buf = new Uint8Array(initialSize)
+  }
+
+  private ensure(extra: number): void {
+    if (this.pos + extra <= this.buf.length) return
+    let size = this.buf.length * 2
+    while (size < this.pos + extra) size *= 2
+    const next = new Uint8Array(size)
+    next.set(this.buf.subarray(0, this.pos))
+    this.buf = next
+  }
+
+  byte(b: number): void {
+    this.ensure(1)
+    this.buf[this.pos++] = b
+  }
+
+  /** Unsigned LEB128, for integers in [0, 2^53). */
+  uint(n: number): void {
+    this.ensure(8)
+    while (n >= 0x80) {
+      this.buf[this.pos++] = (n % 0x80) | 0x80
+      n = Math.floor(n / 0x80)
+    }
+    this.buf[this.pos++] = n
+  }
+
+  /** Zigzag-encoded signed integer: small magnitudes of either sign take one byte. */
+  int(n: number): void {
+    this.uint(n >= 0 ? n * 2 : -n * 2 - 1)
+  }
+
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length)
+    this.buf.set(b, this.pos)
+    this.pos += b.length
+  }
+
+  /** Empties the writer for reuse, keeping its buffer. */
+  reset(): void {
+    this.pos = 0
+  }
+
+  get length(): number {
+    return this.pos
+  }
+
+  /** UTF-8 bytes of `s`, without a length prefix. */
+  utf8(s: string): void {
+    const n = s.length
+    this.ensure(n * 3)
+    const buf = this.buf
+    let pos = this.pos
+    let i = 0
+    // ASCII, the common case, byte by byte; anything else through TextEncoder.
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i)
+      if (c >= 0x80) break
+      buf[pos++] = c
+    }
+    if (i < n) pos += utf8Encoder.encodeInto(i === 0 ? s : s.slice(i), buf.subarray(pos)).written
+    this.pos = pos
+  }
+
+  /** A length-prefixed UTF-8 string. */
+  string(s: string): void {
+    const encoded = utf8Encoder.encode(s)
+    this.uint(encoded.length)
+    this.bytes(encoded)
+  }
+
+  /** Copies the bytes written so far into `out` at `at` (a loop for small sizes: no view object). */
+  copyTo(out: Uint8Array, at: number): void {
+    const n = this.pos
+    if (n <= 32) {
+      const buf = this.buf
+      for (let i = 0; i < n; i++) out[at + i] = buf[i]!
+    } else {
+      out.set(this.buf.subarray(0, n), at)
+    }
+  }
+
+  /** The bytes written so far, as a view that the next write may overwrite. */
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.pos)
+  }
+
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.pos)
+  }
+}
+
+export class ByteReader {
+  pos = 0
+  constructor(readonly buf: Uint8Array) {}
+
+  get remaining(): number {
+    return this.buf.length - this.pos
+  }
+
+  done(): boolean {
+    return this.pos >= this.buf.length
+  }
+
+  byte(): number {
+    if (this.pos >= this.buf.length) throw new CrdtDecodeError('unexpected end of data')
+    return this.buf[this.pos++]!
+  }
+
+  uint(): number {
+    let result = 0
+    let scale = 1
+    for (let i = 0; i < 8; i++) {
+      const b = this.byte()
+      result += (b & 0x7f) * scale
+      if (b < 0x80) {
+        if (result > Number.MAX_SAFE_INTEGER) throw new CrdtDecodeError('integer out of range')
+        return result
+      }
+      scale *= 0x80
+    }
+    throw new CrdtDecodeError('varint longer than 8 bytes')
+  }
+
+  int(): number {
+    const z = this.uint()
+    return z % 2 === 0 ? z / 2 : -(z + 1) / 2
+  }
+
+  /** A count of items that each take at least `minBytes` bytes: bounded by what remains. */
+  count(minBytes = 1): number {
+    const n = this.uint()
+    if (n * minBytes > this.remaining) throw new CrdtDecodeError(`count ${n} exceeds the data that follows`)
+    return n
+  }
+
+  bytes(n: number): Uint8Array {
+    if (n > this.remaining) throw new CrdtDecodeError(`length ${n} exceeds the data that follows`)
+    const out = this.buf.subarray(this.pos, this.pos + n)
+    this.pos += n
+    return out
+  }
+
+  string(): string {
+    const n = this.uint()
+    const raw = this.bytes(n)
+    try {
+      return utf8Decoder.decode(raw)
+    } catch {
+      throw new CrdtDecodeError('invalid UTF-8 in string')
+    }
+  }
+}
+
+export function decodeUtf8(raw: Uint8Array): string {
+  try {
+    return utf8Decoder.decode(raw)
+  } catch {
+    throw new CrdtDecodeError('invalid UTF-8 in text')
+  }
+}

@@ -1,0 +1,233 @@
+/**
+ * The document order: a B-tree of spans in which every node knows how many characters it holds, both
+ * visible and in all (tombstones included). Finding the span at a visible or raw position descends
+ * from the root (O(log n)); finding the position of a span climbs from its leaf (O(log n)). Leaves are
+ * linked so the integration scan can walk forward in document order.
+ *
+ * Lookups return through the `hit*` fields instead of a fresh object, because they run for every
+ * keystroke and an allocation per lookup is measurable.
+ */
+import type { Span } from './span'
+
+const MAX_SPANS = 32
+const MAX_CHILDREN = 32
+
+export class Leaf {
+  spans: Span[] = []
+  parent: Inner | null = null
+  next: Leaf | null = null
+  vis = 0
+  raw = 0
+}
+
+export class Inner {
+  children: TreeNode[] = []
+  parent: Inner | null = null
+  vis = 0
+  raw = 0
+}
+
+type TreeNode = Leaf | Inner
+
+export class SpanTree {
+  root: TreeNode = new Leaf()
+  first: Leaf = this.root as Leaf
+
+  hitLeaf: Leaf = this.first
+  hitIndex = 0
+  hitOffset = 0
+
+  get visibleLength(): number {
+    return this.root.vis
+  }
+
+  get rawLength(): number {
+    return this.root.raw
+  }
+
+  /** Locates visible character `k` (0 ≤ k < visibleLength) into the hit fields. */
+  findVisible(k: number): void {
+    let node = this.root
+    while (node instanceof Inner) {
+      const children = node.children
+      const last = children.length - 1
+      let i = 0
+      for (; i < last; i++) {
+        const c = children[i]!
+        if (k < c.vis) break
+        k -= c.vis
+      }
+      node = children[i]!
+    }
+    const spans = node.spans
+    for (let i = 0; i < spans.length; i++) {
+      const s = spans[i]!
+      if (s.deleted) continue
+      const n = s.text.length
+      if (k < n) {
+        this.hitLeaf = node
+        this.hitIndex = i
+        this.hitOffset = k
+        return
+      }
+      k -= n
+    }
+    throw new Error(`SpanTree: visible position out of range`)
+  }
+
+  /** Locates raw character `k` (0 ≤ k < rawLength) into the hit fields. */
+  findRaw(k: number): void {
+    let node = this.root
+    while (node instanceof Inner) {
+      const children = node.children
+      const last = children.length - 1
+      let i = 0
+      for (; i < last; i++) {
+        const c = children[i]!
+        if (k < c.raw) break
+        k -= c.raw
+      }
+      node = children[i]!
+    }
+    const spans = node.spans
+    for (let i = 0; i < spans.length; i++) {
+      const n = spans[i]!.text.length
+      if (k < n) {
+        this.hitLeaf = node
+        this.hitIndex = i
+        this.hitOffset = k
+        return
+      }
+      k -= n
+    }
+    throw new Error(`SpanTree: raw position out of range`)
+  }
+
+  /** Raw position of the first character of `span`. */
+  rawIndexOf(span: Span): number {
+    const leaf = span.leaf as Leaf
+    let pos = 0
+    for (const s of leaf.spans) {
+      if (s === span) break
+      pos += s.text.length
+    }
+    let node: TreeNode = leaf
+    for (let parent = node.parent; parent; node = parent, parent = parent.parent) {
+      for (const c of parent.children) {
+        if (c === node) break
+        pos += c.raw
+      }
+    }
+    return pos
+  }
+
+  /** Visible position of the first character of `span` (where it is, or would be if visible). */
+  visibleIndexOf(span: Span): number {
+    const leaf = span.leaf as Leaf
+    let pos = 0
+    for (const s of leaf.spans) {
+      if (s === span) break
+      if (!s.deleted) pos += s.text.length
+    }
+    let node: TreeNode = leaf
+    for (let parent = node.parent; parent; node = parent, parent = parent.parent) {
+      for (const c of parent.children) {
+        if (c === node) break
+        pos += c.vis
+      }
+    }
+    return pos
+  }
+
+  /** Adds to the counts of `leaf` and its ancestors. */
+  bump(leaf: Leaf, visible: number, raw: number): void {
+    for (let n: TreeNode | null = leaf; n; n = n.parent) {
+      n.vis += visible
+      n.raw += raw
+    }
+  }
+
+  /** Inserts `span` at `index` of `leaf`'s spans. */
+  insert(leaf: Leaf, index: number, span: Span): void {
+    leaf.spans.splice(index, 0, span)
+    span.leaf = leaf
+    this.bump(leaf, span.visibleLength, span.text.length)
+    if (leaf.spans.length > MAX_SPANS) this.splitLeaf(leaf)
+  }
+
+  /** Marks a whole span deleted and fixes the counts. */
+  markDeleted(span: Span): void {
+    if (span.deleted) return
+    span.deleted = true
+    this.bump(span.leaf as Leaf, -span.text.length, 0)
+  }
+
+  /** Splits the span at (leaf, index) at `offset` and inserts the right part after it. Returns it. */
+  splitSpan(leaf: Leaf, index: number, offset: number): Span {
+    const span = leaf.spans[index]!
+    const right = span.splitAt(offset)
+    // Counts are unchanged by a split: take them off, then insert() adds them back.
+    this.bump(leaf, -right.visibleLength, -right.text.length)
+    this.insert(leaf, index + 1, right)
+    return right
+  }
+
+  /** Index of `span` in its leaf. */
+  indexInLeaf(span: Span): number {
+    return (span.leaf as Leaf).spans.indexOf(span)
+  }
+
+  /** The visible text, in document order. */
+  text(): string {
+    const parts: string[] = []
+    for (let leaf: Leaf | null = this.first; leaf; leaf = leaf.next) {
+      for (const s of leaf.spans) if (!s.deleted) parts.push(s.text)
+    }
+    return parts.join('')
+  }
+
+  private splitLeaf(leaf: Leaf): void {
+    const right = new Leaf()
+    right.spans = leaf.spans.splice(leaf.spans.length >> 1)
+    for (const s of right.spans) {
+      s.leaf = right
+      right.vis += s.visibleLength
+      right.raw += s.text.length
+    }
+    leaf.vis -= right.vis
+    leaf.raw -= right.raw
+    right.next = leaf.next
+    leaf.next = right
+    this.addSibling(leaf, right)
+  }
+
+  private splitInner(node: Inner): void {
+    const right = new Inner()
+    right.children = node.children.splice(node.children.length >> 1)
+    for (const c of right.children) {
+      c.parent = right
+      right.vis += c.vis
+      right.raw += c.raw
+    }
+    node.vis -= right.vis
+    node.raw -= right.raw
+    this.addSibling(node, right)
+  }
+
+  /** Puts `sibling` (already counted out of `node`) right after `node` under their parent. */
+  private addSibling(node: TreeNode, sibling: TreeNode): void {
+    const parent = node.parent
+    if (!parent) {
+      const root = new Inner()
+      root.children = [node, sibling]
+      root.vis = node.vis + sibling.vis
+      root.raw = node.raw + sibling.raw
+      node.parent = sibling.parent = root
+      this.root = root
+      return
+    }
+    parent.children.splice(parent.children.indexOf(node) + 1, 0, sibling)
+    sibling.parent = parent
+    if (parent.children.length > MAX_CHILDREN) this.splitInner(parent)
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * A span: a run of characters inserted by one replica with consecutive counters, each character's
+ * left origin being the one before it, all sharing one right origin (the Yjs item invariant). A typed
+ * word is one span; a 1 MB paste is one span. Splitting a span keeps the invariant: the right part's
+ * left origin is the last character of the left part.
+ */
+export const NONE = -1
+
+export class Span {
+  /** The B-tree leaf that holds this span (kept up to date when leaves split). */
+  leaf: SpanLeaf | null = null
+
+  constructor(
+    /** Index of the inserting replica in the document's replica table. */
+    readonly agent: number,
+    /** Counter of the first character. */
+    public counter: number,
+    public text: string,
+    public deleted: boolean,
+    /** Left origin of the first character (agent, counter), or NONE for the document start. */
+    public originLeftAgent: number,
+    public originLeftCounter: number,
+    /** Right origin shared by every character, or NONE for the document end. */
+    readonly originRightAgent: number,
+    readonly originRightCounter: number,
+  ) {}
+
+  get length(): number {
+    return this.text.length
+  }
+
+  get visibleLength(): number {
+    return this.deleted ? 0 : this.text.length
+  }
+
+  /** Splits at `offset` (0 < offset < length): this span keeps the left part; returns the right part. */
+  splitAt(offset: number): Span {
+    const right = new Span(
+      this.agent,
+      this.counter + offset,
+      this.text.slice(offset),
+      this.deleted,
+      this.agent,
+      this.counter + offset - 1,
+      this.originRightAgent,
+      this.originRightCounter,
+    )
+    this.text = this.text.slice(0, offset)
+    return right
+  }
+
+  /** Whether `next`, the span right after this one in document order, continues it. */
+  canAbsorb(next: Span): boolean {
+    return (
+      next.agent === this.agent &&
+      next.counter === this.counter + this.text.length &&
+      next.deleted === this.deleted &&
+      next.originLeftAgent === this.agent &&
+      next.originLeftCounter === next.counter - 1 &&
+      next.originRightAgent === this.originRightAgent &&
+      next.originRightCounter === this.originRightCounter
+    )
+  }
+}
+
+/** Leaf of the span tree; declared here so Span can point at it without a module cycle. */
+export interface SpanLeaf {
+  spans: Span[]
+}

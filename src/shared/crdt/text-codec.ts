@@ -1,0 +1,313 @@
+/**
+ * Binary form of text ops, for batches (what peers send each other) and snapshots (`save()`).
+ *
+ *   header     kind (4 bits) | replica count, then the replica table (replica-table.ts)
+ *   op count   varint
+ *   ops        per op a flags byte, then only the fields the flags do not make implicit:
+ *              agent (when it differs from the previous op's), counter (when it is not the next one
+ *              expected for that agent), length, origins / delete target (delta-coded against the
+ *              op's own counter when they name the same replica)
+ *   text       the inserted text of every op, concatenated, UTF-8
+ *
+ * In a snapshot the op section and the text are each deflated (fflate), their decoded sizes stated
+ * first so inflation is bounded, and the ops parked for missing dependencies follow as one batch.
+ *
+ * A single typed character typically encodes in about 16 bytes, most of them the replica ID.
+ */
+import { deflateSync, inflateSync } from 'fflate'
+import { ByteReader, ByteWriter, decodeUtf8 } from './bytes'
+import { DeleteOp, InsertOp, type TextOp } from './ops'
+import { readHeader, writeHeader } from './replica-table'
+import { NONE } from './span'
+import { CrdtDecodeError } from './types'
+
+export const KIND_TEXT_BATCH = 1
+export const KIND_TEXT_SNAPSHOT = 2
+
+const F_DELETE = 1
+const F_SAME_AGENT = 2
+const F_IMPLICIT_COUNTER = 4
+// insert: left origin mode (bits 3-4), right origin mode (bits 5-6)
+const OL_SHIFT = 3
+const OL_NONE = 0
+const OL_PREVIOUS = 1 // (own agent, counter - 1): the character typed just before
+const OL_SAME_AGENT = 2
+const OL_OTHER_AGENT = 3
+const OR_SHIFT = 5
+const OR_NONE = 0
+const OR_SAME_AGENT = 1
+const OR_OTHER_AGENT = 2
+// delete
+const F_BACKWARD = 8
+const F_TARGET_SAME_AGENT = 16
+const RESERVED_INSERT = 0x80
+const RESERVED_DELETE = 0xe0
+
+/** Largest expansion deflate can achieve; caps what a hostile snapshot can make us allocate. */
+const MAX_DEFLATE_RATIO = 1032
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+export const hasLoneSurrogate = (s: string): boolean => LONE_SURROGATE.test(s)
+
+export interface DecodedOps {
+  /** The batch's own replica table; op agents index into it. */
+  readonly replicas: string[]
+  readonly ops: TextOp[]
+  /** Snapshot only: the parked ops, still encoded as a batch. */
+  readonly pending?: Uint8Array
+}
+
+// Encoding runs on every keystroke, so it reuses these buffers instead of allocating per call; the
+// only allocation is the returned array. (Encoding is synchronous, so they are never shared.)
+const opsOut = new ByteWriter(1024)
+const textOut = new ByteWriter(1024)
+const headOut = new ByteWriter(256)
+/** Batch-local index of each document agent, valid where `slotStamp[agent] === stamp`. */
+const slot: number[] = []
+const slotStamp: number[] = []
+let stamp = 0
+const table: string[] = []
+/** Next counter expected per batch-local agent (0: unknown), for implicit counters. */
+const expected: number[] = []
+let firstCounter = 0
+
+function tableIndex(agent: number, replicas: readonly string[]): number {
+  if (slotStamp[agent] === stamp) return slot[agent]!
+  slotStamp[agent] = stamp
+  const i = table.length
+  slot[agent] = i
+  table.push(replicas[agent]!)
+  expected[i] = firstCounter
+  return i
+}
+
+/**
+ * Encodes `ops` (agents indexing `replicas`). Only the replicas the ops mention go into the table.
+ * In a snapshot every agent's ops must run contiguously from counter 1, which makes counters implicit.
+ */
+export function encodeTextOps(
+  replicas: readonly string[],
+  ops: readonly TextOp[],
+  snapshot?: { readonly pending: Uint8Array },
+): Uint8Array {
+  stamp++
+  table.length = 0
+  firstCounter = snapshot ? 1 : 0
+  const body = opsOut
+  const text = textOut
+  body.reset()
+  text.reset()
+  let prevAgent = 0
+  body.uint(ops.length)
+  for (const op of ops) {
+    const agent = tableIndex(op.agent, replicas)
+    let flags = 0
+    if (agent === prevAgent) flags |= F_SAME_AGENT
+    if (op.counter === expected[agent]) flags |= F_IMPLICIT_COUNTER
+    else if (snapshot) throw new Error('snapshot ops must be contiguous per replica')
+    if (op.kind === 0) {
+      const olMode =
+        op.originLeftAgent === NONE
+          ? OL_NONE
+          : op.originLeftAgent === op.agent
+            ? op.originLeftCounter === op.counter - 1
+              ? OL_PREVIOUS
+              : OL_SAME_AGENT
+            : OL_OTHER_AGENT
+      const orMode =
+        op.originRightAgent === NONE
+          ? OR_NONE
+          : op.originRightAgent === op.agent
+            ? OR_SAME_AGENT
+            : OR_OTHER_AGENT
+      body.byte(flags | (olMode << OL_SHIFT) | (orMode << OR_SHIFT))
+      if (!(flags & F_SAME_AGENT)) body.uint(agent)
+      if (!(flags & F_IMPLICIT_COUNTER)) body.uint(op.counter)
+      body.uint(op.text.length)
+      if (olMode === OL_SAME_AGENT) body.int(op.counter - op.originLeftCounter)
+      else if (olMode === OL_OTHER_AGENT) {
+        body.uint(tableIndex(op.originLeftAgent, replicas))
+        body.uint(op.originLeftCounter)
+      }
+      if (orMode === OR_SAME_AGENT) body.int(op.counter - op.originRightCounter)
+      else if (orMode === OR_OTHER_AGENT) {
+        body.uint(tableIndex(op.originRightAgent, replicas))
+        body.uint(op.originRightCounter)
+      }
+      text.utf8(op.text)
+    } else {
+      flags |= F_DELETE
+      if (op.backward) flags |= F_BACKWARD
+      if (op.targetAgent === op.agent) flags |= F_TARGET_SAME_AGENT
+      body.byte(flags)
+      if (!(flags & F_SAME_AGENT)) body.uint(agent)
+      if (!(flags & F_IMPLICIT_COUNTER)) body.uint(op.counter)
+      body.uint(op.length)
+      if (op.targetAgent === op.agent) body.int(op.counter - op.targetCounter)
+      else {
+        body.uint(tableIndex(op.targetAgent, replicas))
+        body.uint(op.targetCounter)
+      }
+    }
+    prevAgent = agent
+    expected[agent] = op.counter + op.length
+  }
+  const head = headOut
+  head.reset()
+  writeHeader(head, snapshot ? KIND_TEXT_SNAPSHOT : KIND_TEXT_BATCH, table)
+  if (!snapshot) {
+    const out = new Uint8Array(head.length + body.length + text.length)
+    head.copyTo(out, 0)
+    body.copyTo(out, head.length)
+    text.copyTo(out, head.length + body.length)
+    return out
+  }
+  // Snapshots compress the op section and the text separately: each compresses far better alone.
+  const packedOps = deflateSync(body.view(), { level: 9 })
+  const packedText = deflateSync(text.view(), { level: 9 })
+  head.uint(body.length)
+  head.uint(packedOps.length)
+  const middle = new ByteWriter(16)
+  middle.uint(text.length)
+  middle.uint(packedText.length)
+  const tail = new ByteWriter(8)
+  tail.uint(snapshot.pending.length)
+  return concat(head.view(), packedOps, middle.view(), packedText, tail.view(), snapshot.pending)
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  let n = 0
+  for (const p of parts) n += p.length
+  const out = new Uint8Array(n)
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
+}
+
+function inflateExactly(r: ByteReader, what: string): Uint8Array {
+  const rawLength = r.uint()
+  const packed = r.bytes(r.uint())
+  if (rawLength > packed.length * MAX_DEFLATE_RATIO + 64)
+    throw new CrdtDecodeError(`${what} size implausible`)
+  let raw: Uint8Array
+  try {
+    raw = inflateSync(packed, { out: new Uint8Array(rawLength) })
+  } catch {
+    throw new CrdtDecodeError(`corrupt compressed ${what}`)
+  }
+  if (raw.length !== rawLength) throw new CrdtDecodeError(`compressed ${what} has the wrong size`)
+  return raw
+}
+
+/** Decodes and validates a batch (or with `snapshot`, a snapshot). Throws CrdtDecodeError. */
+export function decodeTextOps(bytes: Uint8Array, snapshot = false): DecodedOps {
+  if (!(bytes instanceof Uint8Array)) throw new CrdtDecodeError('expected a Uint8Array')
+  const outer = new ByteReader(bytes)
+  const kind = snapshot ? KIND_TEXT_SNAPSHOT : KIND_TEXT_BATCH
+  const replicas = readHeader(outer, kind, snapshot ? 'text snapshot' : 'text batch')
+  const r = snapshot ? new ByteReader(inflateExactly(outer, 'ops')) : outer
+  const n = replicas.length
+  const agentAt = (i: number): number => {
+    if (i >= n) throw new CrdtDecodeError(`replica index ${i} outside the table of ${n}`)
+    return i
+  }
+  const counterAt = (c: number): number => {
+    if (c < 1) throw new CrdtDecodeError('counter 0')
+    return c
+  }
+  const count = r.count(2)
+  const ops: TextOp[] = []
+  const lengths: number[] = []
+  const expected: number[] = []
+  let prevAgent = 0
+  let textLength = 0
+  for (let k = 0; k < count; k++) {
+    const flags = r.byte()
+    const isDelete = (flags & F_DELETE) !== 0
+    if (flags & (isDelete ? RESERVED_DELETE : RESERVED_INSERT))
+      throw new CrdtDecodeError('reserved flag bits set')
+    const agent = flags & F_SAME_AGENT ? prevAgent : agentAt(r.uint())
+    if (n === 0) throw new CrdtDecodeError('op in a batch with no replicas')
+    let counter: number
+    if (flags & F_IMPLICIT_COUNTER) {
+      const next = expected[agent] ?? (snapshot ? 1 : 0)
+      if (next === 0) throw new CrdtDecodeError('implicit counter with nothing before it')
+      counter = next
+    } else {
+      counter = counterAt(r.uint())
+    }
+    const length = r.uint()
+    if (length === 0) throw new CrdtDecodeError('empty op')
+    if (counter + length > Number.MAX_SAFE_INTEGER) throw new CrdtDecodeError('counter out of range')
+    if (snapshot && counter !== (expected[agent] ?? 1)) throw new CrdtDecodeError('snapshot ops out of order')
+    if (!isDelete) {
+      const olMode = (flags >> OL_SHIFT) & 3
+      const orMode = (flags >> OR_SHIFT) & 3
+      let olAgent = NONE
+      let olCounter = 0
+      if (olMode === OL_PREVIOUS) {
+        olAgent = agent
+        olCounter = counterAt(counter - 1)
+      } else if (olMode === OL_SAME_AGENT) {
+        olAgent = agent
+        olCounter = counterAt(counter - r.int())
+      } else if (olMode === OL_OTHER_AGENT) {
+        olAgent = agentAt(r.uint())
+        olCounter = counterAt(r.uint())
+      }
+      let orAgent = NONE
+      let orCounter = 0
+      if (orMode === OR_SAME_AGENT) {
+        orAgent = agent
+        orCounter = counterAt(counter - r.int())
+      } else if (orMode === OR_OTHER_AGENT) {
+        orAgent = agentAt(r.uint())
+        orCounter = counterAt(r.uint())
+      } else if (orMode !== OR_NONE) throw new CrdtDecodeError('bad right origin mode')
+      // Text is attached below, once the text section is decoded.
+      ops.push(new InsertOp(agent, counter, '', olAgent, olCounter, orAgent, orCounter))
+      lengths.push(length)
+      textLength += length
+    } else {
+      const backward = (flags & F_BACKWARD) !== 0
+      let targetAgent: number
+      let targetCounter: number
+      if (flags & F_TARGET_SAME_AGENT) {
+        targetAgent = agent
+        targetCounter = counterAt(counter - r.int())
+      } else {
+        targetAgent = agentAt(r.uint())
+        targetCounter = counterAt(r.uint())
+      }
+      if (targetCounter + length > Number.MAX_SAFE_INTEGER) throw new CrdtDecodeError('target out of range')
+      ops.push(new DeleteOp(agent, counter, length, targetAgent, targetCounter, backward))
+    }
+    prevAgent = agent
+    expected[agent] = counter + length
+  }
+
+  let text: string
+  let pending: Uint8Array | undefined
+  if (snapshot) {
+    if (!r.done()) throw new CrdtDecodeError('trailing bytes after the ops')
+    text = decodeUtf8(inflateExactly(outer, 'text'))
+    pending = outer.bytes(outer.uint())
+  } else {
+    text = decodeUtf8(r.bytes(r.remaining))
+  }
+  if (!outer.done()) throw new CrdtDecodeError('trailing bytes')
+  if (text.length !== textLength) throw new CrdtDecodeError('text length does not match the ops')
+  let at = 0
+  let i = 0
+  for (const op of ops) {
+    if (op.kind !== 0) continue
+    const len = lengths[i++]!
+    op.text = text.slice(at, at + len)
+    at += len
+    if (hasLoneSurrogate(op.text)) throw new CrdtDecodeError('an insert splits a surrogate pair')
+  }
+  return pending ? { replicas, ops, pending } : { replicas, ops }
+}
