@@ -18,7 +18,10 @@ export class ByteWriter {
   }
 
   private ensure(extra: number): void {
-    if (this.pos + extra <= this.buf.length) return
+    if (this.pos + extra > this.buf.length) this.grow(extra)
+  }
+
+  private grow(extra: number): void {
     let size = this.buf.length * 2
     while (size < this.pos + extra) size *= 2
     const next = new Uint8Array(size)
@@ -27,13 +30,13 @@ export class ByteWriter {
   }
 
   byte(b: number): void {
-    this.ensure(1)
+    if (this.pos >= this.buf.length) this.grow(1)
     this.buf[this.pos++] = b
   }
 
   /** Unsigned LEB128, for integers in [0, 2^53). */
   uint(n: number): void {
-    this.ensure(8)
+    if (this.pos + 8 > this.buf.length) this.grow(8)
     while (n >= 0x80) {
       this.buf[this.pos++] = (n % 0x80) | 0x80
       n = Math.floor(n / 0x80)
@@ -101,8 +104,14 @@ export class ByteWriter {
     return this.buf.subarray(0, this.pos)
   }
 
+  /** A copy of the bytes written. (A loop for small sizes: cheaper than slice's machinery.) */
   finish(): Uint8Array {
-    return this.buf.slice(0, this.pos)
+    const n = this.pos
+    if (n > 64) return this.buf.slice(0, n)
+    const out = new Uint8Array(n)
+    const buf = this.buf
+    for (let i = 0; i < n; i++) out[i] = buf[i]!
+    return out
   }
 }
 

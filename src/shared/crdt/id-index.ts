@@ -5,7 +5,7 @@
  */
 import type { Span } from './span'
 
-const CHUNK = 128
+const CHUNK = 32
 
 class ReplicaSpans {
   chunks: Span[][] = [[]]
@@ -31,7 +31,7 @@ class ReplicaSpans {
       const mid = (lo + hi) >> 1
       const s = chunk[mid]!
       if (counter < s.counter) hi = mid - 1
-      else if (counter >= s.counter + s.text.length) lo = mid + 1
+      else if (counter >= s.counter + s.len) lo = mid + 1
       else return s
     }
     return undefined
@@ -41,7 +41,7 @@ class ReplicaSpans {
   findAtOrAfter(counter: number): Span | undefined {
     const ci = this.chunkFor(counter)
     const chunk = this.chunks[ci]!
-    for (const s of chunk) if (s.counter + s.text.length > counter) return s
+    for (const s of chunk) if (s.counter + s.len > counter) return s
     return this.chunks[ci + 1]?.[0]
   }
 

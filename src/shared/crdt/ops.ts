@@ -8,18 +8,47 @@ import { NONE } from './span'
 
 export class InsertOp {
   readonly kind = 0
+  /**
+   * For an op made on this replica: the visible index it was made at (-1 otherwise). Snapshots store
+   * such ops by position, which is far smaller than their origins and replays without ID lookups.
+   */
+  pos = -1
+  length: number
+  private head: string
+  /** Text typed on since `head` was read (see Span.tail for why not `+=`). */
+  private tail: string[] | null = null
+
   constructor(
     public agent: number,
     public counter: number,
-    public text: string,
+    text: string,
     public originLeftAgent: number,
     public originLeftCounter: number,
     public originRightAgent: number,
     public originRightCounter: number,
-  ) {}
+  ) {
+    this.head = text
+    this.length = text.length
+  }
 
-  get length(): number {
-    return this.text.length
+  get text(): string {
+    if (this.tail) {
+      this.head += this.tail.join('')
+      this.tail = null
+    }
+    return this.head
+  }
+
+  set text(text: string) {
+    this.head = text
+    this.tail = null
+    this.length = text.length
+  }
+
+  append(text: string): void {
+    if (this.tail) this.tail.push(text)
+    else this.tail = [text]
+    this.length += text.length
   }
 
   /** The same op without its first `n` characters (they were already applied). */
@@ -38,6 +67,8 @@ export class InsertOp {
 
 export class DeleteOp {
   readonly kind = 1
+  /** As InsertOp.pos: the visible index of the first deleted character when the op was made here. */
+  pos = -1
   constructor(
     public agent: number,
     public counter: number,

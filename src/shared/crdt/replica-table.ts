@@ -19,11 +19,15 @@ export function checkReplicaId(replica: string): void {
 }
 
 /** Writes the kind/count byte and the table. Kinds are 4-bit format codes. */
-export function writeHeader(w: ByteWriter, kind: number, replicas: readonly string[]): void {
-  const n = replicas.length
+export function writeHeader(
+  w: ByteWriter,
+  kind: number,
+  replicas: readonly string[],
+  n = replicas.length,
+): void {
   w.byte((kind << 4) | Math.min(n, 15))
   if (n >= 15) w.uint(n - 15)
-  for (const r of replicas) writeReplica(w, r)
+  for (let i = 0; i < n; i++) writeReplica(w, replicas[i]!)
 }
 
 export function readHeader(r: ByteReader, kind: number, what: string): string[] {

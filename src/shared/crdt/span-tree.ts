@@ -63,7 +63,7 @@ export class SpanTree {
     for (let i = 0; i < spans.length; i++) {
       const s = spans[i]!
       if (s.deleted) continue
-      const n = s.text.length
+      const n = s.len
       if (k < n) {
         this.hitLeaf = node
         this.hitIndex = i
@@ -91,7 +91,7 @@ export class SpanTree {
     }
     const spans = node.spans
     for (let i = 0; i < spans.length; i++) {
-      const n = spans[i]!.text.length
+      const n = spans[i]!.len
       if (k < n) {
         this.hitLeaf = node
         this.hitIndex = i
@@ -109,7 +109,7 @@ export class SpanTree {
     let pos = 0
     for (const s of leaf.spans) {
       if (s === span) break
-      pos += s.text.length
+      pos += s.len
     }
     let node: TreeNode = leaf
     for (let parent = node.parent; parent; node = parent, parent = parent.parent) {
@@ -127,7 +127,7 @@ export class SpanTree {
     let pos = 0
     for (const s of leaf.spans) {
       if (s === span) break
-      if (!s.deleted) pos += s.text.length
+      if (!s.deleted) pos += s.len
     }
     let node: TreeNode = leaf
     for (let parent = node.parent; parent; node = parent, parent = parent.parent) {
@@ -151,7 +151,7 @@ export class SpanTree {
   insert(leaf: Leaf, index: number, span: Span): void {
     leaf.spans.splice(index, 0, span)
     span.leaf = leaf
-    this.bump(leaf, span.visibleLength, span.text.length)
+    this.bump(leaf, span.visibleLength, span.len)
     if (leaf.spans.length > MAX_SPANS) this.splitLeaf(leaf)
   }
 
@@ -159,7 +159,7 @@ export class SpanTree {
   markDeleted(span: Span): void {
     if (span.deleted) return
     span.deleted = true
-    this.bump(span.leaf as Leaf, -span.text.length, 0)
+    this.bump(span.leaf as Leaf, -span.len, 0)
   }
 
   /** Splits the span at (leaf, index) at `offset` and inserts the right part after it. Returns it. */
@@ -167,7 +167,7 @@ export class SpanTree {
     const span = leaf.spans[index]!
     const right = span.splitAt(offset)
     // Counts are unchanged by a split: take them off, then insert() adds them back.
-    this.bump(leaf, -right.visibleLength, -right.text.length)
+    this.bump(leaf, -right.visibleLength, -right.len)
     this.insert(leaf, index + 1, right)
     return right
   }
@@ -192,7 +192,7 @@ export class SpanTree {
     for (const s of right.spans) {
       s.leaf = right
       right.vis += s.visibleLength
-      right.raw += s.text.length
+      right.raw += s.len
     }
     leaf.vis -= right.vis
     leaf.raw -= right.raw

@@ -9,13 +9,22 @@ export const NONE = -1
 export class Span {
   /** The B-tree leaf that holds this span (kept up to date when leaves split). */
   leaf: SpanLeaf | null = null
+  /** Number of characters (UTF-16 code units). */
+  len: number
+  private head: string
+  /**
+   * Characters typed onto the end since `head` was last read. Typing appends here rather than
+   * concatenating strings, which would leave a chain of one live cons-string per keystroke for the
+   * garbage collector to copy.
+   */
+  private tail: string[] | null = null
 
   constructor(
     /** Index of the inserting replica in the document's replica table. */
     readonly agent: number,
     /** Counter of the first character. */
     public counter: number,
-    public text: string,
+    text: string,
     public deleted: boolean,
     /** Left origin of the first character (agent, counter), or NONE for the document start. */
     public originLeftAgent: number,
@@ -23,14 +32,38 @@ export class Span {
     /** Right origin shared by every character, or NONE for the document end. */
     readonly originRightAgent: number,
     readonly originRightCounter: number,
-  ) {}
+  ) {
+    this.head = text
+    this.len = text.length
+  }
+
+  get text(): string {
+    if (this.tail) {
+      this.head += this.tail.join('')
+      this.tail = null
+    }
+    return this.head
+  }
+
+  set text(text: string) {
+    this.head = text
+    this.tail = null
+    this.len = text.length
+  }
+
+  /** Adds characters at the end (typing on, or a neighbour being absorbed). */
+  append(text: string): void {
+    if (this.tail) this.tail.push(text)
+    else this.tail = [text]
+    this.len += text.length
+  }
 
   get length(): number {
-    return this.text.length
+    return this.len
   }
 
   get visibleLength(): number {
-    return this.deleted ? 0 : this.text.length
+    return this.deleted ? 0 : this.len
   }
 
   /** Splits at `offset` (0 < offset < length): this span keeps the left part; returns the right part. */

@@ -6,7 +6,10 @@
  *   ops        per op a flags byte, then only the fields the flags do not make implicit:
  *              agent (when it differs from the previous op's), counter (when it is not the next one
  *              expected for that agent), length, origins / delete target (delta-coded against the
- *              op's own counter when they name the same replica)
+ *              op's own counter when they name the same replica). In a snapshot, an op that was made
+ *              on the saving replica is stored by the visible index it was made at instead (delta-coded
+ *              against the previous one: typing is local, so mostly one byte); replaying it there
+ *              recreates the same origins or targets.
  *   text       the inserted text of every op, concatenated, UTF-8
  *
  * In a snapshot the op section and the text are each deflated (fflate), their decoded sizes stated
@@ -40,8 +43,10 @@ const OR_OTHER_AGENT = 2
 // delete
 const F_BACKWARD = 8
 const F_TARGET_SAME_AGENT = 16
-const RESERVED_INSERT = 0x80
-const RESERVED_DELETE = 0xe0
+// snapshot only: an op made on the saving replica, stored by visible position instead of IDs
+const F_INSERT_POSITIONAL = 0x80
+const F_DELETE_POSITIONAL = 0x20
+const RESERVED_DELETE = 0xc0
 
 /** Largest expansion deflate can achieve; caps what a hostile snapshot can make us allocate. */
 const MAX_DEFLATE_RATIO = 1032
@@ -61,12 +66,12 @@ export interface DecodedOps {
 // only allocation is the returned array. (Encoding is synchronous, so they are never shared.)
 const opsOut = new ByteWriter(1024)
 const textOut = new ByteWriter(1024)
-const headOut = new ByteWriter(256)
 /** Batch-local index of each document agent, valid where `slotStamp[agent] === stamp`. */
 const slot: number[] = []
 const slotStamp: number[] = []
 let stamp = 0
 const table: string[] = []
+let tableSize = 0
 /** Next counter expected per batch-local agent (0: unknown), for implicit counters. */
 const expected: number[] = []
 let firstCounter = 0
@@ -74,9 +79,9 @@ let firstCounter = 0
 function tableIndex(agent: number, replicas: readonly string[]): number {
   if (slotStamp[agent] === stamp) return slot[agent]!
   slotStamp[agent] = stamp
-  const i = table.length
+  const i = tableSize++
   slot[agent] = i
-  table.push(replicas[agent]!)
+  table[i] = replicas[agent]!
   expected[i] = firstCounter
   return i
 }
@@ -91,21 +96,68 @@ export function encodeTextOps(
   snapshot?: { readonly pending: Uint8Array },
 ): Uint8Array {
   stamp++
-  table.length = 0
+  tableSize = 0
   firstCounter = snapshot ? 1 : 0
+  // The table goes first in the output, so assign every agent an index before writing anything.
+  for (const op of ops) {
+    tableIndex(op.agent, replicas)
+    if (op.kind === 0) {
+      if (op.originLeftAgent !== NONE) tableIndex(op.originLeftAgent, replicas)
+      if (op.originRightAgent !== NONE) tableIndex(op.originRightAgent, replicas)
+    } else {
+      tableIndex(op.targetAgent, replicas)
+    }
+  }
+  const kind = snapshot ? KIND_TEXT_SNAPSHOT : KIND_TEXT_BATCH
+  if (!snapshot) {
+    const out = opsOut
+    out.reset()
+    writeHeader(out, kind, table, tableSize)
+    writeOps(out, ops, false)
+    for (const op of ops) if (op.kind === 0) out.utf8(op.text)
+    return out.finish()
+  }
+  // Snapshots compress the op section and the text separately: each compresses far better alone.
   const body = opsOut
   const text = textOut
   body.reset()
   text.reset()
+  writeOps(body, ops, true)
+  for (const op of ops) if (op.kind === 0) text.utf8(op.text)
+  const packedOps = deflateSync(body.view(), { level: 9 })
+  const packedText = deflateSync(text.view(), { level: 9 })
+  const head = new ByteWriter(64)
+  writeHeader(head, kind, table, tableSize)
+  head.uint(body.length)
+  head.uint(packedOps.length)
+  const middle = new ByteWriter(16)
+  middle.uint(text.length)
+  middle.uint(packedText.length)
+  const tail = new ByteWriter(8)
+  tail.uint(snapshot.pending.length)
+  return concat(head.view(), packedOps, middle.view(), packedText, tail.view(), snapshot.pending)
+}
+
+/** The op section; agents are looked up in the table built by `encodeTextOps`. */
+function writeOps(body: ByteWriter, ops: readonly TextOp[], snapshot: boolean): void {
   let prevAgent = 0
+  let lastPos = 0
   body.uint(ops.length)
   for (const op of ops) {
-    const agent = tableIndex(op.agent, replicas)
+    const agent = slot[op.agent]!
     let flags = 0
     if (agent === prevAgent) flags |= F_SAME_AGENT
     if (op.counter === expected[agent]) flags |= F_IMPLICIT_COUNTER
     else if (snapshot) throw new Error('snapshot ops must be contiguous per replica')
-    if (op.kind === 0) {
+    if (snapshot && op.pos >= 0) {
+      flags |=
+        op.kind === 0 ? F_INSERT_POSITIONAL : F_DELETE | F_DELETE_POSITIONAL | (op.backward ? F_BACKWARD : 0)
+      body.byte(flags)
+      if (!(flags & F_SAME_AGENT)) body.uint(agent)
+      body.uint(op.length)
+      body.int(op.pos - lastPos)
+      lastPos = op.kind === 0 ? op.pos + op.length : op.pos
+    } else if (op.kind === 0) {
       const olMode =
         op.originLeftAgent === NONE
           ? OL_NONE
@@ -126,15 +178,14 @@ export function encodeTextOps(
       body.uint(op.text.length)
       if (olMode === OL_SAME_AGENT) body.int(op.counter - op.originLeftCounter)
       else if (olMode === OL_OTHER_AGENT) {
-        body.uint(tableIndex(op.originLeftAgent, replicas))
+        body.uint(slot[op.originLeftAgent]!)
         body.uint(op.originLeftCounter)
       }
       if (orMode === OR_SAME_AGENT) body.int(op.counter - op.originRightCounter)
       else if (orMode === OR_OTHER_AGENT) {
-        body.uint(tableIndex(op.originRightAgent, replicas))
+        body.uint(slot[op.originRightAgent]!)
         body.uint(op.originRightCounter)
       }
-      text.utf8(op.text)
     } else {
       flags |= F_DELETE
       if (op.backward) flags |= F_BACKWARD
@@ -145,34 +196,13 @@ export function encodeTextOps(
       body.uint(op.length)
       if (op.targetAgent === op.agent) body.int(op.counter - op.targetCounter)
       else {
-        body.uint(tableIndex(op.targetAgent, replicas))
+        body.uint(slot[op.targetAgent]!)
         body.uint(op.targetCounter)
       }
     }
     prevAgent = agent
     expected[agent] = op.counter + op.length
   }
-  const head = headOut
-  head.reset()
-  writeHeader(head, snapshot ? KIND_TEXT_SNAPSHOT : KIND_TEXT_BATCH, table)
-  if (!snapshot) {
-    const out = new Uint8Array(head.length + body.length + text.length)
-    head.copyTo(out, 0)
-    body.copyTo(out, head.length)
-    text.copyTo(out, head.length + body.length)
-    return out
-  }
-  // Snapshots compress the op section and the text separately: each compresses far better alone.
-  const packedOps = deflateSync(body.view(), { level: 9 })
-  const packedText = deflateSync(text.view(), { level: 9 })
-  head.uint(body.length)
-  head.uint(packedOps.length)
-  const middle = new ByteWriter(16)
-  middle.uint(text.length)
-  middle.uint(packedText.length)
-  const tail = new ByteWriter(8)
-  tail.uint(snapshot.pending.length)
-  return concat(head.view(), packedOps, middle.view(), packedText, tail.view(), snapshot.pending)
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {
@@ -224,11 +254,13 @@ export function decodeTextOps(bytes: Uint8Array, snapshot = false): DecodedOps {
   const expected: number[] = []
   let prevAgent = 0
   let textLength = 0
+  let lastPos = 0
   for (let k = 0; k < count; k++) {
     const flags = r.byte()
     const isDelete = (flags & F_DELETE) !== 0
-    if (flags & (isDelete ? RESERVED_DELETE : RESERVED_INSERT))
-      throw new CrdtDecodeError('reserved flag bits set')
+    if (isDelete && flags & RESERVED_DELETE) throw new CrdtDecodeError('reserved flag bits set')
+    const positional = (flags & (isDelete ? F_DELETE_POSITIONAL : F_INSERT_POSITIONAL)) !== 0
+    if (positional && !snapshot) throw new CrdtDecodeError('a positional op outside a snapshot')
     const agent = flags & F_SAME_AGENT ? prevAgent : agentAt(r.uint())
     if (n === 0) throw new CrdtDecodeError('op in a batch with no replicas')
     let counter: number
@@ -243,7 +275,22 @@ export function decodeTextOps(bytes: Uint8Array, snapshot = false): DecodedOps {
     if (length === 0) throw new CrdtDecodeError('empty op')
     if (counter + length > Number.MAX_SAFE_INTEGER) throw new CrdtDecodeError('counter out of range')
     if (snapshot && counter !== (expected[agent] ?? 1)) throw new CrdtDecodeError('snapshot ops out of order')
-    if (!isDelete) {
+    if (positional) {
+      const pos = lastPos + r.int()
+      if (pos < 0) throw new CrdtDecodeError('negative position')
+      const op = isDelete
+        ? new DeleteOp(agent, counter, length, NONE, 0, (flags & F_BACKWARD) !== 0)
+        : new InsertOp(agent, counter, '', NONE, 0, NONE, 0)
+      op.pos = pos
+      ops.push(op)
+      if (!isDelete) {
+        lengths.push(length)
+        textLength += length
+        lastPos = pos + length
+      } else {
+        lastPos = pos
+      }
+    } else if (!isDelete) {
       const olMode = (flags >> OL_SHIFT) & 3
       const orMode = (flags >> OR_SHIFT) & 3
       let olAgent = NONE

@@ -31,12 +31,14 @@ import { checkReplicaId } from './replica-table'
 import { NONE, Span } from './span'
 import { Leaf, SpanTree } from './span-tree'
 import { decodeTextOps, encodeTextOps, hasLoneSurrogate } from './text-codec'
+import { CrdtDecodeError } from './types'
 import type { CharId, TextChange, VersionVector } from './types'
 
 const EMPTY_PENDING = encodeTextOps([], [])
 const MAX_PENDING_OPS = 1_000_000
 
 const SURROGATE = /[\uD800-\uDFFF]/
+const isSurrogate = (c: number): boolean => c >= 0xd800 && c <= 0xdfff
 const isHigh = (c: number): boolean => c >= 0xd800 && c <= 0xdbff
 const isLow = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff
 
@@ -54,6 +56,13 @@ export class TextDoc {
   private pending: TextOp[] = []
   /** The span our last local insert created or extended, for the typing fast path. */
   private lastLocal: Span | null = null
+  /**
+   * Where typing would continue `lastLocal` (the visible index after it, and its leaf slot), valid
+   * until any other change to the sequence; -1 when unknown. Saves the tree descent per keystroke.
+   */
+  private typingIndex = -1
+  private typingLeaf: Leaf | null = null
+  private typingAt = 0
   /** Whether any surrogate was ever inserted; until then no position can split a pair. */
   private hasSurrogates = false
 
@@ -89,7 +98,7 @@ export class TextDoc {
   localInsert(index: number, text: string): Uint8Array {
     this.checkIndex(index, 'insert')
     if (typeof text !== 'string') throw new TypeError('insert: text must be a string')
-    if (SURROGATE.test(text)) {
+    if (text.length === 1 ? isSurrogate(text.charCodeAt(0)) : SURROGATE.test(text)) {
       if (hasLoneSurrogate(text)) throw new RangeError('insert: text contains an unpaired surrogate')
       this.hasSurrogates = true
     }
@@ -102,7 +111,12 @@ export class TextDoc {
     let at: number // index in leaf.spans where the new span goes
     let olAgent = NONE
     let olCounter = 0
-    if (index === 0) {
+    if (index === this.typingIndex && index > 0) {
+      leaf = this.typingLeaf!
+      at = this.typingAt
+      olAgent = 0
+      olCounter = counter - 1
+    } else if (index === 0) {
       leaf = tree.first
       at = 0
     } else {
@@ -124,6 +138,7 @@ export class TextDoc {
     const orAgent = right ? right.agent : NONE
     const orCounter = right ? right.counter : 0
     const op = new InsertOp(0, counter, text, olAgent, olCounter, orAgent, orCounter)
+    op.pos = index
 
     const last = this.lastLocal
     if (
@@ -136,14 +151,19 @@ export class TextDoc {
       last.originRightCounter === orCounter
     ) {
       // Typing on: the new characters continue the span just typed.
-      last.text += text
+      last.append(text)
       tree.bump(leaf, text.length, text.length)
+      this.typingLeaf = leaf
+      this.typingAt = at
     } else {
       const span = new Span(0, counter, text, false, olAgent, olCounter, orAgent, orCounter)
       tree.insert(leaf, at, span)
       this.ids.append(span)
       this.lastLocal = span
+      this.typingLeaf = span.leaf as Leaf
+      this.typingAt = tree.indexInLeaf(span) + 1
     }
+    this.typingIndex = index + text.length
     this.versions[0] = counter + text.length - 1
     const batch = encodeTextOps(this.replicas, [op])
     this.appendLocalToLog(op)
@@ -159,6 +179,7 @@ export class TextDoc {
       throw new RangeError(`delete: range ${index}+${length} splits a surrogate pair`)
     }
     if (length === 0) return encodeTextOps(this.replicas, [])
+    this.typingIndex = -1
 
     const ops: DeleteOp[] = []
     const tree = this.tree
@@ -172,7 +193,9 @@ export class TextDoc {
         tree.markDeleted(span)
         remaining -= span.length
         const counter = this.versions[0]! + 1
-        ops.push(new DeleteOp(0, counter, span.length, span.agent, span.counter, false))
+        const op = new DeleteOp(0, counter, span.length, span.agent, span.counter, false)
+        op.pos = index
+        ops.push(op)
         this.versions[0] = counter + span.length - 1
         span = this.mergeTombstones(span)
       }
@@ -291,13 +314,13 @@ export class TextDoc {
     const i = this.tree.indexInLeaf(span)
     const next = leaf.spans[i + 1]
     if (next && span.canAbsorb(next)) {
-      span.text += next.text
+      span.append(next.text)
       this.ids.remove(next)
       leaf.spans.splice(i + 1, 1)
     }
     const prev = i > 0 ? leaf.spans[i - 1] : undefined
     if (prev && prev.canAbsorb(span)) {
-      prev.text += span.text
+      prev.append(span.text)
       this.ids.remove(span)
       leaf.spans.splice(i, 1)
       if (this.lastLocal === span) this.lastLocal = prev
@@ -316,7 +339,7 @@ export class TextDoc {
   /** Appends a local op to the log, merging it into the previous one when it continues it. */
   private appendLocalToLog(op: TextOp): void {
     const prev = this.log[this.log.length - 1]
-    if (prev && prev.agent === 0 && prev.counter + prev.length === op.counter) {
+    if (prev && prev.agent === 0 && prev.pos >= 0 && prev.counter + prev.length === op.counter) {
       if (prev.kind === 0 && op.kind === 0) {
         if (
           op.originLeftAgent === 0 &&
@@ -324,22 +347,25 @@ export class TextDoc {
           op.originRightAgent === prev.originRightAgent &&
           op.originRightCounter === prev.originRightCounter
         ) {
-          prev.text += op.text
+          prev.append(op.text)
           return
         }
       } else if (prev.kind === 1 && op.kind === 1 && prev.targetAgent === op.targetAgent) {
-        if (!prev.backward && op.targetCounter === prev.targetCounter + prev.length) {
+        // Merged deletes must stay one contiguous visible range, as snapshots replay them by position.
+        if (!prev.backward && op.pos === prev.pos && op.targetCounter === prev.targetCounter + prev.length) {
           prev.length += op.length // forward delete, or a selection deleted across spans
           return
         }
         if (
           (prev.backward || prev.length === 1) &&
           op.length === 1 &&
+          op.pos === prev.pos - 1 &&
           op.targetCounter === prev.targetCounter - 1
         ) {
           prev.backward = true // backspacing
           prev.targetCounter -= 1
           prev.length += 1
+          prev.pos = op.pos
           return
         }
       }
@@ -392,7 +418,12 @@ export class TextDoc {
     if (op.counter + op.length - 1 <= seen) return true
     if (op.counter > seen + 1) return false
     if (op.counter <= seen) op = op.withoutPrefix(seen - op.counter + 1)
-    if (op.kind === 0) {
+    this.typingIndex = -1
+    if (op.pos >= 0) {
+      // Only snapshots carry positional ops, in the order they were made: replay them where they were.
+      if (op.kind === 0) this.replayInsert(op)
+      else this.replayDelete(op)
+    } else if (op.kind === 0) {
       if (!this.known(op.originLeftAgent, op.originLeftCounter)) return false
       if (!this.known(op.originRightAgent, op.originRightCounter)) return false
       this.integrateInsert(op, changes)
@@ -404,6 +435,72 @@ export class TextDoc {
     this.log.push(op)
     if (op.agent === 0) this.lastLocal = null
     return true
+  }
+
+  /** Re-inserts a snapshot op made on its replica at visible index `op.pos`, recovering its origins. */
+  private replayInsert(op: InsertOp): void {
+    const tree = this.tree
+    if (op.pos > tree.visibleLength) throw new CrdtDecodeError('snapshot insert beyond the text')
+    let leaf = tree.first
+    let at = 0
+    if (op.pos > 0) {
+      tree.findVisible(op.pos - 1)
+      leaf = tree.hitLeaf
+      const span = leaf.spans[tree.hitIndex]!
+      op.originLeftAgent = span.agent
+      op.originLeftCounter = span.counter + tree.hitOffset
+      at = tree.hitIndex + 1
+      if (tree.hitOffset < span.length - 1) {
+        this.split(span, tree.hitOffset + 1)
+        leaf = span.leaf as Leaf
+        at = tree.indexInLeaf(span) + 1
+      }
+    }
+    const right = at < leaf.spans.length ? leaf.spans[at]! : leaf.next?.spans[0]
+    if (right) {
+      op.originRightAgent = right.agent
+      op.originRightCounter = right.counter
+    }
+    if (!this.hasSurrogates && SURROGATE.test(op.text)) this.hasSurrogates = true
+    const span = new Span(
+      op.agent,
+      op.counter,
+      op.text,
+      false,
+      op.originLeftAgent,
+      op.originLeftCounter,
+      op.originRightAgent,
+      op.originRightCounter,
+    )
+    tree.insert(leaf, at, span)
+    this.ids.append(span)
+  }
+
+  /** Re-deletes a snapshot op: `op.length` visible characters from `op.pos`, one run of IDs. */
+  private replayDelete(op: DeleteOp): void {
+    const tree = this.tree
+    if (op.pos + op.length > tree.visibleLength) throw new CrdtDecodeError('snapshot delete beyond the text')
+    tree.findVisible(op.pos)
+    let span = tree.hitLeaf.spans[tree.hitIndex]!
+    if (tree.hitOffset > 0) span = this.split(span, tree.hitOffset)
+    op.targetAgent = span.agent
+    op.targetCounter = span.counter
+    let next = span.counter
+    let remaining = op.length
+    for (;;) {
+      if (!span.deleted) {
+        if (span.agent !== op.targetAgent || span.counter !== next) {
+          throw new CrdtDecodeError('snapshot delete is not one run of characters')
+        }
+        if (span.length > remaining) this.split(span, remaining)
+        tree.markDeleted(span)
+        remaining -= span.length
+        next = span.counter + span.length
+        span = this.mergeTombstones(span)
+      }
+      if (remaining === 0) break
+      span = this.nextSpan(span)!
+    }
   }
 
   /** Raw position of a character, or -1 / the raw length for the document edges. */
