@@ -1,3 +1,5 @@
+import { crdtSuite } from './crdt'
+
 /** The benchmark suites that `npm run bench` runs, in order. Later work adds its suites here. */
 export interface BenchSuite {
   readonly name: string
@@ -5,4 +7,5 @@ export interface BenchSuite {
   run(): Promise<void>
 }
 
-export const suites: BenchSuite[] = []
+
+export const suites: BenchSuite[] = [crdtSuite]
