@@ -55,9 +55,10 @@ export class ByteWriter {
     this.pos += b.length
   }
 
-  /** Empties the writer for reuse, keeping its buffer. */
-  reset(): void {
+  /** Empties the writer for reuse, keeping its buffer unless it grew past `keep` bytes. */
+  reset(keep = 1 << 20): void {
     this.pos = 0
+    if (this.buf.length > keep) this.buf = new Uint8Array(1024)
   }
 
   get length(): number {

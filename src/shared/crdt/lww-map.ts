@@ -30,7 +30,7 @@ const F_REMOVE = 1
 const F_SAME_AGENT = 2
 const F_IMPLICIT_COUNTER = 4
 const MAX_KEY_LENGTH = 1024
-const MAX_PENDING = 100_000
+const MAX_PENDING = 1_000_000
 
 interface Write {
   readonly agent: number
@@ -50,7 +50,8 @@ export class LwwMap<V> {
   /** The winning write per key (removals included: they must keep beating older sets). */
   private readonly winners = new Map<string, Write>()
   private readonly log: Write[] = []
-  private pending: Write[] = []
+  /** Writes waiting for earlier ones of their replica, by `agent:counter` so a duplicate is parked once. */
+  private pending = new Map<string, Write>()
 
   constructor(replica: string, options: LwwOptions = {}) {
     checkReplicaId(replica)
@@ -93,12 +94,12 @@ export class LwwMap<V> {
   }
 
   pendingCount(): number {
-    return this.pending.length
+    return this.pending.size
   }
 
   applyRemote(batch: Uint8Array): LwwChange<V>[] {
     const writes = this.decode(batch, KIND_LWW_BATCH, 'map batch')
-    if (this.pending.length + writes.length > MAX_PENDING) {
+    if (this.pending.size + writes.length > MAX_PENDING) {
       throw new RangeError('LwwMap: too many writes waiting for missing dependencies; batch refused')
     }
     const changed = new Set<string>()
@@ -108,17 +109,20 @@ export class LwwMap<V> {
       changed.add(key)
     }
     let progressed = false
+    const park = (w: Write): void => {
+      this.pending.set(`${w.agent}:${w.counter}`, w)
+    }
     for (const w of writes) {
       if (this.tryApply(w, note)) progressed = true
-      else this.pending.push(w)
+      else park(w)
     }
-    while (progressed && this.pending.length > 0) {
+    while (progressed && this.pending.size > 0) {
       progressed = false
       const waiting = this.pending
-      this.pending = []
-      for (const w of waiting) {
+      this.pending = new Map()
+      for (const w of waiting.values()) {
         if (this.tryApply(w, note)) progressed = true
-        else this.pending.push(w)
+        else park(w)
       }
     }
     const changes: LwwChange<V>[] = []
@@ -138,7 +142,7 @@ export class LwwMap<V> {
   save(): Uint8Array {
     const w = new ByteWriter(256)
     const log = this.encode(this.log, KIND_LWW_SNAPSHOT)
-    const pending = this.encode(this.pending, KIND_LWW_BATCH)
+    const pending = this.encode([...this.pending.values()], KIND_LWW_BATCH)
     w.uint(log.length)
     w.bytes(log)
     w.bytes(pending)

@@ -53,7 +53,8 @@ export class TextDoc {
   private readonly ids = new IdIndex()
   /** Applied ops in application order; consecutive local keystrokes are merged into one op. */
   private readonly log: TextOp[] = []
-  private pending: TextOp[] = []
+  /** Ops waiting for missing dependencies, by `agent:counter` so a duplicate is parked once. */
+  private pending = new Map<string, TextOp>()
   /** The span our last local insert created or extended, for the typing fast path. */
   private lastLocal: Span | null = null
   /**
@@ -90,7 +91,7 @@ export class TextDoc {
   }
 
   pendingCount(): number {
-    return this.pending.length
+    return this.pending.size
   }
 
   // ---- local edits -------------------------------------------------------------------------------
@@ -230,7 +231,8 @@ export class TextDoc {
   // ---- persistence -------------------------------------------------------------------------------
 
   save(): Uint8Array {
-    const pending = this.pending.length > 0 ? encodeTextOps(this.replicas, this.pending) : EMPTY_PENDING
+    const pending =
+      this.pending.size > 0 ? encodeTextOps(this.replicas, [...this.pending.values()]) : EMPTY_PENDING
     return encodeTextOps(this.replicas, this.log, { pending })
   }
 
@@ -238,7 +240,7 @@ export class TextDoc {
     const decoded = decodeTextOps(bytes, true)
     const doc = new TextDoc(replica)
     doc.applyDecoded(decoded.replicas, decoded.ops, null)
-    if (doc.pending.length > 0) throw new Error('TextDoc.load: snapshot ops are not in causal order')
+    if (doc.pending.size > 0) throw new CrdtDecodeError('snapshot ops are not in causal order')
     if (decoded.pending) doc.applyRemote(decoded.pending)
     return doc
   }
@@ -379,7 +381,7 @@ export class TextDoc {
    * parking the rest. `changes` collects visible changes (null while loading, where none are needed).
    */
   private applyDecoded(replicas: string[], ops: TextOp[], changes: TextChange[] | null): void {
-    if (changes && this.pending.length + ops.length > MAX_PENDING_OPS) {
+    if (changes && this.pending.size + ops.length > MAX_PENDING_OPS) {
       throw new RangeError('TextDoc: too many ops waiting for missing dependencies; batch refused')
     }
     const map = replicas.map((r) => this.agent(r))
@@ -395,17 +397,23 @@ export class TextDoc {
     let progressed = false
     for (const op of ops) {
       if (this.tryApply(op, changes)) progressed = true
-      else this.pending.push(op)
+      else this.park(op)
     }
-    while (progressed && this.pending.length > 0) {
+    while (progressed && this.pending.size > 0) {
       progressed = false
       const waiting = this.pending
-      this.pending = []
-      for (const op of waiting) {
+      this.pending = new Map()
+      for (const op of waiting.values()) {
         if (this.tryApply(op, changes)) progressed = true
-        else this.pending.push(op)
+        else this.park(op)
       }
     }
+  }
+
+  private park(op: TextOp): void {
+    const key = `${op.agent}:${op.counter}`
+    const parked = this.pending.get(key)
+    if (!parked || parked.length < op.length) this.pending.set(key, op)
   }
 
   private known(agent: number, counter: number): boolean {
