@@ -1,4 +1,5 @@
 import { crdtSuite } from './crdt'
+import { storageSuite } from './storage'
 
 /** The benchmark suites that `npm run bench` runs, in order. Later work adds its suites here. */
 export interface BenchSuite {
@@ -7,5 +8,4 @@ export interface BenchSuite {
   run(): Promise<void>
 }
 
-
-export const suites: BenchSuite[] = [crdtSuite]
+export const suites: BenchSuite[] = [crdtSuite, storageSuite]

@@ -1,0 +1,389 @@
+/**
+ * DurableDoc: one document's replica on this node, its text (TextDoc), its properties and its members
+ * (one LwwMap each), bound to a DocStore: opened from the newest snapshot plus the op log, with every accepted op
+ * appended to the log and a compaction into a new snapshot once the log has grown.
+ *
+ * Durability guarantee: every op that this node has broadcast to a peer or acknowledged to the UI is on
+ * disk first. Each method that accepts ops (insert, delete, setProp, deleteProp, setMember, applyText,
+ * applyProps, applyMembers) resolves only once that op's record and every record accepted before it are written and fsynced
+ * (group commit batches the fsyncs); callers broadcast or acknowledge only after it resolves. The
+ * anti-entropy sources (`textChangesSince`, `propChangesSince`, `memberChangesSince`) likewise wait until what they return is
+ * durable. If a write fails, the method rejects with a StorageError and the op stays applied in memory
+ * and queued: the store writes it ahead of anything later, or the next snapshot includes it.
+ *
+ * Replica IDs are fresh for every open, so ops lost with an unacknowledged log tail can never be
+ * reissued under the same IDs with different content.
+ */
+import { randomBytes } from 'node:crypto'
+import {
+  CrdtDecodeError,
+  LwwMap,
+  TextDoc,
+  type Clock,
+  type LwwChange,
+  type TextChange,
+} from '../../shared/crdt'
+import type { VersionVector } from '../../shared/crdt'
+import type { DocStore, StoreWarning } from './doc-store'
+import { StorageError, closedError } from './errors'
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
+
+/** What callers may read of the text replica; writes go through DurableDoc so they are persisted. */
+export type TextView = Pick<TextDoc, 'replica' | 'length' | 'toString' | 'version' | 'save' | 'pendingCount'>
+export type PropsView = Pick<LwwMap<JsonValue>, 'get' | 'has' | 'entries' | 'version' | 'pendingCount'>
+
+export type DocWarning =
+  StoreWarning | { readonly kind: 'undecodable-record'; readonly index: number; readonly detail: string }
+
+export interface DurableDocOptions {
+  /** Replica ID for this open; default 8 random base64url characters. Never reuse one across opens. */
+  readonly replica?: string
+  readonly clock?: Clock
+  /**
+   * Compact once the records since the last snapshot reach this many bytes (default 64 MiB)… Replaying a
+   * few big records (a pasted or imported file) is faster than loading a snapshot, which is deflated and
+   * costs a synchronous save() to write, so size alone triggers late.
+   */
+  readonly compactAfterBytes?: number
+  /** …or this many records (default 10 000). */
+  readonly compactAfterRecords?: number
+  /** A background compaction failed. The log still holds everything, so this is a warning. */
+  readonly onBackgroundError?: (error: StorageError) => void
+}
+
+const TEXT = 1
+const PROPS = 2
+const MEMBERS = 3
+const SNAPSHOT_VERSION = 1
+/** How the text is kept in a snapshot: `TextDoc.save()`, or every op as one batch (`changesSince({})`). */
+const TEXT_SAVE = 0
+const TEXT_OPS = 1
+
+export function newReplicaId(): string {
+  return randomBytes(6).toString('base64url')
+}
+
+export class DurableDoc {
+  readonly docId: string
+  readonly warnings: readonly DocWarning[]
+  private readonly store: DocStore
+  private readonly textDoc: TextDoc
+  private readonly propMap: LwwMap<JsonValue>
+  private readonly memberMap: LwwMap<JsonValue>
+  private readonly options: DurableDocOptions
+  private logBytes: number
+  private logRecords: number
+  private compacting: Promise<void> | null = null
+  private closing: Promise<void> | null = null
+  private closed = false
+
+  private constructor(
+    store: DocStore,
+    docId: string,
+    text: TextDoc,
+    props: LwwMap<JsonValue>,
+    members: LwwMap<JsonValue>,
+    options: DurableDocOptions,
+    log: { bytes: number; records: number; warnings: DocWarning[] },
+  ) {
+    this.store = store
+    this.docId = docId
+    this.textDoc = text
+    this.propMap = props
+    this.memberMap = members
+    this.options = options
+    this.logBytes = log.bytes
+    this.logRecords = log.records
+    this.warnings = log.warnings
+  }
+
+  /** Loads the newest snapshot, replays the log after it, and takes a fresh replica ID. */
+  static async open(store: DocStore, docId: string, options: DurableDocOptions = {}): Promise<DurableDoc> {
+    const replica = options.replica ?? newReplicaId()
+    const lwwOptions = options.clock ? { clock: options.clock } : {}
+    const loaded = await store.load(docId)
+    let text = new TextDoc(replica)
+    let props = new LwwMap<JsonValue>(replica, lwwOptions)
+    let members = new LwwMap<JsonValue>(replica, lwwOptions)
+    if (loaded?.snapshot) {
+      const parts = decodeSnapshotPayload(loaded.snapshot, docId)
+      try {
+        text = parts.textKind === TEXT_OPS ? fromOps(parts.text, replica) : TextDoc.load(parts.text, replica)
+        props = LwwMap.load<JsonValue>(parts.props, replica, lwwOptions)
+        members = LwwMap.load<JsonValue>(parts.members, replica, lwwOptions)
+      } catch (err) {
+        throw new StorageError(
+          'CORRUPT',
+          docId,
+          `The snapshot of document ${docId} passed its checksum but cannot be decoded (${String(err)}); ` +
+            'it may come from a newer Meshpad. Nothing was modified.',
+          { cause: err },
+        )
+      }
+    }
+    const warnings: DocWarning[] = [...(loaded?.warnings ?? [])]
+    let bytes = 0
+    const records = loaded?.records ?? []
+    records.forEach((record, index) => {
+      bytes += record.byteLength
+      try {
+        if (record[0] === TEXT) text.applyRemote(record.subarray(1))
+        else if (record[0] === PROPS) props.applyRemote(record.subarray(1))
+        else if (record[0] === MEMBERS) members.applyRemote(record.subarray(1))
+        else throw new CrdtDecodeError(`unknown record kind ${record[0]}`)
+      } catch (err) {
+        // A record that passed its checksum but does not decode is skipped, not fatal: peers still have it.
+        if (!(err instanceof CrdtDecodeError)) throw err
+        warnings.push({ kind: 'undecodable-record', index, detail: err.message })
+      }
+    })
+    const doc = new DurableDoc(store, docId, text, props, members, options, {
+      bytes,
+      records: records.length,
+      warnings,
+    })
+    setImmediate(() => doc.maybeCompact())
+    return doc
+  }
+
+  get replica(): string {
+    return this.textDoc.replica
+  }
+  get text(): TextView {
+    return this.textDoc
+  }
+  get props(): PropsView {
+    return this.propMap
+  }
+  /** Device key → member record; see src/main/node/members.ts. */
+  get members(): PropsView {
+    return this.memberMap
+  }
+
+  /** A local edit. Resolves with the op batch to broadcast, once it is durable. */
+  insert(index: number, text: string): Promise<Uint8Array> {
+    this.checkOpen()
+    const batch = this.textDoc.localInsert(index, text)
+    return this.persist(TEXT, batch).then(() => batch)
+  }
+
+  delete(index: number, length: number): Promise<Uint8Array> {
+    this.checkOpen()
+    const batch = this.textDoc.localDelete(index, length)
+    return this.persist(TEXT, batch).then(() => batch)
+  }
+
+  setProp(key: string, value: JsonValue): Promise<Uint8Array> {
+    this.checkOpen()
+    const batch = this.propMap.set(key, value)
+    return this.persist(PROPS, batch).then(() => batch)
+  }
+
+  deleteProp(key: string): Promise<Uint8Array> {
+    this.checkOpen()
+    const batch = this.propMap.delete(key)
+    return this.persist(PROPS, batch).then(() => batch)
+  }
+
+  setMember(device: string, record: JsonValue): Promise<Uint8Array> {
+    this.checkOpen()
+    const batch = this.memberMap.set(device, record)
+    return this.persist(MEMBERS, batch).then(() => batch)
+  }
+
+  /**
+   * Ops from a peer or from the UI's replica. A batch that fails to decode throws CrdtDecodeError and is
+   * neither applied nor stored. Resolves with the visible changes once the batch is durable.
+   */
+  async applyText(batch: Uint8Array): Promise<TextChange[]> {
+    this.checkOpen()
+    const before = this.signature(this.textDoc)
+    const changes = this.textDoc.applyRemote(batch)
+    // A duplicate adds nothing to store, but may still be in flight from another sender: wait for it.
+    await this.persist(TEXT, before === this.signature(this.textDoc) ? null : batch)
+    return changes
+  }
+
+  async applyProps(batch: Uint8Array): Promise<LwwChange<JsonValue>[]> {
+    this.checkOpen()
+    const before = this.signature(this.propMap)
+    const changes = this.propMap.applyRemote(batch)
+    await this.persist(PROPS, before === this.signature(this.propMap) ? null : batch)
+    return changes
+  }
+
+  async applyMembers(batch: Uint8Array): Promise<LwwChange<JsonValue>[]> {
+    this.checkOpen()
+    const before = this.signature(this.memberMap)
+    const changes = this.memberMap.applyRemote(batch)
+    await this.persist(MEMBERS, before === this.signature(this.memberMap) ? null : batch)
+    return changes
+  }
+
+  /**
+   * Every text op as one batch, as of now, for a local fork (the merge base of a LinkedFile). Not for
+   * peers: some of it may not be durable yet; they get `textChangesSince`.
+   */
+  allTextOps(): Uint8Array {
+    return this.textDoc.changesSince({})
+  }
+
+  /** What a peer at version `v` lacks, returned only once all of it is durable. */
+  async textChangesSince(v: VersionVector): Promise<Uint8Array> {
+    this.checkOpen()
+    const batch = this.textDoc.changesSince(v)
+    await this.flush()
+    return batch
+  }
+
+  async propChangesSince(v: VersionVector): Promise<Uint8Array> {
+    this.checkOpen()
+    const batch = this.propMap.changesSince(v)
+    await this.flush()
+    return batch
+  }
+
+  async memberChangesSince(v: VersionVector): Promise<Uint8Array> {
+    this.checkOpen()
+    const batch = this.memberMap.changesSince(v)
+    await this.flush()
+    return batch
+  }
+
+  /** Resolves once everything accepted so far is durable; retries writes that failed. */
+  flush(): Promise<void> {
+    return this.store.append(this.docId, [])
+  }
+
+  /** Writes a snapshot of the current state; the log before it is then dropped (keeping one fallback). */
+  compact(): Promise<void> {
+    this.checkOpen()
+    if (this.compacting) return this.compacting
+    // The store requires the snapshot to cover every record appended before the call: both happen now.
+    // All ops as one batch when nothing is pending: ~20× faster to write than save(), which deflates (700 ms
+    // for 10 MB of prose, blocking the event loop), and faster to load; save() is the only form that also
+    // keeps pending ops, so it is used whenever there are any.
+    const opsForm = this.textDoc.pendingCount() === 0
+    const text = opsForm ? this.textDoc.changesSince({}) : this.textDoc.save()
+    const payload = encodeSnapshotPayload(opsForm ? TEXT_OPS : TEXT_SAVE, [
+      text,
+      this.propMap.save(),
+      this.memberMap.save(),
+    ])
+    this.logBytes = 0
+    this.logRecords = 0
+    this.compacting = this.store.writeSnapshot(this.docId, payload).finally(() => {
+      this.compacting = null
+    })
+    return this.compacting
+  }
+
+  /**
+   * Flushes and waits for compaction. If the flush fails (disk full…) it rejects and the document stays
+   * open, so the caller can tell the user and try again. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.compacting?.catch(() => undefined)
+      // A due compaction is done now rather than left to the next open; if it fails the log still has it all.
+      if (this.compactionDue()) await this.compact().catch(() => undefined)
+      await this.flush()
+      this.closed = true
+    })().catch((err: unknown) => {
+      this.closing = null
+      throw err
+    })
+    return this.closing
+  }
+
+  private persist(kind: number, batch: Uint8Array | null): Promise<void> {
+    if (!batch) return this.flush()
+    const record = new Uint8Array(batch.byteLength + 1)
+    record[0] = kind
+    record.set(batch, 1)
+    this.logBytes += record.byteLength
+    this.logRecords++
+    const durable = this.store.append(this.docId, [record])
+    // After the caller's continuation, not before: a compaction's save() is synchronous CPU work (a 10 MB
+    // text takes ~100 ms to deflate) that must not delay the op's acknowledgement.
+    durable.then(
+      () => setImmediate(() => this.maybeCompact()),
+      () => undefined,
+    )
+    return durable
+  }
+
+  private compactionDue(): boolean {
+    const bytes = this.options.compactAfterBytes ?? 64 * 1024 * 1024
+    const records = this.options.compactAfterRecords ?? 10_000
+    return this.logBytes >= bytes || this.logRecords >= records
+  }
+
+  private maybeCompact(): void {
+    if (this.closed || this.closing || this.compacting || !this.compactionDue()) return
+    this.compact().catch((err: unknown) => {
+      if (err instanceof StorageError) this.options.onBackgroundError?.(err)
+      else throw err
+    })
+  }
+
+  private signature(crdt: { version(): VersionVector; pendingCount(): number }): string {
+    return `${JSON.stringify(crdt.version())}/${crdt.pendingCount()}`
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw closedError(`Document ${this.docId}`)
+  }
+}
+
+/** `u8 version | u8 text form | u32 text length | u32 props length | text | props | members` */
+function encodeSnapshotPayload(
+  textKind: number,
+  parts: readonly [Uint8Array, Uint8Array, Uint8Array],
+): Uint8Array {
+  const [text, props, members] = parts
+  const out = new Uint8Array(HEADER + text.byteLength + props.byteLength + members.byteLength)
+  const view = new DataView(out.buffer)
+  out[0] = SNAPSHOT_VERSION
+  out[1] = textKind
+  view.setUint32(2, text.byteLength, true)
+  view.setUint32(6, props.byteLength, true)
+  out.set(text, HEADER)
+  out.set(props, HEADER + text.byteLength)
+  out.set(members, HEADER + text.byteLength + props.byteLength)
+  return out
+}
+const HEADER = 10
+
+function decodeSnapshotPayload(
+  payload: Uint8Array,
+  docId: string,
+): { textKind: number; text: Uint8Array; props: Uint8Array; members: Uint8Array } {
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength)
+  const ok = payload.byteLength >= HEADER && payload[0] === SNAPSHOT_VERSION && payload[1]! <= TEXT_OPS
+  const textEnd = ok ? HEADER + view.getUint32(2, true) : 0
+  const propsEnd = ok ? textEnd + view.getUint32(6, true) : 0
+  if (!ok || propsEnd > payload.byteLength) {
+    throw new StorageError(
+      'CORRUPT',
+      docId,
+      `The snapshot of document ${docId} has an unknown layout (version ${payload[0]}); it may come from a ` +
+        'newer Meshpad. Nothing was modified.',
+    )
+  }
+  return {
+    textKind: payload[1]!,
+    text: payload.subarray(HEADER, textEnd),
+    props: payload.subarray(textEnd, propsEnd),
+    members: payload.subarray(propsEnd),
+  }
+}
+
+/** A TextDoc rebuilt from every op of a document, as `changesSince({})` encodes them. */
+export function fromOps(batch: Uint8Array, replica: string): TextDoc {
+  const doc = new TextDoc(replica)
+  doc.applyRemote(batch)
+  if (doc.pendingCount() > 0) throw new CrdtDecodeError('a snapshot batch has ops with missing dependencies')
+  return doc
+}

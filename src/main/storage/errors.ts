@@ -1,0 +1,85 @@
+/**
+ * Typed storage errors. Each says what happened, to which file, and what the user can do; every one of
+ * them leaves the in-memory document intact, so the advice never needs to be "start over".
+ * `code` is stable and travels over the app API as `ApiError.code`.
+ */
+import { errnoCode } from './fs-layer'
+
+export type StorageErrorCode =
+  'DISK_FULL' | 'READ_ONLY' | 'PERMISSION_DENIED' | 'NOT_FOUND' | 'IO' | 'CORRUPT' | 'NOT_TEXT' | 'CLOSED'
+
+export class StorageError extends Error {
+  readonly code: StorageErrorCode
+  /** The file or directory concerned. */
+  readonly path: string
+  /** The underlying system error code (ENOSPC, EIO…), when there was one. */
+  readonly errno: string | undefined
+
+  constructor(code: StorageErrorCode, path: string, message: string, options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'StorageError'
+    this.code = code
+    this.path = path
+    this.errno = errnoCode(options.cause)
+  }
+}
+
+/** Every snapshot of a document failed its checksum and its log cannot rebuild it. Nothing was modified. */
+export class CorruptStoreError extends StorageError {
+  readonly files: readonly string[]
+  constructor(docId: string, files: readonly string[], detail: string) {
+    super(
+      'CORRUPT',
+      files[0] ?? docId,
+      `Document ${docId} cannot be loaded: no valid snapshot remains (${files.join(', ')}: ${detail}) and ` +
+        'its op log does not reach back to an empty document. Meshpad has not modified these files; restore ' +
+        'them from a backup, or move the folder away to start the document again from a peer.',
+    )
+    this.name = 'CorruptStoreError'
+    this.files = files
+  }
+}
+
+const CODES: Record<string, StorageErrorCode> = {
+  ENOSPC: 'DISK_FULL',
+  EDQUOT: 'DISK_FULL',
+  EROFS: 'READ_ONLY',
+  EACCES: 'PERMISSION_DENIED',
+  EPERM: 'PERMISSION_DENIED',
+  ENOENT: 'NOT_FOUND',
+  ENOTDIR: 'NOT_FOUND',
+}
+
+const ADVICE: Record<StorageErrorCode, string> = {
+  DISK_FULL: 'the disk is full. Free some space, then try again',
+  READ_ONLY: 'the file or the disk is read-only. Use Save As to write it somewhere else',
+  PERMISSION_DENIED:
+    'permission was denied. Check the permissions of the file and its folder, or use Save As to write it elsewhere',
+  NOT_FOUND:
+    'the file or its folder no longer exists (deleted or renamed while open). Use Save As to write it again',
+  IO: 'the disk reported an input/output error. It may be failing or disconnected; try again or save elsewhere',
+  CORRUPT: 'the data is corrupt',
+  NOT_TEXT: 'it is not text',
+  CLOSED: 'it has already been closed',
+}
+
+/**
+ * Wraps a failed filesystem call. `action` completes "Could not … <path>", e.g. 'save', 'write the op log of'.
+ * A StorageError passes through unchanged so wrapping twice is harmless.
+ */
+export function toStorageError(err: unknown, action: string, path: string): StorageError {
+  if (err instanceof StorageError) return err
+  const errno = errnoCode(err)
+  const code: StorageErrorCode = (errno && CODES[errno]) || 'IO'
+  const detail = errno ? ` (${errno})` : err instanceof Error ? ` (${err.message})` : ''
+  return new StorageError(
+    code,
+    path,
+    `Could not ${action} ${path}: ${ADVICE[code]}${detail}. Your document is kept in Meshpad; nothing was lost.`,
+    { cause: err },
+  )
+}
+
+export function closedError(what: string): StorageError {
+  return new StorageError('CLOSED', what, `${what} is closed.`)
+}

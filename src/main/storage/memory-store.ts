@@ -1,0 +1,72 @@
+/**
+ * A DocStore in memory, for fast tests of code built on the store. `MemoryBacking` plays the disk: give
+ * a new store the same backing to simulate a restart.
+ */
+import { assertDocId, type DocStore, type LoadedDoc } from './doc-store'
+import { closedError } from './errors'
+
+export type MemoryBacking = Map<string, { snapshot: Uint8Array | null; records: Uint8Array[] }>
+
+export class MemoryStore implements DocStore {
+  readonly backing: MemoryBacking
+  private closed = false
+
+  constructor(backing: MemoryBacking = new Map()) {
+    this.backing = backing
+  }
+
+  async list(): Promise<string[]> {
+    this.check()
+    return [...this.backing.keys()].sort()
+  }
+
+  async load(docId: string): Promise<LoadedDoc | null> {
+    assertDocId(docId)
+    this.check()
+    const doc = this.backing.get(docId)
+    if (!doc) return null
+    return {
+      snapshot: doc.snapshot?.slice() ?? null,
+      records: doc.records.map((r) => r.slice()),
+      warnings: [],
+    }
+  }
+
+  async append(docId: string, records: readonly Uint8Array[]): Promise<void> {
+    assertDocId(docId)
+    this.check()
+    // An async function runs up to its first await at call time, so the call order is the stored order.
+    this.entry(docId).records.push(...records.map((r) => r.slice()))
+  }
+
+  async writeSnapshot(docId: string, snapshot: Uint8Array): Promise<void> {
+    assertDocId(docId)
+    this.check()
+    const entry = this.entry(docId)
+    entry.snapshot = snapshot.slice()
+    entry.records = []
+  }
+
+  async remove(docId: string): Promise<void> {
+    assertDocId(docId)
+    this.check()
+    this.backing.delete(docId)
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+  }
+
+  private entry(docId: string): { snapshot: Uint8Array | null; records: Uint8Array[] } {
+    let entry = this.backing.get(docId)
+    if (!entry) {
+      entry = { snapshot: null, records: [] }
+      this.backing.set(docId, entry)
+    }
+    return entry
+  }
+
+  private check(): void {
+    if (this.closed) throw closedError('The document store')
+  }
+}

@@ -1,0 +1,145 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { CrdtDecodeError, TextDoc } from '../../../src/shared/crdt'
+import { DurableDoc } from '../../../src/main/storage/durable-doc'
+import { StorageError } from '../../../src/main/storage/errors'
+import { FileStore } from '../../../src/main/storage/file-store'
+import { MemoryStore, type MemoryBacking } from '../../../src/main/storage/memory-store'
+import { FaultyFs } from './faulty-fs'
+
+let root: string
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'meshpad-durable-'))
+})
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true })
+})
+
+describe('DurableDoc', () => {
+  it('reopens with its text, properties and members (across a compaction), under a fresh replica ID each time', async () => {
+    const backing: MemoryBacking = new Map()
+    const doc = await DurableDoc.open(new MemoryStore(backing), 'doc')
+    await doc.insert(0, 'hello world')
+    await doc.delete(5, 6)
+    await doc.setProp('title', 'Greeting')
+    await doc.setProp('tags', ['a', 'b'])
+    await doc.deleteProp('tags')
+    await doc.setMember('device-a', { role: 'owner', name: 'Ada' })
+    await doc.compact()
+    await doc.setMember('device-b', { role: 'editor', name: 'Bo' })
+    await doc.close()
+
+    const again = await DurableDoc.open(new MemoryStore(backing), 'doc')
+    expect(again.text.toString()).toBe('hello')
+    expect(again.props.entries()).toEqual([['title', 'Greeting']])
+    expect(again.members.get('device-a')).toEqual({ role: 'owner', name: 'Ada' })
+    expect(again.members.get('device-b')).toEqual({ role: 'editor', name: 'Bo' })
+    const peer = await DurableDoc.open(new MemoryStore(), 'doc')
+    await peer.applyMembers(await again.memberChangesSince({}))
+    expect(peer.members.entries()).toHaveLength(2)
+    expect(again.replica).not.toBe(doc.replica)
+    expect(again.replica).toMatch(/^[A-Za-z0-9_-]{8}$/)
+    await again.insert(5, '!')
+    expect(Object.keys(again.text.version())).toEqual(expect.arrayContaining([doc.replica, again.replica]))
+  })
+
+  it('stores remote batches, and refuses undecodable ones without storing them', async () => {
+    const backing: MemoryBacking = new Map()
+    const doc = await DurableDoc.open(new MemoryStore(backing), 'doc')
+    const peer = new TextDoc('peer0001')
+    await doc.applyText(peer.localInsert(0, 'from a peer'))
+    const before = backing.get('doc')!.records.length
+    await expect(doc.applyText(new Uint8Array([0xff, 0xff, 0xff]))).rejects.toBeInstanceOf(CrdtDecodeError)
+    await doc.flush()
+    expect(backing.get('doc')!.records.length).toBe(before)
+    // A duplicate is applied (idempotently) but not stored twice.
+    await doc.applyText(peer.changesSince({}))
+    expect(backing.get('doc')!.records.length).toBe(before)
+    await doc.close()
+    const again = await DurableDoc.open(new MemoryStore(backing), 'doc')
+    expect(again.text.toString()).toBe('from a peer')
+  })
+
+  it('resolves an accepted op, and serves it to peers, only after its fsync', async () => {
+    const fs = new FaultyFs()
+    let openGate = (): void => undefined
+    const store = new FileStore({ dir: root, fs })
+    const doc = await DurableDoc.open(store, 'doc')
+    await doc.insert(0, 'durable ')
+    fs.syncGate = { pathIncludes: 'log-', open: new Promise<void>((r) => (openGate = r)) }
+    const settled: string[] = []
+    const insert = doc.insert(8, 'op').then(() => settled.push('insert'))
+    const remote = doc
+      .applyText(new TextDoc('peer0001').localInsert(0, 'x'))
+      .then(() => settled.push('remote'))
+    const served = doc.textChangesSince({}).then(() => settled.push('served'))
+    await new Promise((r) => setTimeout(r, 50))
+    expect(settled).toEqual([])
+    expect(doc.text.toString()).toContain('durable op')
+    openGate()
+    await Promise.all([insert, remote, served])
+    expect(settled.sort()).toEqual(['insert', 'remote', 'served'])
+    await doc.close()
+    await store.close()
+  })
+
+  it('compacts into a snapshot once the log passes its threshold', async () => {
+    const backing: MemoryBacking = new Map()
+    const doc = await DurableDoc.open(new MemoryStore(backing), 'doc', { compactAfterRecords: 10 })
+    for (let i = 0; i < 25; i++) await doc.insert(doc.text.length, `${i},`)
+    await doc.close()
+    const stored = backing.get('doc')!
+    expect(stored.snapshot).not.toBeNull()
+    expect(stored.records.length).toBeLessThan(10)
+    const again = await DurableDoc.open(new MemoryStore(backing), 'doc')
+    expect(again.text.toString()).toBe(Array.from({ length: 25 }, (_, i) => `${i},`).join(''))
+  })
+
+  it('keeps edits made while the disk is full, and writes them once it is not', async () => {
+    const fs = new FaultyFs()
+    const store = new FileStore({ dir: root, fs })
+    const doc = await DurableDoc.open(store, 'doc')
+    await doc.insert(0, 'a')
+    fs.inject({ op: 'write', nth: 1, times: 3, code: 'ENOSPC', partial: true })
+    const failures: unknown[] = []
+    for (const ch of 'bcd') await doc.insert(doc.text.length, ch).catch((e: unknown) => failures.push(e))
+    expect(failures).toHaveLength(3)
+    for (const f of failures) expect(f).toMatchObject({ code: 'DISK_FULL', name: 'StorageError' })
+    expect(doc.text.toString()).toBe('abcd')
+    await doc.insert(4, 'e')
+    await doc.close()
+    await store.close()
+
+    const again = await DurableDoc.open(new FileStore({ dir: root }), 'doc')
+    expect(again.text.toString()).toBe('abcde')
+    expect(again.warnings).toEqual([])
+  })
+
+  it('stays open when closing cannot flush, and closes idempotently once it can', async () => {
+    const fs = new FaultyFs()
+    const store = new FileStore({ dir: root, fs })
+    const doc = await DurableDoc.open(store, 'doc')
+    fs.inject({ op: 'sync', nth: 1, times: 2, code: 'EIO' })
+    await expect(doc.insert(0, 'x')).rejects.toMatchObject({ code: 'IO' })
+    await expect(doc.close()).rejects.toBeInstanceOf(StorageError)
+    await doc.insert(1, 'y')
+    await Promise.all([doc.close(), doc.close()])
+    await doc.close()
+    expect(() => doc.insert(0, 'z')).toThrow(expect.objectContaining({ code: 'CLOSED' }))
+    await store.close()
+    expect((await DurableDoc.open(new FileStore({ dir: root }), 'doc')).text.toString()).toBe('xy')
+  })
+
+  it('skips a record that passes its checksum but does not decode, with a warning', async () => {
+    const backing: MemoryBacking = new Map()
+    const doc = await DurableDoc.open(new MemoryStore(backing), 'doc')
+    await doc.insert(0, 'kept')
+    await doc.close()
+    backing.get('doc')!.records.push(new Uint8Array([1, 0xff, 0xff]), new Uint8Array([9]))
+    const again = await DurableDoc.open(new MemoryStore(backing), 'doc')
+    expect(again.text.toString()).toBe('kept')
+    expect(again.warnings.map((w) => w.kind)).toEqual(['undecodable-record', 'undecodable-record'])
+  })
+})

@@ -1,0 +1,203 @@
+import { createHash } from 'node:crypto'
+import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { CorruptStoreError } from '../../../src/main/storage/errors'
+import { FileStore } from '../../../src/main/storage/file-store'
+import { FaultyFs } from './faulty-fs'
+
+const bytes = (s: string): Uint8Array => new TextEncoder().encode(s)
+const text = (b: Uint8Array | null | undefined): string | null => (b ? new TextDecoder().decode(b) : null)
+
+let root: string
+let stores: FileStore[]
+const docsDir = (): string => join(root, 'docs')
+const docDir = (id = 'd'): string => join(docsDir(), id)
+const open = (fs?: FaultyFs): FileStore => {
+  const store = new FileStore({ dir: docsDir(), fs })
+  stores.push(store)
+  return store
+}
+async function loadText(store: FileStore, id = 'd') {
+  const doc = await store.load(id)
+  return doc && { snapshot: text(doc.snapshot), records: doc.records.map(text), warnings: doc.warnings }
+}
+async function fingerprint(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {}
+  for (const name of (await readdir(dir)).sort()) {
+    out[name] = createHash('sha256')
+      .update(await readFile(join(dir, name)))
+      .digest('hex')
+  }
+  return out
+}
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'meshpad-filestore-'))
+  stores = []
+})
+afterEach(async () => {
+  for (const s of stores) await s.close()
+  await rm(root, { recursive: true, force: true })
+})
+
+describe('FileStore log repair', () => {
+  it('drops a torn tail, reports it, truncates the file and appends cleanly after it', async () => {
+    const store = open()
+    await store.append('d', [bytes('alpha'), bytes('beta'), bytes('gamma')])
+    await store.close()
+    const log = join(docDir(), 'log-0.bin')
+    const full = (await stat(log)).size
+    await truncate(log, full - 3)
+
+    const reopened = open()
+    const loaded = await loadText(reopened)
+    expect(loaded?.records).toEqual(['alpha', 'beta'])
+    expect(loaded?.warnings).toEqual([
+      expect.objectContaining({ kind: 'log-truncated', file: log, droppedBytes: 8 + 5 - 3 }),
+    ])
+    expect((await stat(log)).size).toBe(full - 13)
+    await reopened.append('d', [bytes('delta')])
+    await reopened.close()
+    const again = await loadText(open())
+    expect(again).toEqual({ snapshot: null, records: ['alpha', 'beta', 'delta'], warnings: [] })
+  })
+
+  it('stops at a bit-flipped record and keeps the intact prefix', async () => {
+    const store = open()
+    await store.append('d', [bytes('one'), bytes('two'), bytes('three')])
+    await store.close()
+    const log = join(docDir(), 'log-0.bin')
+    const raw = await readFile(log)
+    const at = 4 + (8 + 3) + 8 + 1 // magic, record "one", header of "two", then its second byte
+    raw[at] = raw[at]! ^ 0x20
+    await writeFile(log, raw)
+    const loaded = await loadText(open())
+    expect(loaded?.records).toEqual(['one'])
+    expect(loaded?.warnings[0]).toMatchObject({
+      kind: 'log-truncated',
+      detail: expect.stringMatching(/checksum/),
+    })
+  })
+
+  it('treats a segment torn inside its header as empty', async () => {
+    await open().append('d', [bytes('x')])
+    await truncate(join(docDir(), 'log-0.bin'), 2)
+    const store = open()
+    expect((await loadText(store))?.records).toEqual([])
+    await store.append('d', [bytes('y')])
+    expect((await loadText(open()))?.records).toEqual(['y'])
+  })
+})
+
+describe('FileStore snapshots', () => {
+  async function history(store: FileStore, rounds: number): Promise<void> {
+    for (let i = 1; i <= rounds; i++) {
+      await store.append('d', [bytes(`r${i}`)])
+      await store.writeSnapshot('d', bytes(`S${i}`))
+    }
+    await store.append('d', [bytes('tail')])
+  }
+
+  it('falls back to the previous snapshot when the newest is corrupt, and the log covers the gap', async () => {
+    const store = open()
+    await history(store, 4)
+    await store.close()
+    const newest = join(docDir(), 'snap-4.bin')
+    const raw = await readFile(newest)
+    raw[raw.length - 1] = raw[raw.length - 1]! ^ 1
+    await writeFile(newest, raw)
+    const loaded = await loadText(open())
+    expect(loaded?.snapshot).toBe('S3')
+    expect(loaded?.records).toEqual(['r4', 'tail'])
+    expect(loaded?.warnings).toEqual([expect.objectContaining({ kind: 'corrupt-snapshot', file: newest })])
+  })
+
+  it('rebuilds from the log alone when the only snapshot is corrupt and the log reaches back to empty', async () => {
+    const store = open()
+    await history(store, 1)
+    await store.close()
+    await writeFile(join(docDir(), 'snap-1.bin'), 'garbage')
+    const loaded = await loadText(open())
+    expect(loaded).toMatchObject({ snapshot: null, records: ['r1', 'tail'] })
+  })
+
+  it('throws a typed error naming the files, and writes nothing, when no valid snapshot remains', async () => {
+    const store = open()
+    await history(store, 3)
+    await store.close()
+    for (const name of ['snap-2.bin', 'snap-3.bin']) await writeFile(join(docDir(), name), 'garbage')
+    await truncate(join(docDir(), 'log-3.bin'), (await stat(join(docDir(), 'log-3.bin'))).size - 2)
+    const before = await fingerprint(docDir())
+
+    const broken = open()
+    const error = await broken.load('d').catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(CorruptStoreError)
+    const corrupt = error as CorruptStoreError
+    expect(corrupt.code).toBe('CORRUPT')
+    expect(corrupt.files).toEqual([join(docDir(), 'snap-2.bin'), join(docDir(), 'snap-3.bin')])
+    expect(corrupt.message).toContain(join(docDir(), 'snap-3.bin'))
+    await expect(broken.append('d', [bytes('more')])).rejects.toBeInstanceOf(CorruptStoreError)
+    await expect(broken.writeSnapshot('d', bytes('S'))).rejects.toBeInstanceOf(CorruptStoreError)
+    expect(await fingerprint(docDir())).toEqual(before)
+  })
+
+  it('keeps only the newest snapshot, one fallback and the segments since the fallback', async () => {
+    const store = open()
+    await history(store, 10)
+    const names = (await readdir(docDir())).sort()
+    expect(names).toEqual(['log-10.bin', 'log-9.bin', 'snap-10.bin', 'snap-9.bin'])
+  })
+
+  it('deletes temp files that a crash during a snapshot left behind', async () => {
+    await open().append('d', [bytes('x')])
+    const stale = join(docDir(), '.snap-1.bin.0badf00d.meshpad-tmp')
+    await writeFile(stale, 'half a snapshot')
+    await open().load('d')
+    expect(await readdir(docDir())).toEqual(['log-0.bin'])
+  })
+})
+
+describe('FileStore group commit', () => {
+  it('batches appends made while an fsync is in flight into one write', async () => {
+    const fs = new FaultyFs()
+    const store = open(fs)
+    await store.append('d', [bytes('warm-up')])
+    const syncsBefore = fs.count('sync')
+    const writesBefore = fs.count('write')
+    await Promise.all(Array.from({ length: 100 }, (_, i) => store.append('d', [bytes(`op${i}`)])))
+    expect(fs.count('sync') - syncsBefore).toBeLessThanOrEqual(2)
+    expect(fs.count('write') - writesBefore).toBeLessThanOrEqual(2)
+    expect((await loadText(open()))?.records).toHaveLength(101)
+  })
+
+  it('resolves an append only after its fsync has returned', async () => {
+    const fs = new FaultyFs()
+    let openGate = (): void => undefined
+    fs.syncGate = { pathIncludes: 'log-', open: new Promise<void>((r) => (openGate = r)) }
+    const store = open(fs)
+    let resolved = false
+    const pending = store.append('d', [bytes('x')]).then(() => (resolved = true))
+    await new Promise((r) => setTimeout(r, 50))
+    expect(resolved).toBe(false)
+    openGate()
+    await pending
+    expect(resolved).toBe(true)
+  })
+})
+
+describe('FileStore close', () => {
+  it('releases every file handle, across several documents and snapshots', async () => {
+    const fs = new FaultyFs()
+    const store = open(fs)
+    for (const id of ['a', 'b']) {
+      await store.append(id, [bytes('1')])
+      await store.writeSnapshot(id, bytes('S'))
+      await store.append(id, [bytes('2')])
+    }
+    expect(fs.openHandles).toBeGreaterThan(0)
+    await store.close()
+    expect(fs.openHandles).toBe(0)
+  })
+})
