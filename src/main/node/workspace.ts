@@ -1,0 +1,450 @@
+/**
+ * Workspace: the peer node's documents and peers. It opens documents (DocSession), runs one protocol
+ * session (PeerSession) per authenticated connection, answers the sessions' questions (which documents,
+ * which invites, which join requests), and runs anti-entropy. Connections come from outside through
+ * `attach` — the TCP transport in the app and CLI, an in-memory pair in tests — so this file knows no
+ * sockets.
+ */
+import { EventEmitter } from 'node:events'
+import {
+  ProtocolError,
+  isDocId,
+  type DenyCode,
+  type Role,
+  type SharedDocInfo,
+} from '../../shared/sync/messages'
+import { PeerSession, inviteProof, type SessionHost } from '../../shared/sync/session'
+import { fromHex, toHex } from '../../shared/sync/hex'
+import type { DocStore } from '../storage/doc-store'
+import { DurableDoc } from '../storage/durable-doc'
+import { nodeCrypto, randomId, randomKey } from './crypto'
+import { DocSession, type DocSecrets } from './doc-session'
+import { encodeInvite, type InviteCode } from './invite-code'
+import type { SecretStore } from './secrets'
+
+/** An authenticated, framed connection to another device (see src/main/net). */
+export interface PeerConnectionLike {
+  readonly remoteKey: Uint8Array
+  readonly handshakeHash: Uint8Array
+  readonly remoteAddress: string
+  send(frame: Uint8Array): void
+  close(reason?: string): void
+  onMessage(cb: (frame: Uint8Array) => void): () => void
+  onClose(cb: () => void): () => void
+}
+
+export interface JoinRequest {
+  readonly id: string
+  readonly docId: string
+  readonly device: string
+  readonly name: string
+}
+
+export interface WorkspaceOptions {
+  readonly deviceKey: Uint8Array
+  readonly name: string
+  readonly appVersion: string
+  readonly store: DocStore
+  readonly secrets: SecretStore
+  /** Anti-entropy period (default 3 s); 0 disables the timer (tests drive it by hand). */
+  readonly antiEntropyMs?: number
+  readonly log?: (message: string) => void
+  readonly now?: () => number
+}
+
+export interface WorkspaceEvents {
+  peers: []
+  doc: [session: DocSession]
+  'join-request': [request: JoinRequest]
+  'join-result': [docId: string, ok: boolean, reason: string]
+  'shared-docs': [device: string, docs: readonly SharedDocInfo[]]
+  'doc-denied': [docId: string, device: string, code: DenyCode, reason: string]
+}
+
+export class WorkspaceError extends Error {
+  constructor(
+    readonly code: 'UNKNOWN_DOC' | 'NOT_ALLOWED' | 'NO_PEER' | 'CLOSED' | 'BAD_ARGUMENT',
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+const INVITE_TTL_MS = 24 * 60 * 60 * 1000
+
+export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionHost {
+  readonly deviceKey: Uint8Array
+  readonly self: string
+  readonly name: string
+  readonly appVersion: string
+  private readonly docs = new Map<string, DocSession>()
+  private readonly opening = new Map<string, Promise<DocSession>>()
+  private readonly sessions = new Map<string, { session: PeerSession; conn: PeerConnectionLike }>()
+  private readonly joinRequests = new Map<string, JoinRequest & { session: PeerSession }>()
+  /** Documents we asked to join, by doc ID: the device we asked. A join-accept from anyone else is ignored. */
+  private readonly awaitingJoin = new Map<string, string>()
+  private readonly remoteShared = new Map<string, readonly SharedDocInfo[]>()
+  private timer: ReturnType<typeof setInterval> | undefined
+  private closed = false
+
+  constructor(private readonly options: WorkspaceOptions) {
+    super()
+    this.deviceKey = options.deviceKey
+    this.self = toHex(options.deviceKey)
+    this.name = options.name
+    this.appVersion = options.appVersion
+    const period = options.antiEntropyMs ?? 3000
+    if (period > 0) {
+      this.timer = setInterval(() => this.syncAll(), period)
+      this.timer.unref?.()
+    }
+  }
+
+  // ---- documents -----------------------------------------------------------------------------------
+
+  /** Creates a new document owned by this device. */
+  async createDoc(title = ''): Promise<DocSession> {
+    const docId = randomId(16)
+    const secrets: DocSecrets = { epoch: 0, keys: { '0': toHex(randomKey()) }, bootstrap: [] }
+    await this.options.secrets.putDoc(docId, secrets)
+    const doc = await this.openDoc(docId)
+    await doc.setMember(this.self, 'owner', this.name)
+    if (title) await doc.setProp('title', title)
+    return doc
+  }
+
+  /** Opens a document this device holds (idempotent). */
+  openDoc(docId: string): Promise<DocSession> {
+    const open = this.docs.get(docId)
+    if (open) return Promise.resolve(open)
+    let pending = this.opening.get(docId)
+    if (!pending) {
+      pending = this.load(docId).finally(() => this.opening.delete(docId))
+      this.opening.set(docId, pending)
+    }
+    return pending
+  }
+
+  private async load(docId: string): Promise<DocSession> {
+    const secrets = this.options.secrets.doc(docId)
+    if (!secrets) throw new WorkspaceError('UNKNOWN_DOC', `This device holds no document ${docId}.`)
+    const durable = await DurableDoc.open(this.options.store, docId)
+    const doc = new DocSession(durable, secrets, {
+      self: this.self,
+      selfName: this.name,
+      sessions: () => [...this.sessions.values()].map((s) => s.session),
+      saveSecrets: (id, s) => this.options.secrets.putDoc(id, s),
+      log: (m) => this.log(m),
+      ...(this.options.now ? { now: this.options.now } : {}),
+    })
+    doc.on('members', () => this.announceShared())
+    doc.on('error', (err) => this.log(`document ${docId.slice(0, 8)}: ${err.message}`))
+    this.docs.set(docId, doc)
+    this.emit('doc', doc)
+    for (const { session } of this.sessions.values()) if (session.ready) session.openDoc(docId)
+    return doc
+  }
+
+  doc(docId: string): DocSession | undefined {
+    return this.docs.get(docId)
+  }
+
+  openDocs(): DocSession[] {
+    return [...this.docs.values()]
+  }
+
+  /** Documents whose member list names `device` (so we offer our proof to it proactively). */
+  docsFor(device: string): DocSession[] {
+    return this.openDocs().filter((d) => d.roleOf(device) !== undefined)
+  }
+
+  async shareOnLan(docId: string, on: boolean): Promise<void> {
+    await this.options.secrets.setSharedOnLan(docId, on)
+    this.announceShared()
+  }
+
+  sharedDocs(): SharedDocInfo[] {
+    return this.openDocs()
+      .filter((d) => this.options.secrets.isSharedOnLan(d.docId))
+      .map((d) => {
+        const members = d.members().filter((m) => m.record.role !== 'removed')
+        const owner = members.find((m) => m.record.role === 'owner')
+        return {
+          docId: d.docId,
+          title: d.title,
+          ownerName: owner?.record.name ?? '',
+          memberCount: members.length,
+        }
+      })
+  }
+
+  /** What each connected device shares on the LAN (the Nearby list). */
+  nearby(): { device: string; name: string; docs: readonly SharedDocInfo[] }[] {
+    return [...this.sessions.values()].map(({ session }) => ({
+      device: session.remoteKey,
+      name: session.remoteName,
+      docs: this.remoteShared.get(session.remoteKey) ?? [],
+    }))
+  }
+
+  private announceShared(): void {
+    const docs = this.sharedDocs()
+    for (const { session } of this.sessions.values()) session.sendSharedDocs(docs)
+  }
+
+  // ---- peers ---------------------------------------------------------------------------------------
+
+  /** Runs the protocol over a new authenticated connection. */
+  attach(conn: PeerConnectionLike): PeerSession {
+    if (this.closed) {
+      conn.close('node is shutting down')
+      throw new WorkspaceError('CLOSED', 'The node is closed.')
+    }
+    const session = new PeerSession(
+      {
+        remoteKey: conn.remoteKey,
+        handshakeHash: conn.handshakeHash,
+        send: (f) => conn.send(f),
+        close: (r) => conn.close(r),
+      },
+      this,
+      nodeCrypto,
+    )
+    const previous = this.sessions.get(session.remoteKey)
+    if (previous) previous.conn.close('replaced by a newer connection')
+    this.sessions.set(session.remoteKey, { session, conn })
+    conn.onMessage((frame) => {
+      try {
+        session.receive(frame)
+      } catch (err) {
+        // One bad peer never takes down the node: drop this connection, keep everything else.
+        const reason = err instanceof ProtocolError ? err.message : `internal error: ${String(err)}`
+        this.log(`closing connection to ${session.remoteKey.slice(0, 8)}: ${reason}`)
+        conn.close(reason)
+      }
+    })
+    conn.onClose(() => {
+      session.close()
+      if (this.sessions.get(session.remoteKey)?.session === session) {
+        this.sessions.delete(session.remoteKey)
+        this.remoteShared.delete(session.remoteKey)
+        for (const [id, r] of this.joinRequests) if (r.session === session) this.joinRequests.delete(id)
+        this.emit('peers')
+      }
+    })
+    session.start()
+    return session
+  }
+
+  peers(): { device: string; name: string; address: string; docs: string[] }[] {
+    return [...this.sessions.values()].map(({ session, conn }) => ({
+      device: session.remoteKey,
+      name: session.remoteName,
+      address: conn.remoteAddress,
+      docs: this.openDocs()
+        .filter((d) => session.isAuthenticated(d.docId))
+        .map((d) => d.docId),
+    }))
+  }
+
+  /** Closes the connection to a device (it may come back through discovery or the dialer). */
+  disconnect(device: string): void {
+    this.sessions.get(device)?.conn.close('disconnected by this device')
+  }
+
+  session(device: string): PeerSession | undefined {
+    return this.sessions.get(device)?.session
+  }
+
+  /** Anti-entropy round with every peer: each side sends what the other lacks. */
+  syncAll(): void {
+    for (const { session } of this.sessions.values()) if (session.ready) session.antiEntropy()
+  }
+
+  // ---- joining -------------------------------------------------------------------------------------
+
+  /** Issues a single-use invite for `docId`, valid for `ttlMs`, reachable at `addresses`. */
+  async createInvite(
+    docId: string,
+    role: Role,
+    addresses: { host: string; port: number }[],
+    ttlMs = INVITE_TTL_MS,
+  ): Promise<string> {
+    const doc = this.requireDoc(docId)
+    if (doc.myRole !== 'owner') throw new WorkspaceError('NOT_ALLOWED', 'Only an owner can invite people.')
+    const inviteId = randomId(16)
+    const secret = randomKey()
+    const expires = this.now() + ttlMs
+    await this.options.secrets.putInvite(inviteId, {
+      docId,
+      role,
+      secret: toHex(secret),
+      expires,
+      used: false,
+    })
+    const code: InviteCode = { docId, inviterKey: this.self, addresses, inviteId, secret, expires }
+    return encodeInvite(code)
+  }
+
+  /** Redeems an invite over an existing session with the inviter. The result comes as 'join-result'. */
+  redeemWith(session: PeerSession, invite: InviteCode): void {
+    if (session.remoteKey !== invite.inviterKey) {
+      throw new WorkspaceError('NO_PEER', 'That connection is not to the device that made the invite.')
+    }
+    this.awaitingJoin.set(invite.docId, session.remoteKey)
+    session.redeemInvite(invite.docId, fromHex(invite.inviteId), invite.secret)
+  }
+
+  /** Asks an owner's device to let this one join `docId` (listed in its shared documents). */
+  requestJoin(device: string, docId: string): void {
+    const session = this.sessions.get(device)?.session
+    if (!session) throw new WorkspaceError('NO_PEER', 'That device is not connected.')
+    this.awaitingJoin.set(docId, device)
+    session.requestJoin(docId, this.name)
+  }
+
+  pendingJoinRequests(): JoinRequest[] {
+    return [...this.joinRequests.values()].map(({ id, docId, device, name }) => ({ id, docId, device, name }))
+  }
+
+  async approveJoin(requestId: string, role: Role = 'editor'): Promise<void> {
+    const request = this.joinRequests.get(requestId)
+    if (!request)
+      throw new WorkspaceError('BAD_ARGUMENT', 'No such join request (it may have been withdrawn).')
+    const doc = this.requireDoc(request.docId)
+    await doc.setMember(request.device, role, request.name)
+    this.joinRequests.delete(requestId)
+    request.session.acceptJoin(doc.docId, role, doc.epoch, doc.keyFor(doc.epoch)!)
+  }
+
+  denyJoin(requestId: string): void {
+    const request = this.joinRequests.get(requestId)
+    if (!request) throw new WorkspaceError('BAD_ARGUMENT', 'No such join request.')
+    this.joinRequests.delete(requestId)
+    request.session.denyJoin(request.docId, 'the owner declined the request')
+  }
+
+  // ---- SessionHost ---------------------------------------------------------------------------------
+
+  onHello(session: PeerSession): void {
+    session.sendSharedDocs(this.sharedDocs())
+    this.emit('peers')
+  }
+
+  onSharedDocs(session: PeerSession, docs: readonly SharedDocInfo[]): void {
+    this.remoteShared.set(session.remoteKey, docs)
+    this.emit('shared-docs', session.remoteKey, docs)
+  }
+
+  onJoinRequest(session: PeerSession, docId: string, name: string): void {
+    const doc = this.docs.get(docId)
+    // Only documents shared on the LAN take requests; for others the requester learns nothing.
+    if (!doc || !this.options.secrets.isSharedOnLan(docId) || doc.myRole !== 'owner') {
+      session.denyJoin(docId, 'this device does not take join requests for that document')
+      return
+    }
+    if (doc.roleOf(session.remoteKey) !== undefined) {
+      session.openDoc(docId)
+      return
+    }
+    const id = randomId(6)
+    const request = { id, docId, device: session.remoteKey, name, session }
+    this.joinRequests.set(id, request)
+    this.emit('join-request', { id, docId, device: session.remoteKey, name })
+  }
+
+  redeemInvite(
+    session: PeerSession,
+    docId: string,
+    inviteId: Uint8Array,
+    proof: Uint8Array,
+  ): { role: Role; epoch: number; key: Uint8Array } | DenyCode {
+    const id = toHex(inviteId)
+    const invite = this.options.secrets.invite(id)
+    const doc = this.docs.get(docId)
+    if (!invite || invite.docId !== docId || !doc) return 'invite-invalid'
+    if (invite.used || invite.expires <= this.now()) return 'invite-invalid'
+    const expected = inviteProof(
+      nodeCrypto,
+      fromHex(invite.secret),
+      this.handshakeHashOf(session),
+      inviteId,
+      fromHex(session.remoteKey),
+    )
+    if (!nodeCrypto.equal(expected, proof)) return 'invite-invalid'
+    invite.used = true // single use: consumed before anything else can interleave
+    void this.options.secrets.putInvite(id, invite)
+    void doc
+      .setMember(session.remoteKey, invite.role, session.remoteName)
+      .catch((err: unknown) => this.log(String(err)))
+    return { role: invite.role, epoch: doc.epoch, key: doc.keyFor(doc.epoch)! }
+  }
+
+  onJoinAccepted(session: PeerSession, docId: string, role: Role, epoch: number, key: Uint8Array): void {
+    if (this.awaitingJoin.get(docId) !== session.remoteKey || !isDocId(docId)) {
+      this.log(`ignored an unsolicited join-accept from ${session.remoteKey.slice(0, 8)}`)
+      return
+    }
+    this.awaitingJoin.delete(docId)
+    void (async () => {
+      const existing = this.options.secrets.doc(docId)
+      const secrets: DocSecrets = existing ?? { epoch, keys: {}, bootstrap: [] }
+      secrets.keys[String(epoch)] = toHex(key)
+      secrets.epoch = Math.max(secrets.epoch, epoch)
+      if (!secrets.bootstrap.includes(session.remoteKey)) secrets.bootstrap.push(session.remoteKey)
+      await this.options.secrets.putDoc(docId, secrets)
+      const doc = await this.openDoc(docId)
+      session.openDoc(docId)
+      this.emit('join-result', doc.docId, true, `joined as ${role}`)
+    })().catch((err: unknown) => this.emit('join-result', docId, false, String(err)))
+  }
+
+  onKeyShare(_session: PeerSession, docId: string, epoch: number, key: Uint8Array): void {
+    void this.docs.get(docId)?.acceptKey(epoch, key)
+  }
+
+  onDocDenied(session: PeerSession, docId: string, code: DenyCode, reason: string): void {
+    if (this.awaitingJoin.get(docId) === session.remoteKey) {
+      this.awaitingJoin.delete(docId)
+      this.emit('join-result', docId, false, reason)
+    }
+    this.emit('doc-denied', docId, session.remoteKey, code, reason)
+  }
+
+  onDocReady(_session: PeerSession, _docId: string): void {
+    this.emit('peers')
+  }
+
+  log(message: string): void {
+    this.options.log?.(message)
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------------
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    if (this.timer) clearInterval(this.timer)
+    for (const { conn } of this.sessions.values()) conn.close('node is shutting down')
+    this.sessions.clear()
+    await Promise.all(this.openDocs().map((d) => d.durable.close()))
+    await this.options.secrets.close()
+  }
+
+  private requireDoc(docId: string): DocSession {
+    const doc = this.docs.get(docId)
+    if (!doc) throw new WorkspaceError('UNKNOWN_DOC', `Document ${docId} is not open on this device.`)
+    return doc
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)()
+  }
+
+  /** The handshake hash of a session's connection (needed to check channel-bound invite proofs). */
+  handshakeHashOf(session: PeerSession): Uint8Array {
+    const entry = this.sessions.get(session.remoteKey)
+    if (!entry || entry.session !== session) throw new WorkspaceError('NO_PEER', 'session is gone')
+    return entry.conn.handshakeHash
+  }
+}

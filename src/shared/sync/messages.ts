@@ -1,0 +1,314 @@
+/**
+ * The messages of the Meshpad sync protocol (docs/PROTOCOL.md), and their binary form. A frame's
+ * payload is one message: a type byte, then fields. Every message comes from an untrusted peer, so
+ * decoding checks every field (type, length, range) before anything uses it, and a message that fails
+ * any check is a `ProtocolError`: the caller drops that one connection.
+ */
+import { ByteReader, ByteWriter } from '../crdt/bytes'
+import { CrdtDecodeError, type VersionVector } from '../crdt/types'
+
+export const PROTOCOL_VERSION = 1
+export const DOC_ID_BYTES = 16
+export const KEY_BYTES = 32
+export const PROOF_BYTES = 32
+const MAX_NAME = 64
+const MAX_TEXT = 256
+const MAX_AWARENESS_JSON = 4096
+const MAX_VECTOR_ENTRIES = 100_000
+
+/** Which replicated structure of a document an update belongs to. */
+export const Channel = { Text: 0, Props: 1, Members: 2 } as const
+export type Channel = (typeof Channel)[keyof typeof Channel]
+export const CHANNELS: readonly Channel[] = [Channel.Text, Channel.Props, Channel.Members]
+
+export type DocVersions = readonly [text: VersionVector, props: VersionVector, members: VersionVector]
+export type DocBatches = readonly [text: Uint8Array, props: Uint8Array, members: Uint8Array]
+
+/** Why a peer refused a document. */
+export type DenyCode =
+  'unknown-doc' | 'not-a-member' | 'bad-proof' | 'read-only' | 'invite-invalid' | 'denied'
+const DENY_CODES: readonly DenyCode[] = [
+  'unknown-doc',
+  'not-a-member',
+  'bad-proof',
+  'read-only',
+  'invite-invalid',
+  'denied',
+]
+
+export type Role = 'owner' | 'editor' | 'viewer'
+const ROLES: readonly Role[] = ['owner', 'editor', 'viewer']
+
+/** One document offered to LAN peers (after the Noise handshake, never over mDNS). */
+export interface SharedDocInfo {
+  readonly docId: string
+  readonly title: string
+  readonly ownerName: string
+  readonly memberCount: number
+}
+
+export type Message =
+  /** First message each way: protocol version, app version, the sender's display name. */
+  | { readonly type: 'hello'; readonly protocol: number; readonly app: string; readonly name: string }
+  /** "I am a member of docId and hold its key (of this epoch)": an HMAC bound to this connection. */
+  | { readonly type: 'doc-auth'; readonly docId: string; readonly epoch: number; readonly proof: Uint8Array }
+  | { readonly type: 'doc-deny'; readonly docId: string; readonly code: DenyCode; readonly reason: string }
+  /** "Here is what I have": the peer answers with what the sender lacks. Also the anti-entropy probe. */
+  | { readonly type: 'sync-request'; readonly docId: string; readonly versions: DocVersions }
+  | { readonly type: 'sync-reply'; readonly docId: string; readonly batches: DocBatches }
+  | { readonly type: 'update'; readonly docId: string; readonly channel: Channel; readonly batch: Uint8Array }
+  /** Ephemeral presence (cursor, selection, name, colour) as validated JSON; expires unless refreshed. */
+  | { readonly type: 'awareness'; readonly docId: string; readonly seq: number; readonly state: string }
+  /** A newer document key, after a member was removed; only sent to authenticated members. */
+  | { readonly type: 'key-share'; readonly docId: string; readonly epoch: number; readonly key: Uint8Array }
+  /** A non-member asks to join; an owner answers with join-accept (carrying the key) or doc-deny. */
+  | { readonly type: 'join-request'; readonly docId: string; readonly name: string }
+  | {
+      readonly type: 'join-accept'
+      readonly docId: string
+      readonly role: Role
+      readonly epoch: number
+      readonly key: Uint8Array
+    }
+  /** Redeems a single-use invite: an HMAC of the invite secret bound to this connection. */
+  | {
+      readonly type: 'invite-redeem'
+      readonly docId: string
+      readonly inviteId: Uint8Array
+      readonly proof: Uint8Array
+    }
+  /** The documents the sender shares on the LAN. */
+  | { readonly type: 'shared-docs'; readonly docs: readonly SharedDocInfo[] }
+
+export type MessageType = Message['type']
+const TYPES: readonly MessageType[] = [
+  'hello',
+  'doc-auth',
+  'doc-deny',
+  'sync-request',
+  'sync-reply',
+  'update',
+  'awareness',
+  'key-share',
+  'join-request',
+  'join-accept',
+  'invite-redeem',
+  'shared-docs',
+]
+
+export class ProtocolError extends Error {
+  readonly code = 'PROTOCOL'
+  constructor(message: string) {
+    super(message)
+    this.name = 'ProtocolError'
+  }
+}
+
+const HEX = /^[0-9a-f]+$/
+
+export function isDocId(id: unknown): id is string {
+  return typeof id === 'string' && id.length === DOC_ID_BYTES * 2 && HEX.test(id)
+}
+
+export function encodeMessage(m: Message): Uint8Array {
+  const w = new ByteWriter(64)
+  w.byte(TYPES.indexOf(m.type))
+  switch (m.type) {
+    case 'hello':
+      w.uint(m.protocol)
+      w.string(m.app)
+      w.string(m.name)
+      break
+    case 'doc-auth':
+      docId(w, m.docId)
+      w.uint(m.epoch)
+      fixed(w, m.proof, PROOF_BYTES)
+      break
+    case 'doc-deny':
+      docId(w, m.docId)
+      w.byte(DENY_CODES.indexOf(m.code))
+      w.string(m.reason.slice(0, MAX_TEXT))
+      break
+    case 'sync-request':
+      docId(w, m.docId)
+      for (const v of m.versions) vector(w, v)
+      break
+    case 'sync-reply':
+      docId(w, m.docId)
+      for (const b of m.batches) blob(w, b)
+      break
+    case 'update':
+      docId(w, m.docId)
+      w.byte(m.channel)
+      blob(w, m.batch)
+      break
+    case 'awareness':
+      docId(w, m.docId)
+      w.uint(m.seq)
+      w.string(m.state)
+      break
+    case 'key-share':
+      docId(w, m.docId)
+      w.uint(m.epoch)
+      fixed(w, m.key, KEY_BYTES)
+      break
+    case 'join-request':
+      docId(w, m.docId)
+      w.string(m.name.slice(0, MAX_NAME))
+      break
+    case 'join-accept':
+      docId(w, m.docId)
+      w.byte(ROLES.indexOf(m.role))
+      w.uint(m.epoch)
+      fixed(w, m.key, KEY_BYTES)
+      break
+    case 'invite-redeem':
+      docId(w, m.docId)
+      fixed(w, m.inviteId, DOC_ID_BYTES)
+      fixed(w, m.proof, PROOF_BYTES)
+      break
+    case 'shared-docs':
+      w.uint(m.docs.length)
+      for (const d of m.docs) {
+        docId(w, d.docId)
+        w.string(d.title.slice(0, MAX_TEXT))
+        w.string(d.ownerName.slice(0, MAX_NAME))
+        w.uint(d.memberCount)
+      }
+      break
+  }
+  return w.finish()
+}
+
+export function decodeMessage(bytes: Uint8Array): Message {
+  try {
+    const r = new ByteReader(bytes)
+    const m = decodeFields(r)
+    if (!r.done()) throw new ProtocolError(`${m.type}: trailing bytes`)
+    return m
+  } catch (err) {
+    if (err instanceof ProtocolError) throw err
+    if (err instanceof CrdtDecodeError) throw new ProtocolError(`malformed message: ${err.message}`)
+    throw err
+  }
+}
+
+function decodeFields(r: ByteReader): Message {
+  const type = TYPES[r.byte()]
+  if (type === undefined) throw new ProtocolError('unknown message type')
+  switch (type) {
+    case 'hello':
+      return { type, protocol: r.uint(), app: text(r, MAX_TEXT), name: text(r, MAX_NAME) }
+    case 'doc-auth':
+      return { type, docId: readDocId(r), epoch: r.uint(), proof: readFixed(r, PROOF_BYTES) }
+    case 'doc-deny': {
+      const id = readDocId(r)
+      const code = DENY_CODES[r.byte()]
+      if (code === undefined) throw new ProtocolError('doc-deny: unknown code')
+      return { type, docId: id, code, reason: text(r, MAX_TEXT) }
+    }
+    case 'sync-request':
+      return { type, docId: readDocId(r), versions: [readVector(r), readVector(r), readVector(r)] }
+    case 'sync-reply':
+      return { type, docId: readDocId(r), batches: [readBlob(r), readBlob(r), readBlob(r)] }
+    case 'update': {
+      const id = readDocId(r)
+      const channel = r.byte()
+      if (channel > Channel.Members) throw new ProtocolError('update: unknown channel')
+      return { type, docId: id, channel: channel as Channel, batch: readBlob(r) }
+    }
+    case 'awareness': {
+      const id = readDocId(r)
+      const seq = r.uint()
+      const state = text(r, MAX_AWARENESS_JSON)
+      return { type, docId: id, seq, state }
+    }
+    case 'key-share':
+      return { type, docId: readDocId(r), epoch: r.uint(), key: readFixed(r, KEY_BYTES) }
+    case 'join-request':
+      return { type, docId: readDocId(r), name: text(r, MAX_NAME) }
+    case 'join-accept': {
+      const id = readDocId(r)
+      const role = ROLES[r.byte()]
+      if (role === undefined) throw new ProtocolError('join-accept: unknown role')
+      return { type, docId: id, role, epoch: r.uint(), key: readFixed(r, KEY_BYTES) }
+    }
+    case 'invite-redeem':
+      return {
+        type,
+        docId: readDocId(r),
+        inviteId: readFixed(r, DOC_ID_BYTES),
+        proof: readFixed(r, PROOF_BYTES),
+      }
+    case 'shared-docs': {
+      const n = r.count(DOC_ID_BYTES + 3)
+      const docs: SharedDocInfo[] = []
+      for (let i = 0; i < n; i++) {
+        docs.push({
+          docId: readDocId(r),
+          title: text(r, MAX_TEXT),
+          ownerName: text(r, MAX_NAME),
+          memberCount: r.uint(),
+        })
+      }
+      return { type, docs }
+    }
+  }
+}
+
+function docId(w: ByteWriter, id: string): void {
+  if (!isDocId(id)) throw new TypeError(`not a document ID: ${id}`)
+  for (let i = 0; i < DOC_ID_BYTES; i++) w.byte(parseInt(id.slice(i * 2, i * 2 + 2), 16))
+}
+
+function readDocId(r: ByteReader): string {
+  const b = r.bytes(DOC_ID_BYTES)
+  let s = ''
+  for (const x of b) s += x.toString(16).padStart(2, '0')
+  return s
+}
+
+function fixed(w: ByteWriter, b: Uint8Array, n: number): void {
+  if (b.length !== n) throw new TypeError(`expected ${n} bytes, got ${b.length}`)
+  w.bytes(b)
+}
+
+function readFixed(r: ByteReader, n: number): Uint8Array {
+  return r.bytes(n).slice()
+}
+
+function blob(w: ByteWriter, b: Uint8Array): void {
+  w.uint(b.length)
+  w.bytes(b)
+}
+
+function readBlob(r: ByteReader): Uint8Array {
+  return r.bytes(r.uint()).slice()
+}
+
+function text(r: ByteReader, max: number): string {
+  const s = r.string()
+  if (s.length > max) throw new ProtocolError(`string longer than ${max}`)
+  return s
+}
+
+function vector(w: ByteWriter, v: VersionVector): void {
+  const entries = Object.entries(v)
+  w.uint(entries.length)
+  for (const [replica, counter] of entries) {
+    w.string(replica)
+    w.uint(counter)
+  }
+}
+
+function readVector(r: ByteReader): VersionVector {
+  const n = r.count(3)
+  if (n > MAX_VECTOR_ENTRIES) throw new ProtocolError('version vector too large')
+  const v: VersionVector = Object.create(null) as VersionVector
+  for (let i = 0; i < n; i++) {
+    const replica = text(r, 64)
+    if (replica.length === 0) throw new ProtocolError('empty replica ID')
+    v[replica] = r.uint()
+  }
+  return v
+}

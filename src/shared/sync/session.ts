@@ -1,0 +1,386 @@
+/**
+ * PeerSession: the protocol state machine for one authenticated connection to another device. It
+ * knows nothing of sockets or disks: frames come in through `receive`, go out through the `PeerLink`,
+ * and everything about documents is asked of the `SessionHost` (the node). So the same code runs over
+ * TCP + Noise and over an in-memory pair in tests.
+ *
+ * Per document, a session only exchanges data after both sides have proven membership: each sends
+ * `doc-auth`, an HMAC with the document key over the Noise handshake hash, the document ID and its own
+ * device key. The hash is unique to this connection, so a proof cannot be replayed on another one or
+ * relayed through a man in the middle (who would hold two different handshakes), and the sender's key
+ * in it stops a proof from being reflected back. A side that cannot prove anything gets `doc-deny`
+ * and no data. Updates from viewers are refused.
+ *
+ * A message that fails validation is a ProtocolError: the caller closes this connection only.
+ */
+import { concatBytes, toHex, utf8 } from './hex'
+import {
+  Channel,
+  CHANNELS,
+  DOC_ID_BYTES,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  decodeMessage,
+  encodeMessage,
+  type DenyCode,
+  type DocBatches,
+  type DocVersions,
+  type Message,
+  type Role,
+  type SharedDocInfo,
+} from './messages'
+
+/** The connection a session speaks over: authenticated (Noise) and framed. */
+export interface PeerLink {
+  readonly remoteKey: Uint8Array
+  readonly handshakeHash: Uint8Array
+  send(frame: Uint8Array): void
+  close(reason: string): void
+}
+
+export interface SyncCrypto {
+  hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array
+  /** Constant-time comparison. */
+  equal(a: Uint8Array, b: Uint8Array): boolean
+}
+
+/** What a session needs to know about, and do with, one document the node holds. */
+export interface SessionDoc {
+  readonly docId: string
+  /** The current key epoch; keys of earlier epochs stay available to check older proofs. */
+  readonly epoch: number
+  keyFor(epoch: number): Uint8Array | undefined
+  /** The role of a device (hex key) in this document, or undefined if it is not a member. */
+  roleOf(deviceKey: string): Role | undefined
+  versions(): DocVersions
+  /** What a peer at `v` lacks; resolves once all of it is durable (nothing unpersisted is sent). */
+  changesSince(v: DocVersions): Promise<DocBatches>
+  /** Applies a batch that arrived from `from`; the document deals with its errors itself. */
+  applyRemote(channel: Channel, batch: Uint8Array, from: PeerSession): void
+  /** A peer's presence; `state` is JSON, already size-checked. */
+  applyAwareness(from: PeerSession, seq: number, state: string): void
+}
+
+export interface SessionHost {
+  readonly deviceKey: Uint8Array
+  readonly name: string
+  readonly appVersion: string
+  doc(docId: string): SessionDoc | undefined
+  /** Documents this device holds in which `deviceKey` is a member: authenticated proactively. */
+  docsFor(deviceKey: string): readonly SessionDoc[]
+  sharedDocs(): readonly SharedDocInfo[]
+  onHello(session: PeerSession): void
+  onSharedDocs(session: PeerSession, docs: readonly SharedDocInfo[]): void
+  onJoinRequest(session: PeerSession, docId: string, name: string): void
+  /** Checks and consumes an invite; returns what to send back. */
+  redeemInvite(
+    session: PeerSession,
+    docId: string,
+    inviteId: Uint8Array,
+    proof: Uint8Array,
+  ): { role: Role; epoch: number; key: Uint8Array } | DenyCode
+  onJoinAccepted(session: PeerSession, docId: string, role: Role, epoch: number, key: Uint8Array): void
+  onKeyShare(session: PeerSession, docId: string, epoch: number, key: Uint8Array): void
+  onDocDenied(session: PeerSession, docId: string, code: DenyCode, reason: string): void
+  onDocReady(session: PeerSession, docId: string): void
+  log(message: string): void
+}
+
+const AUTH_LABEL = utf8('meshpad/doc-auth/v1')
+const INVITE_LABEL = utf8('meshpad/invite/v1')
+
+/** The proof that `sender` holds `key` for `docId`, bound to one connection's handshake. */
+export function docProof(
+  crypto: SyncCrypto,
+  key: Uint8Array,
+  handshakeHash: Uint8Array,
+  docId: string,
+  sender: Uint8Array,
+  epoch: number,
+): Uint8Array {
+  return crypto.hmacSha256(
+    key,
+    concatBytes(AUTH_LABEL, handshakeHash, docIdBytes(docId), sender, utf8(String(epoch))),
+  )
+}
+
+/** The proof that `sender` holds an invite's secret, bound to one connection's handshake. */
+export function inviteProof(
+  crypto: SyncCrypto,
+  secret: Uint8Array,
+  handshakeHash: Uint8Array,
+  inviteId: Uint8Array,
+  sender: Uint8Array,
+): Uint8Array {
+  return crypto.hmacSha256(secret, concatBytes(INVITE_LABEL, handshakeHash, inviteId, sender))
+}
+
+function docIdBytes(docId: string): Uint8Array {
+  const out = new Uint8Array(DOC_ID_BYTES)
+  for (let i = 0; i < DOC_ID_BYTES; i++) out[i] = parseInt(docId.slice(i * 2, i * 2 + 2), 16)
+  return out
+}
+
+const isEmptyBatch = (b: Uint8Array): boolean => b.length <= 2
+
+interface DocState {
+  /** We sent our proof for this document on this connection. */
+  sentAuth: boolean
+  /** The peer proved membership: it may receive data, and send it (unless a viewer). */
+  peerRole: Role | undefined
+}
+
+export class PeerSession {
+  readonly remoteKey: string
+  remoteName = ''
+  private helloReceived = false
+  private closed = false
+  private readonly docs = new Map<string, DocState>()
+
+  constructor(
+    private readonly link: PeerLink,
+    private readonly host: SessionHost,
+    private readonly crypto: SyncCrypto,
+  ) {
+    this.remoteKey = toHex(link.remoteKey)
+  }
+
+  /** Sends hello; call once when the connection is up. */
+  start(): void {
+    this.send({ type: 'hello', protocol: PROTOCOL_VERSION, app: this.host.appVersion, name: this.host.name })
+  }
+
+  get ready(): boolean {
+    return this.helloReceived && !this.closed
+  }
+
+  /** Whether the peer proved membership of `docId` on this connection. */
+  isAuthenticated(docId: string): boolean {
+    return this.docs.get(docId)?.peerRole !== undefined
+  }
+
+  roleOf(docId: string): Role | undefined {
+    return this.docs.get(docId)?.peerRole
+  }
+
+  /** Offers our proof for `docId` (after hello); the peer answers with its own and a sync. */
+  openDoc(docId: string): void {
+    if (!this.helloReceived) return
+    const doc = this.host.doc(docId)
+    if (!doc) return
+    const state = this.state(docId)
+    const key = doc.keyFor(doc.epoch)
+    if (!key) return
+    state.sentAuth = true
+    this.send({
+      type: 'doc-auth',
+      docId,
+      epoch: doc.epoch,
+      proof: docProof(this.crypto, key, this.link.handshakeHash, docId, this.host.deviceKey, doc.epoch),
+    })
+  }
+
+  /** Sends a live batch to the peer, if it is authenticated for the document. */
+  sendUpdate(docId: string, channel: Channel, batch: Uint8Array): void {
+    if (this.isAuthenticated(docId) && !isEmptyBatch(batch))
+      this.send({ type: 'update', docId, channel, batch })
+  }
+
+  sendAwareness(docId: string, seq: number, state: string): void {
+    if (this.isAuthenticated(docId)) this.send({ type: 'awareness', docId, seq, state })
+  }
+
+  sendKeyShare(docId: string, epoch: number, key: Uint8Array): void {
+    if (this.isAuthenticated(docId)) this.send({ type: 'key-share', docId, epoch, key })
+  }
+
+  sendSharedDocs(docs: readonly SharedDocInfo[]): void {
+    if (this.helloReceived) this.send({ type: 'shared-docs', docs })
+  }
+
+  requestJoin(docId: string, name: string): void {
+    this.send({ type: 'join-request', docId, name })
+  }
+
+  acceptJoin(docId: string, role: Role, epoch: number, key: Uint8Array): void {
+    this.send({ type: 'join-accept', docId, role, epoch, key })
+  }
+
+  denyJoin(docId: string, reason: string): void {
+    this.send({ type: 'doc-deny', docId, code: 'denied', reason })
+  }
+
+  redeemInvite(docId: string, inviteId: Uint8Array, secret: Uint8Array): void {
+    const proof = inviteProof(this.crypto, secret, this.link.handshakeHash, inviteId, this.host.deviceKey)
+    this.send({ type: 'invite-redeem', docId, inviteId, proof })
+  }
+
+  /** Anti-entropy: tell the peer what we have, for every authenticated document; it sends what we lack. */
+  antiEntropy(): void {
+    for (const [docId, state] of this.docs) {
+      const doc = this.host.doc(docId)
+      if (!doc) continue
+      if (state.peerRole !== undefined) this.send({ type: 'sync-request', docId, versions: doc.versions() })
+      else if (!state.sentAuth || doc.roleOf(this.remoteKey) !== undefined) this.openDoc(docId) // retry auth
+    }
+  }
+
+  /** Handles one frame from the peer. Throws ProtocolError for a malformed or out-of-order message. */
+  receive(frame: Uint8Array): void {
+    if (this.closed) return
+    const m = decodeMessage(frame)
+    if (!this.helloReceived && m.type !== 'hello') throw new ProtocolError(`${m.type} before hello`)
+    switch (m.type) {
+      case 'hello':
+        return this.onHello(m.protocol, m.name)
+      case 'doc-auth':
+        return this.onDocAuth(m.docId, m.epoch, m.proof)
+      case 'doc-deny':
+        return this.host.onDocDenied(this, m.docId, m.code, m.reason)
+      case 'sync-request':
+        return this.onSyncRequest(m.docId, m.versions)
+      case 'sync-reply':
+        return this.onBatches(m.docId, m.batches)
+      case 'update': {
+        const batches: [Uint8Array, Uint8Array, Uint8Array] = [EMPTY, EMPTY, EMPTY]
+        batches[m.channel] = m.batch
+        return this.onBatches(m.docId, batches)
+      }
+      case 'awareness':
+        return this.onAwareness(m.docId, m.seq, m.state)
+      case 'key-share':
+        if (this.isAuthenticated(m.docId)) this.host.onKeyShare(this, m.docId, m.epoch, m.key)
+        return
+      case 'join-request':
+        return this.host.onJoinRequest(this, m.docId, m.name)
+      case 'join-accept':
+        return this.host.onJoinAccepted(this, m.docId, m.role, m.epoch, m.key)
+      case 'invite-redeem':
+        return this.onInviteRedeem(m.docId, m.inviteId, m.proof)
+      case 'shared-docs':
+        return this.host.onSharedDocs(this, m.docs)
+    }
+  }
+
+  close(): void {
+    this.closed = true
+  }
+
+  /** Forgets the peer's proof for `docId` (it was removed): it gets nothing more of the document. */
+  revoke(docId: string): void {
+    const state = this.docs.get(docId)
+    if (state) state.peerRole = undefined
+  }
+
+  /** Re-reads the peer's role, e.g. after the member list changed. */
+  refreshRole(docId: string): void {
+    const state = this.docs.get(docId)
+    const doc = this.host.doc(docId)
+    if (!state || state.peerRole === undefined || !doc) return
+    state.peerRole = doc.roleOf(this.remoteKey)
+  }
+
+  // ---- handlers ----------------------------------------------------------------------------------
+
+  private onHello(protocol: number, name: string): void {
+    if (this.helloReceived) throw new ProtocolError('second hello')
+    if (protocol !== PROTOCOL_VERSION) {
+      this.link.close(`peer speaks protocol ${protocol}, this node ${PROTOCOL_VERSION}`)
+      return
+    }
+    this.helloReceived = true
+    this.remoteName = name
+    this.host.onHello(this)
+    for (const doc of this.host.docsFor(this.remoteKey)) this.openDoc(doc.docId)
+  }
+
+  private onDocAuth(docId: string, epoch: number, proof: Uint8Array): void {
+    const doc = this.host.doc(docId)
+    const deny = (code: DenyCode, reason: string): void => {
+      this.state(docId).peerRole = undefined
+      this.send({ type: 'doc-deny', docId, code, reason })
+    }
+    if (!doc) return deny('unknown-doc', 'this device does not hold that document')
+    const role = doc.roleOf(this.remoteKey)
+    if (!role) return deny('not-a-member', 'your device is not a member of this document')
+    const key = doc.keyFor(epoch)
+    if (!key) return deny('bad-proof', `unknown key epoch ${epoch}`)
+    const expected = docProof(this.crypto, key, this.link.handshakeHash, docId, this.link.remoteKey, epoch)
+    if (!this.crypto.equal(expected, proof)) return deny('bad-proof', 'the membership proof does not verify')
+
+    const state = this.state(docId)
+    const first = state.peerRole === undefined
+    state.peerRole = role
+    if (!state.sentAuth) this.openDoc(docId)
+    if (epoch < doc.epoch) this.sendKeyShare(docId, doc.epoch, doc.keyFor(doc.epoch)!)
+    this.send({ type: 'sync-request', docId, versions: doc.versions() })
+    if (first) this.host.onDocReady(this, docId)
+  }
+
+  private onSyncRequest(docId: string, versions: DocVersions): void {
+    const doc = this.host.doc(docId)
+    if (!doc || !this.isAuthenticated(docId)) return // never any data before the peer has proven membership
+    doc.changesSince(versions).then(
+      (batches) => {
+        // Re-check: the peer may have been removed while the batches were being made durable.
+        if (!this.isAuthenticated(docId) || batches.every(isEmptyBatch)) return
+        this.send({ type: 'sync-reply', docId, batches })
+      },
+      (err: unknown) => this.host.log(`sync-reply for ${docId.slice(0, 8)} failed: ${String(err)}`),
+    )
+  }
+
+  private onBatches(docId: string, batches: readonly Uint8Array[]): void {
+    const doc = this.host.doc(docId)
+    const role = this.roleOf(docId)
+    if (!doc || role === undefined) {
+      this.host.log(
+        `dropped data for ${docId.slice(0, 8)} from unauthenticated peer ${this.remoteKey.slice(0, 8)}`,
+      )
+      return
+    }
+    if (role === 'viewer') {
+      if (batches.some((b) => !isEmptyBatch(b))) {
+        this.host.log(`refused edits to ${docId.slice(0, 8)} from viewer ${this.remoteKey.slice(0, 8)}`)
+        this.send({ type: 'doc-deny', docId, code: 'read-only', reason: 'viewers cannot edit this document' })
+      }
+      return
+    }
+    for (const channel of CHANNELS) {
+      const batch = batches[channel]!
+      if (!isEmptyBatch(batch)) doc.applyRemote(channel, batch, this)
+    }
+  }
+
+  private onAwareness(docId: string, seq: number, state: string): void {
+    const doc = this.host.doc(docId)
+    if (!doc || !this.isAuthenticated(docId)) return
+    doc.applyAwareness(this, seq, state)
+  }
+
+  private onInviteRedeem(docId: string, inviteId: Uint8Array, proof: Uint8Array): void {
+    const result = this.host.redeemInvite(this, docId, inviteId, proof)
+    if (typeof result === 'string') {
+      this.send({ type: 'doc-deny', docId, code: result, reason: 'the invite is unknown, used or expired' })
+      return
+    }
+    this.acceptJoin(docId, result.role, result.epoch, result.key)
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------------
+
+  private state(docId: string): DocState {
+    let s = this.docs.get(docId)
+    if (!s) {
+      s = { sentAuth: false, peerRole: undefined }
+      this.docs.set(docId, s)
+    }
+    return s
+  }
+
+  private send(m: Message): void {
+    if (!this.closed) this.link.send(encodeMessage(m))
+  }
+}
+
+const EMPTY = new Uint8Array(0)
