@@ -3,6 +3,6 @@
  * the last-writer-wins map that holds its properties and member list. Everything here is pure,
  * synchronous and deterministic: no I/O, and clocks only where injected.
  */
-export { TextDoc } from './text-doc'
+export { TextDoc, type HistoryEntry, type TextDocOptions } from './text-doc'
 export { LwwMap, type LwwChange, type LwwOptions, type Clock } from './lww-map'
 export { CrdtDecodeError, type CharId, type TextChange, type VersionVector } from './types'

@@ -240,7 +240,7 @@ export class LwwMap<V> {
   private decode(bytes: Uint8Array, kind: number, what: string): Write[] {
     if (!(bytes instanceof Uint8Array)) throw new CrdtDecodeError('expected a Uint8Array')
     const r = new ByteReader(bytes)
-    const replicas = readHeader(r, kind, what)
+    const { replicas } = readHeader(r, [kind], what)
     const count = r.count(4)
     const decoded: {
       agent: number

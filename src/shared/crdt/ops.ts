@@ -13,6 +13,8 @@ export class InsertOp {
    * such ops by position, which is far smaller than their origins and replays without ID lookups.
    */
   pos = -1
+  /** When the op was made (if here) or first received, in whole seconds since the epoch; 0 unknown. */
+  time = 0
   length: number
   private head: string
   /** Text typed on since `head` was read (see Span.tail for why not `+=`). */
@@ -53,14 +55,17 @@ export class InsertOp {
 
   /** The same op without its first `n` characters (they were already applied). */
   withoutPrefix(n: number): InsertOp {
-    return new InsertOp(
-      this.agent,
-      this.counter + n,
-      this.text.slice(n),
-      this.agent,
-      this.counter + n - 1,
-      this.originRightAgent,
-      this.originRightCounter,
+    return withTime(
+      new InsertOp(
+        this.agent,
+        this.counter + n,
+        this.text.slice(n),
+        this.agent,
+        this.counter + n - 1,
+        this.originRightAgent,
+        this.originRightCounter,
+      ),
+      this.time,
     )
   }
 }
@@ -69,6 +74,8 @@ export class DeleteOp {
   readonly kind = 1
   /** As InsertOp.pos: the visible index of the first deleted character when the op was made here. */
   pos = -1
+  /** As InsertOp.time. */
+  time = 0
   constructor(
     public agent: number,
     public counter: number,
@@ -85,17 +92,25 @@ export class DeleteOp {
 
   withoutPrefix(n: number): DeleteOp {
     const targetCounter = this.backward ? this.targetCounter : this.targetCounter + n
-    return new DeleteOp(
-      this.agent,
-      this.counter + n,
-      this.length - n,
-      this.targetAgent,
-      targetCounter,
-      this.backward,
+    return withTime(
+      new DeleteOp(
+        this.agent,
+        this.counter + n,
+        this.length - n,
+        this.targetAgent,
+        targetCounter,
+        this.backward,
+      ),
+      this.time,
     )
   }
 }
 
 export type TextOp = InsertOp | DeleteOp
+
+function withTime<T extends TextOp>(op: T, time: number): T {
+  op.time = time
+  return op
+}
 
 export const hasOrigin = (agent: number): boolean => agent !== NONE

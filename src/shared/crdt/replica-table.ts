@@ -30,16 +30,22 @@ export function writeHeader(
   for (let i = 0; i < n; i++) writeReplica(w, replicas[i]!)
 }
 
-export function readHeader(r: ByteReader, kind: number, what: string): string[] {
+/** Reads the format byte (one of `kinds`) and the table. */
+export function readHeader(
+  r: ByteReader,
+  kinds: readonly number[],
+  what: string,
+): { readonly kind: number; readonly replicas: string[] } {
   const first = r.byte()
-  if (first >> 4 !== kind) throw new CrdtDecodeError(`not a ${what} (format byte 0x${first.toString(16)})`)
+  const kind = first >> 4
+  if (!kinds.includes(kind)) throw new CrdtDecodeError(`not a ${what} (format byte 0x${first.toString(16)})`)
   let n = first & 15
   if (n === 15) n += r.uint()
   if (n > r.remaining) throw new CrdtDecodeError(`replica count ${n} exceeds the data that follows`)
   const replicas: string[] = []
   for (let i = 0; i < n; i++) replicas.push(readReplica(r))
   if (new Set(replicas).size !== replicas.length) throw new CrdtDecodeError('duplicate replica in table')
-  return replicas
+  return { kind, replicas }
 }
 
 /** Encoded replica IDs: a document encodes the same few on every keystroke. */

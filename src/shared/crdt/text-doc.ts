@@ -34,8 +34,33 @@ import { decodeTextOps, encodeTextOps, hasLoneSurrogate } from './text-codec'
 import { CrdtDecodeError } from './types'
 import type { CharId, TextChange, VersionVector } from './types'
 
+export interface TextDocOptions {
+  readonly clock?: () => number
+}
+
+/** One op of the history: an insert with its text, or a delete with the first character it removed. */
+export type HistoryEntry =
+  | {
+      readonly kind: 'insert'
+      readonly replica: string
+      readonly counter: number
+      readonly length: number
+      readonly time: number
+      readonly text: string
+    }
+  | {
+      readonly kind: 'delete'
+      readonly replica: string
+      readonly counter: number
+      readonly length: number
+      readonly time: number
+      readonly target: CharId
+    }
+
 const EMPTY_PENDING = encodeTextOps([], [])
 const MAX_PENDING_OPS = 1_000_000
+/** Keystrokes this close together join one log entry (history then shows the burst's start time). */
+const MERGE_WINDOW_S = 60
 
 const SURROGATE = /[\uD800-\uDFFF]/
 const isSurrogate = (c: number): boolean => c >= 0xd800 && c <= 0xdfff
@@ -67,11 +92,19 @@ export class TextDoc {
   /** Whether any surrogate was ever inserted; until then no position can split a pair. */
   private hasSurrogates = false
 
-  constructor(replica: string) {
+  private readonly clock: () => number
+
+  /** `options.clock`: wall-clock milliseconds, for op history times (injected in tests). */
+  constructor(replica: string, options: TextDocOptions = {}) {
     checkReplicaId(replica)
     this.replica = replica
     this.replicas = []
+    this.clock = options.clock ?? Date.now
     this.agent(replica)
+  }
+
+  private seconds(): number {
+    return Math.floor(this.clock() / 1000)
   }
 
   get length(): number {
@@ -140,6 +173,7 @@ export class TextDoc {
     const orCounter = right ? right.counter : 0
     const op = new InsertOp(0, counter, text, olAgent, olCounter, orAgent, orCounter)
     op.pos = index
+    op.time = this.seconds()
 
     const last = this.lastLocal
     if (
@@ -183,6 +217,7 @@ export class TextDoc {
     this.typingIndex = -1
 
     const ops: DeleteOp[] = []
+    const now = this.seconds()
     const tree = this.tree
     tree.findVisible(index)
     let span = tree.hitLeaf.spans[tree.hitIndex]!
@@ -196,6 +231,7 @@ export class TextDoc {
         const counter = this.versions[0]! + 1
         const op = new DeleteOp(0, counter, span.length, span.agent, span.counter, false)
         op.pos = index
+        op.time = now
         ops.push(op)
         this.versions[0] = counter + span.length - 1
         span = this.mergeTombstones(span)
@@ -225,7 +261,8 @@ export class TextDoc {
       if (end <= seen) continue
       ops.push(op.counter > seen ? op : op.withoutPrefix(seen - op.counter + 1))
     }
-    return encodeTextOps(this.replicas, ops)
+    // Catch-up batches carry when each op was made, so history stays true after time apart.
+    return encodeTextOps(this.replicas, ops, undefined, true)
   }
 
   // ---- persistence -------------------------------------------------------------------------------
@@ -236,13 +273,39 @@ export class TextDoc {
     return encodeTextOps(this.replicas, this.log, { pending })
   }
 
-  static load(bytes: Uint8Array, replica: string): TextDoc {
+  static load(bytes: Uint8Array, replica: string, options: TextDocOptions = {}): TextDoc {
     const decoded = decodeTextOps(bytes, true)
-    const doc = new TextDoc(replica)
+    const doc = new TextDoc(replica, options)
     doc.applyDecoded(decoded.replicas, decoded.ops, null)
     if (doc.pending.size > 0) throw new CrdtDecodeError('snapshot ops are not in causal order')
     if (decoded.pending) doc.applyRemote(decoded.pending)
     return doc
+  }
+
+  /**
+   * Every op applied here, in the order applied (a causal order): who made it (replica), when
+   * (seconds; made here, or as carried by catch-up batches, else when received) and what it did.
+   */
+  history(): HistoryEntry[] {
+    return this.log.map((op) =>
+      op.kind === 0
+        ? {
+            kind: 'insert',
+            replica: this.replicas[op.agent]!,
+            counter: op.counter,
+            length: op.length,
+            time: op.time,
+            text: op.text,
+          }
+        : {
+            kind: 'delete',
+            replica: this.replicas[op.agent]!,
+            counter: op.counter,
+            length: op.length,
+            time: op.time,
+            target: { replica: this.replicas[op.targetAgent]!, counter: op.targetCounter },
+          },
+    )
   }
 
   // ---- IDs and positions, for cursors anchored to characters -------------------------------------
@@ -341,7 +404,13 @@ export class TextDoc {
   /** Appends a local op to the log, merging it into the previous one when it continues it. */
   private appendLocalToLog(op: TextOp): void {
     const prev = this.log[this.log.length - 1]
-    if (prev && prev.agent === 0 && prev.pos >= 0 && prev.counter + prev.length === op.counter) {
+    if (
+      prev &&
+      prev.agent === 0 &&
+      prev.pos >= 0 &&
+      prev.counter + prev.length === op.counter &&
+      op.time - prev.time < MERGE_WINDOW_S
+    ) {
       if (prev.kind === 0 && op.kind === 0) {
         if (
           op.originLeftAgent === 0 &&
@@ -385,8 +454,10 @@ export class TextDoc {
       throw new RangeError('TextDoc: too many ops waiting for missing dependencies; batch refused')
     }
     const map = replicas.map((r) => this.agent(r))
+    const now = changes ? this.seconds() : 0
     for (const op of ops) {
       op.agent = map[op.agent]!
+      if (op.time === 0) op.time = now // a live batch: it was made about now
       if (op.kind === 0) {
         if (op.originLeftAgent !== NONE) op.originLeftAgent = map[op.originLeftAgent]!
         if (op.originRightAgent !== NONE) op.originRightAgent = map[op.originRightAgent]!
