@@ -73,7 +73,9 @@ export const layers = [
 ]
 
 export default tseslint.config(
-  { ignores: ['out/**', 'dist/**', 'artifacts/**', 'node_modules/**', 'test/lint/fixtures/**'] },
+  {
+    ignores: ['out/**', 'dist/**', 'artifacts/**', 'node_modules/**', 'test/lint/fixtures/**', '.scratch/**'],
+  },
   js.configs.recommended,
   ...tseslint.configs.strict,
   ...tseslint.configs.stylistic,
