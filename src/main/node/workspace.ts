@@ -15,23 +15,13 @@ import {
 } from '../../shared/sync/messages'
 import { PeerSession, inviteProof, type SessionHost } from '../../shared/sync/session'
 import { fromHex, toHex } from '../../shared/sync/hex'
+import type { PeerConnection } from '../../shared/sync/peer-connection'
 import type { DocStore } from '../storage/doc-store'
 import { DurableDoc } from '../storage/durable-doc'
 import { nodeCrypto, randomId, randomKey } from './crypto'
 import { DocSession, type DocSecrets } from './doc-session'
 import { encodeInvite, type InviteCode } from './invite-code'
 import type { SecretStore } from './secrets'
-
-/** An authenticated, framed connection to another device (see src/main/net). */
-export interface PeerConnectionLike {
-  readonly remoteKey: Uint8Array
-  readonly handshakeHash: Uint8Array
-  readonly remoteAddress: string
-  send(frame: Uint8Array): void
-  close(reason?: string): void
-  onMessage(cb: (frame: Uint8Array) => void): () => void
-  onClose(cb: () => void): () => void
-}
 
 export interface JoinRequest {
   readonly id: string
@@ -79,7 +69,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
   readonly appVersion: string
   private readonly docs = new Map<string, DocSession>()
   private readonly opening = new Map<string, Promise<DocSession>>()
-  private readonly sessions = new Map<string, { session: PeerSession; conn: PeerConnectionLike }>()
+  private readonly sessions = new Map<string, { session: PeerSession; conn: PeerConnection }>()
   private readonly joinRequests = new Map<string, JoinRequest & { session: PeerSession }>()
   /** Documents we asked to join, by doc ID: the device we asked. A join-accept from anyone else is ignored. */
   private readonly awaitingJoin = new Map<string, string>()
@@ -195,7 +185,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
   // ---- peers ---------------------------------------------------------------------------------------
 
   /** Runs the protocol over a new authenticated connection. */
-  attach(conn: PeerConnectionLike): PeerSession {
+  attach(conn: PeerConnection): PeerSession {
     if (this.closed) {
       conn.close('node is shutting down')
       throw new WorkspaceError('CLOSED', 'The node is closed.')
@@ -258,7 +248,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
 
   /** Anti-entropy round with every peer: each side sends what the other lacks. */
   syncAll(): void {
-    for (const { session } of this.sessions.values()) if (session.ready) session.antiEntropy()
+    for (const { session } of this.sessions.values()) session.antiEntropy()
   }
 
   // ---- joining -------------------------------------------------------------------------------------

@@ -51,7 +51,14 @@ export type Message =
   /** First message each way: protocol version, app version, the sender's display name. */
   | { readonly type: 'hello'; readonly protocol: number; readonly app: string; readonly name: string }
   /** "I am a member of docId and hold its key (of this epoch)": an HMAC bound to this connection. */
-  | { readonly type: 'doc-auth'; readonly docId: string; readonly epoch: number; readonly proof: Uint8Array }
+  | {
+      readonly type: 'doc-auth'
+      readonly docId: string
+      readonly epoch: number
+      readonly proof: Uint8Array
+      /** Whether the sender has already verified the receiver's proof (else the receiver sends it). */
+      readonly verified: boolean
+    }
   | { readonly type: 'doc-deny'; readonly docId: string; readonly code: DenyCode; readonly reason: string }
   /** "Here is what I have": the peer answers with what the sender lacks. Also the anti-entropy probe. */
   | { readonly type: 'sync-request'; readonly docId: string; readonly versions: DocVersions }
@@ -123,6 +130,7 @@ export function encodeMessage(m: Message): Uint8Array {
       docId(w, m.docId)
       w.uint(m.epoch)
       fixed(w, m.proof, PROOF_BYTES)
+      w.byte(m.verified ? 1 : 0)
       break
     case 'doc-deny':
       docId(w, m.docId)
@@ -199,8 +207,14 @@ function decodeFields(r: ByteReader): Message {
   switch (type) {
     case 'hello':
       return { type, protocol: r.uint(), app: text(r, MAX_TEXT), name: text(r, MAX_NAME) }
-    case 'doc-auth':
-      return { type, docId: readDocId(r), epoch: r.uint(), proof: readFixed(r, PROOF_BYTES) }
+    case 'doc-auth': {
+      const id = readDocId(r)
+      const epoch = r.uint()
+      const proof = readFixed(r, PROOF_BYTES)
+      const flag = r.byte()
+      if (flag > 1) throw new ProtocolError('doc-auth: bad flag')
+      return { type, docId: id, epoch, proof, verified: flag === 1 }
+    }
     case 'doc-deny': {
       const id = readDocId(r)
       const code = DENY_CODES[r.byte()]

@@ -19,7 +19,6 @@ import {
   CHANNELS,
   DOC_ID_BYTES,
   PROTOCOL_VERSION,
-  ProtocolError,
   decodeMessage,
   encodeMessage,
   type DenyCode,
@@ -177,6 +176,7 @@ export class PeerSession {
       docId,
       epoch: doc.epoch,
       proof: docProof(this.crypto, key, this.link.handshakeHash, docId, this.host.deviceKey, doc.epoch),
+      verified: state.peerRole !== undefined,
     })
   }
 
@@ -215,8 +215,12 @@ export class PeerSession {
     this.send({ type: 'invite-redeem', docId, inviteId, proof })
   }
 
-  /** Anti-entropy: tell the peer what we have, for every authenticated document; it sends what we lack. */
+  /** Anti-entropy (also the retry of a lost hello): tell the peer what we have, for every authenticated document; it sends what we lack. */
   antiEntropy(): void {
+    if (!this.helloReceived) {
+      this.start() // our hello may have been lost; the peer ignores a duplicate
+      return
+    }
     for (const [docId, state] of this.docs) {
       const doc = this.host.doc(docId)
       if (!doc) continue
@@ -229,12 +233,13 @@ export class PeerSession {
   receive(frame: Uint8Array): void {
     if (this.closed) return
     const m = decodeMessage(frame)
-    if (!this.helloReceived && m.type !== 'hello') throw new ProtocolError(`${m.type} before hello`)
+    // Before the peer's hello, nothing else counts. (Over a lossy test link the hello may come late.)
+    if (!this.helloReceived && m.type !== 'hello') return
     switch (m.type) {
       case 'hello':
         return this.onHello(m.protocol, m.name)
       case 'doc-auth':
-        return this.onDocAuth(m.docId, m.epoch, m.proof)
+        return this.onDocAuth(m.docId, m.epoch, m.proof, m.verified)
       case 'doc-deny':
         return this.host.onDocDenied(this, m.docId, m.code, m.reason)
       case 'sync-request':
@@ -283,7 +288,7 @@ export class PeerSession {
   // ---- handlers ----------------------------------------------------------------------------------
 
   private onHello(protocol: number, name: string): void {
-    if (this.helloReceived) throw new ProtocolError('second hello')
+    if (this.helloReceived) return // a duplicate (we may have re-sent ours, so may the peer)
     if (protocol !== PROTOCOL_VERSION) {
       this.link.close(`peer speaks protocol ${protocol}, this node ${PROTOCOL_VERSION}`)
       return
@@ -294,7 +299,7 @@ export class PeerSession {
     for (const doc of this.host.docsFor(this.remoteKey)) this.openDoc(doc.docId)
   }
 
-  private onDocAuth(docId: string, epoch: number, proof: Uint8Array): void {
+  private onDocAuth(docId: string, epoch: number, proof: Uint8Array, peerVerifiedUs: boolean): void {
     const doc = this.host.doc(docId)
     const deny = (code: DenyCode, reason: string): void => {
       this.state(docId).peerRole = undefined
@@ -311,7 +316,8 @@ export class PeerSession {
     const state = this.state(docId)
     const first = state.peerRole === undefined
     state.peerRole = role
-    if (!state.sentAuth) this.openDoc(docId)
+    // The peer says whether it holds our proof; if not (never sent, or lost), it gets it now.
+    if (!peerVerifiedUs) this.openDoc(docId)
     if (epoch < doc.epoch) this.sendKeyShare(docId, doc.epoch, doc.keyFor(doc.epoch)!)
     this.send({ type: 'sync-request', docId, versions: doc.versions() })
     if (first) this.host.onDocReady(this, docId)

@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { memoryPair, type MemoryConnection } from '../../../src/shared/sync/memory-link'
+import { createConnectedPair } from '../../../src/shared/sync/memory-pair'
+import type { PeerConnection } from '../../../src/shared/sync/peer-connection'
 import { toHex } from '../../../src/shared/sync/hex'
 import { MemoryStore } from '../../../src/main/storage/memory-store'
 import { SecretStore } from '../../../src/main/node/secrets'
@@ -42,8 +43,11 @@ export async function makeNode(name: string, now?: () => number): Promise<TestNo
 }
 
 /** Connects two nodes; returns both ends (a's end first). */
-export function connect(a: TestNode, b: TestNode): [MemoryConnection, MemoryConnection] {
-  const [ab, ba] = memoryPair(a.key, b.key, new Uint8Array(randomBytes(32)))
+export function connect(a: TestNode, b: TestNode): [PeerConnection, PeerConnection] {
+  const [ab, ba] = createConnectedPair({
+    keys: [a.key, b.key],
+    handshakeHash: new Uint8Array(randomBytes(64)),
+  })
   a.ws.attach(ab)
   b.ws.attach(ba)
   return [ab, ba]

@@ -12,10 +12,10 @@ afterEach(async () => {
   nodes = []
 })
 
-async function cluster(...names: string[]): Promise<TestNode[]> {
+async function cluster<N extends string[]>(...names: N): Promise<{ [K in keyof N]: TestNode }> {
   const made = await Promise.all(names.map((n) => makeNode(n)))
   nodes.push(...made)
-  return made
+  return made as { [K in keyof N]: TestNode }
 }
 
 /** Alice creates a document and brings `others` in through invites. */
@@ -35,11 +35,11 @@ async function sharedDoc(alice: TestNode, others: TestNode[], role: 'editor' | '
 describe('Workspace over in-memory links', () => {
   it('joins by invite, then edits flow both ways and converge', async () => {
     const [alice, bob] = await cluster('alice', 'bob')
-    const doc = await sharedDoc(alice, [bob!])
-    const bobDoc = bob!.ws.doc(doc.docId)!
+    const doc = await sharedDoc(alice, [bob])
+    const bobDoc = bob.ws.doc(doc.docId)!
     expect(bobDoc.text).toBe('hello')
     expect(bobDoc.title).toBe('Notes')
-    expect(bobDoc.member(bob!.self)?.role).toBe('editor')
+    expect(bobDoc.member(bob.self)?.role).toBe('editor')
     await bobDoc.insert(5, ' world')
     await doc.insert(0, '> ')
     await until('converged', () => doc.text === bobDoc.text && doc.text === '> hello world')
@@ -47,12 +47,12 @@ describe('Workspace over in-memory links', () => {
 
   it("relays through a middle peer: carol gets alice's edits through bob", async () => {
     const [alice, bob, carol] = await cluster('alice', 'bob', 'carol')
-    const doc = await sharedDoc(alice!, [bob!, carol!])
-    const carolDoc = carol!.ws.doc(doc.docId)!
-    alice!.ws.disconnect(carol!.self)
-    await until('alice-carol gone', () => carol!.ws.session(alice!.self) === undefined)
-    connect(bob!, carol!)
-    await until('bob-carol auth', () => carol!.ws.session(bob!.self)?.isAuthenticated(doc.docId) === true)
+    const doc = await sharedDoc(alice, [bob, carol])
+    const carolDoc = carol.ws.doc(doc.docId)!
+    alice.ws.disconnect(carol.self)
+    await until('alice-carol gone', () => carol.ws.session(alice.self) === undefined)
+    connect(bob, carol)
+    await until('bob-carol auth', () => carol.ws.session(bob.self)?.isAuthenticated(doc.docId) === true)
     await doc.insert(0, 'A')
     await until('carol has A', () => carolDoc.text === 'Ahello')
   })
@@ -65,7 +65,7 @@ describe('Workspace over in-memory links', () => {
     const doc = await alice.ws.createDoc('Secret')
     const code = await alice.ws.createInvite(doc.docId, 'editor', [], 60_000)
     const results: string[] = []
-    for (const n of [bob!, carol!]) {
+    for (const n of [bob, carol]) {
       connect(alice, n)
       n.ws.on('join-result', (_id, ok, reason) => results.push(`${n.name}:${ok}:${reason}`))
       await until('hello', () => n.ws.session(alice.self)?.ready === true)
@@ -74,56 +74,56 @@ describe('Workspace over in-memory links', () => {
     }
     expect(results[0]).toMatch(/^bob:true/)
     expect(results[1]).toMatch(/^carol:false/)
-    expect(carol!.ws.doc(doc.docId)).toBeUndefined()
+    expect(carol.ws.doc(doc.docId)).toBeUndefined()
 
     const late = await alice.ws.createInvite(doc.docId, 'editor', [], 60_000)
     now += 61_000
-    connect(alice, dave!)
-    dave!.ws.on('join-result', (_id, ok) => results.push(`dave:${ok}`))
-    await until('hello', () => dave!.ws.session(alice.self)?.ready === true)
-    dave!.ws.redeemWith(dave!.ws.session(alice.self)!, decodeInvite(late))
+    connect(alice, dave)
+    dave.ws.on('join-result', (_id, ok) => results.push(`dave:${ok}`))
+    await until('hello', () => dave.ws.session(alice.self)?.ready === true)
+    dave.ws.redeemWith(dave.ws.session(alice.self)!, decodeInvite(late))
     await until('dave answered', () => results.some((r) => r.startsWith('dave')))
     expect(results).toContain('dave:false')
   })
 
   it('gives a non-member, a wrong key or a replayed proof no document data', async () => {
     const [alice, bob, eve] = await cluster('alice', 'bob', 'eve')
-    const doc = await sharedDoc(alice!, [bob!])
-    const [, eveEnd] = connect(alice!, eve!)
+    const doc = await sharedDoc(alice, [bob])
+    const [, eveEnd] = connect(alice, eve)
     const seen: string[] = []
     eveEnd.onMessage((f) => seen.push(decodeMessage(f).type))
-    await until('hello', () => eve!.ws.session(alice!.self)?.ready === true)
+    await until('hello', () => eve.ws.session(alice.self)?.ready === true)
     const send = (m: Message): void => eveEnd.send(encodeMessage(m))
     // a made-up proof, a proof with the wrong key, and bob's genuine proof replayed on eve's link
-    send({ type: 'doc-auth', docId: doc.docId, epoch: 0, proof: new Uint8Array(32) })
+    send({ type: 'doc-auth', docId: doc.docId, epoch: 0, proof: new Uint8Array(32), verified: false })
     const wrongKey = docProof(
       nodeCrypto,
       new Uint8Array(32).fill(7),
       new Uint8Array(32),
       doc.docId,
-      eve!.key,
+      eve.key,
       0,
     )
-    send({ type: 'doc-auth', docId: doc.docId, epoch: 0, proof: wrongKey })
+    send({ type: 'doc-auth', docId: doc.docId, epoch: 0, proof: wrongKey, verified: false })
     send({ type: 'sync-request', docId: doc.docId, versions: [{}, {}, {}] })
     await doc.insert(0, 'private ')
     await until('denials', () => seen.filter((t) => t === 'doc-deny').length >= 2)
     await new Promise((r) => setTimeout(r, 30))
     expect(seen).not.toContain('sync-reply')
     expect(seen).not.toContain('update')
-    expect(alice!.ws.session(eve!.self)!.isAuthenticated(doc.docId)).toBe(false)
+    expect(alice.ws.session(eve.self)!.isAuthenticated(doc.docId)).toBe(false)
   })
 
   it('a viewer cannot edit, and its edits are refused by every peer', async () => {
     const [alice, bob] = await cluster('alice', 'bob')
-    const doc = await sharedDoc(alice!, [bob!], 'viewer')
-    const bobDoc = bob!.ws.doc(doc.docId)!
+    const doc = await sharedDoc(alice, [bob], 'viewer')
+    const bobDoc = bob.ws.doc(doc.docId)!
     await expect(bobDoc.insert(0, 'x')).rejects.toThrow(/viewer/)
     // A modified client that edits anyway: alice refuses the batch.
     const forged = new TextDoc('forged')
     const batch = forged.localInsert(0, 'vandalism')
-    alice!.ws
-      .session(bob!.self)!
+    alice.ws
+      .session(bob.self)!
       .receive(encodeMessage({ type: 'update', docId: doc.docId, channel: 0, batch }))
     await new Promise((r) => setTimeout(r, 30))
     expect(doc.text).toBe('hello')
@@ -131,33 +131,33 @@ describe('Workspace over in-memory links', () => {
 
   it('removing a member rotates the key and cuts the member off', async () => {
     const [alice, bob, carol] = await cluster('alice', 'bob', 'carol')
-    const doc = await sharedDoc(alice, [bob!, carol!])
+    const doc = await sharedDoc(alice, [bob, carol])
     const epoch = doc.epoch
-    await doc.removeMember(carol!.self)
+    await doc.removeMember(carol.self)
     expect(doc.epoch).toBe(epoch + 1)
-    await until('bob has the new key', () => bob!.ws.doc(doc.docId)!.epoch === epoch + 1)
-    expect(carol!.ws.doc(doc.docId)!.epoch).toBe(epoch)
-    expect(alice.ws.session(carol!.self)!.isAuthenticated(doc.docId)).toBe(false)
+    await until('bob has the new key', () => bob.ws.doc(doc.docId)!.epoch === epoch + 1)
+    expect(carol.ws.doc(doc.docId)!.epoch).toBe(epoch)
+    expect(alice.ws.session(carol.self)!.isAuthenticated(doc.docId)).toBe(false)
     await doc.insert(0, 'after removal ')
-    await until('bob sees it', () => bob!.ws.doc(doc.docId)!.text.startsWith('after removal'))
+    await until('bob sees it', () => bob.ws.doc(doc.docId)!.text.startsWith('after removal'))
     await new Promise((r) => setTimeout(r, 30))
-    expect(carol!.ws.doc(doc.docId)!.text.startsWith('after removal')).toBe(false)
+    expect(carol.ws.doc(doc.docId)!.text.startsWith('after removal')).toBe(false)
   })
 
   it('a join request is approved by the owner, on the LAN list only', async () => {
     const [alice, bob] = await cluster('alice', 'bob')
-    const doc = await alice!.ws.createDoc('Shared')
+    const doc = await alice.ws.createDoc('Shared')
     await doc.insert(0, 'shared text')
-    await alice!.ws.shareOnLan(doc.docId, true)
-    connect(alice!, bob!)
+    await alice.ws.shareOnLan(doc.docId, true)
+    connect(alice, bob)
     await until('bob sees the list', () =>
-      bob!.ws.nearby().some((n) => n.docs.some((d) => d.docId === doc.docId)),
+      bob.ws.nearby().some((n) => n.docs.some((d) => d.docId === doc.docId)),
     )
-    const listed = bob!.ws.nearby()[0]!.docs[0]!
+    const listed = bob.ws.nearby()[0]!.docs[0]!
     expect(listed).toMatchObject({ title: 'Shared', ownerName: 'alice', memberCount: 1 })
-    bob!.ws.requestJoin(alice!.self, doc.docId)
-    await until('request arrives', () => alice!.ws.pendingJoinRequests().length === 1)
-    await alice!.ws.approveJoin(alice!.ws.pendingJoinRequests()[0]!.id, 'editor')
-    await until('bob synced', () => bob!.ws.doc(doc.docId)?.text === 'shared text')
+    bob.ws.requestJoin(alice.self, doc.docId)
+    await until('request arrives', () => alice.ws.pendingJoinRequests().length === 1)
+    await alice.ws.approveJoin(alice.ws.pendingJoinRequests()[0]!.id, 'editor')
+    await until('bob synced', () => bob.ws.doc(doc.docId)?.text === 'shared text')
   })
 })

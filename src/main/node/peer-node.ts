@@ -1,0 +1,111 @@
+/**
+ * PeerNode: a whole Meshpad node on a data dir — device identity, document store, keys, the TCP +
+ * Noise transport, the dialer that keeps wanted peers connected, and the Workspace on top. The CLI
+ * and the Electron shell both start one of these; tests start several.
+ */
+import { networkInterfaces } from 'node:os'
+import { join } from 'node:path'
+import type { PeerConnection } from '../../shared/sync/peer-connection'
+import { loadOrCreateDeviceKey, type DeviceIdentity } from '../net/device-key'
+import { withFaults, type FaultOptions } from '../net/fault-injection'
+import type { NetLog } from '../net/log'
+import { Reconnector } from '../net/reconnect'
+import { Transport } from '../net/transport'
+import { FileStore } from '../storage/file-store'
+import { SecretStore } from './secrets'
+import { Workspace } from './workspace'
+
+export interface PeerNodeOptions {
+  readonly dataDir: string
+  readonly name: string
+  /** TCP port to listen on; 0 (default) picks a free one. */
+  readonly port?: number
+  /** Address to listen on (default 0.0.0.0). */
+  readonly host?: string
+  /** Simulated network faults on everything this node sends (tests, demos). */
+  readonly faults?: FaultOptions
+  readonly antiEntropyMs?: number
+  readonly appVersion?: string
+  readonly log?: (message: string) => void
+}
+
+export class PeerNode {
+  private closed = false
+
+  private constructor(
+    readonly identity: DeviceIdentity,
+    readonly transport: Transport,
+    readonly dialer: Reconnector,
+    readonly workspace: Workspace,
+    readonly port: number,
+    private readonly store: FileStore,
+  ) {}
+
+  static async start(options: PeerNodeOptions): Promise<PeerNode> {
+    const log = options.log ?? (() => undefined)
+    const netLog: NetLog = (level, message) => {
+      if (level !== 'debug') log(message)
+    }
+    const identity = await loadOrCreateDeviceKey(options.dataDir, { log: netLog })
+    const store = new FileStore({ dir: join(options.dataDir, 'docs') })
+    const secrets = await SecretStore.open(options.dataDir)
+    const workspace = new Workspace({
+      deviceKey: identity.publicKey,
+      name: options.name,
+      appVersion: options.appVersion ?? '0.1.0',
+      store,
+      secrets,
+      ...(options.antiEntropyMs !== undefined ? { antiEntropyMs: options.antiEntropyMs } : {}),
+      log,
+    })
+    const transport = new Transport({ keyPair: identity, log: netLog })
+    const faults = options.faults
+    transport.onConnection((connection: PeerConnection) => {
+      workspace.attach(faults ? withFaults(connection, faults) : connection)
+    })
+    let port: number
+    try {
+      port = await transport.listen({ port: options.port ?? 0, host: options.host ?? '0.0.0.0' })
+    } catch (err) {
+      await workspace.close()
+      await store.close()
+      throw err
+    }
+    const dialer = new Reconnector(transport, { log: netLog })
+    // Reopen every document this device holds, so peers can sync them as soon as they connect.
+    for (const docId of secrets.docIds()) {
+      await workspace.openDoc(docId).catch((err: unknown) => log(`could not open ${docId}: ${String(err)}`))
+    }
+    return new PeerNode(identity, transport, dialer, workspace, port, store)
+  }
+
+  /** Keeps host:port connected (retrying with backoff). */
+  add(host: string, port: number): void {
+    this.dialer.want(host, port)
+  }
+
+  /** Redials every wanted peer now and runs an anti-entropy round with every connected one. */
+  reconnect(): void {
+    this.dialer.reconnectNow()
+    this.workspace.syncAll()
+  }
+
+  /** Where peers can reach this node: its non-internal IPv4 addresses, else loopback. */
+  addresses(): { host: string; port: number }[] {
+    const hosts: string[] = []
+    for (const list of Object.values(networkInterfaces())) {
+      for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) hosts.push(a.address)
+    }
+    if (hosts.length === 0) hosts.push('127.0.0.1')
+    return hosts.map((host) => ({ host, port: this.port }))
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.dialer.close()
+    await this.workspace.close()
+    await this.transport.close()
+    await this.store.close()
+  }
+}
