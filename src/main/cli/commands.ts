@@ -102,8 +102,9 @@ function words(line: string, n: number): [string[], string] {
 }
 
 export function parseCommand(line: string): Command | null {
-  const trimmed = line.trim()
-  if (trimmed === '' || trimmed.startsWith('#')) return null
+  // Only leading space and the line break go: trailing spaces may be part of inserted text.
+  const trimmed = line.replace(/^\s+/, '').replace(/[\r\n]+$/, '')
+  if (trimmed.trim() === '' || trimmed.startsWith('#')) return null
   const [[verb = ''], afterVerb] = words(trimmed, 1)
   const args = afterVerb.trim() === '' ? [] : afterVerb.trim().split(/\s+/)
   const arity = (min: number, max: number): void => {

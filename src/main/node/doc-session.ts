@@ -54,11 +54,14 @@ export class NotAllowedError extends Error {
 }
 
 const AWARENESS_TTL_MS = 30_000
+/** Property keys that map a replica ID to its author (device and name); hidden from the Properties panel. */
+export const AUTHOR_PREFIX = 'author:'
 const isEmpty = (b: Uint8Array): boolean => b.length <= 2
 
 export class DocSession extends EventEmitter<DocSessionEvents> implements SessionDoc {
   private readonly presence = new Map<string, PeerPresence & { seq: number }>()
   private awarenessSeq = 0
+  private authorRegistered = false
 
   constructor(
     readonly durable: DurableDoc,
@@ -211,8 +214,29 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
 
   // ---- local edits ---------------------------------------------------------------------------------
 
+  /** Who wrote with a replica: every replica that edits records its device and name in the properties. */
+  authorOf(replica: string): { device: string; name: string } | undefined {
+    const v = this.durable.props.get(`${AUTHOR_PREFIX}${replica}`)
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined
+    const { device, name } = v as { device?: unknown; name?: unknown }
+    return typeof device === 'string' && typeof name === 'string' ? { device, name } : undefined
+  }
+
+  /** Before this replica's first edit: tell everyone whose it is (history shows authors by name). */
+  private async registerAuthor(): Promise<void> {
+    if (this.authorRegistered) return
+    this.authorRegistered = true
+    const key = `${AUTHOR_PREFIX}${this.durable.replica}`
+    this.broadcast(
+      Channel.Props,
+      await this.durable.setProp(key, { device: this.deps.self, name: this.deps.selfName }),
+      null,
+    )
+  }
+
   async insert(index: number, text: string): Promise<void> {
     this.requireEdit()
+    await this.registerAuthor()
     const batch = await this.durable.insert(index, text)
     this.emit('text', [{ index, deleted: 0, inserted: text }], 'local')
     this.broadcast(Channel.Text, batch, null)
@@ -220,6 +244,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
 
   async delete(index: number, length: number): Promise<void> {
     this.requireEdit()
+    await this.registerAuthor()
     const batch = await this.durable.delete(index, length)
     this.emit('text', [{ index, deleted: length, inserted: '' }], 'local')
     this.broadcast(Channel.Text, batch, null)
@@ -228,6 +253,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   /** A batch made by another local replica of this document (the UI's): applied, stored, sent on. */
   async applyLocalBatch(batch: Uint8Array): Promise<TextChange[]> {
     this.requireEdit()
+    await this.registerAuthor()
     const changes = await this.durable.applyText(batch)
     this.broadcast(Channel.Text, batch, null)
     return changes

@@ -38,6 +38,7 @@ export class PeerNode {
     readonly dialer: Reconnector,
     readonly workspace: Workspace,
     readonly port: number,
+    private readonly host: string,
     private readonly store: FileStore,
   ) {}
 
@@ -76,7 +77,7 @@ export class PeerNode {
     for (const docId of secrets.docIds()) {
       await workspace.openDoc(docId).catch((err: unknown) => log(`could not open ${docId}: ${String(err)}`))
     }
-    return new PeerNode(identity, transport, dialer, workspace, port, store)
+    return new PeerNode(identity, transport, dialer, workspace, port, options.host ?? '0.0.0.0', store)
   }
 
   /** Keeps host:port connected (retrying with backoff). */
@@ -90,8 +91,9 @@ export class PeerNode {
     this.workspace.syncAll()
   }
 
-  /** Where peers can reach this node: its non-internal IPv4 addresses, else loopback. */
+  /** Where peers can reach this node: the address it listens on, or all its non-internal IPv4 ones. */
   addresses(): { host: string; port: number }[] {
+    if (this.host !== '0.0.0.0') return [{ host: this.host, port: this.port }]
     const hosts: string[] = []
     for (const list of Object.values(networkInterfaces())) {
       for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) hosts.push(a.address)

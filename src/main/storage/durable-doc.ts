@@ -30,7 +30,10 @@ import { StorageError, closedError } from './errors'
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
 
 /** What callers may read of the text replica; writes go through DurableDoc so they are persisted. */
-export type TextView = Pick<TextDoc, 'replica' | 'length' | 'toString' | 'version' | 'save' | 'pendingCount'>
+export type TextView = Pick<
+  TextDoc,
+  'replica' | 'length' | 'toString' | 'version' | 'save' | 'pendingCount' | 'history' | 'idAt' | 'indexOfId'
+>
 export type PropsView = Pick<LwwMap<JsonValue>, 'get' | 'has' | 'entries' | 'version' | 'pendingCount'>
 
 export type DocWarning =

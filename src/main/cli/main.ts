@@ -1,0 +1,76 @@
+/**
+ * The `meshpad` command. `meshpad peer …` runs a headless peer (peer.ts). Arguments are parsed with
+ * node:util's parseArgs and validated; a bad one gets a one-line error and exit code 2.
+ */
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { runPeer } from './peer'
+
+const USAGE = `usage: meshpad peer --file <path> [--data-dir <dir>] [--port <port>] [--host <addr>] [--name <name>]
+                    [--delay <ms>] [--jitter <ms>] [--loss <0..1>] [--no-discovery]`
+
+function defaultDataDir(): string {
+  if (process.platform === 'win32') return join(process.env['APPDATA'] ?? homedir(), 'Meshpad')
+  if (process.platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'Meshpad')
+  return join(process.env['XDG_DATA_HOME'] ?? join(homedir(), '.local', 'share'), 'meshpad')
+}
+
+function fail(message: string): never {
+  process.stderr.write(`meshpad: ${message}\n${USAGE}\n`)
+  process.exit(2)
+}
+
+function number(value: string | undefined, name: string, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback
+  const n = Number(value)
+  if (!Number.isFinite(n) || n < min || n > max) fail(`--${name} must be a number from ${min} to ${max}`)
+  return n
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv
+  if (command !== 'peer') fail(command ? `unknown command "${command}"` : 'missing command')
+  let values: Record<string, string | boolean | undefined>
+  try {
+    values = parseArgs({
+      args: rest,
+      options: {
+        'data-dir': { type: 'string' },
+        file: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        name: { type: 'string' },
+        delay: { type: 'string' },
+        jitter: { type: 'string' },
+        loss: { type: 'string' },
+        'anti-entropy': { type: 'string' },
+        'no-discovery': { type: 'boolean' },
+      },
+      strict: true,
+    }).values
+  } catch (err) {
+    fail((err as Error).message)
+  }
+  const file = values['file']
+  if (typeof file !== 'string' || file === '') fail('--file is required')
+  const delay = number(values['delay'] as string | undefined, 'delay', 0, 60_000, 0)
+  const jitter = number(values['jitter'] as string | undefined, 'jitter', 0, 60_000, 0)
+  const loss = number(values['loss'] as string | undefined, 'loss', 0, 1, 0)
+  const faulty = delay > 0 || jitter > 0 || loss > 0
+  await runPeer({
+    dataDir: resolve((values['data-dir'] as string | undefined) ?? defaultDataDir()),
+    file: resolve(file),
+    name: (values['name'] as string | undefined) ?? process.env['USER'] ?? 'meshpad',
+    port: number(values['port'] as string | undefined, 'port', 0, 65535, 0),
+    host: (values['host'] as string | undefined) ?? '0.0.0.0',
+    faults: faulty ? { delayMs: delay, jitterMs: jitter, loss } : undefined,
+    discovery: values['no-discovery'] !== true,
+    antiEntropyMs: number(values['anti-entropy'] as string | undefined, 'anti-entropy', 0, 3_600_000, 3000),
+  })
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`meshpad: ${err instanceof Error ? err.message : String(err)}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,307 @@
+/**
+ * `meshpad peer`: a headless node with a prompt. It links a local text file to a document (creating
+ * the document from the file the first time, reopening it with its history after), and takes the
+ * commands of commands.ts from a terminal or, when stdin is not a terminal, line by line from a script.
+ * Every command's output ends with a line `ok` or `error: <message>` when scripted, so a driver can
+ * tell where one answer ends; events (peers coming and going, join requests) print as they happen.
+ */
+import { existsSync } from 'node:fs'
+import { createInterface } from 'node:readline'
+import { deviceIdOf } from '../net/device-key'
+import type { FaultOptions } from '../net/fault-injection'
+import { PeerNode } from '../node/peer-node'
+import type { DocSession } from '../node/doc-session'
+import { decodeInvite } from '../node/invite-code'
+import { FileLinks } from '../storage/file-links'
+import { nodeFs } from '../storage/fs-layer'
+import { readTextFile, writeTextFile } from '../storage/text-file'
+import { DEFAULT_TEXT_FORMAT, encodeText, type TextFormat } from '../storage/text-format'
+import { fromHex } from '../../shared/sync/hex'
+import { CommandError, HELP, parseCommand, type Command } from './commands'
+
+export interface PeerOptions {
+  readonly dataDir: string
+  readonly file: string
+  readonly name: string
+  readonly port: number
+  readonly host: string
+  readonly faults: FaultOptions | undefined
+  readonly discovery: boolean
+  readonly antiEntropyMs: number
+}
+
+type Out = (line: string) => void
+
+export class PeerCli {
+  private format: TextFormat = DEFAULT_TEXT_FORMAT
+  private doc!: DocSession
+
+  private constructor(
+    private readonly node: PeerNode,
+    private readonly links: FileLinks,
+    private readonly options: PeerOptions,
+    private readonly out: Out,
+  ) {}
+
+  static async start(options: PeerOptions, out: Out): Promise<PeerCli> {
+    const node = await PeerNode.start({
+      dataDir: options.dataDir,
+      name: options.name,
+      port: options.port,
+      host: options.host,
+      antiEntropyMs: options.antiEntropyMs,
+      ...(options.faults ? { faults: options.faults } : {}),
+      log: (m) => out(`log: ${m}`),
+    })
+    const cli = new PeerCli(node, new FileLinks(nodeFs, options.dataDir), options, out)
+    try {
+      await cli.openFile()
+    } catch (err) {
+      await node.close()
+      throw err
+    }
+    cli.watchEvents()
+    return cli
+  }
+
+  get port(): number {
+    return this.node.port
+  }
+
+  /** The document linked to the file: reopened if known, else made from the file's text. */
+  private async openFile(): Promise<void> {
+    const { file } = this.options
+    const ws = this.node.workspace
+    let text = ''
+    let realPath = file
+    if (existsSync(file)) {
+      const content = await readTextFile(nodeFs, file)
+      text = content.text
+      realPath = content.realPath
+      this.format = content.format
+    }
+    const linked = await this.links.docIdFor(realPath)
+    if (linked && ws.doc(linked)) {
+      this.doc = ws.doc(linked)!
+      return
+    }
+    this.doc = await ws.createDoc(file.split(/[\\/]/).pop() ?? file)
+    if (text) await this.doc.insert(0, text)
+    if (existsSync(file)) await this.links.link(realPath, this.doc.docId)
+  }
+
+  private watchEvents(): void {
+    const ws = this.node.workspace
+    ws.on('join-request', (r) =>
+      this.out(`event: join request ${r.id} from ${r.name || 'unnamed'} (${deviceIdOf(fromHex(r.device))})`),
+    )
+    ws.on('join-result', (docId, ok, reason) => {
+      if (ok && ws.doc(docId)) this.doc = ws.doc(docId)!
+      this.out(`event: join ${ok ? 'succeeded' : 'failed'}: ${reason}`)
+    })
+    ws.on('doc-denied', (_docId, _device, code, reason) => this.out(`event: refused (${code}): ${reason}`))
+  }
+
+  /** Runs one command line; returns false when the peer should exit. */
+  async run(line: string): Promise<boolean> {
+    const command = parseCommand(line)
+    if (!command) return true
+    return this.execute(command)
+  }
+
+  private async execute(c: Command): Promise<boolean> {
+    const ws = this.node.workspace
+    const out = this.out
+    switch (c.name) {
+      case 'help':
+        out(HELP)
+        break
+      case 'add':
+        this.node.add(c.host, c.port)
+        out(`dialing ${c.host}:${c.port} (kept connected; see peers)`)
+        break
+      case 'insert':
+        await this.doc.insert(c.pos, c.text)
+        break
+      case 'delete':
+        await this.doc.delete(c.pos, c.length)
+        break
+      case 'view':
+        out(c.json ? JSON.stringify({ text: this.doc.text, version: this.doc.textVersion() }) : this.doc.text)
+        break
+      case 'save': {
+        const path = c.path ?? this.options.file
+        await writeTextFile(nodeFs, path, encodeText(this.doc.text, this.format))
+        if (!c.path) {
+          const real = (await readTextFile(nodeFs, path)).realPath
+          await this.links.link(real, this.doc.docId)
+        }
+        out(`saved ${this.doc.text.length} characters to ${path}`)
+        break
+      }
+      case 'sync':
+        ws.syncAll()
+        out(`sync requested from ${ws.peers().length} peer(s)`)
+        break
+      case 'reconnect':
+        this.node.reconnect()
+        out('redialing known peers and resyncing')
+        break
+      case 'peers': {
+        const peers = ws.peers()
+        if (peers.length === 0) out('no peers connected')
+        for (const p of peers) {
+          const shared = p.docs.includes(this.doc.docId) ? 'syncing this document' : 'not in this document'
+          out(`${p.name || 'unnamed'} ${deviceIdOf(fromHex(p.device))} at ${p.address}: ${shared}`)
+        }
+        for (const t of this.node.dialer.status()) {
+          if (t.state !== 'connected')
+            out(`${t.host}:${t.port} ${t.state}${t.lastError ? ` (${t.lastError})` : ''}`)
+        }
+        break
+      }
+      case 'history': {
+        for (const h of this.doc.durable.text.history().slice(-c.limit)) {
+          const who = this.doc.authorOf(h.replica)?.name ?? 'unknown author'
+          const when = new Date(h.time * 1000).toISOString()
+          const what = h.kind === 'insert' ? `insert ${JSON.stringify(h.text)}` : `delete ${h.length}`
+          out(`${h.replica}:${h.counter} ${when} ${who} ${what}`)
+        }
+        break
+      }
+      case 'invite': {
+        const code = await ws.createInvite(this.doc.docId, c.role, this.node.addresses())
+        out(`invite (${c.role}, single use, 24 h): meshpad://join/${code}`)
+        break
+      }
+      case 'join': {
+        const invite = decodeInvite(c.code)
+        const session = ws.session(invite.inviterKey)
+        if (session?.ready) ws.redeemWith(session, invite)
+        else {
+          const first = invite.addresses[0]
+          if (!first)
+            throw new CommandError('the invite carries no address; add the inviter with add host:port')
+          for (const a of invite.addresses) this.node.add(a.host, a.port)
+          await this.waitForSession(invite.inviterKey)
+          ws.redeemWith(ws.session(invite.inviterKey)!, invite)
+        }
+        out('invite sent; waiting for the inviter to let us in')
+        break
+      }
+      case 'status': {
+        const v = this.doc.textVersion()
+        out(
+          `document ${this.doc.docId} "${this.doc.title}" role ${this.doc.myRole ?? 'none'} ` +
+            `length ${this.doc.text.length} ops ${Object.values(v).reduce((a, b) => a + b, 0)} ` +
+            `peers ${this.doc.peers().length} device ${this.node.identity.deviceId} port ${this.node.port}`,
+        )
+        break
+      }
+      case 'members':
+        for (const { device, record } of this.doc.members()) {
+          out(`${record.name || 'unnamed'} ${deviceIdOf(fromHex(device))} ${record.role} ${device}`)
+        }
+        break
+      case 'role':
+        if (c.role === 'removed') await this.doc.removeMember(this.resolveDevice(c.device))
+        else await this.doc.setMember(this.resolveDevice(c.device), c.role, '')
+        break
+      case 'share':
+        await ws.shareOnLan(this.doc.docId, c.on)
+        out(c.on ? 'listed to devices on the LAN' : 'no longer listed')
+        break
+      case 'requests':
+        for (const r of ws.pendingJoinRequests())
+          out(`${r.id} ${r.name} ${deviceIdOf(fromHex(r.device))} ${r.docId}`)
+        break
+      case 'approve':
+        await ws.approveJoin(c.id, c.role)
+        break
+      case 'deny':
+        ws.denyJoin(c.id)
+        break
+      case 'nearby':
+        for (const n of ws.nearby()) {
+          for (const d of n.docs)
+            out(`${n.device} ${d.docId} "${d.title}" by ${d.ownerName}, ${d.memberCount} member(s)`)
+        }
+        break
+      case 'request':
+        ws.requestJoin(this.resolveDevice(c.device), c.docId)
+        out('join request sent')
+        break
+      case 'exit':
+        return false
+    }
+    return true
+  }
+
+  /** A device named by its full hex key or by a unique prefix of it. */
+  private resolveDevice(text: string): string {
+    const t = text.toLowerCase()
+    const known = new Set([
+      ...this.doc.members().map((m) => m.device),
+      ...this.node.workspace.peers().map((p) => p.device),
+    ])
+    const matches = [...known].filter((k) => k.startsWith(t))
+    if (matches.length !== 1)
+      throw new CommandError(`"${text}" names ${matches.length} known devices; give more of its key`)
+    return matches[0]!
+  }
+
+  private async waitForSession(device: string, timeoutMs = 15_000): Promise<void> {
+    const ws = this.node.workspace
+    const start = Date.now()
+    while (!ws.session(device)?.ready) {
+      if (Date.now() - start > timeoutMs)
+        throw new CommandError('could not reach the inviter; check the address')
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.node.close()
+  }
+}
+
+/** Runs the prompt on stdin/stdout until `exit` or end of input. */
+export async function runPeer(options: PeerOptions): Promise<void> {
+  const interactive = process.stdin.isTTY === true
+  const out: Out = (line) => process.stdout.write(line + '\n')
+  const cli = await PeerCli.start(options, out)
+  out(`meshpad peer "${options.name}" listening on port ${cli.port}; type help for commands`)
+  const rl = createInterface({ input: process.stdin, terminal: interactive })
+  if (interactive) {
+    rl.setPrompt('meshpad> ')
+    rl.prompt()
+  }
+  let closing = false
+  const shutdown = async (): Promise<void> => {
+    if (closing) return
+    closing = true
+    rl.close()
+    await cli.close()
+  }
+  process.once('SIGINT', () => void shutdown().then(() => process.exit(0)))
+  process.once('SIGTERM', () => void shutdown().then(() => process.exit(0)))
+  // Commands run one at a time, in order, even when a script sends many lines at once.
+  let queue = Promise.resolve()
+  rl.on('line', (line) => {
+    queue = queue.then(async () => {
+      if (closing) return
+      let keepGoing = true
+      try {
+        keepGoing = await cli.run(line)
+        if (!interactive && line.trim() !== '') out('ok')
+      } catch (err) {
+        out(`error: ${err instanceof Error ? err.message : String(err)}`)
+      }
+      if (!keepGoing) await shutdown()
+      else if (interactive) rl.prompt()
+    })
+  })
+  await new Promise<void>((resolve) => rl.once('close', resolve))
+  await queue
+  await shutdown()
+}
