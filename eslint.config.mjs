@@ -98,5 +98,10 @@ export default tseslint.config(
     files: ['**/*.mjs', '**/*.cjs', '.ci/**'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
   ...layers,
 )
