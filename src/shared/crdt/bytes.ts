@@ -37,11 +37,19 @@ export class ByteWriter {
   /** Unsigned LEB128, for integers in [0, 2^53). */
   uint(n: number): void {
     if (this.pos + 8 > this.buf.length) this.grow(8)
-    while (n >= 0x80) {
-      this.buf[this.pos++] = (n % 0x80) | 0x80
+    const buf = this.buf
+    let pos = this.pos
+    // 32-bit shifts while they are exact; floating-point division only for the rare larger values.
+    while (n >= 0x80000000) {
+      buf[pos++] = (n % 0x80) | 0x80
       n = Math.floor(n / 0x80)
     }
-    this.buf[this.pos++] = n
+    while (n >= 0x80) {
+      buf[pos++] = (n & 0x7f) | 0x80
+      n >>>= 7
+    }
+    buf[pos++] = n
+    this.pos = pos
   }
 
   /** Zigzag-encoded signed integer: small magnitudes of either sign take one byte. */

@@ -150,6 +150,76 @@ export function encodeTextOps(
   return concat(head.view(), packedOps, middle.view(), packedText, tail.view(), snapshot.pending)
 }
 
+/**
+ * The batch of one op made on this replica, the per-keystroke case: the same bytes as
+ * `encodeTextOps(replicas, [op])`, without the general path's table bookkeeping.
+ */
+export function encodeLocalOp(replicas: readonly string[], op: TextOp): Uint8Array {
+  const own = op.agent
+  // The other replicas the op names, in the order the general encoder would table them.
+  let first = NONE
+  let second = NONE
+  if (op.kind === 0) {
+    const l = op.originLeftAgent
+    const r = op.originRightAgent
+    if (l !== NONE && l !== own) first = l
+    if (r !== NONE && r !== own && r !== first) {
+      if (first === NONE) first = r
+      else second = r
+    }
+  } else if (op.targetAgent !== own) {
+    first = op.targetAgent
+  }
+  const out = opsOut
+  out.reset()
+  table[0] = replicas[own]!
+  let n = 1
+  if (first !== NONE) table[n++] = replicas[first]!
+  if (second !== NONE) table[n++] = replicas[second]!
+  writeHeader(out, KIND_TEXT_BATCH, table, n)
+  out.uint(1)
+  if (op.kind === 0) {
+    const l = op.originLeftAgent
+    const r = op.originRightAgent
+    const olMode =
+      l === NONE
+        ? OL_NONE
+        : l === own
+          ? op.originLeftCounter === op.counter - 1
+            ? OL_PREVIOUS
+            : OL_SAME_AGENT
+          : OL_OTHER_AGENT
+    const orMode = r === NONE ? OR_NONE : r === own ? OR_SAME_AGENT : OR_OTHER_AGENT
+    out.byte(F_SAME_AGENT | (olMode << OL_SHIFT) | (orMode << OR_SHIFT))
+    out.uint(op.counter)
+    out.uint(op.length)
+    if (olMode === OL_SAME_AGENT) out.int(op.counter - op.originLeftCounter)
+    else if (olMode === OL_OTHER_AGENT) {
+      out.uint(l === first ? 1 : 2)
+      out.uint(op.originLeftCounter)
+    }
+    if (orMode === OR_SAME_AGENT) out.int(op.counter - op.originRightCounter)
+    else if (orMode === OR_OTHER_AGENT) {
+      out.uint(r === first ? 1 : 2)
+      out.uint(op.originRightCounter)
+    }
+    out.utf8(op.text)
+  } else {
+    const sameTarget = op.targetAgent === own
+    out.byte(
+      F_DELETE | F_SAME_AGENT | (op.backward ? F_BACKWARD : 0) | (sameTarget ? F_TARGET_SAME_AGENT : 0),
+    )
+    out.uint(op.counter)
+    out.uint(op.length)
+    if (sameTarget) out.int(op.counter - op.targetCounter)
+    else {
+      out.uint(1)
+      out.uint(op.targetCounter)
+    }
+  }
+  return out.finish()
+}
+
 /** When each op was made, in seconds, delta-coded: ops come in bursts, so mostly one byte each. */
 function writeTimes(w: ByteWriter, ops: readonly TextOp[]): void {
   let last = 0

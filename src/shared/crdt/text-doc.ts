@@ -30,7 +30,7 @@ import { DeleteOp, InsertOp, type TextOp } from './ops'
 import { checkReplicaId } from './replica-table'
 import { NONE, Span } from './span'
 import { Leaf, SpanTree } from './span-tree'
-import { decodeTextOps, encodeTextOps, hasLoneSurrogate } from './text-codec'
+import { decodeTextOps, encodeLocalOp, encodeTextOps, hasLoneSurrogate } from './text-codec'
 import { CrdtDecodeError } from './types'
 import type { CharId, TextChange, VersionVector } from './types'
 
@@ -200,7 +200,7 @@ export class TextDoc {
     }
     this.typingIndex = index + text.length
     this.versions[0] = counter + text.length - 1
-    const batch = encodeTextOps(this.replicas, [op])
+    const batch = encodeLocalOp(this.replicas, op)
     this.appendLocalToLog(op)
     return batch
   }
@@ -239,7 +239,7 @@ export class TextDoc {
       if (remaining === 0) break
       span = this.nextSpan(span)!
     }
-    const batch = encodeTextOps(this.replicas, ops)
+    const batch = ops.length === 1 ? encodeLocalOp(this.replicas, ops[0]!) : encodeTextOps(this.replicas, ops)
     for (const op of ops) this.appendLocalToLog(op)
     return batch
   }
