@@ -193,3 +193,16 @@ export function decodeUtf8(raw: Uint8Array): string {
     throw new CrdtDecodeError('invalid UTF-8 in text')
   }
 }
+
+/** One array holding `parts` one after another. */
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  let n = 0
+  for (const p of parts) n += p.length
+  const out = new Uint8Array(n)
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
+}

@@ -11,6 +11,7 @@
 import { ByteReader, ByteWriter } from './bytes'
 import { compareStamps, HybridClock, type Timestamp } from './hlc'
 import { checkReplicaId, readHeader, writeHeader } from './replica-table'
+import { Replicas } from './replicas'
 import { CrdtDecodeError, type VersionVector } from './types'
 
 /** Wall-clock milliseconds. Injected so that tests are deterministic. */
@@ -43,9 +44,10 @@ interface Write {
 
 export class LwwMap<V> {
   readonly replica: string
-  private readonly replicas: string[] = []
-  private readonly agentOf = new Map<string, number>()
-  private readonly versions: number[] = []
+  /** Every replica heard of; this one is agent 0. `replicas` and `versions` are its arrays. */
+  private readonly known: Replicas
+  private readonly replicas: string[]
+  private readonly versions: number[]
   private readonly clock: HybridClock
   /** The winning write per key (removals included: they must keep beating older sets). */
   private readonly winners = new Map<string, Write>()
@@ -57,7 +59,9 @@ export class LwwMap<V> {
     checkReplicaId(replica)
     this.replica = replica
     this.clock = new HybridClock(options.clock ?? Date.now)
-    this.agent(replica)
+    this.known = new Replicas(replica)
+    this.replicas = this.known.ids
+    this.versions = this.known.seen
   }
 
   set(key: string, value: V): Uint8Array {
@@ -86,11 +90,7 @@ export class LwwMap<V> {
   }
 
   version(): VersionVector {
-    const v: VersionVector = {}
-    this.versions.forEach((counter, agent) => {
-      if (counter > 0) v[this.replicas[agent]!] = counter
-    })
-    return v
+    return this.known.version()
   }
 
   pendingCount(): number {
@@ -172,17 +172,6 @@ export class LwwMap<V> {
     const w: Write = { agent: 0, counter: this.versions[0]! + 1, key, json, stamp: this.clock.tick() }
     this.tryApply(w, ignore)
     return this.encode([w], KIND_LWW_BATCH)
-  }
-
-  private agent(replica: string): number {
-    let a = this.agentOf.get(replica)
-    if (a === undefined) {
-      a = this.replicas.length
-      this.replicas.push(replica)
-      this.agentOf.set(replica, a)
-      this.versions.push(0)
-    }
-    return a
   }
 
   private tryApply(w: Write, note: (key: string) => void): boolean {
@@ -282,7 +271,7 @@ export class LwwMap<V> {
       expected[agent] = counter + 1
     }
     if (!r.done()) throw new CrdtDecodeError('trailing bytes')
-    const map = replicas.map((rep) => this.agent(rep))
+    const map = replicas.map((rep) => this.known.agent(rep))
     return decoded.map((d) => ({ ...d, agent: map[d.agent]! }))
   }
 }

@@ -4,9 +4,10 @@
  * inserted and every character deleted takes one counter of its replica, so a version vector counts
  * both and `changesSince` can say exactly what a peer lacks.
  */
+import { GrowingText } from './growing-text'
 import { NONE } from './span'
 
-export class InsertOp {
+export class InsertOp extends GrowingText {
   readonly kind = 0
   /**
    * For an op made on this replica: the visible index it was made at (-1 otherwise). Snapshots store
@@ -15,10 +16,6 @@ export class InsertOp {
   pos = -1
   /** When the op was made (if here) or first received, in whole seconds since the epoch; 0 unknown. */
   time = 0
-  length: number
-  private head: string
-  /** Text typed on since `head` was read (see Span.tail for why not `+=`). */
-  private tail: string[] | null = null
 
   constructor(
     public agent: number,
@@ -29,28 +26,11 @@ export class InsertOp {
     public originRightAgent: number,
     public originRightCounter: number,
   ) {
-    this.head = text
-    this.length = text.length
+    super(text)
   }
 
-  get text(): string {
-    if (this.tail) {
-      this.head += this.tail.join('')
-      this.tail = null
-    }
-    return this.head
-  }
-
-  set text(text: string) {
-    this.head = text
-    this.tail = null
-    this.length = text.length
-  }
-
-  append(text: string): void {
-    if (this.tail) this.tail.push(text)
-    else this.tail = [text]
-    this.length += text.length
+  get length(): number {
+    return this.len
   }
 
   /** The same op without its first `n` characters (they were already applied). */

@@ -4,20 +4,13 @@
  * word is one span; a 1 MB paste is one span. Splitting a span keeps the invariant: the right part's
  * left origin is the last character of the left part.
  */
+import { GrowingText } from './growing-text'
+
 export const NONE = -1
 
-export class Span {
+export class Span extends GrowingText {
   /** The B-tree leaf that holds this span (kept up to date when leaves split). */
   leaf: SpanLeaf | null = null
-  /** Number of characters (UTF-16 code units). */
-  len: number
-  private head: string
-  /**
-   * Characters typed onto the end since `head` was last read. Typing appends here rather than
-   * concatenating strings, which would leave a chain of one live cons-string per keystroke for the
-   * garbage collector to copy.
-   */
-  private tail: string[] | null = null
 
   constructor(
     /** Index of the inserting replica in the document's replica table. */
@@ -33,29 +26,7 @@ export class Span {
     readonly originRightAgent: number,
     readonly originRightCounter: number,
   ) {
-    this.head = text
-    this.len = text.length
-  }
-
-  get text(): string {
-    if (this.tail) {
-      this.head += this.tail.join('')
-      this.tail = null
-    }
-    return this.head
-  }
-
-  set text(text: string) {
-    this.head = text
-    this.tail = null
-    this.len = text.length
-  }
-
-  /** Adds characters at the end (typing on, or a neighbour being absorbed). */
-  append(text: string): void {
-    if (this.tail) this.tail.push(text)
-    else this.tail = [text]
-    this.len += text.length
+    super(text)
   }
 
   get length(): number {

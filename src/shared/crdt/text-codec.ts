@@ -18,7 +18,7 @@
  * A single typed character typically encodes in about 16 bytes, most of them the replica ID.
  */
 import { deflateSync, inflateSync } from 'fflate'
-import { ByteReader, ByteWriter, decodeUtf8 } from './bytes'
+import { ByteReader, ByteWriter, concatBytes, decodeUtf8 } from './bytes'
 import { DeleteOp, InsertOp, type TextOp } from './ops'
 import { readHeader, writeHeader } from './replica-table'
 import { NONE } from './span'
@@ -147,7 +147,7 @@ export function encodeTextOps(
   text.reset()
   const tail = new ByteWriter(8)
   tail.uint(snapshot.pending.length)
-  return concat(head.view(), packedOps, middle.view(), packedText, tail.view(), snapshot.pending)
+  return concatBytes(head.view(), packedOps, middle.view(), packedText, tail.view(), snapshot.pending)
 }
 
 /**
@@ -294,18 +294,6 @@ function writeOps(body: ByteWriter, ops: readonly TextOp[], snapshot: boolean): 
     prevAgent = agent
     expected[agent] = op.counter + op.length
   }
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0
-  for (const p of parts) n += p.length
-  const out = new Uint8Array(n)
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
 }
 
 function inflateExactly(r: ByteReader, what: string): Uint8Array {

@@ -28,6 +28,7 @@
 import { IdIndex } from './id-index'
 import { DeleteOp, InsertOp, type TextOp } from './ops'
 import { checkReplicaId } from './replica-table'
+import { Replicas } from './replicas'
 import { NONE, Span } from './span'
 import { Leaf, SpanTree } from './span-tree'
 import { decodeTextOps, encodeLocalOp, encodeTextOps, hasLoneSurrogate } from './text-codec'
@@ -69,11 +70,10 @@ const isLow = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff
 
 export class TextDoc {
   readonly replica: string
-  /** Replica IDs by agent index; this replica is agent 0. */
+  /** Every replica heard of; this one is agent 0. `replicas` and `versions` are its arrays. */
+  private readonly replicaTable: Replicas
   private readonly replicas: string[]
-  private readonly agentOf = new Map<string, number>()
-  /** Highest applied counter per agent. */
-  private readonly versions: number[] = []
+  private readonly versions: number[]
   private readonly tree = new SpanTree()
   private readonly ids = new IdIndex()
   /** Applied ops in application order; consecutive local keystrokes are merged into one op. */
@@ -98,9 +98,10 @@ export class TextDoc {
   constructor(replica: string, options: TextDocOptions = {}) {
     checkReplicaId(replica)
     this.replica = replica
-    this.replicas = []
+    this.replicaTable = new Replicas(replica)
+    this.replicas = this.replicaTable.ids
+    this.versions = this.replicaTable.seen
     this.clock = options.clock ?? Date.now
-    this.agent(replica)
   }
 
   private seconds(): number {
@@ -116,11 +117,7 @@ export class TextDoc {
   }
 
   version(): VersionVector {
-    const v: VersionVector = {}
-    this.versions.forEach((counter, agent) => {
-      if (counter > 0) v[this.replicas[agent]!] = counter
-    })
-    return v
+    return this.replicaTable.version()
   }
 
   pendingCount(): number {
@@ -325,7 +322,7 @@ export class TextDoc {
    * be (the position after the visible characters before it). Undefined if the ID is unknown here.
    */
   indexOfId(id: CharId): number | undefined {
-    const agent = this.agentOf.get(id.replica)
+    const agent = this.replicaTable.lookup(id.replica)
     if (agent === undefined) return undefined
     const span = this.ids.find(agent, id.counter)
     if (!span) return undefined
@@ -349,17 +346,6 @@ export class TextDoc {
     if (!isHigh(before)) return false
     tree.findVisible(index)
     return isLow(tree.hitLeaf.spans[tree.hitIndex]!.text.charCodeAt(tree.hitOffset))
-  }
-
-  private agent(replica: string): number {
-    let a = this.agentOf.get(replica)
-    if (a === undefined) {
-      a = this.replicas.length
-      this.replicas.push(replica)
-      this.agentOf.set(replica, a)
-      this.versions.push(0)
-    }
-    return a
   }
 
   /** Splits `span` at `offset` in both the tree and the ID index; returns the right part. */
@@ -453,7 +439,7 @@ export class TextDoc {
     if (changes && this.pending.size + ops.length > MAX_PENDING_OPS) {
       throw new RangeError('TextDoc: too many ops waiting for missing dependencies; batch refused')
     }
-    const map = replicas.map((r) => this.agent(r))
+    const map = replicas.map((r) => this.replicaTable.agent(r))
     const now = changes ? this.seconds() : 0
     for (const op of ops) {
       op.agent = map[op.agent]!
@@ -516,6 +502,22 @@ export class TextDoc {
     return true
   }
 
+  /** A new span holding an insert op's characters. */
+  private spanFor(op: InsertOp): Span {
+    if (!this.hasSurrogates && SURROGATE.test(op.text)) this.hasSurrogates = true
+    const o = op
+    return new Span(
+      o.agent,
+      o.counter,
+      o.text,
+      false,
+      o.originLeftAgent,
+      o.originLeftCounter,
+      o.originRightAgent,
+      o.originRightCounter,
+    )
+  }
+
   /** Re-inserts a snapshot op made on its replica at visible index `op.pos`, recovering its origins. */
   private replayInsert(op: InsertOp): void {
     const tree = this.tree
@@ -540,17 +542,7 @@ export class TextDoc {
       op.originRightAgent = right.agent
       op.originRightCounter = right.counter
     }
-    if (!this.hasSurrogates && SURROGATE.test(op.text)) this.hasSurrogates = true
-    const span = new Span(
-      op.agent,
-      op.counter,
-      op.text,
-      false,
-      op.originLeftAgent,
-      op.originLeftCounter,
-      op.originRightAgent,
-      op.originRightCounter,
-    )
+    const span = this.spanFor(op)
     tree.insert(leaf, at, span)
     this.ids.append(span)
   }
@@ -668,17 +660,7 @@ export class TextDoc {
       }
     }
 
-    if (!this.hasSurrogates && SURROGATE.test(op.text)) this.hasSurrogates = true
-    const span = new Span(
-      op.agent,
-      op.counter,
-      op.text,
-      false,
-      op.originLeftAgent,
-      op.originLeftCounter,
-      op.originRightAgent,
-      op.originRightCounter,
-    )
+    const span = this.spanFor(op)
     if (destOffset > 0) {
       const before = destLeaf.spans[destIndex]!
       this.split(before, destOffset)

@@ -15,14 +15,4 @@ export function fromHex(hex: string): Uint8Array {
 const encoder = new TextEncoder()
 export const utf8 = (s: string): Uint8Array => encoder.encode(s)
 
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  let n = 0
-  for (const p of parts) n += p.length
-  const out = new Uint8Array(n)
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
+export { concatBytes } from '../crdt/bytes'
