@@ -145,14 +145,24 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     batch: Uint8Array,
     from: PeerSession | null,
   ): Promise<void> {
+    let isNew: boolean
     try {
+      // A replica applies a batch synchronously and then makes it durable; only a batch that taught
+      // this replica something is passed on, or peers in a cycle would echo duplicates forever.
+      const before = this.progress(channel)
       if (channel === Channel.Text) {
-        const changes = await this.durable.applyText(batch)
+        const applying = this.durable.applyText(batch)
+        isNew = this.progress(channel) !== before
+        const changes = await applying
         if (changes.length > 0) this.emit('text', changes, 'remote')
       } else if (channel === Channel.Props) {
-        if ((await this.durable.applyProps(batch)).length > 0) this.emit('props')
+        const applying = this.durable.applyProps(batch)
+        isNew = this.progress(channel) !== before
+        if ((await applying).length > 0) this.emit('props')
       } else {
-        if ((await this.durable.applyMembers(batch)).length > 0) this.membersChanged()
+        const applying = this.durable.applyMembers(batch)
+        isNew = this.progress(channel) !== before
+        if ((await applying).length > 0) this.membersChanged()
       }
     } catch (err) {
       if (err instanceof CrdtDecodeError && from) {
@@ -165,7 +175,20 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       this.emit('error', err as Error)
       return
     }
-    this.broadcast(channel, batch, from)
+    if (isNew) this.broadcast(channel, batch, from)
+  }
+
+  /** How much a replica holds: ops applied plus ops parked. It grows exactly when a batch was news. */
+  private progress(channel: Channel): number {
+    const crdt =
+      channel === Channel.Text
+        ? this.durable.text
+        : channel === Channel.Props
+          ? this.durable.props
+          : this.durable.members
+    let n = crdt.pendingCount()
+    for (const counter of Object.values(crdt.version())) n += counter
+    return n
   }
 
   private broadcast(channel: Channel, batch: Uint8Array, except: PeerSession | null): void {

@@ -161,3 +161,35 @@ describe('Workspace over in-memory links', () => {
     await until('bob synced', () => bob.ws.doc(doc.docId)?.text === 'shared text')
   })
 })
+
+describe('relaying', () => {
+  it('passes each batch on once: a triangle of peers does not echo it forever', async () => {
+    const [alice, bob, carol] = await Promise.all(['alice', 'bob', 'carol'].map((n) => makeNode(n)))
+    nodes.push(alice!, bob!, carol!)
+    const doc = await alice!.ws.createDoc('T')
+    await doc.insert(0, 'hello')
+    for (const other of [bob!, carol!]) {
+      connect(alice!, other)
+      await until('hello', () => other.ws.session(alice!.self)?.ready === true)
+      const code = await alice!.ws.createInvite(doc.docId, 'editor', [])
+      other.ws.redeemWith(other.ws.session(alice!.self)!, decodeInvite(code))
+      await until('joined', () => other.ws.doc(doc.docId)?.text === 'hello')
+    }
+    connect(bob!, carol!)
+    await until('bob-carol', () => carol!.ws.session(bob!.self)?.isAuthenticated(doc.docId) === true)
+    let applied = 0
+    for (const n of [alice!, bob!, carol!]) {
+      const d = n.ws.doc(doc.docId)!
+      const apply = d.applyRemote.bind(d)
+      d.applyRemote = (channel, batch, from) => {
+        applied++
+        apply(channel, batch, from)
+      }
+    }
+    await doc.insert(0, 'X')
+    await until('everyone has it', () => [bob!, carol!].every((n) => n.ws.doc(doc.docId)!.text === 'Xhello'))
+    await new Promise((r) => setTimeout(r, 200))
+    // alice -> bob, alice -> carol, then each relays once to the other: at most 4 receptions, and no more later.
+    expect(applied).toBeLessThanOrEqual(4)
+  })
+})
