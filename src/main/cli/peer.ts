@@ -50,6 +50,7 @@ export class PeerCli {
       port: options.port,
       host: options.host,
       antiEntropyMs: options.antiEntropyMs,
+      discovery: options.discovery,
       ...(options.faults ? { faults: options.faults } : {}),
       log: (m) => out(`log: ${m}`),
     })

@@ -45,6 +45,8 @@ export interface DocSessionEvents {
   text: [changes: TextChange[], origin: ChangeOrigin]
   props: []
   members: []
+  /** The document key changed (a member was removed): LAN hints must be recomputed. */
+  key: []
   awareness: []
   error: [error: Error]
 }
@@ -317,6 +319,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     this.secrets.keys[String(this.secrets.epoch)] = toHex(randomKey())
     await this.deps.saveSecrets(this.docId, this.secrets)
     const key = this.keyFor(this.secrets.epoch)!
+    this.emit('key')
     for (const s of this.peers()) s.sendKeyShare(this.docId, this.secrets.epoch, key)
   }
 
@@ -326,6 +329,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     this.secrets.keys[String(epoch)] = toHex(key)
     this.secrets.epoch = epoch
     await this.deps.saveSecrets(this.docId, this.secrets)
+    this.emit('key')
     for (const s of this.peers()) s.sendKeyShare(this.docId, epoch, key)
   }
 

@@ -3,15 +3,18 @@
  * Noise transport, the dialer that keeps wanted peers connected, and the Workspace on top. The CLI
  * and the Electron shell both start one of these; tests start several.
  */
+import { isIPv4 } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import type { PeerConnection } from '../../shared/sync/peer-connection'
+import type { DiscoveryOptions } from '../discovery'
 import { loadOrCreateDeviceKey, type DeviceIdentity } from '../net/device-key'
 import { withFaults, type FaultOptions } from '../net/fault-injection'
 import type { NetLog } from '../net/log'
 import { Reconnector } from '../net/reconnect'
 import { Transport } from '../net/transport'
 import { FileStore } from '../storage/file-store'
+import { LanDiscovery } from './lan-discovery'
 import { SecretStore } from './secrets'
 import { Workspace } from './workspace'
 
@@ -27,10 +30,19 @@ export interface PeerNodeOptions {
   readonly antiEntropyMs?: number
   readonly appVersion?: string
   readonly log?: (message: string) => void
+  /**
+   * LAN discovery over mDNS: advertise this node and dial the Meshpad peers found (lan-discovery.ts).
+   * Off unless given: `true` for the defaults, or options (tests pin it to loopback and another port).
+   */
+  readonly discovery?: boolean | DiscoveryOptions
 }
 
 export class PeerNode {
   private closed = false
+  /** Addresses added by hand: discovery never stops dialing those. */
+  private readonly manual = new Set<string>()
+  /** LAN discovery, when enabled. */
+  readonly lan: LanDiscovery | null
 
   private constructor(
     readonly identity: DeviceIdentity,
@@ -40,7 +52,20 @@ export class PeerNode {
     readonly port: number,
     private readonly host: string,
     private readonly store: FileStore,
-  ) {}
+    discovery: DiscoveryOptions | null,
+    log: (message: string) => void,
+  ) {
+    this.lan = discovery
+      ? new LanDiscovery({
+          workspace,
+          dialer,
+          isManual: (h, p) => this.manual.has(`${h}:${p}`),
+          discovery,
+          log,
+        })
+      : null
+    this.lan?.start(port)
+  }
 
   static async start(options: PeerNodeOptions): Promise<PeerNode> {
     const log = options.log ?? (() => undefined)
@@ -77,12 +102,19 @@ export class PeerNode {
     for (const docId of secrets.docIds()) {
       await workspace.openDoc(docId).catch((err: unknown) => log(`could not open ${docId}: ${String(err)}`))
     }
-    return new PeerNode(identity, transport, dialer, workspace, port, options.host ?? '0.0.0.0', store)
+    const host = options.host ?? '0.0.0.0'
+    // A node that listens on one address advertises only there (peers could reach nothing else).
+    const pinned = host !== '0.0.0.0' && isIPv4(host) ? { interface: host } : {}
+    const discovery = options.discovery
+      ? { ...pinned, ...(options.discovery === true ? {} : options.discovery) }
+      : null
+    return new PeerNode(identity, transport, dialer, workspace, port, host, store, discovery, log)
   }
 
   /** Keeps host:port connected (retrying with backoff). */
   add(host: string, port: number): void {
     this.dialer.want(host, port)
+    this.manual.add(`${host}:${port}`)
   }
 
   /** Redials every wanted peer now and runs an anti-entropy round with every connected one. */
@@ -105,6 +137,7 @@ export class PeerNode {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    await this.lan?.close() // first: the goodbye goes out while everything else still runs
     this.dialer.close()
     await this.workspace.close()
     await this.transport.close()
