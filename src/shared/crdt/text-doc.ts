@@ -146,7 +146,7 @@ export class TextDoc {
       leaf = this.typingLeaf!
       at = this.typingAt
       olAgent = 0
-      olCounter = counter - 1
+      olCounter = this.lastLocal!.counter + this.lastLocal!.len - 1
     } else if (index === 0) {
       leaf = tree.first
       at = 0
