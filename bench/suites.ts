@@ -1,5 +1,6 @@
 import { crdtSuite } from './crdt'
 import { storageSuite } from './storage'
+import { syncSuite } from './sync'
 
 /** The benchmark suites that `npm run bench` runs, in order. Later work adds its suites here. */
 export interface BenchSuite {
@@ -8,4 +9,4 @@ export interface BenchSuite {
   run(): Promise<void>
 }
 
-export const suites: BenchSuite[] = [crdtSuite, storageSuite]
+export const suites: BenchSuite[] = [crdtSuite, storageSuite, syncSuite]

@@ -6,6 +6,8 @@
  * tell where one answer ends; events (peers coming and going, join requests) print as they happen.
  */
 import { existsSync } from 'node:fs'
+import { realpath } from 'node:fs/promises'
+import { resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { deviceIdOf } from '../net/device-key'
 import type { FaultOptions } from '../net/fault-injection'
@@ -88,7 +90,7 @@ export class PeerCli {
     }
     this.doc = await ws.createDoc(file.split(/[\\/]/).pop() ?? file)
     if (text) await this.doc.insert(0, text)
-    if (existsSync(file)) await this.links.link(realPath, this.doc.docId)
+    await this.links.link(realPath, this.doc.docId)
   }
 
   private watchEvents(): void {
@@ -97,7 +99,14 @@ export class PeerCli {
       this.out(`event: join request ${r.id} from ${r.name || 'unnamed'} (${deviceIdOf(fromHex(r.device))})`),
     )
     ws.on('join-result', (docId, ok, reason) => {
-      if (ok && ws.doc(docId)) this.doc = ws.doc(docId)!
+      const joined = ok ? ws.doc(docId) : undefined
+      if (joined) {
+        this.doc = joined
+        // The file now stands for the joined document: a restart with the same --file reopens it.
+        this.linkFile().catch((err: unknown) =>
+          this.out(`error: could not link ${this.options.file}: ${String(err)}`),
+        )
+      }
       this.out(`event: join ${ok ? 'succeeded' : 'failed'}: ${reason}`)
     })
     ws.on('doc-denied', (_docId, _device, code, reason) => this.out(`event: refused (${code}): ${reason}`))
@@ -133,10 +142,7 @@ export class PeerCli {
       case 'save': {
         const path = c.path ?? this.options.file
         await writeTextFile(nodeFs, path, encodeText(this.doc.text, this.format))
-        if (!c.path) {
-          const real = (await readTextFile(nodeFs, path)).realPath
-          await this.links.link(real, this.doc.docId)
-        }
+        if (!c.path) await this.linkFile()
         out(`saved ${this.doc.text.length} characters to ${path}`)
         break
       }
@@ -236,6 +242,13 @@ export class PeerCli {
         return false
     }
     return true
+  }
+
+  /** Links --file to the current document (by its real path, once the file exists). */
+  private async linkFile(): Promise<void> {
+    const { file } = this.options
+    const realPath = existsSync(file) ? await realpath(file) : resolve(file)
+    await this.links.link(realPath, this.doc.docId)
   }
 
   /** A device named by its full hex key or by a unique prefix of it. */

@@ -15,6 +15,7 @@ import { Reconnector } from '../net/reconnect'
 import { Transport } from '../net/transport'
 import { FileStore } from '../storage/file-store'
 import { LanDiscovery } from './lan-discovery'
+import { KnownPeers } from './known-peers'
 import { SecretStore } from './secrets'
 import { Workspace } from './workspace'
 
@@ -52,8 +53,9 @@ export class PeerNode {
     readonly port: number,
     private readonly host: string,
     private readonly store: FileStore,
+    private readonly known: KnownPeers,
     discovery: DiscoveryOptions | null,
-    log: (message: string) => void,
+    private readonly log: (message: string) => void,
   ) {
     this.lan = discovery
       ? new LanDiscovery({
@@ -108,11 +110,32 @@ export class PeerNode {
     const discovery = options.discovery
       ? { ...pinned, ...(options.discovery === true ? {} : options.discovery) }
       : null
-    return new PeerNode(identity, transport, dialer, workspace, port, host, store, discovery, log)
+    const known = await KnownPeers.open(options.dataDir, log)
+    const node = new PeerNode(
+      identity,
+      transport,
+      dialer,
+      workspace,
+      port,
+      host,
+      store,
+      known,
+      discovery,
+      log,
+    )
+    for (const a of known.list()) node.want(a.host, a.port)
+    return node
   }
 
-  /** Keeps host:port connected (retrying with backoff). */
+  /** Keeps host:port connected (retrying with backoff), now and after restarts. */
   add(host: string, port: number): void {
+    this.want(host, port)
+    this.known
+      .remember(host, port)
+      .catch((err: unknown) => this.log(`could not remember ${host}:${port}: ${String(err)}`))
+  }
+
+  private want(host: string, port: number): void {
     this.dialer.want(host, port)
     this.manual.add(`${host}:${port}`)
   }
@@ -142,5 +165,6 @@ export class PeerNode {
     await this.workspace.close()
     await this.transport.close()
     await this.store.close()
+    await this.known.close()
   }
 }

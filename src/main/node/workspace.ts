@@ -61,6 +61,8 @@ export class WorkspaceError extends Error {
 }
 
 const INVITE_TTL_MS = 24 * 60 * 60 * 1000
+/** Connected devices at once; a LAN office is far below, a flood of made-up keys is not. */
+const MAX_PEERS = 256
 
 export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionHost {
   readonly deviceKey: Uint8Array
@@ -202,6 +204,11 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     )
     const previous = this.sessions.get(session.remoteKey)
     if (previous) previous.conn.close('replaced by a newer connection')
+    else if (this.sessions.size >= MAX_PEERS) {
+      // Any key pair can complete a handshake: bound what strangers can make this node hold.
+      conn.close(`too many peers (${MAX_PEERS})`)
+      return session
+    }
     this.sessions.set(session.remoteKey, { session, conn })
     conn.onMessage((frame) => {
       try {
@@ -322,6 +329,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
   }
 
   onSharedDocs(session: PeerSession, docs: readonly SharedDocInfo[]): void {
+    // The decoder caps the list at MAX_SHARED_DOCS entries of bounded size; only the latest is kept.
     this.remoteShared.set(session.remoteKey, docs)
     this.emit('shared-docs', session.remoteKey, docs)
   }

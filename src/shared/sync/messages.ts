@@ -15,6 +15,8 @@ const MAX_NAME = 64
 const MAX_TEXT = 256
 const MAX_AWARENESS_JSON = 4096
 const MAX_VECTOR_ENTRIES = 100_000
+/** A device lists at most this many documents on the LAN (it bounds what a stranger can make us hold). */
+export const MAX_SHARED_DOCS = 256
 
 /** Which replicated structure of a document an update belongs to. */
 export const Channel = { Text: 0, Props: 1, Members: 2 } as const
@@ -49,7 +51,14 @@ export interface SharedDocInfo {
 
 export type Message =
   /** First message each way: protocol version, app version, the sender's display name. */
-  | { readonly type: 'hello'; readonly protocol: number; readonly app: string; readonly name: string }
+  | {
+      readonly type: 'hello'
+      readonly protocol: number
+      readonly app: string
+      readonly name: string
+      /** Whether the sender has the receiver's hello (if not, the receiver sends it again). */
+      readonly gotYours: boolean
+    }
   /** "I am a member of docId and hold its key (of this epoch)": an HMAC bound to this connection. */
   | {
       readonly type: 'doc-auth'
@@ -125,6 +134,7 @@ export function encodeMessage(m: Message): Uint8Array {
       w.uint(m.protocol)
       w.string(m.app)
       w.string(m.name)
+      w.byte(m.gotYours ? 1 : 0)
       break
     case 'doc-auth':
       docId(w, m.docId)
@@ -205,8 +215,14 @@ function decodeFields(r: ByteReader): Message {
   const type = TYPES[r.byte()]
   if (type === undefined) throw new ProtocolError('unknown message type')
   switch (type) {
-    case 'hello':
-      return { type, protocol: r.uint(), app: text(r, MAX_TEXT), name: text(r, MAX_NAME) }
+    case 'hello': {
+      const protocol = r.uint()
+      const app = text(r, MAX_TEXT)
+      const name = text(r, MAX_NAME)
+      const flag = r.byte()
+      if (flag > 1) throw new ProtocolError('hello: bad flag')
+      return { type, protocol, app, name, gotYours: flag === 1 }
+    }
     case 'doc-auth': {
       const id = readDocId(r)
       const epoch = r.uint()
@@ -256,6 +272,7 @@ function decodeFields(r: ByteReader): Message {
       }
     case 'shared-docs': {
       const n = r.count(DOC_ID_BYTES + 3)
+      if (n > MAX_SHARED_DOCS) throw new ProtocolError(`shared-docs: more than ${MAX_SHARED_DOCS} documents`)
       const docs: SharedDocInfo[] = []
       for (let i = 0; i < n; i++) {
         docs.push({

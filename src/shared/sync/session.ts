@@ -146,7 +146,13 @@ export class PeerSession {
 
   /** Sends hello; call once when the connection is up. */
   start(): void {
-    this.send({ type: 'hello', protocol: PROTOCOL_VERSION, app: this.host.appVersion, name: this.host.name })
+    this.send({
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      app: this.host.appVersion,
+      name: this.host.name,
+      gotYours: this.helloReceived,
+    })
   }
 
   get ready(): boolean {
@@ -237,7 +243,7 @@ export class PeerSession {
     if (!this.helloReceived && m.type !== 'hello') return
     switch (m.type) {
       case 'hello':
-        return this.onHello(m.protocol, m.name)
+        return this.onHello(m.protocol, m.name, m.gotYours)
       case 'doc-auth':
         return this.onDocAuth(m.docId, m.epoch, m.proof, m.verified)
       case 'doc-deny':
@@ -287,14 +293,20 @@ export class PeerSession {
 
   // ---- handlers ----------------------------------------------------------------------------------
 
-  private onHello(protocol: number, name: string): void {
-    if (this.helloReceived) return // a duplicate (we may have re-sent ours, so may the peer)
-    if (protocol !== PROTOCOL_VERSION) {
-      this.link.close(`peer speaks protocol ${protocol}, this node ${PROTOCOL_VERSION}`)
-      return
+  private onHello(protocol: number, name: string, gotYours: boolean): void {
+    const first = !this.helloReceived
+    if (first) {
+      if (protocol !== PROTOCOL_VERSION) {
+        this.link.close(`peer speaks protocol ${protocol}, this node ${PROTOCOL_VERSION}`)
+        return
+      }
+      this.helloReceived = true
+      this.remoteName = name
     }
-    this.helloReceived = true
-    this.remoteName = name
+    // A peer that lacks our hello (lost on the way) says so and gets it again. Our reply says we have
+    // theirs, and such a hello is never answered: duplication cannot start a ping-pong.
+    if (!gotYours) this.start()
+    if (!first) return
     this.host.onHello(this)
     for (const doc of this.host.docsFor(this.remoteKey)) this.openDoc(doc.docId)
   }
@@ -302,7 +314,9 @@ export class PeerSession {
   private onDocAuth(docId: string, epoch: number, proof: Uint8Array, peerVerifiedUs: boolean): void {
     const doc = this.host.doc(docId)
     const deny = (code: DenyCode, reason: string): void => {
-      this.state(docId).peerRole = undefined
+      // No state is created for documents we do not hold: a stranger must not grow our memory.
+      const known = this.docs.get(docId)
+      if (known) known.peerRole = undefined
       this.send({ type: 'doc-deny', docId, code, reason })
     }
     if (!doc) return deny('unknown-doc', 'this device does not hold that document')
@@ -319,8 +333,12 @@ export class PeerSession {
     // The peer says whether it holds our proof; if not (never sent, or lost), it gets it now.
     if (!peerVerifiedUs) this.openDoc(docId)
     if (epoch < doc.epoch) this.sendKeyShare(docId, doc.epoch, doc.keyFor(doc.epoch)!)
-    this.send({ type: 'sync-request', docId, versions: doc.versions() })
-    if (first) this.host.onDocReady(this, docId)
+    if (first) {
+      // Once per authentication: each side gets two proofs, and two requests would mean every
+      // missing op sent twice. A lost request is repaired by anti-entropy.
+      this.send({ type: 'sync-request', docId, versions: doc.versions() })
+      this.host.onDocReady(this, docId)
+    }
   }
 
   private onSyncRequest(docId: string, versions: DocVersions): void {

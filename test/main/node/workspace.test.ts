@@ -86,7 +86,7 @@ describe('Workspace over in-memory links', () => {
     expect(results).toContain('dave:false')
   })
 
-  it('gives a non-member, a wrong key or a replayed proof no document data', async () => {
+  it('gives a non-member or a wrong key no document data (replays: test/integration)', async () => {
     const [alice, bob, eve] = await cluster('alice', 'bob', 'eve')
     const doc = await sharedDoc(alice, [bob])
     const [, eveEnd] = connect(alice, eve)

@@ -1,0 +1,113 @@
+/**
+ * Test support: a hand-driven client that speaks the sync protocol to a live node over the real
+ * transport (TCP + Noise XX with its own or a borrowed device key), so that a test can play a stranger,
+ * a thief holding a stolen key, a modified client, or a garbage source. Every frame it receives is kept
+ * raw and decoded, so a test can check both what arrived and that no secret appears in any of it.
+ */
+import { generateKeyPair } from '../../src/main/net/device-key'
+import type { KeyPair } from '../../src/main/net/secure-channel'
+import { Transport } from '../../src/main/net/transport'
+import { nodeCrypto } from '../../src/main/node/crypto'
+import { decodeMessage, encodeMessage, PROTOCOL_VERSION, type Message } from '../../src/shared/sync/messages'
+import type { CloseInfo, PeerConnection } from '../../src/shared/sync/peer-connection'
+import { docProof } from '../../src/shared/sync/session'
+import { HOST } from './util'
+
+export class ProtocolClient {
+  /** Decoded frames from the node, in order (frames that do not decode are only in `frames`). */
+  readonly received: Message[] = []
+  readonly frames: Uint8Array[] = []
+  readonly closed: Promise<CloseInfo>
+  private readonly waiters = new Set<() => void>()
+
+  private constructor(
+    readonly transport: Transport,
+    readonly connection: PeerConnection,
+    readonly keyPair: KeyPair,
+  ) {
+    this.closed = new Promise((resolve) => connection.onClose(resolve))
+    connection.onMessage((frame) => {
+      this.frames.push(frame)
+      try {
+        this.received.push(decodeMessage(frame))
+      } catch {
+        // kept in `frames` only
+      }
+      for (const w of [...this.waiters]) w()
+    })
+  }
+
+  /** Dials 127.0.0.1:port as `keyPair` (default: a fresh device nobody knows). */
+  static async connect(
+    port: number,
+    options: { keyPair?: KeyPair; maxFrameSize?: number } = {},
+  ): Promise<ProtocolClient> {
+    const keyPair = options.keyPair ?? generateKeyPair()
+    const transport = new Transport({
+      keyPair,
+      log: () => undefined,
+      ...(options.maxFrameSize !== undefined ? { maxFrameSize: options.maxFrameSize } : {}),
+    })
+    try {
+      const connection = await transport.dial(HOST, port)
+      return new ProtocolClient(transport, connection, keyPair)
+    } catch (err) {
+      await transport.close()
+      throw err
+    }
+  }
+
+  send(m: Message): void {
+    this.connection.send(encodeMessage(m))
+  }
+
+  /** Sends our hello and waits for the node's. */
+  async hello(name = 'client'): Promise<void> {
+    this.send({ type: 'hello', protocol: PROTOCOL_VERSION, app: 'test', name, gotYours: false })
+    await this.waitFor((m) => m.type === 'hello', 5000)
+  }
+
+  /** A genuine membership proof for this connection, made with `key` (the document key of `epoch`). */
+  proof(key: Uint8Array, docId: string, epoch: number): Message {
+    return {
+      type: 'doc-auth',
+      docId,
+      epoch,
+      proof: docProof(nodeCrypto, key, this.connection.handshakeHash, docId, this.keyPair.publicKey, epoch),
+      verified: true,
+    }
+  }
+
+  /** Resolves with the first message received (already or from now on) that matches. */
+  waitFor<T extends Message>(match: (m: Message) => m is T, timeoutMs: number): Promise<T>
+  waitFor(match: (m: Message) => boolean, timeoutMs: number): Promise<Message>
+  waitFor(match: (m: Message) => boolean, timeoutMs: number): Promise<Message> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const found = this.received.find(match)
+        if (!found) return false
+        clearTimeout(timer)
+        this.waiters.delete(watch)
+        resolve(found)
+        return true
+      }
+      const watch = (): void => void check()
+      const timer = setTimeout(() => {
+        this.waiters.delete(watch)
+        const types = this.received.map((m) => m.type).join(', ')
+        reject(new Error(`no matching message within ${timeoutMs} ms; received: ${types}`))
+      }, timeoutMs)
+      if (!check()) this.waiters.add(watch)
+    })
+  }
+
+  /** Types of every message received. */
+  types(): string[] {
+    return this.received.map((m) => m.type)
+  }
+
+  async close(): Promise<void> {
+    this.connection.close('test done')
+    await this.transport.close()
+  }
+}
