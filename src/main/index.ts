@@ -7,6 +7,8 @@ import { pathToFileURL } from 'node:url'
 import { app, BrowserWindow, session, shell } from 'electron'
 import { CONTENT_SECURITY_POLICY, SECURE_WEB_PREFERENCES, isTrustedRendererUrl } from './security'
 import { registerIpcHandlers } from './hosts/electron-ipc'
+import { AppService } from './hosts/app-service'
+import { PeerNode } from './node/peer-node'
 
 const rendererFile = join(__dirname, '../renderer/index.html')
 const rendererFileUrl = pathToFileURL(rendererFile).href
@@ -41,7 +43,7 @@ if (!app.requestSingleInstanceLock()) {
   app.on('web-contents-created', (_event, contents) => {
     contents.on('will-attach-webview', (event) => event.preventDefault())
   })
-  void app.whenReady().then(() => {
+  void app.whenReady().then(async () => {
     // The header repeats the <meta> policy so that it also covers anything not loaded from index.html.
     session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
       callback({
@@ -49,7 +51,20 @@ if (!app.requestSingleInstanceLock()) {
       })
     })
     session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false))
-    registerIpcHandlers(isTrusted)
+    // The node lives as long as the app; documents and keys are kept in the app's own data folder.
+    const dataDir = app.getPath('userData')
+    const node = await PeerNode.start({
+      dataDir,
+      name: process.env['USER'] ?? 'Meshpad',
+      appVersion: app.getVersion(),
+      discovery: true,
+    })
+    const service = new AppService({ node, host: 'electron', version: app.getVersion(), dataDir })
+    registerIpcHandlers(isTrusted, service)
+    app.on('will-quit', () => {
+      service.close()
+      void node.close()
+    })
     createWindow()
     app.on('activate', () => {
       if (BrowserWindow.getAllWindows().length === 0) createWindow()

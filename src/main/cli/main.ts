@@ -1,14 +1,18 @@
 /**
- * The `meshpad` command. `meshpad peer …` runs a headless peer (peer.ts). Arguments are parsed with
+ * The `meshpad` command. `meshpad peer …` runs a headless peer (peer.ts); `meshpad serve …` runs a
+ * peer with the editor in the browser (serve.ts). Arguments are parsed with
  * node:util's parseArgs and validated; a bad one gets a one-line error and exit code 2.
  */
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { runPeer } from './peer'
+import { runServe } from './serve'
 
 const USAGE = `usage: meshpad peer --file <path> [--data-dir <dir>] [--port <port>] [--host <addr>] [--name <name>]
-                    [--delay <ms>] [--jitter <ms>] [--loss <0..1>] [--no-discovery]`
+                    [--delay <ms>] [--jitter <ms>] [--loss <0..1>] [--no-discovery]
+       meshpad serve [--data-dir <dir>] [--port <http port>] [--peer-port <port>] [--host <addr>]
+                     [--name <name>] [--no-discovery]`
 
 function defaultDataDir(): string {
   if (process.platform === 'win32') return join(process.env['APPDATA'] ?? homedir(), 'Meshpad')
@@ -30,6 +34,7 @@ function number(value: string | undefined, name: string, min: number, max: numbe
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv
+  if (command === 'serve') return serve(rest)
   if (command !== 'peer') fail(command ? `unknown command "${command}"` : 'missing command')
   let values: Record<string, string | boolean | undefined>
   try {
@@ -67,6 +72,34 @@ async function main(argv: string[]): Promise<void> {
     faults: faulty ? { delayMs: delay, jitterMs: jitter, loss } : undefined,
     discovery: values['no-discovery'] !== true,
     antiEntropyMs: number(values['anti-entropy'] as string | undefined, 'anti-entropy', 0, 3_600_000, 3000),
+  })
+}
+
+async function serve(args: string[]): Promise<void> {
+  let values: Record<string, string | boolean | undefined>
+  try {
+    values = parseArgs({
+      args,
+      options: {
+        'data-dir': { type: 'string' },
+        port: { type: 'string' },
+        'peer-port': { type: 'string' },
+        host: { type: 'string' },
+        name: { type: 'string' },
+        'no-discovery': { type: 'boolean' },
+      },
+      strict: true,
+    }).values
+  } catch (err) {
+    fail((err as Error).message)
+  }
+  await runServe({
+    dataDir: resolve((values['data-dir'] as string | undefined) ?? defaultDataDir()),
+    name: (values['name'] as string | undefined) ?? process.env['USER'] ?? 'meshpad',
+    port: number(values['port'] as string | undefined, 'port', 0, 65535, 0),
+    peerPort: number(values['peer-port'] as string | undefined, 'peer-port', 0, 65535, 0),
+    host: (values['host'] as string | undefined) ?? '0.0.0.0',
+    discovery: values['no-discovery'] !== true,
   })
 }
 

@@ -5,6 +5,7 @@
  * or the CLI). Nothing is broadcast before it is on disk.
  */
 import { EventEmitter } from 'node:events'
+import { decodeTextOps } from '../../shared/crdt/text-codec'
 import { CrdtDecodeError, type TextChange, type VersionVector } from '../../shared/crdt'
 import { Channel, type DocBatches, type DocVersions, type Role } from '../../shared/sync/messages'
 import type { PeerSession, SessionDoc } from '../../shared/sync/session'
@@ -43,6 +44,12 @@ export type ChangeOrigin = 'local' | 'remote'
 
 export interface DocSessionEvents {
   text: [changes: TextChange[], origin: ChangeOrigin]
+  /**
+   * The op batch behind a text change, once it is durable: for other replicas of this document on this
+   * device (the UI's), which need ops, not positions. 'local' batches come from this node or from
+   * `applyLocalBatch` (the same object that was passed in, so its sender can skip its own echo).
+   */
+  batch: [batch: Uint8Array, origin: ChangeOrigin]
   props: []
   members: []
   /** The document key changed (a member was removed): LAN hints must be recomputed. */
@@ -63,7 +70,8 @@ const isEmpty = (b: Uint8Array): boolean => b.length <= 2
 export class DocSession extends EventEmitter<DocSessionEvents> implements SessionDoc {
   private readonly presence = new Map<string, PeerPresence & { seq: number }>()
   private awarenessSeq = 0
-  private authorRegistered = false
+  /** Replicas whose author record this session has written (this node's, and its UI's). */
+  private readonly authorsRegistered = new Set<string>()
 
   constructor(
     readonly durable: DurableDoc,
@@ -157,6 +165,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
         isNew = this.progress(channel) !== before
         const changes = await applying
         if (changes.length > 0) this.emit('text', changes, 'remote')
+        if (isNew) this.emit('batch', batch, 'remote')
       } else if (channel === Channel.Props) {
         const applying = this.durable.applyProps(batch)
         isNew = this.progress(channel) !== before
@@ -248,10 +257,11 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   }
 
   /** Before this replica's first edit: tell everyone whose it is (history shows authors by name). */
-  private async registerAuthor(): Promise<void> {
-    if (this.authorRegistered) return
-    this.authorRegistered = true
-    const key = `${AUTHOR_PREFIX}${this.durable.replica}`
+  private async registerAuthor(replica = this.durable.replica): Promise<void> {
+    if (this.authorsRegistered.has(replica)) return
+    this.authorsRegistered.add(replica)
+    if (this.authorOf(replica)) return // already recorded (a reopened document)
+    const key = `${AUTHOR_PREFIX}${replica}`
     this.broadcast(
       Channel.Props,
       await this.durable.setProp(key, { device: this.deps.self, name: this.deps.selfName }),
@@ -264,6 +274,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     await this.registerAuthor()
     const batch = await this.durable.insert(index, text)
     this.emit('text', [{ index, deleted: 0, inserted: text }], 'local')
+    this.emit('batch', batch, 'local')
     this.broadcast(Channel.Text, batch, null)
   }
 
@@ -272,14 +283,19 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     await this.registerAuthor()
     const batch = await this.durable.delete(index, length)
     this.emit('text', [{ index, deleted: length, inserted: '' }], 'local')
+    this.emit('batch', batch, 'local')
     this.broadcast(Channel.Text, batch, null)
   }
 
   /** A batch made by another local replica of this document (the UI's): applied, stored, sent on. */
   async applyLocalBatch(batch: Uint8Array): Promise<TextChange[]> {
     this.requireEdit()
-    await this.registerAuthor()
+    // A local batch's first replica is the replica that made it (the UI's own): that is its author.
+    const author = decodeTextOps(batch).replicas[0]
+    await this.registerAuthor(author ?? this.durable.replica)
     const changes = await this.durable.applyText(batch)
+    if (changes.length > 0) this.emit('text', changes, 'local')
+    this.emit('batch', batch, 'local')
     this.broadcast(Channel.Text, batch, null)
     return changes
   }

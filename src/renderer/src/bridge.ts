@@ -1,15 +1,49 @@
-import type { AppInfo, MeshpadApi } from '../../shared/api'
+import { apiError, type AppInfo, type MeshpadBridge } from '../../shared/api'
+import { connectWebSocketApi, tokenFromLocation } from './api-client'
 
 declare global {
   interface Window {
-    /** Set by the preload script in Electron; absent in browser mode until its WebSocket client exists. */
-    readonly meshpad?: MeshpadApi
+    /** Set by the preload script in Electron; absent in a plain browser. */
+    readonly meshpad?: MeshpadBridge
   }
 }
 
-/** The app API for this window: the preload bridge in Electron, a local stand-in in a plain browser. */
-export function getApi(): MeshpadApi {
-  if (window.meshpad) return window.meshpad
-  const info: AppInfo = { name: 'Meshpad', version: 'dev', host: 'browser', platform: navigator.platform }
-  return { appInfo: async () => ({ ok: true, value: info }) }
+let api: MeshpadBridge | null = null
+
+/**
+ * The app API for this window: the preload bridge in Electron, the WebSocket client in browser mode
+ * (the page was served by `meshpad serve`, with its token in the URL), else a stand-in with no node
+ * behind it, so the bare renderer (a static server, a test) still shows a working scratch editor.
+ */
+export function getApi(): MeshpadBridge {
+  if (api) return api
+  if (window.meshpad) return (api = window.meshpad)
+  const token = tokenFromLocation(window.location)
+  if (token) return (api = connectWebSocketApi(token, window.location))
+  const info: AppInfo = {
+    name: 'Meshpad',
+    version: 'dev',
+    host: 'browser',
+    platform: navigator.platform,
+    deviceId: '',
+    displayName: '',
+  }
+  const none = async (): Promise<ReturnType<typeof apiError>> =>
+    apiError('NO_NODE', 'No Meshpad node: open the URL that `meshpad serve` printed.')
+  return (api = {
+    appInfo: async () => ({ ok: true, value: info }),
+    listDocuments: none,
+    newDocument: none,
+    openFile: none,
+    openDocument: none,
+    pushOps: none,
+    save: none,
+    saveAs: none,
+    status: none,
+    closeDocument: none,
+    onEvent: () => () => undefined,
+  })
 }
+
+/** Whether a node is behind the API (false for the stand-in). */
+export const hasNode = (): boolean => Boolean(window.meshpad) || tokenFromLocation(window.location) !== null

@@ -1,0 +1,435 @@
+/**
+ * AppService: the app API (src/shared/api.ts) over a PeerNode, in plain Node so that both hosts (Electron
+ * IPC and browser mode) and the tests share it. Each host connects one `AppClient` per window: the
+ * client is the window's view of the node (which documents it has open, where its events go).
+ *
+ * The node's DocSession owns each document's durable replica; a window's replica talks to it in op
+ * batches only (`pushOps` in, `ops` events out), so nothing here ever maps positions.
+ */
+import { existsSync } from 'node:fs'
+import { basename } from 'node:path'
+import {
+  apiError,
+  type ApiError,
+  type ApiEvent,
+  type ApiResult,
+  type AppInfo,
+  type DocRole,
+  type DocStatus,
+  type DocSummary,
+  type MeshpadApi,
+  type OpenedDoc,
+} from '../../shared/api'
+import { CrdtDecodeError, type VersionVector } from '../../shared/crdt'
+import { deviceIdOf } from '../net/device-key'
+import { NotAllowedError, type DocSession } from '../node/doc-session'
+import type { PeerNode } from '../node/peer-node'
+import { WorkspaceError } from '../node/workspace'
+import { diffHunks, diskChangeBatch } from '../storage/disk-merge'
+import { fromOps, newReplicaId } from '../storage/durable-doc'
+import { StorageError } from '../storage/errors'
+import { FileLinks } from '../storage/file-links'
+import { FileWatcher } from '../storage/file-watcher'
+import { nodeFs, type StorageFs } from '../storage/fs-layer'
+import { hashBytes, readTextFile, writeTextFile, type TextFileContent } from '../storage/text-file'
+import { DEFAULT_TEXT_FORMAT, encodeText, type TextFormat } from '../storage/text-format'
+
+export interface AppServiceOptions {
+  readonly node: PeerNode
+  readonly host: AppInfo['host']
+  readonly version: string
+  readonly dataDir: string
+  readonly fs?: StorageFs
+  /** How long the file watcher waits for a burst of writes to settle (default 150 ms). */
+  readonly watchDebounceMs?: number
+}
+
+/** One window's connection: the API plus the end of its event stream. */
+export interface AppClient extends MeshpadApi {
+  close(): void
+}
+
+type Listener = (event: ApiEvent) => void
+
+/** What this process knows about an open document beyond its DocSession: the file it is linked to. */
+interface OpenDoc {
+  readonly session: DocSession
+  path: string | null
+  format: TextFormat
+  /** The text as last loaded from or saved to the file, and the version it was at then. */
+  savedText: string | null
+  savedVersion: VersionVector | null
+  /**
+   * The base of the three-way merge with the file: all text ops as they were when the file was last
+   * loaded or saved, and the hash of those bytes (a file with this hash is our own save: nothing new).
+   */
+  baseState: Uint8Array | null
+  baseHash: string | null
+  watcher: FileWatcher | null
+  /** Saves and merges from disk run one at a time, in order. */
+  queue: Promise<unknown>
+  readonly unsubscribe: () => void
+}
+
+interface ClientState {
+  readonly listener: Listener
+  readonly docs: Set<string>
+  /** Batches this client pushed: the node's echo of them is not sent back to it. */
+  readonly pushed: WeakSet<Uint8Array>
+}
+
+const DOC_ID = /^[0-9a-f]{32}$/
+
+const sameVersion = (a: VersionVector, b: VersionVector): boolean => {
+  const ka = Object.keys(a)
+  if (ka.length !== Object.keys(b).length) return false
+  return ka.every((k) => a[k] === b[k])
+}
+
+/** Expected failures as ApiError values with a message a person can act on; the rest as INTERNAL. */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof NotAllowedError) return apiError('NOT_ALLOWED', err.message)
+  if (err instanceof StorageError) return apiError('STORAGE', err.message)
+  if (err instanceof CrdtDecodeError) return apiError('BAD_REQUEST', `Malformed op batch: ${err.message}`)
+  if (err instanceof WorkspaceError) {
+    const code =
+      err.code === 'UNKNOWN_DOC' ? 'NOT_FOUND' : err.code === 'BAD_ARGUMENT' ? 'BAD_REQUEST' : err.code
+    return apiError(code, err.message)
+  }
+  if (err instanceof RangeError || err instanceof TypeError) return apiError('BAD_REQUEST', err.message)
+  return apiError('INTERNAL', `Unexpected error: ${err instanceof Error ? err.message : String(err)}`)
+}
+
+export class AppService {
+  private readonly node: PeerNode
+  private readonly fs: StorageFs
+  private readonly links: FileLinks
+  private readonly docs = new Map<string, OpenDoc>()
+  private readonly opening = new Map<string, Promise<OpenDoc>>()
+  private readonly clients = new Set<ClientState>()
+  private readonly onPeers = (): void => {
+    for (const docId of this.docs.keys()) this.emitStatus(docId)
+  }
+
+  constructor(private readonly options: AppServiceOptions) {
+    this.node = options.node
+    this.fs = options.fs ?? nodeFs
+    this.links = new FileLinks(this.fs, options.dataDir)
+    this.node.workspace.on('peers', this.onPeers)
+  }
+
+  /** A window connects: it gets its own API object; `listener` receives its events. */
+  connect(listener: Listener): AppClient {
+    const client: ClientState = { listener, docs: new Set(), pushed: new WeakSet() }
+    this.clients.add(client)
+    const run = async <T>(task: () => Promise<T>): Promise<ApiResult<T>> => {
+      try {
+        return { ok: true, value: await task() }
+      } catch (err) {
+        return toApiError(err)
+      }
+    }
+    const opened = async (doc: Promise<OpenDoc>): Promise<OpenedDoc> => {
+      const d = await doc
+      client.docs.add(d.session.docId)
+      return this.openedDoc(d)
+    }
+    return {
+      appInfo: () => run(async () => this.appInfo()),
+      listDocuments: () => run(async () => this.node.workspace.openDocs().map((s) => this.summary(s))),
+      newDocument: (title) =>
+        run(() => {
+          if (typeof title !== 'string') throw new TypeError('The title must be a string.')
+          return opened(this.newDocument(title))
+        }),
+      openFile: (path) =>
+        run(() => {
+          if (typeof path !== 'string' || path === '')
+            throw new TypeError('The path must be a non-empty string.')
+          return opened(this.openFile(path))
+        }),
+      openDocument: (docId) => run(() => opened(this.track(this.requireDocId(docId)))),
+      pushOps: (docId, batch) =>
+        run(async () => {
+          if (!(batch instanceof Uint8Array)) throw new TypeError('The batch must be bytes.')
+          const d = await this.track(this.requireDocId(docId))
+          client.pushed.add(batch)
+          await d.session.applyLocalBatch(batch)
+          return this.status(d)
+        }),
+      save: (docId) => run(async () => this.save(await this.track(this.requireDocId(docId)), null)),
+      saveAs: (docId, path) =>
+        run(async () => {
+          if (typeof path !== 'string' || path === '')
+            throw new TypeError('The path must be a non-empty string.')
+          return this.save(await this.track(this.requireDocId(docId)), path)
+        }),
+      status: (docId) => run(async () => this.status(await this.track(this.requireDocId(docId)))),
+      closeDocument: (docId) =>
+        run(async () => {
+          // The node keeps the document open and syncing; only this window stops hearing about it.
+          client.docs.delete(this.requireDocId(docId))
+          return null
+        }),
+      close: () => {
+        this.clients.delete(client)
+      },
+    }
+  }
+
+  close(): void {
+    this.node.workspace.off('peers', this.onPeers)
+    for (const d of this.docs.values()) d.unsubscribe()
+    this.docs.clear()
+    this.clients.clear()
+  }
+
+  private appInfo(): AppInfo {
+    return {
+      name: 'Meshpad',
+      version: this.options.version,
+      host: this.options.host,
+      platform: process.platform,
+      deviceId: deviceIdOf(this.node.identity.publicKey),
+      displayName: this.node.workspace.name,
+    }
+  }
+
+  private requireDocId(docId: unknown): string {
+    if (typeof docId !== 'string' || !DOC_ID.test(docId)) {
+      throw new WorkspaceError('BAD_ARGUMENT', `Not a document ID: expected 32 hex digits.`)
+    }
+    return docId
+  }
+
+  private summary(session: DocSession): DocSummary {
+    const role = session.myRole
+    const docRole: DocRole | null = role === 'owner' || role === 'editor' || role === 'viewer' ? role : null
+    return {
+      docId: session.docId,
+      title: session.title,
+      path: this.docs.get(session.docId)?.path ?? null,
+      role: docRole,
+    }
+  }
+
+  private async openedDoc(d: OpenDoc): Promise<OpenedDoc> {
+    const state = await d.session.durable.textChangesSince({})
+    return {
+      ...this.summary(d.session),
+      state,
+      fileName: d.path ? basename(d.path) : d.session.title || null,
+    }
+  }
+
+  /** The document's OpenDoc, made on first use (one per document, shared by every window). */
+  private track(
+    docId: string,
+    init?: Partial<Pick<OpenDoc, 'path' | 'format' | 'savedText'>>,
+  ): Promise<OpenDoc> {
+    const known = this.docs.get(docId)
+    if (known) return Promise.resolve(known)
+    let pending = this.opening.get(docId)
+    if (!pending) {
+      pending = this.node.workspace
+        .openDoc(docId)
+        .then((session) => this.attach(session, init))
+        .finally(() => this.opening.delete(docId))
+      this.opening.set(docId, pending)
+    }
+    return pending
+  }
+
+  private attach(
+    session: DocSession,
+    init?: Partial<Pick<OpenDoc, 'path' | 'format' | 'savedText'>>,
+  ): OpenDoc {
+    const docId = session.docId
+    const onBatch = (batch: Uint8Array): void => {
+      for (const c of this.clients) {
+        if (!c.docs.has(docId) || c.pushed.has(batch)) continue
+        c.listener({ type: 'ops', docId, batch })
+      }
+      this.emitStatus(docId)
+    }
+    const onError = (err: Error): void =>
+      this.broadcast(docId, { type: 'error', docId, error: toApiError(err) })
+    session.on('batch', onBatch)
+    session.on('error', onError)
+    const d: OpenDoc = {
+      session,
+      path: init?.path ?? null,
+      format: init?.format ?? DEFAULT_TEXT_FORMAT,
+      savedText: init?.savedText ?? null,
+      savedVersion: init?.savedText !== undefined ? session.textVersion() : null,
+      baseState: null,
+      baseHash: null,
+      watcher: null,
+      queue: Promise.resolve(),
+      unsubscribe: () => {
+        session.off('batch', onBatch)
+        session.off('error', onError)
+        d.watcher?.close()
+      },
+    }
+    this.docs.set(docId, d)
+    return d
+  }
+
+  private async newDocument(title: string): Promise<OpenDoc> {
+    const session = await this.node.workspace.createDoc(title)
+    return this.track(session.docId)
+  }
+
+  /** The document linked to the file (reopened, with history) or a new one made from its text. */
+  private async openFile(path: string): Promise<OpenDoc> {
+    if (!existsSync(path)) throw new StorageError('NOT_FOUND', path, `There is no file at ${path}.`)
+    const content = await readTextFile(this.fs, path)
+    const init = { path: content.realPath, format: content.format, savedText: content.text }
+    const ws = this.node.workspace
+    const linked = await this.links.docIdFor(content.realPath)
+    if (linked && ws.doc(linked)) {
+      const known = this.docs.get(linked)
+      if (known) return known
+      const session = await ws.openDoc(linked)
+      // The file may have been edited while Meshpad was away: the file is what the user opened, so its
+      // text wins, applied as a diff so that the history and concurrent peers' edits stay intact.
+      const hunks = diffHunks(session.text, content.text)
+      for (let i = hunks.length - 1; i >= 0; i--) {
+        const h = hunks[i]!
+        if (h.deleteCount > 0) await session.delete(h.index, h.deleteCount)
+        if (h.insert) await session.insert(h.index, h.insert)
+      }
+      return this.linkFile(await this.track(linked, init), content)
+    }
+    const session = await ws.createDoc(basename(content.realPath))
+    if (content.text) await session.insert(0, content.text)
+    await this.links.link(content.realPath, session.docId)
+    return this.linkFile(await this.track(session.docId, init), content)
+  }
+
+  /** The document now holds the file's text: that is the merge base; watch the file from here on. */
+  private linkFile(d: OpenDoc, content: TextFileContent): OpenDoc {
+    if (d.baseHash === null) {
+      d.baseState = d.session.durable.allTextOps()
+      d.baseHash = content.hash
+      this.watch(d)
+    }
+    return d
+  }
+
+  private watch(d: OpenDoc): void {
+    d.watcher?.close()
+    d.watcher = null
+    if (!d.path) return
+    const docId = d.session.docId
+    const report = (err: unknown): void =>
+      this.broadcast(docId, { type: 'error', docId, error: toApiError(err) })
+    try {
+      d.watcher = new FileWatcher(d.path, {
+        ...(this.options.watchDebounceMs !== undefined ? { debounceMs: this.options.watchDebounceMs } : {}),
+        onChange: () => {
+          d.queue = d.queue.then(() => this.mergeFromDisk(d)).catch(report)
+        },
+        onError: report,
+      })
+    } catch (err) {
+      report(err) // the document still works; only external changes go unnoticed
+    }
+  }
+
+  /**
+   * Another program changed the file: a three-way merge, as LinkedFile does. The change from the base
+   * (the text last loaded or saved) to the file is replayed on a fork of the base under a fresh replica
+   * ID, and the ops the live document lacks are applied like a local edit: the editors, the peers and
+   * the history all see it, and nothing typed since the base is lost.
+   */
+  private async mergeFromDisk(d: OpenDoc): Promise<void> {
+    if (!d.path || this.docs.get(d.session.docId) !== d) return
+    let file: TextFileContent
+    try {
+      file = await readTextFile(this.fs, d.path)
+    } catch (err) {
+      if (err instanceof StorageError && err.code === 'NOT_FOUND') return // deleted or being replaced
+      throw err
+    }
+    if (file.hash === d.baseHash) return // our own save, or no change
+    const live = d.session.text
+    if (file.text !== live) {
+      const base = d.baseState
+        ? fromOps(d.baseState, newReplicaId())
+        : fromOps(d.session.durable.allTextOps(), newReplicaId())
+      const batch = diskChangeBatch(base, file.text, d.session.textVersion())
+      await d.session.applyLocalBatch(batch)
+      d.baseState = base.changesSince({})
+    } else {
+      d.baseState = d.session.durable.allTextOps()
+    }
+    d.baseHash = file.hash
+    d.format = file.format
+    d.savedText = file.text
+    d.savedVersion = null
+    this.emitStatus(d.session.docId)
+  }
+
+  /** Writes the text atomically in the file's own encoding and line endings (Save, or Save As to `path`). */
+  private save(d: OpenDoc, path: string | null): Promise<DocStatus> {
+    const saving = d.queue.then(() => this.write(d, path))
+    d.queue = saving.catch(() => undefined)
+    return saving
+  }
+
+  private async write(d: OpenDoc, path: string | null): Promise<DocStatus> {
+    const target = path ?? d.path
+    if (!target) {
+      throw new StorageError('NOT_FOUND', '', 'This document is not linked to a file yet: use Save As.')
+    }
+    // Text, version and ops are taken together, so the base is exactly what the file will hold.
+    const text = d.session.text
+    const version = d.session.textVersion()
+    const state = d.session.durable.allTextOps()
+    const bytes = encodeText(text, d.format)
+    await writeTextFile(this.fs, target, bytes)
+    d.baseHash = hashBytes(bytes)
+    d.baseState = state
+    const realPath = await this.fs.realpath(target)
+    const moved = realPath !== d.path
+    if (moved) await this.links.link(realPath, d.session.docId, d.path ?? undefined)
+    d.path = realPath
+    d.savedText = text
+    d.savedVersion = version
+    if (moved || !d.watcher) this.watch(d)
+    this.emitStatus(d.session.docId)
+    return this.status(d)
+  }
+
+  private status(d: OpenDoc): DocStatus {
+    const session = d.session
+    let saved = false
+    if (d.path !== null && d.savedText !== null) {
+      // The version is the cheap test; equal text after other edits (typed, then undone) is saved too.
+      saved =
+        (d.savedVersion !== null && sameVersion(session.textVersion(), d.savedVersion)) ||
+        session.text === d.savedText
+    }
+    return {
+      docId: session.docId,
+      path: d.path,
+      saved,
+      peers: session.peers().length,
+      online: this.node.workspace.peers().length > 0,
+      // Sync progress is not tracked by the node yet: anti-entropy replies are not counted.
+      syncing: false,
+      progress: null,
+    }
+  }
+
+  private emitStatus(docId: string): void {
+    const d = this.docs.get(docId)
+    if (d) this.broadcast(docId, { type: 'status', status: this.status(d) })
+  }
+
+  private broadcast(docId: string, event: ApiEvent): void {
+    for (const c of this.clients) if (c.docs.has(docId)) c.listener(event)
+  }
+}

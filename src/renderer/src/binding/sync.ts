@@ -1,0 +1,103 @@
+/**
+ * The CodeMirror ↔ TextDoc binding, a thin adapter in the manner of y-codemirror.next's y-sync: its
+ * configuration lives in a Facet, its logic in a ViewPlugin, and an origin annotation marks remote
+ * changes so that they are neither echoed back to the node nor recorded in the undo history.
+ *
+ * Only op batches leave the editor: a local transaction becomes TextDoc.localInsert/localDelete calls on
+ * the window's own replica, whose batches are pushed to the node; a batch from the node goes through
+ * TextDoc.applyRemote, whose changes become one CodeMirror transaction.
+ */
+import {
+  Annotation,
+  ChangeSet,
+  EditorState,
+  Facet,
+  Transaction,
+  type Extension,
+  type Text,
+} from '@codemirror/state'
+import { ViewPlugin, type EditorView, type ViewUpdate } from '@codemirror/view'
+import type { TextChange, TextDoc } from '../../../shared/crdt'
+
+export interface SyncConfig {
+  /** The window's replica of the document. */
+  readonly doc: TextDoc
+  /** Sends a batch made by `doc` to the node (in the order given). */
+  readonly push: (batch: Uint8Array) => void
+}
+
+/** Marks a transaction that applies changes from elsewhere (peers, the file on disk): not echoed. */
+export const remoteOrigin = Annotation.define<boolean>()
+
+export const syncConfig = Facet.define<SyncConfig, SyncConfig | null>({
+  combine: (values) => values[0] ?? null,
+})
+
+/**
+ * Turns one transaction's changes into replica edits, in order. `iterChanges` reports each change
+ * with its range in the old document (fromA..toA) and its start in the new one (fromB); walking in
+ * ascending order, every earlier change has already been applied to the replica, so the replica's
+ * coordinates at this change are exactly the new document's: delete at fromB, then insert there.
+ */
+export function localBatches(doc: TextDoc, changes: ChangeSet): Uint8Array[] {
+  const batches: Uint8Array[] = []
+  changes.iterChanges((fromA, toA, fromB, _toB, inserted: Text) => {
+    if (toA > fromA) batches.push(doc.localDelete(fromB, toA - fromA))
+    const text = inserted.toString()
+    if (text.length > 0) batches.push(doc.localInsert(fromB, text))
+  })
+  return batches
+}
+
+/**
+ * The replica's changes as one CodeMirror ChangeSet. TextDoc reports them sequentially (each index is
+ * in the text left by the previous change) while a ChangeSet's ranges refer to the original document,
+ * so each is made against the current length and composed onto the rest.
+ */
+export function changeSetOf(changes: readonly TextChange[], length: number): ChangeSet {
+  let set = ChangeSet.empty(length)
+  let current = length
+  for (const c of changes) {
+    const step = ChangeSet.of({ from: c.index, to: c.index + c.deleted, insert: c.inserted }, current)
+    set = set.compose(step)
+    current = step.newLength
+  }
+  return set
+}
+
+/** Applies a batch from the node to the replica and shows its effect, annotated as remote. */
+export function applyRemoteBatch(view: EditorView, batch: Uint8Array): void {
+  const config = view.state.facet(syncConfig)
+  if (!config) throw new Error('applyRemoteBatch: the editor has no sync binding')
+  const changes = config.doc.applyRemote(batch)
+  if (changes.length === 0) return // a duplicate or an echo: the replica knew it already
+  view.dispatch({
+    changes: changeSetOf(changes, view.state.doc.length),
+    annotations: [remoteOrigin.of(true), Transaction.addToHistory.of(false)],
+  })
+}
+
+/** Whether the editor's text is the replica's (a check for tests and debugging). */
+export const inSync = (state: EditorState, doc: TextDoc): boolean => state.doc.toString() === doc.toString()
+
+class SyncPlugin {
+  constructor(private readonly view: EditorView) {}
+
+  update(update: ViewUpdate): void {
+    const config = this.view.state.facet(syncConfig)
+    if (!config) return
+    for (const tr of update.transactions) {
+      if (!tr.docChanged || tr.annotation(remoteOrigin)) continue
+      for (const batch of localBatches(config.doc, tr.changes)) config.push(batch)
+    }
+  }
+}
+
+/**
+ * The binding: start the editor with the replica's text (`doc.toString()`) and this extension. Only
+ * '\n' separates lines, so that a '\r' stays one character in both CodeMirror and the replica and
+ * offsets agree (CodeMirror would otherwise count "\r\n" as one line break of length 1).
+ */
+export function textDocSync(config: SyncConfig): Extension {
+  return [EditorState.lineSeparator.of('\n'), syncConfig.of(config), ViewPlugin.fromClass(SyncPlugin)]
+}

@@ -1,0 +1,87 @@
+/**
+ * AppService under plain Node: the API a window sees, with its expected failures as ApiError values,
+ * a window's replica registered as an author, and no echo of a window's own batches.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ApiEvent, ApiResult } from '../../../src/shared/api'
+import { TextDoc } from '../../../src/shared/crdt'
+import { AppService, type AppClient } from '../../../src/main/hosts/app-service'
+import { PeerNode } from '../../../src/main/node/peer-node'
+
+function value<T>(result: ApiResult<T>): T {
+  if (!result.ok) throw new Error(`${result.code}: ${result.message}`)
+  return result.value
+}
+
+describe('AppService', () => {
+  let node: PeerNode
+  let service: AppService
+  let one: AppClient
+  let two: AppClient
+  const seen: { one: ApiEvent[]; two: ApiEvent[] } = { one: [], two: [] }
+  const dir = mkdtempSync(join(tmpdir(), 'meshpad-app-'))
+
+  beforeAll(async () => {
+    const dataDir = join(dir, 'data')
+    node = await PeerNode.start({ dataDir, name: 'ada', host: '127.0.0.1', antiEntropyMs: 0 })
+    service = new AppService({ node, host: 'browser', version: 'test', dataDir, watchDebounceMs: 30 })
+    one = service.connect((e) => seen.one.push(e))
+    two = service.connect((e) => seen.two.push(e))
+  })
+
+  afterAll(async () => {
+    service.close()
+    await node.close()
+  })
+
+  it('describes the app and this device', async () => {
+    const info = value(await one.appInfo())
+    expect(info).toMatchObject({ name: 'Meshpad', host: 'browser', displayName: 'ada' })
+    expect(info.deviceId).toMatch(/^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$/)
+  })
+
+  it('returns clear errors for bad requests', async () => {
+    expect(await one.openDocument('nope')).toMatchObject({ ok: false, code: 'BAD_REQUEST' })
+    expect(await one.openDocument('0'.repeat(32))).toMatchObject({ ok: false, code: 'NOT_FOUND' })
+    expect(await one.openFile(join(dir, 'missing.txt'))).toMatchObject({ ok: false, code: 'STORAGE' })
+    const doc = value(await one.newDocument('scratch'))
+    expect(await one.save(doc.docId)).toMatchObject({ ok: false, code: 'STORAGE', message: /Save As/ })
+    expect(await one.pushOps(doc.docId, new Uint8Array([255, 1, 2]))).toMatchObject({
+      ok: false,
+      code: 'BAD_REQUEST',
+    })
+  })
+
+  it('applies a window batch, records its author, and sends it to the other window only', async () => {
+    const file = join(dir, 'a.txt')
+    writeFileSync(file, 'one\r\ntwo\r\n') // CRLF: kept on save
+    const opened = value(await one.openFile(file))
+    value(await two.openDocument(opened.docId))
+    const replica = new TextDoc('ui-test')
+    replica.applyRemote(opened.state)
+    expect(replica.toString()).toBe('one\ntwo\n')
+    seen.one.length = 0
+    seen.two.length = 0
+    const batch = replica.localInsert(0, 'zero\n')
+    const status = value(await one.pushOps(opened.docId, batch))
+    expect(status.saved).toBe(false)
+    expect(node.workspace.doc(opened.docId)!.text).toBe('zero\none\ntwo\n')
+    expect(node.workspace.doc(opened.docId)!.authorOf('ui-test')?.device).toBe(node.workspace.self)
+    expect(seen.one.some((e) => e.type === 'ops')).toBe(false)
+    expect(seen.two.some((e) => e.type === 'ops' && e.batch === batch)).toBe(true)
+    expect(value(await one.save(opened.docId)).saved).toBe(true)
+    expect(readFileSync(file, 'utf8')).toBe('zero\r\none\r\ntwo\r\n')
+  })
+
+  it('gives the same document when a file is opened again', async () => {
+    const file = join(dir, 'b.txt')
+    writeFileSync(file, 'first')
+    const first = value(await one.openFile(file))
+    expect(value(await one.listDocuments()).map((d) => d.docId)).toContain(first.docId)
+    const again = value(await two.openFile(file))
+    expect(again.docId).toBe(first.docId)
+  })
+})
