@@ -8,7 +8,7 @@ import { gunzipSync } from 'node:zlib'
 import { Doc as DtDoc } from 'diamond-types-node'
 import { Model, s, type StrNode } from 'json-joy/lib/json-crdt'
 import * as Y from 'yjs'
-import { TextDoc } from '../src/shared/crdt'
+import { TextDoc } from './shipped-crdt'
 
 /** One edit, splice-style: at `pos`, delete `del` characters, then insert `ins`. */
 export type Patch = readonly [pos: number, del: number, ins: string]

@@ -21,8 +21,10 @@ import { deflateSync, inflateSync } from 'fflate'
 import { ByteReader, ByteWriter, concatBytes, decodeUtf8 } from './bytes'
 import { DeleteOp, InsertOp, type TextOp } from './ops'
 import { readHeader, writeHeader } from './replica-table'
-import { NONE } from './span'
 import { CrdtDecodeError } from './types'
+
+/** No origin (see text-doc.ts on why it is not imported). */
+const NONE = -1
 
 export const KIND_TEXT_BATCH = 1
 export const KIND_TEXT_SNAPSHOT = 2

@@ -29,7 +29,7 @@ import { IdIndex } from './id-index'
 import { DeleteOp, InsertOp, type TextOp } from './ops'
 import { checkReplicaId } from './replica-table'
 import { Replicas } from './replicas'
-import { NONE, Span } from './span'
+import { Span } from './span'
 import { Leaf, SpanTree } from './span-tree'
 import { decodeTextOps, encodeLocalOp, encodeTextOps, hasLoneSurrogate } from './text-codec'
 import { CrdtDecodeError } from './types'
@@ -59,6 +59,9 @@ export type HistoryEntry =
     }
 
 const EMPTY_PENDING = encodeTextOps([], [])
+/** No origin (the document's edge). A local copy of span.ts's NONE: imported constants cost a property
+ * lookup per use in CommonJS builds, and these checks run on every op. */
+const NONE = -1
 const MAX_PENDING_OPS = 1_000_000
 /** Keystrokes this close together join one log entry (history then shows the burst's start time). */
 const MERGE_WINDOW_S = 60
@@ -82,6 +85,7 @@ export class TextDoc {
   private pending = new Map<string, TextOp>()
   /** The span our last local insert created or extended, for the typing fast path. */
   private lastLocal: Span | null = null
+  private readonly scratchInsert = new InsertOp(0, 0, '', NONE, 0, NONE, 0)
   /**
    * Where typing would continue `lastLocal` (the visible index after it, and its leaf slot), valid
    * until any other change to the sequence; -1 when unknown. Saves the tree descent per keystroke.
@@ -157,7 +161,7 @@ export class TextDoc {
       const offset = tree.hitOffset
       olAgent = span.agent
       olCounter = span.counter + offset
-      if (offset < span.length - 1) {
+      if (offset < span.len - 1) {
         this.split(span, offset + 1)
         leaf = span.leaf as Leaf
         at = tree.indexInLeaf(span) + 1
@@ -168,7 +172,14 @@ export class TextDoc {
     const right = at < leaf.spans.length ? leaf.spans[at]! : leaf.next?.spans[0]
     const orAgent = right ? right.agent : NONE
     const orCounter = right ? right.counter : 0
-    const op = new InsertOp(0, counter, text, olAgent, olCounter, orAgent, orCounter)
+    // Encoded from a reused op: most keystrokes merge into the log's last entry, so most need no new one.
+    const op = this.scratchInsert
+    op.counter = counter
+    op.text = text
+    op.originLeftAgent = olAgent
+    op.originLeftCounter = olCounter
+    op.originRightAgent = orAgent
+    op.originRightCounter = orCounter
     op.pos = index
     op.time = this.seconds()
 
@@ -178,7 +189,7 @@ export class TextDoc {
       at > 0 &&
       leaf.spans[at - 1] === last &&
       !last.deleted &&
-      last.counter + last.length === counter &&
+      last.counter + last.len === counter &&
       last.originRightAgent === orAgent &&
       last.originRightCounter === orCounter
     ) {
@@ -198,7 +209,12 @@ export class TextDoc {
     this.typingIndex = index + text.length
     this.versions[0] = counter + text.length - 1
     const batch = encodeLocalOp(this.replicas, op)
-    this.appendLocalToLog(op)
+    if (!this.mergeIntoLog(op)) {
+      const entry = new InsertOp(0, counter, text, olAgent, olCounter, orAgent, orCounter)
+      entry.pos = op.pos
+      entry.time = op.time
+      this.log.push(entry)
+    }
     return batch
   }
 
@@ -222,22 +238,22 @@ export class TextDoc {
     let remaining = length
     for (;;) {
       if (!span.deleted) {
-        if (span.length > remaining) this.split(span, remaining)
+        if (span.len > remaining) this.split(span, remaining)
         tree.markDeleted(span)
-        remaining -= span.length
+        remaining -= span.len
         const counter = this.versions[0]! + 1
-        const op = new DeleteOp(0, counter, span.length, span.agent, span.counter, false)
+        const op = new DeleteOp(0, counter, span.len, span.agent, span.counter, false)
         op.pos = index
         op.time = now
         ops.push(op)
-        this.versions[0] = counter + span.length - 1
+        this.versions[0] = counter + span.len - 1
         span = this.mergeTombstones(span)
       }
       if (remaining === 0) break
       span = this.nextSpan(span)!
     }
     const batch = ops.length === 1 ? encodeLocalOp(this.replicas, ops[0]!) : encodeTextOps(this.replicas, ops)
-    for (const op of ops) this.appendLocalToLog(op)
+    for (const op of ops) if (!this.mergeIntoLog(op)) this.log.push(op)
     return batch
   }
 
@@ -388,7 +404,11 @@ export class TextDoc {
   }
 
   /** Appends a local op to the log, merging it into the previous one when it continues it. */
-  private appendLocalToLog(op: TextOp): void {
+  /**
+   * Merges a local op into the log's last entry when it continues it; false if it must be appended
+   * (the caller appends an op the log may own and merge into later).
+   */
+  private mergeIntoLog(op: TextOp): boolean {
     const prev = this.log[this.log.length - 1]
     if (
       prev &&
@@ -405,13 +425,13 @@ export class TextDoc {
           op.originRightCounter === prev.originRightCounter
         ) {
           prev.append(op.text)
-          return
+          return true
         }
       } else if (prev.kind === 1 && op.kind === 1 && prev.targetAgent === op.targetAgent) {
         // Merged deletes must stay one contiguous visible range, as snapshots replay them by position.
         if (!prev.backward && op.pos === prev.pos && op.targetCounter === prev.targetCounter + prev.length) {
           prev.length += op.length // forward delete, or a selection deleted across spans
-          return
+          return true
         }
         if (
           (prev.backward || prev.length === 1) &&
@@ -423,12 +443,11 @@ export class TextDoc {
           prev.targetCounter -= 1
           prev.length += 1
           prev.pos = op.pos
-          return
+          return true
         }
       }
     }
-    // From here on the log owns `op` and may merge later ops into it; it must already be encoded.
-    this.log.push(op)
+    return false
   }
 
   /**
@@ -531,7 +550,7 @@ export class TextDoc {
       op.originLeftAgent = span.agent
       op.originLeftCounter = span.counter + tree.hitOffset
       at = tree.hitIndex + 1
-      if (tree.hitOffset < span.length - 1) {
+      if (tree.hitOffset < span.len - 1) {
         this.split(span, tree.hitOffset + 1)
         leaf = span.leaf as Leaf
         at = tree.indexInLeaf(span) + 1
@@ -563,10 +582,10 @@ export class TextDoc {
         if (span.agent !== op.targetAgent || span.counter !== next) {
           throw new CrdtDecodeError('snapshot delete is not one run of characters')
         }
-        if (span.length > remaining) this.split(span, remaining)
+        if (span.len > remaining) this.split(span, remaining)
         tree.markDeleted(span)
-        remaining -= span.length
-        next = span.counter + span.length
+        remaining -= span.len
+        next = span.counter + span.len
         span = this.mergeTombstones(span)
       }
       if (remaining === 0) break
@@ -598,7 +617,7 @@ export class TextDoc {
         leaf = leftSpan.leaf as Leaf
         index = tree.indexInLeaf(leftSpan)
         offset = op.originLeftCounter - leftSpan.counter + 1
-        if (offset === leftSpan.length) {
+        if (offset === leftSpan.len) {
           offset = 0
           index++
           if (index === leaf.spans.length && leaf.next) {
@@ -646,10 +665,10 @@ export class TextDoc {
         }
         // The rest of this span has left origins inside it, so it is skipped as a block, stopping
         // early only at the right origin.
-        const step = Math.min(other.length - offset, right - pos)
+        const step = Math.min(other.len - offset, right - pos)
         pos += step
         offset += step
-        if (offset === other.length) {
+        if (offset === other.len) {
           offset = 0
           index++
           if (index === leaf.spans.length && leaf.next) {
@@ -682,14 +701,14 @@ export class TextDoc {
       if (!span || span.counter >= end) break
       counter = Math.max(counter, span.counter)
       const from = counter - span.counter
-      const to = Math.min(span.length, end - span.counter)
+      const to = Math.min(span.len, end - span.counter)
       counter = span.counter + to
       if (span.deleted) continue
       if (from > 0) span = this.split(span, from)
-      if (span.length > to - from) this.split(span, to - from)
+      if (span.len > to - from) this.split(span, to - from)
       const index = changes ? this.tree.visibleIndexOf(span) : 0
       this.tree.markDeleted(span)
-      if (changes) changes.push({ index, deleted: span.length, inserted: '' })
+      if (changes) changes.push({ index, deleted: span.len, inserted: '' })
       this.mergeTombstones(span)
     }
   }
