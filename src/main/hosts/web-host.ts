@@ -46,7 +46,8 @@ const HOST = '127.0.0.1'
 /** Documents arrive whole when opened; a paste can be big. Beyond this a frame is refused. */
 const MAX_FRAME = 256 * 1024 * 1024
 
-const TYPES: Record<string, string> = {
+/** Content types of the files a built renderer consists of. */
+export const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
@@ -114,7 +115,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
       return refuse(res, 404, 'Not found.')
     }
     res.writeHead(200, {
-      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
       'content-security-policy': browserModeCsp(port),
       'x-content-type-options': 'nosniff',
       'x-frame-options': 'DENY',
