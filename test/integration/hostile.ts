@@ -62,7 +62,7 @@ export function randomMessage(random: Random, docId: string): Message {
     case 4:
       return { type: 'sync-reply', docId: id(), batches: [blob(), blob(), blob()] }
     case 5:
-      return { type: 'update', docId: id(), channel: 0, batch: blob() }
+      return { type: 'update', docId: id(), channel: 0, batch: blob(), sentTo: [] }
     case 6:
       return {
         type: 'awareness',

@@ -258,7 +258,7 @@ describe('peers as separate processes (meshpad peer) over TCP + Noise on 127.0.0
       eve.send(eve.proof(wrongKey, docId, 0))
       eve.send({ type: 'sync-request', docId, versions: [{}, {}, {}] })
       const forged = new TextDoc('forgedAA').localInsert(0, 'eve was here ')
-      eve.send({ type: 'update', docId, channel: 0, batch: forged })
+      eve.send({ type: 'update', docId, channel: 0, batch: forged, sentTo: [] })
       eve.send({ type: 'join-request', docId, name: 'eve' })
       const used = decodeInvite(code) // eve got hold of bob's code, secret and all, after he used it
       const inviteId = fromHex(used.inviteId)
@@ -289,13 +289,13 @@ describe('peers as separate processes (meshpad peer) over TCP + Noise on 127.0.0
       expect(leaks(first)).toContain('sync-reply') // so the checks on the others below can fail
       expect(mentionsSecret(first)).toBe(true)
       // 3. A modified viewer client pushes an edit to every peer: each refuses it.
-      first.send({ type: 'update', docId, channel: 0, batch: forged })
+      first.send({ type: 'update', docId, channel: 0, batch: forged, sentTo: [] })
       const viewers = [first]
       for (const peer of [bob, carol]) {
         const c = await client(peer.port, veraKeys)
         c.send(c.proof(docKey, docId, 0))
         await c.waitFor((m) => m.type === 'sync-request', 5000) // her proof holds: she is a member, a viewer
-        c.send({ type: 'update', docId, channel: 0, batch: forged })
+        c.send({ type: 'update', docId, channel: 0, batch: forged, sentTo: [] })
         viewers.push(c)
       }
       for (const c of viewers) await c.waitFor((m) => m.type === 'doc-deny' && m.code === 'read-only', 5000)

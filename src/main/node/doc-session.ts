@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events'
 import { decodeTextOps } from '../../shared/crdt/text-codec'
 import { CrdtDecodeError, type TextChange, type VersionVector } from '../../shared/crdt'
-import { Channel, type DocBatches, type DocVersions, type Role } from '../../shared/sync/messages'
+import { Channel, peerTag, type DocBatches, type DocVersions, type Role } from '../../shared/sync/messages'
 import type { PeerSession, SessionDoc } from '../../shared/sync/session'
 import { fromHex, toHex } from '../../shared/sync/hex'
 import type { DurableDoc, JsonValue } from '../storage/durable-doc'
@@ -146,14 +146,15 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
 
   // ---- remote --------------------------------------------------------------------------------------
 
-  applyRemote(channel: Channel, batch: Uint8Array, from: PeerSession): void {
-    void this.applyAndForward(channel, batch, from)
+  applyRemote(channel: Channel, batch: Uint8Array, from: PeerSession, sentTo: readonly string[] = []): void {
+    void this.applyAndForward(channel, batch, from, sentTo)
   }
 
   private async applyAndForward(
     channel: Channel,
     batch: Uint8Array,
     from: PeerSession | null,
+    sentTo: readonly string[] = [],
   ): Promise<void> {
     let isNew: boolean
     try {
@@ -186,7 +187,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       this.emit('error', err as Error)
       return
     }
-    if (isNew) this.broadcast(channel, batch, from)
+    if (isNew) this.broadcast(channel, batch, from, sentTo)
   }
 
   /** How much a replica holds: ops applied plus ops parked. It grows exactly when a batch was news. */
@@ -202,9 +203,28 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     return n
   }
 
-  private broadcast(channel: Channel, batch: Uint8Array, except: PeerSession | null): void {
+  /**
+   * Sends a batch to every authenticated peer except its sender and the devices it was already sent
+   * to, telling each whom it now went to: so relays reach peers the sender could not, and a full mesh
+   * does not pass every keystroke on again. (If a frame to a listed device was lost, anti-entropy
+   * repairs it.)
+   */
+  private broadcast(
+    channel: Channel,
+    batch: Uint8Array,
+    except: PeerSession | null,
+    sentTo: readonly string[] = [],
+  ): void {
     if (isEmpty(batch)) return
-    for (const s of this.peers()) if (s !== except) s.sendUpdate(this.docId, channel, batch)
+    const skip = new Set(sentTo)
+    const targets = this.peers().filter((s) => s !== except && !skip.has(peerTag(s.remoteKey)))
+    if (targets.length === 0) return
+    const reached = new Set(sentTo)
+    reached.add(peerTag(this.deps.self))
+    if (except) reached.add(peerTag(except.remoteKey))
+    for (const s of targets) reached.add(peerTag(s.remoteKey))
+    const list = [...reached]
+    for (const s of targets) s.sendUpdate(this.docId, channel, batch, list)
   }
 
   applyAwareness(from: PeerSession, seq: number, state: string): void {

@@ -15,6 +15,13 @@ const MAX_NAME = 64
 const MAX_TEXT = 256
 const MAX_AWARENESS_JSON = 4096
 const MAX_VECTOR_ENTRIES = 100_000
+/** Bytes of a device key that name it in an update's recipient list. */
+export const PEER_TAG_BYTES = 8
+const MAX_SENT_TO = 64
+
+/** The tag of a device (hex of its key's first PEER_TAG_BYTES bytes). */
+export const peerTag = (deviceKeyHex: string): string => deviceKeyHex.slice(0, PEER_TAG_BYTES * 2)
+
 /** A device lists at most this many documents on the LAN (it bounds what a stranger can make us hold). */
 export const MAX_SHARED_DOCS = 256
 
@@ -72,7 +79,17 @@ export type Message =
   /** "Here is what I have": the peer answers with what the sender lacks. Also the anti-entropy probe. */
   | { readonly type: 'sync-request'; readonly docId: string; readonly versions: DocVersions }
   | { readonly type: 'sync-reply'; readonly docId: string; readonly batches: DocBatches }
-  | { readonly type: 'update'; readonly docId: string; readonly channel: Channel; readonly batch: Uint8Array }
+  | {
+      readonly type: 'update'
+      readonly docId: string
+      readonly channel: Channel
+      readonly batch: Uint8Array
+      /**
+       * Devices (key prefixes, PEER_TAG_BYTES each) this batch was already sent to, the receiver
+       * included: a relay skips them, so a full mesh does not pass every keystroke on again.
+       */
+      readonly sentTo: readonly string[]
+    }
   /** Ephemeral presence (cursor, selection, name, colour) as validated JSON; expires unless refreshed. */
   | { readonly type: 'awareness'; readonly docId: string; readonly seq: number; readonly state: string }
   /** A newer document key, after a member was removed; only sent to authenticated members. */
@@ -159,6 +176,8 @@ export function encodeMessage(m: Message): Uint8Array {
       docId(w, m.docId)
       w.byte(m.channel)
       blob(w, m.batch)
+      w.uint(Math.min(m.sentTo.length, MAX_SENT_TO))
+      for (const tag of m.sentTo.slice(0, MAX_SENT_TO)) fixed(w, fromHexTag(tag), PEER_TAG_BYTES)
       break
     case 'awareness':
       docId(w, m.docId)
@@ -245,7 +264,12 @@ function decodeFields(r: ByteReader): Message {
       const id = readDocId(r)
       const channel = r.byte()
       if (channel > Channel.Members) throw new ProtocolError('update: unknown channel')
-      return { type, docId: id, channel: channel as Channel, batch: readBlob(r) }
+      const batch = readBlob(r)
+      const n = r.count(PEER_TAG_BYTES)
+      if (n > MAX_SENT_TO) throw new ProtocolError('update: too many recipients listed')
+      const sentTo: string[] = []
+      for (let i = 0; i < n; i++) sentTo.push(hexOf(r.bytes(PEER_TAG_BYTES)))
+      return { type, docId: id, channel: channel as Channel, batch, sentTo }
     }
     case 'awareness': {
       const id = readDocId(r)
@@ -293,10 +317,21 @@ function docId(w: ByteWriter, id: string): void {
 }
 
 function readDocId(r: ByteReader): string {
-  const b = r.bytes(DOC_ID_BYTES)
+  return hexOf(r.bytes(DOC_ID_BYTES))
+}
+
+function hexOf(b: Uint8Array): string {
   let s = ''
   for (const x of b) s += x.toString(16).padStart(2, '0')
   return s
+}
+
+function fromHexTag(tag: string): Uint8Array {
+  if (!/^[0-9a-f]+$/.test(tag) || tag.length !== PEER_TAG_BYTES * 2)
+    throw new TypeError(`not a peer tag: ${tag}`)
+  const out = new Uint8Array(PEER_TAG_BYTES)
+  for (let i = 0; i < PEER_TAG_BYTES; i++) out[i] = parseInt(tag.slice(i * 2, i * 2 + 2), 16)
+  return out
 }
 
 function fixed(w: ByteWriter, b: Uint8Array, n: number): void {

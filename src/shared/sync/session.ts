@@ -54,8 +54,11 @@ export interface SessionDoc {
   versions(): DocVersions
   /** What a peer at `v` lacks; resolves once all of it is durable (nothing unpersisted is sent). */
   changesSince(v: DocVersions): Promise<DocBatches>
-  /** Applies a batch that arrived from `from`; the document deals with its errors itself. */
-  applyRemote(channel: Channel, batch: Uint8Array, from: PeerSession): void
+  /**
+   * Applies a batch that arrived from `from` (already sent to the devices tagged in `sentTo`, when it
+   * came as a live update); the document deals with its errors itself.
+   */
+  applyRemote(channel: Channel, batch: Uint8Array, from: PeerSession, sentTo: readonly string[]): void
   /** A peer's presence; `state` is JSON, already size-checked. */
   applyAwareness(from: PeerSession, seq: number, state: string): void
 }
@@ -187,9 +190,10 @@ export class PeerSession {
   }
 
   /** Sends a live batch to the peer, if it is authenticated for the document. */
-  sendUpdate(docId: string, channel: Channel, batch: Uint8Array): void {
-    if (this.isAuthenticated(docId) && !isEmptyBatch(batch))
-      this.send({ type: 'update', docId, channel, batch })
+  sendUpdate(docId: string, channel: Channel, batch: Uint8Array, sentTo: readonly string[] = []): void {
+    if (this.isAuthenticated(docId) && !isEmptyBatch(batch)) {
+      this.send({ type: 'update', docId, channel, batch, sentTo })
+    }
   }
 
   sendAwareness(docId: string, seq: number, state: string): void {
@@ -251,11 +255,11 @@ export class PeerSession {
       case 'sync-request':
         return this.onSyncRequest(m.docId, m.versions)
       case 'sync-reply':
-        return this.onBatches(m.docId, m.batches)
+        return this.onBatches(m.docId, m.batches, [])
       case 'update': {
         const batches: [Uint8Array, Uint8Array, Uint8Array] = [EMPTY, EMPTY, EMPTY]
         batches[m.channel] = m.batch
-        return this.onBatches(m.docId, batches)
+        return this.onBatches(m.docId, batches, m.sentTo)
       }
       case 'awareness':
         return this.onAwareness(m.docId, m.seq, m.state)
@@ -354,7 +358,7 @@ export class PeerSession {
     )
   }
 
-  private onBatches(docId: string, batches: readonly Uint8Array[]): void {
+  private onBatches(docId: string, batches: readonly Uint8Array[], sentTo: readonly string[]): void {
     const doc = this.host.doc(docId)
     const role = this.roleOf(docId)
     if (!doc || role === undefined) {
@@ -372,7 +376,7 @@ export class PeerSession {
     }
     for (const channel of CHANNELS) {
       const batch = batches[channel]!
-      if (!isEmptyBatch(batch)) doc.applyRemote(channel, batch, this)
+      if (!isEmptyBatch(batch)) doc.applyRemote(channel, batch, this, sentTo)
     }
   }
 

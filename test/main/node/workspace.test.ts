@@ -124,7 +124,7 @@ describe('Workspace over in-memory links', () => {
     const batch = forged.localInsert(0, 'vandalism')
     alice.ws
       .session(bob.self)!
-      .receive(encodeMessage({ type: 'update', docId: doc.docId, channel: 0, batch }))
+      .receive(encodeMessage({ type: 'update', docId: doc.docId, channel: 0, batch, sentTo: [] }))
     await new Promise((r) => setTimeout(r, 30))
     expect(doc.text).toBe('hello')
   })
@@ -191,5 +191,41 @@ describe('relaying', () => {
     await new Promise((r) => setTimeout(r, 200))
     // alice -> bob, alice -> carol, then each relays once to the other: at most 4 receptions, and no more later.
     expect(applied).toBeLessThanOrEqual(4)
+  })
+})
+
+describe('relaying in a full mesh', () => {
+  it('sends each batch once to each peer: nobody relays what the sender already sent everyone', async () => {
+    const names = ['alice', 'bob', 'carol', 'dave']
+    const [alice, ...others] = await Promise.all(names.map((n) => makeNode(n)))
+    nodes.push(alice!, ...others)
+    const doc = await alice!.ws.createDoc('Mesh')
+    await doc.insert(0, 'hello')
+    for (const other of others) {
+      connect(alice!, other)
+      await until('hello', () => other.ws.session(alice!.self)?.ready === true)
+      const code = await alice!.ws.createInvite(doc.docId, 'editor', [])
+      other.ws.redeemWith(other.ws.session(alice!.self)!, decodeInvite(code))
+      await until('joined', () => other.ws.doc(doc.docId)?.text === 'hello')
+    }
+    for (let i = 0; i < others.length; i++) {
+      for (let j = i + 1; j < others.length; j++) {
+        connect(others[i]!, others[j]!)
+        await until('mesh', () => others[j]!.ws.session(others[i]!.self)?.isAuthenticated(doc.docId) === true)
+      }
+    }
+    let received = 0
+    for (const n of [alice!, ...others]) {
+      const d = n.ws.doc(doc.docId)!
+      const apply = d.applyRemote.bind(d)
+      d.applyRemote = (channel, batch, from, sentTo) => {
+        received++
+        apply(channel, batch, from, sentTo)
+      }
+    }
+    await doc.insert(0, 'X')
+    await until('all have it', () => others.every((n) => n.ws.doc(doc.docId)!.text === 'Xhello'))
+    await new Promise((r) => setTimeout(r, 100))
+    expect(received).toBe(3) // alice to each of the three; no relays
   })
 })
