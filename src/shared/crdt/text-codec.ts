@@ -444,9 +444,15 @@ export function decodeTextOps(bytes: Uint8Array, snapshot = false): DecodedOps {
   for (const op of ops) {
     if (op.kind !== 0) continue
     const len = lengths[i++]!
+    // The decoded text is well-formed (TextDecoder is fatal), so only a cut between ops can split a
+    // pair: checking the two ends of each op is enough.
+    const first = text.charCodeAt(at)
+    const last = text.charCodeAt(at + len - 1)
+    if ((first >= 0xdc00 && first <= 0xdfff) || (last >= 0xd800 && last <= 0xdbff)) {
+      throw new CrdtDecodeError('an insert splits a surrogate pair')
+    }
     op.text = text.slice(at, at + len)
     at += len
-    if (hasLoneSurrogate(op.text)) throw new CrdtDecodeError('an insert splits a surrogate pair')
   }
   return pending ? { replicas, ops, pending } : { replicas, ops }
 }

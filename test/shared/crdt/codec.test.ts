@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { DeleteOp, InsertOp, type TextOp } from '../../../src/shared/crdt/ops'
 import { NONE } from '../../../src/shared/crdt/span'
 import { decodeTextOps, encodeLocalOp, encodeTextOps } from '../../../src/shared/crdt/text-codec'
+import { CrdtDecodeError } from '../../../src/shared/crdt/types'
 
 /** A small deterministic PRNG (mulberry32). */
 function prng(seed: number): () => number {
@@ -48,5 +49,17 @@ describe('text op codec', () => {
       expect(back.counter).toBe(op.counter)
       expect(back.length).toBe(op.length)
     }
+  })
+
+  it('refuses a batch whose ops cut a surrogate pair in two', () => {
+    // Two one-character inserts whose text section is replaced by one emoji: each op would hold half.
+    const ops = [new InsertOp(0, 1, 'a', NONE, 0, NONE, 0), new InsertOp(0, 2, 'b', 0, 1, NONE, 0)]
+    const honest = encodeTextOps(['a'], ops)
+    expect(new TextDecoder().decode(honest.subarray(honest.length - 2))).toBe('ab') // text is last
+    const emoji = new TextEncoder().encode('\u{1F600}')
+    const hostile = new Uint8Array([...honest.subarray(0, honest.length - 2), ...emoji])
+    expect(() => decodeTextOps(hostile)).toThrow(CrdtDecodeError)
+    const whole = encodeTextOps(['a'], [new InsertOp(0, 1, 'x\u{1F600}', NONE, 0, NONE, 0)])
+    expect(decodeTextOps(whole).ops[0]).toMatchObject({ text: 'x\u{1F600}' })
   })
 })
