@@ -14,7 +14,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { seededRandom, type Random } from '../src/main/net/prng'
+import { seededRandom, type Random } from '../src/shared/random'
 import type { DocSession } from '../src/main/node/doc-session'
 import { decodeInvite } from '../src/main/node/invite-code'
 import { PeerNode } from '../src/main/node/peer-node'

@@ -12,7 +12,7 @@
  */
 import { connect, createServer, type Socket } from 'node:net'
 import SecretStream from '@hyperswarm/secret-stream'
-import type { Random } from '../../src/main/net/prng'
+import type { Random } from '../../src/shared/random'
 import type { KeyPair } from '../../src/main/net/secure-channel'
 import { decodeMessage, encodeMessage, PROTOCOL_VERSION, type Message } from '../../src/shared/sync/messages'
 import { HOST } from './util'

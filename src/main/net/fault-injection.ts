@@ -10,7 +10,7 @@
  */
 import { copyOf } from '../../shared/sync/framing'
 import type { CloseInfo, PeerConnection } from '../../shared/sync/peer-connection'
-import { seededRandom, type Random } from './prng'
+import { seededRandom, type Random } from '../../shared/random'
 
 export interface FaultOptions {
   /** Fixed delay added to every frame, in ms. */

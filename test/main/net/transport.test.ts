@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { NetError } from '../../../src/main/net/errors'
 import { compareKeys } from '../../../src/main/net/pairing'
-import { seededRandom } from '../../../src/main/net/prng'
+import { seededRandom } from '../../../src/shared/random'
 import { Transport } from '../../../src/main/net/transport'
 import { generateKeyPair } from '../../../src/main/net/device-key'
 import {

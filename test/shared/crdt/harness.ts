@@ -10,47 +10,27 @@
  * `TextChange[]`, so both the text and the change contract are checked after every step.
  */
 import { TextDoc, type TextChange, type VersionVector } from '../../../src/shared/crdt'
+import { seededRandom, type Random } from '../../../src/shared/random'
 
 // ---------------------------------------------------------------------------------------------
 // PRNG
 
-/** sfc32 seeded through splitmix32: small, fast, and identical on every platform. */
+/** The project's seeded generator (src/shared/random.ts) with the helpers the simulation uses. */
 export class Prng {
-  private a: number
-  private b: number
-  private c: number
-  private d: number
+  private readonly random: Random
 
   constructor(seed: number) {
-    let s = seed >>> 0
-    const splitmix = (): number => {
-      s = (s + 0x9e3779b9) >>> 0
-      let z = s
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b)
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35)
-      return (z ^ (z >>> 16)) >>> 0
-    }
-    this.a = splitmix()
-    this.b = splitmix()
-    this.c = splitmix()
-    this.d = splitmix()
-    for (let i = 0; i < 12; i++) this.nextU32()
+    this.random = seededRandom(seed)
   }
 
   /** A uniform 32-bit unsigned integer. */
   nextU32(): number {
-    const t = (((this.a + this.b) | 0) + this.d) | 0
-    this.d = (this.d + 1) | 0
-    this.a = this.b ^ (this.b >>> 9)
-    this.b = (this.c + (this.c << 3)) | 0
-    this.c = (this.c << 21) | (this.c >>> 11)
-    this.c = (this.c + t) | 0
-    return t >>> 0
+    return this.random() * 0x1_0000_0000 // exact: the generator yields a 32-bit integer / 2^32
   }
 
   /** A uniform float in [0, 1). */
   next(): number {
-    return this.nextU32() / 0x1_0000_0000
+    return this.random()
   }
 
   /** A uniform integer in [0, n). */

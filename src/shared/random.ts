@@ -1,6 +1,6 @@
 /**
  * A small seedable PRNG (sfc32 seeded through splitmix32) so that fault injection and the tests that
- * measure it are reproducible from one number, on every platform.
+ * measure it, and the CRDT's randomized tests, are reproducible from one number, on every platform.
  */
 export type Random = () => number
 
