@@ -9,6 +9,8 @@
  * not thrown errors, because only `message` survives Electron's IPC serialisation of an Error.
  */
 
+import type { OpenTarget } from './open-target'
+
 export interface AppInfo {
   readonly name: string
   readonly version: string
@@ -95,13 +97,21 @@ export const API_REQUESTS: readonly ApiRequest[] = [
   'closeDocument',
 ]
 
-/** Events the node sends to the renderer. */
+/** Menu commands that act on the window's editor, so the renderer runs them (Electron's menu sends them). */
+export type EditorCommand = 'undo' | 'redo' | 'find' | 'share'
+export const EDITOR_COMMANDS: readonly EditorCommand[] = ['undo', 'redo', 'find', 'share']
+
+/** Events the node (or, in Electron, the shell) sends to the renderer. */
 export type ApiEvent =
   /** Ops from peers or from the file on disk, to apply to the renderer's replica (annotated remote). */
   | { readonly type: 'ops'; readonly docId: string; readonly batch: Uint8Array }
   | { readonly type: 'status'; readonly status: DocStatus }
   /** Something went wrong in the background (a save, a merge from disk): tell the user. */
   | { readonly type: 'error'; readonly docId: string | null; readonly error: ApiError }
+  /** A menu command for the focused window's editor. */
+  | { readonly type: 'command'; readonly command: EditorCommand }
+  /** Open this in the window (sent to a window that shows no document yet, instead of a new window). */
+  | { readonly type: 'open'; readonly target: OpenTarget }
 
 /** What the preload exposes (and the browser-mode client implements): the requests plus events. */
 export interface MeshpadBridge extends MeshpadApi {

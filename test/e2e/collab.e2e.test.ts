@@ -7,63 +7,12 @@ import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'n
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import type { BrowserContext, Page } from 'playwright-core'
+import type { BrowserContext } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import { AppService } from '../../src/main/hosts/app-service'
-import { startWebHost, type WebHost } from '../../src/main/hosts/web-host'
 import { decodeInvite } from '../../src/main/node/invite-code'
-import { PeerNode } from '../../src/main/node/peer-node'
 import { artifactPath, launchChromium } from '../support/chromium'
-
-const rendererDir = join(process.cwd(), 'out/renderer')
-
-interface Side {
-  node: PeerNode
-  service: AppService
-  web: WebHost
-  page: Page
-  errors: string[]
-}
-
-async function startSide(context: BrowserContext, name: string): Promise<Side> {
-  const dataDir = mkdtempSync(join(tmpdir(), `meshpad-e2e-${name}-`))
-  const node = await PeerNode.start({ dataDir, name, host: '127.0.0.1', antiEntropyMs: 500 })
-  const service = new AppService({ node, host: 'browser', version: 'test', dataDir, watchDebounceMs: 50 })
-  const web = await startWebHost({ service, rendererDir })
-  const page = await context.newPage()
-  const errors: string[] = []
-  page.on('pageerror', (err) => errors.push(err.message))
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(msg.text())
-  })
-  await page.goto(web.url)
-  await page.locator('.cm-content').waitFor({ state: 'visible' })
-  return { node, service, web, page, errors }
-}
-
-/** The editor's text, from its rendered lines (the documents here are small enough to be all rendered). */
-const editorText = (page: Page): Promise<string> =>
-  page
-    .locator('.cm-content')
-    .evaluate((el) =>
-      Array.from(el.querySelectorAll('.cm-line'), (line) => line.textContent ?? '').join('\n'),
-    )
-
-async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
-
-/** Puts the caret at the end of the document (Ctrl+End), so typing appends. */
-async function typeAtEnd(page: Page, text: string): Promise<void> {
-  await page.locator('.cm-content').click()
-  await page.keyboard.press('Control+End')
-  await page.keyboard.type(text)
-}
+import { editorText, startSide, stopSide, typeAtEnd, until, type Side } from '../support/e2e'
 
 function httpStatus(port: number, path: string, host = `127.0.0.1:${port}`): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -119,12 +68,7 @@ describe('two nodes, two browser windows', () => {
 
   afterAll(async () => {
     await context?.close()
-    for (const side of [a, b]) {
-      if (!side) continue
-      await side.web.close()
-      side.service.close()
-      await side.node.close()
-    }
+    for (const side of [a, b]) await stopSide(side)
   })
 
   it('shows typing in one window in the other', async () => {

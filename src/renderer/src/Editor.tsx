@@ -24,6 +24,8 @@ interface EditorProps {
   /** Sends a batch of the window's replica to the node. */
   readonly push: (docId: string, batch: Uint8Array) => void
   readonly onCursor: (pos: { line: number; column: number }) => void
+  /** Hears the view once made (and null when it goes), so menu commands can act on it. */
+  readonly onView?: (view: EditorView | null) => void
 }
 
 /** A replica ID for this window's replica: fresh per opened editor, as CodeMirror views are. */
@@ -33,14 +35,16 @@ function newReplicaId(): string {
 }
 
 /** The CodeMirror 6 editor. React owns the container; CodeMirror owns everything inside it. */
-export function Editor({ doc, events, push, onCursor }: EditorProps): React.JSX.Element {
+export function Editor({ doc, events, push, onCursor, onView }: EditorProps): React.JSX.Element {
   const host = useRef<HTMLDivElement>(null)
   const onCursorRef = useRef(onCursor)
   const pushRef = useRef(push)
+  const onViewRef = useRef(onView)
   useEffect(() => {
     onCursorRef.current = onCursor
     pushRef.current = push
-  }, [onCursor, push])
+    onViewRef.current = onView
+  }, [onCursor, push, onView])
 
   useEffect(() => {
     if (!host.current) return
@@ -83,8 +87,10 @@ export function Editor({ doc, events, push, onCursor }: EditorProps): React.JSX.
     media.addEventListener('change', onScheme)
     const unbind =
       doc && events ? events.bind(doc.docId, { ops: (batch) => applyRemoteBatch(view, batch) }) : null
+    onViewRef.current?.(view)
     view.focus()
     return () => {
+      onViewRef.current?.(null)
       live = false
       unbind?.()
       media.removeEventListener('change', onScheme)

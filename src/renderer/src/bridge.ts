@@ -47,3 +47,6 @@ export function getApi(): MeshpadBridge {
 
 /** Whether a node is behind the API (false for the stand-in). */
 export const hasNode = (): boolean => Boolean(window.meshpad) || tokenFromLocation(window.location) !== null
+
+/** Browser mode: a node behind a WebSocket, no Electron shell (so no menu and no native dialogs). */
+export const isBrowserMode = (): boolean => !window.meshpad && tokenFromLocation(window.location) !== null

@@ -3,25 +3,30 @@
  * bound yet (it is being created from the state `openDocument` returned) are kept and handed over on
  * binding, so none is lost in between; duplicates are harmless since TextDoc.applyRemote is idempotent.
  */
-import type { ApiEvent, DocStatus, MeshpadBridge } from '../../shared/api'
+import type { ApiEvent, DocStatus, EditorCommand, MeshpadBridge } from '../../shared/api'
+import type { OpenTarget } from '../../shared/open-target'
 
 export interface DocHandlers {
   readonly ops: (batch: Uint8Array) => void
+}
+
+/** What the window does with events that are not a document's ops. */
+export interface WindowHandlers {
+  readonly status: (status: DocStatus) => void
+  readonly error: (message: string) => void
+  readonly command: (command: EditorCommand) => void
+  readonly open: (target: OpenTarget) => void
 }
 
 export class DocEvents {
   private readonly handlers = new Map<string, DocHandlers>()
   private readonly early = new Map<string, Uint8Array[]>()
 
-  constructor(
-    private readonly api: MeshpadBridge,
-    private readonly onStatus: (status: DocStatus) => void,
-    private readonly onError: (message: string) => void,
-  ) {}
+  constructor(private readonly api: MeshpadBridge) {}
 
   /** Starts receiving the node's events; returns the function that stops it (for a React effect). */
-  listen(): () => void {
-    return this.api.onEvent((event) => this.dispatch(event))
+  listen(window: WindowHandlers): () => void {
+    return this.api.onEvent((event) => this.dispatch(event, window))
   }
 
   bind(docId: string, handlers: DocHandlers): () => void {
@@ -34,16 +39,23 @@ export class DocEvents {
     }
   }
 
-  private dispatch(event: ApiEvent): void {
-    if (event.type === 'ops') {
-      const h = this.handlers.get(event.docId)
-      if (h) h.ops(event.batch)
-      else
-        (this.early.get(event.docId) ?? this.early.set(event.docId, []).get(event.docId)!).push(event.batch)
-    } else if (event.type === 'status') {
-      this.onStatus(event.status)
-    } else {
-      this.onError(event.error.message)
+  private dispatch(event: ApiEvent, window: WindowHandlers): void {
+    switch (event.type) {
+      case 'ops': {
+        const h = this.handlers.get(event.docId)
+        if (h) h.ops(event.batch)
+        else
+          (this.early.get(event.docId) ?? this.early.set(event.docId, []).get(event.docId)!).push(event.batch)
+        return
+      }
+      case 'status':
+        return window.status(event.status)
+      case 'error':
+        return window.error(event.error.message)
+      case 'command':
+        return window.command(event.command)
+      case 'open':
+        return window.open(event.target)
     }
   }
 }

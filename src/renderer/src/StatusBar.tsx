@@ -1,0 +1,59 @@
+import type { DocStatus, OpenedDoc } from '../../shared/api'
+
+/** What the sync part of the status bar says: progress while catching up, else the steady state. */
+export function syncLabel(status: DocStatus): string {
+  if (status.syncing) {
+    return status.progress !== null ? `Syncing ${Math.floor(status.progress * 100)}%` : 'Syncing…'
+  }
+  return status.peers > 0 ? 'Up to date' : 'Local only'
+}
+
+export function StatusBar({
+  opened,
+  status,
+  cursor,
+  host,
+  editing,
+}: {
+  /** Whether an editor is shown (a document, or the scratch editor with no node). */
+  editing: boolean
+  opened: OpenedDoc | null
+  status: DocStatus | null
+  cursor: { line: number; column: number }
+  host: string
+}): React.JSX.Element {
+  const name = status?.path ?? opened?.path ?? (opened ? opened.title || 'Untitled' : 'No document')
+  return (
+    <footer className="status-bar" data-testid="status-bar">
+      <span data-testid="file" title={name}>
+        {name}
+      </span>
+      {status && (
+        <span data-testid="saved">
+          {status.path === null ? 'Kept in Meshpad' : status.saved ? 'Saved' : 'Unsaved'}
+        </span>
+      )}
+      <span className="spacer" />
+      {status && (
+        <>
+          <span data-testid="online">{status.online ? 'Online' : 'Offline'}</span>
+          <span data-testid="peers">
+            {status.peers} {status.peers === 1 ? 'peer' : 'peers'}
+          </span>
+          <span data-testid="sync" className={status.syncing ? 'syncing' : undefined}>
+            {syncLabel(status)}
+            {status.syncing && status.progress !== null && (
+              <progress max={1} value={status.progress} aria-label="Sync progress" />
+            )}
+          </span>
+        </>
+      )}
+      {editing && (
+        <span data-testid="cursor">
+          Ln {cursor.line}, Col {cursor.column}
+        </span>
+      )}
+      <span>{host}</span>
+    </footer>
+  )
+}

@@ -1,0 +1,69 @@
+/**
+ * Helpers for the end-to-end tests: a "side" is one real node (its own data dir, TCP on 127.0.0.1,
+ * no discovery) with browser mode in front of it and a Chromium page on it.
+ */
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { BrowserContext, Page } from 'playwright-core'
+import { AppService } from '../../src/main/hosts/app-service'
+import { startWebHost, type WebHost } from '../../src/main/hosts/web-host'
+import { PeerNode } from '../../src/main/node/peer-node'
+
+export const rendererDir = join(process.cwd(), 'out/renderer')
+
+export interface Side {
+  node: PeerNode
+  service: AppService
+  web: WebHost
+  page: Page
+  errors: string[]
+}
+
+export async function startSide(context: BrowserContext, name: string): Promise<Side> {
+  const dataDir = mkdtempSync(join(tmpdir(), `meshpad-e2e-${name}-`))
+  const node = await PeerNode.start({ dataDir, name, host: '127.0.0.1', antiEntropyMs: 500 })
+  const service = new AppService({ node, host: 'browser', version: 'test', dataDir, watchDebounceMs: 50 })
+  const web = await startWebHost({ service, rendererDir })
+  const page = await context.newPage()
+  const errors: string[] = []
+  page.on('pageerror', (err) => errors.push(err.message))
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(msg.text())
+  })
+  await page.goto(web.url)
+  // With a node behind it and no document yet, the window shows the start screen.
+  await page.getByTestId('start').waitFor({ state: 'visible' })
+  return { node, service, web, page, errors }
+}
+
+/** The editor's text, from its rendered lines (the documents here are small enough to be all rendered). */
+export const editorText = (page: Page): Promise<string> =>
+  page
+    .locator('.cm-content')
+    .evaluate((el) =>
+      Array.from(el.querySelectorAll('.cm-line'), (line) => line.textContent ?? '').join('\n'),
+    )
+
+export async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+/** Puts the caret at the end of the document (Ctrl+End), so typing appends. */
+export async function typeAtEnd(page: Page, text: string): Promise<void> {
+  await page.locator('.cm-content').click()
+  await page.keyboard.press('Control+End')
+  await page.keyboard.type(text)
+}
+
+/** Stops a side: its web host, its service and its node. */
+export async function stopSide(side: Side | undefined): Promise<void> {
+  if (!side) return
+  await side.web.close()
+  side.service.close()
+  await side.node.close()
+}
