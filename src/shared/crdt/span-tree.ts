@@ -186,6 +186,13 @@ export class SpanTree {
     return parts.join('')
   }
 
+  /** Calls `visit` with every visible span, in document order. */
+  forEachVisible(visit: (span: Span) => void): void {
+    for (let leaf: Leaf | null = this.first; leaf; leaf = leaf.next) {
+      for (const s of leaf.spans) if (!s.deleted) visit(s)
+    }
+  }
+
   private splitLeaf(leaf: Leaf): void {
     const right = new Leaf()
     right.spans = leaf.spans.splice(leaf.spans.length >> 1)

@@ -345,6 +345,71 @@ export class TextDoc {
     return this.tree.visibleIndexOf(span) + (span.deleted ? 0 : id.counter - span.counter)
   }
 
+  /**
+   * A cursor position as a CRDT anchor: the ID of the character before it, or null at the start. It
+   * stays right while others type: text inserted before the anchor moves it along with the text.
+   */
+  cursorAnchor(index: number): CharId | null {
+    this.checkIndex(index, 'cursorAnchor')
+    return index === 0 ? null : this.idAt(index - 1)
+  }
+
+  /**
+   * The position of a cursor anchored after `anchor`: right after that character, or where it was if
+   * it has been deleted since. Undefined if the ID is unknown here (its op has not arrived yet).
+   */
+  cursorIndex(anchor: CharId | null): number | undefined {
+    if (anchor === null) return 0
+    const agent = this.replicaTable.lookup(anchor.replica)
+    if (agent === undefined) return undefined
+    const span = this.ids.find(agent, anchor.counter)
+    if (!span) return undefined
+    const start = this.tree.visibleIndexOf(span)
+    return span.deleted ? start : start + anchor.counter - span.counter + 1
+  }
+
+  /** Who wrote the visible text: consecutive runs of characters by the replica that inserted them. */
+  authorRuns(): { replica: string; length: number }[] {
+    const runs: { replica: string; length: number }[] = []
+    const replicas = this.replicas
+    let last: { replica: string; length: number } | undefined
+    this.tree.forEachVisible((span) => {
+      const replica = replicas[span.agent]!
+      if (last && last.replica === replica) last.length += span.len
+      else runs.push((last = { replica, length: span.len }))
+    })
+    return runs
+  }
+
+  /** When the character `id` was inserted (seconds since the epoch; 0 unknown), from the op log. */
+  insertedAt(id: CharId): number {
+    const agent = this.replicaTable.lookup(id.replica)
+    if (agent === undefined) return 0
+    for (const op of this.log) {
+      if (
+        op.kind === 0 &&
+        op.agent === agent &&
+        id.counter >= op.counter &&
+        id.counter < op.counter + op.length
+      )
+        return op.time
+    }
+    return 0
+  }
+
+  /**
+   * The text as it was after the first `steps` entries of `history()` (which is in a causal order), for
+   * showing a past version. Builds a throwaway replica: O(steps log n).
+   */
+  textAfter(steps: number): string {
+    if (!Number.isInteger(steps) || steps < 0 || steps > this.log.length) {
+      throw new RangeError(`textAfter: ${steps} is not in 0..${this.log.length}`)
+    }
+    const past = new TextDoc(this.replica)
+    if (steps > 0) past.applyRemote(encodeTextOps(this.replicas, this.log.slice(0, steps)))
+    return past.toString()
+  }
+
   // ---- internals ---------------------------------------------------------------------------------
 
   private checkIndex(index: number, what: string): void {
