@@ -49,13 +49,43 @@ export interface DocSessionEvents {
    * device (the UI's), which need ops, not positions. 'local' batches come from this node or from
    * `applyLocalBatch` (the same object that was passed in, so its sender can skip its own echo).
    */
-  batch: [batch: Uint8Array, origin: ChangeOrigin]
+  batch: [batch: Uint8Array, origin: ChangeOrigin, catchUp: boolean]
   props: []
   members: []
   /** The document key changed (a member was removed): LAN hints must be recomputed. */
   key: []
   awareness: []
+  /**
+   * `syncState()` changed: at most every SYNC_EVENT_MS while catching up (the first SYNC_EVENT_MS
+   * after it started), and always at the end.
+   */
+  sync: []
   error: [error: Error]
+}
+
+/** Catching up with a peer, or not: `progress` in 0..1 (never 1: done is `syncing: false`). */
+export interface SyncState {
+  readonly syncing: boolean
+  readonly progress: number | null
+}
+
+/**
+ * Text characters (inserted or deleted: one counter each) that a replica at `ours` lacks from one at
+ * `theirs`: Σ over replicas of max(0, theirs[r] − ours[r]).
+ */
+export function missingCount(theirs: VersionVector, ours: VersionVector): number {
+  let n = 0
+  for (const r in theirs) {
+    const d = theirs[r]! - (ours[r] ?? 0)
+    if (d > 0) n += d
+  }
+  return n
+}
+
+/** A peer we are catching up with: what it had when it asked (merged over its requests), and we had. */
+interface CatchUp {
+  readonly target: Record<string, number>
+  readonly base: VersionVector
 }
 
 export class NotAllowedError extends Error {
@@ -63,6 +93,8 @@ export class NotAllowedError extends Error {
 }
 
 const AWARENESS_TTL_MS = 30_000
+/** Least time between two 'sync' events while catching up (a chunked reply is many batches). */
+export const SYNC_EVENT_MS = 100
 /** Property keys that map a replica ID to its author (device and name); hidden from the Properties panel. */
 export const AUTHOR_PREFIX = 'author:'
 const isEmpty = (b: Uint8Array): boolean => b.length <= 2
@@ -72,6 +104,13 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   private awarenessSeq = 0
   /** Replicas whose author record this session has written (this node's, and its UI's). */
   private readonly authorsRegistered = new Set<string>()
+  /** Authenticated peers that hold text this replica lacks, since their last sync-request. */
+  private readonly catchUps = new Map<PeerSession, CatchUp>()
+  /** The progress last reported: it only grows until the sync is done. */
+  private syncProgress = 0
+  private syncing = false
+  private lastSyncEvent = 0
+  private syncTimer: ReturnType<typeof setTimeout> | undefined
 
   constructor(
     readonly durable: DurableDoc,
@@ -144,10 +183,103 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     return [...this.deps.sessions()].filter((s) => s.isAuthenticated(this.docId))
   }
 
+  // ---- sync progress -------------------------------------------------------------------------------
+
+  /**
+   * A peer's sync-request tells what it holds, so what we lack from it (its reply follows). Viewers'
+   * batches are refused, so nothing is expected from them.
+   */
+  peerVersions(from: PeerSession, v: DocVersions): void {
+    if (from.roleOf(this.docId) === undefined || from.roleOf(this.docId) === 'viewer') return
+    const ours = this.durable.text.version()
+    const known = this.catchUps.get(from)
+    if (known) {
+      // An anti-entropy probe mid-sync: keep the baseline, so progress stays monotonic.
+      for (const r in v[0]) known.target[r] = Math.max(known.target[r] ?? 0, v[0][r]!)
+    } else if (missingCount(v[0], ours) > 0) {
+      this.catchUps.set(from, { target: { ...v[0] }, base: { ...ours } })
+    } else {
+      return
+    }
+    this.updateSync()
+  }
+
+  /** Stops expecting anything from a peer (its connection closed, or it lost access). */
+  forgetPeer(session: PeerSession): void {
+    this.catchUps.delete(session)
+    this.updateSync()
+  }
+
+  syncState(): SyncState {
+    return this.catchUps.size > 0
+      ? { syncing: true, progress: this.syncProgress }
+      : { syncing: false, progress: null }
+  }
+
+  /** Characters received and expected from the peers being caught up with (for tests and status). */
+  syncCounts(): { received: number; expected: number } {
+    const ours = this.durable.text.version()
+    let received = 0
+    let expected = 0
+    for (const c of this.catchUps.values()) {
+      const total = missingCount(c.target, c.base)
+      expected += total
+      received += total - missingCount(c.target, ours)
+    }
+    return { received, expected }
+  }
+
+  /** Recounts after text arrived or peers changed; drops peers fully caught up with; reports. */
+  private updateSync(): void {
+    if (!this.syncing && this.catchUps.size === 0) return // the common case: every keystroke
+    const ours = this.durable.text.version()
+    for (const [session, c] of this.catchUps) {
+      const gone = !session.ready || !session.isAuthenticated(this.docId)
+      if (gone || missingCount(c.target, ours) === 0) this.catchUps.delete(session)
+    }
+    if (this.catchUps.size === 0) {
+      this.syncing = false
+      this.syncProgress = 0
+      this.emitSync(true)
+      return
+    }
+    // A catch-up is first reported after SYNC_EVENT_MS: an anti-entropy request that overtook a live
+    // update in flight (a keystroke) would otherwise flash "Syncing" every round while anyone types.
+    if (!this.syncing) this.lastSyncEvent = Date.now()
+    this.syncing = true
+    const { received, expected } = this.syncCounts()
+    this.syncProgress = Math.max(this.syncProgress, received / expected)
+    this.emitSync(false)
+  }
+
+  /** Emits 'sync' now if `now` (the end) or the last one is old enough, else after the interval. */
+  private emitSync(now: boolean): void {
+    const wait = this.lastSyncEvent + SYNC_EVENT_MS - Date.now()
+    if (now || wait <= 0) {
+      clearTimeout(this.syncTimer)
+      this.syncTimer = undefined
+      this.lastSyncEvent = Date.now()
+      this.emit('sync')
+    } else if (!this.syncTimer) {
+      this.syncTimer = setTimeout(() => {
+        this.syncTimer = undefined
+        this.emitSync(false)
+      }, wait)
+      this.syncTimer.unref?.()
+    }
+  }
+
   // ---- remote --------------------------------------------------------------------------------------
 
-  applyRemote(channel: Channel, batch: Uint8Array, from: PeerSession, sentTo: readonly string[] = []): void {
-    void this.applyAndForward(channel, batch, from, sentTo)
+  /** `catchUp`: it came in a sync reply (after time apart), not as a live update. */
+  applyRemote(
+    channel: Channel,
+    batch: Uint8Array,
+    from: PeerSession,
+    sentTo: readonly string[] = [],
+    catchUp = false,
+  ): void {
+    void this.applyAndForward(channel, batch, from, sentTo, catchUp)
   }
 
   private async applyAndForward(
@@ -155,6 +287,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     batch: Uint8Array,
     from: PeerSession | null,
     sentTo: readonly string[] = [],
+    catchUp = false,
   ): Promise<void> {
     let isNew: boolean
     try {
@@ -166,7 +299,9 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
         isNew = this.progress(channel) !== before
         const changes = await applying
         if (changes.length > 0) this.emit('text', changes, 'remote')
-        if (isNew) this.emit('batch', batch, 'remote')
+        // Progress first, so that a status read on 'batch' already counts this batch.
+        if (isNew) this.updateSync()
+        if (isNew) this.emit('batch', batch, 'remote', catchUp)
       } else if (channel === Channel.Props) {
         const applying = this.durable.applyProps(batch)
         isNew = this.progress(channel) !== before
@@ -182,6 +317,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
           `malformed batch for ${this.docId.slice(0, 8)} from ${from.remoteKey.slice(0, 8)}: ${err.message}`,
         )
         from.revoke(this.docId)
+        this.forgetPeer(from)
         return
       }
       this.emit('error', err as Error)
@@ -294,7 +430,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     await this.registerAuthor()
     const batch = await this.durable.insert(index, text)
     this.emit('text', [{ index, deleted: 0, inserted: text }], 'local')
-    this.emit('batch', batch, 'local')
+    this.emit('batch', batch, 'local', false)
     this.broadcast(Channel.Text, batch, null)
   }
 
@@ -303,7 +439,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     await this.registerAuthor()
     const batch = await this.durable.delete(index, length)
     this.emit('text', [{ index, deleted: length, inserted: '' }], 'local')
-    this.emit('batch', batch, 'local')
+    this.emit('batch', batch, 'local', false)
     this.broadcast(Channel.Text, batch, null)
   }
 
@@ -315,7 +451,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     await this.registerAuthor(author ?? this.durable.replica)
     const changes = await this.durable.applyText(batch)
     if (changes.length > 0) this.emit('text', changes, 'local')
-    this.emit('batch', batch, 'local')
+    this.emit('batch', batch, 'local', false)
     this.broadcast(Channel.Text, batch, null)
     return changes
   }
@@ -382,6 +518,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       if (this.roleOf(s.remoteKey) === undefined) s.revoke(this.docId)
       else s.refreshRole(this.docId)
     }
+    this.updateSync() // drops peers that lost access
     this.emit('members')
   }
 

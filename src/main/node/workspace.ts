@@ -67,7 +67,8 @@ const MAX_PEERS = 256
 export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionHost {
   readonly deviceKey: Uint8Array
   readonly self: string
-  readonly name: string
+  /** This device's display name (Settings): sent in hellos, join requests and author records. */
+  name: string
   readonly appVersion: string
   private readonly docs = new Map<string, DocSession>()
   private readonly opening = new Map<string, Promise<DocSession>>()
@@ -121,9 +122,13 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     const secrets = this.options.secrets.doc(docId)
     if (!secrets) throw new WorkspaceError('UNKNOWN_DOC', `This device holds no document ${docId}.`)
     const durable = await DurableDoc.open(this.options.store, docId)
+    const nameOf = (): string => this.name
     const doc = new DocSession(durable, secrets, {
       self: this.self,
-      selfName: this.name,
+      // A getter: a new display name shows in the author records written after the change.
+      get selfName(): string {
+        return nameOf()
+      },
       sessions: () => [...this.sessions.values()].map((s) => s.session),
       saveSecrets: (id, s) => this.options.secrets.putDoc(id, s),
       log: (m) => this.log(m),
@@ -153,6 +158,10 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
   async shareOnLan(docId: string, on: boolean): Promise<void> {
     await this.options.secrets.setSharedOnLan(docId, on)
     this.announceShared()
+  }
+
+  isSharedOnLan(docId: string): boolean {
+    return this.options.secrets.isSharedOnLan(docId)
   }
 
   sharedDocs(): SharedDocInfo[] {
@@ -222,6 +231,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     })
     conn.onClose(() => {
       session.close()
+      for (const doc of this.docs.values()) doc.forgetPeer(session)
       if (this.sessions.get(session.remoteKey)?.session === session) {
         this.sessions.delete(session.remoteKey)
         this.remoteShared.delete(session.remoteKey)
@@ -394,7 +404,9 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
       const doc = await this.openDoc(docId)
       session.openDoc(docId)
       this.emit('join-result', doc.docId, true, `joined as ${role}`)
-    })().catch((err: unknown) => this.emit('join-result', docId, false, String(err)))
+    })().catch((err: unknown) =>
+      this.emit('join-result', docId, false, err instanceof Error ? err.message : String(err)),
+    )
   }
 
   onKeyShare(_session: PeerSession, docId: string, epoch: number, key: Uint8Array): void {

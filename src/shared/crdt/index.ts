@@ -4,5 +4,6 @@
  * synchronous and deterministic: no I/O, and clocks only where injected.
  */
 export { TextDoc, type HistoryEntry, type TextDocOptions } from './text-doc'
+export { splitTextBatch } from './text-codec'
 export { LwwMap, type LwwChange, type LwwOptions, type Clock } from './lww-map'
 export { CrdtDecodeError, type CharId, type TextChange, type VersionVector } from './types'

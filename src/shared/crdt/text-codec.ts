@@ -456,3 +456,96 @@ export function decodeTextOps(bytes: Uint8Array, snapshot = false): DecodedOps {
   }
   return pending ? { replicas, ops, pending } : { replicas, ops }
 }
+
+/**
+ * Most bytes one op's fields can take outside its text: flags, then at most agent, counter, length,
+ * two origins of two varints each and a time: eight varints of at most 9 bytes.
+ */
+const MAX_OP_OVERHEAD = 1 + 9 * 8
+
+/** Bytes of the UTF-8 form of `s` from `from`, stopping once past `limit`: the index reached, and bytes. */
+function utf8Prefix(s: string, from: number, limit: number): { end: number; bytes: number } {
+  const n = s.length
+  let bytes = 0
+  let i = from
+  while (i < n) {
+    const c = s.charCodeAt(i)
+    // A surrogate pair is one 4-byte code point: never counted (or cut) apart.
+    const units = c >= 0xd800 && c <= 0xdbff && i + 1 < n ? 2 : 1
+    const size = c < 0x80 ? 1 : c < 0x800 ? 2 : units === 2 ? 4 : 3
+    if (bytes + size > limit) break
+    bytes += size
+    i += units
+  }
+  return { end: i, bytes }
+}
+
+/** The first `n` characters of an insert, as an op of their own (the rest is `withoutPrefix(n)`). */
+function insertPrefix(op: InsertOp, n: number): InsertOp {
+  const piece = new InsertOp(
+    op.agent,
+    op.counter,
+    op.text.slice(0, n),
+    op.originLeftAgent,
+    op.originLeftCounter,
+    op.originRightAgent,
+    op.originRightCounter,
+  )
+  piece.time = op.time
+  return piece
+}
+
+/**
+ * Cuts a batch (timed or not) into batches of at most `maxBytes` each that, applied in order, give any
+ * replica exactly the state and version of the original: so a batch larger than a frame can be sent.
+ * A batch within the size comes back as is (the same array). Ops keep their order and times; an insert
+ * too long for one chunk is cut into consecutive inserts, each later piece with the previous piece's
+ * last character as its left origin (the split Yjs makes of an item), never inside a surrogate pair.
+ * Throws RangeError if `maxBytes` cannot hold even one op of one character.
+ */
+export function splitTextBatch(batch: Uint8Array, maxBytes: number): Uint8Array[] {
+  if (batch.length <= maxBytes) return [batch]
+  const { replicas, ops } = decodeTextOps(batch)
+  const timed = batch[0]! >> 4 === KIND_TEXT_BATCH_TIMED
+  // A chunk's table holds a subset of the batch's, so the whole table bounds every chunk's header.
+  const head = new ByteWriter(64)
+  writeHeader(head, KIND_TEXT_BATCH_TIMED, replicas)
+  const budget = maxBytes - head.length - 9 // 9: the op count
+  if (budget < MAX_OP_OVERHEAD + 4) throw new RangeError(`${maxBytes} bytes cannot hold a text op`)
+  const chunks: Uint8Array[] = []
+  let current: TextOp[] = []
+  let left = budget
+  const flush = (): void => {
+    if (current.length === 0) return
+    const chunk = encodeTextOps(replicas, current, undefined, timed)
+    if (chunk.length > maxBytes) throw new Error(`split chunk of ${chunk.length} bytes > ${maxBytes}`)
+    chunks.push(chunk)
+    current = []
+    left = budget
+  }
+  for (const op of ops) {
+    if (op.kind !== 0) {
+      if (left < MAX_OP_OVERHEAD) flush()
+      current.push(op)
+      left -= MAX_OP_OVERHEAD
+      continue
+    }
+    let rest = op
+    for (;;) {
+      if (left < MAX_OP_OVERHEAD + 4) flush()
+      const fit = utf8Prefix(rest.text, 0, left - MAX_OP_OVERHEAD)
+      if (fit.end >= rest.length) {
+        current.push(rest)
+        left -= MAX_OP_OVERHEAD + fit.bytes
+        break
+      }
+      if (fit.end > 0) {
+        current.push(insertPrefix(rest, fit.end))
+        rest = rest.withoutPrefix(fit.end)
+      }
+      flush()
+    }
+  }
+  flush()
+  return chunks
+}

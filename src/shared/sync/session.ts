@@ -13,6 +13,7 @@
  *
  * A message that fails validation is a ProtocolError: the caller closes this connection only.
  */
+import { splitTextBatch } from '../crdt'
 import { concatBytes, toHex, utf8 } from './hex'
 import {
   Channel,
@@ -52,13 +53,25 @@ export interface SessionDoc {
   /** The role of a device (hex key) in this document, or undefined if it is not a member. */
   roleOf(deviceKey: string): Role | undefined
   versions(): DocVersions
+  /**
+   * An authenticated peer's `sync-request`: what it holds, so also what this side lacks from it and
+   * is about to receive (for sync progress).
+   */
+  peerVersions(from: PeerSession, v: DocVersions): void
   /** What a peer at `v` lacks; resolves once all of it is durable (nothing unpersisted is sent). */
   changesSince(v: DocVersions): Promise<DocBatches>
   /**
    * Applies a batch that arrived from `from` (already sent to the devices tagged in `sentTo`, when it
-   * came as a live update); the document deals with its errors itself.
+   * came as a live update; `catchUp` when it came in a sync reply, i.e. after time apart); the
+   * document deals with its errors itself.
    */
-  applyRemote(channel: Channel, batch: Uint8Array, from: PeerSession, sentTo: readonly string[]): void
+  applyRemote(
+    channel: Channel,
+    batch: Uint8Array,
+    from: PeerSession,
+    sentTo: readonly string[],
+    catchUp: boolean,
+  ): void
   /** A peer's presence; `state` is JSON, already size-checked. */
   applyAwareness(from: PeerSession, seq: number, state: string): void
 }
@@ -124,6 +137,12 @@ function docIdBytes(docId: string): Uint8Array {
 }
 
 const isEmptyBatch = (b: Uint8Array): boolean => b.length <= 2
+
+/**
+ * Text batches above this go out in several messages, each within a frame (8 MiB): a large paste or a
+ * large document's catch-up. Below it a batch is sent as is, byte for byte, without being decoded.
+ */
+export const TEXT_CHUNK_BYTES = 1 << 20
 
 interface DocState {
   /** We sent our proof for this document on this connection. */
@@ -191,8 +210,13 @@ export class PeerSession {
 
   /** Sends a live batch to the peer, if it is authenticated for the document. */
   sendUpdate(docId: string, channel: Channel, batch: Uint8Array, sentTo: readonly string[] = []): void {
-    if (this.isAuthenticated(docId) && !isEmptyBatch(batch)) {
-      this.send({ type: 'update', docId, channel, batch, sentTo })
+    if (!this.isAuthenticated(docId) || isEmptyBatch(batch)) return
+    if (channel !== Channel.Text || batch.length <= TEXT_CHUNK_BYTES) {
+      this.send({ type: 'update', docId, channel, batch, sentTo }) // every keystroke: nothing decoded
+      return
+    }
+    for (const part of splitTextBatch(batch, TEXT_CHUNK_BYTES)) {
+      this.send({ type: 'update', docId, channel, batch: part, sentTo })
     }
   }
 
@@ -255,11 +279,11 @@ export class PeerSession {
       case 'sync-request':
         return this.onSyncRequest(m.docId, m.versions)
       case 'sync-reply':
-        return this.onBatches(m.docId, m.batches, [])
+        return this.onBatches(m.docId, m.batches, [], true)
       case 'update': {
         const batches: [Uint8Array, Uint8Array, Uint8Array] = [EMPTY, EMPTY, EMPTY]
         batches[m.channel] = m.batch
-        return this.onBatches(m.docId, batches, m.sentTo)
+        return this.onBatches(m.docId, batches, m.sentTo, false)
       }
       case 'awareness':
         return this.onAwareness(m.docId, m.seq, m.state)
@@ -348,17 +372,36 @@ export class PeerSession {
   private onSyncRequest(docId: string, versions: DocVersions): void {
     const doc = this.host.doc(docId)
     if (!doc || !this.isAuthenticated(docId)) return // never any data before the peer has proven membership
+    doc.peerVersions(this, versions)
     doc.changesSince(versions).then(
       (batches) => {
         // Re-check: the peer may have been removed while the batches were being made durable.
         if (!this.isAuthenticated(docId) || batches.every(isEmptyBatch)) return
-        this.send({ type: 'sync-reply', docId, batches })
+        this.sendSyncReply(docId, batches)
       },
       (err: unknown) => this.host.log(`sync-reply for ${docId.slice(0, 8)} failed: ${String(err)}`),
     )
   }
 
-  private onBatches(docId: string, batches: readonly Uint8Array[], sentTo: readonly string[]): void {
+  /**
+   * A reply whose text is too big for one frame goes as several replies, applied in order by the
+   * peer: the first with the properties and members, the rest with text only.
+   */
+  private sendSyncReply(docId: string, batches: DocBatches): void {
+    const [text, props, members] = batches
+    const parts = splitTextBatch(text, TEXT_CHUNK_BYTES)
+    this.send({ type: 'sync-reply', docId, batches: [parts[0]!, props, members] })
+    for (let i = 1; i < parts.length; i++) {
+      this.send({ type: 'sync-reply', docId, batches: [parts[i]!, EMPTY, EMPTY] })
+    }
+  }
+
+  private onBatches(
+    docId: string,
+    batches: readonly Uint8Array[],
+    sentTo: readonly string[],
+    catchUp: boolean,
+  ): void {
     const doc = this.host.doc(docId)
     const role = this.roleOf(docId)
     if (!doc || role === undefined) {
@@ -376,7 +419,7 @@ export class PeerSession {
     }
     for (const channel of CHANNELS) {
       const batch = batches[channel]!
-      if (!isEmptyBatch(batch)) doc.applyRemote(channel, batch, this, sentTo)
+      if (!isEmptyBatch(batch)) doc.applyRemote(channel, batch, this, sentTo, catchUp)
     }
   }
 
