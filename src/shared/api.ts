@@ -66,6 +66,101 @@ export interface DocStatus {
   readonly progress: number | null
 }
 
+/** A character's CRDT ID (as src/shared/crdt's CharId): what cursors are anchored to. */
+export interface CharRef {
+  readonly replica: string
+  readonly counter: number
+}
+
+/** A device as people see it: its key (for requests), its fingerprint (to compare aloud) and name. */
+export interface DeviceInfo {
+  /** The device's public key, hex: what requests name a device by. */
+  readonly device: string
+  /** The fingerprint people compare, e.g. `7KQ3-M2XD-9TWA-R4HN`. */
+  readonly deviceId: string
+  readonly name: string
+}
+
+/** A document a nearby device shares on the LAN. */
+export interface NearbyDoc {
+  readonly docId: string
+  readonly title: string
+  readonly ownerName: string
+  readonly memberCount: number
+  /** Whether this device is already a member (then it opens rather than joins). */
+  readonly joined: boolean
+}
+
+export interface NearbyDevice extends DeviceInfo {
+  readonly docs: readonly NearbyDoc[]
+}
+
+/** Someone asks to join a document this device owns. */
+export interface JoinRequestInfo extends DeviceInfo {
+  readonly id: string
+  readonly docId: string
+  readonly docTitle: string
+}
+
+export interface MemberInfo extends DeviceInfo {
+  readonly role: DocRole
+  /** Connected to this device now. */
+  readonly online: boolean
+  /** This device. */
+  readonly me: boolean
+}
+
+/** How a document is shared: on the LAN or not, and with whom. */
+export interface SharingInfo {
+  readonly docId: string
+  readonly sharedOnLan: boolean
+  readonly myRole: DocRole | null
+  readonly members: readonly MemberInfo[]
+}
+
+export interface InviteInfo {
+  /** The code to paste into Join. */
+  readonly code: string
+  /** The same as a link (`meshpad://join/<code>`). */
+  readonly link: string
+  readonly role: DocRole
+  /** When it stops working (ms since the epoch); it also works once only. */
+  readonly expires: number
+}
+
+/** A cursor or selection, anchored to characters (see TextDoc.cursorAnchor): null is the start. */
+export interface CursorAnchors {
+  readonly anchor: CharRef | null
+  readonly head: CharRef | null
+}
+
+/** Someone else in a document: who, their colour, and where their cursor is. */
+export interface PresenceInfo extends DeviceInfo {
+  readonly color: string
+  readonly cursor: CursorAnchors | null
+}
+
+/** Who wrote with a replica (each window and device edits under its own replica ID). */
+export interface AuthorInfo {
+  readonly device: string
+  readonly name: string
+  readonly color: string
+}
+
+export interface PropEntry {
+  readonly key: string
+  readonly value: string
+}
+
+export interface Settings {
+  readonly displayName: string
+  /** `#rrggbb`: your cursor and your text, as others see them. */
+  readonly color: string
+  readonly deviceId: string
+  /** False while "Work offline" is on: no connections in or out. */
+  readonly online: boolean
+}
+
 /** Requests the renderer may make; each key is one IPC channel `meshpad:<key>`. */
 export interface MeshpadApi {
   appInfo(): Promise<ApiResult<AppInfo>>
@@ -80,6 +175,41 @@ export interface MeshpadApi {
   saveAs(docId: string, path: string): Promise<ApiResult<DocStatus>>
   status(docId: string): Promise<ApiResult<DocStatus>>
   closeDocument(docId: string): Promise<ApiResult<null>>
+
+  // ---- collaboration ----
+  /** Devices connected to this one and the documents they share on the LAN. */
+  nearby(): Promise<ApiResult<NearbyDevice[]>>
+  /** Adds a peer by address (`host:port`), for networks where discovery cannot find it. */
+  addPeer(address: string): Promise<ApiResult<null>>
+  /** Asks a nearby device's owner to let this device join; the answer comes as a `joined` event. */
+  requestJoin(device: string, docId: string): Promise<ApiResult<null>>
+  /**
+   * Joins with an invite code or `meshpad://join/…` link: resolves with the document's ID once the
+   * request is sent; the answer comes as a `joined` event for that ID.
+   */
+  joinWithInvite(code: string): Promise<ApiResult<string>>
+  /** Join requests waiting for this device's answer. */
+  joinRequests(): Promise<ApiResult<JoinRequestInfo[]>>
+  answerJoin(requestId: string, accept: boolean, role: DocRole): Promise<ApiResult<null>>
+  sharing(docId: string): Promise<ApiResult<SharingInfo>>
+  setSharedOnLan(docId: string, on: boolean): Promise<ApiResult<SharingInfo>>
+  createInvite(docId: string, role: DocRole): Promise<ApiResult<InviteInfo>>
+  setRole(docId: string, device: string, role: DocRole): Promise<ApiResult<SharingInfo>>
+  removeMember(docId: string, device: string): Promise<ApiResult<SharingInfo>>
+  /** This window's cursor (null: not in the document), shown to the others. */
+  setPresence(docId: string, cursor: CursorAnchors | null): Promise<ApiResult<null>>
+  presence(docId: string): Promise<ApiResult<PresenceInfo[]>>
+  /** Who wrote with each replica of the document, by replica ID. */
+  authors(docId: string): Promise<ApiResult<Record<string, AuthorInfo>>>
+  props(docId: string): Promise<ApiResult<PropEntry[]>>
+  setProp(docId: string, key: string, value: string): Promise<ApiResult<PropEntry[]>>
+  deleteProp(docId: string, key: string): Promise<ApiResult<PropEntry[]>>
+  settings(): Promise<ApiResult<Settings>>
+  setSettings(change: {
+    displayName?: string
+    color?: string
+    online?: boolean
+  }): Promise<ApiResult<Settings>>
 }
 
 export type ApiRequest = keyof MeshpadApi
@@ -95,6 +225,25 @@ export const API_REQUESTS: readonly ApiRequest[] = [
   'saveAs',
   'status',
   'closeDocument',
+  'nearby',
+  'addPeer',
+  'requestJoin',
+  'joinWithInvite',
+  'joinRequests',
+  'answerJoin',
+  'sharing',
+  'setSharedOnLan',
+  'createInvite',
+  'setRole',
+  'removeMember',
+  'setPresence',
+  'presence',
+  'authors',
+  'props',
+  'setProp',
+  'deleteProp',
+  'settings',
+  'setSettings',
 ]
 
 /** Menu commands that act on the window's editor, so the renderer runs them (Electron's menu sends them). */
@@ -103,11 +252,27 @@ export const EDITOR_COMMANDS: readonly EditorCommand[] = ['undo', 'redo', 'find'
 
 /** Events the node (or, in Electron, the shell) sends to the renderer. */
 export type ApiEvent =
-  /** Ops from peers or from the file on disk, to apply to the renderer's replica (annotated remote). */
-  | { readonly type: 'ops'; readonly docId: string; readonly batch: Uint8Array }
+  /**
+   * Ops from peers or from the file on disk, to apply to the renderer's replica (annotated remote).
+   * `catchUp`: they came in a resync after time apart ("while you were away"), not live.
+   */
+  | { readonly type: 'ops'; readonly docId: string; readonly batch: Uint8Array; readonly catchUp?: boolean }
   | { readonly type: 'status'; readonly status: DocStatus }
   /** Something went wrong in the background (a save, a merge from disk): tell the user. */
   | { readonly type: 'error'; readonly docId: string | null; readonly error: ApiError }
+  /** The Nearby list changed. */
+  | { readonly type: 'nearby'; readonly devices: readonly NearbyDevice[] }
+  /** Someone asks to join a document this device owns: Accept or Deny (`answerJoin`). */
+  | { readonly type: 'join-request'; readonly request: JoinRequestInfo }
+  /** A join request was answered (in any window): its notification goes. */
+  | { readonly type: 'join-answered'; readonly id: string }
+  /** The answer to this device's join request or invite. */
+  | { readonly type: 'joined'; readonly docId: string; readonly ok: boolean; readonly message: string }
+  /** Members, roles or LAN sharing of an open document changed. */
+  | { readonly type: 'sharing'; readonly sharing: SharingInfo }
+  | { readonly type: 'presence'; readonly docId: string; readonly people: readonly PresenceInfo[] }
+  | { readonly type: 'props'; readonly docId: string; readonly props: readonly PropEntry[] }
+  | { readonly type: 'settings'; readonly settings: Settings }
   /** A menu command for the focused window's editor. */
   | { readonly type: 'command'; readonly command: EditorCommand }
   /** Open this in the window (sent to a window that shows no document yet, instead of a new window). */

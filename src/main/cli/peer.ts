@@ -182,17 +182,7 @@ export class PeerCli {
         break
       }
       case 'join': {
-        const invite = decodeInvite(c.code)
-        const session = ws.session(invite.inviterKey)
-        if (session?.ready) ws.redeemWith(session, invite)
-        else {
-          const first = invite.addresses[0]
-          if (!first)
-            throw new CommandError('the invite carries no address; add the inviter with add host:port')
-          for (const a of invite.addresses) this.node.add(a.host, a.port)
-          await this.waitForSession(invite.inviterKey)
-          ws.redeemWith(ws.session(invite.inviterKey)!, invite)
-        }
+        await this.node.joinWithInvite(decodeInvite(c.code))
         out('invite sent; waiting for the inviter to let us in')
         break
       }
@@ -262,16 +252,6 @@ export class PeerCli {
     if (matches.length !== 1)
       throw new CommandError(`"${text}" names ${matches.length} known devices; give more of its key`)
     return matches[0]!
-  }
-
-  private async waitForSession(device: string, timeoutMs = 15_000): Promise<void> {
-    const ws = this.node.workspace
-    const start = Date.now()
-    while (!ws.session(device)?.ready) {
-      if (Date.now() - start > timeoutMs)
-        throw new CommandError('could not reach the inviter; check the address')
-      await new Promise((r) => setTimeout(r, 50))
-    }
   }
 
   async close(): Promise<void> {

@@ -23,6 +23,7 @@ import {
 import { CrdtDecodeError, type VersionVector } from '../../shared/crdt'
 import { deviceIdOf } from '../net/device-key'
 import { NotAllowedError, type DocSession } from '../node/doc-session'
+import { InviteCodeError } from '../node/invite-code'
 import type { PeerNode } from '../node/peer-node'
 import { WorkspaceError } from '../node/workspace'
 import { diffHunks, diskChangeBatch } from '../storage/disk-merge'
@@ -33,6 +34,7 @@ import { FileWatcher } from '../storage/file-watcher'
 import { nodeFs, type StorageFs } from '../storage/fs-layer'
 import { hashBytes, readTextFile, writeTextFile, type TextFileContent } from '../storage/text-file'
 import { DEFAULT_TEXT_FORMAT, encodeText, type TextFormat } from '../storage/text-format'
+import { Collaboration } from './collab-service'
 
 export interface AppServiceOptions {
   readonly node: PeerNode
@@ -51,6 +53,21 @@ export interface AppClient extends MeshpadApi {
 
 type Listener = (event: ApiEvent) => void
 
+/** The requests about documents and files; the rest of the API is collaboration (collab-service.ts). */
+type DocumentRequests = Pick<
+  MeshpadApi,
+  | 'appInfo'
+  | 'listDocuments'
+  | 'newDocument'
+  | 'openFile'
+  | 'openDocument'
+  | 'pushOps'
+  | 'save'
+  | 'saveAs'
+  | 'status'
+  | 'closeDocument'
+>
+
 /** What this process knows about an open document beyond its DocSession: the file it is linked to. */
 interface OpenDoc {
   readonly session: DocSession
@@ -65,6 +82,8 @@ interface OpenDoc {
    */
   baseState: Uint8Array | null
   baseHash: string | null
+  /** The last saved-or-not answer and the version (as its counters' sum) it was for. */
+  savedCheck: { stamp: number; saved: boolean } | null
   watcher: FileWatcher | null
   /** Saves and merges from disk run one at a time, in order. */
   queue: Promise<unknown>
@@ -80,6 +99,12 @@ interface ClientState {
 
 const DOC_ID = /^[0-9a-f]{32}$/
 
+const versionSum = (v: VersionVector): number => {
+  let n = 0
+  for (const k in v) n += v[k]!
+  return n
+}
+
 const sameVersion = (a: VersionVector, b: VersionVector): boolean => {
   const ka = Object.keys(a)
   if (ka.length !== Object.keys(b).length) return false
@@ -91,6 +116,7 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof NotAllowedError) return apiError('NOT_ALLOWED', err.message)
   if (err instanceof StorageError) return apiError('STORAGE', err.message)
   if (err instanceof CrdtDecodeError) return apiError('BAD_REQUEST', `Malformed op batch: ${err.message}`)
+  if (err instanceof InviteCodeError) return apiError('BAD_INVITE', err.message)
   if (err instanceof WorkspaceError) {
     const code =
       err.code === 'UNKNOWN_DOC' ? 'NOT_FOUND' : err.code === 'BAD_ARGUMENT' ? 'BAD_REQUEST' : err.code
@@ -111,11 +137,21 @@ export class AppService {
     for (const docId of this.docs.keys()) this.emitStatus(docId)
   }
 
+  private readonly collab: Collaboration
+
   constructor(private readonly options: AppServiceOptions) {
     this.node = options.node
     this.fs = options.fs ?? nodeFs
     this.links = new FileLinks(this.fs, options.dataDir)
     this.node.workspace.on('peers', this.onPeers)
+    this.collab = new Collaboration({
+      node: this.node,
+      dataDir: options.dataDir,
+      emit: (event, docId) => {
+        if (docId === null) for (const c of this.clients) c.listener(event)
+        else this.broadcast(docId, event)
+      },
+    })
   }
 
   /** A window connects: it gets its own API object; `listener` receives its events. */
@@ -171,13 +207,45 @@ export class AppService {
           client.docs.delete(this.requireDocId(docId))
           return null
         }),
+      ...this.collabRequests(run),
       close: () => {
         this.clients.delete(client)
       },
     }
   }
 
+  /** The collaboration requests (collab-service.ts), each on the document its docId names. */
+  private collabRequests(
+    run: <T>(task: () => Promise<T>) => Promise<ApiResult<T>>,
+  ): Omit<MeshpadApi, keyof DocumentRequests> {
+    const c = this.collab
+    const on = <T>(docId: unknown, task: (session: DocSession) => T | Promise<T>): Promise<ApiResult<T>> =>
+      run(async () => task((await this.track(this.requireDocId(docId))).session))
+    return {
+      nearby: () => run(async () => c.nearby()),
+      addPeer: (address) => run(async () => c.addPeer(address)),
+      requestJoin: (device, docId) => run(async () => c.requestJoin(device, this.requireDocId(docId))),
+      joinWithInvite: (code) => run(() => c.joinWithInvite(code)),
+      joinRequests: () => run(async () => c.joinRequests()),
+      answerJoin: (id, accept, role) => run(() => c.answerJoin(id, accept, role)),
+      sharing: (docId) => on(docId, (s) => c.sharing(s)),
+      setSharedOnLan: (docId, value) => on(docId, (s) => c.setSharedOnLan(s, value)),
+      createInvite: (docId, role) => on(docId, (s) => c.createInvite(s, role)),
+      setRole: (docId, device, role) => on(docId, (s) => c.setRole(s, device, role)),
+      removeMember: (docId, device) => on(docId, (s) => c.removeMember(s, device)),
+      setPresence: (docId, cursor) => on(docId, async (s) => (await c.ready, c.setPresence(s, cursor))),
+      presence: (docId) => on(docId, (s) => c.presence(s)),
+      authors: (docId) => on(docId, (s) => c.authors(s)),
+      props: (docId) => on(docId, (s) => c.props(s)),
+      setProp: (docId, key, value) => on(docId, (s) => c.setProp(s, key, value)),
+      deleteProp: (docId, key) => on(docId, (s) => c.deleteProp(s, key)),
+      settings: () => run(async () => (await c.ready, c.settings())),
+      setSettings: (change) => run(async () => (await c.ready, c.setSettings(change))),
+    }
+  }
+
   close(): void {
+    this.collab.close()
     this.node.workspace.off('peers', this.onPeers)
     for (const d of this.docs.values()) d.unsubscribe()
     this.docs.clear()
@@ -245,17 +313,20 @@ export class AppService {
     init?: Partial<Pick<OpenDoc, 'path' | 'format' | 'savedText'>>,
   ): OpenDoc {
     const docId = session.docId
-    const onBatch = (batch: Uint8Array): void => {
+    const onBatch = (batch: Uint8Array, _origin: unknown, catchUp: boolean): void => {
       for (const c of this.clients) {
         if (!c.docs.has(docId) || c.pushed.has(batch)) continue
-        c.listener({ type: 'ops', docId, batch })
+        c.listener(catchUp ? { type: 'ops', docId, batch, catchUp } : { type: 'ops', docId, batch })
       }
       this.emitStatus(docId)
     }
     const onError = (err: Error): void =>
       this.broadcast(docId, { type: 'error', docId, error: toApiError(err) })
     session.on('batch', onBatch)
+    const onSync = (): void => this.emitStatus(docId)
+    session.on('sync', onSync)
     session.on('error', onError)
+    const unwatch = this.collab.watch(session)
     const d: OpenDoc = {
       session,
       path: init?.path ?? null,
@@ -264,11 +335,14 @@ export class AppService {
       savedVersion: init?.savedText !== undefined ? session.textVersion() : null,
       baseState: null,
       baseHash: null,
+      savedCheck: null,
       watcher: null,
       queue: Promise.resolve(),
       unsubscribe: () => {
         session.off('batch', onBatch)
+        session.off('sync', onSync)
         session.off('error', onError)
+        unwatch()
         d.watcher?.close()
       },
     }
@@ -369,6 +443,7 @@ export class AppService {
     d.format = file.format
     d.savedText = file.text
     d.savedVersion = null
+    d.savedCheck = null
     this.emitStatus(d.session.docId)
   }
 
@@ -398,6 +473,7 @@ export class AppService {
     d.path = realPath
     d.savedText = text
     d.savedVersion = version
+    d.savedCheck = null
     if (moved || !d.watcher) this.watch(d)
     this.emitStatus(d.session.docId)
     return this.status(d)
@@ -407,10 +483,18 @@ export class AppService {
     const session = d.session
     let saved = false
     if (d.path !== null && d.savedText !== null) {
-      // The version is the cheap test; equal text after other edits (typed, then undone) is saved too.
-      saved =
-        (d.savedVersion !== null && sameVersion(session.textVersion(), d.savedVersion)) ||
-        session.text === d.savedText
+      const version = session.textVersion()
+      const stamp = versionSum(version)
+      if (d.savedCheck?.stamp === stamp) saved = d.savedCheck.saved
+      else {
+        // The version is the cheap test; equal text after other edits (typed, then undone) is saved
+        // too. Comparing texts builds the whole text, so it runs only when the lengths agree, and its
+        // answer is kept until the next op (a version's counters only grow, so their sum names it).
+        saved =
+          (d.savedVersion !== null && sameVersion(version, d.savedVersion)) ||
+          (session.durable.text.length === d.savedText.length && session.text === d.savedText)
+        d.savedCheck = { stamp, saved }
+      }
     }
     return {
       docId: session.docId,
@@ -418,9 +502,7 @@ export class AppService {
       saved,
       peers: session.peers().length,
       online: this.node.workspace.peers().length > 0,
-      // Sync progress is not tracked by the node yet: anti-entropy replies are not counted.
-      syncing: false,
-      progress: null,
+      ...session.syncState(),
     }
   }
 

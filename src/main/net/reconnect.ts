@@ -82,6 +82,8 @@ export class Reconnector {
   private readonly now: () => number
   private readonly log: NetLog
   private closed = false
+  /** While paused ("work offline") nothing is dialed; targets are kept for resume(). */
+  private paused = false
 
   constructor(
     private readonly dialer: Dialer,
@@ -142,6 +144,34 @@ export class Reconnector {
     }
   }
 
+  /**
+   * Stops dialing (work offline): pending retries are cancelled and dials in flight are ignored when
+   * they settle (a connection they made is closed). Open connections are the caller's to close.
+   */
+  pause(): void {
+    if (this.paused) return
+    this.paused = true
+    for (const target of this.targets.values()) {
+      if (target.timer !== null) clearTimeout(target.timer)
+      target.timer = null
+      if (target.state === 'dialing') {
+        target.generation++
+        target.state = 'waiting'
+      }
+    }
+  }
+
+  /** Dials every wanted address again, now. */
+  resume(): void {
+    if (!this.paused) return
+    this.paused = false
+    this.reconnectNow()
+  }
+
+  get isPaused(): boolean {
+    return this.paused
+  }
+
   status(): TargetStatus[] {
     return [...this.targets.values()].map((t) => ({
       host: t.host,
@@ -171,6 +201,10 @@ export class Reconnector {
   private dial(target: Target): void {
     if (target.timer !== null) clearTimeout(target.timer)
     target.timer = null
+    if (this.paused) {
+      target.state = 'waiting'
+      return
+    }
     target.state = 'dialing'
     const generation = ++target.generation
     this.emit({ type: 'dialing', target: target.key })
@@ -183,6 +217,7 @@ export class Reconnector {
     attempt.then(
       (connection) => {
         if (this.isCurrent(target, generation)) this.connected(target, connection)
+        else if (this.paused) connection.close('working offline')
       },
       (error: unknown) => {
         if (this.isCurrent(target, generation))
@@ -223,6 +258,10 @@ export class Reconnector {
 
   private schedule(target: Target): void {
     target.failures++
+    if (this.paused) {
+      target.state = 'waiting'
+      return
+    }
     const ceiling = Math.min(this.maxDelayMs, this.initialDelayMs * 2 ** (target.failures - 1))
     const delayMs = Math.floor(this.random() * ceiling)
     target.state = 'waiting'

@@ -17,7 +17,8 @@ import { FileStore } from '../storage/file-store'
 import { LanDiscovery } from './lan-discovery'
 import { KnownPeers } from './known-peers'
 import { SecretStore } from './secrets'
-import { Workspace } from './workspace'
+import type { InviteCode } from './invite-code'
+import { Workspace, WorkspaceError } from './workspace'
 
 export interface PeerNodeOptions {
   readonly dataDir: string
@@ -38,6 +39,11 @@ export interface PeerNodeOptions {
   readonly discovery?: boolean | DiscoveryOptions
 }
 
+/** Whether connections are let through (false while working offline); shared with the accept handler. */
+interface Gate {
+  online: boolean
+}
+
 export class PeerNode {
   private closed = false
   /** Addresses added by hand: discovery never stops dialing those. */
@@ -55,6 +61,7 @@ export class PeerNode {
     private readonly store: FileStore,
     private readonly known: KnownPeers,
     discovery: DiscoveryOptions | null,
+    private readonly gate: Gate,
     private readonly log: (message: string) => void,
   ) {
     this.lan = discovery
@@ -88,7 +95,10 @@ export class PeerNode {
     })
     const transport = new Transport({ keyPair: identity, log: netLog })
     const faults = options.faults
+    const gate: Gate = { online: true }
     transport.onConnection((connection: PeerConnection) => {
+      // Working offline: a peer that dials in is turned away (its reconnector backs off).
+      if (!gate.online) return connection.close('this device is working offline')
       workspace.attach(faults ? withFaults(connection, faults) : connection)
     })
     let port: number
@@ -121,6 +131,7 @@ export class PeerNode {
       store,
       known,
       discovery,
+      gate,
       log,
     )
     for (const a of known.list()) node.want(a.host, a.port)
@@ -138,6 +149,59 @@ export class PeerNode {
   private want(host: string, port: number): void {
     this.dialer.want(host, port)
     this.manual.add(`${host}:${port}`)
+  }
+
+  /** False while working offline. */
+  get online(): boolean {
+    return this.gate.online
+  }
+
+  /**
+   * Work offline (false) or back online (true). Offline: every connection is closed, nothing is
+   * dialed and peers that dial in are turned away; edits keep being saved locally. Online again: every
+   * known peer is dialed at once and the documents resync.
+   */
+  setOnline(online: boolean): void {
+    if (this.gate.online === online) return
+    this.gate.online = online
+    if (online) {
+      this.dialer.resume()
+      return
+    }
+    this.dialer.pause()
+    for (const peer of this.workspace.peers()) this.workspace.disconnect(peer.device)
+  }
+
+  /**
+   * Redeems an invite: connects to the inviter (at the invite's addresses, unless already connected)
+   * and asks to join. The answer comes as the workspace's 'join-result' event.
+   */
+  async joinWithInvite(invite: InviteCode, timeoutMs = 15_000): Promise<void> {
+    const ws = this.workspace
+    if (!ws.session(invite.inviterKey)?.ready) {
+      if (!this.gate.online) {
+        throw new WorkspaceError('NO_PEER', 'This device is working offline: go online to join.')
+      }
+      if (invite.addresses.length === 0) {
+        throw new WorkspaceError(
+          'NO_PEER',
+          'The invite carries no address: add the inviter by address first.',
+        )
+      }
+      for (const a of invite.addresses) this.add(a.host, a.port)
+      const end = Date.now() + timeoutMs
+      while (!ws.session(invite.inviterKey)?.ready) {
+        if (this.closed) throw new WorkspaceError('NO_PEER', 'The node closed.')
+        if (Date.now() > end) {
+          throw new WorkspaceError(
+            'NO_PEER',
+            'Could not reach the device that made the invite: check that it is on and on this network.',
+          )
+        }
+        await new Promise((r) => setTimeout(r, 50))
+      }
+    }
+    ws.redeemWith(ws.session(invite.inviterKey)!, invite)
   }
 
   /** Redials every wanted peer now and runs an anti-entropy round with every connected one. */

@@ -32,7 +32,17 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 /** What callers may read of the text replica; writes go through DurableDoc so they are persisted. */
 export type TextView = Pick<
   TextDoc,
-  'replica' | 'length' | 'toString' | 'version' | 'save' | 'pendingCount' | 'history' | 'idAt' | 'indexOfId'
+  | 'replica'
+  | 'length'
+  | 'toString'
+  | 'version'
+  | 'save'
+  | 'pendingCount'
+  | 'history'
+  | 'idAt'
+  | 'indexOfId'
+  | 'cursorIndex'
+  | 'cursorAnchor'
 >
 export type PropsView = Pick<LwwMap<JsonValue>, 'get' | 'has' | 'entries' | 'version' | 'pendingCount'>
 

@@ -1,4 +1,4 @@
-import { apiError, type AppInfo, type MeshpadBridge } from '../../shared/api'
+import { API_REQUESTS, apiError, type AppInfo, type MeshpadApi, type MeshpadBridge } from '../../shared/api'
 import { connectWebSocketApi, tokenFromLocation } from './api-client'
 
 declare global {
@@ -30,17 +30,10 @@ export function getApi(): MeshpadBridge {
   }
   const none = async (): Promise<ReturnType<typeof apiError>> =>
     apiError('NO_NODE', 'No Meshpad node: open the URL that `meshpad serve` printed.')
+  const requests = Object.fromEntries(API_REQUESTS.map((r) => [r, none])) as unknown as MeshpadApi
   return (api = {
+    ...requests,
     appInfo: async () => ({ ok: true, value: info }),
-    listDocuments: none,
-    newDocument: none,
-    openFile: none,
-    openDocument: none,
-    pushOps: none,
-    save: none,
-    saveAs: none,
-    status: none,
-    closeDocument: none,
     onEvent: () => () => undefined,
   })
 }

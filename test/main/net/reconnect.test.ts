@@ -163,6 +163,28 @@ describe('Reconnector (fake dialer, fake clock)', () => {
     expect(() => reconnector.want('h', 3)).toThrow(/closed/)
   })
 
+  it('pause() dials nothing (work offline) and closes what a dial in flight brings; resume() dials at once', async () => {
+    vi.useFakeTimers()
+    const { dialer, reconnector } = setup()
+    reconnector.want('h', 1)
+    reconnector.want('h', 2)
+    dialer.calls[0]!.reject(refused()) // h:1 waits for a retry
+    await vi.advanceTimersByTimeAsync(0)
+    reconnector.pause()
+    expect(reconnector.isPaused).toBe(true)
+    expect(vi.getTimerCount()).toBe(0) // the retry is cancelled
+    const [late] = createConnectedPair()
+    dialer.calls[1]!.resolve(late) // h:2's dial, started before the pause, succeeds after it
+    await vi.advanceTimersByTimeAsync(60_000)
+    expect(late.closed).toBe(true)
+    reconnector.want('h', 3) // wanted while offline: remembered, not dialed
+    expect(dialer.calls).toHaveLength(2)
+    expect(reconnector.status().every((s) => s.state === 'waiting')).toBe(true)
+    reconnector.resume()
+    expect(dialer.calls.slice(2).map((c) => c.port)).toEqual([1, 2, 3])
+    reconnector.close()
+  })
+
   it('gives up on an address that leads back to this device', async () => {
     const { dialer, reconnector, events } = setup()
     reconnector.want('h', 1)

@@ -1,0 +1,425 @@
+/**
+ * The collaboration half of the app API (src/shared/api.ts): Nearby, joining (by request or invite),
+ * sharing and members, presence, authors, document properties and the user's settings, over the
+ * PeerNode's Workspace. AppService composes it into every window's client and gives it a way to send
+ * events: to every window (Nearby, join requests, settings) or to the windows that show a document.
+ */
+import {
+  type ApiEvent,
+  type AuthorInfo,
+  type CursorAnchors,
+  type DocRole,
+  type InviteInfo,
+  type JoinRequestInfo,
+  type MemberInfo,
+  type NearbyDevice,
+  type PresenceInfo,
+  type PropEntry,
+  type Settings,
+  type SharingInfo,
+} from '../../shared/api'
+import type { JsonValue } from '../storage/durable-doc'
+import { fromHex } from '../../shared/sync/hex'
+import { deviceIdOf } from '../net/device-key'
+import { AUTHOR_PREFIX, type DocSession } from '../node/doc-session'
+import { decodeInvite } from '../node/invite-code'
+import type { PeerNode } from '../node/peer-node'
+import { WorkspaceError } from '../node/workspace'
+import { JsonFile } from '../shell/json-file'
+
+/** Distinct on light and dark backgrounds; a device without a chosen colour gets one by its key. */
+export const PALETTE = [
+  '#e5484d',
+  '#f76b15',
+  '#ffc53d',
+  '#30a46c',
+  '#12a594',
+  '#0090ff',
+  '#6e56cf',
+  '#d6409f',
+  '#ab4aba',
+  '#8d7b5a',
+]
+/** Presence expires on peers after 30 s unless refreshed (doc-session.ts): refresh well before. */
+const PRESENCE_REFRESH_MS = 10_000
+const MAX_NAME = 64
+const MAX_PROP_KEY = 128
+const MAX_PROP_VALUE = 64 * 1024
+const COLOR = /^#[0-9a-f]{6}$/
+const ROLES: readonly DocRole[] = ['owner', 'editor', 'viewer']
+
+interface StoredSettings {
+  readonly displayName: string | null
+  readonly color: string | null
+}
+
+const validSettings = (raw: unknown): StoredSettings | null => {
+  if (typeof raw !== 'object' || raw === null) return null
+  const r = raw as Record<string, unknown>
+  return {
+    displayName: typeof r['displayName'] === 'string' ? r['displayName'].slice(0, MAX_NAME) : null,
+    color: typeof r['color'] === 'string' && COLOR.test(r['color']) ? r['color'] : null,
+  }
+}
+
+export const colorOf = (device: string): string =>
+  PALETTE[parseInt(device.slice(0, 2) || '0', 16) % PALETTE.length]!
+
+const deviceIdFor = (device: string): string => {
+  try {
+    return deviceIdOf(fromHex(device))
+  } catch {
+    return device.slice(0, 16)
+  }
+}
+
+const badArgument = (message: string): WorkspaceError => new WorkspaceError('BAD_ARGUMENT', message)
+
+function requireRole(role: unknown): DocRole {
+  if (!ROLES.includes(role as DocRole)) throw badArgument('The role must be owner, editor or viewer.')
+  return role as DocRole
+}
+
+/** A presence state from a peer, checked: peers are untrusted, so anything malformed is dropped. */
+function cursorOf(state: JsonValue): CursorAnchors | null {
+  if (typeof state !== 'object' || state === null || Array.isArray(state)) return null
+  const cursor = (state as Record<string, JsonValue>)['cursor']
+  if (typeof cursor !== 'object' || cursor === null || Array.isArray(cursor)) return null
+  const ref = (v: JsonValue | undefined): CursorAnchors['anchor'] | undefined => {
+    if (v === null) return null
+    if (typeof v !== 'object' || Array.isArray(v) || v === undefined) return undefined
+    const { replica, counter } = v as Record<string, JsonValue>
+    return typeof replica === 'string' &&
+      typeof counter === 'number' &&
+      Number.isInteger(counter) &&
+      counter > 0
+      ? { replica, counter }
+      : undefined
+  }
+  const anchor = ref(cursor['anchor'])
+  const head = ref(cursor['head'])
+  return anchor === undefined || head === undefined ? null : { anchor, head }
+}
+
+const field = (state: JsonValue, key: string): string | null => {
+  if (typeof state !== 'object' || state === null || Array.isArray(state)) return null
+  const v = (state as Record<string, JsonValue>)[key]
+  return typeof v === 'string' ? v : null
+}
+
+export interface CollabOptions {
+  readonly node: PeerNode
+  readonly dataDir: string
+  /** Sends `event` to every window (docId null) or to the windows that have `docId` open. */
+  readonly emit: (event: ApiEvent, docId: string | null) => void
+}
+
+export class Collaboration {
+  private readonly node: PeerNode
+  private readonly settingsFile: JsonFile<StoredSettings>
+  private stored: StoredSettings = { displayName: null, color: null }
+  /** This device's cursor per document (the last window to report one), republished to peers. */
+  private readonly cursors = new Map<string, CursorAnchors>()
+  private readonly timer: NodeJS.Timeout
+  /** Peers' colours as their presence told, for colouring their text even after they leave. */
+  private readonly knownColors = new Map<string, string>()
+  private readonly unsubscribe: () => void
+
+  constructor(private readonly options: CollabOptions) {
+    this.node = options.node
+    this.settingsFile = new JsonFile(options.dataDir, 'settings.json', validSettings, this.stored)
+    this.ready = this.settingsFile.read().then((stored) => {
+      this.stored = stored
+      if (stored.displayName) this.node.workspace.name = stored.displayName
+    })
+    this.timer = setInterval(() => this.publishAll(), PRESENCE_REFRESH_MS)
+    this.timer.unref()
+    const ws = this.node.workspace
+    const onNearby = (): void => {
+      this.options.emit({ type: 'nearby', devices: this.nearby() }, null)
+      this.publishAll() // a peer that just connected sees where everyone is
+    }
+    const onJoinRequest = (): void => {
+      for (const request of this.joinRequests()) this.options.emit({ type: 'join-request', request }, null)
+    }
+    const onJoined = (docId: string, ok: boolean, message: string): void => {
+      this.options.emit({ type: 'joined', docId, ok, message }, null)
+      if (ok) this.options.emit({ type: 'nearby', devices: this.nearby() }, null) // now "joined"
+    }
+    ws.on('peers', onNearby)
+    ws.on('shared-docs', onNearby)
+    ws.on('join-request', onJoinRequest)
+    ws.on('join-result', onJoined)
+    this.unsubscribe = () => {
+      ws.off('peers', onNearby)
+      ws.off('shared-docs', onNearby)
+      ws.off('join-request', onJoinRequest)
+      ws.off('join-result', onJoined)
+    }
+  }
+
+  /** Resolves once the saved settings (name, colour) are loaded and the name applied to the node. */
+  readonly ready: Promise<void>
+
+  close(): void {
+    clearInterval(this.timer)
+    this.unsubscribe()
+  }
+
+  /** Forwards a document's collaboration events to its windows; returns the unsubscribe. */
+  watch(session: DocSession): () => void {
+    const docId = session.docId
+    const onMembers = (): void =>
+      this.options.emit({ type: 'sharing', sharing: this.sharing(session) }, docId)
+    const onAwareness = (): void =>
+      this.options.emit({ type: 'presence', docId, people: this.presence(session) }, docId)
+    const onProps = (): void => this.options.emit({ type: 'props', docId, props: this.props(session) }, docId)
+    session.on('members', onMembers)
+    session.on('awareness', onAwareness)
+    session.on('props', onProps)
+    return () => {
+      session.off('members', onMembers)
+      session.off('awareness', onAwareness)
+      session.off('props', onProps)
+    }
+  }
+
+  // ---- Nearby and joining ------------------------------------------------------------------------
+
+  nearby(): NearbyDevice[] {
+    const ws = this.node.workspace
+    return ws.nearby().map((d) => ({
+      device: d.device,
+      deviceId: deviceIdFor(d.device),
+      name: d.name,
+      docs: d.docs.map((doc) => ({ ...doc, joined: ws.doc(doc.docId)?.myRole !== undefined })),
+    }))
+  }
+
+  addPeer(address: unknown): null {
+    const m = typeof address === 'string' ? /^\s*\[?([^\]\s]+?)\]?:(\d{1,5})\s*$/.exec(address) : null
+    const port = m ? Number(m[2]) : 0
+    if (!m || port < 1 || port > 65535)
+      throw badArgument('Give the address as host:port, e.g. 192.168.1.20:45123.')
+    this.node.add(m[1]!, port)
+    return null
+  }
+
+  requestJoin(device: unknown, docId: string): null {
+    if (typeof device !== 'string') throw badArgument('Not a device.')
+    this.node.workspace.requestJoin(device, docId)
+    return null
+  }
+
+  async joinWithInvite(code: unknown): Promise<string> {
+    if (typeof code !== 'string') throw badArgument('Paste an invite code or meshpad:// link.')
+    const invite = decodeInvite(code)
+    await this.node.joinWithInvite(invite)
+    return invite.docId
+  }
+
+  joinRequests(): JoinRequestInfo[] {
+    const ws = this.node.workspace
+    return ws.pendingJoinRequests().map((r) => ({
+      id: r.id,
+      docId: r.docId,
+      docTitle: ws.doc(r.docId)?.title ?? '',
+      device: r.device,
+      deviceId: deviceIdFor(r.device),
+      name: r.name,
+    }))
+  }
+
+  async answerJoin(requestId: unknown, accept: unknown, role: unknown): Promise<null> {
+    if (typeof requestId !== 'string') throw badArgument('Not a join request.')
+    if (accept === true) await this.node.workspace.approveJoin(requestId, requireRole(role))
+    else this.node.workspace.denyJoin(requestId)
+    this.options.emit({ type: 'join-answered', id: requestId }, null)
+    return null
+  }
+
+  // ---- sharing and members -----------------------------------------------------------------------
+
+  sharing(session: DocSession): SharingInfo {
+    const ws = this.node.workspace
+    const online = new Set(session.peers().map((p) => p.remoteKey))
+    const members: MemberInfo[] = session
+      .members()
+      .filter((m) => ROLES.includes(m.record.role as DocRole))
+      .map((m) => ({
+        device: m.device,
+        deviceId: deviceIdFor(m.device),
+        name: m.device === ws.self ? ws.name : m.record.name,
+        role: m.record.role as DocRole,
+        online: m.device === ws.self || online.has(m.device),
+        me: m.device === ws.self,
+      }))
+    const myRole = session.myRole
+    return {
+      docId: session.docId,
+      sharedOnLan: ws.isSharedOnLan(session.docId),
+      myRole: ROLES.includes(myRole as DocRole) ? (myRole as DocRole) : null,
+      members,
+    }
+  }
+
+  async setSharedOnLan(session: DocSession, on: unknown): Promise<SharingInfo> {
+    if (session.myRole !== 'owner')
+      throw new WorkspaceError('NOT_ALLOWED', 'Only an owner can share a document.')
+    await this.node.workspace.shareOnLan(session.docId, on === true)
+    const sharing = this.sharing(session)
+    this.options.emit({ type: 'sharing', sharing }, session.docId)
+    return sharing
+  }
+
+  async createInvite(session: DocSession, role: unknown): Promise<InviteInfo> {
+    const r = requireRole(role)
+    if (r === 'owner')
+      throw badArgument('Invite people as editors or viewers; make an owner from the members list.')
+    const code = await this.node.workspace.createInvite(session.docId, r, this.node.addresses())
+    return { code, link: `meshpad://join/${code}`, role: r, expires: decodeInvite(code).expires }
+  }
+
+  async setRole(session: DocSession, device: unknown, role: unknown): Promise<SharingInfo> {
+    const member = typeof device === 'string' ? session.member(device) : undefined
+    if (!member || member.role === 'removed')
+      throw badArgument('That device is not a member of this document.')
+    if (session.myRole !== 'owner') throw new WorkspaceError('NOT_ALLOWED', 'Only an owner can change roles.')
+    await session.setMember(device as string, requireRole(role), member.name)
+    return this.sharing(session)
+  }
+
+  async removeMember(session: DocSession, device: unknown): Promise<SharingInfo> {
+    if (typeof device !== 'string' || !session.member(device)) {
+      throw badArgument('That device is not a member of this document.')
+    }
+    if (device === this.node.workspace.self) throw badArgument('You cannot remove yourself.')
+    await session.removeMember(device)
+    return this.sharing(session)
+  }
+
+  // ---- presence and authors ----------------------------------------------------------------------
+
+  setPresence(session: DocSession, cursor: unknown): null {
+    if (cursor === null) this.cursors.delete(session.docId)
+    else {
+      const checked = cursorOf({ cursor: cursor as JsonValue })
+      if (!checked) throw badArgument('A cursor is {anchor, head}, each null or {replica, counter}.')
+      this.cursors.set(session.docId, checked)
+    }
+    this.publish(session)
+    return null
+  }
+
+  presence(session: DocSession): PresenceInfo[] {
+    return session.presences().map((p) => {
+      const color = field(p.state, 'color')
+      const safeColor = color && COLOR.test(color) ? color : colorOf(p.device)
+      this.knownColors.set(p.device, safeColor)
+      return {
+        device: p.device,
+        deviceId: deviceIdFor(p.device),
+        name: (field(p.state, 'name') ?? p.name).slice(0, MAX_NAME),
+        color: safeColor,
+        cursor: cursorOf(p.state),
+      }
+    })
+  }
+
+  authors(session: DocSession): Record<string, AuthorInfo> {
+    const out: Record<string, AuthorInfo> = {}
+    for (const [key] of session.durable.props.entries()) {
+      if (!key.startsWith(AUTHOR_PREFIX)) continue
+      const replica = key.slice(AUTHOR_PREFIX.length)
+      const author = session.authorOf(replica)
+      if (author) out[replica] = { ...author, color: this.colorFor(author.device) }
+    }
+    return out
+  }
+
+  private colorFor(device: string): string {
+    if (device === this.node.workspace.self) return this.settings().color
+    return this.knownColors.get(device) ?? colorOf(device)
+  }
+
+  private publish(session: DocSession): void {
+    const cursor = this.cursors.get(session.docId) ?? null
+    const s = this.settings()
+    session.setAwareness({ name: s.displayName, color: s.color, cursor: cursor as JsonValue })
+  }
+
+  private publishAll(): void {
+    for (const docId of this.cursors.keys()) {
+      const session = this.node.workspace.doc(docId)
+      if (session) this.publish(session)
+    }
+  }
+
+  // ---- properties --------------------------------------------------------------------------------
+
+  /** The document's properties as people edit them (the author records are internal). */
+  props(session: DocSession): PropEntry[] {
+    return session.durable.props
+      .entries()
+      .filter(([key]) => !key.startsWith(AUTHOR_PREFIX))
+      .map(([key, value]) => ({ key, value: typeof value === 'string' ? value : JSON.stringify(value) }))
+      .sort((a, b) => a.key.localeCompare(b.key))
+  }
+
+  async setProp(session: DocSession, key: unknown, value: unknown): Promise<PropEntry[]> {
+    if (typeof key !== 'string' || key.trim() === '' || key.length > MAX_PROP_KEY) {
+      throw badArgument(`A property name is 1–${MAX_PROP_KEY} characters.`)
+    }
+    if (key.startsWith(AUTHOR_PREFIX))
+      throw badArgument(`Names starting with "${AUTHOR_PREFIX}" are Meshpad's own.`)
+    if (typeof value !== 'string' || value.length > MAX_PROP_VALUE) {
+      throw badArgument('A property value is text of at most 64 KB.')
+    }
+    await session.setProp(key.trim(), value)
+    return this.props(session)
+  }
+
+  async deleteProp(session: DocSession, key: unknown): Promise<PropEntry[]> {
+    if (typeof key !== 'string' || key.startsWith(AUTHOR_PREFIX)) throw badArgument('No such property.')
+    await session.deleteProp(key)
+    return this.props(session)
+  }
+
+  // ---- settings ----------------------------------------------------------------------------------
+
+  settings(): Settings {
+    return {
+      displayName: this.node.workspace.name,
+      color: this.stored.color ?? colorOf(this.node.workspace.self),
+      deviceId: this.node.identity.deviceId,
+      online: this.node.online,
+    }
+  }
+
+  async setSettings(change: unknown): Promise<Settings> {
+    if (typeof change !== 'object' || change === null) throw badArgument('Nothing to change.')
+    const c = change as Record<string, unknown>
+    let { displayName, color } = this.stored
+    if (c['displayName'] !== undefined) {
+      const name = typeof c['displayName'] === 'string' ? c['displayName'].trim() : ''
+      if (!name || name.length > MAX_NAME) throw badArgument(`A display name is 1–${MAX_NAME} characters.`)
+      displayName = name
+    }
+    if (c['color'] !== undefined) {
+      if (typeof c['color'] !== 'string' || !COLOR.test(c['color'].toLowerCase())) {
+        throw badArgument('A colour is #rrggbb.')
+      }
+      color = c['color'].toLowerCase()
+    }
+    if (c['online'] !== undefined) this.node.setOnline(c['online'] === true)
+    if (displayName !== this.stored.displayName || color !== this.stored.color) {
+      await this.settingsFile.write({ displayName, color })
+      this.stored = { displayName, color }
+      if (displayName) this.node.workspace.name = displayName
+    }
+    const settings = this.settings()
+    this.options.emit({ type: 'settings', settings }, null)
+    this.publishAll()
+    return settings
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * The collaboration API over three real nodes (TCP + Noise on 127.0.0.1, no discovery), each with its
+ * AppService and one window client: Nearby, join by request, join by invite, members and roles,
+ * presence, properties, settings and working offline — what the panels in the renderer call.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ApiEvent, ApiResult } from '../../../src/shared/api'
+import { TextDoc } from '../../../src/shared/crdt'
+import { AppService, type AppClient } from '../../../src/main/hosts/app-service'
+import { PeerNode } from '../../../src/main/node/peer-node'
+
+function value<T>(result: ApiResult<T>): T {
+  if (!result.ok) throw new Error(`${result.code}: ${result.message}`)
+  return result.value
+}
+
+interface Side {
+  node: PeerNode
+  service: AppService
+  api: AppClient
+  events: ApiEvent[]
+  dataDir: string
+}
+
+async function start(name: string): Promise<Side> {
+  const dataDir = mkdtempSync(join(tmpdir(), `meshpad-collab-${name}-`))
+  const node = await PeerNode.start({ dataDir, name, host: '127.0.0.1', antiEntropyMs: 300 })
+  const service = new AppService({ node, host: 'browser', version: 'test', dataDir })
+  const events: ApiEvent[] = []
+  return { node, service, api: service.connect((e) => events.push(e)), events, dataDir }
+}
+
+async function until<T>(probe: () => T | undefined | false, what: string, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms
+  for (;;) {
+    const v = probe()
+    if (v) return v
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+const eventOf = <T extends ApiEvent['type']>(
+  side: Side,
+  type: T,
+  match: (e: Extract<ApiEvent, { type: T }>) => boolean = () => true,
+) =>
+  until(
+    () =>
+      side.events.find(
+        (e): e is Extract<ApiEvent, { type: T }> =>
+          e.type === type && match(e as Extract<ApiEvent, { type: T }>),
+      ),
+    `a ${type} event`,
+  )
+
+describe('collaboration API', () => {
+  let a: Side
+  let b: Side
+  let c: Side
+  let docId: string
+
+  beforeAll(async () => {
+    ;[a, b, c] = await Promise.all([start('ana'), start('ben'), start('cy')])
+    docId = value(await a.api.newDocument('Plan')).docId
+  })
+
+  afterAll(async () => {
+    for (const s of [a, b, c]) {
+      s?.service.close()
+      await s?.node.close()
+    }
+  })
+
+  it('lists a document shared on the LAN under Nearby, and joins it by request', async () => {
+    expect(await b.api.addPeer('not an address')).toMatchObject({ ok: false, code: 'BAD_REQUEST' })
+    value(await b.api.addPeer(`127.0.0.1:${a.node.port}`))
+    const shared = value(await a.api.setSharedOnLan(docId, true))
+    expect(shared).toMatchObject({ sharedOnLan: true, myRole: 'owner' })
+    const nearby = await eventOf(b, 'nearby', (e) => e.devices.some((d) => d.docs.length > 0))
+    const ana = nearby.devices.find((d) => d.name === 'ana')!
+    expect(ana.deviceId).toBe(a.node.identity.deviceId)
+    expect(ana.docs).toEqual([{ docId, title: 'Plan', ownerName: 'ana', memberCount: 1, joined: false }])
+
+    value(await b.api.requestJoin(ana.device, docId))
+    const request = (await eventOf(a, 'join-request')).request
+    expect(request).toMatchObject({
+      docId,
+      docTitle: 'Plan',
+      name: 'ben',
+      deviceId: b.node.identity.deviceId,
+    })
+    expect(value(await a.api.joinRequests())).toHaveLength(1)
+    value(await a.api.answerJoin(request.id, true, 'editor'))
+    expect(await eventOf(b, 'joined', (e) => e.docId === docId)).toMatchObject({ ok: true })
+    const opened = value(await b.api.openDocument(docId))
+    expect(opened.role).toBe('editor')
+  })
+
+  it('joins by invite code as a viewer, who cannot edit', async () => {
+    const invite = value(await a.api.createInvite(docId, 'viewer'))
+    expect(invite.link).toBe(`meshpad://join/${invite.code}`)
+    expect(invite.expires).toBeGreaterThan(Date.now())
+    expect(await a.api.createInvite(docId, 'owner')).toMatchObject({ ok: false, code: 'BAD_REQUEST' })
+    expect(await c.api.joinWithInvite('garbage!')).toMatchObject({ ok: false, code: 'BAD_INVITE' })
+    expect(value(await c.api.joinWithInvite(invite.link))).toBe(docId)
+    expect(await eventOf(c, 'joined', (e) => e.docId === docId)).toMatchObject({ ok: true })
+    const opened = value(await c.api.openDocument(docId))
+    expect(opened.role).toBe('viewer')
+    const replica = new TextDoc('ui-viewer')
+    replica.applyRemote(opened.state)
+    expect(await c.api.pushOps(docId, replica.localInsert(0, 'x'))).toMatchObject({
+      ok: false,
+      code: 'NOT_ALLOWED',
+    })
+    // An invite works once.
+    expect(await a.api.createInvite(docId, 'editor')).toMatchObject({ ok: true })
+  })
+
+  it('lists members with roles and online state; only an owner changes roles or removes', async () => {
+    const members = await until(() => {
+      const info = a.events.filter((e) => e.type === 'sharing').at(-1)
+      return info && info.type === 'sharing' && info.sharing.members.length === 3
+        ? info.sharing.members
+        : undefined
+    }, 'three members')
+    const byName = Object.fromEntries(members.map((m) => [m.name, m]))
+    expect(byName['ana']).toMatchObject({ role: 'owner', me: true, online: true })
+    expect(byName['ben']).toMatchObject({ role: 'editor', me: false })
+    expect(byName['cy']).toMatchObject({ role: 'viewer', deviceId: c.node.identity.deviceId })
+    expect(await b.api.setRole(docId, byName['cy']!.device, 'editor')).toMatchObject({
+      ok: false,
+      code: 'NOT_ALLOWED',
+    })
+    const changed = value(await a.api.setRole(docId, byName['cy']!.device, 'editor'))
+    expect(changed.members.find((m) => m.name === 'cy')?.role).toBe('editor')
+    await until(() => c.node.workspace.doc(docId)?.myRole === 'editor', 'cy to become an editor')
+    expect(await a.api.removeMember(docId, byName['ana']!.device)).toMatchObject({
+      ok: false,
+      code: 'BAD_REQUEST',
+    })
+  })
+
+  it('shows each person’s cursor, anchored to characters, with their name and colour', async () => {
+    const bDoc = value(await b.api.openDocument(docId))
+    const replica = new TextDoc('ui-ben')
+    replica.applyRemote(bDoc.state)
+    value(await b.api.pushOps(docId, replica.localInsert(0, 'hello world')))
+    value(await a.api.openDocument(docId))
+    value(await b.api.setSettings({ color: '#0090FF' }))
+    value(await b.api.setPresence(docId, { anchor: replica.cursorAnchor(6), head: replica.cursorAnchor(11) }))
+    const seen = await eventOf(a, 'presence', (e) => e.people.some((p) => p.cursor !== null))
+    const ben = seen.people.find((p) => p.name === 'ben')!
+    expect(ben).toMatchObject({ color: '#0090ff', deviceId: b.node.identity.deviceId })
+    const aDoc = a.node.workspace.doc(docId)!
+    expect(aDoc.durable.text.cursorIndex(ben.cursor!.anchor)).toBe(6)
+    expect(await b.api.setPresence(docId, { anchor: { replica: 7 }, head: null } as never)).toMatchObject({
+      ok: false,
+      code: 'BAD_REQUEST',
+    })
+    // Authors name the replica that typed.
+    expect(value(await a.api.authors(docId))['ui-ben']).toMatchObject({ name: 'ben', color: '#0090ff' })
+  })
+
+  it('syncs properties, last writer wins, with the author records kept internal', async () => {
+    value(await a.api.setProp(docId, 'language', 'markdown'))
+    const props = await eventOf(b, 'props', (e) => e.props.some((p) => p.key === 'language'))
+    expect(props.props).toEqual([
+      { key: 'language', value: 'markdown' },
+      { key: 'title', value: 'Plan' },
+    ])
+    expect(await a.api.setProp(docId, 'author:x', 'y')).toMatchObject({ ok: false, code: 'BAD_REQUEST' })
+    expect(await a.api.setProp(docId, '', 'y')).toMatchObject({ ok: false, code: 'BAD_REQUEST' })
+    value(await b.api.deleteProp(docId, 'language'))
+    await until(() => a.node.workspace.doc(docId)?.durable.props.get('language') === undefined, 'the delete')
+  })
+
+  it('keeps settings across restarts and rejects bad ones', async () => {
+    const s = value(await c.api.setSettings({ displayName: 'Cy D.', color: '#12A594' }))
+    expect(s).toMatchObject({
+      displayName: 'Cy D.',
+      color: '#12a594',
+      deviceId: c.node.identity.deviceId,
+      online: true,
+    })
+    expect(JSON.parse(readFileSync(join(c.dataDir, 'settings.json'), 'utf8'))).toEqual({
+      displayName: 'Cy D.',
+      color: '#12a594',
+    })
+    expect(await c.api.setSettings({ color: 'red' })).toMatchObject({ ok: false, code: 'BAD_REQUEST' })
+    expect(await c.api.setSettings({ displayName: '  ' })).toMatchObject({ ok: false, code: 'BAD_REQUEST' })
+    const again = new AppService({ node: c.node, host: 'browser', version: 'test', dataDir: c.dataDir })
+    expect(value(await again.connect(() => undefined).settings())).toMatchObject({ displayName: 'Cy D.' })
+    again.close()
+  })
+
+  it('works offline: no connections while off, and everything resyncs when back', async () => {
+    await until(() => c.node.workspace.peers().length > 0, 'cy connected')
+    value(await c.api.setSettings({ online: false }))
+    expect(c.node.workspace.peers()).toHaveLength(0)
+    await new Promise((r) => setTimeout(r, 700)) // peers redial; they must be turned away
+    expect(c.node.workspace.peers()).toHaveLength(0)
+    expect(value(await c.api.status(docId)).online).toBe(false)
+    await a.node.workspace.doc(docId)!.insert(0, 'while cy was away: ')
+    expect(c.node.workspace.doc(docId)!.text).not.toContain('while cy was away')
+    value(await c.api.setSettings({ online: true }))
+    await until(
+      () => c.node.workspace.doc(docId)?.text.startsWith('while cy was away: '),
+      'the resync',
+      15_000,
+    )
+  })
+})
