@@ -37,7 +37,8 @@ function wsOutcome(url: string, origin: string): Promise<'open' | 'refused'> {
 }
 
 describe('two nodes, two browser windows', () => {
-  let context: BrowserContext
+  // A browser each: a page behind another in one browser gets its frames throttled.
+  let contexts: BrowserContext[] = []
   let a: Side
   let b: Side
   let docId: string
@@ -46,8 +47,8 @@ describe('two nodes, two browser windows', () => {
 
   beforeAll(async () => {
     writeFileSync(file, '# Notes\n')
-    context = await launchChromium()
-    ;[a, b] = await Promise.all([startSide(context, 'alice'), startSide(context, 'bob')])
+    contexts = await Promise.all([launchChromium(), launchChromium()])
+    ;[a, b] = await Promise.all([startSide(contexts[0]!, 'alice'), startSide(contexts[1]!, 'bob')])
     // Alice opens a file; Bob joins its document with an invite, then opens it by ID.
     await a.page.getByTestId('target').fill(file)
     await a.page.getByTestId('open').click()
@@ -67,7 +68,7 @@ describe('two nodes, two browser windows', () => {
   })
 
   afterAll(async () => {
-    await context?.close()
+    for (const context of contexts) await context.close()
     for (const side of [a, b]) await stopSide(side)
   })
 

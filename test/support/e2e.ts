@@ -38,12 +38,16 @@ export async function startSide(context: BrowserContext, name: string): Promise<
 }
 
 /** The editor's text, from its rendered lines (the documents here are small enough to be all rendered). */
-export const editorText = (page: Page): Promise<string> =>
+export const editorText = (page: Page, editor = '.live .cm-content'): Promise<string> =>
   page
-    .locator('.cm-content')
+    .locator(editor)
     .evaluate((el) =>
       Array.from(el.querySelectorAll('.cm-line'), (line) => line.textContent ?? '').join('\n'),
     )
+
+/** The text of the history preview (a past version, read-only). */
+export const previewText = (page: Page): Promise<string> =>
+  editorText(page, '[data-testid=preview] .cm-content')
 
 export async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
   const end = Date.now() + ms
@@ -55,7 +59,7 @@ export async function until(check: () => boolean, what: string, ms = 10_000): Pr
 
 /** Puts the caret at the end of the document (Ctrl+End), so typing appends. */
 export async function typeAtEnd(page: Page, text: string): Promise<void> {
-  await page.locator('.cm-content').click()
+  await page.locator('.live .cm-content').click()
   await page.keyboard.press('Control+End')
   await page.keyboard.type(text)
 }

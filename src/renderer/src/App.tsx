@@ -1,15 +1,60 @@
 import { useCallback, useEffect, useRef, useState } from 'react'
 import { redo, undo } from '@codemirror/commands'
 import { openSearchPanel } from '@codemirror/search'
-import type { EditorView } from '@codemirror/view'
-import type { ApiResult, DocStatus, EditorCommand, OpenedDoc } from '../../shared/api'
+import type {
+  ApiResult,
+  AuthorInfo,
+  DocRole,
+  DocStatus,
+  EditorCommand,
+  OpenedDoc,
+  PresenceInfo,
+  PropEntry,
+} from '../../shared/api'
 import { parseOpenTarget, type OpenTarget } from '../../shared/open-target'
+import { diffHunks } from '../../shared/text-diff'
 import { getApi, hasNode, isBrowserMode } from './bridge'
+import { awayRanges, clearAway } from './collab/away'
+import { PresenceSync } from './collab/presence-sync'
+import { DocBar, type PanelName } from './DocBar'
 import { DocEvents } from './doc-events'
-import { Editor } from './Editor'
+import { Editor, type EditorHandle } from './Editor'
+import { HistoryPanel } from './HistoryPanel'
+import { JoinRequests } from './panels/JoinRequests'
+import { NearbyPanel } from './panels/NearbyPanel'
+import { PropertiesPanel } from './panels/PropertiesPanel'
+import { SettingsPanel } from './panels/SettingsPanel'
+import { SharePanel } from './panels/SharePanel'
+import { Preview } from './Preview'
 import { StartScreen } from './StartScreen'
 import { StatusBar } from './StatusBar'
 import { Toolbar } from './Toolbar'
+import { useApiEvent } from './use-api-event'
+
+const sameStatus = (a: DocStatus, b: DocStatus): boolean =>
+  (Object.keys(a) as (keyof DocStatus)[]).every((k) => a[k] === b[k])
+
+/** The names of who wrote the text in `ranges` (sorted, non-overlapping), from the replica's runs. */
+function authorsIn(
+  h: EditorHandle,
+  ranges: readonly { from: number; to: number }[],
+  authors: Readonly<Record<string, AuthorInfo>>,
+): string[] {
+  const names = new Set<string>()
+  let at = 0
+  let i = 0
+  for (const run of h.replica.authorRuns()) {
+    const from = at
+    const to = (at += run.length)
+    while (i < ranges.length && ranges[i]!.to <= from) i++
+    if (i === ranges.length) break
+    if (ranges[i]!.from < to) names.add(authors[run.replica]?.name ?? 'Someone')
+  }
+  return [...names].sort()
+}
+
+const titleOf = (doc: OpenedDoc): string =>
+  doc.path ? doc.path.split(/[\\/]/).pop()! : doc.title || 'Untitled'
 
 /**
  * One window, one document (the Electron shell opens a window per document; a browser tab is the
@@ -19,19 +64,35 @@ import { Toolbar } from './Toolbar'
 export function App(): React.JSX.Element {
   const api = getApi()
   const withNode = hasNode()
+  const browserMode = isBrowserMode()
   const [host, setHost] = useState('…')
   const [cursor, setCursor] = useState({ line: 1, column: 1 })
   const [opened, setOpened] = useState<OpenedDoc | null>(null)
   const [status, setStatus] = useState<DocStatus | null>(null)
   const [message, setMessage] = useState<string | null>(null)
-  const view = useRef<EditorView | null>(null)
+  const [editor, setEditor] = useState<EditorHandle | null>(null)
+  const [panel, setPanel] = useState<PanelName | null>(null)
+  const [people, setPeople] = useState<readonly PresenceInfo[]>([])
+  const [following, setFollowing] = useState<string | null>(null)
+  const [showAuthors, setShowAuthors] = useState(false)
+  const [authors, setAuthors] = useState<Readonly<Record<string, AuthorInfo>>>({})
+  const [props, setProps] = useState<readonly PropEntry[]>([])
+  const [role, setRole] = useState<DocRole | null>(null)
+  const [preview, setPreview] = useState<{ steps: number; text: string; label: string } | null>(null)
+  const [revision, setRevision] = useState(0)
+  const [away, setAway] = useState<{ places: number; names: string[] } | null>(null)
+  const presence = useRef<PresenceSync | null>(null)
+  const editorRef = useRef<EditorHandle | null>(null)
   // The latest state for event handlers and commands, which outlive a render.
   const openedRef = useRef<OpenedDoc | null>(null)
   const statusRef = useRef<DocStatus | null>(null)
+  const authorsRef = useRef(authors)
   useEffect(() => {
     openedRef.current = opened
     statusRef.current = status
-  }, [opened, status])
+    authorsRef.current = authors
+  }, [opened, status, authors])
+  const docId = opened?.docId ?? null
 
   useEffect(() => {
     let live = true
@@ -55,7 +116,10 @@ export function App(): React.JSX.Element {
       if (!doc) return
       setMessage(null)
       setOpened(doc)
-      document.title = `${doc.path ? doc.path.split(/[\\/]/).pop() : doc.title || 'Untitled'} — Meshpad`
+      setRole(doc.role)
+      setPreview(null)
+      setAway(null)
+      document.title = `${titleOf(doc)} — Meshpad`
       const s = show(await api.status(doc.docId))
       if (s) setStatus(s)
     },
@@ -72,29 +136,22 @@ export function App(): React.JSX.Element {
         case 'doc':
           return void open(api.openDocument(target.docId))
         case 'invite':
-          setMessage('Joining with an invite link is not available in this window yet.')
+          // The Nearby panel joins with it; its code is ready in the invite box.
+          setPanel('nearby')
+          void navigator.clipboard?.writeText(target.link).catch(() => undefined)
+          setMessage('Paste the invite into “Join with invite” in the Nearby panel to join.')
       }
     },
     [api, open],
   )
 
   const runCommand = useCallback((command: EditorCommand): void => {
-    const v = view.current
+    if (command === 'share') return setPanel('share')
+    const v = editorRef.current?.view
     if (!v) return
-    switch (command) {
-      case 'undo':
-        undo(v)
-        break
-      case 'redo':
-        redo(v)
-        break
-      case 'find':
-        openSearchPanel(v)
-        break
-      case 'share':
-        setMessage(`Document ID: ${openedRef.current?.docId ?? ''}`)
-        break
-    }
+    if (command === 'undo') undo(v)
+    else if (command === 'redo') redo(v)
+    else openSearchPanel(v)
     v.focus()
   }, [])
 
@@ -103,7 +160,9 @@ export function App(): React.JSX.Element {
   useEffect(
     () =>
       events.listen({
-        status: (s) => setStatus((prev) => (prev === null || prev.docId === s.docId ? s : prev)),
+        // Identical statuses come often (one per keystroke): keeping the old object skips a render.
+        status: (s) =>
+          setStatus((prev) => (prev === null || (prev.docId === s.docId && !sameStatus(prev, s)) ? s : prev)),
         error: setMessage,
         command: runCommand,
         open: openTarget,
@@ -120,11 +179,81 @@ export function App(): React.JSX.Element {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [])
 
+  // Presence, authors and properties of the open document.
+  useEffect(() => {
+    if (!editor || !docId) return
+    const sync = new PresenceSync(api, docId, editor)
+    presence.current = sync
+    let live = true
+    void api.presence(docId).then((r) => {
+      if (live && r.ok) {
+        setPeople(r.value)
+        sync.show(r.value)
+      }
+    })
+    void api.props(docId).then((r) => live && r.ok && setProps(r.value))
+    void api.authors(docId).then((r) => live && r.ok && setAuthors(r.value))
+    sync.cursorMoved()
+    return () => {
+      live = false
+      sync.close()
+      presence.current = null
+    }
+  }, [api, editor, docId])
+
+  useApiEvent(api, (event) => {
+    if (!docId) return
+    if (event.type === 'presence' && event.docId === docId) {
+      setPeople(event.people)
+      presence.current?.show(event.people)
+    } else if (event.type === 'props' && event.docId === docId) {
+      setProps(event.props)
+      // Author records are properties: a new person's first edit brings theirs.
+      void api.authors(docId).then((r) => r.ok && setAuthors(r.value))
+    } else if (event.type === 'sharing' && event.sharing.docId === docId) {
+      setRole(event.sharing.myRole)
+    }
+  })
+
+  const onEditorUpdate = useCallback((docChanged: boolean): void => {
+    presence.current?.cursorMoved()
+    if (!docChanged) return
+    setRevision((r) => r + 1)
+    const h = editorRef.current
+    if (!h) return
+    const ranges = awayRanges(h.view)
+    if (ranges.length === 0) return setAway(null)
+    setAway({ places: ranges.length, names: authorsIn(h, ranges, authorsRef.current) })
+  }, [])
+
+  const onReady = useCallback((h: EditorHandle | null) => {
+    editorRef.current = h
+    setEditor(h)
+  }, [])
+
+  const follow = (device: string | null): void => {
+    setFollowing(device)
+    presence.current?.follow(device)
+  }
+
+  const restore = (text: string): void => {
+    const h = editorRef.current
+    if (!h) return
+    const current = h.view.state.doc.toString()
+    // Small edits, not a wholesale replace: unchanged text keeps its identity, cursors and authors.
+    const changes = diffHunks(current, text).map((x) => ({
+      from: x.index,
+      to: x.index + x.deleteCount,
+      insert: x.insert,
+    }))
+    h.view.dispatch({ changes, userEvent: 'input.restore', scrollIntoView: true })
+  }
+
   const push = useCallback(
-    (docId: string, batch: Uint8Array): void => {
-      void api.pushOps(docId, batch).then((result) => {
+    (id: string, batch: Uint8Array): void => {
+      void api.pushOps(id, batch).then((result) => {
         const s = show(result)
-        if (s) setStatus(s)
+        if (s) setStatus((prev) => (prev && sameStatus(prev, s) ? prev : s))
       })
     },
     [api, show],
@@ -145,7 +274,6 @@ export function App(): React.JSX.Element {
   )
 
   // Browser mode has no menu: Ctrl/Cmd+S saves here (Electron's menu takes the key before the page).
-  const browserMode = isBrowserMode()
   useEffect(() => {
     if (!browserMode) return
     const onKey = (e: KeyboardEvent): void => {
@@ -159,10 +287,8 @@ export function App(): React.JSX.Element {
     return () => window.removeEventListener('keydown', onKey)
   }, [browserMode, save])
 
-  const onView = useCallback((v: EditorView | null) => {
-    view.current = v
-  }, [])
-
+  const language = props.find((p) => p.key === 'language')?.value ?? null
+  const readOnly = role === 'viewer'
   return (
     <div className="app">
       {browserMode && (
@@ -171,7 +297,7 @@ export function App(): React.JSX.Element {
           hasPath={Boolean(status?.path)}
           actions={{
             openFile: (path) => void open(api.openFile(path)),
-            openDocument: (docId) => void open(api.openDocument(docId)),
+            openDocument: (id) => void open(api.openDocument(id)),
             newDocument: (title) => void open(api.newDocument(title)),
             save: (path) => void save(path),
           }}
@@ -185,22 +311,83 @@ export function App(): React.JSX.Element {
           </button>
         </div>
       )}
-      {withNode && !opened ? (
-        <StartScreen
-          api={api}
-          onOpen={(docId) => void open(api.openDocument(docId))}
-          onNew={() => void open(api.newDocument('Untitled'))}
-        />
-      ) : (
-        <Editor
-          key={opened?.docId ?? 'scratch'}
-          doc={opened}
-          events={events}
-          push={push}
-          onCursor={setCursor}
-          onView={onView}
+      {withNode && (
+        <DocBar
+          title={opened ? titleOf(opened) : null}
+          hasDoc={opened !== null}
+          people={people}
+          following={following}
+          onFollow={follow}
+          showAuthors={showAuthors}
+          onShowAuthors={setShowAuthors}
+          panel={panel}
+          onPanel={setPanel}
         />
       )}
+      {away && (
+        <div className="away" data-testid="away" role="status">
+          <span>
+            While you were away, {away.names.join(', ')} changed {away.places}{' '}
+            {away.places === 1 ? 'place' : 'places'} (highlighted).
+          </span>
+          <button
+            data-testid="away-dismiss"
+            onClick={() => {
+              editorRef.current?.view.dispatch({ effects: clearAway.of(null) })
+              setAway(null)
+            }}
+          >
+            Dismiss
+          </button>
+        </div>
+      )}
+      <div className="workspace">
+        <div className={preview ? 'main previewing' : 'main'}>
+          {withNode && !opened ? (
+            <StartScreen
+              api={api}
+              onOpen={(id) => void open(api.openDocument(id))}
+              onNew={() => void open(api.newDocument('Untitled'))}
+            />
+          ) : (
+            <div className="live">
+              <Editor
+                key={opened?.docId ?? 'scratch'}
+                doc={opened}
+                events={events}
+                push={push}
+                onCursor={setCursor}
+                onReady={onReady}
+                onUpdate={onEditorUpdate}
+                readOnly={readOnly}
+                language={language}
+                authors={showAuthors ? authors : null}
+              />
+            </div>
+          )}
+          {preview && <Preview text={preview.text} label={preview.label} />}
+        </div>
+        {panel && (
+          <aside className="side-panel" data-testid="side-panel">
+            {panel === 'nearby' && (
+              <NearbyPanel api={api} onOpenDoc={(id) => void open(api.openDocument(id))} />
+            )}
+            {panel === 'settings' && <SettingsPanel api={api} />}
+            {panel === 'share' && docId && <SharePanel api={api} docId={docId} />}
+            {panel === 'props' && docId && <PropertiesPanel api={api} docId={docId} readOnly={readOnly} />}
+            {panel === 'history' && editor && (
+              <HistoryPanel
+                replica={editor.replica}
+                revision={revision}
+                authors={authors}
+                canRestore={!readOnly}
+                onPreview={setPreview}
+                onRestore={restore}
+              />
+            )}
+          </aside>
+        )}
+      </div>
       <StatusBar
         editing={opened !== null || !withNode}
         opened={opened}
@@ -208,6 +395,7 @@ export function App(): React.JSX.Element {
         cursor={cursor}
         host={host}
       />
+      {withNode && <JoinRequests api={api} />}
     </div>
   )
 }

@@ -4,9 +4,12 @@ import { EditorView } from '@codemirror/view'
 import { Compartment, EditorState } from '@codemirror/state'
 import { LanguageDescription } from '@codemirror/language'
 import { languages } from '@codemirror/language-data'
-import type { DocRole } from '../../shared/api'
+import type { AuthorInfo, DocRole } from '../../shared/api'
 import { TextDoc } from '../../shared/crdt'
 import { applyRemoteBatch, textDocSync } from './binding/sync'
+import { authorship, authorsChanged } from './collab/authorship'
+import { awayHighlights, catchUpChange } from './collab/away'
+import { presenceCursors } from './collab/presence'
 import type { DocEvents } from './doc-events'
 import { darkQuery, themeFor } from './theme'
 
@@ -18,14 +21,28 @@ export interface EditorDoc {
   readonly role: DocRole | null
 }
 
+/** What the window's other parts use of an editor: its view and its replica of the document. */
+export interface EditorHandle {
+  readonly view: EditorView
+  readonly replica: TextDoc
+}
+
 interface EditorProps {
   readonly doc: EditorDoc | null
   readonly events: DocEvents | null
   /** Sends a batch of the window's replica to the node. */
   readonly push: (docId: string, batch: Uint8Array) => void
   readonly onCursor: (pos: { line: number; column: number }) => void
-  /** Hears the view once made (and null when it goes), so menu commands can act on it. */
-  readonly onView?: (view: EditorView | null) => void
+  /** Hears the editor once made (and null when it goes), for menu commands, presence and history. */
+  readonly onReady?: (handle: EditorHandle | null) => void
+  /** Hears every change of selection or text (presence, status bar). */
+  readonly onUpdate?: (docChanged: boolean) => void
+  /** Editing refused (a viewer, or while a past version is shown). */
+  readonly readOnly: boolean
+  /** The document's "language" property, which overrides the file name's. */
+  readonly language: string | null
+  /** Colour the text by author (null: off). */
+  readonly authors: Readonly<Record<string, AuthorInfo>> | null
 }
 
 /** A replica ID for this window's replica: fresh per opened editor, as CodeMirror views are. */
@@ -34,23 +51,33 @@ function newReplicaId(): string {
   return 'ui-' + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
 }
 
+function languageFor(name: string | null, fileName: string | null): LanguageDescription | null {
+  if (name) {
+    return LanguageDescription.matchLanguageName(languages, name, true) ?? null
+  }
+  return fileName ? LanguageDescription.matchFilename(languages, fileName) : null
+}
+
 /** The CodeMirror 6 editor. React owns the container; CodeMirror owns everything inside it. */
-export function Editor({ doc, events, push, onCursor, onView }: EditorProps): React.JSX.Element {
+export function Editor(props: EditorProps): React.JSX.Element {
+  const { doc, events } = props
   const host = useRef<HTMLDivElement>(null)
-  const onCursorRef = useRef(onCursor)
-  const pushRef = useRef(push)
-  const onViewRef = useRef(onView)
+  const latest = useRef(props)
+  const handle = useRef<EditorHandle | null>(null)
+  const compartments = useRef({
+    language: new Compartment(),
+    readOnly: new Compartment(),
+    authorship: new Compartment(),
+  })
   useEffect(() => {
-    onCursorRef.current = onCursor
-    pushRef.current = push
-    onViewRef.current = onView
-  }, [onCursor, push, onView])
+    latest.current = props
+  })
 
   useEffect(() => {
     if (!host.current) return
     const replica = new TextDoc(newReplicaId())
     if (doc) replica.applyRemote(doc.state)
-    const language = new Compartment()
+    const { language, readOnly, authorship: authorsSlot } = compartments.current
     const theme = new Compartment()
     const media = darkQuery()
     const view = new EditorView({
@@ -61,42 +88,86 @@ export function Editor({ doc, events, push, onCursor, onView }: EditorProps): Re
           basicSetup,
           EditorView.lineWrapping,
           // A viewer's node refuses its edits: the editor must not make any.
-          EditorState.readOnly.of(doc?.role === 'viewer'),
+          readOnly.of(EditorState.readOnly.of(latest.current.readOnly)),
           language.of([]),
           theme.of(themeFor(media.matches)),
-          doc ? textDocSync({ doc: replica, push: (batch) => pushRef.current(doc.docId, batch) }) : [],
+          presenceCursors(),
+          awayHighlights(),
+          authorsSlot.of([]),
+          doc ? textDocSync({ doc: replica, push: (batch) => latest.current.push(doc.docId, batch) }) : [],
           EditorView.updateListener.of((update) => {
-            if (!update.selectionSet && !update.docChanged) return
+            if (!update.selectionSet && !update.docChanged && !update.focusChanged) return
             const head = update.state.selection.main.head
             const line = update.state.doc.lineAt(head)
-            onCursorRef.current({ line: line.number, column: head - line.from + 1 })
+            latest.current.onCursor({ line: line.number, column: head - line.from + 1 })
+            latest.current.onUpdate?.(update.docChanged)
           }),
         ],
       }),
     })
-    let live = true
-    const description = doc?.fileName ? LanguageDescription.matchFilename(languages, doc.fileName) : null
-    if (description) {
-      void description.load().then((support) => {
-        if (live) view.dispatch({ effects: language.reconfigure(support) })
-      })
-    }
     const onScheme = (e: MediaQueryListEvent): void => {
       view.dispatch({ effects: theme.reconfigure(themeFor(e.matches)) })
     }
     media.addEventListener('change', onScheme)
     const unbind =
-      doc && events ? events.bind(doc.docId, { ops: (batch) => applyRemoteBatch(view, batch) }) : null
-    onViewRef.current?.(view)
+      doc && events
+        ? events.bind(doc.docId, {
+            ops: (batch, catchUp) => applyRemoteBatch(view, batch, catchUp ? [catchUpChange.of(true)] : []),
+          })
+        : null
+    handle.current = { view, replica }
+    latest.current.onReady?.(handle.current)
     view.focus()
     return () => {
-      onViewRef.current?.(null)
-      live = false
+      latest.current.onReady?.(null)
+      handle.current = null
       unbind?.()
       media.removeEventListener('change', onScheme)
       view.destroy()
     }
   }, [doc, events])
+
+  // Syntax by the "language" property, else by the file name; loaded on demand.
+  const fileName = doc?.fileName ?? null
+  const languageName = props.language
+  useEffect(() => {
+    const h = handle.current
+    if (!h) return
+    let live = true
+    const description = languageFor(languageName, fileName)
+    const slot = compartments.current.language
+    if (!description) h.view.dispatch({ effects: slot.reconfigure([]) })
+    else {
+      void description.load().then((support) => {
+        if (live) h.view.dispatch({ effects: slot.reconfigure(support) })
+      })
+    }
+    return () => {
+      live = false
+    }
+  }, [languageName, fileName, doc])
+
+  const readOnlyNow = props.readOnly
+  useEffect(() => {
+    const slot = compartments.current.readOnly
+    handle.current?.view.dispatch({ effects: slot.reconfigure(EditorState.readOnly.of(readOnlyNow)) })
+  }, [readOnlyNow, doc])
+
+  // Authorship on or off; a new authors list redraws it.
+  const showAuthors = props.authors !== null
+  const authors = props.authors
+  useEffect(() => {
+    const h = handle.current
+    if (!h) return
+    const slot = compartments.current.authorship
+    const current = (): Readonly<Record<string, AuthorInfo>> => latest.current.authors ?? {}
+    h.view.dispatch({
+      effects: slot.reconfigure(showAuthors ? authorship({ doc: h.replica, authors: current }) : []),
+    })
+  }, [showAuthors, doc])
+  useEffect(() => {
+    handle.current?.view.dispatch({ effects: authorsChanged.of(null) })
+  }, [authors])
 
   return <div className="editor" ref={host} data-testid="editor" />
 }

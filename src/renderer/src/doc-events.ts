@@ -7,7 +7,8 @@ import type { ApiEvent, DocStatus, EditorCommand, MeshpadBridge } from '../../sh
 import type { OpenTarget } from '../../shared/open-target'
 
 export interface DocHandlers {
-  readonly ops: (batch: Uint8Array) => void
+  /** `catchUp`: the batch came in a resync after time apart. */
+  readonly ops: (batch: Uint8Array, catchUp: boolean) => void
 }
 
 /** What the window does with events that are not a document's ops. */
@@ -20,7 +21,7 @@ export interface WindowHandlers {
 
 export class DocEvents {
   private readonly handlers = new Map<string, DocHandlers>()
-  private readonly early = new Map<string, Uint8Array[]>()
+  private readonly early = new Map<string, { batch: Uint8Array; catchUp: boolean }[]>()
 
   constructor(private readonly api: MeshpadBridge) {}
 
@@ -33,7 +34,7 @@ export class DocEvents {
     this.handlers.set(docId, handlers)
     const queued = this.early.get(docId) ?? []
     this.early.delete(docId)
-    for (const batch of queued) handlers.ops(batch)
+    for (const { batch, catchUp } of queued) handlers.ops(batch, catchUp)
     return () => {
       if (this.handlers.get(docId) === handlers) this.handlers.delete(docId)
     }
@@ -43,9 +44,12 @@ export class DocEvents {
     switch (event.type) {
       case 'ops': {
         const h = this.handlers.get(event.docId)
-        if (h) h.ops(event.batch)
-        else
-          (this.early.get(event.docId) ?? this.early.set(event.docId, []).get(event.docId)!).push(event.batch)
+        const catchUp = event.catchUp === true
+        if (h) h.ops(event.batch, catchUp)
+        else {
+          const queue = this.early.get(event.docId) ?? this.early.set(event.docId, []).get(event.docId)!
+          queue.push({ batch: event.batch, catchUp })
+        }
         return
       }
       case 'status':
@@ -56,6 +60,8 @@ export class DocEvents {
         return window.command(event.command)
       case 'open':
         return window.open(event.target)
+      default:
+        return // collaboration events: the panels hear those themselves (use-api-event.ts)
     }
   }
 }

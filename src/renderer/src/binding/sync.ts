@@ -65,15 +65,22 @@ export function changeSetOf(changes: readonly TextChange[], length: number): Cha
   return set
 }
 
-/** Applies a batch from the node to the replica and shows its effect, annotated as remote. */
-export function applyRemoteBatch(view: EditorView, batch: Uint8Array): void {
+/**
+ * Applies a batch from the node to the replica and shows its effect, annotated as remote (plus
+ * `extra` annotations, e.g. that it came in a catch-up).
+ */
+export function applyRemoteBatch(
+  view: EditorView,
+  batch: Uint8Array,
+  extra: readonly Annotation<unknown>[] = [],
+): void {
   const config = view.state.facet(syncConfig)
   if (!config) throw new Error('applyRemoteBatch: the editor has no sync binding')
   const changes = config.doc.applyRemote(batch)
   if (changes.length === 0) return // a duplicate or an echo: the replica knew it already
   view.dispatch({
     changes: changeSetOf(changes, view.state.doc.length),
-    annotations: [remoteOrigin.of(true), Transaction.addToHistory.of(false)],
+    annotations: [remoteOrigin.of(true), Transaction.addToHistory.of(false), ...extra],
   })
 }
 

@@ -1,0 +1,101 @@
+/**
+ * Authorship: the text coloured by who wrote it, and on hover who wrote a character and when. Read
+ * off the window's replica (TextDoc.authorRuns, idAt, insertedAt) and the authors the node knows (each
+ * replica's device, name and colour). Only the visible ranges are decorated, so a long document costs
+ * one walk over its spans per update, not one decoration per run.
+ */
+import { Facet, StateEffect, type Extension, type Range } from '@codemirror/state'
+import {
+  Decoration,
+  EditorView,
+  hoverTooltip,
+  ViewPlugin,
+  type DecorationSet,
+  type ViewUpdate,
+} from '@codemirror/view'
+import type { AuthorInfo } from '../../../shared/api'
+import type { TextDoc } from '../../../shared/crdt'
+
+export interface AuthorshipSource {
+  readonly doc: TextDoc
+  /** Who wrote with each replica, by replica ID (from the node: `api.authors`). */
+  readonly authors: () => Readonly<Record<string, AuthorInfo>>
+}
+
+const source = Facet.define<AuthorshipSource, AuthorshipSource | null>({ combine: (v) => v[0] ?? null })
+/** The authors list changed (a refresh from the node): redraw. */
+export const authorsChanged = StateEffect.define<null>()
+
+const UNKNOWN: AuthorInfo = { device: '', name: 'Someone', color: '#8b8d98' }
+
+function marks(view: EditorView, src: AuthorshipSource): DecorationSet {
+  const authors = src.authors()
+  const ranges: Range<Decoration>[] = []
+  const visible = view.visibleRanges
+  if (visible.length === 0) return Decoration.none
+  const lo = visible[0]!.from
+  const hi = visible[visible.length - 1]!.to
+  let at = 0
+  for (const run of src.doc.authorRuns()) {
+    const from = at
+    const to = (at += run.length)
+    if (to <= lo) continue
+    if (from >= hi) break
+    const a = authors[run.replica] ?? UNKNOWN
+    ranges.push(
+      Decoration.mark({
+        class: 'cm-author',
+        attributes: { style: `background-color: ${a.color}2e; border-bottom: 2px solid ${a.color}` },
+      }).range(Math.max(from, lo), Math.min(to, hi)),
+    )
+  }
+  return Decoration.set(ranges)
+}
+
+const plugin = ViewPlugin.fromClass(
+  class {
+    decorations: DecorationSet
+    constructor(view: EditorView) {
+      const src = view.state.facet(source)
+      this.decorations = src ? marks(view, src) : Decoration.none
+    }
+    update(update: ViewUpdate): void {
+      const src = update.state.facet(source)
+      const refresh = update.transactions.some((tr) => tr.effects.some((e) => e.is(authorsChanged)))
+      if (src && (update.docChanged || update.viewportChanged || refresh))
+        this.decorations = marks(update.view, src)
+    }
+  },
+  { decorations: (p) => p.decorations },
+)
+
+const when = (seconds: number): string =>
+  seconds > 0 ? new Date(seconds * 1000).toLocaleString() : 'at an unknown time'
+
+const tooltip = hoverTooltip((view, pos, side) => {
+  const src = view.state.facet(source)
+  if (!src) return null
+  const at = side < 0 ? pos - 1 : pos
+  if (at < 0 || at >= src.doc.length) return null
+  const id = src.doc.idAt(at)
+  const author = src.authors()[id.replica] ?? UNKNOWN
+  return {
+    pos: at,
+    end: at + 1,
+    above: true,
+    create: () => {
+      const dom = document.createElement('div')
+      dom.className = 'cm-author-tooltip'
+      dom.textContent = `${author.name} · ${when(src.doc.insertedAt(id))}`
+      return { dom }
+    },
+  }
+})
+
+/** The extension that shows authorship (put it in a Compartment to toggle it). */
+export const authorship = (src: AuthorshipSource): Extension => [
+  source.of(src),
+  plugin,
+  tooltip,
+  EditorView.baseTheme({ '.cm-author-tooltip': { padding: '2px 6px', fontSize: '12px' } }),
+]

@@ -1,0 +1,47 @@
+/**
+ * "While you were away": text that others wrote while this device was offline, highlighted when it
+ * arrives in a resync, until the user dismisses it. The ranges are decorations mapped through every
+ * later change, so typing around them keeps them on the right text.
+ */
+import { Annotation, StateEffect, StateField, type Extension, type Range } from '@codemirror/state'
+import { Decoration, EditorView, type DecorationSet } from '@codemirror/view'
+
+/** On a remote transaction: its changes arrived in a catch-up after time apart. */
+export const catchUpChange = Annotation.define<boolean>()
+export const clearAway = StateEffect.define<null>()
+
+const mark = Decoration.mark({ class: 'cm-away' })
+
+const away = StateField.define<DecorationSet>({
+  create: () => Decoration.none,
+  update(set, tr) {
+    if (tr.effects.some((e) => e.is(clearAway))) return Decoration.none
+    set = set.map(tr.changes)
+    if (tr.annotation(catchUpChange)) {
+      const added: Range<Decoration>[] = []
+      tr.changes.iterChangedRanges((_fromA, _toA, fromB, toB) => {
+        if (toB > fromB) added.push(mark.range(fromB, toB))
+      })
+      if (added.length > 0) set = set.update({ add: added, sort: true })
+    }
+    return set
+  },
+  provide: (field) => EditorView.decorations.from(field),
+})
+
+/** The highlighted stretches (none once dismissed). */
+export function awayRanges(view: EditorView): { from: number; to: number }[] {
+  const ranges: { from: number; to: number }[] = []
+  view.state.field(away, false)?.between(0, view.state.doc.length, (from, to) => {
+    ranges.push({ from, to })
+  })
+  return ranges
+}
+
+export const awayHighlights = (): Extension => [
+  away,
+  EditorView.baseTheme({
+    '&light .cm-away': { backgroundColor: '#fff3b0' },
+    '&dark .cm-away': { backgroundColor: '#5a4a00' },
+  }),
+]

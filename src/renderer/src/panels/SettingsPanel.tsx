@@ -1,0 +1,158 @@
+import { useEffect, useRef, useState } from 'react'
+import type { MeshpadBridge, Settings } from '../../../shared/api'
+import { useApiEvent } from '../use-api-event'
+import { ErrorText, useRequest } from './common'
+
+/** The same colours as PALETTE in src/main/hosts/collab-service.ts (the renderer cannot import main). */
+export const PALETTE: readonly string[] = [
+  '#e5484d',
+  '#f76b15',
+  '#ffc53d',
+  '#30a46c',
+  '#12a594',
+  '#0090ff',
+  '#6e56cf',
+  '#d6409f',
+  '#ab4aba',
+  '#8d7b5a',
+]
+
+/** How long the colour picker must rest before its colour is saved (it reports every move of a drag). */
+const PICKER_SETTLE_MS = 300
+
+/** Your name and colour as others see them, your device ID, and working offline. */
+export function SettingsPanel({ api }: { api: MeshpadBridge }): React.JSX.Element {
+  const [settings, setSettings] = useState<Settings | null>(null)
+  /** The name being typed, until saved (null: show the saved one). */
+  const [name, setName] = useState<string | null>(null)
+  /** The colour being picked, until saved. */
+  const [picked, setPicked] = useState<string | null>(null)
+  const pickTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined)
+  const { error, run } = useRequest()
+
+  useEffect(() => {
+    let live = true
+    void run(api.settings()).then((result) => {
+      if (live && result.ok) setSettings(result.value)
+    })
+    return () => {
+      live = false
+      clearTimeout(pickTimer.current)
+    }
+  }, [api, run])
+
+  useApiEvent(api, (event) => {
+    if (event.type === 'settings') setSettings(event.settings)
+  })
+
+  const change = async (c: { displayName?: string; color?: string; online?: boolean }): Promise<boolean> => {
+    const result = await run(api.setSettings(c))
+    if (result.ok) setSettings(result.value)
+    return result.ok
+  }
+
+  const saveName = async (): Promise<void> => {
+    if (name === null || !settings) return
+    const typed = name.trim()
+    if (typed === settings.displayName) {
+      setName(null)
+      return
+    }
+    if (await change({ displayName: typed })) setName(null)
+  }
+
+  const saveColor = (color: string): void => {
+    clearTimeout(pickTimer.current)
+    setPicked(null)
+    void change({ color })
+  }
+
+  const pick = (color: string): void => {
+    setPicked(color)
+    clearTimeout(pickTimer.current)
+    pickTimer.current = setTimeout(() => saveColor(color), PICKER_SETTLE_MS)
+  }
+
+  const color = (picked ?? settings?.color ?? '').toLowerCase()
+  return (
+    <section className="panel settings-panel" data-testid="settings-panel" aria-label="Settings">
+      <h2>Settings</h2>
+      <ErrorText message={error} />
+      {settings === null && !error && <p className="hint">Loading…</p>}
+      {settings && (
+        <>
+          <label className="field">
+            <span>Display name</span>
+            <input
+              data-testid="settings-name"
+              value={name ?? settings.displayName}
+              maxLength={64}
+              onChange={(e) => setName(e.target.value)}
+              onBlur={() => void saveName()}
+              onKeyDown={(e) => {
+                if (e.key === 'Enter') void saveName()
+                if (e.key === 'Escape') setName(null)
+              }}
+            />
+          </label>
+
+          <fieldset className="field colors">
+            <legend>Colour</legend>
+            <div className="swatches">
+              {PALETTE.map((c) => (
+                <button
+                  key={c}
+                  className="swatch"
+                  data-testid="settings-color"
+                  data-color={c}
+                  aria-label={c}
+                  aria-pressed={color === c}
+                  title={c}
+                  style={{ background: c }}
+                  onClick={() => saveColor(c)}
+                />
+              ))}
+              <input
+                type="color"
+                data-testid="settings-color-custom"
+                aria-label="Another colour"
+                value={color || '#000000'}
+                onChange={(e) => pick(e.target.value)}
+              />
+            </div>
+            <p className="hint">Your cursor and your text, as others see them.</p>
+          </fieldset>
+
+          <div className="field">
+            <span>Device ID</span>
+            <span className="device-id large" data-testid="settings-device-id">
+              {settings.deviceId}
+            </span>
+            <p className="hint">
+              Others see this ID when you ask to join: compare it aloud to be sure it is you.
+            </p>
+          </div>
+
+          <label className="check">
+            <input
+              type="checkbox"
+              data-testid="settings-offline"
+              checked={!settings.online}
+              onChange={(e) => {
+                // Shown at once; the node's answer confirms it (or puts it back, with the error).
+                const online = !e.target.checked
+                const before = settings
+                setSettings({ ...settings, online })
+                void change({ online }).then((ok) => ok || setSettings(before))
+              }}
+            />
+            Work offline
+          </label>
+          <p className="hint">
+            Offline: no connections in or out; your edits are kept and sync when you go back online.
+          </p>
+        </>
+      )}
+    </section>
+  )
+}

@@ -1,0 +1,247 @@
+import { useEffect, useState } from 'react'
+import type {
+  ApiResult,
+  DocRole,
+  InviteInfo,
+  MeshpadBridge,
+  MemberInfo,
+  SharingInfo,
+} from '../../../shared/api'
+import { useApiEvent } from '../use-api-event'
+import { DeviceId, ErrorText, useRequest } from './common'
+
+const ROLES: readonly DocRole[] = ['owner', 'editor', 'viewer']
+const toRole = (value: string): DocRole => ROLES.find((r) => r === value) ?? 'viewer'
+
+/** "14:05", or with the date when it is not today. */
+const when = (ms: number): string => {
+  const d = new Date(ms)
+  const sameDay = d.toDateString() === new Date().toDateString()
+  return sameDay
+    ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+    : d.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' })
+}
+
+/** Writes to the clipboard; false if the page may not (no permission, not focused). */
+const copy = async (text: string): Promise<boolean> => {
+  try {
+    await navigator.clipboard.writeText(text)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** How a document is shared: on the LAN, by invite, and with whom (owners manage roles and members). */
+export function SharePanel({ api, docId }: { api: MeshpadBridge; docId: string }): React.JSX.Element {
+  // A new document starts from a clean panel (no invite or confirm step of the previous one).
+  return <SharePanelFor key={docId} api={api} docId={docId} />
+}
+
+function SharePanelFor({ api, docId }: { api: MeshpadBridge; docId: string }): React.JSX.Element {
+  const [sharing, setSharing] = useState<SharingInfo | null>(null)
+  const { error, run } = useRequest()
+
+  useEffect(() => {
+    let live = true
+    void run(api.sharing(docId)).then((result) => {
+      if (live && result.ok) setSharing(result.value)
+    })
+    return () => {
+      live = false
+    }
+  }, [api, docId, run])
+
+  useApiEvent(api, (event) => {
+    if (event.type === 'sharing' && event.sharing.docId === docId) setSharing(event.sharing)
+  })
+
+  const update = async (request: Promise<ApiResult<SharingInfo>>): Promise<boolean> => {
+    const result = await run(request)
+    if (result.ok) setSharing(result.value)
+    return result.ok
+  }
+
+  const isOwner = sharing?.myRole === 'owner'
+  return (
+    <section className="panel share-panel" data-testid="share-panel" aria-label="Share">
+      <h2>Share</h2>
+      <ErrorText message={error} />
+      {sharing === null && !error && <p className="hint">Loading…</p>}
+      {sharing && (
+        <>
+          <label className="check">
+            <input
+              type="checkbox"
+              data-testid="share-lan"
+              checked={sharing.sharedOnLan}
+              disabled={!isOwner}
+              onChange={(e) => {
+                // Shown at once; the node's answer confirms it (or puts it back, with the error).
+                const on = e.target.checked
+                const before = sharing
+                setSharing({ ...sharing, sharedOnLan: on })
+                void update(api.setSharedOnLan(docId, on)).then((ok) => ok || setSharing(before))
+              }}
+            />
+            Share on LAN
+          </label>
+          <p className="hint">
+            {isOwner
+              ? 'Devices on this network see it in Nearby and can ask to join.'
+              : sharing.sharedOnLan
+                ? 'Shared on the LAN by its owner.'
+                : 'Not shared on the LAN.'}
+          </p>
+          {isOwner && <InviteSection api={api} docId={docId} />}
+          <h3>Members</h3>
+          <ul className="members" data-testid="members">
+            {sharing.members.map((m) => (
+              <MemberRow
+                key={m.device}
+                member={m}
+                manage={isOwner && !m.me}
+                onRole={(role) => void update(api.setRole(docId, m.device, role))}
+                onRemove={() => void update(api.removeMember(docId, m.device))}
+              />
+            ))}
+          </ul>
+        </>
+      )}
+    </section>
+  )
+}
+
+function InviteSection({ api, docId }: { api: MeshpadBridge; docId: string }): React.JSX.Element {
+  const [role, setRole] = useState<DocRole>('editor')
+  const [invite, setInvite] = useState<InviteInfo | null>(null)
+  const [copied, setCopied] = useState(false)
+  const { error, run } = useRequest()
+
+  const create = async (): Promise<void> => {
+    setCopied(false)
+    const result = await run(api.createInvite(docId, role))
+    if (!result.ok) return
+    setInvite(result.value)
+    setCopied(await copy(result.value.code))
+  }
+
+  return (
+    <div className="invite">
+      <h3>Invite</h3>
+      <div className="panel-row">
+        <label>
+          As{' '}
+          <select
+            data-testid="invite-role"
+            value={role}
+            onChange={(e) => setRole(e.target.value === 'viewer' ? 'viewer' : 'editor')}
+          >
+            <option value="editor">editor</option>
+            <option value="viewer">viewer</option>
+          </select>
+        </label>
+        <button data-testid="create-invite" onClick={() => void create()}>
+          Copy invite
+        </button>
+      </div>
+      <ErrorText message={error} />
+      {invite && (
+        <>
+          <textarea
+            data-testid="invite-code"
+            className="invite-code"
+            aria-label="Invite code"
+            readOnly
+            rows={3}
+            value={invite.code}
+            onFocus={(e) => e.target.select()}
+          />
+          <p className="invite-link">
+            <code data-testid="invite-link">{invite.link}</code>
+          </p>
+          <div className="panel-row">
+            <button
+              data-testid="invite-copy"
+              onClick={() => void copy(invite.code).then((ok) => ok && setCopied(true))}
+            >
+              Copy to clipboard
+            </button>
+            {copied && (
+              <span className="hint" role="status" data-testid="invite-copied">
+                Copied
+              </span>
+            )}
+          </div>
+          <p className="hint" data-testid="invite-expiry">
+            For one {invite.role}: works once, until {when(invite.expires)}.
+          </p>
+        </>
+      )}
+    </div>
+  )
+}
+
+function MemberRow({
+  member: m,
+  manage,
+  onRole,
+  onRemove,
+}: {
+  member: MemberInfo
+  /** Whether this device (an owner) may change the member's role or remove it. */
+  manage: boolean
+  onRole: (role: DocRole) => void
+  onRemove: () => void
+}): React.JSX.Element {
+  const [confirming, setConfirming] = useState(false)
+  const name = m.name || 'Unnamed device'
+  return (
+    <li className="member" data-testid="member" data-device={m.device}>
+      <span
+        className={m.online ? 'dot online' : 'dot offline'}
+        role="img"
+        aria-label={m.online ? 'online' : 'offline'}
+      />
+      <span className="member-who">
+        <span className="name">
+          {name}
+          {m.me && ' (you)'}
+        </span>
+        <DeviceId id={m.deviceId} />
+      </span>
+      {manage ? (
+        <>
+          <select
+            data-testid="member-role"
+            aria-label={`Role of ${name}`}
+            value={m.role}
+            onChange={(e) => onRole(toRole(e.target.value))}
+          >
+            {ROLES.map((r) => (
+              <option key={r} value={r}>
+                {r}
+              </option>
+            ))}
+          </select>
+          <button
+            data-testid="member-remove"
+            className={confirming ? 'danger' : undefined}
+            aria-label={confirming ? `Confirm remove ${name}` : `Remove ${name}`}
+            onBlur={() => setConfirming(false)}
+            onClick={() => {
+              if (confirming) {
+                setConfirming(false)
+                onRemove()
+              } else setConfirming(true)
+            }}
+          >
+            {confirming ? 'Confirm remove' : 'Remove'}
+          </button>
+        </>
+      ) : (
+        <span className="member-role">{m.role}</span>
+      )}
+    </li>
+  )
+}

@@ -1,0 +1,142 @@
+/**
+ * The collaboration panels (src/renderer/src/panels) in Chromium over a fake bridge: they load, call
+ * the API with the right arguments, and follow its events.
+ */
+import { join } from 'node:path'
+import { buildSync } from 'esbuild'
+import type { BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchChromium } from '../support/chromium'
+
+const X = 'x'.repeat(32)
+const Y = 'y'.repeat(32)
+
+describe('collaboration panels', () => {
+  let context: BrowserContext
+  let page: Page
+  const calls = (): Promise<unknown[][]> =>
+    page.evaluate(() => (window as unknown as { calls: unknown[][] }).calls)
+  const opened = (): Promise<string[]> =>
+    page.evaluate(() => (window as unknown as { opened: string[] }).opened)
+  const emit = (event: unknown): Promise<void> =>
+    page.evaluate((e) => (window as unknown as { emit(e: unknown): void }).emit(e), event)
+
+  beforeAll(async () => {
+    const bundle = buildSync({
+      entryPoints: [join(import.meta.dirname, 'panels-page.ts')],
+      bundle: true,
+      format: 'iife',
+      target: 'es2022',
+      jsx: 'automatic',
+      define: { 'process.env.NODE_ENV': '"development"' },
+      write: false,
+      logLevel: 'silent',
+    })
+    context = await launchChromium()
+    page = await context.newPage()
+    await page.setContent('<!doctype html><meta charset="utf-8"><body></body>')
+    await page.addScriptTag({ content: bundle.outputFiles[0]!.text })
+    await page.getByTestId('nearby-device').waitFor()
+  })
+
+  afterAll(async () => {
+    await context?.close()
+  })
+
+  it('Nearby: joins, waits for the owner, opens on the joined event', async () => {
+    const row = page.locator(`[data-testid=nearby-doc][data-doc-id="${X}"]`)
+    await page.locator(`[data-testid=nearby-doc][data-doc-id="${Y}"]`).getByTestId('open-nearby-doc').click()
+    expect(await opened()).toEqual([Y])
+    await row.getByTestId('join-doc').click()
+    await expect
+      .poll(() => row.getByTestId('join-status').textContent())
+      .toBe('Asked to join — waiting for the owner')
+    expect(await calls()).toContainEqual(['requestJoin', 'cc', X])
+    await emit({ type: 'joined', docId: X, ok: false, message: 'The owner said no.' })
+    await expect.poll(() => row.getByTestId('join-status').textContent()).toBe('The owner said no.')
+    await row.getByTestId('join-doc').click()
+    await emit({ type: 'joined', docId: X, ok: true, message: 'joined as editor' })
+    await expect.poll(opened).toEqual([Y, X])
+
+    await page.getByTestId('invite-input').fill(' CODE ')
+    await page.getByTestId('invite-join').click()
+    await expect.poll(() => page.getByText('Waiting for the inviter…').count()).toBe(1)
+    // Only the answer for the invite's document ends the wait.
+    await emit({ type: 'joined', docId: 'q'.repeat(32), ok: true, message: 'ok' })
+    await emit({ type: 'joined', docId: 'z'.repeat(32), ok: true, message: 'ok' })
+    await expect.poll(opened).toEqual([Y, X, 'z'.repeat(32)])
+    expect(await calls()).toContainEqual(['joinWithInvite', 'CODE'])
+
+    await page.getByTestId('add-address').fill('nonsense')
+    await page.getByTestId('add-peer').click()
+    await expect.poll(() => page.getByText('Bad address.').count()).toBe(1)
+
+    await emit({ type: 'nearby', devices: [] })
+    await expect.poll(() => page.getByText(/No one nearby yet/).count()).toBe(1)
+  })
+
+  it('JoinRequests: deduplicates, accepts with the chosen role', async () => {
+    const req = { id: 'r1', docId: 'd', docTitle: 'Notes', device: 'ee', deviceId: 'EEEE', name: 'Eve' }
+    await emit({ type: 'join-request', request: req })
+    await emit({ type: 'join-request', request: { ...req, id: 'r2', name: 'Fay' } })
+    await expect.poll(() => page.getByTestId('join-request').count()).toBe(2)
+    const first = page.locator('[data-request-id=r1]')
+    expect(await first.textContent()).toContain('Eve (EEEE) asks to join “Notes”')
+    await first.getByTestId('join-role').selectOption('viewer')
+    await first.getByTestId('join-accept').click()
+    await expect.poll(() => page.getByTestId('join-request').count()).toBe(1)
+    expect(await calls()).toContainEqual(['answerJoin', 'r1', true, 'viewer'])
+  })
+
+  it('Share: LAN, invite, roles and a confirmed remove', async () => {
+    await page.getByTestId('share-lan').check()
+    expect(await calls()).toContainEqual(['setSharedOnLan', true])
+    await page.getByTestId('invite-role').selectOption('viewer')
+    await page.getByTestId('create-invite').click()
+    expect(await page.getByTestId('invite-code').inputValue()).toBe('CODE123')
+    expect(await page.getByTestId('invite-link').textContent()).toBe('meshpad://join/CODE123')
+    await page.getByTestId('member-role').selectOption('viewer')
+    expect(await calls()).toContainEqual(['setRole', 'd'.repeat(32), 'bb', 'viewer'])
+    expect(await page.getByTestId('member').count()).toBe(2)
+    const remove = page.getByTestId('member-remove')
+    await remove.click()
+    expect(await remove.textContent()).toBe('Confirm remove')
+    await remove.click()
+    await expect.poll(() => page.getByTestId('member').count()).toBe(1)
+    expect(await calls()).toContainEqual(['removeMember', 'bb'])
+  })
+
+  it('Properties: edits on Enter, adds and removes', async () => {
+    const value = page.locator('[data-testid=prop-row][data-key=title]').getByTestId('prop-value')
+    await value.fill('Renamed')
+    await value.press('Enter')
+    await page.getByTestId('prop-new-key').fill('language')
+    await page.getByTestId('prop-new-value').fill('python')
+    await page.getByTestId('prop-add').click()
+    await expect.poll(() => page.getByTestId('prop-row').count()).toBe(2)
+    await page.locator('[data-testid=prop-row][data-key=title]').getByTestId('prop-remove').click()
+    await expect.poll(() => page.getByTestId('prop-row').count()).toBe(1)
+    const c = await calls()
+    expect(c).toContainEqual(['setProp', 'title', 'Renamed'])
+    expect(c).toContainEqual(['setProp', 'language', 'python'])
+    expect(c).toContainEqual(['deleteProp', 'title'])
+    expect(c.filter((x) => x[0] === 'setProp')).toHaveLength(2)
+  })
+
+  it('Settings: name, colour, offline, and errors shown', async () => {
+    expect(await page.getByTestId('settings-device-id').textContent()).toBe('AAAA-BBBB-CCCC-DDDD')
+    await page.getByTestId('settings-name').fill('  ')
+    await page.getByTestId('settings-name').press('Enter')
+    await expect.poll(() => page.getByText('A display name is 1–64 characters.').count()).toBe(1)
+    await page.getByTestId('settings-name').fill('Annie')
+    await page.getByTestId('settings-name').press('Enter')
+    await page.locator('[data-testid=settings-color][data-color="#0090ff"]').click()
+    await expect.poll(() => page.locator('[data-color="#0090ff"]').getAttribute('aria-pressed')).toBe('true')
+    await page.getByTestId('settings-offline').check()
+    const c = await calls()
+    expect(c).toContainEqual(['setSettings', { displayName: 'Annie' }])
+    expect(c).toContainEqual(['setSettings', { color: '#0090ff' }])
+    expect(c).toContainEqual(['setSettings', { online: false }])
+    expect(await page.locator('[role=alert]').filter({ hasText: 'display name' }).count()).toBe(0)
+  })
+})
