@@ -1,4 +1,5 @@
 import { crdtSuite } from './crdt'
+import { editorSuite } from './editor'
 import { storageSuite } from './storage'
 import { syncSuite } from './sync'
 
@@ -9,4 +10,4 @@ export interface BenchSuite {
   run(): Promise<void>
 }
 
-export const suites: BenchSuite[] = [crdtSuite, storageSuite, syncSuite]
+export const suites: BenchSuite[] = [crdtSuite, storageSuite, syncSuite, editorSuite]
