@@ -41,7 +41,8 @@ describe('three people, three nodes, three windows', () => {
 
   beforeAll(async () => {
     contexts = await Promise.all([launchChromium(), launchChromium(), launchChromium()])
-    ;[a, b, c] = await Promise.all(['ana', 'ben', 'cy'].map((name, i) => startSide(contexts[i]!, name)))
+    const sides = await Promise.all(['ana', 'ben', 'cy'].map((name, i) => startSide(contexts[i]!, name)))
+    ;[a, b, c] = [sides[0]!, sides[1]!, sides[2]!]
   })
 
   afterAll(async () => {
@@ -123,9 +124,16 @@ describe('three people, three nodes, three windows', () => {
     await expect.poll(() => textBeforeCaret(a.page, 'ben')).toBe('URGENT Shared plan: ')
     // The people bar lists both, and following is a click.
     await expect.poll(() => a.page.getByTestId('person').count()).toBe(2)
+    const benChip = a.page.locator(`[data-testid=person][data-device="${b.node.workspace.self}"]`)
+    await benChip.click()
+    await expect.poll(() => benChip.getAttribute('aria-pressed')).toBe('true')
     await shot(a.page, '5-cursors')
+    await benChip.click() // stop following
+    // Authorship: coloured by who wrote it; hovering Cy's word says it was Cy, and when.
     await a.page.getByTestId('toggle-authors').check()
     await expect.poll(() => a.page.locator('.cm-author').count()).toBeGreaterThan(1)
+    await a.page.locator('.cm-author', { hasText: 'URGENT' }).hover()
+    await expect.poll(() => a.page.locator('.cm-author-tooltip').innerText()).toMatch(/^cy · .*\d/)
     await shot(a.page, '6-authorship')
     await a.page.getByTestId('toggle-authors').uncheck()
   })

@@ -84,6 +84,19 @@ describe('a window in browser mode', () => {
     await page.close()
   })
 
+  it('opens a meshpad:// invite link in the Nearby panel, ready to join', async () => {
+    const page = await context.newPage()
+    const link = 'meshpad://join/' + 'A'.repeat(40)
+    await page.goto(side.web.url + openTargetHash({ kind: 'invite', link }))
+    await expect.poll(() => page.getByTestId('invite-input').inputValue()).toBe(link)
+    // A made-up code is refused with a message, and nothing else happens.
+    await page.getByTestId('invite-join').click()
+    const error = page.getByTestId('nearby-panel').getByRole('alert')
+    await expect.poll(() => error.innerText()).toMatch(/invite/i)
+    expect(side.node.workspace.openDocs()).toHaveLength(2) // no document was made or joined
+    await page.close()
+  })
+
   it('ran without page errors under the strict CSP', () => {
     expect(side.errors).toEqual([])
   })

@@ -81,6 +81,7 @@ export function App(): React.JSX.Element {
   const [preview, setPreview] = useState<{ steps: number; text: string; label: string } | null>(null)
   const [revision, setRevision] = useState(0)
   const [away, setAway] = useState<{ places: number; names: string[] } | null>(null)
+  const [invite, setInvite] = useState<string | undefined>(undefined)
   const presence = useRef<PresenceSync | null>(null)
   const editorRef = useRef<EditorHandle | null>(null)
   // The latest state for event handlers and commands, which outlive a render.
@@ -136,10 +137,9 @@ export function App(): React.JSX.Element {
         case 'doc':
           return void open(api.openDocument(target.docId))
         case 'invite':
-          // The Nearby panel joins with it; its code is ready in the invite box.
+          // The Nearby panel joins with it: the link is ready in its Join box, one click away.
+          setInvite(target.link)
           setPanel('nearby')
-          void navigator.clipboard?.writeText(target.link).catch(() => undefined)
-          setMessage('Paste the invite into “Join with invite” in the Nearby panel to join.')
       }
     },
     [api, open],
@@ -370,7 +370,12 @@ export function App(): React.JSX.Element {
         {panel && (
           <aside className="side-panel" data-testid="side-panel">
             {panel === 'nearby' && (
-              <NearbyPanel api={api} onOpenDoc={(id) => void open(api.openDocument(id))} />
+              <NearbyPanel
+                key={invite}
+                api={api}
+                invite={invite}
+                onOpenDoc={(id) => void open(api.openDocument(id))}
+              />
             )}
             {panel === 'settings' && <SettingsPanel api={api} />}
             {panel === 'share' && docId && <SharePanel api={api} docId={docId} />}

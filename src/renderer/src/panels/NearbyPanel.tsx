@@ -13,14 +13,17 @@ type JoinState = { readonly waiting: true } | { readonly waiting: false; readonl
 export function NearbyPanel({
   api,
   onOpenDoc,
+  invite: initialInvite,
 }: {
   api: MeshpadBridge
   onOpenDoc: (docId: string) => void
+  /** An invite link the window was opened with (a meshpad:// link): ready in the Join box. */
+  invite?: string
 }): React.JSX.Element {
   const [devices, setDevices] = useState<readonly NearbyDevice[] | null>(null)
   const [joins, setJoins] = useState<Readonly<Record<string, JoinState>>>({})
   const list = useRequest()
-  const [invite, setInvite] = useState('')
+  const [invite, setInvite] = useState(initialInvite ?? '')
   /** The document an invite was sent for, until its answer comes. */
   const [inviteWaiting, setInviteWaiting] = useState<string | null>(null)
   const inviteRequest = useRequest()
