@@ -18,6 +18,7 @@ import {
   type Settings,
   type SharingInfo,
 } from '../../shared/api'
+import { colorOf } from '../../shared/palette'
 import type { JsonValue } from '../storage/durable-doc'
 import { fromHex } from '../../shared/sync/hex'
 import { deviceIdOf } from '../net/device-key'
@@ -27,19 +28,6 @@ import type { PeerNode } from '../node/peer-node'
 import { WorkspaceError } from '../node/workspace'
 import { JsonFile } from '../shell/json-file'
 
-/** Distinct on light and dark backgrounds; a device without a chosen colour gets one by its key. */
-export const PALETTE = [
-  '#e5484d',
-  '#f76b15',
-  '#ffc53d',
-  '#30a46c',
-  '#12a594',
-  '#0090ff',
-  '#6e56cf',
-  '#d6409f',
-  '#ab4aba',
-  '#8d7b5a',
-]
 /** Presence expires on peers after 30 s unless refreshed (doc-session.ts): refresh well before. */
 const PRESENCE_REFRESH_MS = 10_000
 const MAX_NAME = 64
@@ -61,9 +49,6 @@ const validSettings = (raw: unknown): StoredSettings | null => {
     color: typeof r['color'] === 'string' && COLOR.test(r['color']) ? r['color'] : null,
   }
 }
-
-export const colorOf = (device: string): string =>
-  PALETTE[parseInt(device.slice(0, 2) || '0', 16) % PALETTE.length]!
 
 const deviceIdFor = (device: string): string => {
   try {

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react'
-import type { DocRole, JoinRequestInfo, MeshpadBridge } from '../../../shared/api'
+import type { JoinRequestInfo, MeshpadBridge } from '../../../shared/api'
 import { useApiEvent } from '../use-api-event'
-import { DeviceId, ErrorText, settle } from './common'
+import { DeviceId, ErrorText, GuestRoleSelect, settle } from './common'
 
 /** Adds the requests not already listed (the node re-sends every pending request with each new one). */
 const merge = (
@@ -62,7 +62,7 @@ function JoinRequestCard({
   request: JoinRequestInfo
   onDone: () => void
 }): React.JSX.Element {
-  const [role, setRole] = useState<DocRole>('editor')
+  const [role, setRole] = useState<'editor' | 'viewer'>('editor')
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<string | null>(null)
 
@@ -81,17 +81,7 @@ function JoinRequestCard({
         {`“${request.docTitle || 'Untitled'}”`}
       </p>
       <div className="panel-row">
-        <label>
-          As{' '}
-          <select
-            data-testid="join-role"
-            value={role}
-            onChange={(e) => setRole(e.target.value === 'viewer' ? 'viewer' : 'editor')}
-          >
-            <option value="editor">editor</option>
-            <option value="viewer">viewer</option>
-          </select>
-        </label>
+        <GuestRoleSelect value={role} onChange={setRole} testId="join-role" />
         <span className="spacer" />
         <button data-testid="join-deny" disabled={busy} onClick={() => void answer(false)}>
           Deny

@@ -1,21 +1,8 @@
 import { useEffect, useRef, useState } from 'react'
 import type { MeshpadBridge, Settings } from '../../../shared/api'
+import { PALETTE } from '../../../shared/palette'
 import { useApiEvent } from '../use-api-event'
 import { ErrorText, useRequest } from './common'
-
-/** The same colours as PALETTE in src/main/hosts/collab-service.ts (the renderer cannot import main). */
-export const PALETTE: readonly string[] = [
-  '#e5484d',
-  '#f76b15',
-  '#ffc53d',
-  '#30a46c',
-  '#12a594',
-  '#0090ff',
-  '#6e56cf',
-  '#d6409f',
-  '#ab4aba',
-  '#8d7b5a',
-]
 
 /** How long the colour picker must rest before its colour is saved (it reports every move of a drag). */
 const PICKER_SETTLE_MS = 300

@@ -8,7 +8,7 @@ import type {
   SharingInfo,
 } from '../../../shared/api'
 import { useApiEvent } from '../use-api-event'
-import { DeviceId, ErrorText, useRequest } from './common'
+import { DeviceId, ErrorText, GuestRoleSelect, useRequest } from './common'
 
 const ROLES: readonly DocRole[] = ['owner', 'editor', 'viewer']
 const toRole = (value: string): DocRole => ROLES.find((r) => r === value) ?? 'viewer'
@@ -113,7 +113,7 @@ function SharePanelFor({ api, docId }: { api: MeshpadBridge; docId: string }): R
 }
 
 function InviteSection({ api, docId }: { api: MeshpadBridge; docId: string }): React.JSX.Element {
-  const [role, setRole] = useState<DocRole>('editor')
+  const [role, setRole] = useState<'editor' | 'viewer'>('editor')
   const [invite, setInvite] = useState<InviteInfo | null>(null)
   const [copied, setCopied] = useState(false)
   const { error, run } = useRequest()
@@ -130,17 +130,7 @@ function InviteSection({ api, docId }: { api: MeshpadBridge; docId: string }): R
     <div className="invite">
       <h3>Invite</h3>
       <div className="panel-row">
-        <label>
-          As{' '}
-          <select
-            data-testid="invite-role"
-            value={role}
-            onChange={(e) => setRole(e.target.value === 'viewer' ? 'viewer' : 'editor')}
-          >
-            <option value="editor">editor</option>
-            <option value="viewer">viewer</option>
-          </select>
-        </label>
+        <GuestRoleSelect value={role} onChange={setRole} testId="invite-role" />
         <button data-testid="create-invite" onClick={() => void create()}>
           Copy invite
         </button>

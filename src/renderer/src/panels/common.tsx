@@ -48,3 +48,28 @@ export function useRequest(): {
 }
 
 export const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`
+
+/** The role given to someone joining (an invite, or an accepted request): owners are made later. */
+export function GuestRoleSelect({
+  value,
+  onChange,
+  testId,
+}: {
+  value: 'editor' | 'viewer'
+  onChange: (role: 'editor' | 'viewer') => void
+  testId: string
+}): React.JSX.Element {
+  return (
+    <label>
+      As{' '}
+      <select
+        data-testid={testId}
+        value={value}
+        onChange={(e) => onChange(e.target.value === 'viewer' ? 'viewer' : 'editor')}
+      >
+        <option value="editor">editor</option>
+        <option value="viewer">viewer</option>
+      </select>
+    </label>
+  )
+}
