@@ -166,9 +166,11 @@ export class AppService {
       }
     }
     const opened = async (doc: Promise<OpenDoc>): Promise<OpenedDoc> => {
-      const d = await doc
-      client.docs.add(d.session.docId)
-      return this.openedDoc(d)
+      const state = await this.openedDoc(await doc)
+      // Subscribed only now, in the same step as the reply: the state holds every op applied so far,
+      // so the window's events start where it ends and none comes before the reply it belongs to.
+      client.docs.add(state.docId)
+      return state
     }
     return {
       appInfo: () => run(async () => this.appInfo()),

@@ -105,6 +105,9 @@ export function App(): React.JSX.Element {
     }
   }, [api])
 
+  // One router of the node's events for the window's life; it subscribes in an effect (StrictMode-safe).
+  const [events] = useState(() => new DocEvents(api))
+
   const show = useCallback(<T,>(result: ApiResult<T>): T | null => {
     if (result.ok) return result.value
     setMessage(result.message)
@@ -115,6 +118,13 @@ export function App(): React.JSX.Element {
     async (request: Promise<ApiResult<OpenedDoc>>): Promise<void> => {
       const doc = show(await request)
       if (!doc) return
+      events.expect(doc.docId)
+      // One document per window: the one it showed stops sending its events here.
+      const previous = openedRef.current
+      if (previous && previous.docId !== doc.docId) {
+        events.forget(previous.docId)
+        void api.closeDocument(previous.docId)
+      }
       setMessage(null)
       setOpened(doc)
       setRole(doc.role)
@@ -124,7 +134,7 @@ export function App(): React.JSX.Element {
       const s = show(await api.status(doc.docId))
       if (s) setStatus(s)
     },
-    [api, show],
+    [api, show, events],
   )
 
   const openTarget = useCallback(
@@ -155,8 +165,6 @@ export function App(): React.JSX.Element {
     v.focus()
   }, [])
 
-  // One router of the node's events for the window's life; it subscribes in an effect (StrictMode-safe).
-  const [events] = useState(() => new DocEvents(api))
   useEffect(
     () =>
       events.listen({

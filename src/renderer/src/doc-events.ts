@@ -1,7 +1,8 @@
 /**
  * Routes the node's events to the editor of their document. Ops for a document whose editor is not
- * bound yet (it is being created from the state `openDocument` returned) are kept and handed over on
- * binding, so none is lost in between; duplicates are harmless since TextDoc.applyRemote is idempotent.
+ * bound yet (it is being created from the state `openDocument` returned: see `expect`) are kept and
+ * handed over on binding, so none is lost in between; duplicates are harmless since
+ * TextDoc.applyRemote is idempotent.
  */
 import type { ApiEvent, DocStatus, EditorCommand, MeshpadBridge } from '../../shared/api'
 import type { OpenTarget } from '../../shared/open-target'
@@ -40,16 +41,27 @@ export class DocEvents {
     }
   }
 
+  /** The window no longer shows `docId`: drop what was kept for it. */
+  forget(docId: string): void {
+    this.handlers.delete(docId)
+    this.early.delete(docId)
+  }
+
+  /**
+   * The window is opening `docId` (its state just arrived): ops from now until its editor binds are
+   * kept. Ops for a document neither bound nor expected (one the window left) are dropped.
+   */
+  expect(docId: string): void {
+    if (!this.handlers.has(docId) && !this.early.has(docId)) this.early.set(docId, [])
+  }
+
   private dispatch(event: ApiEvent, window: WindowHandlers): void {
     switch (event.type) {
       case 'ops': {
         const h = this.handlers.get(event.docId)
         const catchUp = event.catchUp === true
         if (h) h.ops(event.batch, catchUp)
-        else {
-          const queue = this.early.get(event.docId) ?? this.early.set(event.docId, []).get(event.docId)!
-          queue.push({ batch: event.batch, catchUp })
-        }
+        else this.early.get(event.docId)?.push({ batch: event.batch, catchUp })
         return
       }
       case 'status':
