@@ -274,7 +274,7 @@ async function run(): Promise<void> {
     console.log(`  open the 10 MB file (click Open → first line shown): ${openMs.toFixed(0)} ms`)
     console.log(
       `  1 MB paste: ${batches.length} batch of ${batches.map((n) => `${n} bytes`).join(', ')}` +
-        ` (binding, in Node); WebSocket frames sent: ${pasteFrames.map((n) => `${n} bytes`).join(', ')} (JSON, base64);` +
+        ` (binding, in Node); WebSocket frames sent: ${pasteFrames.map((n) => `${n} bytes`).join(', ')} (JSON head + raw bytes);` +
         ` paste → next paint ${pasteMs.toFixed(0)} ms`,
     )
     if (errors.length > 0) console.log(`  page errors: ${errors.join(' | ')}`)

@@ -179,8 +179,9 @@ function serveSocket(ws: WebSocket, service: AppService, log: (message: string) 
     queue = queue.then(async () => {
       let id = -1
       try {
-        if (isBinary) throw new TypeError('Binary frames are not part of the protocol.')
-        const raw = decodeWire(data.toString()) as { id?: unknown; method?: unknown; args?: unknown }
+        if (!isBinary || !Buffer.isBuffer(data)) throw new TypeError('Requests are binary frames.')
+        const frame = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+        const raw = decodeWire(frame) as { id?: unknown; method?: unknown; args?: unknown }
         if (typeof raw.id !== 'number' || !Number.isSafeInteger(raw.id))
           throw new TypeError('Bad request id.')
         id = raw.id

@@ -17,6 +17,7 @@ import { getApi, hasNode, isBrowserMode } from './bridge'
 import { awayRanges, clearAway } from './collab/away'
 import { PresenceSync } from './collab/presence-sync'
 import { DocBar, type PanelName } from './DocBar'
+import { CursorStore } from './cursor-store'
 import { DocEvents } from './doc-events'
 import { Editor, type EditorHandle } from './Editor'
 import { HistoryPanel } from './HistoryPanel'
@@ -66,12 +67,13 @@ export function App(): React.JSX.Element {
   const withNode = hasNode()
   const browserMode = isBrowserMode()
   const [host, setHost] = useState('…')
-  const [cursor, setCursor] = useState({ line: 1, column: 1 })
+  const [cursor] = useState(() => new CursorStore())
   const [opened, setOpened] = useState<OpenedDoc | null>(null)
   const [status, setStatus] = useState<DocStatus | null>(null)
   const [message, setMessage] = useState<string | null>(null)
   const [editor, setEditor] = useState<EditorHandle | null>(null)
   const [panel, setPanel] = useState<PanelName | null>(null)
+  const panelRef = useRef<PanelName | null>(null)
   const [people, setPeople] = useState<readonly PresenceInfo[]>([])
   const [following, setFollowing] = useState<string | null>(null)
   const [showAuthors, setShowAuthors] = useState(false)
@@ -92,7 +94,8 @@ export function App(): React.JSX.Element {
     openedRef.current = opened
     statusRef.current = status
     authorsRef.current = authors
-  }, [opened, status, authors])
+    panelRef.current = panel
+  }, [opened, status, authors, panel])
   const docId = opened?.docId ?? null
 
   useEffect(() => {
@@ -364,7 +367,7 @@ export function App(): React.JSX.Element {
                 doc={opened}
                 events={events}
                 push={push}
-                onCursor={setCursor}
+                onCursor={cursor.set}
                 onReady={onReady}
                 onUpdate={onEditorUpdate}
                 readOnly={readOnly}

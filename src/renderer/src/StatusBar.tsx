@@ -1,4 +1,15 @@
+import { useSyncExternalStore } from 'react'
 import type { DocStatus, OpenedDoc } from '../../shared/api'
+import type { CursorStore } from './cursor-store'
+
+function CursorField({ store }: { store: CursorStore }): React.JSX.Element {
+  const { line, column } = useSyncExternalStore(store.subscribe, store.get)
+  return (
+    <span data-testid="cursor">
+      Ln {line}, Col {column}
+    </span>
+  )
+}
 
 /** What the sync part of the status bar says: progress while catching up, else the steady state. */
 export function syncLabel(status: DocStatus): string {
@@ -19,7 +30,7 @@ export function StatusBar({
   editing: boolean
   opened: OpenedDoc | null
   status: DocStatus | null
-  cursor: { line: number; column: number }
+  cursor: CursorStore
   host: string
 }): React.JSX.Element {
   const name = status?.path ?? opened?.path ?? (opened ? opened.title || 'Untitled' : 'No document')
@@ -48,11 +59,7 @@ export function StatusBar({
           </span>
         </>
       )}
-      {editing && (
-        <span data-testid="cursor">
-          Ln {cursor.line}, Col {cursor.column}
-        </span>
-      )}
+      {editing && <CursorField store={cursor} />}
       <span>{host}</span>
     </footer>
   )

@@ -31,6 +31,7 @@ export function connectWebSocketApi(token: string, location: Location): MeshpadB
   const pending = new Map<number, Pending>()
   let nextId = 1
   const socket = new WebSocket(`ws://${location.host}/${token}/ws`)
+  socket.binaryType = 'arraybuffer'
   const opened = new Promise<boolean>((resolve) => {
     socket.addEventListener('open', () => resolve(true), { once: true })
     socket.addEventListener('error', () => resolve(false), { once: true })
@@ -43,8 +44,8 @@ export function connectWebSocketApi(token: string, location: Location): MeshpadB
   }
   socket.addEventListener('close', lost)
   socket.addEventListener('message', (message: MessageEvent<unknown>) => {
-    if (typeof message.data !== 'string') return
-    const wire = decodeWire(message.data) as WireMessage
+    if (!(message.data instanceof ArrayBuffer)) return
+    const wire = decodeWire(new Uint8Array(message.data)) as WireMessage
     if (wire.kind === 'event') {
       for (const l of listeners) l(wire.event)
     } else {
