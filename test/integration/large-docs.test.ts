@@ -50,6 +50,34 @@ describe('large documents over TCP + Noise on 127.0.0.1', () => {
     expect(alice.log.lines.filter((l) => /frame|too large/i.test(l))).toEqual([])
   }, 30_000)
 
+  it('a reply that cannot fit a frame (9 MB of properties) fails alone: the node and the link stay up', async () => {
+    const alice = await cluster.start('alice')
+    const bob = await cluster.start('bob')
+    const small = await cluster.createDoc(alice, 'still served\n')
+    const bobSmall = await cluster.join(alice, bob, small.docId)
+    const heavy = await cluster.createDoc(alice, 'heavy\n')
+    const value = 'p'.repeat(64 * 1024)
+    for (let i = 0; i < 140; i++) await heavy.setProp(`k${i}`, value) // over 8 MiB in all
+    const rejections: unknown[] = []
+    const onRejection = (err: unknown): void => void rejections.push(err)
+    process.on('unhandledRejection', onRejection)
+    try {
+      const code = await alice.node.workspace.createInvite(heavy.docId, 'editor', alice.node.addresses())
+      await bob.node.joinWithInvite((await import('../../src/main/node/invite-code')).decodeInvite(code))
+      await until(
+        'the failed reply to be logged',
+        () => alice.log.lines.some((l) => /sync-reply .* not sent/.test(l)),
+        15_000,
+      )
+      // The other document still syncs over the same connection.
+      await small.insert(0, '> ')
+      await until('bob to get the small edit', () => bobSmall.text === '> still served\n', 10_000)
+      expect(rejections).toEqual([])
+    } finally {
+      process.off('unhandledRejection', onRejection)
+    }
+  }, 60_000)
+
   it('a connected peer gets a 9 MB paste live', async () => {
     const alice = await cluster.start('alice')
     const bob = await cluster.start('bob')

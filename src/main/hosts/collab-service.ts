@@ -32,7 +32,8 @@ import { JsonFile } from '../shell/json-file'
 const PRESENCE_REFRESH_MS = 10_000
 const MAX_NAME = 64
 const MAX_PROP_KEY = 128
-const MAX_PROP_VALUE = 64 * 1024
+const MAX_PROP_VALUE = 16 * 1024
+const MAX_PROPS = 128
 const COLOR = /^#[0-9a-f]{6}$/
 const ROLES: readonly DocRole[] = ['owner', 'editor', 'viewer']
 
@@ -358,7 +359,11 @@ export class Collaboration {
     if (key.startsWith(AUTHOR_PREFIX))
       throw badArgument(`Names starting with "${AUTHOR_PREFIX}" are Meshpad's own.`)
     if (typeof value !== 'string' || value.length > MAX_PROP_VALUE) {
-      throw badArgument('A property value is text of at most 64 KB.')
+      throw badArgument('A property value is text of at most 16 KB.')
+    }
+    // Properties travel whole in one sync reply: bounded so that they always fit one frame.
+    if (!session.durable.props.has(key.trim()) && this.props(session).length >= MAX_PROPS) {
+      throw badArgument(`A document has at most ${MAX_PROPS} properties: remove one first.`)
     }
     await session.setProp(key.trim(), value)
     return this.props(session)

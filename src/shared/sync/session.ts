@@ -377,7 +377,12 @@ export class PeerSession {
       (batches) => {
         // Re-check: the peer may have been removed while the batches were being made durable.
         if (!this.isAuthenticated(docId) || batches.every(isEmptyBatch)) return
-        this.sendSyncReply(docId, batches)
+        try {
+          this.sendSyncReply(docId, batches)
+        } catch (err) {
+          // E.g. a properties batch above the frame cap: this reply fails, the node and link do not.
+          this.host.log(`sync-reply for ${docId.slice(0, 8)} not sent: ${String(err)}`)
+        }
       },
       (err: unknown) => this.host.log(`sync-reply for ${docId.slice(0, 8)} failed: ${String(err)}`),
     )

@@ -174,6 +174,16 @@ describe('collaboration API', () => {
     ])
     expect(await a.api.setProp(docId, 'author:x', 'y')).toMatchObject({ ok: false, code: 'BAD_REQUEST' })
     expect(await a.api.setProp(docId, '', 'y')).toMatchObject({ ok: false, code: 'BAD_REQUEST' })
+    expect(await a.api.setProp(docId, 'big', 'x'.repeat(16 * 1024 + 1))).toMatchObject({
+      ok: false,
+      code: 'BAD_REQUEST',
+    })
+    // A bounded number, so that a document's properties always fit one sync reply.
+    const room = 128 - value(await a.api.props(docId)).length
+    for (let i = 0; i < room; i++) value(await a.api.setProp(docId, `k${i}`, 'v'))
+    expect(await a.api.setProp(docId, 'one-too-many', 'v')).toMatchObject({ ok: false, code: 'BAD_REQUEST' })
+    value(await a.api.setProp(docId, 'k0', 'updating an existing one is fine'))
+    for (let i = 0; i < room; i++) value(await a.api.deleteProp(docId, `k${i}`))
     value(await b.api.deleteProp(docId, 'language'))
     await until(() => a.node.workspace.doc(docId)?.durable.props.get('language') === undefined, 'the delete')
   })
