@@ -161,6 +161,10 @@ export interface Settings {
   readonly online: boolean
 }
 
+/** Whether two statuses say the same (the node skips sending, the window skips rendering, a repeat). */
+export const sameDocStatus = (a: DocStatus, b: DocStatus): boolean =>
+  (Object.keys(a) as (keyof DocStatus)[]).every((k) => a[k] === b[k])
+
 /** Requests the renderer may make; each key is one IPC channel `meshpad:<key>`. */
 export interface MeshpadApi {
   appInfo(): Promise<ApiResult<AppInfo>>

@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs'
 import { basename } from 'node:path'
 import {
   apiError,
+  sameDocStatus,
   type ApiError,
   type ApiEvent,
   type ApiResult,
@@ -82,6 +83,8 @@ interface OpenDoc {
    */
   baseState: Uint8Array | null
   baseHash: string | null
+  /** The status last sent to the windows, so an unchanged one is not sent again. */
+  lastStatus: DocStatus | null
   /** The last saved-or-not answer and the version (as its counters' sum) it was for. */
   savedCheck: { stamp: number; saved: boolean } | null
   watcher: FileWatcher | null
@@ -338,6 +341,7 @@ export class AppService {
       baseState: null,
       baseHash: null,
       savedCheck: null,
+      lastStatus: null,
       watcher: null,
       queue: Promise.resolve(),
       unsubscribe: () => {
@@ -508,9 +512,15 @@ export class AppService {
     }
   }
 
+  /** Tells the document's windows its status, unless it is the one they last heard (most keystrokes). */
   private emitStatus(docId: string): void {
     const d = this.docs.get(docId)
-    if (d) this.broadcast(docId, { type: 'status', status: this.status(d) })
+    if (!d) return
+    const status = this.status(d)
+    const last = d.lastStatus
+    if (last && sameDocStatus(last, status)) return
+    d.lastStatus = status
+    this.broadcast(docId, { type: 'status', status })
   }
 
   private broadcast(docId: string, event: ApiEvent): void {

@@ -1,15 +1,16 @@
 import { useCallback, useEffect, useRef, useState } from 'react'
 import { redo, undo } from '@codemirror/commands'
 import { openSearchPanel } from '@codemirror/search'
-import type {
-  ApiResult,
-  AuthorInfo,
-  DocRole,
-  DocStatus,
-  EditorCommand,
-  OpenedDoc,
-  PresenceInfo,
-  PropEntry,
+import {
+  sameDocStatus,
+  type ApiResult,
+  type AuthorInfo,
+  type DocRole,
+  type DocStatus,
+  type EditorCommand,
+  type OpenedDoc,
+  type PresenceInfo,
+  type PropEntry,
 } from '../../shared/api'
 import { parseOpenTarget, type OpenTarget } from '../../shared/open-target'
 import { diffHunks } from '../../shared/text-diff'
@@ -31,9 +32,6 @@ import { StartScreen } from './StartScreen'
 import { StatusBar } from './StatusBar'
 import { Toolbar } from './Toolbar'
 import { useApiEvent } from './use-api-event'
-
-const sameStatus = (a: DocStatus, b: DocStatus): boolean =>
-  (Object.keys(a) as (keyof DocStatus)[]).every((k) => a[k] === b[k])
 
 /** The names of who wrote the text in `ranges` (sorted, non-overlapping), from the replica's runs. */
 function authorsIn(
@@ -173,7 +171,9 @@ export function App(): React.JSX.Element {
       events.listen({
         // Identical statuses come often (one per keystroke): keeping the old object skips a render.
         status: (s) =>
-          setStatus((prev) => (prev === null || (prev.docId === s.docId && !sameStatus(prev, s)) ? s : prev)),
+          setStatus((prev) =>
+            prev === null || (prev.docId === s.docId && !sameDocStatus(prev, s)) ? s : prev,
+          ),
         error: setMessage,
         command: runCommand,
         open: openTarget,
@@ -264,7 +264,7 @@ export function App(): React.JSX.Element {
     (id: string, batch: Uint8Array): void => {
       void api.pushOps(id, batch).then((result) => {
         const s = show(result)
-        if (s) setStatus((prev) => (prev && sameStatus(prev, s) ? prev : s))
+        if (s) setStatus((prev) => (prev && sameDocStatus(prev, s) ? prev : s))
       })
     },
     [api, show],
