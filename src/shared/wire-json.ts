@@ -20,7 +20,8 @@ export type WireMessage =
   | { readonly kind: 'event'; readonly event: ApiEvent }
 
 const utf8 = new TextEncoder()
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM: a U+FEFF is content, never a mark to drop (see src/shared/crdt/bytes.ts).
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 export function encodeWire(value: unknown): Uint8Array {
   const blobs: Uint8Array[] = []

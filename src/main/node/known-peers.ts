@@ -22,7 +22,9 @@ export class KnownPeers {
     const path = join(dataDir, 'known-peers.json')
     let addresses: string[] = []
     try {
-      const parsed: unknown = JSON.parse(new TextDecoder().decode(await nodeFs.readFile(path)))
+      const parsed: unknown = JSON.parse(
+        new TextDecoder('utf-8', { ignoreBOM: false }).decode(await nodeFs.readFile(path)),
+      )
       if (Array.isArray(parsed))
         addresses = parsed.filter((a): a is string => typeof a === 'string' && parse(a) !== null)
     } catch (err) {

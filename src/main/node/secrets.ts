@@ -41,7 +41,7 @@ export class SecretStore {
     const path = join(dataDir, 'secrets.json')
     let data: SecretsFile = { version: 1, docs: {}, invites: {} }
     try {
-      const raw = new TextDecoder().decode(await fs.readFile(path))
+      const raw = new TextDecoder('utf-8', { ignoreBOM: false }).decode(await fs.readFile(path))
       const parsed = JSON.parse(raw) as Partial<SecretsFile>
       if (parsed.version !== 1 || typeof parsed.docs !== 'object' || typeof parsed.invites !== 'object') {
         throw new Error('unexpected layout')

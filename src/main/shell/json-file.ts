@@ -33,7 +33,7 @@ export class JsonFile<T> {
     }
     let raw: unknown
     try {
-      raw = JSON.parse(new TextDecoder().decode(bytes))
+      raw = JSON.parse(new TextDecoder('utf-8', { ignoreBOM: false }).decode(bytes))
     } catch {
       onDamaged?.(`Ignored ${this.path}: it is not valid JSON.`)
       return this.fallback

@@ -74,7 +74,10 @@ export class FileLinks {
     const payload = decodeSnapshot(bytes, 0)
     // A damaged base only costs the three-way merge its base; the caller falls back to the document.
     if (typeof payload === 'string' || payload.byteLength < 64) return null
-    return { hash: new TextDecoder().decode(payload.subarray(0, 64)), state: payload.subarray(64) }
+    return {
+      hash: new TextDecoder('utf-8', { ignoreBOM: false }).decode(payload.subarray(0, 64)),
+      state: payload.subarray(64),
+    }
   }
 
   writeBase(docId: string, base: FileBase): Promise<void> {
@@ -97,7 +100,9 @@ export class FileLinks {
     if (this.links) return this.links
     let parsed: LinksFile | null = null
     try {
-      parsed = JSON.parse(new TextDecoder().decode(await this.fs.readFile(this.linksPath()))) as LinksFile
+      parsed = JSON.parse(
+        new TextDecoder('utf-8', { ignoreBOM: false }).decode(await this.fs.readFile(this.linksPath())),
+      ) as LinksFile
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT' && !(err instanceof SyntaxError))
         throw toStorageError(err, 'read', this.linksPath())

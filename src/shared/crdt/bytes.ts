@@ -7,7 +7,9 @@
 import { CrdtDecodeError } from './types'
 
 const utf8Encoder = new TextEncoder()
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM: without it the decoder drops a U+FEFF at the start of every string it decodes, and a user's
+// text may begin with one (text pasted from a file saved "UTF-8 with BOM"). Every string must round-trip.
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 export class ByteWriter {
   private buf: Uint8Array
