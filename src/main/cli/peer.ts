@@ -64,6 +64,8 @@ export class PeerCli {
       throw err
     }
     cli.watchEvents()
+    // Before the prompt, so a script sees it ahead of its first answer.
+    for (const problem of cli.doc.durable.problems()) out(`warning: ${problem}`)
     return cli
   }
 

@@ -173,6 +173,12 @@ export class AppService {
       // Subscribed only now, in the same step as the reply: the state holds every op applied so far,
       // so the window's events start where it ends and none comes before the reply it belongs to.
       client.docs.add(state.docId)
+      // After the reply, so the window shows them over the document they are about.
+      const problems = (await doc).session.durable.problems()
+      setImmediate(() => {
+        for (const p of problems)
+          listener({ type: 'error', docId: state.docId, error: apiError('STORAGE', p) })
+      })
       return state
     }
     return {

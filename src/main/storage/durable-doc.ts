@@ -13,6 +13,12 @@
  *
  * Replica IDs are fresh for every open, so ops lost with an unacknowledged log tail can never be
  * reissued under the same IDs with different content.
+ *
+ * A record that passed its checksum is an acknowledged edit, so it is never dropped in silence. If one
+ * cannot be applied (a bug, or a record from an incompatible version), the document opens with
+ * everything else that can be read, says so in `problems()`, and holds compaction: the log keeps the
+ * record, untouched, for a version that can read it. Ops still waiting for a missing dependency after
+ * the open are reported too; a snapshot keeps them (`TextDoc.save()`), so they apply once it arrives.
  */
 import { randomBytes } from 'node:crypto'
 import {
@@ -47,7 +53,9 @@ export type TextView = Pick<
 export type PropsView = Pick<LwwMap<JsonValue>, 'get' | 'has' | 'entries' | 'version' | 'pendingCount'>
 
 export type DocWarning =
-  StoreWarning | { readonly kind: 'undecodable-record'; readonly index: number; readonly detail: string }
+  | StoreWarning
+  | { readonly kind: 'undecodable-record'; readonly index: number; readonly detail: string }
+  | { readonly kind: 'pending-ops'; readonly count: number }
 
 export interface DurableDocOptions {
   /** Replica ID for this open; default 8 random base64url characters. Never reuse one across opens. */
@@ -146,11 +154,14 @@ export class DurableDoc {
         else if (record[0] === MEMBERS) members.applyRemote(record.subarray(1))
         else throw new CrdtDecodeError(`unknown record kind ${record[0]}`)
       } catch (err) {
-        // A record that passed its checksum but does not decode is skipped, not fatal: peers still have it.
-        if (!(err instanceof CrdtDecodeError)) throw err
-        warnings.push({ kind: 'undecodable-record', index, detail: err.message })
+        // Not a torn tail (that fails its checksum in the store): an acknowledged edit this code cannot
+        // apply. Everything else still opens; the record stays in the log (see the header).
+        const detail = err instanceof Error ? err.message : String(err)
+        warnings.push({ kind: 'undecodable-record', index, detail })
       }
     })
+    const pending = text.pendingCount() + props.pendingCount() + members.pendingCount()
+    if (pending > 0) warnings.push({ kind: 'pending-ops', count: pending })
     const doc = new DurableDoc(store, docId, text, props, members, options, {
       bytes,
       records: records.length,
@@ -162,6 +173,33 @@ export class DurableDoc {
 
   get replica(): string {
     return this.textDoc.replica
+  }
+
+  /** Edits that were stored but could not be applied at open; while there are any, nothing is compacted. */
+  get unreadableRecords(): number {
+    return this.warnings.filter((w) => w.kind === 'undecodable-record').length
+  }
+
+  /** What a person should know about this document's stored state, one sentence each (empty if fine). */
+  problems(): string[] {
+    const out: string[] = []
+    const unreadable = this.warnings.filter((w) => w.kind === 'undecodable-record')
+    if (unreadable.length > 0) {
+      out.push(
+        `${unreadable.length} saved change${unreadable.length === 1 ? '' : 's'} of this document could not ` +
+          `be read (${unreadable[0]!.detail}). ${unreadable.length === 1 ? 'It is' : 'They are'} kept on disk ` +
+          'untouched and the document is shown with everything else; a newer Meshpad may read ' +
+          `${unreadable.length === 1 ? 'it' : 'them'}. Please report this problem.`,
+      )
+    }
+    for (const w of this.warnings) {
+      if (w.kind !== 'pending-ops') continue
+      out.push(
+        `${w.count} change${w.count === 1 ? '' : 's'} of this document wait for earlier changes this device ` +
+          'has not received yet. They are kept, and appear once a peer that has those changes connects.',
+      )
+    }
+    return out
   }
   get text(): TextView {
     return this.textDoc
@@ -273,6 +311,8 @@ export class DurableDoc {
   compact(): Promise<void> {
     this.checkOpen()
     if (this.compacting) return this.compacting
+    // A snapshot would let the store drop the log, and with it the records this version cannot read.
+    if (this.unreadableRecords > 0) return Promise.resolve()
     // The store requires the snapshot to cover every record appended before the call: both happen now.
     // All ops as one batch when nothing is pending: ~20× faster to write than save(), which deflates (700 ms
     // for 10 MB of prose, blocking the event loop), and faster to load; save() is the only form that also
@@ -328,6 +368,7 @@ export class DurableDoc {
   }
 
   private compactionDue(): boolean {
+    if (this.unreadableRecords > 0) return false
     const bytes = this.options.compactAfterBytes ?? 64 * 1024 * 1024
     const records = this.options.compactAfterRecords ?? 10_000
     return this.logBytes >= bytes || this.logRecords >= records

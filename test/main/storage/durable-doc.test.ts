@@ -132,14 +132,49 @@ describe('DurableDoc', () => {
     expect((await DurableDoc.open(new FileStore({ dir: root }), 'doc')).text.toString()).toBe('xy')
   })
 
-  it('skips a record that passes its checksum but does not decode, with a warning', async () => {
+  it('opens past a record it cannot apply, keeps that record and holds compaction, and says so', async () => {
     const backing: MemoryBacking = new Map()
-    const doc = await DurableDoc.open(new MemoryStore(backing), 'doc')
+    const doc = await DurableDoc.open(new MemoryStore(backing), 'doc', { compactAfterRecords: 2 })
     await doc.insert(0, 'kept')
     await doc.close()
-    backing.get('doc')!.records.push(new Uint8Array([1, 0xff, 0xff]), new Uint8Array([9]))
-    const again = await DurableDoc.open(new MemoryStore(backing), 'doc')
+    const unreadable = [new Uint8Array([1, 0xff, 0xff]), new Uint8Array([9])]
+    backing.get('doc')!.records.push(...unreadable)
+
+    const again = await DurableDoc.open(new MemoryStore(backing), 'doc', { compactAfterRecords: 2 })
     expect(again.text.toString()).toBe('kept')
     expect(again.warnings.map((w) => w.kind)).toEqual(['undecodable-record', 'undecodable-record'])
+    expect(again.problems()).toEqual([expect.stringMatching(/^2 saved changes .* kept on disk untouched/)])
+    // New edits are still accepted and stored; no compaction, explicit or due, drops the old records.
+    for (const ch of 'abc') await again.insert(again.text.length, ch)
+    await again.compact()
+    await again.close()
+    const stored = backing.get('doc')!
+    expect(stored.snapshot).toBeNull()
+    expect(stored.records).toEqual(expect.arrayContaining(unreadable))
+    const third = await DurableDoc.open(new MemoryStore(backing), 'doc')
+    expect(third.text.toString()).toBe('keptabc')
+    expect(third.unreadableRecords).toBe(2)
+  })
+
+  it('reports ops that wait for a missing dependency at open, and keeps them through a compaction', async () => {
+    const backing: MemoryBacking = new Map()
+    const author = new TextDoc('author01')
+    const first = author.localInsert(0, 'base ')
+    const second = author.localInsert(5, 'waits')
+    const doc = await DurableDoc.open(new MemoryStore(backing), 'doc')
+    await doc.applyText(second) // its dependency, `first`, has not arrived
+    await doc.close()
+
+    const again = await DurableDoc.open(new MemoryStore(backing), 'doc')
+    expect(again.warnings).toEqual([{ kind: 'pending-ops', count: 1 }])
+    expect(again.problems()).toEqual([expect.stringMatching(/^1 change .* wait for earlier changes/)])
+    await again.compact()
+    await again.close()
+    expect(backing.get('doc')!.snapshot).not.toBeNull()
+
+    const compacted = await DurableDoc.open(new MemoryStore(backing), 'doc')
+    await compacted.applyText(first)
+    expect(compacted.text.toString()).toBe('base waits')
+    await compacted.close()
   })
 })
