@@ -1,5 +1,6 @@
 import { crdtSuite } from './crdt'
 import { editorSuite } from './editor'
+import { startupSuite } from './startup'
 import { storageSuite } from './storage'
 import { syncSuite } from './sync'
 
@@ -10,4 +11,4 @@ export interface BenchSuite {
   run(): Promise<void>
 }
 
-export const suites: BenchSuite[] = [crdtSuite, storageSuite, syncSuite, editorSuite]
+export const suites: BenchSuite[] = [crdtSuite, storageSuite, startupSuite, syncSuite, editorSuite]
