@@ -183,7 +183,11 @@ export class AppService {
     }
     return {
       appInfo: () => run(async () => this.appInfo()),
-      listDocuments: () => run(async () => this.node.workspace.openDocs().map((s) => this.summary(s))),
+      listDocuments: () =>
+        run(async () => {
+          await this.node.docsOpened // the start screen lists every document, not just those open so far
+          return this.node.workspace.openDocs().map((s) => this.summary(s))
+        }),
       newDocument: (title) =>
         run(() => {
           if (typeof title !== 'string') throw new TypeError('The title must be a string.')

@@ -52,6 +52,9 @@ export class PeerNode {
   readonly lan: LanDiscovery | null
 
   private constructor(
+    /** Resolves once every document held at start is open (see `start`); never rejects. */
+    readonly docsOpened: Promise<void>,
+    private readonly opening: { stopped: boolean },
     readonly identity: DeviceIdentity,
     readonly transport: Transport,
     readonly dialer: Reconnector,
@@ -96,10 +99,15 @@ export class PeerNode {
     const transport = new Transport({ keyPair: identity, log: netLog })
     const faults = options.faults
     const gate: Gate = { online: true }
+    let docsOpened: Promise<void> = Promise.resolve()
     transport.onConnection((connection: PeerConnection) => {
-      // Working offline: a peer that dials in is turned away (its reconnector backs off).
-      if (!gate.online) return connection.close('this device is working offline')
-      workspace.attach(faults ? withFaults(connection, faults) : connection)
+      // Peers wait until every document is open, so none is told that a document it asks for is
+      // unknown. (A connection keeps the frames that arrive meanwhile.)
+      void docsOpened.then(() => {
+        // Working offline: a peer that dials in is turned away (its reconnector backs off).
+        if (!gate.online) return connection.close('this device is working offline')
+        workspace.attach(faults ? withFaults(connection, faults) : connection)
+      })
     })
     let port: number
     try {
@@ -110,10 +118,16 @@ export class PeerNode {
       throw err
     }
     const dialer = new Reconnector(transport, { log: netLog })
-    // Reopen every document this device holds, so peers can sync them as soon as they connect.
-    for (const docId of secrets.docIds()) {
-      await workspace.openDoc(docId).catch((err: unknown) => log(`could not open ${docId}: ${String(err)}`))
-    }
+    // Every document this device holds is reopened in the background, one after another, so that the
+    // prompt or the window comes up at once however many documents there are; the one a person opens
+    // meanwhile goes ahead of the queue (Workspace.openDoc shares an open already under way).
+    const opening = { stopped: false }
+    docsOpened = (async () => {
+      for (const docId of secrets.docIds()) {
+        if (opening.stopped) return
+        await workspace.openDoc(docId).catch((err: unknown) => log(`could not open ${docId}: ${String(err)}`))
+      }
+    })()
     const host = options.host ?? '0.0.0.0'
     // A node that listens on one address advertises only there (peers could reach nothing else).
     const pinned = host !== '0.0.0.0' && isIPv4(host) ? { interface: host } : {}
@@ -122,6 +136,8 @@ export class PeerNode {
       : null
     const known = await KnownPeers.open(options.dataDir, log)
     const node = new PeerNode(
+      docsOpened,
+      opening,
       identity,
       transport,
       dialer,
@@ -224,8 +240,10 @@ export class PeerNode {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    this.opening.stopped = true
     await this.lan?.close() // first: the goodbye goes out while everything else still runs
     this.dialer.close()
+    await this.docsOpened // at most the one document being opened now
     await this.workspace.close()
     await this.transport.close()
     await this.store.close()
