@@ -5,5 +5,13 @@
  */
 export { TextDoc, type HistoryEntry, type TextDocOptions } from './text-doc'
 export { splitTextBatch } from './text-codec'
-export { LwwMap, type LwwChange, type LwwOptions, type Clock } from './lww-map'
+export {
+  LwwMap,
+  StampAheadError,
+  checkStampWindow,
+  type LwwChange,
+  type LwwOptions,
+  type Clock,
+} from './lww-map'
+export { MAX_DRIFT_MS, MAX_LOGICAL, MAX_WALL, type Timestamp } from './hlc'
 export { CrdtDecodeError, type CharId, type TextChange, type VersionVector } from './types'

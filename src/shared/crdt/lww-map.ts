@@ -7,9 +7,14 @@
  * Every write also takes a counter of its replica, so version vectors, `changesSince` and parking of
  * out-of-order batches work exactly as in TextDoc. Values are stored as JSON text and parsed on read,
  * so a caller can never mutate the stored value.
+ *
+ * Stamps are bounded (hlc.ts): a batch holding one outside the static bounds does not decode, and a
+ * batch from a peer holding one further ahead of local time than the drift window is refused by
+ * `checkStampWindow` before it is applied (DocSession does this for everything peers send). Replaying
+ * this replica's own storage is not checked against the window: it was checked when it arrived.
  */
 import { ByteReader, ByteWriter } from './bytes'
-import { compareStamps, HybridClock, type Timestamp } from './hlc'
+import { compareStamps, HybridClock, isTooFarAhead, isValidStamp, MAX_DRIFT_MS, type Timestamp } from './hlc'
 import { checkReplicaId, readHeader, writeHeader } from './replica-table'
 import { Replicas } from './replicas'
 import { CrdtDecodeError, type VersionVector } from './types'
@@ -19,6 +24,35 @@ export type Clock = () => number
 export interface LwwOptions {
   readonly clock?: Clock
 }
+/**
+ * A batch from a peer holds a write stamped further ahead of local time than the drift window
+ * (hlc.ts MAX_DRIFT_MS): refused for now, as a whole. A CrdtDecodeError, so whatever refuses malformed
+ * batches refuses it too; callers that tell the two apart keep the peer (its clock may just be wrong).
+ */
+export class StampAheadError extends CrdtDecodeError {
+  constructor(
+    readonly stamp: Timestamp,
+    readonly now: number,
+  ) {
+    super(
+      `a write is stamped ${Math.round((stamp.wall - now) / 60_000)} min ahead of this device's clock ` +
+        `(at most ${MAX_DRIFT_MS / 60_000} min accepted)`,
+    )
+    this.name = 'StampAheadError'
+  }
+}
+
+/**
+ * Refuses a map batch from a peer if any write in it is stamped more than the drift window ahead of
+ * `now` (StampAheadError); a malformed batch throws CrdtDecodeError. Changes nothing either way.
+ */
+export function checkStampWindow(batch: Uint8Array, now: number): void {
+  const { writes } = decodeWrites(batch, KIND_LWW_BATCH, 'map batch')
+  let latest: Timestamp | undefined
+  for (const w of writes) if (!latest || w.stamp.wall > latest.wall) latest = w.stamp
+  if (latest && isTooFarAhead(latest, now)) throw new StampAheadError(latest, now)
+}
+
 /** A key whose visible value changed; `value` undefined means the key was removed. */
 export interface LwwChange<V> {
   readonly key: string
@@ -212,6 +246,8 @@ export class LwwMap<V> {
       body.byte(flags)
       if (!(flags & F_SAME_AGENT)) body.uint(agent)
       if (!(flags & F_IMPLICIT_COUNTER)) body.uint(w.counter)
+      // Never fires: stamps come from decode or tick, both bounded. Kept so no batch is ever undecodable.
+      if (!isValidStamp(w.stamp)) throw new RangeError('LwwMap: a stamp outside the decodable bounds')
       body.uint(w.stamp.wall)
       body.uint(w.stamp.logical)
       body.string(w.key)
@@ -227,53 +263,59 @@ export class LwwMap<V> {
 
   /** Decodes writes and maps their agents onto this map's table. Throws CrdtDecodeError. */
   private decode(bytes: Uint8Array, kind: number, what: string): Write[] {
-    if (!(bytes instanceof Uint8Array)) throw new CrdtDecodeError('expected a Uint8Array')
-    const r = new ByteReader(bytes)
-    const { replicas } = readHeader(r, [kind], what)
-    const count = r.count(4)
-    const decoded: {
-      agent: number
-      counter: number
-      key: string
-      json: string | undefined
-      stamp: Timestamp
-    }[] = []
-    const expected: number[] = []
-    let prev = 0
-    for (let i = 0; i < count; i++) {
-      const flags = r.byte()
-      if (flags & ~7) throw new CrdtDecodeError('reserved flag bits set')
-      const agent = flags & F_SAME_AGENT ? prev : r.uint()
-      if (agent >= replicas.length) throw new CrdtDecodeError(`replica index ${agent} outside the table`)
-      let counter: number
-      if (flags & F_IMPLICIT_COUNTER) {
-        const next = expected[agent]
-        if (next === undefined) throw new CrdtDecodeError('implicit counter with nothing before it')
-        counter = next
-      } else {
-        counter = r.uint()
-        if (counter < 1) throw new CrdtDecodeError('counter 0')
-      }
-      const stamp = { wall: r.uint(), logical: r.uint() }
-      const key = r.string()
-      if (key.length > MAX_KEY_LENGTH) throw new CrdtDecodeError('key too long')
-      let json: string | undefined
-      if (!(flags & F_REMOVE)) {
-        json = r.string()
-        try {
-          JSON.parse(json)
-        } catch {
-          throw new CrdtDecodeError(`value of "${key.slice(0, 40)}" is not valid JSON`)
-        }
-      }
-      decoded.push({ agent, counter, key, json, stamp })
-      prev = agent
-      expected[agent] = counter + 1
-    }
-    if (!r.done()) throw new CrdtDecodeError('trailing bytes')
+    const { replicas, writes } = decodeWrites(bytes, kind, what)
     const map = replicas.map((rep) => this.known.agent(rep))
-    return decoded.map((d) => ({ ...d, agent: map[d.agent]! }))
+    return writes.map((d) => ({ ...d, agent: map[d.agent]! }))
   }
+}
+
+/** Writes as encoded: `agent` indexes the batch's own replica table. Throws CrdtDecodeError. */
+function decodeWrites(
+  bytes: Uint8Array,
+  kind: number,
+  what: string,
+): { replicas: string[]; writes: Write[] } {
+  if (!(bytes instanceof Uint8Array)) throw new CrdtDecodeError('expected a Uint8Array')
+  const r = new ByteReader(bytes)
+  const { replicas } = readHeader(r, [kind], what)
+  const count = r.count(4)
+  const writes: Write[] = []
+  const expected: number[] = []
+  let prev = 0
+  for (let i = 0; i < count; i++) {
+    const flags = r.byte()
+    if (flags & ~7) throw new CrdtDecodeError('reserved flag bits set')
+    const agent = flags & F_SAME_AGENT ? prev : r.uint()
+    if (agent >= replicas.length) throw new CrdtDecodeError(`replica index ${agent} outside the table`)
+    let counter: number
+    if (flags & F_IMPLICIT_COUNTER) {
+      const next = expected[agent]
+      if (next === undefined) throw new CrdtDecodeError('implicit counter with nothing before it')
+      counter = next
+    } else {
+      counter = r.uint()
+      if (counter < 1) throw new CrdtDecodeError('counter 0')
+    }
+    const stamp = { wall: r.uint(), logical: r.uint() }
+    if (!isValidStamp(stamp))
+      throw new CrdtDecodeError(`timestamp (${stamp.wall}, ${stamp.logical}) out of range`)
+    const key = r.string()
+    if (key.length > MAX_KEY_LENGTH) throw new CrdtDecodeError('key too long')
+    let json: string | undefined
+    if (!(flags & F_REMOVE)) {
+      json = r.string()
+      try {
+        JSON.parse(json)
+      } catch {
+        throw new CrdtDecodeError(`value of "${key.slice(0, 40)}" is not valid JSON`)
+      }
+    }
+    writes.push({ agent, counter, key, json, stamp })
+    prev = agent
+    expected[agent] = counter + 1
+  }
+  if (!r.done()) throw new CrdtDecodeError('trailing bytes')
+  return { replicas, writes }
 }
 
 function ignore(): void {
