@@ -188,6 +188,21 @@ export class ByteReader {
   }
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/**
+ * Whether `s` holds half of a surrogate pair alone. UTF-8 cannot encode one (TextEncoder writes U+FFFD
+ * instead), so such a string would not come back as it went: every API that stores a string refuses it.
+ */
+export const hasLoneSurrogate = (s: string): boolean => LONE_SURROGATE.test(s)
+
+/** `s` cut to at most `max` UTF-16 units, never between the two halves of a surrogate pair. */
+export function truncateString(s: string, max: number): string {
+  if (s.length <= max) return s
+  const last = s.charCodeAt(max - 1)
+  return s.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max)
+}
+
 export function decodeUtf8(raw: Uint8Array): string {
   try {
     return utf8Decoder.decode(raw)

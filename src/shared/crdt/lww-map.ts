@@ -13,7 +13,7 @@
  * `checkStampWindow` before it is applied (DocSession does this for everything peers send). Replaying
  * this replica's own storage is not checked against the window: it was checked when it arrived.
  */
-import { ByteReader, ByteWriter } from './bytes'
+import { ByteReader, ByteWriter, hasLoneSurrogate } from './bytes'
 import { compareStamps, HybridClock, isTooFarAhead, isValidStamp, MAX_DRIFT_MS, type Timestamp } from './hlc'
 import { checkReplicaId, readHeader, writeHeader } from './replica-table'
 import { Replicas } from './replicas'
@@ -99,12 +99,14 @@ export class LwwMap<V> {
   }
 
   set(key: string, value: V): Uint8Array {
+    checkKey(key)
     const json = JSON.stringify(value)
     if (json === undefined) throw new TypeError(`LwwMap.set: the value for "${key}" is not JSON-serialisable`)
     return this.write(key, json)
   }
 
   delete(key: string): Uint8Array {
+    checkKey(key)
     return this.write(key, undefined)
   }
 
@@ -320,4 +322,10 @@ function decodeWrites(
 
 function ignore(): void {
   // Loading and local writes have no caller waiting for the list of changes.
+}
+
+/** A key is stored as UTF-8, which cannot hold half a surrogate pair: refused, so it cannot change in transit. */
+function checkKey(key: string): void {
+  if (typeof key !== 'string') throw new TypeError('LwwMap: a key must be a string')
+  if (hasLoneSurrogate(key)) throw new RangeError('LwwMap: a key must not hold an unpaired surrogate')
 }

@@ -4,7 +4,7 @@
  * packed six bits a character: an 8-character ID takes 7 bytes instead of 9, which matters in a
  * single-keystroke batch.
  */
-import { ByteWriter, type ByteReader } from './bytes'
+import { ByteWriter, hasLoneSurrogate, type ByteReader } from './bytes'
 import { CrdtDecodeError } from './types'
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
@@ -16,6 +16,7 @@ export function checkReplicaId(replica: string): void {
   if (typeof replica !== 'string' || replica.length === 0 || replica.length > MAX_REPLICA_LENGTH) {
     throw new RangeError(`A replica ID must be a string of 1 to ${MAX_REPLICA_LENGTH} characters.`)
   }
+  if (hasLoneSurrogate(replica)) throw new RangeError('A replica ID must not hold an unpaired surrogate.')
 }
 
 /** Writes the kind/count byte and the table. Kinds are 4-bit format codes. */

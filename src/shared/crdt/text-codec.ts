@@ -56,9 +56,7 @@ const RESERVED_DELETE = 0xc0
 const MAX_DEFLATE_RATIO = 1032
 /** Seconds since the epoch: anything past the year 9999 is corrupt. */
 const MAX_TIME = 253_402_300_799
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
-
-export const hasLoneSurrogate = (s: string): boolean => LONE_SURROGATE.test(s)
+export { hasLoneSurrogate } from './bytes'
 
 export interface DecodedOps {
   /** The batch's own replica table; op agents index into it. */

@@ -4,7 +4,7 @@
  * decoding checks every field (type, length, range) before anything uses it, and a message that fails
  * any check is a `ProtocolError`: the caller drops that one connection.
  */
-import { ByteReader, ByteWriter } from '../crdt/bytes'
+import { ByteReader, ByteWriter, truncateString } from '../crdt/bytes'
 import { CrdtDecodeError, type VersionVector } from '../crdt/types'
 
 export const PROTOCOL_VERSION = 1
@@ -162,7 +162,7 @@ export function encodeMessage(m: Message): Uint8Array {
     case 'doc-deny':
       docId(w, m.docId)
       w.byte(DENY_CODES.indexOf(m.code))
-      w.string(m.reason.slice(0, MAX_TEXT))
+      w.string(truncateString(m.reason, MAX_TEXT))
       break
     case 'sync-request':
       docId(w, m.docId)
@@ -191,7 +191,7 @@ export function encodeMessage(m: Message): Uint8Array {
       break
     case 'join-request':
       docId(w, m.docId)
-      w.string(m.name.slice(0, MAX_NAME))
+      w.string(truncateString(m.name, MAX_NAME))
       break
     case 'join-accept':
       docId(w, m.docId)
@@ -208,8 +208,8 @@ export function encodeMessage(m: Message): Uint8Array {
       w.uint(m.docs.length)
       for (const d of m.docs) {
         docId(w, d.docId)
-        w.string(d.title.slice(0, MAX_TEXT))
-        w.string(d.ownerName.slice(0, MAX_NAME))
+        w.string(truncateString(d.title, MAX_TEXT))
+        w.string(truncateString(d.ownerName, MAX_NAME))
         w.uint(d.memberCount)
       }
       break
