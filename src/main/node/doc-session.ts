@@ -6,7 +6,13 @@
  */
 import { EventEmitter } from 'node:events'
 import { decodeTextOps } from '../../shared/crdt/text-codec'
-import { CrdtDecodeError, type TextChange, type VersionVector } from '../../shared/crdt'
+import {
+  CrdtDecodeError,
+  StampAheadError,
+  checkStampWindow,
+  type TextChange,
+  type VersionVector,
+} from '../../shared/crdt'
 import { Channel, peerTag, type DocBatches, type DocVersions, type Role } from '../../shared/sync/messages'
 import type { PeerSession, SessionDoc } from '../../shared/sync/session'
 import { fromHex, toHex } from '../../shared/sync/hex'
@@ -93,6 +99,8 @@ export class NotAllowedError extends Error {
 }
 
 const AWARENESS_TTL_MS = 30_000
+/** Least time between two log lines about writes refused for their clock (anti-entropy repeats them). */
+const STAMP_LOG_MS = 60_000
 /** Least time between two 'sync' events while catching up (a chunked reply is many batches). */
 export const SYNC_EVENT_MS = 100
 /** Property keys that map a replica ID to its author (device and name); hidden from the Properties panel. */
@@ -111,6 +119,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   private syncing = false
   private lastSyncEvent = 0
   private syncTimer: ReturnType<typeof setTimeout> | undefined
+  private lastStampLog = -Infinity
 
   constructor(
     readonly durable: DurableDoc,
@@ -291,6 +300,9 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   ): Promise<void> {
     let isNew: boolean
     try {
+      // A peer's property or member write stamped too far ahead of our clock is refused before the
+      // replica sees it: not adopted by the clock, not stored, not passed on (hlc.ts, MAX_DRIFT_MS).
+      if (from && channel !== Channel.Text) checkStampWindow(batch, this.now())
       // A replica applies a batch synchronously and then makes it durable; only a batch that taught
       // this replica something is passed on, or peers in a cycle would echo duplicates forever.
       const before = this.progress(channel)
@@ -312,6 +324,18 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
         if ((await applying).length > 0) this.membersChanged()
       }
     } catch (err) {
+      if (err instanceof StampAheadError && from) {
+        // Likely a wrong clock, not an attack: the peer keeps its access, and anti-entropy sends the
+        // batch again, accepted once our clock has caught up. (Outside the static bounds, it is malformed.)
+        const now = this.now()
+        if (now - this.lastStampLog >= STAMP_LOG_MS) {
+          this.lastStampLog = now
+          this.deps.log(
+            `refused writes to ${this.docId.slice(0, 8)} from ${from.remoteKey.slice(0, 8)}: ${err.message}`,
+          )
+        }
+        return
+      }
       if (err instanceof CrdtDecodeError && from) {
         this.deps.log(
           `malformed batch for ${this.docId.slice(0, 8)} from ${from.remoteKey.slice(0, 8)}: ${err.message}`,
@@ -372,7 +396,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     } catch {
       return // presence is best effort: a malformed one is ignored
     }
-    const now = (this.deps.now ?? Date.now)()
+    const now = this.now()
     this.presence.set(from.remoteKey, {
       device: from.remoteKey,
       name: from.remoteName,
@@ -385,7 +409,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
 
   /** Presence of the peers in this document, expired entries dropped. */
   presences(): PeerPresence[] {
-    const now = (this.deps.now ?? Date.now)()
+    const now = this.now()
     for (const [k, p] of this.presence) if (p.expires <= now) this.presence.delete(k)
     return [...this.presence.values()].map(({ device, name, state, expires }) => ({
       device,
@@ -526,6 +550,10 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     if (!canEdit(this.myRole)) {
       throw new NotAllowedError('This device is a viewer of this document: it can read but not edit.')
     }
+  }
+
+  private now(): number {
+    return (this.deps.now ?? Date.now)()
   }
 
   /** Versions, for status displays and tests. */

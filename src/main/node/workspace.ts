@@ -121,7 +121,12 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
   private async load(docId: string): Promise<DocSession> {
     const secrets = this.options.secrets.doc(docId)
     if (!secrets) throw new WorkspaceError('UNKNOWN_DOC', `This device holds no document ${docId}.`)
-    const durable = await DurableDoc.open(this.options.store, docId)
+    // The document's clock is the node's (hybrid-clock stamps, and the window peers' stamps must be in).
+    const durable = await DurableDoc.open(
+      this.options.store,
+      docId,
+      this.options.now ? { clock: this.options.now } : {},
+    )
     const nameOf = (): string => this.name
     const doc = new DocSession(durable, secrets, {
       self: this.self,
