@@ -505,28 +505,63 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   }
 
   /**
-   * Removes a member and rotates the document key: the remaining members get the new key from any
-   * member that has it, the removed device never does, and its sessions lose access at once.
+   * Removes a member and rotates the document key: the remaining members get the new key from an
+   * owner (this node, or another owner that has it), the removed device never does, and its sessions
+   * lose access at once.
    */
   async removeMember(device: string): Promise<void> {
     const current = this.member(device)
     await this.setMember(device, 'removed', current?.name ?? '')
-    this.secrets.epoch++
-    this.secrets.keys[String(this.secrets.epoch)] = toHex(randomKey())
-    await this.deps.saveSecrets(this.docId, this.secrets)
-    const key = this.keyFor(this.secrets.epoch)!
-    this.emit('key')
-    for (const s of this.peers()) s.sendKeyShare(this.docId, this.secrets.epoch, key)
-  }
-
-  /** A newer key from an authenticated member. */
-  async acceptKey(epoch: number, key: Uint8Array): Promise<void> {
-    if (epoch <= this.secrets.epoch || this.secrets.keys[String(epoch)]) return
-    this.secrets.keys[String(epoch)] = toHex(key)
+    const epoch = this.secrets.epoch + 1
+    if (!Number.isSafeInteger(epoch)) throw new NotAllowedError('This document has no key epoch left.')
     this.secrets.epoch = epoch
+    this.secrets.keys[String(epoch)] = toHex(randomKey())
     await this.deps.saveSecrets(this.docId, this.secrets)
+    const key = this.keyFor(epoch)!
     this.emit('key')
     for (const s of this.peers()) s.sendKeyShare(this.docId, epoch, key)
+  }
+
+  /**
+   * A key-share from `from`, a peer authenticated for this document. Epochs step by one, from owners
+   * only: accepted if `from` is an owner in the member list and `epoch` is the next one (or the
+   * current one, if this device lacks its key). Anything else is refused, so no member can move the
+   * epoch, or make it jump out of reach of the next rotation. Returns why it was refused (for the log),
+   * or null: accepted, or a key this device already holds.
+   */
+  acceptKey(from: string, epoch: number, key: Uint8Array): string | null {
+    const current = this.secrets.epoch
+    const lacking = epoch === current && !this.secrets.keys[String(current)]
+    if (epoch <= current && !lacking) return null // a key we hold, or an older one: nothing to do
+    if (this.roleOf(from) !== 'owner') return `key epoch ${epoch} offered by a device that is not an owner`
+    if (epoch !== current + 1 && !lacking) return `key epoch ${epoch} does not follow ${current}`
+    this.secrets.keys[String(epoch)] = toHex(key)
+    this.secrets.epoch = epoch
+    this.emit('key')
+    this.deps
+      .saveSecrets(this.docId, this.secrets)
+      .then(() => {
+        // Only an owner passes it on: members refuse a key-share from anyone else.
+        if (this.myRole !== 'owner') return
+        for (const s of this.peers()) if (s.remoteKey !== from) s.sendKeyShare(this.docId, epoch, key)
+      })
+      .catch((err: unknown) => this.emit('error', err as Error))
+    return null
+  }
+
+  /**
+   * The keys to hand a member that proved an older `epoch`, in order (each the next after the one
+   * before), so that it steps up to the current epoch; none unless this device is an owner.
+   */
+  keysAfter(epoch: number): { epoch: number; key: Uint8Array }[] {
+    if (this.myRole !== 'owner') return []
+    const out: { epoch: number; key: Uint8Array }[] = []
+    for (let e = epoch + 1; e <= this.secrets.epoch; e++) {
+      const key = this.keyFor(e)
+      if (!key) break // a gap this owner cannot bridge (it joined after that rotation)
+      out.push({ epoch: e, key })
+    }
+    return out
   }
 
   private membersChanged(): void {

@@ -414,8 +414,13 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     )
   }
 
-  onKeyShare(_session: PeerSession, docId: string, epoch: number, key: Uint8Array): void {
-    void this.docs.get(docId)?.acceptKey(epoch, key)
+  onKeyShare(session: PeerSession, docId: string, epoch: number, key: Uint8Array): void {
+    // A refused key-share is logged, and the connection kept: an older peer may still relay keys.
+    const refused = this.docs.get(docId)?.acceptKey(session.remoteKey, epoch, key)
+    if (refused)
+      this.log(
+        `refused a key-share for ${docId.slice(0, 8)} from ${session.remoteKey.slice(0, 8)}: ${refused}`,
+      )
   }
 
   onDocDenied(session: PeerSession, docId: string, code: DenyCode, reason: string): void {

@@ -50,6 +50,12 @@ export interface SessionDoc {
   /** The current key epoch; keys of earlier epochs stay available to check older proofs. */
   readonly epoch: number
   keyFor(epoch: number): Uint8Array | undefined
+  /**
+   * The keys of the epochs after `epoch`, in order, for a member that proved that older epoch: a
+   * member accepts only the next epoch's key, and only from an owner, so it steps up one at a time.
+   * Empty unless this device is an owner.
+   */
+  keysAfter(epoch: number): readonly { readonly epoch: number; readonly key: Uint8Array }[]
   /** The role of a device (hex key) in this document, or undefined if it is not a member. */
   roleOf(deviceKey: string): Role | undefined
   versions(): DocVersions
@@ -192,18 +198,22 @@ export class PeerSession {
 
   /** Offers our proof for `docId` (after hello); the peer answers with its own and a sync. */
   openDoc(docId: string): void {
-    if (!this.helloReceived) return
     const doc = this.host.doc(docId)
-    if (!doc) return
-    const state = this.state(docId)
-    const key = doc.keyFor(doc.epoch)
+    if (doc) this.sendProof(doc, doc.epoch)
+  }
+
+  /** Our proof for `doc` with the key of `epoch` (the current one, unless the peer lacks it). */
+  private sendProof(doc: SessionDoc, epoch: number): void {
+    if (!this.helloReceived) return
+    const key = doc.keyFor(epoch)
     if (!key) return
+    const state = this.state(doc.docId)
     state.sentAuth = true
     this.send({
       type: 'doc-auth',
-      docId,
-      epoch: doc.epoch,
-      proof: docProof(this.crypto, key, this.link.handshakeHash, docId, this.host.deviceKey, doc.epoch),
+      docId: doc.docId,
+      epoch,
+      proof: docProof(this.crypto, key, this.link.handshakeHash, doc.docId, this.host.deviceKey, epoch),
       verified: state.peerRole !== undefined,
     })
   }
@@ -358,9 +368,15 @@ export class PeerSession {
     const state = this.state(docId)
     const first = state.peerRole === undefined
     state.peerRole = role
-    // The peer says whether it holds our proof; if not (never sent, or lost), it gets it now.
-    if (!peerVerifiedUs) this.openDoc(docId)
-    if (epoch < doc.epoch) this.sendKeyShare(docId, doc.epoch, doc.keyFor(doc.epoch)!)
+    if (epoch < doc.epoch) {
+      // The peer missed a key rotation, so it cannot check a proof of our epoch: it gets one of the
+      // epoch it proved, then (from an owner) the keys after it, in order (it accepts only the next).
+      this.sendProof(doc, epoch)
+      for (const k of doc.keysAfter(epoch)) this.sendKeyShare(docId, k.epoch, k.key)
+    } else if (!peerVerifiedUs) {
+      // The peer says whether it holds our proof; if not (never sent, or lost), it gets it now.
+      this.openDoc(docId)
+    }
     if (first) {
       // Once per authentication: each side gets two proofs, and two requests would mean every
       // missing op sent twice. A lost request is repaired by anti-entropy.
