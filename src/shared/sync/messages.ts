@@ -33,7 +33,11 @@ export const CHANNELS: readonly Channel[] = [Channel.Text, Channel.Props, Channe
 export type DocVersions = readonly [text: VersionVector, props: VersionVector, members: VersionVector]
 export type DocBatches = readonly [text: Uint8Array, props: Uint8Array, members: Uint8Array]
 
-/** Why a peer refused a document. */
+/**
+ * Why a peer refused a document. A doc-auth from a non-member gets `not-a-member` whether or not the
+ * document exists there; `unknown-doc` is no longer sent (it told strangers which documents a device
+ * holds) and is kept only so that older peers' denials still decode.
+ */
 export type DenyCode =
   'unknown-doc' | 'not-a-member' | 'bad-proof' | 'read-only' | 'invite-invalid' | 'denied'
 const DENY_CODES: readonly DenyCode[] = [

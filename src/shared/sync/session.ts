@@ -107,6 +107,12 @@ export interface SessionHost {
   log(message: string): void
 }
 
+/**
+ * The one answer to a doc-auth from a device that is not a member, whether or not this device holds
+ * the document: a stranger must not learn which document IDs a device holds.
+ */
+const NO_ACCESS = 'no document with that ID on this device is shared with you'
+
 const AUTH_LABEL = utf8('meshpad/doc-auth/v1')
 const INVITE_LABEL = utf8('meshpad/invite/v1')
 
@@ -357,9 +363,9 @@ export class PeerSession {
       if (known) known.peerRole = undefined
       this.send({ type: 'doc-deny', docId, code, reason })
     }
-    if (!doc) return deny('unknown-doc', 'this device does not hold that document')
-    const role = doc.roleOf(this.remoteKey)
-    if (!role) return deny('not-a-member', 'your device is not a member of this document')
+    // One code and reason, one path, for "no such document" and "not a member" (see NO_ACCESS).
+    const role = doc?.roleOf(this.remoteKey)
+    if (!doc || !role) return deny('not-a-member', NO_ACCESS)
     const key = doc.keyFor(epoch)
     if (!key) return deny('bad-proof', `unknown key epoch ${epoch}`)
     const expected = docProof(this.crypto, key, this.link.handshakeHash, docId, this.link.remoteKey, epoch)
