@@ -30,6 +30,12 @@ export interface JoinRequest {
   readonly name: string
 }
 
+interface PendingJoin extends JoinRequest {
+  /** The requester's current session: the answer goes there. */
+  session: PeerSession
+  expires: number
+}
+
 export interface WorkspaceOptions {
   readonly deviceKey: Uint8Array
   readonly name: string
@@ -46,6 +52,11 @@ export interface WorkspaceEvents {
   peers: []
   doc: [session: DocSession]
   'join-request': [request: JoinRequest]
+  /**
+   * A pending join request left the list without an answer from this device: it expired, or its
+   * device disconnected. (An answered one goes through approveJoin/denyJoin.)
+   */
+  'join-request-gone': [id: string]
   'join-result': [docId: string, ok: boolean, reason: string]
   'shared-docs': [device: string, docs: readonly SharedDocInfo[]]
   'doc-denied': [docId: string, device: string, code: DenyCode, reason: string]
@@ -61,6 +72,19 @@ export class WorkspaceError extends Error {
 }
 
 const INVITE_TTL_MS = 24 * 60 * 60 * 1000
+/**
+ * Join requests waiting for an owner's answer (docs/PROTOCOL.md, "Threat model"): one per device and
+ * document (a repeat refreshes it), at most MAX_JOIN_REQUESTS_PER_DEVICE per device and
+ * MAX_JOIN_REQUESTS in all (a request beyond either is refused with a reason), each for at most
+ * JOIN_REQUEST_TTL_MS (then the requester is told no). So a flood of requests holds a few KiB, and the
+ * owner's list stays short enough to read.
+ */
+export const MAX_JOIN_REQUESTS = 64
+export const MAX_JOIN_REQUESTS_PER_DEVICE = 4
+export const JOIN_REQUEST_TTL_MS = 10 * 60 * 1000
+const JOIN_NOT_TAKEN = 'this device does not take join requests for that document'
+const JOIN_TOO_MANY = 'too many join requests are waiting for the owner; try again later'
+const JOIN_EXPIRED = 'the owner did not answer the join request in time'
 /** Connected devices at once; a LAN office is far below, a flood of made-up keys is not. */
 const MAX_PEERS = 256
 
@@ -73,7 +97,8 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
   private readonly docs = new Map<string, DocSession>()
   private readonly opening = new Map<string, Promise<DocSession>>()
   private readonly sessions = new Map<string, { session: PeerSession; conn: PeerConnection }>()
-  private readonly joinRequests = new Map<string, JoinRequest & { session: PeerSession }>()
+  /** Pending join requests by ID, in arrival order; see MAX_JOIN_REQUESTS. */
+  private readonly joinRequests = new Map<string, PendingJoin>()
   /** Documents we asked to join, by doc ID: the device we asked. A join-accept from anyone else is ignored. */
   private readonly awaitingJoin = new Map<string, string>()
   private readonly remoteShared = new Map<string, readonly SharedDocInfo[]>()
@@ -240,7 +265,11 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
       if (this.sessions.get(session.remoteKey)?.session === session) {
         this.sessions.delete(session.remoteKey)
         this.remoteShared.delete(session.remoteKey)
-        for (const [id, r] of this.joinRequests) if (r.session === session) this.joinRequests.delete(id)
+        for (const [id, r] of this.joinRequests) {
+          if (r.session !== session) continue
+          this.joinRequests.delete(id)
+          this.emit('join-request-gone', id)
+        }
         this.emit('peers')
       }
     })
@@ -270,6 +299,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
 
   /** Anti-entropy round with every peer: each side sends what the other lacks. */
   syncAll(): void {
+    this.expireJoinRequests()
     for (const { session } of this.sessions.values()) session.antiEntropy()
   }
 
@@ -316,10 +346,12 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
   }
 
   pendingJoinRequests(): JoinRequest[] {
+    this.expireJoinRequests()
     return [...this.joinRequests.values()].map(({ id, docId, device, name }) => ({ id, docId, device, name }))
   }
 
   async approveJoin(requestId: string, role: Role = 'editor'): Promise<void> {
+    this.expireJoinRequests()
     const request = this.joinRequests.get(requestId)
     if (!request)
       throw new WorkspaceError('BAD_ARGUMENT', 'No such join request (it may have been withdrawn).')
@@ -353,17 +385,46 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     const doc = this.docs.get(docId)
     // Only documents shared on the LAN take requests; for others the requester learns nothing.
     if (!doc || !this.options.secrets.isSharedOnLan(docId) || doc.myRole !== 'owner') {
-      session.denyJoin(docId, 'this device does not take join requests for that document')
+      session.denyJoin(docId, JOIN_NOT_TAKEN)
       return
     }
     if (doc.roleOf(session.remoteKey) !== undefined) {
       session.openDoc(docId)
       return
     }
+    this.expireJoinRequests()
+    const device = session.remoteKey
+    const expires = this.now() + JOIN_REQUEST_TTL_MS
+    let fromDevice = 0
+    for (const r of this.joinRequests.values()) {
+      if (r.device !== device) continue
+      if (r.docId === docId) {
+        // A repeat refreshes the request, unanswered and unannounced. Its name stays the one the owner
+        // was shown: what an owner approves is what it saw.
+        r.expires = expires
+        r.session = session
+        return
+      }
+      fromDevice++
+    }
+    if (fromDevice >= MAX_JOIN_REQUESTS_PER_DEVICE || this.joinRequests.size >= MAX_JOIN_REQUESTS) {
+      session.denyJoin(docId, JOIN_TOO_MANY)
+      return
+    }
     const id = randomId(6)
-    const request = { id, docId, device: session.remoteKey, name, session }
-    this.joinRequests.set(id, request)
-    this.emit('join-request', { id, docId, device: session.remoteKey, name })
+    this.joinRequests.set(id, { id, docId, device, name, session, expires })
+    this.emit('join-request', { id, docId, device, name })
+  }
+
+  /** Drops the requests past their time, telling each requester. */
+  private expireJoinRequests(): void {
+    const now = this.now()
+    for (const [id, r] of this.joinRequests) {
+      if (r.expires > now) continue
+      this.joinRequests.delete(id)
+      r.session.denyJoin(r.docId, JOIN_EXPIRED)
+      this.emit('join-request-gone', id)
+    }
   }
 
   redeemInvite(
