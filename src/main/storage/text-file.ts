@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto'
 import { writeFileAtomic } from './atomic-write'
 import { StorageError, toStorageError } from './errors'
 import { errnoCode, type StorageFs } from './fs-layer'
-import { decodeText, type TextFormat } from './text-format'
+import { decodeText, type DecodeOptions, type TextFormat } from './text-format'
 
 export interface TextFileContent {
   /** The file's canonical path (symlinks resolved): the key that links it to its document. */
@@ -22,17 +22,28 @@ export function hashBytes(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex')
 }
 
-export async function readTextFile(fs: StorageFs, path: string): Promise<TextFileContent> {
+export async function readTextFile(
+  fs: StorageFs,
+  path: string,
+  options: DecodeOptions = {},
+): Promise<TextFileContent> {
+  const { realPath, bytes } = await readFileBytes(fs, path)
+  const { text, format } = decodeText(bytes, realPath, options)
+  return { realPath, text, format, hash: hashBytes(bytes) }
+}
+
+/** The file's canonical path and its bytes, undecoded. */
+export async function readFileBytes(
+  fs: StorageFs,
+  path: string,
+): Promise<{ realPath: string; bytes: Uint8Array }> {
   let realPath = path
-  let bytes: Uint8Array
   try {
     realPath = await fs.realpath(path)
-    bytes = await fs.readFile(realPath)
+    return { realPath, bytes: await fs.readFile(realPath) }
   } catch (err) {
     throw toStorageError(err, 'open', realPath)
   }
-  const { text, format } = decodeText(bytes, realPath)
-  return { realPath, text, format, hash: hashBytes(bytes) }
 }
 
 /**

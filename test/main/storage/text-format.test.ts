@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { StorageError } from '../../../src/main/storage/errors'
-import { decodeText, encodeText, type TextEncoding } from '../../../src/main/storage/text-format'
+import {
+  decodeAs,
+  decodeText,
+  encodeText,
+  savedFormat,
+  type TextEncoding,
+  type TextFormat,
+} from '../../../src/main/storage/text-format'
 
 const encodings: TextEncoding[] = ['utf8', 'utf8-bom', 'utf16le', 'utf16be']
 const raw = (s: string, encoding: TextEncoding): Uint8Array => {
@@ -72,5 +79,49 @@ describe('text format detection', () => {
     expect(error).toMatchObject({ code: 'NOT_TEXT', path: '/home/u/file.bin' })
     expect((error as Error).message).toMatch(why)
     expect((error as Error).message).toContain('/home/u/file.bin')
+  })
+})
+
+describe('the byte-order-mark rule, NUL in linked files, and decoding in a known format', () => {
+  const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+
+  it('saves a text starting with U+FEFF after a BOM, in UTF-8 without one too, and strips exactly one', () => {
+    const utf8: TextFormat = { encoding: 'utf8', eol: 'lf' }
+    expect(savedFormat('\uFEFFx', utf8)).toEqual({ encoding: 'utf8-bom', eol: 'lf' })
+    expect(savedFormat('x\uFEFF', utf8)).toBe(utf8)
+    expect(hex(encodeText('\uFEFFx', utf8))).toBe('efbbbfefbbbf78')
+    expect(hex(encodeText('\uFEFFx', { encoding: 'utf8-bom', eol: 'lf' }))).toBe('efbbbfefbbbf78')
+    expect(hex(encodeText('\uFEFFx', { encoding: 'utf16be', eol: 'lf' }))).toBe('fefffeff0078')
+    for (const encoding of encodings) {
+      const bytes = encodeText('\uFEFFx\n', { encoding, eol: 'crlf' })
+      expect(decodeText(bytes, '/x').text, encoding).toBe('\uFEFFx\n')
+    }
+  })
+
+  it('decodes NUL only when asked (a file linked to a document)', () => {
+    const bytes = new Uint8Array([0x61, 0x00, 0x62])
+    expect(() => decodeText(bytes, '/x')).toThrow(/NUL/)
+    expect(decodeText(bytes, '/x', { allowNul: true }).text).toBe('a\u0000b')
+    const utf16 = encodeText('a\u0000b', { encoding: 'utf16le', eol: 'lf' })
+    expect(() => decodeText(utf16, '/x')).toThrow(/NUL/)
+    expect(decodeText(utf16, '/x', { allowNul: true }).text).toBe('a\u0000b')
+  })
+
+  it('decodeAs undoes encodeText exactly, whatever \\r the text holds', () => {
+    const texts = ['a\r\nb\r\n', 'x\r', '\r\n\n\r\r\n', '\uFEFF\r\n', 'plain']
+    for (const encoding of encodings) {
+      for (const eol of ['lf', 'crlf', 'verbatim'] as const) {
+        for (const text of texts) {
+          const format = savedFormat(text, { encoding, eol })
+          expect(
+            decodeAs(encodeText(text, format), format, '/x'),
+            `${encoding} ${eol} ${JSON.stringify(text)}`,
+          ).toBe(text)
+        }
+      }
+    }
+    expect(() =>
+      decodeAs(new Uint8Array([0xef, 0xbb, 0xbf, 0x61]), { encoding: 'utf8', eol: 'lf' }, '/x'),
+    ).toThrow(/recorded encoding/)
   })
 })
