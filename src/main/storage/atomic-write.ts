@@ -28,8 +28,10 @@ export async function writeFileAtomic(
   const dir = dirname(path)
   const temp = join(dir, `.${basename(path)}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`)
   let file: StorageFile | undefined
+  let created = false
   try {
     file = await fs.open(temp, 'wx', options.mode ?? 0o666)
+    created = true
     await writeAll(file, data)
     if (options.mode !== undefined) await file.chmod(options.mode)
     await file.sync()
@@ -38,8 +40,10 @@ export async function writeFileAtomic(
     await fs.rename(temp, path)
   } catch (err) {
     if (file) await file.close().catch(() => undefined)
-    // The target is untouched; the partial temp file is only clutter, so failing to remove it is ignored.
-    await fs.unlink(temp).catch(() => undefined)
+    // The target is untouched; the partial temp file is only clutter, so failing to remove it is ignored
+    // (the next open of the file removes it: removeStaleTemps). A temp that 'wx' found already there is
+    // not ours, so it is left alone.
+    if (created) await fs.unlink(temp).catch(() => undefined)
     throw toStorageError(err, action, path)
   }
   try {
@@ -49,12 +53,38 @@ export async function writeFileAtomic(
   }
 }
 
-/** Deletes temp files that a crash between write and rename left beside `path` (or beside every file in `dir`). */
-export async function removeStaleTemps(fs: StorageFs, dir: string, forFile?: string): Promise<void> {
+/**
+ * Deletes temp files that a crash between write and rename left in `dir`: those of the file named
+ * `forFile` (`.<forFile>.<8 hex>.meshpad-tmp`), or of every file when it is undefined. With
+ * `olderThan` (ms since the epoch; callers pass this process's start) only temps last modified before
+ * it go: a younger one may belong to another process that is writing it right now. Best effort: what
+ * cannot be listed, stat'ed or removed is left for next time. Resolves with the names removed.
+ */
+export async function removeStaleTemps(
+  fs: StorageFs,
+  dir: string,
+  forFile?: string,
+  olderThan?: number,
+): Promise<string[]> {
   const names = await fs.readdir(dir).catch(() => [])
   const isTemp = (name: string): boolean => {
     const m = TEMP_NAME.exec(name)
     return m !== null && (forFile === undefined || m[1] === forFile)
   }
-  await Promise.all(names.filter(isTemp).map((n) => fs.unlink(join(dir, n)).catch(() => undefined)))
+  const removed = await Promise.all(
+    names.filter(isTemp).map(async (name) => {
+      const path = join(dir, name)
+      try {
+        if (olderThan !== undefined) {
+          const stat = await fs.stat(path)
+          if (!stat.isFile() || stat.mtimeMs >= olderThan) return null
+        }
+        await fs.unlink(path)
+        return name
+      } catch {
+        return null
+      }
+    }),
+  )
+  return removed.filter((n): n is string => n !== null)
 }
