@@ -23,6 +23,8 @@ export interface CliPeerOptions {
   readonly name: string
   /** Written to the peer's file before it starts: the peer then creates its document from it. */
   readonly text?: string
+  /** The same, as raw bytes (any encoding); used instead of `text`. */
+  readonly bytes?: Uint8Array
   readonly delayMs?: number
   readonly jitterMs?: number
   readonly loss?: number
@@ -94,7 +96,8 @@ export class CliPeer {
     const folder = await mkdtemp(join(tmpdir(), `meshpad-cli-${options.name}-`))
     folders.add(folder)
     const peer = new CliPeer(options, folder)
-    if (options.text !== undefined) await writeFile(peer.file, options.text)
+    if (options.bytes !== undefined) await writeFile(peer.file, options.bytes)
+    else if (options.text !== undefined) await writeFile(peer.file, options.text)
     await peer.spawn()
     return peer
   }

@@ -5,19 +5,16 @@
  * Every command's output ends with a line `ok` or `error: <message>` when scripted, so a driver can
  * tell where one answer ends; events (peers coming and going, join requests) print as they happen.
  */
-import { existsSync } from 'node:fs'
-import { realpath } from 'node:fs/promises'
-import { resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { deviceIdOf } from '../net/device-key'
 import type { FaultOptions } from '../net/fault-injection'
 import { PeerNode } from '../node/peer-node'
 import type { DocSession } from '../node/doc-session'
 import { decodeInvite } from '../node/invite-code'
+import { workspaceDocs } from '../hosts/workspace-files'
 import { FileLinks } from '../storage/file-links'
 import { nodeFs } from '../storage/fs-layer'
-import { readTextFile, writeTextFile } from '../storage/text-file'
-import { DEFAULT_TEXT_FORMAT, encodeText, type TextFormat } from '../storage/text-format'
+import { LinkedFile } from '../storage/linked-file'
 import { fromHex } from '../../shared/sync/hex'
 import { CommandError, HELP, parseCommand, type Command } from './commands'
 
@@ -35,8 +32,8 @@ export interface PeerOptions {
 type Out = (line: string) => void
 
 export class PeerCli {
-  private format: TextFormat = DEFAULT_TEXT_FORMAT
-  private doc!: DocSession
+  /** The file and its document (storage/linked-file.ts: the same code as the app's). */
+  private file!: LinkedFile<DocSession>
 
   private constructor(
     private readonly node: PeerNode,
@@ -73,26 +70,24 @@ export class PeerCli {
     return this.node.port
   }
 
-  /** The document linked to the file: reopened if known, else made from the file's text. */
+  private get doc(): DocSession {
+    return this.file.doc
+  }
+
+  /**
+   * The document linked to the file: reopened if known (as Meshpad left the file, or with the changes
+   * made to it meanwhile merged in), else made from the file's text in one step that a crash cannot
+   * split. A file that does not exist yet is linked too, and `save` creates it. The file is not watched:
+   * changes made to it while the peer runs are merged at the next start.
+   */
   private async openFile(): Promise<void> {
-    const { file } = this.options
-    const ws = this.node.workspace
-    let text = ''
-    let realPath = file
-    if (existsSync(file)) {
-      const content = await readTextFile(nodeFs, file)
-      text = content.text
-      realPath = content.realPath
-      this.format = content.format
-    }
-    const linked = await this.links.docIdFor(realPath)
-    if (linked && ws.doc(linked)) {
-      this.doc = ws.doc(linked)!
-      return
-    }
-    this.doc = await ws.createDoc(file.split(/[\\/]/).pop() ?? file)
-    if (text) await this.doc.insert(0, text)
-    await this.links.link(realPath, this.doc.docId)
+    this.file = await LinkedFile.openWith(workspaceDocs(this.node), {
+      path: this.options.file,
+      links: this.links,
+      watch: false,
+      allowMissing: true,
+      onError: (err) => this.out(`log: ${err.message}`),
+    })
   }
 
   private watchEvents(): void {
@@ -103,11 +98,10 @@ export class PeerCli {
     ws.on('join-result', (docId, ok, reason) => {
       const joined = ok ? ws.doc(docId) : undefined
       if (joined) {
-        this.doc = joined
         // The file now stands for the joined document: a restart with the same --file reopens it.
-        this.linkFile().catch((err: unknown) =>
-          this.out(`error: could not link ${this.options.file}: ${String(err)}`),
-        )
+        this.file
+          .relink(joined)
+          .catch((err: unknown) => this.out(`log: could not link ${this.options.file}: ${String(err)}`))
       }
       this.out(`event: join ${ok ? 'succeeded' : 'failed'}: ${reason}`)
     })
@@ -142,10 +136,11 @@ export class PeerCli {
         out(c.json ? JSON.stringify({ text: this.doc.text, version: this.doc.textVersion() }) : this.doc.text)
         break
       case 'save': {
+        // `save <path>` writes a copy; the file stays linked to --file.
         const path = c.path ?? this.options.file
-        await writeTextFile(nodeFs, path, encodeText(this.doc.text, this.format))
-        if (!c.path) await this.linkFile()
-        out(`saved ${this.doc.text.length} characters to ${path}`)
+        const length = this.doc.durable.text.length
+        await (c.path ? this.file.saveCopy(c.path) : this.file.save())
+        out(`saved ${length} characters to ${path}`)
         break
       }
       case 'sync':
@@ -236,13 +231,6 @@ export class PeerCli {
     return true
   }
 
-  /** Links --file to the current document (by its real path, once the file exists). */
-  private async linkFile(): Promise<void> {
-    const { file } = this.options
-    const realPath = existsSync(file) ? await realpath(file) : resolve(file)
-    await this.links.link(realPath, this.doc.docId)
-  }
-
   /** A device named by its full hex key or by a unique prefix of it. */
   private resolveDevice(text: string): string {
     const t = text.toLowerCase()
@@ -257,6 +245,7 @@ export class PeerCli {
   }
 
   async close(): Promise<void> {
+    await this.file?.close()
     await this.node.close()
   }
 }

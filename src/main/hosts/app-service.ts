@@ -27,15 +27,12 @@ import { NotAllowedError, type DocSession } from '../node/doc-session'
 import { InviteCodeError } from '../node/invite-code'
 import type { PeerNode } from '../node/peer-node'
 import { WorkspaceError } from '../node/workspace'
-import { diffHunks, diskChangeBatch } from '../storage/disk-merge'
-import { fromOps, newReplicaId } from '../storage/durable-doc'
 import { StorageError } from '../storage/errors'
 import { FileLinks } from '../storage/file-links'
-import { FileWatcher } from '../storage/file-watcher'
 import { nodeFs, type StorageFs } from '../storage/fs-layer'
-import { hashBytes, readTextFile, writeTextFile, type TextFileContent } from '../storage/text-file'
-import { DEFAULT_TEXT_FORMAT, encodeText, type TextFormat } from '../storage/text-format'
+import { LinkedFile, type FileText, type LinkedFileOptions } from '../storage/linked-file'
 import { Collaboration } from './collab-service'
+import { workspaceDocs } from './workspace-files'
 
 export interface AppServiceOptions {
   readonly node: PeerNode
@@ -72,23 +69,19 @@ type DocumentRequests = Pick<
 /** What this process knows about an open document beyond its DocSession: the file it is linked to. */
 interface OpenDoc {
   readonly session: DocSession
-  path: string | null
-  format: TextFormat
-  /** The text as last loaded from or saved to the file, and the version it was at then. */
+  /**
+   * The file (opened here, or written by Save As), or null: open, save, Save As, the watcher and the
+   * merge of external changes are LinkedFile's (storage/linked-file.ts), the same code as the CLI's.
+   */
+  file: LinkedFile<DocSession> | null
+  /** What the file holds, as text, and the version the document was at when it held exactly that. */
   savedText: string | null
   savedVersion: VersionVector | null
-  /**
-   * The base of the three-way merge with the file: all text ops as they were when the file was last
-   * loaded or saved, and the hash of those bytes (a file with this hash is our own save: nothing new).
-   */
-  baseState: Uint8Array | null
-  baseHash: string | null
   /** The status last sent to the windows, so an unchanged one is not sent again. */
   lastStatus: DocStatus | null
   /** The last saved-or-not answer and the version (as its counters' sum) it was for. */
   savedCheck: { stamp: number; saved: boolean } | null
-  watcher: FileWatcher | null
-  /** Saves and merges from disk run one at a time, in order. */
+  /** Saves run one at a time, in order (the first Save As makes `file`). */
   queue: Promise<unknown>
   readonly unsubscribe: () => void
 }
@@ -135,6 +128,8 @@ export class AppService {
   private readonly links: FileLinks
   private readonly docs = new Map<string, OpenDoc>()
   private readonly opening = new Map<string, Promise<OpenDoc>>()
+  /** Files being opened, by real path: a second window opening the same file waits for the first. */
+  private readonly openingFiles = new Map<string, Promise<OpenDoc>>()
   private readonly clients = new Set<ClientState>()
   private readonly onPeers = (): void => {
     for (const docId of this.docs.keys()) this.emitStatus(docId)
@@ -291,7 +286,7 @@ export class AppService {
     return {
       docId: session.docId,
       title: session.title,
-      path: this.docs.get(session.docId)?.path ?? null,
+      path: this.docs.get(session.docId)?.file?.path ?? null,
       role: docRole,
     }
   }
@@ -301,32 +296,26 @@ export class AppService {
     return {
       ...this.summary(d.session),
       state,
-      fileName: d.path ? basename(d.path) : d.session.title || null,
+      fileName: d.file ? basename(d.file.path) : d.session.title || null,
     }
   }
 
   /** The document's OpenDoc, made on first use (one per document, shared by every window). */
-  private track(
-    docId: string,
-    init?: Partial<Pick<OpenDoc, 'path' | 'format' | 'savedText'>>,
-  ): Promise<OpenDoc> {
+  private track(docId: string): Promise<OpenDoc> {
     const known = this.docs.get(docId)
     if (known) return Promise.resolve(known)
     let pending = this.opening.get(docId)
     if (!pending) {
       pending = this.node.workspace
         .openDoc(docId)
-        .then((session) => this.attach(session, init))
+        .then((session) => this.attach(session))
         .finally(() => this.opening.delete(docId))
       this.opening.set(docId, pending)
     }
     return pending
   }
 
-  private attach(
-    session: DocSession,
-    init?: Partial<Pick<OpenDoc, 'path' | 'format' | 'savedText'>>,
-  ): OpenDoc {
+  private attach(session: DocSession): OpenDoc {
     const docId = session.docId
     const onBatch = (batch: Uint8Array, _origin: unknown, catchUp: boolean): void => {
       for (const c of this.clients) {
@@ -344,22 +333,18 @@ export class AppService {
     const unwatch = this.collab.watch(session)
     const d: OpenDoc = {
       session,
-      path: init?.path ?? null,
-      format: init?.format ?? DEFAULT_TEXT_FORMAT,
-      savedText: init?.savedText ?? null,
-      savedVersion: init?.savedText !== undefined ? session.textVersion() : null,
-      baseState: null,
-      baseHash: null,
+      file: null,
+      savedText: null,
+      savedVersion: null,
       savedCheck: null,
       lastStatus: null,
-      watcher: null,
       queue: Promise.resolve(),
       unsubscribe: () => {
         session.off('batch', onBatch)
         session.off('sync', onSync)
         session.off('error', onError)
         unwatch()
-        d.watcher?.close()
+        d.file?.close().catch(() => undefined)
       },
     }
     this.docs.set(docId, d)
@@ -374,91 +359,67 @@ export class AppService {
   /** The document linked to the file (reopened, with history) or a new one made from its text. */
   private async openFile(path: string): Promise<OpenDoc> {
     if (!existsSync(path)) throw new StorageError('NOT_FOUND', path, `There is no file at ${path}.`)
-    const content = await readTextFile(this.fs, path)
-    const init = { path: content.realPath, format: content.format, savedText: content.text }
-    const ws = this.node.workspace
-    const linked = await this.links.docIdFor(content.realPath)
-    if (linked && ws.doc(linked)) {
-      const known = this.docs.get(linked)
-      if (known) return known
-      const session = await ws.openDoc(linked)
-      // The file may have been edited while Meshpad was away: the file is what the user opened, so its
-      // text wins, applied as a diff so that the history and concurrent peers' edits stay intact.
-      const hunks = diffHunks(session.text, content.text)
-      for (let i = hunks.length - 1; i >= 0; i--) {
-        const h = hunks[i]!
-        if (h.deleteCount > 0) await session.delete(h.index, h.deleteCount)
-        if (h.insert) await session.insert(h.index, h.insert)
-      }
-      return this.linkFile(await this.track(linked, init), content)
+    const realPath = await this.fs.realpath(path).catch(() => path)
+    let pending = this.openingFiles.get(realPath)
+    if (!pending) {
+      pending = this.linkFile(realPath).finally(() => this.openingFiles.delete(realPath))
+      this.openingFiles.set(realPath, pending)
     }
-    const session = await ws.createDoc(basename(content.realPath))
-    if (content.text) await session.insert(0, content.text)
-    await this.links.link(content.realPath, session.docId)
-    return this.linkFile(await this.track(session.docId, init), content)
-  }
-
-  /** The document now holds the file's text: that is the merge base; watch the file from here on. */
-  private linkFile(d: OpenDoc, content: TextFileContent): OpenDoc {
-    if (d.baseHash === null) {
-      d.baseState = d.session.durable.allTextOps()
-      d.baseHash = content.hash
-      this.watch(d)
-    }
-    return d
-  }
-
-  private watch(d: OpenDoc): void {
-    d.watcher?.close()
-    d.watcher = null
-    if (!d.path) return
-    const docId = d.session.docId
-    const report = (err: unknown): void =>
-      this.broadcast(docId, { type: 'error', docId, error: toApiError(err) })
-    try {
-      d.watcher = new FileWatcher(d.path, {
-        ...(this.options.watchDebounceMs !== undefined ? { debounceMs: this.options.watchDebounceMs } : {}),
-        onChange: () => {
-          d.queue = d.queue.then(() => this.mergeFromDisk(d)).catch(report)
-        },
-        onError: report,
-      })
-    } catch (err) {
-      report(err) // the document still works; only external changes go unnoticed
-    }
+    return pending
   }
 
   /**
-   * Another program changed the file: a three-way merge, as LinkedFile does. The change from the base
-   * (the text last loaded or saved) to the file is replayed on a fork of the base under a fresh replica
-   * ID, and the ops the live document lacks are applied like a local edit: the editors, the peers and
-   * the history all see it, and nothing typed since the base is lost.
+   * Opens the file with LinkedFile: the file as Meshpad left it keeps the document as it is (unsaved
+   * edits included) and its recorded format; a file changed meanwhile is merged in from the stored base.
    */
-  private async mergeFromDisk(d: OpenDoc): Promise<void> {
-    if (!d.path || this.docs.get(d.session.docId) !== d) return
-    let file: TextFileContent
-    try {
-      file = await readTextFile(this.fs, d.path)
-    } catch (err) {
-      if (err instanceof StorageError && err.code === 'NOT_FOUND') return // deleted or being replaced
-      throw err
+  private async linkFile(path: string): Promise<OpenDoc> {
+    const linked = await this.links.docIdFor(path)
+    const known = linked === undefined ? undefined : this.docs.get(linked)
+    if (known?.file) return known
+    const target: { d: OpenDoc | null; latest: FileText | null } = { d: null, latest: null }
+    const file = await LinkedFile.openWith(workspaceDocs(this.node), this.fileOptions(path, target))
+    const d = await this.track(file.docId)
+    if (d.file) {
+      await file.close()
+      return d
     }
-    if (file.hash === d.baseHash) return // our own save, or no change
-    const live = d.session.text
-    if (file.text !== live) {
-      const base = d.baseState
-        ? fromOps(d.baseState, newReplicaId())
-        : fromOps(d.session.durable.allTextOps(), newReplicaId())
-      const batch = diskChangeBatch(base, file.text, d.session.textVersion())
-      await d.session.applyLocalBatch(batch)
-      d.baseState = base.changesSince({})
-    } else {
-      d.baseState = d.session.durable.allTextOps()
+    d.file = file
+    target.d = d
+    if (target.latest) this.fileSaved(d, target.latest)
+    return d
+  }
+
+  /**
+   * LinkedFile's options for the file at `path` of the document `target.d` (set once known; what the
+   * file holds is kept in `target.latest` until then).
+   */
+  private fileOptions(
+    path: string,
+    target: { d: OpenDoc | null; latest: FileText | null },
+  ): LinkedFileOptions {
+    return {
+      path,
+      links: this.links,
+      fs: this.fs,
+      ...(this.options.watchDebounceMs !== undefined ? { debounceMs: this.options.watchDebounceMs } : {}),
+      onFileText: (text) => {
+        target.latest = text
+        if (target.d) this.fileSaved(target.d, text)
+      },
+      onExternalChange: () => {
+        if (target.d) this.emitStatus(target.d.session.docId)
+      },
+      onError: (err) => {
+        const docId = target.d?.session.docId
+        if (docId) this.broadcast(docId, { type: 'error', docId, error: toApiError(err) })
+      },
     }
-    d.baseHash = file.hash
-    d.format = file.format
+  }
+
+  /** The file holds `file.text` now (opened, saved, or changed by another program and merged). */
+  private fileSaved(d: OpenDoc, file: FileText): void {
     d.savedText = file.text
-    d.savedVersion = null
+    d.savedVersion = file.version
     d.savedCheck = null
     this.emitStatus(d.session.docId)
   }
@@ -471,26 +432,15 @@ export class AppService {
   }
 
   private async write(d: OpenDoc, path: string | null): Promise<DocStatus> {
-    const target = path ?? d.path
-    if (!target) {
-      throw new StorageError('NOT_FOUND', '', 'This document is not linked to a file yet: use Save As.')
+    if (d.file) {
+      await (path === null ? d.file.save() : d.file.saveAs(path))
+    } else {
+      if (!path) {
+        throw new StorageError('NOT_FOUND', '', 'This document is not linked to a file yet: use Save As.')
+      }
+      const target = { d, latest: null }
+      d.file = await LinkedFile.saveNew(workspaceDocs(this.node), d.session, this.fileOptions(path, target))
     }
-    // Text, version and ops are taken together, so the base is exactly what the file will hold.
-    const text = d.session.text
-    const version = d.session.textVersion()
-    const state = d.session.durable.allTextOps()
-    const bytes = encodeText(text, d.format)
-    await writeTextFile(this.fs, target, bytes)
-    d.baseHash = hashBytes(bytes)
-    d.baseState = state
-    const realPath = await this.fs.realpath(target)
-    const moved = realPath !== d.path
-    if (moved) await this.links.link(realPath, d.session.docId, d.path ?? undefined)
-    d.path = realPath
-    d.savedText = text
-    d.savedVersion = version
-    d.savedCheck = null
-    if (moved || !d.watcher) this.watch(d)
     this.emitStatus(d.session.docId)
     return this.status(d)
   }
@@ -498,7 +448,7 @@ export class AppService {
   private status(d: OpenDoc): DocStatus {
     const session = d.session
     let saved = false
-    if (d.path !== null && d.savedText !== null) {
+    if (d.file !== null && d.savedText !== null) {
       const version = session.textVersion()
       const stamp = versionSum(version)
       if (d.savedCheck?.stamp === stamp) saved = d.savedCheck.saved
@@ -514,7 +464,7 @@ export class AppService {
     }
     return {
       docId: session.docId,
-      path: d.path,
+      path: d.file?.path ?? null,
       saved,
       peers: session.peers().length,
       online: this.node.workspace.peers().length > 0,
