@@ -25,6 +25,12 @@ declare module '@hyperswarm/secret-stream' {
     readonly handshakeHash: Buffer | null
     readonly destroying: boolean
     readonly destroyed: boolean
+    /**
+     * streamx's writable state: `buffered` is the bytes written but not yet handed to `_write`
+     * (secret-stream's `_write` waits for the socket to drain). An internal, read only for the
+     * send-buffer cap; test/main/net/transport.test.ts notices if it goes away.
+     */
+    readonly _writableState?: { readonly buffered: number }
 
     /** Destroys the stream when no data arrives for `ms` (0 disables). */
     setTimeout(ms: number): void

@@ -21,6 +21,8 @@ export interface KeyPair {
 export interface ChannelOptions {
   readonly keyPair: KeyPair
   readonly maxFrameSize: number
+  /** Bytes queued for the peer (not yet taken by the kernel) beyond which the channel is dropped. */
+  readonly maxSendBuffer: number
   /** Send an empty record after this long without writing, so that the peer's idle timeout holds off. */
   readonly keepAliveMs: number
   /** Destroy the channel after this long without receiving anything (keepalives included). */
@@ -111,14 +113,39 @@ export class SecureChannel {
     return this.socket.bytesRead
   }
 
+  /**
+   * Bytes written and not yet taken by the kernel: secret-stream's queue (plaintext waiting for the
+   * socket to drain) plus the socket's own (encrypted records). Grows only while the peer is not
+   * reading as fast as we send.
+   */
+  get queuedBytes(): number {
+    return (this.noise._writableState?.buffered ?? 0) + this.socket.writableLength
+  }
+
   setHooks(hooks: ChannelHooks): void {
     this.hooks = hooks
   }
 
-  /** Throws FrameError for a frame above the cap (a caller's bug); a no-op once closed. */
+  /**
+   * Throws FrameError for a frame above the cap (a caller's bug); a no-op once closed. A frame that
+   * would take what is queued for the peer above `maxSendBuffer` drops the connection instead: a peer
+   * that stops reading must not make us buffer without limit (it resyncs when it reconnects). The cap
+   * is well above one frame, so a peer that reads, even slowly, gets every burst the node sends
+   * (the largest is a sync reply of about the document's size).
+   */
   send(frame: Uint8Array): void {
     const encoded = encodeFrame(frame, { maxFrameSize: this.options.maxFrameSize })
     if (this.closeInfo !== null) return
+    const queued = this.queuedBytes
+    if (queued + encoded.length > this.options.maxSendBuffer) {
+      const mib = (n: number): string => (n / 2 ** 20).toFixed(1)
+      const reason =
+        `the peer is not reading: ${mib(queued)} MiB already queued for it, and ${mib(encoded.length)} ` +
+        `MiB more would pass the ${mib(this.options.maxSendBuffer)} MiB cap`
+      this.options.log('warn', `${this.describePeer()}: ${reason}; connection closed`)
+      this.destroy(reason, new Error('send buffer full'))
+      return
+    }
     // Records of at most WRITE_CHUNK bytes, so that the peer's RecordGuard accepts them; the frame
     // decoder on the other side reassembles them, since framing never relies on record boundaries.
     for (let offset = 0; offset < encoded.length; offset += WRITE_CHUNK) {

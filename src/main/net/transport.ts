@@ -27,6 +27,11 @@ export interface TransportOptions {
   readonly handshakeTimeoutMs?: number
   /** Inbound sockets allowed to be pending at once (default 64); more are refused at once. */
   readonly maxPendingSockets?: number
+  /**
+   * Bytes queued for a peer that is not reading them, beyond which its connection is dropped
+   * (default 32 MiB, four 8 MiB frames); see SecureChannel.send.
+   */
+  readonly maxSendBuffer?: number
   /** Empty record after this long without writing (default 10 s). */
   readonly keepAliveMs?: number
   /** Close a connection after this long without receiving anything (default 30 s). */
@@ -95,6 +100,7 @@ export class Transport {
     this.channelOptions = {
       keyPair: options.keyPair,
       maxFrameSize: options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
+      maxSendBuffer: positive('maxSendBuffer', options.maxSendBuffer ?? 32 * 2 ** 20),
       keepAliveMs: positive('keepAliveMs', options.keepAliveMs ?? 10_000),
       idleTimeoutMs: positive('idleTimeoutMs', options.idleTimeoutMs ?? 30_000),
       lingerMs: positive('closeLingerMs', options.closeLingerMs ?? 2_000),

@@ -2,7 +2,7 @@
  * Shared by the transport tests: transports on 127.0.0.1 only, with a fresh key, a log collector, and
  * tracking so that every test can close what it made.
  */
-import { connect, type Socket } from 'node:net'
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
 import type { CloseInfo, PeerConnection } from '../../../src/shared/sync/peer-connection'
 import { generateKeyPair } from '../../../src/main/net/device-key'
 import type { NetLogLevel } from '../../../src/main/net/log'
@@ -46,9 +46,9 @@ export class Cleanup {
     return transport
   }
 
-  /** A plain TCP socket to 127.0.0.1:port, connected. */
-  async rawSocket(port: number): Promise<Socket> {
-    const socket = connect({ host: HOST, port })
+  /** A plain TCP socket to 127.0.0.1:port (from `localAddress`, e.g. 127.0.0.7), connected. */
+  async rawSocket(port: number, localAddress?: string): Promise<Socket> {
+    const socket = connect({ host: HOST, port, ...(localAddress !== undefined ? { localAddress } : {}) })
     socket.on('error', () => undefined)
     this.sockets.push(socket)
     await new Promise<void>((resolve, reject) => {
@@ -129,4 +129,51 @@ export function activeHandles(): Map<string, number> {
   const counts = new Map<string, number>()
   for (const kind of process.getActiveResourcesInfo()) counts.set(kind, (counts.get(kind) ?? 0) + 1)
   return counts
+}
+
+/**
+ * A TCP relay on 127.0.0.1 in front of `port`, for a peer that stops reading: `stall()` stops reading
+ * what the server sends (the server's writes then pile up in its own process), while what the client
+ * sends still goes through.
+ */
+export interface StallingProxy {
+  readonly port: number
+  stall(): void
+  close(): Promise<void>
+}
+
+export async function stallingProxy(port: number): Promise<StallingProxy> {
+  const upstreams: Socket[] = []
+  const sockets: Socket[] = []
+  let stalled = false
+  const server = createServer((client) => {
+    const upstream = connect({ host: HOST, port })
+    for (const s of [client, upstream]) {
+      s.on('error', () => undefined)
+      s.on('close', () => {
+        client.destroy()
+        upstream.destroy()
+      })
+      sockets.push(s)
+    }
+    upstreams.push(upstream)
+    client.pipe(upstream)
+    upstream.pipe(client)
+    if (stalled) upstream.pause()
+  })
+  await new Promise<void>((resolve) => server.listen(0, HOST, resolve))
+  return {
+    port: (server.address() as AddressInfo).port,
+    stall: () => {
+      stalled = true
+      for (const upstream of upstreams) {
+        upstream.unpipe()
+        upstream.pause()
+      }
+    },
+    close: async () => {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
 }

@@ -17,6 +17,7 @@ import {
   nextMessage,
   sleep,
   socketClosed,
+  stallingProxy,
   waitFor,
 } from './helpers'
 
@@ -170,6 +171,61 @@ describe('Transport', () => {
     const b = await cleanup.transport()
     const connection = await b.transport.dial(HOST, a.port)
     expect(connection.closed).toBe(false)
+  })
+
+  it('drops a connection whose peer stops reading once what is queued for it passes the cap, and no other', async () => {
+    const cap = 4 * 2 ** 20
+    const a = await cleanup.transport({ maxSendBuffer: cap })
+    const b = await cleanup.transport()
+    const c = await cleanup.transport()
+    const proxy = await stallingProxy(a.port)
+    try {
+      const fromB = nextConnection(a.transport)
+      await b.transport.dial(HOST, proxy.port)
+      const ab = await fromB
+      const fromC = nextConnection(a.transport)
+      const ca = await c.transport.dial(HOST, a.port)
+      const ac = await fromC
+      proxy.stall()
+      await sleep(50)
+      const closed = closeOf(ab)
+      const frame = new Uint8Array(2 ** 20)
+      let sent = 0
+      while (!ab.closed && sent < 256) {
+        ab.send(frame)
+        sent++
+        await sleep(5) // time for the kernel to take what it will
+      }
+      const info = await closed
+      expect(info.local).toBe(true)
+      expect(info.reason).toMatch(/not reading/)
+      expect(a.logs.some((l) => l.level === 'warn' && /not reading/.test(l.message))).toBe(true)
+      // The kernel's buffers take some MiB on loopback before anything queues in the process.
+      expect(sent).toBeLessThan(64)
+      // The other connection carries on, both ways.
+      const atC = nextMessage(ca)
+      ac.send(bytes(7))
+      expect(await atC).toEqual(bytes(7))
+      const atA = nextMessage(ac)
+      ca.send(bytes(8))
+      expect(await atA).toEqual(bytes(8))
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('lets a burst far above one frame through to a peer that reads', async () => {
+    const a = await cleanup.transport()
+    const b = await cleanup.transport()
+    const fromB = nextConnection(a.transport)
+    const ab = await b.transport.dial(HOST, a.port)
+    const ba = await fromB
+    // 24 × 1 MiB sent in one go (as a large sync reply is): up to 24 MiB queued, under the 32 MiB cap.
+    const arrived = messages(ab, 24)
+    for (let i = 0; i < 24; i++) ba.send(new Uint8Array(2 ** 20).fill(i))
+    const frames = await arrived
+    expect(frames.map((f) => [f.length, f[0]])).toEqual(Array.from({ length: 24 }, (_, i) => [2 ** 20, i]))
+    expect(ba.closed).toBe(false)
   })
 
   it('drops a connection to itself', async () => {
