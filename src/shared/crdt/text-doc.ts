@@ -15,7 +15,8 @@
  * them as origins. Both inserting and deleting a character consume one counter of the acting replica,
  * so a version vector (highest counter per replica, always contiguous) counts every op and
  * `changesSince` returns exactly the ops a peer lacks. Ops whose dependencies (earlier ops of the same
- * replica, origins, delete targets) are missing are parked and retried, never thrown away.
+ * replica, origins, delete targets) are missing are parked, never thrown away, on the first missing
+ * one, and retried when it is applied (pending-ops.ts).
  *
  * Representation. Characters live in spans (span.ts): runs with consecutive IDs, kept in a B-tree
  * that counts visible and raw characters (span-tree.ts) plus a per-replica index from ID to span
@@ -27,6 +28,7 @@
  */
 import { IdIndex } from './id-index'
 import { DeleteOp, InsertOp, type TextOp } from './ops'
+import { PendingOps } from './pending-ops'
 import { checkReplicaId } from './replica-table'
 import { Replicas } from './replicas'
 import { Span } from './span'
@@ -81,8 +83,11 @@ export class TextDoc {
   private readonly ids = new IdIndex()
   /** Applied ops in application order; consecutive local keystrokes are merged into one op. */
   private readonly log: TextOp[] = []
-  /** Ops waiting for missing dependencies, by `agent:counter` so a duplicate is parked once. */
-  private pending = new Map<string, TextOp>()
+  /** Ops waiting for missing dependencies, each indexed by the ID it waits for (pending-ops.ts). */
+  private readonly pending = new PendingOps()
+  /** Set by `tryApply` when it returns false: the missing ID it found, which `park` waits on. */
+  private missingAgent = NONE
+  private missingCounter = 0
   /** The span our last local insert created or extended, for the typing fast path. */
   private lastLocal: Span | null = null
   private readonly scratchInsert = new InsertOp(0, 0, '', NONE, 0, NONE, 0)
@@ -281,8 +286,7 @@ export class TextDoc {
   // ---- persistence -------------------------------------------------------------------------------
 
   save(): Uint8Array {
-    const pending =
-      this.pending.size > 0 ? encodeTextOps(this.replicas, [...this.pending.values()]) : EMPTY_PENDING
+    const pending = this.pending.size > 0 ? encodeTextOps(this.replicas, this.pending.ops()) : EMPTY_PENDING
     return encodeTextOps(this.replicas, this.log, { pending })
   }
 
@@ -537,35 +541,56 @@ export class TextDoc {
     }
     let progressed = false
     for (const op of ops) {
-      if (this.tryApply(op, changes)) progressed = true
-      else this.park(op)
+      if (this.tryApply(op, changes)) {
+        progressed = true
+        if (this.pending.size > 0) this.wake(op.agent, changes)
+      } else this.park(op)
     }
-    while (progressed && this.pending.size > 0) {
-      progressed = false
-      const waiting = this.pending
-      this.pending = new Map()
-      for (const op of waiting.values()) {
-        if (this.tryApply(op, changes)) progressed = true
-        else this.park(op)
-      }
-    }
+    // Local edits advance our own counter without waking anything (they report no remote changes).
+    // As the full rescan this replaced did, release what waited on them once a batch makes progress.
+    if (progressed && this.pending.size > 0) this.wake(0, changes)
   }
 
+  /** Parks an op that `tryApply` just refused, on the ID it found missing. */
   private park(op: TextOp): void {
-    const key = `${op.agent}:${op.counter}`
-    const parked = this.pending.get(key)
-    if (!parked || parked.length < op.length) this.pending.set(key, op)
+    this.pending.park(op, this.missingAgent, this.missingCounter)
+  }
+
+  /**
+   * Retries the parked ops waiting for ops of `agent` that are now applied, then, as those apply,
+   * the ops waiting for them in turn. Ops still lacking a dependency park again on the next one.
+   * A loop over a queue, not recursion: a chain of 100,000 parked ops must not overflow the stack.
+   */
+  private wake(agent: number, changes: TextChange[] | null): void {
+    const queue: TextOp[] = []
+    this.pending.release(agent, this.versions[agent]!, queue)
+    // An array iterator also visits what is pushed while it runs: the ops released along the way.
+    for (const op of queue) {
+      if (this.tryApply(op, changes)) this.pending.release(op.agent, this.versions[op.agent]!, queue)
+      else this.park(op)
+    }
   }
 
   private known(agent: number, counter: number): boolean {
     return agent === NONE || counter <= this.versions[agent]!
   }
 
-  /** Applies `op` if it is new and ready; true if it is now applied (or was already). */
+  /** Notes the first dependency `tryApply` found missing (for `park`) and refuses the op. */
+  private missing(agent: number, counter: number): false {
+    this.missingAgent = agent
+    this.missingCounter = counter
+    return false
+  }
+
+  /**
+   * Applies `op` if it is new and ready; true if it is now applied (or was already). False if a
+   * dependency is missing, which it notes with `missing`: exactly what it checks here is what the op
+   * is parked on, so an op is retried only once its next missing dependency has arrived.
+   */
   private tryApply(op: TextOp, changes: TextChange[] | null): boolean {
     const seen = this.versions[op.agent]!
     if (op.counter + op.length - 1 <= seen) return true
-    if (op.counter > seen + 1) return false
+    if (op.counter > seen + 1) return this.missing(op.agent, op.counter - 1)
     if (op.counter <= seen) op = op.withoutPrefix(seen - op.counter + 1)
     this.typingIndex = -1
     if (op.pos >= 0) {
@@ -573,11 +598,16 @@ export class TextDoc {
       if (op.kind === 0) this.replayInsert(op)
       else this.replayDelete(op)
     } else if (op.kind === 0) {
-      if (!this.known(op.originLeftAgent, op.originLeftCounter)) return false
-      if (!this.known(op.originRightAgent, op.originRightCounter)) return false
+      if (!this.known(op.originLeftAgent, op.originLeftCounter)) {
+        return this.missing(op.originLeftAgent, op.originLeftCounter)
+      }
+      if (!this.known(op.originRightAgent, op.originRightCounter)) {
+        return this.missing(op.originRightAgent, op.originRightCounter)
+      }
       this.integrateInsert(op, changes)
     } else {
-      if (!this.known(op.targetAgent, op.targetCounter + op.length - 1)) return false
+      const last = op.targetCounter + op.length - 1
+      if (!this.known(op.targetAgent, last)) return this.missing(op.targetAgent, last)
       this.integrateDelete(op, changes)
     }
     this.versions[op.agent] = op.counter + op.length - 1

@@ -1,0 +1,115 @@
+/**
+ * Ops parked because a dependency has not arrived yet, indexed by the one ID each is waiting for.
+ *
+ * TextDoc parks an op on the first of its dependencies it finds missing (agent, counter). Per agent,
+ * the waiters sit in a binary min-heap by that counter. A version vector only grows and has no
+ * gaps, so when an agent's highest applied counter becomes `seen`, the waiters to release are
+ * exactly those at the top of its heap with counter <= seen: O(log n) each, and no other parked op
+ * is looked at. (Rescanning every parked op whenever anything applied made out-of-order delivery
+ * quadratic.) A released op that still lacks another dependency is parked again on that one.
+ */
+import type { TextOp } from './ops'
+
+class Waiter {
+  constructor(
+    readonly key: string,
+    readonly op: TextOp,
+    /** The ID the op waits for: it can be retried once `counter` of `agent` has been applied. */
+    readonly agent: number,
+    readonly counter: number,
+  ) {}
+}
+
+/** Heaps compact once stale entries exceed this many plus the live ones (see `park`). */
+const STALE_SLACK = 64
+
+export class PendingOps {
+  /**
+   * The parked ops by `agent:counter` of the op itself, so that a duplicate is parked once. A waiter
+   * that is in a heap but no longer here (a longer op replaced it) is stale: dropped when popped.
+   */
+  private readonly byKey = new Map<string, Waiter>()
+  /** Per awaited agent, a min-heap by awaited counter. */
+  private readonly heaps: Waiter[][] = []
+  private stale = 0
+
+  get size(): number {
+    return this.byKey.size
+  }
+
+  /** The parked ops, oldest parked first. */
+  ops(): TextOp[] {
+    return Array.from(this.byKey.values(), (w) => w.op)
+  }
+
+  /**
+   * Parks `op` until (agent, counter) has been applied. Keeps the longer op when one with the same
+   * ID is already parked: it covers the shorter, whose characters the longer one also carries.
+   */
+  park(op: TextOp, agent: number, counter: number): void {
+    const key = `${op.agent}:${op.counter}`
+    const parked = this.byKey.get(key)
+    if (parked && parked.op.length >= op.length) return
+    const waiter = new Waiter(key, op, agent, counter)
+    this.byKey.set(key, waiter)
+    push((this.heaps[agent] ??= []), waiter)
+    // A replaced waiter stays in its heap until popped. Peers could replace parked ops without end,
+    // so rebuild the heaps from the live waiters before the stale ones dominate.
+    if (parked && ++this.stale > this.byKey.size + STALE_SLACK) this.compact()
+  }
+
+  /**
+   * Unparks the ops waiting for a counter of `agent` up to `seen` (its highest applied counter) and
+   * appends them to `out`, in order of the counter they waited for.
+   */
+  release(agent: number, seen: number, out: TextOp[]): void {
+    const heap = this.heaps[agent]
+    if (heap === undefined) return
+    while (heap.length > 0 && heap[0]!.counter <= seen) {
+      const waiter = pop(heap)
+      if (this.byKey.get(waiter.key) === waiter) {
+        this.byKey.delete(waiter.key)
+        out.push(waiter.op)
+      } else {
+        this.stale--
+      }
+    }
+  }
+
+  private compact(): void {
+    this.heaps.length = 0
+    for (const waiter of this.byKey.values()) push((this.heaps[waiter.agent] ??= []), waiter)
+    this.stale = 0
+  }
+}
+
+function push(heap: Waiter[], waiter: Waiter): void {
+  let i = heap.length
+  heap.push(waiter)
+  while (i > 0) {
+    const parent = (i - 1) >> 1
+    if (heap[parent]!.counter <= waiter.counter) break
+    heap[i] = heap[parent]!
+    i = parent
+  }
+  heap[i] = waiter
+}
+
+function pop(heap: Waiter[]): Waiter {
+  const top = heap[0]!
+  const last = heap.pop()!
+  const n = heap.length
+  if (n > 0) {
+    let i = 0
+    for (;;) {
+      let child = 2 * i + 1
+      if (child >= n) break
+      if (child + 1 < n && heap[child + 1]!.counter < heap[child]!.counter) child++
+      if (heap[child]!.counter >= last.counter) break
+      heap[i] = heap[child]!
+      i = child
+    }
+    heap[i] = last
+  }
+  return top
+}
