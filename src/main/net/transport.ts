@@ -5,8 +5,10 @@
  * node sees at most one PeerConnection per remote device, and the same TCP connection as that device.
  *
  * Until then a socket is "pending": it has `handshakeTimeoutMs` to get through the handshake and the
- * pairing exchange, and at most `maxPendingSockets` inbound ones may be pending at a time (further
- * sockets are refused at once), so strangers cannot hold more than a bounded amount of memory.
+ * pairing exchange, and at most `maxPendingSockets` inbound ones may be pending at a time, of which at
+ * most `maxPendingPerAddress` from one address, so strangers cannot hold more than a bounded amount of
+ * memory. A newcomer is never refused for that: it takes the place of a pending socket chosen so that
+ * a flood of half-open sockets cannot starve an honest peer (pending-budget.ts).
  */
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { copyOf, DEFAULT_MAX_FRAME_SIZE } from '../../shared/sync/framing'
@@ -15,6 +17,7 @@ import { deviceIdOf } from './device-key'
 import { dialError, errnoOf, listenError, NetError } from './errors'
 import { defaultNetLog, describeError, type NetLog } from './log'
 import { decodeControl, encodeProposal, encodeVerdict, isArbiter, keepExisting, sameBytes } from './pairing'
+import { addressGroup, pickVictim } from './pending-budget'
 import { SecureChannel, type ChannelOptions, type KeyPair } from './secure-channel'
 import { SecureConnection } from './secure-connection'
 
@@ -23,10 +26,15 @@ export interface TransportOptions {
   readonly keyPair: KeyPair
   /** Largest frame payload accepted and sent, in bytes (default 8 MiB). */
   readonly maxFrameSize?: number
-  /** Time from socket creation to an announced connection (default 10 s). */
+  /** Time from socket creation to an announced connection: connect, handshake, pairing (default 5 s). */
   readonly handshakeTimeoutMs?: number
-  /** Inbound sockets allowed to be pending at once (default 64); more are refused at once. */
+  /**
+   * Inbound sockets allowed to be pending at once (default 256); one more takes the place of the one
+   * `pickVictim` (pending-budget.ts) chooses.
+   */
   readonly maxPendingSockets?: number
+  /** Of those, from one address (IPv6: one /64) (default 8); one more replaces that address's oldest. */
+  readonly maxPendingPerAddress?: number
   /**
    * Bytes queued for a peer that is not reading them, beyond which its connection is dropped
    * (default 32 MiB, four 8 MiB frames); see SecureChannel.send.
@@ -48,6 +56,11 @@ export interface ListenOptions {
   readonly host?: string
 }
 
+export interface DialOptions {
+  /** Local address to dial from (default: the system's choice). */
+  readonly localAddress?: string
+}
+
 type Stage = 'handshake' | 'awaiting-proposal' | 'queued' | 'proposed'
 
 interface DialRequest {
@@ -63,10 +76,20 @@ interface Pending {
   readonly inbound: boolean
   readonly deadline: NodeJS.Timeout
   readonly dial: DialRequest | null
+  /** addressGroup() of the remote address (inbound sockets: what the per-address budget counts). */
+  readonly group: string
+  /** Order of arrival, for the pending budget (smaller is older). */
+  readonly seq: number
   stage: Stage
   /** Hex of the remote public key, once the handshake is done. */
   remote: string
 }
+
+/** How far a pending socket got, for the pending budget: nothing received, handshake begun, done. */
+const progressOf = (p: Pending): number => (p.stage !== 'handshake' ? 2 : p.channel.bytesReceived > 0 ? 1 : 0)
+
+/** At most one line a period about sockets dropped for the budget: a flood would fill the log. */
+const EVICTION_LOG_MS = 10_000
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')
 
@@ -76,12 +99,19 @@ export class Transport {
   private readonly channelOptions: ChannelOptions
   private readonly handshakeTimeoutMs: number
   private readonly maxPendingSockets: number
+  private readonly maxPendingPerAddress: number
   private readonly log: NetLog
   private server: Server | null = null
   private boundPort: number | null = null
   private readonly pending = new Set<Pending>()
   private inboundPending = 0
+  /** Inbound pending sockets per address group. */
+  private readonly pendingPerGroup = new Map<string, number>()
+  private nextSeq = 0
   private refusedSockets = 0
+  private evictedSockets = 0
+  private evictionsLogged = 0
+  private evictionLogAt = -Infinity
   /** The announced connection per remote device (hex key). */
   private readonly peers = new Map<string, SecureConnection>()
   /** Per arbiter (hex key): our connections waiting to propose, the head one proposed. */
@@ -95,8 +125,9 @@ export class Transport {
     this.publicKey = copyOf(options.keyPair.publicKey)
     this.deviceId = deviceIdOf(this.publicKey)
     this.log = options.log ?? defaultNetLog
-    this.handshakeTimeoutMs = positive('handshakeTimeoutMs', options.handshakeTimeoutMs ?? 10_000)
-    this.maxPendingSockets = positive('maxPendingSockets', options.maxPendingSockets ?? 64)
+    this.handshakeTimeoutMs = positive('handshakeTimeoutMs', options.handshakeTimeoutMs ?? 5_000)
+    this.maxPendingSockets = positive('maxPendingSockets', options.maxPendingSockets ?? 256)
+    this.maxPendingPerAddress = positive('maxPendingPerAddress', options.maxPendingPerAddress ?? 8)
     this.channelOptions = {
       keyPair: options.keyPair,
       maxFrameSize: options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
@@ -116,9 +147,12 @@ export class Transport {
     return this.boundPort
   }
 
-  /** Inbound sockets not yet announced, and how many were refused for being over the cap. */
-  get pendingStats(): { readonly inbound: number; readonly refused: number } {
-    return { inbound: this.inboundPending, refused: this.refusedSockets }
+  /**
+   * Inbound sockets not yet announced; how many were refused (the transport was closing); how many
+   * pending ones were dropped to make room for a newer one (the budgets in pending-budget.ts).
+   */
+  get pendingStats(): { readonly inbound: number; readonly refused: number; readonly evicted: number } {
+    return { inbound: this.inboundPending, refused: this.refusedSockets, evicted: this.evictedSockets }
   }
 
   /** The announced, open connections. */
@@ -174,7 +208,7 @@ export class Transport {
    * existing one if this device already had a connection with it (the new socket was a duplicate).
    * Rejects with a NetError: CONNECTION_REFUSED, HOST_UNREACHABLE, TIMEOUT, HANDSHAKE_FAILED, …
    */
-  dial(host: string, port: number): Promise<PeerConnection> {
+  dial(host: string, port: number, options: DialOptions = {}): Promise<PeerConnection> {
     if (typeof host !== 'string' || host === '') {
       throw new TypeError('Transport.dial: host must be a non-empty string')
     }
@@ -184,7 +218,8 @@ export class Transport {
     if (this.closing !== null) return Promise.reject(closedError())
     return new Promise((resolve, reject) => {
       const dial: DialRequest = { host, port, resolve, reject, settled: false }
-      this.adopt(connect({ host, port }), dial)
+      const local = options.localAddress !== undefined ? { localAddress: options.localAddress } : {}
+      this.adopt(connect({ host, port, ...local }), dial)
     })
   }
 
@@ -205,19 +240,63 @@ export class Transport {
   }
 
   private onInbound(socket: Socket): void {
-    if (this.closing !== null || this.inboundPending >= this.maxPendingSockets) {
+    if (this.closing !== null) {
       this.refusedSockets++
       socket.on('error', () => undefined)
       socket.destroy()
-      this.log('debug', `refused ${socket.remoteAddress}:${socket.remotePort}: too many pending sockets`)
+      this.log('debug', `refused ${socket.remoteAddress}:${socket.remotePort}: the transport is closing`)
       return
     }
     try {
+      this.makeRoom(addressGroup(socket.remoteAddress ?? ''))
       this.adopt(socket, null)
     } catch (error) {
       // A socket that died between accept and here; never let it escape into the server's handler.
       this.log('debug', `could not take an inbound socket: ${describeError(error)}`)
       socket.destroy()
+    }
+  }
+
+  /**
+   * Before a new inbound socket from `group` is taken: if it would be one too many for its address,
+   * that address's oldest pending socket goes; else if it would be one too many overall, the one
+   * pickVictim chooses goes (see pending-budget.ts for why these and not the newcomer).
+   */
+  private makeRoom(group: string): void {
+    let victim: Pending | undefined
+    let why: string
+    if ((this.pendingPerGroup.get(group) ?? 0) >= this.maxPendingPerAddress) {
+      for (const p of this.pending) {
+        if (p.inbound && p.group === group && (victim === undefined || p.seq < victim.seq)) victim = p
+      }
+      why = `${this.maxPendingPerAddress} pending sockets from ${group}`
+    } else if (this.inboundPending >= this.maxPendingSockets) {
+      const counts = new Map(this.pendingPerGroup)
+      counts.set(group, (counts.get(group) ?? 0) + 1)
+      const candidates = [...this.pending]
+        .filter((p) => p.inbound)
+        .map((p) => ({ p, group: p.group, seq: p.seq, progress: progressOf(p) }))
+      victim = pickVictim(candidates, counts)?.p
+      why = `${this.maxPendingSockets} pending sockets`
+    } else {
+      return
+    }
+    if (victim === undefined) return
+    this.evictedSockets++
+    const where = `${victim.channel.remoteAddress}:${victim.channel.remotePort}`
+    victim.channel.destroy(
+      `dropped for a newer socket: ${why}`,
+      new NetError('TIMEOUT', `${where} did not complete the handshake before newer sockets needed room.`),
+    )
+    const now = Date.now()
+    if (now - this.evictionLogAt >= EVICTION_LOG_MS) {
+      this.log(
+        'info',
+        `pending sockets over budget (${why}): ${this.evictedSockets - this.evictionsLogged} dropped ` +
+          `for newer ones, e.g. ${where} (a flood of unauthenticated connections?)`,
+      )
+      this.evictionsLogged = this.evictedSockets
+      this.evictionLogAt = now
     }
   }
 
@@ -236,18 +315,36 @@ export class Transport {
       dial ?? undefined,
     )
     const deadline = setTimeout(() => {
-      const where = `${channel.remoteAddress}:${channel.remotePort}`
-      channel.destroy(
-        `no handshake within ${this.handshakeTimeoutMs} ms`,
-        new NetError(
-          'TIMEOUT',
-          `${where} did not complete the handshake within ${this.handshakeTimeoutMs} ms.`,
-        ),
-      )
+      // Timers run before I/O callbacks: after a stall of the event loop, bytes that arrived in time may
+      // still be waiting in the socket. They are read first (setImmediate runs after the I/O phase).
+      setImmediate(() => {
+        if (!this.pending.has(p)) return
+        const where = `${channel.remoteAddress}:${channel.remotePort}`
+        channel.destroy(
+          `no handshake within ${this.handshakeTimeoutMs} ms`,
+          new NetError(
+            'TIMEOUT',
+            `${where} did not complete the handshake within ${this.handshakeTimeoutMs} ms.`,
+          ),
+        )
+      })
     }, this.handshakeTimeoutMs)
-    const p: Pending = { channel, inbound, deadline, dial, stage: 'handshake', remote: '' }
+    const group = addressGroup(channel.remoteAddress)
+    const p: Pending = {
+      channel,
+      inbound,
+      deadline,
+      dial,
+      group,
+      seq: this.nextSeq++,
+      stage: 'handshake',
+      remote: '',
+    }
     this.pending.add(p)
-    if (inbound) this.inboundPending++
+    if (inbound) {
+      this.inboundPending++
+      this.pendingPerGroup.set(group, (this.pendingPerGroup.get(group) ?? 0) + 1)
+    }
     this.channels.add(channel)
     void channel.finished.then(() => this.channels.delete(channel))
   }
@@ -390,7 +487,11 @@ export class Transport {
   private retire(p: Pending): void {
     if (!this.pending.delete(p)) return
     clearTimeout(p.deadline)
-    if (p.inbound) this.inboundPending--
+    if (!p.inbound) return
+    this.inboundPending--
+    const left = (this.pendingPerGroup.get(p.group) ?? 1) - 1
+    if (left > 0) this.pendingPerGroup.set(p.group, left)
+    else this.pendingPerGroup.delete(p.group)
   }
 
   /** `p` has had its verdict or is gone: the next connection queued for the same arbiter proposes. */
