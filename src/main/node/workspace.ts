@@ -21,6 +21,7 @@ import { DurableDoc } from '../storage/durable-doc'
 import { nodeCrypto, randomId, randomKey } from './crypto'
 import { DocSession, type DocSecrets } from './doc-session'
 import { encodeInvite, type InviteCode } from './invite-code'
+import { admit, type Standing } from './peer-admission'
 import type { SecretStore } from './secrets'
 
 export interface JoinRequest {
@@ -44,6 +45,8 @@ export interface WorkspaceOptions {
   readonly secrets: SecretStore
   /** Anti-entropy period (default 3 s); 0 disables the timer (tests drive it by hand). */
   readonly antiEntropyMs?: number
+  /** A peer that has not said hello this long after connecting is dropped (default 5 s; 0: never). */
+  readonly helloTimeoutMs?: number
   readonly log?: (message: string) => void
   readonly now?: () => number
 }
@@ -85,8 +88,13 @@ export const JOIN_REQUEST_TTL_MS = 10 * 60 * 1000
 const JOIN_NOT_TAKEN = 'this device does not take join requests for that document'
 const JOIN_TOO_MANY = 'too many join requests are waiting for the owner; try again later'
 const JOIN_EXPIRED = 'the owner did not answer the join request in time'
-/** Connected devices at once; a LAN office is far below, a flood of made-up keys is not. */
+/**
+ * Connected devices at once; a LAN office is far below, a flood of made-up keys is not. Of those, at
+ * most MAX_STRANGERS that dialed in, are members of no document here and have no join under way
+ * (peer-admission.ts), so throwaway keys never take a member's place: a member takes a stranger's.
+ */
 const MAX_PEERS = 256
+const MAX_STRANGERS = 32
 
 export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionHost {
   readonly deviceKey: Uint8Array
@@ -96,7 +104,8 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
   readonly appVersion: string
   private readonly docs = new Map<string, DocSession>()
   private readonly opening = new Map<string, Promise<DocSession>>()
-  private readonly sessions = new Map<string, { session: PeerSession; conn: PeerConnection }>()
+  private readonly sessions = new Map<string, { session: PeerSession; conn: PeerConnection; since: number }>()
+  private admitted = 0
   /** Pending join requests by ID, in arrival order; see MAX_JOIN_REQUESTS. */
   private readonly joinRequests = new Map<string, PendingJoin>()
   /** Documents we asked to join, by doc ID: the device we asked. A join-accept from anyone else is ignored. */
@@ -243,12 +252,8 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     )
     const previous = this.sessions.get(session.remoteKey)
     if (previous) previous.conn.close('replaced by a newer connection')
-    else if (this.sessions.size >= MAX_PEERS) {
-      // Any key pair can complete a handshake: bound what strangers can make this node hold.
-      conn.close(`too many peers (${MAX_PEERS})`)
-      return session
-    }
-    this.sessions.set(session.remoteKey, { session, conn })
+    else if (!this.admit(session.remoteKey, conn)) return session
+    this.sessions.set(session.remoteKey, { session, conn, since: this.admitted++ })
     conn.onMessage((frame) => {
       try {
         session.receive(frame)
@@ -259,7 +264,21 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
         conn.close(reason)
       }
     })
+    const helloTimeoutMs = this.options.helloTimeoutMs ?? 5000
+    const helloTimer =
+      helloTimeoutMs > 0
+        ? setTimeout(
+            // setImmediate: a hello that arrived while the event loop was busy is read first.
+            () =>
+              setImmediate(() => {
+                if (!session.ready) conn.close(`no hello within ${helloTimeoutMs} ms`)
+              }),
+            helloTimeoutMs,
+          )
+        : undefined
+    helloTimer?.unref?.()
     conn.onClose(() => {
+      clearTimeout(helloTimer)
       session.close()
       for (const doc of this.docs.values()) doc.forgetPeer(session)
       if (this.sessions.get(session.remoteKey)?.session === session) {
@@ -275,6 +294,55 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     })
     session.start()
     return session
+  }
+
+  /**
+   * Whether a new connection from `device` is let in (peer-admission.ts); closes those that make room
+   * for it, or the newcomer if none may. Any key pair completes a handshake: this bounds what
+   * strangers can make this node hold, and keeps them from crowding out members.
+   */
+  private admit(device: string, conn: PeerConnection): boolean {
+    const standingOf = this.standings()
+    const peers = [...this.sessions.values()]
+      .filter((s) => !s.conn.closed)
+      .map((s) => ({
+        device: s.session.remoteKey,
+        address: s.conn.remoteAddress,
+        standing: standingOf(s.session.remoteKey, s.conn.initiator),
+        since: s.since,
+      }))
+    const verdict = admit(standingOf(device, conn.initiator), conn.remoteAddress, peers, {
+      maxPeers: MAX_PEERS,
+      maxStrangers: MAX_STRANGERS,
+    })
+    if (!verdict.admit) {
+      this.log(`turned away ${device.slice(0, 8)} (${conn.remoteAddress}): ${verdict.reason}`)
+      conn.close(verdict.reason)
+      return false
+    }
+    for (const p of verdict.evict) {
+      const reason = p.standing === 'stranger' ? 'too many strangers' : `too many peers (${MAX_PEERS})`
+      this.sessions.get(p.device)?.conn.close(reason)
+    }
+    return true
+  }
+
+  /**
+   * Each device's standing now: a member of a document open here, a join under way, or else a device
+   * this node dialed or a stranger that dialed in.
+   */
+  private standings(): (device: string, dialed: boolean) => Standing {
+    const docs = [...this.docs.values()]
+    const joining = new Set(this.awaitingJoin.values())
+    for (const r of this.joinRequests.values()) joining.add(r.device)
+    return (device, dialed) =>
+      docs.some((d) => d.roleOf(device) !== undefined)
+        ? 'member'
+        : joining.has(device)
+          ? 'joining'
+          : dialed
+            ? 'dialed'
+            : 'stranger'
   }
 
   peers(): { device: string; name: string; address: string; docs: string[] }[] {
