@@ -12,11 +12,12 @@
  */
 import { readFile, readdir, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { CliPeer, killAllPeers } from './cli-peer'
 import { cliString, describeBytes, representativeRows, type RoundTripRow } from '../support/round-trip-table'
 
-afterEach(async () => {
+// The tests run at once (each waits mostly for its peers' start-ups), so peers are cleaned up at the end.
+afterAll(async () => {
   await killAllPeers()
 })
 
@@ -43,7 +44,7 @@ async function roundTrip(row: RoundTripRow): Promise<void> {
   }
 }
 
-describe('files round-trip exactly through the headless peer', () => {
+describe.concurrent('files round-trip exactly through the headless peer', () => {
   const rows = representativeRows()
   it(`${rows.length} files: every encoding, line ending and kind of text, restarted twice`, async () => {
     // Four peers at a time: the machine's cores, not the peers, are what a row waits for.
