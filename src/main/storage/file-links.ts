@@ -17,7 +17,7 @@
  */
 import { join } from 'node:path'
 import type { VersionVector } from '../../shared/crdt'
-import { writeFileAtomic } from './atomic-write'
+import { removeStaleTemps, writeFileAtomic } from './atomic-write'
 import { toStorageError } from './errors'
 import { errnoCode, syncDir, type StorageFs } from './fs-layer'
 import { decodeSnapshot, encodeSnapshot } from './snapshot-format'
@@ -188,6 +188,10 @@ export class FileLinks {
         throw toStorageError(err, 'read', this.linksPath())
     }
     if (this.links) return this.links // loaded meanwhile by a concurrent call
+    // What a crash left of this data's atomic writes (older than this process: never another's).
+    await removeStaleTemps(this.fs, this.dataDir, 'links.json', performance.timeOrigin)
+    await removeStaleTemps(this.fs, join(this.dataDir, 'bases'), undefined, performance.timeOrigin)
+    if (this.links) return this.links
     const valid = parsed?.version === 1
     this.links = new Map(Object.entries(valid ? parsed!.links : {}))
     const creating = valid && typeof parsed!.creating === 'object' ? parsed!.creating : {}

@@ -4,7 +4,7 @@
  * states are made with FaultyFs (a rename or a log write that fails where a kill would have stopped)
  * and then reopened on the real filesystem, as the next start would.
  */
-import { mkdtemp, readdir, readFile, realpath, rm, utimes, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, realpath, rm, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -230,6 +230,27 @@ describe('LinkedFile on opening a file', () => {
     await writeFile(join(dir, young), 'x')
     await openFile(path, { staleTempsBefore: startedAt })
     expect((await readdir(dir)).sort()).toEqual(['data', 'f.txt', young, ...others].sort())
+  })
+
+  it('removes what a crash left of its own atomic writes in the data dir', async () => {
+    const path = join(dir, 'f.txt')
+    await writeFile(path, 'text\n')
+    await mkdir(join(dataDir, 'bases'), { recursive: true })
+    const old = new Date(Date.now() - 3600_000)
+    const leftovers = [
+      join(dataDir, '.links.json.0123abcd.meshpad-tmp'),
+      join(dataDir, 'bases', '.abc.bin.0123abcd.meshpad-tmp'),
+      join(dataDir, 'bases', '.abc.next.bin.89abcdef.meshpad-tmp'),
+    ]
+    for (const p of leftovers) {
+      await writeFile(p, 'x')
+      await utimes(p, old, old)
+    }
+    const { file } = await openFile(path)
+    await file.checkDisk() // after the background base write
+    expect(await readdir(dataDir)).toEqual(expect.arrayContaining(['links.json', 'bases']))
+    expect((await readdir(dataDir)).filter((n) => n.endsWith('.meshpad-tmp'))).toEqual([])
+    expect(await readdir(join(dataDir, 'bases'))).toEqual([`${file.doc.docId}.bin`])
   })
 
   it('adopts the document that an interrupted first open made, and only that one', async () => {
