@@ -208,6 +208,27 @@ describe('LinkedFile recovers', () => {
   })
 })
 
+describe('LinkedFile never locks anyone out of a linked document', () => {
+  it('merges an external change that holds NUL into a linked file, and opens one that is not text at all', async () => {
+    const path = join(dir, 'notes.txt')
+    await writeFile(path, 'one\n')
+    const { file } = await openFile(path)
+    await file.close()
+    await writeFile(path, 'one\ntwo\u0000\n') // another program wrote a NUL
+    const { file: merged, external } = await openFile(path)
+    expect(merged.doc.text.toString()).toBe('one\ntwo\u0000\n')
+    expect(external).toHaveLength(1)
+    await merged.close()
+    await writeFile(path, Buffer.from([0x6f, 0xff, 0xfe, 0x0a])) // not UTF-8 any more
+    const { file: kept, errors } = await openFile(path)
+    expect(kept.doc.text.toString()).toBe('one\ntwo\u0000\n')
+    expect(errors.map((e) => e.code)).toEqual(['NOT_TEXT'])
+    expect(errors[0]!.message).toMatch(/left as it is; saving it will replace the file/)
+    await kept.save()
+    expect(await readFile(path, 'utf8')).toBe('one\ntwo\u0000\n')
+  })
+})
+
 describe('LinkedFile on opening a file', () => {
   it('removes the file’s stale temp files, keeps younger ones and never touches other names', async () => {
     const path = join(dir, 'f.txt')
