@@ -62,7 +62,10 @@ export class TcpCluster {
   async restart(entry: TcpNode, options: Partial<PeerNodeOptions> = {}): Promise<TcpNode> {
     this.nodes.splice(this.nodes.indexOf(entry), 1)
     await entry.node.close()
-    return this.start(entry.name, options, entry.dir)
+    const again = await this.start(entry.name, options, entry.dir)
+    // Documents reopen in the background (PeerNode.start); the tests look at them right away.
+    await again.node.docsOpened
+    return again
   }
 
   /** `owner` creates a document holding `text`. */
