@@ -6,12 +6,13 @@
  * linked in separate steps, and a kill in between left an orphan document that every later start
  * reopened beside a second one.
  *
- * Half the kill moments are spread evenly over 0 … 1.3 × the spawn-to-prompt time measured at the
- * start of the test (under the same load: two peers at once), so they cover loading the code, the
- * device key, the node, the creation of the document, its link, the import and the base. The other
- * half are counted from the node's "listening on" log line, spread over the time from there
- * to the prompt: the few tens of milliseconds in which the document is made, linked and filled, where a
- * kill once left two documents, are hit every few milliseconds instead of once in a while.
+ * Half the kill moments are spread evenly over 0 … 1.3 × the spawn-to-prompt time (measured at the
+ * start, two peers at once like the runs, and kept up to date with every run as the load changes), so
+ * they cover loading the code, the device key, the node, the creation of the document, its link, the
+ * import and the base. The other half are counted from the node's "listening on" log line, spread over
+ * the time from there to the prompt: the few tens of milliseconds in which the document is made, linked
+ * and filled, where a kill once left two documents, are hit every few milliseconds instead of once in a
+ * while (and if a change of load made them miss it, a few more are aimed at it).
  * MESHPAD_FIRST_START_KILLS sets how many (default 30).
  */
 import { spawn } from 'node:child_process'
@@ -112,7 +113,7 @@ async function storedDocs(folder: string): Promise<string[]> {
 }
 
 /** The next normal start: exactly one document, linked to the file, with the file's text. */
-async function checkAfterKill(folder: string, what: string): Promise<void> {
+async function checkAfterKill(folder: string, what: string): Promise<Run> {
   const run = await runPeer(folder, { input: 'status\nview --json\n' })
   const context = `${what}\n--- stdout:\n${run.stdout.slice(-1500)}\n--- stderr:\n${run.stderr.slice(-1500)}`
   expect(run.code, context).toBe(0)
@@ -133,48 +134,68 @@ async function checkAfterKill(folder: string, what: string): Promise<void> {
   expect(links.links, context).toEqual({ [await realpath(join(folder, 'f.txt'))]: docId })
   expect(links.creating, context).toBeUndefined()
   expect(await readFile(join(folder, 'f.txt'), 'utf8'), `${what}: the file was rewritten`).toBe(TEXT)
+  return run
 }
 
 it(`a first start killed at any of ${KILLS} moments leaves exactly one document, linked, with the file's text`, async () => {
-  // How long a first start takes here and now, two at a time like the runs below.
+  // How long a first start takes here and now, two at a time like the runs below; the estimates are
+  // kept up to date with every run (the machine's load changes while the test runs).
   const calibration = await Promise.all(
     Array.from({ length: PARALLEL }, async () => runPeer(await freshFolder(), { input: '' })),
   )
   for (const run of calibration) expect(run.code, run.stderr).toBe(0)
-  const promptMs = Math.max(...calibration.map((r) => r.promptMs ?? 0))
-  const openMs = Math.max(...calibration.map((r) => (r.promptMs ?? 0) - (r.nodeMs ?? 0)))
-  const spread = (n: number, span: number): number[] =>
-    Array.from({ length: n }, (_, i) => Math.round((span * i) / Math.max(1, n - 1)))
+  const nodeTimes = calibration.map((r) => r.nodeMs ?? 0)
+  const openTimes = calibration.map((r) => (r.promptMs ?? 0) - (r.nodeMs ?? 0))
+  const observe = (run: Run, firstStart: boolean): void => {
+    if (run.nodeMs !== null) nodeTimes.push(run.nodeMs)
+    if (firstStart && run.nodeMs !== null && run.promptMs !== null) openTimes.push(run.promptMs - run.nodeMs)
+  }
+  const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[xs.length >> 1]!
+  /** A kill at `fraction` of the span: from the spawn to 1.3 × the prompt, or from node up to the prompt. */
+  const killAt = (from: Kill['from'], fraction: number): Kill => ({
+    from,
+    afterMs: Math.round(
+      fraction * (from === 'spawn' ? 1.3 * (median(nodeTimes) + median(openTimes)) : median(openTimes)),
+    ),
+  })
+  const spread = (n: number): number[] => Array.from({ length: n }, (_, i) => i / Math.max(1, n - 1))
   const fromSpawn = Math.ceil(KILLS / 2)
-  const kills: Kill[] = [
-    ...spread(fromSpawn, promptMs * 1.3).map((afterMs) => ({ afterMs, from: 'spawn' as const })),
-    ...spread(KILLS - fromSpawn, openMs).map((afterMs) => ({ afterMs, from: 'node' as const })),
+  const plan: [Kill['from'], number][] = [
+    ...spread(fromSpawn).map((f) => ['spawn', f] as [Kill['from'], number]),
+    ...spread(KILLS - fromSpawn).map((f) => ['node', f] as [Kill['from'], number]),
   ]
 
   const seen = { beforeNode: 0, opening: 0, afterPrompt: 0 }
-  const next = { i: 0 }
+  const killAndCheck = async (kill: Kill): Promise<void> => {
+    const folder = await freshFolder()
+    const killed = await runPeer(folder, { kill })
+    observe(killed, true)
+    const phase = killed.nodeMs === null ? 'beforeNode' : killed.promptMs === null ? 'opening' : 'afterPrompt'
+    seen[phase]++
+    const what =
+      `killed ${kill.afterMs} ms after ${kill.from === 'spawn' ? 'the spawn' : 'the node was up'} ` +
+      `(${phase}; node up at ${killed.nodeMs?.toFixed(0) ?? '-'} ms, prompt at ` +
+      `${killed.promptMs?.toFixed(0) ?? '-'} ms; exit ${killed.signal ?? killed.code})`
+    observe(await checkAfterKill(folder, what), false)
+  }
+  let next = 0
   const worker = async (): Promise<void> => {
-    while (next.i < kills.length) {
-      const kill = kills[next.i++]!
-      const folder = await freshFolder()
-      const killed = await runPeer(folder, { kill })
-      const phase =
-        killed.nodeMs === null ? 'beforeNode' : killed.promptMs === null ? 'opening' : 'afterPrompt'
-      seen[phase]++
-      const what =
-        `killed ${kill.afterMs} ms after ${kill.from === 'spawn' ? 'the spawn' : 'the node was up'} ` +
-        `(${phase}; node up at ${killed.nodeMs?.toFixed(0) ?? '-'} ms, prompt at ` +
-        `${killed.promptMs?.toFixed(0) ?? '-'} ms; exit ${killed.signal ?? killed.code})`
-      await checkAfterKill(folder, what)
+    while (next < plan.length) {
+      const [from, fraction] = plan[next++]!
+      await killAndCheck(killAt(from, fraction))
     }
   }
   await Promise.all(Array.from({ length: PARALLEL }, worker))
+  // The opening of the file is the window that matters: if a change of load made the planned kills
+  // miss it, a few more are aimed at it (from node up, at fractions of the time it takes now).
+  let extra = 0
+  while (seen.opening < 3 && extra < 20) await killAndCheck(killAt('node', ((extra++ * 0.37) % 1) * 0.9))
   console.log(
-    `[first-start-kill] ${KILLS} kills (spawn → node up → prompt: ${Math.round(promptMs - openMs)} → ` +
-      `${Math.round(promptMs)} ms): ${seen.beforeNode} before the node was up, ${seen.opening} while the ` +
-      `file was being opened, ${seen.afterPrompt} after the prompt`,
+    `[first-start-kill] ${KILLS + extra} kills (median spawn → node up ${Math.round(median(nodeTimes))} ms, ` +
+      `→ prompt ${Math.round(median(openTimes))} ms more): ${seen.beforeNode} before the node was up, ` +
+      `${seen.opening} while the file was being opened, ${seen.afterPrompt} after the prompt`,
   )
-  // The moments must really cover the start-up, the opening of the file above all.
-  expect(seen.beforeNode + seen.opening).toBeGreaterThanOrEqual(KILLS / 3)
+  // The moments really covered the start-up, and the opening of the file above all.
+  expect(seen.beforeNode).toBeGreaterThanOrEqual(3)
   expect(seen.opening).toBeGreaterThanOrEqual(3)
 }, 240_000)
