@@ -128,6 +128,8 @@ export class Collaboration {
     const onJoinRequest = (): void => {
       for (const request of this.joinRequests()) this.options.emit({ type: 'join-request', request }, null)
     }
+    // Expired, or the requester left: its notification goes, as for an answered one.
+    const onJoinGone = (id: string): void => this.options.emit({ type: 'join-answered', id }, null)
     const onJoined = (docId: string, ok: boolean, message: string): void => {
       this.options.emit({ type: 'joined', docId, ok, message }, null)
       if (ok) this.options.emit({ type: 'nearby', devices: this.nearby() }, null) // now "joined"
@@ -135,11 +137,13 @@ export class Collaboration {
     ws.on('peers', onNearby)
     ws.on('shared-docs', onNearby)
     ws.on('join-request', onJoinRequest)
+    ws.on('join-request-gone', onJoinGone)
     ws.on('join-result', onJoined)
     this.unsubscribe = () => {
       ws.off('peers', onNearby)
       ws.off('shared-docs', onNearby)
       ws.off('join-request', onJoinRequest)
+      ws.off('join-request-gone', onJoinGone)
       ws.off('join-result', onJoined)
     }
   }

@@ -100,6 +100,24 @@ describe('collaboration API', () => {
     expect(opened.role).toBe('editor')
   })
 
+  it('takes back the notification of a join request whose requester left', async () => {
+    value(await a.api.setSharedOnLan(docId, true)) // join requests are for documents shared on the LAN
+    const dee = await start('dee')
+    try {
+      value(await dee.api.addPeer(`127.0.0.1:${a.node.port}`))
+      await until(() => dee.node.workspace.peers().length > 0, 'dee connected to ana')
+      value(await dee.api.requestJoin(a.node.workspace.self, docId))
+      await eventOf(a, 'join-request', (e) => e.request.name === 'dee')
+    } finally {
+      dee.service.close()
+      await dee.node.close()
+    }
+    const request = a.events.find((e) => e.type === 'join-request' && e.request.name === 'dee')
+    const id = request?.type === 'join-request' ? request.request.id : ''
+    await eventOf(a, 'join-answered', (e) => e.id === id)
+    expect(value(await a.api.joinRequests()).map((r) => r.id)).not.toContain(id)
+  })
+
   it('joins by invite code as a viewer, who cannot edit', async () => {
     const invite = value(await a.api.createInvite(docId, 'viewer'))
     expect(invite.link).toBe(`meshpad://join/${invite.code}`)
