@@ -22,12 +22,8 @@ export function workspaceDocs(node: PeerNode): LinkedDocs<DocSession> {
       }
     },
     create: (title) => ws.createDoc(title),
-    // Every document held, not only those open so far (the node opens them in the background); asked
-    // only when a file is opened for the first time.
-    ids: async () => {
-      await node.docsOpened
-      return ws.openDocs().map((d) => d.docId)
-    },
+    // Every document held, not only those open so far (the node opens them in the background).
+    ids: async () => ws.heldDocIds(),
     adopt: async (session, title) => {
       // Made by `createDoc` on this device and cut short: no other member, its title or none yet.
       const members = session.members()

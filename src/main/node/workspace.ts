@@ -185,6 +185,11 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     return this.docs.get(docId)
   }
 
+  /** Every document this device holds, open or not (PeerNode reopens them in the background). */
+  heldDocIds(): string[] {
+    return this.options.secrets.docIds()
+  }
+
   openDocs(): DocSession[] {
     return [...this.docs.values()]
   }
