@@ -67,6 +67,24 @@ export class ProtocolClient {
     await this.waitFor((m) => m.type === 'hello', 5000)
   }
 
+  /**
+   * Says hello until the node's hello says it has ours: the node greets first as it attaches, so its
+   * first hello may say `gotYours: false` even though ours is on the way (a real session answers that
+   * by saying hello again).
+   */
+  async greet(name: string): Promise<void> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      await this.hello(name)
+      try {
+        await this.waitFor((m) => m.type === 'hello' && m.gotYours, 500)
+        return
+      } catch {
+        // not yet: say it again
+      }
+    }
+    throw new Error(`${name}: the node never got our hello`)
+  }
+
   /** A genuine membership proof for this connection, made with `key` (the document key of `epoch`). */
   proof(key: Uint8Array, docId: string, epoch: number): Message {
     return {

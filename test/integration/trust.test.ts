@@ -65,7 +65,7 @@ async function memberClient(
   const connect = async (node: TcpNode): Promise<ProtocolClient> => {
     const c = await ProtocolClient.connect(node.node.port, { keyPair })
     clients.push(c)
-    await greet(c, name)
+    await c.greet(name)
     c.send(c.proof(doc.keyFor(0)!, doc.docId, 0))
     await c.waitFor((m) => m.type === 'sync-request' && m.docId === doc.docId, 5000) // authenticated
     return c
@@ -74,23 +74,6 @@ async function memberClient(
 }
 
 const clients: ProtocolClient[] = []
-
-/**
- * Says hello until the node's hello says it has ours (a frame sent the instant a connection opens can
- * arrive before the node listens on it; a real session answers `gotYours: false` by sending it again).
- */
-async function greet(c: ProtocolClient, name: string): Promise<void> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    await c.hello(name)
-    try {
-      await c.waitFor((m) => m.type === 'hello' && m.gotYours, 500)
-      return
-    } catch {
-      // not yet: say it again
-    }
-  }
-  throw new Error(`${name}: the node never got our hello`)
-}
 
 describe('trust no member: attacks over TCP + Noise on 127.0.0.1', () => {
   const cluster = new TcpCluster()
@@ -241,7 +224,7 @@ describe('trust no member: attacks over TCP + Noise on 127.0.0.1', () => {
     const flooder = await ProtocolClient.connect(owner.node.port)
     clients.push(flooder)
     flooder.connection.onMessage(() => undefined)
-    await greet(flooder, 'flood')
+    await flooder.greet('flood')
     const docId = shared[0]!.docId
     for (let i = 0; i < FLOOD; i++) {
       flooder.send({ type: 'join-request', docId, name: `flood ${i}` })
@@ -263,7 +246,7 @@ describe('trust no member: attacks over TCP + Noise on 127.0.0.1', () => {
       Array.from({ length: 20 }, async (_, i) => {
         const s = await ProtocolClient.connect(owner.node.port)
         clients.push(s)
-        await greet(s, `stranger ${i}`)
+        await s.greet(`stranger ${i}`)
         for (const d of shared) s.send({ type: 'join-request', docId: d.docId, name: `stranger ${i}` })
         return s
       }),
@@ -314,7 +297,7 @@ describe('trust no member: attacks over TCP + Noise on 127.0.0.1', () => {
     const absent = 'ab'.repeat(16)
     const eve = await ProtocolClient.connect(owner.node.port)
     clients.push(eve)
-    await greet(eve, 'eve')
+    await eve.greet('eve')
     const key = new Uint8Array(32).fill(9)
     for (const id of [held.docId, absent, shared.docId]) {
       eve.send({ type: 'doc-auth', docId: id, epoch: 0, proof: new Uint8Array(32), verified: false })

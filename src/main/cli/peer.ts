@@ -15,6 +15,7 @@ import { workspaceDocs } from '../hosts/workspace-files'
 import { FileLinks } from '../storage/file-links'
 import { nodeFs } from '../storage/fs-layer'
 import { LinkedFile } from '../storage/linked-file'
+import { displayLabel, displayText, terminalJson } from '../../shared/display-text'
 import { fromHex } from '../../shared/sync/hex'
 import { CommandError, HELP, parseCommand, type Command } from './commands'
 
@@ -51,7 +52,7 @@ export class PeerCli {
       antiEntropyMs: options.antiEntropyMs,
       discovery: options.discovery,
       ...(options.faults ? { faults: options.faults } : {}),
-      log: (m) => out(`log: ${m}`),
+      log: (m) => out(`log: ${displayLabel(m)}`),
     })
     const cli = new PeerCli(node, new FileLinks(nodeFs, options.dataDir), options, out)
     try {
@@ -93,7 +94,9 @@ export class PeerCli {
   private watchEvents(): void {
     const ws = this.node.workspace
     ws.on('join-request', (r) =>
-      this.out(`event: join request ${r.id} from ${r.name || 'unnamed'} (${deviceIdOf(fromHex(r.device))})`),
+      this.out(
+        `event: join request ${r.id} from ${displayLabel(r.name) || 'unnamed'} (${deviceLabel(r.device)})`,
+      ),
     )
     ws.on('join-result', (docId, ok, reason) => {
       const joined = ok ? ws.doc(docId) : undefined
@@ -103,9 +106,11 @@ export class PeerCli {
           .relink(joined)
           .catch((err: unknown) => this.out(`log: could not link ${this.options.file}: ${String(err)}`))
       }
-      this.out(`event: join ${ok ? 'succeeded' : 'failed'}: ${reason}`)
+      this.out(`event: join ${ok ? 'succeeded' : 'failed'}: ${displayLabel(reason)}`)
     })
-    ws.on('doc-denied', (_docId, _device, code, reason) => this.out(`event: refused (${code}): ${reason}`))
+    ws.on('doc-denied', (_docId, _device, code, reason) =>
+      this.out(`event: refused (${code}): ${displayLabel(reason)}`),
+    )
   }
 
   /** Runs one command line; returns false when the peer should exit. */
@@ -133,7 +138,7 @@ export class PeerCli {
         await this.doc.delete(c.pos, c.length)
         break
       case 'view':
-        out(c.json ? JSON.stringify({ text: this.doc.text, version: this.doc.textVersion() }) : this.doc.text)
+        out(c.json ? terminalJson({ text: this.doc.text, version: this.doc.textVersion() }) : this.doc.text)
         break
       case 'save': {
         // `save <path>` writes a copy; the file stays linked to --file.
@@ -156,7 +161,7 @@ export class PeerCli {
         if (peers.length === 0) out('no peers connected')
         for (const p of peers) {
           const shared = p.docs.includes(this.doc.docId) ? 'syncing this document' : 'not in this document'
-          out(`${p.name || 'unnamed'} ${deviceIdOf(fromHex(p.device))} at ${p.address}: ${shared}`)
+          out(`${displayLabel(p.name) || 'unnamed'} ${deviceLabel(p.device)} at ${p.address}: ${shared}`)
         }
         for (const t of this.node.dialer.status()) {
           if (t.state !== 'connected')
@@ -166,9 +171,9 @@ export class PeerCli {
       }
       case 'history': {
         for (const h of this.doc.durable.text.history().slice(-c.limit)) {
-          const who = this.doc.authorOf(h.replica)?.name ?? 'unknown author'
+          const who = displayLabel(this.doc.authorOf(h.replica)?.name ?? 'unknown author')
           const when = new Date(h.time * 1000).toISOString()
-          const what = h.kind === 'insert' ? `insert ${JSON.stringify(h.text)}` : `delete ${h.length}`
+          const what = h.kind === 'insert' ? `insert ${terminalJson(h.text)}` : `delete ${h.length}`
           out(`${h.replica}:${h.counter} ${when} ${who} ${what}`)
         }
         break
@@ -186,7 +191,7 @@ export class PeerCli {
       case 'status': {
         const v = this.doc.textVersion()
         out(
-          `document ${this.doc.docId} "${this.doc.title}" role ${this.doc.myRole ?? 'none'} ` +
+          `document ${this.doc.docId} "${displayLabel(this.doc.title)}" role ${this.doc.myRole ?? 'none'} ` +
             `length ${this.doc.text.length} ops ${Object.values(v).reduce((a, b) => a + b, 0)} ` +
             `peers ${this.doc.peers().length} device ${this.node.identity.deviceId} port ${this.node.port}`,
         )
@@ -194,7 +199,9 @@ export class PeerCli {
       }
       case 'members':
         for (const { device, record } of this.doc.members()) {
-          out(`${record.name || 'unnamed'} ${deviceIdOf(fromHex(device))} ${record.role} ${device}`)
+          out(
+            `${displayLabel(record.name) || 'unnamed'} ${deviceLabel(device)} ${displayLabel(String(record.role))} ${displayLabel(device)}`,
+          )
         }
         break
       case 'role':
@@ -207,7 +214,7 @@ export class PeerCli {
         break
       case 'requests':
         for (const r of ws.pendingJoinRequests())
-          out(`${r.id} ${r.name} ${deviceIdOf(fromHex(r.device))} ${r.docId}`)
+          out(`${r.id} ${displayLabel(r.name)} ${deviceLabel(r.device)} ${r.docId}`)
         break
       case 'approve':
         await ws.approveJoin(c.id, c.role)
@@ -218,7 +225,9 @@ export class PeerCli {
       case 'nearby':
         for (const n of ws.nearby()) {
           for (const d of n.docs)
-            out(`${n.device} ${d.docId} "${d.title}" by ${d.ownerName}, ${d.memberCount} member(s)`)
+            out(
+              `${n.device} ${d.docId} "${displayLabel(d.title)}" by ${displayLabel(d.ownerName)}, ${d.memberCount} member(s)`,
+            )
         }
         break
       case 'request':
@@ -253,7 +262,9 @@ export class PeerCli {
 /** Runs the prompt on stdin/stdout until `exit` or end of input. */
 export async function runPeer(options: PeerOptions): Promise<void> {
   const interactive = process.stdin.isTTY === true
-  const out: Out = (line) => process.stdout.write(line + '\n')
+  // Everything printed may hold a peer's words (names, titles, reasons, the text): no control or
+  // bidi-override character reaches the terminal as itself.
+  const out: Out = (line) => process.stdout.write(displayText(line) + '\n')
   const cli = await PeerCli.start(options, out)
   out(`meshpad peer "${options.name}" listening on port ${cli.port}; type help for commands`)
   const rl = createInterface({ input: process.stdin, terminal: interactive })
@@ -289,4 +300,9 @@ export async function runPeer(options: PeerOptions): Promise<void> {
   await new Promise<void>((resolve) => rl.once('close', resolve))
   await queue
   await shutdown()
+}
+
+/** A device's short ID for people; a member key that is not a device key (written by a peer) says so. */
+function deviceLabel(hex: string): string {
+  return /^[0-9a-f]{64}$/.test(hex) ? deviceIdOf(fromHex(hex)) : '(not a device key)'
 }
