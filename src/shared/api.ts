@@ -24,7 +24,10 @@ export interface AppInfo {
 
 export interface ApiError {
   readonly ok: false
-  /** Stable, for code: NOT_FOUND, NOT_ALLOWED, STORAGE, BAD_REQUEST, FORBIDDEN_SENDER, INTERNAL… */
+  /**
+   * Stable, for code: NOT_FOUND, NOT_ALLOWED, STORAGE, BAD_REQUEST, BAD_INVITE, FILE_EXISTS (Save As
+   * onto another file: ask, then send `overwrite`), FORBIDDEN_SENDER, INTERNAL…
+   */
   readonly code: string
   /** For people: what happened and what to do. */
   readonly message: string
@@ -161,6 +164,11 @@ export interface Settings {
   readonly online: boolean
 }
 
+export interface SaveAsOptions {
+  /** Replace the file at the path if it exists (the user said so); else Save As refuses with FILE_EXISTS. */
+  readonly overwrite?: boolean
+}
+
 /** Whether two statuses say the same (the node skips sending, the window skips rendering, a repeat). */
 export const sameDocStatus = (a: DocStatus, b: DocStatus): boolean =>
   (Object.keys(a) as (keyof DocStatus)[]).every((k) => a[k] === b[k])
@@ -176,7 +184,11 @@ export interface MeshpadApi {
   /** A batch made by the renderer's replica; resolves once it is durable (and sent to peers). */
   pushOps(docId: string, batch: Uint8Array): Promise<ApiResult<DocStatus>>
   save(docId: string): Promise<ApiResult<DocStatus>>
-  saveAs(docId: string, path: string): Promise<ApiResult<DocStatus>>
+  /**
+   * Writes the document to `path` and links it there. An existing file that is not the document's own
+   * is refused with `FILE_EXISTS` unless `options.overwrite` is true: ask the user first.
+   */
+  saveAs(docId: string, path: string, options?: SaveAsOptions): Promise<ApiResult<DocStatus>>
   status(docId: string): Promise<ApiResult<DocStatus>>
   closeDocument(docId: string): Promise<ApiResult<null>>
 

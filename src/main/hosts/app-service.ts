@@ -7,7 +7,7 @@
  * batches only (`pushOps` in, `ops` events out), so nothing here ever maps positions.
  */
 import { existsSync } from 'node:fs'
-import { basename } from 'node:path'
+import { basename, resolve } from 'node:path'
 import {
   apiError,
   sameDocStatus,
@@ -20,6 +20,7 @@ import {
   type DocSummary,
   type MeshpadApi,
   type OpenedDoc,
+  type SaveAsOptions,
 } from '../../shared/api'
 import { CrdtDecodeError, type VersionVector } from '../../shared/crdt'
 import { deviceIdOf } from '../net/device-key'
@@ -27,7 +28,7 @@ import { NotAllowedError, type DocSession } from '../node/doc-session'
 import { InviteCodeError } from '../node/invite-code'
 import type { PeerNode } from '../node/peer-node'
 import { WorkspaceError } from '../node/workspace'
-import { StorageError } from '../storage/errors'
+import { notAFile, StorageError } from '../storage/errors'
 import { FileLinks } from '../storage/file-links'
 import { nodeFs, type StorageFs } from '../storage/fs-layer'
 import { LinkedFile, type FileText, type LinkedFileOptions } from '../storage/linked-file'
@@ -107,10 +108,22 @@ const sameVersion = (a: VersionVector, b: VersionVector): boolean => {
   return ka.every((k) => a[k] === b[k])
 }
 
+/**
+ * Save As onto a file that exists and is not the document's own, without `overwrite`: the user has to
+ * say so first (the browser-mode UI asks; Electron's native Save dialog already asked).
+ */
+export class FileExistsError extends Error {
+  constructor(readonly path: string) {
+    super(`${path} already exists. Replace it only if you mean to, or choose another name.`)
+    this.name = 'FileExistsError'
+  }
+}
+
 /** Expected failures as ApiError values with a message a person can act on; the rest as INTERNAL. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof NotAllowedError) return apiError('NOT_ALLOWED', err.message)
   if (err instanceof StorageError) return apiError('STORAGE', err.message)
+  if (err instanceof FileExistsError) return apiError('FILE_EXISTS', err.message)
   if (err instanceof CrdtDecodeError) return apiError('BAD_REQUEST', `Malformed op batch: ${err.message}`)
   if (err instanceof InviteCodeError) return apiError('BAD_INVITE', err.message)
   if (err instanceof WorkspaceError) {
@@ -120,6 +133,16 @@ export function toApiError(err: unknown): ApiError {
   }
   if (err instanceof RangeError || err instanceof TypeError) return apiError('BAD_REQUEST', err.message)
   return apiError('INTERNAL', `Unexpected error: ${err instanceof Error ? err.message : String(err)}`)
+}
+
+/** Save As's options: only `overwrite`, a boolean (false when absent). */
+function overwriteOption(options: unknown): boolean {
+  if (options === undefined || options === null) return false
+  if (typeof options !== 'object') throw new TypeError('Save As options must be an object.')
+  const overwrite = (options as SaveAsOptions).overwrite
+  if (overwrite !== undefined && typeof overwrite !== 'boolean')
+    throw new TypeError('Save As `overwrite` must be true or false.')
+  return overwrite === true
 }
 
 export class AppService {
@@ -204,11 +227,12 @@ export class AppService {
           return this.status(d)
         }),
       save: (docId) => run(async () => this.save(await this.track(this.requireDocId(docId)), null)),
-      saveAs: (docId, path) =>
+      saveAs: (docId, path, options) =>
         run(async () => {
           if (typeof path !== 'string' || path === '')
             throw new TypeError('The path must be a non-empty string.')
-          return this.save(await this.track(this.requireDocId(docId)), path)
+          const overwrite = overwriteOption(options)
+          return this.save(await this.track(this.requireDocId(docId)), { path, overwrite })
         }),
       status: (docId) => run(async () => this.status(await this.track(this.requireDocId(docId)))),
       closeDocument: (docId) =>
@@ -424,14 +448,17 @@ export class AppService {
     this.emitStatus(d.session.docId)
   }
 
-  /** Writes the text atomically in the file's own encoding and line endings (Save, or Save As to `path`). */
-  private save(d: OpenDoc, path: string | null): Promise<DocStatus> {
-    const saving = d.queue.then(() => this.write(d, path))
+  /** Writes the text atomically in the file's own encoding and line endings (Save, or Save As to `to`). */
+  private save(d: OpenDoc, to: { path: string; overwrite: boolean } | null): Promise<DocStatus> {
+    const saving = d.queue.then(() => this.write(d, to))
     d.queue = saving.catch(() => undefined)
     return saving
   }
 
-  private async write(d: OpenDoc, path: string | null): Promise<DocStatus> {
+  private async write(d: OpenDoc, to: { path: string; overwrite: boolean } | null): Promise<DocStatus> {
+    // In the queue, so that it is checked against the file the saves before it linked.
+    if (to) await this.checkSaveTarget(d, to.path, to.overwrite)
+    const path = to?.path ?? null
     if (d.file) {
       await (path === null ? d.file.save() : d.file.saveAs(path))
     } else {
@@ -443,6 +470,25 @@ export class AppService {
     }
     this.emitStatus(d.session.docId)
     return this.status(d)
+  }
+
+  /**
+   * Save As may write to `path`: nothing is there, or it is the document's own file, or the request
+   * says to overwrite. A folder is never a target. (Another program may still make the file between
+   * this check and the write; that race is the user's own, as in any editor.)
+   */
+  private async checkSaveTarget(d: OpenDoc, path: string, overwrite: boolean): Promise<void> {
+    let isDirectory: boolean
+    try {
+      isDirectory = (await this.fs.stat(path)).isDirectory()
+    } catch {
+      return // nothing there (or not reachable: the write says why)
+    }
+    if (isDirectory) throw notAFile(path, 'save')
+    if (overwrite) return
+    const realPath = await this.fs.realpath(path).catch(() => resolve(path))
+    if (d.file && realPath === d.file.path) return
+    throw new FileExistsError(path)
   }
 
   private status(d: OpenDoc): DocStatus {

@@ -6,7 +6,15 @@
 import { errnoCode } from './fs-layer'
 
 export type StorageErrorCode =
-  'DISK_FULL' | 'READ_ONLY' | 'PERMISSION_DENIED' | 'NOT_FOUND' | 'IO' | 'CORRUPT' | 'NOT_TEXT' | 'CLOSED'
+  | 'DISK_FULL'
+  | 'READ_ONLY'
+  | 'PERMISSION_DENIED'
+  | 'NOT_FOUND'
+  | 'NOT_A_FILE'
+  | 'IO'
+  | 'CORRUPT'
+  | 'NOT_TEXT'
+  | 'CLOSED'
 
 export class StorageError extends Error {
   readonly code: StorageErrorCode
@@ -48,6 +56,7 @@ const CODES: Record<string, StorageErrorCode> = {
   EPERM: 'PERMISSION_DENIED',
   ENOENT: 'NOT_FOUND',
   ENOTDIR: 'NOT_FOUND',
+  EISDIR: 'NOT_A_FILE',
 }
 
 const ADVICE: Record<StorageErrorCode, string> = {
@@ -57,6 +66,7 @@ const ADVICE: Record<StorageErrorCode, string> = {
     'permission was denied. Check the permissions of the file and its folder, or use Save As to write it elsewhere',
   NOT_FOUND:
     'the file or its folder no longer exists (deleted or renamed while open). Use Save As to write it again',
+  NOT_A_FILE: 'it is a folder, not a file',
   IO: 'the disk reported an input/output error. It may be failing or disconnected; try again or save elsewhere',
   CORRUPT: 'the data is corrupt',
   NOT_TEXT: 'it is not text',
@@ -72,12 +82,29 @@ export function toStorageError(err: unknown, action: string, path: string): Stor
   const errno = errnoCode(err)
   const code: StorageErrorCode = (errno && CODES[errno]) || 'IO'
   const detail = errno ? ` (${errno})` : err instanceof Error ? ` (${err.message})` : ''
+  if (code === 'NOT_A_FILE') return notAFile(path, action, err)
   return new StorageError(
     code,
     path,
     `Could not ${action} ${path}: ${ADVICE[code]}${detail}. Your document is kept in Meshpad; nothing was lost.`,
     { cause: err },
   )
+}
+
+/**
+ * `path` is a folder where a file was expected (EISDIR). Opening or saving the user's file (actions
+ * 'open' and 'save') asks for a file instead; elsewhere (Meshpad's own files) the folder is in the way.
+ */
+export function notAFile(path: string, action: string, cause?: unknown): StorageError {
+  const message =
+    action === 'open'
+      ? `${path} is a folder, not a file: choose a text file.`
+      : action === 'save'
+        ? `${path} is a folder, not a file: choose a file name to save to (inside that folder, for ` +
+          'example). Your document is kept in Meshpad; nothing was lost.'
+        : `Could not ${action} ${path}: it is a folder where Meshpad expected a file. Move the folder ` +
+          'away, then try again.'
+  return new StorageError('NOT_A_FILE', path, message, cause === undefined ? {} : { cause })
 }
 
 export function closedError(what: string): StorageError {

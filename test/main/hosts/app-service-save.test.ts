@@ -1,0 +1,127 @@
+/**
+ * Save As through the app API never writes over a file the user did not choose (issue 13): an existing
+ * file that is not the document's own is refused with FILE_EXISTS unless the request says
+ * `overwrite: true`; the document's own file needs no question; a folder is never a target. Opening a
+ * folder says it is a folder, not a failing disk.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ApiResult, OpenedDoc, SaveAsOptions } from '../../../src/shared/api'
+import { TextDoc } from '../../../src/shared/crdt'
+import { AppService, type AppClient } from '../../../src/main/hosts/app-service'
+import { PeerNode } from '../../../src/main/node/peer-node'
+
+function value<T>(result: ApiResult<T>): T {
+  if (!result.ok) throw new Error(`${result.code}: ${result.message}`)
+  return result.value
+}
+
+describe('Save As and existing files, through the app API', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'meshpad-app-save-'))
+  let node: PeerNode
+  let service: AppService
+  let window: AppClient
+  const read = (name: string): string => readFileSync(join(dir, name), 'utf8')
+
+  /** A new document holding `text`, as a window makes it. */
+  async function newDoc(text: string): Promise<OpenedDoc> {
+    const doc = value(await window.newDocument('Untitled'))
+    const replica = new TextDoc(`ui-${Math.random().toString(36).slice(2, 8)}`)
+    replica.applyRemote(doc.state)
+    value(await window.pushOps(doc.docId, replica.localInsert(0, text)))
+    return doc
+  }
+
+  beforeAll(async () => {
+    const dataDir = join(dir, 'data')
+    node = await PeerNode.start({ dataDir, name: 'ada', host: '127.0.0.1', antiEntropyMs: 0 })
+    service = new AppService({ node, host: 'browser', version: 'test', dataDir, watchDebounceMs: 30 })
+    window = service.connect(() => undefined)
+  })
+
+  afterAll(async () => {
+    window.close()
+    service.close()
+    await node.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('refuses to replace another file unless told to, then replaces it', async () => {
+    writeFileSync(join(dir, 'precious.txt'), 'precious\n')
+    const doc = await newDoc('scratch note')
+    const refused = await window.saveAs(doc.docId, join(dir, 'precious.txt'))
+    expect(refused).toMatchObject({ ok: false, code: 'FILE_EXISTS' })
+    expect(!refused.ok && refused.message).toContain(`${join(dir, 'precious.txt')} already exists`)
+    expect(read('precious.txt')).toBe('precious\n')
+    expect(value(await window.status(doc.docId)).path).toBeNull()
+    // `overwrite: false` is the same as none.
+    expect(await window.saveAs(doc.docId, join(dir, 'precious.txt'), { overwrite: false })).toMatchObject({
+      code: 'FILE_EXISTS',
+    })
+    const status = value(await window.saveAs(doc.docId, join(dir, 'precious.txt'), { overwrite: true }))
+    expect(status).toMatchObject({ path: join(dir, 'precious.txt'), saved: true })
+    expect(read('precious.txt')).toBe('scratch note')
+  })
+
+  it('saves over the document’s own file without asking, however the path is spelled', async () => {
+    writeFileSync(join(dir, 'own.txt'), 'own\n')
+    symlinkSync(join(dir, 'own.txt'), join(dir, 'own-link.txt'))
+    const opened = value(await window.openFile(join(dir, 'own.txt')))
+    const replica = new TextDoc('ui-own')
+    replica.applyRemote(opened.state)
+    value(await window.pushOps(opened.docId, replica.localInsert(4, 'more\n')))
+    for (const path of [join(dir, 'own.txt'), join(dir, '.', 'own.txt'), join(dir, 'own-link.txt')]) {
+      expect(value(await window.saveAs(opened.docId, path))).toMatchObject({ saved: true })
+    }
+    expect(read('own.txt')).toBe('own\nmore\n')
+  })
+
+  it('asks again before replacing the document’s previous file after a Save As moved it', async () => {
+    writeFileSync(join(dir, 'first.txt'), 'first\n')
+    const opened = value(await window.openFile(join(dir, 'first.txt')))
+    value(await window.saveAs(opened.docId, join(dir, 'second.txt')))
+    writeFileSync(join(dir, 'first.txt'), 'changed by someone else\n')
+    expect(await window.saveAs(opened.docId, join(dir, 'first.txt'))).toMatchObject({ code: 'FILE_EXISTS' })
+    expect(read('first.txt')).toBe('changed by someone else\n')
+  })
+
+  it('never saves onto a folder, even when told to overwrite', async () => {
+    mkdirSync(join(dir, 'folder'))
+    writeFileSync(join(dir, 'folder', 'inside.txt'), 'kept')
+    const doc = await newDoc('text')
+    for (const options of [undefined, { overwrite: true }]) {
+      const result = await window.saveAs(doc.docId, join(dir, 'folder'), options)
+      expect(result).toMatchObject({ ok: false, code: 'STORAGE' })
+      expect(!result.ok && result.message).toMatch(
+        new RegExp(`^${join(dir, 'folder')} is a folder, not a file: choose a file name`),
+      )
+    }
+    expect(read('folder/inside.txt')).toBe('kept')
+  })
+
+  it('rejects malformed options', async () => {
+    const doc = await newDoc('x')
+    for (const options of ['yes', { overwrite: 'yes' }, 1]) {
+      expect(
+        await window.saveAs(doc.docId, join(dir, 'new.txt'), options as unknown as SaveAsOptions),
+      ).toMatchObject({ ok: false, code: 'BAD_REQUEST' })
+    }
+  })
+
+  it('still asks for Save As when an unlinked document is saved', async () => {
+    const doc = await newDoc('y')
+    expect(await window.save(doc.docId)).toMatchObject({ ok: false, message: /Save As/ })
+  })
+
+  it('says a folder is a folder, not a failing disk, when one is opened', async () => {
+    const result = await window.openFile(join(dir, 'folder'))
+    expect(result).toMatchObject({
+      ok: false,
+      code: 'STORAGE',
+      message: `${join(dir, 'folder')} is a folder, not a file: choose a text file.`,
+    })
+  })
+})
