@@ -165,14 +165,17 @@ export class ElectronStub {
   readonly messageBoxAnswers: number[] = []
   readonly messageBoxes: Record<string, unknown>[] = []
   saveDialogAnswer: string | null = null
+  readonly saveDialogs: Record<string, unknown>[] = []
   openDialogAnswer: string[] = []
   readonly dialog = {
     showMessageBox: async (_win: unknown, options: Record<string, unknown>) => {
       this.messageBoxes.push(options)
       return { response: this.messageBoxAnswers.shift() ?? 2 }
     },
-    showSaveDialog: async () =>
-      this.saveDialogAnswer ? { canceled: false, filePath: this.saveDialogAnswer } : { canceled: true },
+    showSaveDialog: async (_win: unknown, options: Record<string, unknown>) => {
+      this.saveDialogs.push(options)
+      return this.saveDialogAnswer ? { canceled: false, filePath: this.saveDialogAnswer } : { canceled: true }
+    },
     showOpenDialog: async () => ({
       canceled: this.openDialogAnswer.length === 0,
       filePaths: this.openDialogAnswer,

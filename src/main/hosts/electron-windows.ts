@@ -192,9 +192,12 @@ export class Windows {
         title: as ? 'Save As' : 'Save',
         defaultPath: current ?? join(app.getPath('documents'), suggestedFileName(doc.title)),
         filters: TEXT_FILE_FILTERS,
+        // macOS and Windows always ask before replacing a file; on Linux only when told to.
+        properties: ['showOverwriteConfirmation', 'createDirectory'],
       })
       if (choice.canceled || !choice.filePath) return false
-      result = await client.saveAs(doc.docId, choice.filePath)
+      // The dialog asked about replacing an existing file, so the API need not refuse it.
+      result = await client.saveAs(doc.docId, choice.filePath, { overwrite: true })
     } else {
       result = await client.save(doc.docId)
     }

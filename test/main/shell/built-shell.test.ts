@@ -198,6 +198,31 @@ describe('Electron shell as built', () => {
     expect(stub.messageBoxes.length).toBe(asked)
   })
 
+  it('saves a new document where the native Save dialog says, which asks before replacing a file', async () => {
+    const existing = join(files, 'replace-me.txt')
+    writeFileSync(existing, 'old\n')
+    stub.menuItem('New')!.click!()
+    const win = FakeWindow.all.at(-1)!
+    win.focus()
+    const opened = await invoke<OpenedDoc>(win, 'newDocument', rendererUrl, 'Untitled')
+    if (!opened.ok) throw new Error(opened.message)
+    const replica = new TextDoc('ui-new')
+    replica.applyRemote(opened.value.state)
+    const typed = replica.localInsert(0, 'new text\n')
+    expect((await invoke(win, 'pushOps', rendererUrl, opened.value.docId, typed)).ok).toBe(true)
+    // The user picks an existing file and confirms replacing it in the native dialog.
+    const boxes = stub.messageBoxes.length
+    stub.saveDialogAnswer = existing
+    stub.menuItem('Save')!.click!()
+    await until(() => readFileSync(existing, 'utf8') === 'new text\n', 'the save')
+    stub.saveDialogAnswer = null
+    expect(stub.saveDialogs.at(-1)).toMatchObject({
+      title: 'Save',
+      properties: expect.arrayContaining(['showOverwriteConfirmation']) as unknown,
+    })
+    expect(stub.messageBoxes.length).toBe(boxes) // no error
+  })
+
   it('hands a second launch’s files to the running app, focusing a window that shows one', async () => {
     const other = join(files, 'other.txt')
     writeFileSync(other, 'other\n')
