@@ -25,6 +25,7 @@ import { HistoryPanel } from './HistoryPanel'
 import { JoinRequests } from './panels/JoinRequests'
 import { NearbyPanel } from './panels/NearbyPanel'
 import { PropertiesPanel } from './panels/PropertiesPanel'
+import { SaveDialog } from './SaveDialog'
 import { SettingsPanel } from './panels/SettingsPanel'
 import { SharePanel } from './panels/SharePanel'
 import { Preview } from './Preview'
@@ -52,8 +53,9 @@ function authorsIn(
   return [...names].sort()
 }
 
-const titleOf = (doc: OpenedDoc): string =>
-  doc.path ? doc.path.split(/[\\/]/).pop()! : doc.title || 'Untitled'
+/** The window's title: its file's name (`path`: where it is saved now, if known), else the document's title. */
+const titleOf = (doc: OpenedDoc, path: string | null = doc.path): string =>
+  path ? path.split(/[\\/]/).pop()! : doc.title || 'Untitled'
 
 /**
  * One window, one document (the Electron shell opens a window per document; a browser tab is the
@@ -82,6 +84,8 @@ export function App(): React.JSX.Element {
   const [revision, setRevision] = useState(0)
   const [away, setAway] = useState<{ places: number; names: string[] } | null>(null)
   const [invite, setInvite] = useState<string | undefined>(undefined)
+  /** Browser mode's Save As dialog, open with the path it starts from. */
+  const [saveDialog, setSaveDialog] = useState<{ initialPath: string } | null>(null)
   const presence = useRef<PresenceSync | null>(null)
   const editorRef = useRef<EditorHandle | null>(null)
   // The latest state for event handlers and commands, which outlive a render.
@@ -270,33 +274,42 @@ export function App(): React.JSX.Element {
     [api, show],
   )
 
-  const save = useCallback(
-    async (path: string | null): Promise<void> => {
-      const doc = openedRef.current
-      if (!doc) return
-      const result = path ? await api.saveAs(doc.docId, path) : await api.save(doc.docId)
-      const s = show(result)
-      if (s) {
-        setMessage(null)
-        setStatus(s)
-      }
-    },
-    [api, show],
-  )
+  const saved = useCallback((s: DocStatus): void => {
+    setMessage(null)
+    setStatus(s)
+    const doc = openedRef.current
+    if (doc && s.docId === doc.docId) document.title = `${titleOf(doc, s.path)} — Meshpad`
+  }, [])
 
-  // Browser mode has no menu: Ctrl/Cmd+S saves here (Electron's menu takes the key before the page).
+  /** Browser mode's Save As: asks for the path, starting from the document's own file (or none). */
+  const saveAs = useCallback((): void => {
+    if (!openedRef.current) return
+    setSaveDialog({ initialPath: statusRef.current?.path ?? '' })
+  }, [])
+
+  /** Save: the document's own file; one with no file yet asks where (a new document has no path). */
+  const save = useCallback(async (): Promise<void> => {
+    const doc = openedRef.current
+    if (!doc) return
+    if (!statusRef.current?.path) return saveAs()
+    const s = show(await api.save(doc.docId))
+    if (s) saved(s)
+  }, [api, show, saved, saveAs])
+
+  // Browser mode has no menu: Ctrl/Cmd+S saves here, Ctrl/Cmd+Shift+S saves as (Electron's menu takes
+  // the keys before the page).
   useEffect(() => {
     if (!browserMode) return
     const onKey = (e: KeyboardEvent): void => {
-      if ((e.ctrlKey || e.metaKey) && !e.shiftKey && !e.altKey && e.key.toLowerCase() === 's') {
+      if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === 's') {
         e.preventDefault()
-        if (statusRef.current?.path) void save(null)
-        else setMessage('This document has no file yet: type a path above and press Save As.')
+        if (e.shiftKey) saveAs()
+        else void save()
       }
     }
     window.addEventListener('keydown', onKey)
     return () => window.removeEventListener('keydown', onKey)
-  }, [browserMode, save])
+  }, [browserMode, save, saveAs])
 
   const language = props.find((p) => p.key === 'language')?.value ?? null
   const readOnly = role === 'viewer'
@@ -305,13 +318,25 @@ export function App(): React.JSX.Element {
       {browserMode && (
         <Toolbar
           docId={opened?.docId ?? null}
-          hasPath={Boolean(status?.path)}
           actions={{
             openFile: (path) => void open(api.openFile(path)),
             openDocument: (id) => void open(api.openDocument(id)),
-            newDocument: (title) => void open(api.newDocument(title)),
-            save: (path) => void save(path),
+            newDocument: () => void open(api.newDocument('Untitled')),
+            save: () => void save(),
+            saveAs,
           }}
+        />
+      )}
+      {saveDialog && opened && (
+        <SaveDialog
+          key={opened.docId}
+          initialPath={saveDialog.initialPath}
+          saveAs={(path, options) => api.saveAs(opened.docId, path, options)}
+          onSaved={(s) => {
+            setSaveDialog(null)
+            saved(s)
+          }}
+          onCancel={() => setSaveDialog(null)}
         />
       )}
       {message && (
@@ -324,7 +349,7 @@ export function App(): React.JSX.Element {
       )}
       {withNode && (
         <DocBar
-          title={opened ? titleOf(opened) : null}
+          title={opened ? titleOf(opened, status?.docId === opened.docId ? status.path : opened.path) : null}
           hasDoc={opened !== null}
           people={people}
           following={following}

@@ -5,23 +5,26 @@ const DOC_ID = /^[0-9a-f]{32}$/
 export interface ToolbarActions {
   readonly openFile: (path: string) => void
   readonly openDocument: (docId: string) => void
-  readonly newDocument: (title: string) => void
-  /** Save; `path` for Save As (or a first save), else null. */
-  readonly save: (path: string | null) => void
+  /** A new, untitled document (the path field is not its title: that path belongs to another file). */
+  readonly newDocument: () => void
+  /** Save to the document's file; one with no file yet asks where (Save As). */
+  readonly save: () => void
+  /** Asks where to save (the Save As dialog). */
+  readonly saveAs: () => void
 }
 
 /**
- * Browser mode's file controls. A web page has no native Open and Save dialogs and no application
- * menu, so the path (or a document ID) is typed here; the Electron shell uses its menu and dialogs.
+ * Browser mode's file controls. A web page has no native Open dialog and no application menu, so the
+ * path (or a document ID) to open is typed here; Save As asks for its path in a dialog of its own
+ * (SaveDialog.tsx), so a path typed here to open a file is never where another document is saved.
+ * The Electron shell uses its menu and native dialogs.
  */
 export function Toolbar({
   actions,
   docId,
-  hasPath,
 }: {
   actions: ToolbarActions
   docId: string | null
-  hasPath: boolean
 }): React.JSX.Element {
   const [target, setTarget] = useState('')
   const t = target.trim()
@@ -48,18 +51,14 @@ export function Toolbar({
       >
         Open
       </button>
-      <button data-testid="new" onClick={() => actions.newDocument(t || 'Untitled')}>
+      <button data-testid="new" onClick={() => actions.newDocument()}>
         New
       </button>
-      <button
-        data-testid="save"
-        disabled={!docId || (!hasPath && !t)}
-        onClick={() => actions.save(hasPath ? null : t)}
-      >
+      <button data-testid="save" disabled={!docId} onClick={() => actions.save()}>
         Save
       </button>
-      <button data-testid="save-as" disabled={!docId || !t} onClick={() => actions.save(t)}>
-        Save As
+      <button data-testid="save-as" disabled={!docId} onClick={() => actions.saveAs()}>
+        Save As…
       </button>
       {docId && (
         <span data-testid="doc-id" className="doc-id">
