@@ -2,7 +2,8 @@
  * Saving never writes over a file the user did not choose (issue 13), driven only through the
  * browser-mode UI on a real node: a path typed to open a file is not reused by the next New document,
  * Save of a document with no file asks where to save it, and Save As onto an existing file that is not
- * the document's own asks before replacing it. Run `npm run build` first (npm test does).
+ * the document's own asks before replacing it. Opening a folder and pasting a nonsense invite say what
+ * is wrong. Run `npm run build` first (npm test does).
  */
 import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -120,5 +121,17 @@ describe('saving in browser mode', () => {
     const text = await message.innerText()
     expect(text).toContain(`${dir} is a folder, not a file`)
     expect(text).not.toMatch(/input\/output|failing/)
+  })
+
+  it('says that a nonsense invite is not an invite, not that it comes from another version', async () => {
+    const { page } = side!
+    await page.getByTestId('tab-nearby').click()
+    await page.getByTestId('invite-input').fill('thisisnotaninvitecodeatall')
+    await page.getByTestId('invite-join').click()
+    const error = page.getByTestId('side-panel').locator('.panel-error')
+    await error.waitFor({ state: 'visible' })
+    const text = await error.innerText()
+    expect(text).toMatch(/^That is not a Meshpad invite: check that you copied the whole code or link/)
+    expect(text).not.toMatch(/version/i)
   })
 })

@@ -10,7 +10,7 @@ import { deviceIdOf } from '../net/device-key'
 import type { FaultOptions } from '../net/fault-injection'
 import { PeerNode } from '../node/peer-node'
 import type { DocSession } from '../node/doc-session'
-import { decodeInvite } from '../node/invite-code'
+import { readInvite } from '../hosts/invite-text'
 import { workspaceDocs } from '../hosts/workspace-files'
 import { FileLinks } from '../storage/file-links'
 import { nodeFs } from '../storage/fs-layer'
@@ -184,7 +184,7 @@ export class PeerCli {
         break
       }
       case 'join': {
-        await this.node.joinWithInvite(decodeInvite(c.code))
+        await this.node.joinWithInvite(readInvite(c.code))
         out('invite sent; waiting for the inviter to let us in')
         break
       }

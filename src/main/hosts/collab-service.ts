@@ -24,6 +24,7 @@ import { fromHex } from '../../shared/sync/hex'
 import { deviceIdOf } from '../net/device-key'
 import { AUTHOR_PREFIX, type DocSession } from '../node/doc-session'
 import { decodeInvite } from '../node/invite-code'
+import { NO_INVITE, readInvite } from './invite-text'
 import type { PeerNode } from '../node/peer-node'
 import { WorkspaceError } from '../node/workspace'
 import { JsonFile } from '../shell/json-file'
@@ -202,8 +203,8 @@ export class Collaboration {
   }
 
   async joinWithInvite(code: unknown): Promise<string> {
-    if (typeof code !== 'string') throw badArgument('Paste an invite code or meshpad:// link.')
-    const invite = decodeInvite(code)
+    if (typeof code !== 'string') throw badArgument(NO_INVITE)
+    const invite = readInvite(code)
     await this.node.joinWithInvite(invite)
     return invite.docId
   }

@@ -138,6 +138,31 @@ describe('collaboration API', () => {
     expect(await a.api.createInvite(docId, 'editor')).toMatchObject({ ok: true })
   })
 
+  it('says what is wrong with a pasted invite, and what to do', async () => {
+    const nonsense = await c.api.joinWithInvite('thisisnotaninvitecodeatall')
+    expect(nonsense).toMatchObject({
+      ok: false,
+      code: 'BAD_INVITE',
+      message: expect.stringMatching(
+        /^That is not a Meshpad invite: check that you copied the whole code or link/,
+      ) as unknown,
+    })
+    expect(!nonsense.ok && nonsense.message).not.toMatch(/version/i)
+    const invite = value(await a.api.createInvite(docId, 'viewer'))
+    expect(await c.api.joinWithInvite(invite.link.slice(0, -10))).toMatchObject({
+      ok: false,
+      code: 'BAD_INVITE',
+      message: expect.stringMatching(
+        /^That invite is incomplete or damaged: check that you copied/,
+      ) as unknown,
+    })
+    expect(await c.api.joinWithInvite(42 as unknown as string)).toMatchObject({
+      ok: false,
+      code: 'BAD_REQUEST',
+      message: expect.stringMatching(/^Paste the invite code/) as unknown,
+    })
+  })
+
   it('lists members with roles and online state; only an owner changes roles or removes', async () => {
     const members = await until(() => {
       const info = a.events.filter((e) => e.type === 'sharing').at(-1)
