@@ -38,9 +38,13 @@ describe('a window in browser mode', () => {
     const docId = await page.getByTestId('doc-id').innerText()
     await expect.poll(() => side.node.workspace.doc(docId)?.text).toBe('kept without a file')
     await expect.poll(() => page.getByTestId('saved').innerText()).toBe('Kept in Meshpad')
-    // Ctrl+S on a document with no file says what to do instead of failing silently.
+    // Ctrl+S on a document with no file asks where to save it (Save As); Escape leaves it as it is.
     await page.keyboard.press('Control+s')
-    await expect.poll(() => page.getByTestId('message').innerText()).toContain('Save As')
+    await page.getByTestId('save-dialog').waitFor({ state: 'visible' })
+    expect(await page.getByTestId('save-path').inputValue()).toBe('')
+    await page.keyboard.press('Escape')
+    await page.getByTestId('save-dialog').waitFor({ state: 'hidden' })
+    expect(await page.getByTestId('saved').innerText()).toBe('Kept in Meshpad')
   })
 
   it('opens the file that the URL fragment names and saves it with Ctrl+S', async () => {
