@@ -7,6 +7,11 @@
  * exactly those at the top of its heap with counter <= seen: O(log n) each, and no other parked op
  * is looked at. (Rescanning every parked op whenever anything applied made out-of-order delivery
  * quadratic.) A released op that still lacks another dependency is parked again on that one.
+ *
+ * Waiters for the same counter are released in the order they were parked (a sequence number breaks
+ * ties), never in an order that depends on the heap's layout: so a document rebuilt from its saved
+ * state (`TextDoc.loadState`), which parks the same waiters in that order, applies them in the same
+ * order as the original, and its history is the same.
  */
 import type { TextOp } from './ops'
 
@@ -17,7 +22,20 @@ class Waiter {
     /** The ID the op waits for: it can be retried once `counter` of `agent` has been applied. */
     readonly agent: number,
     readonly counter: number,
+    /** Parking order, for ties between waiters on the same counter. */
+    readonly seq: number,
   ) {}
+}
+
+/** Whether `a` is released before `b`. */
+const before = (a: Waiter, b: Waiter): boolean =>
+  a.counter < b.counter || (a.counter === b.counter && a.seq < b.seq)
+
+/** A parked op and the ID it waits for, as `TextDoc.saveState` keeps them. */
+export interface ParkedOp {
+  readonly op: TextOp
+  readonly agent: number
+  readonly counter: number
 }
 
 /** Heaps compact once stale entries exceed this many plus the live ones (see `park`). */
@@ -32,6 +50,7 @@ export class PendingOps {
   /** Per awaited agent, a min-heap by awaited counter. */
   private readonly heaps: Waiter[][] = []
   private stale = 0
+  private seq = 0
 
   get size(): number {
     return this.byKey.size
@@ -42,6 +61,12 @@ export class PendingOps {
     return Array.from(this.byKey.values(), (w) => w.op)
   }
 
+  /** The parked ops with the ID each waits for, oldest parked first: parking them again in this order
+   * (`park`) rebuilds an index that releases them exactly as this one would. */
+  parked(): ParkedOp[] {
+    return Array.from(this.byKey.values(), (w) => ({ op: w.op, agent: w.agent, counter: w.counter }))
+  }
+
   /**
    * Parks `op` until (agent, counter) has been applied. Keeps the longer op when one with the same
    * ID is already parked: it covers the shorter, whose characters the longer one also carries.
@@ -50,7 +75,9 @@ export class PendingOps {
     const key = `${op.agent}:${op.counter}`
     const parked = this.byKey.get(key)
     if (parked && parked.op.length >= op.length) return
-    const waiter = new Waiter(key, op, agent, counter)
+    const waiter = new Waiter(key, op, agent, counter, this.seq++)
+    // Re-inserted, not replaced in place: the map's order stays the parking order (see `parked`).
+    if (parked) this.byKey.delete(key)
     this.byKey.set(key, waiter)
     push((this.heaps[agent] ??= []), waiter)
     // A replaced waiter stays in its heap until popped. Peers could replace parked ops without end,
@@ -88,7 +115,7 @@ function push(heap: Waiter[], waiter: Waiter): void {
   heap.push(waiter)
   while (i > 0) {
     const parent = (i - 1) >> 1
-    if (heap[parent]!.counter <= waiter.counter) break
+    if (!before(waiter, heap[parent]!)) break
     heap[i] = heap[parent]!
     i = parent
   }
@@ -104,8 +131,8 @@ function pop(heap: Waiter[]): Waiter {
     for (;;) {
       let child = 2 * i + 1
       if (child >= n) break
-      if (child + 1 < n && heap[child + 1]!.counter < heap[child]!.counter) child++
-      if (heap[child]!.counter >= last.counter) break
+      if (child + 1 < n && before(heap[child + 1]!, heap[child]!)) child++
+      if (!before(heap[child]!, last)) break
       heap[i] = heap[child]!
       i = child
     }
