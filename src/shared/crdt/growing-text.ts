@@ -28,6 +28,15 @@ export class GrowingText {
     this.len = text.length
   }
 
+  /**
+   * Forgets the characters but keeps their count (`len`): a deleted span's text is needed by nothing
+   * but the op log, which has its own copy. `text` is then '' until set again.
+   */
+  dropText(): void {
+    this.head = ''
+    this.tail = null
+  }
+
   /** Adds characters at the end. */
   append(text: string): void {
     if (this.tail) this.tail.push(text)

@@ -158,7 +158,7 @@ export class SpanTree {
   /** Marks a whole span deleted and fixes the counts. */
   markDeleted(span: Span): void {
     if (span.deleted) return
-    span.deleted = true
+    span.markDeleted()
     this.bump(span.leaf as Leaf, -span.len, 0)
   }
 

@@ -3,6 +3,9 @@
  * left origin being the one before it, all sharing one right origin (the Yjs item invariant). A typed
  * word is one span; a 1 MB paste is one span. Splitting a span keeps the invariant: the right part's
  * left origin is the last character of the left part.
+ *
+ * A deleted span (a tombstone) keeps its IDs, origins and length but not its text: only the op log
+ * needs the text of deleted characters, and it has it.
  */
 import { GrowingText } from './growing-text'
 
@@ -37,27 +40,45 @@ export class Span extends GrowingText {
     return this.deleted ? 0 : this.len
   }
 
+  /** Marks the span deleted; its text is dropped (see the header). */
+  markDeleted(): void {
+    this.deleted = true
+    this.dropText()
+  }
+
   /** Splits at `offset` (0 < offset < length): this span keeps the left part; returns the right part. */
   splitAt(offset: number): Span {
+    const deleted = this.deleted
     const right = new Span(
       this.agent,
       this.counter + offset,
-      this.text.slice(offset),
-      this.deleted,
+      deleted ? '' : this.text.slice(offset),
+      deleted,
       this.agent,
       this.counter + offset - 1,
       this.originRightAgent,
       this.originRightCounter,
     )
-    this.text = this.text.slice(0, offset)
+    if (deleted) {
+      right.len = this.len - offset
+      this.len = offset
+    } else {
+      this.text = this.text.slice(0, offset)
+    }
     return right
+  }
+
+  /** Takes in `next`, which it can absorb (`canAbsorb`). */
+  absorb(next: Span): void {
+    if (this.deleted) this.len += next.len
+    else this.append(next.text)
   }
 
   /** Whether `next`, the span right after this one in document order, continues it. */
   canAbsorb(next: Span): boolean {
     return (
       next.agent === this.agent &&
-      next.counter === this.counter + this.text.length &&
+      next.counter === this.counter + this.len &&
       next.deleted === this.deleted &&
       next.originLeftAgent === this.agent &&
       next.originLeftCounter === next.counter - 1 &&

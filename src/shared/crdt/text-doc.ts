@@ -450,19 +450,19 @@ export class TextDoc {
     const i = this.tree.indexInLeaf(span)
     const next = leaf.spans[i + 1]
     if (next && span.canAbsorb(next)) {
-      span.append(next.text)
+      span.absorb(next)
       this.ids.remove(next)
       leaf.spans.splice(i + 1, 1)
+      if (this.lastLocal === next) this.lastLocal = span
     }
     const prev = i > 0 ? leaf.spans[i - 1] : undefined
     if (prev && prev.canAbsorb(span)) {
-      prev.append(span.text)
+      prev.absorb(span)
       this.ids.remove(span)
       leaf.spans.splice(i, 1)
       if (this.lastLocal === span) this.lastLocal = prev
       return prev
     }
-    if (this.lastLocal === next) this.lastLocal = span
     return span
   }
 
