@@ -11,6 +11,8 @@ import type { Span } from './span'
 
 const MAX_SPANS = 32
 const MAX_CHILDREN = 32
+/** Nodes per parent when a tree is built at once (`build`): room left for edits before a split. */
+const BUILD_FILL = 24
 
 export class Leaf {
   spans: Span[] = []
@@ -147,6 +149,45 @@ export class SpanTree {
     }
   }
 
+  /**
+   * Makes an empty tree hold `spans` (in document order) in O(n), bottom up, with no search and no
+   * split: leaves of `leafSizes` spans (each 1 to MAX_SPANS, the sizes adding up to the span count), or
+   * filled evenly to BUILD_FILL; inner nodes filled evenly to BUILD_FILL.
+   */
+  build(spans: readonly Span[], leafSizes?: readonly number[]): void {
+    if (!(this.root instanceof Leaf) || this.root.spans.length > 0) {
+      throw new Error('SpanTree: build on a non-empty tree')
+    }
+    if (spans.length === 0) return
+    const leaves = groups(spans, leafSizes, (part) => {
+      const leaf = new Leaf()
+      leaf.spans = part
+      for (const s of part) {
+        s.leaf = leaf
+        leaf.vis += s.visibleLength
+        leaf.raw += s.len
+      }
+      return leaf
+    })
+    for (let i = 1; i < leaves.length; i++) leaves[i - 1]!.next = leaves[i]!
+    let level: TreeNode[] = leaves
+    while (level.length > 1) {
+      level = groups(level, undefined, (part) => {
+        const node = new Inner()
+        node.children = part
+        for (const c of part) {
+          c.parent = node
+          node.vis += c.vis
+          node.raw += c.raw
+        }
+        return node
+      })
+    }
+    this.root = level[0]!
+    this.first = leaves[0]!
+    this.hitLeaf = this.first
+  }
+
   /** Inserts `span` at `index` of `leaf`'s spans. */
   insert(leaf: Leaf, index: number, span: Span): void {
     leaf.spans.splice(index, 0, span)
@@ -237,4 +278,33 @@ export class SpanTree {
     sibling.parent = parent
     if (parent.children.length > MAX_CHILDREN) this.splitInner(parent)
   }
+}
+
+/**
+ * `items` cut into consecutive groups of `sizes` (which must add up to their count), else of about
+ * BUILD_FILL (as even as possible), each made a node.
+ */
+function groups<T, N>(
+  items: readonly T[],
+  sizes: readonly number[] | undefined,
+  make: (part: T[]) => N,
+): N[] {
+  const out: N[] = []
+  if (sizes) {
+    let at = 0
+    for (const size of sizes) {
+      if (!(size >= 1 && size <= MAX_SPANS)) throw new Error(`SpanTree: a leaf of ${size} spans`)
+      out.push(make(items.slice(at, at + size)))
+      at += size
+    }
+    if (at !== items.length) throw new Error('SpanTree: leaf sizes do not add up to the spans')
+    return out
+  }
+  const count = Math.ceil(items.length / BUILD_FILL)
+  for (let g = 0; g < count; g++) {
+    out.push(
+      make(items.slice(Math.floor((g * items.length) / count), Math.floor(((g + 1) * items.length) / count))),
+    )
+  }
+  return out
 }

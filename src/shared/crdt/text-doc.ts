@@ -23,6 +23,13 @@
  * (id-index.ts); both lookups are O(log n). The op log, in the order ops were applied here (a causal
  * order), is kept separately and is what batches, `changesSince` and snapshots encode.
  *
+ * Persistence. `save()`/`load()` keep the op log (compact, for the wire and benchmarks; loading replays
+ * it). `saveState()`/`loadState()` keep the document itself (text-state.ts): replicas, version, the spans
+ * with their origins, the visible text and the parked ops, which load in O(spans) with no integration;
+ * the log rides along still encoded and is decoded only when something reads the history
+ * (`changesSince` of a peer that lacks old ops, `history`, `textAfter`, `insertedAt`, `save`). Until
+ * then `log` holds only the ops applied since (the tail), and the full log is the old one ++ the tail.
+ *
  * Positions are UTF-16 code units, as in CodeMirror; an insert or delete that would split a surrogate
  * pair is refused with a RangeError.
  */
@@ -34,6 +41,7 @@ import { Replicas } from './replicas'
 import { Span } from './span'
 import { Leaf, SpanTree } from './span-tree'
 import { decodeTextOps, encodeLocalOp, encodeTextOps, hasLoneSurrogate } from './text-codec'
+import { decodeLogChunk, decodeTextState, encodeLogChunk, encodeTextState } from './text-state'
 import { CrdtDecodeError } from './types'
 import type { CharId, TextChange, VersionVector } from './types'
 
@@ -61,6 +69,19 @@ export type HistoryEntry =
     }
 
 const EMPTY_PENDING = encodeTextOps([], [])
+/**
+ * `saveState` keeps the log chunks of a history it never decoded and adds one for the ops since; a
+ * state has at most this many (the history is then decoded and written as one chunk again).
+ */
+const MAX_LOG_CHUNKS = 32
+
+/** The part of the op log that `loadState` left encoded. */
+interface OldLog {
+  /** Chunks of `encodeLogChunk`, oldest first; the last chunk of the state is not here (see loadState). */
+  readonly chunks: readonly Uint8Array[]
+  /** By agent, the last counter of its ops in `chunks`: they hold exactly counters 1 to this. */
+  readonly seen: readonly number[]
+}
 /** No origin (the document's edge). A local copy of span.ts's NONE: imported constants cost a property
  * lookup per use in CommonJS builds, and these checks run on every op. */
 const NONE = -1
@@ -81,8 +102,13 @@ export class TextDoc {
   private readonly versions: number[]
   private readonly tree = new SpanTree()
   private readonly ids = new IdIndex()
-  /** Applied ops in application order; consecutive local keystrokes are merged into one op. */
-  private readonly log: TextOp[] = []
+  /**
+   * Applied ops in application order; consecutive local keystrokes are merged into one op. While
+   * `oldLog` is set, only the ops after it (its last op included, as a local edit may extend that one).
+   */
+  private log: TextOp[] = []
+  /** The log's older part, still encoded; `fullLog()` decodes it. */
+  private oldLog: OldLog | null = null
   /** Ops waiting for missing dependencies, each indexed by the ID it waits for (pending-ops.ts). */
   private readonly pending = new PendingOps()
   /** Set by `tryApply` when it returns false: the missing ID it found, which `park` waits on. */
@@ -273,21 +299,40 @@ export class TextDoc {
 
   changesSince(v: VersionVector): Uint8Array {
     const ops: TextOp[] = []
-    for (const op of this.log) {
+    // A peer that has everything (the common case when it reconnects) gets the empty batch; one that
+    // has every op of the undecoded history gets the ops after it. Neither decodes the history.
+    if (!this.covers(v, this.versions)) {
+      const old = this.oldLog
+      const log = old !== null && this.covers(v, old.seen) ? this.log : this.fullLog()
+      this.collectSince(v, log, ops)
+    }
+    // Catch-up batches carry when each op was made, so history stays true after time apart.
+    return encodeTextOps(this.replicas, ops, undefined, true)
+  }
+
+  /** Whether `v` holds every counter of `seen` (by agent). */
+  private covers(v: VersionVector, seen: readonly number[]): boolean {
+    for (let agent = 0; agent < seen.length; agent++) {
+      const counter = seen[agent]!
+      if (counter > 0 && !((v[this.replicas[agent]!] ?? 0) >= counter)) return false
+    }
+    return true
+  }
+
+  private collectSince(v: VersionVector, log: readonly TextOp[], ops: TextOp[]): void {
+    for (const op of log) {
       const seen = v[this.replicas[op.agent]!] ?? 0
       const end = op.counter + op.length - 1
       if (end <= seen) continue
       ops.push(op.counter > seen ? op : op.withoutPrefix(seen - op.counter + 1))
     }
-    // Catch-up batches carry when each op was made, so history stays true after time apart.
-    return encodeTextOps(this.replicas, ops, undefined, true)
   }
 
   // ---- persistence -------------------------------------------------------------------------------
 
   save(): Uint8Array {
     const pending = this.pending.size > 0 ? encodeTextOps(this.replicas, this.pending.ops()) : EMPTY_PENDING
-    return encodeTextOps(this.replicas, this.log, { pending })
+    return encodeTextOps(this.replicas, this.fullLog(), { pending })
   }
 
   static load(bytes: Uint8Array, replica: string, options: TextDocOptions = {}): TextDoc {
@@ -300,11 +345,159 @@ export class TextDoc {
   }
 
   /**
+   * The document as it is (text-state.ts): replicas, version, spans in document order with their
+   * origins, visible text, parked ops, and the op log still encoded. `loadState` rebuilds from it a
+   * document that behaves exactly as this one: same text, version, history, and the same result for
+   * any op applied later. The log chunks of a history loaded and never decoded are kept as they are.
+   */
+  saveState(): Uint8Array {
+    // Chunks of the old history, one for the ops since but the last, one for the last: past the
+    // bound, the history is decoded and written as one chunk again. (A state loaded and saved
+    // unchanged adds no chunk, and comes out as it went in.)
+    const old = this.oldLog
+    if (old !== null && old.chunks.length + (this.log.length > 1 ? 2 : 1) > MAX_LOG_CHUNKS) this.fullLog()
+    const spans: Span[] = []
+    const leaves: number[] = []
+    let lastLocal = -1
+    for (let leaf: Leaf | null = this.tree.first; leaf; leaf = leaf.next) {
+      if (leaf.spans.length === 0) continue // only the root of an empty document
+      leaves.push(leaf.spans.length)
+      for (const span of leaf.spans) {
+        // Typing extends only a visible span of this replica: any other is the same as none.
+        if (span === this.lastLocal && !span.deleted && span.agent === 0) lastLocal = spans.length
+        spans.push(span)
+      }
+    }
+    const text = this.tree.text()
+    const log = this.oldLog === null ? [] : [...this.oldLog.chunks]
+    const tail = this.log
+    // The last op gets a chunk of its own, which loadState decodes at once (see OldLog).
+    if (tail.length > 1) log.push(encodeLogChunk(this.replicas, tail.slice(0, -1)))
+    if (tail.length > 0) log.push(encodeLogChunk(this.replicas, tail.slice(-1)))
+    return encodeTextState({
+      replicas: this.replicas,
+      seen: this.versions,
+      spans,
+      leaves,
+      lastLocal,
+      text,
+      loneSurrogates: this.hasSurrogates && hasLoneSurrogate(text),
+      pending: this.pending.parked(),
+      log,
+    })
+  }
+
+  /**
+   * A document from `saveState()` bytes, under `replica` (a fresh one, or the saver's to continue as
+   * it). O(spans): the tree and the ID index are built directly, and the history stays encoded until
+   * it is read. Validates the bytes as hostile (CrdtDecodeError); the history is checked against the
+   * version when decoded, and a method that needs it throws CrdtDecodeError if it does not match.
+   */
+  static loadState(bytes: Uint8Array, replica: string, options: TextDocOptions = {}): TextDoc {
+    const doc = new TextDoc(replica, options)
+    const table = doc.replicaTable
+    const state = decodeTextState(bytes, (replicas) => replicas.map((r) => table.agent(r)))
+    const map = state.replicas.map((r) => table.lookup(r)!)
+    state.seen.forEach((counter, i) => (doc.versions[map[i]!] = counter))
+    doc.tree.build(state.spans, state.leaves)
+    // Typing extends the same span as it would have in the saver, if this is the saver's replica.
+    const last = state.lastLocal >= 0 ? state.spans[state.lastLocal]! : null
+    if (last !== null && last.agent === 0 && !last.deleted) doc.lastLocal = last
+    for (const list of state.byAgent) for (const span of list) doc.ids.append(span)
+    doc.hasSurrogates = SURROGATE.test(state.text)
+
+    const pending = state.pending
+    doc.mapAgents(
+      pending.replicas.map((r) => table.agent(r)),
+      pending.ops,
+    )
+    pending.ops.forEach((op, i) => doc.pending.park(op, state.awaited[i]!.agent, state.awaited[i]!.counter))
+
+    const chunks = state.log
+    const seen = doc.versions.slice()
+    if (chunks.length === 0) {
+      if (seen.some((c) => c > 0)) throw new CrdtDecodeError('a text state without its history')
+      return doc
+    }
+    // The last chunk now: it holds the log's last op, which a local edit may extend (mergeIntoLog).
+    // Its ops are each replica's last ones: they end at the version, and the older chunks hold the
+    // counters before them.
+    const eager = doc.decodeChunk(chunks[chunks.length - 1]!)
+    const next = seen.map(() => 0)
+    for (const op of eager) {
+      const expected = next[op.agent]!
+      if (expected === 0) seen[op.agent] = op.counter - 1
+      else if (op.counter !== expected) throw new CrdtDecodeError('the stored history is not contiguous')
+      next[op.agent] = op.counter + op.length
+    }
+    next.forEach((end, agent) => {
+      if (end !== 0 && end !== doc.versions[agent]! + 1) {
+        throw new CrdtDecodeError('the stored history does not end at the version')
+      }
+    })
+    doc.log = eager
+    doc.oldLog = { chunks: chunks.slice(0, -1), seen }
+    return doc
+  }
+
+  /** A log chunk's ops, their agents mapped to this document's (every replica must be known here). */
+  private decodeChunk(chunk: Uint8Array): TextOp[] {
+    const decoded = decodeLogChunk(chunk)
+    const map = decoded.replicas.map((r) => {
+      const agent = this.replicaTable.lookup(r)
+      if (agent === undefined) throw new CrdtDecodeError('the stored history names an unknown replica')
+      return agent
+    })
+    this.mapAgents(map, decoded.ops)
+    return decoded.ops
+  }
+
+  /** Maps decoded ops' agents (batch table indices) through `map` to this document's agents. */
+  private mapAgents(map: readonly number[], ops: readonly TextOp[]): void {
+    for (const op of ops) {
+      op.agent = map[op.agent]!
+      if (op.kind === 0) {
+        if (op.originLeftAgent !== NONE) op.originLeftAgent = map[op.originLeftAgent]!
+        if (op.originRightAgent !== NONE) op.originRightAgent = map[op.originRightAgent]!
+      } else {
+        op.targetAgent = map[op.targetAgent]!
+      }
+    }
+  }
+
+  /**
+   * The whole op log, decoding the part `loadState` left encoded on first use. It must hold exactly
+   * the counters `oldLog.seen` says, per replica in order from 1, else CrdtDecodeError and nothing
+   * changes.
+   */
+  private fullLog(): TextOp[] {
+    const old = this.oldLog
+    if (old === null) return this.log
+    const ops: TextOp[] = []
+    const next = this.versions.map(() => 1)
+    for (const chunk of old.chunks) {
+      for (const op of this.decodeChunk(chunk)) {
+        if (op.counter !== next[op.agent]) throw new CrdtDecodeError('the stored history is not contiguous')
+        next[op.agent] = op.counter + op.length
+        ops.push(op)
+      }
+    }
+    next.forEach((end, agent) => {
+      if (end !== (old.seen[agent] ?? 0) + 1)
+        throw new CrdtDecodeError('the stored history does not match the version')
+    })
+    for (const op of this.log) ops.push(op)
+    this.log = ops
+    this.oldLog = null
+    return ops
+  }
+
+  /**
    * Every op applied here, in the order applied (a causal order): who made it (replica), when
    * (seconds; made here, or as carried by catch-up batches, else when received) and what it did.
    */
   history(): HistoryEntry[] {
-    return this.log.map((op) =>
+    return this.fullLog().map((op) =>
       op.kind === 0
         ? {
             kind: 'insert',
@@ -389,16 +582,12 @@ export class TextDoc {
   insertedAt(id: CharId): number {
     const agent = this.replicaTable.lookup(id.replica)
     if (agent === undefined) return 0
-    for (const op of this.log) {
-      if (
-        op.kind === 0 &&
-        op.agent === agent &&
-        id.counter >= op.counter &&
-        id.counter < op.counter + op.length
-      )
-        return op.time
-    }
-    return 0
+    // One op at most holds a given ID: the recent ops first, the undecoded history only if it may be there.
+    const time = insertTime(this.log, agent, id.counter)
+    if (time >= 0) return time
+    const old = this.oldLog
+    if (old === null || !(id.counter <= (old.seen[agent] ?? 0))) return 0
+    return Math.max(0, insertTime(this.fullLog(), agent, id.counter))
   }
 
   /**
@@ -406,11 +595,12 @@ export class TextDoc {
    * showing a past version. Builds a throwaway replica: O(steps log n).
    */
   textAfter(steps: number): string {
-    if (!Number.isInteger(steps) || steps < 0 || steps > this.log.length) {
-      throw new RangeError(`textAfter: ${steps} is not in 0..${this.log.length}`)
+    const log = this.fullLog()
+    if (!Number.isInteger(steps) || steps < 0 || steps > log.length) {
+      throw new RangeError(`textAfter: ${steps} is not in 0..${log.length}`)
     }
     const past = new TextDoc(this.replica)
-    if (steps > 0) past.applyRemote(encodeTextOps(this.replicas, this.log.slice(0, steps)))
+    if (steps > 0) past.applyRemote(encodeTextOps(this.replicas, log.slice(0, steps)))
     return past.toString()
   }
 
@@ -807,4 +997,14 @@ export class TextDoc {
       this.mergeTombstones(span)
     }
   }
+}
+
+/** The time of the insert op in `log` that holds (agent, counter), or -1 if none does. */
+function insertTime(log: readonly TextOp[], agent: number, counter: number): number {
+  for (const op of log) {
+    if (op.kind === 0 && op.agent === agent && counter >= op.counter && counter < op.counter + op.length) {
+      return op.time
+    }
+  }
+  return -1
 }

@@ -1,0 +1,454 @@
+/**
+ * The state form of a TextDoc (`saveState` / `loadState`): what the document is, not how it got there,
+ * so that loading costs in proportion to the document rather than to everything ever typed.
+ *
+ *   header    kind 6 | replica count, then every replica the document knows, in agent order
+ *             (replica-table.ts); the table the rest of the state indexes into
+ *   version   per replica, the highest counter applied (varint)
+ *   text      u8 encoding (0 UTF-8; 1 UTF-16LE, only for a text that holds a lone surrogate, which
+ *             UTF-8 cannot carry) | byte length | the text of the visible spans, in document order
+ *   spans     count | per span, in document order, a flags byte and the fields it does not make implicit:
+ *               bit 0 deleted, bit 1 same replica as the previous span, bit 2 counter implicit (the
+ *               end of that replica's previous span, else a signed delta from it), then the length;
+ *               bits 3-4 left origin: none | (own replica, counter - 1) | the last character of the
+ *               previous span | explicit (replica, then a delta for the own replica, else a counter);
+ *               bits 5-6 right origin: none | the first character of the next span | own replica
+ *               (delta) | explicit (replica, counter); bit 7 reserved
+ *             Exactly what integrating a later op reads, so a loaded document integrates it exactly as
+ *             the one saved. Deleted spans have no text here: only the history needs it.
+ *   leaves    count | spans per leaf of the span tree, and 1 + the index of the span local typing
+ *             extends (0: none): where spans are cut and joined later depends on both, and so do the
+ *             visible changes that remote ops report, which are then the same too
+ *   pending   byte length | the parked ops as one timed batch (text-codec.ts), then count | per op
+ *             the ID it waits for (replica, counter), in parking order
+ *   log       chunk count | per chunk byte length | chunk: the op log, oldest first, as chunks that
+ *             `decodeLogChunk` decodes when the history is first needed (the last op has a chunk of its
+ *             own, decoded at once: it is the one a local edit may extend)
+ *
+ *   chunk     byte length | a timed batch of consecutive log ops | per op a position code: 0 for an op
+ *             not made here, else 1 + the zigzag delta of the visible index it was made at (as in a
+ *             snapshot: from the previous op's end for an insert, its start for a delete)
+ *
+ * Decoding treats the input as hostile, like the other decoders: every count and length is checked
+ * against what remains before anything is allocated, every replica index against the table, every
+ * span against the version (no span beyond a replica's counter, none overlapping another of the same
+ * replica, origins naming counters that were applied), and the text against the visible spans.
+ */
+import { ByteReader, ByteWriter, concatBytes, decodeUtf8 } from './bytes'
+import type { TextOp } from './ops'
+import type { ParkedOp } from './pending-ops'
+import { readHeader, writeHeader } from './replica-table'
+import { Span } from './span'
+import { decodeTextOps, encodeTextOps, KIND_TEXT_BATCH_TIMED, type DecodedOps } from './text-codec'
+import { CrdtDecodeError } from './types'
+
+export const KIND_TEXT_STATE = 6
+
+/** No origin (see text-doc.ts on why it is not imported). */
+const NONE = -1
+
+const S_DELETED = 1
+const S_SAME_AGENT = 2
+const S_IMPLICIT_COUNTER = 4
+const OL_SHIFT = 3
+const OL_NONE = 0
+const OL_PREVIOUS = 1
+const OL_PREV_SPAN = 2
+const OL_EXPLICIT = 3
+const OR_SHIFT = 5
+const OR_NONE = 0
+const OR_NEXT_SPAN = 1
+const OR_SAME_AGENT = 2
+const OR_OTHER_AGENT = 3
+const S_RESERVED = 0x80
+
+const TEXT_UTF8 = 0
+const TEXT_UTF16LE = 1
+/** A leaf of the span tree holds at most this many spans (span-tree.ts). */
+export const MAX_LEAF_SPANS = 32
+
+/** A decoded span's fields (agents index the state's table). */
+interface HeldSpan {
+  readonly index: number
+  readonly agent: number
+  readonly counter: number
+  readonly len: number
+  readonly text: string
+  readonly deleted: boolean
+  readonly olAgent: number
+  readonly olCounter: number
+}
+
+export interface TextStateParts {
+  /** Every replica of the document, by agent. */
+  readonly replicas: readonly string[]
+  /** Highest counter applied, by agent. */
+  readonly seen: readonly number[]
+  /** Every span, in document order (agents index `replicas`). */
+  readonly spans: readonly Span[]
+  /** Spans per leaf of the span tree, in order. */
+  readonly leaves: readonly number[]
+  /** Index in `spans` of the span local typing extends, or -1. */
+  readonly lastLocal: number
+  /** The visible text (the visible spans' text, in order). */
+  readonly text: string
+  /** Whether `text` holds a lone surrogate (only ever from a faulty peer); then it is kept as UTF-16. */
+  readonly loneSurrogates: boolean
+  /** The parked ops, in parking order, with agents indexing `replicas`. */
+  readonly pending: readonly ParkedOp[]
+  /** The op log as chunks (`encodeLogChunk`), oldest first. */
+  readonly log: readonly Uint8Array[]
+}
+
+export interface DecodedTextState {
+  /** The state's replica table; `seen` and the awaited IDs of `parked` index it. */
+  readonly replicas: string[]
+  readonly seen: number[]
+  readonly text: string
+  /** In document order, with agents already mapped by the caller's `mapAgents`. */
+  readonly spans: Span[]
+  /** The spans of each replica (by state index) sorted by counter, for the ID index. */
+  readonly byAgent: Span[][]
+  /** Spans per leaf, each 1 to MAX_LEAF_SPANS, adding up to the span count. */
+  readonly leaves: number[]
+  /** Index of the span local typing extends, or -1. */
+  readonly lastLocal: number
+  /** The parked ops as decoded (agents index the batch's own table). */
+  readonly pending: DecodedOps
+  /** For each parked op, the ID it waits for, agent mapped by `mapAgents`. */
+  readonly awaited: { readonly agent: number; readonly counter: number }[]
+  readonly log: Uint8Array[]
+}
+
+/** Encodes a state; see the header for the layout. */
+export function encodeTextState(parts: TextStateParts): Uint8Array {
+  const { replicas, seen, spans } = parts
+  const w = new ByteWriter(64 + spans.length * 6)
+  writeHeader(w, KIND_TEXT_STATE, replicas)
+  for (let a = 0; a < replicas.length; a++) w.uint(seen[a]!)
+
+  if (parts.loneSurrogates) {
+    const text = parts.text
+    const bytes = new Uint8Array(text.length * 2)
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i)
+      bytes[2 * i] = c & 0xff
+      bytes[2 * i + 1] = c >> 8
+    }
+    w.byte(TEXT_UTF16LE)
+    w.uint(bytes.length)
+    w.bytes(bytes)
+  } else {
+    const utf8 = new ByteWriter(parts.text.length + 16)
+    utf8.utf8(parts.text)
+    w.byte(TEXT_UTF8)
+    w.uint(utf8.length)
+    w.bytes(utf8.view())
+  }
+
+  const expected: number[] = replicas.map(() => 1)
+  w.uint(spans.length)
+  let prev: Span | undefined
+  for (let i = 0; i < spans.length; i++) {
+    const s = spans[i]!
+    const next = spans[i + 1]
+    const agent = s.agent
+    let flags = s.deleted ? S_DELETED : 0
+    if (prev !== undefined && agent === prev.agent) flags |= S_SAME_AGENT
+    const counterDelta = s.counter - expected[agent]!
+    if (counterDelta === 0) flags |= S_IMPLICIT_COUNTER
+    const olAgent = s.originLeftAgent
+    const olCounter = s.originLeftCounter
+    const olMode =
+      olAgent === NONE
+        ? OL_NONE
+        : olAgent === agent && olCounter === s.counter - 1
+          ? OL_PREVIOUS
+          : prev !== undefined && olAgent === prev.agent && olCounter === prev.counter + prev.len - 1
+            ? OL_PREV_SPAN
+            : OL_EXPLICIT
+    const orAgent = s.originRightAgent
+    const orCounter = s.originRightCounter
+    const orMode =
+      orAgent === NONE
+        ? OR_NONE
+        : next !== undefined && orAgent === next.agent && orCounter === next.counter
+          ? OR_NEXT_SPAN
+          : orAgent === agent
+            ? OR_SAME_AGENT
+            : OR_OTHER_AGENT
+    w.byte(flags | (olMode << OL_SHIFT) | (orMode << OR_SHIFT))
+    if (!(flags & S_SAME_AGENT)) w.uint(agent)
+    if (counterDelta !== 0) w.int(counterDelta)
+    w.uint(s.len)
+    if (olMode === OL_EXPLICIT) {
+      w.uint(olAgent)
+      if (olAgent === agent) w.int(s.counter - olCounter)
+      else w.uint(olCounter)
+    }
+    if (orMode === OR_SAME_AGENT) w.int(s.counter - orCounter)
+    else if (orMode === OR_OTHER_AGENT) {
+      w.uint(orAgent)
+      w.uint(orCounter)
+    }
+    expected[agent] = s.counter + s.len
+    prev = s
+  }
+
+  w.uint(parts.leaves.length)
+  for (const size of parts.leaves) w.uint(size)
+  w.uint(parts.lastLocal + 1)
+
+  const pending = parts.pending
+  const batch =
+    pending.length > 0
+      ? encodeTextOps(
+          replicas,
+          pending.map((p) => p.op),
+          undefined,
+          true,
+        )
+      : null
+  w.uint(batch ? batch.length : 0)
+  if (batch) w.bytes(batch)
+  w.uint(pending.length)
+  for (const p of pending) {
+    w.uint(p.agent)
+    w.uint(p.counter)
+  }
+
+  w.uint(parts.log.length)
+  // The log is most of the bytes: its chunks are copied once, into the result, not into the writer.
+  const lengths = new ByteWriter(parts.log.length * 4 + 8)
+  const out: Uint8Array[] = [w.view()]
+  for (const chunk of parts.log) {
+    const at = lengths.length
+    lengths.uint(chunk.length)
+    out.push(lengths.view().subarray(at), chunk)
+  }
+  return concatBytes(...out)
+}
+
+/**
+ * Decodes and validates a state. `mapAgents` receives the state's replica table once it is read and
+ * returns the document agent of each; spans are built with those agents. Throws CrdtDecodeError.
+ */
+export function decodeTextState(
+  bytes: Uint8Array,
+  mapAgents: (replicas: readonly string[]) => readonly number[],
+): DecodedTextState {
+  if (!(bytes instanceof Uint8Array)) throw new CrdtDecodeError('expected a Uint8Array')
+  const r = new ByteReader(bytes)
+  const { replicas } = readHeader(r, [KIND_TEXT_STATE], 'text state')
+  const n = replicas.length
+  const seen: number[] = []
+  for (let a = 0; a < n; a++) seen.push(r.uint())
+  const map = mapAgents(replicas)
+  const agentAt = (i: number): number => {
+    if (i >= n) throw new CrdtDecodeError(`replica index ${i} outside the table of ${n}`)
+    return i
+  }
+  /** An origin or awaited ID must name a counter that was applied. */
+  const applied = (agent: number, counter: number): number => {
+    if (counter < 1 || counter > seen[agent]!) {
+      throw new CrdtDecodeError(`origin ${counter} of replica ${agent} is beyond its version ${seen[agent]}`)
+    }
+    return counter
+  }
+
+  const encoding = r.byte()
+  const raw = r.bytes(r.uint())
+  let text: string
+  if (encoding === TEXT_UTF8) text = decodeUtf8(raw)
+  else if (encoding === TEXT_UTF16LE) text = decodeUtf16le(raw)
+  else throw new CrdtDecodeError(`unknown text encoding ${encoding}`)
+
+  const count = r.count(2)
+  const spans: Span[] = new Array<Span>(count)
+  const byAgent: Span[][] = replicas.map(() => [])
+  const expected: number[] = replicas.map(() => 1)
+  let prevAgent = 0
+  let prevEnd = 0 // counter of the previous span's last character
+  let at = 0 // in `text`
+  let total = 0 // characters, deleted ones included
+  /** A span whose right origin is the next span's first character: built once that one is read. */
+  let held: HeldSpan | null = null
+  const build = (h: HeldSpan, orAgent: number, orCounter: number): void => {
+    const span = new Span(
+      map[h.agent]!,
+      h.counter,
+      h.text,
+      h.deleted,
+      h.olAgent === NONE ? NONE : map[h.olAgent]!,
+      h.olCounter,
+      orAgent === NONE ? NONE : map[orAgent]!,
+      orCounter,
+    )
+    if (h.deleted) span.len = h.len
+    spans[h.index] = span
+    byAgent[h.agent]!.push(span)
+  }
+  for (let k = 0; k < count; k++) {
+    const flags = r.byte()
+    if (flags & S_RESERVED) throw new CrdtDecodeError('reserved span flag set')
+    if (n === 0) throw new CrdtDecodeError('a span in a state with no replicas')
+    if (k === 0 && flags & S_SAME_AGENT) throw new CrdtDecodeError('the first span refers to a previous one')
+    const agent = flags & S_SAME_AGENT ? prevAgent : agentAt(r.uint())
+    const counter = expected[agent]! + (flags & S_IMPLICIT_COUNTER ? 0 : r.int())
+    const len = r.uint()
+    if (len === 0) throw new CrdtDecodeError('empty span')
+    if (counter < 1 || counter + len - 1 > seen[agent]!) {
+      throw new CrdtDecodeError(`span ${counter}+${len} of replica ${agent} is beyond its version`)
+    }
+    const olMode = (flags >> OL_SHIFT) & 3
+    let olAgent = NONE
+    let olCounter = 0
+    if (olMode === OL_PREVIOUS) {
+      olAgent = agent
+      olCounter = applied(agent, counter - 1)
+    } else if (olMode === OL_PREV_SPAN) {
+      if (k === 0) throw new CrdtDecodeError('the first span refers to a previous one')
+      olAgent = prevAgent
+      olCounter = prevEnd
+    } else if (olMode === OL_EXPLICIT) {
+      olAgent = agentAt(r.uint())
+      olCounter = applied(olAgent, olAgent === agent ? counter - r.int() : r.uint())
+    }
+    const orMode = (flags >> OR_SHIFT) & 3
+    let orAgent = NONE
+    let orCounter = 0
+    if (orMode === OR_SAME_AGENT) {
+      orAgent = agent
+      orCounter = applied(agent, counter - r.int())
+    } else if (orMode === OR_OTHER_AGENT) {
+      orAgent = agentAt(r.uint())
+      orCounter = applied(orAgent, r.uint())
+    }
+    const deleted = (flags & S_DELETED) !== 0
+    let spanText = ''
+    if (!deleted) {
+      if (len > text.length - at) throw new CrdtDecodeError('the visible spans are longer than the text')
+      spanText = text.slice(at, at + len)
+      at += len
+    }
+    total += len
+    if (total > Number.MAX_SAFE_INTEGER) throw new CrdtDecodeError('document length out of range')
+    if (held !== null) build(held, agent, counter)
+    const span: HeldSpan = { index: k, agent, counter, len, text: spanText, deleted, olAgent, olCounter }
+    if (orMode === OR_NEXT_SPAN) held = span
+    else {
+      held = null
+      build(span, orAgent, orCounter)
+    }
+    expected[agent] = counter + len
+    prevAgent = agent
+    prevEnd = counter + len - 1
+  }
+  if (held !== null) throw new CrdtDecodeError('the last span refers to a next one')
+  if (at !== text.length) throw new CrdtDecodeError('the text is longer than the visible spans')
+  // The ID index needs each replica's spans by counter. Spans typed forwards are mostly in order
+  // already, which the sort is fast on; then no two may overlap.
+  for (const list of byAgent) {
+    list.sort((x, y) => x.counter - y.counter)
+    for (let i = 1; i < list.length; i++) {
+      if (list[i]!.counter < list[i - 1]!.counter + list[i - 1]!.len) {
+        throw new CrdtDecodeError('two spans hold the same character')
+      }
+    }
+  }
+
+  const leafCount = r.count(1)
+  const leaves: number[] = []
+  let inLeaves = 0
+  for (let i = 0; i < leafCount; i++) {
+    const size = r.uint()
+    if (size < 1 || size > MAX_LEAF_SPANS) throw new CrdtDecodeError(`a leaf of ${size} spans`)
+    inLeaves += size
+    leaves.push(size)
+  }
+  if (inLeaves !== count) throw new CrdtDecodeError('the leaves do not hold the spans')
+  const lastLocal = r.uint() - 1
+  if (lastLocal >= count) throw new CrdtDecodeError('the typing span is not a span')
+
+  const pendingBatch = r.bytes(r.uint())
+  const pending: DecodedOps =
+    pendingBatch.length > 0 ? decodeTextOps(pendingBatch) : { replicas: [], ops: [] as TextOp[] }
+  if (pendingBatch.length > 0 && pendingBatch[0]! >> 4 !== KIND_TEXT_BATCH_TIMED) {
+    throw new CrdtDecodeError('parked ops without their times')
+  }
+  const waiting = r.uint()
+  if (waiting !== pending.ops.length) throw new CrdtDecodeError('parked ops and their awaited IDs differ')
+  const awaited: { agent: number; counter: number }[] = []
+  for (let i = 0; i < waiting; i++) {
+    const agent = agentAt(r.uint())
+    const counter = r.uint()
+    if (counter < 1) throw new CrdtDecodeError('counter 0')
+    awaited.push({ agent: map[agent]!, counter })
+  }
+
+  const chunks = r.count(2)
+  const log: Uint8Array[] = []
+  for (let i = 0; i < chunks; i++) {
+    const chunk = r.bytes(r.uint())
+    if (chunk.length === 0) throw new CrdtDecodeError('empty log chunk')
+    log.push(chunk)
+  }
+  if (!r.done()) throw new CrdtDecodeError('trailing bytes')
+  return { replicas, seen, text, spans, byAgent, leaves, lastLocal, pending, awaited, log }
+}
+
+/** One chunk of the op log: `ops` (agents indexing `replicas`) with their times and positions. */
+export function encodeLogChunk(replicas: readonly string[], ops: readonly TextOp[]): Uint8Array {
+  const batch = encodeTextOps(replicas, ops, undefined, true)
+  const w = new ByteWriter(16 + ops.length)
+  w.uint(batch.length)
+  const head = w.finish()
+  w.reset()
+  let lastPos = 0
+  for (const op of ops) {
+    if (op.pos < 0) {
+      w.uint(0)
+      continue
+    }
+    w.uint(zigzag(op.pos - lastPos) + 1)
+    lastPos = op.kind === 0 ? op.pos + op.length : op.pos
+  }
+  return concatBytes(head, batch, w.view())
+}
+
+/** Decodes a chunk of `encodeLogChunk` (agents index the returned table). Throws CrdtDecodeError. */
+export function decodeLogChunk(chunk: Uint8Array): DecodedOps {
+  const r = new ByteReader(chunk)
+  const batch = r.bytes(r.uint())
+  if (batch.length === 0 || batch[0]! >> 4 !== KIND_TEXT_BATCH_TIMED) {
+    throw new CrdtDecodeError('a log chunk that is not a timed batch')
+  }
+  const decoded = decodeTextOps(batch)
+  let lastPos = 0
+  for (const op of decoded.ops) {
+    const code = r.uint()
+    if (code === 0) continue
+    const pos = lastPos + unzigzag(code - 1)
+    if (pos < 0) throw new CrdtDecodeError('negative position')
+    op.pos = pos
+    lastPos = op.kind === 0 ? pos + op.length : pos
+  }
+  if (!r.done()) throw new CrdtDecodeError('trailing bytes after a log chunk')
+  return decoded
+}
+
+const zigzag = (n: number): number => (n >= 0 ? n * 2 : -n * 2 - 1)
+const unzigzag = (z: number): number => (z % 2 === 0 ? z / 2 : -(z + 1) / 2)
+
+/** UTF-16LE bytes as a string, lone surrogates included (TextDecoder would replace them). */
+function decodeUtf16le(raw: Uint8Array): string {
+  if (raw.length % 2 !== 0) throw new CrdtDecodeError('UTF-16 text of an odd number of bytes')
+  const parts: string[] = []
+  const units = new Array<number>(Math.min(8192, raw.length >> 1))
+  for (let i = 0; i < raw.length;) {
+    let k = 0
+    for (; k < units.length && i < raw.length; k++, i += 2) units[k] = raw[i]! | (raw[i + 1]! << 8)
+    parts.push(String.fromCharCode(...units.slice(0, k)))
+  }
+  return parts.join('')
+}
