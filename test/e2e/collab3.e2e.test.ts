@@ -173,6 +173,9 @@ describe('three people, three nodes, three windows', () => {
     await c.page.getByTestId('settings-offline').check()
     await expect.poll(() => c.page.getByTestId('online').innerText()).toBe('Offline')
     await typeAtEnd(a.page, ' (ana offline edit)')
+    // Ben types after Ana's text has reached him: typed at once, both would be at the same place and
+    // the CRDT could rightly put his between her last characters, as it may order concurrent inserts.
+    await expect.poll(() => editorText(b.page)).toContain(' (ana offline edit)')
     await typeAtEnd(b.page, ' [ben]')
     await c.page.locator('.live .cm-content').click()
     await c.page.keyboard.press('Control+Home')

@@ -27,6 +27,8 @@ export interface DocSecrets {
   keys: Record<string, string>
   /** Device keys trusted as owners until the member list has arrived (the device we joined through). */
   bootstrap: string[]
+  /** Until then too: the role that device said we joined as. */
+  joinedAs?: Role
 }
 
 export interface DocSessionDeps {
@@ -172,7 +174,9 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   }
 
   get myRole(): MemberRole | undefined {
-    return this.member(this.deps.self)?.role ?? (this.secrets.bootstrap.length > 0 ? 'editor' : undefined)
+    // Before the member list arrives: the role we were let in as (least privilege if not recorded).
+    const joining = this.secrets.bootstrap.length > 0 ? (this.secrets.joinedAs ?? 'viewer') : undefined
+    return this.member(this.deps.self)?.role ?? joining
   }
 
   versions(): DocVersions {
@@ -568,6 +572,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     if (this.secrets.bootstrap.length > 0 && this.member(this.deps.self)) {
       // The member list has arrived and names us: it is the authority from now on.
       this.secrets.bootstrap = []
+      delete this.secrets.joinedAs
       this.deps
         .saveSecrets(this.docId, this.secrets)
         .catch((err: unknown) => this.emit('error', err as Error))

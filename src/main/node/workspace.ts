@@ -539,6 +539,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
       secrets.keys[String(epoch)] = toHex(key)
       secrets.epoch = Math.max(secrets.epoch, epoch)
       if (!secrets.bootstrap.includes(session.remoteKey)) secrets.bootstrap.push(session.remoteKey)
+      secrets.joinedAs = role
       await this.options.secrets.putDoc(docId, secrets)
       const doc = await this.openDoc(docId)
       session.openDoc(docId)
