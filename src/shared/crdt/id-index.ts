@@ -45,6 +45,13 @@ class ReplicaSpans {
     return this.chunks[ci + 1]?.[0]
   }
 
+  /** Fills an empty index with `spans`, sorted by counter, in chunks of CHUNK. */
+  build(spans: readonly Span[]): void {
+    this.chunks = []
+    for (let i = 0; i < spans.length; i += CHUNK) this.chunks.push(spans.slice(i, i + CHUNK))
+    if (this.chunks.length === 0) this.chunks.push([])
+  }
+
   /** Adds a span whose counter is above every span's in this index. */
   append(span: Span): void {
     let last = this.chunks[this.chunks.length - 1]!
@@ -93,6 +100,11 @@ export class IdIndex {
 
   append(span: Span): void {
     this.replica(span.agent).append(span)
+  }
+
+  /** Fills the empty index of `agent` with its spans, sorted by counter and not overlapping. */
+  build(agent: number, spans: readonly Span[]): void {
+    this.replica(agent).build(spans)
   }
 
   insertAfter(left: Span, right: Span): void {

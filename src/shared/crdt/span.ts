@@ -26,8 +26,8 @@ export class Span extends GrowingText {
     public originLeftAgent: number,
     public originLeftCounter: number,
     /** Right origin shared by every character, or NONE for the document end. */
-    readonly originRightAgent: number,
-    readonly originRightCounter: number,
+    public originRightAgent: number,
+    public originRightCounter: number,
   ) {
     super(text)
   }

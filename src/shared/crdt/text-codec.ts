@@ -296,7 +296,11 @@ function writeOps(body: ByteWriter, ops: readonly TextOp[], snapshot: boolean): 
   }
 }
 
-function inflateExactly(r: ByteReader, what: string): Uint8Array {
+/**
+ * Reads `raw length | packed length | deflated bytes` and inflates them, refusing (CrdtDecodeError)
+ * a raw length the packed bytes cannot produce before allocating it.
+ */
+export function inflateExactly(r: ByteReader, what: string): Uint8Array {
   const rawLength = r.uint()
   const packed = r.bytes(r.uint())
   if (rawLength > packed.length * MAX_DEFLATE_RATIO + 64)

@@ -403,7 +403,7 @@ export class TextDoc {
     // Typing extends the same span as it would have in the saver, if this is the saver's replica.
     const last = state.lastLocal >= 0 ? state.spans[state.lastLocal]! : null
     if (last !== null && last.agent === 0 && !last.deleted) doc.lastLocal = last
-    for (const list of state.byAgent) for (const span of list) doc.ids.append(span)
+    state.byAgent.forEach((list, i) => doc.ids.build(map[i]!, list))
     doc.hasSurrogates = SURROGATE.test(state.text)
 
     const pending = state.pending
