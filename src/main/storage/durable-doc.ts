@@ -18,7 +18,12 @@
  * cannot be applied (a bug, or a record from an incompatible version), the document opens with
  * everything else that can be read, says so in `problems()`, and holds compaction: the log keeps the
  * record, untouched, for a version that can read it. Ops still waiting for a missing dependency after
- * the open are reported too; a snapshot keeps them (`TextDoc.save()`), so they apply once it arrives.
+ * the open are reported too; a snapshot keeps them (`TextDoc.saveState()`), so they apply once it arrives.
+ *
+ * A snapshot holds the text as the document's state (`TextDoc.saveState()`): opening costs in proportion
+ * to the document, not to its history, which stays encoded until something reads it (a peer that lacks
+ * old ops, the history view). Snapshots of the two earlier forms (`TextDoc.save()`, and every op as one
+ * batch) still open; the next compaction rewrites them.
  */
 import { randomBytes } from 'node:crypto'
 import {
@@ -43,6 +48,7 @@ export type TextView = Pick<
   | 'toString'
   | 'version'
   | 'save'
+  | 'saveState'
   | 'pendingCount'
   | 'history'
   | 'idAt'
@@ -63,12 +69,22 @@ export interface DurableDocOptions {
   readonly clock?: Clock
   /**
    * Compact once the records since the last snapshot reach this many bytes (default 64 MiB)… Replaying a
-   * few big records (a pasted or imported file) is faster than loading a snapshot, which is deflated and
-   * costs a synchronous save() to write, so size alone triggers late.
+   * few big records (a pasted or imported file) is faster than loading a snapshot, which holds the text
+   * twice (the document's and its history's), so size alone triggers late.
    */
   readonly compactAfterBytes?: number
-  /** …or this many records (default 10 000). */
+  /**
+   * …or this many records (default 10 000): a compaction blocks for ~100-250 ms on a long-edited document
+   * (bench figures in src/main/storage/README.md), so edits pay for it rarely; replaying that many at the
+   * next open after a crash costs ~200 ms.
+   */
   readonly compactAfterRecords?: number
+  /**
+   * On close, compact once the log holds this many records (default 1 000, at most compactAfterRecords):
+   * a record costs ~20 µs to replay at open, so reopening after a clean close replays at most ~20 ms,
+   * and the compaction's cost falls on the close, which no one waits for.
+   */
+  readonly compactOnCloseAfterRecords?: number
   /** A background compaction failed. The log still holds everything, so this is a warning. */
   readonly onBackgroundError?: (error: StorageError) => void
 }
@@ -77,9 +93,13 @@ const TEXT = 1
 const PROPS = 2
 const MEMBERS = 3
 const SNAPSHOT_VERSION = 1
-/** How the text is kept in a snapshot: `TextDoc.save()`, or every op as one batch (`changesSince({})`). */
+/**
+ * How the text is kept in a snapshot: `TextDoc.save()` or every op as one batch (`changesSince({})`),
+ * both replayed at open (written by earlier versions), or `TextDoc.saveState()` (written now).
+ */
 const TEXT_SAVE = 0
 const TEXT_OPS = 1
+const TEXT_STATE = 2
 
 export function newReplicaId(): string {
   return randomBytes(6).toString('base64url')
@@ -130,7 +150,12 @@ export class DurableDoc {
     if (loaded?.snapshot) {
       const parts = decodeSnapshotPayload(loaded.snapshot, docId)
       try {
-        text = parts.textKind === TEXT_OPS ? fromOps(parts.text, replica) : TextDoc.load(parts.text, replica)
+        text =
+          parts.textKind === TEXT_SAVE
+            ? TextDoc.load(parts.text, replica)
+            : parts.textKind === TEXT_OPS
+              ? fromOps(parts.text, replica)
+              : TextDoc.loadState(parts.text, replica)
         props = LwwMap.load<JsonValue>(parts.props, replica, lwwOptions)
         members = LwwMap.load<JsonValue>(parts.members, replica, lwwOptions)
       } catch (err) {
@@ -314,13 +339,11 @@ export class DurableDoc {
     // A snapshot would let the store drop the log, and with it the records this version cannot read.
     if (this.unreadableRecords > 0) return Promise.resolve()
     // The store requires the snapshot to cover every record appended before the call: both happen now.
-    // All ops as one batch when nothing is pending: ~20× faster to write than save(), which deflates (700 ms
-    // for 10 MB of prose, blocking the event loop), and faster to load; save() is the only form that also
-    // keeps pending ops, so it is used whenever there are any.
-    const opsForm = this.textDoc.pendingCount() === 0
-    const text = opsForm ? this.textDoc.changesSince({}) : this.textDoc.save()
-    const payload = encodeSnapshotPayload(opsForm ? TEXT_OPS : TEXT_SAVE, [
-      text,
+    // The state form: it loads without replaying the history, keeps pending ops, and deflates nothing
+    // (save() deflates: 700 ms for 10 MB of prose, blocking the event loop). A history not decoded since
+    // the open is copied as it was stored, with the ops since appended.
+    const payload = encodeSnapshotPayload(TEXT_STATE, [
+      this.textDoc.saveState(),
       this.propMap.save(),
       this.memberMap.save(),
     ])
@@ -339,8 +362,9 @@ export class DurableDoc {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.compacting?.catch(() => undefined)
-      // A due compaction is done now rather than left to the next open; if it fails the log still has it all.
-      if (this.compactionDue()) await this.compact().catch(() => undefined)
+      // A compaction is done now rather than left to the next open, with the lower threshold of a close;
+      // if it fails the log still has it all.
+      if (this.compactionDue(true)) await this.compact().catch(() => undefined)
       await this.flush()
       this.closed = true
     })().catch((err: unknown) => {
@@ -358,8 +382,8 @@ export class DurableDoc {
     this.logBytes += record.byteLength
     this.logRecords++
     const durable = this.store.append(this.docId, [record])
-    // After the caller's continuation, not before: a compaction's save() is synchronous CPU work (a 10 MB
-    // text takes ~100 ms to deflate) that must not delay the op's acknowledgement.
+    // After the caller's continuation, not before: a compaction's saveState() is synchronous CPU work
+    // (~100-250 ms on a long-edited document) that must not delay the op's acknowledgement.
     durable.then(
       () => setImmediate(() => this.maybeCompact()),
       () => undefined,
@@ -367,10 +391,11 @@ export class DurableDoc {
     return durable
   }
 
-  private compactionDue(): boolean {
+  private compactionDue(closing = false): boolean {
     if (this.unreadableRecords > 0) return false
     const bytes = this.options.compactAfterBytes ?? 64 * 1024 * 1024
-    const records = this.options.compactAfterRecords ?? 10_000
+    let records = this.options.compactAfterRecords ?? 10_000
+    if (closing) records = Math.min(records, this.options.compactOnCloseAfterRecords ?? 1_000)
     return this.logBytes >= bytes || this.logRecords >= records
   }
 
@@ -415,7 +440,7 @@ function decodeSnapshotPayload(
   docId: string,
 ): { textKind: number; text: Uint8Array; props: Uint8Array; members: Uint8Array } {
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength)
-  const ok = payload.byteLength >= HEADER && payload[0] === SNAPSHOT_VERSION && payload[1]! <= TEXT_OPS
+  const ok = payload.byteLength >= HEADER && payload[0] === SNAPSHOT_VERSION && payload[1]! <= TEXT_STATE
   const textEnd = ok ? HEADER + view.getUint32(2, true) : 0
   const propsEnd = ok ? textEnd + view.getUint32(6, true) : 0
   if (!ok || propsEnd > payload.byteLength) {

@@ -1,0 +1,164 @@
+/**
+ * DurableDoc's snapshots hold the text in the state form (`TextDoc.saveState()`, text kind 2): opening
+ * costs in proportion to the document, and the history stays encoded until read. Snapshots of the two
+ * earlier forms (`TextDoc.save()`, kind 0; every op as one batch, kind 1) still open, and the next
+ * compaction rewrites them.
+ */
+import { describe, expect, it } from 'vitest'
+import { LwwMap, TextDoc } from '../../../src/shared/crdt'
+import { decodeTextState } from '../../../src/shared/crdt/text-state'
+import { DurableDoc } from '../../../src/main/storage/durable-doc'
+import { MemoryStore, type MemoryBacking } from '../../../src/main/storage/memory-store'
+
+const TEXT_SAVE = 0
+const TEXT_OPS = 1
+const TEXT_STATE = 2
+
+/** A snapshot payload as DurableDoc lays it out (durable-doc.ts, encodeSnapshotPayload). */
+function payload(textKind: number, text: Uint8Array, props: Uint8Array, members: Uint8Array): Uint8Array {
+  const out = new Uint8Array(10 + text.length + props.length + members.length)
+  const view = new DataView(out.buffer)
+  out[0] = 1
+  out[1] = textKind
+  view.setUint32(2, text.length, true)
+  view.setUint32(6, props.length, true)
+  out.set(text, 10)
+  out.set(props, 10 + text.length)
+  out.set(members, 10 + text.length + props.length)
+  return out
+}
+
+/** How many chunks the history of a state-form snapshot is kept in. */
+function historyChunks(snapshot: Uint8Array): number {
+  expect(snapshot[1]).toBe(TEXT_STATE)
+  const text = snapshot.subarray(
+    10,
+    10 + new DataView(snapshot.buffer, snapshot.byteOffset).getUint32(2, true),
+  )
+  return decodeTextState(text, (names) => names.map((_, i) => i)).log.length
+}
+
+/** History entries without times (DurableDoc's TextDoc takes the wall clock). */
+const ops = (doc: { history(): readonly { replica: string; counter: number; length: number }[] }): unknown =>
+  doc.history().map((e) => [e.replica, e.counter, e.length])
+
+describe('DurableDoc snapshots in the state form', () => {
+  it('compacts into the state form and reopens from it with the same text, history and properties', async () => {
+    const backing: MemoryBacking = new Map()
+    const doc = await DurableDoc.open(new MemoryStore(backing), 'doc')
+    await doc.insert(0, 'hello brave new world')
+    await doc.delete(6, 6)
+    await doc.insert(0, '😀\uFEFF')
+    await doc.setProp('title', 'Greeting')
+    const history = doc.text.history()
+    await doc.compact()
+    await doc.close()
+    expect(backing.get('doc')!.snapshot![1]).toBe(TEXT_STATE)
+
+    const again = await DurableDoc.open(new MemoryStore(backing), 'doc')
+    expect(again.text.toString()).toBe('😀\uFEFFhello new world')
+    expect(again.props.get('title')).toBe('Greeting')
+    expect(again.text.history()).toEqual(history)
+    const peer = new TextDoc('peer0001')
+    peer.applyRemote(await again.textChangesSince({}))
+    expect(peer.toString()).toBe(again.text.toString())
+    await again.close()
+  })
+
+  it('opens snapshots of both earlier forms, keeps their parked ops, and rewrites them as state', async () => {
+    const author = new TextDoc('author01')
+    const first = author.localInsert(0, 'base ')
+    const later = author.localInsert(5, 'text')
+    const parked = author.localInsert(9, '!') // applied below before `later`: it waits for it
+    const earlier = new TextDoc('earlier1')
+    earlier.applyRemote(first)
+    earlier.localInsert(0, '> ')
+    const props = new LwwMap<string>('earlier1')
+    props.set('title', 'Old')
+    const members = new LwwMap<string>('earlier1').save()
+
+    const withParked = TextDoc.load(earlier.save(), 'earlier1')
+    withParked.applyRemote(parked)
+    expect(withParked.pendingCount()).toBe(1)
+    const forms = [
+      { kind: TEXT_SAVE, text: withParked.save(), pending: 1 },
+      { kind: TEXT_OPS, text: earlier.changesSince({}), pending: 0 },
+    ]
+    for (const form of forms) {
+      const backing: MemoryBacking = new Map([
+        ['doc', { snapshot: payload(form.kind, form.text, props.save(), members), records: [] }],
+      ])
+      const doc = await DurableDoc.open(new MemoryStore(backing), 'doc', { replica: 'opened01' })
+      expect(doc.text.toString()).toBe('> base ')
+      expect(doc.text.pendingCount()).toBe(form.pending)
+      expect(doc.props.get('title')).toBe('Old')
+      await doc.insert(doc.text.length, 'and more')
+      const history = ops(doc.text)
+      await doc.compact()
+      await doc.close()
+      expect(backing.get('doc')!.snapshot![1]).toBe(TEXT_STATE)
+
+      const again = await DurableDoc.open(new MemoryStore(backing), 'doc', { replica: 'opened02' })
+      expect(again.text.toString()).toBe('> base and more')
+      expect(again.text.pendingCount()).toBe(form.pending)
+      expect(ops(again.text)).toEqual(history)
+      await again.applyText(later)
+      // 'text' and 'and more' were typed concurrently after 'base ': author01 < opened01 puts 'text' first.
+      expect(again.text.toString()).toBe(form.pending ? '> base text!and more' : '> base textand more')
+      expect(again.text.pendingCount()).toBe(0)
+      await again.close()
+    }
+  })
+
+  it('compacts on close once the log holds 1,000 records, and not below', async () => {
+    const backing: MemoryBacking = new Map()
+    const doc = await DurableDoc.open(new MemoryStore(backing), 'doc')
+    for (let i = 0; i < 999; i++) await doc.insert(doc.text.length, 'x')
+    await doc.close()
+    expect(backing.get('doc')!.snapshot).toBeNull()
+    const again = await DurableDoc.open(new MemoryStore(backing), 'doc')
+    await again.insert(0, 'y')
+    await again.close()
+    expect(backing.get('doc')!.snapshot![1]).toBe(TEXT_STATE)
+    expect(backing.get('doc')!.records).toEqual([])
+    const third = await DurableDoc.open(new MemoryStore(backing), 'doc', { compactOnCloseAfterRecords: 2 })
+    await third.insert(0, 'a')
+    await third.insert(0, 'b')
+    await third.close()
+    expect(backing.get('doc')!.records).toEqual([])
+    expect((await DurableDoc.open(new MemoryStore(backing), 'doc')).text.toString()).toBe(
+      `bay${'x'.repeat(999)}`,
+    )
+  })
+
+  it('carries a history never read across many sessions, and it is all there once read', async () => {
+    const backing: MemoryBacking = new Map()
+    const reference = new TextDoc('referenc')
+    const chunks: number[] = []
+    for (let session = 0; session < 45; session++) {
+      const doc = await DurableDoc.open(new MemoryStore(backing), 'doc', { compactAfterRecords: 2 })
+      // Each session types a little, deletes a little, hears from a peer; its compactions never read
+      // the history, so they copy it as it was stored (bounded to 32 chunks, then joined).
+      reference.applyRemote(await doc.insert(doc.text.length, `s${session} `))
+      if (session % 4 === 3) reference.applyRemote(await doc.delete(0, 2))
+      const peer = new TextDoc(`peer${String(session).padStart(4, '0')}`)
+      peer.applyRemote(reference.changesSince({}))
+      const batch = peer.localInsert(0, '·')
+      reference.applyRemote(batch)
+      await doc.applyText(batch)
+      await doc.close()
+      const snapshot = backing.get('doc')!.snapshot
+      chunks.push(snapshot ? historyChunks(snapshot) : 0)
+    }
+    // The history was carried as stored (a chunk more per compaction), and joined at the bound.
+    expect(Math.max(...chunks)).toBe(32)
+    expect(chunks[chunks.indexOf(32) + 1]).toBe(2)
+    const doc = await DurableDoc.open(new MemoryStore(backing), 'doc')
+    expect(doc.text.toString()).toBe(reference.toString())
+    expect(ops(doc.text)).toEqual(ops(reference))
+    const fresh = new TextDoc('fresh001')
+    fresh.applyRemote(await doc.textChangesSince({}))
+    expect(fresh.toString()).toBe(reference.toString())
+    await doc.close()
+  })
+})
