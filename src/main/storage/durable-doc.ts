@@ -74,9 +74,10 @@ export interface DurableDocOptions {
    */
   readonly compactAfterBytes?: number
   /**
-   * …or this many records (default 10 000): a compaction blocks for ~100-250 ms on a long-edited document
-   * (bench figures in src/main/storage/README.md), so edits pay for it rarely; replaying that many at the
-   * next open after a crash costs ~200 ms.
+   * …or this many records (default 2 500): the most an open replays (~20 µs each) when the last close did
+   * not compact (a crash), and what a compaction encodes besides the spans: on the startup bench's aged
+   * document a log of 2 500 records opens in ~250 ms and compacts in 60-80 ms, one of 10 000 in ~650 ms
+   * and 170-330 ms (src/main/storage/README.md).
    */
   readonly compactAfterRecords?: number
   /**
@@ -394,7 +395,7 @@ export class DurableDoc {
   private compactionDue(closing = false): boolean {
     if (this.unreadableRecords > 0) return false
     const bytes = this.options.compactAfterBytes ?? 64 * 1024 * 1024
-    let records = this.options.compactAfterRecords ?? 10_000
+    let records = this.options.compactAfterRecords ?? 2_500
     if (closing) records = Math.min(records, this.options.compactOnCloseAfterRecords ?? 1_000)
     return this.logBytes >= bytes || this.logRecords >= records
   }

@@ -40,12 +40,12 @@
  * span against the version (no span beyond a replica's counter, none overlapping another of the same
  * replica, origins naming counters that were applied), and the text against the visible spans.
  */
+import { deflateSync } from 'fflate'
 import { ByteReader, ByteWriter, concatBytes, decodeUtf8 } from './bytes'
 import type { TextOp } from './ops'
 import type { ParkedOp } from './pending-ops'
 import { readHeader, writeHeader } from './replica-table'
 import { Span } from './span'
-import { deflateSync } from 'fflate'
 import {
   decodeTextOps,
   encodeTextOps,
@@ -106,7 +106,7 @@ export interface TextStateParts {
 }
 
 export interface DecodedTextState {
-  /** The state's replica table; `seen` and the awaited IDs of `parked` index it. */
+  /** The state's replica table, which `seen` indexes. */
   readonly replicas: string[]
   readonly seen: number[]
   readonly text: string
