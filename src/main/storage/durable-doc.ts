@@ -74,16 +74,16 @@ export interface DurableDocOptions {
    */
   readonly compactAfterBytes?: number
   /**
-   * …or this many records (default 2 500): the most an open replays (~20 µs each) when the last close did
-   * not compact (a crash), and what a compaction encodes besides the spans: on the startup bench's aged
-   * document a log of 2 500 records opens in ~250 ms and compacts in 60-80 ms, one of 10 000 in ~650 ms
-   * and 170-330 ms (src/main/storage/README.md).
+   * …or this many records (default 10 000): the most an open replays when the last close did not compact
+   * (a crash). On the startup bench's aged document a log that full adds ~200 ms to the open, and a
+   * compaction pauses for 170-220 ms (src/main/storage/README.md); a lower threshold would save part of the
+   * former for several times the latter.
    */
   readonly compactAfterRecords?: number
   /**
    * On close, compact once the log holds this many records (default 1 000, at most compactAfterRecords):
-   * a record costs ~20 µs to replay at open, so reopening after a clean close replays at most ~20 ms,
-   * and the compaction's cost falls on the close, which no one waits for.
+   * reopening after a clean close then replays at most 999 (~80 ms on the aged document, most of it
+   * warming up the replay code), and the compaction's cost falls on the close, which no one waits for.
    */
   readonly compactOnCloseAfterRecords?: number
   /** A background compaction failed. The log still holds everything, so this is a warning. */
@@ -395,7 +395,7 @@ export class DurableDoc {
   private compactionDue(closing = false): boolean {
     if (this.unreadableRecords > 0) return false
     const bytes = this.options.compactAfterBytes ?? 64 * 1024 * 1024
-    let records = this.options.compactAfterRecords ?? 2_500
+    let records = this.options.compactAfterRecords ?? 10_000
     if (closing) records = Math.min(records, this.options.compactOnCloseAfterRecords ?? 1_000)
     return this.logBytes >= bytes || this.logRecords >= records
   }
