@@ -71,14 +71,14 @@ export type HistoryEntry =
 const EMPTY_PENDING = encodeTextOps([], [])
 /**
  * `saveState` keeps the log chunks of a history it never decoded and adds one for the ops since; a
- * state has at most this many (the history is then decoded and written as one chunk again).
+ * state has at most this many (past it, the two adjacent chunks smallest together are joined).
  */
 const MAX_LOG_CHUNKS = 32
 
 /** The part of the op log that `loadState` left encoded. */
 interface OldLog {
   /** Chunks of `encodeLogChunk`, oldest first; the last chunk of the state is not here (see loadState). */
-  readonly chunks: readonly Uint8Array[]
+  chunks: readonly Uint8Array[]
   /** By agent, the last counter of its ops in `chunks`: they hold exactly counters 1 to this. */
   readonly seen: readonly number[]
 }
@@ -351,11 +351,9 @@ export class TextDoc {
    * any op applied later. The log chunks of a history loaded and never decoded are kept as they are.
    */
   saveState(): Uint8Array {
-    // Chunks of the old history, one for the ops since but the last, one for the last: past the
-    // bound, the history is decoded and written as one chunk again. (A state loaded and saved
-    // unchanged adds no chunk, and comes out as it went in.)
-    const old = this.oldLog
-    if (old !== null && old.chunks.length + (this.log.length > 1 ? 2 : 1) > MAX_LOG_CHUNKS) this.fullLog()
+    // The chunks of the old history, one for the ops since but the last, one for the last. (A state
+    // loaded and saved unchanged adds no chunk, and comes out as it went in.)
+    if (this.oldLog !== null) this.joinChunks(MAX_LOG_CHUNKS - (this.log.length > 1 ? 2 : 1))
     const spans: Span[] = []
     const leaves: number[] = []
     let lastLocal = -1
@@ -438,6 +436,26 @@ export class TextDoc {
     doc.log = eager
     doc.oldLog = { chunks: chunks.slice(0, -1), seen }
     return doc
+  }
+
+  /**
+   * Joins chunks of the undecoded history until at most `max` remain, each time the two adjacent ones
+   * smallest together: a compaction then decodes and encodes about as much as it adds, not the history.
+   */
+  private joinChunks(max: number): void {
+    const old = this.oldLog!
+    if (old.chunks.length <= max) return
+    const chunks = [...old.chunks]
+    while (chunks.length > Math.max(1, max)) {
+      let best = 0
+      for (let i = 1; i + 1 < chunks.length; i++) {
+        if (chunks[i]!.length + chunks[i + 1]!.length < chunks[best]!.length + chunks[best + 1]!.length)
+          best = i
+      }
+      const ops = this.decodeChunk(chunks[best]!).concat(this.decodeChunk(chunks[best + 1]!))
+      chunks.splice(best, 2, encodeLogChunk(this.replicas, ops))
+    }
+    old.chunks = chunks
   }
 
   /** A log chunk's ops, their agents mapped to this document's (every replica must be known here). */

@@ -150,9 +150,9 @@ describe('DurableDoc snapshots in the state form', () => {
       const snapshot = backing.get('doc')!.snapshot
       chunks.push(snapshot ? historyChunks(snapshot) : 0)
     }
-    // The history was carried as stored (a chunk more per compaction), and joined at the bound.
+    // The history was carried as stored (a chunk more per compaction), and chunks joined at the bound.
     expect(Math.max(...chunks)).toBe(32)
-    expect(chunks[chunks.indexOf(32) + 1]).toBe(2)
+    expect(chunks.filter((n) => n === 32).length).toBeGreaterThan(5)
     const doc = await DurableDoc.open(new MemoryStore(backing), 'doc')
     expect(doc.text.toString()).toBe(reference.toString())
     expect(ops(doc.text)).toEqual(ops(reference))
