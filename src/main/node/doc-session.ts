@@ -16,6 +16,8 @@ import {
 import { Channel, peerTag, type DocBatches, type DocVersions, type Role } from '../../shared/sync/messages'
 import type { PeerSession, SessionDoc } from '../../shared/sync/session'
 import { fromHex, toHex } from '../../shared/sync/hex'
+import { truncateString } from '../../shared/crdt/bytes'
+import type { Sign } from '../../shared/members/member-op'
 import type { DurableDoc, JsonValue } from '../storage/durable-doc'
 import { randomKey } from './crypto'
 import { canEdit, parseMember, type MemberRecord, type MemberRole } from './members'
@@ -29,11 +31,20 @@ export interface DocSecrets {
   bootstrap: string[]
   /** Until then too: the role that device said we joined as. */
   joinedAs?: Role
+  /** Hex nonce the document ID derives from, for a document this device created (its genesis op). */
+  nonce?: string
+  /**
+   * Devices trusted to root the signed member list of a document made before there was one: its
+   * owners in the old list when this device upgraded it, and the device it joined through.
+   */
+  legacyRoots?: string[]
 }
 
 export interface DocSessionDeps {
   readonly self: string
   readonly selfName: string
+  /** Signs member changes with this device's key. */
+  readonly sign: Sign
   /** Sessions with peers that may hold this document (filtered by authentication here). */
   readonly sessions: () => Iterable<PeerSession>
   readonly saveSecrets: (docId: string, secrets: DocSecrets) => Promise<void>
@@ -153,17 +164,34 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     return typeof t === 'string' ? t : ''
   }
 
+  /**
+   * A device's record in the signed member list; until that list has a root here (a document from
+   * before signed members, not yet upgraded by its owner), in the old one.
+   */
   member(device: string): MemberRecord | undefined {
-    return parseMember(this.durable.members.get(device))
+    if (this.signedMembers) return this.durable.members.get(device)
+    return parseMember(this.durable.legacyMembers.get(device))
   }
 
   members(): { device: string; record: MemberRecord }[] {
+    if (this.signedMembers) {
+      return this.durable.members.entries().map(([device, record]) => ({ device, record }))
+    }
     const out: { device: string; record: MemberRecord }[] = []
-    for (const [device, value] of this.durable.members.entries()) {
+    for (const [device, value] of this.durable.legacyMembers.entries()) {
       const record = parseMember(value)
       if (record) out.push({ device, record })
     }
     return out
+  }
+
+  private get signedMembers(): boolean {
+    return this.durable.members.root() !== undefined || this.durable.legacyMembers.entries().length === 0
+  }
+
+  /** Devices caught signing two different member changes with one number (their changes stop counting). */
+  equivocators(): string[] {
+    return this.durable.members.equivocators()
   }
 
   roleOf(device: string): Role | undefined {
@@ -304,9 +332,10 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   ): Promise<void> {
     let isNew: boolean
     try {
-      // A peer's property or member write stamped too far ahead of our clock is refused before the
-      // replica sees it: not adopted by the clock, not stored, not passed on (hlc.ts, MAX_DRIFT_MS).
-      if (from && channel !== Channel.Text) checkStampWindow(batch, this.now())
+      // A peer's property write stamped too far ahead of our clock is refused before the replica sees
+      // it: not adopted by the clock, not stored, not passed on (hlc.ts, MAX_DRIFT_MS). Member changes
+      // are ordered by their hash links, not by time.
+      if (from && channel === Channel.Props) checkStampWindow(batch, this.now())
       // A replica applies a batch synchronously and then makes it durable; only a batch that taught
       // this replica something is passed on, or peers in a cycle would echo duplicates forever.
       const before = this.progress(channel)
@@ -498,14 +527,68 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
 
   // ---- membership ----------------------------------------------------------------------------------
 
-  /** Adds a member or changes a role. Owners only (the first member of a new document is its owner). */
+  /**
+   * Adds a member or changes a role, as a change signed by this device. Owners only (the first member
+   * of a new document is its creator, as owner). An owner may demote or remove only owners made after
+   * it, and never the creator (src/shared/members/authority.ts).
+   */
   async setMember(device: string, role: MemberRole, name: string): Promise<void> {
-    if (this.members().length > 0 && this.myRole !== 'owner') {
+    // The first member is the device that made the document (a joiner has its bootstrap until then).
+    const first = this.durable.members.size === 0 && this.members().length === 0
+    if (first ? this.secrets.bootstrap.length > 0 : this.myRole !== 'owner') {
       throw new NotAllowedError('Only an owner can change who is a member of this document.')
     }
-    const batch = await this.durable.setMember(device, { role, name })
+    let batch: Uint8Array
+    try {
+      batch = await this.durable.setMember(this.deps.self, this.deps.sign, {
+        target: device,
+        role,
+        name: truncateString(name, 64),
+        time: this.now(),
+        ...(this.secrets.nonce ? { genesisNonce: fromHex(this.secrets.nonce) } : {}),
+      })
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err
+      throw new NotAllowedError(
+        device === this.durable.members.root()
+          ? 'The creator of a document is always one of its owners.'
+          : 'Only an owner made before this one can change its role: ask the creator of the document.',
+      )
+    }
+    if (!this.secrets.nonce && this.durable.members.root() === this.deps.self) {
+      // This device rooted a document made before signed members: it trusts itself as that root.
+      const roots = this.secrets.legacyRoots ?? []
+      if (!roots.includes(this.deps.self)) {
+        this.secrets.legacyRoots = [...roots, this.deps.self]
+        await this.deps.saveSecrets(this.docId, this.secrets)
+      }
+    }
     this.broadcast(Channel.Members, batch, null)
     this.membersChanged()
+  }
+
+  /**
+   * A document from before signed members: its owners in the old list become the roots this device
+   * trusts, and if this device was one of them it signs the list anew (a root op, then every member's
+   * role). Other members keep reading the old list until an owner's signed one arrives.
+   */
+  async upgradeLegacyMembers(): Promise<void> {
+    if (this.durable.members.root() !== undefined) return
+    const legacy = this.members()
+    const owners = legacy.filter((m) => m.record.role === 'owner').map((m) => m.device)
+    const roots = [...new Set([...(this.secrets.legacyRoots ?? []), ...owners])]
+    if (roots.length > (this.secrets.legacyRoots?.length ?? 0)) {
+      this.secrets.legacyRoots = roots
+      await this.deps.saveSecrets(this.docId, this.secrets)
+      if (this.durable.pinLegacyRoots(roots).length > 0) this.membersChanged()
+    }
+    if (!owners.includes(this.deps.self) || this.durable.members.root() !== undefined) return
+    await this.setMember(this.deps.self, 'owner', this.member(this.deps.self)?.name ?? this.deps.selfName)
+    for (const m of legacy) {
+      if (m.device !== this.deps.self && m.record.role !== 'removed') {
+        await this.setMember(m.device, m.record.role, m.record.name)
+      }
+    }
   }
 
   /**

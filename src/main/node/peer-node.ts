@@ -16,6 +16,7 @@ import { Transport } from '../net/transport'
 import { FileStore } from '../storage/file-store'
 import { LanDiscovery } from './lan-discovery'
 import { KnownPeers } from './known-peers'
+import { signerFor } from './crypto'
 import { SecretStore } from './secrets'
 import type { InviteCode } from './invite-code'
 import { Workspace, WorkspaceError } from './workspace'
@@ -89,6 +90,7 @@ export class PeerNode {
     const secrets = await SecretStore.open(options.dataDir)
     const workspace = new Workspace({
       deviceKey: identity.publicKey,
+      sign: signerFor(identity),
       name: options.name,
       appVersion: options.appVersion ?? '0.1.0',
       store,

@@ -16,6 +16,8 @@ export interface IssuedInvite {
   readonly secret: string
   readonly expires: number
   used: boolean
+  /** Revoked by the device that issued it: redeeming it fails. */
+  revoked?: boolean
 }
 
 interface SecretsFile {
@@ -85,6 +87,10 @@ export class SecretStore {
 
   invite(inviteId: string): IssuedInvite | undefined {
     return this.data.invites[inviteId]
+  }
+
+  invites(): [string, IssuedInvite][] {
+    return Object.entries(this.data.invites)
   }
 
   async putInvite(inviteId: string, invite: IssuedInvite): Promise<void> {

@@ -18,7 +18,8 @@ import { fromHex, toHex } from '../../shared/sync/hex'
 import type { PeerConnection } from '../../shared/sync/peer-connection'
 import type { DocStore } from '../storage/doc-store'
 import { DurableDoc } from '../storage/durable-doc'
-import { nodeCrypto, randomId, randomKey } from './crypto'
+import { docIdFor, type Sign } from '../../shared/members/member-op'
+import { memberCrypto, nodeCrypto, randomId, randomKey } from './crypto'
 import { DocSession, type DocSecrets } from './doc-session'
 import { encodeInvite, type InviteCode } from './invite-code'
 import { admit, type Standing } from './peer-admission'
@@ -39,6 +40,8 @@ interface PendingJoin extends JoinRequest {
 
 export interface WorkspaceOptions {
   readonly deviceKey: Uint8Array
+  /** Signs with the device key (member changes). */
+  readonly sign: Sign
   readonly name: string
   readonly appVersion: string
   readonly store: DocStore
@@ -131,8 +134,15 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
 
   /** Creates a new document owned by this device. */
   async createDoc(title = ''): Promise<DocSession> {
-    const docId = randomId(16)
-    const secrets: DocSecrets = { epoch: 0, keys: { '0': toHex(randomKey()) }, bootstrap: [] }
+    // The ID derives from this device's key and a nonce: only this device can sign the document's root.
+    const nonce = randomKey().subarray(0, 16)
+    const docId = docIdFor(memberCrypto, this.deviceKey, nonce)
+    const secrets: DocSecrets = {
+      epoch: 0,
+      keys: { '0': toHex(randomKey()) },
+      bootstrap: [],
+      nonce: toHex(nonce),
+    }
     await this.options.secrets.putDoc(docId, secrets)
     const doc = await this.openDoc(docId)
     await doc.setMember(this.self, 'owner', this.name)
@@ -156,11 +166,10 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     const secrets = this.options.secrets.doc(docId)
     if (!secrets) throw new WorkspaceError('UNKNOWN_DOC', `This device holds no document ${docId}.`)
     // The document's clock is the node's (hybrid-clock stamps, and the window peers' stamps must be in).
-    const durable = await DurableDoc.open(
-      this.options.store,
-      docId,
-      this.options.now ? { clock: this.options.now } : {},
-    )
+    const durable = await DurableDoc.open(this.options.store, docId, {
+      ...(this.options.now ? { clock: this.options.now } : {}),
+      legacyRoots: secrets.legacyRoots ?? [],
+    })
     const nameOf = (): string => this.name
     const doc = new DocSession(durable, secrets, {
       self: this.self,
@@ -168,6 +177,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
       get selfName(): string {
         return nameOf()
       },
+      sign: this.options.sign,
       sessions: () => [...this.sessions.values()].map((s) => s.session),
       saveSecrets: (id, s) => this.options.secrets.putDoc(id, s),
       log: (m) => this.log(m),
@@ -176,6 +186,9 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     doc.on('members', () => this.announceShared())
     doc.on('error', (err) => this.log(`document ${docId.slice(0, 8)}: ${err.message}`))
     this.docs.set(docId, doc)
+    doc
+      .upgradeLegacyMembers()
+      .catch((err: unknown) => this.log(`document ${docId.slice(0, 8)}: ${String(err)}`))
     this.emit('doc', doc)
     for (const { session } of this.sessions.values()) if (session.ready) session.openDoc(docId)
     return doc
@@ -401,6 +414,24 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     return encodeInvite(code)
   }
 
+  /** The invites this device issued for `docId` that can still be redeemed, soonest to expire first. */
+  openInvites(docId: string): { id: string; role: Role; expires: number }[] {
+    const now = this.now()
+    return this.options.secrets
+      .invites()
+      .filter(([, i]) => i.docId === docId && !i.used && !i.revoked && i.expires > now)
+      .map(([id, i]) => ({ id, role: i.role, expires: i.expires }))
+      .sort((a, b) => a.expires - b.expires)
+  }
+
+  /** Revokes an invite this device issued: redeeming it fails from now on, as if it had been used. */
+  async revokeInvite(inviteId: string): Promise<void> {
+    const invite = this.options.secrets.invite(inviteId)
+    if (!invite) throw new WorkspaceError('BAD_ARGUMENT', 'This device issued no such invite.')
+    invite.revoked = true
+    await this.options.secrets.putInvite(inviteId, invite)
+  }
+
   /** Redeems an invite over an existing session with the inviter. The result comes as 'join-result'. */
   redeemWith(session: PeerSession, invite: InviteCode): void {
     if (session.remoteKey !== invite.inviterKey) {
@@ -510,7 +541,10 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     const invite = this.options.secrets.invite(id)
     const doc = this.docs.get(docId)
     if (!invite || invite.docId !== docId || !doc) return 'invite-invalid'
-    if (invite.used || invite.expires <= this.now()) return 'invite-invalid'
+    if (invite.used || invite.revoked || invite.expires <= this.now()) return 'invite-invalid'
+    // Void for a device that was removed (it must be let in again by an owner, on purpose), and from a
+    // device that is no longer an owner (its grant would not count).
+    if (doc.member(session.remoteKey)?.role === 'removed' || doc.myRole !== 'owner') return 'invite-invalid'
     const expected = inviteProof(
       nodeCrypto,
       fromHex(invite.secret),
@@ -539,6 +573,8 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
       secrets.keys[String(epoch)] = toHex(key)
       secrets.epoch = Math.max(secrets.epoch, epoch)
       if (!secrets.bootstrap.includes(session.remoteKey)) secrets.bootstrap.push(session.remoteKey)
+      // If the document predates signed members, the device that let us in is the root we trust.
+      secrets.legacyRoots = [...new Set([...(secrets.legacyRoots ?? []), session.remoteKey])]
       secrets.joinedAs = role
       await this.options.secrets.putDoc(docId, secrets)
       const doc = await this.openDoc(docId)

@@ -35,6 +35,9 @@ import {
   type TextChange,
 } from '../../shared/crdt'
 import type { VersionVector } from '../../shared/crdt'
+import { MemberLog, type MemberChangeRequest, type MemberRecord } from '../../shared/members/member-log'
+import type { Sign } from '../../shared/members/member-op'
+import { memberCrypto } from '../node/crypto'
 import type { DocStore, StoreWarning } from './doc-store'
 import { StorageError, closedError } from './errors'
 
@@ -57,6 +60,11 @@ export type TextView = Pick<
   | 'cursorAnchor'
 >
 export type PropsView = Pick<LwwMap<JsonValue>, 'get' | 'has' | 'entries' | 'version' | 'pendingCount'>
+export type MembersView = Pick<
+  MemberLog,
+  'get' | 'entries' | 'version' | 'pendingCount' | 'root' | 'equivocators' | 'size' | 'isValid'
+>
+export type { MemberRecord }
 
 export type DocWarning =
   | StoreWarning
@@ -88,12 +96,17 @@ export interface DurableDocOptions {
   readonly compactOnCloseAfterRecords?: number
   /** A background compaction failed. The log still holds everything, so this is a warning. */
   readonly onBackgroundError?: (error: StorageError) => void
+  /** Devices this one pins as roots of a document made before signed members (member-op.ts). */
+  readonly legacyRoots?: Iterable<string>
 }
 
 const TEXT = 1
 const PROPS = 2
-const MEMBERS = 3
-const SNAPSHOT_VERSION = 1
+/** The member list before it was signed (an LwwMap): still read, never written. */
+const LEGACY_MEMBERS = 3
+const MEMBER_OPS = 4
+/** 1: the members part is the legacy LwwMap. 2: it is the legacy map's length, the map, the MemberLog. */
+const SNAPSHOT_VERSION = 2
 /**
  * How the text is kept in a snapshot: `TextDoc.save()` or every op as one batch (`changesSince({})`),
  * both replayed at open (written by earlier versions), or `TextDoc.saveState()` (written now).
@@ -112,7 +125,8 @@ export class DurableDoc {
   private readonly store: DocStore
   private readonly textDoc: TextDoc
   private readonly propMap: LwwMap<JsonValue>
-  private readonly memberMap: LwwMap<JsonValue>
+  private readonly legacyMap: LwwMap<JsonValue>
+  private readonly memberLog: MemberLog
   private readonly options: DurableDocOptions
   private logBytes: number
   private logRecords: number
@@ -125,7 +139,8 @@ export class DurableDoc {
     docId: string,
     text: TextDoc,
     props: LwwMap<JsonValue>,
-    members: LwwMap<JsonValue>,
+    legacy: LwwMap<JsonValue>,
+    members: MemberLog,
     options: DurableDocOptions,
     log: { bytes: number; records: number; warnings: DocWarning[] },
   ) {
@@ -133,7 +148,8 @@ export class DurableDoc {
     this.docId = docId
     this.textDoc = text
     this.propMap = props
-    this.memberMap = members
+    this.legacyMap = legacy
+    this.memberLog = members
     this.options = options
     this.logBytes = log.bytes
     this.logRecords = log.records
@@ -147,7 +163,8 @@ export class DurableDoc {
     const loaded = await store.load(docId)
     let text = new TextDoc(replica)
     let props = new LwwMap<JsonValue>(replica, lwwOptions)
-    let members = new LwwMap<JsonValue>(replica, lwwOptions)
+    let legacy = new LwwMap<JsonValue>(replica, lwwOptions)
+    let members = new MemberLog(docId, memberCrypto, options.legacyRoots)
     if (loaded?.snapshot) {
       const parts = decodeSnapshotPayload(loaded.snapshot, docId)
       try {
@@ -158,7 +175,8 @@ export class DurableDoc {
               ? fromOps(parts.text, replica)
               : TextDoc.loadState(parts.text, replica)
         props = LwwMap.load<JsonValue>(parts.props, replica, lwwOptions)
-        members = LwwMap.load<JsonValue>(parts.members, replica, lwwOptions)
+        legacy = LwwMap.load<JsonValue>(parts.legacyMembers, replica, lwwOptions)
+        if (parts.members) members = MemberLog.load(docId, memberCrypto, parts.members, options.legacyRoots)
       } catch (err) {
         throw new StorageError(
           'CORRUPT',
@@ -177,7 +195,8 @@ export class DurableDoc {
       try {
         if (record[0] === TEXT) text.applyRemote(record.subarray(1))
         else if (record[0] === PROPS) props.applyRemote(record.subarray(1))
-        else if (record[0] === MEMBERS) members.applyRemote(record.subarray(1))
+        else if (record[0] === MEMBER_OPS) members.applyRemote(record.subarray(1))
+        else if (record[0] === LEGACY_MEMBERS) legacy.applyRemote(record.subarray(1))
         else throw new CrdtDecodeError(`unknown record kind ${record[0]}`)
       } catch (err) {
         // Not a torn tail (that fails its checksum in the store): an acknowledged edit this code cannot
@@ -188,7 +207,7 @@ export class DurableDoc {
     })
     const pending = text.pendingCount() + props.pendingCount() + members.pendingCount()
     if (pending > 0) warnings.push({ kind: 'pending-ops', count: pending })
-    const doc = new DurableDoc(store, docId, text, props, members, options, {
+    const doc = new DurableDoc(store, docId, text, props, legacy, members, options, {
       bytes,
       records: records.length,
       warnings,
@@ -233,9 +252,13 @@ export class DurableDoc {
   get props(): PropsView {
     return this.propMap
   }
-  /** Device key → member record; see src/main/node/members.ts. */
-  get members(): PropsView {
-    return this.memberMap
+  /** The signed member list (src/shared/members). */
+  get members(): MembersView {
+    return this.memberLog
+  }
+  /** The member list of a document from before signed members: read, never written. */
+  get legacyMembers(): PropsView {
+    return this.legacyMap
   }
 
   /** A local edit. Resolves with the op batch to broadcast, once it is durable. */
@@ -263,10 +286,16 @@ export class DurableDoc {
     return this.persist(PROPS, batch).then(() => batch)
   }
 
-  setMember(device: string, record: JsonValue): Promise<Uint8Array> {
+  /** A member change by `author`, signed with `sign`. Throws RangeError if it would not count. */
+  setMember(author: string, sign: Sign, change: MemberChangeRequest): Promise<Uint8Array> {
     this.checkOpen()
-    const batch = this.memberMap.set(device, record)
-    return this.persist(MEMBERS, batch).then(() => batch)
+    const batch = this.memberLog.change(author, sign, change)
+    return this.persist(MEMBER_OPS, batch).then(() => batch)
+  }
+
+  /** Pins roots of a legacy document (kept by the caller, who passes them again at every open). */
+  pinLegacyRoots(keys: Iterable<string>): string[] {
+    return this.memberLog.pinLegacyRoots(keys)
   }
 
   /**
@@ -290,11 +319,12 @@ export class DurableDoc {
     return changes
   }
 
-  async applyMembers(batch: Uint8Array): Promise<LwwChange<JsonValue>[]> {
+  /** Member ops from a peer; resolves with the devices whose record changed, once durable. */
+  async applyMembers(batch: Uint8Array): Promise<string[]> {
     this.checkOpen()
-    const before = this.signature(this.memberMap)
-    const changes = this.memberMap.applyRemote(batch)
-    await this.persist(MEMBERS, before === this.signature(this.memberMap) ? null : batch)
+    const before = this.signature(this.memberLog)
+    const changes = this.memberLog.applyRemote(batch)
+    await this.persist(MEMBER_OPS, before === this.signature(this.memberLog) ? null : batch)
     return changes
   }
 
@@ -323,7 +353,7 @@ export class DurableDoc {
 
   async memberChangesSince(v: VersionVector): Promise<Uint8Array> {
     this.checkOpen()
-    const batch = this.memberMap.changesSince(v)
+    const batch = this.memberLog.changesSince(v)
     await this.flush()
     return batch
   }
@@ -346,7 +376,8 @@ export class DurableDoc {
     const payload = encodeSnapshotPayload(TEXT_STATE, [
       this.textDoc.saveState(),
       this.propMap.save(),
-      this.memberMap.save(),
+      this.legacyMap.save(),
+      this.memberLog.save(),
     ])
     this.logBytes = 0
     this.logRecords = 0
@@ -417,34 +448,55 @@ export class DurableDoc {
   }
 }
 
-/** `u8 version | u8 text form | u32 text length | u32 props length | text | props | members` */
+/**
+ * `u8 version | u8 text form | u32 text length | u32 props length | u32 legacy members length | text |
+ * props | legacy members | members` (version 1 had no fourth part, its third being the legacy members).
+ */
 function encodeSnapshotPayload(
   textKind: number,
-  parts: readonly [Uint8Array, Uint8Array, Uint8Array],
+  parts: readonly [Uint8Array, Uint8Array, Uint8Array, Uint8Array],
 ): Uint8Array {
-  const [text, props, members] = parts
-  const out = new Uint8Array(HEADER + text.byteLength + props.byteLength + members.byteLength)
+  const [text, props, legacy, members] = parts
+  const out = new Uint8Array(
+    HEADER + text.byteLength + props.byteLength + legacy.byteLength + members.byteLength,
+  )
   const view = new DataView(out.buffer)
   out[0] = SNAPSHOT_VERSION
   out[1] = textKind
   view.setUint32(2, text.byteLength, true)
   view.setUint32(6, props.byteLength, true)
-  out.set(text, HEADER)
-  out.set(props, HEADER + text.byteLength)
-  out.set(members, HEADER + text.byteLength + props.byteLength)
+  view.setUint32(10, legacy.byteLength, true)
+  let at = HEADER
+  for (const part of parts) {
+    out.set(part, at)
+    at += part.byteLength
+  }
   return out
 }
-const HEADER = 10
+const HEADER_V1 = 10
+const HEADER = 14
 
 function decodeSnapshotPayload(
   payload: Uint8Array,
   docId: string,
-): { textKind: number; text: Uint8Array; props: Uint8Array; members: Uint8Array } {
+): {
+  textKind: number
+  text: Uint8Array
+  props: Uint8Array
+  legacyMembers: Uint8Array
+  members: Uint8Array | null
+} {
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength)
-  const ok = payload.byteLength >= HEADER && payload[0] === SNAPSHOT_VERSION && payload[1]! <= TEXT_STATE
-  const textEnd = ok ? HEADER + view.getUint32(2, true) : 0
+  const version = payload[0]
+  const header = version === 1 ? HEADER_V1 : HEADER
+  const ok =
+    payload.byteLength >= header &&
+    (version === 1 || version === SNAPSHOT_VERSION) &&
+    payload[1]! <= TEXT_STATE
+  const textEnd = ok ? header + view.getUint32(2, true) : 0
   const propsEnd = ok ? textEnd + view.getUint32(6, true) : 0
-  if (!ok || propsEnd > payload.byteLength) {
+  const legacyEnd = ok && version !== 1 ? propsEnd + view.getUint32(10, true) : payload.byteLength
+  if (!ok || propsEnd > payload.byteLength || legacyEnd > payload.byteLength) {
     throw new StorageError(
       'CORRUPT',
       docId,
@@ -454,12 +506,12 @@ function decodeSnapshotPayload(
   }
   return {
     textKind: payload[1]!,
-    text: payload.subarray(HEADER, textEnd),
+    text: payload.subarray(header, textEnd),
     props: payload.subarray(textEnd, propsEnd),
-    members: payload.subarray(propsEnd),
+    legacyMembers: payload.subarray(propsEnd, legacyEnd),
+    members: version === 1 ? null : payload.subarray(legacyEnd),
   }
 }
-
 /** A TextDoc rebuilt from every op of a document, as `changesSince({})` encodes them. */
 export function fromOps(batch: Uint8Array, replica: string): TextDoc {
   const doc = new TextDoc(replica)

@@ -7,7 +7,7 @@
 import { ByteReader, ByteWriter, truncateString } from '../crdt/bytes'
 import { CrdtDecodeError, type VersionVector } from '../crdt/types'
 
-export const PROTOCOL_VERSION = 1
+export const PROTOCOL_VERSION = 2
 export const DOC_ID_BYTES = 16
 export const KEY_BYTES = 32
 export const PROOF_BYTES = 32

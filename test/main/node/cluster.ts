@@ -3,6 +3,8 @@
  * store, connected by in-memory links that run the same protocol sessions as TCP + Noise.
  */
 import { randomBytes } from 'node:crypto'
+import SecretStream from '@hyperswarm/secret-stream'
+import { signerFor } from '../../../src/main/node/crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -27,10 +29,12 @@ const dirs: string[] = []
 export async function makeNode(name: string, now?: () => number): Promise<TestNode> {
   const dir = mkdtempSync(join(tmpdir(), `meshpad-node-${name}-`))
   dirs.push(dir)
-  const key = new Uint8Array(randomBytes(32))
+  const keyPair = SecretStream.keyPair()
+  const key = new Uint8Array(keyPair.publicKey)
   const logs: string[] = []
   const ws = new Workspace({
     deviceKey: key,
+    sign: signerFor(keyPair),
     name,
     appVersion: 'test',
     store: new MemoryStore(),

@@ -8,6 +8,7 @@ import { StorageError } from '../../../src/main/storage/errors'
 import { FileStore } from '../../../src/main/storage/file-store'
 import { MemoryStore, type MemoryBacking } from '../../../src/main/storage/memory-store'
 import { FaultyFs } from './faulty-fs'
+import { testDevice } from '../../support/devices'
 
 let root: string
 beforeEach(async () => {
@@ -20,23 +21,29 @@ afterEach(async () => {
 describe('DurableDoc', () => {
   it('reopens with its text, properties and members (across a compaction), under a fresh replica ID each time', async () => {
     const backing: MemoryBacking = new Map()
-    const doc = await DurableDoc.open(new MemoryStore(backing), 'doc')
+    const [a, b] = [testDevice(), testDevice()]
+    // 'doc' derives from no key: the member list's root is a device pinned as a (legacy) root.
+    const doc = await DurableDoc.open(new MemoryStore(backing), 'doc', { legacyRoots: [a.key] })
     await doc.insert(0, 'hello world')
     await doc.delete(5, 6)
     await doc.setProp('title', 'Greeting')
     await doc.setProp('tags', ['a', 'b'])
     await doc.deleteProp('tags')
-    await doc.setMember('device-a', { role: 'owner', name: 'Ada' })
+    await doc.setMember(a.key, a.sign, { target: a.key, role: 'owner', name: 'Ada', time: 1 })
     await doc.compact()
-    await doc.setMember('device-b', { role: 'editor', name: 'Bo' })
+    await doc.setMember(a.key, a.sign, { target: b.key, role: 'editor', name: 'Bo', time: 2 })
     await doc.close()
 
-    const again = await DurableDoc.open(new MemoryStore(backing), 'doc')
+    const again = await DurableDoc.open(new MemoryStore(backing), 'doc', { legacyRoots: [a.key] })
     expect(again.text.toString()).toBe('hello')
     expect(again.props.entries()).toEqual([['title', 'Greeting']])
-    expect(again.members.get('device-a')).toEqual({ role: 'owner', name: 'Ada' })
-    expect(again.members.get('device-b')).toEqual({ role: 'editor', name: 'Bo' })
-    const peer = await DurableDoc.open(new MemoryStore(), 'doc')
+    expect(again.members.get(a.key)).toEqual({ role: 'owner', name: 'Ada' })
+    expect(again.members.get(b.key)).toEqual({ role: 'editor', name: 'Bo' })
+    // A peer that never pinned `a` as the root of this (underived) document ID takes none of it.
+    const stranger = await DurableDoc.open(new MemoryStore(), 'doc')
+    await stranger.applyMembers(await again.memberChangesSince({}))
+    expect(stranger.members.entries()).toEqual([])
+    const peer = await DurableDoc.open(new MemoryStore(), 'doc', { legacyRoots: [a.key] })
     await peer.applyMembers(await again.memberChangesSince({}))
     expect(peer.members.entries()).toHaveLength(2)
     expect(again.replica).not.toBe(doc.replica)

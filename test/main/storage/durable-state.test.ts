@@ -31,9 +31,10 @@ function payload(textKind: number, text: Uint8Array, props: Uint8Array, members:
 /** How many chunks the history of a state-form snapshot is kept in. */
 function historyChunks(snapshot: Uint8Array): number {
   expect(snapshot[1]).toBe(TEXT_STATE)
+  // The header: version, text form, and the lengths of the text, properties and legacy members (u32).
   const text = snapshot.subarray(
-    10,
-    10 + new DataView(snapshot.buffer, snapshot.byteOffset).getUint32(2, true),
+    14,
+    14 + new DataView(snapshot.buffer, snapshot.byteOffset).getUint32(2, true),
   )
   return decodeTextState(text, (names) => names.map((_, i) => i)).log.length
 }

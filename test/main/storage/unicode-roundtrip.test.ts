@@ -20,6 +20,7 @@ import { decodeTextOps } from '../../../src/shared/crdt/text-codec'
 import { DurableDoc, type JsonValue } from '../../../src/main/storage/durable-doc'
 import { FileStore } from '../../../src/main/storage/file-store'
 import { decodeText, encodeText, type TextEncoding } from '../../../src/main/storage/text-format'
+import { testDevice } from '../../support/devices'
 import { Prng, randomDeleteRange, randomInsertIndex } from '../../shared/crdt/harness'
 import { CLASS_NAMES, firstClass, piece, unicodeString, visible } from '../../shared/crdt/unicode-strings'
 
@@ -55,10 +56,17 @@ function stateOf(doc: DurableDoc): unknown {
  */
 const damage = (doc: DurableDoc): unknown[] => doc.warnings.filter((w) => w.kind !== 'pending-ops')
 
+/** The device that writes member changes (the root of every test document's member list). */
+const owner = testDevice()
+
 async function reopen(docId: string): Promise<{ doc: DurableDoc; store: FileStore }> {
   const store = new FileStore({ dir: root })
   // No automatic compaction: the test decides when snapshots are written.
-  const doc = await DurableDoc.open(store, docId, { clock, compactAfterRecords: 1e9 })
+  const doc = await DurableDoc.open(store, docId, {
+    clock,
+    compactAfterRecords: 1e9,
+    legacyRoots: [owner.key],
+  })
   return { doc, store }
 }
 
@@ -120,9 +128,11 @@ async function edit(p: Prng, doc: DurableDoc, tag: string): Promise<void> {
     } else if (roll < 0.85) {
       pending.push(doc.setProp(unicodeString(p, p.range(1, 5), firstClass(p)), randomJson(p)))
     } else if (roll < 0.9) {
-      pending.push(
-        doc.setMember(BOM + unicodeString(p, p.range(0, 4)), { role: 'editor', name: `${BOM}Ada` }),
-      )
+      // Member keys are device keys (hex); names are anyone's text.
+      const target = doc.members.size === 0 ? owner.key : testDevice().key
+      const role = target === owner.key ? 'owner' : 'editor'
+      const name = BOM + unicodeString(p, p.range(0, 4))
+      pending.push(doc.setMember(owner.key, owner.sign, { target, role, name, time: 1 }))
     } else {
       await Promise.all(pending)
       await doc.compact()
@@ -234,7 +244,7 @@ describe('DurableDoc on a FileStore: every string round-trips through the op log
     await doc.setProp(BOM, BOM)
     await doc.setProp(`${BOM}title`, `${BOM}Notes`)
     await doc.setProp('title', 'Notes')
-    await doc.setMember(`${BOM}device`, { role: 'owner', name: BOM })
+    await doc.setMember(owner.key, owner.sign, { target: owner.key, role: 'owner', name: BOM, time: 1 })
     const expected = stateOf(doc)
     for (const compact of [false, true]) {
       if (compact) await doc.compact()
