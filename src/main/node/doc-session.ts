@@ -391,9 +391,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
         : channel === Channel.Props
           ? this.durable.props
           : this.durable.members
-    let n = crdt.pendingCount()
-    for (const counter of Object.values(crdt.version())) n += counter
-    return n
+    return crdt.opCount()
   }
 
   /**

@@ -53,16 +53,20 @@ export type TextView = Pick<
   | 'save'
   | 'saveState'
   | 'pendingCount'
+  | 'opCount'
   | 'history'
   | 'idAt'
   | 'indexOfId'
   | 'cursorIndex'
   | 'cursorAnchor'
 >
-export type PropsView = Pick<LwwMap<JsonValue>, 'get' | 'has' | 'entries' | 'version' | 'pendingCount'>
+export type PropsView = Pick<
+  LwwMap<JsonValue>,
+  'get' | 'has' | 'entries' | 'version' | 'pendingCount' | 'opCount'
+>
 export type MembersView = Pick<
   MemberLog,
-  'get' | 'entries' | 'version' | 'pendingCount' | 'root' | 'equivocators' | 'size' | 'isValid'
+  'get' | 'entries' | 'version' | 'pendingCount' | 'opCount' | 'root' | 'equivocators' | 'size' | 'isValid'
 >
 export type { MemberRecord }
 
@@ -439,8 +443,9 @@ export class DurableDoc {
     })
   }
 
-  private signature(crdt: { version(): VersionVector; pendingCount(): number }): string {
-    return `${JSON.stringify(crdt.version())}/${crdt.pendingCount()}`
+  /** Changes exactly when a batch taught the replica something (O(1): not the version vector). */
+  private signature(crdt: { opCount(): number }): number {
+    return crdt.opCount()
   }
 
   private checkOpen(): void {

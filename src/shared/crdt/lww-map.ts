@@ -82,6 +82,8 @@ export class LwwMap<V> {
   private readonly known: Replicas
   private readonly replicas: string[]
   private readonly versions: number[]
+  /** Σ versions, kept as they advance; null until first counted (loads fill `versions` directly). */
+  private applied: number | null = null
   private readonly clock: HybridClock
   /** The winning write per key (removals included: they must keep beating older sets). */
   private readonly winners = new Map<string, Write>()
@@ -131,6 +133,12 @@ export class LwwMap<V> {
 
   pendingCount(): number {
     return this.pending.size
+  }
+
+  /** Writes held: applied plus parked. Grows exactly when a batch taught this map something; O(1). */
+  opCount(): number {
+    if (this.applied === null) this.applied = this.versions.reduce((n, c) => n + c, 0)
+    return this.applied + this.pending.size
   }
 
   applyRemote(batch: Uint8Array): LwwChange<V>[] {
@@ -215,6 +223,7 @@ export class LwwMap<V> {
     if (w.counter <= seen) return true
     if (w.counter > seen + 1) return false
     this.versions[w.agent] = w.counter
+    if (this.applied !== null) this.applied++
     this.log.push(w)
     this.clock.observe(w.stamp)
     const current = this.winners.get(w.key)
@@ -266,7 +275,7 @@ export class LwwMap<V> {
   /** Decodes writes and maps their agents onto this map's table. Throws CrdtDecodeError. */
   private decode(bytes: Uint8Array, kind: number, what: string): Write[] {
     const { replicas, writes } = decodeWrites(bytes, kind, what)
-    const map = replicas.map((rep) => this.known.agent(rep))
+    const map = this.known.agentsOf(replicas)
     return writes.map((d) => ({ ...d, agent: map[d.agent]! }))
   }
 }

@@ -100,6 +100,8 @@ export class TextDoc {
   private readonly replicaTable: Replicas
   private readonly replicas: string[]
   private readonly versions: number[]
+  /** Σ versions, kept as they advance; null until first counted (loads fill `versions` directly). */
+  private applied: number | null = null
   private readonly tree = new SpanTree()
   private readonly ids = new IdIndex()
   /**
@@ -157,6 +159,21 @@ export class TextDoc {
 
   pendingCount(): number {
     return this.pending.size
+  }
+
+  /**
+   * Ops held: every counter applied (Σ of the version vector) plus the ops parked. It grows exactly
+   * when a batch taught this replica something; O(1), where a version vector is O(replicas).
+   */
+  opCount(): number {
+    if (this.applied === null) this.applied = this.versions.reduce((n, c) => n + c, 0)
+    return this.applied + this.pending.size
+  }
+
+  /** Moves an agent's version to `counter` (its last op applied), keeping `opCount` in step. */
+  private advance(agent: number, counter: number): void {
+    if (this.applied !== null) this.applied += counter - (this.versions[agent] ?? 0)
+    this.versions[agent] = counter
   }
 
   // ---- local edits -------------------------------------------------------------------------------
@@ -238,7 +255,7 @@ export class TextDoc {
       this.typingAt = tree.indexInLeaf(span) + 1
     }
     this.typingIndex = index + text.length
-    this.versions[0] = counter + text.length - 1
+    this.advance(0, counter + text.length - 1)
     const batch = encodeLocalOp(this.replicas, op)
     if (!this.mergeIntoLog(op)) {
       const entry = new InsertOp(0, counter, text, olAgent, olCounter, orAgent, orCounter)
@@ -277,7 +294,7 @@ export class TextDoc {
         op.pos = index
         op.time = now
         ops.push(op)
-        this.versions[0] = counter + span.len - 1
+        this.advance(0, counter + span.len - 1)
         span = this.mergeTombstones(span)
       }
       if (remaining === 0) break
@@ -735,7 +752,7 @@ export class TextDoc {
     if (changes && this.pending.size + ops.length > MAX_PENDING_OPS) {
       throw new RangeError('TextDoc: too many ops waiting for missing dependencies; batch refused')
     }
-    const map = replicas.map((r) => this.replicaTable.agent(r))
+    const map = this.replicaTable.agentsOf(replicas)
     const now = changes ? this.seconds() : 0
     for (const op of ops) {
       op.agent = map[op.agent]!
@@ -818,7 +835,7 @@ export class TextDoc {
       if (!this.known(op.targetAgent, last)) return this.missing(op.targetAgent, last)
       this.integrateDelete(op, changes)
     }
-    this.versions[op.agent] = op.counter + op.length - 1
+    this.advance(op.agent, op.counter + op.length - 1)
     this.log.push(op)
     if (op.agent === 0) this.lastLocal = null
     return true

@@ -82,6 +82,11 @@ export class MemberLog {
     return this.pending.size
   }
 
+  /** Ops held, stored or parked: grows exactly when a batch taught this log something. */
+  opCount(): number {
+    return this.ops.size + this.pending.size
+  }
+
   /** Ops a peer at `v` lacks, parents first; an equivocator's forked ops always (the evidence). */
   changesSince(v: VersionVector): Uint8Array {
     const { order, forks } = this.resolve()
