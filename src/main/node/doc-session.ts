@@ -577,8 +577,9 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     const roots = [...new Set([...(this.secrets.legacyRoots ?? []), ...owners])]
     if (roots.length > (this.secrets.legacyRoots?.length ?? 0)) {
       this.secrets.legacyRoots = roots
+      const changed = this.durable.pinLegacyRoots(roots).length > 0
       await this.deps.saveSecrets(this.docId, this.secrets)
-      if (this.durable.pinLegacyRoots(roots).length > 0) this.membersChanged()
+      if (changed) this.membersChanged()
     }
     if (!owners.includes(this.deps.self) || this.durable.members.root() !== undefined) return
     await this.setMember(this.deps.self, 'owner', this.member(this.deps.self)?.name ?? this.deps.selfName)

@@ -121,6 +121,7 @@ export class MemberLog {
     const before = this.snapshot()
     for (const k of keys) this.legacyRoots.add(k)
     this.resolution = null
+    this.admitParked()
     return this.diff(before)
   }
 
@@ -233,7 +234,12 @@ export class MemberLog {
       return fromPeer
     }
     this.store(op)
-    // Parked ops that were waiting on this one.
+    this.admitParked()
+    return true
+  }
+
+  /** Stores the parked ops that can be now (and those they unblock), until none can. */
+  private admitParked(): void {
     for (let progress = true; progress;) {
       progress = false
       for (const parked of this.pending.values()) {
@@ -244,7 +250,6 @@ export class MemberLog {
         progress = true
       }
     }
-    return true
   }
 
   private readiness(op: MemberOp): 'ready' | 'wait' | 'refuse' {
@@ -253,7 +258,8 @@ export class MemberLog {
         ? 'ready'
         : 'refuse'
     }
-    if (op.kind === 'legacy-genesis') return this.legacyRoots.has(op.author) ? 'ready' : 'refuse'
+    // Parked, not refused: this device may pin its author later (it opens the old list, or joins).
+    if (op.kind === 'legacy-genesis') return this.legacyRoots.has(op.author) ? 'ready' : 'wait'
     const chain = this.chains.get(op.author)
     const count = chain?.reduce((n, slot) => n + slot.length, 0) ?? 0
     if (count >= MAX_OPS_PER_AUTHOR || this.ops.size >= MAX_OPS) return 'refuse'

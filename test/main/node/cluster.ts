@@ -11,7 +11,8 @@ import { join } from 'node:path'
 import { createConnectedPair } from '../../../src/shared/sync/memory-pair'
 import type { PeerConnection } from '../../../src/shared/sync/peer-connection'
 import { toHex } from '../../../src/shared/sync/hex'
-import { MemoryStore } from '../../../src/main/storage/memory-store'
+import { MemoryStore, type MemoryBacking } from '../../../src/main/storage/memory-store'
+import type { DocSecrets } from '../../../src/main/node/doc-session'
 import { SecretStore } from '../../../src/main/node/secrets'
 import { Workspace } from '../../../src/main/node/workspace'
 
@@ -26,19 +27,29 @@ export interface TestNode {
 
 const dirs: string[] = []
 
-export async function makeNode(name: string, now?: () => number): Promise<TestNode> {
+/** What a node holds when it starts: documents on its "disk" (`backing`) and their keys. */
+export interface NodeState {
+  readonly backing?: MemoryBacking
+  readonly docs?: Readonly<Record<string, DocSecrets>>
+  /** The device's key pair (default: a new one). */
+  readonly keyPair?: { publicKey: Uint8Array; secretKey: Uint8Array }
+}
+
+export async function makeNode(name: string, now?: () => number, state: NodeState = {}): Promise<TestNode> {
   const dir = mkdtempSync(join(tmpdir(), `meshpad-node-${name}-`))
   dirs.push(dir)
-  const keyPair = SecretStream.keyPair()
+  const keyPair = state.keyPair ?? SecretStream.keyPair()
   const key = new Uint8Array(keyPair.publicKey)
   const logs: string[] = []
+  const secrets = await SecretStore.open(dir)
+  for (const [docId, doc] of Object.entries(state.docs ?? {})) await secrets.putDoc(docId, doc)
   const ws = new Workspace({
     deviceKey: key,
     sign: signerFor(keyPair),
     name,
     appVersion: 'test',
-    store: new MemoryStore(),
-    secrets: await SecretStore.open(dir),
+    store: new MemoryStore(state.backing),
+    secrets,
     antiEntropyMs: 0,
     log: (m) => logs.push(m),
     ...(now ? { now } : {}),
