@@ -46,9 +46,12 @@ export function resolveMembers(
   crypto: MemberCrypto,
   ops: readonly MemberOp[],
   legacyRoots: ReadonlySet<string>,
+  /** Forks known from evidence that could not be stored (member-log.ts): author → number. */
+  evidenceForks: ReadonlyMap<string, number> = new Map(),
 ): Resolution {
   const order = topologicalOrder(ops)
   const forks = findForks(order)
+  for (const [author, seq] of evidenceForks) forks.set(author, Math.min(forks.get(author) ?? Infinity, seq))
   const past = pasts(order)
   const genesis = chooseGenesis(docId, crypto, order, legacyRoots)
   const root = genesis?.author
@@ -65,26 +68,34 @@ export function resolveMembers(
   return { order, valid: pass.valid, members: pass.state.records(), root, forks }
 }
 
-/** The member list as a set of ops makes it; a concurrent write on one device keeps the least privilege. */
+/**
+ * The member list as a set of ops makes it. Each device keeps every write not yet followed by another
+ * (its concurrent heads), and shows the least privileged of them (the latest applied on a tie): keeping
+ * only one would let a write that follows one head override another head it never saw.
+ */
 class RoleState {
-  private readonly entries = new Map<string, { op: MemberOp; record: MemberRecord }>()
+  private readonly heads = new Map<string, { op: MemberOp; record: MemberRecord }[]>()
 
   get(device: string): MemberRecord | undefined {
-    return this.entries.get(device)?.record
+    const heads = this.heads.get(device)
+    return heads && leastPrivileged(heads).record
   }
 
   apply(op: MemberOp, opPast: Past): void {
-    const current = this.entries.get(op.target)
-    const record = { role: op.role, name: op.name }
-    const before = current && isAncestor(current.op, opPast)
-    if (!current || before || privilege(op.role) <= privilege(current.record.role)) {
-      this.entries.set(op.target, { op, record })
-    }
+    const heads = (this.heads.get(op.target) ?? []).filter((h) => !isAncestor(h.op, opPast))
+    heads.push({ op, record: { role: op.role, name: op.name } })
+    this.heads.set(op.target, heads)
   }
 
   records(): Map<string, MemberRecord> {
-    return new Map([...this.entries].map(([d, e]) => [d, e.record]))
+    return new Map([...this.heads].map(([d, heads]) => [d, leastPrivileged(heads).record]))
   }
+}
+
+function leastPrivileged<T extends { record: MemberRecord }>(heads: readonly T[]): T {
+  let out = heads[0]!
+  for (const h of heads) if (privilege(h.record.role) <= privilege(out.record.role)) out = h
+  return out
 }
 
 interface Pass {
@@ -124,14 +135,17 @@ function evaluate(
     if (authorRole !== 'owner') return
     if (op.target === root && op.role !== 'owner') return
     const targetWasOwner = op.target === root || seen.get(op.target)?.role === 'owner'
-    const demotes = targetWasOwner && op.role !== 'owner'
-    if (demotes && op.target !== op.author && !(rankOf(op.author) < rankOf(op.target))) return
+    const demotes = op.role !== 'owner'
+    if (demotes && targetWasOwner && op.target !== op.author && !(rankOf(op.author) < rankOf(op.target)))
+      return
     valid.add(op.id)
     state.apply(op, opPast)
     if (op.role === 'owner' && !rank.has(op.target)) rank.set(op.target, index)
+    // Also when the target was no owner as of this op: a concurrent grant may have made it one, and
+    // what it did as owner without seeing this op could have been made after it and dated back.
     if (demotes) demotions.push(op)
   })
-  return { valid, state, demotions }
+  return { valid, state, demotions: demotions.filter((d) => rank.has(d.target)) }
 }
 
 function stateOf(

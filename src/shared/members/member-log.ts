@@ -6,7 +6,7 @@
  *
  * What it stores is bounded, whoever sends it: an op is kept only if its parents are here, it is its
  * author's next (or a fork of an earlier one: an equivocation, kept as evidence), and its author is the
- * document's root or a device some stored op names; at most MAX_OPS_PER_AUTHOR per author and MAX_OPS
+ * document's root or a device some stored op made owner; at most MAX_OPS_PER_AUTHOR per author and MAX_OPS
  * in all, and MAX_PENDING waiting for parents. Whether an op takes effect is decided by `resolve`.
  */
 import { CrdtDecodeError, type VersionVector } from '../crdt/types'
@@ -30,6 +30,7 @@ export type { MemberRecord } from './authority'
 export const MAX_OPS_PER_AUTHOR = 1024
 export const MAX_OPS = 4096
 export const MAX_PENDING = 1024
+export const MAX_EVIDENCE = 256
 
 export interface MemberChangeRequest {
   readonly target: string
@@ -44,9 +45,19 @@ export class MemberLog {
   private readonly ops = new Map<string, MemberOp>()
   /** Each author's ops by seq − 1; a slot holds two or more ops only if the author equivocated. */
   private readonly chains = new Map<string, MemberOp[][]>()
-  /** Devices named by a stored op: only they (and roots) may add ops. */
-  private readonly named = new Set<string>()
+  /**
+   * Devices that were ever owners in some stored op's view: roots, and targets of owner grants made by
+   * such devices. Only they may add ops (only owners' ops can count), so no editor or viewer can make
+   * this log hold anything, and the caps are shared among owners only.
+   */
+  private readonly owners = new Set<string>()
   private readonly pending = new Map<string, MemberOp>()
+  /**
+   * Signed proof of a fork this log cannot store (its parents are on the other branch): an op of an
+   * author for a number this log already holds a different op for, or one that does not follow the op
+   * held before it. Kept (MAX_EVIDENCE at most), sent on, and enough to flag the author everywhere.
+   */
+  private readonly evidence = new Map<string, MemberOp>()
   private readonly legacyRoots = new Set<string>()
   private resolution: Resolution | null = null
 
@@ -88,13 +99,20 @@ export class MemberLog {
   }
 
   /** Ops a peer at `v` lacks, parents first; an equivocator's forked ops always (the evidence). */
+  /**
+   * Ops a peer at `v` lacks, parents first. Also: an equivocator's forked ops and the fork evidence
+   * (so every peer learns of it), and this log's op at each number `v` claims as an author's last, so
+   * that a peer given one branch of a fork and this log given the other find out (a version vector
+   * alone cannot tell two branches of equal length apart).
+   */
   changesSince(v: VersionVector): Uint8Array {
     const { order, forks } = this.resolve()
     const out = order.filter((op) => {
       const fork = forks.get(op.author)
-      return op.seq > (v[op.author] ?? 0) || (fork !== undefined && op.seq >= fork)
+      const seen = v[op.author] ?? 0
+      return op.seq >= seen || (fork !== undefined && op.seq >= fork)
     })
-    return encodeMemberOps(out)
+    return encodeMemberOps([...out, ...this.evidence.values()])
   }
 
   /**
@@ -113,7 +131,7 @@ export class MemberLog {
   }
 
   save(): Uint8Array {
-    return encodeMemberOps([...this.resolve().order, ...this.pending.values()])
+    return encodeMemberOps([...this.resolve().order, ...this.evidence.values(), ...this.pending.values()])
   }
 
   /** Devices pinned as roots of a document made before signed members (see member-op.ts). */
@@ -197,7 +215,13 @@ export class MemberLog {
   // ---- internals -------------------------------------------------------------------------------------
 
   private resolve(): Resolution {
-    this.resolution ??= resolveMembers(this.docId, this.crypto, [...this.ops.values()], this.legacyRoots)
+    this.resolution ??= resolveMembers(
+      this.docId,
+      this.crypto,
+      [...this.ops.values()],
+      this.legacyRoots,
+      this.evidenceForks(),
+    )
     return this.resolution
   }
 
@@ -216,7 +240,7 @@ export class MemberLog {
     const before = this.snapshot()
     let added = false
     for (const op of ops) {
-      if (this.ops.has(op.id) || this.pending.has(op.id)) continue
+      if (this.ops.has(op.id) || this.pending.has(op.id) || this.evidence.has(op.id)) continue
       added = this.admit(op, fromPeer) || added
     }
     if (!added) return []
@@ -226,6 +250,11 @@ export class MemberLog {
 
   /** Stores `op` if admissible (and then every parked op it unblocks); parks it if parents are missing. */
   private admit(op: MemberOp, fromPeer: boolean): boolean {
+    if (this.provesFork(op)) {
+      if (this.evidence.size >= MAX_EVIDENCE) return false
+      this.evidence.set(op.id, op)
+      return true
+    }
     const state = this.readiness(op)
     if (state === 'refuse') return false
     if (state === 'wait') {
@@ -252,6 +281,20 @@ export class MemberLog {
     }
   }
 
+  /**
+   * Whether `op` (signature checked) shows its author forked and cannot be stored: this log holds a
+   * different op of that author with its number and not all its parents, or holds the author's op
+   * before it and `op` names another one as its predecessor.
+   */
+  private provesFork(op: MemberOp): boolean {
+    if (op.kind !== 'change' || !this.owners.has(op.author)) return false
+    const chain = this.chains.get(op.author)
+    const same = chain?.[op.seq - 1]
+    if (same && !same.some((o) => o.id === op.id) && !op.parents.every((p) => this.ops.has(p))) return true
+    const before = op.seq > 1 ? chain?.[op.seq - 2] : undefined
+    return before !== undefined && !op.parents.some((p) => before.some((o) => o.id === p))
+  }
+
   private readiness(op: MemberOp): 'ready' | 'wait' | 'refuse' {
     if (op.kind === 'genesis') {
       return op.nonce && docIdFor(this.crypto, fromHex(op.author), op.nonce) === this.docId
@@ -271,18 +314,30 @@ export class MemberLog {
     ) {
       return 'refuse' // an author's ops form a chain: each names the one before
     }
-    return this.named.has(op.author) ? 'ready' : 'refuse'
+    return this.owners.has(op.author) ? 'ready' : 'refuse'
   }
 
   private store(op: MemberOp): void {
     this.ops.set(op.id, op)
-    this.named.add(op.target)
-    this.named.add(op.author)
+    if (op.kind !== 'change') this.owners.add(op.author)
+    else if (op.role === 'owner') this.owners.add(op.target)
     let chain = this.chains.get(op.author)
     if (!chain) this.chains.set(op.author, (chain = []))
     const slot = chain[op.seq - 1]
     if (slot) slot.push(op)
     else chain[op.seq - 1] = [op]
+  }
+
+  /** Author → the lowest number the evidence shows it used twice. */
+  private evidenceForks(): Map<string, number> {
+    const forks = new Map<string, number>()
+    for (const op of this.evidence.values()) {
+      const chain = this.chains.get(op.author)
+      const same = chain?.[op.seq - 1]?.some((o) => o.id !== op.id)
+      const at = same ? op.seq : op.seq - 1
+      forks.set(op.author, Math.min(forks.get(op.author) ?? Infinity, at))
+    }
+    return forks
   }
 
   private snapshot(): Map<string, string> {
