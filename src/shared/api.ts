@@ -111,6 +111,21 @@ export interface MemberInfo extends DeviceInfo {
   readonly online: boolean
   /** This device. */
   readonly me: boolean
+  /** The document's creator: always an owner, whom no one can demote or remove. */
+  readonly creator: boolean
+  /**
+   * Caught signing two different member changes with one number: its member changes no longer count
+   * (for anyone), so what it granted or took away is void.
+   */
+  readonly flagged: boolean
+}
+
+/** An invite this device issued that can still be redeemed (its code is never shown again). */
+export interface OpenInvite {
+  readonly id: string
+  readonly role: DocRole
+  /** When it stops working (ms since the epoch). */
+  readonly expires: number
 }
 
 /** How a document is shared: on the LAN or not, and with whom. */
@@ -119,6 +134,8 @@ export interface SharingInfo {
   readonly sharedOnLan: boolean
   readonly myRole: DocRole | null
   readonly members: readonly MemberInfo[]
+  /** This device's open invites to the document, soonest to expire first; empty unless an owner. */
+  readonly invites: readonly OpenInvite[]
 }
 
 export interface InviteInfo {
@@ -209,7 +226,10 @@ export interface MeshpadApi {
   answerJoin(requestId: string, accept: boolean, role: DocRole): Promise<ApiResult<null>>
   sharing(docId: string): Promise<ApiResult<SharingInfo>>
   setSharedOnLan(docId: string, on: boolean): Promise<ApiResult<SharingInfo>>
+  /** Makes an invite (it then shows in `SharingInfo.invites`, with a `sharing` event). */
   createInvite(docId: string, role: DocRole): Promise<ApiResult<InviteInfo>>
+  /** Revokes an open invite of this device's (owners only): redeeming it fails from now on. */
+  revokeInvite(docId: string, inviteId: string): Promise<ApiResult<SharingInfo>>
   setRole(docId: string, device: string, role: DocRole): Promise<ApiResult<SharingInfo>>
   removeMember(docId: string, device: string): Promise<ApiResult<SharingInfo>>
   /** This window's cursor (null: not in the document), shown to the others. */
@@ -250,6 +270,7 @@ export const API_REQUESTS: readonly ApiRequest[] = [
   'sharing',
   'setSharedOnLan',
   'createInvite',
+  'revokeInvite',
   'setRole',
   'removeMember',
   'setPresence',

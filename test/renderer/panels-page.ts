@@ -33,13 +33,20 @@ let settings: Settings = {
   deviceId: 'AAAA-BBBB-CCCC-DDDD',
   online: true,
 }
-const sharing: SharingInfo = {
+const member = { online: false, me: false, creator: false, flagged: false }
+let sharing: SharingInfo = {
   docId: DOC,
   sharedOnLan: false,
   myRole: 'owner',
   members: [
-    { device: 'aa', deviceId: 'AAAA-BBBB', name: 'Ann', role: 'owner', online: true, me: true },
-    { device: 'bb', deviceId: 'BBBB-CCCC', name: 'Bob', role: 'editor', online: false, me: false },
+    { ...member, device: 'aa', deviceId: 'AAAA-BBBB', name: 'Ann', role: 'owner', online: true, me: true },
+    { ...member, device: 'bb', deviceId: 'BBBB-CCCC', name: 'Bob', role: 'editor' },
+    { ...member, device: 'cc', deviceId: 'CCCC-DDDD', name: 'Cat', role: 'owner', creator: true },
+    { ...member, device: 'mm', deviceId: 'MMMM-NNNN', name: 'Mal', role: 'editor', flagged: true },
+  ],
+  invites: [
+    { id: 'i1', role: 'editor', expires: Date.now() + 23 * 3_600_000 + 60_000 },
+    { id: 'i2', role: 'viewer', expires: Date.now() + 90 * 60_000 },
   ],
 }
 
@@ -87,6 +94,11 @@ const api = {
     record('removeMember')(device),
     ok({ ...sharing, members: sharing.members.filter((m) => m.device !== device) })
   ),
+  revokeInvite: (_d: string, id: string) => {
+    record('revokeInvite')(id)
+    sharing = { ...sharing, invites: sharing.invites.filter((i) => i.id !== id) }
+    return ok(sharing)
+  },
   props: () => ok(props),
   setProp: (_d: string, key: string, value: string) => {
     record('setProp')(key, value)

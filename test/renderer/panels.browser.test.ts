@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { buildSync } from 'esbuild'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium } from '../support/chromium'
+import { artifactPath, launchChromium } from '../support/chromium'
 
 const X = 'x'.repeat(32)
 const Y = 'y'.repeat(32)
@@ -35,6 +35,8 @@ describe('collaboration panels', () => {
     context = await launchChromium()
     page = await context.newPage()
     await page.setContent('<!doctype html><meta charset="utf-8"><body></body>')
+    // The app's own stylesheet, so that the screenshots show the panels as people see them.
+    await page.addStyleTag({ path: join(import.meta.dirname, '../../src/renderer/src/styles.css') })
     await page.addScriptTag({ content: bundle.outputFiles[0]!.text })
     await page.getByTestId('nearby-device').waitFor()
   })
@@ -95,15 +97,43 @@ describe('collaboration panels', () => {
     await page.getByTestId('create-invite').click()
     expect(await page.getByTestId('invite-code').inputValue()).toBe('CODE123')
     expect(await page.getByTestId('invite-link').textContent()).toBe('meshpad://join/CODE123')
-    await page.getByTestId('member-role').selectOption('viewer')
+    const bob = page.locator('[data-testid=member][data-device=bb]')
+    await bob.getByTestId('member-role').selectOption('viewer')
     expect(await calls()).toContainEqual(['setRole', 'd'.repeat(32), 'bb', 'viewer'])
-    expect(await page.getByTestId('member').count()).toBe(2)
-    const remove = page.getByTestId('member-remove')
+    expect(await page.getByTestId('member').count()).toBe(4)
+    const remove = bob.getByTestId('member-remove')
     await remove.click()
     expect(await remove.textContent()).toBe('Confirm remove')
     await remove.click()
-    await expect.poll(() => page.getByTestId('member').count()).toBe(1)
+    await expect.poll(() => page.getByTestId('member').count()).toBe(3)
     expect(await calls()).toContainEqual(['removeMember', 'bb'])
+  })
+
+  it('Share: the creator cannot be managed, a flagged member is marked, open invites revoke', async () => {
+    const creator = page.locator('[data-testid=member][data-device=cc]')
+    expect(await creator.getByTestId('member-creator').textContent()).toContain('creator')
+    expect(await creator.getByTestId('member-remove').count()).toBe(0)
+    expect(await creator.getByTestId('member-role').count()).toBe(0)
+    expect(await page.getByTestId('member-creator').count()).toBe(1)
+    const mal = page.locator('[data-testid=member][data-device=mm]')
+    expect(await mal.getByRole('note').textContent()).toContain(
+      'Signed conflicting changes: its member changes no longer count',
+    )
+    expect(await page.getByTestId('member-flagged').count()).toBe(1)
+    expect(await mal.getByTestId('member-remove').count()).toBe(1) // an owner may still remove it
+
+    const invites = page.getByTestId('open-invite')
+    expect(await invites.allTextContents()).toEqual([
+      'editor, expires in 23 hoursRevoke',
+      'viewer, expires in 2 hoursRevoke',
+    ])
+    await page.getByRole('button', { name: 'Revoke editor invite' }).click()
+    await expect.poll(() => invites.count()).toBe(1)
+    expect(await calls()).toContainEqual(['revokeInvite', 'i1'])
+    expect(await invites.getAttribute('data-invite-id')).toBe('i2')
+    await page.getByTestId('share-panel').screenshot({ path: artifactPath('screenshots/share-panel.png') })
+    await page.getByRole('button', { name: 'Revoke viewer invite' }).click()
+    await expect.poll(() => page.getByTestId('open-invites').count()).toBe(0)
   })
 
   it('Properties: edits on Enter, adds and removes', async () => {

@@ -265,6 +265,7 @@ export class AppService {
       sharing: (docId) => on(docId, (s) => c.sharing(s)),
       setSharedOnLan: (docId, value) => on(docId, (s) => c.setSharedOnLan(s, value)),
       createInvite: (docId, role) => on(docId, (s) => c.createInvite(s, role)),
+      revokeInvite: (docId, inviteId) => on(docId, (s) => c.revokeInvite(s, inviteId)),
       setRole: (docId, device, role) => on(docId, (s) => c.setRole(s, device, role)),
       removeMember: (docId, device) => on(docId, (s) => c.removeMember(s, device)),
       setPresence: (docId, cursor) => on(docId, async (s) => (await c.ready, c.setPresence(s, cursor))),

@@ -234,6 +234,8 @@ export class Collaboration {
   sharing(session: DocSession): SharingInfo {
     const ws = this.node.workspace
     const online = new Set(session.peers().map((p) => p.remoteKey))
+    const creator = session.durable.members.root()
+    const flagged = new Set(session.equivocators())
     const members: MemberInfo[] = session
       .members()
       .filter((m) => ROLES.includes(m.record.role as DocRole))
@@ -244,6 +246,8 @@ export class Collaboration {
         role: m.record.role as DocRole,
         online: m.device === ws.self || online.has(m.device),
         me: m.device === ws.self,
+        creator: m.device === creator,
+        flagged: flagged.has(m.device),
       }))
     const myRole = session.myRole
     return {
@@ -251,16 +255,23 @@ export class Collaboration {
       sharedOnLan: ws.isSharedOnLan(session.docId),
       myRole: ROLES.includes(myRole as DocRole) ? (myRole as DocRole) : null,
       members,
+      // Only an owner's invites can be redeemed, so only an owner has open ones.
+      invites: myRole === 'owner' ? ws.openInvites(session.docId) : [],
     }
+  }
+
+  /** Tells the document's windows how it is shared now, and returns that. */
+  private sharingChanged(session: DocSession): SharingInfo {
+    const sharing = this.sharing(session)
+    this.options.emit({ type: 'sharing', sharing }, session.docId)
+    return sharing
   }
 
   async setSharedOnLan(session: DocSession, on: unknown): Promise<SharingInfo> {
     if (session.myRole !== 'owner')
       throw new WorkspaceError('NOT_ALLOWED', 'Only an owner can share a document.')
     await this.node.workspace.shareOnLan(session.docId, on === true)
-    const sharing = this.sharing(session)
-    this.options.emit({ type: 'sharing', sharing }, session.docId)
-    return sharing
+    return this.sharingChanged(session)
   }
 
   async createInvite(session: DocSession, role: unknown): Promise<InviteInfo> {
@@ -268,7 +279,19 @@ export class Collaboration {
     if (r === 'owner')
       throw badArgument('Invite people as editors or viewers; make an owner from the members list.')
     const code = await this.node.workspace.createInvite(session.docId, r, this.node.addresses())
+    this.sharingChanged(session) // the open-invites list has it now
     return { code, link: `meshpad://join/${code}`, role: r, expires: decodeInvite(code).expires }
+  }
+
+  async revokeInvite(session: DocSession, inviteId: unknown): Promise<SharingInfo> {
+    if (session.myRole !== 'owner')
+      throw new WorkspaceError('NOT_ALLOWED', 'Only an owner can revoke invites.')
+    const ws = this.node.workspace
+    // Only an open invite to this document: not another document's, nor one already used or expired.
+    if (typeof inviteId !== 'string' || !ws.openInvites(session.docId).some((i) => i.id === inviteId))
+      throw badArgument('No such open invite to this document (it may have been used or expired).')
+    await ws.revokeInvite(inviteId)
+    return this.sharingChanged(session)
   }
 
   async setRole(session: DocSession, device: unknown, role: unknown): Promise<SharingInfo> {

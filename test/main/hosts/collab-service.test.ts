@@ -6,10 +6,11 @@
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { ApiEvent, ApiResult } from '../../../src/shared/api'
 import { TextDoc } from '../../../src/shared/crdt'
 import { AppService, type AppClient } from '../../../src/main/hosts/app-service'
+import { decodeInvite } from '../../../src/main/node/invite-code'
 import { PeerNode } from '../../../src/main/node/peer-node'
 
 function value<T>(result: ApiResult<T>): T {
@@ -163,6 +164,50 @@ describe('collaboration API', () => {
     })
   })
 
+  it('lists an owner’s open invites, and a revoked one no longer lets anyone in', async () => {
+    const sharingEvents = (): number => a.events.filter((e) => e.type === 'sharing').length
+    const before = sharingEvents()
+    const invite = value(await a.api.createInvite(docId, 'editor'))
+    const id = decodeInvite(invite.code).inviteId
+    // Made: listed, and the owner's windows hear of it.
+    expect(value(await a.api.sharing(docId)).invites).toContainEqual({
+      id,
+      role: 'editor',
+      expires: invite.expires,
+    })
+    expect(sharingEvents()).toBeGreaterThan(before)
+    // Not an owner (cy is a viewer): no invites listed, and none to revoke.
+    expect(value(await c.api.sharing(docId)).invites).toEqual([])
+    expect(await c.api.revokeInvite(docId, id)).toMatchObject({ ok: false, code: 'NOT_ALLOWED' })
+    for (const bad of ['0'.repeat(32), 42, null]) {
+      expect(await a.api.revokeInvite(docId, bad as string)).toMatchObject({ ok: false, code: 'BAD_REQUEST' })
+    }
+    expect(await a.api.revokeInvite('not a doc', id)).toMatchObject({ ok: false, code: 'BAD_REQUEST' })
+
+    const revoked = value(await a.api.revokeInvite(docId, id))
+    expect(revoked.invites.map((i) => i.id)).not.toContain(id)
+    const last = a.events.filter((e) => e.type === 'sharing').at(-1)
+    expect(last?.type === 'sharing' && last.sharing.invites.map((i) => i.id)).not.toContain(id)
+    expect(await a.api.revokeInvite(docId, id)).toMatchObject({ ok: false, code: 'BAD_REQUEST' })
+
+    // The code itself still reaches the owner, who turns it down: no way in.
+    const dee = await start('dee')
+    try {
+      expect(value(await dee.api.joinWithInvite(invite.link))).toBe(docId)
+      expect(await eventOf(dee, 'joined', (e) => e.docId === docId)).toMatchObject({ ok: false })
+      expect(dee.node.workspace.doc(docId)?.myRole).toBeUndefined()
+    } finally {
+      dee.service.close()
+      await dee.node.close()
+    }
+    expect(
+      a.node.workspace
+        .doc(docId)!
+        .members()
+        .some((m) => m.record.name === 'dee'),
+    ).toBe(false)
+  })
+
   it('lists members with roles and online state; only an owner changes roles or removes', async () => {
     const members = await until(() => {
       const info = a.events.filter((e) => e.type === 'sharing').at(-1)
@@ -171,9 +216,23 @@ describe('collaboration API', () => {
         : undefined
     }, 'three members')
     const byName = Object.fromEntries(members.map((m) => [m.name, m]))
-    expect(byName['ana']).toMatchObject({ role: 'owner', me: true, online: true })
-    expect(byName['ben']).toMatchObject({ role: 'editor', me: false })
+    expect(byName['ana']).toMatchObject({ role: 'owner', me: true, online: true, creator: true })
+    expect(byName['ben']).toMatchObject({ role: 'editor', me: false, creator: false, flagged: false })
     expect(byName['cy']).toMatchObject({ role: 'viewer', deviceId: c.node.identity.deviceId })
+    expect(members.filter((m) => m.flagged)).toEqual([])
+    // Everyone sees who created it (the root of the signed member list), not only the owner.
+    const seenByCy = value(await c.api.sharing(docId)).members
+    expect(seenByCy.filter((m) => m.creator).map((m) => m.name)).toEqual(['ana'])
+    // A device the member list caught equivocating is flagged (forging one takes a second owner's
+    // signing key, so the detector's answer is stood in for here; member-log tests cover detecting).
+    const session = a.node.workspace.doc(docId)!
+    const spy = vi.spyOn(session, 'equivocators').mockReturnValue([byName['ben']!.device])
+    try {
+      const flagged = value(await a.api.sharing(docId)).members.filter((m) => m.flagged)
+      expect(flagged.map((m) => m.name)).toEqual(['ben'])
+    } finally {
+      spy.mockRestore()
+    }
     expect(await b.api.setRole(docId, byName['cy']!.device, 'editor')).toMatchObject({
       ok: false,
       code: 'NOT_ALLOWED',

@@ -5,10 +5,11 @@ import type {
   InviteInfo,
   MeshpadBridge,
   MemberInfo,
+  OpenInvite,
   SharingInfo,
 } from '../../../shared/api'
 import { useApiEvent } from '../use-api-event'
-import { DeviceId, ErrorText, GuestRoleSelect, useRequest } from './common'
+import { DeviceId, ErrorText, GuestRoleSelect, plural, useRequest } from './common'
 
 const ROLES: readonly DocRole[] = ['owner', 'editor', 'viewer']
 const toRole = (value: string): DocRole => ROLES.find((r) => r === value) ?? 'viewer'
@@ -20,6 +21,16 @@ const when = (ms: number): string => {
   return sameDay
     ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
     : d.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' })
+}
+
+/** "in 5 minutes", "in 23 hours", "in 3 days": how long until `ms` from `now`. */
+const expiresIn = (ms: number, now: number): string => {
+  const minutes = Math.max(1, Math.ceil((ms - now) / 60_000))
+  if (minutes < 60) return `in ${plural(minutes, 'minute', 'minutes')}`
+  const hours = Math.round(minutes / 60)
+  return hours < 48
+    ? `in ${plural(hours, 'hour', 'hours')}`
+    : `in ${plural(Math.round(hours / 24), 'day', 'days')}`
 }
 
 /** Writes to the clipboard; false if the page may not (no permission, not focused). */
@@ -94,13 +105,19 @@ function SharePanelFor({ api, docId }: { api: MeshpadBridge; docId: string }): R
                 : 'Not shared on the LAN.'}
           </p>
           {isOwner && <InviteSection api={api} docId={docId} />}
+          {isOwner && (
+            <OpenInvites
+              invites={sharing.invites}
+              onRevoke={(id) => void update(api.revokeInvite(docId, id))}
+            />
+          )}
           <h3>Members</h3>
           <ul className="members" data-testid="members">
             {sharing.members.map((m) => (
               <MemberRow
                 key={m.device}
                 member={m}
-                manage={isOwner && !m.me}
+                manage={isOwner && !m.me && !m.creator}
                 onRole={(role) => void update(api.setRole(docId, m.device, role))}
                 onRemove={() => void update(api.removeMember(docId, m.device))}
               />
@@ -172,6 +189,50 @@ function InviteSection({ api, docId }: { api: MeshpadBridge; docId: string }): R
   )
 }
 
+/** The time, updated every minute: "expires in …" counts down, and expired invites leave the list. */
+function useMinuteClock(): number {
+  const [now, setNow] = useState(() => Date.now())
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 60_000)
+    return () => clearInterval(timer)
+  }, [])
+  return now
+}
+
+/** The invites this device made that still work, each with a Revoke (an unused code then fails). */
+function OpenInvites({
+  invites,
+  onRevoke,
+}: {
+  invites: readonly OpenInvite[]
+  onRevoke: (id: string) => void
+}): React.JSX.Element | null {
+  const now = useMinuteClock()
+  const open = invites.filter((i) => i.expires > now)
+  if (open.length === 0) return null
+  return (
+    <>
+      <h3>Open invites</h3>
+      <ul data-testid="open-invites">
+        {open.map((i) => (
+          <li key={i.id} className="panel-row" data-testid="open-invite" data-invite-id={i.id}>
+            <span className="spacer">
+              {i.role}, expires {expiresIn(i.expires, now)}
+            </span>
+            <button
+              data-testid="revoke-invite"
+              aria-label={`Revoke ${i.role} invite`}
+              onClick={() => onRevoke(i.id)}
+            >
+              Revoke
+            </button>
+          </li>
+        ))}
+      </ul>
+    </>
+  )
+}
+
 function MemberRow({
   member: m,
   manage,
@@ -197,8 +258,18 @@ function MemberRow({
         <span className="name">
           {name}
           {m.me && ' (you)'}
+          {m.creator && (
+            <span className="member-tag" data-testid="member-creator">
+              {' · creator'}
+            </span>
+          )}
         </span>
         <DeviceId id={m.deviceId} />
+        {m.flagged && (
+          <span className="member-flag" role="note" data-testid="member-flagged">
+            ⚠ Signed conflicting changes: its member changes no longer count
+          </span>
+        )}
       </span>
       {manage ? (
         <>
