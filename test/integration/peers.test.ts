@@ -209,6 +209,52 @@ describe('peers as separate processes (meshpad peer) over TCP + Noise on 127.0.0
     expect(opCount(view.version), `seed ${seed}`).toBe(before + a.ops + b.ops)
   }, 90_000)
 
+  it('lists open invites and revokes one, whose code then lets no one in; members marks the creator', async () => {
+    const [alice, bob, carol] = await Promise.all([
+      CliPeer.start({ name: 'alice', text: 'hello\n' }),
+      CliPeer.start({ name: 'bob' }),
+      CliPeer.start({ name: 'carol' }),
+    ])
+    expect(await alice.run('invites')).toEqual(['no open invites'])
+    const bobCode = await alice.invite('editor')
+    const carolCode = await alice.invite('viewer')
+    const [forBob, forCarol] = [decodeInvite(bobCode), decodeInvite(carolCode)]
+    const listed = await alice.run('invites')
+    expect(listed).toHaveLength(2)
+    for (const [invite, role] of [
+      [forBob, 'editor'],
+      [forCarol, 'viewer'],
+    ] as const) {
+      const expiry = new Date(invite.expires).toISOString()
+      expect(listed).toContain(`${invite.inviteId} ${role} expires ${expiry} (in 24 h)`)
+    }
+
+    // Revoked by the start of its ID: no longer listed, and its code lets no one in.
+    await expect(alice.run('revoke ffffffffff')).rejects.toThrow(/names 0 open invites/)
+    expect(await alice.run(`revoke ${forBob.inviteId.slice(0, 8)}`)).toEqual([
+      `revoked the editor invite ${forBob.inviteId}`,
+    ])
+    expect((await alice.run('invites')).map((l) => l.split(' ')[0])).toEqual([forCarol.inviteId])
+    await expect(bob.join(bobCode)).rejects.toThrow(/join failed/)
+    await carol.join(carolCode)
+    expect(await alice.run('invites')).toEqual(['no open invites'])
+
+    // The creator is marked, for everyone, and the device key stays the last word of a line.
+    const aliceKey = await alice.deviceKey()
+    const members = await alice.run('members')
+    expect(members).toHaveLength(2)
+    expect(members.find((l) => l.startsWith('alice '))).toMatch(new RegExp(` owner creator ${aliceKey}$`))
+    expect(members.find((l) => l.startsWith('carol '))).toMatch(/ viewer [0-9a-f]{64}$/)
+    await expect
+      .poll(async () => (await carol.run('members')).some((l) => l.endsWith(` owner creator ${aliceKey}`)), {
+        timeout: 10_000,
+      })
+      .toBe(true)
+    // Not an owner: no invites to list or revoke.
+    expect(await carol.run('invites')).toEqual(['no open invites (this device is not an owner)'])
+    await expect(carol.run(`revoke ${forCarol.inviteId}`)).rejects.toThrow(CliCommandError)
+  }, 60_000)
+
   it('keeps the document from strangers, stolen keys, replays and removed members; viewers and reused invites fail', async () => {
     const secret = 'TOP SECRET: the launch code is 0000.\n'
     const [alice, bob, carol, vera] = await Promise.all([

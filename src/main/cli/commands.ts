@@ -17,6 +17,8 @@ export type Command =
   | { readonly name: 'peers' }
   | { readonly name: 'history'; readonly limit: number }
   | { readonly name: 'invite'; readonly role: Role }
+  | { readonly name: 'invites' }
+  | { readonly name: 'revoke'; readonly id: string }
   | { readonly name: 'join'; readonly code: string }
   | { readonly name: 'status' }
   | { readonly name: 'members' }
@@ -40,9 +42,11 @@ export const HELP = `Commands:
   peers                      connected peers and the documents shared with them
   history [n]                the last n operations (default 20): order, author, time
   invite [editor|viewer]     make a single-use invite code for this document
+  invites                    this device's open invites to the document: id, role, expiry
+  revoke <invite-id>         revoke an open invite (an ID or a unique start of one)
   join <code>                join a document with an invite code
   status                     document, version, role and peers in one line
-  members                    the document's members and roles
+  members                    the document's members and roles; marks the creator and flagged devices
   role <device> <role>       change a member's role (owner, editor, viewer, removed)
   share on|off               list this document to devices on the LAN
   requests                   pending join requests
@@ -154,6 +158,12 @@ export function parseCommand(line: string): Command | null {
     case 'invite':
       arity(0, 1)
       return { name: 'invite', role: role(args[0], 'editor') }
+    case 'invites':
+      arity(0, 0)
+      return { name: 'invites' }
+    case 'revoke':
+      arity(1, 1)
+      return { name: 'revoke', id: args[0]! }
     case 'join':
       arity(1, 1)
       return { name: 'join', code: args[0]! }

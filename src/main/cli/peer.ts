@@ -10,6 +10,7 @@ import { deviceIdOf } from '../net/device-key'
 import type { FaultOptions } from '../net/fault-injection'
 import { PeerNode } from '../node/peer-node'
 import type { DocSession } from '../node/doc-session'
+import type { Workspace } from '../node/workspace'
 import { readInvite } from '../hosts/invite-text'
 import { workspaceDocs } from '../hosts/workspace-files'
 import { FileLinks } from '../storage/file-links'
@@ -183,6 +184,24 @@ export class PeerCli {
         out(`invite (${c.role}, single use, 24 h): meshpad://join/${code}`)
         break
       }
+      case 'invites': {
+        const invites = this.openInvites()
+        if (invites.length === 0)
+          out(
+            this.doc.myRole === 'owner' ? 'no open invites' : 'no open invites (this device is not an owner)',
+          )
+        for (const i of invites)
+          out(`${i.id} ${i.role} expires ${new Date(i.expires).toISOString()} (${expiresIn(i.expires)})`)
+        break
+      }
+      case 'revoke': {
+        const matches = this.openInvites().filter((i) => i.id.startsWith(c.id.toLowerCase()))
+        if (matches.length !== 1)
+          throw new CommandError(`"${displayLabel(c.id)}" names ${matches.length} open invites; see invites`)
+        await ws.revokeInvite(matches[0]!.id)
+        out(`revoked the ${matches[0]!.role} invite ${matches[0]!.id}`)
+        break
+      }
       case 'join': {
         await this.node.joinWithInvite(readInvite(c.code))
         out('invite sent; waiting for the inviter to let us in')
@@ -197,13 +216,21 @@ export class PeerCli {
         )
         break
       }
-      case 'members':
-        for (const { device, record } of this.doc.members()) {
+      case 'members': {
+        const creator = this.doc.durable.members.root()
+        const flagged = new Set(this.doc.equivocators())
+        const members = this.doc.members()
+        for (const { device, record } of members) {
+          // The key stays last: scripts take it from there.
+          const marks = `${device === creator ? ' creator' : ''}${flagged.has(device) ? ' flagged' : ''}`
           out(
-            `${displayLabel(record.name) || 'unnamed'} ${deviceLabel(device)} ${displayLabel(String(record.role))} ${displayLabel(device)}`,
+            `${displayLabel(record.name) || 'unnamed'} ${deviceLabel(device)} ${displayLabel(String(record.role))}${marks} ${displayLabel(device)}`,
           )
         }
+        if (members.some((m) => flagged.has(m.device)))
+          out('flagged: signed conflicting member changes; its member changes no longer count')
         break
+      }
       case 'role':
         if (c.role === 'removed') await this.doc.removeMember(this.resolveDevice(c.device))
         else await this.doc.setMember(this.resolveDevice(c.device), c.role, '')
@@ -238,6 +265,11 @@ export class PeerCli {
         return false
     }
     return true
+  }
+
+  /** This device's open invites to the document: none unless it is an owner (only those can be redeemed). */
+  private openInvites(): ReturnType<Workspace['openInvites']> {
+    return this.doc.myRole === 'owner' ? this.node.workspace.openInvites(this.doc.docId) : []
   }
 
   /** A device named by its full hex key or by a unique prefix of it. */
@@ -300,6 +332,12 @@ export async function runPeer(options: PeerOptions): Promise<void> {
   await new Promise<void>((resolve) => rl.once('close', resolve))
   await queue
   await shutdown()
+}
+
+/** "in 23 h", "in 5 min": how long until `ms` (since the epoch). */
+function expiresIn(ms: number): string {
+  const minutes = Math.max(1, Math.ceil((ms - Date.now()) / 60_000))
+  return minutes < 60 ? `in ${minutes} min` : `in ${Math.round(minutes / 60)} h`
 }
 
 /** A device's short ID for people; a member key that is not a device key (written by a peer) says so. */

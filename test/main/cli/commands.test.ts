@@ -22,6 +22,7 @@ describe('CLI command parsing', () => {
     expect(parseCommand('history 5')).toEqual({ name: 'history', limit: 5 })
     expect(parseCommand('invite viewer')).toEqual({ name: 'invite', role: 'viewer' })
     expect(parseCommand('invite')).toEqual({ name: 'invite', role: 'editor' })
+    expect(parseCommand('revoke 3fa9')).toEqual({ name: 'revoke', id: '3fa9' })
     expect(parseCommand('approve ab12 viewer')).toEqual({ name: 'approve', id: 'ab12', role: 'viewer' })
     expect(parseCommand('role 7f9d removed')).toEqual({ name: 'role', device: '7f9d', role: 'removed' })
     for (const verb of [
@@ -30,6 +31,7 @@ describe('CLI command parsing', () => {
       'peers',
       'status',
       'members',
+      'invites',
       'requests',
       'nearby',
       'exit',
@@ -60,6 +62,9 @@ describe('CLI command parsing', () => {
       'view --raw',
       'share maybe',
       'sync now',
+      'revoke',
+      'revoke a b',
+      'invites all',
     ]
     for (const line of bad) {
       let error: unknown
