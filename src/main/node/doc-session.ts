@@ -201,6 +201,10 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     return this.secrets.bootstrap.includes(device) ? 'owner' : undefined
   }
 
+  isRemoved(device: string): boolean {
+    return this.member(device)?.role === 'removed'
+  }
+
   get myRole(): MemberRole | undefined {
     // Before the member list arrives: the role we were let in as (least privilege if not recorded).
     const joining = this.secrets.bootstrap.length > 0 ? (this.secrets.joinedAs ?? 'viewer') : undefined
@@ -354,7 +358,11 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       } else {
         const applying = this.durable.applyMembers(batch)
         isNew = this.progress(channel) !== before
-        if ((await applying).length > 0) this.membersChanged()
+        const changed = (await applying).length > 0
+        // Passed on before sessions are re-checked: a device this removes still hears of its removal.
+        if (isNew) this.broadcast(channel, batch, from, sentTo)
+        if (changed) this.membersChanged()
+        return
       }
     } catch (err) {
       if (err instanceof StampAheadError && from) {
@@ -482,8 +490,12 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
 
   async insert(index: number, text: string): Promise<void> {
     this.requireEdit()
-    await this.registerAuthor()
-    const batch = await this.durable.insert(index, text)
+    // The edit is applied now, at the index the caller saw (nothing can land in between); the author
+    // record is written first, and both are durable before the edit is sent.
+    const registered = this.registerAuthor()
+    const applied = this.durable.insert(index, text)
+    await registered
+    const batch = await applied
     this.emit('text', [{ index, deleted: 0, inserted: text }], 'local')
     this.emit('batch', batch, 'local', false)
     this.broadcast(Channel.Text, batch, null)
@@ -491,8 +503,10 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
 
   async delete(index: number, length: number): Promise<void> {
     this.requireEdit()
-    await this.registerAuthor()
-    const batch = await this.durable.delete(index, length)
+    const registered = this.registerAuthor()
+    const applied = this.durable.delete(index, length)
+    await registered
+    const batch = await applied
     this.emit('text', [{ index, deleted: length, inserted: '' }], 'local')
     this.emit('batch', batch, 'local', false)
     this.broadcast(Channel.Text, batch, null)

@@ -77,7 +77,7 @@ export class MemberLog {
   ): MemberLog {
     const log = new MemberLog(docId, crypto, legacyRoots)
     // Our own storage: every op was verified when it arrived.
-    log.integrate(decodeMemberOps(crypto, docId, saved), false)
+    log.integrate(decodeMemberOps(crypto, docId, saved))
     return log
   }
 
@@ -93,9 +93,13 @@ export class MemberLog {
     return this.pending.size
   }
 
-  /** Ops held, stored or parked: grows exactly when a batch taught this log something. */
+  /**
+   * Ops held, stored or kept as evidence: grows exactly when a batch taught this log something worth
+   * storing and passing on. Parked ops do not count: anyone can send ops whose parents never come
+   * (an editor's, made up), so they are neither stored nor relayed, only kept in memory (bounded).
+   */
   opCount(): number {
-    return this.ops.size + this.pending.size
+    return this.ops.size + this.evidence.size
   }
 
   /** Ops a peer at `v` lacks, parents first; an equivocator's forked ops always (the evidence). */
@@ -127,11 +131,11 @@ export class MemberLog {
         throw new CrdtDecodeError(`member op ${op.id.slice(0, 8)} has a bad signature`)
       }
     }
-    return this.integrate(ops, true)
+    return this.integrate(ops)
   }
 
   save(): Uint8Array {
-    return encodeMemberOps([...this.resolve().order, ...this.evidence.values(), ...this.pending.values()])
+    return encodeMemberOps([...this.resolve().order, ...this.evidence.values()])
   }
 
   /** Devices pinned as roots of a document made before signed members (see member-op.ts). */
@@ -178,7 +182,7 @@ export class MemberLog {
       throw new RangeError('this change would not count: its author lacks the authority')
     }
     if (kind === 'legacy-genesis') this.legacyRoots.add(author)
-    this.integrate([op], false)
+    this.integrate([op])
     return encodeMemberOps([op])
   }
 
@@ -236,12 +240,12 @@ export class MemberLog {
     return parents.slice(0, MAX_PARENTS)
   }
 
-  private integrate(ops: readonly MemberOp[], fromPeer: boolean): string[] {
+  private integrate(ops: readonly MemberOp[]): string[] {
     const before = this.snapshot()
     let added = false
     for (const op of ops) {
       if (this.ops.has(op.id) || this.pending.has(op.id) || this.evidence.has(op.id)) continue
-      added = this.admit(op, fromPeer) || added
+      added = this.admit(op) || added
     }
     if (!added) return []
     this.resolution = null
@@ -249,7 +253,7 @@ export class MemberLog {
   }
 
   /** Stores `op` if admissible (and then every parked op it unblocks); parks it if parents are missing. */
-  private admit(op: MemberOp, fromPeer: boolean): boolean {
+  private admit(op: MemberOp): boolean {
     if (this.provesFork(op)) {
       if (this.evidence.size >= MAX_EVIDENCE) return false
       this.evidence.set(op.id, op)
@@ -260,7 +264,7 @@ export class MemberLog {
     if (state === 'wait') {
       if (this.pending.size >= MAX_PENDING) this.pending.delete(this.pending.keys().next().value!)
       this.pending.set(op.id, op)
-      return fromPeer
+      return false
     }
     this.store(op)
     this.admitParked()
@@ -271,7 +275,23 @@ export class MemberLog {
   private admitParked(): void {
     for (let progress = true; progress;) {
       progress = false
+      // Evidence whose parents have arrived is an op like any other now (its fork is in the chain):
+      // stored, else ops naming it would wait for it forever.
+      for (const kept of this.evidence.values()) {
+        if (this.provesFork(kept) || this.readiness(kept) !== 'ready') continue
+        this.evidence.delete(kept.id)
+        this.store(kept)
+        progress = true
+      }
       for (const parked of this.pending.values()) {
+        // Parked before the other branch of its author's fork arrived: it proves that fork now.
+        if (this.provesFork(parked)) {
+          if (this.evidence.size >= MAX_EVIDENCE) continue
+          this.pending.delete(parked.id)
+          this.evidence.set(parked.id, parked)
+          progress = true
+          continue
+        }
         const s = this.readiness(parked)
         if (s === 'wait') continue
         this.pending.delete(parked.id)

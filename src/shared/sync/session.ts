@@ -58,6 +58,8 @@ export interface SessionDoc {
   keysAfter(epoch: number): readonly { readonly epoch: number; readonly key: Uint8Array }[]
   /** The role of a device (hex key) in this document, or undefined if it is not a member. */
   roleOf(deviceKey: string): Role | undefined
+  /** Whether an owner removed the device (it is told so, since it knew the document anyway). */
+  isRemoved(deviceKey: string): boolean
   versions(): DocVersions
   /**
    * An authenticated peer's `sync-request`: what it holds, so also what this side lacks from it and
@@ -113,6 +115,9 @@ export interface SessionHost {
  */
 const NO_ACCESS = 'no document with that ID on this device is shared with you'
 
+/** The answer to a removed member, which would otherwise keep believing it is one. */
+const REMOVED = 'an owner removed this device from the document'
+
 const AUTH_LABEL = utf8('meshpad/doc-auth/v1')
 const INVITE_LABEL = utf8('meshpad/invite/v1')
 
@@ -159,6 +164,10 @@ export const TEXT_CHUNK_BYTES = 1 << 20
 interface DocState {
   /** We sent our proof for this document on this connection. */
   sentAuth: boolean
+  /** The key epoch of the last proof we sent. */
+  sentEpoch: number
+  /** The older epoch the peer proved that we last sent the later keys for. */
+  keysAfter: number | undefined
   /** The peer proved membership: it may receive data, and send it (unless a viewer). */
   peerRole: Role | undefined
 }
@@ -215,6 +224,7 @@ export class PeerSession {
     if (!key) return
     const state = this.state(doc.docId)
     state.sentAuth = true
+    state.sentEpoch = epoch
     this.send({
       type: 'doc-auth',
       docId: doc.docId,
@@ -291,6 +301,7 @@ export class PeerSession {
       case 'doc-auth':
         return this.onDocAuth(m.docId, m.epoch, m.proof, m.verified)
       case 'doc-deny':
+        if (m.code === 'bad-proof' && this.retryOlderEpoch(m.docId)) return
         return this.host.onDocDenied(this, m.docId, m.code, m.reason)
       case 'sync-request':
         return this.onSyncRequest(m.docId, m.versions)
@@ -365,6 +376,7 @@ export class PeerSession {
     }
     // One code and reason, one path, for "no such document" and "not a member" (see NO_ACCESS).
     const role = doc?.roleOf(this.remoteKey)
+    if (doc?.isRemoved(this.remoteKey)) return deny('not-a-member', REMOVED)
     if (!doc || !role) return deny('not-a-member', NO_ACCESS)
     const key = doc.keyFor(epoch)
     if (!key) return deny('bad-proof', `unknown key epoch ${epoch}`)
@@ -375,10 +387,15 @@ export class PeerSession {
     const first = state.peerRole === undefined
     state.peerRole = role
     if (epoch < doc.epoch) {
-      // The peer missed a key rotation, so it cannot check a proof of our epoch: it gets one of the
-      // epoch it proved, then (from an owner) the keys after it, in order (it accepts only the next).
-      this.sendProof(doc, epoch)
-      for (const k of doc.keysAfter(epoch)) this.sendKeyShare(docId, k.epoch, k.key)
+      // The peer missed a key rotation (or holds another key for ours), so it cannot check a proof of
+      // our epoch: unless it already verified us, it gets one of the epoch it proved (two peers that
+      // both prove an older epoch would otherwise answer each other forever); and, once, the keys
+      // after it (from an owner), in order: it accepts only the next.
+      if (!peerVerifiedUs) this.sendProof(doc, epoch)
+      if (state.keysAfter !== epoch) {
+        state.keysAfter = epoch // once per connection and epoch proved
+        for (const k of doc.keysAfter(epoch)) this.sendKeyShare(docId, k.epoch, k.key)
+      }
     } else if (!peerVerifiedUs) {
       // The peer says whether it holds our proof; if not (never sent, or lost), it gets it now.
       this.openDoc(docId)
@@ -389,6 +406,21 @@ export class PeerSession {
       this.send({ type: 'sync-request', docId, versions: doc.versions() })
       this.host.onDocReady(this, docId)
     }
+  }
+
+  /**
+   * The peer could not check our proof: it lacks our epoch, or holds another key for it (two owners
+   * rotated the key while apart, or a removed owner planted one before its removal reached the peer).
+   * Membership is checked apart from the key, so a proof of an older epoch, which every member holds,
+   * is as good: we step down one epoch per denial until one verifies (then the owners' keys and the
+   * member list sync as usual). Returns whether a proof was sent.
+   */
+  private retryOlderEpoch(docId: string): boolean {
+    const state = this.docs.get(docId)
+    const doc = this.host.doc(docId)
+    if (!state?.sentAuth || !doc || state.sentEpoch === 0 || !doc.keyFor(state.sentEpoch - 1)) return false
+    this.sendProof(doc, state.sentEpoch - 1)
+    return true
   }
 
   private onSyncRequest(docId: string, versions: DocVersions): void {
@@ -470,7 +502,7 @@ export class PeerSession {
   private state(docId: string): DocState {
     let s = this.docs.get(docId)
     if (!s) {
-      s = { sentAuth: false, peerRole: undefined }
+      s = { sentAuth: false, sentEpoch: 0, keysAfter: undefined, peerRole: undefined }
       this.docs.set(docId, s)
     }
     return s
