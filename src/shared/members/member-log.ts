@@ -6,7 +6,7 @@
  *
  * What it stores is bounded, whoever sends it: an op is kept only if its parents are here, it is its
  * author's next (or a fork of an earlier one: an equivocation, kept as evidence), and its author is the
- * document's root or a device some stored op made owner; at most MAX_OPS_PER_AUTHOR per author and MAX_OPS
+ * document's root or a device made owner in the op's own past; at most MAX_OPS_PER_AUTHOR per author and MAX_OPS
  * in all, and MAX_PENDING waiting for parents. Whether an op takes effect is decided by `resolve`.
  */
 import { CrdtDecodeError, type VersionVector } from '../crdt/types'
@@ -45,12 +45,6 @@ export class MemberLog {
   private readonly ops = new Map<string, MemberOp>()
   /** Each author's ops by seq − 1; a slot holds two or more ops only if the author equivocated. */
   private readonly chains = new Map<string, MemberOp[][]>()
-  /**
-   * Devices that were ever owners in some stored op's view: roots, and targets of owner grants made by
-   * such devices. Only they may add ops (only owners' ops can count), so no editor or viewer can make
-   * this log hold anything, and the caps are shared among owners only.
-   */
-  private readonly owners = new Set<string>()
   private readonly pending = new Map<string, MemberOp>()
   /**
    * Signed proof of a fork this log cannot store (its parents are on the other branch): an op of an
@@ -102,7 +96,6 @@ export class MemberLog {
     return this.ops.size + this.evidence.size
   }
 
-  /** Ops a peer at `v` lacks, parents first; an equivocator's forked ops always (the evidence). */
   /**
    * Ops a peer at `v` lacks, parents first. Also: an equivocator's forked ops and the fork evidence
    * (so every peer learns of it), and this log's op at each number `v` claims as an author's last, so
@@ -307,8 +300,8 @@ export class MemberLog {
    * before it and `op` names another one as its predecessor.
    */
   private provesFork(op: MemberOp): boolean {
-    if (op.kind !== 'change' || !this.owners.has(op.author)) return false
     const chain = this.chains.get(op.author)
+    if (op.kind !== 'change' || !chain) return false
     const same = chain?.[op.seq - 1]
     if (same && !same.some((o) => o.id === op.id) && !op.parents.every((p) => this.ops.has(p))) return true
     const before = op.seq > 1 ? chain?.[op.seq - 2] : undefined
@@ -334,13 +327,31 @@ export class MemberLog {
     ) {
       return 'refuse' // an author's ops form a chain: each names the one before
     }
-    return this.owners.has(op.author) ? 'ready' : 'refuse'
+    // Only an op whose author was made owner in its own past can count, so only such ops are kept:
+    // no editor or viewer can make this log hold anything. Decided by the op's past alone, so every
+    // peer keeps the same ops. An author's later ops name its earlier ones: only its first is checked.
+    return op.seq > 1 || this.ownerInPast(op) ? 'ready' : 'refuse'
+  }
+
+  /** Whether a stored ancestor of `op` roots the document as its author or makes its author owner. */
+  private ownerInPast(op: MemberOp): boolean {
+    const seen = new Set<string>()
+    const queue = [...op.parents]
+    while (queue.length > 0) {
+      const id = queue.pop()!
+      if (seen.has(id)) continue
+      seen.add(id)
+      const a = this.ops.get(id)
+      if (!a) continue
+      if (a.kind === 'change' ? a.role === 'owner' && a.target === op.author : a.author === op.author)
+        return true
+      queue.push(...a.parents)
+    }
+    return false
   }
 
   private store(op: MemberOp): void {
     this.ops.set(op.id, op)
-    if (op.kind !== 'change') this.owners.add(op.author)
-    else if (op.role === 'owner') this.owners.add(op.target)
     let chain = this.chains.get(op.author)
     if (!chain) this.chains.set(op.author, (chain = []))
     const slot = chain[op.seq - 1]

@@ -800,7 +800,7 @@ describe('MemberLog: delivery and bounds', () => {
     expect(roleOf(log, other)).toBe('viewer')
   })
 
-  it('refuses ops from a device no op names', () => {
+  it('refuses ops whose author was not made owner in their own past', () => {
     const { doc, root, rootLog } = Doc.create()
     const stranger = testDevice()
     const named = testDevice()
@@ -809,13 +809,17 @@ describe('MemberLog: delivery and bounds', () => {
     expect(rootLog.size).toBe(1)
     expect(rootLog.pendingCount()).toBe(0)
     expect(rootLog.get(named.key)).toBeUndefined()
-    // Once made owner, its op is stored (it was refused, not parked), though it does not count: it is
-    // concurrent with the grant.
+    // Made owner later, it is still refused: the grant is not in that op's past, and what is kept is
+    // decided by an op's past alone, so that every peer keeps the same ops whatever it received first.
     doc.change(rootLog, root, stranger.key, 'owner')
     send(rootLog, op)
-    expect(rootLog.size).toBe(3)
-    expect(rootLog.isValid(op.id)).toBe(false)
+    expect(rootLog.size).toBe(2)
     expect(rootLog.get(named.key)).toBeUndefined()
+    // Its next op, made after the grant, is kept.
+    const after = doc.forgeNext(rootLog, stranger, named.key, 'editor')
+    send(rootLog, after)
+    expect(rootLog.isValid(after.id)).toBe(true)
+    expect(rootLog.get(named.key)?.role).toBe('editor')
   })
 })
 
