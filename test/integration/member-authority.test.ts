@@ -203,16 +203,25 @@ describe('member authority: signed member ops under attack, over TCP + Noise on 
   })
   afterAll(() => cluster.closeAll())
 
-  it('1. an editor’s own signed ops making itself owner and the owner removed are void, live or in a sync reply', async () => {
+  /**
+   * An owner node, an editor node, and mallory: an editor played by a hand-driven client, connected
+   * (and authenticated) to both.
+   */
+  async function editorAttack(text: string) {
     const owner = await cluster.start('owner')
     const ed = await cluster.start('ed')
-    const doc = await cluster.createDoc(owner, 'The owner’s document.\n')
+    const doc = await cluster.createDoc(owner, text)
     const edDoc = await cluster.join(owner, ed, doc.docId)
     const mallory = device('mallory')
     await doc.setMember(mallory.key, 'editor', mallory.name)
     await until('ed knows mallory', () => edDoc.roleOf(mallory.key) === 'editor', 10_000)
     const atOwner = await connectAs(mallory, owner, doc.docId, doc.keyFor(0)!)
     const atEd = await connectAs(mallory, ed, doc.docId, doc.keyFor(0)!)
+    return { owner, ed, doc, edDoc, mallory, atOwner, atEd }
+  }
+
+  it('1. an editor’s own signed ops making itself owner and the owner removed are void, live or in a sync reply', async () => {
+    const { owner, ed, doc, edDoc, mallory, atOwner, atEd } = await editorAttack('The owner’s document.\n')
     const before = membersOf(doc)
     const versionBefore = doc.durable.members.version()
     expect(membersOf(edDoc)).toBe(before)
@@ -308,15 +317,7 @@ describe('member authority: signed member ops under attack, over TCP + Noise on 
   }, 30_000)
 
   it('2. ops forged in the owner’s name are malformed: not stored, not relayed, and the connection loses the document', async () => {
-    const owner = await cluster.start('owner')
-    const ed = await cluster.start('ed')
-    const doc = await cluster.createDoc(owner, 'Forgery.\n')
-    const edDoc = await cluster.join(owner, ed, doc.docId)
-    const mallory = device('mallory')
-    await doc.setMember(mallory.key, 'editor', mallory.name)
-    await until('ed knows mallory', () => edDoc.roleOf(mallory.key) === 'editor', 10_000)
-    const atOwner = await connectAs(mallory, owner, doc.docId, doc.keyFor(0)!)
-    const atEd = await connectAs(mallory, ed, doc.docId, doc.keyFor(0)!)
+    const { owner, ed, doc, edDoc, mallory, atOwner, atEd } = await editorAttack('Forgery.\n')
     const membersBefore = membersOf(doc)
     const versionBefore = doc.durable.members.version()
     const sizeBefore = doc.durable.members.size

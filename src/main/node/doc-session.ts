@@ -185,8 +185,9 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     return out
   }
 
+  /** Whether the signed list is the authority here: it has a root, or there is no old list to read. */
   private get signedMembers(): boolean {
-    return this.durable.members.root() !== undefined || this.durable.legacyMembers.entries().length === 0
+    return this.durable.members.root() !== undefined || this.durable.legacyMembers.opCount() === 0
   }
 
   /** Devices caught signing two different member changes with one number (their changes stop counting). */

@@ -544,7 +544,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     if (invite.used || invite.revoked || invite.expires <= this.now()) return 'invite-invalid'
     // Void for a device that was removed (it must be let in again by an owner, on purpose), and from a
     // device that is no longer an owner (its grant would not count).
-    if (doc.member(session.remoteKey)?.role === 'removed' || doc.myRole !== 'owner') return 'invite-invalid'
+    if (doc.isRemoved(session.remoteKey) || doc.myRole !== 'owner') return 'invite-invalid'
     const expected = inviteProof(
       nodeCrypto,
       fromHex(invite.secret),
