@@ -308,27 +308,27 @@ export class DurableDoc {
    */
   async applyText(batch: Uint8Array): Promise<TextChange[]> {
     this.checkOpen()
-    const before = this.signature(this.textDoc)
+    const before = this.textDoc.opCount()
     const changes = this.textDoc.applyRemote(batch)
     // A duplicate adds nothing to store, but may still be in flight from another sender: wait for it.
-    await this.persist(TEXT, before === this.signature(this.textDoc) ? null : batch)
+    await this.persist(TEXT, before === this.textDoc.opCount() ? null : batch)
     return changes
   }
 
   async applyProps(batch: Uint8Array): Promise<LwwChange<JsonValue>[]> {
     this.checkOpen()
-    const before = this.signature(this.propMap)
+    const before = this.propMap.opCount()
     const changes = this.propMap.applyRemote(batch)
-    await this.persist(PROPS, before === this.signature(this.propMap) ? null : batch)
+    await this.persist(PROPS, before === this.propMap.opCount() ? null : batch)
     return changes
   }
 
   /** Member ops from a peer; resolves with the devices whose record changed, once durable. */
   async applyMembers(batch: Uint8Array): Promise<string[]> {
     this.checkOpen()
-    const before = this.signature(this.memberLog)
+    const before = this.memberLog.opCount()
     const changes = this.memberLog.applyRemote(batch)
-    await this.persist(MEMBER_OPS, before === this.signature(this.memberLog) ? null : batch)
+    await this.persist(MEMBER_OPS, before === this.memberLog.opCount() ? null : batch)
     return changes
   }
 
@@ -441,11 +441,6 @@ export class DurableDoc {
       if (err instanceof StorageError) this.options.onBackgroundError?.(err)
       else throw err
     })
-  }
-
-  /** Changes exactly when a batch taught the replica something (O(1): not the version vector). */
-  private signature(crdt: { opCount(): number }): number {
-    return crdt.opCount()
   }
 
   private checkOpen(): void {

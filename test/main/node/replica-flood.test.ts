@@ -67,7 +67,6 @@ it('an editor minting replicas: honest peers keep syncing, past the cap the edit
   console.log(
     `[replica-flood] ${first} replicas held; 20 owner keystrokes reached bob in ${keystrokesMs.toFixed(0)} ms`,
   )
-  expect(keystrokesMs).toBeLessThan(5_000) // before: 4-43 s for one edit (a bound for a slow CI, not a benchmark)
   // Anti-entropy still works: version vectors of ~65,000 replicas decode.
   alice.ws.syncAll()
   bob.ws.syncAll()
