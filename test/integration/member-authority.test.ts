@@ -641,7 +641,7 @@ describe('member authority: signed member ops under attack, over TCP + Noise on 
     expect(doc.member(dana.key)?.role).toBe('removed')
 
     // The owner revokes that invite: no longer listed, and refused to anyone (dana or a newcomer).
-    await ws.revokeInvite(kept.inviteId)
+    await ws.revokeInvite(doc.docId, kept.inviteId)
     expect(ws.openInvites(doc.docId).map((i) => i.id)).toEqual([spare.inviteId])
     const eve = device('eve')
     const byEve = await redeem(eve, kept)

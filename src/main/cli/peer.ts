@@ -10,7 +10,6 @@ import { deviceIdOf } from '../net/device-key'
 import type { FaultOptions } from '../net/fault-injection'
 import { PeerNode } from '../node/peer-node'
 import type { DocSession } from '../node/doc-session'
-import type { Workspace } from '../node/workspace'
 import { readInvite } from '../hosts/invite-text'
 import { workspaceDocs } from '../hosts/workspace-files'
 import { FileLinks } from '../storage/file-links'
@@ -185,7 +184,7 @@ export class PeerCli {
         break
       }
       case 'invites': {
-        const invites = this.openInvites()
+        const invites = ws.openInvites(this.doc.docId)
         if (invites.length === 0)
           out(
             this.doc.myRole === 'owner' ? 'no open invites' : 'no open invites (this device is not an owner)',
@@ -195,10 +194,10 @@ export class PeerCli {
         break
       }
       case 'revoke': {
-        const matches = this.openInvites().filter((i) => i.id.startsWith(c.id.toLowerCase()))
+        const matches = ws.openInvites(this.doc.docId).filter((i) => i.id.startsWith(c.id.toLowerCase()))
         if (matches.length !== 1)
           throw new CommandError(`"${displayLabel(c.id)}" names ${matches.length} open invites; see invites`)
-        await ws.revokeInvite(matches[0]!.id)
+        await ws.revokeInvite(this.doc.docId, matches[0]!.id)
         out(`revoked the ${matches[0]!.role} invite ${matches[0]!.id}`)
         break
       }
@@ -265,11 +264,6 @@ export class PeerCli {
         return false
     }
     return true
-  }
-
-  /** This device's open invites to the document: none unless it is an owner (only those can be redeemed). */
-  private openInvites(): ReturnType<Workspace['openInvites']> {
-    return this.doc.myRole === 'owner' ? this.node.workspace.openInvites(this.doc.docId) : []
   }
 
   /** A device named by its full hex key or by a unique prefix of it. */

@@ -414,8 +414,12 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     return encodeInvite(code)
   }
 
-  /** The invites this device issued for `docId` that can still be redeemed, soonest to expire first. */
+  /**
+   * The invites this device issued for `docId` that can still be redeemed, soonest to expire first:
+   * none unless it is an owner now (redeeming checks that too).
+   */
   openInvites(docId: string): { id: string; role: Role; expires: number }[] {
+    if (this.docs.get(docId)?.myRole !== 'owner') return []
     const now = this.now()
     return this.options.secrets
       .invites()
@@ -424,10 +428,18 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
       .sort((a, b) => a.expires - b.expires)
   }
 
-  /** Revokes an invite this device issued: redeeming it fails from now on, as if it had been used. */
-  async revokeInvite(inviteId: string): Promise<void> {
+  /** Revokes an open invite to `docId` this device issued: redeeming it fails from now on. */
+  async revokeInvite(docId: string, inviteId: string): Promise<void> {
+    if (this.requireDoc(docId).myRole !== 'owner') {
+      throw new WorkspaceError('NOT_ALLOWED', 'Only an owner can revoke invites.')
+    }
     const invite = this.options.secrets.invite(inviteId)
-    if (!invite) throw new WorkspaceError('BAD_ARGUMENT', 'This device issued no such invite.')
+    if (!invite || !this.openInvites(docId).some((i) => i.id === inviteId)) {
+      throw new WorkspaceError(
+        'BAD_ARGUMENT',
+        'No such open invite to this document (it may have been used or expired).',
+      )
+    }
     invite.revoked = true
     await this.options.secrets.putInvite(inviteId, invite)
   }
