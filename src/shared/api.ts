@@ -52,6 +52,11 @@ export interface OpenedDoc extends DocSummary {
   readonly state: Uint8Array
   /** The file's language for syntax highlighting, from its name (e.g. "notes.md" → markdown). */
   readonly fileName: string | null
+  /**
+   * The replica ID for this window's editor, fresh per opening: bound to this device's key by the
+   * node, which takes edits only from its own replicas.
+   */
+  readonly replica: string
 }
 
 /** The status bar of one document. */

@@ -325,8 +325,10 @@ describe('peers as separate processes (meshpad peer) over TCP + Noise on 127.0.0
       const genuine = first.proof(docKey, docId, 0)
       first.send(genuine)
       first.send({ type: 'sync-request', docId, versions: [{}, {}, {}] })
+      // The reply's members come first; its text after the seals that vouch for it.
       const reply = await first.waitFor(
-        (m): m is Extract<Message, { type: 'sync-reply' }> => m.type === 'sync-reply',
+        (m): m is Extract<Message, { type: 'sync-reply' }> =>
+          m.type === 'sync-reply' && m.batches[0].length > 2,
         5000,
       )
       const replica = new TextDoc('readerAA')

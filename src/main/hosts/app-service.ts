@@ -322,6 +322,7 @@ export class AppService {
       ...this.summary(d.session),
       state,
       fileName: d.file ? basename(d.file.path) : d.session.title || null,
+      replica: d.session.mintReplica(),
     }
   }
 

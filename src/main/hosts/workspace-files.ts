@@ -52,5 +52,6 @@ function sessionView(session: DocSession): LinkedDoc {
     },
     insert: (index, text) => session.insert(index, text),
     applyBatch: (batch) => session.applyLocalBatch(batch),
+    newReplica: () => session.mintStoredReplica(),
   }
 }

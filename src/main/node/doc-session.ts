@@ -5,7 +5,8 @@
  * or the CLI). Nothing is broadcast before it is on disk.
  */
 import { EventEmitter } from 'node:events'
-import { decodeTextOps } from '../../shared/crdt/text-codec'
+import { decodeTextOps, encodeTextOps } from '../../shared/crdt/text-codec'
+import type { TextOp } from '../../shared/crdt/ops'
 import {
   CrdtDecodeError,
   StampAheadError,
@@ -19,7 +20,9 @@ import { fromHex, toHex } from '../../shared/sync/hex'
 import { truncateString } from '../../shared/crdt/bytes'
 import type { Sign } from '../../shared/members/member-op'
 import type { DurableDoc, JsonValue } from '../storage/durable-doc'
-import { randomKey } from './crypto'
+import { memberCrypto, randomKey } from './crypto'
+import { Provenance } from './provenance'
+import { decodeSeals, encodeSeals, isDerivedForm, MAX_SEALS_PER_BATCH, type Seal } from './replica-seal'
 import { canEdit, parseMember, type MemberRecord, type MemberRole } from './members'
 
 /** What only this device knows about a document: its keys, and peers trusted while joining. */
@@ -43,8 +46,10 @@ export interface DocSecrets {
 export interface DocSessionDeps {
   readonly self: string
   readonly selfName: string
-  /** Signs member changes with this device's key. */
+  /** Signs member changes and seals with this device's key. */
   readonly sign: Sign
+  /** The claim of the replica the document was opened with (`durable.replica`), minted for it. */
+  readonly claim: Seal
   /** Sessions with peers that may hold this document (filtered by authentication here). */
   readonly sessions: () => Iterable<PeerSession>
   readonly saveSecrets: (docId: string, secrets: DocSecrets) => Promise<void>
@@ -112,6 +117,13 @@ export class NotAllowedError extends Error {
 }
 
 const AWARENESS_TTL_MS = 30_000
+/** This device seals its replica's edits once they pause this long, and at least this often while they go on. */
+const SEAL_IDLE_MS = 1_000
+const SEAL_MAX_MS = 10_000
+/** A seal asked for and not come is asked for again after this long (its author may have been away). */
+const SEAL_ASK_AGAIN_MS = 2_000
+/** Seal requests remembered (to send one per replica); past this, forgotten (and asked again). */
+const MAX_SEALS_ASKED = 4_096
 /** Least time between two log lines about writes refused for their clock (anti-entropy repeats them). */
 const STAMP_LOG_MS = 60_000
 /** Least time between two 'sync' events while catching up (a chunked reply is many batches). */
@@ -133,6 +145,14 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   private lastSyncEvent = 0
   private syncTimer: ReturnType<typeof setTimeout> | undefined
   private lastStampLog = -Infinity
+  /** Who wrote each text op: checked before any op of a peer is applied (provenance.ts). */
+  private readonly provenance: Provenance
+  /** Per peer, the highest seal counter sent to it, per replica. */
+  private readonly sealsSent = new WeakMap<PeerSession, Map<string, number>>()
+  /** Replicas whose seal this node asked for and has not got yet (one request in flight each). */
+  private readonly sealsAsked = new Map<string, { counter: number; at: number }>()
+  /** This device's replicas with ops not sealed yet, and their idle timers. */
+  private readonly sealTimers = new Map<string, { timer: ReturnType<typeof setTimeout>; since: number }>()
 
   constructor(
     readonly durable: DurableDoc,
@@ -140,6 +160,23 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     private readonly deps: DocSessionDeps,
   ) {
     super()
+    this.provenance = new Provenance({
+      docId: durable.docId,
+      self: fromHex(deps.self),
+      sign: deps.sign,
+      verify: memberCrypto.verify,
+      text: () => durable.text,
+      stored: durable.seals().flatMap((bytes) => {
+        try {
+          return decodeSeals(bytes)
+        } catch {
+          return [] // a damaged stored seal: the replica is sealed again, or its ops wait for one
+        }
+      }),
+      isMember: (device) => this.member(device) !== undefined,
+      now: () => this.now(),
+    })
+    this.provenance.adopt(deps.claim)
   }
 
   get docId(): string {
@@ -190,11 +227,6 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     return this.durable.members.root() !== undefined || this.durable.legacyMembers.opCount() === 0
   }
 
-  /** Devices caught signing two different member changes with one number (their changes stop counting). */
-  equivocators(): string[] {
-    return this.durable.members.equivocators()
-  }
-
   roleOf(device: string): Role | undefined {
     const role = this.member(device)?.role
     if (role === 'removed') return undefined
@@ -214,6 +246,26 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
 
   versions(): DocVersions {
     return [this.durable.text.version(), this.durable.props.version(), this.durable.members.version()]
+  }
+
+  /**
+   * Seals for the text a peer at `v` lacks (one per replica it will receive ops of), in batches: sent
+   * before those ops, so the peer can check every op, whoever wrote it.
+   */
+  sealsFor(v: DocVersions, to: PeerSession): Uint8Array[] {
+    const seals: Seal[] = []
+    const ours = this.durable.text.version()
+    for (const replica in ours) {
+      if (ours[replica]! <= (v[0][replica] ?? 0)) continue
+      const seal = this.provenance.isOwn(replica) ? this.sealOwn(replica) : this.provenance.sealOf(replica)
+      if (seal) seals.push(seal)
+    }
+    const fresh = this.notSentYet(to, seals)
+    const out: Uint8Array[] = []
+    for (let i = 0; i < fresh.length; i += MAX_SEALS_PER_BATCH) {
+      out.push(encodeSeals(fresh.slice(i, i + MAX_SEALS_PER_BATCH)))
+    }
+    return out
   }
 
   async changesSince(v: DocVersions): Promise<DocBatches> {
@@ -334,7 +386,14 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     from: PeerSession | null,
     sentTo: readonly string[] = [],
     catchUp = false,
+    vouched = false,
   ): Promise<void> {
+    if (from && channel === Channel.Seals) return this.applySeals(batch, from, sentTo)
+    if (from && channel === Channel.Text && !vouched) {
+      const admitted = this.admitText(batch, from, sentTo, catchUp)
+      if (admitted === null) return
+      batch = admitted
+    }
     let isNew: boolean
     try {
       // A peer's property write stamped too far ahead of our clock is refused before the replica sees
@@ -347,6 +406,8 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       if (channel === Channel.Text) {
         const applying = this.durable.applyText(batch)
         isNew = this.progress(channel) !== before
+        const settled = this.provenance.settle()
+        if (settled.length > 0) this.broadcast(Channel.Seals, encodeSeals(settled), null)
         const changes = await applying
         if (changes.length > 0) this.emit('text', changes, 'remote')
         // Progress first, so that a status read on 'batch' already counts this batch.
@@ -392,6 +453,224 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     if (isNew) this.broadcast(channel, batch, from, sentTo)
   }
 
+  // ---- provenance: who wrote each text op -----------------------------------------------------------
+
+  /**
+   * A peer's text batch, checked op by op against who wrote it: the ops of a replica bound to the
+   * sender's device are taken; the ops of any other replica wait for their author's seal (held), and a
+   * flagged device's are dropped. Returns the batch to apply now (the same one when all is taken), or
+   * null. Throws CrdtDecodeError for a malformed batch.
+   */
+  private admitText(
+    batch: Uint8Array,
+    from: PeerSession,
+    sentTo: readonly string[],
+    catchUp: boolean,
+  ): Uint8Array | null {
+    const { replicas, ops } = decodeTextOps(batch)
+    const verdicts = replicas.map((replica) =>
+      this.provenance.admit(replica, from.remoteKey, () => this.takesUnclaimed(replica, from)),
+    )
+    if (ops.every((op) => verdicts[op.agent] === 'take')) return batch
+    const take: TextOp[] = []
+    const held = new Map<number, TextOp[]>()
+    for (const op of ops) {
+      const verdict = verdicts[op.agent]
+      if (verdict === 'take') take.push(op)
+      else if (verdict === 'hold') {
+        const list = held.get(op.agent) ?? []
+        list.push(op)
+        held.set(op.agent, list)
+      }
+    }
+    for (const [agent, list] of held) {
+      const replica = replicas[agent]!
+      const seen = this.durable.text.seenOf(replica)
+      const fresh = list.filter((op) => op.counter + op.length - 1 > seen)
+      if (fresh.length === 0) continue // all applied already: a duplicate
+      const first = fresh[0]!.counter
+      const last = Math.max(...fresh.map((op) => op.counter + op.length - 1))
+      const kept = this.provenance.hold({
+        replica,
+        batch: encodeTextOps(replicas, fresh, undefined, true),
+        first,
+        last,
+        from,
+        sentTo,
+        catchUp,
+      })
+      if (!kept)
+        this.deps.log(
+          `ops of ${replica} held for a seal in ${this.docId.slice(0, 8)}: limit reached, dropped`,
+        )
+      else if (!this.releaseHeld(replica)) this.askSeal(replica, last, from)
+    }
+    return take.length > 0 ? encodeTextOps(replicas, take, undefined, true) : null
+  }
+
+  /**
+   * Ops of a replica whose claim is unknown: replica IDs from before devices were bound to them, in a
+   * document from then; taken from an owner only (the history it holds), held otherwise.
+   */
+  private takesUnclaimed(replica: string, from: PeerSession): boolean {
+    return (
+      !isDerivedForm(replica) &&
+      this.durable.legacyMembers.opCount() > 0 &&
+      this.roleOf(from.remoteKey) === 'owner'
+    )
+  }
+
+  /** Applies the held ops of a replica that its author's seal now covers. Returns whether any were. */
+  private releaseHeld(replica: string): boolean {
+    const ready = this.provenance.release(replica)
+    for (const r of ready) {
+      void this.applyAndForward(Channel.Text, r.batch, r.from as PeerSession, r.sentTo, r.catchUp, true)
+    }
+    if (ready.length > 0) this.sealsAsked.delete(replica)
+    return ready.length > 0
+  }
+
+  /** Seals from a peer: checked, stored and passed on if news; they may release held ops. */
+  private async applySeals(batch: Uint8Array, from: PeerSession, sentTo: readonly string[]): Promise<void> {
+    let result: ReturnType<Provenance['receive']>
+    try {
+      result = this.provenance.receive(decodeSeals(batch))
+    } catch (err) {
+      if (!(err instanceof CrdtDecodeError)) throw err
+      this.deps.log(
+        `malformed seals for ${this.docId.slice(0, 8)} from ${from.remoteKey.slice(0, 8)}: ${err.message}`,
+      )
+      from.revoke(this.docId)
+      this.forgetPeer(from)
+      return
+    }
+    for (const device of new Set(result.evidence.map((seal) => toHex(seal.device)))) {
+      this.deps.log(
+        `device ${device.slice(0, 8)} sealed two different histories of its edits to ${this.docId.slice(0, 8)}: flagged`,
+      )
+    }
+    if (result.evidence.length > 0) {
+      this.broadcast(Channel.Seals, encodeSeals(result.evidence), from, sentTo)
+      this.emit('members')
+    }
+    for (const replica of result.release) this.releaseHeld(replica)
+    if (result.news.length === 0) return
+    for (const seal of result.news) this.sealsAsked.delete(seal.replica)
+    this.broadcast(Channel.Seals, encodeSeals(result.news), from, sentTo)
+    await Promise.all(result.news.map((seal) => this.storeSeal(seal))).catch((err: unknown) =>
+      this.emit('error', err as Error),
+    )
+  }
+
+  /**
+   * Asks for a seal of `replica` up to `counter`: of the peer the ops came from (it holds one, or asks
+   * the author), and of the author itself when connected. One request in flight per replica.
+   */
+  private askSeal(replica: string, counter: number, from: PeerSession | null): void {
+    const now = this.now()
+    const asked = this.sealsAsked.get(replica)
+    if (asked && asked.counter >= counter && now - asked.at < SEAL_ASK_AGAIN_MS) return
+    if (this.sealsAsked.size >= MAX_SEALS_ASKED) this.sealsAsked.clear() // a flood of made-up replicas
+    this.sealsAsked.set(replica, { counter, at: now })
+    const author = this.provenance.deviceOf(replica)
+    for (const s of this.peers()) {
+      if (s === from || s.remoteKey === author) s.sendSealRequest(this.docId, replica, counter)
+    }
+  }
+
+  /** Anti-entropy for held ops: asks again for the seals they wait for (their author may be back). */
+  retrySeals(): void {
+    const peers = new Set(this.peers())
+    for (const { replica, last, from } of this.provenance.heldReplicas()) {
+      this.askSeal(replica, last, peers.has(from as PeerSession) ? (from as PeerSession) : null)
+    }
+  }
+
+  /**
+   * A peer asks for a seal of `replica` up to `counter`: this device's own replica is sealed now; a
+   * seal held here that covers it is sent; otherwise the request goes on to the author, if connected.
+   */
+  onSealRequest(from: PeerSession, replica: string, counter: number): void {
+    const seal = this.provenance.isOwn(replica) ? this.sealOwn(replica) : this.provenance.sealOf(replica)
+    if (seal && seal.counter >= counter) {
+      // Asked for: sent even if sent before (the peer may not have had the ops it covers then).
+      this.notSentYet(from, [seal])
+      from.sendUpdate(this.docId, Channel.Seals, encodeSeals([seal]))
+      return
+    }
+    const author = this.provenance.deviceOf(replica)
+    if (author !== undefined && author !== from.remoteKey) this.askSeal(replica, counter, null)
+  }
+
+  /** A fresh seal of this device's replica (stored in the background when new). */
+  private sealOwn(replica: string): Seal | null {
+    const before = this.provenance.sealOf(replica)
+    const seal = this.provenance.sealOwn(replica)
+    if (seal && seal !== before) {
+      this.storeSeal(seal).catch((err: unknown) => this.emit('error', err as Error))
+    }
+    return seal
+  }
+
+  private storeSeal(seal: Seal): Promise<void> {
+    return this.durable.storeSeal(seal.replica, encodeSeals([seal]))
+  }
+
+  /** Sends a peer the seals it has not had yet (a claim at least) of the replicas whose ops follow. */
+  private sendSeals(to: PeerSession, seals: readonly Seal[]): void {
+    const fresh = this.notSentYet(to, seals)
+    if (fresh.length > 0) to.sendUpdate(this.docId, Channel.Seals, encodeSeals(fresh))
+  }
+
+  /** The seals newer than what `to` was sent, noted as sent. */
+  private notSentYet(to: PeerSession, seals: readonly Seal[]): Seal[] {
+    let sent = this.sealsSent.get(to)
+    if (!sent) this.sealsSent.set(to, (sent = new Map()))
+    const fresh = seals.filter((seal) => seal.counter > (sent.get(seal.replica) ?? -1))
+    for (const seal of fresh) sent.set(seal.replica, seal.counter)
+    return fresh
+  }
+
+  /** After an edit of this device's replica: seal it once edits pause (or every SEAL_MAX_MS while they go on). */
+  private scheduleSeal(replica: string): void {
+    const now = this.now()
+    const pending = this.sealTimers.get(replica)
+    if (pending) clearTimeout(pending.timer)
+    const since = pending?.since ?? now
+    const wait = Math.max(0, Math.min(SEAL_IDLE_MS, since + SEAL_MAX_MS - now))
+    const timer = setTimeout(() => {
+      this.sealTimers.delete(replica)
+      const before = this.provenance.sealOf(replica)
+      const seal = this.sealOwn(replica)
+      if (seal && seal !== before) this.broadcast(Channel.Seals, encodeSeals([seal]), null)
+    }, wait)
+    timer.unref?.()
+    this.sealTimers.set(replica, { timer, since })
+  }
+
+  /** Stops sealing in the background (the document is closing); what is unsealed is sealed on request later. */
+  stopSealing(): void {
+    for (const { timer } of this.sealTimers.values()) clearTimeout(timer)
+    this.sealTimers.clear()
+  }
+
+  /** A new replica of this device for the UI's editor: bound to this device's key, stored with its first edit. */
+  mintReplica(): string {
+    return this.provenance.mint()
+  }
+
+  /** A new replica of this device whose binding is stored before it is returned (for disk merges). */
+  async mintStoredReplica(): Promise<string> {
+    const replica = this.provenance.mint()
+    await this.storeSeal(this.provenance.sealOf(replica)!)
+    return replica
+  }
+
+  /** Devices caught equivocating: on the member list (member-log.ts), or on their text (provenance.ts). */
+  equivocators(): string[] {
+    return [...new Set([...this.durable.members.equivocators(), ...this.provenance.equivocators()])]
+  }
+
   /** How much a replica holds: ops applied plus ops parked. It grows exactly when a batch was news. */
   private progress(channel: Channel): number {
     const crdt =
@@ -424,7 +703,30 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     if (except) reached.add(peerTag(except.remoteKey))
     for (const s of targets) reached.add(peerTag(s.remoteKey))
     const list = [...reached]
-    for (const s of targets) s.sendUpdate(this.docId, channel, batch, list)
+    const seals = channel === Channel.Text ? this.sealsToPassOn(batch, except) : []
+    for (const s of targets) {
+      if (seals.length > 0) this.sendSeals(s, seals)
+      s.sendUpdate(this.docId, channel, batch, list)
+    }
+  }
+
+  /**
+   * The seals to send ahead of a text batch: those of its replicas (a claim at least, so a peer can tell
+   * whose they are). Relaying ops straight from their author beyond its latest seal, this node asks the
+   * author for a new one: the peers it relays to hold those ops until it comes.
+   */
+  private sealsToPassOn(batch: Uint8Array, from: PeerSession | null): Seal[] {
+    const seals: Seal[] = []
+    for (const replica of decodeTextOps(batch).replicas) {
+      const seal = this.provenance.sealOf(replica)
+      if (!seal) continue
+      seals.push(seal)
+      const seen = this.durable.text.seenOf(replica)
+      if (from && seal.counter < seen && this.provenance.deviceOf(replica) === from.remoteKey) {
+        this.askSeal(replica, seen, from)
+      }
+    }
+    return seals
   }
 
   applyAwareness(from: PeerSession, seq: number, state: string): void {
@@ -471,22 +773,39 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   /** Who wrote with a replica: every replica that edits records its device and name in the properties. */
   authorOf(replica: string): { device: string; name: string } | undefined {
     const v = this.durable.props.get(`${AUTHOR_PREFIX}${replica}`)
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined
-    const { device, name } = v as { device?: unknown; name?: unknown }
-    return typeof device === 'string' && typeof name === 'string' ? { device, name } : undefined
+    const record =
+      typeof v === 'object' && v !== null && !Array.isArray(v)
+        ? (v as { device?: unknown; name?: unknown })
+        : {}
+    const name = typeof record.name === 'string' ? record.name : undefined
+    // The device a replica is bound to is proven (provenance.ts); a record is only a name for it.
+    const device = this.provenance.deviceOf(replica)
+    if (device !== undefined) {
+      const named = record.device === device && name !== undefined
+      return { device, name: named ? name : (this.member(device)?.name ?? `device ${device.slice(0, 8)}`) }
+    }
+    // A replica from before devices were bound to replicas: its record is all there is.
+    return typeof record.device === 'string' && name !== undefined
+      ? { device: record.device, name }
+      : undefined
   }
 
   /** Before this replica's first edit: tell everyone whose it is (history shows authors by name). */
   private async registerAuthor(replica = this.durable.replica): Promise<void> {
     if (this.authorsRegistered.has(replica)) return
     this.authorsRegistered.add(replica)
-    if (this.authorOf(replica)) return // already recorded (a reopened document)
+    // The replica's claim is stored with its first edit: after a restart this device can still seal it.
+    const claim = this.provenance.sealOf(replica)
+    const stored = claim ? this.storeSeal(claim) : Promise.resolve()
     const key = `${AUTHOR_PREFIX}${replica}`
-    this.broadcast(
-      Channel.Props,
-      await this.durable.setProp(key, { device: this.deps.self, name: this.deps.selfName }),
-      null,
-    )
+    if (this.durable.props.get(key) === undefined) {
+      this.broadcast(
+        Channel.Props,
+        await this.durable.setProp(key, { device: this.deps.self, name: this.deps.selfName }),
+        null,
+      )
+    }
+    await stored
   }
 
   async insert(index: number, text: string): Promise<void> {
@@ -500,6 +819,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     this.emit('text', [{ index, deleted: 0, inserted: text }], 'local')
     this.emit('batch', batch, 'local', false)
     this.broadcast(Channel.Text, batch, null)
+    this.scheduleSeal(this.durable.replica)
   }
 
   async delete(index: number, length: number): Promise<void> {
@@ -511,18 +831,27 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     this.emit('text', [{ index, deleted: length, inserted: '' }], 'local')
     this.emit('batch', batch, 'local', false)
     this.broadcast(Channel.Text, batch, null)
+    this.scheduleSeal(this.durable.replica)
   }
 
   /** A batch made by another local replica of this document (the UI's): applied, stored, sent on. */
   async applyLocalBatch(batch: Uint8Array): Promise<TextChange[]> {
     this.requireEdit()
-    // A local batch's first replica is the replica that made it (the UI's own): that is its author.
-    const author = decodeTextOps(batch).replicas[0]
-    await this.registerAuthor(author ?? this.durable.replica)
+    // Only this device's replicas (the UI's, a disk merge's) may make ops here: the node vouches for them.
+    const { replicas, ops } = decodeTextOps(batch)
+    const authors = [...new Set(ops.map((op) => replicas[op.agent]!))]
+    const stranger = authors.find((replica) => !this.provenance.isOwn(replica))
+    if (stranger !== undefined) {
+      throw new NotAllowedError(
+        `Edits under replica ${stranger} were refused: it is not one of this device's.`,
+      )
+    }
+    for (const replica of authors) await this.registerAuthor(replica)
     const changes = await this.durable.applyText(batch)
     if (changes.length > 0) this.emit('text', changes, 'local')
     this.emit('batch', batch, 'local', false)
     this.broadcast(Channel.Text, batch, null)
+    for (const replica of authors) this.scheduleSeal(replica)
     return changes
   }
 

@@ -6,6 +6,7 @@
  * sockets.
  */
 import { EventEmitter } from 'node:events'
+import { randomBytes } from 'node:crypto'
 import {
   ProtocolError,
   isDocId,
@@ -21,6 +22,7 @@ import { DurableDoc } from '../storage/durable-doc'
 import { docIdFor, type Sign } from '../../shared/members/member-op'
 import { memberCrypto, nodeCrypto, randomId, randomKey } from './crypto'
 import { DocSession, type DocSecrets } from './doc-session'
+import { EMPTY_DIGEST, makeSeal, NONCE_BYTES } from './replica-seal'
 import { encodeInvite, type InviteCode } from './invite-code'
 import { admit, type Standing } from './peer-admission'
 import type { SecretStore } from './secrets'
@@ -166,9 +168,13 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     const secrets = this.options.secrets.doc(docId)
     if (!secrets) throw new WorkspaceError('UNKNOWN_DOC', `This device holds no document ${docId}.`)
     // The document's clock is the node's (hybrid-clock stamps, and the window peers' stamps must be in).
+    // A fresh replica for this open, bound to this device's key (replica-seal.ts).
+    const nonce = new Uint8Array(randomBytes(NONCE_BYTES))
+    const claim = makeSeal(docId, fromHex(this.self), nonce, 0, EMPTY_DIGEST, this.options.sign)
     const durable = await DurableDoc.open(this.options.store, docId, {
       ...(this.options.now ? { clock: this.options.now } : {}),
       legacyRoots: secrets.legacyRoots ?? [],
+      replica: claim.replica,
     })
     const nameOf = (): string => this.name
     const doc = new DocSession(durable, secrets, {
@@ -178,6 +184,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
         return nameOf()
       },
       sign: this.options.sign,
+      claim,
       sessions: () => [...this.sessions.values()].map((s) => s.session),
       saveSecrets: (id, s) => this.options.secrets.putDoc(id, s),
       log: (m) => this.log(m),
@@ -387,6 +394,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
   syncAll(): void {
     this.expireJoinRequests()
     for (const { session } of this.sessions.values()) session.antiEntropy()
+    for (const doc of this.docs.values()) doc.retrySeals()
   }
 
   // ---- joining -------------------------------------------------------------------------------------
@@ -630,6 +638,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     if (this.timer) clearInterval(this.timer)
     for (const { conn } of this.sessions.values()) conn.close('node is shutting down')
     this.sessions.clear()
+    for (const d of this.openDocs()) d.stopSealing()
     await Promise.all(this.openDocs().map((d) => d.durable.close()))
     await this.options.secrets.close()
   }

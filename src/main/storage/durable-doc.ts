@@ -54,6 +54,8 @@ export type TextView = Pick<
   | 'saveState'
   | 'pendingCount'
   | 'opCount'
+  | 'seenOf'
+  | 'opsOf'
   | 'history'
   | 'idAt'
   | 'indexOfId'
@@ -109,8 +111,16 @@ const PROPS = 2
 /** The member list before it was signed (an LwwMap): still read, never written. */
 const LEGACY_MEMBERS = 3
 const MEMBER_OPS = 4
-/** 1: the members part is the legacy LwwMap. 2: it is the legacy map's length, the map, the MemberLog. */
-const SNAPSHOT_VERSION = 2
+/**
+ * A seal of a replica's ops (src/main/node/replica-seal.ts): `u8 key length | key | seal bytes`; the
+ * latest per key counts, and compaction keeps only that one.
+ */
+const SEAL = 5
+/**
+ * 1: the members part is the legacy LwwMap. 2: it is the legacy map's length, the map, the MemberLog.
+ * 3: as 2, then the MemberLog's length and the seals.
+ */
+const SNAPSHOT_VERSION = 3
 /**
  * How the text is kept in a snapshot: `TextDoc.save()` or every op as one batch (`changesSince({})`),
  * both replayed at open (written by earlier versions), or `TextDoc.saveState()` (written now).
@@ -145,6 +155,7 @@ export class DurableDoc {
     props: LwwMap<JsonValue>,
     legacy: LwwMap<JsonValue>,
     members: MemberLog,
+    private readonly sealMap: Map<string, Uint8Array>,
     options: DurableDocOptions,
     log: { bytes: number; records: number; warnings: DocWarning[] },
   ) {
@@ -169,6 +180,7 @@ export class DurableDoc {
     let props = new LwwMap<JsonValue>(replica, lwwOptions)
     let legacy = new LwwMap<JsonValue>(replica, lwwOptions)
     let members = new MemberLog(docId, memberCrypto, options.legacyRoots)
+    const seals = new Map<string, Uint8Array>()
     if (loaded?.snapshot) {
       const parts = decodeSnapshotPayload(loaded.snapshot, docId)
       try {
@@ -181,6 +193,7 @@ export class DurableDoc {
         props = LwwMap.load<JsonValue>(parts.props, replica, lwwOptions)
         legacy = LwwMap.load<JsonValue>(parts.legacyMembers, replica, lwwOptions)
         if (parts.members) members = MemberLog.load(docId, memberCrypto, parts.members, options.legacyRoots)
+        if (parts.seals) for (const [key, seal] of decodeSealRecords(parts.seals)) seals.set(key, seal)
       } catch (err) {
         throw new StorageError(
           'CORRUPT',
@@ -201,6 +214,8 @@ export class DurableDoc {
         else if (record[0] === PROPS) props.applyRemote(record.subarray(1))
         else if (record[0] === MEMBER_OPS) members.applyRemote(record.subarray(1))
         else if (record[0] === LEGACY_MEMBERS) legacy.applyRemote(record.subarray(1))
+        else if (record[0] === SEAL)
+          for (const [key, seal] of decodeSealRecords(record.subarray(1))) seals.set(key, seal)
         else throw new CrdtDecodeError(`unknown record kind ${record[0]}`)
       } catch (err) {
         // Not a torn tail (that fails its checksum in the store): an acknowledged edit this code cannot
@@ -211,7 +226,7 @@ export class DurableDoc {
     })
     const pending = text.pendingCount() + props.pendingCount() + members.pendingCount()
     if (pending > 0) warnings.push({ kind: 'pending-ops', count: pending })
-    const doc = new DurableDoc(store, docId, text, props, legacy, members, options, {
+    const doc = new DurableDoc(store, docId, text, props, legacy, members, seals, options, {
       bytes,
       records: records.length,
       warnings,
@@ -295,6 +310,18 @@ export class DurableDoc {
     this.checkOpen()
     const batch = this.memberLog.change(author, sign, change)
     return this.persist(MEMBER_OPS, batch).then(() => batch)
+  }
+
+  /** The seals stored, latest per key, as given to `storeSeal`. */
+  seals(): Uint8Array[] {
+    return [...this.sealMap.values()]
+  }
+
+  /** Stores the latest seal under `key` (a replica ID); resolves once durable. */
+  async storeSeal(key: string, seal: Uint8Array): Promise<void> {
+    this.checkOpen()
+    this.sealMap.set(key, seal)
+    return this.persist(SEAL, encodeSealRecords([[key, seal]]))
   }
 
   /** Pins roots of a legacy document (kept by the caller, who passes them again at every open). */
@@ -382,6 +409,7 @@ export class DurableDoc {
       this.propMap.save(),
       this.legacyMap.save(),
       this.memberLog.save(),
+      encodeSealRecords([...this.sealMap]),
     ])
     this.logBytes = 0
     this.logRecords = 0
@@ -449,23 +477,25 @@ export class DurableDoc {
 }
 
 /**
- * `u8 version | u8 text form | u32 text length | u32 props length | u32 legacy members length | text |
- * props | legacy members | members` (version 1 had no fourth part, its third being the legacy members).
+ * `u8 version | u8 text form | u32 text length | u32 props length | u32 legacy members length | u32
+ * members length | text | props | legacy members | members | seals` (version 1 had no fourth part, its
+ * third being the legacy members; version 2 had no seals, its members running to the end).
  */
 function encodeSnapshotPayload(
   textKind: number,
-  parts: readonly [Uint8Array, Uint8Array, Uint8Array, Uint8Array],
+  parts: readonly [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array],
 ): Uint8Array {
   const [text, props, legacy, members] = parts
-  const out = new Uint8Array(
-    HEADER + text.byteLength + props.byteLength + legacy.byteLength + members.byteLength,
-  )
+  let size = HEADER
+  for (const part of parts) size += part.byteLength
+  const out = new Uint8Array(size)
   const view = new DataView(out.buffer)
   out[0] = SNAPSHOT_VERSION
   out[1] = textKind
   view.setUint32(2, text.byteLength, true)
   view.setUint32(6, props.byteLength, true)
   view.setUint32(10, legacy.byteLength, true)
+  view.setUint32(14, members.byteLength, true)
   let at = HEADER
   for (const part of parts) {
     out.set(part, at)
@@ -474,7 +504,8 @@ function encodeSnapshotPayload(
   return out
 }
 const HEADER_V1 = 10
-const HEADER = 14
+const HEADER_V2 = 14
+const HEADER = 18
 
 function decodeSnapshotPayload(
   payload: Uint8Array,
@@ -485,18 +516,26 @@ function decodeSnapshotPayload(
   props: Uint8Array
   legacyMembers: Uint8Array
   members: Uint8Array | null
+  seals: Uint8Array | null
 } {
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength)
   const version = payload[0]
-  const header = version === 1 ? HEADER_V1 : HEADER
+  const header = version === 1 ? HEADER_V1 : version === 2 ? HEADER_V2 : HEADER
   const ok =
     payload.byteLength >= header &&
-    (version === 1 || version === SNAPSHOT_VERSION) &&
+    (version === 1 || version === 2 || version === SNAPSHOT_VERSION) &&
     payload[1]! <= TEXT_STATE
   const textEnd = ok ? header + view.getUint32(2, true) : 0
   const propsEnd = ok ? textEnd + view.getUint32(6, true) : 0
   const legacyEnd = ok && version !== 1 ? propsEnd + view.getUint32(10, true) : payload.byteLength
-  if (!ok || propsEnd > payload.byteLength || legacyEnd > payload.byteLength) {
+  const membersEnd =
+    ok && version === SNAPSHOT_VERSION ? legacyEnd + view.getUint32(14, true) : payload.byteLength
+  if (
+    !ok ||
+    propsEnd > payload.byteLength ||
+    legacyEnd > payload.byteLength ||
+    membersEnd > payload.byteLength
+  ) {
     throw new StorageError(
       'CORRUPT',
       docId,
@@ -509,9 +548,42 @@ function decodeSnapshotPayload(
     text: payload.subarray(header, textEnd),
     props: payload.subarray(textEnd, propsEnd),
     legacyMembers: payload.subarray(propsEnd, legacyEnd),
-    members: version === 1 ? null : payload.subarray(legacyEnd),
+    members: version === 1 ? null : payload.subarray(legacyEnd, membersEnd),
+    seals: version === SNAPSHOT_VERSION ? payload.subarray(membersEnd) : null,
   }
 }
+
+/** `(u8 key length | key | u32 seal length | seal)*`: seals by key, opaque to storage. */
+function encodeSealRecords(entries: readonly (readonly [string, Uint8Array])[]): Uint8Array {
+  const parts: Uint8Array[] = []
+  for (const [key, seal] of entries) {
+    const k = Buffer.from(key)
+    const head = new Uint8Array(5 + k.length)
+    head[0] = k.length
+    head.set(k, 1)
+    new DataView(head.buffer).setUint32(1 + k.length, seal.byteLength, true)
+    parts.push(head, seal)
+  }
+  return Buffer.concat(parts)
+}
+
+function decodeSealRecords(bytes: Uint8Array): [string, Uint8Array][] {
+  const out: [string, Uint8Array][] = []
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  let at = 0
+  while (at < bytes.byteLength) {
+    const n = bytes[at]!
+    if (at + 5 + n > bytes.byteLength) throw new CrdtDecodeError('truncated seal record')
+    const key = Buffer.from(bytes.subarray(at + 1, at + 1 + n)).toString()
+    const len = view.getUint32(at + 1 + n, true)
+    const start = at + 5 + n
+    if (start + len > bytes.byteLength) throw new CrdtDecodeError('truncated seal record')
+    out.push([key, bytes.slice(start, start + len)])
+    at = start + len
+  }
+  return out
+}
+
 /** A TextDoc rebuilt from every op of a document, as `changesSince({})` encodes them. */
 export function fromOps(batch: Uint8Array, replica: string): TextDoc {
   const doc = new TextDoc(replica)

@@ -87,6 +87,11 @@ export interface LinkedDoc {
   insert(index: number, text: string): Promise<void>
   /** Ops made on this device (a disk merge): applied, durable, then passed on. */
   applyBatch(batch: Uint8Array): Promise<TextChange[]>
+  /**
+   * A fresh replica ID of this device for such ops (a node binds it to the device's key, and stores
+   * that binding before resolving: a merge cut short by a crash applies its ops at the next start).
+   */
+  newReplica(): Promise<string>
 }
 
 /** Where the documents come from: a DocStore, or the node's Workspace. */
@@ -454,7 +459,7 @@ export class LinkedFile<D = DurableDoc> {
   /** Applies the ops of a base that the document lacks: a merge that a crash cut short after its base was written. */
   private async catchUpWith(base: FileBase): Promise<void> {
     if (base.state[0] !== BASE_OPS || !base.version || covers(this.view.version(), base.version)) return
-    const fork = loadBase(base.state)
+    const fork = loadBase(base.state, await this.view.newReplica())
     if (!fork || !this.view.editable) return
     await this.view.applyBatch(fork.changesSince(this.view.version()))
   }
@@ -557,7 +562,8 @@ export class LinkedFile<D = DurableDoc> {
       return
     }
     // Without a stored base (lost or damaged), the document itself is the base: the file wins.
-    const fork = (base && loadBase(base.state)) ?? fromOps(view.allTextOps(), newReplicaId())
+    const replica = await view.newReplica()
+    const fork = (base && loadBase(base.state, replica)) ?? fromOps(view.allTextOps(), replica)
     const batch = diskChangeBatch(fork, file.text, view.version())
     const next: FileBase = {
       hash,
@@ -629,6 +635,7 @@ export function storeDocs(store: DocStore, docOptions?: DurableDocOptions): Link
         await doc.insert(index, text)
       },
       applyBatch: (batch) => doc.applyText(batch),
+      newReplica: () => Promise.resolve(newReplicaId()),
     }),
     open: (docId) => DurableDoc.open(store, docId, docOptions),
     create: () => DurableDoc.open(store, randomBytes(12).toString('base64url'), docOptions),
@@ -721,10 +728,10 @@ function tagged(kind: number, state?: Uint8Array): Uint8Array {
  * A fork at the base under a fresh disk replica ID, so its ops can never collide with earlier ones.
  * Null if the stored base is in a form this version does not know; the merge then falls back.
  */
-function loadBase(state: Uint8Array): TextDoc | null {
+function loadBase(state: Uint8Array, replica: string): TextDoc | null {
   if (state[0] !== BASE_OPS) return null
   try {
-    return fromOps(state.subarray(1), newReplicaId())
+    return fromOps(state.subarray(1), replica)
   } catch {
     return null
   }

@@ -19,6 +19,8 @@ export interface EditorDoc {
   readonly state: Uint8Array
   readonly fileName: string | null
   readonly role: DocRole | null
+  /** The replica ID this editor edits with (OpenedDoc.replica). */
+  readonly replica: string
 }
 
 /** What the window's other parts use of an editor: its view and its replica of the document. */
@@ -45,11 +47,14 @@ interface EditorProps {
   readonly authors: Readonly<Record<string, AuthorInfo>> | null
 }
 
-/** A replica ID for this window's replica: fresh per opened editor, as CodeMirror views are. */
-function newReplicaId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(9))
-  return 'ui-' + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
-}
+/**
+ * Replica IDs this window has edited with. Each opening of a document comes with a fresh one (the
+ * node binds it to this device); an editor made again from the same opening must not reuse it once it
+ * made ops, or its counters would start again where the node already has ops.
+ */
+const spentReplicas = new Set<string>()
+/** Stands in for a missing opening (no document): its replica never sends anything. */
+const DETACHED_REPLICA = 'detached'
 
 function languageFor(name: string | null, fileName: string | null): LanguageDescription | null {
   if (name) {
@@ -64,6 +69,8 @@ export function Editor(props: EditorProps): React.JSX.Element {
   const host = useRef<HTMLDivElement>(null)
   const latest = useRef(props)
   const handle = useRef<EditorHandle | null>(null)
+  /** Whether the editor was made with a replica that had made ops already (see spentReplicas). */
+  const spentAtMount = useRef(false)
   const compartments = useRef({
     language: new Compartment(),
     readOnly: new Compartment(),
@@ -75,8 +82,12 @@ export function Editor(props: EditorProps): React.JSX.Element {
 
   useEffect(() => {
     if (!host.current) return
-    const replica = new TextDoc(newReplicaId())
+    const id = doc?.replica ?? DETACHED_REPLICA
+    const replica = new TextDoc(id)
     if (doc) replica.applyRemote(doc.state)
+    // Reused after it made ops (the same opening shown again): read-only until the document is reopened.
+    const spent = spentReplicas.has(id)
+    spentAtMount.current = spent
     const { language, readOnly, authorship: authorsSlot } = compartments.current
     const theme = new Compartment()
     const media = darkQuery()
@@ -88,13 +99,21 @@ export function Editor(props: EditorProps): React.JSX.Element {
           basicSetup,
           EditorView.lineWrapping,
           // A viewer's node refuses its edits: the editor must not make any.
-          readOnly.of(EditorState.readOnly.of(latest.current.readOnly)),
+          readOnly.of(EditorState.readOnly.of(latest.current.readOnly || spent)),
           language.of([]),
           theme.of(themeFor(media.matches)),
           presenceCursors(),
           awayHighlights(),
           authorsSlot.of([]),
-          doc ? textDocSync({ doc: replica, push: (batch) => latest.current.push(doc.docId, batch) }) : [],
+          doc
+            ? textDocSync({
+                doc: replica,
+                push: (batch) => {
+                  spentReplicas.add(id)
+                  return latest.current.push(doc.docId, batch)
+                },
+              })
+            : [],
           EditorView.updateListener.of((update) => {
             if (!update.selectionSet && !update.docChanged && !update.focusChanged) return
             const head = update.state.selection.main.head
@@ -150,7 +169,8 @@ export function Editor(props: EditorProps): React.JSX.Element {
   const readOnlyNow = props.readOnly
   useEffect(() => {
     const slot = compartments.current.readOnly
-    handle.current?.view.dispatch({ effects: slot.reconfigure(EditorState.readOnly.of(readOnlyNow)) })
+    const readOnly = readOnlyNow || spentAtMount.current
+    handle.current?.view.dispatch({ effects: slot.reconfigure(EditorState.readOnly.of(readOnly)) })
   }, [readOnlyNow, doc])
 
   // Authorship on or off; a new authors list redraws it.

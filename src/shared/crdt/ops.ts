@@ -33,6 +33,21 @@ export class InsertOp extends GrowingText {
     return this.len
   }
 
+  /** The op's first `n` characters only (the rest are not yet vouched for). */
+  prefix(n: number): InsertOp {
+    const { originLeftAgent, originLeftCounter, originRightAgent, originRightCounter } = this
+    const op = new InsertOp(
+      this.agent,
+      this.counter,
+      this.text.slice(0, n),
+      originLeftAgent,
+      originLeftCounter,
+      originRightAgent,
+      originRightCounter,
+    )
+    return withTime(op, this.time)
+  }
+
   /** The same op without its first `n` characters (they were already applied). */
   withoutPrefix(n: number): InsertOp {
     return withTime(
@@ -69,6 +84,13 @@ export class DeleteOp {
      */
     public backward: boolean,
   ) {}
+
+  /** The op's first `n` counters only. Backspacing took the run's end first. */
+  prefix(n: number): DeleteOp {
+    const targetCounter = this.backward ? this.targetCounter + this.length - n : this.targetCounter
+    const op = new DeleteOp(this.agent, this.counter, n, this.targetAgent, targetCounter, this.backward)
+    return withTime(op, this.time)
+  }
 
   withoutPrefix(n: number): DeleteOp {
     const targetCounter = this.backward ? this.targetCounter : this.targetCounter + n

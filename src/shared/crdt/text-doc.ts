@@ -170,6 +170,27 @@ export class TextDoc {
     return this.applied + this.pending.size
   }
 
+  /** The highest counter of `replica` applied here (0: none). O(1). */
+  seenOf(replica: string): number {
+    const agent = this.replicaTable.lookup(replica)
+    return agent === undefined ? 0 : (this.versions[agent] ?? 0)
+  }
+
+  /**
+   * The applied ops of `replica` after counter `after`, in counter order, with the replica table
+   * their agents index (both read-only). Decodes the stored history if it reaches into it.
+   */
+  opsOf(replica: string, after: number): { ids: readonly string[]; agent: number; ops: TextOp[] } {
+    const agent = this.replicaTable.lookup(replica) ?? -1
+    const ops: TextOp[] = []
+    if (agent >= 0 && (this.versions[agent] ?? 0) > after) {
+      const old = this.oldLog
+      const log = old !== null && (old.seen[agent] ?? 0) <= after ? this.log : this.fullLog()
+      for (const op of log) if (op.agent === agent && op.counter + op.length - 1 > after) ops.push(op)
+    }
+    return { ids: this.replicas, agent, ops }
+  }
+
   /** Moves an agent's version to `counter` (its last op applied), keeping `opCount` in step. */
   private advance(agent: number, counter: number): void {
     if (this.applied !== null) this.applied += counter - (this.versions[agent] ?? 0)

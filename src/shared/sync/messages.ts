@@ -5,9 +5,10 @@
  * any check is a `ProtocolError`: the caller drops that one connection.
  */
 import { ByteReader, ByteWriter, truncateString } from '../crdt/bytes'
+import { MAX_REPLICA_LENGTH } from '../crdt/replica-table'
 import { CrdtDecodeError, type VersionVector } from '../crdt/types'
 
-export const PROTOCOL_VERSION = 2
+export const PROTOCOL_VERSION = 3
 export const DOC_ID_BYTES = 16
 export const KEY_BYTES = 32
 export const PROOF_BYTES = 32
@@ -26,8 +27,13 @@ export const peerTag = (deviceKeyHex: string): string => deviceKeyHex.slice(0, P
 export const MAX_SHARED_DOCS = 256
 
 /** Which replicated structure of a document an update belongs to. */
-export const Channel = { Text: 0, Props: 1, Members: 2 } as const
+/**
+ * What a batch holds. Seals (src/main/node/replica-seal.ts) vouch for text ops: who wrote them. They
+ * travel in updates, and ahead of the text of a sync reply; they are not one of a document's CRDTs.
+ */
+export const Channel = { Text: 0, Props: 1, Members: 2, Seals: 3 } as const
 export type Channel = (typeof Channel)[keyof typeof Channel]
+/** The channels that are a document's CRDTs (versions, sync replies). */
 export const CHANNELS: readonly Channel[] = [Channel.Text, Channel.Props, Channel.Members]
 
 export type DocVersions = readonly [text: VersionVector, props: VersionVector, members: VersionVector]
@@ -94,6 +100,13 @@ export type Message =
        */
       readonly sentTo: readonly string[]
     }
+  /** "Send me a seal of this replica covering its ops up to `counter`" (ops held for one). */
+  | {
+      readonly type: 'seal-request'
+      readonly docId: string
+      readonly replica: string
+      readonly counter: number
+    }
   /** Ephemeral presence (cursor, selection, name, colour) as validated JSON; expires unless refreshed. */
   | { readonly type: 'awareness'; readonly docId: string; readonly seq: number; readonly state: string }
   /** A newer document key, after a member was removed; only sent to authenticated members. */
@@ -131,6 +144,7 @@ const TYPES: readonly MessageType[] = [
   'join-accept',
   'invite-redeem',
   'shared-docs',
+  'seal-request',
 ]
 
 export class ProtocolError extends Error {
@@ -182,6 +196,11 @@ export function encodeMessage(m: Message): Uint8Array {
       blob(w, m.batch)
       w.uint(Math.min(m.sentTo.length, MAX_SENT_TO))
       for (const tag of m.sentTo.slice(0, MAX_SENT_TO)) fixed(w, fromHexTag(tag), PEER_TAG_BYTES)
+      break
+    case 'seal-request':
+      docId(w, m.docId)
+      w.string(truncateString(m.replica, MAX_REPLICA_LENGTH))
+      w.uint(m.counter)
       break
     case 'awareness':
       docId(w, m.docId)
@@ -267,13 +286,21 @@ function decodeFields(r: ByteReader): Message {
     case 'update': {
       const id = readDocId(r)
       const channel = r.byte()
-      if (channel > Channel.Members) throw new ProtocolError('update: unknown channel')
+      if (channel > Channel.Seals) throw new ProtocolError('update: unknown channel')
       const batch = readBlob(r)
       const n = r.count(PEER_TAG_BYTES)
       if (n > MAX_SENT_TO) throw new ProtocolError('update: too many recipients listed')
       const sentTo: string[] = []
       for (let i = 0; i < n; i++) sentTo.push(hexOf(r.bytes(PEER_TAG_BYTES)))
       return { type, docId: id, channel: channel as Channel, batch, sentTo }
+    }
+    case 'seal-request': {
+      const id = readDocId(r)
+      const replica = text(r, MAX_REPLICA_LENGTH)
+      const counter = r.uint()
+      if (replica.length === 0 || !Number.isSafeInteger(counter))
+        throw new ProtocolError('seal-request: bad replica or counter')
+      return { type, docId: id, replica, counter }
     }
     case 'awareness': {
       const id = readDocId(r)

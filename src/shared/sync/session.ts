@@ -82,6 +82,13 @@ export interface SessionDoc {
   ): void
   /** A peer's presence; `state` is JSON, already size-checked. */
   applyAwareness(from: PeerSession, seq: number, state: string): void
+  /**
+   * Seals (batches for Channel.Seals) of the text a peer at `v` lacks: sent after the member list
+   * (whose devices they bind) and before the text (which they vouch for).
+   */
+  sealsFor(v: DocVersions, to: PeerSession): Uint8Array[]
+  /** An authenticated peer asks for a seal of `replica` covering its ops up to `counter`. */
+  onSealRequest(from: PeerSession, replica: string, counter: number): void
 }
 
 export interface SessionHost {
@@ -246,6 +253,10 @@ export class PeerSession {
     }
   }
 
+  sendSealRequest(docId: string, replica: string, counter: number): void {
+    if (this.isAuthenticated(docId)) this.send({ type: 'seal-request', docId, replica, counter })
+  }
+
   sendAwareness(docId: string, seq: number, state: string): void {
     if (this.isAuthenticated(docId)) this.send({ type: 'awareness', docId, seq, state })
   }
@@ -308,9 +319,14 @@ export class PeerSession {
       case 'sync-reply':
         return this.onBatches(m.docId, m.batches, [], true)
       case 'update': {
-        const batches: [Uint8Array, Uint8Array, Uint8Array] = [EMPTY, EMPTY, EMPTY]
+        const batches: Uint8Array[] = [EMPTY, EMPTY, EMPTY, EMPTY]
         batches[m.channel] = m.batch
         return this.onBatches(m.docId, batches, m.sentTo, false)
+      }
+      case 'seal-request': {
+        const doc = this.host.doc(m.docId)
+        if (doc && this.isAuthenticated(m.docId)) doc.onSealRequest(this, m.replica, m.counter)
+        return
       }
       case 'awareness':
         return this.onAwareness(m.docId, m.seq, m.state)
@@ -432,7 +448,7 @@ export class PeerSession {
         // Re-check: the peer may have been removed while the batches were being made durable.
         if (!this.isAuthenticated(docId) || batches.every(isEmptyBatch)) return
         try {
-          this.sendSyncReply(docId, batches)
+          this.sendSyncReply(docId, batches, doc.sealsFor(versions, this))
         } catch (err) {
           // E.g. a properties batch above the frame cap: this reply fails, the node and link do not.
           this.host.log(`sync-reply for ${docId.slice(0, 8)} not sent: ${String(err)}`)
@@ -443,15 +459,19 @@ export class PeerSession {
   }
 
   /**
-   * A reply whose text is too big for one frame goes as several replies, applied in order by the
-   * peer: the first with the properties and members, the rest with text only.
+   * A reply goes as several messages, applied in order by the peer: the properties and members first,
+   * then the seals that vouch for the text, then the text (in several replies if it is too big for one
+   * frame).
    */
-  private sendSyncReply(docId: string, batches: DocBatches): void {
+  private sendSyncReply(docId: string, batches: DocBatches, seals: readonly Uint8Array[]): void {
     const [text, props, members] = batches
-    const parts = splitTextBatch(text, TEXT_CHUNK_BYTES)
-    this.send({ type: 'sync-reply', docId, batches: [parts[0]!, props, members] })
-    for (let i = 1; i < parts.length; i++) {
-      this.send({ type: 'sync-reply', docId, batches: [parts[i]!, EMPTY, EMPTY] })
+    if (!isEmptyBatch(props) || !isEmptyBatch(members)) {
+      this.send({ type: 'sync-reply', docId, batches: [EMPTY, props, members] })
+    }
+    if (isEmptyBatch(text)) return
+    for (const batch of seals) this.sendUpdate(docId, Channel.Seals, batch)
+    for (const part of splitTextBatch(text, TEXT_CHUNK_BYTES)) {
+      this.send({ type: 'sync-reply', docId, batches: [part, EMPTY, EMPTY] })
     }
   }
 
@@ -469,8 +489,11 @@ export class PeerSession {
       )
       return
     }
+    // Seals only vouch for others' ops (they change nothing here by themselves): a viewer may pass them on.
+    const seals = batches[Channel.Seals]
+    if (seals && !isEmptyBatch(seals)) doc.applyRemote(Channel.Seals, seals, this, sentTo, catchUp)
     if (role === 'viewer') {
-      if (batches.some((b) => !isEmptyBatch(b))) {
+      if (CHANNELS.some((channel) => !isEmptyBatch(batches[channel]!))) {
         this.host.log(`refused edits to ${docId.slice(0, 8)} from viewer ${this.remoteKey.slice(0, 8)}`)
         this.send({ type: 'doc-deny', docId, code: 'read-only', reason: 'viewers cannot edit this document' })
       }

@@ -52,7 +52,7 @@ class App {
 
   /** The window's replica of an opened document. */
   replica(opened: OpenedDoc): TextDoc {
-    const doc = new TextDoc(`ui-${Math.random().toString(36).slice(2, 8)}`)
+    const doc = new TextDoc(opened.replica)
     doc.applyRemote(opened.state)
     return doc
   }

@@ -29,7 +29,7 @@ describe('Save As and existing files, through the app API', () => {
   /** A new document holding `text`, as a window makes it. */
   async function newDoc(text: string): Promise<OpenedDoc> {
     const doc = value(await window.newDocument('Untitled'))
-    const replica = new TextDoc(`ui-${Math.random().toString(36).slice(2, 8)}`)
+    const replica = new TextDoc(doc.replica)
     replica.applyRemote(doc.state)
     value(await window.pushOps(doc.docId, replica.localInsert(0, text)))
     return doc
@@ -70,7 +70,7 @@ describe('Save As and existing files, through the app API', () => {
     writeFileSync(join(dir, 'own.txt'), 'own\n')
     symlinkSync(join(dir, 'own.txt'), join(dir, 'own-link.txt'))
     const opened = value(await window.openFile(join(dir, 'own.txt')))
-    const replica = new TextDoc('ui-own')
+    const replica = new TextDoc(opened.replica)
     replica.applyRemote(opened.state)
     value(await window.pushOps(opened.docId, replica.localInsert(4, 'more\n')))
     for (const path of [join(dir, 'own.txt'), join(dir, '.', 'own.txt'), join(dir, 'own-link.txt')]) {

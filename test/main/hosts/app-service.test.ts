@@ -60,7 +60,7 @@ describe('AppService', () => {
     writeFileSync(file, 'one\r\ntwo\r\n') // CRLF: kept on save
     const opened = value(await one.openFile(file))
     value(await two.openDocument(opened.docId))
-    const replica = new TextDoc('ui-test')
+    const replica = new TextDoc(opened.replica)
     replica.applyRemote(opened.state)
     expect(replica.toString()).toBe('one\ntwo\n')
     seen.one.length = 0
@@ -69,7 +69,7 @@ describe('AppService', () => {
     const status = value(await one.pushOps(opened.docId, batch))
     expect(status.saved).toBe(false)
     expect(node.workspace.doc(opened.docId)!.text).toBe('zero\none\ntwo\n')
-    expect(node.workspace.doc(opened.docId)!.authorOf('ui-test')?.device).toBe(node.workspace.self)
+    expect(node.workspace.doc(opened.docId)!.authorOf(opened.replica)?.device).toBe(node.workspace.self)
     expect(seen.one.some((e) => e.type === 'ops')).toBe(false)
     expect(seen.two.some((e) => e.type === 'ops' && e.batch === batch)).toBe(true)
     expect(value(await one.save(opened.docId)).saved).toBe(true)

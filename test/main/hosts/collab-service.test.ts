@@ -129,7 +129,7 @@ describe('collaboration API', () => {
     expect(await eventOf(c, 'joined', (e) => e.docId === docId)).toMatchObject({ ok: true })
     const opened = value(await c.api.openDocument(docId))
     expect(opened.role).toBe('viewer')
-    const replica = new TextDoc('ui-viewer')
+    const replica = new TextDoc(opened.replica)
     replica.applyRemote(opened.state)
     expect(await c.api.pushOps(docId, replica.localInsert(0, 'x'))).toMatchObject({
       ok: false,
@@ -248,7 +248,7 @@ describe('collaboration API', () => {
 
   it('shows each person’s cursor, anchored to characters, with their name and colour', async () => {
     const bDoc = value(await b.api.openDocument(docId))
-    const replica = new TextDoc('ui-ben')
+    const replica = new TextDoc(bDoc.replica)
     replica.applyRemote(bDoc.state)
     value(await b.api.pushOps(docId, replica.localInsert(0, 'hello world')))
     value(await a.api.openDocument(docId))
@@ -264,7 +264,7 @@ describe('collaboration API', () => {
       code: 'BAD_REQUEST',
     })
     // Authors name the replica that typed.
-    expect(value(await a.api.authors(docId))['ui-ben']).toMatchObject({ name: 'ben', color: '#0090ff' })
+    expect(value(await a.api.authors(docId))[bDoc.replica]).toMatchObject({ name: 'ben', color: '#0090ff' })
   })
 
   it('syncs properties, last writer wins, with the author records kept internal', async () => {

@@ -15,11 +15,14 @@ import { MemoryStore, type MemoryBacking } from '../../../src/main/storage/memor
 import type { DocSecrets } from '../../../src/main/node/doc-session'
 import { SecretStore } from '../../../src/main/node/secrets'
 import { Workspace } from '../../../src/main/node/workspace'
+import type { Sign } from '../../../src/shared/members/member-op'
 
 export interface TestNode {
   readonly name: string
   readonly key: Uint8Array
   readonly self: string
+  /** Signs as this device (member ops, seals). */
+  readonly sign: Sign
   readonly ws: Workspace
   readonly dir: string
   readonly logs: string[]
@@ -43,9 +46,10 @@ export async function makeNode(name: string, now?: () => number, state: NodeStat
   const logs: string[] = []
   const secrets = await SecretStore.open(dir)
   for (const [docId, doc] of Object.entries(state.docs ?? {})) await secrets.putDoc(docId, doc)
+  const sign = signerFor(keyPair)
   const ws = new Workspace({
     deviceKey: key,
-    sign: signerFor(keyPair),
+    sign,
     name,
     appVersion: 'test',
     store: new MemoryStore(state.backing),
@@ -54,7 +58,7 @@ export async function makeNode(name: string, now?: () => number, state: NodeStat
     log: (m) => logs.push(m),
     ...(now ? { now } : {}),
   })
-  return { name, key, self: toHex(key), ws, dir, logs }
+  return { name, key, self: toHex(key), sign, ws, dir, logs }
 }
 
 /** Connects two nodes; returns both ends (a's end first). */

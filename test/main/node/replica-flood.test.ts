@@ -1,16 +1,29 @@
 /**
  * Issue 12, attack 5: an editor mints replicas (one delete each) to bloat every version vector. Before,
- * 101,000 replicas made version vectors too big to decode (every sync-request closed the connection)
- * and work linear in the replicas per batch made the owner's next edit take 4-43 s. Now per-batch work
- * is O(batch) (`opCount`), and a document holds at most MAX_REPLICAS replicas: a batch past it is
- * refused as malformed and its sender loses access on that connection, while honest peers keep syncing.
+ * 101,000 replicas made version vectors too big to decode and work linear in the replicas per batch
+ * made the owner's next edit take 4-43 s. Now every replica is bound to a device (provenance.ts):
+ *
+ * - ops of made-up replica IDs (no claim) are held for a seal that never comes, within the held bounds,
+ *   and never applied;
+ * - a device binds at most MAX_REPLICAS_PER_DEVICE replicas of a document: past it, its claims are
+ *   refused and the ops of those replicas held, never applied;
+ * - per-batch work is O(batch) (`opCount`), and honest peers keep syncing throughout.
  */
+import { randomBytes } from 'node:crypto'
 import { afterEach, expect, it, vi } from 'vitest'
 import { TextDoc } from '../../../src/shared/crdt'
-import { MAX_REPLICAS, Replicas } from '../../../src/shared/crdt/replicas'
+import { Replicas } from '../../../src/shared/crdt/replicas'
 import { Channel } from '../../../src/shared/sync/messages'
 import type { DocSession } from '../../../src/main/node/doc-session'
 import { decodeInvite } from '../../../src/main/node/invite-code'
+import { MAX_HELD_ENTRIES, MAX_REPLICAS_PER_DEVICE } from '../../../src/main/node/provenance'
+import {
+  EMPTY_DIGEST,
+  encodeSeals,
+  makeSeal,
+  MAX_SEALS_PER_BATCH,
+  type Seal,
+} from '../../../src/main/node/replica-seal'
 import { cleanup, connect, makeNode, until, type TestNode } from './cluster'
 
 let nodes: TestNode[] = []
@@ -33,56 +46,87 @@ async function join(owner: TestNode, other: TestNode, doc: DocSession): Promise<
   return other.ws.doc(doc.docId)!
 }
 
-/** Ops from `count` fresh replicas, one single-character delete each (at `from`, `from + 1`…). */
-function mintReplicas(base: Uint8Array, count: number, from: number, tag: string): Uint8Array {
-  const forge = new TextDoc(`${tag}-forge`)
+/** `count` claims of fresh replicas of `node`'s device, as it would mint them. */
+function claims(node: TestNode, docId: string, count: number): Seal[] {
+  return Array.from({ length: count }, () =>
+    makeSeal(docId, node.key, new Uint8Array(randomBytes(8)), 0, EMPTY_DIGEST, node.sign),
+  )
+}
+
+/** One batch: a single-character delete (at `from`, `from + 1`…) by each of `replicas`. */
+function deletesBy(base: Uint8Array, replicas: readonly string[], from: number): Uint8Array {
+  const forge = new TextDoc('forge-table')
   forge.applyRemote(base)
   const start = forge.version()
-  for (let i = 0; i < count; i++) {
-    const r = new TextDoc(`${tag}${i.toString(36)}`)
+  replicas.forEach((replica, i) => {
+    const r = new TextDoc(replica)
     r.applyRemote(base)
     forge.applyRemote(r.localDelete(from + i, 1))
-  }
+  })
   return forge.changesSince(start)
 }
 
-it('an editor minting replicas: honest peers keep syncing, past the cap the editor is cut off', async () => {
+function sendSeals(to: TestNode, from: TestNode, docId: string, seals: readonly Seal[]): void {
+  for (let i = 0; i < seals.length; i += MAX_SEALS_PER_BATCH) {
+    from.ws
+      .session(to.self)!
+      .sendUpdate(docId, Channel.Seals, encodeSeals(seals.slice(i, i + MAX_SEALS_PER_BATCH)))
+  }
+}
+
+it('made-up replica IDs: their ops are held within bounds and never applied; honest peers keep syncing', async () => {
   const [alice, bob, mallory] = await nodesNamed('alice', 'bob', 'mallory')
   const doc = await alice.ws.createDoc('Flooded')
-  const size = MAX_REPLICAS + 1_000
+  const size = 30_000
   await doc.insert(0, 'x'.repeat(size))
   const bobDoc = await join(alice, bob, doc)
   const malloryDoc = await join(alice, mallory, doc)
-  const base = malloryDoc.durable.allTextOps()
-  const toAlice = mallory.ws.session(alice.self)!
-
-  // Under the cap: taken, and passed on to bob; per-batch work no longer grows with the replicas.
-  const first = MAX_REPLICAS - 100
-  toAlice.sendUpdate(doc.docId, Channel.Text, mintReplicas(base, first, 0, 'm'))
-  await until('bob has the flood', () => bobDoc.text.length === size - first, 30_000)
+  const replicasBefore = Object.keys(doc.textVersion()).length
+  const flood = MAX_HELD_ENTRIES + 4_000
+  const ids = Array.from({ length: flood }, (_, i) => `m${i.toString(36)}`)
+  mallory.ws
+    .session(alice.self)!
+    .sendUpdate(doc.docId, Channel.Text, deletesBy(malloryDoc.durable.allTextOps(), ids, 0))
+  await until(
+    'alice drops what is past the bound',
+    () => alice.logs.some((l) => /limit reached, dropped/.test(l)),
+    60_000,
+  )
+  expect(doc.text.length).toBe(size)
+  expect(Object.keys(doc.textVersion()).length).toBe(replicasBefore)
   const started = performance.now()
   for (let i = 0; i < 20; i++) await doc.insert(0, 'k')
   await until('bob has the owner’s keystrokes', () => bobDoc.text.startsWith('k'.repeat(20)), 10_000)
-  const keystrokesMs = performance.now() - started
   console.log(
-    `[replica-flood] ${first} replicas held; 20 owner keystrokes reached bob in ${keystrokesMs.toFixed(0)} ms`,
+    `[replica-flood] ${flood} made-up replicas: 20 owner keystrokes reached bob in ${(performance.now() - started).toFixed(0)} ms`,
   )
-  // Anti-entropy still works: version vectors of ~65,000 replicas decode.
+  expect(bobDoc.text).toBe(doc.text)
+}, 120_000)
+
+it('a device’s own replicas are capped: past the cap its claims are refused and those ops never applied', async () => {
+  const [alice, bob, mallory] = await nodesNamed('alice', 'bob', 'mallory')
+  const doc = await alice.ws.createDoc('Capped')
+  const extra = 300
+  const size = MAX_REPLICAS_PER_DEVICE + extra + 100
+  await doc.insert(0, 'x'.repeat(size))
+  const bobDoc = await join(alice, bob, doc)
+  const malloryDoc = await join(alice, mallory, doc)
+  // Mallory's own node mints the replicas and applies their ops, so it claims and seals them all.
+  const minted = Array.from({ length: MAX_REPLICAS_PER_DEVICE + extra }, () => malloryDoc.mintReplica())
+  await malloryDoc.applyLocalBatch(deletesBy(malloryDoc.durable.allTextOps(), minted, 0))
+  const bound = MAX_REPLICAS_PER_DEVICE
+  await until('alice applied the bound ones', () => doc.text.length === size - bound, 60_000)
+  await until('bob has them (relayed by alice, sealed by mallory)', () => bobDoc.text === doc.text, 30_000)
+  const mallorys = Object.keys(doc.textVersion()).filter((r) => doc.authorOf(r)?.device === mallory.self)
+  expect(mallorys.length).toBe(bound)
+  expect(malloryDoc.text.length).toBe(size - bound - extra)
+  await doc.insert(0, 'still live ')
+  await until('bob still syncs', () => bobDoc.text === doc.text, 10_000)
   alice.ws.syncAll()
   bob.ws.syncAll()
   await doc.insert(0, 'after anti-entropy ')
   await until('bob in step', () => bobDoc.text === doc.text, 10_000)
-  expect(bob.ws.session(alice.self)?.isAuthenticated(doc.docId)).toBe(true)
-
-  // Past the cap: refused as a whole, and mallory loses access on that connection.
-  const before = doc.text
-  toAlice.sendUpdate(doc.docId, Channel.Text, mintReplicas(base, 1_000, first, 'n'))
-  await until('mallory cut off', () => alice.logs.some((l) => /at most 65536 replicas/.test(l)), 30_000)
-  expect(alice.ws.session(mallory.self)?.isAuthenticated(doc.docId)).toBe(false)
-  expect(doc.text).toBe(before)
-  expect(Object.keys(doc.textVersion()).length).toBeLessThanOrEqual(MAX_REPLICAS)
-  await doc.insert(0, 'still live ')
-  await until('bob still syncs with alice', () => bobDoc.text === doc.text, 10_000)
+  expect(doc.text.length).toBe(size - bound + 'after anti-entropy still live '.length)
 }, 120_000)
 
 it('applying a peer’s batch reads no version vector (work O(batch), not O(replicas))', async () => {
@@ -91,8 +135,10 @@ it('applying a peer’s batch reads no version vector (work O(batch), not O(repl
   await doc.insert(0, 'x'.repeat(5_000))
   const bobDoc = await join(alice, bob, doc)
   const base = doc.durable.allTextOps()
-  const batches = Array.from({ length: 2_000 }, (_, i) => {
-    const r = new TextDoc(`r${i}`)
+  const minted = claims(bob, doc.docId, 2_000)
+  sendSeals(alice, bob, doc.docId, minted)
+  const batches = minted.map((seal, i) => {
+    const r = new TextDoc(seal.replica)
     r.applyRemote(base)
     return r.localDelete(i, 1)
   })
@@ -103,7 +149,6 @@ it('applying a peer’s batch reads no version vector (work O(batch), not O(repl
   await until('alice has them all', () => doc.text.length === 3_000, 20_000)
   expect(versionCalls).not.toHaveBeenCalled()
   versionCalls.mockRestore()
-  // Bob sent them raw (as a modified client would) without applying them: anti-entropy brings them.
-  bob.ws.syncAll()
-  await until('bob in step', () => bobDoc.text === doc.text, 10_000)
+  await doc.insert(0, 'live ')
+  await until('bob gets alice’s edit', () => bobDoc.text.startsWith('live '), 10_000)
 })

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { TextDoc } from '../../../src/shared/crdt'
-import { decodeMessage, encodeMessage, type Message } from '../../../src/shared/sync/messages'
+import { Channel, decodeMessage, encodeMessage, type Message } from '../../../src/shared/sync/messages'
 import { docProof } from '../../../src/shared/sync/session'
 import { nodeCrypto } from '../../../src/main/node/crypto'
 import { decodeInvite } from '../../../src/main/node/invite-code'
@@ -182,7 +182,7 @@ describe('relaying', () => {
       const d = n.ws.doc(doc.docId)!
       const apply = d.applyRemote.bind(d)
       d.applyRemote = (channel, batch, from) => {
-        applied++
+        if (channel === Channel.Text) applied++
         apply(channel, batch, from)
       }
     }
@@ -215,11 +215,13 @@ describe('relaying in a full mesh', () => {
       }
     }
     let received = 0
+    let seals = 0
     for (const n of [alice!, ...others]) {
       const d = n.ws.doc(doc.docId)!
       const apply = d.applyRemote.bind(d)
       d.applyRemote = (channel, batch, from, sentTo) => {
-        received++
+        if (channel === Channel.Text) received++
+        else if (channel === Channel.Seals) seals++
         apply(channel, batch, from, sentTo)
       }
     }
@@ -227,5 +229,9 @@ describe('relaying in a full mesh', () => {
     await until('all have it', () => others.every((n) => n.ws.doc(doc.docId)!.text === 'Xhello'))
     await new Promise((r) => setTimeout(r, 100))
     expect(received).toBe(3) // alice to each of the three; no relays
+    // Once the edits pause, alice seals them (replica-seal.ts): one seal to each peer, none relayed.
+    await until('sealed', () => seals >= 3, 5_000)
+    await new Promise((r) => setTimeout(r, 200))
+    expect(seals).toBe(3)
   })
 })

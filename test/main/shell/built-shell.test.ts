@@ -157,7 +157,7 @@ describe('Electron shell as built', () => {
     expect(win.title).toBe('notes.md — Meshpad')
     expect(stub.app.recentDocuments).toContain(notes)
     expect(stub.menuItem(notes)).toBeDefined() // Open Recent lists it
-    const replica = new TextDoc('ui-test')
+    const replica = new TextDoc(opened.value.replica)
     replica.applyRemote(opened.value.state)
     const pushed = await invoke(
       win,
@@ -206,7 +206,7 @@ describe('Electron shell as built', () => {
     win.focus()
     const opened = await invoke<OpenedDoc>(win, 'newDocument', rendererUrl, 'Untitled')
     if (!opened.ok) throw new Error(opened.message)
-    const replica = new TextDoc('ui-new')
+    const replica = new TextDoc(opened.value.replica)
     replica.applyRemote(opened.value.state)
     const typed = replica.localInsert(0, 'new text\n')
     expect((await invoke(win, 'pushOps', rendererUrl, opened.value.docId, typed)).ok).toBe(true)

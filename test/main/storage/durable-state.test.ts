@@ -31,10 +31,11 @@ function payload(textKind: number, text: Uint8Array, props: Uint8Array, members:
 /** How many chunks the history of a state-form snapshot is kept in. */
 function historyChunks(snapshot: Uint8Array): number {
   expect(snapshot[1]).toBe(TEXT_STATE)
-  // The header: version, text form, and the lengths of the text, properties and legacy members (u32).
+  // The header: version, text form, and the lengths of the text, properties, legacy members and
+  // members (u32 each).
   const text = snapshot.subarray(
-    14,
-    14 + new DataView(snapshot.buffer, snapshot.byteOffset).getUint32(2, true),
+    18,
+    18 + new DataView(snapshot.buffer, snapshot.byteOffset).getUint32(2, true),
   )
   return decodeTextState(text, (names) => names.map((_, i) => i)).log.length
 }

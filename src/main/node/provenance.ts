@@ -1,0 +1,544 @@
+/**
+ * Provenance: who wrote each text op of one document, checked before the op is applied
+ * (docs/PROTOCOL.md, "Edits bound to their author").
+ *
+ * Every replica is bound to a device (replica-seal.ts). A batch's ops are taken as they come only
+ * from the device their replica is bound to, over its own authenticated connection. Ops of any other
+ * replica (relayed, or in a sync reply) are held here until a seal of their author covers them: the
+ * digest of the author's stream up to the seal's counter, over the ops this node holds plus the held
+ * ones, must equal what the author signed. So no peer can make others apply ops in another device's
+ * name, or take another replica's counters, whatever path the ops come by.
+ *
+ * A device that signs a seal that disagrees with ops this node took from it, or with its own earlier
+ * seal, equivocated: it is flagged, and nothing more of it is taken.
+ *
+ * Bounds: replicas per device (MAX_REPLICAS_PER_DEVICE), held ops (MAX_HELD_BYTES, MAX_HELD_ENTRIES,
+ * HELD_TTL_MS); digests are kept per replica and extended, so sealing and checking cost what is new.
+ */
+import { createHash, randomBytes, type Hash } from 'node:crypto'
+import { ByteWriter } from '../../shared/crdt/bytes'
+import type { TextOp } from '../../shared/crdt/ops'
+import { CrdtDecodeError } from '../../shared/crdt/types'
+import { streamStart, writeOpStream, type StreamCursor } from '../../shared/crdt/op-stream'
+import { decodeTextOps, encodeTextOps } from '../../shared/crdt/text-codec'
+import type { Sign } from '../../shared/members/member-op'
+import { toHex } from '../../shared/sync/hex'
+import { EMPTY_DIGEST, makeSeal, NONCE_BYTES, sealPayload, type Seal } from './replica-seal'
+
+/** A device may make this many replicas of one document (each window and each start takes one). */
+export const MAX_REPLICAS_PER_DEVICE = 4096
+/** Ops held for a seal, per document. Past these, newer ones are dropped (anti-entropy asks again). */
+export const MAX_HELD_BYTES = 8 << 20
+export const MAX_HELD_ENTRIES = 16_384
+export const HELD_TTL_MS = 120_000
+/** Seals kept that are ahead of the ops held here (one per replica). */
+const MAX_AHEAD = 1024
+/** Claims kept aside for devices not yet known as members (their member op may be on its way). */
+const MAX_UNKNOWN_CLAIMS = 256
+
+/** What provenance reads of the text replica. */
+export interface TextReader {
+  seenOf(replica: string): number
+  opsOf(replica: string, after: number): { ids: readonly string[]; agent: number; ops: TextOp[] }
+}
+
+export interface ProvenanceDeps {
+  readonly docId: string
+  /** This device's public key. */
+  readonly self: Uint8Array
+  readonly sign: Sign
+  readonly verify: (publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array) => boolean
+  readonly text: () => TextReader
+  /** Seals stored with the document (the latest per replica), as loaded. */
+  readonly stored: readonly Seal[]
+  /** Whether a device (hex) is or was a member of the document: only members' replicas are bound. */
+  readonly isMember: (device: string) => boolean
+  readonly now?: () => number
+}
+
+/** Ops of one replica held until a seal covers them, with where they came from (to pass them on). */
+export interface Held {
+  readonly replica: string
+  readonly batch: Uint8Array
+  readonly first: number
+  readonly last: number
+  readonly from: unknown
+  readonly sentTo: readonly string[]
+  readonly catchUp: boolean
+  readonly at: number
+}
+
+/** Held ops a seal now vouches for, to apply (and pass on as if they came from `from`). */
+export interface Released {
+  readonly batch: Uint8Array
+  readonly from: unknown
+  readonly sentTo: readonly string[]
+  readonly catchUp: boolean
+}
+
+/** The verdict on one replica's ops in a batch from a peer. */
+export type Admission = 'take' | 'hold' | 'drop'
+
+interface Digest {
+  hash: Hash
+  cursor: StreamCursor
+}
+
+/** The digest of a replica's stream up to `counter`, from scratch (for tests and one-off checks). */
+export function streamDigest(text: TextReader, replica: string, counter: number): Uint8Array | null {
+  const { ids, agent, ops } = text.opsOf(replica, 0)
+  const w = new ByteWriter(1024)
+  if (!writeOpStream(w, ids, ops, agent, streamStart(), counter)) return null
+  return new Uint8Array(createHash('sha256').update(w.view()).digest())
+}
+
+export class Provenance {
+  private readonly selfHex: string
+  /** Replica → device (hex), for every replica whose claim this node has checked. */
+  private readonly bound = new Map<string, string>()
+  private readonly perDevice = new Map<string, number>()
+  /** The latest seal checked against the ops held here, per replica (counter 0: a claim). */
+  private readonly best = new Map<string, Seal>()
+  /** A signed seal ahead of the ops held here, per replica: checked once the ops arrive. */
+  private readonly ahead = new Map<string, Seal>()
+  /** This device's replicas and their nonces. */
+  private readonly own = new Map<string, Uint8Array>()
+  private readonly digests = new Map<string, Digest>()
+  private readonly held = new Map<string, Held[]>()
+  private heldBytes = 0
+  private heldEntries = 0
+  private lastExpiry = -Infinity
+  private readonly flagged = new Set<string>()
+  private readonly unknownClaims = new Map<string, Seal>()
+  private readonly now: () => number
+
+  constructor(private readonly deps: ProvenanceDeps) {
+    this.selfHex = toHex(deps.self)
+    this.now = deps.now ?? Date.now
+    for (const seal of deps.stored) {
+      if (!this.bind(seal)) continue
+      const known = this.best.get(seal.replica)
+      if (!known || seal.counter > known.counter) this.best.set(seal.replica, seal)
+      if (toHex(seal.device) === this.selfHex) this.own.set(seal.replica, seal.nonce)
+    }
+  }
+
+  // ---- this device's replicas ----------------------------------------------------------------------
+
+  /** A new replica of this device, with its claim (counter 0) as its first seal. */
+  mint(): string {
+    const nonce = new Uint8Array(randomBytes(NONCE_BYTES))
+    const claim = makeSeal(this.deps.docId, this.deps.self, nonce, 0, EMPTY_DIGEST, this.deps.sign)
+    this.adopt(claim)
+    return claim.replica
+  }
+
+  /** Takes a claim minted for this device (the replica a document was opened with) as its own. */
+  adopt(claim: Seal): void {
+    this.bind(claim)
+    this.own.set(claim.replica, claim.nonce)
+    if (!this.best.has(claim.replica)) this.best.set(claim.replica, claim)
+  }
+
+  isOwn(replica: string): boolean {
+    return this.own.has(replica)
+  }
+
+  /**
+   * A seal of this device's replica over every op of it held here: the latest one if nothing came
+   * since, else a new one (signed now). Null if the replica is not this device's, or its ops are not
+   * all applied yet.
+   */
+  sealOwn(replica: string): Seal | null {
+    const nonce = this.own.get(replica)
+    if (!nonce) return null
+    const counter = this.deps.text().seenOf(replica)
+    const known = this.best.get(replica)
+    if (known && known.counter === counter) return known
+    const digest = this.digestAt(replica, counter)
+    if (!digest) return null
+    const seal = makeSeal(this.deps.docId, this.deps.self, nonce, counter, digest, this.deps.sign)
+    this.best.set(replica, seal)
+    return seal
+  }
+
+  // ---- who wrote what --------------------------------------------------------------------------------
+
+  /** The device (hex) a replica is bound to, if its claim has been seen. */
+  deviceOf(replica: string): string | undefined {
+    return this.bound.get(replica)
+  }
+
+  /** The latest checked seal of a replica (to pass on with its ops). */
+  sealOf(replica: string): Seal | undefined {
+    return this.best.get(replica)
+  }
+
+  /** Devices caught signing a stream that disagrees with what they sent. */
+  equivocators(): string[] {
+    return [...this.flagged]
+  }
+
+  isFlagged(device: string): boolean {
+    return this.flagged.has(device)
+  }
+
+  /**
+   * What to do with a replica's ops that came from `fromDevice`: take them (from their own device),
+   * hold them for a seal (anyone else), or drop them (a flagged device). `unclaimed` decides for a
+   * replica whose claim is unknown (IDs from before this binding, in documents that have them).
+   */
+  admit(replica: string, fromDevice: string, unclaimed: () => boolean): Admission {
+    const device = this.bound.get(replica)
+    if (device === undefined) return unclaimed() ? 'take' : 'hold'
+    if (this.flagged.has(device)) return 'drop'
+    return device === fromDevice ? 'take' : 'hold'
+  }
+
+  /**
+   * Seals from a peer, decoded. Returns the seals that are news here (to store and pass on), the
+   * replicas whose held ops may now be released, and the seals that caught an equivocation (to pass
+   * on as evidence). A bad signature throws: the whole batch is refused, as malformed.
+   */
+  receive(seals: readonly Seal[]): { news: Seal[]; release: string[]; evidence: Seal[] } {
+    const news: Seal[] = []
+    const release: string[] = []
+    const evidence: Seal[] = []
+    const text = this.deps.text()
+    for (const seal of seals) {
+      const device = toHex(seal.device)
+      const known = this.best.get(seal.replica)
+      // Nothing new (a replay, or older than what we hold): not even worth its signature check. A
+      // different seal at the counter we hold is checked: it may prove an equivocation.
+      const stale =
+        known &&
+        (seal.counter < known.counter ||
+          (seal.counter === known.counter && sameBytes(seal.digest, known.digest)))
+      if (this.flagged.has(device) || stale) continue
+      const payload = sealPayload(this.deps.docId, seal.replica, seal.counter, seal.digest)
+      if (!this.deps.verify(seal.device, payload, seal.signature)) {
+        throw new SealError(`a seal of replica ${seal.replica} has a bad signature`)
+      }
+      if (!this.bind(seal)) continue
+      const seen = text.seenOf(seal.replica)
+      if (seal.counter > seen) {
+        const waiting = this.ahead.get(seal.replica)
+        if (waiting && waiting.counter === seal.counter && !sameBytes(waiting.digest, seal.digest)) {
+          this.flag(device)
+          evidence.push(waiting, seal)
+        } else if (!waiting || seal.counter > waiting.counter) {
+          if (!waiting && this.ahead.size >= MAX_AHEAD) this.ahead.delete(this.ahead.keys().next().value!)
+          this.ahead.set(seal.replica, seal)
+          release.push(seal.replica)
+        }
+        continue
+      }
+      if (this.checkWithin(seal)) news.push(seal)
+      else if (this.flagged.has(device)) evidence.push(seal)
+    }
+    return { news, release, evidence }
+  }
+
+  /**
+   * A seal within the ops held here: it must agree with them (else its device equivocated, and is
+   * flagged). Returns whether it became the latest seal of its replica.
+   */
+  private checkWithin(seal: Seal): boolean {
+    const digest = this.digestAt(seal.replica, seal.counter)
+    if (digest === null) return false // not checkable now (ops of it parked); a later seal will be
+    if (!sameBytes(digest, seal.digest)) {
+      this.flag(toHex(seal.device))
+      return false
+    }
+    const known = this.best.get(seal.replica)
+    if (known && known.counter >= seal.counter) return false
+    this.best.set(seal.replica, seal)
+    return true
+  }
+
+  /**
+   * Seals that were ahead of the ops held here and are not any more (the ops came straight from their
+   * author): checked now. Returns those that became the latest (to pass on).
+   */
+  settle(): Seal[] {
+    const news: Seal[] = []
+    if (this.ahead.size === 0) return news
+    const text = this.deps.text()
+    for (const [replica, seal] of this.ahead) {
+      if (seal.counter > text.seenOf(replica)) continue
+      this.ahead.delete(replica)
+      if (this.checkWithin(seal)) news.push(seal)
+    }
+    return news
+  }
+
+  /** Claims of devices not (yet) known as members, retried when the member list changes. */
+  retryClaims(): string[] {
+    const retry = [...this.unknownClaims.values()]
+    this.unknownClaims.clear()
+    const out: string[] = []
+    for (const seal of retry) {
+      if (!this.bind(seal)) continue
+      const known = this.best.get(seal.replica)
+      if (!known || seal.counter > known.counter) {
+        if (seal.counter === 0) this.best.set(seal.replica, seal)
+        else this.ahead.set(seal.replica, seal)
+      }
+      out.push(seal.replica)
+    }
+    return out
+  }
+
+  // ---- ops held for a seal ---------------------------------------------------------------------------
+
+  /**
+   * Holds one replica's ops (a batch of that replica's ops only) for a seal. False if the bounds are
+   * reached (the ops are dropped; anti-entropy brings them again).
+   */
+  hold(entry: Omit<Held, 'at'>): boolean {
+    this.expire()
+    if (this.heldBytes + entry.batch.length > MAX_HELD_BYTES || this.heldEntries >= MAX_HELD_ENTRIES) {
+      return false
+    }
+    const list = this.held.get(entry.replica) ?? []
+    list.push({ ...entry, at: this.now() })
+    this.held.set(entry.replica, list)
+    this.heldBytes += entry.batch.length
+    this.heldEntries++
+    return true
+  }
+
+  /** Per replica with ops held for a seal: the highest counter held, and who sent the latest of them. */
+  heldReplicas(): { replica: string; last: number; from: unknown }[] {
+    this.expire()
+    return [...this.held].map(([replica, list]) => ({
+      replica,
+      last: Math.max(...list.map((h) => h.last)),
+      from: list[list.length - 1]!.from,
+    }))
+  }
+
+  /**
+   * The held ops of a replica that its seal now vouches for, as batches to apply in order (each with
+   * where it came from). Ops past the seal stay held; held ops that fail the seal are dropped (they
+   * were forged, or their author equivocated), as are those already applied.
+   */
+  release(replica: string): Released[] {
+    const list = this.held.get(replica)
+    const seal = this.ahead.get(replica)
+    const text = this.deps.text()
+    const seen = text.seenOf(replica)
+    if (!list || !seal) return []
+    if (seal.counter <= seen) {
+      this.ahead.delete(replica)
+      this.checkWithin(seal)
+      this.prune(replica, seen)
+      return []
+    }
+    const base = this.stateAt(replica, seen)
+    if (!base) return []
+    // Each sender's ops are checked apart: a forger's and an honest relay's may hold the same counters.
+    const entries = list.filter((h) => h.last > seen).sort((a, b) => a.first - b.first)
+    const senders = [...new Set(entries.map((h) => h.from))]
+    let waiting = false
+    for (const sender of senders) {
+      const mine = entries.filter((h) => h.from === sender)
+      const verdict = this.vouch(replica, mine, { hash: base.hash.copy(), cursor: { ...base.cursor } }, seal)
+      if (verdict === 'gap') {
+        waiting = true
+        continue
+      }
+      if (verdict === 'mismatch') {
+        this.drop(replica, mine)
+        continue
+      }
+      this.ahead.delete(replica)
+      this.best.set(replica, seal)
+      const out = this.cut(replica, mine, seen, seal.counter)
+      this.prune(replica, seal.counter)
+      return out
+    }
+    // No one sender holds the whole range: the ops may have come by several paths. Together, then.
+    if (waiting && senders.length > 1) {
+      const all =
+        this.held
+          .get(replica)
+          ?.filter((h) => h.last > seen)
+          .sort((a, b) => a.first - b.first) ?? []
+      if (this.vouch(replica, all, base, seal) === 'match') {
+        this.ahead.delete(replica)
+        this.best.set(replica, seal)
+        const out = this.cut(replica, all, seen, seal.counter)
+        this.prune(replica, seal.counter)
+        return out
+      }
+    }
+    return []
+  }
+
+  /** Whether a sender's held ops of a replica, after the stream held here, give the seal's digest. */
+  private vouch(
+    replica: string,
+    entries: readonly Held[],
+    state: Digest,
+    seal: Seal,
+  ): 'match' | 'mismatch' | 'gap' {
+    const w = new ByteWriter(1024)
+    for (const h of entries) {
+      const d = decodeTextOps(h.batch)
+      w.reset()
+      writeOpStream(w, d.replicas, d.ops, d.replicas.indexOf(replica), state.cursor, seal.counter)
+      state.hash.update(w.view())
+      if (state.cursor.counter >= seal.counter) break
+    }
+    if (state.cursor.counter < seal.counter) return 'gap'
+    return sameBytes(new Uint8Array(state.hash.digest()), seal.digest) ? 'match' : 'mismatch'
+  }
+
+  /** The ops of `entries` after `from` up to `to`, trimmed, as batches to apply in order. */
+  private cut(replica: string, entries: readonly Held[], from: number, to: number): Released[] {
+    const out: Released[] = []
+    let upTo = from
+    for (const h of entries) {
+      if (upTo >= to) break
+      const d = decodeTextOps(h.batch)
+      const agent = d.replicas.indexOf(replica)
+      const ops: TextOp[] = []
+      for (const op of d.ops) {
+        if (op.agent !== agent) continue
+        const end = op.counter + op.length - 1
+        if (end <= upTo || op.counter > to) continue
+        let part = op.counter <= upTo ? op.withoutPrefix(upTo - op.counter + 1) : op
+        if (end > to) part = part.prefix(to - part.counter + 1)
+        ops.push(part)
+        upTo = part.counter + part.length - 1
+      }
+      if (ops.length > 0) {
+        out.push({
+          batch: encodeTextOps(d.replicas, ops, undefined, true),
+          from: h.from,
+          sentTo: h.sentTo,
+          catchUp: h.catchUp,
+        })
+      }
+    }
+    return out
+  }
+
+  /** Drops the given held entries of a replica. */
+  private drop(replica: string, entries: readonly Held[]): void {
+    const list = this.held.get(replica)
+    if (!list) return
+    const gone = new Set(entries)
+    const keep = list.filter((h) => !gone.has(h))
+    for (const h of entries) {
+      this.heldBytes -= h.batch.length
+      this.heldEntries--
+    }
+    if (keep.length > 0) this.held.set(replica, keep)
+    else this.held.delete(replica)
+  }
+
+  /** Drops held ops of a replica that end at or before `upTo`. */
+  private prune(replica: string, upTo: number): void {
+    const list = this.held.get(replica)
+    if (!list) return
+    const keep = list.filter((h) => h.last > upTo)
+    for (const h of list) {
+      if (h.last > upTo) continue
+      this.heldBytes -= h.batch.length
+      this.heldEntries--
+    }
+    if (keep.length > 0) this.held.set(replica, keep)
+    else this.held.delete(replica)
+  }
+
+  private expire(): void {
+    // At most once a second: a scan of every held replica per hold would be quadratic under a flood.
+    const now = this.now()
+    if (now - this.lastExpiry < 1_000) return
+    this.lastExpiry = now
+    const limit = now - HELD_TTL_MS
+    for (const [replica, list] of this.held) {
+      if (list[0]!.at > limit) continue
+      const keep = list.filter((h) => h.at > limit)
+      for (const h of list) {
+        if (h.at > limit) continue
+        this.heldBytes -= h.batch.length
+        this.heldEntries--
+      }
+      if (keep.length > 0) this.held.set(replica, keep)
+      else this.held.delete(replica)
+    }
+  }
+
+  // ---- internals -------------------------------------------------------------------------------------
+
+  /**
+   * Binds a seal's replica to its device: a member's (or former member's) device only, within the
+   * per-device cap. A device not yet known as a member is kept aside, a few, until the list changes.
+   * False if not bound (now).
+   */
+  private bind(seal: Seal): boolean {
+    const device = toHex(seal.device)
+    const known = this.bound.get(seal.replica)
+    if (known !== undefined) return known === device // a derived ID names one device only
+    if (device !== this.selfHex && !this.deps.isMember(device)) {
+      if (this.unknownClaims.size >= MAX_UNKNOWN_CLAIMS)
+        this.unknownClaims.delete(this.unknownClaims.keys().next().value!)
+      const kept = this.unknownClaims.get(seal.replica)
+      if (!kept || kept.counter < seal.counter) this.unknownClaims.set(seal.replica, seal)
+      return false
+    }
+    const n = this.perDevice.get(device) ?? 0
+    if (n >= MAX_REPLICAS_PER_DEVICE) return false
+    this.perDevice.set(device, n + 1)
+    this.bound.set(seal.replica, device)
+    return true
+  }
+
+  private flag(device: string): void {
+    this.flagged.add(device)
+    for (const [replica, d] of this.bound) if (d === device) this.prune(replica, Infinity)
+  }
+
+  /** The digest of a replica's stream up to `counter`, over the ops applied here; null if they do not reach it. */
+  private digestAt(replica: string, counter: number): Uint8Array | null {
+    if (counter === 0) return EMPTY_DIGEST
+    const state = this.stateAt(replica, counter)
+    return state && new Uint8Array(state.hash.digest())
+  }
+
+  /**
+   * The hash state of a replica's stream up to `counter` (a copy, for the caller to extend), over the
+   * ops applied here; null if they do not reach it. The kept state is extended when it is behind, and
+   * the stream hashed again from the start when it is past (a one-off: an older seal).
+   */
+  private stateAt(replica: string, counter: number): Digest | null {
+    let d = this.digests.get(replica)
+    if (!d || d.cursor.counter > counter) {
+      d = { hash: createHash('sha256'), cursor: streamStart() }
+      // Kept only if it ends where the replica does (the usual case).
+      if (counter === this.deps.text().seenOf(replica)) this.digests.set(replica, d)
+    }
+    if (d.cursor.counter < counter) {
+      const { ids, agent, ops } = this.deps.text().opsOf(replica, d.cursor.counter)
+      const w = new ByteWriter(1024)
+      const reached = writeOpStream(w, ids, ops, agent, d.cursor, counter)
+      d.hash.update(w.view())
+      if (!reached) {
+        this.digests.delete(replica)
+        return null
+      }
+    }
+    return { hash: d.hash.copy(), cursor: { ...d.cursor } }
+  }
+}
+
+export class SealError extends CrdtDecodeError {}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}

@@ -1,0 +1,116 @@
+/**
+ * Replica IDs bound to their device, and seals: what lets any peer check who wrote a text op, however
+ * many relays it passed (docs/PROTOCOL.md, "Edits bound to their author").
+ *
+ * A replica ID is the first 9 bytes (72 bits) of SHA-256(device key, nonce), so the pair (device,
+ * nonce) proves whose replica it is, and no other device can find a pair that gives the same ID. A
+ * seal is the device's Ed25519 signature over the SHA-256 digest of its replica's op stream up to a
+ * counter (src/shared/crdt/op-stream.ts); counter 0 is a bare claim. Seals are sent in batches:
+ * `u8 version | count | (device 32 | nonce 8 | counter | digest 32 | signature 64)*`.
+ */
+import { createHash } from 'node:crypto'
+import { ByteReader, ByteWriter } from '../../shared/crdt/bytes'
+import { CrdtDecodeError } from '../../shared/crdt/types'
+import type { Sign } from '../../shared/members/member-op'
+
+export const NONCE_BYTES = 8
+const DEVICE_BYTES = 32
+const DIGEST_BYTES = 32
+const SIGNATURE_BYTES = 64
+const REPLICA_BYTES = 9
+const VERSION = 1
+/** Seals in one batch: a sync reply sends them in chunks of this many (~1.1 MiB). */
+export const MAX_SEALS_PER_BATCH = 8192
+/** The largest counter a seal may name (a replica's counters are safe integers). */
+const MAX_COUNTER = Number.MAX_SAFE_INTEGER
+
+export interface Seal {
+  readonly replica: string
+  readonly device: Uint8Array
+  readonly nonce: Uint8Array
+  /** The last counter of the replica's stream it covers (0: a claim, covering nothing). */
+  readonly counter: number
+  readonly digest: Uint8Array
+  readonly signature: Uint8Array
+}
+
+const REPLICA_DOMAIN = Buffer.from('meshpad/replica/1\0')
+const SEAL_DOMAIN = Buffer.from('meshpad/seal/1\0')
+
+/** The replica ID of (device, nonce). */
+export function deriveReplica(device: Uint8Array, nonce: Uint8Array): string {
+  const h = createHash('sha256').update(REPLICA_DOMAIN).update(device).update(nonce).digest()
+  return h.subarray(0, REPLICA_BYTES).toString('base64url')
+}
+
+/** Whether `replica` has the form of a derived ID (12 base64url characters). Older ones are 8. */
+export const isDerivedForm = (replica: string): boolean => replica.length === 12
+
+/** The digest of the empty stream: what a claim (counter 0) signs. */
+export const EMPTY_DIGEST = new Uint8Array(createHash('sha256').digest())
+
+/** The bytes a seal's signature covers: it is bound to one document. */
+export function sealPayload(docId: string, replica: string, counter: number, digest: Uint8Array): Uint8Array {
+  const w = new ByteWriter(128)
+  w.bytes(SEAL_DOMAIN)
+  w.string(docId)
+  w.string(replica)
+  w.uint(counter)
+  w.bytes(digest)
+  return w.finish()
+}
+
+export function makeSeal(
+  docId: string,
+  device: Uint8Array,
+  nonce: Uint8Array,
+  counter: number,
+  digest: Uint8Array,
+  sign: Sign,
+): Seal {
+  const replica = deriveReplica(device, nonce)
+  const signature = sign(sealPayload(docId, replica, counter, digest))
+  return { replica, device, nonce, counter, digest, signature }
+}
+
+export function encodeSeals(seals: readonly Seal[]): Uint8Array {
+  const w = new ByteWriter(16 + seals.length * 140)
+  w.byte(VERSION)
+  w.uint(seals.length)
+  for (const s of seals) {
+    w.bytes(s.device)
+    w.bytes(s.nonce)
+    w.uint(s.counter)
+    w.bytes(s.digest)
+    w.bytes(s.signature)
+  }
+  return w.finish()
+}
+
+/**
+ * The seals of a batch, their replica IDs derived; signatures are not checked here. Throws
+ * CrdtDecodeError on anything malformed.
+ */
+export function decodeSeals(bytes: Uint8Array): Seal[] {
+  try {
+    const r = new ByteReader(bytes)
+    if (r.byte() !== VERSION) throw new CrdtDecodeError('unknown seal batch version')
+    const n = r.count(DEVICE_BYTES + NONCE_BYTES + 1 + DIGEST_BYTES + SIGNATURE_BYTES)
+    if (n > MAX_SEALS_PER_BATCH) throw new CrdtDecodeError('too many seals in one batch')
+    const out: Seal[] = []
+    for (let i = 0; i < n; i++) {
+      const device = r.bytes(DEVICE_BYTES)
+      const nonce = r.bytes(NONCE_BYTES)
+      const counter = r.uint()
+      if (counter > MAX_COUNTER) throw new CrdtDecodeError('seal counter out of range')
+      const digest = r.bytes(DIGEST_BYTES)
+      const signature = r.bytes(SIGNATURE_BYTES)
+      out.push({ replica: deriveReplica(device, nonce), device, nonce, counter, digest, signature })
+    }
+    if (!r.done()) throw new CrdtDecodeError('trailing bytes after the seals')
+    return out
+  } catch (err) {
+    if (err instanceof CrdtDecodeError) throw err
+    throw new CrdtDecodeError(`malformed seal batch: ${String(err)}`)
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The canonical bytes of one replica's text ops, counter by counter: what a seal's digest covers
+ * (src/main/node/provenance.ts). The same ops give the same bytes however batches split or joined
+ * them (`withoutPrefix`, `splitTextBatch`, merged runs in the log), because every counter is written
+ * from what it alone means: an inserted code unit with its two origins, or the one character a delete
+ * removed. A character typed right after the replica's previous one, before the same right origin (the
+ * common case: typing), is written as a continuation, two bytes or three, so hashing a replica's whole
+ * history stays cheap.
+ */
+import type { ByteWriter } from './bytes'
+import type { TextOp } from './ops'
+import { NONE } from './span'
+
+const CONTINUE = 1
+const INSERT = 2
+const DELETE = 3
+
+/** Where a replica's stream stands: the last counter written, and what a continuation must follow. */
+export interface StreamCursor {
+  counter: number
+  /** Right origin of the character at `counter`, if it was an insert ("replica:counter", "" = the end). */
+  lastRight: string | null
+}
+
+export const streamStart = (): StreamCursor => ({ counter: 0, lastRight: null })
+
+/**
+ * Writes the counters of `agent`'s ops after `cursor.counter` up to `until` (inclusive), in order, and
+ * moves the cursor. Ops of other agents and counters already written are skipped. Returns false, having
+ * written the counters before it, at the first gap (a counter missing from `ops`).
+ */
+export function writeOpStream(
+  w: ByteWriter,
+  ids: readonly string[],
+  ops: readonly TextOp[],
+  agent: number,
+  cursor: StreamCursor,
+  until: number,
+): boolean {
+  for (const op of ops) {
+    if (op.agent !== agent) continue
+    const end = Math.min(op.counter + op.length - 1, until)
+    if (end <= cursor.counter) continue
+    if (op.counter > cursor.counter + 1) return false
+    for (let c = cursor.counter + 1; c <= end; c++) {
+      const i = c - op.counter
+      if (op.kind === 0) {
+        const unit = op.text.charCodeAt(i)
+        const right = idKey(ids, op.originRightAgent, op.originRightCounter)
+        const leftAgent = i === 0 ? op.originLeftAgent : agent
+        const leftCounter = i === 0 ? op.originLeftCounter : c - 1
+        if (leftAgent === agent && leftCounter === c - 1 && cursor.lastRight === right) {
+          w.byte(CONTINUE)
+          w.uint(unit)
+        } else {
+          w.byte(INSERT)
+          w.uint(unit)
+          writeId(w, ids, leftAgent, leftCounter)
+          writeId(w, ids, op.originRightAgent, op.originRightCounter)
+        }
+        cursor.lastRight = right
+      } else {
+        w.byte(DELETE)
+        const target = op.backward ? op.targetCounter + op.length - 1 - i : op.targetCounter + i
+        writeId(w, ids, op.targetAgent, target)
+        cursor.lastRight = null
+      }
+      cursor.counter = c
+    }
+    if (cursor.counter >= until) return true
+  }
+  return cursor.counter >= until
+}
+
+function idKey(ids: readonly string[], agent: number, counter: number): string {
+  return agent === NONE ? '' : `${ids[agent]!}:${counter}`
+}
+
+function writeId(w: ByteWriter, ids: readonly string[], agent: number, counter: number): void {
+  if (agent === NONE) return w.byte(0)
+  w.string(ids[agent]!)
+  w.uint(counter)
+}

@@ -1,0 +1,212 @@
+/**
+ * "Trust no member" (issue 12), attack 4: edits bound to their author (src/main/node/provenance.ts),
+ * against whole nodes over TCP + Noise on 127.0.0.1, with a member played by a hand-driven client that
+ * speaks the real protocol (test/integration/protocol-client.ts).
+ *
+ * Topology: owner — ed — carol (carol is not connected to the owner: the owner's edits reach her only
+ * through ed, vouched for by the owner's seal); mallory, an editor, is connected to ed and to carol.
+ *
+ * 1. Mallory sends ops under the owner's replica with its next counters, live and in a sync reply:
+ *    never applied; the owner's real edits reach everyone; history credits the owner only with its own
+ *    text. A seal that names the owner's key but is signed by mallory is malformed: she loses access.
+ * 2. The owner's edits reach carol through ed (ed asks the owner for a seal), and carol attributes them
+ *    to the owner's device.
+ * 3. Mallory sends two different histories of her own replica to ed and to carol, each sealed: once the
+ *    two compare seals, both flag her and take nothing more of hers, and the two seals, passed on as
+ *    evidence, make the owner flag her too.
+ */
+import { randomBytes } from 'node:crypto'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { generateKeyPair } from '../../src/main/net/device-key'
+import type { KeyPair } from '../../src/main/net/secure-channel'
+import { signerFor } from '../../src/main/node/crypto'
+import type { DocSession } from '../../src/main/node/doc-session'
+import { streamDigest } from '../../src/main/node/provenance'
+import { EMPTY_DIGEST, encodeSeals, makeSeal, sealPayload, type Seal } from '../../src/main/node/replica-seal'
+import { TextDoc } from '../../src/shared/crdt'
+import type { Sign } from '../../src/shared/members/member-op'
+import { fromHex, toHex } from '../../src/shared/sync/hex'
+import { Channel, type Message } from '../../src/shared/sync/messages'
+import { ProtocolClient } from './protocol-client'
+import { TcpCluster, type TcpNode } from './tcp-nodes'
+import { sameVersion, sleep, until } from './util'
+
+const log = (line: string): void => console.log(`[edit-provenance] ${line}`)
+const EMPTY = new Uint8Array(0)
+const clients: ProtocolClient[] = []
+
+interface Device {
+  readonly name: string
+  readonly keyPair: KeyPair
+  readonly key: string
+  readonly sign: Sign
+}
+
+function device(name: string): Device {
+  const keyPair = generateKeyPair()
+  return { name, keyPair, key: toHex(keyPair.publicKey), sign: signerFor(keyPair) }
+}
+
+async function connectAs(dev: Device, node: TcpNode, doc: DocSession): Promise<ProtocolClient> {
+  const c = await ProtocolClient.connect(node.node.port, { keyPair: dev.keyPair })
+  clients.push(c)
+  await c.greet(dev.name)
+  c.send(c.proof(doc.keyFor(doc.epoch)!, doc.docId, doc.epoch))
+  await c.waitFor((m) => m.type === 'sync-request' && m.docId === doc.docId, 5000)
+  return c
+}
+
+/** Resolves once the node has read everything `c` sent so far (it answers an unknown doc-auth at once). */
+async function processed(c: ProtocolClient): Promise<void> {
+  const sentinel = randomBytes(16).toString('hex')
+  c.send({ type: 'doc-auth', docId: sentinel, epoch: 0, proof: new Uint8Array(32), verified: false })
+  await c.waitFor((m) => m.type === 'doc-deny' && m.docId === sentinel, 5000)
+}
+
+const update = (docId: string, channel: Channel, batch: Uint8Array): Message => ({
+  type: 'update',
+  docId,
+  channel,
+  batch,
+  sentTo: [],
+})
+
+function expectInStep(docs: readonly DocSession[]): void {
+  const [a, ...rest] = docs
+  for (const d of rest) {
+    expect(d.text).toBe(a!.text)
+    expect(d.textVersion()).toEqual(a!.textVersion())
+  }
+}
+
+describe('edits bound to their author, over TCP + Noise on 127.0.0.1', () => {
+  const cluster = new TcpCluster()
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined)))
+    await cluster.closeAll()
+  })
+  afterAll(() => cluster.closeAll())
+
+  /** owner — ed — carol, and mallory (an editor) connected to ed and carol. */
+  async function setUp(text: string) {
+    const owner = await cluster.start('owner')
+    const ed = await cluster.start('ed')
+    const carol = await cluster.start('carol')
+    const doc = await cluster.createDoc(owner, text)
+    const edDoc = await cluster.join(owner, ed, doc.docId, 'owner') // an owner, so it can invite carol
+    const carolDoc = await cluster.join(ed, carol, doc.docId)
+    // Carol reached the document through ed; she never dials the owner.
+    expect(carol.node.workspace.session(owner.self)).toBeUndefined()
+    const mallory = device('mallory')
+    await doc.setMember(mallory.key, 'editor', mallory.name)
+    await until(
+      'all know mallory',
+      () => [edDoc, carolDoc].every((d) => d.roleOf(mallory.key) === 'editor'),
+      10_000,
+    )
+    const atEd = await connectAs(mallory, ed, edDoc)
+    const atCarol = await connectAs(mallory, carol, carolDoc)
+    return { owner, ed, carol, doc, edDoc, carolDoc, mallory, atEd, atCarol }
+  }
+
+  it('1. ops under the owner’s replica, live or in a sync reply, are never applied; the owner’s edits still reach everyone', async () => {
+    const { owner, ed, doc, edDoc, carolDoc, mallory, atEd, atCarol } = await setUp('The owner’s text.\n')
+    const replica = doc.durable.replica
+    const next = doc.durable.text.seenOf(replica) + 1
+    // Mallory knows the document (she is a member): she forges the owner's next ops.
+    const forge = new TextDoc(replica)
+    forge.applyRemote(doc.durable.allTextOps())
+    const forged = forge.localInsert(0, 'FORGED ')
+    atCarol.send(update(doc.docId, Channel.Text, forged))
+    atEd.send({ type: 'sync-reply', docId: doc.docId, batches: [forged, EMPTY, EMPTY] })
+    await Promise.all([processed(atEd), processed(atCarol)])
+    await sleep(300)
+    for (const d of [doc, edDoc, carolDoc]) {
+      expect(d.text).not.toContain('FORGED')
+      expect(d.durable.text.seenOf(replica)).toBe(next - 1)
+    }
+    // The owner's real next edit takes those counters: it is applied everywhere.
+    await doc.insert(0, 'real ')
+    await until(
+      'everyone has the owner’s edit',
+      () => [edDoc, carolDoc].every((d) => d.text === doc.text),
+      10_000,
+    )
+    expectInStep([doc, edDoc, carolDoc])
+    for (const d of [edDoc, carolDoc]) {
+      const credited = d.durable.text
+        .history()
+        .filter((e) => e.replica === replica && e.kind === 'insert')
+        .map((e) => (e.kind === 'insert' ? e.text : ''))
+        .join('')
+      expect(credited).toContain('real ')
+      expect(credited).not.toContain('FORGED')
+      expect(d.authorOf(replica)?.device).toBe(owner.self)
+    }
+    // A seal naming the owner's device but signed by mallory: malformed, and she loses the document.
+    const nonce = new Uint8Array(randomBytes(8))
+    const claim = makeSeal(doc.docId, fromHex(owner.self), nonce, 0, EMPTY_DIGEST, mallory.sign)
+    atEd.send(update(doc.docId, Channel.Seals, encodeSeals([claim])))
+    await until('ed cuts mallory off', () => ed.log.lines.some((l) => /malformed seals/.test(l)), 5_000)
+    expect(ed.node.workspace.session(mallory.key)?.isAuthenticated(doc.docId)).toBe(false)
+    log(`forged ops held and never applied; owner's edit everywhere; a forged seal cut mallory off`)
+  })
+
+  it('2. the owner’s edits reach carol through ed, sealed by the owner on ed’s request', async () => {
+    const { owner, doc, carolDoc } = await setUp('Relayed.\n')
+    const started = performance.now()
+    for (let i = 0; i < 20; i++) await doc.insert(doc.text.length, String.fromCharCode(97 + i))
+    await until('carol has every keystroke', () => carolDoc.text === doc.text, 10_000)
+    log(`20 owner keystrokes reached carol through ed in ${(performance.now() - started).toFixed(0)} ms`)
+    expect(carolDoc.authorOf(doc.durable.replica)?.device).toBe(owner.self)
+    expect(sameVersion(carolDoc.textVersion(), doc.textVersion())).toBe(true)
+  })
+
+  it('3. two different sealed histories of one replica, sent to two peers: both flag the author', async () => {
+    const { doc, edDoc, carolDoc, mallory, atEd, atCarol } = await setUp('Equivocation.\n')
+    const nonce = new Uint8Array(randomBytes(8))
+    const claim = makeSeal(doc.docId, fromHex(mallory.key), nonce, 0, EMPTY_DIGEST, mallory.sign)
+    const sealOf = (branch: TextDoc, counter: number): Seal => {
+      const digest = streamDigest(branch, claim.replica, counter)!
+      const signature = mallory.sign(sealPayload(doc.docId, claim.replica, counter, digest))
+      return { ...claim, counter, digest, signature }
+    }
+    const a = new TextDoc(claim.replica)
+    const b = new TextDoc(claim.replica)
+    const toEd = a.localInsert(0, 'AAA')
+    const toCarol = b.localInsert(0, 'BBB')
+    atEd.send(update(doc.docId, Channel.Seals, encodeSeals([claim])))
+    atEd.send(update(doc.docId, Channel.Text, toEd))
+    atCarol.send(update(doc.docId, Channel.Seals, encodeSeals([claim])))
+    atCarol.send(update(doc.docId, Channel.Text, toCarol))
+    await until(
+      'each took its branch',
+      () => edDoc.text.includes('AAA') && carolDoc.text.includes('BBB'),
+      5_000,
+    )
+    // Each gets the seal of its own branch: valid there; each passes it on to the other.
+    atEd.send(update(doc.docId, Channel.Seals, encodeSeals([sealOf(a, 3)])))
+    atCarol.send(update(doc.docId, Channel.Seals, encodeSeals([sealOf(b, 3)])))
+    await until(
+      'both flag mallory',
+      () => [edDoc, carolDoc].every((d) => d.equivocators().includes(mallory.key)),
+      10_000,
+    )
+    // Nothing more of hers is taken.
+    atEd.send(update(doc.docId, Channel.Text, a.localInsert(3, 'more')))
+    await processed(atEd)
+    await sleep(200)
+    expect(edDoc.text).not.toContain('more')
+    // The honest peers' own edits still reach everyone.
+    await doc.insert(0, 'after ')
+    await until(
+      'honest edits everywhere',
+      () => [edDoc, carolDoc].every((d) => d.text.startsWith('after ')),
+      10_000,
+    )
+    // The two seals are proof anyone can check: passed on, the owner (who talks to neither branch's
+    // recipient but ed) flags her too.
+    await until('the owner flags mallory', () => doc.equivocators().includes(mallory.key), 10_000)
+    log('ed, carol and the owner flagged mallory')
+  })
+})

@@ -1,0 +1,200 @@
+/**
+ * Seeded property test of edits bound to their author (src/main/node/provenance.ts) with a Byzantine
+ * member among whole nodes (Workspace + DocSession over the same protocol sessions as TCP + Noise, on
+ * in-memory links: test/main/node/cluster.ts).
+ *
+ * Each seed makes a document of three honest nodes (a, b owners; c an editor; a line a — b — c or a
+ * triangle) and mallory, an editor connected to all three. Honest nodes type unique tokens at random
+ * places; mallory's node behaves, and her client also:
+ *
+ * - forges ops under an honest node's replica with its next counters (inserts and deletes), sent live
+ *   or in a sync reply, to a random honest node;
+ * - floods ops of made-up replicas (no claim);
+ * - replays batches it saw, stale or forged, to random nodes.
+ *
+ * After anti-entropy the honest nodes must have the same text and version vectors, hold every honest
+ * token, and no forged text; history credits each honest replica to its own device.
+ *
+ * Seeds: MESHPAD_SEEDS (default 1000) from 1, or one seed with MESHPAD_SEED. Seeds run ten at a time on
+ * the same four nodes (a document each).
+ */
+import { afterAll, describe, expect, it } from 'vitest'
+import { TextDoc } from '../../../src/shared/crdt'
+import { Channel, type Message } from '../../../src/shared/sync/messages'
+import type { PeerSession } from '../../../src/shared/sync/session'
+import type { DocSession } from '../../../src/main/node/doc-session'
+import { decodeInvite } from '../../../src/main/node/invite-code'
+import { cleanup, connect, makeNode, until, type TestNode } from './cluster'
+
+const one = process.env.MESHPAD_SEED ? Number(process.env.MESHPAD_SEED) : undefined
+const SEEDS = one !== undefined ? 1 : Number(process.env.MESHPAD_SEEDS ?? 1000)
+const FIRST = one ?? 1
+const PER_CASE = 100
+const AT_ONCE = 10
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0
+    let t = s
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const EMPTY = new Uint8Array(0)
+const sorted = (v: Record<string, number>): string => JSON.stringify(Object.entries(v).sort())
+/** Sends any message on a session (a modified client does). */
+const rawSend = (s: PeerSession, m: Message): void => (s as unknown as { send(m: Message): void }).send(m)
+
+interface World {
+  readonly a: TestNode
+  readonly b: TestNode
+  readonly c: TestNode
+  readonly m: TestNode
+}
+
+async function world(line: boolean): Promise<World> {
+  const [a, b, c, m] = await Promise.all(['a', 'b', 'c', 'mallory'].map((n) => makeNode(n)))
+  connect(a!, b!)
+  connect(b!, c!)
+  if (!line) connect(a!, c!)
+  for (const x of [a!, b!, c!]) connect(m!, x)
+  await until('connected', () =>
+    [
+      [a!, b!],
+      [b!, c!],
+      [m!, a!],
+      [m!, b!],
+      [m!, c!],
+    ].every(([x, y]) => x!.ws.session(y!.self)?.ready === true),
+  )
+  return { a: a!, b: b!, c: c!, m: m! }
+}
+
+async function invite(
+  owner: TestNode,
+  joiner: TestNode,
+  docId: string,
+  role: 'owner' | 'editor',
+): Promise<DocSession> {
+  const code = await owner.ws.createInvite(docId, role, [])
+  joiner.ws.redeemWith(joiner.ws.session(owner.self)!, decodeInvite(code))
+  await until(
+    `${joiner.name} joined`,
+    () => joiner.ws.doc(docId) !== undefined && joiner.ws.doc(docId)!.myRole === role,
+    10_000,
+  )
+  return joiner.ws.doc(docId)!
+}
+
+async function runSeed(w: World, seed: number): Promise<void> {
+  const random = rng(seed)
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!
+  const honest = [w.a, w.b, w.c]
+  const aDoc = await w.a.ws.createDoc(`seed ${seed}`)
+  await aDoc.insert(0, `seed ${seed}\n`)
+  const docId = aDoc.docId
+  await invite(w.a, w.b, docId, 'owner')
+  await invite(w.b, w.c, docId, 'editor')
+  const mDoc = await invite(w.a, w.m, docId, 'editor')
+  const docs = honest.map((n) => n.ws.doc(docId)!)
+  await until('all have the start', () => docs.every((d) => d.text.startsWith(`seed ${seed}`)), 10_000)
+  const tokens: string[] = []
+  const seen: Uint8Array[] = []
+  const steps = 12 + Math.floor(random() * 20)
+  for (let step = 0; step < steps; step++) {
+    const what = random()
+    if (what < 0.45) {
+      const i = Math.floor(random() * 3)
+      const d = docs[i]!
+      const token = `<${seed}.${step}>`
+      tokens.push(token)
+      // Only at token boundaries: honest edits never cut another token.
+      const cuts = [0, d.text.length, ...[...d.text.matchAll(/>/g)].map((x) => x.index + 1)]
+      await d.insert(pick(cuts), token)
+    } else {
+      const victim = pick(docs)
+      const target = pick(honest)
+      const to = w.m.ws.session(target.self)
+      if (!to?.isAuthenticated(docId)) continue
+      if (what < 0.75) {
+        // Forge the victim's next ops: an insert, or a delete of what is there.
+        const replica = victim.durable.replica
+        const forge = new TextDoc(replica)
+        forge.applyRemote(mDoc.durable.allTextOps())
+        const batch =
+          random() < 0.5 || forge.length === 0
+            ? forge.localInsert(Math.floor(random() * (forge.length + 1)), 'FORGED')
+            : forge.localDelete(Math.floor(random() * forge.length), 1)
+        seen.push(batch)
+        if (random() < 0.5) to.sendUpdate(docId, Channel.Text, batch)
+        else rawSend(to, { type: 'sync-reply', docId, batches: [batch, EMPTY, EMPTY] })
+      } else if (what < 0.88) {
+        // Made-up replicas: a delete each.
+        const base = mDoc.durable.allTextOps()
+        const forge = new TextDoc(`flood${seed}`)
+        forge.applyRemote(base)
+        const start = forge.version()
+        for (let k = 0; k < 5 && k < forge.length; k++) {
+          const r = new TextDoc(`f${seed}x${step}x${k}`)
+          r.applyRemote(base)
+          forge.applyRemote(r.localDelete(k, 1))
+        }
+        const batch = forge.changesSince(start)
+        seen.push(batch)
+        to.sendUpdate(docId, Channel.Text, batch)
+      } else if (seen.length > 0) {
+        to.sendUpdate(docId, Channel.Text, pick(seen)) // a replay
+      }
+    }
+  }
+  const converged = (): boolean => {
+    const [x, ...rest] = docs
+    return rest.every((d) => d.text === x!.text && sorted(d.textVersion()) === sorted(x!.textVersion()))
+  }
+  try {
+    await until(
+      'honest nodes converge',
+      () => {
+        if (!converged()) for (const n of honest) n.ws.syncAll()
+        return converged()
+      },
+      15_000,
+    )
+  } catch (err) {
+    throw new Error(
+      `seed ${seed}: ${String(err)}\n${docs.map((d) => JSON.stringify(d.text) + ' ' + sorted(d.textVersion())).join('\n')}`,
+      { cause: err },
+    )
+  }
+  for (const d of docs) {
+    for (const token of tokens) expect(d.text, `seed ${seed}: ${token}`).toContain(token)
+    expect(d.text, `seed ${seed}`).not.toContain('FORGED')
+    for (const [n, other] of honest.entries()) {
+      const replica = docs[n]!.durable.replica
+      if (d.durable.text.seenOf(replica) > 0)
+        expect(d.authorOf(replica)?.device, `seed ${seed}`).toBe(other.self)
+    }
+  }
+}
+
+describe('edits bound to their author: honest nodes converge with a forging, flooding, replaying member', () => {
+  const worlds: World[] = []
+  afterAll(async () => {
+    await cleanup(worlds.flatMap((w) => [w.a, w.b, w.c, w.m]))
+  })
+  for (let from = FIRST; from < FIRST + SEEDS; from += PER_CASE) {
+    const to = Math.min(from + PER_CASE, FIRST + SEEDS) - 1
+    it(`seeds ${from}–${to}`, async () => {
+      const w = await world(from % 2 === 1)
+      worlds.push(w)
+      for (let s = from; s <= to; s += AT_ONCE) {
+        const batch: Promise<void>[] = []
+        for (let k = s; k <= Math.min(to, s + AT_ONCE - 1); k++) batch.push(runSeed(w, k))
+        await Promise.all(batch)
+      }
+    }, 600_000)
+  }
+})
