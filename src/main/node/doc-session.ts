@@ -406,8 +406,8 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       if (channel === Channel.Text) {
         const applying = this.durable.applyText(batch)
         isNew = this.progress(channel) !== before
-        const settled = this.provenance.settle()
-        if (settled.length > 0) this.broadcast(Channel.Seals, encodeSeals(settled), null)
+        // A seal that came ahead of these ops can be checked now (its senders pass it on, not us).
+        this.provenance.settle()
         const changes = await applying
         if (changes.length > 0) this.emit('text', changes, 'remote')
         // Progress first, so that a status read on 'batch' already counts this batch.
@@ -534,7 +534,9 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   private async applySeals(batch: Uint8Array, from: PeerSession, sentTo: readonly string[]): Promise<void> {
     let result: ReturnType<Provenance['receive']>
     try {
-      result = this.provenance.receive(decodeSeals(batch))
+      const seals = decodeSeals(batch)
+      result = this.provenance.receive(seals)
+      this.notSentYet(from, seals) // the sender has them: never sent back
     } catch (err) {
       if (!(err instanceof CrdtDecodeError)) throw err
       this.deps.log(
@@ -616,10 +618,13 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     return this.durable.storeSeal(seal.replica, encodeSeals([seal]))
   }
 
-  /** Sends a peer the seals it has not had yet (a claim at least) of the replicas whose ops follow. */
-  private sendSeals(to: PeerSession, seals: readonly Seal[]): void {
+  /**
+   * Sends a peer the seals it has not had yet (a claim at least) of the replicas whose ops follow,
+   * listing the devices the ops go to (so that none of them passes the seals on to another).
+   */
+  private sendSeals(to: PeerSession, seals: readonly Seal[], sentTo: readonly string[]): void {
     const fresh = this.notSentYet(to, seals)
-    if (fresh.length > 0) to.sendUpdate(this.docId, Channel.Seals, encodeSeals(fresh))
+    if (fresh.length > 0) to.sendUpdate(this.docId, Channel.Seals, encodeSeals(fresh), sentTo)
   }
 
   /** The seals newer than what `to` was sent, noted as sent. */
@@ -704,8 +709,10 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     for (const s of targets) reached.add(peerTag(s.remoteKey))
     const list = [...reached]
     const seals = channel === Channel.Text ? this.sealsToPassOn(batch, except) : []
+    const passed = channel === Channel.Seals ? decodeSeals(batch) : []
     for (const s of targets) {
-      if (seals.length > 0) this.sendSeals(s, seals)
+      if (seals.length > 0) this.sendSeals(s, seals, list)
+      if (passed.length > 0) this.notSentYet(s, passed) // noted, so text that follows does not repeat them
       s.sendUpdate(this.docId, channel, batch, list)
     }
   }
@@ -717,7 +724,9 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
    */
   private sealsToPassOn(batch: Uint8Array, from: PeerSession | null): Seal[] {
     const seals: Seal[] = []
-    for (const replica of decodeTextOps(batch).replicas) {
+    const { replicas, ops } = decodeTextOps(batch)
+    const authors = new Set(ops.map((op) => replicas[op.agent]!))
+    for (const replica of authors) {
       const seal = this.provenance.sealOf(replica)
       if (!seal) continue
       seals.push(seal)
