@@ -855,7 +855,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
         `Edits under replica ${stranger} were refused: it is not one of this device's.`,
       )
     }
-    for (const replica of authors) await this.registerAuthor(replica)
+    await Promise.all(authors.map((replica) => this.registerAuthor(replica)))
     const changes = await this.durable.applyText(batch)
     if (changes.length > 0) this.emit('text', changes, 'local')
     this.emit('batch', batch, 'local', false)

@@ -25,8 +25,12 @@ import type { Sign } from '../../shared/members/member-op'
 import { toHex } from '../../shared/sync/hex'
 import { EMPTY_DIGEST, makeSeal, NONCE_BYTES, sealPayload, type Seal } from './replica-seal'
 
-/** A device may make this many replicas of one document (each window and each start takes one). */
-export const MAX_REPLICAS_PER_DEVICE = 4096
+/**
+ * A device may bind this many replicas of one document. Each opening of a document that edits takes
+ * one (the node's, or a window's): years of daily use. (Reusing a device's replicas across starts
+ * would bound it further: issue 14.)
+ */
+export const MAX_REPLICAS_PER_DEVICE = 16_384
 /** Ops held for a seal, per document. Past these, newer ones are dropped (anti-entropy asks again). */
 export const MAX_HELD_BYTES = 8 << 20
 export const MAX_HELD_ENTRIES = 16_384
