@@ -62,7 +62,7 @@ export interface DocStatus {
   readonly saved: boolean
   /** Connected peers syncing this document. */
   readonly peers: number
-  /** Whether the node has any network connection at all. */
+  /** False while the user works offline (Settings); true otherwise, with peers or without. */
   readonly online: boolean
   /** Catching up with a peer (sync replies in flight); `progress` in 0..1 when known. */
   readonly syncing: boolean

