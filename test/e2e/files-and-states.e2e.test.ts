@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { artifactPath, launchChromium } from '../support/chromium'
-import { startSide, stopSide, type Side } from '../support/e2e'
+import { editorText, startSide, stopSide, typeAtEnd, type Side } from '../support/e2e'
 
 async function shot(page: Page, name: string): Promise<void> {
   const file = artifactPath(`screenshots/states-${name}.png`)
@@ -59,6 +59,29 @@ describe('files and states, through the UI', () => {
     expect(await text(page, 'peers')).toBe('0 peers')
     expect(await text(page, 'sync')).not.toMatch(/offline/i)
     await shot(page, '1-new-document')
+  })
+
+  it('keeps the open document across a reload, and goes back to the list with one click', async () => {
+    const page = ana.page
+    const docId = await text(page, 'doc-id')
+    await typeAtEnd(page, 'Launch checklist')
+    await expect.poll(() => page.url()).toContain(`#doc=${docId}`)
+    await page.reload()
+    await expect.poll(() => editorText(page)).toBe('Launch checklist')
+    expect(await text(page, 'doc-id')).toBe(docId)
+
+    await page.getByTestId('back-to-list').click()
+    await page.getByTestId('start').waitFor({ state: 'visible' })
+    expect(page.url()).not.toContain('#doc=')
+    expect(await page.title()).toBe('Meshpad')
+    const item = page.getByTestId('doc-list').locator('li', { hasText: 'Untitled' })
+    await expect.poll(() => item.count()).toBe(1)
+    // Reloading the list stays on the list.
+    await page.reload()
+    await page.getByTestId('start').waitFor({ state: 'visible' })
+    await item.getByRole('button').click()
+    await expect.poll(() => editorText(page)).toBe('Launch checklist')
+    expect(await text(page, 'doc-id')).toBe(docId)
   })
 
   it('ran without page errors under the strict CSP', () => {

@@ -87,6 +87,17 @@ export class Windows {
     )
   }
 
+  /** A window's renderer went back to its document list: it is free for the next document opened. */
+  closed(contents: Electron.WebContents, docId: string): void {
+    const win = BrowserWindow.fromWebContents(contents)
+    const info = win ? this.info.get(win) : undefined
+    if (!win || !info || info.doc?.docId !== docId) return
+    info.doc = null
+    info.target = null
+    win.setTitle('Meshpad')
+    win.setRepresentedFilename('')
+  }
+
   get windowCount(): number {
     return this.info.size
   }

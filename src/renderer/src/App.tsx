@@ -12,7 +12,7 @@ import {
   type PresenceInfo,
   type PropEntry,
 } from '../../shared/api'
-import { parseOpenTarget, type OpenTarget } from '../../shared/open-target'
+import { openTargetHash, parseOpenTarget, type OpenTarget } from '../../shared/open-target'
 import { diffHunks } from '../../shared/text-diff'
 import { getApi, hasNode, isBrowserMode } from './bridge'
 import { awayRanges, clearAway } from './collab/away'
@@ -135,12 +135,35 @@ export function App(): React.JSX.Element {
       setRole(doc.role)
       setPreview(null)
       setAway(null)
+      // The open document is in the URL, so a reload (or a bookmark) opens it again.
+      window.history.replaceState(null, '', openTargetHash({ kind: 'doc', docId: doc.docId }))
       document.title = `${titleOf(doc)} — Meshpad`
       const s = show(await api.status(doc.docId))
       if (s) setStatus(s)
     },
     [api, show, events],
   )
+
+  /** Back to the document list: the window stops showing (and hearing about) its document. */
+  const closeDocument = useCallback((): void => {
+    const doc = openedRef.current
+    if (!doc) return
+    events.forget(doc.docId)
+    void api.closeDocument(doc.docId)
+    openedRef.current = null
+    setOpened(null)
+    setStatus(null)
+    setRole(null)
+    setPreview(null)
+    setAway(null)
+    setPeople([])
+    setFollowing(null)
+    setSaveDialog(null)
+    setPanel((p) => (p === 'nearby' || p === 'settings' ? p : null))
+    const { pathname, search } = window.location
+    window.history.replaceState(null, '', pathname + search)
+    document.title = 'Meshpad'
+  }, [api, events])
 
   const openTarget = useCallback(
     (target: OpenTarget): void => {
@@ -358,6 +381,7 @@ export function App(): React.JSX.Element {
           onShowAuthors={setShowAuthors}
           panel={panel}
           onPanel={setPanel}
+          onBack={closeDocument}
         />
       )}
       {away && (

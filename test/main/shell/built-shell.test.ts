@@ -237,6 +237,23 @@ describe('Electron shell as built', () => {
     expect(FakeWindow.all.length).toBe(before + 1) // already open: focused, not duplicated
     expect(FakeWindow.getFocusedWindow()).toBe(win)
   })
+
+  it('frees a window that went back to its document list for the next document opened', async () => {
+    const win = FakeWindow.all.at(-1)!
+    const other = join(files, 'other.txt')
+    const opened = await invoke<OpenedDoc>(win, 'openFile', rendererUrl, other)
+    if (!opened.ok) throw new Error(opened.message)
+    expect((await invoke(win, 'closeDocument', rendererUrl, opened.value.docId)).ok).toBe(true)
+    expect(win.title).toBe('Meshpad')
+    // The window shows the list: the file opened again goes to it, not to a new window.
+    const before = FakeWindow.all.length
+    stub.app.emit('second-instance', {}, ['/opt/Meshpad/meshpad', other], '/')
+    expect(FakeWindow.all.length).toBe(before)
+    expect(win.webContents.sent.at(-1)?.payload).toEqual({
+      type: 'open',
+      target: { kind: 'file', path: other },
+    })
+  })
 })
 
 describe('preload as built', () => {
