@@ -12,7 +12,7 @@
  * - Tab indents in the editor; Escape then Tab moves focus on.
  * Run `npm run build` first (npm test does).
  */
-import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
@@ -28,6 +28,17 @@ async function shot(page: Page, name: string): Promise<void> {
 }
 
 const text = (page: Page, testId: string): Promise<string> => page.getByTestId(testId).innerText()
+
+/** Sets a document property in the Properties panel (which it opens). */
+async function setProp(page: Page, key: string, value: string): Promise<void> {
+  if ((await page.getByTestId('tab-props').getAttribute('aria-pressed')) !== 'true') {
+    await page.getByTestId('tab-props').click()
+  }
+  await page.getByTestId('prop-new-key').fill(key)
+  await page.getByTestId('prop-new-value').fill(value)
+  await page.getByTestId('prop-add').click()
+  await page.locator(`[data-testid=prop-row][data-key="${key}"]`).waitFor({ state: 'visible' })
+}
 
 describe('files and states, through the UI', () => {
   let contexts: BrowserContext[] = []
@@ -82,6 +93,63 @@ describe('files and states, through the UI', () => {
     await item.getByRole('button').click()
     await expect.poll(() => editorText(page)).toBe('Launch checklist')
     expect(await text(page, 'doc-id')).toBe(docId)
+  })
+
+  it('names the document by its title property everywhere, live, else by its file', async () => {
+    const page = ana.page
+    await setProp(page, 'title', 'Launch plan')
+    await expect.poll(() => text(page, 'doc-title')).toBe('Launch plan')
+    await expect.poll(() => page.title()).toBe('Launch plan — Meshpad')
+    // Save As (keyboard only): the title property still names it.
+    const plan = join(dir, 'plan.md')
+    await page.locator('.live .cm-content').click()
+    await page.keyboard.press('Control+Shift+S')
+    await page.getByTestId('save-path').waitFor({ state: 'visible' })
+    await page.keyboard.type(plan)
+    await page.keyboard.press('Enter')
+    await expect.poll(() => text(page, 'saved')).toBe('Saved')
+    expect(readFileSync(plan, 'utf8')).toBe('Launch checklist')
+    expect(await text(page, 'doc-title')).toBe('Launch plan')
+    // Without the property, the file names it.
+    await page.locator('[data-testid=prop-row][data-key=title]').getByTestId('prop-remove').click()
+    await expect.poll(() => text(page, 'doc-title')).toBe('plan.md')
+    await expect.poll(() => page.title()).toBe('plan.md — Meshpad')
+    // The start screen says the same.
+    await page.getByTestId('back-to-list').click()
+    const list = page.getByTestId('doc-list')
+    await expect.poll(() => list.innerText()).toContain('plan.md')
+    expect(await list.innerText()).not.toContain('Untitled')
+    await list.locator('li', { hasText: 'plan.md' }).getByRole('button').click()
+    await expect.poll(() => editorText(page)).toBe('Launch checklist')
+  })
+
+  it('asks before Save As replaces another file, by keyboard too, and then the new name shows', async () => {
+    const page = ana.page
+    await page.locator('.live .cm-content').click()
+    await page.keyboard.press('Control+Shift+S')
+    await page.getByTestId('save-path').waitFor({ state: 'visible' })
+    await page.keyboard.press('Control+a')
+    await page.keyboard.type(precious)
+    await page.keyboard.press('Enter')
+    const confirm = page.getByRole('alertdialog')
+    await confirm.waitFor({ state: 'visible' })
+    expect(await confirm.getAttribute('aria-modal')).toBe('true')
+    expect(await confirm.innerText()).toContain('precious.txt already exists')
+    expect(readFileSync(precious, 'utf8')).toBe('precious\n')
+    await shot(page, '2-replace-question')
+    // Escape keeps the file and goes back to the path; Save again, then Tab to Replace and Enter.
+    await page.keyboard.press('Escape')
+    await confirm.waitFor({ state: 'hidden' })
+    expect(readFileSync(precious, 'utf8')).toBe('precious\n')
+    await page.keyboard.press('Enter')
+    await confirm.waitFor({ state: 'visible' })
+    await page.keyboard.press('Tab')
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Replace')
+    await page.keyboard.press('Enter')
+    await confirm.waitFor({ state: 'hidden' })
+    await expect.poll(() => readFileSync(precious, 'utf8')).toBe('Launch checklist')
+    await expect.poll(() => text(page, 'doc-title')).toBe('precious.txt')
+    await expect.poll(() => page.title()).toBe('precious.txt — Meshpad')
   })
 
   it('ran without page errors under the strict CSP', () => {

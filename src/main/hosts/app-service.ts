@@ -25,6 +25,7 @@ import {
 import { CrdtDecodeError, type VersionVector } from '../../shared/crdt'
 import { deviceIdOf } from '../net/device-key'
 import { NotAllowedError, type DocSession } from '../node/doc-session'
+import { canEdit } from '../node/members'
 import { InviteCodeError } from '../node/invite-code'
 import type { PeerNode } from '../node/peer-node'
 import { WorkspaceError } from '../node/workspace'
@@ -467,6 +468,7 @@ export class AppService {
     // In the queue, so that it is checked against the file the saves before it linked.
     if (to) await this.checkSaveTarget(d, to.path, to.overwrite)
     const path = to?.path ?? null
+    const before = d.file?.path ?? null
     if (d.file) {
       await (path === null ? d.file.save() : d.file.saveAs(path))
     } else {
@@ -476,8 +478,23 @@ export class AppService {
       const target = { d, latest: null }
       d.file = await LinkedFile.saveNew(workspaceDocs(this.node), d.session, this.fileOptions(path, target))
     }
+    if (path !== null) await this.titleFollowsFile(d.session, before, d.file.path)
     this.emitStatus(d.session.docId)
     return this.status(d)
+  }
+
+  /**
+   * A document is named by its title property, else its file (shared/doc-title.ts). A title that was
+   * the file's name (opening a file sets it, so joiners see it), or none, follows the file to its new
+   * name, for everyone; one set by hand stays.
+   */
+  private async titleFollowsFile(session: DocSession, from: string | null, to: string): Promise<void> {
+    const title = session.title
+    const name = basename(to)
+    // "Untitled" is the title new documents were given before they had none.
+    const followed = title === '' || title === 'Untitled' || (from !== null && title === basename(from))
+    if (title === name || !followed || !canEdit(session.myRole)) return
+    await session.setProp('title', name)
   }
 
   /**

@@ -7,6 +7,7 @@
 import { join } from 'node:path'
 import { app, BrowserWindow, dialog, Menu, screen, shell, type MenuItemConstructorOptions } from 'electron'
 import type { DocSummary } from '../../shared/api'
+import { docTitle } from '../../shared/doc-title'
 import { openTargetHash, type OpenTarget } from '../../shared/open-target'
 import { SECURE_WEB_PREFERENCES } from '../security'
 import { suggestedFileName, TEXT_FILE_FILTERS, unsavedChangesPrompt, unsavedChoice } from '../shell/dialogs'
@@ -80,7 +81,8 @@ export class Windows {
     const info = win ? this.info.get(win) : undefined
     if (!win || !info) return
     info.doc = doc
-    win.setTitle(`${doc.path ? doc.path.split(/[\\/]/).pop() : doc.title || 'Untitled'} — Meshpad`)
+    // The renderer keeps it current (document.title) as the document is renamed or saved elsewhere.
+    win.setTitle(`${docTitle(doc.title, doc.path)} — Meshpad`)
     if (doc.path) win.setRepresentedFilename(doc.path)
     this.remember(
       doc.path ? { kind: 'file', path: doc.path } : { kind: 'doc', docId: doc.docId, title: doc.title },
@@ -245,7 +247,8 @@ export class Windows {
     }
     switch (command) {
       case 'new':
-        return this.open({ kind: 'new', title: 'Untitled' })
+        // Untitled until it has a title or a file (shared/doc-title.ts).
+        return this.open({ kind: 'new', title: '' })
       case 'open':
         return void this.chooseFiles(win)
       case 'save':

@@ -13,6 +13,7 @@ import {
   type PropEntry,
 } from '../../shared/api'
 import { openTargetHash, parseOpenTarget, type OpenTarget } from '../../shared/open-target'
+import { docTitle } from '../../shared/doc-title'
 import { diffHunks } from '../../shared/text-diff'
 import { getApi, hasNode, isBrowserMode } from './bridge'
 import { awayRanges, clearAway } from './collab/away'
@@ -53,10 +54,6 @@ function authorsIn(
   return [...names].sort()
 }
 
-/** The window's title: its file's name (`path`: where it is saved now, if known), else the document's title. */
-const titleOf = (doc: OpenedDoc, path: string | null = doc.path): string =>
-  path ? path.split(/[\\/]/).pop()! : doc.title || 'Untitled'
-
 /**
  * One window, one document (the Electron shell opens a window per document; a browser tab is the
  * same). Before it has a document the window shows the start screen; with no node behind it (the bare
@@ -78,7 +75,8 @@ export function App(): React.JSX.Element {
   const [following, setFollowing] = useState<string | null>(null)
   const [showAuthors, setShowAuthors] = useState(false)
   const [authors, setAuthors] = useState<Readonly<Record<string, AuthorInfo>>>({})
-  const [props, setProps] = useState<readonly PropEntry[]>([])
+  /** The open document's properties; null until they are loaded. */
+  const [props, setProps] = useState<readonly PropEntry[] | null>(null)
   const [role, setRole] = useState<DocRole | null>(null)
   const [preview, setPreview] = useState<{ steps: number; text: string; label: string } | null>(null)
   const [revision, setRevision] = useState(0)
@@ -135,9 +133,9 @@ export function App(): React.JSX.Element {
       setRole(doc.role)
       setPreview(null)
       setAway(null)
+      setProps(null)
       // The open document is in the URL, so a reload (or a bookmark) opens it again.
       window.history.replaceState(null, '', openTargetHash({ kind: 'doc', docId: doc.docId }))
-      document.title = `${titleOf(doc)} — Meshpad`
       const s = show(await api.status(doc.docId))
       if (s) setStatus(s)
     },
@@ -159,10 +157,10 @@ export function App(): React.JSX.Element {
     setPeople([])
     setFollowing(null)
     setSaveDialog(null)
+    setProps(null)
     setPanel((p) => (p === 'nearby' || p === 'settings' ? p : null))
     const { pathname, search } = window.location
     window.history.replaceState(null, '', pathname + search)
-    document.title = 'Meshpad'
   }, [api, events])
 
   const openTarget = useCallback(
@@ -217,7 +215,17 @@ export function App(): React.JSX.Element {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [])
 
-  // Presence, authors and properties of the open document.
+  // The open document's properties (its title and language among them).
+  useEffect(() => {
+    if (!docId) return
+    let live = true
+    void api.props(docId).then((r) => live && r.ok && setProps(r.value))
+    return () => {
+      live = false
+    }
+  }, [api, docId])
+
+  // Presence and authors of the open document.
   useEffect(() => {
     if (!editor || !docId) return
     const sync = new PresenceSync(api, docId, editor)
@@ -229,7 +237,6 @@ export function App(): React.JSX.Element {
         sync.show(r.value)
       }
     })
-    void api.props(docId).then((r) => live && r.ok && setProps(r.value))
     void api.authors(docId).then((r) => live && r.ok && setAuthors(r.value))
     sync.cursorMoved()
     return () => {
@@ -300,8 +307,6 @@ export function App(): React.JSX.Element {
   const saved = useCallback((s: DocStatus): void => {
     setMessage(null)
     setStatus(s)
-    const doc = openedRef.current
-    if (doc && s.docId === doc.docId) document.title = `${titleOf(doc, s.path)} — Meshpad`
   }, [])
 
   /** Browser mode's Save As: asks for the path, starting from the document's own file (or none). */
@@ -334,7 +339,15 @@ export function App(): React.JSX.Element {
     return () => window.removeEventListener('keydown', onKey)
   }, [browserMode, save, saveAs])
 
-  const language = props.find((p) => p.key === 'language')?.value ?? null
+  const prop = (key: string): string | null => props?.find((p) => p.key === key)?.value ?? null
+  const language = prop('language')
+  // One name everywhere, live: the title property (the one the document opened with until they load),
+  // else the file's name (where it is saved now), else "Untitled".
+  const path = opened && status?.docId === opened.docId ? status.path : (opened?.path ?? null)
+  const title = opened ? docTitle(props === null ? opened.title : prop('title'), path) : null
+  useEffect(() => {
+    document.title = title === null ? 'Meshpad' : `${title} — Meshpad`
+  }, [title])
   const readOnly = role === 'viewer'
   return (
     <div className="app">
@@ -344,7 +357,7 @@ export function App(): React.JSX.Element {
           actions={{
             openFile: (path) => void open(api.openFile(path)),
             openDocument: (id) => void open(api.openDocument(id)),
-            newDocument: () => void open(api.newDocument('Untitled')),
+            newDocument: () => void open(api.newDocument('')),
             save: () => void save(),
             saveAs,
           }}
@@ -372,7 +385,7 @@ export function App(): React.JSX.Element {
       )}
       {withNode && (
         <DocBar
-          title={opened ? titleOf(opened, status?.docId === opened.docId ? status.path : opened.path) : null}
+          title={title}
           hasDoc={opened !== null}
           people={people}
           following={following}
@@ -407,7 +420,7 @@ export function App(): React.JSX.Element {
             <StartScreen
               api={api}
               onOpen={(id) => void open(api.openDocument(id))}
-              onNew={() => void open(api.newDocument('Untitled'))}
+              onNew={() => void open(api.newDocument(''))}
             />
           ) : (
             <div className="live">
@@ -455,7 +468,7 @@ export function App(): React.JSX.Element {
       </div>
       <StatusBar
         editing={opened !== null || !withNode}
-        opened={opened}
+        file={path ?? title ?? 'No document'}
         status={status}
         cursor={cursor}
         host={host}

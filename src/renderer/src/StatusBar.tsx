@@ -1,5 +1,5 @@
 import { useSyncExternalStore } from 'react'
-import type { DocStatus, OpenedDoc } from '../../shared/api'
+import type { DocStatus } from '../../shared/api'
 import type { CursorStore } from './cursor-store'
 
 function CursorField({ store }: { store: CursorStore }): React.JSX.Element {
@@ -20,7 +20,7 @@ export function syncLabel(status: DocStatus): string {
 }
 
 export function StatusBar({
-  opened,
+  file,
   status,
   cursor,
   host,
@@ -28,16 +28,16 @@ export function StatusBar({
 }: {
   /** Whether an editor is shown (a document, or the scratch editor with no node). */
   editing: boolean
-  opened: OpenedDoc | null
+  /** The document's file (its path), else its name. */
+  file: string
   status: DocStatus | null
   cursor: CursorStore
   host: string
 }): React.JSX.Element {
-  const name = status?.path ?? opened?.path ?? (opened ? opened.title || 'Untitled' : 'No document')
   return (
     <footer className="status-bar" data-testid="status-bar">
-      <span data-testid="file" title={name}>
-        {name}
+      <span data-testid="file" title={file}>
+        {file}
       </span>
       {status && (
         <span data-testid="saved">

@@ -130,7 +130,7 @@ describe('Electron shell as built', () => {
     expect(stub.menuItem('Open…')?.accelerator).toBe('CmdOrCtrl+O')
     stub.menuItem('New')!.click!()
     expect(FakeWindow.all).toHaveLength(2)
-    expect(FakeWindow.all[1]!.loaded.hash).toBe('new=Untitled')
+    expect(FakeWindow.all[1]!.loaded.hash).toBe('new=')
     // The second window cascades off the first rather than hiding it.
     expect(FakeWindow.all[1]!.options).toMatchObject({ x: 228, y: 178, width: 1000, height: 700 })
   })

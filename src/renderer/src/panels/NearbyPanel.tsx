@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react'
 import type { MeshpadBridge, NearbyDevice, NearbyDoc } from '../../../shared/api'
+import { docTitle } from '../../../shared/doc-title'
 import { useApiEvent } from '../use-api-event'
 import { DeviceId, ErrorText, plural, settle, useRequest } from './common'
 
@@ -179,7 +180,7 @@ function NearbyDocRow({
   onJoin: () => void
   onOpen: () => void
 }): React.JSX.Element {
-  const title = doc.title || 'Untitled'
+  const title = docTitle(doc.title, null)
   return (
     <li className="nearby-doc" data-testid="nearby-doc" data-doc-id={doc.docId}>
       <div className="nearby-doc-info">
