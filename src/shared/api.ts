@@ -52,6 +52,8 @@ export interface OpenedDoc extends DocSummary {
   readonly state: Uint8Array
   /** The file's language for syntax highlighting, from its name (e.g. "notes.md" → markdown). */
   readonly fileName: string | null
+  /** Its status as the state was taken: `status` events carry on from it. */
+  readonly status: DocStatus
 }
 
 /** The status bar of one document. */

@@ -40,6 +40,22 @@ async function setProp(page: Page, key: string, value: string): Promise<void> {
   await page.locator(`[data-testid=prop-row][data-key="${key}"]`).waitFor({ state: 'visible' })
 }
 
+/** Opens `panel`'s tab unless it is open. */
+async function openPanel(page: Page, panel: string): Promise<void> {
+  const tab = page.getByTestId(`tab-${panel}`)
+  if ((await tab.getAttribute('aria-pressed')) !== 'true') await tab.click()
+}
+
+/** The owner makes an editor invite in the Share panel; the joiner pastes it in Nearby and joins. */
+async function joinByInvite(owner: Page, joiner: Page): Promise<void> {
+  await openPanel(owner, 'share')
+  await owner.getByTestId('create-invite').click()
+  const code = await owner.getByTestId('invite-code').inputValue()
+  await openPanel(joiner, 'nearby')
+  await joiner.getByTestId('invite-input').fill(code)
+  await joiner.getByTestId('invite-join').click()
+}
+
 describe('files and states, through the UI', () => {
   let contexts: BrowserContext[] = []
   let ana: Side
@@ -150,6 +166,28 @@ describe('files and states, through the UI', () => {
     await expect.poll(() => readFileSync(precious, 'utf8')).toBe('Launch checklist')
     await expect.poll(() => text(page, 'doc-title')).toBe('precious.txt')
     await expect.poll(() => page.title()).toBe('precious.txt — Meshpad')
+  })
+
+  it('lets a joiner see the title, live, and reach "Up to date" without typing', async () => {
+    await joinByInvite(ana.page, ben.page)
+    await expect.poll(() => editorText(ben.page), { timeout: 15_000 }).toBe('Launch checklist')
+    await expect.poll(() => text(ben.page, 'sync'), { timeout: 10_000 }).toBe('Up to date')
+    expect(await text(ben.page, 'peers')).toBe('1 peer')
+    await expect.poll(() => text(ben.page, 'doc-title')).toBe('precious.txt')
+    await expect.poll(() => ben.page.title()).toBe('precious.txt — Meshpad')
+    // Ana renames it (Save As): Ben sees the new name.
+    await ana.page.locator('.live .cm-content').click()
+    await ana.page.keyboard.press('Control+Shift+S')
+    await ana.page.getByTestId('save-path').fill(join(dir, 'release.md'))
+    await ana.page.getByTestId('save-path').press('Enter')
+    await expect.poll(() => text(ana.page, 'doc-title')).toBe('release.md')
+    await expect.poll(() => text(ben.page, 'doc-title')).toBe('release.md')
+    await expect.poll(() => ben.page.title()).toBe('release.md — Meshpad')
+    // A title property set by Ana renames it for Ben too.
+    await setProp(ana.page, 'title', 'Release notes')
+    await expect.poll(() => text(ben.page, 'doc-title')).toBe('Release notes')
+    await expect.poll(() => ben.page.title()).toBe('Release notes — Meshpad')
+    await shot(ben.page, '3-joiner')
   })
 
   it('ran without page errors under the strict CSP', () => {

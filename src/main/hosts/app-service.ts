@@ -79,8 +79,6 @@ interface OpenDoc {
   /** What the file holds, as text, and the version the document was at when it held exactly that. */
   savedText: string | null
   savedVersion: VersionVector | null
-  /** The status last sent to the windows, so an unchanged one is not sent again. */
-  lastStatus: DocStatus | null
   /** The last saved-or-not answer and the version (as its counters' sum) it was for. */
   savedCheck: { stamp: number; saved: boolean } | null
   /** Saves run one at a time, in order (the first Save As makes `file`). */
@@ -93,6 +91,11 @@ interface ClientState {
   readonly docs: Set<string>
   /** Batches this client pushed: the node's echo of them is not sent back to it. */
   readonly pushed: WeakSet<Uint8Array>
+  /**
+   * The status of each open document that this window was told last, by an event or in a reply: it
+   * hears every change from there, and no repeat (most keystrokes change nothing).
+   */
+  readonly statuses: Map<string, DocStatus>
 }
 
 const DOC_ID = /^[0-9a-f]{32}$/
@@ -178,7 +181,11 @@ export class AppService {
 
   /** A window connects: it gets its own API object; `listener` receives its events. */
   connect(listener: Listener): AppClient {
-    const client: ClientState = { listener, docs: new Set(), pushed: new WeakSet() }
+    const client: ClientState = { listener, docs: new Set(), pushed: new WeakSet(), statuses: new Map() }
+    const told = (status: DocStatus): DocStatus => {
+      client.statuses.set(status.docId, status)
+      return status
+    }
     this.clients.add(client)
     const run = async <T>(task: () => Promise<T>): Promise<ApiResult<T>> => {
       try {
@@ -192,6 +199,7 @@ export class AppService {
       // Subscribed only now, in the same step as the reply: the state holds every op applied so far,
       // so the window's events start where it ends and none comes before the reply it belongs to.
       client.docs.add(state.docId)
+      told(state.status)
       // After the reply, so the window shows them over the document they are about.
       const problems = (await doc).session.durable.problems()
       setImmediate(() => {
@@ -225,21 +233,24 @@ export class AppService {
           const d = await this.track(this.requireDocId(docId))
           client.pushed.add(batch)
           await d.session.applyLocalBatch(batch)
-          return this.status(d)
+          return told(this.status(d))
         }),
-      save: (docId) => run(async () => this.save(await this.track(this.requireDocId(docId)), null)),
+      save: (docId) =>
+        run(async () => told(await this.save(await this.track(this.requireDocId(docId)), null))),
       saveAs: (docId, path, options) =>
         run(async () => {
           if (typeof path !== 'string' || path === '')
             throw new TypeError('The path must be a non-empty string.')
           const overwrite = overwriteOption(options)
-          return this.save(await this.track(this.requireDocId(docId)), { path, overwrite })
+          return told(await this.save(await this.track(this.requireDocId(docId)), { path, overwrite }))
         }),
-      status: (docId) => run(async () => this.status(await this.track(this.requireDocId(docId)))),
+      status: (docId) => run(async () => told(this.status(await this.track(this.requireDocId(docId))))),
       closeDocument: (docId) =>
         run(async () => {
           // The node keeps the document open and syncing; only this window stops hearing about it.
-          client.docs.delete(this.requireDocId(docId))
+          const id = this.requireDocId(docId)
+          client.docs.delete(id)
+          client.statuses.delete(id)
           return null
         }),
       ...this.collabRequests(run),
@@ -330,6 +341,7 @@ export class AppService {
       ...this.summary(d.session),
       state,
       fileName: d.file ? basename(d.file.path) : d.session.title || null,
+      status: this.status(d),
     }
   }
 
@@ -370,7 +382,6 @@ export class AppService {
       savedText: null,
       savedVersion: null,
       savedCheck: null,
-      lastStatus: null,
       queue: Promise.resolve(),
       unsubscribe: () => {
         session.off('batch', onBatch)
@@ -544,15 +555,18 @@ export class AppService {
     }
   }
 
-  /** Tells the document's windows its status, unless it is the one they last heard (most keystrokes). */
+  /** Tells the document's windows its status, each unless it is the one it last heard (most keystrokes). */
   private emitStatus(docId: string): void {
     const d = this.docs.get(docId)
     if (!d) return
     const status = this.status(d)
-    const last = d.lastStatus
-    if (last && sameDocStatus(last, status)) return
-    d.lastStatus = status
-    this.broadcast(docId, { type: 'status', status })
+    for (const c of this.clients) {
+      if (!c.docs.has(docId)) continue
+      const last = c.statuses.get(docId)
+      if (last && sameDocStatus(last, status)) continue
+      c.statuses.set(docId, status)
+      c.listener({ type: 'status', status })
+    }
   }
 
   private broadcast(docId: string, event: ApiEvent): void {

@@ -128,16 +128,17 @@ export function App(): React.JSX.Element {
         events.forget(previous.docId)
         void api.closeDocument(previous.docId)
       }
+      // At once, not after the render: the status events that follow the reply are about this document.
+      openedRef.current = doc
       setMessage(null)
       setOpened(doc)
+      setStatus(doc.status)
       setRole(doc.role)
       setPreview(null)
       setAway(null)
       setProps(null)
       // The open document is in the URL, so a reload (or a bookmark) opens it again.
       window.history.replaceState(null, '', openTargetHash({ kind: 'doc', docId: doc.docId }))
-      const s = show(await api.status(doc.docId))
-      if (s) setStatus(s)
     },
     [api, show, events],
   )
@@ -181,6 +182,15 @@ export function App(): React.JSX.Element {
     [api, open],
   )
 
+  /**
+   * The open document's latest status (from an event or a reply; the node sends each change once).
+   * Identical ones come often (one per keystroke): keeping the old object skips a render.
+   */
+  const showStatus = useCallback((s: DocStatus): void => {
+    if (s.docId !== openedRef.current?.docId) return
+    setStatus((prev) => (prev && sameDocStatus(prev, s) ? prev : s))
+  }, [])
+
   const runCommand = useCallback((command: EditorCommand): void => {
     if (command === 'share') return setPanel('share')
     const v = editorRef.current?.view
@@ -194,16 +204,12 @@ export function App(): React.JSX.Element {
   useEffect(
     () =>
       events.listen({
-        // Identical statuses come often (one per keystroke): keeping the old object skips a render.
-        status: (s) =>
-          setStatus((prev) =>
-            prev === null || (prev.docId === s.docId && !sameDocStatus(prev, s)) ? s : prev,
-          ),
+        status: showStatus,
         error: setMessage,
         command: runCommand,
         open: openTarget,
       }),
-    [events, runCommand, openTarget],
+    [events, runCommand, openTarget, showStatus],
   )
 
   // What the window was opened for (the shell, or a bookmarked browser-mode URL, puts it in the fragment).
@@ -298,16 +304,19 @@ export function App(): React.JSX.Element {
     (id: string, batch: Uint8Array): void => {
       void api.pushOps(id, batch).then((result) => {
         const s = show(result)
-        if (s) setStatus((prev) => (prev && sameDocStatus(prev, s) ? prev : s))
+        if (s) showStatus(s)
       })
     },
-    [api, show],
+    [api, show, showStatus],
   )
 
-  const saved = useCallback((s: DocStatus): void => {
-    setMessage(null)
-    setStatus(s)
-  }, [])
+  const saved = useCallback(
+    (s: DocStatus): void => {
+      setMessage(null)
+      showStatus(s)
+    },
+    [showStatus],
+  )
 
   /** Browser mode's Save As: asks for the path, starting from the document's own file (or none). */
   const saveAs = useCallback((): void => {

@@ -14,6 +14,8 @@ function CursorField({ store }: { store: CursorStore }): React.JSX.Element {
 /** What the sync part of the status bar says: progress while catching up, else the steady state. */
 export function syncLabel(status: DocStatus): string {
   if (status.syncing) {
+    // A joined document before its first sync, with no peer connected to sync it with yet.
+    if (status.peers === 0) return 'Not synced yet'
     return status.progress !== null ? `Syncing ${Math.floor(status.progress * 100)}%` : 'Syncing…'
   }
   return status.peers > 0 ? 'Up to date' : 'Local only'
