@@ -190,6 +190,34 @@ describe('files and states, through the UI', () => {
     await shot(ben.page, '3-joiner')
   })
 
+  it('shows in Members and the people bar who is connected, as connections open and close', async () => {
+    const benDevice = ben.node.workspace.self
+    await openPanel(ana.page, 'share')
+    const benRow = ana.page.locator(`[data-testid=member][data-device="${benDevice}"]`)
+    const benOnline = (): Promise<string | null> => benRow.locator('.dot').getAttribute('aria-label')
+    await expect.poll(benOnline, { timeout: 5000 }).toBe('online')
+    // Ben's cursor brings him into Ana's people bar; Ana follows him.
+    await ben.page.locator('.live .cm-content').click()
+    const chip = ana.page.locator(`[data-testid=person][data-device="${benDevice}"]`)
+    await chip.waitFor({ state: 'visible' })
+    await chip.click()
+    await expect.poll(() => chip.getAttribute('aria-pressed')).toBe('true')
+
+    // Ben works offline: at once (well within the 30 s presence expiry) he is offline and gone.
+    await openPanel(ben.page, 'settings')
+    await ben.page.getByTestId('settings-offline').check()
+    await expect.poll(() => text(ben.page, 'online')).toBe('Offline')
+    await expect.poll(benOnline, { timeout: 5000 }).toBe('offline')
+    await expect.poll(() => chip.count(), { timeout: 5000 }).toBe(0)
+    await expect.poll(() => text(ana.page, 'peers'), { timeout: 5000 }).toBe('0 peers')
+    await shot(ana.page, '4-peer-left')
+
+    await ben.page.getByTestId('settings-offline').uncheck()
+    await expect.poll(() => text(ben.page, 'online')).toBe('Online')
+    await expect.poll(benOnline, { timeout: 10_000 }).toBe('online')
+    await expect.poll(() => text(ben.page, 'sync'), { timeout: 10_000 }).toBe('Up to date')
+  })
+
   it('ran without page errors under the strict CSP', () => {
     expect(ana.errors).toEqual([])
     expect(ben.errors).toEqual([])

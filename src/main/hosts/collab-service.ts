@@ -160,15 +160,32 @@ export class Collaboration {
   /** Forwards a document's collaboration events to its windows; returns the unsubscribe. */
   watch(session: DocSession): () => void {
     const docId = session.docId
+    const ws = this.node.workspace
     const onMembers = (): void =>
       this.options.emit({ type: 'sharing', sharing: this.sharing(session) }, docId)
+    // Members show who is connected: a connection that opens or closes changes that.
+    const connected = (): string =>
+      session
+        .peers()
+        .map((p) => p.remoteKey)
+        .sort()
+        .join()
+    let online = connected()
+    const onPeers = (): void => {
+      const now = connected()
+      if (now === online) return
+      online = now
+      onMembers()
+    }
     const onAwareness = (): void =>
       this.options.emit({ type: 'presence', docId, people: this.presence(session) }, docId)
     const onProps = (): void => this.options.emit({ type: 'props', docId, props: this.props(session) }, docId)
     session.on('members', onMembers)
     session.on('awareness', onAwareness)
     session.on('props', onProps)
+    ws.on('peers', onPeers)
     return () => {
+      ws.off('peers', onPeers)
       session.off('members', onMembers)
       session.off('awareness', onAwareness)
       session.off('props', onProps)

@@ -121,7 +121,8 @@ export const AUTHOR_PREFIX = 'author:'
 const isEmpty = (b: Uint8Array): boolean => b.length <= 2
 
 export class DocSession extends EventEmitter<DocSessionEvents> implements SessionDoc {
-  private readonly presence = new Map<string, PeerPresence & { seq: number }>()
+  /** Each peer's presence, with the session it came over (it goes when that connection closes). */
+  private readonly presence = new Map<string, PeerPresence & { seq: number; from: PeerSession }>()
   private awarenessSeq = 0
   /** Replicas whose author record this session has written (this node's, and its UI's). */
   private readonly authorsRegistered = new Set<string>()
@@ -265,11 +266,18 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     this.updateSync()
   }
 
-  /** Stops expecting anything from a peer (its connection closed, or it lost access). */
+  /**
+   * Stops expecting anything from a peer (its connection closed, or it lost access), and drops the
+   * presence it brought: the people bar shows who is here now, not until the presence expires.
+   */
   forgetPeer(session: PeerSession): void {
     this.catchUps.delete(session)
     this.awaiting.delete(session)
     this.updateSync()
+    if (this.presence.get(session.remoteKey)?.from === session) {
+      this.presence.delete(session.remoteKey)
+      this.emit('awareness')
+    }
   }
 
   /**
@@ -481,6 +489,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       state: parsed,
       seq,
       expires: now + AWARENESS_TTL_MS,
+      from,
     })
     this.emit('awareness')
   }

@@ -257,6 +257,11 @@ export function App(): React.JSX.Element {
     if (event.type === 'presence' && event.docId === docId) {
       setPeople(event.people)
       presence.current?.show(event.people)
+      // Someone who left (their connection closed) is no longer followed.
+      if (following !== null && !event.people.some((p) => p.device === following)) {
+        setFollowing(null)
+        presence.current?.follow(null)
+      }
     } else if (event.type === 'props' && event.docId === docId) {
       setProps(event.props)
       // Author records are properties: a new person's first edit brings theirs.
