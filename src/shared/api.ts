@@ -214,8 +214,11 @@ export interface MeshpadApi {
   // ---- collaboration ----
   /** Devices connected to this one and the documents they share on the LAN. */
   nearby(): Promise<ApiResult<NearbyDevice[]>>
-  /** Adds a peer by address (`host:port`), for networks where discovery cannot find it. */
-  addPeer(address: string): Promise<ApiResult<null>>
+  /**
+   * Connects to a device by address (`host:port`), for networks where discovery cannot find it.
+   * Resolves at once with the address as understood; a `peer-added` event for it tells the outcome.
+   */
+  addPeer(address: string): Promise<ApiResult<string>>
   /** Asks a nearby device's owner to let this device join; the answer comes as a `joined` event. */
   requestJoin(device: string, docId: string): Promise<ApiResult<null>>
   /**
@@ -301,6 +304,17 @@ export type ApiEvent =
   | { readonly type: 'error'; readonly docId: string | null; readonly error: ApiError }
   /** The Nearby list changed. */
   | { readonly type: 'nearby'; readonly devices: readonly NearbyDevice[] }
+  /**
+   * The outcome of `addPeer(address)`: connected to the device called `name`, or not (`message` says
+   * why and what to do).
+   */
+  | {
+      readonly type: 'peer-added'
+      readonly address: string
+      readonly ok: boolean
+      readonly name: string | null
+      readonly message: string
+    }
   /** Someone asks to join a document this device owns: Accept or Deny (`answerJoin`). */
   | { readonly type: 'join-request'; readonly request: JoinRequestInfo }
   /** A join request was answered (in any window): its notification goes. */

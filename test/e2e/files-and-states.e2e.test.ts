@@ -12,6 +12,7 @@
  * - Tab indents in the editor; Escape then Tab moves focus on.
  * Run `npm run build` first (npm test does).
  */
+import { createServer } from 'node:net'
 import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -25,6 +26,18 @@ async function shot(page: Page, name: string): Promise<void> {
   mkdirSync(dirname(file), { recursive: true })
   await page.screenshot({ path: file })
   expect(statSync(file).size).toBeGreaterThan(1000)
+}
+
+/** A port on 127.0.0.1 where nothing listens (taken, then released). */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
 }
 
 const text = (page: Page, testId: string): Promise<string> => page.getByTestId(testId).innerText()
@@ -216,6 +229,25 @@ describe('files and states, through the UI', () => {
     await expect.poll(() => text(ben.page, 'online')).toBe('Online')
     await expect.poll(benOnline, { timeout: 10_000 }).toBe('online')
     await expect.poll(() => text(ben.page, 'sync'), { timeout: 10_000 }).toBe('Up to date')
+  })
+
+  it('says when a device added by address is connected, and why one is not', async () => {
+    const page = cy.page
+    await openPanel(page, 'nearby')
+    await page.getByTestId('add-address').fill(`127.0.0.1:${ana.node.port}`)
+    await page.getByTestId('add-peer').click()
+    const status = page.getByTestId('add-status')
+    await expect
+      .poll(() => status.innerText(), { timeout: 10_000 })
+      .toBe(`Connected to ana (127.0.0.1:${ana.node.port}).`)
+    const nowhere = await closedPort()
+    await page.getByTestId('add-address').fill(`127.0.0.1:${nowhere}`)
+    await page.getByTestId('add-peer').click()
+    const error = page.getByTestId('nearby-panel').getByRole('alert')
+    await expect.poll(() => error.innerText(), { timeout: 10_000 }).toContain(`127.0.0.1:${nowhere}`)
+    expect(await error.innerText()).toMatch(/Nothing is listening/)
+    expect(await page.getByTestId('nearby-panel').innerText()).not.toContain('Connecting')
+    await shot(page, '5-add-device')
   })
 
   it('ran without page errors under the strict CSP', () => {

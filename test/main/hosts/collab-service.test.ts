@@ -78,7 +78,13 @@ describe('collaboration API', () => {
 
   it('lists a document shared on the LAN under Nearby, and joins it by request', async () => {
     expect(await b.api.addPeer('not an address')).toMatchObject({ ok: false, code: 'BAD_REQUEST' })
-    value(await b.api.addPeer(`127.0.0.1:${a.node.port}`))
+    const address = `127.0.0.1:${a.node.port}`
+    expect(value(await b.api.addPeer(` ${address} `))).toBe(address)
+    // The outcome follows as an event: connected, to whom.
+    expect(await eventOf(b, 'peer-added', (e) => e.address === address)).toMatchObject({
+      ok: true,
+      name: 'ana',
+    })
     const shared = value(await a.api.setSharedOnLan(docId, true))
     expect(shared).toMatchObject({ sharedOnLan: true, myRole: 'owner' })
     const nearby = await eventOf(b, 'nearby', (e) => e.devices.some((d) => d.docs.length > 0))
