@@ -59,6 +59,24 @@ async function openPanel(page: Page, panel: string): Promise<void> {
   if ((await tab.getAttribute('aria-pressed')) !== 'true') await tab.click()
 }
 
+interface Recorded {
+  frames: { sync: string; first: string }[]
+}
+
+/** In the page: records the status bar's sync state and the editor's first line before each paint. */
+function recordFrames(): void {
+  const recorded = window as unknown as Recorded
+  recorded.frames = []
+  const frame = (): void => {
+    recorded.frames.push({
+      sync: document.querySelector('[data-testid=sync]')?.textContent ?? '',
+      first: document.querySelector('.live .cm-line')?.textContent ?? '',
+    })
+    requestAnimationFrame(frame)
+  }
+  requestAnimationFrame(frame)
+}
+
 /** The owner makes an editor invite in the Share panel; the joiner pastes it in Nearby and joins. */
 async function joinByInvite(owner: Page, joiner: Page): Promise<void> {
   await openPanel(owner, 'share')
@@ -248,6 +266,32 @@ describe('files and states, through the UI', () => {
     expect(await error.innerText()).toMatch(/Nothing is listening/)
     expect(await page.getByTestId('nearby-panel').innerText()).not.toContain('Connecting')
     await shot(page, '5-add-device')
+  })
+
+  it('never says "Up to date" before a joiner’s editor shows the document (5 MB)', async () => {
+    const line = 'All work and no play makes a long document. 0123456789 abcdefghij\n'
+    const big = join(dir, 'big.txt')
+    writeFileSync(big, line.repeat(Math.ceil((5 * 1024 * 1024) / line.length)))
+    await ana.page.getByTestId('target').fill(big)
+    await ana.page.getByTestId('target').press('Enter')
+    await expect.poll(() => text(ana.page, 'doc-title'), { timeout: 20_000 }).toBe('big.txt')
+    // Cy's window records what it shows at every frame (before each paint), from its first.
+    await cy.page.addInitScript(recordFrames)
+    await cy.page.evaluate(recordFrames)
+    const shown = async (): Promise<void> => {
+      await expect
+        .poll(() => cy.page.locator('.live .cm-line').first().textContent(), { timeout: 30_000 })
+        .toBe(line.trimEnd())
+      await expect.poll(() => text(cy.page, 'sync'), { timeout: 30_000 }).toBe('Up to date')
+      const frames = await cy.page.evaluate(() => (window as unknown as Recorded).frames)
+      expect(frames.length).toBeGreaterThan(3)
+      expect(frames.filter((f) => f.sync === 'Up to date' && f.first !== line.trimEnd())).toEqual([])
+    }
+    await joinByInvite(ana.page, cy.page)
+    await shown()
+    // Opened again (a reload: the document is in the URL): the 5 MB editor takes a moment to build.
+    await cy.page.reload()
+    await shown()
   })
 
   it('ran without page errors under the strict CSP', () => {

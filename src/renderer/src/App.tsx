@@ -482,6 +482,8 @@ export function App(): React.JSX.Element {
       </div>
       <StatusBar
         editing={opened !== null || !withNode}
+        // Until the editor shows the document (a big one takes a moment), its status would not be true.
+        opening={opened !== null && editor?.docId !== opened.docId}
         file={path ?? title ?? 'No document'}
         status={status}
         cursor={cursor}

@@ -25,6 +25,8 @@ export interface EditorDoc {
 export interface EditorHandle {
   readonly view: EditorView
   readonly replica: TextDoc
+  /** The document it shows (its state loaded and its queued ops applied), or null for scratch. */
+  readonly docId: string | null
 }
 
 interface EditorProps {
@@ -115,7 +117,7 @@ export function Editor(props: EditorProps): React.JSX.Element {
             ops: (batch, catchUp) => applyRemoteBatch(view, batch, catchUp ? [catchUpChange.of(true)] : []),
           })
         : null
-    handle.current = { view, replica }
+    handle.current = { view, replica, docId: doc?.docId ?? null }
     latest.current.onReady?.(handle.current)
     view.focus()
     return () => {

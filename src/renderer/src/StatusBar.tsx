@@ -22,6 +22,7 @@ export function syncLabel(status: DocStatus): string {
 }
 
 export function StatusBar({
+  opening,
   file,
   status,
   cursor,
@@ -30,6 +31,8 @@ export function StatusBar({
 }: {
   /** Whether an editor is shown (a document, or the scratch editor with no node). */
   editing: boolean
+  /** A document is opening: the editor does not show it yet. */
+  opening: boolean
   /** The document's file (its path), else its name. */
   file: string
   status: DocStatus | null
@@ -53,9 +56,9 @@ export function StatusBar({
           <span data-testid="peers">
             {status.peers} {status.peers === 1 ? 'peer' : 'peers'}
           </span>
-          <span data-testid="sync" className={status.syncing ? 'syncing' : undefined}>
-            {syncLabel(status)}
-            {status.syncing && status.progress !== null && (
+          <span data-testid="sync" className={status.syncing || opening ? 'syncing' : undefined}>
+            {opening ? 'Opening…' : syncLabel(status)}
+            {!opening && status.syncing && status.progress !== null && (
               <progress max={1} value={status.progress} aria-label="Sync progress" />
             )}
           </span>
