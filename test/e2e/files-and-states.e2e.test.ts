@@ -294,6 +294,25 @@ describe('files and states, through the UI', () => {
     await shown()
   })
 
+  it('indents with Tab in the editor, and Escape then Tab moves focus out of it', async () => {
+    const page = ben.page
+    await page.locator('.live .cm-content').click()
+    await page.keyboard.press('Control+End')
+    await page.keyboard.press('Enter')
+    await page.keyboard.type('step')
+    await page.keyboard.press('Tab')
+    await expect.poll(() => editorText(page)).toMatch(/\n\s+step$/)
+    const inEditor = (): Promise<boolean> =>
+      page.evaluate(() => document.activeElement?.closest('.cm-editor') !== null)
+    expect(await inEditor()).toBe(true)
+    await page.keyboard.press('Shift+Tab')
+    await expect.poll(() => editorText(page)).toMatch(/\nstep$/)
+    await page.keyboard.press('Escape')
+    await page.keyboard.press('Tab')
+    await expect.poll(inEditor).toBe(false)
+    await expect.poll(() => editorText(page)).toMatch(/\nstep$/)
+  })
+
   it('ran without page errors under the strict CSP', () => {
     expect(ana.errors).toEqual([])
     expect(ben.errors).toEqual([])

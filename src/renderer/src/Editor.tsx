@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react'
 import { basicSetup } from 'codemirror'
-import { EditorView } from '@codemirror/view'
+import { EditorView, keymap } from '@codemirror/view'
+import { indentWithTab } from '@codemirror/commands'
 import { Compartment, EditorState } from '@codemirror/state'
 import { LanguageDescription } from '@codemirror/language'
 import { languages } from '@codemirror/language-data'
@@ -88,6 +89,9 @@ export function Editor(props: EditorProps): React.JSX.Element {
         doc: replica.toString(),
         extensions: [
           basicSetup,
+          // Tab indents, as in code editors. Keyboard users leave with Escape then Tab (CodeMirror's
+          // documented way out; README, "Using the editor").
+          keymap.of([indentWithTab]),
           EditorView.lineWrapping,
           // A viewer's node refuses its edits: the editor must not make any.
           readOnly.of(EditorState.readOnly.of(latest.current.readOnly)),
