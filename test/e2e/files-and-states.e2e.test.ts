@@ -199,6 +199,25 @@ describe('files and states, through the UI', () => {
     await expect.poll(() => page.title()).toBe('precious.txt — Meshpad')
   })
 
+  it('says what is wrong with a Save As path, and what to do (never a failing disk)', async () => {
+    const page = ana.page
+    await page.keyboard.press('Control+Shift+S')
+    const error = page.getByTestId('save-error')
+    for (const [path, says] of [
+      [join(dir, 'no-such-folder', 'notes.md'), `There is no folder ${join(dir, 'no-such-folder')}: `],
+      [join(precious, 'notes.md'), `${precious} is a file, not a folder: `],
+      [join(dir, 'n'.repeat(300)), 'the name is too long for this disk'],
+    ] as const) {
+      await page.getByTestId('save-path').fill(path)
+      await page.keyboard.press('Enter')
+      await expect.poll(() => error.innerText()).toContain(says)
+      expect(await error.innerText()).not.toMatch(/input\/output|failing|no longer exists/)
+    }
+    await shot(page, '3-save-as-error')
+    await page.keyboard.press('Escape')
+    await page.getByTestId('save-dialog').waitFor({ state: 'hidden' })
+  })
+
   it('lets a joiner see the title, live, and reach "Up to date" without typing', async () => {
     await joinByInvite(ana.page, ben.page)
     await expect.poll(() => editorText(ben.page), { timeout: 15_000 }).toBe('Launch checklist')
@@ -218,7 +237,7 @@ describe('files and states, through the UI', () => {
     await setProp(ana.page, 'title', 'Release notes')
     await expect.poll(() => text(ben.page, 'doc-title')).toBe('Release notes')
     await expect.poll(() => ben.page.title()).toBe('Release notes — Meshpad')
-    await shot(ben.page, '3-joiner')
+    await shot(ben.page, '4-joiner')
   })
 
   it('shows in Members and the people bar who is connected, as connections open and close', async () => {
@@ -241,7 +260,7 @@ describe('files and states, through the UI', () => {
     await expect.poll(benOnline, { timeout: 5000 }).toBe('offline')
     await expect.poll(() => chip.count(), { timeout: 5000 }).toBe(0)
     await expect.poll(() => text(ana.page, 'peers'), { timeout: 5000 }).toBe('0 peers')
-    await shot(ana.page, '4-peer-left')
+    await shot(ana.page, '5-peer-left')
 
     await ben.page.getByTestId('settings-offline').uncheck()
     await expect.poll(() => text(ben.page, 'online')).toBe('Online')
@@ -265,7 +284,7 @@ describe('files and states, through the UI', () => {
     await expect.poll(() => error.innerText(), { timeout: 10_000 }).toContain(`127.0.0.1:${nowhere}`)
     expect(await error.innerText()).toMatch(/Nothing is listening/)
     expect(await page.getByTestId('nearby-panel').innerText()).not.toContain('Connecting')
-    await shot(page, '5-add-device')
+    await shot(page, '6-add-device')
   })
 
   it('never says "Up to date" before a joiner’s editor shows the document (5 MB)', async () => {

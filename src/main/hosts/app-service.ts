@@ -7,7 +7,7 @@
  * batches only (`pushOps` in, `ops` events out), so nothing here ever maps positions.
  */
 import { existsSync } from 'node:fs'
-import { basename, resolve } from 'node:path'
+import { basename, dirname, resolve } from 'node:path'
 import {
   apiError,
   sameDocStatus,
@@ -31,7 +31,7 @@ import type { PeerNode } from '../node/peer-node'
 import { WorkspaceError } from '../node/workspace'
 import { notAFile, StorageError } from '../storage/errors'
 import { FileLinks } from '../storage/file-links'
-import { nodeFs, type StorageFs } from '../storage/fs-layer'
+import { errnoCode, nodeFs, type StorageFs } from '../storage/fs-layer'
 import { LinkedFile, type FileText, type LinkedFileOptions } from '../storage/linked-file'
 import { Collaboration } from './collab-service'
 import { workspaceDocs } from './workspace-files'
@@ -518,13 +518,42 @@ export class AppService {
     try {
       isDirectory = (await this.fs.stat(path)).isDirectory()
     } catch {
-      return // nothing there (or not reachable: the write says why)
+      return this.checkSaveFolder(path) // nothing there: the folder must be
     }
     if (isDirectory) throw notAFile(path, 'save')
     if (overwrite) return
     const realPath = await this.fs.realpath(path).catch(() => resolve(path))
     if (d.file && realPath === d.file.path) return
     throw new FileExistsError(path)
+  }
+
+  /**
+   * Save As to a new file in a folder that does not exist (or is a file) would fail with "the file
+   * or its folder no longer exists", advice for a file deleted while open: say what is wrong instead.
+   */
+  private async checkSaveFolder(path: string): Promise<void> {
+    const folder = dirname(resolve(path))
+    let isDirectory: boolean
+    try {
+      isDirectory = (await this.fs.stat(folder)).isDirectory()
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'ENOTDIR') return // the write says why
+      throw new StorageError(
+        'NOT_FOUND',
+        path,
+        `There is no folder ${folder}: choose a folder that exists, or create it first. Your document is ` +
+          'kept in Meshpad; nothing was lost.',
+        { cause: err },
+      )
+    }
+    if (!isDirectory) {
+      throw new StorageError(
+        'NOT_FOUND',
+        path,
+        `${folder} is a file, not a folder: choose a folder to save in. Your document is kept in ` +
+          'Meshpad; nothing was lost.',
+      )
+    }
   }
 
   private status(d: OpenDoc): DocStatus {

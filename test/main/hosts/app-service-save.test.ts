@@ -142,6 +142,26 @@ describe('Save As and existing files, through the app API', () => {
     expect(title(opened.docId)).toBe('moved.txt')
   })
 
+  it('says which folder is wrong when Save As names one that is missing or is a file', async () => {
+    const doc = await newDoc('z')
+    const missing = await window.saveAs(doc.docId, join(dir, 'nope', 'x.txt'))
+    expect(missing).toMatchObject({
+      ok: false,
+      code: 'STORAGE',
+      message: expect.stringMatching(
+        new RegExp(`^There is no folder ${join(dir, 'nope')}: choose a folder that exists, or create it`),
+      ) as unknown,
+    })
+    writeFileSync(join(dir, 'plain.txt'), 'plain')
+    const inFile = await window.saveAs(doc.docId, join(dir, 'plain.txt', 'x.txt'))
+    expect(!inFile.ok && inFile.message).toMatch(
+      new RegExp(`^${join(dir, 'plain.txt')} is a file, not a folder: choose a folder to save in`),
+    )
+    // Not the advice for a file deleted while open.
+    for (const r of [missing, inFile]) expect(!r.ok && r.message).not.toMatch(/no longer exists|deleted/)
+    expect(read('plain.txt')).toBe('plain')
+  })
+
   it('says a folder is a folder, not a failing disk, when one is opened', async () => {
     const result = await window.openFile(join(dir, 'folder'))
     expect(result).toMatchObject({
