@@ -12,7 +12,6 @@
  * - Tab indents in the editor; Escape then Tab moves focus on.
  * Run `npm run build` first (npm test does).
  */
-import { createServer } from 'node:net'
 import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -20,24 +19,13 @@ import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { artifactPath, launchChromium } from '../support/chromium'
 import { editorText, startSide, stopSide, typeAtEnd, type Side } from '../support/e2e'
+import { closedPort } from '../support/closed-port'
 
 async function shot(page: Page, name: string): Promise<void> {
   const file = artifactPath(`screenshots/states-${name}.png`)
   mkdirSync(dirname(file), { recursive: true })
   await page.screenshot({ path: file })
   expect(statSync(file).size).toBeGreaterThan(1000)
-}
-
-/** A port on 127.0.0.1 where nothing listens (taken, then released). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 const text = (page: Page, testId: string): Promise<string> => page.getByTestId(testId).innerText()

@@ -9,19 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ApiEvent, ApiResult, DocStatus } from '../../../src/shared/api'
 import { AppService, type AppClient } from '../../../src/main/hosts/app-service'
 import { PeerNode } from '../../../src/main/node/peer-node'
+import { until } from '../../support/e2e'
 import type { PeerSession } from '../../../src/shared/sync/session'
 
 function value<T>(result: ApiResult<T>): T {
   if (!result.ok) throw new Error(`${result.code}: ${result.message}`)
   return result.value
-}
-
-async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
 }
 
 describe('document status', () => {

@@ -3,11 +3,11 @@
  * hello, or says why not, and keeps only an address that answered.
  */
 import { mkdtempSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PeerNode } from '../../../src/main/node/peer-node'
+import { closedPort } from '../../support/closed-port'
 
 const start = (name: string): Promise<PeerNode> =>
   PeerNode.start({
@@ -16,18 +16,6 @@ const start = (name: string): Promise<PeerNode> =>
     host: '127.0.0.1',
     antiEntropyMs: 0,
   })
-
-/** A port on 127.0.0.1 where nothing listens (taken, then released). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 describe('PeerNode.connect', () => {
   let ana: PeerNode
