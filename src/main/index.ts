@@ -95,6 +95,7 @@ if (!app.requestSingleInstanceLock()) {
     const ipc = new IpcHost(service, {
       isTrustedSender: isTrusted,
       onOpened: (contents, doc) => win.opened(contents, doc),
+      onClosed: (contents, docId) => win.closed(contents, docId),
     })
     await win.start()
     windows = win

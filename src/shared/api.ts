@@ -57,6 +57,8 @@ export interface OpenedDoc extends DocSummary {
    * node, which takes edits only from its own replicas.
    */
   readonly replica: string
+  /** Its status as the state was taken: `status` events carry on from it. */
+  readonly status: DocStatus
 }
 
 /** The status bar of one document. */
@@ -67,7 +69,7 @@ export interface DocStatus {
   readonly saved: boolean
   /** Connected peers syncing this document. */
   readonly peers: number
-  /** Whether the node has any network connection at all. */
+  /** False while the user works offline (Settings); true otherwise, with peers or without. */
   readonly online: boolean
   /** Catching up with a peer (sync replies in flight); `progress` in 0..1 when known. */
   readonly syncing: boolean
@@ -217,8 +219,11 @@ export interface MeshpadApi {
   // ---- collaboration ----
   /** Devices connected to this one and the documents they share on the LAN. */
   nearby(): Promise<ApiResult<NearbyDevice[]>>
-  /** Adds a peer by address (`host:port`), for networks where discovery cannot find it. */
-  addPeer(address: string): Promise<ApiResult<null>>
+  /**
+   * Connects to a device by address (`host:port`), for networks where discovery cannot find it.
+   * Resolves at once with the address as understood; a `peer-added` event for it tells the outcome.
+   */
+  addPeer(address: string): Promise<ApiResult<string>>
   /** Asks a nearby device's owner to let this device join; the answer comes as a `joined` event. */
   requestJoin(device: string, docId: string): Promise<ApiResult<null>>
   /**
@@ -304,6 +309,17 @@ export type ApiEvent =
   | { readonly type: 'error'; readonly docId: string | null; readonly error: ApiError }
   /** The Nearby list changed. */
   | { readonly type: 'nearby'; readonly devices: readonly NearbyDevice[] }
+  /**
+   * The outcome of `addPeer(address)`: connected to the device called `name`, or not (`message` says
+   * why and what to do).
+   */
+  | {
+      readonly type: 'peer-added'
+      readonly address: string
+      readonly ok: boolean
+      readonly name: string | null
+      readonly message: string
+    }
   /** Someone asks to join a document this device owns: Accept or Deny (`answerJoin`). */
   | { readonly type: 'join-request'; readonly request: JoinRequestInfo }
   /** A join request was answered (in any window): its notification goes. */

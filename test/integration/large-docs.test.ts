@@ -140,8 +140,18 @@ describe('large documents over TCP + Noise on 127.0.0.1', () => {
     app.close()
     expect(bobDoc.text === aliceDoc.text).toBe(true)
     expect(expectedAtRequest).toBe(lacking) // exactly the characters bob lacked
-    for (const states of [events, samples, statuses]) {
-      const progress = states.filter((s) => s.syncing).map((s) => s.progress!)
+    const sequences: readonly (readonly { syncing: boolean; progress: number | null }[])[] = [
+      events,
+      samples,
+      statuses,
+    ]
+    for (const states of sequences) {
+      // Unknown (null) until alice's request says what she holds, then known and rising.
+      const known = states.filter((s) => s.syncing && s.progress !== null)
+      expect(states.slice(states.indexOf(known[0]!)).every((s) => !s.syncing || s.progress !== null)).toBe(
+        true,
+      )
+      const progress = known.map((s) => s.progress!)
       for (let i = 1; i < progress.length; i++) expect(progress[i]).toBeGreaterThanOrEqual(progress[i - 1]!)
       expect(progress.every((p) => p >= 0 && p < 1)).toBe(true)
     }
@@ -151,9 +161,11 @@ describe('large documents over TCP + Noise on 127.0.0.1', () => {
     expect(events.at(-1)).toEqual({ syncing: false, progress: null })
     // The status bar showed a part done (chunks arriving while others are still on their way; on
     // loopback a 6 MB catch-up takes a few tens of ms, so there are few such points).
-    const shown = statuses.filter((st) => st.syncing).map((st) => st.progress!)
+    const shown = statuses.filter((st) => st.syncing && st.progress !== null).map((st) => st.progress!)
     expect(shown.some((p) => p > 0)).toBe(true)
-    const rising = new Set([...samples, ...statuses].filter((st) => st.syncing).map((st) => st.progress))
+    const rising = new Set(
+      [...samples, ...statuses].filter((st) => st.progress !== null).map((st) => st.progress),
+    )
     expect(rising.size).toBeGreaterThanOrEqual(2) // 0 when alice's request came, then more
     expect(bobDoc.syncState()).toEqual({ syncing: false, progress: null })
     expect(statuses.at(-1)).toMatchObject({ syncing: false, progress: null })

@@ -77,7 +77,7 @@ const api = {
   joinWithInvite: (...a: unknown[]) => (record('joinWithInvite')(...a), ok('z'.repeat(32))),
   addPeer: (address: string) => (
     record('addPeer')(address),
-    address.includes(':') ? ok(null) : fail('Bad address.')
+    address.includes(':') ? ok(address) : fail('Bad address.')
   ),
   joinRequests: () =>
     ok([{ id: 'r1', docId: DOC, docTitle: 'Notes', device: 'ee', deviceId: 'EEEE', name: 'Eve' }]),

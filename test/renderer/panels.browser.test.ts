@@ -72,6 +72,26 @@ describe('collaboration panels', () => {
     await page.getByTestId('add-address').fill('nonsense')
     await page.getByTestId('add-peer').click()
     await expect.poll(() => page.getByText('Bad address.').count()).toBe(1)
+    // Connecting until the node says how it went; another address's outcome changes nothing.
+    const status = page.getByTestId('add-status')
+    await page.getByTestId('add-address').fill('10.0.0.5:4000')
+    await page.getByTestId('add-peer').click()
+    await expect.poll(() => status.textContent()).toBe('Connecting to 10.0.0.5:4000…')
+    expect(await page.getByText('Bad address.').count()).toBe(0)
+    await emit({ type: 'peer-added', address: '10.0.0.9:4000', ok: true, name: 'Zed', message: '' })
+    await emit({ type: 'peer-added', address: '10.0.0.5:4000', ok: true, name: 'Dan', message: '' })
+    await expect.poll(() => status.textContent()).toBe('Connected to Dan (10.0.0.5:4000).')
+    await page.getByTestId('add-address').fill('10.0.0.6:4000')
+    await page.getByTestId('add-peer').press('Enter')
+    await emit({
+      type: 'peer-added',
+      address: '10.0.0.6:4000',
+      ok: false,
+      name: null,
+      message: 'Nothing is listening on 10.0.0.6:4000.',
+    })
+    await expect.poll(() => page.getByText('Nothing is listening on 10.0.0.6:4000.').count()).toBe(1)
+    expect(await status.count()).toBe(0)
 
     await emit({ type: 'nearby', devices: [] })
     await expect.poll(() => page.getByText(/No one nearby yet/).count()).toBe(1)

@@ -7,7 +7,7 @@
  * batches only (`pushOps` in, `ops` events out), so nothing here ever maps positions.
  */
 import { existsSync } from 'node:fs'
-import { basename, resolve } from 'node:path'
+import { basename, dirname, resolve } from 'node:path'
 import {
   apiError,
   sameDocStatus,
@@ -25,12 +25,13 @@ import {
 import { CrdtDecodeError, type VersionVector } from '../../shared/crdt'
 import { deviceIdOf } from '../net/device-key'
 import { NotAllowedError, type DocSession } from '../node/doc-session'
+import { canEdit } from '../node/members'
 import { InviteCodeError } from '../node/invite-code'
 import type { PeerNode } from '../node/peer-node'
 import { WorkspaceError } from '../node/workspace'
 import { notAFile, StorageError } from '../storage/errors'
 import { FileLinks } from '../storage/file-links'
-import { nodeFs, type StorageFs } from '../storage/fs-layer'
+import { errnoCode, nodeFs, type StorageFs } from '../storage/fs-layer'
 import { LinkedFile, type FileText, type LinkedFileOptions } from '../storage/linked-file'
 import { Collaboration } from './collab-service'
 import { workspaceDocs } from './workspace-files'
@@ -78,8 +79,6 @@ interface OpenDoc {
   /** What the file holds, as text, and the version the document was at when it held exactly that. */
   savedText: string | null
   savedVersion: VersionVector | null
-  /** The status last sent to the windows, so an unchanged one is not sent again. */
-  lastStatus: DocStatus | null
   /** The last saved-or-not answer and the version (as its counters' sum) it was for. */
   savedCheck: { stamp: number; saved: boolean } | null
   /** Saves run one at a time, in order (the first Save As makes `file`). */
@@ -92,6 +91,11 @@ interface ClientState {
   readonly docs: Set<string>
   /** Batches this client pushed: the node's echo of them is not sent back to it. */
   readonly pushed: WeakSet<Uint8Array>
+  /**
+   * The status of each open document that this window was told last, by an event or in a reply: it
+   * hears every change from there, and no repeat (most keystrokes change nothing).
+   */
+  readonly statuses: Map<string, DocStatus>
 }
 
 const DOC_ID = /^[0-9a-f]{32}$/
@@ -177,7 +181,11 @@ export class AppService {
 
   /** A window connects: it gets its own API object; `listener` receives its events. */
   connect(listener: Listener): AppClient {
-    const client: ClientState = { listener, docs: new Set(), pushed: new WeakSet() }
+    const client: ClientState = { listener, docs: new Set(), pushed: new WeakSet(), statuses: new Map() }
+    const told = (status: DocStatus): DocStatus => {
+      client.statuses.set(status.docId, status)
+      return status
+    }
     this.clients.add(client)
     const run = async <T>(task: () => Promise<T>): Promise<ApiResult<T>> => {
       try {
@@ -191,6 +199,7 @@ export class AppService {
       // Subscribed only now, in the same step as the reply: the state holds every op applied so far,
       // so the window's events start where it ends and none comes before the reply it belongs to.
       client.docs.add(state.docId)
+      told(state.status)
       // After the reply, so the window shows them over the document they are about.
       const problems = (await doc).session.durable.problems()
       setImmediate(() => {
@@ -224,21 +233,24 @@ export class AppService {
           const d = await this.track(this.requireDocId(docId))
           client.pushed.add(batch)
           await d.session.applyLocalBatch(batch)
-          return this.status(d)
+          return told(this.status(d))
         }),
-      save: (docId) => run(async () => this.save(await this.track(this.requireDocId(docId)), null)),
+      save: (docId) =>
+        run(async () => told(await this.save(await this.track(this.requireDocId(docId)), null))),
       saveAs: (docId, path, options) =>
         run(async () => {
           if (typeof path !== 'string' || path === '')
             throw new TypeError('The path must be a non-empty string.')
           const overwrite = overwriteOption(options)
-          return this.save(await this.track(this.requireDocId(docId)), { path, overwrite })
+          return told(await this.save(await this.track(this.requireDocId(docId)), { path, overwrite }))
         }),
-      status: (docId) => run(async () => this.status(await this.track(this.requireDocId(docId)))),
+      status: (docId) => run(async () => told(this.status(await this.track(this.requireDocId(docId))))),
       closeDocument: (docId) =>
         run(async () => {
           // The node keeps the document open and syncing; only this window stops hearing about it.
-          client.docs.delete(this.requireDocId(docId))
+          const id = this.requireDocId(docId)
+          client.docs.delete(id)
+          client.statuses.delete(id)
           return null
         }),
       ...this.collabRequests(run),
@@ -275,7 +287,14 @@ export class AppService {
       setProp: (docId, key, value) => on(docId, (s) => c.setProp(s, key, value)),
       deleteProp: (docId, key) => on(docId, (s) => c.deleteProp(s, key)),
       settings: () => run(async () => (await c.ready, c.settings())),
-      setSettings: (change) => run(async () => (await c.ready, c.setSettings(change))),
+      setSettings: (change) =>
+        run(async () => {
+          await c.ready
+          const settings = await c.setSettings(change)
+          // Work offline changes every status, peers or none (with none, no connection event says so).
+          this.onPeers()
+          return settings
+        }),
     }
   }
 
@@ -323,6 +342,7 @@ export class AppService {
       state,
       fileName: d.file ? basename(d.file.path) : d.session.title || null,
       replica: d.session.mintReplica(),
+      status: this.status(d),
     }
   }
 
@@ -363,7 +383,6 @@ export class AppService {
       savedText: null,
       savedVersion: null,
       savedCheck: null,
-      lastStatus: null,
       queue: Promise.resolve(),
       unsubscribe: () => {
         session.off('batch', onBatch)
@@ -461,6 +480,7 @@ export class AppService {
     // In the queue, so that it is checked against the file the saves before it linked.
     if (to) await this.checkSaveTarget(d, to.path, to.overwrite)
     const path = to?.path ?? null
+    const before = d.file?.path ?? null
     if (d.file) {
       await (path === null ? d.file.save() : d.file.saveAs(path))
     } else {
@@ -470,8 +490,23 @@ export class AppService {
       const target = { d, latest: null }
       d.file = await LinkedFile.saveNew(workspaceDocs(this.node), d.session, this.fileOptions(path, target))
     }
+    if (path !== null) await this.titleFollowsFile(d.session, before, d.file.path)
     this.emitStatus(d.session.docId)
     return this.status(d)
+  }
+
+  /**
+   * A document is named by its title property, else its file (shared/doc-title.ts). A title that was
+   * the file's name (opening a file sets it, so joiners see it), or none, follows the file to its new
+   * name, for everyone; one set by hand stays.
+   */
+  private async titleFollowsFile(session: DocSession, from: string | null, to: string): Promise<void> {
+    const title = session.title
+    const name = basename(to)
+    // "Untitled" is the title new documents were given before they had none.
+    const followed = title === '' || title === 'Untitled' || (from !== null && title === basename(from))
+    if (title === name || !followed || !canEdit(session.myRole)) return
+    await session.setProp('title', name)
   }
 
   /**
@@ -484,13 +519,42 @@ export class AppService {
     try {
       isDirectory = (await this.fs.stat(path)).isDirectory()
     } catch {
-      return // nothing there (or not reachable: the write says why)
+      return this.checkSaveFolder(path) // nothing there: the folder must be
     }
     if (isDirectory) throw notAFile(path, 'save')
     if (overwrite) return
     const realPath = await this.fs.realpath(path).catch(() => resolve(path))
     if (d.file && realPath === d.file.path) return
     throw new FileExistsError(path)
+  }
+
+  /**
+   * Save As to a new file in a folder that does not exist (or is a file) would fail with "the file
+   * or its folder no longer exists", advice for a file deleted while open: say what is wrong instead.
+   */
+  private async checkSaveFolder(path: string): Promise<void> {
+    const folder = dirname(resolve(path))
+    let isDirectory: boolean
+    try {
+      isDirectory = (await this.fs.stat(folder)).isDirectory()
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'ENOTDIR') return // the write says why
+      throw new StorageError(
+        'NOT_FOUND',
+        path,
+        `There is no folder ${folder}: choose a folder that exists, or create it first. Your document is ` +
+          'kept in Meshpad; nothing was lost.',
+        { cause: err },
+      )
+    }
+    if (!isDirectory) {
+      throw new StorageError(
+        'NOT_FOUND',
+        path,
+        `${folder} is a file, not a folder: choose a folder to save in. Your document is kept in ` +
+          'Meshpad; nothing was lost.',
+      )
+    }
   }
 
   private status(d: OpenDoc): DocStatus {
@@ -515,20 +579,24 @@ export class AppService {
       path: d.file?.path ?? null,
       saved,
       peers: session.peers().length,
-      online: this.node.workspace.peers().length > 0,
+      // "Offline" is the user's Work offline switch, not a lack of peers: a new document has none yet.
+      online: this.node.online,
       ...session.syncState(),
     }
   }
 
-  /** Tells the document's windows its status, unless it is the one they last heard (most keystrokes). */
+  /** Tells the document's windows its status, each unless it is the one it last heard (most keystrokes). */
   private emitStatus(docId: string): void {
     const d = this.docs.get(docId)
     if (!d) return
     const status = this.status(d)
-    const last = d.lastStatus
-    if (last && sameDocStatus(last, status)) return
-    d.lastStatus = status
-    this.broadcast(docId, { type: 'status', status })
+    for (const c of this.clients) {
+      if (!c.docs.has(docId)) continue
+      const last = c.statuses.get(docId)
+      if (last && sameDocStatus(last, status)) continue
+      c.statuses.set(docId, status)
+      c.listener({ type: 'status', status })
+    }
   }
 
   private broadcast(docId: string, event: ApiEvent): void {

@@ -22,6 +22,7 @@ import { colorOf } from '../../shared/palette'
 import type { JsonValue } from '../storage/durable-doc'
 import { fromHex } from '../../shared/sync/hex'
 import { deviceIdOf } from '../net/device-key'
+import { NetError } from '../net/errors'
 import { AUTHOR_PREFIX, type DocSession } from '../node/doc-session'
 import { decodeInvite } from '../node/invite-code'
 import { NO_INVITE, readInvite } from './invite-text'
@@ -94,6 +95,14 @@ const field = (state: JsonValue, key: string): string | null => {
   return typeof v === 'string' ? v : null
 }
 
+/** Why connecting to `where` failed, for people: the network's own words say what to do. */
+function connectFailure(err: unknown, where: string): string {
+  if (err instanceof NetError && err.code === 'SELF_CONNECTION')
+    return `${where} is this device itself: give the address of the other device.`
+  if (err instanceof NetError || err instanceof WorkspaceError) return err.message
+  return `Could not connect to ${where}: ${err instanceof Error ? err.message : String(err)}`
+}
+
 export interface CollabOptions {
   readonly node: PeerNode
   readonly dataDir: string
@@ -160,15 +169,32 @@ export class Collaboration {
   /** Forwards a document's collaboration events to its windows; returns the unsubscribe. */
   watch(session: DocSession): () => void {
     const docId = session.docId
+    const ws = this.node.workspace
     const onMembers = (): void =>
       this.options.emit({ type: 'sharing', sharing: this.sharing(session) }, docId)
+    // Members show who is connected: a connection that opens or closes changes that.
+    const connected = (): string =>
+      session
+        .peers()
+        .map((p) => p.remoteKey)
+        .sort()
+        .join()
+    let online = connected()
+    const onPeers = (): void => {
+      const now = connected()
+      if (now === online) return
+      online = now
+      onMembers()
+    }
     const onAwareness = (): void =>
       this.options.emit({ type: 'presence', docId, people: this.presence(session) }, docId)
     const onProps = (): void => this.options.emit({ type: 'props', docId, props: this.props(session) }, docId)
     session.on('members', onMembers)
     session.on('awareness', onAwareness)
     session.on('props', onProps)
+    ws.on('peers', onPeers)
     return () => {
+      ws.off('peers', onPeers)
       session.off('members', onMembers)
       session.off('awareness', onAwareness)
       session.off('props', onProps)
@@ -187,13 +213,27 @@ export class Collaboration {
     }))
   }
 
-  addPeer(address: unknown): null {
+  /**
+   * Connects to a device by address. Answers at once with the address as understood; the outcome
+   * follows as a `peer-added` event (a request waiting for it would hold up the window's others).
+   */
+  addPeer(address: unknown): string {
     const m = typeof address === 'string' ? /^\s*\[?([^\]\s]+?)\]?:(\d{1,5})\s*$/.exec(address) : null
     const port = m ? Number(m[2]) : 0
     if (!m || port < 1 || port > 65535)
       throw badArgument('Give the address as host:port, e.g. 192.168.1.20:45123.')
-    this.node.add(m[1]!, port)
-    return null
+    const host = m[1]!
+    const where = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
+    this.node.connect(host, port).then(
+      ({ name }) =>
+        this.options.emit({ type: 'peer-added', address: where, ok: true, name, message: '' }, null),
+      (err: unknown) =>
+        this.options.emit(
+          { type: 'peer-added', address: where, ok: false, name: null, message: connectFailure(err, where) },
+          null,
+        ),
+    )
+    return where
   }
 
   requestJoin(device: unknown, docId: string): null {

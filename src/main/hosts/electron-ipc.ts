@@ -16,6 +16,8 @@ export interface IpcHooks {
   readonly isTrustedSender: (url: string) => boolean
   /** A window opened (or created) a document: the shell tracks it for Save, Close and Open Recent. */
   readonly onOpened: (contents: WebContents, doc: DocSummary) => void
+  /** A window went back to its document list: it shows no document any more. */
+  readonly onClosed: (contents: WebContents, docId: string) => void
 }
 
 const OPENING_REQUESTS = new Set(['newDocument', 'openFile', 'openDocument'])
@@ -48,6 +50,8 @@ export class IpcHost {
         const result = await method(...args)
         if (result.ok && OPENING_REQUESTS.has(request)) {
           hooks.onOpened(event.sender, result.value as DocSummary)
+        } else if (result.ok && request === 'closeDocument') {
+          hooks.onClosed(event.sender, args[0] as string)
         }
         return result
       })

@@ -7,6 +7,7 @@
 import { join } from 'node:path'
 import { app, BrowserWindow, dialog, Menu, screen, shell, type MenuItemConstructorOptions } from 'electron'
 import type { DocSummary } from '../../shared/api'
+import { docTitle } from '../../shared/doc-title'
 import { openTargetHash, type OpenTarget } from '../../shared/open-target'
 import { SECURE_WEB_PREFERENCES } from '../security'
 import { suggestedFileName, TEXT_FILE_FILTERS, unsavedChangesPrompt, unsavedChoice } from '../shell/dialogs'
@@ -80,11 +81,23 @@ export class Windows {
     const info = win ? this.info.get(win) : undefined
     if (!win || !info) return
     info.doc = doc
-    win.setTitle(`${doc.path ? doc.path.split(/[\\/]/).pop() : doc.title || 'Untitled'} — Meshpad`)
+    // The renderer keeps it current (document.title) as the document is renamed or saved elsewhere.
+    win.setTitle(`${docTitle(doc.title, doc.path)} — Meshpad`)
     if (doc.path) win.setRepresentedFilename(doc.path)
     this.remember(
       doc.path ? { kind: 'file', path: doc.path } : { kind: 'doc', docId: doc.docId, title: doc.title },
     )
+  }
+
+  /** A window's renderer went back to its document list: it is free for the next document opened. */
+  closed(contents: Electron.WebContents, docId: string): void {
+    const win = BrowserWindow.fromWebContents(contents)
+    const info = win ? this.info.get(win) : undefined
+    if (!win || !info || info.doc?.docId !== docId) return
+    info.doc = null
+    info.target = null
+    win.setTitle('Meshpad')
+    win.setRepresentedFilename('')
   }
 
   get windowCount(): number {
@@ -234,7 +247,8 @@ export class Windows {
     }
     switch (command) {
       case 'new':
-        return this.open({ kind: 'new', title: 'Untitled' })
+        // Untitled until it has a title or a file (shared/doc-title.ts).
+        return this.open({ kind: 'new', title: '' })
       case 'open':
         return void this.chooseFiles(win)
       case 'save':

@@ -296,5 +296,6 @@ export class Reconnector {
   }
 }
 
-const targetKey = (host: string, port: number): string =>
+/** How events name an address (`target`). */
+export const targetKey = (host: string, port: number): string =>
   host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`

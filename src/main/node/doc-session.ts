@@ -133,15 +133,22 @@ export const AUTHOR_PREFIX = 'author:'
 const isEmpty = (b: Uint8Array): boolean => b.length <= 2
 
 export class DocSession extends EventEmitter<DocSessionEvents> implements SessionDoc {
-  private readonly presence = new Map<string, PeerPresence & { seq: number }>()
+  /** Each peer's presence, with the session it came over (it goes when that connection closes). */
+  private readonly presence = new Map<string, PeerPresence & { seq: number; from: PeerSession }>()
   private awarenessSeq = 0
   /** Replicas whose author record this session has written (this node's, and its UI's). */
   private readonly authorsRegistered = new Set<string>()
   /** Authenticated peers that hold text this replica lacks, since their last sync-request. */
   private readonly catchUps = new Map<PeerSession, CatchUp>()
+  /**
+   * Peers authenticated for this document whose first sync-request (what they hold) has not come yet:
+   * until it does, this replica may lack anything, so it is not "up to date".
+   */
+  private readonly awaiting = new Set<PeerSession>()
   /** The progress last reported: it only grows until the sync is done. */
   private syncProgress = 0
-  private syncing = false
+  /** Whether the last 'sync' said syncing (a joined document starts so: it has nothing yet). */
+  private syncing: boolean
   private lastSyncEvent = 0
   private syncTimer: ReturnType<typeof setTimeout> | undefined
   private lastStampLog = -Infinity
@@ -177,6 +184,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       now: () => this.now(),
     })
     this.provenance.adopt(deps.claim)
+    this.syncing = this.joining
   }
 
   get docId(): string {
@@ -283,34 +291,63 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
 
   // ---- sync progress -------------------------------------------------------------------------------
 
+  /** A peer proved membership of this document: until its sync-request says what it holds, we wait. */
+  peerAuthenticated(session: PeerSession): void {
+    this.awaiting.add(session)
+    this.updateSync()
+  }
+
   /**
    * A peer's sync-request tells what it holds, so what we lack from it (its reply follows). Viewers'
    * batches are refused, so nothing is expected from them.
    */
   peerVersions(from: PeerSession, v: DocVersions): void {
-    if (from.roleOf(this.docId) === undefined || from.roleOf(this.docId) === 'viewer') return
-    const ours = this.durable.text.version()
+    const awaited = this.awaiting.delete(from)
     const known = this.catchUps.get(from)
-    if (known) {
+    const ours = this.durable.text.version()
+    if (from.roleOf(this.docId) === undefined || from.roleOf(this.docId) === 'viewer') {
+      // Nothing to expect from it.
+    } else if (known) {
       // An anti-entropy probe mid-sync: keep the baseline, so progress stays monotonic.
       for (const r in v[0]) known.target[r] = Math.max(known.target[r] ?? 0, v[0][r]!)
     } else if (missingCount(v[0], ours) > 0) {
       this.catchUps.set(from, { target: { ...v[0] }, base: { ...ours } })
-    } else {
-      return
+    } else if (!awaited) {
+      return // the common case: an anti-entropy probe from a peer we are even with
     }
     this.updateSync()
   }
 
-  /** Stops expecting anything from a peer (its connection closed, or it lost access). */
+  /**
+   * Stops expecting anything from a peer (its connection closed, or it lost access), and drops the
+   * presence it brought: the people bar shows who is here now, not until the presence expires.
+   */
   forgetPeer(session: PeerSession): void {
     this.catchUps.delete(session)
+    this.awaiting.delete(session)
     this.updateSync()
+    if (this.presence.get(session.remoteKey)?.from === session) {
+      this.presence.delete(session.remoteKey)
+      this.emit('awareness')
+    }
   }
 
+  /**
+   * Joined, and the member list (which names this device) has not arrived: the document has not had
+   * its first sync, whatever it holds.
+   */
+  private get joining(): boolean {
+    return this.secrets.bootstrap.length > 0
+  }
+
+  /**
+   * Syncing while catching up with a peer (progress known), while a peer that just authenticated has
+   * not said what it holds, and while a joined document waits for its first sync (progress unknown).
+   */
   syncState(): SyncState {
-    return this.catchUps.size > 0
-      ? { syncing: true, progress: this.syncProgress }
+    if (this.catchUps.size > 0) return { syncing: true, progress: this.syncProgress }
+    return this.awaiting.size > 0 || this.joining
+      ? { syncing: true, progress: null }
       : { syncing: false, progress: null }
   }
 
@@ -329,11 +366,20 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
 
   /** Recounts after text arrived or peers changed; drops peers fully caught up with; reports. */
   private updateSync(): void {
-    if (!this.syncing && this.catchUps.size === 0) return // the common case: every keystroke
+    // The common case, every keystroke: nothing to wait for, and nothing to report.
+    if (!this.syncing && this.catchUps.size === 0 && this.awaiting.size === 0) return
     const ours = this.durable.text.version()
+    const gone = (session: PeerSession): boolean => !session.ready || !session.isAuthenticated(this.docId)
     for (const [session, c] of this.catchUps) {
-      const gone = !session.ready || !session.isAuthenticated(this.docId)
-      if (gone || missingCount(c.target, ours) === 0) this.catchUps.delete(session)
+      if (gone(session) || missingCount(c.target, ours) === 0) this.catchUps.delete(session)
+    }
+    for (const session of this.awaiting) if (gone(session)) this.awaiting.delete(session)
+    if (this.catchUps.size === 0 && (this.awaiting.size > 0 || this.joining)) {
+      // Nothing counted to receive yet: syncing, progress unknown.
+      if (!this.syncing) this.lastSyncEvent = Date.now()
+      this.syncing = true
+      this.emitSync(false)
+      return
     }
     if (this.catchUps.size === 0) {
       this.syncing = false
@@ -754,6 +800,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       state: parsed,
       seq,
       expires: now + AWARENESS_TTL_MS,
+      from,
     })
     this.emit('awareness')
   }
@@ -1017,7 +1064,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       if (this.roleOf(s.remoteKey) === undefined) s.revoke(this.docId)
       else s.refreshRole(this.docId)
     }
-    this.updateSync() // drops peers that lost access
+    this.updateSync() // drops peers that lost access; a joined document's first sync may be over
     this.emit('members')
   }
 

@@ -7,11 +7,12 @@ import { isIPv4 } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import type { PeerConnection } from '../../shared/sync/peer-connection'
+import { toHex } from '../../shared/sync/hex'
 import type { DiscoveryOptions } from '../discovery'
 import { loadOrCreateDeviceKey, type DeviceIdentity } from '../net/device-key'
 import { withFaults, type FaultOptions } from '../net/fault-injection'
 import type { NetLog } from '../net/log'
-import { Reconnector } from '../net/reconnect'
+import { Reconnector, targetKey } from '../net/reconnect'
 import { Transport } from '../net/transport'
 import { FileStore } from '../storage/file-store'
 import { LanDiscovery } from './lan-discovery'
@@ -162,6 +163,70 @@ export class PeerNode {
     this.known
       .remember(host, port)
       .catch((err: unknown) => this.log(`could not remember ${host}:${port}: ${String(err)}`))
+  }
+
+  /**
+   * Connects to host:port now (Add device by address) and resolves with the device once it has said
+   * hello, or rejects with why not (nothing listening, not a Meshpad peer, no answer within the
+   * handshake deadline, this device itself, turned away). An address not wanted before is kept
+   * (redialed, remembered across restarts) only once it answered, so a mistyped one is not dialed
+   * forever.
+   */
+  async connect(host: string, port: number): Promise<{ device: string; name: string }> {
+    if (!this.gate.online) {
+      throw new WorkspaceError(
+        'NO_PEER',
+        'This device is working offline: turn off Work offline in Settings.',
+      )
+    }
+    const key = targetKey(host, port)
+    const known = this.dialer.status().find((t) => targetKey(t.host, t.port) === key)
+    let connection: PeerConnection
+    try {
+      connection = await new Promise<PeerConnection>((resolve, reject) => {
+        const stop = this.dialer.onEvent((e) => {
+          if (e.target !== key || (e.type !== 'connected' && e.type !== 'failed')) return
+          stop()
+          if (e.type === 'connected') resolve(e.connection)
+          else reject(e.error)
+        })
+        if (known?.connection && !known.connection.closed) {
+          stop()
+          resolve(known.connection)
+        } else if (known === undefined) this.want(host, port)
+        else if (known.state === 'waiting') this.dialer.reconnectNow()
+        // else dialing already: its outcome is the answer
+      })
+    } catch (err) {
+      if (known === undefined) {
+        this.dialer.unwant(host, port)
+        this.manual.delete(`${host}:${port}`)
+      }
+      throw err
+    }
+    const device = toHex(connection.remoteKey)
+    await this.helloFrom(device, connection, key)
+    if (known === undefined) this.add(host, port) // remembered now that it answered
+    return { device, name: this.workspace.session(device)?.remoteName ?? '' }
+  }
+
+  /** Resolves once the device's session said hello; rejects if the connection closes first. */
+  private helloFrom(device: string, connection: PeerConnection, where: string): Promise<void> {
+    const ws = this.workspace
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (!ws.session(device)?.ready) return
+        ws.off('peers', check)
+        stopClose()
+        resolve()
+      }
+      const stopClose = connection.onClose((info) => {
+        ws.off('peers', check)
+        reject(new WorkspaceError('NO_PEER', `${where} closed the connection: ${info.reason}.`))
+      })
+      ws.on('peers', check)
+      check()
+    })
   }
 
   private want(host: string, port: number): void {

@@ -622,7 +622,8 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     this.emit('doc-denied', docId, session.remoteKey, code, reason)
   }
 
-  onDocReady(_session: PeerSession, _docId: string): void {
+  onDocReady(session: PeerSession, docId: string): void {
+    this.docs.get(docId)?.peerAuthenticated(session)
     this.emit('peers')
   }
 

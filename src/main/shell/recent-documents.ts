@@ -3,6 +3,7 @@
  * from a peer), most recent first, kept in `recent.json` in the app's data folder.
  */
 import { JsonFile } from './json-file'
+import { docTitle } from '../../shared/doc-title'
 
 export type RecentEntry =
   | { readonly kind: 'file'; readonly path: string }
@@ -48,7 +49,7 @@ export function withoutRecent(list: readonly RecentEntry[], entry: RecentEntry):
 
 /** What the menu shows for an entry. */
 export function recentLabel(entry: RecentEntry): string {
-  return entry.kind === 'file' ? entry.path : `${entry.title || 'Untitled'} (Meshpad document)`
+  return entry.kind === 'file' ? entry.path : `${docTitle(entry.title, null)} (Meshpad document)`
 }
 
 export const recentFile = (dataDir: string): JsonFile<RecentEntry[]> =>

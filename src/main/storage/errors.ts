@@ -11,6 +11,7 @@ export type StorageErrorCode =
   | 'PERMISSION_DENIED'
   | 'NOT_FOUND'
   | 'NOT_A_FILE'
+  | 'BAD_NAME'
   | 'IO'
   | 'CORRUPT'
   | 'NOT_TEXT'
@@ -57,6 +58,7 @@ const CODES: Record<string, StorageErrorCode> = {
   ENOENT: 'NOT_FOUND',
   ENOTDIR: 'NOT_FOUND',
   EISDIR: 'NOT_A_FILE',
+  ENAMETOOLONG: 'BAD_NAME',
 }
 
 const ADVICE: Record<StorageErrorCode, string> = {
@@ -67,11 +69,14 @@ const ADVICE: Record<StorageErrorCode, string> = {
   NOT_FOUND:
     'the file or its folder no longer exists (deleted or renamed while open). Use Save As to write it again',
   NOT_A_FILE: 'it is a folder, not a file',
+  BAD_NAME: 'the name is too long for this disk. Choose a shorter name',
   IO: 'the disk reported an input/output error. It may be failing or disconnected; try again or save elsewhere',
   CORRUPT: 'the data is corrupt',
   NOT_TEXT: 'it is not text',
   CLOSED: 'it has already been closed',
 }
+
+const UNEXPECTED = 'the system refused with an unexpected error. Try again, or save elsewhere'
 
 /**
  * Wraps a failed filesystem call. `action` completes "Could not … <path>", e.g. 'save', 'write the op log of'.
@@ -83,10 +88,12 @@ export function toStorageError(err: unknown, action: string, path: string): Stor
   const code: StorageErrorCode = (errno && CODES[errno]) || 'IO'
   const detail = errno ? ` (${errno})` : err instanceof Error ? ` (${err.message})` : ''
   if (code === 'NOT_A_FILE') return notAFile(path, action, err)
+  // Only EIO is the disk's own report: any other error the system gives is not called a failing disk.
+  const advice = code === 'IO' && errno !== 'EIO' ? UNEXPECTED : ADVICE[code]
   return new StorageError(
     code,
     path,
-    `Could not ${action} ${path}: ${ADVICE[code]}${detail}. Your document is kept in Meshpad; nothing was lost.`,
+    `Could not ${action} ${path}: ${advice}${detail}. Your document is kept in Meshpad; nothing was lost.`,
     { cause: err },
   )
 }

@@ -12,7 +12,8 @@ import {
   type PresenceInfo,
   type PropEntry,
 } from '../../shared/api'
-import { parseOpenTarget, type OpenTarget } from '../../shared/open-target'
+import { openTargetHash, parseOpenTarget, type OpenTarget } from '../../shared/open-target'
+import { docTitle } from '../../shared/doc-title'
 import { diffHunks } from '../../shared/text-diff'
 import { getApi, hasNode, isBrowserMode } from './bridge'
 import { awayRanges, clearAway } from './collab/away'
@@ -53,10 +54,6 @@ function authorsIn(
   return [...names].sort()
 }
 
-/** The window's title: its file's name (`path`: where it is saved now, if known), else the document's title. */
-const titleOf = (doc: OpenedDoc, path: string | null = doc.path): string =>
-  path ? path.split(/[\\/]/).pop()! : doc.title || 'Untitled'
-
 /**
  * One window, one document (the Electron shell opens a window per document; a browser tab is the
  * same). Before it has a document the window shows the start screen; with no node behind it (the bare
@@ -78,7 +75,8 @@ export function App(): React.JSX.Element {
   const [following, setFollowing] = useState<string | null>(null)
   const [showAuthors, setShowAuthors] = useState(false)
   const [authors, setAuthors] = useState<Readonly<Record<string, AuthorInfo>>>({})
-  const [props, setProps] = useState<readonly PropEntry[]>([])
+  /** The open document's properties; null until they are loaded. */
+  const [props, setProps] = useState<readonly PropEntry[] | null>(null)
   const [role, setRole] = useState<DocRole | null>(null)
   const [preview, setPreview] = useState<{ steps: number; text: string; label: string } | null>(null)
   const [revision, setRevision] = useState(0)
@@ -130,17 +128,41 @@ export function App(): React.JSX.Element {
         events.forget(previous.docId)
         void api.closeDocument(previous.docId)
       }
+      // At once, not after the render: the status events that follow the reply are about this document.
+      openedRef.current = doc
       setMessage(null)
       setOpened(doc)
+      setStatus(doc.status)
       setRole(doc.role)
       setPreview(null)
       setAway(null)
-      document.title = `${titleOf(doc)} — Meshpad`
-      const s = show(await api.status(doc.docId))
-      if (s) setStatus(s)
+      setProps(null)
+      // The open document is in the URL, so a reload (or a bookmark) opens it again.
+      window.history.replaceState(null, '', openTargetHash({ kind: 'doc', docId: doc.docId }))
     },
     [api, show, events],
   )
+
+  /** Back to the document list: the window stops showing (and hearing about) its document. */
+  const closeDocument = useCallback((): void => {
+    const doc = openedRef.current
+    if (!doc) return
+    events.forget(doc.docId)
+    void api.closeDocument(doc.docId)
+    openedRef.current = null
+    setOpened(null)
+    setStatus(null)
+    setRole(null)
+    setPreview(null)
+    setAway(null)
+    setPeople([])
+    setFollowing(null)
+    setSaveDialog(null)
+    setProps(null)
+    setPanel((p) => (p === 'nearby' || p === 'settings' ? p : null))
+    const { pathname, search } = window.location
+    window.history.replaceState(null, '', pathname + search)
+  }, [api, events])
 
   const openTarget = useCallback(
     (target: OpenTarget): void => {
@@ -160,6 +182,15 @@ export function App(): React.JSX.Element {
     [api, open],
   )
 
+  /**
+   * The open document's latest status (from an event or a reply; the node sends each change once).
+   * Identical ones come often (one per keystroke): keeping the old object skips a render.
+   */
+  const showStatus = useCallback((s: DocStatus): void => {
+    if (s.docId !== openedRef.current?.docId) return
+    setStatus((prev) => (prev && sameDocStatus(prev, s) ? prev : s))
+  }, [])
+
   const runCommand = useCallback((command: EditorCommand): void => {
     if (command === 'share') return setPanel('share')
     const v = editorRef.current?.view
@@ -173,16 +204,12 @@ export function App(): React.JSX.Element {
   useEffect(
     () =>
       events.listen({
-        // Identical statuses come often (one per keystroke): keeping the old object skips a render.
-        status: (s) =>
-          setStatus((prev) =>
-            prev === null || (prev.docId === s.docId && !sameDocStatus(prev, s)) ? s : prev,
-          ),
+        status: showStatus,
         error: setMessage,
         command: runCommand,
         open: openTarget,
       }),
-    [events, runCommand, openTarget],
+    [events, runCommand, openTarget, showStatus],
   )
 
   // What the window was opened for (the shell, or a bookmarked browser-mode URL, puts it in the fragment).
@@ -194,7 +221,17 @@ export function App(): React.JSX.Element {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [])
 
-  // Presence, authors and properties of the open document.
+  // The open document's properties (its title and language among them).
+  useEffect(() => {
+    if (!docId) return
+    let live = true
+    void api.props(docId).then((r) => live && r.ok && setProps(r.value))
+    return () => {
+      live = false
+    }
+  }, [api, docId])
+
+  // Presence and authors of the open document.
   useEffect(() => {
     if (!editor || !docId) return
     const sync = new PresenceSync(api, docId, editor)
@@ -206,7 +243,6 @@ export function App(): React.JSX.Element {
         sync.show(r.value)
       }
     })
-    void api.props(docId).then((r) => live && r.ok && setProps(r.value))
     void api.authors(docId).then((r) => live && r.ok && setAuthors(r.value))
     sync.cursorMoved()
     return () => {
@@ -221,6 +257,11 @@ export function App(): React.JSX.Element {
     if (event.type === 'presence' && event.docId === docId) {
       setPeople(event.people)
       presence.current?.show(event.people)
+      // Someone who left (their connection closed) is no longer followed.
+      if (following !== null && !event.people.some((p) => p.device === following)) {
+        setFollowing(null)
+        presence.current?.follow(null)
+      }
     } else if (event.type === 'props' && event.docId === docId) {
       setProps(event.props)
       // Author records are properties: a new person's first edit brings theirs.
@@ -268,18 +309,19 @@ export function App(): React.JSX.Element {
     (id: string, batch: Uint8Array): void => {
       void api.pushOps(id, batch).then((result) => {
         const s = show(result)
-        if (s) setStatus((prev) => (prev && sameDocStatus(prev, s) ? prev : s))
+        if (s) showStatus(s)
       })
     },
-    [api, show],
+    [api, show, showStatus],
   )
 
-  const saved = useCallback((s: DocStatus): void => {
-    setMessage(null)
-    setStatus(s)
-    const doc = openedRef.current
-    if (doc && s.docId === doc.docId) document.title = `${titleOf(doc, s.path)} — Meshpad`
-  }, [])
+  const saved = useCallback(
+    (s: DocStatus): void => {
+      setMessage(null)
+      showStatus(s)
+    },
+    [showStatus],
+  )
 
   /** Browser mode's Save As: asks for the path, starting from the document's own file (or none). */
   const saveAs = useCallback((): void => {
@@ -311,7 +353,15 @@ export function App(): React.JSX.Element {
     return () => window.removeEventListener('keydown', onKey)
   }, [browserMode, save, saveAs])
 
-  const language = props.find((p) => p.key === 'language')?.value ?? null
+  const prop = (key: string): string | null => props?.find((p) => p.key === key)?.value ?? null
+  const language = prop('language')
+  // One name everywhere, live: the title property (the one the document opened with until they load),
+  // else the file's name (where it is saved now), else "Untitled".
+  const path = opened && status?.docId === opened.docId ? status.path : (opened?.path ?? null)
+  const title = opened ? docTitle(props === null ? opened.title : prop('title'), path) : null
+  useEffect(() => {
+    document.title = title === null ? 'Meshpad' : `${title} — Meshpad`
+  }, [title])
   const readOnly = role === 'viewer'
   return (
     <div className="app">
@@ -321,7 +371,7 @@ export function App(): React.JSX.Element {
           actions={{
             openFile: (path) => void open(api.openFile(path)),
             openDocument: (id) => void open(api.openDocument(id)),
-            newDocument: () => void open(api.newDocument('Untitled')),
+            newDocument: () => void open(api.newDocument('')),
             save: () => void save(),
             saveAs,
           }}
@@ -349,7 +399,7 @@ export function App(): React.JSX.Element {
       )}
       {withNode && (
         <DocBar
-          title={opened ? titleOf(opened, status?.docId === opened.docId ? status.path : opened.path) : null}
+          title={title}
           hasDoc={opened !== null}
           people={people}
           following={following}
@@ -358,6 +408,7 @@ export function App(): React.JSX.Element {
           onShowAuthors={setShowAuthors}
           panel={panel}
           onPanel={setPanel}
+          onBack={closeDocument}
         />
       )}
       {away && (
@@ -383,7 +434,7 @@ export function App(): React.JSX.Element {
             <StartScreen
               api={api}
               onOpen={(id) => void open(api.openDocument(id))}
-              onNew={() => void open(api.newDocument('Untitled'))}
+              onNew={() => void open(api.newDocument(''))}
             />
           ) : (
             <div className="live">
@@ -431,7 +482,9 @@ export function App(): React.JSX.Element {
       </div>
       <StatusBar
         editing={opened !== null || !withNode}
-        opened={opened}
+        // Until the editor shows the document (a big one takes a moment), its status would not be true.
+        opening={opened !== null && editor?.docId !== opened.docId}
+        file={path ?? title ?? 'No document'}
         status={status}
         cursor={cursor}
         host={host}

@@ -11,7 +11,7 @@ const PANELS: { name: PanelName; label: string; needsDoc: boolean }[] = [
   { name: 'settings', label: 'Settings', needsDoc: false },
 ]
 
-/** The bar above the editor: who is here (follow), authorship, and the side panels. */
+/** The bar above the editor: the way back to the list, who is here (follow), authorship, and the side panels. */
 export function DocBar({
   title,
   hasDoc,
@@ -22,6 +22,7 @@ export function DocBar({
   onShowAuthors,
   panel,
   onPanel,
+  onBack,
 }: {
   title: string | null
   hasDoc: boolean
@@ -32,9 +33,16 @@ export function DocBar({
   onShowAuthors: (on: boolean) => void
   panel: PanelName | null
   onPanel: (panel: PanelName | null) => void
+  /** Back to the document list (the start screen). */
+  onBack: () => void
 }): React.JSX.Element {
   return (
     <nav className="doc-bar" data-testid="doc-bar">
+      {hasDoc && (
+        <button data-testid="back-to-list" onClick={onBack} title="Back to the document list">
+          ‹ Documents
+        </button>
+      )}
       {title !== null && (
         <span className="doc-title" data-testid="doc-title">
           {title}

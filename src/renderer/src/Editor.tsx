@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react'
 import { basicSetup } from 'codemirror'
-import { EditorView } from '@codemirror/view'
+import { EditorView, keymap } from '@codemirror/view'
+import { indentWithTab } from '@codemirror/commands'
 import { Compartment, EditorState } from '@codemirror/state'
 import { LanguageDescription } from '@codemirror/language'
 import { languages } from '@codemirror/language-data'
@@ -27,6 +28,8 @@ export interface EditorDoc {
 export interface EditorHandle {
   readonly view: EditorView
   readonly replica: TextDoc
+  /** The document it shows (its state loaded and its queued ops applied), or null for scratch. */
+  readonly docId: string | null
 }
 
 interface EditorProps {
@@ -97,6 +100,9 @@ export function Editor(props: EditorProps): React.JSX.Element {
         doc: replica.toString(),
         extensions: [
           basicSetup,
+          // Tab indents, as in code editors. Keyboard users leave with Escape then Tab (CodeMirror's
+          // documented way out; README, "Using the editor").
+          keymap.of([indentWithTab]),
           EditorView.lineWrapping,
           // A viewer's node refuses its edits: the editor must not make any.
           readOnly.of(EditorState.readOnly.of(latest.current.readOnly || spent)),
@@ -134,7 +140,7 @@ export function Editor(props: EditorProps): React.JSX.Element {
             ops: (batch, catchUp) => applyRemoteBatch(view, batch, catchUp ? [catchUpChange.of(true)] : []),
           })
         : null
-    handle.current = { view, replica }
+    handle.current = { view, replica, docId: doc?.docId ?? null }
     latest.current.onReady?.(handle.current)
     view.focus()
     return () => {

@@ -1,7 +1,6 @@
 import { useEffect, useRef, useState } from 'react'
 import type { ApiResult, DocStatus, SaveAsOptions } from '../../shared/api'
-
-const fileName = (path: string): string => path.split(/[\\/]/).pop() || path
+import { fileName } from '../../shared/doc-title'
 
 /**
  * Browser mode's Save As: a web page has no native Save dialog, so the path is typed here. The API

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react'
 import type { DocSummary, MeshpadBridge } from '../../shared/api'
+import { docTitle } from '../../shared/doc-title'
 
 /**
  * What a window shows before it has a document: the documents this device holds (its own, files it
@@ -42,7 +43,7 @@ export function StartScreen({
         {docs?.map((d) => (
           <li key={d.docId}>
             <button onClick={() => onOpen(d.docId)} title={d.path ?? d.docId}>
-              <span className="title">{d.path ? d.path.split(/[\\/]/).pop() : d.title || 'Untitled'}</span>
+              <span className="title">{docTitle(d.title, d.path)}</span>
               <span className="meta">{d.path ?? `Kept in Meshpad · ${d.role ?? 'member'}`}</span>
             </button>
           </li>

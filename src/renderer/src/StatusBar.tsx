@@ -1,5 +1,5 @@
 import { useSyncExternalStore } from 'react'
-import type { DocStatus, OpenedDoc } from '../../shared/api'
+import type { DocStatus } from '../../shared/api'
 import type { CursorStore } from './cursor-store'
 
 function CursorField({ store }: { store: CursorStore }): React.JSX.Element {
@@ -14,13 +14,16 @@ function CursorField({ store }: { store: CursorStore }): React.JSX.Element {
 /** What the sync part of the status bar says: progress while catching up, else the steady state. */
 export function syncLabel(status: DocStatus): string {
   if (status.syncing) {
+    // A joined document before its first sync, with no peer connected to sync it with yet.
+    if (status.peers === 0) return 'Not synced yet'
     return status.progress !== null ? `Syncing ${Math.floor(status.progress * 100)}%` : 'Syncing…'
   }
   return status.peers > 0 ? 'Up to date' : 'Local only'
 }
 
 export function StatusBar({
-  opened,
+  opening,
+  file,
   status,
   cursor,
   host,
@@ -28,16 +31,18 @@ export function StatusBar({
 }: {
   /** Whether an editor is shown (a document, or the scratch editor with no node). */
   editing: boolean
-  opened: OpenedDoc | null
+  /** A document is opening: the editor does not show it yet. */
+  opening: boolean
+  /** The document's file (its path), else its name. */
+  file: string
   status: DocStatus | null
   cursor: CursorStore
   host: string
 }): React.JSX.Element {
-  const name = status?.path ?? opened?.path ?? (opened ? opened.title || 'Untitled' : 'No document')
   return (
     <footer className="status-bar" data-testid="status-bar">
-      <span data-testid="file" title={name}>
-        {name}
+      <span data-testid="file" title={file}>
+        {file}
       </span>
       {status && (
         <span data-testid="saved">
@@ -51,9 +56,9 @@ export function StatusBar({
           <span data-testid="peers">
             {status.peers} {status.peers === 1 ? 'peer' : 'peers'}
           </span>
-          <span data-testid="sync" className={status.syncing ? 'syncing' : undefined}>
-            {syncLabel(status)}
-            {status.syncing && status.progress !== null && (
+          <span data-testid="sync" className={status.syncing || opening ? 'syncing' : undefined}>
+            {opening ? 'Opening…' : syncLabel(status)}
+            {!opening && status.syncing && status.progress !== null && (
               <progress max={1} value={status.progress} aria-label="Sync progress" />
             )}
           </span>

@@ -116,6 +116,52 @@ describe('Save As and existing files, through the app API', () => {
     expect(await window.save(doc.docId)).toMatchObject({ ok: false, message: /Save As/ })
   })
 
+  it('names a document after its file, following Save As, until someone sets a title', async () => {
+    const title = (docId: string): string => node.workspace.doc(docId)!.title
+    // A new document has no title (the window shows "Untitled") until it has a file.
+    const fresh = value(await window.newDocument(''))
+    expect(title(fresh.docId)).toBe('')
+    value(await window.saveAs(fresh.docId, join(dir, 'named.md')))
+    expect(title(fresh.docId)).toBe('named.md')
+    value(await window.saveAs(fresh.docId, join(dir, 'renamed.md')))
+    expect(title(fresh.docId)).toBe('renamed.md')
+    // A title set by hand stays whatever the file is called.
+    value(await window.setProp(fresh.docId, 'title', 'Plan'))
+    value(await window.saveAs(fresh.docId, join(dir, 'third.md')))
+    expect(title(fresh.docId)).toBe('Plan')
+    // Documents made before new ones had no title were called "Untitled": they follow too.
+    const old = await newDoc('old')
+    expect(title(old.docId)).toBe('Untitled')
+    value(await window.saveAs(old.docId, join(dir, 'old.md')))
+    expect(title(old.docId)).toBe('old.md')
+    // An opened file is named after it (so joiners see that name), and follows it.
+    writeFileSync(join(dir, 'opened.txt'), 'o')
+    const opened = value(await window.openFile(join(dir, 'opened.txt')))
+    expect(title(opened.docId)).toBe('opened.txt')
+    value(await window.saveAs(opened.docId, join(dir, 'moved.txt')))
+    expect(title(opened.docId)).toBe('moved.txt')
+  })
+
+  it('says which folder is wrong when Save As names one that is missing or is a file', async () => {
+    const doc = await newDoc('z')
+    const missing = await window.saveAs(doc.docId, join(dir, 'nope', 'x.txt'))
+    expect(missing).toMatchObject({
+      ok: false,
+      code: 'STORAGE',
+      message: expect.stringMatching(
+        new RegExp(`^There is no folder ${join(dir, 'nope')}: choose a folder that exists, or create it`),
+      ) as unknown,
+    })
+    writeFileSync(join(dir, 'plain.txt'), 'plain')
+    const inFile = await window.saveAs(doc.docId, join(dir, 'plain.txt', 'x.txt'))
+    expect(!inFile.ok && inFile.message).toMatch(
+      new RegExp(`^${join(dir, 'plain.txt')} is a file, not a folder: choose a folder to save in`),
+    )
+    // Not the advice for a file deleted while open.
+    for (const r of [missing, inFile]) expect(!r.ok && r.message).not.toMatch(/no longer exists|deleted/)
+    expect(read('plain.txt')).toBe('plain')
+  })
+
   it('says a folder is a folder, not a failing disk, when one is opened', async () => {
     const result = await window.openFile(join(dir, 'folder'))
     expect(result).toMatchObject({

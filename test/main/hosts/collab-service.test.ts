@@ -78,7 +78,13 @@ describe('collaboration API', () => {
 
   it('lists a document shared on the LAN under Nearby, and joins it by request', async () => {
     expect(await b.api.addPeer('not an address')).toMatchObject({ ok: false, code: 'BAD_REQUEST' })
-    value(await b.api.addPeer(`127.0.0.1:${a.node.port}`))
+    const address = `127.0.0.1:${a.node.port}`
+    expect(value(await b.api.addPeer(` ${address} `))).toBe(address)
+    // The outcome follows as an event: connected, to whom.
+    expect(await eventOf(b, 'peer-added', (e) => e.address === address)).toMatchObject({
+      ok: true,
+      name: 'ana',
+    })
     const shared = value(await a.api.setSharedOnLan(docId, true))
     expect(shared).toMatchObject({ sharedOnLan: true, myRole: 'owner' })
     const nearby = await eventOf(b, 'nearby', (e) => e.devices.some((d) => d.docs.length > 0))
@@ -324,5 +330,24 @@ describe('collaboration API', () => {
       'the resync',
       15_000,
     )
+  })
+
+  it('shows who is connected as connections open and close, in members and presence (issue 13)', async () => {
+    const cy = c.node.workspace.self
+    const cyOnline = (e: ApiEvent): boolean | undefined =>
+      e.type === 'sharing' ? e.sharing.members.find((m) => m.device === cy)?.online : undefined
+    const cyHere = (e: ApiEvent): boolean | undefined =>
+      e.type === 'presence' ? e.people.some((p) => p.device === cy) : undefined
+    value(await c.api.openDocument(docId))
+    value(await c.api.setPresence(docId, { anchor: null, head: null }))
+    await eventOf(a, 'presence', (e) => cyHere(e) === true)
+    const mark = a.events.length
+    const since = (): ApiEvent[] => a.events.slice(mark)
+    // Well within the 30 s that presence lasts: the closed connection tells.
+    value(await c.api.setSettings({ online: false }))
+    await until(() => since().some((e) => cyOnline(e) === false), 'cy offline in members', 3000)
+    await until(() => since().some((e) => cyHere(e) === false), 'cy gone from presence', 3000)
+    value(await c.api.setSettings({ online: true }))
+    await until(() => since().some((e) => cyOnline(e) === true), 'cy online in members', 10_000)
   })
 })

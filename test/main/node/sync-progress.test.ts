@@ -93,6 +93,44 @@ describe('sync progress', () => {
     expect(aliceDoc.syncState()).toEqual({ syncing: false, progress: null })
   })
 
+  it('a joined document is syncing from the join until its first sync is done (issue 13)', async () => {
+    const [alice, bob] = await Promise.all(['alice', 'bob'].map((n) => makeNode(n)))
+    nodes.push(alice!, bob!)
+    const aliceDoc = await alice!.ws.createDoc('Notes')
+    await aliceDoc.insert(0, 'hello world')
+    // Bob's document as it opens on joining, empty: not "up to date", though no peer is counted yet.
+    let atOpen: unknown
+    const events: { syncing: boolean; text: string }[] = []
+    bob!.ws.once('doc', (doc) => {
+      atOpen = doc.syncState()
+      doc.on('sync', () => events.push({ syncing: doc.syncState().syncing, text: doc.text }))
+    })
+    const bobDoc = await join(alice!, bob!, aliceDoc.docId)
+    expect(atOpen).toEqual({ syncing: true, progress: null })
+    await until('bob up to date', () => !bobDoc.syncState().syncing)
+    // Never "up to date" without the text; the last word is "up to date".
+    expect(events.filter((e) => !e.syncing).every((e) => e.text === 'hello world')).toBe(true)
+    expect(events.at(-1)).toEqual({ syncing: false, text: 'hello world' })
+  })
+
+  it('a peer that authenticates is awaited until its sync-request says what it holds', async () => {
+    const { alice, bob, docs } = await trio()
+    const bobDoc = docs[1]!
+    bob.ws.disconnect(alice.self)
+    await until('apart', () => bob.ws.session(alice.self) === undefined)
+    const atRequest: unknown[] = []
+    const peerVersions = bobDoc.peerVersions.bind(bobDoc)
+    bobDoc.peerVersions = (from, v) => {
+      atRequest.push(bobDoc.syncState())
+      peerVersions(from, v)
+    }
+    connect(alice, bob)
+    await until('alice’s request', () => atRequest.length > 0)
+    // Between alice's proof and her request, bob cannot know he lacks nothing.
+    expect(atRequest[0]).toEqual({ syncing: true, progress: null })
+    expect(bobDoc.syncState()).toEqual({ syncing: false, progress: null })
+  })
+
   it('a later request from the same peer raises what is expected, keeping the baseline', async () => {
     const { alice, carol, docs } = await trio()
     const aliceDoc = docs[0]!

@@ -130,7 +130,7 @@ describe('Electron shell as built', () => {
     expect(stub.menuItem('Open…')?.accelerator).toBe('CmdOrCtrl+O')
     stub.menuItem('New')!.click!()
     expect(FakeWindow.all).toHaveLength(2)
-    expect(FakeWindow.all[1]!.loaded.hash).toBe('new=Untitled')
+    expect(FakeWindow.all[1]!.loaded.hash).toBe('new=')
     // The second window cascades off the first rather than hiding it.
     expect(FakeWindow.all[1]!.options).toMatchObject({ x: 228, y: 178, width: 1000, height: 700 })
   })
@@ -236,6 +236,23 @@ describe('Electron shell as built', () => {
     stub.app.emit('second-instance', {}, ['/opt/Meshpad/meshpad', other], '/')
     expect(FakeWindow.all.length).toBe(before + 1) // already open: focused, not duplicated
     expect(FakeWindow.getFocusedWindow()).toBe(win)
+  })
+
+  it('frees a window that went back to its document list for the next document opened', async () => {
+    const win = FakeWindow.all.at(-1)!
+    const other = join(files, 'other.txt')
+    const opened = await invoke<OpenedDoc>(win, 'openFile', rendererUrl, other)
+    if (!opened.ok) throw new Error(opened.message)
+    expect((await invoke(win, 'closeDocument', rendererUrl, opened.value.docId)).ok).toBe(true)
+    expect(win.title).toBe('Meshpad')
+    // The window shows the list: the file opened again goes to it, not to a new window.
+    const before = FakeWindow.all.length
+    stub.app.emit('second-instance', {}, ['/opt/Meshpad/meshpad', other], '/')
+    expect(FakeWindow.all.length).toBe(before)
+    expect(win.webContents.sent.at(-1)?.payload).toEqual({
+      type: 'open',
+      target: { kind: 'file', path: other },
+    })
   })
 })
 

@@ -1,6 +1,6 @@
 /**
  * Storage errors say what happened and what to do: a folder where a file was expected (EISDIR) is
- * called a folder, never a failing disk (issue 13); the other system errors keep their advice.
+ * called a folder, never a failing disk (issue 13), and no error but EIO is; the others keep their advice.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -36,6 +36,17 @@ describe('toStorageError', () => {
   it('keeps the advice for a failing disk for real input/output errors', () => {
     expect(toStorageError(sysError('EIO'), 'save', '/f').message).toMatch(/input\/output error/)
     expect(toStorageError(sysError('ENOSPC'), 'save', '/f').code).toBe('DISK_FULL')
+  })
+
+  it('calls a name too long a name too long, and no other error a failing disk', () => {
+    const long = toStorageError(sysError('ENAMETOOLONG'), 'save', '/f')
+    expect(long).toMatchObject({ code: 'BAD_NAME', errno: 'ENAMETOOLONG' })
+    expect(long.message).toMatch(/^Could not save \/f: the name is too long for this disk\. Choose a shorter/)
+    for (const err of [sysError('EMFILE'), new Error('odd')]) {
+      const message = toStorageError(err, 'save', '/f').message
+      expect(message).toMatch(/^Could not save \/f: the system refused with an unexpected error/)
+      expect(message).not.toMatch(/input\/output|failing/)
+    }
   })
 })
 

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react'
 import type { JoinRequestInfo, MeshpadBridge } from '../../../shared/api'
+import { docTitle } from '../../../shared/doc-title'
 import { useApiEvent } from '../use-api-event'
 import { DeviceId, ErrorText, GuestRoleSelect, settle } from './common'
 
@@ -78,7 +79,7 @@ function JoinRequestCard({
     <div className="join-request" role="alert" data-testid="join-request" data-request-id={request.id}>
       <p>
         <strong>{request.name || 'Someone'}</strong> (<DeviceId id={request.deviceId} />) asks to join{' '}
-        {`“${request.docTitle || 'Untitled'}”`}
+        {`“${docTitle(request.docTitle, null)}”`}
       </p>
       <div className="panel-row">
         <GuestRoleSelect value={role} onChange={setRole} testId="join-role" />

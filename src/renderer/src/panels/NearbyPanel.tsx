@@ -1,10 +1,19 @@
-import { useEffect, useState } from 'react'
-import type { MeshpadBridge, NearbyDevice, NearbyDoc } from '../../../shared/api'
+import { useEffect, useRef, useState } from 'react'
+import type { ApiEvent, MeshpadBridge, NearbyDevice, NearbyDoc } from '../../../shared/api'
+import { docTitle } from '../../../shared/doc-title'
 import { useApiEvent } from '../use-api-event'
 import { DeviceId, ErrorText, plural, settle, useRequest } from './common'
 
 /** A join asked from the list: waiting for the owner, or the reason it failed. */
 type JoinState = { readonly waiting: true } | { readonly waiting: false; readonly message: string }
+
+/** A device added by address: connecting, or connected (a failure shows as the error). */
+interface AddState {
+  readonly address: string
+  readonly name: string | null
+  readonly connected: boolean
+}
+type PeerAdded = Extract<ApiEvent, { type: 'peer-added' }>
 
 /**
  * Devices on the network running Meshpad and the documents they share: join one (the owner is asked),
@@ -26,9 +35,18 @@ export function NearbyPanel({
   const [invite, setInvite] = useState(initialInvite ?? '')
   /** The document an invite was sent for, until its answer comes. */
   const [inviteWaiting, setInviteWaiting] = useState<string | null>(null)
+  /**
+   * The documents whose join answer is awaited, and how they were asked for. A ref, not state: the
+   * answer may come before the render that shows the wait, and the event handler must know of it.
+   */
+  const awaiting = useRef(new Map<string, 'request' | 'invite'>())
   const inviteRequest = useRequest()
   const [address, setAddress] = useState('')
-  const [added, setAdded] = useState<string | null>(null)
+  const [adding, setAdding] = useState<AddState | null>(null)
+  /** The address being connected to, once the node said how it reads it. */
+  const pending = useRef<string | null>(null)
+  /** Outcomes that came before the request's own answer, by address. */
+  const early = useRef(new Map<string, PeerAdded>())
   const addRequest = useRequest()
   const { run: runList } = list
 
@@ -42,14 +60,30 @@ export function NearbyPanel({
     }
   }, [api, runList])
 
+  /** What the Add line says once `event` told how connecting to its address went. */
+  const added = (event: PeerAdded): void => {
+    pending.current = null
+    if (event.ok) setAdding({ address: event.address, name: event.name, connected: true })
+    else {
+      setAdding(null)
+      addRequest.setError(event.message)
+    }
+  }
+
   useApiEvent(api, (event) => {
     if (event.type === 'nearby') setDevices(event.devices)
+    if (event.type === 'peer-added') {
+      if (pending.current === event.address) added(event)
+      else early.current.set(event.address, event)
+    }
     if (event.type !== 'joined') return
     const { docId, ok, message } = event
-    if (joins[docId]?.waiting) {
+    const asked = awaiting.current.get(docId)
+    awaiting.current.delete(docId)
+    if (asked === 'request') {
       setJoins(({ [docId]: _, ...rest }) => (ok ? rest : { ...rest, [docId]: { waiting: false, message } }))
       if (ok) onOpenDoc(docId)
-    } else if (inviteWaiting === docId) {
+    } else if (asked === 'invite') {
       setInviteWaiting(null)
       if (ok) {
         setInvite('')
@@ -59,27 +93,36 @@ export function NearbyPanel({
   })
 
   const join = async (device: string, docId: string): Promise<void> => {
+    awaiting.current.set(docId, 'request')
     setJoins((j) => ({ ...j, [docId]: { waiting: true } }))
     const result = await settle(api.requestJoin(device, docId))
-    if (!result.ok) setJoins((j) => ({ ...j, [docId]: { waiting: false, message: result.message } }))
+    if (result.ok) return
+    awaiting.current.delete(docId)
+    setJoins((j) => ({ ...j, [docId]: { waiting: false, message: result.message } }))
   }
 
   const joinWithInvite = async (): Promise<void> => {
     const code = invite.trim()
     if (!code) return
     const result = await inviteRequest.run(api.joinWithInvite(code))
-    if (result.ok) setInviteWaiting(result.value)
+    if (!result.ok) return
+    awaiting.current.set(result.value, 'invite')
+    setInviteWaiting(result.value)
   }
 
   const addPeer = async (): Promise<void> => {
     const a = address.trim()
     if (!a) return
-    setAdded(null)
+    setAdding(null)
+    pending.current = null
+    early.current.clear()
     const result = await addRequest.run(api.addPeer(a))
-    if (result.ok) {
-      setAddress('')
-      setAdded(a)
-    }
+    if (!result.ok) return
+    setAddress('')
+    const outcome = early.current.get(result.value)
+    if (outcome) return added(outcome)
+    pending.current = result.value
+    setAdding({ address: result.value, name: null, connected: false })
   }
 
   return (
@@ -158,9 +201,11 @@ export function NearbyPanel({
           Add
         </button>
       </div>
-      {added && (
-        <p className="hint" role="status">
-          Connecting to {added}: it appears above once connected.
+      {adding && (
+        <p className="hint" role="status" data-testid="add-status">
+          {adding.connected
+            ? `Connected to ${adding.name || 'a device'} (${adding.address}).`
+            : `Connecting to ${adding.address}…`}
         </p>
       )}
       <ErrorText message={addRequest.error} />
@@ -179,7 +224,7 @@ function NearbyDocRow({
   onJoin: () => void
   onOpen: () => void
 }): React.JSX.Element {
-  const title = doc.title || 'Untitled'
+  const title = docTitle(doc.title, null)
   return (
     <li className="nearby-doc" data-testid="nearby-doc" data-doc-id={doc.docId}>
       <div className="nearby-doc-info">
