@@ -384,7 +384,11 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     if (this.catchUps.size === 0) {
       this.syncing = false
       this.syncProgress = 0
-      this.emitSync(true)
+      // After the batch that completed it has gone to the windows (emitted right after this): a window
+      // never hears "up to date" before it has the text.
+      queueMicrotask(() => {
+        if (!this.syncing) this.emitSync(true) // (unless it started again meanwhile)
+      })
       return
     }
     // A catch-up is first reported after SYNC_EVENT_MS: an anti-entropy request that overtook a live
