@@ -17,35 +17,19 @@
  */
 import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { generateKeyPair } from '../../src/main/net/device-key'
-import type { KeyPair } from '../../src/main/net/secure-channel'
-import { signerFor } from '../../src/main/node/crypto'
 import type { DocSession } from '../../src/main/node/doc-session'
 import { streamDigest } from '../../src/main/node/provenance'
 import { EMPTY_DIGEST, encodeSeals, makeSeal, sealPayload, type Seal } from '../../src/main/node/replica-seal'
 import { TextDoc } from '../../src/shared/crdt'
-import type { Sign } from '../../src/shared/members/member-op'
-import { fromHex, toHex } from '../../src/shared/sync/hex'
+import { fromHex } from '../../src/shared/sync/hex'
 import { Channel, type Message } from '../../src/shared/sync/messages'
-import { ProtocolClient } from './protocol-client'
+import { device, processed, ProtocolClient, type Device } from './protocol-client'
 import { TcpCluster, type TcpNode } from './tcp-nodes'
 import { sameVersion, sleep, until } from './util'
 
 const log = (line: string): void => console.log(`[edit-provenance] ${line}`)
 const EMPTY = new Uint8Array(0)
 const clients: ProtocolClient[] = []
-
-interface Device {
-  readonly name: string
-  readonly keyPair: KeyPair
-  readonly key: string
-  readonly sign: Sign
-}
-
-function device(name: string): Device {
-  const keyPair = generateKeyPair()
-  return { name, keyPair, key: toHex(keyPair.publicKey), sign: signerFor(keyPair) }
-}
 
 async function connectAs(dev: Device, node: TcpNode, doc: DocSession): Promise<ProtocolClient> {
   const c = await ProtocolClient.connect(node.node.port, { keyPair: dev.keyPair })
@@ -54,13 +38,6 @@ async function connectAs(dev: Device, node: TcpNode, doc: DocSession): Promise<P
   c.send(c.proof(doc.keyFor(doc.epoch)!, doc.docId, doc.epoch))
   await c.waitFor((m) => m.type === 'sync-request' && m.docId === doc.docId, 5000)
   return c
-}
-
-/** Resolves once the node has read everything `c` sent so far (it answers an unknown doc-auth at once). */
-async function processed(c: ProtocolClient): Promise<void> {
-  const sentinel = randomBytes(16).toString('hex')
-  c.send({ type: 'doc-auth', docId: sentinel, epoch: 0, proof: new Uint8Array(32), verified: false })
-  await c.waitFor((m) => m.type === 'doc-deny' && m.docId === sentinel, 5000)
 }
 
 const update = (docId: string, channel: Channel, batch: Uint8Array): Message => ({

@@ -17,10 +17,7 @@
  * 5. A removed device redeems an invite made before its removal: `invite-invalid`, and no data. A
  *    revoked invite is refused to anyone, and `openInvites` no longer lists it.
  */
-import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { generateKeyPair } from '../../src/main/net/device-key'
-import type { KeyPair } from '../../src/main/net/secure-channel'
 import { memberCrypto, nodeCrypto, signerFor } from '../../src/main/node/crypto'
 import type { DocSession } from '../../src/main/node/doc-session'
 import { decodeInvite } from '../../src/main/node/invite-code'
@@ -35,7 +32,7 @@ import {
 import { fromHex, toHex } from '../../src/shared/sync/hex'
 import { Channel, type Message, type Role } from '../../src/shared/sync/messages'
 import { inviteProof } from '../../src/shared/sync/session'
-import { ProtocolClient } from './protocol-client'
+import { device, processed, ProtocolClient, type Device } from './protocol-client'
 import { TcpCluster, type TcpNode } from './tcp-nodes'
 import { HOST, sameVersion, sleep, until } from './util'
 
@@ -59,19 +56,6 @@ const roles = (d: DocSession): string =>
     .map((m) => `${m.record.name}: ${m.record.role}`)
     .sort()
     .join(', ')
-
-/** A device played by a hand-driven client: its key pair, and its signature on member ops. */
-interface Device {
-  readonly name: string
-  readonly keyPair: KeyPair
-  readonly key: string
-  readonly sign: Sign
-}
-
-function device(name: string): Device {
-  const keyPair = generateKeyPair()
-  return { name, keyPair, key: toHex(keyPair.publicKey), sign: signerFor(keyPair) }
-}
 
 /** Dials `node` as `dev` and proves membership of `docId` with the key of `epoch` (as a member or thief). */
 async function connectAs(dev: Device, node: TcpNode, docId: string, key: Uint8Array, epoch = 0) {
@@ -105,16 +89,6 @@ async function fetchOps(c: ProtocolClient, docId: string): Promise<MemberOp[]> {
   c.send({ type: 'sync-request', docId, versions: [{}, {}, {}] })
   await c.waitFor((m) => m.type === 'sync-reply' && m.docId === docId && c.received.indexOf(m) >= n, 5000)
   return opsSeen(c, docId)
-}
-
-/**
- * Resolves once the node has read everything `c` sent so far: frames are handled in order, and a
- * doc-auth for a document nobody holds is answered at once.
- */
-async function processed(c: ProtocolClient): Promise<void> {
-  const sentinel = randomBytes(16).toString('hex')
-  c.send({ type: 'doc-auth', docId: sentinel, epoch: 0, proof: new Uint8Array(32), verified: false })
-  await c.waitFor((m) => m.type === 'doc-deny' && m.docId === sentinel, 5000)
 }
 
 /** The ops no other op names as a parent. */

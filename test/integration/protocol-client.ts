@@ -4,10 +4,13 @@
  * a thief holding a stolen key, a modified client, or a garbage source. Every frame it receives is kept
  * raw and decoded, so a test can check both what arrived and that no secret appears in any of it.
  */
+import { randomBytes } from 'node:crypto'
 import { generateKeyPair } from '../../src/main/net/device-key'
 import type { KeyPair } from '../../src/main/net/secure-channel'
 import { Transport } from '../../src/main/net/transport'
-import { nodeCrypto } from '../../src/main/node/crypto'
+import { nodeCrypto, signerFor } from '../../src/main/node/crypto'
+import type { Sign } from '../../src/shared/members/member-op'
+import { toHex } from '../../src/shared/sync/hex'
 import { decodeMessage, encodeMessage, PROTOCOL_VERSION, type Message } from '../../src/shared/sync/messages'
 import type { CloseInfo, PeerConnection } from '../../src/shared/sync/peer-connection'
 import { docProof } from '../../src/shared/sync/session'
@@ -128,4 +131,27 @@ export class ProtocolClient {
     this.connection.close('test done')
     await this.transport.close()
   }
+}
+
+/** A device played by a hand-driven client: its key pair, and its signature (member ops, seals). */
+export interface Device {
+  readonly name: string
+  readonly keyPair: KeyPair
+  readonly key: string
+  readonly sign: Sign
+}
+
+export function device(name: string): Device {
+  const keyPair = generateKeyPair()
+  return { name, keyPair, key: toHex(keyPair.publicKey), sign: signerFor(keyPair) }
+}
+
+/**
+ * Resolves once the node has read everything `c` sent so far: frames are handled in order, and a
+ * doc-auth for a document nobody holds is answered at once.
+ */
+export async function processed(c: ProtocolClient): Promise<void> {
+  const sentinel = randomBytes(16).toString('hex')
+  c.send({ type: 'doc-auth', docId: sentinel, epoch: 0, proof: new Uint8Array(32), verified: false })
+  await c.waitFor((m) => m.type === 'doc-deny' && m.docId === sentinel, 5000)
 }

@@ -18,6 +18,7 @@
  * Seeds: MESHPAD_SEEDS (default 1000) from 1, or one seed with MESHPAD_SEED. Seeds run ten at a time on
  * the same four nodes (a document each).
  */
+import { seededRandom } from '../../../src/shared/random'
 import { afterAll, describe, expect, it } from 'vitest'
 import { TextDoc } from '../../../src/shared/crdt'
 import { Channel, type Message } from '../../../src/shared/sync/messages'
@@ -31,17 +32,6 @@ const SEEDS = one !== undefined ? 1 : Number(process.env.MESHPAD_SEEDS ?? 1000)
 const FIRST = one ?? 1
 const PER_CASE = 100
 const AT_ONCE = 10
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const EMPTY = new Uint8Array(0)
 const sorted = (v: Record<string, number>): string => JSON.stringify(Object.entries(v).sort())
@@ -90,7 +80,7 @@ async function invite(
 }
 
 async function runSeed(w: World, seed: number): Promise<void> {
-  const random = rng(seed)
+  const random = seededRandom(seed)
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!
   const honest = [w.a, w.b, w.c]
   const aDoc = await w.a.ws.createDoc(`seed ${seed}`)

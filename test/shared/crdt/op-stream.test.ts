@@ -3,19 +3,12 @@
  * however batches split or joined the ops, and different bytes for different ops.
  */
 import { createHash } from 'node:crypto'
+import { seededRandom } from '../../../src/shared/random'
 import { describe, expect, it } from 'vitest'
 import { TextDoc } from '../../../src/shared/crdt'
 import { ByteWriter } from '../../../src/shared/crdt/bytes'
 import { streamStart, writeOpStream } from '../../../src/shared/crdt/op-stream'
 import { splitTextBatch } from '../../../src/shared/crdt/text-codec'
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0
-    return s / 4294967296
-  }
-}
 
 /** SHA-256 of a replica's stream up to `counter`, from a document's log. */
 function digest(doc: TextDoc, replica: string, counter: number): string {
@@ -27,7 +20,7 @@ function digest(doc: TextDoc, replica: string, counter: number): string {
 
 /** Three replicas typing, backspacing and deleting runs concurrently, synced now and then. */
 function history(seed: number): TextDoc[] {
-  const random = rng(seed)
+  const random = seededRandom(seed)
   const docs = ['alice-replic', 'bob-replica0', 'carol-replic'].map((r) => new TextDoc(r))
   for (let step = 0; step < 300; step++) {
     const d = docs[Math.floor(random() * docs.length)]!
