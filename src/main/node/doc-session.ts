@@ -1069,6 +1069,8 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       else s.refreshRole(this.docId)
     }
     this.updateSync() // drops peers that lost access; a joined document's first sync may be over
+    // Claims of devices that were not members yet (their member op came later): bound now.
+    for (const replica of this.provenance.retryClaims()) this.releaseHeld(replica)
     this.emit('members')
   }
 

@@ -183,10 +183,6 @@ export class Provenance {
     return [...this.flagged]
   }
 
-  isFlagged(device: string): boolean {
-    return this.flagged.has(device)
-  }
-
   /**
    * What to do with a replica's ops that came from `fromDevice`: take them (from their own device),
    * hold them for a seal (anyone else), or drop them (a flagged device). `unclaimed` decides for a
