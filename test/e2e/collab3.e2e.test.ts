@@ -62,7 +62,7 @@ describe('three people, three nodes, three windows', () => {
     await b.page.getByTestId('tab-nearby').click()
     await b.page.getByTestId('add-address').fill(`127.0.0.1:${a.node.port}`)
     await b.page.getByTestId('add-peer').click()
-    const row = b.page.locator(`[data-testid=nearby-doc][data-doc-id="${docId}"]`)
+    const row = b.page.getByTestId('nearby-panel').locator(`[data-testid=nearby-doc][data-doc-id="${docId}"]`)
     await row.waitFor({ state: 'visible', timeout: 15_000 })
     await shot(b.page, '2-nearby')
     await row.getByTestId('join-doc').click()
@@ -82,7 +82,7 @@ describe('three people, three nodes, three windows', () => {
   it('joins by invite code as a viewer, who cannot edit', async () => {
     await a.page.getByTestId('invite-role').selectOption('viewer')
     await a.page.getByTestId('create-invite').click()
-    const code = await a.page.getByTestId('invite-code').inputValue()
+    const code = await a.page.getByTestId('invite-link').inputValue()
     expect(code.length).toBeGreaterThan(20)
     await shot(a.page, '4-invite')
 

@@ -69,7 +69,7 @@ function recordFrames(): void {
 async function joinByInvite(owner: Page, joiner: Page): Promise<void> {
   await openPanel(owner, 'share')
   await owner.getByTestId('create-invite').click()
-  const code = await owner.getByTestId('invite-code').inputValue()
+  const code = await owner.getByTestId('invite-link').inputValue()
   await openPanel(joiner, 'nearby')
   await joiner.getByTestId('invite-input').fill(code)
   await joiner.getByTestId('invite-join').click()

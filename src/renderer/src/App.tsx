@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react'
 import { redo, undo } from '@codemirror/commands'
 import { openSearchPanel } from '@codemirror/search'
+import { X } from 'lucide-react'
 import {
   sameDocStatus,
   type ApiResult,
@@ -389,14 +390,6 @@ export function App(): React.JSX.Element {
           onCancel={() => setSaveDialog(null)}
         />
       )}
-      {message && (
-        <div className="message" data-testid="message" role="alert">
-          <span>{message}</span>
-          <button aria-label="Dismiss" onClick={() => setMessage(null)}>
-            ×
-          </button>
-        </div>
-      )}
       {withNode && (
         <DocBar
           title={title}
@@ -411,30 +404,39 @@ export function App(): React.JSX.Element {
           onBack={closeDocument}
         />
       )}
-      {away && (
-        <div className="away" data-testid="away" role="status">
-          <span>
-            While you were away, {away.names.join(', ')} changed {away.places}{' '}
-            {away.places === 1 ? 'place' : 'places'} (highlighted).
-          </span>
-          <button
-            data-testid="away-dismiss"
-            onClick={() => {
-              editorRef.current?.view.dispatch({ effects: clearAway.of(null) })
-              setAway(null)
-            }}
-          >
-            Dismiss
-          </button>
-        </div>
-      )}
       <div className="workspace">
-        <div className={preview ? 'main previewing' : 'main'}>
+        <main className={preview ? 'main previewing' : 'main'}>
+          {message && (
+            <div className="message" data-testid="message" role="alert">
+              <span>{message}</span>
+              <button className="ghost" aria-label="Dismiss" title="Dismiss" onClick={() => setMessage(null)}>
+                <X size={16} />
+              </button>
+            </div>
+          )}
+          {away && (
+            <div className="away" data-testid="away" role="status">
+              <span>
+                While you were away, {away.names.join(', ')} changed {away.places}{' '}
+                {away.places === 1 ? 'place' : 'places'} (highlighted).
+              </span>
+              <button
+                data-testid="away-dismiss"
+                onClick={() => {
+                  editorRef.current?.view.dispatch({ effects: clearAway.of(null) })
+                  setAway(null)
+                }}
+              >
+                Dismiss
+              </button>
+            </div>
+          )}
           {withNode && !opened ? (
             <StartScreen
               api={api}
               onOpen={(id) => void open(api.openDocument(id))}
               onNew={() => void open(api.newDocument(''))}
+              onOpenFile={(path) => void open(api.openFile(path))}
             />
           ) : (
             <div className="live">
@@ -453,9 +455,17 @@ export function App(): React.JSX.Element {
             </div>
           )}
           {preview && <Preview text={preview.text} label={preview.label} />}
-        </div>
+        </main>
         {panel && (
-          <aside className="side-panel" data-testid="side-panel">
+          <aside className="side-panel" data-testid="side-panel" aria-label="Side panel">
+            <button
+              className="ghost icon panel-close"
+              aria-label="Close panel"
+              title="Close panel"
+              onClick={() => setPanel(null)}
+            >
+              <X size={16} />
+            </button>
             {panel === 'nearby' && (
               <NearbyPanel
                 key={invite}

@@ -104,6 +104,8 @@ export function Editor(props: EditorProps): React.JSX.Element {
           // documented way out; README, "Using the editor").
           keymap.of([indentWithTab]),
           EditorView.lineWrapping,
+          // The text area's name for screen readers (CodeMirror's content is a bare contenteditable).
+          EditorView.contentAttributes.of({ 'aria-label': 'Document text' }),
           // A viewer's node refuses its edits: the editor must not make any.
           readOnly.of(EditorState.readOnly.of(latest.current.readOnly || spent)),
           language.of([]),

@@ -89,7 +89,7 @@ export function HistoryPanel({
     onPreview({ steps: value, text: replica.textAfter(value), label })
   }
   return (
-    <section className="history" data-testid="history-panel">
+    <section className="panel history" data-testid="history-panel" aria-label="History">
       <h2>History</h2>
       <label className="slider">
         <span>{steps === history.length ? 'Now' : `Version ${steps} of ${history.length}`}</span>

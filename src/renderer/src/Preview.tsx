@@ -16,6 +16,7 @@ export function Preview({ text, label }: { text: string; label: string }): React
           EditorState.readOnly.of(true),
           EditorView.editable.of(false),
           EditorView.lineWrapping,
+          EditorView.contentAttributes.of({ 'aria-label': 'Past version of the document (read-only)' }),
           lineNumbers(),
           themeFor(darkQuery().matches),
         ],

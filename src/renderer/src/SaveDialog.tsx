@@ -59,43 +59,46 @@ export function SaveDialog({
   return (
     <div className="modal-backdrop" onKeyDown={onKeyDown}>
       {replacing === null ? (
-        <form
+        <div
           className="modal"
           role="dialog"
           aria-modal="true"
           aria-labelledby="save-dialog-title"
           data-testid="save-dialog"
-          onSubmit={(e) => {
-            e.preventDefault()
-            if (p && !busy) void save(p, false)
-          }}
         >
-          <h2 id="save-dialog-title">Save As</h2>
-          <label>
-            <span>Save to file</span>
-            <input
-              ref={input}
-              data-testid="save-path"
-              placeholder="/home/you/notes.md"
-              value={path}
-              onChange={(e) => setPath(e.target.value)}
-              spellCheck={false}
-            />
-          </label>
-          {error && (
-            <p role="alert" className="panel-error" data-testid="save-error">
-              {error}
-            </p>
-          )}
-          <div className="modal-buttons">
-            <button type="button" data-testid="save-cancel" onClick={onCancel}>
-              Cancel
-            </button>
-            <button type="submit" className="primary" data-testid="save-confirm" disabled={!p || busy}>
-              Save
-            </button>
-          </div>
-        </form>
+          <form
+            onSubmit={(e) => {
+              e.preventDefault()
+              if (p && !busy) void save(p, false)
+            }}
+          >
+            <h2 id="save-dialog-title">Save As</h2>
+            <label>
+              <span>Save to file</span>
+              <input
+                ref={input}
+                data-testid="save-path"
+                placeholder="/home/you/notes.md"
+                value={path}
+                onChange={(e) => setPath(e.target.value)}
+                spellCheck={false}
+              />
+            </label>
+            {error && (
+              <p role="alert" className="panel-error" data-testid="save-error">
+                {error}
+              </p>
+            )}
+            <div className="modal-buttons">
+              <button type="button" data-testid="save-cancel" onClick={onCancel}>
+                Cancel
+              </button>
+              <button type="submit" className="primary" data-testid="save-confirm" disabled={!p || busy}>
+                Save
+              </button>
+            </div>
+          </form>
+        </div>
       ) : (
         <div
           className="modal"

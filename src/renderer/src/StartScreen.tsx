@@ -1,22 +1,30 @@
 import { useEffect, useState } from 'react'
+import { FilePlus, FileText, FolderOpen, Users } from 'lucide-react'
 import type { DocSummary, MeshpadBridge } from '../../shared/api'
 import { docTitle } from '../../shared/doc-title'
+import { NearbyDocRow, useNearbyDocs } from './panels/nearby-docs'
 
 /**
- * What a window shows before it has a document: the documents this device holds (its own, files it
- * opened, documents joined from others) and a way to start a new one.
+ * What a window shows before it has a document: a new one, a file to open, the documents this device
+ * holds (its own, files it opened, documents joined from others) and the documents nearby devices share.
+ * Each list says what to do when it is empty.
  */
 export function StartScreen({
   api,
   onOpen,
   onNew,
+  onOpenFile,
 }: {
   api: MeshpadBridge
   onOpen: (docId: string) => void
   onNew: () => void
+  onOpenFile: (path: string) => void
 }): React.JSX.Element {
   const [docs, setDocs] = useState<DocSummary[] | null>(null)
   const [error, setError] = useState<string | null>(null)
+  const [path, setPath] = useState('')
+  const nearby = useNearbyDocs(api, onOpen)
+  const shared = (nearby.devices ?? []).flatMap((d) => d.docs.map((doc) => ({ device: d, doc })))
   useEffect(() => {
     let live = true
     void api.listDocuments().then((result) => {
@@ -28,27 +36,88 @@ export function StartScreen({
       live = false
     }
   }, [api])
+  const p = path.trim()
   return (
-    <main className="start" data-testid="start">
-      <h1>Meshpad</h1>
-      <p className="hint">Edit a text file together with people on your network. No server, no account.</p>
-      <button className="primary" data-testid="start-new" onClick={onNew}>
-        New document
-      </button>
-      <h2>Documents on this device</h2>
-      {error && <p role="alert">{error}</p>}
-      {docs === null && !error && <p className="hint">Loading…</p>}
-      {docs?.length === 0 && <p className="hint">None yet: create one, or open a file.</p>}
-      <ul className="doc-list" data-testid="doc-list">
-        {docs?.map((d) => (
-          <li key={d.docId}>
-            <button onClick={() => onOpen(d.docId)} title={d.path ?? d.docId}>
-              <span className="title">{docTitle(d.title, d.path)}</span>
-              <span className="meta">{d.path ?? `Kept in Meshpad · ${d.role ?? 'member'}`}</span>
+    <div className="start" data-testid="start">
+      <div className="start-inner">
+        <div className="start-brand">
+          <Users size={26} />
+          <h1>Meshpad</h1>
+        </div>
+        <p className="hint">Edit a text file together with people on your network. No server, no account.</p>
+        <div className="start-actions">
+          <button className="primary" data-testid="start-new" onClick={onNew}>
+            <FilePlus size={16} />
+            New document
+          </button>
+          <form
+            className="start-open"
+            onSubmit={(e) => {
+              e.preventDefault()
+              if (p) onOpenFile(p)
+            }}
+          >
+            <input
+              data-testid="start-open-path"
+              aria-label="Path of a file to open"
+              placeholder="/home/you/notes.md"
+              value={path}
+              spellCheck={false}
+              onChange={(e) => setPath(e.target.value)}
+            />
+            <button type="submit" data-testid="start-open" disabled={!p}>
+              <FolderOpen size={16} />
+              Open file
             </button>
-          </li>
-        ))}
-      </ul>
-    </main>
+          </form>
+        </div>
+
+        <h2 id="start-recent">Recent documents</h2>
+        {error && <p role="alert">{error}</p>}
+        {docs === null && !error && <p className="hint">Loading…</p>}
+        {docs?.length === 0 && (
+          <p className="empty">
+            None yet: create one, or open a file. Documents you open or join stay listed here, with their
+            history.
+          </p>
+        )}
+        <ul className="doc-list" data-testid="doc-list" aria-labelledby="start-recent">
+          {docs?.map((d) => (
+            <li key={d.docId}>
+              <button onClick={() => onOpen(d.docId)} title={d.path ?? d.docId}>
+                <FileText size={18} />
+                <span className="doc-text">
+                  <span className="title">{docTitle(d.title, d.path)}</span>
+                  <span className="meta">{d.path ?? `Kept in Meshpad · ${d.role ?? 'member'}`}</span>
+                </span>
+              </button>
+            </li>
+          ))}
+        </ul>
+
+        <h2 id="start-nearby">Shared nearby</h2>
+        {nearby.error && <p role="alert">{nearby.error}</p>}
+        {nearby.devices === null && !nearby.error && <p className="hint">Looking…</p>}
+        {nearby.devices !== null && shared.length === 0 && (
+          <p className="empty" data-testid="start-nearby-empty">
+            Nothing shared nearby yet. Documents that people on this network share (Share › Share on LAN)
+            appear here; you can also join with an invite link in Nearby.
+          </p>
+        )}
+        {shared.length > 0 && (
+          <ul className="start-nearby" data-testid="start-nearby" aria-labelledby="start-nearby">
+            {shared.map(({ device, doc }) => (
+              <NearbyDocRow
+                key={doc.docId}
+                doc={doc}
+                join={nearby.joins[doc.docId]}
+                onJoin={() => nearby.join(device.device, doc.docId)}
+                onOpen={() => onOpen(doc.docId)}
+              />
+            ))}
+          </ul>
+        )}
+      </div>
+    </div>
   )
 }

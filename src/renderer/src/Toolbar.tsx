@@ -1,4 +1,5 @@
 import { useState } from 'react'
+import { FilePlus, FolderOpen, Save } from 'lucide-react'
 
 const DOC_ID = /^[0-9a-f]{32}$/
 
@@ -47,21 +48,30 @@ export function Toolbar({
       <button
         data-testid="open"
         disabled={!t}
+        title="Open the file or document"
         onClick={() => (DOC_ID.test(t) ? actions.openDocument(t) : actions.openFile(t))}
       >
+        <FolderOpen size={15} />
         Open
       </button>
-      <button data-testid="new" onClick={() => actions.newDocument()}>
+      <button data-testid="new" onClick={() => actions.newDocument()} title="New document">
+        <FilePlus size={15} />
         New
       </button>
-      <button data-testid="save" disabled={!docId} onClick={() => actions.save()}>
+      <button data-testid="save" disabled={!docId} onClick={() => actions.save()} title="Save (Ctrl+S)">
+        <Save size={15} />
         Save
       </button>
-      <button data-testid="save-as" disabled={!docId} onClick={() => actions.saveAs()}>
+      <button
+        data-testid="save-as"
+        disabled={!docId}
+        onClick={() => actions.saveAs()}
+        title="Save As (Ctrl+Shift+S)"
+      >
         Save As…
       </button>
       {docId && (
-        <span data-testid="doc-id" className="doc-id">
+        <span data-testid="doc-id" className="doc-id" title={`Document ID ${docId}`}>
           {docId}
         </span>
       )}

@@ -1,12 +1,22 @@
 /**
  * Light and dark editor themes, chosen by the OS setting (prefers-color-scheme) and switched live.
- * Light is CodeMirror's default look (basicSetup); dark needs its own colours and highlight style,
+ * Light is CodeMirror's default look (basicSetup) on the app's colours; dark needs its own colours and highlight style,
  * because the default token colours are made for a white background.
  */
 import { HighlightStyle, syntaxHighlighting } from '@codemirror/language'
 import { EditorView } from '@codemirror/view'
 import type { Extension } from '@codemirror/state'
 import { tags as t } from '@lezer/highlight'
+
+/** Both schemes: the editor's page and gutter follow the app's design tokens (styles.css). */
+const baseTheme = EditorView.theme({
+  '&': { color: 'var(--fg)', backgroundColor: 'var(--bg)' },
+  '.cm-gutters': {
+    backgroundColor: 'var(--surface)',
+    color: 'var(--fg-muted)',
+    borderRight: '1px solid var(--border)',
+  },
+})
 
 const darkTheme = EditorView.theme(
   {
@@ -15,7 +25,6 @@ const darkTheme = EditorView.theme(
     '.cm-cursor, .cm-dropCursor': { borderLeftColor: '#e6e6e6' },
     '&.cm-focused > .cm-scroller > .cm-selectionLayer .cm-selectionBackground, .cm-selectionBackground, ::selection':
       { backgroundColor: '#264f78' },
-    '.cm-gutters': { backgroundColor: '#1e1f22', color: '#7d8590', border: 'none' },
     '.cm-activeLine': { backgroundColor: '#ffffff0a' },
     '.cm-activeLineGutter': { backgroundColor: '#ffffff12' },
     '.cm-matchingBracket, &.cm-focused .cm-matchingBracket': { backgroundColor: '#3a5a3a', outline: 'none' },
@@ -43,6 +52,6 @@ const darkHighlight = HighlightStyle.define([
 ])
 
 export const themeFor = (dark: boolean): Extension =>
-  dark ? [darkTheme, syntaxHighlighting(darkHighlight)] : []
+  dark ? [baseTheme, darkTheme, syntaxHighlighting(darkHighlight)] : baseTheme
 
 export const darkQuery = (): MediaQueryList => window.matchMedia('(prefers-color-scheme: dark)')

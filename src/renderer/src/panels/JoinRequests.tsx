@@ -40,7 +40,7 @@ export function JoinRequests({ api }: { api: MeshpadBridge }): React.JSX.Element
 
   if (requests.length === 0 && !loadError) return null
   return (
-    <div className="join-requests" aria-label="Join requests">
+    <aside className="join-requests" aria-label="Join requests">
       {loadError && (
         <div className="join-request" role="alert">
           <ErrorText message={loadError} />
@@ -50,7 +50,7 @@ export function JoinRequests({ api }: { api: MeshpadBridge }): React.JSX.Element
       {requests.map((r) => (
         <JoinRequestCard key={r.id} api={api} request={r} onDone={() => remove(r.id)} />
       ))}
-    </div>
+    </aside>
   )
 }
 

@@ -1,11 +1,8 @@
-import { useEffect, useRef, useState } from 'react'
-import type { ApiEvent, MeshpadBridge, NearbyDevice, NearbyDoc } from '../../../shared/api'
-import { docTitle } from '../../../shared/doc-title'
+import { useRef, useState } from 'react'
+import type { ApiEvent, MeshpadBridge } from '../../../shared/api'
 import { useApiEvent } from '../use-api-event'
-import { DeviceId, ErrorText, plural, settle, useRequest } from './common'
-
-/** A join asked from the list: waiting for the owner, or the reason it failed. */
-type JoinState = { readonly waiting: true } | { readonly waiting: false; readonly message: string }
+import { DeviceId, ErrorText, useRequest } from './common'
+import { NearbyDocRow, useNearbyDocs } from './nearby-docs'
 
 /** A device added by address: connecting, or connected (a failure shows as the error). */
 interface AddState {
@@ -29,17 +26,15 @@ export function NearbyPanel({
   /** An invite link the window was opened with (a meshpad:// link): ready in the Join box. */
   invite?: string
 }): React.JSX.Element {
-  const [devices, setDevices] = useState<readonly NearbyDevice[] | null>(null)
-  const [joins, setJoins] = useState<Readonly<Record<string, JoinState>>>({})
-  const list = useRequest()
+  const { devices, error: listError, joins, join } = useNearbyDocs(api, onOpenDoc)
   const [invite, setInvite] = useState(initialInvite ?? '')
   /** The document an invite was sent for, until its answer comes. */
   const [inviteWaiting, setInviteWaiting] = useState<string | null>(null)
   /**
-   * The documents whose join answer is awaited, and how they were asked for. A ref, not state: the
-   * answer may come before the render that shows the wait, and the event handler must know of it.
+   * The document an invite was sent for, as a ref too: its answer may come before the render that
+   * shows the wait, and the event handler must know of it.
    */
-  const awaiting = useRef(new Map<string, 'request' | 'invite'>())
+  const awaitingInvite = useRef<string | null>(null)
   const inviteRequest = useRequest()
   const [address, setAddress] = useState('')
   const [adding, setAdding] = useState<AddState | null>(null)
@@ -48,18 +43,6 @@ export function NearbyPanel({
   /** Outcomes that came before the request's own answer, by address. */
   const early = useRef(new Map<string, PeerAdded>())
   const addRequest = useRequest()
-  const { run: runList } = list
-
-  useEffect(() => {
-    let live = true
-    void runList(api.nearby()).then((result) => {
-      if (live && result.ok) setDevices(result.value)
-    })
-    return () => {
-      live = false
-    }
-  }, [api, runList])
-
   /** What the Add line says once `event` told how connecting to its address went. */
   const added = (event: PeerAdded): void => {
     pending.current = null
@@ -71,42 +54,25 @@ export function NearbyPanel({
   }
 
   useApiEvent(api, (event) => {
-    if (event.type === 'nearby') setDevices(event.devices)
     if (event.type === 'peer-added') {
       if (pending.current === event.address) added(event)
       else early.current.set(event.address, event)
     }
-    if (event.type !== 'joined') return
-    const { docId, ok, message } = event
-    const asked = awaiting.current.get(docId)
-    awaiting.current.delete(docId)
-    if (asked === 'request') {
-      setJoins(({ [docId]: _, ...rest }) => (ok ? rest : { ...rest, [docId]: { waiting: false, message } }))
-      if (ok) onOpenDoc(docId)
-    } else if (asked === 'invite') {
-      setInviteWaiting(null)
-      if (ok) {
-        setInvite('')
-        onOpenDoc(docId)
-      } else inviteRequest.setError(message)
-    }
+    if (event.type !== 'joined' || event.docId !== awaitingInvite.current) return
+    awaitingInvite.current = null
+    setInviteWaiting(null)
+    if (event.ok) {
+      setInvite('')
+      onOpenDoc(event.docId)
+    } else inviteRequest.setError(event.message)
   })
-
-  const join = async (device: string, docId: string): Promise<void> => {
-    awaiting.current.set(docId, 'request')
-    setJoins((j) => ({ ...j, [docId]: { waiting: true } }))
-    const result = await settle(api.requestJoin(device, docId))
-    if (result.ok) return
-    awaiting.current.delete(docId)
-    setJoins((j) => ({ ...j, [docId]: { waiting: false, message: result.message } }))
-  }
 
   const joinWithInvite = async (): Promise<void> => {
     const code = invite.trim()
     if (!code) return
     const result = await inviteRequest.run(api.joinWithInvite(code))
     if (!result.ok) return
-    awaiting.current.set(result.value, 'invite')
+    awaitingInvite.current = result.value
     setInviteWaiting(result.value)
   }
 
@@ -128,8 +94,8 @@ export function NearbyPanel({
   return (
     <section className="panel nearby-panel" data-testid="nearby-panel" aria-label="Nearby">
       <h2>Nearby</h2>
-      <ErrorText message={list.error} />
-      {devices === null && !list.error && <p className="hint">Looking…</p>}
+      <ErrorText message={listError} />
+      {devices === null && !listError && <p className="hint">Looking…</p>}
       {devices?.length === 0 && (
         <p className="hint">No one nearby yet. Devices running Meshpad on this network appear here.</p>
       )}
@@ -147,7 +113,7 @@ export function NearbyPanel({
                   key={doc.docId}
                   doc={doc}
                   join={joins[doc.docId]}
-                  onJoin={() => void join(d.device, doc.docId)}
+                  onJoin={() => join(d.device, doc.docId)}
                   onOpen={() => onOpenDoc(doc.docId)}
                 />
               ))}
@@ -210,48 +176,5 @@ export function NearbyPanel({
       )}
       <ErrorText message={addRequest.error} />
     </section>
-  )
-}
-
-function NearbyDocRow({
-  doc,
-  join,
-  onJoin,
-  onOpen,
-}: {
-  doc: NearbyDoc
-  join: JoinState | undefined
-  onJoin: () => void
-  onOpen: () => void
-}): React.JSX.Element {
-  const title = docTitle(doc.title, null)
-  return (
-    <li className="nearby-doc" data-testid="nearby-doc" data-doc-id={doc.docId}>
-      <div className="nearby-doc-info">
-        <span className="title">{title}</span>
-        <span className="meta">
-          {doc.ownerName || 'Unknown owner'} · {plural(doc.memberCount, 'member', 'members')}
-        </span>
-        {join?.waiting && (
-          <span className="join-status" data-testid="join-status" role="status">
-            Asked to join — waiting for the owner
-          </span>
-        )}
-        {join && !join.waiting && (
-          <span className="join-status panel-error" data-testid="join-status" role="alert">
-            {join.message}
-          </span>
-        )}
-      </div>
-      {doc.joined ? (
-        <button data-testid="open-nearby-doc" onClick={onOpen} aria-label={`Open ${title}`}>
-          Open
-        </button>
-      ) : (
-        <button data-testid="join-doc" onClick={onJoin} disabled={join?.waiting} aria-label={`Join ${title}`}>
-          Join
-        </button>
-      )}
-    </li>
   )
 }

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react'
+import { X } from 'lucide-react'
 import type { ApiResult, MeshpadBridge, PropEntry } from '../../../shared/api'
 import { useApiEvent } from '../use-api-event'
 import { ErrorText, useRequest } from './common'
@@ -120,12 +121,13 @@ function PropertiesPanelFor({
                 {!readOnly && (
                   <td>
                     <button
+                      className="ghost icon"
                       data-testid="prop-remove"
                       aria-label={`Remove ${p.key}`}
-                      title="Remove"
+                      title={`Remove ${p.key}`}
                       onClick={() => void apply(api.deleteProp(docId, p.key))}
                     >
-                      ×
+                      <X size={15} />
                     </button>
                   </td>
                 )}

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react'
 import type { MeshpadBridge, Settings } from '../../../shared/api'
-import { PALETTE } from '../../../shared/palette'
+import { colorName, PALETTE } from '../../../shared/palette'
 import { useApiEvent } from '../use-api-event'
 import { ErrorText, useRequest } from './common'
 
@@ -92,9 +92,9 @@ export function SettingsPanel({ api }: { api: MeshpadBridge }): React.JSX.Elemen
                   className="swatch"
                   data-testid="settings-color"
                   data-color={c}
-                  aria-label={c}
+                  aria-label={colorName(c)}
                   aria-pressed={color === c}
-                  title={c}
+                  title={`${colorName(c)} (${c})`}
                   style={{ background: c }}
                   onClick={() => saveColor(c)}
                 />

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react'
+import { Check, Link } from 'lucide-react'
 import type {
   ApiResult,
   DocRole,
@@ -129,59 +130,57 @@ function SharePanelFor({ api, docId }: { api: MeshpadBridge; docId: string }): R
   )
 }
 
+/**
+ * One invite, one way to copy it: the button makes a link for one person and copies it; the link shows
+ * once, in a read-only field that truncates it (select it to copy by hand if the clipboard refused).
+ */
 function InviteSection({ api, docId }: { api: MeshpadBridge; docId: string }): React.JSX.Element {
   const [role, setRole] = useState<'editor' | 'viewer'>('editor')
   const [invite, setInvite] = useState<InviteInfo | null>(null)
-  const [copied, setCopied] = useState(false)
+  const [copied, setCopied] = useState<boolean | null>(null)
   const { error, run } = useRequest()
 
   const create = async (): Promise<void> => {
-    setCopied(false)
+    setCopied(null)
     const result = await run(api.createInvite(docId, role))
     if (!result.ok) return
     setInvite(result.value)
-    setCopied(await copy(result.value.code))
+    setCopied(await copy(result.value.link))
   }
 
   return (
     <div className="invite">
-      <h3>Invite</h3>
+      <h3>Invite someone</h3>
       <div className="panel-row">
         <GuestRoleSelect value={role} onChange={setRole} testId="invite-role" />
-        <button data-testid="create-invite" onClick={() => void create()}>
-          Copy invite
+        <button className="primary" data-testid="create-invite" onClick={() => void create()}>
+          <Link size={15} />
+          Copy invite link
         </button>
       </div>
       <ErrorText message={error} />
       {invite && (
         <>
-          <textarea
-            data-testid="invite-code"
-            className="invite-code"
-            aria-label="Invite code"
+          <input
+            data-testid="invite-link"
+            className="invite-field"
+            aria-label="Invite link"
             readOnly
-            rows={3}
-            value={invite.code}
+            value={invite.link}
+            spellCheck={false}
             onFocus={(e) => e.target.select()}
           />
-          <p className="invite-link">
-            <code data-testid="invite-link">{invite.link}</code>
-          </p>
-          <div className="panel-row">
-            <button
-              data-testid="invite-copy"
-              onClick={() => void copy(invite.code).then((ok) => ok && setCopied(true))}
-            >
-              Copy to clipboard
-            </button>
-            {copied && (
-              <span className="hint" role="status" data-testid="invite-copied">
-                Copied
+          <p className="hint" role="status" data-testid="invite-copied">
+            {copied === true && (
+              <span className="invite-copied">
+                <Check size={14} /> Copied
               </span>
             )}
-          </div>
+            {copied === false && 'Select the link and copy it (the clipboard was not available).'}
+          </p>
           <p className="hint" data-testid="invite-expiry">
-            For one {invite.role}: works once, until {when(invite.expires)}.
+            For one {invite.role}: works once, until {when(invite.expires)}. Send it to them; they open it or
+            paste it in Nearby.
           </p>
         </>
       )}
