@@ -19,6 +19,7 @@ import {
   type SharingInfo,
 } from '../../shared/api'
 import { colorOf } from '../../shared/palette'
+import { PRESENCE_REFRESH_MS } from '../../shared/sync/presence'
 import type { JsonValue } from '../storage/durable-doc'
 import { fromHex } from '../../shared/sync/hex'
 import { deviceIdOf } from '../net/device-key'
@@ -29,8 +30,6 @@ import type { PeerNode } from '../node/peer-node'
 import { WorkspaceError } from '../node/workspace'
 import { JsonFile } from '../shell/json-file'
 
-/** Presence expires on peers after 30 s unless refreshed (doc-session.ts): refresh well before. */
-const PRESENCE_REFRESH_MS = 10_000
 const MAX_NAME = 64
 const MAX_PROP_KEY = 128
 const MAX_PROP_VALUE = 16 * 1024

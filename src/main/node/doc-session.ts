@@ -15,11 +15,12 @@ import {
 } from '../../shared/crdt'
 import { Channel, peerTag, type DocBatches, type DocVersions, type Role } from '../../shared/sync/messages'
 import type { PeerSession, SessionDoc } from '../../shared/sync/session'
+import { PresenceTable, type SignedPresence } from '../../shared/sync/presence'
 import { fromHex, toHex } from '../../shared/sync/hex'
 import { truncateString } from '../../shared/crdt/bytes'
 import type { Sign } from '../../shared/members/member-op'
 import type { DurableDoc, JsonValue } from '../storage/durable-doc'
-import { randomKey } from './crypto'
+import { memberCrypto, randomKey } from './crypto'
 import { canEdit, parseMember, type MemberRecord, type MemberRole } from './members'
 
 /** What only this device knows about a document: its keys, and peers trusted while joining. */
@@ -111,7 +112,6 @@ export class NotAllowedError extends Error {
   readonly code = 'NOT_ALLOWED'
 }
 
-const AWARENESS_TTL_MS = 30_000
 /** Least time between two log lines about writes refused for their clock (anti-entropy repeats them). */
 const STAMP_LOG_MS = 60_000
 /** Least time between two 'sync' events while catching up (a chunked reply is many batches). */
@@ -121,8 +121,8 @@ export const AUTHOR_PREFIX = 'author:'
 const isEmpty = (b: Uint8Array): boolean => b.length <= 2
 
 export class DocSession extends EventEmitter<DocSessionEvents> implements SessionDoc {
-  private readonly presence = new Map<string, PeerPresence & { seq: number }>()
-  private awarenessSeq = 0
+  /** Who else is in the document, through the whole mesh (src/shared/sync/presence.ts). */
+  private readonly presence: PresenceTable<PeerSession>
   /** Replicas whose author record this session has written (this node's, and its UI's). */
   private readonly authorsRegistered = new Set<string>()
   /** Authenticated peers that hold text this replica lacks, since their last sync-request. */
@@ -140,6 +140,25 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     private readonly deps: DocSessionDeps,
   ) {
     super()
+    this.presence = new PresenceTable<PeerSession>({
+      docId: durable.docId,
+      self: deps.self,
+      peers: () => this.peers(),
+      keyOf: (s) => s.remoteKey,
+      send: (s, presence, sentTo) => s.sendAwareness(this.docId, presence, sentTo),
+      sendGone: (s, origin, seq) => s.sendAwarenessGone(this.docId, origin, seq),
+      isMember: (device) => this.roleOf(device) !== undefined,
+      verify: (origin, data, signature) => memberCrypto.verify(fromHex(origin), data, signature),
+      sign: deps.sign,
+      now: () => this.now(),
+      setTimer: (callback, ms) => {
+        const timer = setTimeout(callback, ms)
+        timer.unref?.()
+        return () => clearTimeout(timer)
+      },
+      changed: () => this.emit('awareness'),
+      log: deps.log,
+    })
   }
 
   get docId(): string {
@@ -252,6 +271,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
 
   /** Stops expecting anything from a peer (its connection closed, or it lost access). */
   forgetPeer(session: PeerSession): void {
+    this.presence.peerLeft(session)
     this.catchUps.delete(session)
     this.updateSync()
   }
@@ -427,43 +447,33 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     for (const s of targets) s.sendUpdate(this.docId, channel, batch, list)
   }
 
-  applyAwareness(from: PeerSession, seq: number, state: string): void {
-    const prev = this.presence.get(from.remoteKey)
-    if (prev && prev.seq >= seq) return
-    let parsed: JsonValue
-    try {
-      parsed = JSON.parse(state) as JsonValue
-    } catch {
-      return // presence is best effort: a malformed one is ignored
-    }
-    const now = this.now()
-    this.presence.set(from.remoteKey, {
-      device: from.remoteKey,
-      name: from.remoteName,
-      state: parsed,
-      seq,
-      expires: now + AWARENESS_TTL_MS,
-    })
-    this.emit('awareness')
+  /** A presence from a peer, about it or relayed (checked, deduplicated and passed on by the table). */
+  applyAwareness(from: PeerSession, presence: SignedPresence, sentTo: readonly string[]): void {
+    this.presence.receive(from, presence, sentTo)
   }
 
-  /** Presence of the peers in this document, expired entries dropped. */
+  awarenessGone(from: PeerSession, origin: string, seq: number): void {
+    this.presence.gone(from, origin, seq)
+  }
+
+  /** A peer authenticated for this document: it hears who is here. */
+  peerReady(session: PeerSession): void {
+    this.presence.peerReady(session)
+  }
+
+  /** Presence of the other members in this document, wherever they are in the mesh; expired ones dropped. */
   presences(): PeerPresence[] {
-    const now = this.now()
-    for (const [k, p] of this.presence) if (p.expires <= now) this.presence.delete(k)
-    return [...this.presence.values()].map(({ device, name, state, expires }) => ({
+    return this.presence.list().map(({ device, state, expires }) => ({
       device,
-      name,
-      state,
+      name: this.member(device)?.name ?? '',
+      state: state as JsonValue,
       expires,
     }))
   }
 
-  /** Publishes this device's presence (cursor, selection, name, colour) to the peers. */
+  /** Publishes this device's presence (cursor, selection, name, colour), signed, to the whole mesh. */
   setAwareness(state: JsonValue): void {
-    const json = JSON.stringify(state)
-    this.awarenessSeq++
-    for (const s of this.peers()) s.sendAwareness(this.docId, this.awarenessSeq, json)
+    this.presence.publish(JSON.stringify(state))
   }
 
   // ---- local edits ---------------------------------------------------------------------------------
@@ -680,6 +690,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       else s.refreshRole(this.docId)
     }
     this.updateSync() // drops peers that lost access
+    this.presence.prune()
     this.emit('members')
   }
 

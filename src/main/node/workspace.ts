@@ -614,7 +614,8 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     this.emit('doc-denied', docId, session.remoteKey, code, reason)
   }
 
-  onDocReady(_session: PeerSession, _docId: string): void {
+  onDocReady(session: PeerSession, docId: string): void {
+    this.docs.get(docId)?.peerReady(session)
     this.emit('peers')
   }
 

@@ -1,0 +1,150 @@
+/**
+ * Presence end to end, as issue 13 found it: three real nodes on 127.0.0.1, a Chromium each, driven
+ * only through the UI. Alice starts a document; Bob joins by invite, Carol by address and Alice's
+ * Accept, so Bob and Carol reach each other only through Alice.
+ *
+ * - Bob and Carol see each other (people bar and cursor), and Carol forgets Bob at once when he leaves.
+ */
+import { mkdirSync, statSync } from 'node:fs'
+import { dirname } from 'node:path'
+import type { BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { generateKeyPair } from '../../src/main/net/device-key'
+import type { KeyPair } from '../../src/main/net/secure-channel'
+import { artifactPath, launchChromium } from '../support/chromium'
+import { editorText, slowDisk, startSide, stopSide, typeAtEnd, type Side } from '../support/e2e'
+
+async function shot(page: Page, name: string): Promise<void> {
+  const file = artifactPath(`screenshots/presence-${name}.png`)
+  mkdirSync(dirname(file), { recursive: true })
+  await page.screenshot({ path: file })
+  expect(statSync(file).size).toBeGreaterThan(1000)
+}
+
+/** Two device keys that the old rule (first key byte mod 10) gave the same default colour. */
+function sameOldDefaultColour(): [KeyPair, KeyPair] {
+  const first = generateKeyPair()
+  const slot = (k: KeyPair): number => k.publicKey[0]! % 10
+  for (;;) {
+    const second = generateKeyPair()
+    if (slot(second) === slot(first)) return [first, second]
+  }
+}
+
+const caretOf = (name: string): string => `.cm-remote-caret[aria-label="${name}'s cursor"]`
+
+/** The text of the caret's line before a person's remote caret (null: no caret). */
+const textBeforeCaret = (page: Page, name: string): Promise<string | null> =>
+  page.evaluate((selector) => {
+    const caret = document.querySelector(selector)
+    const line = caret?.closest('.cm-line')
+    if (!caret || !line) return null
+    const range = document.createRange()
+    range.setStart(line, 0)
+    range.setEndBefore(caret)
+    return range.toString()
+  }, caretOf(name))
+
+const person = (page: Page, side: Side): ReturnType<Page['locator']> =>
+  page.locator(`[data-testid=person][data-device="${side.node.workspace.self}"]`)
+
+/** Waits (outside a test, where expect.poll is not available) until the editor shows `text`. */
+async function textShown(page: Page, text: string, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms
+  while ((await editorText(page)) !== text) {
+    if (Date.now() > end) {
+      await shot(page, 'timeout')
+      throw new Error(`the editor never showed ${JSON.stringify(text)}`)
+    }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/** Puts the caret at the end of line `n` (1-based) by keyboard. */
+async function caretToEndOfLine(page: Page, n: number): Promise<void> {
+  await page.locator('.live .cm-content').click()
+  await page.keyboard.press('Control+Home')
+  for (let i = 1; i < n; i++) await page.keyboard.press('ArrowDown')
+  await page.keyboard.press('End')
+}
+
+describe('presence across the mesh, three people', () => {
+  let contexts: BrowserContext[] = []
+  let a: Side
+  let b: Side
+  let c: Side
+  const aliceDisk = slowDisk()
+  const TEXT = 'Alpha line one, long enough to sit above a cursor\nBeta line two here\nGamma line three'
+
+  beforeAll(async () => {
+    const [bobKey, carolKey] = sameOldDefaultColour()
+    contexts = await Promise.all([launchChromium(), launchChromium(), launchChromium()])
+    ;[a, b, c] = await Promise.all([
+      startSide(contexts[0]!, 'alice', { storageFs: aliceDisk.fs }),
+      startSide(contexts[1]!, 'bob', { keyPair: bobKey }),
+      startSide(contexts[2]!, 'carol', { keyPair: carolKey }),
+    ])
+    await join()
+  })
+
+  afterAll(async () => {
+    for (const context of contexts) await context.close()
+    for (const side of [a, b, c]) await stopSide(side)
+  })
+
+  /** Alice starts the document; Bob joins by invite, Carol by address and Alice's Accept (the UI only). */
+  async function join(): Promise<void> {
+    await a.page.getByTestId('start-new').click()
+    await typeAtEnd(a.page, TEXT)
+    await a.page.getByTestId('tab-share').click()
+    await a.page.getByTestId('share-lan').check()
+    await a.page.getByTestId('create-invite').click()
+    const code = await a.page.getByTestId('invite-code').inputValue()
+
+    await b.page.getByTestId('tab-nearby').click()
+    await b.page.getByTestId('invite-input').fill(code)
+    await b.page.getByTestId('invite-join').click()
+    await textShown(b.page, TEXT)
+    await shot(b.page, '4-joined-by-invite')
+
+    await c.page.getByTestId('tab-nearby').click()
+    await c.page.getByTestId('add-address').fill(`127.0.0.1:${a.node.port}`)
+    await c.page.getByTestId('add-peer').click()
+    await c.page.getByTestId('join-doc').click({ timeout: 15_000 })
+    const request = a.page.getByTestId('join-request')
+    await request.getByTestId('join-role').selectOption('editor', { timeout: 15_000 })
+    await request.getByTestId('join-accept').click()
+    await textShown(c.page, TEXT)
+    await shot(c.page, '4-joined-by-request')
+    await a.page.getByTestId('tab-share').click()
+    await b.page.getByTestId('tab-nearby').click()
+    await c.page.getByTestId('tab-nearby').click()
+  }
+
+  it('3. people joined through someone else see each other, and one who leaves goes at once', async () => {
+    expect(b.node.workspace.session(c.node.workspace.self)).toBeUndefined() // only through Alice
+    await expect.poll(() => person(c.page, b).count(), { timeout: 10_000 }).toBe(1)
+    await expect.poll(() => person(c.page, a).count()).toBe(1)
+    await expect.poll(() => person(b.page, c).count()).toBe(1)
+    // Bob's cursor, in Carol's window, where he put it.
+    await caretToEndOfLine(b.page, 2)
+    await expect.poll(() => textBeforeCaret(c.page, 'bob')).toBe('Beta line two here')
+    await shot(c.page, '3-bob-seen-by-carol')
+    // Bob goes offline: Carol's bar drops him well before any timeout would.
+    await b.page.getByTestId('tab-settings').click()
+    await b.page.getByTestId('settings-offline').check()
+    const gone = Date.now()
+    await expect.poll(() => person(c.page, b).count(), { timeout: 3000 }).toBe(0)
+    expect(Date.now() - gone).toBeLessThan(3000)
+    expect(await c.page.locator(caretOf('bob')).count()).toBe(0)
+    await b.page.getByTestId('settings-offline').uncheck()
+    await expect.poll(() => person(c.page, b).count(), { timeout: 10_000 }).toBe(1)
+    await b.page.getByTestId('tab-settings').click()
+  })
+
+  it('ran without page errors', () => {
+    expect(a.errors).toEqual([])
+    expect(b.errors).toEqual([])
+    expect(c.errors).toEqual([])
+  })
+})
