@@ -4,6 +4,7 @@
  * Accept, so Bob and Carol reach each other only through Alice.
  *
  * - Bob and Carol see each other (people bar and cursor), and Carol forgets Bob at once when he leaves.
+ * - A cursor whose text is still on its way (relayed by a slow node) stays on screen.
  */
 import { mkdirSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
@@ -140,6 +141,33 @@ describe('presence across the mesh, three people', () => {
     await b.page.getByTestId('settings-offline').uncheck()
     await expect.poll(() => person(c.page, b).count(), { timeout: 10_000 }).toBe(1)
     await b.page.getByTestId('tab-settings').click()
+  })
+
+  it('2. a cursor that arrives before its text stays on screen until the text comes', async () => {
+    await caretToEndOfLine(b.page, 3)
+    await expect.poll(() => textBeforeCaret(c.page, 'bob')).toBe('Gamma line three')
+    // Watch Carol's editor: once Bob's caret is shown, it must never be missing after a change.
+    await c.page.evaluate((selector) => {
+      const w = window as unknown as { caretMissing: number }
+      w.caretMissing = 0
+      const content = document.querySelector('.live .cm-content')!
+      new MutationObserver(() => {
+        if (!document.querySelector(selector)) w.caretMissing++
+      }).observe(content, { subtree: true, childList: true, characterData: true })
+    }, caretOf('bob'))
+    // Alice's disk turns slow: she relays Bob's presence at once, his text only once it is on her disk.
+    aliceDisk.delay.ms = 400
+    try {
+      await b.page.keyboard.type(' and more', { delay: 120 })
+      await expect.poll(() => editorText(c.page), { timeout: 15_000 }).toBe(TEXT + ' and more')
+      await expect
+        .poll(() => textBeforeCaret(c.page, 'bob'), { timeout: 5000 })
+        .toBe('Gamma line three and more')
+    } finally {
+      aliceDisk.delay.ms = 0
+    }
+    expect(await c.page.evaluate(() => (window as unknown as { caretMissing: number }).caretMissing)).toBe(0)
+    await shot(c.page, '2-cursor-kept')
   })
 
   it('ran without page errors', () => {

@@ -233,6 +233,7 @@ export function App(): React.JSX.Element {
   const onEditorUpdate = useCallback((docChanged: boolean): void => {
     presence.current?.cursorMoved()
     if (!docChanged) return
+    presence.current?.textChanged()
     setRevision((r) => r + 1)
     const h = editorRef.current
     if (!h) return
