@@ -3,6 +3,7 @@
  * only through the UI. Alice starts a document; Bob joins by invite, Carol by address and Alice's
  * Accept, so Bob and Carol reach each other only through Alice.
  *
+ * - Joining is not time away: no "While you were away" for a first sync, and a person is named.
  * - Bob and Carol see each other (people bar and cursor), and Carol forgets Bob at once when he leaves.
  * - A cursor whose text is still on its way (relayed by a slow node) stays on screen.
  */
@@ -49,6 +50,10 @@ const textBeforeCaret = (page: Page, name: string): Promise<string | null> =>
 const person = (page: Page, side: Side): ReturnType<Page['locator']> =>
   page.locator(`[data-testid=person][data-device="${side.node.workspace.self}"]`)
 
+/** Lets the page finish what the last event started (React commits, CodeMirror updates). */
+const settle = (page: Page): Promise<void> =>
+  page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => setTimeout(r, 0))))
+
 /** Waits (outside a test, where expect.poll is not available) until the editor shows `text`. */
 async function textShown(page: Page, text: string, ms = 15_000): Promise<void> {
   const end = Date.now() + ms
@@ -93,6 +98,18 @@ describe('presence across the mesh, three people', () => {
     for (const side of [a, b, c]) await stopSide(side)
   })
 
+  /** What each joiner's window showed of "while you were away" once the document was there. */
+  const awayOnJoin: Record<string, { banner: number; marks: number }> = {}
+
+  const recordAway = async (side: Side, name: string): Promise<void> => {
+    await textShown(side.page, TEXT)
+    await settle(side.page)
+    awayOnJoin[name] = {
+      banner: await side.page.getByTestId('away').count(),
+      marks: await side.page.locator('.cm-away').count(),
+    }
+  }
+
   /** Alice starts the document; Bob joins by invite, Carol by address and Alice's Accept (the UI only). */
   async function join(): Promise<void> {
     await a.page.getByTestId('start-new').click()
@@ -105,7 +122,7 @@ describe('presence across the mesh, three people', () => {
     await b.page.getByTestId('tab-nearby').click()
     await b.page.getByTestId('invite-input').fill(code)
     await b.page.getByTestId('invite-join').click()
-    await textShown(b.page, TEXT)
+    await recordAway(b, 'bob')
     await shot(b.page, '4-joined-by-invite')
 
     await c.page.getByTestId('tab-nearby').click()
@@ -115,12 +132,16 @@ describe('presence across the mesh, three people', () => {
     const request = a.page.getByTestId('join-request')
     await request.getByTestId('join-role').selectOption('editor', { timeout: 15_000 })
     await request.getByTestId('join-accept').click()
-    await textShown(c.page, TEXT)
+    await recordAway(c, 'carol')
     await shot(c.page, '4-joined-by-request')
     await a.page.getByTestId('tab-share').click()
     await b.page.getByTestId('tab-nearby').click()
     await c.page.getByTestId('tab-nearby').click()
   }
+
+  it('4. joining by invite or by request is not time away', () => {
+    expect(awayOnJoin).toEqual({ bob: { banner: 0, marks: 0 }, carol: { banner: 0, marks: 0 } })
+  })
 
   it('3. people joined through someone else see each other, and one who leaves goes at once', async () => {
     expect(b.node.workspace.session(c.node.workspace.self)).toBeUndefined() // only through Alice
@@ -168,6 +189,21 @@ describe('presence across the mesh, three people', () => {
     }
     expect(await c.page.evaluate(() => (window as unknown as { caretMissing: number }).caretMissing)).toBe(0)
     await shot(c.page, '2-cursor-kept')
+  })
+
+  it('4. time away that is real names who changed what', async () => {
+    await c.page.getByTestId('tab-settings').click()
+    await c.page.getByTestId('settings-offline').check()
+    await typeAtEnd(b.page, ' (bob while carol was away)')
+    await expect
+      .poll(() => a.node.workspace.doc(a.node.workspace.openDocs()[0]!.docId)!.text)
+      .toContain('was away')
+    await c.page.getByTestId('settings-offline').uncheck()
+    const away = c.page.getByTestId('away')
+    await away.waitFor({ state: 'visible', timeout: 15_000 })
+    await expect.poll(() => away.innerText()).toContain('bob changed 1 place')
+    expect(await away.innerText()).not.toContain('Someone')
+    await shot(c.page, '4-away-named')
   })
 
   it('ran without page errors', () => {

@@ -334,13 +334,31 @@ export class Collaboration {
     })
   }
 
+  /**
+   * Who wrote with each replica. A person is named as they are known now (their presence, else their
+   * member record), else as they were when they wrote, else by their device ID: never anonymously.
+   */
   authors(session: DocSession): Record<string, AuthorInfo> {
+    const self = this.node.workspace.self
+    const present = new Map(session.presences().map((p) => [p.device, field(p.state, 'name')]))
+    const nameOf = (device: string, recorded: string): string =>
+      (device === self ? this.node.workspace.name : null) ||
+      present.get(device)?.slice(0, MAX_NAME) ||
+      session.member(device)?.name ||
+      recorded ||
+      `Device ${deviceIdFor(device).slice(0, 4)}`
     const out: Record<string, AuthorInfo> = {}
     for (const [key] of session.durable.props.entries()) {
       if (!key.startsWith(AUTHOR_PREFIX)) continue
       const replica = key.slice(AUTHOR_PREFIX.length)
       const author = session.authorOf(replica)
-      if (author) out[replica] = { ...author, color: this.colorFor(author.device) }
+      if (author) {
+        out[replica] = {
+          device: author.device,
+          name: nameOf(author.device, author.name),
+          color: this.colorFor(author.device),
+        }
+      }
     }
     return out
   }

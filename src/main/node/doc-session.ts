@@ -106,6 +106,8 @@ export function missingCount(theirs: VersionVector, ours: VersionVector): number
 interface CatchUp {
   readonly target: Record<string, number>
   readonly base: VersionVector
+  /** This replica held text when the catch-up began: what arrives is news from time apart. */
+  readonly away: boolean
 }
 
 export class NotAllowedError extends Error {
@@ -262,7 +264,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       // An anti-entropy probe mid-sync: keep the baseline, so progress stays monotonic.
       for (const r in v[0]) known.target[r] = Math.max(known.target[r] ?? 0, v[0][r]!)
     } else if (missingCount(v[0], ours) > 0) {
-      this.catchUps.set(from, { target: { ...v[0] }, base: { ...ours } })
+      this.catchUps.set(from, { target: { ...v[0] }, base: { ...ours }, away: Object.keys(ours).length > 0 })
     } else {
       return
     }
@@ -365,13 +367,14 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       // this replica something is passed on, or peers in a cycle would echo duplicates forever.
       const before = this.progress(channel)
       if (channel === Channel.Text) {
+        const away = catchUp && this.isAway(from, before)
         const applying = this.durable.applyText(batch)
         isNew = this.progress(channel) !== before
         const changes = await applying
         if (changes.length > 0) this.emit('text', changes, 'remote')
         // Progress first, so that a status read on 'batch' already counts this batch.
         if (isNew) this.updateSync()
-        if (isNew) this.emit('batch', batch, 'remote', catchUp)
+        if (isNew) this.emit('batch', batch, 'remote', away)
       } else if (channel === Channel.Props) {
         const applying = this.durable.applyProps(batch)
         isNew = this.progress(channel) !== before
@@ -410,6 +413,12 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       return
     }
     if (isNew) this.broadcast(channel, batch, from, sentTo)
+  }
+
+  /** Whether a sync reply's batch is news from time apart: not in a first sync (a device that just joined). */
+  private isAway(from: PeerSession | null, heldBefore: number): boolean {
+    const catchUp = from ? this.catchUps.get(from) : undefined
+    return catchUp ? catchUp.away : heldBefore > 0
   }
 
   /** How much a replica holds: ops applied plus ops parked. It grows exactly when a batch was news. */

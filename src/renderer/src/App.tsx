@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react'
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { redo, undo } from '@codemirror/commands'
 import { openSearchPanel } from '@codemirror/search'
 import {
@@ -34,7 +34,10 @@ import { StatusBar } from './StatusBar'
 import { Toolbar } from './Toolbar'
 import { useApiEvent } from './use-api-event'
 
-/** The names of who wrote the text in `ranges` (sorted, non-overlapping), from the replica's runs. */
+/**
+ * The names of who wrote the text in `ranges` (sorted, non-overlapping), from the replica's runs. An
+ * author whose record has not arrived yet is left out: the list is made again when it comes.
+ */
 function authorsIn(
   h: EditorHandle,
   ranges: readonly { from: number; to: number }[],
@@ -48,7 +51,8 @@ function authorsIn(
     const to = (at += run.length)
     while (i < ranges.length && ranges[i]!.to <= from) i++
     if (i === ranges.length) break
-    if (ranges[i]!.from < to) names.add(authors[run.replica]?.name ?? 'Someone')
+    const name = authors[run.replica]?.name
+    if (ranges[i]!.from < to && name) names.add(name)
   }
   return [...names].sort()
 }
@@ -82,7 +86,8 @@ export function App(): React.JSX.Element {
   const [role, setRole] = useState<DocRole | null>(null)
   const [preview, setPreview] = useState<{ steps: number; text: string; label: string } | null>(null)
   const [revision, setRevision] = useState(0)
-  const [away, setAway] = useState<{ places: number; names: string[] } | null>(null)
+  /** "While you were away": the highlighted stretches, while there are any. */
+  const [away, setAway] = useState<readonly { from: number; to: number }[] | null>(null)
   const [invite, setInvite] = useState<string | undefined>(undefined)
   /** Browser mode's Save As dialog, open with the path it starts from. */
   const [saveDialog, setSaveDialog] = useState<{ initialPath: string } | null>(null)
@@ -238,9 +243,13 @@ export function App(): React.JSX.Element {
     const h = editorRef.current
     if (!h) return
     const ranges = awayRanges(h.view)
-    if (ranges.length === 0) return setAway(null)
-    setAway({ places: ranges.length, names: authorsIn(h, ranges, authorsRef.current) })
+    setAway(ranges.length === 0 ? null : ranges)
   }, [])
+  // Named from the authors known now: an author record may come just after the text it names.
+  const awayNames = useMemo(
+    () => (away && editor ? authorsIn(editor, away, authors) : []),
+    [away, editor, authors],
+  )
 
   const onReady = useCallback((h: EditorHandle | null) => {
     editorRef.current = h
@@ -364,8 +373,9 @@ export function App(): React.JSX.Element {
       {away && (
         <div className="away" data-testid="away" role="status">
           <span>
-            While you were away, {away.names.join(', ')} changed {away.places}{' '}
-            {away.places === 1 ? 'place' : 'places'} (highlighted).
+            While you were away, {awayNames.length > 0 && `${awayNames.join(', ')} changed `}
+            {away.length} {away.length === 1 ? 'place' : 'places'}
+            {awayNames.length === 0 && ' changed'} (highlighted).
           </span>
           <button
             data-testid="away-dismiss"
