@@ -6,6 +6,7 @@
  * - Joining is not time away: no "While you were away" for a first sync, and a person is named.
  * - Bob and Carol see each other (people bar and cursor), and Carol forgets Bob at once when he leaves.
  * - A cursor whose text is still on its way (relayed by a slow node) stays on screen.
+ * - Name labels never cover text.
  */
 import { mkdirSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
@@ -189,6 +190,62 @@ describe('presence across the mesh, three people', () => {
     }
     expect(await c.page.evaluate(() => (window as unknown as { caretMissing: number }).caretMissing)).toBe(0)
     await shot(c.page, '2-cursor-kept')
+  })
+
+  it('7. name labels on cursors never cover text, on line 1 or below it', async () => {
+    /** Areas where a visible name label overlaps a glyph of the editor's text. */
+    const overlaps = (page: Page): Promise<{ labels: number; covered: string[] }> =>
+      page.evaluate(() => {
+        const content = document.querySelector('.live .cm-content')!
+        const glyphs: DOMRect[] = []
+        const walker = document.createTreeWalker(content, NodeFilter.SHOW_TEXT)
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+          const text = n.textContent ?? ''
+          for (let i = 0; i < text.length; i++) {
+            if (text[i] === ' ') continue
+            const range = document.createRange()
+            range.setStart(n, i)
+            range.setEnd(n, i + 1)
+            glyphs.push(range.getBoundingClientRect())
+          }
+        }
+        const labels = Array.from(document.querySelectorAll('.live .cm-remote-name')).filter((el) => {
+          const r = el.getBoundingClientRect()
+          const style = getComputedStyle(el)
+          return r.width > 0 && r.height > 0 && style.visibility !== 'hidden' && style.opacity !== '0'
+        })
+        const covered: string[] = []
+        for (const label of labels) {
+          // The label's own box, and what CSS draws into it (the name is drawn from an attribute).
+          const r = label.getBoundingClientRect()
+          for (const g of glyphs) {
+            const w = Math.min(r.right, g.right) - Math.max(r.left, g.left)
+            const h = Math.min(r.bottom, g.bottom) - Math.max(r.top, g.top)
+            if (w > 0.5 && h > 0.5) covered.push(`${label.getAttribute('data-name')} over (${g.x},${g.y})`)
+          }
+        }
+        return { labels: labels.length, covered }
+      })
+    // Bob's cursor in the middle of line 2, under line 1's text; then on line 1, over line 2's.
+    await b.page.locator('.live .cm-content').click()
+    await b.page.keyboard.press('Control+Home')
+    await b.page.keyboard.press('ArrowDown')
+    for (let i = 0; i < 5; i++) await b.page.keyboard.press('ArrowRight')
+    await expect.poll(() => textBeforeCaret(a.page, 'bob')).toBe('Beta ')
+    await expect.poll(async () => (await overlaps(a.page)).labels).toBeGreaterThan(0)
+    expect((await overlaps(a.page)).covered).toEqual([])
+    await shot(a.page, '7-label-line-2')
+    await b.page.keyboard.press('ArrowUp')
+    await expect.poll(() => textBeforeCaret(a.page, 'bob')).toBe('Alpha')
+    await settle(a.page)
+    expect((await overlaps(a.page)).covered).toEqual([])
+    // Bob's badge is beside his caret's line, and names him in full on hover.
+    const label = a.page.locator('.live .cm-remote-name[data-name="bob"]')
+    expect(await label.getAttribute('title')).toContain('bob')
+    const [badge, caret] = [await label.boundingBox(), await a.page.locator(caretOf('bob')).boundingBox()]
+    expect(badge!.y + badge!.height / 2).toBeGreaterThan(caret!.y)
+    expect(badge!.y + badge!.height / 2).toBeLessThan(caret!.y + caret!.height)
+    await shot(a.page, '7-label-line-1')
   })
 
   it('4. time away that is real names who changed what', async () => {
