@@ -7,6 +7,7 @@
  * - Bob and Carol see each other (people bar and cursor), and Carol forgets Bob at once when he leaves.
  * - A cursor whose text is still on its way (relayed by a slow node) stays on screen.
  * - Name labels never cover text.
+ * - Bob and Carol, whose keys gave them the same default colour, are told apart; a chosen colour wins.
  */
 import { mkdirSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
@@ -51,6 +52,12 @@ const textBeforeCaret = (page: Page, name: string): Promise<string | null> =>
 const person = (page: Page, side: Side): ReturnType<Page['locator']> =>
   page.locator(`[data-testid=person][data-device="${side.node.workspace.self}"]`)
 
+/** The colour of a person's dot in the people bar. */
+const chipColour = (page: Page, side: Side): Promise<string> =>
+  person(page, side)
+    .locator('.dot')
+    .evaluate((el) => getComputedStyle(el).backgroundColor)
+
 /** Lets the page finish what the last event started (React commits, CodeMirror updates). */
 const settle = (page: Page): Promise<void> =>
   page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => setTimeout(r, 0))))
@@ -58,7 +65,9 @@ const settle = (page: Page): Promise<void> =>
 /** Waits (outside a test, where expect.poll is not available) until the editor shows `text`. */
 async function textShown(page: Page, text: string, ms = 15_000): Promise<void> {
   const end = Date.now() + ms
-  while ((await editorText(page)) !== text) {
+  const shown = async (): Promise<string | null> =>
+    (await page.locator('.live .cm-content').count()) > 0 ? editorText(page) : null
+  while ((await shown()) !== text) {
     if (Date.now() > end) {
       await shot(page, 'timeout')
       throw new Error(`the editor never showed ${JSON.stringify(text)}`)
@@ -246,6 +255,40 @@ describe('presence across the mesh, three people', () => {
     expect(badge!.y + badge!.height / 2).toBeGreaterThan(caret!.y)
     expect(badge!.y + badge!.height / 2).toBeLessThan(caret!.y + caret!.height)
     await shot(a.page, '7-label-line-1')
+  })
+
+  it('8. two people whose keys share a default colour are told apart, and a chosen colour wins', async () => {
+    // Alice sees Bob and Carol in different colours, in the people bar and on their carets.
+    await caretToEndOfLine(c.page, 3)
+    const line3 = (await editorText(a.page)).split('\n')[2]
+    await expect.poll(() => textBeforeCaret(a.page, 'carol')).toBe(line3)
+    await expect.poll(async () => (await chipColour(a.page, b)) !== (await chipColour(a.page, c))).toBe(true)
+    const caretColour = (name: string): Promise<string> =>
+      a.page.locator(caretOf(name)).evaluate((el) => getComputedStyle(el).borderLeftColor)
+    expect(await caretColour('bob')).not.toBe(await caretColour('carol'))
+    expect(await caretColour('bob')).toBe(await chipColour(a.page, b))
+    expect(await caretColour('carol')).toBe(await chipColour(a.page, c))
+    await shot(a.page, '8-distinct-colours')
+
+    // The swatches are announced by their colours' names.
+    await b.page.getByTestId('tab-settings').click()
+    const names = await b.page
+      .getByTestId('settings-color')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')))
+    expect(names.length).toBeGreaterThan(5)
+    for (const name of names) expect(name).toMatch(/^[A-Z][a-z]+$/)
+    // Bob and Carol both pick the same colour on purpose: then they share it.
+    await c.page.getByTestId('tab-settings').click()
+    const teal = (page: Page): ReturnType<Page['locator']> =>
+      page.locator('[data-testid=settings-color][aria-label="Teal"]')
+    await teal(b.page).click()
+    await teal(c.page).click()
+    await expect
+      .poll(async () => [await chipColour(a.page, b), await chipColour(a.page, c)])
+      .toEqual(['rgb(18, 165, 148)', 'rgb(18, 165, 148)'])
+    await shot(b.page, '8-settings-swatches')
+    await b.page.getByTestId('tab-settings').click()
+    await c.page.getByTestId('tab-settings').click()
   })
 
   it('4. time away that is real names who changed what', async () => {

@@ -18,7 +18,7 @@ import {
   type Settings,
   type SharingInfo,
 } from '../../shared/api'
-import { colorOf } from '../../shared/palette'
+import { assignColors, colorOf } from '../../shared/palette'
 import { PRESENCE_REFRESH_MS } from '../../shared/sync/presence'
 import type { JsonValue } from '../storage/durable-doc'
 import { fromHex } from '../../shared/sync/hex'
@@ -107,7 +107,7 @@ export class Collaboration {
   /** This device's cursor per document (the last window to report one), republished to peers. */
   private readonly cursors = new Map<string, CursorAnchors>()
   private readonly timer: NodeJS.Timeout
-  /** Peers' colours as their presence told, for colouring their text even after they leave. */
+  /** People's colours as last given out, for colouring their text even after they leave. */
   private readonly knownColors = new Map<string, string>()
   private readonly unsubscribe: () => void
 
@@ -320,18 +320,32 @@ export class Collaboration {
   }
 
   presence(session: DocSession): PresenceInfo[] {
-    return session.presences().map((p) => {
-      const color = field(p.state, 'color')
-      const safeColor = color && COLOR.test(color) ? color : colorOf(p.device)
-      this.knownColors.set(p.device, safeColor)
-      return {
-        device: p.device,
-        deviceId: deviceIdFor(p.device),
-        name: (field(p.state, 'name') ?? p.name).slice(0, MAX_NAME),
-        color: safeColor,
-        cursor: cursorOf(p.state),
-      }
-    })
+    const colors = this.colorsIn(session)
+    return session.presences().map((p) => ({
+      device: p.device,
+      deviceId: deviceIdFor(p.device),
+      name: (field(p.state, 'name') ?? p.name).slice(0, MAX_NAME),
+      color: colors.get(p.device) ?? colorOf(p.device),
+      cursor: cursorOf(p.state),
+    }))
+  }
+
+  /**
+   * The colours of the document's people now, this device's included: each one's chosen colour, or a
+   * default that no one else present has (palette.ts). Every peer computes the same from the same
+   * people; a colour that is not #rrggbb counts as not chosen.
+   */
+  private colorsIn(session: DocSession): Map<string, string> {
+    const chosen = (state: JsonValue): string | null => {
+      const color = field(state, 'color')?.toLowerCase()
+      return color && COLOR.test(color) ? color : null
+    }
+    const colors = assignColors([
+      { device: this.node.workspace.self, chosen: this.stored.color },
+      ...session.presences().map((p) => ({ device: p.device, chosen: chosen(p.state) })),
+    ])
+    for (const [device, color] of colors) this.knownColors.set(device, color)
+    return colors
   }
 
   /**
@@ -347,6 +361,7 @@ export class Collaboration {
       session.member(device)?.name ||
       recorded ||
       `Device ${deviceIdFor(device).slice(0, 4)}`
+    const colors = this.colorsIn(session)
     const out: Record<string, AuthorInfo> = {}
     for (const [key] of session.durable.props.entries()) {
       if (!key.startsWith(AUTHOR_PREFIX)) continue
@@ -356,22 +371,18 @@ export class Collaboration {
         out[replica] = {
           device: author.device,
           name: nameOf(author.device, author.name),
-          color: this.colorFor(author.device),
+          color: colors.get(author.device) ?? this.knownColors.get(author.device) ?? colorOf(author.device),
         }
       }
     }
     return out
   }
 
-  private colorFor(device: string): string {
-    if (device === this.node.workspace.self) return this.settings().color
-    return this.knownColors.get(device) ?? colorOf(device)
-  }
-
   private publish(session: DocSession): void {
     const cursor = this.cursors.get(session.docId) ?? null
-    const s = this.settings()
-    session.setAwareness({ name: s.displayName, color: s.color, cursor: cursor as JsonValue })
+    // The colour only if chosen: a default is each peer's to work out, so that defaults never collide.
+    const color = this.stored.color
+    session.setAwareness({ name: this.node.workspace.name, color, cursor: cursor as JsonValue })
   }
 
   private publishAll(): void {

@@ -226,6 +226,12 @@ export function App(): React.JSX.Element {
     if (event.type === 'presence' && event.docId === docId) {
       setPeople(event.people)
       presence.current?.show(event.people)
+      // Colours move as people come and go (no two present share a default): authorship follows.
+      const authorsNow = Object.values(authorsRef.current)
+      const moved = event.people.some((p) =>
+        authorsNow.some((a) => a.device === p.device && a.color !== p.color),
+      )
+      if (moved) void api.authors(docId).then((r) => r.ok && setAuthors(r.value))
     } else if (event.type === 'props' && event.docId === docId) {
       setProps(event.props)
       // Author records are properties: a new person's first edit brings theirs.
