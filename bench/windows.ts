@@ -12,7 +12,7 @@
  * same pace, from `doc.insert()` on one to 'text' emitted on the other.
  * Target (issue 13): window → window p50 under 5 ms, p99 under 16 ms.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -20,6 +20,7 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 import { decodeInvite } from '../src/main/node/invite-code'
 import { PeerNode } from '../src/main/node/peer-node'
 import { findChromium } from '../test/support/chromium'
+import { spawnServe } from '../test/support/serve'
 import type { BenchSuite } from './suites'
 
 const KEYS = 200
@@ -52,23 +53,8 @@ interface Serve {
 /** `meshpad serve` as a person starts it (no discovery: the bench connects the two by invite). */
 async function startServe(name: string): Promise<Serve> {
   const dir = await mkdtemp(join(tmpdir(), `meshpad-bench-windows-${name}-`))
-  const proc = spawn(
-    process.execPath,
-    ['bin/meshpad.cjs', 'serve', '--data-dir', dir, '--no-discovery', '--host', '127.0.0.1', '--name', name],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  let log = ''
-  proc.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)))
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    proc.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString()
-      const m = /open (http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{64})\n/.exec(out)
-      if (m) resolve(m[1]!)
-    })
-    proc.once('exit', (code) => reject(new Error(`meshpad serve exited with ${code}:\n${log}`)))
-  })
-  return { proc, url, dir }
+  const args = ['--data-dir', dir, '--no-discovery', '--host', '127.0.0.1', '--name', name]
+  return { ...(await spawnServe(args)), dir }
 }
 
 async function stopServe(s: Serve | undefined): Promise<void> {

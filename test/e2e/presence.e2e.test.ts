@@ -16,7 +16,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateKeyPair } from '../../src/main/net/device-key'
 import type { KeyPair } from '../../src/main/net/secure-channel'
 import { artifactPath, launchChromium } from '../support/chromium'
-import { editorText, slowDisk, startSide, stopSide, typeAtEnd, type Side } from '../support/e2e'
+import {
+  editorText,
+  slowDisk,
+  startSide,
+  stopSide,
+  textBeforeCaret,
+  typeAtEnd,
+  type Side,
+} from '../support/e2e'
 
 async function shot(page: Page, name: string): Promise<void> {
   const file = artifactPath(`screenshots/presence-${name}.png`)
@@ -36,18 +44,6 @@ function sameOldDefaultColour(): [KeyPair, KeyPair] {
 }
 
 const caretOf = (name: string): string => `.cm-remote-caret[aria-label="${name}'s cursor"]`
-
-/** The text of the caret's line before a person's remote caret (null: no caret). */
-const textBeforeCaret = (page: Page, name: string): Promise<string | null> =>
-  page.evaluate((selector) => {
-    const caret = document.querySelector(selector)
-    const line = caret?.closest('.cm-line')
-    if (!caret || !line) return null
-    const range = document.createRange()
-    range.setStart(line, 0)
-    range.setEndBefore(caret)
-    return range.toString()
-  }, caretOf(name))
 
 const person = (page: Page, side: Side): ReturnType<Page['locator']> =>
   page.locator(`[data-testid=person][data-device="${side.node.workspace.self}"]`)

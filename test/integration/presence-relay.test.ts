@@ -6,6 +6,7 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { generateKeyPair } from '../../src/main/net/device-key'
+import type { KeyPair } from '../../src/main/net/secure-channel'
 import { signerFor } from '../../src/main/node/crypto'
 import type { DocSession } from '../../src/main/node/doc-session'
 import { toHex } from '../../src/shared/sync/hex'
@@ -33,15 +34,25 @@ function countAwareness(node: TcpNode): { count: number } {
 }
 
 /** A signed presence message for `docId` about `origin`, signed with `signer`'s key. */
-function presence(
-  docId: string,
-  origin: string,
-  signer: { publicKey: Uint8Array; secretKey: Uint8Array },
-  seq: number,
-  state: string,
-): Message {
+function presence(docId: string, origin: string, signer: KeyPair, seq: number, state: string): Message {
   const signature = signerFor(signer)(presenceBytes(docId, origin, seq, state))
   return { type: 'awareness', docId, origin, seq, hops: 0, state, signature, sentTo: [] }
+}
+
+/** Mallory: a member (an editor the owner added), speaking the protocol by hand to `node`. */
+async function mallorySpeaksTo(
+  node: TcpNode,
+  doc: DocSession,
+): Promise<{ client: ProtocolClient; mallory: KeyPair; malloryKey: string }> {
+  const mallory = generateKeyPair()
+  const malloryKey = toHex(mallory.publicKey)
+  await doc.setMember(malloryKey, 'editor', 'mallory')
+  const client = await ProtocolClient.connect(node.node.port, { keyPair: mallory })
+  clients.push(client)
+  await client.greet('mallory')
+  client.send(client.proof(doc.keyFor(0)!, doc.docId, 0))
+  await client.waitFor((m) => m.type === 'sync-request', 5000) // authenticated
+  return { client, mallory, malloryKey }
 }
 
 describe('presence through the mesh, over TCP', () => {
@@ -99,14 +110,7 @@ describe('presence through the mesh, over TCP', () => {
   it('refuses a presence a member forges for another member, or for a non-member', async () => {
     const { a, b, docs } = await line()
     const [aDoc, bDoc, cDoc] = docs
-    const mallory = generateKeyPair()
-    const malloryKey = toHex(mallory.publicKey)
-    await aDoc.setMember(malloryKey, 'editor', 'mallory')
-    const client = await ProtocolClient.connect(a.node.port, { keyPair: mallory })
-    clients.push(client)
-    await client.greet('mallory')
-    client.send(client.proof(aDoc.keyFor(0)!, aDoc.docId, 0))
-    await client.waitFor((m) => m.type === 'sync-request', 5000)
+    const { client, mallory, malloryKey } = await mallorySpeaksTo(a, aDoc)
     bDoc.setAwareness({ name: 'bob', cursor: null })
     await until('Carol sees Bob', () => seen(cDoc).has(b.self), 5000)
     // Mallory claims a newer presence of Bob's, signed with her own key; then one of a device that
@@ -142,14 +146,7 @@ describe('presence through the mesh, over TCP', () => {
     await new Promise((r) => setTimeout(r, 200)) // a relay, if there were one, would be here by now
     expect(atA.count + atC.count).toBe(2) // sent to both directly, relayed by neither
     // An origin that publishes far faster than a window does: Alice relays at most its budget.
-    const mallory = generateKeyPair()
-    const malloryKey = toHex(mallory.publicKey)
-    await aDoc.setMember(malloryKey, 'editor', 'mallory')
-    const client = await ProtocolClient.connect(a.node.port, { keyPair: mallory })
-    clients.push(client)
-    await client.greet('mallory')
-    client.send(client.proof(aDoc.keyFor(0)!, aDoc.docId, 0))
-    await client.waitFor((m) => m.type === 'sync-request', 5000)
+    const { client, mallory, malloryKey } = await mallorySpeaksTo(a, aDoc)
     const relayed = countAwareness(c)
     const start = Date.now()
     for (let i = 0; i < 500; i++)

@@ -98,6 +98,18 @@ export const editorText = (page: Page, editor = '.live .cm-content'): Promise<st
       Array.from(el.querySelectorAll('.cm-line'), (line) => line.textContent ?? '').join('\n'),
     )
 
+/** The text of the caret's line before a person's remote caret, or null if it is not shown (labels are not text). */
+export const textBeforeCaret = (page: Page, name: string): Promise<string | null> =>
+  page.evaluate((who) => {
+    const caret = document.querySelector(`.cm-remote-caret[aria-label="${who}'s cursor"]`)
+    const line = caret?.closest('.cm-line')
+    if (!caret || !line) return null
+    const range = document.createRange()
+    range.setStart(line, 0)
+    range.setEndBefore(caret)
+    return range.toString()
+  }, name)
+
 /** The text of the history preview (a past version, read-only). */
 export const previewText = (page: Page): Promise<string> =>
   editorText(page, '[data-testid=preview] .cm-content')

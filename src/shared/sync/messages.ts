@@ -201,7 +201,7 @@ export function encodeMessage(m: Message): Uint8Array {
       break
     case 'awareness':
       docId(w, m.docId)
-      fixed(w, fromHexKey(m.origin), KEY_BYTES)
+      hexBytes(w, m.origin, KEY_BYTES, 'device key')
       w.uint(m.seq)
       w.uint(m.hops)
       w.string(m.state)
@@ -210,7 +210,7 @@ export function encodeMessage(m: Message): Uint8Array {
       break
     case 'awareness-gone':
       docId(w, m.docId)
-      fixed(w, fromHexKey(m.origin), KEY_BYTES)
+      hexBytes(w, m.origin, KEY_BYTES, 'device key')
       w.uint(m.seq)
       break
     case 'key-share':
@@ -342,8 +342,7 @@ function decodeFields(r: ByteReader): Message {
 }
 
 function docId(w: ByteWriter, id: string): void {
-  if (!isDocId(id)) throw new TypeError(`not a document ID: ${id}`)
-  for (let i = 0; i < DOC_ID_BYTES; i++) w.byte(parseInt(id.slice(i * 2, i * 2 + 2), 16))
+  hexBytes(w, id, DOC_ID_BYTES, 'document ID')
 }
 
 function readDocId(r: ByteReader): string {
@@ -359,7 +358,7 @@ function hexOf(b: Uint8Array): string {
 /** A list of peer tags (devices a message was already sent to), at most MAX_SENT_TO of them. */
 function tags(w: ByteWriter, list: readonly string[]): void {
   w.uint(Math.min(list.length, MAX_SENT_TO))
-  for (const tag of list.slice(0, MAX_SENT_TO)) fixed(w, fromHexTag(tag), PEER_TAG_BYTES)
+  for (const tag of list.slice(0, MAX_SENT_TO)) hexBytes(w, tag, PEER_TAG_BYTES, 'peer tag')
 }
 
 function readTags(r: ByteReader, type: MessageType): string[] {
@@ -370,20 +369,10 @@ function readTags(r: ByteReader, type: MessageType): string[] {
   return out
 }
 
-function fromHexKey(key: string): Uint8Array {
-  if (!/^[0-9a-f]+$/.test(key) || key.length !== KEY_BYTES * 2)
-    throw new TypeError(`not a device key: ${key}`)
-  const out = new Uint8Array(KEY_BYTES)
-  for (let i = 0; i < KEY_BYTES; i++) out[i] = parseInt(key.slice(i * 2, i * 2 + 2), 16)
-  return out
-}
-
-function fromHexTag(tag: string): Uint8Array {
-  if (!/^[0-9a-f]+$/.test(tag) || tag.length !== PEER_TAG_BYTES * 2)
-    throw new TypeError(`not a peer tag: ${tag}`)
-  const out = new Uint8Array(PEER_TAG_BYTES)
-  for (let i = 0; i < PEER_TAG_BYTES; i++) out[i] = parseInt(tag.slice(i * 2, i * 2 + 2), 16)
-  return out
+/** Writes lower-case hex as exactly `bytes` bytes (a device key, a peer tag), or throws naming `what`. */
+function hexBytes(w: ByteWriter, hex: string, bytes: number, what: string): void {
+  if (!HEX.test(hex) || hex.length !== bytes * 2) throw new TypeError(`not a ${what}: ${hex}`)
+  for (let i = 0; i < bytes; i++) w.byte(parseInt(hex.slice(i * 2, i * 2 + 2), 16))
 }
 
 function fixed(w: ByteWriter, b: Uint8Array, n: number): void {

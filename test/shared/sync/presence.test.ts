@@ -33,6 +33,11 @@ class Mesh {
   private timers: { at: number; callback: () => void; live: boolean }[] = []
   delivered = 0
 
+  /** Member devices, one per name. */
+  devices<const N extends readonly string[]>(...names: N): { [K in keyof N]: Device } {
+    return names.map((n) => this.device(n)) as { [K in keyof N]: Device }
+  }
+
   device(name: string, member = true): Device {
     const d = new Device(this, name, testDevice())
     if (member) this.members.add(d.key)
@@ -135,11 +140,7 @@ function forged(signer: TestDevice, origin: string, seq: number, state: string):
 describe('presence through the mesh', () => {
   it('reaches people who are not directly connected, through a relay', () => {
     const mesh = new Mesh()
-    const [alice, bob, carol] = ['alice', 'bob', 'carol'].map((n) => mesh.device(n)) as [
-      Device,
-      Device,
-      Device,
-    ]
+    const [alice, bob, carol] = mesh.devices('alice', 'bob', 'carol')
     mesh.link(alice, bob)
     mesh.link(alice, carol)
     bob.publish({ name: 'bob', at: 1 })
@@ -187,7 +188,7 @@ describe('presence through the mesh', () => {
 
   it('keeps the newest state: an older sequence number that arrives late is ignored', () => {
     const mesh = new Mesh()
-    const [alice, bob] = [mesh.device('alice'), mesh.device('bob')]
+    const [alice, bob] = mesh.devices('alice', 'bob')
     mesh.link(alice, bob)
     const old = forged(alice.id, alice.key, 5, '{"v":"old"}')
     const fresh = forged(alice.id, alice.key, 9, '{"v":"new"}')
@@ -198,11 +199,7 @@ describe('presence through the mesh', () => {
 
   it('refuses a presence that a member forges for another device, or changes on the way', () => {
     const mesh = new Mesh()
-    const [alice, mallory, carol] = ['alice', 'mallory', 'carol'].map((n) => mesh.device(n)) as [
-      Device,
-      Device,
-      Device,
-    ]
+    const [alice, mallory, carol] = mesh.devices('alice', 'mallory', 'carol')
     mesh.link(alice, mallory)
     mesh.link(mallory, carol)
     // Mallory (a member) claims to relay Alice's cursor, signed with her own key.
@@ -236,11 +233,7 @@ describe('presence through the mesh', () => {
 
   it('bounds what one peer can make it verify, and what one origin can make the mesh relay', () => {
     const mesh = new Mesh()
-    const [alice, bob, carol] = ['alice', 'bob', 'carol'].map((n) => mesh.device(n)) as [
-      Device,
-      Device,
-      Device,
-    ]
+    const [alice, bob, carol] = mesh.devices('alice', 'bob', 'carol')
     mesh.link(alice, bob)
     mesh.link(bob, carol)
     mesh.flush()
@@ -260,12 +253,7 @@ describe('presence through the mesh', () => {
 
   it('forgets a person at once when no path to them is left, and after the TTL otherwise', () => {
     const mesh = new Mesh()
-    const [alice, bob, carol, dan] = ['alice', 'bob', 'carol', 'dan'].map((n) => mesh.device(n)) as [
-      Device,
-      Device,
-      Device,
-      Device,
-    ]
+    const [alice, bob, carol, dan] = mesh.devices('alice', 'bob', 'carol', 'dan')
     mesh.link(alice, bob)
     mesh.link(alice, carol)
     mesh.link(carol, dan)
@@ -289,11 +277,7 @@ describe('presence through the mesh', () => {
 
   it('keeps a person reachable another way, and relearns one whose direct link went at the next refresh', () => {
     const mesh = new Mesh()
-    const [alice, bob, carol] = ['alice', 'bob', 'carol'].map((n) => mesh.device(n)) as [
-      Device,
-      Device,
-      Device,
-    ]
+    const [alice, bob, carol] = mesh.devices('alice', 'bob', 'carol')
     mesh.link(alice, carol)
     mesh.link(bob, carol)
     mesh.link(alice, bob)
@@ -316,11 +300,7 @@ describe('presence through the mesh', () => {
 
   it('forgets a removed member, and a device that says it left', () => {
     const mesh = new Mesh()
-    const [alice, bob, carol] = ['alice', 'bob', 'carol'].map((n) => mesh.device(n)) as [
-      Device,
-      Device,
-      Device,
-    ]
+    const [alice, bob, carol] = mesh.devices('alice', 'bob', 'carol')
     mesh.link(alice, bob)
     mesh.link(alice, carol)
     bob.publish({ name: 'bob' })
