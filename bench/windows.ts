@@ -14,7 +14,7 @@
  */
 import type { ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { decodeInvite } from '../src/main/node/invite-code'
@@ -262,7 +262,8 @@ async function nodeToNode(): Promise<number[]> {
 async function run(): Promise<void> {
   const w = await windowToWindow()
   const n = await nodeToNode()
-  console.log(`  ${KEYS} keys, ${INTERVAL_MS} ms apart, typed at the end of one line`)
+  const load = loadavg()[0]!.toFixed(1)
+  console.log(`  ${KEYS} keys, ${INTERVAL_MS} ms apart, typed at the end of one line (load average ${load})`)
   console.log(`  window → window (keydown → other editor's DOM changed): ${fmt(w.total)}`)
   console.log(`  node → node (insert → 'text' on the other node):        ${fmt(n)}`)
   console.log(`  where window → window goes (${w.a.length} of ${KEYS} keys matched to their frames):`)

@@ -65,9 +65,11 @@ export type ChangeOrigin = 'local' | 'remote'
 export interface DocSessionEvents {
   text: [changes: TextChange[], origin: ChangeOrigin]
   /**
-   * The op batch behind a text change, once it is durable: for other replicas of this document on this
-   * device (the UI's), which need ops, not positions. 'local' batches come from this node or from
-   * `applyLocalBatch` (the same object that was passed in, so its sender can skip its own echo).
+   * The op batch behind a text change: for other replicas of this document on this device (the UI's),
+   * which need ops, not positions. 'local' batches come from this node or from `applyLocalBatch` (the
+   * same object that was passed in, so its sender can skip its own echo), once durable; 'remote' ones
+   * as soon as applied, since a peer sends only what is on its disk (a window shows a keystroke
+   * without waiting for this node's fsync too).
    */
   batch: [batch: Uint8Array, origin: ChangeOrigin, catchUp: boolean]
   props: []
@@ -370,11 +372,12 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
         const away = catchUp && this.isAway(from, before)
         const applying = this.durable.applyText(batch)
         isNew = this.progress(channel) !== before
-        const changes = await applying
-        if (changes.length > 0) this.emit('text', changes, 'remote')
-        // Progress first, so that a status read on 'batch' already counts this batch.
+        // Progress first, so that a status read on 'batch' already counts this batch. The windows get
+        // it before our fsync: it is on its origin's disk already (no one sends what is not on theirs).
         if (isNew) this.updateSync()
         if (isNew) this.emit('batch', batch, 'remote', away)
+        const changes = await applying
+        if (changes.length > 0) this.emit('text', changes, 'remote')
       } else if (channel === Channel.Props) {
         const applying = this.durable.applyProps(batch)
         isNew = this.progress(channel) !== before

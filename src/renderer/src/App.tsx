@@ -245,7 +245,8 @@ export function App(): React.JSX.Element {
     presence.current?.cursorMoved()
     if (!docChanged) return
     presence.current?.textChanged()
-    setRevision((r) => r + 1)
+    // Only the history list reads the revision: the window does not re-render for every keystroke.
+    if (panelRef.current === 'history') setRevision((r) => r + 1)
     const h = editorRef.current
     if (!h) return
     const ranges = awayRanges(h.view)

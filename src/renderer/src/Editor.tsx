@@ -12,6 +12,7 @@ import { awayHighlights, catchUpChange } from './collab/away'
 import { presenceCursors } from './collab/presence'
 import type { DocEvents } from './doc-events'
 import { darkQuery, themeFor } from './theme'
+import { typeAhead } from './typing'
 
 /** A document to edit: its ID and state from the node, or null for a scratch editor with no node. */
 export interface EditorDoc {
@@ -85,6 +86,9 @@ export function Editor(props: EditorProps): React.JSX.Element {
       state: EditorState.create({
         doc: replica.toString(),
         extensions: [
+          // First, so that a keystroke's ops leave before the other extensions' updates run.
+          doc ? textDocSync({ doc: replica, push: (batch) => latest.current.push(doc.docId, batch) }) : [],
+          typeAhead(),
           basicSetup,
           EditorView.lineWrapping,
           // A viewer's node refuses its edits: the editor must not make any.
@@ -94,7 +98,6 @@ export function Editor(props: EditorProps): React.JSX.Element {
           presenceCursors(),
           awayHighlights(),
           authorsSlot.of([]),
-          doc ? textDocSync({ doc: replica, push: (batch) => latest.current.push(doc.docId, batch) }) : [],
           EditorView.updateListener.of((update) => {
             if (!update.selectionSet && !update.docChanged && !update.focusChanged) return
             const head = update.state.selection.main.head
