@@ -13,6 +13,7 @@
  * Target (issue 13): window → window p50 under 5 ms, p99 under 16 ms.
  */
 import type { ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -129,6 +130,9 @@ async function windowToWindow(): Promise<{ total: number[]; a: number[]; nodes: 
   let alice: Serve | undefined
   let bob: Serve | undefined
   let browser: Browser | undefined
+  if (!existsSync(join(process.cwd(), 'out/renderer/index.html'))) {
+    throw new Error('bench: out/renderer is missing: run `npm run build` first (meshpad serve serves it).')
+  }
   try {
     ;[alice, bob] = await Promise.all([startServe('alice'), startServe('bob')])
     browser = await chromium.launch({
