@@ -3,6 +3,7 @@ import { editorSuite } from './editor'
 import { startupSuite } from './startup'
 import { storageSuite } from './storage'
 import { syncSuite } from './sync'
+import { windowsSuite } from './windows'
 
 /** The benchmark suites that `npm run bench` runs, in order. Later work adds its suites here. */
 export interface BenchSuite {
@@ -11,4 +12,11 @@ export interface BenchSuite {
   run(): Promise<void>
 }
 
-export const suites: BenchSuite[] = [crdtSuite, storageSuite, startupSuite, syncSuite, editorSuite]
+export const suites: BenchSuite[] = [
+  crdtSuite,
+  storageSuite,
+  startupSuite,
+  syncSuite,
+  editorSuite,
+  windowsSuite,
+]

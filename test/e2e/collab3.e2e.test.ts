@@ -9,7 +9,16 @@ import { dirname } from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { artifactPath, launchChromium } from '../support/chromium'
-import { editorText, previewText, startSide, stopSide, typeAtEnd, until, type Side } from '../support/e2e'
+import {
+  editorText,
+  previewText,
+  startSide,
+  stopSide,
+  textBeforeCaret,
+  typeAtEnd,
+  until,
+  type Side,
+} from '../support/e2e'
 
 async function shot(page: Page, name: string): Promise<void> {
   const file = artifactPath(`screenshots/collab-${name}.png`)
@@ -17,18 +26,6 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: file })
   expect(statSync(file).size).toBeGreaterThan(1000)
 }
-
-/** The text of the caret's line before a remote caret (labels are drawn by CSS, so not text). */
-const textBeforeCaret = (page: Page, name: string): Promise<string | null> =>
-  page.evaluate((who) => {
-    const caret = document.querySelector(`.cm-remote-caret[aria-label="${who}'s cursor"]`)
-    const line = caret?.closest('.cm-line')
-    if (!caret || !line) return null
-    const range = document.createRange()
-    range.setStart(line, 0)
-    range.setEndBefore(caret)
-    return range.toString()
-  }, name)
 
 describe('three people, three nodes, three windows', () => {
   // One browser per person, as in life: a page behind another in one browser gets its frames

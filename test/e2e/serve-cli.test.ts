@@ -2,11 +2,12 @@
  * `meshpad serve` as a process: it prints a tokenised URL on 127.0.0.1, serves the app with the token,
  * refuses without it, and exits cleanly on SIGTERM.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { spawnServe } from '../support/serve'
 
 describe('meshpad serve', () => {
   let child: ChildProcess | undefined
@@ -17,21 +18,8 @@ describe('meshpad serve', () => {
 
   it('prints a token URL, serves with the token only, and stops on SIGTERM', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'meshpad-serve-'))
-    const proc = spawn(
-      process.execPath,
-      ['bin/meshpad.cjs', 'serve', '--data-dir', dataDir, '--no-discovery', '--host', '127.0.0.1'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    )
+    const { proc, url } = await spawnServe(['--data-dir', dataDir, '--no-discovery', '--host', '127.0.0.1'])
     child = proc
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = ''
-      proc.stdout!.on('data', (chunk: Buffer) => {
-        out += chunk.toString()
-        const m = /open (http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{64})\n/.exec(out)
-        if (m) resolve(m[1]!)
-      })
-      proc.once('exit', (code) => reject(new Error(`meshpad serve exited with ${code}`)))
-    })
     const { origin, searchParams } = new URL(url)
     expect((await fetch(`${origin}/`, { redirect: 'manual' })).status).toBe(403)
     const page = await fetch(`${origin}/${searchParams.get('token')}/`)

@@ -67,8 +67,12 @@ export function randomMessage(random: Random, docId: string): Message {
       return {
         type: 'awareness',
         docId: id(),
+        origin: hex(randomBytes(random, 32)),
         seq: int(random, 1e6),
+        hops: int(random, 10),
         state: JSON.stringify({ c: randomText(random, 40) }),
+        signature: randomBytes(random, 64),
+        sentTo: [],
       }
     case 7:
       return { type: 'key-share', docId: id(), epoch: int(random, 10), key: randomBytes(random, 32) }

@@ -48,6 +48,28 @@ describe('renderer in Chromium', () => {
     await expect.poll(() => page.getByTestId('cursor').innerText()).toBe('Ln 2, Col 12')
   })
 
+  it('takes typing through CodeMirror’s input handlers: brackets close, a selection is replaced, undo', async () => {
+    const content = page.locator('.cm-content')
+    await content.click()
+    await page.keyboard.press('Control+a')
+    // The browser never edits the DOM for a typed character (no 'input' event): CodeMirror does.
+    await content.evaluate((el) => {
+      const w = window as unknown as { inputs: number }
+      w.inputs = 0
+      el.addEventListener('input', () => w.inputs++)
+    })
+    await page.keyboard.type('call(x')
+    await expect.poll(() => content.innerText()).toBe('call(x)') // closeBrackets, as without the fast path
+    expect(await page.evaluate(() => (window as unknown as { inputs: number }).inputs)).toBe(0)
+    await page.keyboard.press('End')
+    await page.keyboard.press('Shift+Home')
+    await page.keyboard.type('done')
+    await expect.poll(() => content.innerText()).toBe('done')
+    await expect.poll(() => page.getByTestId('cursor').innerText()).toBe('Ln 1, Col 5')
+    await page.keyboard.press('Control+z')
+    await expect.poll(() => content.innerText()).toBe('call(x)')
+  })
+
   it('saves a screenshot as a test artifact', async () => {
     const file = artifactPath('screenshots/foundation-editor.png')
     mkdirSync(dirname(file), { recursive: true })

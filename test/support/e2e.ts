@@ -2,11 +2,14 @@
  * Helpers for the end-to-end tests: a "side" is one real node (its own data dir, TCP on 127.0.0.1,
  * no discovery) with browser mode in front of it and a Chromium page on it.
  */
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import { AppService } from '../../src/main/hosts/app-service'
+import { DEVICE_KEY_FILE } from '../../src/main/net/device-key'
+import type { KeyPair } from '../../src/main/net/secure-channel'
+import { nodeFs, type StorageFs } from '../../src/main/storage/fs-layer'
 import { startWebHost, type WebHost } from '../../src/main/hosts/web-host'
 import { PeerNode } from '../../src/main/node/peer-node'
 
@@ -20,9 +23,27 @@ export interface Side {
   errors: string[]
 }
 
-export async function startSide(context: BrowserContext, name: string): Promise<Side> {
+export interface SideOptions {
+  /** The device's key pair (default: a new one), e.g. to give two people the same default colour. */
+  readonly keyPair?: KeyPair
+  /** The disk the node's documents are on (default: the real one), e.g. a slow one. */
+  readonly storageFs?: StorageFs
+}
+
+export async function startSide(
+  context: BrowserContext,
+  name: string,
+  options: SideOptions = {},
+): Promise<Side> {
   const dataDir = mkdtempSync(join(tmpdir(), `meshpad-e2e-${name}-`))
-  const node = await PeerNode.start({ dataDir, name, host: '127.0.0.1', antiEntropyMs: 500 })
+  if (options.keyPair) writeDeviceKey(dataDir, options.keyPair)
+  const node = await PeerNode.start({
+    dataDir,
+    name,
+    host: '127.0.0.1',
+    antiEntropyMs: 500,
+    ...(options.storageFs ? { storageFs: options.storageFs } : {}),
+  })
   const service = new AppService({ node, host: 'browser', version: 'test', dataDir, watchDebounceMs: 50 })
   const web = await startWebHost({ service, rendererDir })
   const page = await context.newPage()
@@ -37,6 +58,38 @@ export async function startSide(context: BrowserContext, name: string): Promise<
   return { node, service, web, page, errors }
 }
 
+/** Puts a device key in a data dir, in the file format the node reads (src/main/net/device-key.ts). */
+function writeDeviceKey(dataDir: string, keyPair: KeyPair): void {
+  const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+  const file = {
+    format: 'meshpad-device-key',
+    version: 1,
+    algorithm: 'ed25519',
+    publicKey: hex(keyPair.publicKey),
+    secretKey: hex(keyPair.secretKey),
+  }
+  writeFileSync(join(dataDir, DEVICE_KEY_FILE), JSON.stringify(file), { mode: 0o600 })
+}
+
+/** A real disk whose fsyncs take `delay.ms` longer (0 at first), to make a node slow on purpose. */
+export function slowDisk(): { fs: StorageFs; delay: { ms: number } } {
+  const delay = { ms: 0 }
+  const fs: StorageFs = {
+    ...nodeFs,
+    open: async (path, flags, mode) => {
+      const file = await nodeFs.open(path, flags, mode)
+      return {
+        ...file,
+        sync: async () => {
+          if (delay.ms > 0) await new Promise((r) => setTimeout(r, delay.ms))
+          await file.sync()
+        },
+      }
+    },
+  }
+  return { fs, delay }
+}
+
 /** The editor's text, from its rendered lines (the documents here are small enough to be all rendered). */
 export const editorText = (page: Page, editor = '.live .cm-content'): Promise<string> =>
   page
@@ -44,6 +97,18 @@ export const editorText = (page: Page, editor = '.live .cm-content'): Promise<st
     .evaluate((el) =>
       Array.from(el.querySelectorAll('.cm-line'), (line) => line.textContent ?? '').join('\n'),
     )
+
+/** The text of the caret's line before a person's remote caret, or null if it is not shown (labels are not text). */
+export const textBeforeCaret = (page: Page, name: string): Promise<string | null> =>
+  page.evaluate((who) => {
+    const caret = document.querySelector(`.cm-remote-caret[aria-label="${who}'s cursor"]`)
+    const line = caret?.closest('.cm-line')
+    if (!caret || !line) return null
+    const range = document.createRange()
+    range.setStart(line, 0)
+    range.setEndBefore(caret)
+    return range.toString()
+  }, name)
 
 /** The text of the history preview (a past version, read-only). */
 export const previewText = (page: Page): Promise<string> =>

@@ -18,7 +18,8 @@ import {
   type Settings,
   type SharingInfo,
 } from '../../shared/api'
-import { colorOf } from '../../shared/palette'
+import { assignColors, colorOf } from '../../shared/palette'
+import { PRESENCE_REFRESH_MS } from '../../shared/sync/presence'
 import type { JsonValue } from '../storage/durable-doc'
 import { fromHex } from '../../shared/sync/hex'
 import { deviceIdOf } from '../net/device-key'
@@ -30,8 +31,6 @@ import type { PeerNode } from '../node/peer-node'
 import { WorkspaceError } from '../node/workspace'
 import { JsonFile } from '../shell/json-file'
 
-/** Presence expires on peers after 30 s unless refreshed (doc-session.ts): refresh well before. */
-const PRESENCE_REFRESH_MS = 10_000
 const MAX_NAME = 64
 const MAX_PROP_KEY = 128
 const MAX_PROP_VALUE = 16 * 1024
@@ -117,7 +116,7 @@ export class Collaboration {
   /** This device's cursor per document (the last window to report one), republished to peers. */
   private readonly cursors = new Map<string, CursorAnchors>()
   private readonly timer: NodeJS.Timeout
-  /** Peers' colours as their presence told, for colouring their text even after they leave. */
+  /** People's colours as last given out, for colouring their text even after they leave. */
   private readonly knownColors = new Map<string, string>()
   private readonly unsubscribe: () => void
 
@@ -361,40 +360,69 @@ export class Collaboration {
   }
 
   presence(session: DocSession): PresenceInfo[] {
-    return session.presences().map((p) => {
-      const color = field(p.state, 'color')
-      const safeColor = color && COLOR.test(color) ? color : colorOf(p.device)
-      this.knownColors.set(p.device, safeColor)
-      return {
-        device: p.device,
-        deviceId: deviceIdFor(p.device),
-        name: (field(p.state, 'name') ?? p.name).slice(0, MAX_NAME),
-        color: safeColor,
-        cursor: cursorOf(p.state),
-      }
-    })
+    const colors = this.colorsIn(session)
+    return session.presences().map((p) => ({
+      device: p.device,
+      deviceId: deviceIdFor(p.device),
+      name: (field(p.state, 'name') ?? p.name).slice(0, MAX_NAME),
+      color: colors.get(p.device) ?? colorOf(p.device),
+      cursor: cursorOf(p.state),
+    }))
   }
 
+  /**
+   * The colours of the document's people now, this device's included: each one's chosen colour, or a
+   * default that no one else present has (palette.ts). Every peer computes the same from the same
+   * people; a colour that is not #rrggbb counts as not chosen.
+   */
+  private colorsIn(session: DocSession): Map<string, string> {
+    const chosen = (state: JsonValue): string | null => {
+      const color = field(state, 'color')?.toLowerCase()
+      return color && COLOR.test(color) ? color : null
+    }
+    const colors = assignColors([
+      { device: this.node.workspace.self, chosen: this.stored.color },
+      ...session.presences().map((p) => ({ device: p.device, chosen: chosen(p.state) })),
+    ])
+    for (const [device, color] of colors) this.knownColors.set(device, color)
+    return colors
+  }
+
+  /**
+   * Who wrote with each replica. A person is named as they are known now (their presence, else their
+   * member record), else as they were when they wrote, else by their device ID: never anonymously.
+   */
   authors(session: DocSession): Record<string, AuthorInfo> {
+    const self = this.node.workspace.self
+    const present = new Map(session.presences().map((p) => [p.device, field(p.state, 'name')]))
+    const nameOf = (device: string, recorded: string): string =>
+      (device === self ? this.node.workspace.name : null) ||
+      present.get(device)?.slice(0, MAX_NAME) ||
+      session.member(device)?.name ||
+      recorded ||
+      `Device ${deviceIdFor(device).slice(0, 4)}`
+    const colors = this.colorsIn(session)
     const out: Record<string, AuthorInfo> = {}
     for (const [key] of session.durable.props.entries()) {
       if (!key.startsWith(AUTHOR_PREFIX)) continue
       const replica = key.slice(AUTHOR_PREFIX.length)
       const author = session.authorOf(replica)
-      if (author) out[replica] = { ...author, color: this.colorFor(author.device) }
+      if (author) {
+        out[replica] = {
+          device: author.device,
+          name: nameOf(author.device, author.name),
+          color: colors.get(author.device) ?? this.knownColors.get(author.device) ?? colorOf(author.device),
+        }
+      }
     }
     return out
   }
 
-  private colorFor(device: string): string {
-    if (device === this.node.workspace.self) return this.settings().color
-    return this.knownColors.get(device) ?? colorOf(device)
-  }
-
   private publish(session: DocSession): void {
     const cursor = this.cursors.get(session.docId) ?? null
-    const s = this.settings()
-    session.setAwareness({ name: s.displayName, color: s.color, cursor: cursor as JsonValue })
+    // The colour only if chosen: a default is each peer's to work out, so that defaults never collide.
+    const color = this.stored.color
+    session.setAwareness({ name: this.node.workspace.name, color, cursor: cursor as JsonValue })
   }
 
   private publishAll(): void {

@@ -16,6 +16,7 @@ import {
 } from '../../shared/crdt'
 import { Channel, peerTag, type DocBatches, type DocVersions, type Role } from '../../shared/sync/messages'
 import type { PeerSession, SessionDoc } from '../../shared/sync/session'
+import { PresenceTable, type SignedPresence } from '../../shared/sync/presence'
 import { fromHex, toHex } from '../../shared/sync/hex'
 import { truncateString } from '../../shared/crdt/bytes'
 import type { Sign } from '../../shared/members/member-op'
@@ -69,9 +70,11 @@ export type ChangeOrigin = 'local' | 'remote'
 export interface DocSessionEvents {
   text: [changes: TextChange[], origin: ChangeOrigin]
   /**
-   * The op batch behind a text change, once it is durable: for other replicas of this document on this
-   * device (the UI's), which need ops, not positions. 'local' batches come from this node or from
-   * `applyLocalBatch` (the same object that was passed in, so its sender can skip its own echo).
+   * The op batch behind a text change: for other replicas of this document on this device (the UI's),
+   * which need ops, not positions. 'local' batches come from this node or from `applyLocalBatch` (the
+   * same object that was passed in, so its sender can skip its own echo), once durable; 'remote' ones
+   * as soon as applied, since a peer sends only what is on its disk (a window shows a keystroke
+   * without waiting for this node's fsync too).
    */
   batch: [batch: Uint8Array, origin: ChangeOrigin, catchUp: boolean]
   props: []
@@ -110,13 +113,14 @@ export function missingCount(theirs: VersionVector, ours: VersionVector): number
 interface CatchUp {
   readonly target: Record<string, number>
   readonly base: VersionVector
+  /** This replica held text when the catch-up began: what arrives is news from time apart. */
+  readonly away: boolean
 }
 
 export class NotAllowedError extends Error {
   readonly code = 'NOT_ALLOWED'
 }
 
-const AWARENESS_TTL_MS = 30_000
 /** This device seals its replica's edits once they pause this long, and at least this often while they go on. */
 const SEAL_IDLE_MS = 1_000
 const SEAL_MAX_MS = 10_000
@@ -133,9 +137,8 @@ export const AUTHOR_PREFIX = 'author:'
 const isEmpty = (b: Uint8Array): boolean => b.length <= 2
 
 export class DocSession extends EventEmitter<DocSessionEvents> implements SessionDoc {
-  /** Each peer's presence, with the session it came over (it goes when that connection closes). */
-  private readonly presence = new Map<string, PeerPresence & { seq: number; from: PeerSession }>()
-  private awarenessSeq = 0
+  /** Who else is in the document, through the whole mesh (src/shared/sync/presence.ts). */
+  private readonly presence: PresenceTable<PeerSession>
   /** Replicas whose author record this session has written (this node's, and its UI's). */
   private readonly authorsRegistered = new Set<string>()
   /** Authenticated peers that hold text this replica lacks, since their last sync-request. */
@@ -184,6 +187,25 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       now: () => this.now(),
     })
     this.provenance.adopt(deps.claim)
+    this.presence = new PresenceTable<PeerSession>({
+      docId: durable.docId,
+      self: deps.self,
+      peers: () => this.peers(),
+      keyOf: (s) => s.remoteKey,
+      send: (s, presence, sentTo) => s.sendAwareness(this.docId, presence, sentTo),
+      sendGone: (s, origin, seq) => s.sendAwarenessGone(this.docId, origin, seq),
+      isMember: (device) => this.roleOf(device) !== undefined,
+      verify: (origin, data, signature) => memberCrypto.verify(fromHex(origin), data, signature),
+      sign: deps.sign,
+      now: () => this.now(),
+      setTimer: (callback, ms) => {
+        const timer = setTimeout(callback, ms)
+        timer.unref?.()
+        return () => clearTimeout(timer)
+      },
+      changed: () => this.emit('awareness'),
+      log: deps.log,
+    })
     this.syncing = this.joining
   }
 
@@ -311,7 +333,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       // An anti-entropy probe mid-sync: keep the baseline, so progress stays monotonic.
       for (const r in v[0]) known.target[r] = Math.max(known.target[r] ?? 0, v[0][r]!)
     } else if (missingCount(v[0], ours) > 0) {
-      this.catchUps.set(from, { target: { ...v[0] }, base: { ...ours } })
+      this.catchUps.set(from, { target: { ...v[0] }, base: { ...ours }, away: Object.keys(ours).length > 0 })
     } else if (!awaited) {
       return // the common case: an anti-entropy probe from a peer we are even with
     }
@@ -323,13 +345,10 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
    * presence it brought: the people bar shows who is here now, not until the presence expires.
    */
   forgetPeer(session: PeerSession): void {
+    this.presence.peerLeft(session)
     this.catchUps.delete(session)
     this.awaiting.delete(session)
     this.updateSync()
-    if (this.presence.get(session.remoteKey)?.from === session) {
-      this.presence.delete(session.remoteKey)
-      this.emit('awareness')
-    }
   }
 
   /**
@@ -454,15 +473,17 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       // this replica something is passed on, or peers in a cycle would echo duplicates forever.
       const before = this.progress(channel)
       if (channel === Channel.Text) {
+        const away = catchUp && this.isAway(from, before)
         const applying = this.durable.applyText(batch)
         isNew = this.progress(channel) !== before
         // A seal that came ahead of these ops can be checked now (its senders pass it on, not us).
         this.provenance.settle()
+        // Progress first, so that a status read on 'batch' already counts this batch. The windows get
+        // it before our fsync: it is on its origin's disk already (no one sends what is not on theirs).
+        if (isNew) this.updateSync()
+        if (isNew) this.emit('batch', batch, 'remote', away)
         const changes = await applying
         if (changes.length > 0) this.emit('text', changes, 'remote')
-        // Progress first, so that a status read on 'batch' already counts this batch.
-        if (isNew) this.updateSync()
-        if (isNew) this.emit('batch', batch, 'remote', catchUp)
       } else if (channel === Channel.Props) {
         const applying = this.durable.applyProps(batch)
         isNew = this.progress(channel) !== before
@@ -726,6 +747,12 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     return [...new Set([...this.durable.members.equivocators(), ...this.provenance.equivocators()])]
   }
 
+  /** Whether a sync reply's batch is news from time apart: not in a first sync (a device that just joined). */
+  private isAway(from: PeerSession | null, heldBefore: number): boolean {
+    const catchUp = from ? this.catchUps.get(from) : undefined
+    return catchUp ? catchUp.away : heldBefore > 0
+  }
+
   /** How much a replica holds: ops applied plus ops parked. It grows exactly when a batch was news. */
   private progress(channel: Channel): number {
     const crdt =
@@ -788,44 +815,33 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     return seals
   }
 
-  applyAwareness(from: PeerSession, seq: number, state: string): void {
-    const prev = this.presence.get(from.remoteKey)
-    if (prev && prev.seq >= seq) return
-    let parsed: JsonValue
-    try {
-      parsed = JSON.parse(state) as JsonValue
-    } catch {
-      return // presence is best effort: a malformed one is ignored
-    }
-    const now = this.now()
-    this.presence.set(from.remoteKey, {
-      device: from.remoteKey,
-      name: from.remoteName,
-      state: parsed,
-      seq,
-      expires: now + AWARENESS_TTL_MS,
-      from,
-    })
-    this.emit('awareness')
+  /** A presence from a peer, about it or relayed (checked, deduplicated and passed on by the table). */
+  applyAwareness(from: PeerSession, presence: SignedPresence, sentTo: readonly string[]): void {
+    this.presence.receive(from, presence, sentTo)
   }
 
-  /** Presence of the peers in this document, expired entries dropped. */
+  awarenessGone(from: PeerSession, origin: string, seq: number): void {
+    this.presence.gone(from, origin, seq)
+  }
+
+  /** A peer authenticated for this document: it hears who is here. */
+  peerReady(session: PeerSession): void {
+    this.presence.peerReady(session)
+  }
+
+  /** Presence of the other members in this document, wherever they are in the mesh; expired ones dropped. */
   presences(): PeerPresence[] {
-    const now = this.now()
-    for (const [k, p] of this.presence) if (p.expires <= now) this.presence.delete(k)
-    return [...this.presence.values()].map(({ device, name, state, expires }) => ({
+    return this.presence.list().map(({ device, state, expires }) => ({
       device,
-      name,
-      state,
+      name: this.member(device)?.name ?? '',
+      state: state as JsonValue,
       expires,
     }))
   }
 
-  /** Publishes this device's presence (cursor, selection, name, colour) to the peers. */
+  /** Publishes this device's presence (cursor, selection, name, colour), signed, to the whole mesh. */
   setAwareness(state: JsonValue): void {
-    const json = JSON.stringify(state)
-    this.awarenessSeq++
-    for (const s of this.peers()) s.sendAwareness(this.docId, this.awarenessSeq, json)
+    this.presence.publish(JSON.stringify(state))
   }
 
   // ---- local edits ---------------------------------------------------------------------------------
@@ -1071,6 +1087,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     this.updateSync() // drops peers that lost access; a joined document's first sync may be over
     // Claims of devices that were not members yet (their member op came later): bound now.
     for (const replica of this.provenance.retryClaims()) this.releaseHeld(replica)
+    this.presence.prune()
     this.emit('members')
   }
 

@@ -15,6 +15,7 @@ import type { NetLog } from '../net/log'
 import { Reconnector, targetKey } from '../net/reconnect'
 import { Transport } from '../net/transport'
 import { FileStore } from '../storage/file-store'
+import type { StorageFs } from '../storage/fs-layer'
 import { LanDiscovery } from './lan-discovery'
 import { KnownPeers } from './known-peers'
 import { signerFor } from './crypto'
@@ -39,6 +40,8 @@ export interface PeerNodeOptions {
    * Off unless given: `true` for the defaults, or options (tests pin it to loopback and another port).
    */
   readonly discovery?: boolean | DiscoveryOptions
+  /** The filesystem the document store uses (tests: a slow or failing disk); default the real one. */
+  readonly storageFs?: StorageFs
 }
 
 /** Whether connections are let through (false while working offline); shared with the accept handler. */
@@ -87,7 +90,10 @@ export class PeerNode {
       if (level !== 'debug') log(message)
     }
     const identity = await loadOrCreateDeviceKey(options.dataDir, { log: netLog })
-    const store = new FileStore({ dir: join(options.dataDir, 'docs') })
+    const store = new FileStore({
+      dir: join(options.dataDir, 'docs'),
+      ...(options.storageFs ? { fs: options.storageFs } : {}),
+    })
     const secrets = await SecretStore.open(options.dataDir)
     const workspace = new Workspace({
       deviceKey: identity.publicKey,

@@ -624,6 +624,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
 
   onDocReady(session: PeerSession, docId: string): void {
     this.docs.get(docId)?.peerAuthenticated(session)
+    this.docs.get(docId)?.peerReady(session)
     this.emit('peers')
   }
 

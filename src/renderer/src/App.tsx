@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react'
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { redo, undo } from '@codemirror/commands'
 import { openSearchPanel } from '@codemirror/search'
 import { X } from 'lucide-react'
@@ -36,7 +36,10 @@ import { StatusBar } from './StatusBar'
 import { Toolbar } from './Toolbar'
 import { useApiEvent } from './use-api-event'
 
-/** The names of who wrote the text in `ranges` (sorted, non-overlapping), from the replica's runs. */
+/**
+ * The names of who wrote the text in `ranges` (sorted, non-overlapping), from the replica's runs. An
+ * author whose record has not arrived yet is left out: the list is made again when it comes.
+ */
 function authorsIn(
   h: EditorHandle,
   ranges: readonly { from: number; to: number }[],
@@ -50,7 +53,8 @@ function authorsIn(
     const to = (at += run.length)
     while (i < ranges.length && ranges[i]!.to <= from) i++
     if (i === ranges.length) break
-    if (ranges[i]!.from < to) names.add(authors[run.replica]?.name ?? 'Someone')
+    const name = authors[run.replica]?.name
+    if (ranges[i]!.from < to && name) names.add(name)
   }
   return [...names].sort()
 }
@@ -81,7 +85,8 @@ export function App(): React.JSX.Element {
   const [role, setRole] = useState<DocRole | null>(null)
   const [preview, setPreview] = useState<{ steps: number; text: string; label: string } | null>(null)
   const [revision, setRevision] = useState(0)
-  const [away, setAway] = useState<{ places: number; names: string[] } | null>(null)
+  /** "While you were away": the highlighted stretches, while there are any. */
+  const [away, setAway] = useState<readonly { from: number; to: number }[] | null>(null)
   const [invite, setInvite] = useState<string | undefined>(undefined)
   /** Browser mode's Save As dialog, open with the path it starts from. */
   const [saveDialog, setSaveDialog] = useState<{ initialPath: string } | null>(null)
@@ -263,6 +268,12 @@ export function App(): React.JSX.Element {
         setFollowing(null)
         presence.current?.follow(null)
       }
+      // Colours move as people come and go (no two present share a default): authorship follows.
+      const authorsNow = Object.values(authorsRef.current)
+      const moved = event.people.some((p) =>
+        authorsNow.some((a) => a.device === p.device && a.color !== p.color),
+      )
+      if (moved) void api.authors(docId).then((r) => r.ok && setAuthors(r.value))
     } else if (event.type === 'props' && event.docId === docId) {
       setProps(event.props)
       // Author records are properties: a new person's first edit brings theirs.
@@ -275,13 +286,19 @@ export function App(): React.JSX.Element {
   const onEditorUpdate = useCallback((docChanged: boolean): void => {
     presence.current?.cursorMoved()
     if (!docChanged) return
-    setRevision((r) => r + 1)
+    presence.current?.textChanged()
+    // Only the history list reads the revision: the window does not re-render for every keystroke.
+    if (panelRef.current === 'history') setRevision((r) => r + 1)
     const h = editorRef.current
     if (!h) return
     const ranges = awayRanges(h.view)
-    if (ranges.length === 0) return setAway(null)
-    setAway({ places: ranges.length, names: authorsIn(h, ranges, authorsRef.current) })
+    setAway(ranges.length === 0 ? null : ranges)
   }, [])
+  // Named from the authors known now: an author record may come just after the text it names.
+  const awayNames = useMemo(
+    () => (away && editor ? authorsIn(editor, away, authors) : []),
+    [away, editor, authors],
+  )
 
   const onReady = useCallback((h: EditorHandle | null) => {
     editorRef.current = h
@@ -417,8 +434,9 @@ export function App(): React.JSX.Element {
           {away && (
             <div className="away" data-testid="away" role="status">
               <span>
-                While you were away, {away.names.join(', ')} changed {away.places}{' '}
-                {away.places === 1 ? 'place' : 'places'} (highlighted).
+                While you were away, {awayNames.length > 0 && `${awayNames.join(', ')} changed `}
+                {away.length} {away.length === 1 ? 'place' : 'places'}
+                {awayNames.length === 0 && ' changed'} (highlighted).
               </span>
               <button
                 data-testid="away-dismiss"

@@ -13,6 +13,7 @@ import { awayHighlights, catchUpChange } from './collab/away'
 import { presenceCursors } from './collab/presence'
 import type { DocEvents } from './doc-events'
 import { darkQuery, themeFor } from './theme'
+import { typeAhead } from './typing'
 
 /** A document to edit: its ID and state from the node, or null for a scratch editor with no node. */
 export interface EditorDoc {
@@ -99,6 +100,17 @@ export function Editor(props: EditorProps): React.JSX.Element {
       state: EditorState.create({
         doc: replica.toString(),
         extensions: [
+          // First, so that a keystroke's ops leave before the other extensions' updates run.
+          doc
+            ? textDocSync({
+                doc: replica,
+                push: (batch) => {
+                  spentReplicas.add(id)
+                  return latest.current.push(doc.docId, batch)
+                },
+              })
+            : [],
+          typeAhead(),
           basicSetup,
           // Tab indents, as in code editors. Keyboard users leave with Escape then Tab (CodeMirror's
           // documented way out; README, "Using the editor").
@@ -113,15 +125,6 @@ export function Editor(props: EditorProps): React.JSX.Element {
           presenceCursors(),
           awayHighlights(),
           authorsSlot.of([]),
-          doc
-            ? textDocSync({
-                doc: replica,
-                push: (batch) => {
-                  spentReplicas.add(id)
-                  return latest.current.push(doc.docId, batch)
-                },
-              })
-            : [],
           EditorView.updateListener.of((update) => {
             if (!update.selectionSet && !update.docChanged && !update.focusChanged) return
             const head = update.state.selection.main.head

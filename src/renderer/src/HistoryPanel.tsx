@@ -1,6 +1,7 @@
 import { useMemo, useState } from 'react'
 import type { AuthorInfo } from '../../shared/api'
 import type { HistoryEntry, TextDoc } from '../../shared/crdt'
+import { UNKNOWN_AUTHOR } from './collab/authorship'
 
 /** A row of the timeline: consecutive edits by one person, close together in time. */
 interface Session {
@@ -14,7 +15,6 @@ interface Session {
 }
 
 const GAP_S = 5 * 60
-const UNKNOWN: AuthorInfo = { device: '', name: 'Someone', color: '#8b8d98' }
 
 function sessions(
   history: readonly HistoryEntry[],
@@ -30,7 +30,7 @@ function sessions(
     deleted: number
   } | null = null
   history.forEach((entry, i) => {
-    const author = authors[entry.replica] ?? UNKNOWN
+    const author = authors[entry.replica] ?? UNKNOWN_AUTHOR
     if (
       open &&
       open.author.device === author.device &&

@@ -1,4 +1,5 @@
 import type { PresenceInfo } from '../../shared/api'
+import { colorName } from '../../shared/palette'
 
 /** The people in the document now, each a chip in their colour; clicking one follows their cursor. */
 export function PeopleBar({
@@ -19,10 +20,10 @@ export function PeopleBar({
           data-testid="person"
           data-device={p.device}
           aria-pressed={following === p.device}
-          title={following === p.device ? `Stop following ${p.name}` : `Follow ${p.name}'s cursor`}
+          title={`${following === p.device ? `Stop following ${p.name}` : `Follow ${p.name}'s cursor`} (${colorName(p.color)})`}
           onClick={() => onFollow(following === p.device ? null : p.device)}
         >
-          <span className="dot" style={{ backgroundColor: p.color }} />
+          <span className="dot" style={{ backgroundColor: p.color }} aria-hidden="true" />
           {p.name}
           {following === p.device && <span className="following"> · following</span>}
         </button>

@@ -12,13 +12,14 @@ export const PROTOCOL_VERSION = 3
 export const DOC_ID_BYTES = 16
 export const KEY_BYTES = 32
 export const PROOF_BYTES = 32
+export const SIGNATURE_BYTES = 64
 const MAX_NAME = 64
 const MAX_TEXT = 256
 const MAX_AWARENESS_JSON = 4096
 const MAX_VECTOR_ENTRIES = 100_000
 /** Bytes of a device key that name it in an update's recipient list. */
 export const PEER_TAG_BYTES = 8
-const MAX_SENT_TO = 64
+export const MAX_SENT_TO = 64
 
 /** The tag of a device (hex of its key's first PEER_TAG_BYTES bytes). */
 export const peerTag = (deviceKeyHex: string): string => deviceKeyHex.slice(0, PEER_TAG_BYTES * 2)
@@ -107,8 +108,23 @@ export type Message =
       readonly replica: string
       readonly counter: number
     }
-  /** Ephemeral presence (cursor, selection, name, colour) as validated JSON; expires unless refreshed. */
-  | { readonly type: 'awareness'; readonly docId: string; readonly seq: number; readonly state: string }
+  /**
+   * Ephemeral presence (cursor, selection, name, colour) as JSON, signed by the device it is about
+   * (`origin`), relayed through the mesh like updates (src/shared/sync/presence.ts); expires unless
+   * refreshed. `hops`: relays it went through; `sentTo` as in `update`.
+   */
+  | {
+      readonly type: 'awareness'
+      readonly docId: string
+      readonly origin: string
+      readonly seq: number
+      readonly hops: number
+      readonly state: string
+      readonly signature: Uint8Array
+      readonly sentTo: readonly string[]
+    }
+  /** The sender no longer has a path to `origin` (whose presence it last had at `seq`). */
+  | { readonly type: 'awareness-gone'; readonly docId: string; readonly origin: string; readonly seq: number }
   /** A newer document key, after a member was removed; only sent to authenticated members. */
   | { readonly type: 'key-share'; readonly docId: string; readonly epoch: number; readonly key: Uint8Array }
   /** A non-member asks to join; an owner answers with join-accept (carrying the key) or doc-deny. */
@@ -145,6 +161,7 @@ const TYPES: readonly MessageType[] = [
   'invite-redeem',
   'shared-docs',
   'seal-request',
+  'awareness-gone',
 ]
 
 export class ProtocolError extends Error {
@@ -194,8 +211,7 @@ export function encodeMessage(m: Message): Uint8Array {
       docId(w, m.docId)
       w.byte(m.channel)
       blob(w, m.batch)
-      w.uint(Math.min(m.sentTo.length, MAX_SENT_TO))
-      for (const tag of m.sentTo.slice(0, MAX_SENT_TO)) fixed(w, fromHexTag(tag), PEER_TAG_BYTES)
+      tags(w, m.sentTo)
       break
     case 'seal-request':
       docId(w, m.docId)
@@ -204,8 +220,17 @@ export function encodeMessage(m: Message): Uint8Array {
       break
     case 'awareness':
       docId(w, m.docId)
+      hexBytes(w, m.origin, KEY_BYTES, 'device key')
       w.uint(m.seq)
+      w.uint(m.hops)
       w.string(m.state)
+      fixed(w, m.signature, SIGNATURE_BYTES)
+      tags(w, m.sentTo)
+      break
+    case 'awareness-gone':
+      docId(w, m.docId)
+      hexBytes(w, m.origin, KEY_BYTES, 'device key')
+      w.uint(m.seq)
       break
     case 'key-share':
       docId(w, m.docId)
@@ -288,11 +313,7 @@ function decodeFields(r: ByteReader): Message {
       const channel = r.byte()
       if (channel > Channel.Seals) throw new ProtocolError('update: unknown channel')
       const batch = readBlob(r)
-      const n = r.count(PEER_TAG_BYTES)
-      if (n > MAX_SENT_TO) throw new ProtocolError('update: too many recipients listed')
-      const sentTo: string[] = []
-      for (let i = 0; i < n; i++) sentTo.push(hexOf(r.bytes(PEER_TAG_BYTES)))
-      return { type, docId: id, channel: channel as Channel, batch, sentTo }
+      return { type, docId: id, channel: channel as Channel, batch, sentTo: readTags(r, type) }
     }
     case 'seal-request': {
       const id = readDocId(r)
@@ -304,10 +325,15 @@ function decodeFields(r: ByteReader): Message {
     }
     case 'awareness': {
       const id = readDocId(r)
+      const origin = hexOf(r.bytes(KEY_BYTES))
       const seq = r.uint()
+      const hops = r.uint()
       const state = text(r, MAX_AWARENESS_JSON)
-      return { type, docId: id, seq, state }
+      const signature = readFixed(r, SIGNATURE_BYTES)
+      return { type, docId: id, origin, seq, hops, state, signature, sentTo: readTags(r, type) }
     }
+    case 'awareness-gone':
+      return { type, docId: readDocId(r), origin: hexOf(r.bytes(KEY_BYTES)), seq: r.uint() }
     case 'key-share':
       return { type, docId: readDocId(r), epoch: r.uint(), key: readFixed(r, KEY_BYTES) }
     case 'join-request':
@@ -343,8 +369,7 @@ function decodeFields(r: ByteReader): Message {
 }
 
 function docId(w: ByteWriter, id: string): void {
-  if (!isDocId(id)) throw new TypeError(`not a document ID: ${id}`)
-  for (let i = 0; i < DOC_ID_BYTES; i++) w.byte(parseInt(id.slice(i * 2, i * 2 + 2), 16))
+  hexBytes(w, id, DOC_ID_BYTES, 'document ID')
 }
 
 function readDocId(r: ByteReader): string {
@@ -357,12 +382,24 @@ function hexOf(b: Uint8Array): string {
   return s
 }
 
-function fromHexTag(tag: string): Uint8Array {
-  if (!/^[0-9a-f]+$/.test(tag) || tag.length !== PEER_TAG_BYTES * 2)
-    throw new TypeError(`not a peer tag: ${tag}`)
-  const out = new Uint8Array(PEER_TAG_BYTES)
-  for (let i = 0; i < PEER_TAG_BYTES; i++) out[i] = parseInt(tag.slice(i * 2, i * 2 + 2), 16)
+/** A list of peer tags (devices a message was already sent to), at most MAX_SENT_TO of them. */
+function tags(w: ByteWriter, list: readonly string[]): void {
+  w.uint(Math.min(list.length, MAX_SENT_TO))
+  for (const tag of list.slice(0, MAX_SENT_TO)) hexBytes(w, tag, PEER_TAG_BYTES, 'peer tag')
+}
+
+function readTags(r: ByteReader, type: MessageType): string[] {
+  const n = r.count(PEER_TAG_BYTES)
+  if (n > MAX_SENT_TO) throw new ProtocolError(`${type}: too many recipients listed`)
+  const out: string[] = []
+  for (let i = 0; i < n; i++) out.push(hexOf(r.bytes(PEER_TAG_BYTES)))
   return out
+}
+
+/** Writes lower-case hex as exactly `bytes` bytes (a device key, a peer tag), or throws naming `what`. */
+function hexBytes(w: ByteWriter, hex: string, bytes: number, what: string): void {
+  if (!HEX.test(hex) || hex.length !== bytes * 2) throw new TypeError(`not a ${what}: ${hex}`)
+  for (let i = 0; i < bytes; i++) w.byte(parseInt(hex.slice(i * 2, i * 2 + 2), 16))
 }
 
 function fixed(w: ByteWriter, b: Uint8Array, n: number): void {

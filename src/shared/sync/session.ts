@@ -15,6 +15,7 @@
  */
 import { splitTextBatch } from '../crdt'
 import { concatBytes, toHex, utf8 } from './hex'
+import type { SignedPresence } from './presence'
 import {
   Channel,
   CHANNELS,
@@ -80,8 +81,10 @@ export interface SessionDoc {
     sentTo: readonly string[],
     catchUp: boolean,
   ): void
-  /** A peer's presence; `state` is JSON, already size-checked. */
-  applyAwareness(from: PeerSession, seq: number, state: string): void
+  /** A presence from the peer, about itself or relayed (`state` is JSON, already size-checked). */
+  applyAwareness(from: PeerSession, presence: SignedPresence, sentTo: readonly string[]): void
+  /** The peer no longer has a path to `origin`. */
+  awarenessGone(from: PeerSession, origin: string, seq: number): void
   /**
    * Seals (batches for Channel.Seals) of the text a peer at `v` lacks: sent after the member list
    * (whose devices they bind) and before the text (which they vouch for).
@@ -257,8 +260,14 @@ export class PeerSession {
     if (this.isAuthenticated(docId)) this.send({ type: 'seal-request', docId, replica, counter })
   }
 
-  sendAwareness(docId: string, seq: number, state: string): void {
-    if (this.isAuthenticated(docId)) this.send({ type: 'awareness', docId, seq, state })
+  sendAwareness(docId: string, p: SignedPresence, sentTo: readonly string[]): void {
+    if (!this.isAuthenticated(docId)) return
+    const { origin, seq, hops, state, signature } = p
+    this.send({ type: 'awareness', docId, origin, seq, hops, state, signature, sentTo })
+  }
+
+  sendAwarenessGone(docId: string, origin: string, seq: number): void {
+    if (this.isAuthenticated(docId)) this.send({ type: 'awareness-gone', docId, origin, seq })
   }
 
   sendKeyShare(docId: string, epoch: number, key: Uint8Array): void {
@@ -329,7 +338,9 @@ export class PeerSession {
         return
       }
       case 'awareness':
-        return this.onAwareness(m.docId, m.seq, m.state)
+        return this.authenticatedDoc(m.docId)?.applyAwareness(this, m, m.sentTo)
+      case 'awareness-gone':
+        return this.authenticatedDoc(m.docId)?.awarenessGone(this, m.origin, m.seq)
       case 'key-share':
         if (this.isAuthenticated(m.docId)) this.host.onKeyShare(this, m.docId, m.epoch, m.key)
         return
@@ -505,12 +516,6 @@ export class PeerSession {
     }
   }
 
-  private onAwareness(docId: string, seq: number, state: string): void {
-    const doc = this.host.doc(docId)
-    if (!doc || !this.isAuthenticated(docId)) return
-    doc.applyAwareness(this, seq, state)
-  }
-
   private onInviteRedeem(docId: string, inviteId: Uint8Array, proof: Uint8Array): void {
     const result = this.host.redeemInvite(this, docId, inviteId, proof)
     if (typeof result === 'string') {
@@ -521,6 +526,11 @@ export class PeerSession {
   }
 
   // ---- helpers -----------------------------------------------------------------------------------
+
+  /** The document, if the peer proved membership of it on this connection (no data before that). */
+  private authenticatedDoc(docId: string): SessionDoc | undefined {
+    return this.isAuthenticated(docId) ? this.host.doc(docId) : undefined
+  }
 
   private state(docId: string): DocState {
     let s = this.docs.get(docId)

@@ -520,7 +520,16 @@ describe('sync messages: every string field round-trips exactly', () => {
       const messages: Message[] = [
         { type: 'hello', protocol: 1, app: field(p, 256), name: field(p, 64), gotYours: p.chance(0.5) },
         { type: 'doc-deny', docId: DOC_ID, code: 'denied', reason: field(p, 256) },
-        { type: 'awareness', docId: DOC_ID, seq: p.int(100), state: field(p, 4096) },
+        {
+          type: 'awareness',
+          docId: DOC_ID,
+          origin: 'ab'.repeat(32),
+          seq: p.int(100),
+          hops: p.int(8),
+          state: field(p, 4096),
+          signature: new Uint8Array(64).fill(7),
+          sentTo: [],
+        },
         { type: 'join-request', docId: DOC_ID, name: field(p, 64) },
         {
           type: 'shared-docs',

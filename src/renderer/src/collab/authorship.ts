@@ -26,7 +26,8 @@ const source = Facet.define<AuthorshipSource, AuthorshipSource | null>({ combine
 /** The authors list changed (a refresh from the node): redraw. */
 export const authorsChanged = StateEffect.define<null>()
 
-const UNKNOWN: AuthorInfo = { device: '', name: 'Someone', color: '#8b8d98' }
+/** A replica whose author record has not arrived yet (it travels with the text, just after it). */
+export const UNKNOWN_AUTHOR: AuthorInfo = { device: '', name: 'Author not known yet', color: '#8b8d98' }
 
 function marks(view: EditorView, src: AuthorshipSource): DecorationSet {
   const authors = src.authors()
@@ -41,7 +42,7 @@ function marks(view: EditorView, src: AuthorshipSource): DecorationSet {
     const to = (at += run.length)
     if (to <= lo) continue
     if (from >= hi) break
-    const a = authors[run.replica] ?? UNKNOWN
+    const a = authors[run.replica] ?? UNKNOWN_AUTHOR
     ranges.push(
       Decoration.mark({
         class: 'cm-author',
@@ -78,7 +79,7 @@ const tooltip = hoverTooltip((view, pos, side) => {
   const at = side < 0 ? pos - 1 : pos
   if (at < 0 || at >= src.doc.length) return null
   const id = src.doc.idAt(at)
-  const author = src.authors()[id.replica] ?? UNKNOWN
+  const author = src.authors()[id.replica] ?? UNKNOWN_AUTHOR
   return {
     pos: at,
     end: at + 1,

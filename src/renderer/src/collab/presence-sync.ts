@@ -2,11 +2,15 @@
  * Presence between this window and the node: publishes this window's cursor as CRDT anchors
  * (throttled, and only when it moved), and turns the others' anchors into positions in this window's
  * replica for the remote-cursor decorations; "follow" scrolls to the followed person's cursor.
+ *
+ * Presence and text travel apart (presence is relayed at once, text once it is on each relay's disk),
+ * so a cursor may point at a character this replica does not hold yet. Such a cursor stays where it
+ * was (or is not shown yet) and is resolved again when the text changes, not at the next presence.
  */
 import { EditorView } from '@codemirror/view'
 import type { CursorAnchors, MeshpadBridge, PresenceInfo } from '../../../shared/api'
 import type { EditorHandle } from '../Editor'
-import { setRemoteCursors, type RemoteCursor } from './presence'
+import { remoteCursorsOf, setRemoteCursors, type RemoteCursor } from './presence'
 
 const PUBLISH_EVERY_MS = 80
 
@@ -17,6 +21,9 @@ export class PresenceSync {
   private timer: ReturnType<typeof setTimeout> | null = null
   private last: CursorAnchors | null = null
   private people: readonly PresenceInfo[] = []
+  /** People whose latest anchors this replica does not hold yet. */
+  private readonly unresolved = new Set<string>()
+  private retry = false
   following: string | null = null
 
   constructor(
@@ -50,19 +57,39 @@ export class PresenceSync {
   show(people: readonly PresenceInfo[]): void {
     this.people = people
     const { view, replica } = this.editor
+    const shown = remoteCursorsOf(view)
     const cursors: RemoteCursor[] = []
+    this.unresolved.clear()
     for (const p of people) {
       if (!p.cursor) continue
       const anchor = replica.cursorIndex(p.cursor.anchor)
       const head = replica.cursorIndex(p.cursor.head)
-      // An anchor not known here yet (its op is still on the way) is shown at the next update.
-      if (anchor === undefined || head === undefined) continue
+      if (anchor === undefined || head === undefined) {
+        // Its text is on the way: the cursor stays where it was shown until the text arrives.
+        this.unresolved.add(p.device)
+        const before = shown.find((c) => c.device === p.device)
+        if (before) cursors.push({ ...before, name: p.name, color: p.color })
+        continue
+      }
       cursors.push({ device: p.device, name: p.name, color: p.color, anchor, head })
     }
     const effects = [setRemoteCursors.of(cursors)]
     const followed = this.following ? cursors.find((c) => c.device === this.following) : undefined
     view.dispatch({
       effects: followed ? [...effects, EditorView.scrollIntoView(followed.head, { y: 'center' })] : effects,
+    })
+  }
+
+  /**
+   * The window's text changed: cursors waiting for their text may resolve now. Called from an editor
+   * update, so the new positions are dispatched just after it.
+   */
+  textChanged(): void {
+    if (this.unresolved.size === 0 || this.retry) return
+    this.retry = true
+    queueMicrotask(() => {
+      this.retry = false
+      if (this.unresolved.size > 0) this.show(this.people)
     })
   }
 

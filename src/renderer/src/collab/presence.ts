@@ -1,11 +1,23 @@
 /**
- * Other people's cursors and selections in the editor, each in its person's colour with their name.
+ * Other people's cursors and selections in the editor, each in its person's colour, and who they are.
  * Positions come from CRDT anchors (resolved by the caller with TextDoc.cursorIndex whenever presence
  * arrives) and are mapped through every change in between, so they stay on their characters while
  * anyone types.
+ *
+ * The caret is a thin bar in the text; the name is never drawn over text (a label above the caret
+ * hid the line above it, and on line 1 the line below). It goes in a gutter beside the caret's line:
+ * a badge per person in their colour with their initials, the full name on hover. Gutters are outside
+ * the content, so a badge can cover nothing anyone reads, and copy and find never see it.
  */
-import { StateEffect, StateField, type Extension, type Range } from '@codemirror/state'
-import { Decoration, EditorView, WidgetType, type DecorationSet } from '@codemirror/view'
+import { RangeSet, StateEffect, StateField, type Extension, type Range } from '@codemirror/state'
+import {
+  Decoration,
+  EditorView,
+  GutterMarker,
+  WidgetType,
+  gutter,
+  type DecorationSet,
+} from '@codemirror/view'
 
 export interface RemoteCursor {
   readonly device: string
@@ -17,6 +29,23 @@ export interface RemoteCursor {
 
 /** Replaces the remote cursors (positions in the current document). */
 export const setRemoteCursors = StateEffect.define<readonly RemoteCursor[]>()
+
+/** A person's initials for their badge: "Ana Lima" → "AL", "bob" → "B". */
+export function initials(name: string): string {
+  const words = name.trim().split(/\s+/).filter(Boolean)
+  const letters = words.length > 1 ? [words[0]!, words[words.length - 1]!] : words.slice(0, 1)
+  return letters.map((w) => String.fromCodePoint(w.codePointAt(0)!).toUpperCase()).join('') || '?'
+}
+
+/** Dark or white text, whichever reads better on `color` (#rrggbb): amber wants dark, blue white. */
+function inkOn(color: string): string {
+  const channel = (i: number): number => {
+    const c = parseInt(color.slice(i, i + 2), 16) / 255
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4
+  }
+  const luminance = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5)
+  return luminance > 0.4 ? '#1c2024' : '#ffffff'
+}
 
 class CaretWidget extends WidgetType {
   constructor(
@@ -35,12 +64,6 @@ class CaretWidget extends WidgetType {
     caret.className = 'cm-remote-caret'
     caret.style.borderLeftColor = this.color
     caret.setAttribute('aria-label', `${this.name}'s cursor`)
-    // The name is drawn by CSS from an attribute, so it is never part of the text (copy, find, tests).
-    const label = document.createElement('span')
-    label.className = 'cm-remote-name'
-    label.dataset['name'] = this.name
-    label.style.backgroundColor = this.color
-    caret.appendChild(label)
     return caret
   }
 
@@ -81,12 +104,54 @@ const remoteCursors = StateField.define<readonly RemoteCursor[]>({
   provide: (field) => EditorView.decorations.from(field, (cursors) => decorations(cursors, Infinity)),
 })
 
+/** The badges of the people whose cursors are on one line. */
+class PeopleMarker extends GutterMarker {
+  constructor(private readonly people: readonly RemoteCursor[]) {
+    super()
+  }
+
+  override eq(other: PeopleMarker): boolean {
+    return (
+      other.people.length === this.people.length &&
+      other.people.every((p, i) => p.name === this.people[i]!.name && p.color === this.people[i]!.color)
+    )
+  }
+
+  override toDOM(): Node {
+    const badges = document.createElement('span')
+    badges.className = 'cm-remote-names'
+    for (const p of this.people) {
+      const badge = document.createElement('span')
+      badge.className = 'cm-remote-name'
+      badge.dataset['name'] = p.name
+      badge.title = `${p.name}'s cursor is on this line`
+      badge.style.backgroundColor = p.color
+      badge.style.color = inkOn(p.color)
+      badge.textContent = initials(p.name)
+      badges.appendChild(badge)
+    }
+    return badges
+  }
+}
+
+function badgesOf(view: EditorView): RangeSet<GutterMarker> {
+  const doc = view.state.doc
+  const byLine = new Map<number, RemoteCursor[]>()
+  for (const c of view.state.field(remoteCursors)) {
+    const from = doc.lineAt(Math.min(c.head, doc.length)).from
+    byLine.set(from, [...(byLine.get(from) ?? []), c])
+  }
+  const markers = [...byLine].sort(([a], [b]) => a - b)
+  return RangeSet.of(markers.map(([from, people]) => new PeopleMarker(people).range(from)))
+}
+
 /** The current remote cursors (after mapping), for "follow" and tests. */
 export const remoteCursorsOf = (view: EditorView): readonly RemoteCursor[] =>
   view.state.field(remoteCursors, false) ?? []
 
 export const presenceCursors = (): Extension => [
   remoteCursors,
+  gutter({ class: 'cm-presence-gutter', markers: badgesOf }),
   EditorView.baseTheme({
     '.cm-remote-caret': {
       position: 'relative',
@@ -94,22 +159,28 @@ export const presenceCursors = (): Extension => [
       marginLeft: '-1px',
       marginRight: '-1px',
     },
+    // Room for two badges side by side without the text moving when people come and go.
+    '.cm-presence-gutter': { minWidth: '30px' },
+    '.cm-remote-names': {
+      display: 'flex',
+      gap: '2px',
+      padding: '0 3px',
+      alignItems: 'center',
+      height: '100%',
+    },
     '.cm-remote-name': {
-      position: 'absolute',
-      bottom: '100%',
-      left: '-2px',
-      padding: '0 4px',
-      borderRadius: '3px 3px 3px 0',
-      color: '#fff',
-      fontSize: '11px',
+      display: 'inline-block',
+      minWidth: '12px',
+      padding: '0 2px',
+      borderRadius: '7px',
+      fontSize: '10px',
+      fontWeight: '600',
       fontFamily: 'system-ui, sans-serif',
       lineHeight: '15px',
+      textAlign: 'center',
       whiteSpace: 'nowrap',
-      pointerEvents: 'none',
       userSelect: 'none',
+      cursor: 'default',
     },
-    '.cm-remote-name::after': { content: 'attr(data-name)' },
-    // On the first line there is no room above: the name goes below the caret.
-    '.cm-line:first-child .cm-remote-name': { bottom: 'auto', top: '100%', borderRadius: '0 3px 3px 3px' },
   }),
 ]

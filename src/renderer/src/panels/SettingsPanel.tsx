@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react'
 import type { MeshpadBridge, Settings } from '../../../shared/api'
-import { colorName, PALETTE } from '../../../shared/palette'
+import { PALETTE } from '../../../shared/palette'
 import { useApiEvent } from '../use-api-event'
 import { ErrorText, useRequest } from './common'
 
@@ -86,15 +86,15 @@ export function SettingsPanel({ api }: { api: MeshpadBridge }): React.JSX.Elemen
           <fieldset className="field colors">
             <legend>Colour</legend>
             <div className="swatches">
-              {PALETTE.map((c) => (
+              {PALETTE.map(({ name, color: c }) => (
                 <button
                   key={c}
                   className="swatch"
                   data-testid="settings-color"
                   data-color={c}
-                  aria-label={colorName(c)}
+                  aria-label={name}
                   aria-pressed={color === c}
-                  title={`${colorName(c)} (${c})`}
+                  title={name}
                   style={{ background: c }}
                   onClick={() => saveColor(c)}
                 />
@@ -107,7 +107,10 @@ export function SettingsPanel({ api }: { api: MeshpadBridge }): React.JSX.Elemen
                 onChange={(e) => pick(e.target.value)}
               />
             </div>
-            <p className="hint">Your cursor and your text, as others see them.</p>
+            <p className="hint">
+              Your cursor and your text, as others see them. Until you choose one, you get a colour that no
+              one else in the document has.
+            </p>
           </fieldset>
 
           <div className="field">
