@@ -123,7 +123,7 @@ describe('presence across the mesh, three people', () => {
     await a.page.getByTestId('tab-share').click()
     await a.page.getByTestId('share-lan').check()
     await a.page.getByTestId('create-invite').click()
-    const code = await a.page.getByTestId('invite-code').inputValue()
+    const code = await a.page.getByTestId('invite-link').inputValue()
 
     await b.page.getByTestId('tab-nearby').click()
     await b.page.getByTestId('invite-input').fill(code)
@@ -134,7 +134,7 @@ describe('presence across the mesh, three people', () => {
     await c.page.getByTestId('tab-nearby').click()
     await c.page.getByTestId('add-address').fill(`127.0.0.1:${a.node.port}`)
     await c.page.getByTestId('add-peer').click()
-    await c.page.getByTestId('join-doc').click({ timeout: 15_000 })
+    await c.page.getByTestId('nearby-panel').getByTestId('join-doc').click({ timeout: 15_000 })
     const request = a.page.getByTestId('join-request')
     await request.getByTestId('join-role').selectOption('editor', { timeout: 15_000 })
     await request.getByTestId('join-accept').click()

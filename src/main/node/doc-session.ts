@@ -51,6 +51,8 @@ export interface DocSessionDeps {
   readonly sign: Sign
   /** The claim of the replica the document was opened with (`durable.replica`), minted for it. */
   readonly claim: Seal
+  /** Replicas one device may bind (default MAX_REPLICAS_PER_DEVICE). */
+  readonly replicasPerDevice?: number
   /** Sessions with peers that may hold this document (filtered by authentication here). */
   readonly sessions: () => Iterable<PeerSession>
   readonly saveSecrets: (docId: string, secrets: DocSecrets) => Promise<void>
@@ -185,6 +187,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       }),
       isMember: (device) => this.member(device) !== undefined,
       now: () => this.now(),
+      ...(deps.replicasPerDevice ? { replicasPerDevice: deps.replicasPerDevice } : {}),
     })
     this.provenance.adopt(deps.claim)
     this.presence = new PresenceTable<PeerSession>({

@@ -57,6 +57,8 @@ export interface ProvenanceDeps {
   readonly stored: readonly Seal[]
   /** Whether a device (hex) is or was a member of the document: only members' replicas are bound. */
   readonly isMember: (device: string) => boolean
+  /** Replicas one device may bind (default MAX_REPLICAS_PER_DEVICE). */
+  readonly replicasPerDevice?: number
   readonly now?: () => number
 }
 
@@ -491,7 +493,7 @@ export class Provenance {
       return false
     }
     const n = this.perDevice.get(device) ?? 0
-    if (n >= MAX_REPLICAS_PER_DEVICE) return false
+    if (n >= (this.deps.replicasPerDevice ?? MAX_REPLICAS_PER_DEVICE)) return false
     this.perDevice.set(device, n + 1)
     this.bound.set(seal.replica, device)
     return true

@@ -54,6 +54,8 @@ export interface WorkspaceOptions {
   readonly helloTimeoutMs?: number
   readonly log?: (message: string) => void
   readonly now?: () => number
+  /** Replicas of a document one device may bind (default MAX_REPLICAS_PER_DEVICE; tests lower it). */
+  readonly replicasPerDevice?: number
 }
 
 export interface WorkspaceEvents {
@@ -185,6 +187,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
       },
       sign: this.options.sign,
       claim,
+      ...(this.options.replicasPerDevice ? { replicasPerDevice: this.options.replicasPerDevice } : {}),
       sessions: () => [...this.sessions.values()].map((s) => s.session),
       saveSecrets: (id, s) => this.options.secrets.putDoc(id, s),
       log: (m) => this.log(m),

@@ -36,6 +36,8 @@ export interface NodeState {
   readonly docs?: Readonly<Record<string, DocSecrets>>
   /** The device's key pair (default: a new one). */
   readonly keyPair?: { publicKey: Uint8Array; secretKey: Uint8Array }
+  /** Replicas of a document one device may bind (default: the product's). */
+  readonly replicasPerDevice?: number
 }
 
 export async function makeNode(name: string, now?: () => number, state: NodeState = {}): Promise<TestNode> {
@@ -56,6 +58,7 @@ export async function makeNode(name: string, now?: () => number, state: NodeStat
     secrets,
     antiEntropyMs: 0,
     log: (m) => logs.push(m),
+    ...(state.replicasPerDevice ? { replicasPerDevice: state.replicasPerDevice } : {}),
     ...(now ? { now } : {}),
   })
   return { name, key, self: toHex(key), sign, ws, dir, logs }
