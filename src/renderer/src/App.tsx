@@ -57,6 +57,11 @@ function authorsIn(
   return [...names].sort()
 }
 
+/** Whether two presence lists show the same people bar (who, named how, in which colour). */
+const samePeople = (a: readonly PresenceInfo[], b: readonly PresenceInfo[]): boolean =>
+  a.length === b.length &&
+  a.every((p, i) => p.device === b[i]!.device && p.name === b[i]!.name && p.color === b[i]!.color)
+
 /** The window's title: its file's name (`path`: where it is saved now, if known), else the document's title. */
 const titleOf = (doc: OpenedDoc, path: string | null = doc.path): string =>
   path ? path.split(/[\\/]/).pop()! : doc.title || 'Untitled'
@@ -224,7 +229,8 @@ export function App(): React.JSX.Element {
   useApiEvent(api, (event) => {
     if (!docId) return
     if (event.type === 'presence' && event.docId === docId) {
-      setPeople(event.people)
+      // Most presence is a cursor that moved: the people bar re-renders only when the people change.
+      setPeople((prev) => (samePeople(prev, event.people) ? prev : event.people))
       presence.current?.show(event.people)
       // Colours move as people come and go (no two present share a default): authorship follows.
       const authorsNow = Object.values(authorsRef.current)
