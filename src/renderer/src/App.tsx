@@ -59,6 +59,11 @@ function authorsIn(
   return [...names].sort()
 }
 
+/** Whether two presence lists show the same people bar (who, named how, in which colour). */
+const samePeople = (a: readonly PresenceInfo[], b: readonly PresenceInfo[]): boolean =>
+  a.length === b.length &&
+  a.every((p, i) => p.device === b[i]!.device && p.name === b[i]!.name && p.color === b[i]!.color)
+
 /**
  * One window, one document (the Electron shell opens a window per document; a browser tab is the
  * same). Before it has a document the window shows the start screen; with no node behind it (the bare
@@ -261,7 +266,8 @@ export function App(): React.JSX.Element {
   useApiEvent(api, (event) => {
     if (!docId) return
     if (event.type === 'presence' && event.docId === docId) {
-      setPeople(event.people)
+      // Most presence is a cursor that moved: the people bar re-renders only when the people change.
+      setPeople((prev) => (samePeople(prev, event.people) ? prev : event.people))
       presence.current?.show(event.people)
       // Someone who left (their connection closed) is no longer followed.
       if (following !== null && !event.people.some((p) => p.device === following)) {
