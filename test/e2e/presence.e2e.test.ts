@@ -268,6 +268,7 @@ describe('presence across the mesh, three people', () => {
 
     // The swatches are announced by their colours' names.
     await b.page.getByTestId('tab-settings').click()
+    await b.page.getByTestId('settings-color').first().waitFor() // once the panel has the settings
     const names = await b.page
       .getByTestId('settings-color')
       .evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')))
