@@ -290,7 +290,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     const ours = this.durable.text.version()
     for (const replica in ours) {
       if (ours[replica]! <= (v[0][replica] ?? 0)) continue
-      const seal = this.provenance.isOwn(replica) ? this.sealOwn(replica) : this.provenance.sealOf(replica)
+      const seal = this.latestSeal(replica)
       if (seal) seals.push(seal)
     }
     const fresh = this.notSentYet(to, seals)
@@ -667,7 +667,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
    * seal held here that covers it is sent; otherwise the request goes on to the author, if connected.
    */
   onSealRequest(from: PeerSession, replica: string, counter: number): void {
-    const seal = this.provenance.isOwn(replica) ? this.sealOwn(replica) : this.provenance.sealOf(replica)
+    const seal = this.latestSeal(replica)
     if (seal && seal.counter >= counter) {
       // Asked for: sent even if sent before (the peer may not have had the ops it covers then).
       this.notSentYet(from, [seal])
@@ -676,6 +676,11 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     }
     const author = this.provenance.deviceOf(replica)
     if (author !== undefined && author !== from.remoteKey) this.askSeal(replica, counter, null)
+  }
+
+  /** The latest seal of a replica: this device's own sealed now, another's as held here. */
+  private latestSeal(replica: string): Seal | null | undefined {
+    return this.provenance.isOwn(replica) ? this.sealOwn(replica) : this.provenance.sealOf(replica)
   }
 
   /** A fresh seal of this device's replica (stored in the background when new). */

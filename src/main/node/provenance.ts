@@ -354,11 +354,7 @@ export class Provenance {
         this.drop(replica, mine)
         continue
       }
-      this.ahead.delete(replica)
-      this.best.set(replica, seal)
-      const out = this.cut(replica, mine, seen, seal.counter)
-      this.prune(replica, seal.counter)
-      return out
+      return this.vouched(replica, mine, seen, seal)
     }
     // No one sender holds the whole range: the ops may have come by several paths. Together, then.
     if (waiting && senders.length > 1) {
@@ -367,15 +363,18 @@ export class Provenance {
           .get(replica)
           ?.filter((h) => h.last > seen)
           .sort((a, b) => a.first - b.first) ?? []
-      if (this.vouch(replica, all, base, seal) === 'match') {
-        this.ahead.delete(replica)
-        this.best.set(replica, seal)
-        const out = this.cut(replica, all, seen, seal.counter)
-        this.prune(replica, seal.counter)
-        return out
-      }
+      if (this.vouch(replica, all, base, seal) === 'match') return this.vouched(replica, all, seen, seal)
     }
     return []
+  }
+
+  /** The seal checks out against `entries`: it is the latest, and their ops up to it are released. */
+  private vouched(replica: string, entries: readonly Held[], seen: number, seal: Seal): Released[] {
+    this.ahead.delete(replica)
+    this.best.set(replica, seal)
+    const out = this.cut(replica, entries, seen, seal.counter)
+    this.prune(replica, seal.counter)
+    return out
   }
 
   /** Whether a sender's held ops of a replica, after the stream held here, give the seal's digest. */
