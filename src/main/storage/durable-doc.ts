@@ -32,6 +32,7 @@ import {
   TextDoc,
   type Clock,
   type LwwChange,
+  type PropSigner,
   type TextChange,
 } from '../../shared/crdt'
 import type { VersionVector } from '../../shared/crdt'
@@ -291,6 +292,11 @@ export class DurableDoc {
     this.checkOpen()
     const batch = this.textDoc.localDelete(index, length)
     return this.persist(TEXT, batch).then(() => batch)
+  }
+
+  /** Signs this replica's property writes from now on (src/main/node/signed-props.ts). */
+  signPropsWith(signer: PropSigner): void {
+    this.propMap.signWith(signer)
   }
 
   setProp(key: string, value: JsonValue): Promise<Uint8Array> {

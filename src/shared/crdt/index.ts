@@ -9,7 +9,11 @@ export {
   LwwMap,
   StampAheadError,
   checkStampWindow,
+  decodePropWrites,
+  encodePropWrites,
   type LwwChange,
+  type PropSigner,
+  type PropWrite,
   type LwwOptions,
   type Clock,
 } from './lww-map'

@@ -12,6 +12,11 @@
  * batch from a peer holding one further ahead of local time than the drift window is refused by
  * `checkStampWindow` before it is applied (DocSession does this for everything peers send). Replaying
  * this replica's own storage is not checked against the window: it was checked when it arrived.
+ *
+ * A write may carry its author's signature (`sig`, 64 bytes): the map stores it with the write, keeps
+ * it through save and load, and sends it on in every batch, so any peer can check who wrote each write
+ * however it arrived. What is signed, and the check, are the node's (src/main/node/signed-props.ts):
+ * the map only signs its own writes with the `signer` it is given.
  */
 import { ByteReader, ByteWriter, hasLoneSurrogate } from './bytes'
 import { compareStamps, HybridClock, isTooFarAhead, isValidStamp, MAX_DRIFT_MS, type Timestamp } from './hlc'
@@ -24,6 +29,21 @@ export type Clock = () => number
 export interface LwwOptions {
   readonly clock?: Clock
 }
+
+/** One write, as a peer sees it: its replica by ID. `json` undefined is a removal. */
+export interface PropWrite {
+  readonly replica: string
+  readonly counter: number
+  readonly key: string
+  readonly json: string | undefined
+  readonly stamp: Timestamp
+  readonly sig?: Uint8Array | undefined
+}
+
+/** Signs a write of this map's replica (the signature goes with the write everywhere). */
+export type PropSigner = (write: PropWrite) => Uint8Array
+
+export const PROP_SIG_BYTES = 64
 /**
  * A batch from a peer holds a write stamped further ahead of local time than the drift window
  * (hlc.ts MAX_DRIFT_MS): refused for now, as a whole. A CrdtDecodeError, so whatever refuses malformed
@@ -64,6 +84,7 @@ const KIND_LWW_SNAPSHOT = 4
 const F_REMOVE = 1
 const F_SAME_AGENT = 2
 const F_IMPLICIT_COUNTER = 4
+const F_SIGNED = 8
 const MAX_KEY_LENGTH = 1024
 const MAX_PENDING = 1_000_000
 
@@ -74,6 +95,7 @@ interface Write {
   /** JSON text of the value, or undefined for a removal. */
   readonly json: string | undefined
   readonly stamp: Timestamp
+  readonly sig?: Uint8Array | undefined
 }
 
 export class LwwMap<V> {
@@ -90,6 +112,7 @@ export class LwwMap<V> {
   private readonly log: Write[] = []
   /** Writes waiting for earlier ones of their replica, by `agent:counter` so a duplicate is parked once. */
   private pending = new Map<string, Write>()
+  private signer: PropSigner | null = null
 
   constructor(replica: string, options: LwwOptions = {}) {
     checkReplicaId(replica)
@@ -110,6 +133,11 @@ export class LwwMap<V> {
   delete(key: string): Uint8Array {
     checkKey(key)
     return this.write(key, undefined)
+  }
+
+  /** Signs every later write of this replica (the node's device key). */
+  signWith(signer: PropSigner): void {
+    this.signer = signer
   }
 
   get(key: string): V | undefined {
@@ -213,7 +241,10 @@ export class LwwMap<V> {
     if (typeof key !== 'string' || key.length > MAX_KEY_LENGTH) {
       throw new RangeError(`LwwMap: a key must be a string of at most ${MAX_KEY_LENGTH} characters`)
     }
-    const w: Write = { agent: 0, counter: this.versions[0]! + 1, key, json, stamp: this.clock.tick() }
+    const unsigned: Write = { agent: 0, counter: this.versions[0]! + 1, key, json, stamp: this.clock.tick() }
+    const w = this.signer
+      ? { ...unsigned, sig: this.signer({ ...unsigned, replica: this.replica }) }
+      : unsigned
     this.tryApply(w, ignore)
     return this.encode([w], KIND_LWW_BATCH)
   }
@@ -238,38 +269,7 @@ export class LwwMap<V> {
   }
 
   private encode(writes: readonly Write[], kind: number): Uint8Array {
-    const table: string[] = []
-    const local = new Map<number, number>()
-    const body = new ByteWriter(16 + writes.length * 16)
-    const expected: number[] = []
-    let prev = 0
-    body.uint(writes.length)
-    for (const w of writes) {
-      let agent = local.get(w.agent)
-      if (agent === undefined) {
-        agent = table.length
-        local.set(w.agent, agent)
-        table.push(this.replicas[w.agent]!)
-      }
-      let flags = w.json === undefined ? F_REMOVE : 0
-      if (agent === prev) flags |= F_SAME_AGENT
-      if (w.counter === expected[agent]) flags |= F_IMPLICIT_COUNTER
-      body.byte(flags)
-      if (!(flags & F_SAME_AGENT)) body.uint(agent)
-      if (!(flags & F_IMPLICIT_COUNTER)) body.uint(w.counter)
-      // Never fires: stamps come from decode or tick, both bounded. Kept so no batch is ever undecodable.
-      if (!isValidStamp(w.stamp)) throw new RangeError('LwwMap: a stamp outside the decodable bounds')
-      body.uint(w.stamp.wall)
-      body.uint(w.stamp.logical)
-      body.string(w.key)
-      if (w.json !== undefined) body.string(w.json)
-      prev = agent
-      expected[agent] = w.counter + 1
-    }
-    const out = new ByteWriter(32 + body.length)
-    writeHeader(out, kind, table)
-    out.bytes(body.finish())
-    return out.finish()
+    return encodeWrites(writes, kind, (agent) => this.replicas[agent]!)
   }
 
   /** Decodes writes and maps their agents onto this map's table. Throws CrdtDecodeError. */
@@ -278,6 +278,71 @@ export class LwwMap<V> {
     const map = this.known.agentsOf(replicas)
     return writes.map((d) => ({ ...d, agent: map[d.agent]! }))
   }
+}
+
+/** The writes of a map batch from a peer, each with its replica's ID. Throws CrdtDecodeError. */
+export function decodePropWrites(batch: Uint8Array): PropWrite[] {
+  const { replicas, writes } = decodeWrites(batch, KIND_LWW_BATCH, 'map batch')
+  return writes.map(({ agent, ...w }) => ({ ...w, replica: replicas[agent]! }))
+}
+
+/** A map batch of these writes (for passing on part of a peer's batch). */
+export function encodePropWrites(writes: readonly PropWrite[]): Uint8Array {
+  const table = new Map<string, number>()
+  const replicas: string[] = []
+  const indexed = writes.map(({ replica, ...w }) => {
+    let agent = table.get(replica)
+    if (agent === undefined) {
+      agent = replicas.push(replica) - 1
+      table.set(replica, agent)
+    }
+    return { ...w, agent }
+  })
+  return encodeWrites(indexed, KIND_LWW_BATCH, (agent) => replicas[agent]!)
+}
+
+function encodeWrites(
+  writes: readonly Write[],
+  kind: number,
+  replicaOf: (agent: number) => string,
+): Uint8Array {
+  const table: string[] = []
+  const local = new Map<number, number>()
+  const body = new ByteWriter(16 + writes.length * 16)
+  const expected: number[] = []
+  let prev = 0
+  body.uint(writes.length)
+  for (const w of writes) {
+    let agent = local.get(w.agent)
+    if (agent === undefined) {
+      agent = table.length
+      local.set(w.agent, agent)
+      table.push(replicaOf(w.agent))
+    }
+    let flags = w.json === undefined ? F_REMOVE : 0
+    if (agent === prev) flags |= F_SAME_AGENT
+    if (w.counter === expected[agent]) flags |= F_IMPLICIT_COUNTER
+    if (w.sig) flags |= F_SIGNED
+    body.byte(flags)
+    if (!(flags & F_SAME_AGENT)) body.uint(agent)
+    if (!(flags & F_IMPLICIT_COUNTER)) body.uint(w.counter)
+    // Never fires: stamps come from decode or tick, both bounded. Kept so no batch is ever undecodable.
+    if (!isValidStamp(w.stamp)) throw new RangeError('LwwMap: a stamp outside the decodable bounds')
+    body.uint(w.stamp.wall)
+    body.uint(w.stamp.logical)
+    body.string(w.key)
+    if (w.json !== undefined) body.string(w.json)
+    if (w.sig) {
+      if (w.sig.length !== PROP_SIG_BYTES) throw new RangeError('LwwMap: a signature is 64 bytes')
+      body.bytes(w.sig)
+    }
+    prev = agent
+    expected[agent] = w.counter + 1
+  }
+  const out = new ByteWriter(32 + body.length)
+  writeHeader(out, kind, table)
+  out.bytes(body.finish())
+  return out.finish()
 }
 
 /** Writes as encoded: `agent` indexes the batch's own replica table. Throws CrdtDecodeError. */
@@ -295,7 +360,7 @@ function decodeWrites(
   let prev = 0
   for (let i = 0; i < count; i++) {
     const flags = r.byte()
-    if (flags & ~7) throw new CrdtDecodeError('reserved flag bits set')
+    if (flags & ~15) throw new CrdtDecodeError('reserved flag bits set')
     const agent = flags & F_SAME_AGENT ? prev : r.uint()
     if (agent >= replicas.length) throw new CrdtDecodeError(`replica index ${agent} outside the table`)
     let counter: number
@@ -321,7 +386,8 @@ function decodeWrites(
         throw new CrdtDecodeError(`value of "${key.slice(0, 40)}" is not valid JSON`)
       }
     }
-    writes.push({ agent, counter, key, json, stamp })
+    const sig = flags & F_SIGNED ? r.bytes(PROP_SIG_BYTES).slice() : undefined
+    writes.push(sig ? { agent, counter, key, json, stamp, sig } : { agent, counter, key, json, stamp })
     prev = agent
     expected[agent] = counter + 1
   }
