@@ -14,13 +14,18 @@
  * 3. Mallory sends two different histories of her own replica to ed and to carol, each sealed: once the
  *    two compare seals, both flag her and take nothing more of hers, and the two seals, passed on as
  *    evidence, make the owner flag her too.
+ * 4. Property writes (src/main/node/signed-props.ts): mallory sets the title under the owner's replica
+ *    with its next counter (live), and names the owner's replica "Mallory" under her own bound replica,
+ *    signed by her (in a sync reply): neither is applied, each cuts her off; the owner's next title
+ *    reaches carol through ed, its signature checked at each, and history still names the owner.
  */
 import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { DocSession } from '../../src/main/node/doc-session'
 import { streamDigest } from '../../src/main/node/provenance'
 import { EMPTY_DIGEST, encodeSeals, makeSeal, sealPayload, type Seal } from '../../src/main/node/replica-seal'
-import { TextDoc } from '../../src/shared/crdt'
+import { propSigner } from '../../src/main/node/signed-props'
+import { LwwMap, TextDoc } from '../../src/shared/crdt'
 import { fromHex } from '../../src/shared/sync/hex'
 import { Channel, type Message } from '../../src/shared/sync/messages'
 import { device, processed, ProtocolClient, type Device } from './protocol-client'
@@ -190,5 +195,44 @@ describe('edits bound to their author, over TCP + Noise on 127.0.0.1', () => {
     // recipient but ed) flags her too.
     await until('the owner flags mallory', () => doc.equivocators().includes(mallory.key), 10_000)
     log('ed, carol and the owner flagged mallory')
+  })
+
+  it('4. property writes in another device’s name, live or in a sync reply, are never applied', async () => {
+    const { owner, ed, carol, doc, edDoc, carolDoc, mallory, atEd, atCarol } = await setUp('Titles.\n')
+    await doc.setProp('title', 'The owner’s title')
+    await until('everyone has the title', () => [edDoc, carolDoc].every((d) => d.title === doc.title), 10_000)
+    const replica = doc.durable.replica
+    const ownerName = carolDoc.authorOf(replica)?.name
+    expect(ownerName).toBe(owner.name)
+    // The owner's next title write, forged (her signature, the owner's replica and next counter).
+    const forge = new LwwMap(replica)
+    forge.applyRemote(await doc.durable.propChangesSince({}))
+    forge.signWith(propSigner(doc.docId, mallory.sign))
+    atCarol.send(update(doc.docId, Channel.Props, forge.set('title', 'FORGED')))
+    // Her own replica, bound to her by its claim, naming the owner's replica: in a sync reply.
+    const nonce = new Uint8Array(randomBytes(8))
+    const claim = makeSeal(doc.docId, fromHex(mallory.key), nonce, 0, EMPTY_DIGEST, mallory.sign)
+    const hers = new LwwMap(claim.replica)
+    hers.signWith(propSigner(doc.docId, mallory.sign))
+    atEd.send(update(doc.docId, Channel.Seals, encodeSeals([claim])))
+    const renamed = hers.set(`author:${replica}`, { device: owner.self, name: 'Mallory' })
+    atEd.send({ type: 'sync-reply', docId: doc.docId, batches: [EMPTY, renamed, EMPTY] })
+    await until(
+      'both cut her off',
+      () => [ed, carol].every((n) => n.log.lines.some((l) => /forged property writes/.test(l))),
+      5_000,
+    )
+    expect(ed.node.workspace.session(mallory.key)?.isAuthenticated(doc.docId)).toBe(false)
+    expect(carol.node.workspace.session(mallory.key)?.isAuthenticated(doc.docId)).toBe(false)
+    // The owner's real next write takes the counter she tried to take, and reaches carol through ed.
+    await doc.setProp('title', 'Still the owner’s')
+    await until('the owner’s title everywhere', () => carolDoc.title === 'Still the owner’s', 10_000)
+    for (const d of [doc, edDoc, carolDoc]) {
+      expect(d.title).toBe('Still the owner’s')
+      expect(d.authorOf(replica)?.name).toBe(ownerName)
+      expect(d.durable.props.version()).toEqual(doc.durable.props.version())
+      expect(d.durable.props.version()[claim.replica]).toBeUndefined()
+    }
+    log('forged property writes never applied, their sender cut off; the owner’s next title everywhere')
   })
 })

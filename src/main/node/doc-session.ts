@@ -11,6 +11,9 @@ import {
   CrdtDecodeError,
   StampAheadError,
   checkStampWindow,
+  decodePropWrites,
+  encodePropWrites,
+  type PropWrite,
   type TextChange,
   type VersionVector,
 } from '../../shared/crdt'
@@ -24,6 +27,7 @@ import type { DurableDoc, JsonValue } from '../storage/durable-doc'
 import { memberCrypto, randomKey } from './crypto'
 import { Provenance } from './provenance'
 import { decodeSeals, encodeSeals, isDerivedForm, MAX_SEALS_PER_BATCH, type Seal } from './replica-seal'
+import { AUTHOR_PREFIX, checkPropWrites, propSigner } from './signed-props'
 import { canEdit, parseMember, type MemberRecord, type MemberRole } from './members'
 
 /** What only this device knows about a document: its keys, and peers trusted while joining. */
@@ -135,7 +139,7 @@ const STAMP_LOG_MS = 60_000
 /** Least time between two 'sync' events while catching up (a chunked reply is many batches). */
 export const SYNC_EVENT_MS = 100
 /** Property keys that map a replica ID to its author (device and name); hidden from the Properties panel. */
-export const AUTHOR_PREFIX = 'author:'
+export { AUTHOR_PREFIX } from './signed-props'
 const isEmpty = (b: Uint8Array): boolean => b.length <= 2
 
 export class DocSession extends EventEmitter<DocSessionEvents> implements SessionDoc {
@@ -190,6 +194,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       ...(deps.replicasPerDevice ? { replicasPerDevice: deps.replicasPerDevice } : {}),
     })
     this.provenance.adopt(deps.claim)
+    durable.signPropsWith(propSigner(durable.docId, deps.sign))
     this.presence = new PresenceTable<PeerSession>({
       docId: durable.docId,
       self: deps.self,
@@ -285,7 +290,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
    * Seals for the text a peer at `v` lacks (one per replica it will receive ops of), in batches: sent
    * before those ops, so the peer can check every op, whoever wrote it.
    */
-  sealsFor(v: DocVersions, to: PeerSession): Uint8Array[] {
+  sealsFor(v: DocVersions, to: PeerSession, props: Uint8Array): Uint8Array[] {
     const seals: Seal[] = []
     const ours = this.durable.text.version()
     for (const replica in ours) {
@@ -293,6 +298,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       const seal = this.latestSeal(replica)
       if (seal) seals.push(seal)
     }
+    if (!isEmpty(props)) seals.push(...this.propSeals(decodePropWrites(props)))
     const fresh = this.notSentYet(to, seals)
     const out: Uint8Array[] = []
     for (let i = 0; i < fresh.length; i += MAX_SEALS_PER_BATCH) {
@@ -461,17 +467,21 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     vouched = false,
   ): Promise<void> {
     if (from && channel === Channel.Seals) return this.applySeals(batch, from, sentTo)
-    if (from && channel === Channel.Text && !vouched) {
-      const admitted = this.admitText(batch, from, sentTo, catchUp)
-      if (admitted === null) return
-      batch = admitted
-    }
     let isNew: boolean
     try {
       // A peer's property write stamped too far ahead of our clock is refused before the replica sees
       // it: not adopted by the clock, not stored, not passed on (hlc.ts, MAX_DRIFT_MS). Member changes
       // are ordered by their hash links, not by time.
       if (from && channel === Channel.Props) checkStampWindow(batch, this.now())
+      // Who wrote each op or write, checked before anything is applied (provenance.ts, signed-props.ts).
+      if (from && (channel === Channel.Text ? !vouched : channel === Channel.Props)) {
+        const admitted =
+          channel === Channel.Text
+            ? this.admitText(batch, from, sentTo, catchUp)
+            : this.admitProps(batch, from)
+        if (admitted === null) return
+        batch = admitted
+      }
       // A replica applies a batch synchronously and then makes it durable; only a batch that taught
       // this replica something is passed on, or peers in a cycle would echo duplicates forever.
       const before = this.progress(channel)
@@ -577,9 +587,42 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
         this.deps.log(
           `ops of ${replica} held for a seal in ${this.docId.slice(0, 8)}: limit reached, dropped`,
         )
-      else if (!this.releaseHeld(replica)) this.askSeal(replica, last, from)
+      else {
+        // Ops past what a seal held here covers (all, or the latest of them) need a newer one.
+        this.releaseHeld(replica)
+        const waiting = this.provenance.heldLast(replica)
+        if (waiting > 0) this.askSeal(replica, waiting, from)
+      }
     }
     return take.length > 0 ? encodeTextOps(replicas, take, undefined, true) : null
+  }
+
+  /**
+   * A peer's property writes, each checked against its author's signature (signed-props.ts). Returns
+   * the batch of the writes to apply now, or null. Writes whose author is not known here yet wait for
+   * anti-entropy; a forged one cuts the sender off the document. Throws CrdtDecodeError if malformed.
+   */
+  private admitProps(batch: Uint8Array, from: PeerSession): Uint8Array | null {
+    const seen = this.durable.props.version()
+    const fresh = decodePropWrites(batch).filter((w) => w.counter > (seen[w.replica] ?? 0))
+    const { take, wait, forged } = checkPropWrites(fresh, {
+      docId: this.docId,
+      deviceOf: (replica) => this.provenance.deviceOf(replica),
+      isFlagged: (device) => this.provenance.isFlagged(device),
+      takesUnclaimed: (replica) => this.takesUnclaimed(replica, from),
+      verify: memberCrypto.verify,
+    })
+    if (forged.length > 0) {
+      this.deps.log(
+        `forged property writes for ${this.docId.slice(0, 8)} from ${from.remoteKey.slice(0, 8)}: ` +
+          `"${truncateString(forged[0]!.key, 40)}" of ${forged[0]!.replica}`,
+      )
+      from.revoke(this.docId)
+      this.forgetPeer(from)
+      return null
+    }
+    if (take.length === 0) return null
+    return take.length === fresh.length ? batch : encodePropWrites(take) // (duplicates in it are ignored)
   }
 
   /**
@@ -793,7 +836,12 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     if (except) reached.add(peerTag(except.remoteKey))
     for (const s of targets) reached.add(peerTag(s.remoteKey))
     const list = [...reached]
-    const seals = channel === Channel.Text ? this.sealsToPassOn(batch, except) : []
+    const seals =
+      channel === Channel.Text
+        ? this.sealsToPassOn(batch, except)
+        : channel === Channel.Props
+          ? this.propSeals(decodePropWrites(batch))
+          : []
     const passed = channel === Channel.Seals ? decodeSeals(batch) : []
     for (const s of targets) {
       if (seals.length > 0) this.sendSeals(s, seals, list)
@@ -819,6 +867,24 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       if (from && seal.counter < seen && this.provenance.deviceOf(replica) === from.remoteKey) {
         this.askSeal(replica, seen, from)
       }
+    }
+    return seals
+  }
+
+  /**
+   * The seals that let a peer check property writes: the claims (or the latest seals held) of the
+   * replicas that wrote them, and of the replicas an author record names.
+   */
+  private propSeals(writes: readonly PropWrite[]): Seal[] {
+    const replicas = new Set<string>()
+    for (const w of writes) {
+      replicas.add(w.replica)
+      if (w.key.startsWith(AUTHOR_PREFIX)) replicas.add(w.key.slice(AUTHOR_PREFIX.length))
+    }
+    const seals: Seal[] = []
+    for (const replica of replicas) {
+      const seal = this.provenance.sealOf(replica) // a claim is enough: property writes carry signatures
+      if (seal) seals.push(seal)
     }
     return seals
   }

@@ -180,6 +180,10 @@ export class Provenance {
     return this.best.get(replica)
   }
 
+  isFlagged(device: string): boolean {
+    return this.flagged.has(device)
+  }
+
   /** Devices caught signing a stream that disagrees with what they sent. */
   equivocators(): string[] {
     return [...this.flagged]
@@ -318,6 +322,11 @@ export class Provenance {
       last: Math.max(...list.map((h) => h.last)),
       from: list[list.length - 1]!.from,
     }))
+  }
+
+  /** The highest counter of a replica's ops held for a seal (0 if none). */
+  heldLast(replica: string): number {
+    return Math.max(0, ...(this.held.get(replica) ?? []).map((h) => h.last))
   }
 
   /**

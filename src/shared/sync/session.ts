@@ -86,10 +86,11 @@ export interface SessionDoc {
   /** The peer no longer has a path to `origin`. */
   awarenessGone(from: PeerSession, origin: string, seq: number): void
   /**
-   * Seals (batches for Channel.Seals) of the text a peer at `v` lacks: sent after the member list
-   * (whose devices they bind) and before the text (which they vouch for).
+   * Seals (batches for Channel.Seals) of the text a peer at `v` lacks and of the writers of `props`
+   * (the properties batch it is sent): sent after the member list (whose devices they bind) and
+   * before the properties and text (which they vouch for).
    */
-  sealsFor(v: DocVersions, to: PeerSession): Uint8Array[]
+  sealsFor(v: DocVersions, to: PeerSession, props: Uint8Array): Uint8Array[]
   /** An authenticated peer asks for a seal of `replica` covering its ops up to `counter`. */
   onSealRequest(from: PeerSession, replica: string, counter: number): void
 }
@@ -459,7 +460,7 @@ export class PeerSession {
         // Re-check: the peer may have been removed while the batches were being made durable.
         if (!this.isAuthenticated(docId) || batches.every(isEmptyBatch)) return
         try {
-          this.sendSyncReply(docId, batches, doc.sealsFor(versions, this))
+          this.sendSyncReply(docId, batches, doc.sealsFor(versions, this, batches[1]))
         } catch (err) {
           // E.g. a properties batch above the frame cap: this reply fails, the node and link do not.
           this.host.log(`sync-reply for ${docId.slice(0, 8)} not sent: ${String(err)}`)
@@ -470,17 +471,16 @@ export class PeerSession {
   }
 
   /**
-   * A reply goes as several messages, applied in order by the peer: the properties and members first,
-   * then the seals that vouch for the text, then the text (in several replies if it is too big for one
-   * frame).
+   * A reply goes as several messages, applied in order by the peer: the members first (they say which
+   * devices' seals count), then the seals that vouch for the properties and the text, then the
+   * properties, then the text (in several replies if it is too big for one frame).
    */
   private sendSyncReply(docId: string, batches: DocBatches, seals: readonly Uint8Array[]): void {
     const [text, props, members] = batches
-    if (!isEmptyBatch(props) || !isEmptyBatch(members)) {
-      this.send({ type: 'sync-reply', docId, batches: [EMPTY, props, members] })
-    }
-    if (isEmptyBatch(text)) return
+    if (!isEmptyBatch(members)) this.send({ type: 'sync-reply', docId, batches: [EMPTY, EMPTY, members] })
     for (const batch of seals) this.sendUpdate(docId, Channel.Seals, batch)
+    if (!isEmptyBatch(props)) this.send({ type: 'sync-reply', docId, batches: [EMPTY, props, EMPTY] })
+    if (isEmptyBatch(text)) return
     for (const part of splitTextBatch(text, TEXT_CHUNK_BYTES)) {
       this.send({ type: 'sync-reply', docId, batches: [part, EMPTY, EMPTY] })
     }
