@@ -397,9 +397,13 @@ export function App(): React.JSX.Element {
     document.title = title === null ? 'Meshpad' : `${title} — Meshpad`
   }, [title])
   const readOnly = role === 'viewer'
-  /** Opens a side panel, or closes it with null; History opened so starts at now again. */
+  /**
+   * Opens a side panel, or closes it with null. History opened so starts at now again, and a past
+   * version it showed goes with it (its way back to now, and Restore, are in the panel).
+   */
   const choosePanel = (name: PanelName | null): void => {
     setHistoryFrom(null)
+    if (name !== 'history') setPreview(null)
     setPanel(name)
   }
   /** The picker's choice, as the "language" property (none: from the file name); the reply is the list. */
