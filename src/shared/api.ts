@@ -179,6 +179,29 @@ export interface PropEntry {
   readonly value: string
 }
 
+/** A restore of a past version, as its window reports it (`noteRestore`). */
+export interface RestoreReport {
+  /** The version restored, in the History panel's numbering (one per group of edits). */
+  readonly version: number
+  readonly of: number
+  /** When that version was made (its last edit; seconds since the epoch, 0 unknown). */
+  readonly versionAt: number
+  /** How many characters of each device's text the restore removed or replaced, by device key. */
+  readonly removed: Readonly<Record<string, number>>
+}
+
+/** Someone's restore removed text this device wrote (the `restored` event). */
+export interface RestoreNotice {
+  /** Who restored: their device key and name. */
+  readonly device: string
+  readonly name: string
+  readonly version: number
+  readonly of: number
+  readonly versionAt: number
+  /** Characters of this device's text it removed or replaced. */
+  readonly removed: number
+}
+
 export interface Settings {
   readonly displayName: string
   /** `#rrggbb`: your cursor and your text, as others see them. */
@@ -250,6 +273,11 @@ export interface MeshpadApi {
   props(docId: string): Promise<ApiResult<PropEntry[]>>
   setProp(docId: string, key: string, value: string): Promise<ApiResult<PropEntry[]>>
   deleteProp(docId: string, key: string): Promise<ApiResult<PropEntry[]>>
+  /**
+   * Tells the others about a restore this window just made: each person whose text it removed gets a
+   * `restored` event (kept with the document, so someone away hears of it when back).
+   */
+  noteRestore(docId: string, report: RestoreReport): Promise<ApiResult<null>>
   settings(): Promise<ApiResult<Settings>>
   setSettings(change: {
     displayName?: string
@@ -289,6 +317,7 @@ export const API_REQUESTS: readonly ApiRequest[] = [
   'props',
   'setProp',
   'deleteProp',
+  'noteRestore',
   'settings',
   'setSettings',
 ]
@@ -330,6 +359,8 @@ export type ApiEvent =
   | { readonly type: 'sharing'; readonly sharing: SharingInfo }
   | { readonly type: 'presence'; readonly docId: string; readonly people: readonly PresenceInfo[] }
   | { readonly type: 'props'; readonly docId: string; readonly props: readonly PropEntry[] }
+  /** Someone restored a past version and so removed text this device wrote (see `noteRestore`). */
+  | { readonly type: 'restored'; readonly docId: string; readonly restore: RestoreNotice }
   | { readonly type: 'settings'; readonly settings: Settings }
   /** A menu command for the focused window's editor. */
   | { readonly type: 'command'; readonly command: EditorCommand }

@@ -3,7 +3,7 @@
  * (src/main/storage/disk-merge.ts) and for restoring a past version in the editor, where small edits
  * keep unchanged text's identity (and everyone's cursors and authorship on it).
  */
-import { diffChars, diffLines, type ChangeObject } from 'diff'
+import { diffChars, diffLines, diffWordsWithSpace, type ChangeObject } from 'diff'
 
 export interface Hunk {
   /** Position in the old text. */
@@ -12,15 +12,28 @@ export interface Hunk {
   readonly insert: string
 }
 
-/** Texts up to this size in their differing middle are diffed per character, larger ones per line. */
-const CHAR_DIFF_LIMIT = 20_000
-const DIFF_TIMEOUT_MS = 500
+type Differ = (a: string, b: string, options: { timeout: number }) => ChangeObject<string>[] | undefined
+
+/**
+ * From finest to coarsest, each with the largest region (old plus new length) it is tried on. A
+ * coarser diff's replaced blocks are refined with the finer ones, so a long line (a paragraph, a
+ * minified file) or a region too changed for a character diff in time still comes out as small edits:
+ * a whole-region replace would make every character of it new, credited to whoever restored or merged.
+ */
+const LEVELS: readonly { readonly diff: Differ; readonly limit: number }[] = [
+  { diff: diffChars, limit: 20_000 },
+  { diff: diffWordsWithSpace, limit: 400_000 },
+  { diff: diffLines, limit: Infinity },
+]
+/** The time all the diffs of one call may take together; past it, what is left is replaced whole. */
+const DIFF_BUDGET_MS = 1000
 
 /**
  * The hunks that turn `oldText` into `newText`, in ascending order. Fast on big files: the common prefix
- * and suffix are cut first (most external changes touch one region), the rest is diffed per line, and
- * each replaced block of lines is refined per character when small. If a diff gives up (timeout), the
- * region is replaced as a whole, which is still correct, only coarser.
+ * and suffix are cut first (most external changes touch one region), then the rest is diffed at the
+ * finest level its size allows (characters, words, lines) and each replaced block refined at the finer
+ * levels. If the diffs run out of time, a block is replaced as a whole, which is still correct, only
+ * coarser.
  */
 export function diffHunks(oldText: string, newText: string): Hunk[] {
   let start = 0
@@ -38,30 +51,31 @@ export function diffHunks(oldText: string, newText: string): Hunk[] {
   const a = oldText.slice(start, oldText.length - end)
   const b = newText.slice(start, newText.length - end)
   if (a === b) return []
-  return diffRegion(a, b).map((h) => ({ ...h, index: h.index + start }))
+  const deadline = Date.now() + DIFF_BUDGET_MS
+  const hunks = diffAt(a, b, LEVELS.length - 1, deadline) ?? [{ index: 0, deleteCount: a.length, insert: b }]
+  return hunks.map((h) => ({ ...h, index: h.index + start }))
 }
 
-function diffRegion(a: string, b: string): Hunk[] {
-  if (a.length + b.length <= CHAR_DIFF_LIMIT) {
-    const changes = diffChars(a, b, { timeout: DIFF_TIMEOUT_MS })
-    return changes ? toHunks(changes) : [{ index: 0, deleteCount: a.length, insert: b }]
+/**
+ * The hunks from the finest level up to `coarsest` that fits the region and finishes in time, with
+ * each block it replaces refined at the levels below it; null if no level could diff it.
+ */
+function diffAt(a: string, b: string, coarsest: number, deadline: number): Hunk[] | null {
+  for (let level = 0; level <= coarsest; level++) {
+    const { diff, limit } = LEVELS[level]!
+    const timeout = Math.floor(deadline - Date.now())
+    if (timeout <= 0) return null
+    if (a.length + b.length > limit) continue
+    const changes = diff(a, b, { timeout })
+    if (!changes) continue
+    if (level === 0) return toHunks(changes)
+    return toHunks(changes).flatMap((h) => {
+      if (h.deleteCount === 0 || h.insert.length === 0) return [h]
+      const inner = diffAt(a.slice(h.index, h.index + h.deleteCount), h.insert, level - 1, deadline)
+      return inner ? inner.map((x) => ({ ...x, index: x.index + h.index })) : [h]
+    })
   }
-  const lines = diffLines(a, b, { timeout: DIFF_TIMEOUT_MS })
-  if (!lines) return [{ index: 0, deleteCount: a.length, insert: b }]
-  const hunks: Hunk[] = []
-  for (const h of toHunks(lines)) {
-    const refined =
-      h.deleteCount + h.insert.length <= CHAR_DIFF_LIMIT && h.deleteCount > 0 && h.insert.length > 0
-    if (!refined) hunks.push(h)
-    else {
-      const inner = diffChars(a.slice(h.index, h.index + h.deleteCount), h.insert, {
-        timeout: DIFF_TIMEOUT_MS,
-      })
-      if (inner) hunks.push(...toHunks(inner).map((x) => ({ ...x, index: x.index + h.index })))
-      else hunks.push(h)
-    }
-  }
-  return hunks
+  return null
 }
 
 /** Adjacent removed/added change objects become one hunk positioned in the old text. */

@@ -7,39 +7,20 @@
  *
  * One node and one page, reused from state to state, so the whole file stays a few seconds.
  */
-import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { axe, type Violation } from '../support/axe'
 import { artifactPath, launchChromium } from '../support/chromium'
 import { startSide, stopSide, typeAtEnd, type Side } from '../support/e2e'
 
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+/** The controls issue 13's "Also" list added: no violation of any impact may name them. */
+const NEW_CONTROLS = /language-picker|history-(slider|version|made-by)/
 
-interface Violation {
-  readonly id: string
-  readonly impact: string | null
-  readonly help: string
-  readonly targets: string[]
-}
-
-/** Runs axe on the page as it is now (injected through the debugger protocol, so the page's CSP allows it). */
-async function axe(page: Page): Promise<Violation[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource)
-  return page.evaluate(async () => {
-    const run = (window as unknown as { axe: { run: (ctx: Document) => Promise<AxeResults> } }).axe.run
-    interface AxeResults {
-      violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[]
-    }
-    const results = await run(document)
-    return results.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact,
-      help: v.help,
-      targets: v.nodes.map((n) => n.target.join(' ')),
-    }))
-  })
-}
+/** Every violation of any impact found on the new controls, in any state and scheme so far. */
+const onNewControls = (): string[] =>
+  found
+    .filter((f) => f.violation.targets.some((t) => NEW_CONTROLS.test(t)))
+    .map((f) => `${f.state}/${f.scheme} ${f.violation.id}: ${f.violation.targets.join(', ')}`)
 
 const SCHEMES = ['light', 'dark'] as const
 /** Every violation found, by state and scheme, printed at the end. */
@@ -144,7 +125,13 @@ describe('accessibility and look (axe-core, light and dark)', () => {
   it('the editor', async () => {
     await page.getByTestId('start-new').click()
     await typeAtEnd(page, '# Launch plan\n\n- book the room\n- invite the team')
+    await page.getByTestId('language-picker').waitFor({ state: 'visible' })
     expect(await check(page, 'editor')).toEqual([])
+    // The language picker, with a language chosen (the document's "language" property).
+    await page.getByTestId('language-picker').selectOption('Markdown')
+    await page.locator('.live .cm-line span').first().waitFor({ state: 'visible' })
+    expect(await check(page, 'editor-language')).toEqual([])
+    expect(onNewControls()).toEqual([])
   })
 
   it('the Share panel, with an invite', async () => {
@@ -163,7 +150,12 @@ describe('accessibility and look (axe-core, light and dark)', () => {
     await page.keyboard.press('Home')
     await page.getByTestId('preview').waitFor({ state: 'visible' })
     expect(await check(page, 'history-preview')).toEqual([])
-    await page.getByTestId('history-now').click()
+    // One person's edits are one version: the arrow steps back to now, which names who made it.
+    await page.keyboard.press('ArrowRight')
+    await page.getByTestId('preview').waitFor({ state: 'hidden' })
+    await expect.poll(() => page.getByTestId('history-made-by').innerText()).toMatch(/^ana · /)
+    expect(await check(page, 'history-version')).toEqual([])
+    expect(onNewControls()).toEqual([])
   })
 
   it('the Properties panel', async () => {

@@ -286,6 +286,7 @@ export class AppService {
       props: (docId) => on(docId, (s) => c.props(s)),
       setProp: (docId, key, value) => on(docId, (s) => c.setProp(s, key, value)),
       deleteProp: (docId, key) => on(docId, (s) => c.deleteProp(s, key)),
+      noteRestore: (docId, report) => on(docId, (s) => c.noteRestore(s, report)),
       settings: () => run(async () => (await c.ready, c.settings())),
       setSettings: (change) =>
         run(async () => {

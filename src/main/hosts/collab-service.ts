@@ -28,6 +28,7 @@ import type { DocSession } from '../node/doc-session'
 import { AUTHOR_PREFIX } from '../node/signed-props'
 import { decodeInvite } from '../node/invite-code'
 import { NO_INVITE, readInvite } from './invite-text'
+import { makeRecord, noticeFor, readReport, RESTORE_KEY } from './restore-record'
 import type { PeerNode } from '../node/peer-node'
 import { WorkspaceError } from '../node/workspace'
 import { JsonFile } from '../shell/json-file'
@@ -52,6 +53,9 @@ const validSettings = (raw: unknown): StoredSettings | null => {
     color: typeof r['color'] === 'string' && COLOR.test(r['color']) ? r['color'] : null,
   }
 }
+
+/** Properties Meshpad keeps for itself: never listed, set or removed as people's own. */
+const internalKey = (key: string): boolean => key.startsWith(AUTHOR_PREFIX) || key === RESTORE_KEY
 
 const deviceIdFor = (device: string): string => {
   try {
@@ -188,7 +192,17 @@ export class Collaboration {
     }
     const onAwareness = (): void =>
       this.options.emit({ type: 'presence', docId, people: this.presence(session) }, docId)
-    const onProps = (): void => this.options.emit({ type: 'props', docId, props: this.props(session) }, docId)
+    // A restore is told once, when its record arrives (not again each time the document opens).
+    let lastRestore = JSON.stringify(session.durable.props.get(RESTORE_KEY) ?? null)
+    const onProps = (): void => {
+      this.options.emit({ type: 'props', docId, props: this.props(session) }, docId)
+      const record = session.durable.props.get(RESTORE_KEY)
+      const now = JSON.stringify(record ?? null)
+      if (now === lastRestore) return
+      lastRestore = now
+      const restore = noticeFor(record, ws.self)
+      if (restore) this.options.emit({ type: 'restored', docId, restore }, docId)
+    }
     session.on('members', onMembers)
     session.on('awareness', onAwareness)
     session.on('props', onProps)
@@ -435,11 +449,11 @@ export class Collaboration {
 
   // ---- properties --------------------------------------------------------------------------------
 
-  /** The document's properties as people edit them (the author records are internal). */
+  /** The document's properties as people edit them (the author and restore records are internal). */
   props(session: DocSession): PropEntry[] {
     return session.durable.props
       .entries()
-      .filter(([key]) => !key.startsWith(AUTHOR_PREFIX))
+      .filter(([key]) => !internalKey(key))
       .map(([key, value]) => ({ key, value: typeof value === 'string' ? value : JSON.stringify(value) }))
       .sort((a, b) => a.key.localeCompare(b.key))
   }
@@ -450,6 +464,7 @@ export class Collaboration {
     }
     if (key.startsWith(AUTHOR_PREFIX))
       throw badArgument(`Names starting with "${AUTHOR_PREFIX}" are Meshpad's own.`)
+    if (internalKey(key.trim())) throw badArgument(`"${key.trim()}" is Meshpad's own.`)
     if (typeof value !== 'string' || value.length > MAX_PROP_VALUE) {
       throw badArgument('A property value is text of at most 16 KB.')
     }
@@ -462,9 +477,18 @@ export class Collaboration {
   }
 
   async deleteProp(session: DocSession, key: unknown): Promise<PropEntry[]> {
-    if (typeof key !== 'string' || key.startsWith(AUTHOR_PREFIX)) throw badArgument('No such property.')
+    if (typeof key !== 'string' || internalKey(key)) throw badArgument('No such property.')
     await session.deleteProp(key)
     return this.props(session)
+  }
+
+  /** Keeps a restore's record with the document, for the people whose text it removed. */
+  async noteRestore(session: DocSession, report: unknown): Promise<null> {
+    const valid = readReport(report)
+    if (!valid) throw badArgument('Not a restore report.')
+    const ws = this.node.workspace
+    await session.setProp(RESTORE_KEY, makeRecord(valid, ws.self, ws.name, Date.now()))
+    return null
   }
 
   // ---- settings ----------------------------------------------------------------------------------

@@ -12,25 +12,28 @@ import {
   type OpenedDoc,
   type PresenceInfo,
   type PropEntry,
+  type RestoreNotice as RestoreNoticeInfo,
 } from '../../shared/api'
 import { openTargetHash, parseOpenTarget, type OpenTarget } from '../../shared/open-target'
 import { docTitle } from '../../shared/doc-title'
-import { diffHunks } from '../../shared/text-diff'
 import { getApi, hasNode, isBrowserMode } from './bridge'
 import { awayRanges, clearAway } from './collab/away'
 import { PresenceSync } from './collab/presence-sync'
+import { restoreText } from './collab/restore'
 import { DocBar, type PanelName } from './DocBar'
 import { CursorStore } from './cursor-store'
 import { DocEvents } from './doc-events'
 import { Editor, type EditorHandle } from './Editor'
-import { HistoryPanel } from './HistoryPanel'
+import { HistoryPanel, type HistoryPreview, type RestoreRequest } from './HistoryPanel'
 import { JoinRequests } from './panels/JoinRequests'
+import { LanguagePicker } from './LanguagePicker'
 import { NearbyPanel } from './panels/NearbyPanel'
 import { PropertiesPanel } from './panels/PropertiesPanel'
 import { SaveDialog } from './SaveDialog'
 import { SettingsPanel } from './panels/SettingsPanel'
 import { SharePanel } from './panels/SharePanel'
 import { Preview } from './Preview'
+import { RestoreNotice } from './RestoreNotice'
 import { StartScreen } from './StartScreen'
 import { StatusBar } from './StatusBar'
 import { Toolbar } from './Toolbar'
@@ -88,10 +91,14 @@ export function App(): React.JSX.Element {
   /** The open document's properties; null until they are loaded. */
   const [props, setProps] = useState<readonly PropEntry[] | null>(null)
   const [role, setRole] = useState<DocRole | null>(null)
-  const [preview, setPreview] = useState<{ steps: number; text: string; label: string } | null>(null)
+  const [preview, setPreview] = useState<HistoryPreview | null>(null)
   const [revision, setRevision] = useState(0)
   /** "While you were away": the highlighted stretches, while there are any. */
   const [away, setAway] = useState<readonly { from: number; to: number }[] | null>(null)
+  /** Someone's restore removed this person's text: the notice, until dismissed. */
+  const [restored, setRestored] = useState<RestoreNoticeInfo | null>(null)
+  /** History opened from that notice: it starts at the version before that person's restore. */
+  const [historyFrom, setHistoryFrom] = useState<{ device: string; n: number } | null>(null)
   const [invite, setInvite] = useState<string | undefined>(undefined)
   /** Browser mode's Save As dialog, open with the path it starts from. */
   const [saveDialog, setSaveDialog] = useState<{ initialPath: string } | null>(null)
@@ -147,6 +154,8 @@ export function App(): React.JSX.Element {
       setRole(doc.role)
       setPreview(null)
       setAway(null)
+      setRestored(null)
+      setHistoryFrom(null)
       setProps(null)
       // The open document is in the URL, so a reload (or a bookmark) opens it again.
       window.history.replaceState(null, '', openTargetHash({ kind: 'doc', docId: doc.docId }))
@@ -166,6 +175,8 @@ export function App(): React.JSX.Element {
     setRole(null)
     setPreview(null)
     setAway(null)
+    setRestored(null)
+    setHistoryFrom(null)
     setPeople([])
     setFollowing(null)
     setSaveDialog(null)
@@ -284,6 +295,8 @@ export function App(): React.JSX.Element {
       setProps(event.props)
       // Author records are properties: a new person's first edit brings theirs.
       void api.authors(docId).then((r) => r.ok && setAuthors(r.value))
+    } else if (event.type === 'restored' && event.docId === docId) {
+      setRestored(event.restore)
     } else if (event.type === 'sharing' && event.sharing.docId === docId) {
       setRole(event.sharing.myRole)
     }
@@ -316,17 +329,14 @@ export function App(): React.JSX.Element {
     presence.current?.follow(device)
   }
 
-  const restore = (text: string): void => {
+  const restore = (r: RestoreRequest): void => {
     const h = editorRef.current
-    if (!h) return
-    const current = h.view.state.doc.toString()
-    // Small edits, not a wholesale replace: unchanged text keeps its identity, cursors and authors.
-    const changes = diffHunks(current, text).map((x) => ({
-      from: x.index,
-      to: x.index + x.deleteCount,
-      insert: x.insert,
-    }))
-    h.view.dispatch({ changes, userEvent: 'input.restore', scrollIntoView: true })
+    if (!h || !docId) return
+    const removed = restoreText(h.view, h.replica, r.text, authorsRef.current)
+    // The people whose text it removed are told (the node tells each, and not this device).
+    if (Object.keys(removed).length > 0) {
+      void api.noteRestore(docId, { version: r.version, of: r.of, versionAt: r.at, removed }).then(show)
+    }
   }
 
   const push = useCallback(
@@ -387,6 +397,24 @@ export function App(): React.JSX.Element {
     document.title = title === null ? 'Meshpad' : `${title} — Meshpad`
   }, [title])
   const readOnly = role === 'viewer'
+  /**
+   * Opens a side panel, or closes it with null. History opened so starts at now again, and a past
+   * version it showed goes with it (its way back to now, and Restore, are in the panel).
+   */
+  const choosePanel = (name: PanelName | null): void => {
+    setHistoryFrom(null)
+    if (name !== 'history') setPreview(null)
+    setPanel(name)
+  }
+  /** The picker's choice, as the "language" property (none: from the file name); the reply is the list. */
+  const chooseLanguage = (name: string | null): void => {
+    if (!docId) return
+    const request = name === null ? api.deleteProp(docId, 'language') : api.setProp(docId, 'language', name)
+    void request.then((r) => {
+      const list = show(r)
+      if (list) setProps(list)
+    })
+  }
   return (
     <div className="app">
       {browserMode && (
@@ -423,7 +451,7 @@ export function App(): React.JSX.Element {
           showAuthors={showAuthors}
           onShowAuthors={setShowAuthors}
           panel={panel}
-          onPanel={setPanel}
+          onPanel={choosePanel}
           onBack={closeDocument}
         />
       )}
@@ -455,6 +483,17 @@ export function App(): React.JSX.Element {
               </button>
             </div>
           )}
+          {restored && (
+            <RestoreNotice
+              notice={restored}
+              onView={() => {
+                setHistoryFrom((f) => ({ device: restored.device, n: (f?.n ?? 0) + 1 }))
+                setPanel('history')
+                setRestored(null)
+              }}
+              onDismiss={() => setRestored(null)}
+            />
+          )}
           {withNode && !opened ? (
             <StartScreen
               api={api}
@@ -478,7 +517,14 @@ export function App(): React.JSX.Element {
               />
             </div>
           )}
-          {preview && <Preview text={preview.text} label={preview.label} />}
+          {preview && (
+            <Preview
+              text={preview.text}
+              label={preview.label}
+              language={language}
+              fileName={opened?.fileName ?? null}
+            />
+          )}
         </main>
         {panel && (
           <aside className="side-panel" data-testid="side-panel" aria-label="Side panel">
@@ -486,7 +532,7 @@ export function App(): React.JSX.Element {
               className="ghost icon panel-close"
               aria-label="Close panel"
               title="Close panel"
-              onClick={() => setPanel(null)}
+              onClick={() => choosePanel(null)}
             >
               <X size={16} />
             </button>
@@ -503,10 +549,12 @@ export function App(): React.JSX.Element {
             {panel === 'props' && docId && <PropertiesPanel api={api} docId={docId} readOnly={readOnly} />}
             {panel === 'history' && editor && (
               <HistoryPanel
+                key={historyFrom?.n ?? 0}
                 replica={editor.replica}
                 revision={revision}
                 authors={authors}
                 canRestore={!readOnly}
+                showBefore={historyFrom?.device ?? null}
                 onPreview={setPreview}
                 onRestore={restore}
               />
@@ -522,6 +570,16 @@ export function App(): React.JSX.Element {
         status={status}
         cursor={cursor}
         host={host}
+        language={
+          opened && (
+            <LanguagePicker
+              language={language}
+              fileName={opened.fileName}
+              disabled={readOnly || props === null}
+              onChange={chooseLanguage}
+            />
+          )
+        }
       />
       {withNode && <JoinRequests api={api} />}
     </div>

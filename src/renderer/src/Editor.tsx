@@ -3,8 +3,6 @@ import { basicSetup } from 'codemirror'
 import { EditorView, keymap } from '@codemirror/view'
 import { indentWithTab } from '@codemirror/commands'
 import { Compartment, EditorState } from '@codemirror/state'
-import { LanguageDescription } from '@codemirror/language'
-import { languages } from '@codemirror/language-data'
 import type { AuthorInfo, DocRole } from '../../shared/api'
 import { TextDoc } from '../../shared/crdt'
 import { applyRemoteBatch, textDocSync } from './binding/sync'
@@ -12,6 +10,7 @@ import { authorship, authorsChanged } from './collab/authorship'
 import { awayHighlights, catchUpChange } from './collab/away'
 import { presenceCursors } from './collab/presence'
 import type { DocEvents } from './doc-events'
+import { loadLanguage } from './language'
 import { darkQuery, themeFor } from './theme'
 import { typeAhead } from './typing'
 
@@ -59,13 +58,6 @@ interface EditorProps {
 const spentReplicas = new Set<string>()
 /** Stands in for a missing opening (no document): its replica never sends anything. */
 const DETACHED_REPLICA = 'detached'
-
-function languageFor(name: string | null, fileName: string | null): LanguageDescription | null {
-  if (name) {
-    return LanguageDescription.matchLanguageName(languages, name, true) ?? null
-  }
-  return fileName ? LanguageDescription.matchFilename(languages, fileName) : null
-}
 
 /** The CodeMirror 6 editor. React owns the container; CodeMirror owns everything inside it. */
 export function Editor(props: EditorProps): React.JSX.Element {
@@ -163,18 +155,7 @@ export function Editor(props: EditorProps): React.JSX.Element {
   useEffect(() => {
     const h = handle.current
     if (!h) return
-    let live = true
-    const description = languageFor(languageName, fileName)
-    const slot = compartments.current.language
-    if (!description) h.view.dispatch({ effects: slot.reconfigure([]) })
-    else {
-      void description.load().then((support) => {
-        if (live) h.view.dispatch({ effects: slot.reconfigure(support) })
-      })
-    }
-    return () => {
-      live = false
-    }
+    return loadLanguage(h.view, compartments.current.language, languageName, fileName)
   }, [languageName, fileName, doc])
 
   const readOnlyNow = props.readOnly

@@ -1,59 +1,31 @@
-import { useMemo, useState } from 'react'
+import { useEffect, useMemo, useState } from 'react'
 import type { AuthorInfo } from '../../shared/api'
-import type { HistoryEntry, TextDoc } from '../../shared/crdt'
-import { UNKNOWN_AUTHOR } from './collab/authorship'
+import type { TextDoc } from '../../shared/crdt'
+import { historyGroups, stepsOf, versionName, when, type HistoryGroup } from './history-groups'
 
-/** A row of the timeline: consecutive edits by one person, close together in time. */
-interface Session {
-  /** History entries up to and including this session. */
+/** A past version to show in place of the editor. */
+export interface HistoryPreview {
   readonly steps: number
-  readonly author: AuthorInfo
-  readonly from: number
-  readonly to: number
-  readonly inserted: number
-  readonly deleted: number
+  readonly text: string
+  readonly label: string
 }
 
-const GAP_S = 5 * 60
-
-function sessions(
-  history: readonly HistoryEntry[],
-  authors: Readonly<Record<string, AuthorInfo>>,
-): Session[] {
-  const out: Session[] = []
-  let open: {
-    steps: number
-    author: AuthorInfo
-    from: number
-    to: number
-    inserted: number
-    deleted: number
-  } | null = null
-  history.forEach((entry, i) => {
-    const author = authors[entry.replica] ?? UNKNOWN_AUTHOR
-    if (
-      open &&
-      open.author.device === author.device &&
-      author.device !== '' &&
-      entry.time - open.to <= GAP_S
-    ) {
-      open.steps = i + 1
-      open.to = Math.max(open.to, entry.time)
-    } else {
-      if (open) out.push(open)
-      open = { steps: i + 1, author, from: entry.time, to: entry.time, inserted: 0, deleted: 0 }
-    }
-    if (entry.kind === 'insert') open.inserted += entry.length
-    else open.deleted += entry.length
-  })
-  if (open) out.push(open)
-  return out
+/** A version to make current, and which it is (for the notice the others get). */
+export interface RestoreRequest {
+  readonly text: string
+  readonly version: number
+  readonly of: number
+  /** When the version was made (its last edit; seconds since the epoch, 0 unknown). */
+  readonly at: number
 }
 
-const when = (s: number): string => (s > 0 ? new Date(s * 1000).toLocaleString() : 'unknown time')
+/** Who made a version and when, under the slider and in the preview's label. */
+const madeBy = (group: HistoryGroup | undefined): string =>
+  group ? `${group.author.name} · ${when(group.to)}` : 'Before the first edit'
 
 /**
- * The document's history by author and time. The slider picks a past version, shown read-only by the
+ * The document's history by author and time. The slider steps through versions, one per group of the
+ * timeline (consecutive edits by one person close in time), and shows a past one read-only in the
  * window (`onPreview`); "Restore" makes it current with new ops (`onRestore`), so history is never
  * rewritten and the restore can itself be undone.
  */
@@ -62,6 +34,7 @@ export function HistoryPanel({
   revision,
   authors,
   canRestore,
+  showBefore,
   onPreview,
   onRestore,
 }: {
@@ -70,39 +43,70 @@ export function HistoryPanel({
   revision: number
   authors: Readonly<Record<string, AuthorInfo>>
   canRestore: boolean
-  onPreview: (preview: { steps: number; text: string; label: string } | null) => void
-  onRestore: (text: string) => void
+  /** Start by showing the version before this device's latest edits (a restore someone was told of). */
+  showBefore: string | null
+  onPreview: (preview: HistoryPreview | null) => void
+  onRestore: (restore: RestoreRequest) => void
 }): React.JSX.Element {
   const history = useMemo(() => replica.history(), [replica, revision]) // eslint-disable-line react-hooks/exhaustive-deps
-  const rows = useMemo(() => sessions(history, authors), [history, authors])
-  const [picked, setPicked] = useState<number | null>(null)
-  const steps = picked === null ? history.length : Math.min(picked, history.length)
-  const pick = (value: number): void => {
-    if (value >= history.length) {
+  const groups = useMemo(() => historyGroups(history, authors), [history, authors])
+  const count = groups.length
+  /**
+   * The version shown (groups applied), or null for now. Opened from a restore notice, it starts at
+   * the version before that person's latest edits (the restore); later edits do not move it.
+   */
+  const [picked, setPicked] = useState<number | null>(() => {
+    const latest = showBefore === null ? -1 : groups.findLastIndex((g) => g.author.device === showBefore)
+    return latest >= 0 ? latest : null
+  })
+  const shown = picked === null ? count : Math.min(picked, count)
+  const previewOf = (k: number): HistoryPreview => {
+    const steps = stepsOf(groups, k)
+    return {
+      steps,
+      text: replica.textAfter(steps),
+      label: `${versionName(k, count)}, ${madeBy(groups[k - 1])}`,
+    }
+  }
+  const pick = (k: number): void => {
+    if (k >= count) {
       setPicked(null)
       onPreview(null)
       return
     }
-    setPicked(value)
-    const row = rows.findLast((r) => r.steps <= value)
-    const label = row ? `as of ${when(row.to)} (after ${row.author.name})` : 'before the first edit'
-    onPreview({ steps: value, text: replica.textAfter(value), label })
+    setPicked(k)
+    onPreview(previewOf(k))
   }
+  // The version it started at is shown in the window, once.
+  useEffect(() => {
+    if (picked !== null) onPreview(previewOf(picked))
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [])
+  const shownGroup = groups[shown - 1]
   return (
     <section className="panel history" data-testid="history-panel" aria-label="History">
       <h2>History</h2>
       <label className="slider">
-        <span>{steps === history.length ? 'Now' : `Version ${steps} of ${history.length}`}</span>
+        <span data-testid="history-version">
+          {versionName(shown, count)}
+          {shown === count && ' (now)'}
+        </span>
         <input
           type="range"
           data-testid="history-slider"
           min={0}
-          max={history.length}
-          value={steps}
+          max={count}
+          step={1}
+          value={shown}
+          aria-valuetext={`${versionName(shown, count)}: ${madeBy(shownGroup)}`}
           onChange={(e) => pick(Number(e.target.value))}
         />
       </label>
-      {steps < history.length && (
+      <p className="history-made-by" data-testid="history-made-by">
+        {shownGroup && <span className="dot" style={{ backgroundColor: shownGroup.author.color }} />}
+        {madeBy(shownGroup)}
+      </p>
+      {shown < count && (
         <div className="history-actions">
           <button
             data-testid="history-restore"
@@ -113,29 +117,35 @@ export function HistoryPanel({
                 : 'Viewers cannot restore'
             }
             onClick={() => {
-              onRestore(replica.textAfter(steps))
+              const steps = stepsOf(groups, shown)
+              onRestore({
+                text: replica.textAfter(steps),
+                version: shown,
+                of: count,
+                at: shownGroup?.to ?? 0,
+              })
               setPicked(null)
               onPreview(null)
             }}
           >
             Restore this version
           </button>
-          <button data-testid="history-now" onClick={() => pick(history.length)}>
+          <button data-testid="history-now" onClick={() => pick(count)}>
             Back to now
           </button>
         </div>
       )}
       <ol className="timeline" data-testid="timeline">
-        {rows
-          .map((r) => (
-            <li key={r.steps} className={r.steps <= steps ? 'reached' : 'ahead'}>
-              <button onClick={() => pick(r.steps)} title="Show the document as it was after this">
-                <span className="dot" style={{ backgroundColor: r.author.color }} />
-                <span className="who">{r.author.name}</span>
+        {groups
+          .map((g, i) => (
+            <li key={g.steps} className={i < shown ? 'reached' : 'ahead'}>
+              <button onClick={() => pick(i + 1)} title="Show the document as it was after this">
+                <span className="dot" style={{ backgroundColor: g.author.color }} />
+                <span className="who">{g.author.name}</span>
                 <span className="what">
-                  {r.inserted > 0 && `+${r.inserted}`} {r.deleted > 0 && `−${r.deleted}`}
+                  {g.inserted > 0 && `+${g.inserted}`} {g.deleted > 0 && `−${g.deleted}`}
                 </span>
-                <span className="when">{when(r.to)}</span>
+                <span className="when">{when(g.to)}</span>
               </button>
             </li>
           ))

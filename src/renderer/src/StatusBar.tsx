@@ -28,6 +28,7 @@ export function StatusBar({
   cursor,
   host,
   editing,
+  language,
 }: {
   /** Whether an editor is shown (a document, or the scratch editor with no node). */
   editing: boolean
@@ -38,6 +39,8 @@ export function StatusBar({
   status: DocStatus | null
   cursor: CursorStore
   host: string
+  /** The document's language picker, while a document is open. */
+  language?: React.ReactNode
 }): React.JSX.Element {
   return (
     <footer className="status-bar" data-testid="status-bar">
@@ -64,6 +67,7 @@ export function StatusBar({
           </span>
         </>
       )}
+      {language}
       {editing && <CursorField store={cursor} />}
       <span>{host}</span>
     </footer>

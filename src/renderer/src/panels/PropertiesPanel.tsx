@@ -171,7 +171,7 @@ function PropertiesPanelFor({
       )}
       <p className="hint">
         Properties sync to everyone. “title” names the document; “language” sets the syntax mode (e.g.
-        markdown, python).
+        markdown, python), as the language picker in the status bar does.
       </p>
     </section>
   )

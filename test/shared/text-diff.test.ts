@@ -1,0 +1,49 @@
+/**
+ * diffHunks beyond what the disk merge tests cover (test/main/storage/disk-merge.test.ts): texts too
+ * big for a character diff still come out as small edits, so that a restore or a merge keeps the
+ * identity (and the authorship) of the text it does not change.
+ */
+import { describe, expect, it } from 'vitest'
+import { diffHunks, type Hunk } from '../../src/shared/text-diff'
+
+function apply(text: string, hunks: readonly Hunk[]): string {
+  let out = text
+  for (let i = hunks.length - 1; i >= 0; i--) {
+    const h = hunks[i]!
+    out = out.slice(0, h.index) + h.insert + out.slice(h.index + h.deleteCount)
+  }
+  return out
+}
+
+const touched = (hunks: readonly Hunk[]): number =>
+  hunks.reduce((n, h) => n + h.deleteCount + h.insert.length, 0)
+
+/** A long paragraph on one line (prose in Markdown, a minified file): `words` words. */
+const paragraph = (words: number): string =>
+  Array.from({ length: words }, (_, i) => `word${i % 97}`).join(' ')
+
+describe('diffHunks on texts too big for a character diff', () => {
+  it('changes two words of a 30 000-character line, not the whole line', () => {
+    const old = paragraph(4500)
+    expect(old.length).toBeGreaterThan(30_000)
+    const next = old.replace('word5 ', 'fifth ').replace(/word37$/, 'thirty-seven')
+    expect(next.endsWith('thirty-seven')).toBe(true)
+    const hunks = diffHunks(old, next)
+    expect(apply(old, hunks)).toBe(next)
+    expect(touched(hunks)).toBeLessThan(40)
+  })
+
+  it('keeps edits small in a heavily edited region of many lines', () => {
+    const lines = Array.from({ length: 600 }, (_, i) => `line ${i}: ${paragraph(8)}`)
+    const old = lines.join('\n')
+    const next = lines.map((l, i) => (i % 3 === 0 ? l.replace('word3', 'WORD3') : l)).join('\n')
+    const hunks = diffHunks(old, next)
+    expect(apply(old, hunks)).toBe(next)
+    expect(touched(hunks)).toBeLessThan(200 * 12)
+  })
+
+  it('replaces a region whole when it has nothing in common', () => {
+    const hunks = diffHunks('abc', 'xyz')
+    expect(hunks).toEqual([{ index: 0, deleteCount: 3, insert: 'xyz' }])
+  })
+})
