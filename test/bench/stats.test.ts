@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { benchRuns } from '../../bench/fresh-process'
 import { median, rotation, spread, summarize } from '../../bench/stats'
 
 describe('bench statistics', () => {
@@ -43,5 +44,19 @@ describe('round order', () => {
     const rounds = five.map((_, r) => rotation(five, r))
     for (const round of rounds) expect([...round].sort()).toEqual(five)
     for (let pos = 0; pos < five.length; pos++) expect(rounds.map((round) => round[pos]).sort()).toEqual(five)
+  })
+})
+
+describe('bench rounds', () => {
+  it('defaults to the suite’s count and takes MESHPAD_BENCH_RUNS over it', () => {
+    expect(benchRuns(5, undefined)).toBe(5)
+    expect(benchRuns(5, '')).toBe(5)
+    expect(benchRuns(5, '9')).toBe(9)
+    expect(benchRuns(5, '1')).toBe(1)
+  })
+
+  it('rejects a count that is not a positive integer', () => {
+    for (const bad of ['0', '-3', '2.5', 'five'])
+      expect(() => benchRuns(5, bad)).toThrow(/MESHPAD_BENCH_RUNS/)
   })
 })
