@@ -15,7 +15,7 @@
  * Every child checks the text it gets against the trace's end content.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
-import { crdtLibs, findCrdtLib, isCrdt, loadTrace, plainString, type Replayer } from './crdt-libs'
+import { isCrdt, loadContender, loadCrdt, loadTrace, type Replayer } from './crdt-libs'
 import { answer } from './fresh-process'
 import { settle } from './settle'
 
@@ -73,9 +73,7 @@ async function replay(
   warmupTo: string,
   keystrokes: boolean,
 ): Promise<ReplayResult> {
-  const replayers: readonly Replayer<unknown>[] = [...crdtLibs, plainString]
-  const lib = replayers.find((l) => l.name === library)
-  if (!lib) throw new Error(`Unknown library ${library}`)
+  const lib = await loadContender(library)
   const trace = loadTrace()
   await settle()
   const start = performance.now()
@@ -95,7 +93,7 @@ async function replay(
 }
 
 async function load(library: string, from: string, expected: string): Promise<LoadResult> {
-  const lib = findCrdtLib(library)
+  const lib = await loadCrdt(library)
   const bytes = new Uint8Array(readFileSync(from))
   const endContent = readFileSync(expected, 'utf8')
   await settle()
@@ -112,7 +110,7 @@ async function load(library: string, from: string, expected: string): Promise<Lo
 const retained: unknown[] = []
 
 async function heap(library: string, from: string, warmup: string, expected: string): Promise<HeapResult> {
-  const lib = findCrdtLib(library)
+  const lib = await loadCrdt(library)
   const bytes = new Uint8Array(readFileSync(from))
   const endContent = readFileSync(expected, 'utf8')
   const warm = lib.load(new Uint8Array(readFileSync(warmup)))

@@ -19,7 +19,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { ChildRequest, HeapResult, LoadResult, ReplayResult } from './crdt-child'
-import { crdtLibs, isCrdt, loadTrace, meshpad, plainString, type Replayer } from './crdt-libs'
+import { CRDT_NAMES, loadCrdt, loadTrace, MESHPAD, plainString } from './crdt-libs'
 import { benchRuns, runFresh } from './fresh-process'
 import { rotation, summarize } from './stats'
 import type { BenchSuite } from './suites'
@@ -53,7 +53,8 @@ const newSeries = (): Series => ({
 })
 
 /** Whether src/shared/crdt has its TextDoc yet, or still the stub that throws 'not implemented'. */
-function meshpadLanded(): boolean {
+async function meshpadLanded(): Promise<boolean> {
+  const meshpad = await loadCrdt(MESHPAD)
   try {
     meshpad.replay({ name: 'probe', patches: [[0, 0, 'x']], endContent: 'x' })
     return true
@@ -63,28 +64,31 @@ function meshpadLanded(): boolean {
   }
 }
 
+/** The 1-minute load average: on a shared machine, other work there widens the spread. */
+const loadAverage = (): string => os.loadavg()[0]!.toFixed(1)
+
 const ask = <T>(req: ChildRequest): Promise<T> => runFresh<T>(CHILD, req)
 
 /** The three children of one contender in one round, one after the other. */
-async function measure(lib: Replayer<unknown>, round: number, dir: string, series: Series): Promise<void> {
-  const file = (what: string) => path.join(dir, `${lib.name}-${round}-${what}.bin`)
+async function measure(name: string, round: number, dir: string, series: Series): Promise<void> {
+  const file = (what: string) => path.join(dir, `${name}-${round}-${what}.bin`)
   const replay = await ask<ReplayResult>({
     metric: 'replay',
-    library: lib.name,
+    library: name,
     saveTo: file('saved'),
     warmupTo: file('warmup'),
     keystrokes: round === 0,
   })
   series.replayMs.push(replay.replayMs)
-  if (!isCrdt(lib)) return
+  if (!CRDT_NAMES.includes(name)) return
   series.saveBytes.push(replay.saveBytes!)
   if (replay.keystrokeBytes !== undefined) series.keystrokeBytes.push(replay.keystrokeBytes)
   const expected = path.join(dir, 'expected.txt')
-  const load = await ask<LoadResult>({ metric: 'load', library: lib.name, from: file('saved'), expected })
+  const load = await ask<LoadResult>({ metric: 'load', library: name, from: file('saved'), expected })
   series.loadMs.push(load.loadMs)
   const heap = await ask<HeapResult>({
     metric: 'heap',
-    library: lib.name,
+    library: name,
     from: file('saved'),
     warmup: file('warmup'),
     expected,
@@ -95,19 +99,19 @@ async function measure(lib: Replayer<unknown>, round: number, dir: string, serie
 }
 
 async function measureAll(
-  libs: readonly Replayer<unknown>[],
+  names: readonly string[],
   endContent: string,
   runs: number,
 ): Promise<Map<string, Series>> {
-  const all = new Map(libs.map((lib) => [lib.name, newSeries()]))
+  const all = new Map(names.map((name) => [name, newSeries()]))
   const dir = await mkdtemp(path.join(os.tmpdir(), 'meshpad-bench-crdt-'))
   try {
     await writeFile(path.join(dir, 'expected.txt'), endContent)
     for (let round = 0; round < runs; round++) {
       const started = performance.now()
-      const order = rotation(libs, round)
-      for (const lib of order) await measure(lib, round, dir, all.get(lib.name)!)
-      const replays = order.map((lib) => `${lib.name} ${all.get(lib.name)!.replayMs.at(-1)!.toFixed(0)}`)
+      const order = rotation(names, round)
+      for (const name of order) await measure(name, round, dir, all.get(name)!)
+      const replays = order.map((name) => `${name} ${all.get(name)!.replayMs.at(-1)!.toFixed(0)}`)
       const secs = ((performance.now() - started) / 1000).toFixed(0)
       console.log(`  round ${round + 1}/${runs} (${secs} s), replay ms: ${replays.join(', ')}`)
     }
@@ -118,22 +122,30 @@ async function measureAll(
 }
 
 interface Metric {
+  /** The row's name, with its unit in parentheses. */
   readonly label: string
+  readonly unit: string
   readonly values: (s: Series) => readonly number[]
   readonly format: (v: number) => string
 }
 
 const fixed = (digits: number) => (v: number) => v.toFixed(digits)
 const metric = {
-  replay: { label: 'replay, all edits (ms) ³', values: (s) => s.replayMs, format: fixed(0) },
+  replay: { label: 'replay, all edits (ms) ³', unit: 'ms', values: (s) => s.replayMs, format: fixed(0) },
   save: {
-    label: 'save() size (bytes)',
+    label: 'save() size (bytes) ⁴',
+    unit: 'bytes',
     values: (s) => s.saveBytes,
     format: (v) => v.toLocaleString('en-US'),
   },
-  load: { label: 'load() + read text (ms)', values: (s) => s.loadMs, format: fixed(1) },
-  heap: { label: 'memory of loaded doc (MB) ¹', values: (s) => s.heapMB, format: fixed(2) },
-  keystroke: { label: 'bytes per keystroke batch ²', values: (s) => s.keystrokeBytes, format: fixed(2) },
+  load: { label: 'load() + read text (ms)', unit: 'ms', values: (s) => s.loadMs, format: fixed(1) },
+  heap: { label: 'memory of loaded doc (MB) ¹', unit: 'MB', values: (s) => s.heapMB, format: fixed(2) },
+  keystroke: {
+    label: 'bytes per keystroke batch ²',
+    unit: 'bytes',
+    values: (s) => s.keystrokeBytes,
+    format: fixed(2),
+  },
 } satisfies Record<string, Metric>
 /** The table's rows, in this order. */
 const metrics: Metric[] = Object.values(metric)
@@ -144,22 +156,18 @@ function ratio(a: number, b: number): string {
 }
 
 /** One row per metric and contender: median, spread (one value when every run agrees), Meshpad ÷ it. */
-function printTable(
-  libs: readonly Replayer<unknown>[],
-  all: Map<string, Series>,
-  withMeshpad: boolean,
-): void {
+function printTable(names: readonly string[], all: Map<string, Series>, withMeshpad: boolean): void {
   const rows = [['', 'contender', 'median', 'min–max', withMeshpad ? 'Meshpad ÷ it' : '']]
   for (const m of metrics) {
-    const mine = withMeshpad ? m.values(all.get(meshpad.name)!) : []
+    const mine = withMeshpad ? m.values(all.get(MESHPAD)!) : []
     let first = true
-    for (const lib of libs) {
-      const xs = m.values(all.get(lib.name)!)
+    for (const name of names) {
+      const xs = m.values(all.get(name)!)
       if (xs.length === 0) continue
       const s = summarize(xs)
       const range = s.min === s.max ? '' : `${m.format(s.min)}–${m.format(s.max)}`
-      const vs = lib === meshpad || mine.length === 0 ? '' : ratio(summarize(mine).median, s.median)
-      rows.push([first ? m.label : '', lib.name, m.format(s.median), range, vs])
+      const vs = name === MESHPAD || mine.length === 0 ? '' : ratio(summarize(mine).median, s.median)
+      rows.push([first ? m.label : '', name, m.format(s.median), range, vs])
       first = false
     }
   }
@@ -171,11 +179,13 @@ function printTable(
 /** Megabytes with two decimals, without printing a few freed kilobytes as "-0.00". */
 const mb = (bytes: number): string => (Math.abs(bytes) < MB / 200 ? 0 : bytes / MB).toFixed(2)
 
-function printFootnotes(libs: readonly Replayer<unknown>[], all: Map<string, Series>): void {
-  const split = libs.filter(isCrdt).map((lib) => {
-    const s = all.get(lib.name)!
-    return `${lib.name} ${mb(summarize(s.heapUsed).median)} + ${mb(summarize(s.external).median)}`
-  })
+function printFootnotes(names: readonly string[], all: Map<string, Series>): void {
+  const split = names
+    .filter((name) => CRDT_NAMES.includes(name))
+    .map((name) => {
+      const s = all.get(name)!
+      return `${name} ${mb(summarize(s.heapUsed).median)} + ${mb(summarize(s.external).median)}`
+    })
   console.log(
     '¹ Growth of process.memoryUsage().heapUsed plus growth of .external (ArrayBuffer backing stores and, for\n' +
       '  diamond-types, its wasm linear memory, which grows in 64 KiB pages and never shrinks) across load(),\n' +
@@ -185,13 +195,19 @@ function printFootnotes(libs: readonly Replayer<unknown>[], all: Map<string, Ser
   console.log(
     '² Mean size of the update one edit produces: Meshpad the returned batch, yjs the updateV2 event of a\n' +
       '  one-edit transaction, json-joy api.flush().toBinary(), diamond-types getPatchSince(version before).\n' +
-      '  Deterministic (fixed replica IDs): measured once, in round 1, after the replay was timed.',
+      "  Deterministic (fixed replica IDs; Meshpad's batches carry no time): measured once, in round 1,\n" +
+      "  after that round's replay was timed.",
   )
   console.log(
     "³ A cold process's first replay: edits only; the text is read and checked afterwards. Meshpad's\n" +
       "  localInsert/localDelete return each edit's encoded batch, so its replay includes encoding them;\n" +
       "  json-joy's appends every edit to its (unflushed) patch builder, as json-joy's own trace benchmark\n" +
       '  does; yjs and diamond-types encode nothing.',
+  )
+  console.log(
+    "⁴ Meshpad's save() keeps each op's wall-clock second (op history), so its size varies by a few bytes\n" +
+      '  with how long the replay took; a replay stamps all the edits within a second or so, where typing them\n' +
+      "  took far longer. The other libraries' sizes do not depend on the clock.",
   )
 }
 
@@ -204,13 +220,13 @@ function printGoals(all: Map<string, Series>, withMeshpad: boolean): void {
     console.log('  n/a: no Meshpad TextDoc yet')
     return
   }
-  const replay = med(meshpad.name, (s) => s.replayMs)
+  const replay = med(MESHPAD, (s) => s.replayMs)
   const jj = med('json-joy', (s) => s.replayMs)
   const dt = med('diamond-types', (s) => s.replayMs)
   /** A goal that Meshpad's median must stay under, shown as the table shows that metric. */
   const under = (m: Metric, limit: number, goal: string) => {
-    const v = med(meshpad.name, m.values)
-    return `${goal}: ${verdict(v < limit)} (${m.format(v)})`
+    const v = med(MESHPAD, m.values)
+    return `${goal}: ${verdict(v < limit)} (${m.format(v)} ${m.unit})`
   }
   const lines = [
     `replay no slower than json-joy's: ${verdict(replay <= jj)} (${replay.toFixed(0)} vs ${jj.toFixed(0)} ms)`,
@@ -233,13 +249,14 @@ export const crdtSuite: BenchSuite = {
   description: 'text CRDTs replaying a real keystroke trace, each measurement in a fresh process',
   async run() {
     const trace = loadTrace()
-    const withMeshpad = meshpadLanded()
-    const libs: Replayer<unknown>[] = [...crdtLibs.filter((l) => withMeshpad || l !== meshpad), plainString]
+    const withMeshpad = await meshpadLanded()
+    const names = [...CRDT_NAMES.filter((name) => withMeshpad || name !== MESHPAD), plainString.name]
     const runs = benchRuns(RUNS)
     const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
     console.log(
-      `Node ${process.version}, ${os.availableParallelism()} × ${cpu}; every figure from a fresh process, ` +
-        `${runs} rounds (MESHPAD_BENCH_RUNS), contenders rotated each round`,
+      `Node ${process.version}, ${os.availableParallelism()} × ${cpu}, load average ${loadAverage()}; ` +
+        `every figure from a fresh process, ${runs} round${runs === 1 ? '' : 's'} (MESHPAD_BENCH_RUNS), ` +
+        'contenders rotated each round',
     )
     console.log(
       `Trace ${trace.name}: ${trace.patches.length.toLocaleString('en-US')} edits → ` +
@@ -248,10 +265,11 @@ export const crdtSuite: BenchSuite = {
     if (!withMeshpad)
       console.log('Meshpad TextDoc is still the stub (throws "not implemented"): libraries only.')
     const started = performance.now()
-    const all = await measureAll(libs, trace.endContent, runs)
-    console.log(`Measured in ${((performance.now() - started) / 1000).toFixed(0)} s.\n`)
-    printTable(libs, all, withMeshpad)
-    printFootnotes(libs, all)
+    const all = await measureAll(names, trace.endContent, runs)
+    const secs = ((performance.now() - started) / 1000).toFixed(0)
+    console.log(`Measured in ${secs} s; load average ${loadAverage()}.\n`)
+    printTable(names, all, withMeshpad)
+    printFootnotes(names, all)
     printGoals(all, withMeshpad)
   },
 }
