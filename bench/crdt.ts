@@ -5,11 +5,13 @@
  * issue 14 goals judged from those same figures.
  *
  * Every figure comes from a fresh process (bench/fresh-process.ts says why; bench/crdt-child.ts does
- * the measuring). Per contender and round, three children, in this order:
- *   1. replay: times one cold replay of the whole trace, then saves the document to a temp file;
+ * the measuring, importing only the library it measures). Per contender and round, three children:
+ *   1. replay: times one cold replay of the whole trace (no warm-up run: each contender's JIT warm-up
+ *      is part of its time), then saves the document to a temp file;
  *   2. load: a new process, so that the replay has not warmed the JIT for loading, times load() of
  *      those bytes plus reading the text once;
- *   3. heap: a new process again, measures the memory the loaded document keeps.
+ *   3. heap: a new process again, measures the memory the loaded document keeps (after loading a small
+ *      document first, so that the memory of compiling the load path is not counted).
  * Rounds rotate the contenders (round 1: A B C D E, round 2: B C D E A, …), so that none always runs
  * first or last while the machine's load changes. Bytes per keystroke are deterministic (fixed replica
  * IDs), so they are measured once, in round 1, after that replay's timing.
