@@ -2,7 +2,7 @@
  * One measurement of the `crdt` benchmark, in a fresh process (bench/fresh-process.ts says why and how):
  *
  *   replay  replays the whole trace once, cold (no warm-up run: every contender pays its own JIT
- *           warm-up, as an app does), and times it; then, untimed, saves the document and a short
+ *           warm-up, and only its own), and times it; then, untimed, saves the document and a short
  *           prefix of it to files for the load and heap children, and, if asked, measures bytes
  *           per keystroke.
  *   load    loads those saved bytes and reads the text once, timed, cold: a replay in the same
