@@ -1,14 +1,16 @@
 /**
  * The text CRDTs that the `crdt` benchmark compares, each behind the same small interface, and the
- * editing trace they replay. Shared by the suite (bench/crdt.ts) and its heap probe (bench/crdt-heap.ts).
+ * editing trace they replay. Shared by the suite (bench/crdt.ts) and its children (bench/crdt-child.ts).
+ * Each library is imported only when its contender is asked for (loadContender), so that a child
+ * measuring one library has no other library's code or data in its heap, and starts sooner.
  */
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { gunzipSync } from 'node:zlib'
-import { Doc as DtDoc } from 'diamond-types-node'
-import { Model, s, type StrNode } from 'json-joy/lib/json-crdt'
-import * as Y from 'yjs'
-import { TextDoc } from './shipped-crdt'
+import type { Doc as DtDoc } from 'diamond-types-node'
+import type { Model, StrNode } from 'json-joy/lib/json-crdt'
+import type * as Y from 'yjs'
+import type { TextDoc } from './shipped-crdt'
 
 /** One edit, splice-style: at `pos`, delete `del` characters, then insert `ins`. */
 export type Patch = readonly [pos: number, del: number, ins: string]
@@ -67,78 +69,78 @@ function meanPerPatch(trace: Trace, edit: (patch: Patch) => number): number {
   return total / trace.patches.length
 }
 
-export const meshpad: CrdtLib<TextDoc> = {
-  name: 'Meshpad',
-  replay(trace) {
-    const doc = new TextDoc(REPLICA)
-    applyTo(
-      trace,
-      (pos, text) => doc.localInsert(pos, text),
-      (pos, n) => doc.localDelete(pos, n),
-    )
-    return doc
-  },
-  text: (doc) => doc.toString(),
-  save: (doc) => doc.save(),
-  load: (bytes) => TextDoc.load(bytes, REPLICA),
-  keystrokeBytes(trace) {
-    const doc = new TextDoc(REPLICA)
-    return meanPerPatch(trace, ([pos, n, text]) => {
-      let size = 0
-      if (n > 0) size += doc.localDelete(pos, n).length
-      if (text.length > 0) size += doc.localInsert(pos, text).length
-      return size
-    })
-  },
-}
+export const MESHPAD = 'Meshpad'
 
-function newYDoc(): Y.Doc {
-  const doc = new Y.Doc()
-  doc.clientID = YJS_CLIENT_ID
-  return doc
-}
-
-export const yjs: CrdtLib<Y.Doc> = {
-  name: 'yjs',
-  replay(trace) {
-    const doc = newYDoc()
-    const text = doc.getText()
-    applyTo(
-      trace,
-      (pos, chars) => text.insert(pos, chars),
-      (pos, n) => text.delete(pos, n),
-    )
-    return doc
-  },
-  text: (doc) => doc.getText().toString(),
-  save: (doc) => Y.encodeStateAsUpdateV2(doc),
-  load(bytes) {
-    const doc = new Y.Doc()
-    Y.applyUpdateV2(doc, bytes)
-    return doc
-  },
-  keystrokeBytes(trace) {
-    const doc = newYDoc()
-    const text = doc.getText()
-    let size = 0
-    doc.on('updateV2', (update: Uint8Array) => (size += update.length))
-    // Each edit runs in a transaction of its own, so it emits exactly one update.
-    return meanPerPatch(trace, ([pos, n, chars]) => {
-      size = 0
-      doc.transact(() => {
-        if (n > 0) text.delete(pos, n)
-        if (chars.length > 0) text.insert(pos, chars)
+async function meshpad(): Promise<CrdtLib<TextDoc>> {
+  const { TextDoc } = await import('./shipped-crdt')
+  return {
+    name: MESHPAD,
+    replay(trace) {
+      const doc = new TextDoc(REPLICA)
+      applyTo(
+        trace,
+        (pos, text) => doc.localInsert(pos, text),
+        (pos, n) => doc.localDelete(pos, n),
+      )
+      return doc
+    },
+    text: (doc) => doc.toString(),
+    save: (doc) => doc.save(),
+    load: (bytes) => TextDoc.load(bytes, REPLICA),
+    keystrokeBytes(trace) {
+      const doc = new TextDoc(REPLICA)
+      return meanPerPatch(trace, ([pos, n, text]) => {
+        let size = 0
+        if (n > 0) size += doc.localDelete(pos, n).length
+        if (text.length > 0) size += doc.localInsert(pos, text).length
+        return size
       })
-      return size
-    })
-  },
+    },
+  }
 }
 
-/** A json-joy model whose root is a `str` node, with the change buffer already flushed. */
-function newJsonJoyModel(): Model<StrNode> {
-  const model = Model.create(s.str<string>(''), JSON_JOY_SID)
-  model.api.flush()
-  return model
+async function yjs(): Promise<CrdtLib<Y.Doc>> {
+  const Y = await import('yjs')
+  const newYDoc = (): Y.Doc => {
+    const doc = new Y.Doc()
+    doc.clientID = YJS_CLIENT_ID
+    return doc
+  }
+  return {
+    name: 'yjs',
+    replay(trace) {
+      const doc = newYDoc()
+      const text = doc.getText()
+      applyTo(
+        trace,
+        (pos, chars) => text.insert(pos, chars),
+        (pos, n) => text.delete(pos, n),
+      )
+      return doc
+    },
+    text: (doc) => doc.getText().toString(),
+    save: (doc) => Y.encodeStateAsUpdateV2(doc),
+    load(bytes) {
+      const doc = new Y.Doc()
+      Y.applyUpdateV2(doc, bytes)
+      return doc
+    },
+    keystrokeBytes(trace) {
+      const doc = newYDoc()
+      const text = doc.getText()
+      let size = 0
+      doc.on('updateV2', (update: Uint8Array) => (size += update.length))
+      // Each edit runs in a transaction of its own, so it emits exactly one update.
+      return meanPerPatch(trace, ([pos, n, chars]) => {
+        size = 0
+        doc.transact(() => {
+          if (n > 0) text.delete(pos, n)
+          if (chars.length > 0) text.insert(pos, chars)
+        })
+        return size
+      })
+    },
+  }
 }
 
 /**
@@ -146,61 +148,73 @@ function newJsonJoyModel(): Model<StrNode> {
  * trace benchmark drives it. Local edits also append to the model's patch builder, which is not flushed
  * during the replay (as in that benchmark); the keystroke pass flushes after every edit.
  */
-export const jsonJoy: CrdtLib<Model<StrNode>> = {
-  name: 'json-joy',
-  replay(trace) {
-    const model = newJsonJoyModel()
-    const str = model.api.str([])
-    applyTo(
-      trace,
-      (pos, chars) => str.ins(pos, chars),
-      (pos, n) => str.del(pos, n),
-    )
+async function jsonJoy(): Promise<CrdtLib<Model<StrNode>>> {
+  const { Model, s } = await import('json-joy/lib/json-crdt')
+  /** A json-joy model whose root is a `str` node, with the change buffer already flushed. */
+  const newJsonJoyModel = (): Model<StrNode> => {
+    const model = Model.create(s.str<string>(''), JSON_JOY_SID)
+    model.api.flush()
     return model
-  },
-  text: (model) => model.view(),
-  save: (model) => model.toBinary(),
-  load: (bytes) => Model.fromBinary<StrNode>(bytes),
-  keystrokeBytes(trace) {
-    const model = newJsonJoyModel()
-    const str = model.api.str([])
-    return meanPerPatch(trace, ([pos, n, chars]) => {
-      if (n > 0) str.del(pos, n)
-      if (chars.length > 0) str.ins(pos, chars)
-      return model.api.flush().toBinary().length
-    })
-  },
+  }
+  return {
+    name: 'json-joy',
+    replay(trace) {
+      const model = newJsonJoyModel()
+      const str = model.api.str([])
+      applyTo(
+        trace,
+        (pos, chars) => str.ins(pos, chars),
+        (pos, n) => str.del(pos, n),
+      )
+      return model
+    },
+    text: (model) => model.view(),
+    save: (model) => model.toBinary(),
+    load: (bytes) => Model.fromBinary<StrNode>(bytes),
+    keystrokeBytes(trace) {
+      const model = newJsonJoyModel()
+      const str = model.api.str([])
+      return meanPerPatch(trace, ([pos, n, chars]) => {
+        if (n > 0) str.del(pos, n)
+        if (chars.length > 0) str.ins(pos, chars)
+        return model.api.flush().toBinary().length
+      })
+    },
+  }
 }
 
 /** diamond-types' `Doc` (an oplog plus a checked-out branch), in wasm: documents must be freed. */
-export const diamondTypes: CrdtLib<DtDoc> = {
-  name: 'diamond-types',
-  replay(trace) {
-    const doc = new DtDoc(REPLICA)
-    applyTo(
-      trace,
-      (pos, chars) => doc.ins(pos, chars),
-      (pos, n) => doc.del(pos, n),
-    )
-    return doc
-  },
-  text: (doc) => doc.get(),
-  free: (doc) => doc.free(),
-  save: (doc) => doc.toBytes(),
-  load: (bytes) => DtDoc.fromBytes(bytes, REPLICA),
-  keystrokeBytes(trace) {
-    const doc = new DtDoc(REPLICA)
-    try {
-      return meanPerPatch(trace, ([pos, n, chars]) => {
-        const before = doc.getLocalVersion()
-        if (n > 0) doc.del(pos, n)
-        if (chars.length > 0) doc.ins(pos, chars)
-        return doc.getPatchSince(before).length
-      })
-    } finally {
-      doc.free()
-    }
-  },
+async function diamondTypes(): Promise<CrdtLib<DtDoc>> {
+  const { Doc: DtDoc } = await import('diamond-types-node')
+  return {
+    name: 'diamond-types',
+    replay(trace) {
+      const doc = new DtDoc(REPLICA)
+      applyTo(
+        trace,
+        (pos, chars) => doc.ins(pos, chars),
+        (pos, n) => doc.del(pos, n),
+      )
+      return doc
+    },
+    text: (doc) => doc.get(),
+    free: (doc) => doc.free(),
+    save: (doc) => doc.toBytes(),
+    load: (bytes) => DtDoc.fromBytes(bytes, REPLICA),
+    keystrokeBytes(trace) {
+      const doc = new DtDoc(REPLICA)
+      try {
+        return meanPerPatch(trace, ([pos, n, chars]) => {
+          const before = doc.getLocalVersion()
+          if (n > 0) doc.del(pos, n)
+          if (chars.length > 0) doc.ins(pos, chars)
+          return doc.getPatchSince(before).length
+        })
+      } finally {
+        doc.free()
+      }
+    },
+  }
 }
 
 /** The floor: a plain JS string, spliced with slice + concat. */
@@ -214,12 +228,28 @@ export const plainString: Replayer<{ text: string }> = {
   text: (doc) => doc.text,
 }
 
-/** The CRDTs, Meshpad first; the suite adds the string baseline. */
-export const crdtLibs: readonly CrdtLib<unknown>[] = [meshpad, yjs, jsonJoy, diamondTypes]
+const crdts: Record<string, () => Promise<CrdtLib<unknown>>> = {
+  [MESHPAD]: meshpad,
+  yjs,
+  'json-joy': jsonJoy,
+  'diamond-types': diamondTypes,
+}
 
-export function findCrdtLib(name: string): CrdtLib<unknown> {
-  const lib = crdtLibs.find((l) => l.name === name)
-  if (!lib) throw new Error(`Unknown CRDT library ${name}`)
+/** The CRDTs' names, Meshpad first; the suite adds the string baseline. */
+export const CRDT_NAMES: readonly string[] = Object.keys(crdts)
+
+/** The contender called `name` (a CRDT or the string baseline), importing its library now. */
+export async function loadContender(name: string): Promise<Replayer<unknown>> {
+  if (name === plainString.name) return plainString
+  const load = crdts[name]
+  if (!load) throw new Error(`Unknown contender ${name}`)
+  return load()
+}
+
+/** The CRDT called `name`, importing its library now. */
+export async function loadCrdt(name: string): Promise<CrdtLib<unknown>> {
+  const lib = await loadContender(name)
+  if (!isCrdt(lib)) throw new Error(`${name} is not a CRDT`)
   return lib
 }
 

@@ -1,6 +1,6 @@
 /**
- * `npm run bench`: every benchmark suite in one run, printed as a table with ratios to the reference
- * libraries measured in the same process. Suites register themselves in bench/suites.ts.
+ * `npm run bench`: every benchmark suite in one run, or `npm run bench -- <suite>…` for some of them.
+ * Each suite prints its own table; suites register themselves in bench/suites.ts.
  */
 import { suites } from './suites'
 

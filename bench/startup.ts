@@ -18,6 +18,7 @@ import { DurableDoc, type DurableDocOptions } from '../src/main/storage/durable-
 import { FileStore } from '../src/main/storage/file-store'
 import { PeerNode } from '../src/main/node/peer-node'
 import { makeText } from './storage'
+import { median, spread } from './stats'
 import type { BenchSuite } from './suites'
 
 const RUNS = 5
@@ -28,10 +29,6 @@ const TARGET_PEER_MS = 2000
 const CRASH_RECORDS = 9999
 const REPO = resolve(import.meta.dirname, '..')
 const CHILD = join(REPO, 'bench', 'startup-child.ts')
-
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
-const spread = (xs: readonly number[]): string =>
-  `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`
 
 /** A deterministic edit stream that keeps the text near `size` while its history grows. */
 async function writeHistory(

@@ -13,6 +13,8 @@ import { FileStore } from '../src/main/storage/file-store'
 import { nodeFs } from '../src/main/storage/fs-layer'
 import { LinkedFile } from '../src/main/storage/linked-file'
 import { DurableDoc } from '../src/main/storage/durable-doc'
+import { settle } from './settle'
+import { median } from './stats'
 import type { BenchSuite } from './suites'
 
 const RUNS = 5
@@ -41,14 +43,7 @@ export function makeText(bytes: number, seed = 1): string {
   return parts.join('\n').slice(0, bytes)
 }
 
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
 const mb = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MB`
-async function settle(): Promise<void> {
-  for (let i = 0; i < 3; i++) {
-    globalThis.gc?.()
-    await new Promise((r) => setImmediate(r))
-  }
-}
 function retained(): number {
   const m = process.memoryUsage()
   return m.heapUsed + m.external
