@@ -200,7 +200,7 @@ export class Collaboration {
       const now = JSON.stringify(record ?? null)
       if (now === lastRestore) return
       lastRestore = now
-      const restore = noticeFor(record, ws.self)
+      const restore = noticeFor(record, ws.self, session.propWriter(RESTORE_KEY))
       if (restore) this.options.emit({ type: 'restored', docId, restore }, docId)
     }
     session.on('members', onMembers)

@@ -2,7 +2,8 @@
  * The last restore of a past version, kept as an internal document property so that it reaches
  * everyone, those away included (properties sync like the text, last writer wins). The restorer's
  * window reports it (`noteRestore`); every other window whose person's text it removed is told.
- * A record comes from any member's device: it is checked field by field before anyone is told.
+ * A record comes from any member's device: it is checked field by field, and must name the device that
+ * wrote it, before anyone is told.
  */
 import type { RestoreNotice, RestoreReport } from '../../shared/api'
 import type { JsonValue } from '../storage/durable-doc'
@@ -46,14 +47,21 @@ export function makeRecord(report: RestoreReport, device: string, name: string, 
   return record as unknown as JsonValue
 }
 
-/** What `self` is told of a record: null if it is not valid, is self's own, or removed none of its text. */
-export function noticeFor(raw: JsonValue | undefined, self: string): RestoreNotice | null {
+/**
+ * What `self` is told of a record: null if it is not valid, is self's own, removed none of its text, or
+ * names a restorer other than `writer`, the device that signed the write holding it (signed-props.ts).
+ */
+export function noticeFor(
+  raw: JsonValue | undefined,
+  self: string,
+  writer: string | undefined,
+): RestoreNotice | null {
   const report = readReport(raw)
   if (!report) return null
   const r = raw as Record<string, unknown>
   const device = r['device']
   const name = r['name']
-  if (typeof device !== 'string' || !DEVICE.test(device) || device === self) return null
+  if (typeof device !== 'string' || !DEVICE.test(device) || device === self || device !== writer) return null
   if (typeof name !== 'string' || !count(r['at'])) return null
   const removed = report.removed[self] ?? 0
   if (removed === 0) return null

@@ -940,6 +940,12 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       : undefined
   }
 
+  /** The device whose signed write holds a property now (signed-props.ts), if known. */
+  propWriter(key: string): string | undefined {
+    const replica = this.durable.props.writerOf(key)
+    return replica === undefined ? undefined : this.provenance.deviceOf(replica)
+  }
+
   /** Before this replica's first edit: tell everyone whose it is (history shows authors by name). */
   private async registerAuthor(replica = this.durable.replica): Promise<void> {
     if (this.authorsRegistered.has(replica)) return

@@ -65,7 +65,7 @@ export type TextView = Pick<
 >
 export type PropsView = Pick<
   LwwMap<JsonValue>,
-  'get' | 'has' | 'entries' | 'version' | 'pendingCount' | 'opCount'
+  'get' | 'has' | 'entries' | 'version' | 'pendingCount' | 'opCount' | 'writerOf'
 >
 export type MembersView = Pick<
   MemberLog,

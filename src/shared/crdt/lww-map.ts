@@ -145,6 +145,12 @@ export class LwwMap<V> {
     return json === undefined ? undefined : (JSON.parse(json) as V)
   }
 
+  /** The replica whose write holds `key` now (a removal included), if any. */
+  writerOf(key: string): string | undefined {
+    const w = this.winners.get(key)
+    return w === undefined ? undefined : this.replicas[w.agent]
+  }
+
   has(key: string): boolean {
     return this.winners.get(key)?.json !== undefined
   }

@@ -9,7 +9,7 @@ const report = { version: 2, of: 5, versionAt: 1_700_000_000, removed: { [ANA]: 
 describe('restore record', () => {
   it('tells each device how much of its text another device’s restore removed', () => {
     const record = makeRecord(report, BEN, 'ben', Date.now())
-    expect(noticeFor(record, ANA)).toEqual({
+    expect(noticeFor(record, ANA, BEN)).toEqual({
       device: BEN,
       name: 'ben',
       version: 2,
@@ -18,8 +18,15 @@ describe('restore record', () => {
       removed: 16,
     })
     // Not the restorer, and not a device whose text it did not touch.
-    expect(noticeFor(record, BEN)).toBeNull()
-    expect(noticeFor(record, 'c'.repeat(64))).toBeNull()
+    expect(noticeFor(record, BEN, BEN)).toBeNull()
+    expect(noticeFor(record, 'c'.repeat(64), BEN)).toBeNull()
+  })
+
+  it('is told only in the name of the device that signed the write holding it', () => {
+    const record = makeRecord(report, BEN, 'ben', Date.now())
+    // Written by another member (or by nobody known here) in ben's name: nobody is told.
+    expect(noticeFor(record, ANA, 'c'.repeat(64))).toBeNull()
+    expect(noticeFor(record, ANA, undefined)).toBeNull()
   })
 
   it('refuses what is not a report, from a window or a peer', () => {
@@ -40,7 +47,7 @@ describe('restore record', () => {
     ]) {
       expect(readReport(bad)).toBeNull()
     }
-    expect(noticeFor({ ...report, device: 'nobody', name: 'x', at: 1 }, ANA)).toBeNull()
-    expect(noticeFor({ ...report, device: BEN, name: 7, at: 1 }, ANA)).toBeNull()
+    expect(noticeFor({ ...report, device: 'nobody', name: 'x', at: 1 }, ANA, 'nobody')).toBeNull()
+    expect(noticeFor({ ...report, device: BEN, name: 7, at: 1 }, ANA, BEN)).toBeNull()
   })
 })
