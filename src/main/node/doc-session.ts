@@ -605,7 +605,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   private admitProps(batch: Uint8Array, from: PeerSession): Uint8Array | null {
     const seen = this.durable.props.version()
     const fresh = decodePropWrites(batch).filter((w) => w.counter > (seen[w.replica] ?? 0))
-    const { take, wait, forged } = checkPropWrites(fresh, {
+    const { take, forged } = checkPropWrites(fresh, {
       docId: this.docId,
       deviceOf: (replica) => this.provenance.deviceOf(replica),
       isFlagged: (device) => this.provenance.isFlagged(device),
