@@ -4,6 +4,7 @@
  * made durable, then passed on (to every other authenticated peer, and to listeners such as the UI
  * or the CLI). Nothing is broadcast before it is on disk.
  */
+import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { decodeTextOps, encodeTextOps } from '../../shared/crdt/text-codec'
 import type { TextOp } from '../../shared/crdt/ops'
@@ -26,7 +27,14 @@ import type { Sign } from '../../shared/members/member-op'
 import type { DurableDoc, JsonValue } from '../storage/durable-doc'
 import { memberCrypto, randomKey } from './crypto'
 import { Provenance } from './provenance'
-import { decodeSeals, encodeSeals, isDerivedForm, MAX_SEALS_PER_BATCH, type Seal } from './replica-seal'
+import {
+  decodeSeals,
+  encodeSeals,
+  isDerivedForm,
+  MAX_SEALS_PER_BATCH,
+  NONCE_BYTES,
+  type Seal,
+} from './replica-seal'
 import { AUTHOR_PREFIX, checkPropWrites, propSigner } from './signed-props'
 import { canEdit, parseMember, type MemberRecord, type MemberRole } from './members'
 
@@ -46,6 +54,13 @@ export interface DocSecrets {
    * owners in the old list when this device upgraded it, and the device it joined through.
    */
   legacyRoots?: string[]
+  /**
+   * Hex nonces of this device's replicas of the document at its last clean close (the node's own
+   * first): the next start takes them up again instead of minting new ones, so version vectors do not
+   * grow with every start. Safe because a clean close left every op of them on disk (and nothing is
+   * sent before it is on disk); taken out as the document opens, so after a crash new ones are minted.
+   */
+  resume?: string[]
 }
 
 export interface DocSessionDeps {
@@ -55,6 +70,8 @@ export interface DocSessionDeps {
   readonly sign: Sign
   /** The claim of the replica the document was opened with (`durable.replica`), minted for it. */
   readonly claim: Seal
+  /** Nonces of this device's replicas from the last clean close, for windows to take up again. */
+  readonly resumable?: readonly Uint8Array[]
   /** Replicas one device may bind (default MAX_REPLICAS_PER_DEVICE). */
   readonly replicasPerDevice?: number
   /** Sessions with peers that may hold this document (filtered by authentication here). */
@@ -129,6 +146,8 @@ export class NotAllowedError extends Error {
 
 /** This device seals its replica's edits once they pause this long, and at least this often while they go on. */
 const SEAL_IDLE_MS = 1_000
+/** Replicas of a document recorded at a clean close to take up again (more openings mint new ones). */
+const MAX_RESUMED = 32
 const SEAL_MAX_MS = 10_000
 /** A seal asked for and not come is asked for again after this long (its author may have been away). */
 const SEAL_ASK_AGAIN_MS = 2_000
@@ -169,6 +188,9 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   private readonly sealsAsked = new Map<string, { counter: number; at: number }>()
   /** This device's replicas with ops not sealed yet, and their idle timers. */
   private readonly sealTimers = new Map<string, { timer: ReturnType<typeof setTimeout>; since: number }>()
+  /** Replicas from the last clean close not handed out yet, and those handed out in this run. */
+  private readonly resumePool: Uint8Array[]
+  private readonly handedOut: Uint8Array[] = []
 
   constructor(
     readonly durable: DurableDoc,
@@ -194,6 +216,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       ...(deps.replicasPerDevice ? { replicasPerDevice: deps.replicasPerDevice } : {}),
     })
     this.provenance.adopt(deps.claim)
+    this.resumePool = [...(deps.resumable ?? [])]
     durable.signPropsWith(propSigner(durable.docId, deps.sign))
     this.presence = new PresenceTable<PeerSession>({
       docId: durable.docId,
@@ -781,9 +804,22 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     this.sealTimers.clear()
   }
 
-  /** A new replica of this device for the UI's editor: bound to this device's key, stored with its first edit. */
+  /**
+   * A replica of this device for the UI's editor, bound to this device's key, stored with its first
+   * edit: one from the last clean close if any is left (never one handed out in this run), else new.
+   */
   mintReplica(): string {
-    return this.provenance.mint()
+    const nonce = this.resumePool.shift() ?? new Uint8Array(randomBytes(NONCE_BYTES))
+    this.handedOut.push(nonce)
+    return this.provenance.mint(nonce)
+  }
+
+  /**
+   * This run's replicas for the next start to take up again (the node's first), at most MAX_RESUMED.
+   * Only called once the document closed cleanly (Workspace.close).
+   */
+  resumable(): Uint8Array[] {
+    return [this.deps.claim.nonce, ...this.handedOut, ...this.resumePool].slice(0, MAX_RESUMED)
   }
 
   /** A new replica of this device whose binding is stored before it is returned (for disk merges). */

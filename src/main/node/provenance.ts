@@ -27,8 +27,8 @@ import { EMPTY_DIGEST, makeSeal, NONCE_BYTES, sealPayload, type Seal } from './r
 
 /**
  * A device may bind this many replicas of one document. Each opening of a document that edits takes
- * one (the node's, or a window's): years of daily use. (Reusing a device's replicas across starts
- * would bound it further: issue 14.)
+ * one (the node's, or a window's), though a clean close hands them to the next start again
+ * (DocSecrets.resume), so they grow only with starts after a crash: years of daily use.
  */
 export const MAX_REPLICAS_PER_DEVICE = 16_384
 /** Ops held for a seal, per document. Past these, newer ones are dropped (anti-entropy asks again). */
@@ -131,9 +131,11 @@ export class Provenance {
 
   // ---- this device's replicas ----------------------------------------------------------------------
 
-  /** A new replica of this device, with its claim (counter 0) as its first seal. */
-  mint(): string {
-    const nonce = new Uint8Array(randomBytes(NONCE_BYTES))
+  /**
+   * A replica of this device, with its claim (counter 0) as its first seal: a new one, or the one of
+   * `nonce` taken up again (its ops and later seals, held here, stay its own).
+   */
+  mint(nonce: Uint8Array = new Uint8Array(randomBytes(NONCE_BYTES))): string {
     const claim = makeSeal(this.deps.docId, this.deps.self, nonce, 0, EMPTY_DIGEST, this.deps.sign)
     this.adopt(claim)
     return claim.replica

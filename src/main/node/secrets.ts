@@ -80,6 +80,24 @@ export class SecretStore {
     await this.save()
   }
 
+  /** The document's replicas to take up again (DocSecrets.resume), removed durably before they are returned. */
+  async takeResume(docId: string): Promise<string[]> {
+    const d = this.data.docs[docId]
+    const resume = d?.resume
+    if (!d || resume === undefined) return []
+    delete d.resume
+    await this.save()
+    return Array.isArray(resume) ? resume.filter((n): n is string => typeof n === 'string') : []
+  }
+
+  /** Records, at a clean close, the replicas the next start may take up again. */
+  async putResume(docId: string, nonces: readonly string[]): Promise<void> {
+    const d = this.data.docs[docId]
+    if (!d) return
+    d.resume = [...nonces]
+    await this.save()
+  }
+
   async putDoc(docId: string, secrets: DocSecrets): Promise<void> {
     this.data.docs[docId] = { ...this.data.docs[docId], ...secrets }
     await this.save()

@@ -103,6 +103,11 @@ const JOIN_EXPIRED = 'the owner did not answer the join request in time'
 const MAX_PEERS = 256
 const MAX_STRANGERS = 32
 
+/** A stored nonce (hex), if well formed. */
+function nonceOf(hex: string): Uint8Array[] {
+  return /^[0-9a-f]+$/.test(hex) && hex.length === NONCE_BYTES * 2 ? [fromHex(hex)] : []
+}
+
 export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionHost {
   readonly deviceKey: Uint8Array
   readonly self: string
@@ -167,11 +172,15 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
   }
 
   private async load(docId: string): Promise<DocSession> {
-    const secrets = this.options.secrets.doc(docId)
-    if (!secrets) throw new WorkspaceError('UNKNOWN_DOC', `This device holds no document ${docId}.`)
+    if (!this.options.secrets.doc(docId))
+      throw new WorkspaceError('UNKNOWN_DOC', `This device holds no document ${docId}.`)
+    // The replicas of the last clean close, taken up again (DocSecrets.resume); out of the secrets
+    // before any is used, so that a crash from now on makes the next start mint new ones.
+    const resume = (await this.options.secrets.takeResume(docId)).flatMap(nonceOf)
+    const secrets = this.options.secrets.doc(docId)!
     // The document's clock is the node's (hybrid-clock stamps, and the window peers' stamps must be in).
-    // A fresh replica for this open, bound to this device's key (replica-seal.ts).
-    const nonce = new Uint8Array(randomBytes(NONCE_BYTES))
+    // This open's replica, bound to this device's key (replica-seal.ts).
+    const nonce = resume.shift() ?? new Uint8Array(randomBytes(NONCE_BYTES))
     const claim = makeSeal(docId, fromHex(this.self), nonce, 0, EMPTY_DIGEST, this.options.sign)
     const durable = await DurableDoc.open(this.options.store, docId, {
       ...(this.options.now ? { clock: this.options.now } : {}),
@@ -187,6 +196,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
       },
       sign: this.options.sign,
       claim,
+      resumable: resume,
       ...(this.options.replicasPerDevice ? { replicasPerDevice: this.options.replicasPerDevice } : {}),
       sessions: () => [...this.sessions.values()].map((s) => s.session),
       saveSecrets: (id, s) => this.options.secrets.putDoc(id, s),
@@ -644,7 +654,13 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     for (const { conn } of this.sessions.values()) conn.close('node is shutting down')
     this.sessions.clear()
     for (const d of this.openDocs()) d.stopSealing()
-    await Promise.all(this.openDocs().map((d) => d.durable.close()))
+    await Promise.all(
+      this.openDocs().map(async (d) => {
+        await d.durable.close()
+        // Closed cleanly: every op of its replicas is on disk, so the next start takes them up again.
+        await this.options.secrets.putResume(d.docId, d.resumable().map(toHex))
+      }),
+    )
     await this.options.secrets.close()
   }
 

@@ -51,11 +51,12 @@ interface EditorProps {
 }
 
 /**
- * Replica IDs this window has edited with. Each opening of a document comes with a fresh one (the
- * node binds it to this device); an editor made again from the same opening must not reuse it once it
- * made ops, or its counters would start again where the node already has ops.
+ * Openings of a document this window has edited with, by their state. Each opening comes with its own
+ * replica and the document's state, which holds that replica's earlier ops (after a restart the node
+ * may hand out again a replica of its last clean close); an editor made again from the same state must
+ * not edit once it made ops, or its counters would start again where the node already has ops.
  */
-const spentReplicas = new Set<string>()
+const spentOpenings = new WeakSet<Uint8Array>()
 /** Stands in for a missing opening (no document): its replica never sends anything. */
 const DETACHED_REPLICA = 'detached'
 
@@ -65,7 +66,7 @@ export function Editor(props: EditorProps): React.JSX.Element {
   const host = useRef<HTMLDivElement>(null)
   const latest = useRef(props)
   const handle = useRef<EditorHandle | null>(null)
-  /** Whether the editor was made with a replica that had made ops already (see spentReplicas). */
+  /** Whether the editor was made from an opening that had made ops already (see spentOpenings). */
   const spentAtMount = useRef(false)
   const compartments = useRef({
     language: new Compartment(),
@@ -82,7 +83,7 @@ export function Editor(props: EditorProps): React.JSX.Element {
     const replica = new TextDoc(id)
     if (doc) replica.applyRemote(doc.state)
     // Reused after it made ops (the same opening shown again): read-only until the document is reopened.
-    const spent = spentReplicas.has(id)
+    const spent = doc !== null && spentOpenings.has(doc.state)
     spentAtMount.current = spent
     const { language, readOnly, authorship: authorsSlot } = compartments.current
     const theme = new Compartment()
@@ -97,7 +98,7 @@ export function Editor(props: EditorProps): React.JSX.Element {
             ? textDocSync({
                 doc: replica,
                 push: (batch) => {
-                  spentReplicas.add(id)
+                  spentOpenings.add(doc.state)
                   return latest.current.push(doc.docId, batch)
                 },
               })

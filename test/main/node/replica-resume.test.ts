@@ -1,0 +1,76 @@
+/**
+ * Replicas taken up again (issue 14: version vectors must not grow with every start): a clean close
+ * records this device's replicas of a document (the node's and the windows'), and the next start hands
+ * them out again, each once, so a peer's version vector gains no replica; its counters continue where
+ * they stopped. A start that found them takes them out of the secrets at once, so after a crash the
+ * next start mints new ones.
+ */
+import SecretStream from '@hyperswarm/secret-stream'
+import { afterEach, expect, it } from 'vitest'
+import type { DocSession } from '../../../src/main/node/doc-session'
+import { decodeInvite } from '../../../src/main/node/invite-code'
+import { SecretStore } from '../../../src/main/node/secrets'
+import type { MemoryBacking } from '../../../src/main/storage/memory-store'
+import { TextDoc } from '../../../src/shared/crdt'
+import { cleanup, connect, makeNode, until, type TestNode } from './cluster'
+
+let nodes: TestNode[] = []
+afterEach(async () => {
+  await cleanup(nodes)
+  nodes = []
+})
+
+async function join(owner: TestNode, other: TestNode, docId: string): Promise<DocSession> {
+  connect(owner, other)
+  await until('hello', () => other.ws.session(owner.self)?.ready === true)
+  const code = await owner.ws.createInvite(docId, 'editor', [{ host: '127.0.0.1', port: 9 }])
+  other.ws.redeemWith(other.ws.session(owner.self)!, decodeInvite(code))
+  await until(`${other.name} joined`, () => other.ws.doc(docId)?.text === owner.ws.doc(docId)?.text)
+  return other.ws.doc(docId)!
+}
+
+/** An edit made in a window that edits with `replica`, from the document's state now. */
+async function windowTypes(doc: DocSession, replica: string, text: string): Promise<void> {
+  const window = new TextDoc(replica)
+  window.applyRemote(doc.durable.allTextOps())
+  await doc.applyLocalBatch(window.localInsert(window.length, text))
+}
+
+it('a clean close hands the same replicas to the next start, each once; a start then crashed does not', async () => {
+  const keyPair = SecretStream.keyPair()
+  const backing: MemoryBacking = new Map()
+  const alice = await makeNode('alice', undefined, { keyPair, backing })
+  const bob = await makeNode('bob')
+  nodes.push(alice, bob)
+  const doc = await alice.ws.createDoc('Resumed')
+  await doc.insert(0, 'one ')
+  const window = doc.mintReplica()
+  await windowTypes(doc, window, 'two ')
+  const bobDoc = await join(alice, bob, doc.docId)
+  const replicas = Object.keys(bobDoc.textVersion()).sort()
+  expect(replicas).toContain(window)
+  expect(replicas).toContain(doc.durable.replica)
+
+  await alice.ws.close()
+  const kept = (await SecretStore.open(alice.dir)).doc(doc.docId)!
+  expect(kept.resume).toHaveLength(2)
+  const again = await makeNode('alice', undefined, { keyPair, backing, docs: { [doc.docId]: kept } })
+  nodes.push(again)
+  const reopened = await again.ws.openDoc(doc.docId)
+  expect(reopened.durable.replica).toBe(doc.durable.replica)
+  expect(reopened.mintReplica()).toBe(window)
+  const fresh = reopened.mintReplica() // never the same one twice in a run
+  expect(fresh).not.toBe(window)
+  // Both pick up their counters where they stopped: bob takes every new op, and no new replica.
+  connect(again, bob)
+  await until('bob back', () => bob.ws.session(again.self)?.isAuthenticated(doc.docId) === true)
+  await reopened.insert(0, 'three ')
+  await windowTypes(reopened, window, 'four')
+  await until('bob has every edit', () => bobDoc.text === reopened.text)
+  expect(bobDoc.text).toBe('three one two four')
+  expect(Object.keys(bobDoc.textVersion()).sort()).toEqual(replicas)
+  expect(bobDoc.textVersion()).toEqual(reopened.textVersion())
+
+  // Taken out as the document opened: had this run crashed, the next start would mint new ones.
+  expect((await SecretStore.open(again.dir)).doc(doc.docId)?.resume).toBeUndefined()
+})
