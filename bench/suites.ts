@@ -1,5 +1,6 @@
 import { crdtSuite } from './crdt'
 import { editorSuite } from './editor'
+import { pathsSuite } from './paths'
 import { startupSuite } from './startup'
 import { storageSuite } from './storage'
 import { syncSuite } from './sync'
@@ -19,4 +20,5 @@ export const suites: BenchSuite[] = [
   syncSuite,
   editorSuite,
   windowsSuite,
+  pathsSuite,
 ]

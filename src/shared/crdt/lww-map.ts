@@ -110,8 +110,12 @@ export class LwwMap<V> {
   /** The winning write per key (removals included: they must keep beating older sets). */
   private readonly winners = new Map<string, Write>()
   private readonly log: Write[] = []
-  /** Writes waiting for earlier ones of their replica, by `agent:counter` so a duplicate is parked once. */
-  private pending = new Map<string, Write>()
+  /**
+   * Writes waiting for earlier ones of their replica, by `agent:counter` so a duplicate is parked once.
+   * A write waits only for the one before it of its replica, so when `agent:c` applies, the one write
+   * that can follow is `agent:c+1`: looked up, not found by rescanning every parked write.
+   */
+  private readonly pending = new Map<string, Write>()
   private signer: PropSigner | null = null
 
   constructor(replica: string, options: LwwOptions = {}) {
@@ -187,22 +191,15 @@ export class LwwMap<V> {
       changed.add(key)
     }
     let progressed = false
-    const park = (w: Write): void => {
-      this.pending.set(`${w.agent}:${w.counter}`, w)
-    }
     for (const w of writes) {
-      if (this.tryApply(w, note)) progressed = true
-      else park(w)
+      if (this.tryApply(w, note)) {
+        progressed = true
+        this.wake(w.agent, note)
+      } else this.pending.set(`${w.agent}:${w.counter}`, w)
     }
-    while (progressed && this.pending.size > 0) {
-      progressed = false
-      const waiting = this.pending
-      this.pending = new Map()
-      for (const w of waiting.values()) {
-        if (this.tryApply(w, note)) progressed = true
-        else park(w)
-      }
-    }
+    // Our own writes apply without waking anything; as the rescan this replaced did, writes parked on
+    // them (only a replica ID used twice makes such) go once a batch makes progress.
+    if (progressed) this.wake(0, note)
     const changes: LwwChange<V>[] = []
     for (const key of changed) {
       const now = this.winners.get(key)?.json
@@ -255,10 +252,23 @@ export class LwwMap<V> {
     return this.encode([w], KIND_LWW_BATCH)
   }
 
+  /** Applies the parked writes of `agent` that now follow its applied ones, in counter order. */
+  private wake(agent: number, note: (key: string) => void): void {
+    while (this.pending.size > 0) {
+      const key = `${agent}:${this.versions[agent]! + 1}`
+      const next = this.pending.get(key)
+      if (next === undefined) return
+      this.pending.delete(key)
+      this.tryApply(next, note)
+    }
+  }
+
   private tryApply(w: Write, note: (key: string) => void): boolean {
     const seen = this.versions[w.agent]!
     if (w.counter <= seen) return true
     if (w.counter > seen + 1) return false
+    // A copy of this write may be parked (it came before its predecessor, this one after): drop it.
+    if (this.pending.size > 0) this.pending.delete(`${w.agent}:${w.counter}`)
     this.versions[w.agent] = w.counter
     if (this.applied !== null) this.applied++
     this.log.push(w)

@@ -20,8 +20,11 @@
  *
  * Representation. Characters live in spans (span.ts): runs with consecutive IDs, kept in a B-tree
  * that counts visible and raw characters (span-tree.ts) plus a per-replica index from ID to span
- * (id-index.ts); both lookups are O(log n). The op log, in the order ops were applied here (a causal
- * order), is kept separately and is what batches, `changesSince` and snapshots encode.
+ * (id-index.ts); both lookups are O(log n). Adjacent inserts into one gap that tie on both origins are
+ * kept in runs ordered by replica ID (sibling-runs.ts), which the scan passes by binary search: n
+ * replicas inserting at one place cost O(log n) lookups each, not O(n). The op log, in the order ops
+ * were applied here (a causal order), is kept separately and is what batches, `changesSince` and
+ * snapshots encode.
  *
  * Persistence. `save()`/`load()` keep the op log (compact, for the wire and benchmarks; loading replays
  * it). `saveState()`/`loadState()` keep the document itself (text-state.ts): replicas, version, the spans
@@ -38,6 +41,7 @@ import { DeleteOp, InsertOp, type TextOp } from './ops'
 import { PendingOps } from './pending-ops'
 import { checkReplicaId } from './replica-table'
 import { Replicas } from './replicas'
+import { SiblingRuns } from './sibling-runs'
 import { Span } from './span'
 import { Leaf, SpanTree } from './span-tree'
 import { decodeTextOps, encodeLocalOp, encodeTextOps, hasLoneSurrogate } from './text-codec'
@@ -104,6 +108,8 @@ export class TextDoc {
   private applied: number | null = null
   private readonly tree = new SpanTree()
   private readonly ids = new IdIndex()
+  /** Runs of adjacent sibling inserts that the integration scan can pass at once (sibling-runs.ts). */
+  private readonly runs: SiblingRuns
   /**
    * Applied ops in application order; consecutive local keystrokes are merged into one op. While
    * `oldLog` is set, only the ops after it (its last op included, as a local edit may extend that one).
@@ -138,6 +144,7 @@ export class TextDoc {
     this.replicaTable = new Replicas(replica)
     this.replicas = this.replicaTable.ids
     this.versions = this.replicaTable.seen
+    this.runs = new SiblingRuns(this.replicas)
     this.clock = options.clock ?? Date.now
   }
 
@@ -269,8 +276,7 @@ export class TextDoc {
       this.typingAt = at
     } else {
       const span = new Span(0, counter, text, false, olAgent, olCounter, orAgent, orCounter)
-      tree.insert(leaf, at, span)
-      this.ids.append(span)
+      this.insertSpan(leaf, at, span)
       this.lastLocal = span
       this.typingLeaf = span.leaf as Leaf
       this.typingAt = tree.indexInLeaf(span) + 1
@@ -679,11 +685,22 @@ export class TextDoc {
     return isLow(tree.hitLeaf.spans[tree.hitIndex]!.text.charCodeAt(tree.hitOffset))
   }
 
-  /** Splits `span` at `offset` in both the tree and the ID index; returns the right part. */
+  /** Puts a new span at `at` of `leaf`, in the tree, the ID index and (if it joins one) a sibling run. */
+  private insertSpan(leaf: Leaf, at: number, span: Span): void {
+    const next = at < leaf.spans.length ? leaf.spans[at] : leaf.next?.spans[0]
+    this.tree.insert(leaf, at, span)
+    this.ids.append(span)
+    this.runs.inserted(span, next)
+  }
+
+  /** Splits `span` at `offset` in the tree, the ID index and its sibling run; returns the right part. */
   private split(span: Span, offset: number): Span {
     const leaf = span.leaf as Leaf
-    const right = this.tree.splitSpan(leaf, this.tree.indexInLeaf(span), offset)
+    const i = this.tree.indexInLeaf(span)
+    const next = i + 1 < leaf.spans.length ? leaf.spans[i + 1] : leaf.next?.spans[0]
+    const right = this.tree.splitSpan(leaf, i, offset)
     this.ids.insertAfter(span, right)
+    this.runs.inserted(right, next)
     return right
   }
 
@@ -698,6 +715,7 @@ export class TextDoc {
     if (next && span.canAbsorb(next)) {
       span.absorb(next)
       this.ids.remove(next)
+      this.runs.removed(next)
       leaf.spans.splice(i + 1, 1)
       if (this.lastLocal === next) this.lastLocal = span
     }
@@ -705,6 +723,7 @@ export class TextDoc {
     if (prev && prev.canAbsorb(span)) {
       prev.absorb(span)
       this.ids.remove(span)
+      this.runs.removed(span)
       leaf.spans.splice(i, 1)
       if (this.lastLocal === span) this.lastLocal = prev
       return prev
@@ -902,9 +921,7 @@ export class TextDoc {
       op.originRightAgent = right.agent
       op.originRightCounter = right.counter
     }
-    const span = this.spanFor(op)
-    tree.insert(leaf, at, span)
-    this.ids.append(span)
+    this.insertSpan(leaf, at, this.spanFor(op))
   }
 
   /** Re-deletes a snapshot op: `op.length` visible characters from `op.pos`, one run of IDs. */
@@ -985,6 +1002,8 @@ export class TextDoc {
       const name = this.replicas[op.agent]!
       let pos = left + 1
       let scanning = false
+      /** The span just passed whole as a tie that the insert goes after: a candidate for a run. */
+      let tie: Span | null = null
       for (;;) {
         if (!scanning) {
           destLeaf = leaf
@@ -992,7 +1011,8 @@ export class TextDoc {
           destOffset = offset
         }
         if (pos >= end || pos >= right) break
-        const other = leaf.spans[index]!
+        let other = leaf.spans[index]!
+        let passed: Span | null = null
         const otherLeft =
           offset > 0 ? pos - 1 : this.rawPos(other.originLeftAgent, other.originLeftCounter, -1)
         if (otherLeft < left) break
@@ -1002,6 +1022,19 @@ export class TextDoc {
           else if (otherRight === right) {
             if (name < this.replicas[other.agent]!) break
             scanning = false
+            if (offset === 0) {
+              // A sibling the insert goes after, and so are the members of its run up to the last one
+              // whose ID is not above ours: pass them all at once (sibling-runs.ts).
+              if (tie !== null) this.runs.link(tie, other)
+              const last = this.runs.lastBefore(other, name)
+              if (last !== other) {
+                pos = tree.rawIndexOf(last)
+                leaf = last.leaf as Leaf
+                index = tree.indexInLeaf(last)
+                other = last
+              }
+              passed = other
+            }
           } else scanning = false
         }
         // The rest of this span has left origins inside it, so it is skipped as a block, stopping
@@ -1017,6 +1050,7 @@ export class TextDoc {
             index = 0
           }
         }
+        tie = passed
       }
     }
 
@@ -1027,8 +1061,7 @@ export class TextDoc {
       destLeaf = before.leaf as Leaf
       destIndex = tree.indexInLeaf(before) + 1
     }
-    tree.insert(destLeaf, destIndex, span)
-    this.ids.append(span)
+    this.insertSpan(destLeaf, destIndex, span)
     if (changes) changes.push({ index: tree.visibleIndexOf(span), deleted: 0, inserted: op.text })
   }
 

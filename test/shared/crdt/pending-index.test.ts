@@ -4,14 +4,12 @@
  * whole histories out of order and check that the result is the causal-order result; the scale tests
  * would time out if every arrival rescanned all parked ops again (as TextDoc once did).
  *
- * The concurrent trace is github.com/josephg/editing-traces' friendsforever (CC BY 4.0; see
- * ../shared/traces/README.md).
+ * The concurrent traces are github.com/josephg/editing-traces' friendsforever and clownschool (CC BY
+ * 4.0; see ../shared/traces/README.md and test/fixtures/traces/README.md).
  */
-import { existsSync, readFileSync } from 'node:fs'
-import path from 'node:path'
-import { gunzipSync } from 'node:zlib'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { TextDoc, type VersionVector } from '../../../src/shared/crdt'
+import { concurrentTraceBatches, type ConcurrentTraceName } from '../../support/concurrent-traces'
 import {
   Prng,
   applyChanges,
@@ -20,58 +18,6 @@ import {
   randomInsertIndex,
   randomText,
 } from './harness'
-
-const TRACES = path.resolve(process.cwd(), '../shared/traces')
-
-/** [position, characters deleted, text inserted]; friendsforever is BMP-only, so units = code points. */
-type Patch = [number, number, string]
-
-interface ConcurrentTrace {
-  readonly endContent: string
-  readonly numAgents: number
-  readonly txns: readonly {
-    readonly parents: readonly number[]
-    readonly agent: number
-    readonly patches: readonly Patch[]
-  }[]
-}
-
-/** Replays the trace with one replica per author; returns every batch made, in a causal order. */
-function friendsforeverBatches(): { batches: Uint8Array[]; endContent: string } {
-  const file = path.join(TRACES, 'friendsforever.json.gz')
-  if (!existsSync(file)) throw new Error(`Editing trace ${file} is missing; see ../shared/traces/README.md`)
-  const trace = JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as ConcurrentTrace
-  if (/[\u{10000}-\u{10FFFF}]/u.test(JSON.stringify(trace.txns))) throw new Error('expected a BMP-only trace')
-  const n = trace.txns.length
-  const docs = Array.from({ length: trace.numAgents }, (_, i) => new TextDoc(`agent${i}`))
-  const held = docs.map(() => new Uint8Array(n))
-  const produced: Uint8Array[][] = []
-  for (let t = 0; t < n; t++) {
-    const txn = trace.txns[t]!
-    const doc = docs[txn.agent]!
-    const has = held[txn.agent]!
-    // Bring the author's replica to exactly the parents' version, oldest transaction first.
-    const missing: number[] = []
-    const stack = [...txn.parents]
-    while (stack.length > 0) {
-      const p = stack.pop()!
-      if (has[p]) continue
-      has[p] = 1
-      missing.push(p)
-      stack.push(...trace.txns[p]!.parents)
-    }
-    missing.sort((x, y) => x - y)
-    for (const p of missing) for (const batch of produced[p]!) doc.applyRemote(batch)
-    const batches: Uint8Array[] = []
-    for (const [pos, del, ins] of txn.patches) {
-      if (del > 0) batches.push(doc.localDelete(pos, del))
-      if (ins.length > 0) batches.push(doc.localInsert(pos, ins))
-    }
-    produced.push(batches)
-    has[t] = 1
-  }
-  return { batches: produced.flat(), endContent: trace.endContent }
-}
 
 interface Delivered {
   readonly text: string
@@ -106,25 +52,31 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
 describe('out-of-order delivery gives the causal-order result', () => {
   // When every applied op rescanned all parked ones, one delivery in random or reverse order took
   // 115–135 s (0.6 s in causal order); with the index each takes well under a second.
-  it('friendsforever: all 26,078 edits as batches, in seeded random orders and in reverse', () => {
-    const { batches, endContent } = friendsforeverBatches()
-    const causal = deliver(batches)
-    expect(causal.text).toBe(endContent)
-    expect(causal.pending).toBe(0)
+  const traces: [ConcurrentTraceName, string][] = [
+    ['friendsforever', '26,078'],
+    ['clownschool', '23,182'],
+  ]
+  for (const [trace, edits] of traces) {
+    it(`${trace}: all ${edits} edits as batches, in seeded random orders and in reverse`, () => {
+      const { batches, endContent } = concurrentTraceBatches(trace)
+      const causal = deliver(batches)
+      expect(causal.text).toBe(endContent)
+      expect(causal.pending).toBe(0)
 
-    const orders: [string, Uint8Array[], number][] = [
-      ['reverse', [...batches].reverse(), -1],
-      ['seed 1', shuffled(batches, 1), -1],
-      ['seed 2', shuffled(batches, 2), batches.length >> 1],
-      ['seed 3', shuffled(batches, 3), -1],
-    ]
-    for (const [name, order, reopenAt] of orders) {
-      const got = deliver(order, reopenAt)
-      expect(got.text === causal.text, `${name}: text differs from causal delivery`).toBe(true)
-      expect(got.version, name).toEqual(causal.version)
-      expect(got.pending, name).toBe(0)
-    }
-  }, 60_000)
+      const orders: [string, Uint8Array[], number][] = [
+        ['reverse', [...batches].reverse(), -1],
+        ['seed 1', shuffled(batches, 1), -1],
+        ['seed 2', shuffled(batches, 2), batches.length >> 1],
+        ['seed 3', shuffled(batches, 3), -1],
+      ]
+      for (const [name, order, reopenAt] of orders) {
+        const got = deliver(order, reopenAt)
+        expect(got.text === causal.text, `${name}: text differs from causal delivery`).toBe(true)
+        expect(got.version, name).toEqual(causal.version)
+        expect(got.pending, name).toBe(0)
+      }
+    }, 60_000)
+  }
 
   /**
    * A seeded history of several replicas that edit and pull `changesSince` from each other. The
@@ -178,6 +130,22 @@ describe('out-of-order delivery gives the causal-order result', () => {
 })
 
 describe('parked ops at scale', () => {
+  // A work count, not a time: how often TextDoc tries to apply an op. Indexed, an op is tried when it
+  // arrives and again only when the ID it waits for applies (at most once per dependency it lacks).
+  // Rescanning all parked ops after each applied one tried them ~3,400 times each here.
+  it('out of order, each op of a concurrent trace is tried a few times, not once per arrival', () => {
+    const { batches } = concurrentTraceBatches('clownschool')
+    const doc = new TextDoc('receiver')
+    const tries = vi.spyOn(TextDoc.prototype as unknown as { tryApply(): boolean }, 'tryApply')
+    try {
+      for (const batch of shuffled(batches, 4)) doc.applyRemote(batch)
+      expect(doc.pendingCount()).toBe(0)
+      expect(tries.mock.calls.length).toBeLessThan(4 * batches.length)
+    } finally {
+      tries.mockRestore()
+    }
+  }, 60_000)
+
   /** `n` keystrokes of one replica (typing, sometimes elsewhere, sometimes backspacing), one batch each. */
   function keystrokes(n: number): { batches: Uint8Array[]; text: string } {
     const rng = new Prng(n)
