@@ -3,7 +3,7 @@
  * Meshpad, its footnotes, and the issue 14 goals, judged from the same fresh-process figures and
  * nothing else.
  */
-import { CRDT_NAMES, MESHPAD } from './crdt-libs'
+import { CRDT_NAMES, MESHPAD, MESHPAD_SNAPSHOT } from './crdt-libs'
 import { summarize } from './stats'
 
 const MB = 1024 * 1024
@@ -120,7 +120,10 @@ export function printFootnotes(names: readonly string[], all: Map<string, Series
   console.log(
     "⁴ Meshpad's save() keeps each op's wall-clock second (op history), so its size varies by a few bytes\n" +
       '  with how long the replay took; a replay stamps all the edits within a second or so, where typing them\n' +
-      "  took far longer. The other libraries' sizes do not depend on the clock.",
+      "  took far longer. The other libraries' sizes do not depend on the clock.\n" +
+      '  Meshpad snapshot is the state form the app writes to disk and opens (saveState/loadState): the\n' +
+      '  document as it is, with its whole history (deleted text included, deflated) alongside; the goals\n' +
+      '  for snapshot size, load and memory are judged on it.',
   )
 }
 
@@ -136,21 +139,25 @@ export function printGoals(all: Map<string, Series>, withMeshpad: boolean): void
   const replay = med(MESHPAD, (s) => s.replayMs)
   const jj = med('json-joy', (s) => s.replayMs)
   const dt = med('diamond-types', (s) => s.replayMs)
-  /** A goal that Meshpad's median must stay under, shown as the table shows that metric. */
-  const under = (m: Metric, limit: number, goal: string) => {
-    const v = med(MESHPAD, m.values)
-    return `${goal}: ${verdict(v < limit)} (${m.format(v)} ${m.unit})`
+  /**
+   * A goal that Meshpad's median must stay under, shown as the table shows that metric: snapshot size,
+   * load and memory as the app stores and opens a document (the state form), the rest as sent.
+   */
+  const under = (m: Metric, limit: number, goal: string, form = MESHPAD) => {
+    const v = med(form, m.values)
+    return `${goal}: ${verdict(v < limit)} (${m.format(v)} ${m.unit}${form === MESHPAD ? '' : `, ${form}`})`
   }
   const lines = [
     `replay no slower than json-joy's: ${verdict(replay <= jj)} (${replay.toFixed(0)} vs ${jj.toFixed(0)} ms)`,
     `stretch, replay within ${GOALS.dtReplayFactor}× of diamond-types': ` +
       `${verdict(replay <= GOALS.dtReplayFactor * dt)} (${ratio(replay, dt)} its ${dt.toFixed(0)} ms)`,
-    under(metric.load, GOALS.loadMs, `load + read text under ${GOALS.loadMs} ms`),
-    under(metric.heap, GOALS.heapMB, `memory of loaded doc under ${GOALS.heapMB} MB`),
+    under(metric.load, GOALS.loadMs, `load + read text under ${GOALS.loadMs} ms`, MESHPAD_SNAPSHOT),
+    under(metric.heap, GOALS.heapMB, `memory of loaded doc under ${GOALS.heapMB} MB`, MESHPAD_SNAPSHOT),
     under(
       metric.save,
       GOALS.snapshotBytes,
       `snapshot under ${GOALS.snapshotBytes.toLocaleString('en-US')} bytes`,
+      MESHPAD_SNAPSHOT,
     ),
     under(metric.keystroke, GOALS.keystrokeBytes, `under ${GOALS.keystrokeBytes} bytes per keystroke batch`),
   ]

@@ -22,7 +22,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { ChildRequest, HeapResult, LoadResult, ReplayResult } from './crdt-child'
-import { CRDT_NAMES, loadCrdt, loadTrace, MESHPAD, plainString } from './crdt-libs'
+import { CRDT_NAMES, loadCrdt, loadTrace, MESHPAD, MESHPAD_SNAPSHOT, plainString } from './crdt-libs'
 import { benchRuns, runFresh } from './fresh-process'
 import { newSeries, printFootnotes, printGoals, printTable, type Series } from './crdt-report'
 import { rotation } from './stats'
@@ -57,7 +57,7 @@ async function measure(name: string, round: number, dir: string, series: Series)
     library: name,
     saveTo: file('saved'),
     warmupTo: file('warmup'),
-    keystrokes: round === 0,
+    keystrokes: round === 0 && name !== MESHPAD_SNAPSHOT, // the same batches as Meshpad's
   })
   series.replayMs.push(replay.replayMs)
   if (!CRDT_NAMES.includes(name)) return
@@ -106,7 +106,10 @@ export const crdtSuite: BenchSuite = {
   async run() {
     const trace = loadTrace()
     const withMeshpad = await meshpadLanded()
-    const names = [...CRDT_NAMES.filter((name) => withMeshpad || name !== MESHPAD), plainString.name]
+    const names = [
+      ...CRDT_NAMES.filter((name) => withMeshpad || (name !== MESHPAD && name !== MESHPAD_SNAPSHOT)),
+      plainString.name,
+    ]
     const runs = benchRuns(RUNS)
     const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
     console.log(
