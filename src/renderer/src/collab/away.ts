@@ -3,7 +3,14 @@
  * arrives in a resync, until the user dismisses it. The ranges are decorations mapped through every
  * later change, so typing around them keeps them on the right text.
  */
-import { Annotation, StateEffect, StateField, type Extension, type Range } from '@codemirror/state'
+import {
+  Annotation,
+  StateEffect,
+  StateField,
+  type EditorState,
+  type Extension,
+  type Range,
+} from '@codemirror/state'
 import { Decoration, EditorView, type DecorationSet } from '@codemirror/view'
 
 /** On a remote transaction: its changes arrived in a catch-up after time apart. */
@@ -29,11 +36,16 @@ const away = StateField.define<DecorationSet>({
   provide: (field) => EditorView.decorations.from(field),
 })
 
-/** The highlighted stretches (none once dismissed). */
-export function awayRanges(view: EditorView): { from: number; to: number }[] {
+/**
+ * The highlighted stretches (none once dismissed). Stretches that touch are one: text that came in two
+ * catch-up batches (one relayed, one straight from its author) is one place to the reader.
+ */
+export function awayRanges(view: EditorView | { state: EditorState }): { from: number; to: number }[] {
   const ranges: { from: number; to: number }[] = []
   view.state.field(away, false)?.between(0, view.state.doc.length, (from, to) => {
-    ranges.push({ from, to })
+    const last = ranges[ranges.length - 1]
+    if (last && from <= last.to) last.to = Math.max(last.to, to)
+    else ranges.push({ from, to })
   })
   return ranges
 }
