@@ -4,11 +4,9 @@
  * invite; live cursors anchored to characters; a viewer who cannot edit; the history slider and
  * restore; properties; working offline and catching up ("while you were away").
  */
-import { mkdirSync, statSync } from 'node:fs'
-import { dirname } from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { artifactPath, launchChromium } from '../support/chromium'
+import { launchChromium, saveScreens } from '../support/chromium'
 import {
   editorText,
   previewText,
@@ -20,12 +18,8 @@ import {
   type Side,
 } from '../support/e2e'
 
-async function shot(page: Page, name: string): Promise<void> {
-  const file = artifactPath(`screenshots/collab-${name}.png`)
-  mkdirSync(dirname(file), { recursive: true })
-  await page.screenshot({ path: file })
-  expect(statSync(file).size).toBeGreaterThan(1000)
-}
+/** Saves the page in light, dark and 800×600 (test/support/chromium.ts). */
+const shot = (page: Page, name: string): Promise<void> => saveScreens(page, `collab-${name}`)
 
 describe('three people, three nodes, three windows', () => {
   // One browser per person, as in life: a page behind another in one browser gets its frames

@@ -12,21 +12,17 @@
  * - Tab indents in the editor; Escape then Tab moves focus on.
  * Run `npm run build` first (npm test does).
  */
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { artifactPath, launchChromium } from '../support/chromium'
+import { launchChromium, saveScreens } from '../support/chromium'
 import { editorText, startSide, stopSide, typeAtEnd, type Side } from '../support/e2e'
 import { closedPort } from '../support/closed-port'
 
-async function shot(page: Page, name: string): Promise<void> {
-  const file = artifactPath(`screenshots/states-${name}.png`)
-  mkdirSync(dirname(file), { recursive: true })
-  await page.screenshot({ path: file })
-  expect(statSync(file).size).toBeGreaterThan(1000)
-}
+/** Saves the page in light, dark and 800×600 (test/support/chromium.ts). */
+const shot = (page: Page, name: string): Promise<void> => saveScreens(page, `states-${name}`)
 
 const text = (page: Page, testId: string): Promise<string> => page.getByTestId(testId).innerText()
 

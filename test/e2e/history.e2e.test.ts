@@ -9,39 +9,23 @@
  *   paragraph here) to the restorer;
  * - a restore that removes someone's text tells them: who restored which version, how much of their
  *   text went, and a way to see it in History.
- * Each new state is saved as a screenshot in light and dark (artifacts/screenshots/history-*), and the
+ * Each new state is saved as screenshots in light, dark and 800×600 (artifacts/screenshots/history-*), and the
  * new controls are checked with axe. Run `npm run build` first (npm test does).
  */
-import { mkdirSync, statSync } from 'node:fs'
-import { dirname } from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { axe } from '../support/axe'
-import { artifactPath, launchChromium } from '../support/chromium'
+import { launchChromium, saveScreens } from '../support/chromium'
 import { editorText, previewText, startSide, stopSide, typeAtEnd, type Side } from '../support/e2e'
 
-/** The window size of launchChromium, in which screenshots are taken. */
-const WINDOW = { width: 1000, height: 640 }
 /**
  * A window tall and wide enough that CodeMirror renders the whole document, long paragraph included
  * (editorText and previewText read the rendered lines).
  */
 const BIG_WINDOW = { width: 1800, height: 1500 }
 
-/** Saves the page in light and in dark, as people see it (in the usual window size). */
-async function shots(page: Page, name: string): Promise<void> {
-  const size = page.viewportSize()
-  await page.setViewportSize(WINDOW)
-  for (const scheme of ['light', 'dark'] as const) {
-    await page.emulateMedia({ colorScheme: scheme })
-    const file = artifactPath(`screenshots/history-${name}-${scheme}.png`)
-    mkdirSync(dirname(file), { recursive: true })
-    await page.screenshot({ path: file })
-    expect(statSync(file).size).toBeGreaterThan(1000)
-  }
-  await page.emulateMedia({ colorScheme: 'light' })
-  if (size) await page.setViewportSize(size)
-}
+/** Saves the page in light, dark and 800×600, in the usual window size (test/support/chromium.ts). */
+const shots = (page: Page, name: string): Promise<void> => saveScreens(page, `history-${name}`)
 
 /** axe's violations (any impact) on elements matching `selector`, in light and dark. */
 async function violationsOn(page: Page, selector: RegExp): Promise<string[]> {

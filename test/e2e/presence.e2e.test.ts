@@ -9,13 +9,11 @@
  * - Name labels never cover text.
  * - Bob and Carol, whose keys gave them the same default colour, are told apart; a chosen colour wins.
  */
-import { mkdirSync, statSync } from 'node:fs'
-import { dirname } from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateKeyPair } from '../../src/main/net/device-key'
 import type { KeyPair } from '../../src/main/net/secure-channel'
-import { artifactPath, launchChromium } from '../support/chromium'
+import { launchChromium, saveScreens } from '../support/chromium'
 import {
   editorText,
   slowDisk,
@@ -26,12 +24,8 @@ import {
   type Side,
 } from '../support/e2e'
 
-async function shot(page: Page, name: string): Promise<void> {
-  const file = artifactPath(`screenshots/presence-${name}.png`)
-  mkdirSync(dirname(file), { recursive: true })
-  await page.screenshot({ path: file })
-  expect(statSync(file).size).toBeGreaterThan(1000)
-}
+/** Saves the page in light, dark and 800×600 (test/support/chromium.ts). */
+const shot = (page: Page, name: string): Promise<void> => saveScreens(page, `presence-${name}`)
 
 /** Two device keys that the old rule (first key byte mod 10) gave the same default colour. */
 function sameOldDefaultColour(): [KeyPair, KeyPair] {

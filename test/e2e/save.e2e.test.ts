@@ -5,20 +5,16 @@
  * the document's own asks before replacing it. Opening a folder and pasting a nonsense invite say what
  * is wrong. Run `npm run build` first (npm test does).
  */
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { artifactPath, launchChromium } from '../support/chromium'
+import { launchChromium, saveScreens } from '../support/chromium'
 import { editorText, startSide, stopSide, typeAtEnd, until, type Side } from '../support/e2e'
 
-async function shot(page: Page, name: string): Promise<void> {
-  const file = artifactPath(`screenshots/save-${name}.png`)
-  mkdirSync(dirname(file), { recursive: true })
-  await page.screenshot({ path: file })
-  expect(statSync(file).size).toBeGreaterThan(1000)
-}
+/** Saves the page in light, dark and 800×600 (test/support/chromium.ts). */
+const shot = (page: Page, name: string): Promise<void> => saveScreens(page, `save-${name}`)
 
 describe('saving in browser mode', () => {
   let context: BrowserContext | undefined

@@ -1,7 +1,7 @@
-import { existsSync, mkdtempSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { chromium, type BrowserContext } from 'playwright-core'
+import { dirname, join } from 'node:path'
+import { chromium, type BrowserContext, type Page } from 'playwright-core'
 
 const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome']
 
@@ -22,6 +22,11 @@ export function findChromium(): string {
   return found
 }
 
+/** The window size launchChromium opens, in which screenshots are taken. */
+export const WINDOW = { width: 1000, height: 640 }
+/** The narrow window every state must also fit (issue 13). */
+const NARROW = { width: 800, height: 600 }
+
 /** A headless Chromium with a fresh profile and no background traffic (see docs/testing.md). */
 export async function launchChromium(
   options: { colorScheme?: 'light' | 'dark' } = {},
@@ -31,7 +36,7 @@ export async function launchChromium(
     executablePath: findChromium(),
     headless: true,
     colorScheme: options.colorScheme ?? 'light',
-    viewport: { width: 1000, height: 640 },
+    viewport: WINDOW,
     args: [
       '--no-sandbox',
       '--disable-gpu',
@@ -47,4 +52,29 @@ export async function launchChromium(
 /** Where tests leave screenshots for people to look at (git-ignored). */
 export function artifactPath(name: string): string {
   return join(process.cwd(), 'artifacts', name)
+}
+
+/**
+ * Saves what the page shows, as people see it: in light and in dark at the usual window size, and at
+ * 800×600, as artifacts/screenshots/<name>-{light,dark,800x600}.png. Puts the page back as it was (size
+ * and colour scheme), so a test goes on where it was.
+ */
+export async function saveScreens(page: Page, name: string): Promise<void> {
+  const size = page.viewportSize() ?? WINDOW
+  const dark = await page.evaluate(() => matchMedia('(prefers-color-scheme: dark)').matches)
+  const save = async (suffix: string): Promise<void> => {
+    const file = artifactPath(`screenshots/${name}-${suffix}.png`)
+    mkdirSync(dirname(file), { recursive: true })
+    await page.screenshot({ path: file })
+    if (statSync(file).size < 1000) throw new Error(`screenshot ${file} is empty`)
+  }
+  await page.setViewportSize(WINDOW)
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme })
+    await save(scheme)
+  }
+  await page.setViewportSize(NARROW)
+  await save('800x600')
+  await page.emulateMedia({ colorScheme: dark ? 'dark' : 'light' })
+  await page.setViewportSize(size)
 }
