@@ -10,17 +10,22 @@
  * - forges ops under an honest node's replica with its next counters (inserts and deletes), sent live
  *   or in a sync reply, to a random honest node;
  * - floods ops of made-up replicas (no claim);
- * - replays batches it saw, stale or forged, to random nodes.
+ * - replays batches it saw, stale or forged, to random nodes;
+ * - forges property writes (src/main/node/signed-props.ts): under an honest node's replica with its
+ *   next counter, signed by her; under a made-up replica; under her own replica but stamped a day
+ *   ahead; and names an honest replica in an author record. Honest nodes set properties too.
  *
- * After anti-entropy the honest nodes must have the same text and version vectors, hold every honest
- * token, and no forged text; history credits each honest replica to its own device.
+ * After anti-entropy the honest nodes must have the same text, properties and version vectors, hold
+ * every honest token, and no forged text or property; history credits each honest replica to its own
+ * device, by its own name.
  *
  * Seeds: MESHPAD_SEEDS (default 1000) from 1, or one seed with MESHPAD_SEED. Seeds run ten at a time on
  * the same four nodes (a document each).
  */
 import { seededRandom } from '../../../src/shared/random'
 import { afterAll, describe, expect, it } from 'vitest'
-import { TextDoc } from '../../../src/shared/crdt'
+import { LwwMap, TextDoc } from '../../../src/shared/crdt'
+import { propSigner } from '../../../src/main/node/signed-props'
 import { Channel, type Message } from '../../../src/shared/sync/messages'
 import type { PeerSession } from '../../../src/shared/sync/session'
 import type { DocSession } from '../../../src/main/node/doc-session'
@@ -96,7 +101,37 @@ async function runSeed(w: World, seed: number): Promise<void> {
   const steps = 12 + Math.floor(random() * 20)
   for (let step = 0; step < steps; step++) {
     const what = random()
-    if (what < 0.45) {
+    if (what < 0.1) {
+      // An honest property write: a title or a key of its own, at a random honest node.
+      const d = pick(docs)
+      const value = `<${seed}.${step}>`
+      await d.setProp(random() < 0.5 ? 'title' : `k${step % 3}`, value)
+      continue
+    }
+    if (what < 0.2) {
+      const victim = pick(docs)
+      const target = pick(honest)
+      const to = w.m.ws.session(target.self)
+      if (!to?.isAuthenticated(docId)) continue
+      const kind = random()
+      const props = await mDoc.durable.propChangesSince({})
+      // Under the victim's replica and next counter, her signature; or a made-up replica; or her own
+      // replica, a day ahead; or her own, naming the victim's replica in an author record.
+      const replica =
+        kind < 0.4 ? victim.durable.replica : kind < 0.6 ? `made${seed}x${step}` : mDoc.durable.replica
+      const ahead = kind >= 0.6 && kind < 0.8 ? 24 * 60 * 60 * 1000 : 0
+      const forge = new LwwMap(replica, { clock: () => Date.now() + ahead })
+      forge.applyRemote(props)
+      forge.signWith(propSigner(docId, w.m.sign))
+      const batch =
+        kind >= 0.8
+          ? forge.set(`author:${victim.durable.replica}`, { device: w.m.self, name: 'FORGED' })
+          : forge.set('title', 'FORGED')
+      if (random() < 0.5) to.sendUpdate(docId, Channel.Props, batch)
+      else rawSend(to, { type: 'sync-reply', docId, batches: [EMPTY, batch, EMPTY] })
+      continue
+    }
+    if (what < 0.55) {
       const i = Math.floor(random() * 3)
       const d = docs[i]!
       const token = `<${seed}.${step}>`
@@ -109,7 +144,7 @@ async function runSeed(w: World, seed: number): Promise<void> {
       const target = pick(honest)
       const to = w.m.ws.session(target.self)
       if (!to?.isAuthenticated(docId)) continue
-      if (what < 0.75) {
+      if (what < 0.8) {
         // Forge the victim's next ops: an insert, or a delete of what is there.
         const replica = victim.durable.replica
         const forge = new TextDoc(replica)
@@ -121,7 +156,7 @@ async function runSeed(w: World, seed: number): Promise<void> {
         seen.push(batch)
         if (random() < 0.5) to.sendUpdate(docId, Channel.Text, batch)
         else rawSend(to, { type: 'sync-reply', docId, batches: [batch, EMPTY, EMPTY] })
-      } else if (what < 0.88) {
+      } else if (what < 0.9) {
         // Made-up replicas: a delete each.
         const base = mDoc.durable.allTextOps()
         const forge = new TextDoc(`flood${seed}`)
@@ -142,7 +177,12 @@ async function runSeed(w: World, seed: number): Promise<void> {
   }
   const converged = (): boolean => {
     const [x, ...rest] = docs
-    return rest.every((d) => d.text === x!.text && sorted(d.textVersion()) === sorted(x!.textVersion()))
+    const props = (d: DocSession): string =>
+      JSON.stringify(d.durable.props.entries()) + sorted(d.durable.props.version())
+    return rest.every(
+      (d) =>
+        d.text === x!.text && sorted(d.textVersion()) === sorted(x!.textVersion()) && props(d) === props(x!),
+    )
   }
   try {
     await until(
@@ -162,10 +202,13 @@ async function runSeed(w: World, seed: number): Promise<void> {
   for (const d of docs) {
     for (const token of tokens) expect(d.text, `seed ${seed}: ${token}`).toContain(token)
     expect(d.text, `seed ${seed}`).not.toContain('FORGED')
+    expect(JSON.stringify(d.durable.props.entries()), `seed ${seed}`).not.toContain('FORGED')
     for (const [n, other] of honest.entries()) {
       const replica = docs[n]!.durable.replica
-      if (d.durable.text.seenOf(replica) > 0)
+      if (d.durable.text.seenOf(replica) > 0) {
         expect(d.authorOf(replica)?.device, `seed ${seed}`).toBe(other.self)
+        expect(d.authorOf(replica)?.name, `seed ${seed}`).toBe(other.name)
+      }
     }
   }
 }
