@@ -158,7 +158,7 @@ async function windowToWindow(): Promise<{ total: number[]; a: number[]; nodes: 
     await pa.keyboard.type('Latency: ')
     await pa.getByTestId('tab-share').click()
     await pa.getByTestId('create-invite').click()
-    const code = await pa.getByTestId('invite-code').inputValue()
+    const code = await pa.getByTestId('invite-link').inputValue()
     decodeInvite(code) // a real invite, or this throws
     await pb.getByTestId('tab-nearby').click()
     await pb.getByTestId('invite-input').fill(code)
