@@ -4,17 +4,12 @@
  * made durable, then passed on (to every other authenticated peer, and to listeners such as the UI
  * or the CLI). Nothing is broadcast before it is on disk.
  */
-import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
-import { decodeTextOps, encodeTextOps } from '../../shared/crdt/text-codec'
-import type { TextOp } from '../../shared/crdt/ops'
+import { decodeTextOps } from '../../shared/crdt/text-codec'
 import {
   CrdtDecodeError,
   StampAheadError,
   checkStampWindow,
-  decodePropWrites,
-  encodePropWrites,
-  type PropWrite,
   type TextChange,
   type VersionVector,
 } from '../../shared/crdt'
@@ -26,16 +21,9 @@ import { truncateString } from '../../shared/crdt/bytes'
 import type { Sign } from '../../shared/members/member-op'
 import type { DurableDoc, JsonValue } from '../storage/durable-doc'
 import { memberCrypto, randomKey } from './crypto'
-import { Provenance } from './provenance'
-import {
-  decodeSeals,
-  encodeSeals,
-  isDerivedForm,
-  MAX_SEALS_PER_BATCH,
-  NONCE_BYTES,
-  type Seal,
-} from './replica-seal'
-import { AUTHOR_PREFIX, checkPropWrites, propSigner } from './signed-props'
+import { DocProvenance } from './doc-provenance'
+import { decodeSeals, type Seal } from './replica-seal'
+import { AUTHOR_PREFIX } from './signed-props'
 import { canEdit, parseMember, type MemberRecord, type MemberRole } from './members'
 
 /** What only this device knows about a document: its keys, and peers trusted while joining. */
@@ -144,15 +132,6 @@ export class NotAllowedError extends Error {
   readonly code = 'NOT_ALLOWED'
 }
 
-/** This device seals its replica's edits once they pause this long, and at least this often while they go on. */
-const SEAL_IDLE_MS = 1_000
-/** Replicas of a document recorded at a clean close to take up again (more openings mint new ones). */
-const MAX_RESUMED = 32
-const SEAL_MAX_MS = 10_000
-/** A seal asked for and not come is asked for again after this long (its author may have been away). */
-const SEAL_ASK_AGAIN_MS = 2_000
-/** Seal requests remembered (to send one per replica); past this, forgotten (and asked again). */
-const MAX_SEALS_ASKED = 4_096
 /** Least time between two log lines about writes refused for their clock (anti-entropy repeats them). */
 const STAMP_LOG_MS = 60_000
 /** Least time between two 'sync' events while catching up (a chunked reply is many batches). */
@@ -180,17 +159,8 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   private lastSyncEvent = 0
   private syncTimer: ReturnType<typeof setTimeout> | undefined
   private lastStampLog = -Infinity
-  /** Who wrote each text op: checked before any op of a peer is applied (provenance.ts). */
-  private readonly provenance: Provenance
-  /** Per peer, the highest seal counter sent to it, per replica. */
-  private readonly sealsSent = new WeakMap<PeerSession, Map<string, number>>()
-  /** Replicas whose seal this node asked for and has not got yet (one request in flight each). */
-  private readonly sealsAsked = new Map<string, { counter: number; at: number }>()
-  /** This device's replicas with ops not sealed yet, and their idle timers. */
-  private readonly sealTimers = new Map<string, { timer: ReturnType<typeof setTimeout>; since: number }>()
-  /** Replicas from the last clean close not handed out yet, and those handed out in this run. */
-  private readonly resumePool: Uint8Array[]
-  private readonly handedOut: Uint8Array[] = []
+  /** Who wrote each op and property write, checked before any of a peer's is applied (doc-provenance.ts). */
+  private readonly authors: DocProvenance
 
   constructor(
     readonly durable: DurableDoc,
@@ -198,26 +168,29 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     private readonly deps: DocSessionDeps,
   ) {
     super()
-    this.provenance = new Provenance({
+    this.authors = new DocProvenance({
       docId: durable.docId,
-      self: fromHex(deps.self),
+      durable,
+      self: deps.self,
       sign: deps.sign,
-      verify: memberCrypto.verify,
-      text: () => durable.text,
-      stored: durable.seals().flatMap((bytes) => {
-        try {
-          return decodeSeals(bytes)
-        } catch {
-          return [] // a damaged stored seal: the replica is sealed again, or its ops wait for one
-        }
-      }),
-      isMember: (device) => this.member(device) !== undefined,
+      claim: deps.claim,
+      resumable: deps.resumable ?? [],
+      replicasPerDevice: deps.replicasPerDevice,
+      log: deps.log,
       now: () => this.now(),
-      ...(deps.replicasPerDevice ? { replicasPerDevice: deps.replicasPerDevice } : {}),
+      peers: () => this.peers(),
+      isMember: (device) => this.member(device) !== undefined,
+      roleOf: (device) => this.roleOf(device),
+      applyVouched: (batch, from, sentTo, catchUp) =>
+        void this.applyAndForward(Channel.Text, batch, from, sentTo, catchUp, true),
+      broadcast: (channel, batch, except, sentTo) => this.broadcast(channel, batch, except, sentTo),
+      cutOff: (session) => {
+        session.revoke(this.docId)
+        this.forgetPeer(session)
+      },
+      membersChanged: () => this.emit('members'),
+      error: (err) => this.emit('error', err),
     })
-    this.provenance.adopt(deps.claim)
-    this.resumePool = [...(deps.resumable ?? [])]
-    durable.signPropsWith(propSigner(durable.docId, deps.sign))
     this.presence = new PresenceTable<PeerSession>({
       docId: durable.docId,
       self: deps.self,
@@ -307,27 +280,6 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
 
   versions(): DocVersions {
     return [this.durable.text.version(), this.durable.props.version(), this.durable.members.version()]
-  }
-
-  /**
-   * Seals for the text a peer at `v` lacks (one per replica it will receive ops of), in batches: sent
-   * before those ops, so the peer can check every op, whoever wrote it.
-   */
-  sealsFor(v: DocVersions, to: PeerSession, props: Uint8Array): Uint8Array[] {
-    const seals: Seal[] = []
-    const ours = this.durable.text.version()
-    for (const replica in ours) {
-      if (ours[replica]! <= (v[0][replica] ?? 0)) continue
-      const seal = this.latestSeal(replica)
-      if (seal) seals.push(seal)
-    }
-    if (!isEmpty(props)) seals.push(...this.propSeals(decodePropWrites(props)))
-    const fresh = this.notSentYet(to, seals)
-    const out: Uint8Array[] = []
-    for (let i = 0; i < fresh.length; i += MAX_SEALS_PER_BATCH) {
-      out.push(encodeSeals(fresh.slice(i, i + MAX_SEALS_PER_BATCH)))
-    }
-    return out
   }
 
   async changesSince(v: DocVersions): Promise<DocBatches> {
@@ -489,7 +441,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     catchUp = false,
     vouched = false,
   ): Promise<void> {
-    if (from && channel === Channel.Seals) return this.applySeals(batch, from, sentTo)
+    if (from && channel === Channel.Seals) return this.authors.receiveSeals(batch, from, sentTo)
     let isNew: boolean
     try {
       // A peer's property write stamped too far ahead of our clock is refused before the replica sees
@@ -500,8 +452,8 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       if (from && (channel === Channel.Text ? !vouched : channel === Channel.Props)) {
         const admitted =
           channel === Channel.Text
-            ? this.admitText(batch, from, sentTo, catchUp)
-            : this.admitProps(batch, from)
+            ? this.authors.admitText(batch, from, sentTo, catchUp)
+            : this.authors.admitProps(batch, from)
         if (admitted === null) return
         batch = admitted
       }
@@ -513,7 +465,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
         const applying = this.durable.applyText(batch)
         isNew = this.progress(channel) !== before
         // A seal that came ahead of these ops can be checked now (its senders pass it on, not us).
-        this.provenance.settle()
+        this.authors.settle()
         // Progress first, so that a status read on 'batch' already counts this batch. The windows get
         // it before our fsync: it is on its origin's disk already (no one sends what is not on theirs).
         if (isNew) this.updateSync()
@@ -560,278 +512,45 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     if (isNew) this.broadcast(channel, batch, from, sentTo)
   }
 
-  // ---- provenance: who wrote each text op -----------------------------------------------------------
-
-  /**
-   * A peer's text batch, checked op by op against who wrote it: the ops of a replica bound to the
-   * sender's device are taken; the ops of any other replica wait for their author's seal (held), and a
-   * flagged device's are dropped. Returns the batch to apply now (the same one when all is taken), or
-   * null. Throws CrdtDecodeError for a malformed batch.
-   */
-  private admitText(
-    batch: Uint8Array,
-    from: PeerSession,
-    sentTo: readonly string[],
-    catchUp: boolean,
-  ): Uint8Array | null {
-    const { replicas, ops } = decodeTextOps(batch)
-    const verdicts = replicas.map((replica) =>
-      this.provenance.admit(replica, from.remoteKey, () => this.takesUnclaimed(replica, from)),
-    )
-    if (ops.every((op) => verdicts[op.agent] === 'take')) return batch
-    const take: TextOp[] = []
-    const held = new Map<number, TextOp[]>()
-    for (const op of ops) {
-      const verdict = verdicts[op.agent]
-      if (verdict === 'take') take.push(op)
-      else if (verdict === 'hold') {
-        const list = held.get(op.agent) ?? []
-        list.push(op)
-        held.set(op.agent, list)
-      }
-    }
-    for (const [agent, list] of held) {
-      const replica = replicas[agent]!
-      const seen = this.durable.text.seenOf(replica)
-      const fresh = list.filter((op) => op.counter + op.length - 1 > seen)
-      if (fresh.length === 0) continue // all applied already: a duplicate
-      const first = fresh[0]!.counter
-      const last = Math.max(...fresh.map((op) => op.counter + op.length - 1))
-      const kept = this.provenance.hold({
-        replica,
-        batch: encodeTextOps(replicas, fresh, undefined, true),
-        first,
-        last,
-        from,
-        sentTo,
-        catchUp,
-      })
-      if (!kept)
-        this.deps.log(
-          `ops of ${replica} held for a seal in ${this.docId.slice(0, 8)}: limit reached, dropped`,
-        )
-      else {
-        // Ops past what a seal held here covers (all, or the latest of them) need a newer one.
-        this.releaseHeld(replica)
-        const waiting = this.provenance.heldLast(replica)
-        if (waiting > 0) this.askSeal(replica, waiting, from)
-      }
-    }
-    return take.length > 0 ? encodeTextOps(replicas, take, undefined, true) : null
+  /** Devices caught equivocating: on the member list (member-log.ts), or on their text (provenance.ts). */
+  equivocators(): string[] {
+    return [...new Set([...this.durable.members.equivocators(), ...this.authors.equivocators()])]
   }
 
-  /**
-   * A peer's property writes, each checked against its author's signature (signed-props.ts). Returns
-   * the batch of the writes to apply now, or null. Writes whose author is not known here yet wait for
-   * anti-entropy; a forged one cuts the sender off the document. Throws CrdtDecodeError if malformed.
-   */
-  private admitProps(batch: Uint8Array, from: PeerSession): Uint8Array | null {
-    const seen = this.durable.props.version()
-    const fresh = decodePropWrites(batch).filter((w) => w.counter > (seen[w.replica] ?? 0))
-    const { take, forged } = checkPropWrites(fresh, {
-      docId: this.docId,
-      deviceOf: (replica) => this.provenance.deviceOf(replica),
-      isFlagged: (device) => this.provenance.isFlagged(device),
-      takesUnclaimed: (replica) => this.takesUnclaimed(replica, from),
-      verify: memberCrypto.verify,
-    })
-    if (forged.length > 0) {
-      this.deps.log(
-        `forged property writes for ${this.docId.slice(0, 8)} from ${from.remoteKey.slice(0, 8)}: ` +
-          `"${truncateString(forged[0]!.key, 40)}" of ${forged[0]!.replica}`,
-      )
-      from.revoke(this.docId)
-      this.forgetPeer(from)
-      return null
-    }
-    if (take.length === 0) return null
-    return take.length === fresh.length ? batch : encodePropWrites(take) // (duplicates in it are ignored)
+  // ---- provenance: who wrote each op (doc-provenance.ts) ---------------------------------------------
+
+  /** Seals for what a peer at `v` lacks, and for the writers of `props`, sent ahead of them. */
+  sealsFor(v: DocVersions, to: PeerSession, props: Uint8Array): Uint8Array[] {
+    return this.authors.sealsFor(v, to, props)
   }
 
-  /**
-   * Ops of a replica whose claim is unknown: replica IDs from before devices were bound to them, in a
-   * document from then; taken from an owner only (the history it holds), held otherwise.
-   */
-  private takesUnclaimed(replica: string, from: PeerSession): boolean {
-    return (
-      !isDerivedForm(replica) &&
-      this.durable.legacyMembers.opCount() > 0 &&
-      this.roleOf(from.remoteKey) === 'owner'
-    )
-  }
-
-  /** Applies the held ops of a replica that its author's seal now covers. Returns whether any were. */
-  private releaseHeld(replica: string): boolean {
-    const ready = this.provenance.release(replica)
-    for (const r of ready) {
-      void this.applyAndForward(Channel.Text, r.batch, r.from as PeerSession, r.sentTo, r.catchUp, true)
-    }
-    if (ready.length > 0) this.sealsAsked.delete(replica)
-    return ready.length > 0
-  }
-
-  /** Seals from a peer: checked, stored and passed on if news; they may release held ops. */
-  private async applySeals(batch: Uint8Array, from: PeerSession, sentTo: readonly string[]): Promise<void> {
-    let result: ReturnType<Provenance['receive']>
-    try {
-      const seals = decodeSeals(batch)
-      result = this.provenance.receive(seals)
-      this.notSentYet(from, seals) // the sender has them: never sent back
-    } catch (err) {
-      if (!(err instanceof CrdtDecodeError)) throw err
-      this.deps.log(
-        `malformed seals for ${this.docId.slice(0, 8)} from ${from.remoteKey.slice(0, 8)}: ${err.message}`,
-      )
-      from.revoke(this.docId)
-      this.forgetPeer(from)
-      return
-    }
-    for (const device of new Set(result.evidence.map((seal) => toHex(seal.device)))) {
-      this.deps.log(
-        `device ${device.slice(0, 8)} sealed two different histories of its edits to ${this.docId.slice(0, 8)}: flagged`,
-      )
-    }
-    if (result.evidence.length > 0) {
-      this.broadcast(Channel.Seals, encodeSeals(result.evidence), from, sentTo)
-      this.emit('members')
-    }
-    for (const replica of result.release) this.releaseHeld(replica)
-    if (result.news.length === 0) return
-    for (const seal of result.news) this.sealsAsked.delete(seal.replica)
-    this.broadcast(Channel.Seals, encodeSeals(result.news), from, sentTo)
-    await Promise.all(result.news.map((seal) => this.storeSeal(seal))).catch((err: unknown) =>
-      this.emit('error', err as Error),
-    )
-  }
-
-  /**
-   * Asks for a seal of `replica` up to `counter`: of the peer the ops came from (it holds one, or asks
-   * the author), and of the author itself when connected. One request in flight per replica.
-   */
-  private askSeal(replica: string, counter: number, from: PeerSession | null): void {
-    const now = this.now()
-    const asked = this.sealsAsked.get(replica)
-    if (asked && asked.counter >= counter && now - asked.at < SEAL_ASK_AGAIN_MS) return
-    if (this.sealsAsked.size >= MAX_SEALS_ASKED) this.sealsAsked.clear() // a flood of made-up replicas
-    this.sealsAsked.set(replica, { counter, at: now })
-    const author = this.provenance.deviceOf(replica)
-    for (const s of this.peers()) {
-      if (s === from || s.remoteKey === author) s.sendSealRequest(this.docId, replica, counter)
-    }
-  }
-
-  /** Anti-entropy for held ops: asks again for the seals they wait for (their author may be back). */
-  retrySeals(): void {
-    const peers = new Set(this.peers())
-    for (const { replica, last, from } of this.provenance.heldReplicas()) {
-      this.askSeal(replica, last, peers.has(from as PeerSession) ? (from as PeerSession) : null)
-    }
-  }
-
-  /**
-   * A peer asks for a seal of `replica` up to `counter`: this device's own replica is sealed now; a
-   * seal held here that covers it is sent; otherwise the request goes on to the author, if connected.
-   */
   onSealRequest(from: PeerSession, replica: string, counter: number): void {
-    const seal = this.latestSeal(replica)
-    if (seal && seal.counter >= counter) {
-      // Asked for: sent even if sent before (the peer may not have had the ops it covers then).
-      this.notSentYet(from, [seal])
-      from.sendUpdate(this.docId, Channel.Seals, encodeSeals([seal]))
-      return
-    }
-    const author = this.provenance.deviceOf(replica)
-    if (author !== undefined && author !== from.remoteKey) this.askSeal(replica, counter, null)
+    this.authors.onSealRequest(from, replica, counter)
   }
 
-  /** The latest seal of a replica: this device's own sealed now, another's as held here. */
-  private latestSeal(replica: string): Seal | null | undefined {
-    return this.provenance.isOwn(replica) ? this.sealOwn(replica) : this.provenance.sealOf(replica)
+  /** Anti-entropy for held ops: asks again for the seals they wait for. */
+  retrySeals(): void {
+    this.authors.retrySeals()
   }
 
-  /** A fresh seal of this device's replica (stored in the background when new). */
-  private sealOwn(replica: string): Seal | null {
-    const before = this.provenance.sealOf(replica)
-    const seal = this.provenance.sealOwn(replica)
-    if (seal && seal !== before) {
-      this.storeSeal(seal).catch((err: unknown) => this.emit('error', err as Error))
-    }
-    return seal
-  }
-
-  private storeSeal(seal: Seal): Promise<void> {
-    return this.durable.storeSeal(seal.replica, encodeSeals([seal]))
-  }
-
-  /**
-   * Sends a peer the seals it has not had yet (a claim at least) of the replicas whose ops follow,
-   * listing the devices the ops go to (so that none of them passes the seals on to another).
-   */
-  private sendSeals(to: PeerSession, seals: readonly Seal[], sentTo: readonly string[]): void {
-    const fresh = this.notSentYet(to, seals)
-    if (fresh.length > 0) to.sendUpdate(this.docId, Channel.Seals, encodeSeals(fresh), sentTo)
-  }
-
-  /** The seals newer than what `to` was sent, noted as sent. */
-  private notSentYet(to: PeerSession, seals: readonly Seal[]): Seal[] {
-    let sent = this.sealsSent.get(to)
-    if (!sent) this.sealsSent.set(to, (sent = new Map()))
-    const fresh = seals.filter((seal) => seal.counter > (sent.get(seal.replica) ?? -1))
-    for (const seal of fresh) sent.set(seal.replica, seal.counter)
-    return fresh
-  }
-
-  /** After an edit of this device's replica: seal it once edits pause (or every SEAL_MAX_MS while they go on). */
-  private scheduleSeal(replica: string): void {
-    const now = this.now()
-    const pending = this.sealTimers.get(replica)
-    if (pending) clearTimeout(pending.timer)
-    const since = pending?.since ?? now
-    const wait = Math.max(0, Math.min(SEAL_IDLE_MS, since + SEAL_MAX_MS - now))
-    const timer = setTimeout(() => {
-      this.sealTimers.delete(replica)
-      const before = this.provenance.sealOf(replica)
-      const seal = this.sealOwn(replica)
-      if (seal && seal !== before) this.broadcast(Channel.Seals, encodeSeals([seal]), null)
-    }, wait)
-    timer.unref?.()
-    this.sealTimers.set(replica, { timer, since })
-  }
-
-  /** Stops sealing in the background (the document is closing); what is unsealed is sealed on request later. */
+  /** Stops sealing in the background (the document is closing). */
   stopSealing(): void {
-    for (const { timer } of this.sealTimers.values()) clearTimeout(timer)
-    this.sealTimers.clear()
+    this.authors.stopSealing()
   }
 
-  /**
-   * A replica of this device for the UI's editor, bound to this device's key, stored with its first
-   * edit: one from the last clean close if any is left (never one handed out in this run), else new.
-   */
+  /** A replica of this device for the UI's editor (doc-provenance.ts). */
   mintReplica(): string {
-    const nonce = this.resumePool.shift() ?? new Uint8Array(randomBytes(NONCE_BYTES))
-    this.handedOut.push(nonce)
-    return this.provenance.mint(nonce)
-  }
-
-  /**
-   * This run's replicas for the next start to take up again (the node's first), at most MAX_RESUMED.
-   * Only called once the document closed cleanly (Workspace.close).
-   */
-  resumable(): Uint8Array[] {
-    return [this.deps.claim.nonce, ...this.handedOut, ...this.resumePool].slice(0, MAX_RESUMED)
+    return this.authors.mintReplica()
   }
 
   /** A new replica of this device whose binding is stored before it is returned (for disk merges). */
-  async mintStoredReplica(): Promise<string> {
-    const replica = this.provenance.mint()
-    await this.storeSeal(this.provenance.sealOf(replica)!)
-    return replica
+  mintStoredReplica(): Promise<string> {
+    return this.authors.mintStoredReplica()
   }
 
-  /** Devices caught equivocating: on the member list (member-log.ts), or on their text (provenance.ts). */
-  equivocators(): string[] {
-    return [...new Set([...this.durable.members.equivocators(), ...this.provenance.equivocators()])]
+  /** This run's replicas for the next start to take up again; once closed cleanly. */
+  resumable(): Uint8Array[] {
+    return this.authors.resumable()
   }
 
   /** Whether a sync reply's batch is news from time apart: not in a first sync (a device that just joined). */
@@ -872,57 +591,13 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     if (except) reached.add(peerTag(except.remoteKey))
     for (const s of targets) reached.add(peerTag(s.remoteKey))
     const list = [...reached]
-    const seals =
-      channel === Channel.Text
-        ? this.sealsToPassOn(batch, except)
-        : channel === Channel.Props
-          ? this.propSeals(decodePropWrites(batch))
-          : []
+    const seals = this.authors.sealsAhead(channel, batch, except)
     const passed = channel === Channel.Seals ? decodeSeals(batch) : []
     for (const s of targets) {
-      if (seals.length > 0) this.sendSeals(s, seals, list)
-      if (passed.length > 0) this.notSentYet(s, passed) // noted, so text that follows does not repeat them
+      if (seals.length > 0) this.authors.sendSeals(s, seals, list)
+      if (passed.length > 0) this.authors.notSentYet(s, passed) // noted, so text that follows does not repeat them
       s.sendUpdate(this.docId, channel, batch, list)
     }
-  }
-
-  /**
-   * The seals to send ahead of a text batch: those of its replicas (a claim at least, so a peer can tell
-   * whose they are). Relaying ops straight from their author beyond its latest seal, this node asks the
-   * author for a new one: the peers it relays to hold those ops until it comes.
-   */
-  private sealsToPassOn(batch: Uint8Array, from: PeerSession | null): Seal[] {
-    const seals: Seal[] = []
-    const { replicas, ops } = decodeTextOps(batch)
-    const authors = new Set(ops.map((op) => replicas[op.agent]!))
-    for (const replica of authors) {
-      const seal = this.provenance.sealOf(replica)
-      if (!seal) continue
-      seals.push(seal)
-      const seen = this.durable.text.seenOf(replica)
-      if (from && seal.counter < seen && this.provenance.deviceOf(replica) === from.remoteKey) {
-        this.askSeal(replica, seen, from)
-      }
-    }
-    return seals
-  }
-
-  /**
-   * The seals that let a peer check property writes: the claims (or the latest seals held) of the
-   * replicas that wrote them, and of the replicas an author record names.
-   */
-  private propSeals(writes: readonly PropWrite[]): Seal[] {
-    const replicas = new Set<string>()
-    for (const w of writes) {
-      replicas.add(w.replica)
-      if (w.key.startsWith(AUTHOR_PREFIX)) replicas.add(w.key.slice(AUTHOR_PREFIX.length))
-    }
-    const seals: Seal[] = []
-    for (const replica of replicas) {
-      const seal = this.provenance.sealOf(replica) // a claim is enough: property writes carry signatures
-      if (seal) seals.push(seal)
-    }
-    return seals
   }
 
   /** A presence from a peer, about it or relayed (checked, deduplicated and passed on by the table). */
@@ -965,7 +640,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
         : {}
     const name = typeof record.name === 'string' ? record.name : undefined
     // The device a replica is bound to is proven (provenance.ts); a record is only a name for it.
-    const device = this.provenance.deviceOf(replica)
+    const device = this.authors.deviceOf(replica)
     if (device !== undefined) {
       const named = record.device === device && name !== undefined
       return { device, name: named ? name : (this.member(device)?.name ?? `device ${device.slice(0, 8)}`) }
@@ -979,7 +654,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   /** The device whose signed write holds a property now (signed-props.ts), if known. */
   propWriter(key: string): string | undefined {
     const replica = this.durable.props.writerOf(key)
-    return replica === undefined ? undefined : this.provenance.deviceOf(replica)
+    return replica === undefined ? undefined : this.authors.deviceOf(replica)
   }
 
   /** Before this replica's first edit: tell everyone whose it is (history shows authors by name). */
@@ -987,8 +662,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     if (this.authorsRegistered.has(replica)) return
     this.authorsRegistered.add(replica)
     // The replica's claim is stored with its first edit: after a restart this device can still seal it.
-    const claim = this.provenance.sealOf(replica)
-    const stored = claim ? this.storeSeal(claim) : Promise.resolve()
+    const stored = this.authors.storeClaim(replica)
     const key = `${AUTHOR_PREFIX}${replica}`
     if (this.durable.props.get(key) === undefined) {
       this.broadcast(
@@ -1011,7 +685,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     this.emit('text', [{ index, deleted: 0, inserted: text }], 'local')
     this.emit('batch', batch, 'local', false)
     this.broadcast(Channel.Text, batch, null)
-    this.scheduleSeal(this.durable.replica)
+    this.authors.edited(this.durable.replica)
   }
 
   async delete(index: number, length: number): Promise<void> {
@@ -1023,7 +697,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     this.emit('text', [{ index, deleted: length, inserted: '' }], 'local')
     this.emit('batch', batch, 'local', false)
     this.broadcast(Channel.Text, batch, null)
-    this.scheduleSeal(this.durable.replica)
+    this.authors.edited(this.durable.replica)
   }
 
   /** A batch made by another local replica of this document (the UI's): applied, stored, sent on. */
@@ -1032,7 +706,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     // Only this device's replicas (the UI's, a disk merge's) may make ops here: the node vouches for them.
     const { replicas, ops } = decodeTextOps(batch)
     const authors = [...new Set(ops.map((op) => replicas[op.agent]!))]
-    const stranger = authors.find((replica) => !this.provenance.isOwn(replica))
+    const stranger = authors.find((replica) => !this.authors.isOwn(replica))
     if (stranger !== undefined) {
       throw new NotAllowedError(
         `Edits under replica ${stranger} were refused: it is not one of this device's.`,
@@ -1043,7 +717,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     if (changes.length > 0) this.emit('text', changes, 'local')
     this.emit('batch', batch, 'local', false)
     this.broadcast(Channel.Text, batch, null)
-    for (const replica of authors) this.scheduleSeal(replica)
+    for (const replica of authors) this.authors.edited(replica)
     return changes
   }
 
@@ -1202,7 +876,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     }
     this.updateSync() // drops peers that lost access; a joined document's first sync may be over
     // Claims of devices that were not members yet (their member op came later): bound now.
-    for (const replica of this.provenance.retryClaims()) this.releaseHeld(replica)
+    this.authors.membersChanged()
     this.presence.prune()
     this.emit('members')
   }

@@ -1,0 +1,472 @@
+/**
+ * Who wrote what, for one open document (docs/PROTOCOL.md, "Edits bound to their author"): the glue
+ * between a DocSession and its Provenance (provenance.ts) and signed property writes (signed-props.ts).
+ *
+ * It checks a peer's text ops and property writes before they are applied (taken, held for a seal,
+ * or refused), asks for the seals held ops wait for and passes seals on ahead of the ops they vouch
+ * for, seals this device's replicas once their edits pause, and hands out this device's replicas
+ * (taken up again from the last clean close when it can). The session applies, stores and sends.
+ */
+import { randomBytes } from 'node:crypto'
+import { CrdtDecodeError, decodePropWrites, encodePropWrites, type PropWrite } from '../../shared/crdt'
+import { truncateString } from '../../shared/crdt/bytes'
+import type { TextOp } from '../../shared/crdt/ops'
+import { decodeTextOps, encodeTextOps } from '../../shared/crdt/text-codec'
+import type { Sign } from '../../shared/members/member-op'
+import { fromHex, toHex } from '../../shared/sync/hex'
+import { Channel, type DocVersions, type Role } from '../../shared/sync/messages'
+import type { PeerSession } from '../../shared/sync/session'
+import type { DurableDoc } from '../storage/durable-doc'
+import { memberCrypto } from './crypto'
+import { Provenance } from './provenance'
+import {
+  decodeSeals,
+  encodeSeals,
+  isDerivedForm,
+  MAX_SEALS_PER_BATCH,
+  NONCE_BYTES,
+  type Seal,
+} from './replica-seal'
+import { AUTHOR_PREFIX, checkPropWrites, propSigner } from './signed-props'
+
+/** This device seals its replica's edits once they pause this long, and at least this often while they go on. */
+const SEAL_IDLE_MS = 1_000
+const SEAL_MAX_MS = 10_000
+/** A seal asked for and not come is asked for again after this long (its author may have been away). */
+const SEAL_ASK_AGAIN_MS = 2_000
+/** Seal requests remembered (to send one per replica); past this, forgotten (and asked again). */
+const MAX_SEALS_ASKED = 4_096
+/** Replicas of a document recorded at a clean close to take up again (more openings mint new ones). */
+const MAX_RESUMED = 32
+const isEmpty = (b: Uint8Array): boolean => b.length <= 2
+
+/** What the document's session does for DocProvenance. */
+export interface ProvenanceHost {
+  readonly docId: string
+  readonly durable: DurableDoc
+  /** This device's key (hex), and its signature. */
+  readonly self: string
+  readonly sign: Sign
+  /** The claim of the replica the document was opened with (the node's own). */
+  readonly claim: Seal
+  /** Nonces of this device's replicas from the last clean close, to hand out again. */
+  readonly resumable: readonly Uint8Array[]
+  readonly replicasPerDevice?: number | undefined
+  log(message: string): void
+  now(): number
+  peers(): PeerSession[]
+  /** Whether a device is or was a member (only members' replicas are bound). */
+  isMember(device: string): boolean
+  roleOf(device: string): Role | undefined
+  /** Applies held ops a seal now vouches for, as if they came from `from`, and passes them on. */
+  applyVouched(batch: Uint8Array, from: PeerSession, sentTo: readonly string[], catchUp: boolean): void
+  broadcast(channel: Channel, batch: Uint8Array, except: PeerSession | null, sentTo?: readonly string[]): void
+  /** Takes the document away from a peer that sent what no honest peer sends. */
+  cutOff(session: PeerSession): void
+  membersChanged(): void
+  error(err: Error): void
+}
+
+export class DocProvenance {
+  /** Who wrote each text op: checked before any op of a peer is applied (provenance.ts). */
+  private readonly provenance: Provenance
+  /** Per peer, the highest seal counter sent to it, per replica. */
+  private readonly sealsSent = new WeakMap<PeerSession, Map<string, number>>()
+  /** Replicas whose seal this node asked for and has not got yet (one request in flight each). */
+  private readonly sealsAsked = new Map<string, { counter: number; at: number }>()
+  /** This device's replicas with ops not sealed yet, and their idle timers. */
+  private readonly sealTimers = new Map<string, { timer: ReturnType<typeof setTimeout>; since: number }>()
+  /** Replicas from the last clean close not handed out yet, and those handed out in this run. */
+  private readonly resumePool: Uint8Array[]
+  private readonly handedOut: Uint8Array[] = []
+
+  constructor(private readonly host: ProvenanceHost) {
+    const { durable } = host
+    this.provenance = new Provenance({
+      docId: durable.docId,
+      self: fromHex(host.self),
+      sign: host.sign,
+      verify: memberCrypto.verify,
+      text: () => durable.text,
+      stored: durable.seals().flatMap((bytes) => {
+        try {
+          return decodeSeals(bytes)
+        } catch {
+          return [] // a damaged stored seal: the replica is sealed again, or its ops wait for one
+        }
+      }),
+      isMember: (device) => host.isMember(device),
+      now: () => host.now(),
+      ...(host.replicasPerDevice ? { replicasPerDevice: host.replicasPerDevice } : {}),
+    })
+    this.provenance.adopt(host.claim)
+    this.resumePool = [...host.resumable]
+    durable.signPropsWith(propSigner(durable.docId, host.sign))
+  }
+
+  /** The device a replica is bound to, if known. */
+  deviceOf(replica: string): string | undefined {
+    return this.provenance.deviceOf(replica)
+  }
+
+  /** Whether a replica is this device's (its edits may come from this node's UI). */
+  isOwn(replica: string): boolean {
+    return this.provenance.isOwn(replica)
+  }
+
+  /** Devices caught sealing two different histories of their edits. */
+  equivocators(): string[] {
+    return this.provenance.equivocators()
+  }
+
+  /** Ops applied: a seal that came ahead of them can be checked now (its senders pass it on, not us). */
+  settle(): void {
+    this.provenance.settle()
+  }
+
+  /**
+   * Stores a replica's claim with its first edit, so that after a restart this device can still seal
+   * it. Resolves at once if the replica has none here.
+   */
+  storeClaim(replica: string): Promise<void> {
+    const claim = this.provenance.sealOf(replica)
+    return claim ? this.storeSeal(claim) : Promise.resolve()
+  }
+
+  /** The member list changed: claims of devices that were not members yet are bound now. */
+  membersChanged(): void {
+    for (const replica of this.provenance.retryClaims()) this.releaseHeld(replica)
+  }
+
+  /** The seals to send ahead of a batch of `channel` (text or properties) from `from` (null: ours). */
+  sealsAhead(channel: Channel, batch: Uint8Array, from: PeerSession | null): Seal[] {
+    if (channel === Channel.Text) return this.sealsToPassOn(batch, from)
+    if (channel === Channel.Props) return this.propSeals(decodePropWrites(batch))
+    return []
+  }
+
+  /**
+   * Seals for the text a peer at `v` lacks (one per replica it will receive ops of), in batches: sent
+   * before those ops, so the peer can check every op, whoever wrote it.
+   */
+  sealsFor(v: DocVersions, to: PeerSession, props: Uint8Array): Uint8Array[] {
+    const seals: Seal[] = []
+    const ours = this.host.durable.text.version()
+    for (const replica in ours) {
+      if (ours[replica]! <= (v[0][replica] ?? 0)) continue
+      const seal = this.latestSeal(replica)
+      if (seal) seals.push(seal)
+    }
+    if (!isEmpty(props)) seals.push(...this.propSeals(decodePropWrites(props)))
+    const fresh = this.notSentYet(to, seals)
+    const out: Uint8Array[] = []
+    for (let i = 0; i < fresh.length; i += MAX_SEALS_PER_BATCH) {
+      out.push(encodeSeals(fresh.slice(i, i + MAX_SEALS_PER_BATCH)))
+    }
+    return out
+  }
+
+  /**
+   * A peer's text batch, checked op by op against who wrote it: the ops of a replica bound to the
+   * sender's device are taken; the ops of any other replica wait for their author's seal (held), and a
+   * flagged device's are dropped. Returns the batch to apply now (the same one when all is taken), or
+   * null. Throws CrdtDecodeError for a malformed batch.
+   */
+  admitText(
+    batch: Uint8Array,
+    from: PeerSession,
+    sentTo: readonly string[],
+    catchUp: boolean,
+  ): Uint8Array | null {
+    const { replicas, ops } = decodeTextOps(batch)
+    const verdicts = replicas.map((replica) =>
+      this.provenance.admit(replica, from.remoteKey, () => this.takesUnclaimed(replica, from)),
+    )
+    if (ops.every((op) => verdicts[op.agent] === 'take')) return batch
+    const take: TextOp[] = []
+    const held = new Map<number, TextOp[]>()
+    for (const op of ops) {
+      const verdict = verdicts[op.agent]
+      if (verdict === 'take') take.push(op)
+      else if (verdict === 'hold') {
+        const list = held.get(op.agent) ?? []
+        list.push(op)
+        held.set(op.agent, list)
+      }
+    }
+    for (const [agent, list] of held) {
+      const replica = replicas[agent]!
+      const seen = this.host.durable.text.seenOf(replica)
+      const fresh = list.filter((op) => op.counter + op.length - 1 > seen)
+      if (fresh.length === 0) continue // all applied already: a duplicate
+      const first = fresh[0]!.counter
+      const last = Math.max(...fresh.map((op) => op.counter + op.length - 1))
+      const kept = this.provenance.hold({
+        replica,
+        batch: encodeTextOps(replicas, fresh, undefined, true),
+        first,
+        last,
+        from,
+        sentTo,
+        catchUp,
+      })
+      if (!kept)
+        this.host.log(
+          `ops of ${replica} held for a seal in ${this.host.docId.slice(0, 8)}: limit reached, dropped`,
+        )
+      else {
+        // Ops past what a seal held here covers (all, or the latest of them) need a newer one.
+        this.releaseHeld(replica)
+        const waiting = this.provenance.heldLast(replica)
+        if (waiting > 0) this.askSeal(replica, waiting, from)
+      }
+    }
+    return take.length > 0 ? encodeTextOps(replicas, take, undefined, true) : null
+  }
+
+  /**
+   * A peer's property writes, each checked against its author's signature (signed-props.ts). Returns
+   * the batch of the writes to apply now, or null. Writes whose author is not known here yet wait for
+   * anti-entropy; a forged one cuts the sender off the document. Throws CrdtDecodeError if malformed.
+   */
+  admitProps(batch: Uint8Array, from: PeerSession): Uint8Array | null {
+    const seen = this.host.durable.props.version()
+    const fresh = decodePropWrites(batch).filter((w) => w.counter > (seen[w.replica] ?? 0))
+    const { take, forged } = checkPropWrites(fresh, {
+      docId: this.host.docId,
+      deviceOf: (replica) => this.provenance.deviceOf(replica),
+      isFlagged: (device) => this.provenance.isFlagged(device),
+      takesUnclaimed: (replica) => this.takesUnclaimed(replica, from),
+      verify: memberCrypto.verify,
+    })
+    if (forged.length > 0) {
+      this.host.log(
+        `forged property writes for ${this.host.docId.slice(0, 8)} from ${from.remoteKey.slice(0, 8)}: ` +
+          `"${truncateString(forged[0]!.key, 40)}" of ${forged[0]!.replica}`,
+      )
+      this.host.cutOff(from)
+      return null
+    }
+    if (take.length === 0) return null
+    return take.length === fresh.length ? batch : encodePropWrites(take) // (duplicates in it are ignored)
+  }
+
+  /**
+   * Ops of a replica whose claim is unknown: replica IDs from before devices were bound to them, in a
+   * document from then; taken from an owner only (the history it holds), held otherwise.
+   */
+  private takesUnclaimed(replica: string, from: PeerSession): boolean {
+    return (
+      !isDerivedForm(replica) &&
+      this.host.durable.legacyMembers.opCount() > 0 &&
+      this.host.roleOf(from.remoteKey) === 'owner'
+    )
+  }
+
+  /** Applies the held ops of a replica that its author's seal now covers. Returns whether any were. */
+  private releaseHeld(replica: string): boolean {
+    const ready = this.provenance.release(replica)
+    for (const r of ready) {
+      this.host.applyVouched(r.batch, r.from as PeerSession, r.sentTo, r.catchUp)
+    }
+    if (ready.length > 0) this.sealsAsked.delete(replica)
+    return ready.length > 0
+  }
+
+  /** Seals from a peer: checked, stored and passed on if news; they may release held ops. */
+  async receiveSeals(batch: Uint8Array, from: PeerSession, sentTo: readonly string[]): Promise<void> {
+    let result: ReturnType<Provenance['receive']>
+    try {
+      const seals = decodeSeals(batch)
+      result = this.provenance.receive(seals)
+      this.notSentYet(from, seals) // the sender has them: never sent back
+    } catch (err) {
+      if (!(err instanceof CrdtDecodeError)) throw err
+      this.host.log(
+        `malformed seals for ${this.host.docId.slice(0, 8)} from ${from.remoteKey.slice(0, 8)}: ${err.message}`,
+      )
+      this.host.cutOff(from)
+      return
+    }
+    for (const device of new Set(result.evidence.map((seal) => toHex(seal.device)))) {
+      this.host.log(
+        `device ${device.slice(0, 8)} sealed two different histories of its edits to ${this.host.docId.slice(0, 8)}: flagged`,
+      )
+    }
+    if (result.evidence.length > 0) {
+      this.host.broadcast(Channel.Seals, encodeSeals(result.evidence), from, sentTo)
+      this.host.membersChanged()
+    }
+    for (const replica of result.release) this.releaseHeld(replica)
+    if (result.news.length === 0) return
+    for (const seal of result.news) this.sealsAsked.delete(seal.replica)
+    this.host.broadcast(Channel.Seals, encodeSeals(result.news), from, sentTo)
+    await Promise.all(result.news.map((seal) => this.storeSeal(seal))).catch((err: unknown) =>
+      this.host.error(err as Error),
+    )
+  }
+
+  /**
+   * Asks for a seal of `replica` up to `counter`: of the peer the ops came from (it holds one, or asks
+   * the author), and of the author itself when connected. One request in flight per replica.
+   */
+  private askSeal(replica: string, counter: number, from: PeerSession | null): void {
+    const now = this.host.now()
+    const asked = this.sealsAsked.get(replica)
+    if (asked && asked.counter >= counter && now - asked.at < SEAL_ASK_AGAIN_MS) return
+    if (this.sealsAsked.size >= MAX_SEALS_ASKED) this.sealsAsked.clear() // a flood of made-up replicas
+    this.sealsAsked.set(replica, { counter, at: now })
+    const author = this.provenance.deviceOf(replica)
+    for (const s of this.host.peers()) {
+      if (s === from || s.remoteKey === author) s.sendSealRequest(this.host.docId, replica, counter)
+    }
+  }
+
+  /** Anti-entropy for held ops: asks again for the seals they wait for (their author may be back). */
+  retrySeals(): void {
+    const peers = new Set(this.host.peers())
+    for (const { replica, last, from } of this.provenance.heldReplicas()) {
+      this.askSeal(replica, last, peers.has(from as PeerSession) ? (from as PeerSession) : null)
+    }
+  }
+
+  /**
+   * A peer asks for a seal of `replica` up to `counter`: this device's own replica is sealed now; a
+   * seal held here that covers it is sent; otherwise the request goes on to the author, if connected.
+   */
+  onSealRequest(from: PeerSession, replica: string, counter: number): void {
+    const seal = this.latestSeal(replica)
+    if (seal && seal.counter >= counter) {
+      // Asked for: sent even if sent before (the peer may not have had the ops it covers then).
+      this.notSentYet(from, [seal])
+      from.sendUpdate(this.host.docId, Channel.Seals, encodeSeals([seal]))
+      return
+    }
+    const author = this.provenance.deviceOf(replica)
+    if (author !== undefined && author !== from.remoteKey) this.askSeal(replica, counter, null)
+  }
+
+  /** The latest seal of a replica: this device's own sealed now, another's as held here. */
+  private latestSeal(replica: string): Seal | null | undefined {
+    return this.provenance.isOwn(replica) ? this.sealOwn(replica) : this.provenance.sealOf(replica)
+  }
+
+  /** A fresh seal of this device's replica (stored in the background when new). */
+  private sealOwn(replica: string): Seal | null {
+    const before = this.provenance.sealOf(replica)
+    const seal = this.provenance.sealOwn(replica)
+    if (seal && seal !== before) {
+      this.storeSeal(seal).catch((err: unknown) => this.host.error(err as Error))
+    }
+    return seal
+  }
+
+  private storeSeal(seal: Seal): Promise<void> {
+    return this.host.durable.storeSeal(seal.replica, encodeSeals([seal]))
+  }
+
+  /**
+   * Sends a peer the seals it has not had yet (a claim at least) of the replicas whose ops follow,
+   * listing the devices the ops go to (so that none of them passes the seals on to another).
+   */
+  sendSeals(to: PeerSession, seals: readonly Seal[], sentTo: readonly string[]): void {
+    const fresh = this.notSentYet(to, seals)
+    if (fresh.length > 0) to.sendUpdate(this.host.docId, Channel.Seals, encodeSeals(fresh), sentTo)
+  }
+
+  /** The seals newer than what `to` was sent, noted as sent. */
+  notSentYet(to: PeerSession, seals: readonly Seal[]): Seal[] {
+    let sent = this.sealsSent.get(to)
+    if (!sent) this.sealsSent.set(to, (sent = new Map()))
+    const fresh = seals.filter((seal) => seal.counter > (sent.get(seal.replica) ?? -1))
+    for (const seal of fresh) sent.set(seal.replica, seal.counter)
+    return fresh
+  }
+
+  /** After an edit of this device's replica: seal it once edits pause (or every SEAL_MAX_MS while they go on). */
+  edited(replica: string): void {
+    const now = this.host.now()
+    const pending = this.sealTimers.get(replica)
+    if (pending) clearTimeout(pending.timer)
+    const since = pending?.since ?? now
+    const wait = Math.max(0, Math.min(SEAL_IDLE_MS, since + SEAL_MAX_MS - now))
+    const timer = setTimeout(() => {
+      this.sealTimers.delete(replica)
+      const before = this.provenance.sealOf(replica)
+      const seal = this.sealOwn(replica)
+      if (seal && seal !== before) this.host.broadcast(Channel.Seals, encodeSeals([seal]), null)
+    }, wait)
+    timer.unref?.()
+    this.sealTimers.set(replica, { timer, since })
+  }
+
+  /** Stops sealing in the background (the document is closing); what is unsealed is sealed on request later. */
+  stopSealing(): void {
+    for (const { timer } of this.sealTimers.values()) clearTimeout(timer)
+    this.sealTimers.clear()
+  }
+
+  /**
+   * A replica of this device for the UI's editor, bound to this device's key, stored with its first
+   * edit: one from the last clean close if any is left (never one handed out in this run), else new.
+   */
+  mintReplica(): string {
+    const nonce = this.resumePool.shift() ?? new Uint8Array(randomBytes(NONCE_BYTES))
+    this.handedOut.push(nonce)
+    return this.provenance.mint(nonce)
+  }
+
+  /**
+   * This run's replicas for the next start to take up again (the node's first), at most MAX_RESUMED.
+   * Only called once the document closed cleanly (Workspace.close).
+   */
+  resumable(): Uint8Array[] {
+    return [this.host.claim.nonce, ...this.handedOut, ...this.resumePool].slice(0, MAX_RESUMED)
+  }
+
+  /** A new replica of this device whose binding is stored before it is returned (for disk merges). */
+  async mintStoredReplica(): Promise<string> {
+    const replica = this.provenance.mint()
+    await this.storeSeal(this.provenance.sealOf(replica)!)
+    return replica
+  }
+
+  /**
+   * The seals to send ahead of a text batch: those of its replicas (a claim at least, so a peer can tell
+   * whose they are). Relaying ops straight from their author beyond its latest seal, this node asks the
+   * author for a new one: the peers it relays to hold those ops until it comes.
+   */
+  private sealsToPassOn(batch: Uint8Array, from: PeerSession | null): Seal[] {
+    const seals: Seal[] = []
+    const { replicas, ops } = decodeTextOps(batch)
+    const authors = new Set(ops.map((op) => replicas[op.agent]!))
+    for (const replica of authors) {
+      const seal = this.provenance.sealOf(replica)
+      if (!seal) continue
+      seals.push(seal)
+      const seen = this.host.durable.text.seenOf(replica)
+      if (from && seal.counter < seen && this.provenance.deviceOf(replica) === from.remoteKey) {
+        this.askSeal(replica, seen, from)
+      }
+    }
+    return seals
+  }
+
+  /**
+   * The seals that let a peer check property writes: the claims (or the latest seals held) of the
+   * replicas that wrote them, and of the replicas an author record names.
+   */
+  private propSeals(writes: readonly PropWrite[]): Seal[] {
+    const replicas = new Set<string>()
+    for (const w of writes) {
+      replicas.add(w.replica)
+      if (w.key.startsWith(AUTHOR_PREFIX)) replicas.add(w.key.slice(AUTHOR_PREFIX.length))
+    }
+    const seals: Seal[] = []
+    for (const replica of replicas) {
+      const seal = this.provenance.sealOf(replica) // a claim is enough: property writes carry signatures
+      if (seal) seals.push(seal)
+    }
+    return seals
+  }
+}
