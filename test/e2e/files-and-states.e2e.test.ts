@@ -18,7 +18,15 @@ import { join } from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium, saveScreens } from '../support/chromium'
-import { editorText, startSide, stopSide, typeAtEnd, type Side } from '../support/e2e'
+import {
+  editorText,
+  joinByInvite,
+  openPanel,
+  startSide,
+  stopSide,
+  typeAtEnd,
+  type Side,
+} from '../support/e2e'
 import { closedPort } from '../support/closed-port'
 
 /** Saves the page in light, dark and 800×600 (test/support/chromium.ts). */
@@ -37,12 +45,6 @@ async function setProp(page: Page, key: string, value: string): Promise<void> {
   await page.locator(`[data-testid=prop-row][data-key="${key}"]`).waitFor({ state: 'visible' })
 }
 
-/** Opens `panel`'s tab unless it is open. */
-async function openPanel(page: Page, panel: string): Promise<void> {
-  const tab = page.getByTestId(`tab-${panel}`)
-  if ((await tab.getAttribute('aria-pressed')) !== 'true') await tab.click()
-}
-
 interface Recorded {
   frames: { sync: string; first: string }[]
 }
@@ -59,16 +61,6 @@ function recordFrames(): void {
     requestAnimationFrame(frame)
   }
   requestAnimationFrame(frame)
-}
-
-/** The owner makes an editor invite in the Share panel; the joiner pastes it in Nearby and joins. */
-async function joinByInvite(owner: Page, joiner: Page): Promise<void> {
-  await openPanel(owner, 'share')
-  await owner.getByTestId('create-invite').click()
-  const code = await owner.getByTestId('invite-link').inputValue()
-  await openPanel(joiner, 'nearby')
-  await joiner.getByTestId('invite-input').fill(code)
-  await joiner.getByTestId('invite-join').click()
 }
 
 describe('files and states, through the UI', () => {

@@ -16,7 +16,16 @@ import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { axe } from '../support/axe'
 import { launchChromium, saveScreens } from '../support/chromium'
-import { editorText, previewText, startSide, stopSide, typeAtEnd, type Side } from '../support/e2e'
+import {
+  editorText,
+  joinByInvite,
+  openPanel,
+  previewText,
+  startSide,
+  stopSide,
+  typeAtEnd,
+  type Side,
+} from '../support/e2e'
 
 /**
  * A window tall and wide enough that CodeMirror renders the whole document, long paragraph included
@@ -42,21 +51,6 @@ async function violationsOn(page: Page, selector: RegExp): Promise<string[]> {
 }
 
 const text = (page: Page, testId: string): Promise<string> => page.getByTestId(testId).innerText()
-
-async function openPanel(page: Page, panel: string): Promise<void> {
-  const tab = page.getByTestId(`tab-${panel}`)
-  if ((await tab.getAttribute('aria-pressed')) !== 'true') await tab.click()
-}
-
-/** The owner makes an editor invite in the Share panel; the joiner pastes it in Nearby and joins. */
-async function joinByInvite(owner: Page, joiner: Page): Promise<void> {
-  await openPanel(owner, 'share')
-  await owner.getByTestId('create-invite').click()
-  const code = await owner.getByTestId('invite-link').inputValue()
-  await openPanel(joiner, 'nearby')
-  await joiner.getByTestId('invite-input').fill(code)
-  await joiner.getByTestId('invite-join').click()
-}
 
 /** Sets a document property in the Properties panel, as people did before the language picker. */
 async function setProp(page: Page, key: string, value: string): Promise<void> {

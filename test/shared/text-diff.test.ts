@@ -5,15 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { diffHunks, type Hunk } from '../../src/shared/text-diff'
-
-function apply(text: string, hunks: readonly Hunk[]): string {
-  let out = text
-  for (let i = hunks.length - 1; i >= 0; i--) {
-    const h = hunks[i]!
-    out = out.slice(0, h.index) + h.insert + out.slice(h.index + h.deleteCount)
-  }
-  return out
-}
+import { applyHunks as apply } from '../support/hunks'
 
 const touched = (hunks: readonly Hunk[]): number =>
   hunks.reduce((n, h) => n + h.deleteCount + h.insert.length, 0)

@@ -37,6 +37,27 @@ export interface TraceBatches {
   readonly endContent: string
 }
 
+/**
+ * The transactions in the causal past of `parents` that a replica lacks (`has[t]` 0), oldest first;
+ * marked as had. Delivering their batches in this order brings it to exactly the parents' version.
+ */
+export function missingPast(
+  txns: readonly { readonly parents: readonly number[] }[],
+  parents: readonly number[],
+  has: Uint8Array,
+): number[] {
+  const missing: number[] = []
+  const stack = [...parents]
+  while (stack.length > 0) {
+    const p = stack.pop()!
+    if (has[p]) continue
+    has[p] = 1
+    missing.push(p)
+    stack.push(...txns[p]!.parents)
+  }
+  return missing.sort((x, y) => x - y)
+}
+
 /** Replays the trace with one replica per author; returns every batch made, in a causal order. */
 export function concurrentTraceBatches(name: ConcurrentTraceName): TraceBatches {
   const file = FILES[name]
@@ -52,17 +73,8 @@ export function concurrentTraceBatches(name: ConcurrentTraceName): TraceBatches 
     const doc = docs[txn.agent]!
     const has = held[txn.agent]!
     // Bring the author's replica to exactly the parents' version, oldest transaction first.
-    const missing: number[] = []
-    const stack = [...txn.parents]
-    while (stack.length > 0) {
-      const p = stack.pop()!
-      if (has[p]) continue
-      has[p] = 1
-      missing.push(p)
-      stack.push(...trace.txns[p]!.parents)
-    }
-    missing.sort((x, y) => x - y)
-    for (const p of missing) for (const batch of produced[p]!) doc.applyRemote(batch)
+    for (const p of missingPast(trace.txns, txn.parents, has))
+      for (const batch of produced[p]!) doc.applyRemote(batch)
     const batches: Uint8Array[] = []
     for (const [pos, del, ins] of txn.patches) {
       if (del > 0) batches.push(doc.localDelete(pos, del))

@@ -136,3 +136,19 @@ export async function stopSide(side: Side | undefined): Promise<void> {
   side.service.close()
   await side.node.close()
 }
+
+/** Opens a side panel (share, nearby, history, …) unless it is open already. */
+export async function openPanel(page: Page, panel: string): Promise<void> {
+  const tab = page.getByTestId(`tab-${panel}`)
+  if ((await tab.getAttribute('aria-pressed')) !== 'true') await tab.click()
+}
+
+/** The owner makes an editor invite in the Share panel; the joiner pastes it in Nearby and joins. */
+export async function joinByInvite(owner: Page, joiner: Page): Promise<void> {
+  await openPanel(owner, 'share')
+  await owner.getByTestId('create-invite').click()
+  const code = await owner.getByTestId('invite-link').inputValue()
+  await openPanel(joiner, 'nearby')
+  await joiner.getByTestId('invite-input').fill(code)
+  await joiner.getByTestId('invite-join').click()
+}

@@ -12,7 +12,8 @@ import { createConnectedPair } from '../../../src/shared/sync/memory-pair'
 import type { PeerConnection } from '../../../src/shared/sync/peer-connection'
 import { toHex } from '../../../src/shared/sync/hex'
 import { MemoryStore, type MemoryBacking } from '../../../src/main/storage/memory-store'
-import type { DocSecrets } from '../../../src/main/node/doc-session'
+import type { DocSecrets, DocSession } from '../../../src/main/node/doc-session'
+import { decodeInvite } from '../../../src/main/node/invite-code'
 import { SecretStore } from '../../../src/main/node/secrets'
 import { Workspace } from '../../../src/main/node/workspace'
 import type { Sign } from '../../../src/shared/members/member-op'
@@ -86,4 +87,14 @@ export async function until(what: string, cond: () => boolean, timeoutMs = 3000)
 export async function cleanup(nodes: TestNode[]): Promise<void> {
   await Promise.all(nodes.map((n) => n.ws.close()))
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+}
+
+/** Connects `other` to `owner` and has it join `docId` with an editor invite; its session once in step. */
+export async function joinByInvite(owner: TestNode, other: TestNode, docId: string): Promise<DocSession> {
+  connect(owner, other)
+  await until('hello', () => other.ws.session(owner.self)?.ready === true)
+  const code = await owner.ws.createInvite(docId, 'editor', [{ host: '127.0.0.1', port: 9 }])
+  other.ws.redeemWith(other.ws.session(owner.self)!, decodeInvite(code))
+  await until(`${other.name} joined`, () => other.ws.doc(docId)?.text === owner.ws.doc(docId)?.text)
+  return other.ws.doc(docId)!
 }

@@ -8,26 +8,16 @@
 import SecretStream from '@hyperswarm/secret-stream'
 import { afterEach, expect, it } from 'vitest'
 import type { DocSession } from '../../../src/main/node/doc-session'
-import { decodeInvite } from '../../../src/main/node/invite-code'
 import { SecretStore } from '../../../src/main/node/secrets'
 import type { MemoryBacking } from '../../../src/main/storage/memory-store'
 import { TextDoc } from '../../../src/shared/crdt'
-import { cleanup, connect, makeNode, until, type TestNode } from './cluster'
+import { cleanup, connect, joinByInvite as join, makeNode, until, type TestNode } from './cluster'
 
 let nodes: TestNode[] = []
 afterEach(async () => {
   await cleanup(nodes)
   nodes = []
 })
-
-async function join(owner: TestNode, other: TestNode, docId: string): Promise<DocSession> {
-  connect(owner, other)
-  await until('hello', () => other.ws.session(owner.self)?.ready === true)
-  const code = await owner.ws.createInvite(docId, 'editor', [{ host: '127.0.0.1', port: 9 }])
-  other.ws.redeemWith(other.ws.session(owner.self)!, decodeInvite(code))
-  await until(`${other.name} joined`, () => other.ws.doc(docId)?.text === owner.ws.doc(docId)?.text)
-  return other.ws.doc(docId)!
-}
 
 /** An edit made in a window that edits with `replica`, from the document's state now. */
 async function windowTypes(doc: DocSession, replica: string, text: string): Promise<void> {

@@ -5,23 +5,13 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { missingCount, type DocSession } from '../../../src/main/node/doc-session'
-import { decodeInvite } from '../../../src/main/node/invite-code'
-import { cleanup, connect, makeNode, until, type TestNode } from './cluster'
+import { cleanup, connect, joinByInvite as join, makeNode, until, type TestNode } from './cluster'
 
 let nodes: TestNode[] = []
 afterEach(async () => {
   await cleanup(nodes)
   nodes = []
 })
-
-async function join(owner: TestNode, other: TestNode, docId: string): Promise<DocSession> {
-  connect(owner, other)
-  await until('hello', () => other.ws.session(owner.self)?.ready === true)
-  const code = await owner.ws.createInvite(docId, 'editor', [{ host: '127.0.0.1', port: 9 }])
-  other.ws.redeemWith(other.ws.session(owner.self)!, decodeInvite(code))
-  await until(`${other.name} joined`, () => other.ws.doc(docId)?.text === owner.ws.doc(docId)?.text)
-  return other.ws.doc(docId)!
-}
 
 /** Alice's document with bob and carol in it, everyone connected to alice. */
 async function trio(): Promise<{ alice: TestNode; bob: TestNode; carol: TestNode; docs: DocSession[] }> {

@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { TextDoc } from '../../../src/shared/crdt'
-import { diffHunks, diskChangeBatch, type Hunk } from '../../../src/main/storage/disk-merge'
-
-function apply(text: string, hunks: readonly Hunk[]): string {
-  let out = text
-  for (let i = hunks.length - 1; i >= 0; i--) {
-    const h = hunks[i]!
-    out = out.slice(0, h.index) + h.insert + out.slice(h.index + h.deleteCount)
-  }
-  return out
-}
+import { diffHunks, diskChangeBatch } from '../../../src/main/storage/disk-merge'
+import { applyHunks as apply } from '../../support/hunks'
 
 function random(seed: number): () => number {
   let s = seed

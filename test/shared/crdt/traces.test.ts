@@ -8,6 +8,7 @@ import path from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { TextDoc, type VersionVector } from '../../../src/shared/crdt'
+import { missingPast } from '../../support/concurrent-traces'
 import { normalizeVersion, versionKey } from './harness'
 
 const TRACES = path.resolve(process.cwd(), '../shared/traces')
@@ -166,17 +167,8 @@ describe('editing traces', () => {
       const has = held[txn.agent]!
       // Bring the replica to exactly the parents' version: deliver every transaction in the parents'
       // causal past that it does not have yet, oldest first.
-      const missing: number[] = []
-      const stack = [...txn.parents]
-      while (stack.length > 0) {
-        const p = stack.pop()!
-        if (has[p]) continue
-        has[p] = 1
-        missing.push(p)
-        stack.push(...trace.txns[p]!.parents)
-      }
-      missing.sort((x, y) => x - y)
-      for (const p of missing) for (const batch of produced[p]!) doc.applyRemote(batch)
+      for (const p of missingPast(trace.txns, txn.parents, has))
+        for (const batch of produced[p]!) doc.applyRemote(batch)
 
       const expected: VersionVector = {}
       for (const p of txn.parents) {
