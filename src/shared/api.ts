@@ -125,6 +125,11 @@ export interface MemberInfo extends DeviceInfo {
    * (for anyone), so what it granted or took away is void.
    */
   readonly flagged: boolean
+  /**
+   * Connected, but has not sealed its edits when asked (docs/PROTOCOL.md, "Edits bound to their
+   * author"): its edits reach only the devices it sends them to. Cleared once it seals.
+   */
+  readonly withholding: boolean
 }
 
 /** An invite this device issued that can still be redeemed (its code is never shown again). */

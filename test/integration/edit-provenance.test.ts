@@ -18,6 +18,9 @@
  *    with its next counter (live), and names the owner's replica "Mallory" under her own bound replica,
  *    signed by her (in a sync reply): neither is applied, each cuts her off; the owner's next title
  *    reaches carol through ed, its signature checked at each, and history still names the owner.
+ * 5. Withholding: mallory sends her edits to ed only and never seals them when asked. Ed (which
+ *    passed them on) and carol (which holds them, and to which mallory is connected) flag her as
+ *    withholding; the owner, to which she is not connected, does not. Once she seals, the flag goes.
  */
 import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
@@ -70,10 +73,10 @@ describe('edits bound to their author, over TCP + Noise on 127.0.0.1', () => {
   afterAll(() => cluster.closeAll())
 
   /** owner — ed — carol, and mallory (an editor) connected to ed and carol. */
-  async function setUp(text: string) {
-    const owner = await cluster.start('owner')
-    const ed = await cluster.start('ed')
-    const carol = await cluster.start('carol')
+  async function setUp(text: string, options: { sealWaitMs?: number } = {}) {
+    const owner = await cluster.start('owner', options)
+    const ed = await cluster.start('ed', options)
+    const carol = await cluster.start('carol', options)
     const doc = await cluster.createDoc(owner, text)
     const edDoc = await cluster.join(owner, ed, doc.docId, 'owner') // an owner, so it can invite carol
     const carolDoc = await cluster.join(ed, carol, doc.docId)
@@ -234,5 +237,39 @@ describe('edits bound to their author, over TCP + Noise on 127.0.0.1', () => {
       expect(d.durable.props.version()[claim.replica]).toBeUndefined()
     }
     log('forged property writes never applied, their sender cut off; the owner’s next title everywhere')
+  })
+
+  it('5. a member that never seals its edits when asked is flagged as withholding by the peers it is connected to', async () => {
+    const { doc, ed, edDoc, carolDoc, mallory, atEd } = await setUp('Withheld.\n', { sealWaitMs: 300 })
+    const nonce = new Uint8Array(randomBytes(8))
+    const claim = makeSeal(doc.docId, fromHex(mallory.key), nonce, 0, EMPTY_DIGEST, mallory.sign)
+    const hers = new TextDoc(claim.replica)
+    hers.applyRemote(doc.durable.allTextOps())
+    atEd.send(update(doc.docId, Channel.Seals, encodeSeals([claim])))
+    atEd.send(update(doc.docId, Channel.Text, hers.localInsert(0, 'unsealed ')))
+    await until('ed took them', () => edDoc.text.startsWith('unsealed '), 5_000)
+    await atEd.waitFor((m) => m.type === 'seal-request' && m.replica === claim.replica, 5_000)
+    const flagged = () => [doc, edDoc, carolDoc].map((d) => d.withholders().includes(mallory.key))
+    expect(flagged()).toEqual([false, false, false])
+    await sleep(400)
+    for (const n of cluster.nodes) n.node.workspace.syncAll()
+    await until('ed and carol flag her', () => flagged()[1]! && flagged()[2]!, 5_000)
+    expect(flagged()[0]).toBe(false) // not connected to her: not hers to judge
+    expect(ed.log.lines.some((l) => /flagged as withholding/.test(l))).toBe(true)
+    expect(carolDoc.text).not.toContain('unsealed') // held: nobody vouched for them
+    // She seals at last: her edits reach carol, and the flag goes.
+    const digest = streamDigest(hers, claim.replica, 9)!
+    const seal = {
+      ...claim,
+      counter: 9,
+      digest,
+      signature: mallory.sign(sealPayload(doc.docId, claim.replica, 9, digest)),
+    }
+    atEd.send(update(doc.docId, Channel.Seals, encodeSeals([seal])))
+    await until('carol has them', () => carolDoc.text.startsWith('unsealed '), 5_000)
+    await until(() => `no longer flagged: ${JSON.stringify(flagged())}`, () => flagged().every((f) => !f), 5_000)
+    log(
+      'a member that withheld its seals was flagged by the peers it is connected to, and cleared once it sealed',
+    )
   })
 })

@@ -33,7 +33,7 @@ let settings: Settings = {
   deviceId: 'AAAA-BBBB-CCCC-DDDD',
   online: true,
 }
-const member = { online: false, me: false, creator: false, flagged: false }
+const member = { online: false, me: false, creator: false, flagged: false, withholding: false }
 let sharing: SharingInfo = {
   docId: DOC,
   sharedOnLan: false,
@@ -43,6 +43,7 @@ let sharing: SharingInfo = {
     { ...member, device: 'bb', deviceId: 'BBBB-CCCC', name: 'Bob', role: 'editor' },
     { ...member, device: 'cc', deviceId: 'CCCC-DDDD', name: 'Cat', role: 'owner', creator: true },
     { ...member, device: 'mm', deviceId: 'MMMM-NNNN', name: 'Mal', role: 'editor', flagged: true },
+    { ...member, device: 'ww', deviceId: 'WWWW-XXXX', name: 'Wes', role: 'editor', withholding: true },
   ],
   invites: [
     { id: 'i1', role: 'editor', expires: Date.now() + 23 * 3_600_000 + 60_000 },

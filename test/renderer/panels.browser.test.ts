@@ -120,12 +120,12 @@ describe('collaboration panels', () => {
     const bob = page.locator('[data-testid=member][data-device=bb]')
     await bob.getByTestId('member-role').selectOption('viewer')
     expect(await calls()).toContainEqual(['setRole', 'd'.repeat(32), 'bb', 'viewer'])
-    expect(await page.getByTestId('member').count()).toBe(4)
+    expect(await page.getByTestId('member').count()).toBe(5)
     const remove = bob.getByTestId('member-remove')
     await remove.click()
     expect(await remove.textContent()).toBe('Confirm remove')
     await remove.click()
-    await expect.poll(() => page.getByTestId('member').count()).toBe(3)
+    await expect.poll(() => page.getByTestId('member').count()).toBe(4)
     expect(await calls()).toContainEqual(['removeMember', 'bb'])
   })
 
@@ -140,6 +140,7 @@ describe('collaboration panels', () => {
       'Signed conflicting changes: its member changes no longer count',
     )
     expect(await page.getByTestId('member-flagged').count()).toBe(1)
+    expect(await page.getByTestId('member-withholding').count()).toBe(1)
     expect(await mal.getByTestId('member-remove').count()).toBe(1) // an owner may still remove it
 
     const invites = page.getByTestId('open-invite')

@@ -218,10 +218,13 @@ export class PeerCli {
       case 'members': {
         const creator = this.doc.durable.members.root()
         const flagged = new Set(this.doc.equivocators())
+        const withholding = new Set(this.doc.withholders())
         const members = this.doc.members()
         for (const { device, record } of members) {
           // The key stays last: scripts take it from there.
-          const marks = `${device === creator ? ' creator' : ''}${flagged.has(device) ? ' flagged' : ''}`
+          const marks =
+            `${device === creator ? ' creator' : ''}${flagged.has(device) ? ' flagged' : ''}` +
+            `${withholding.has(device) ? ' withholding' : ''}`
           out(
             `${displayLabel(record.name) || 'unnamed'} ${deviceLabel(device)} ${displayLabel(String(record.role))}${marks} ${displayLabel(device)}`,
           )

@@ -290,6 +290,7 @@ export class Collaboration {
     const online = new Set(session.peers().map((p) => p.remoteKey))
     const creator = session.durable.members.root()
     const flagged = new Set(session.equivocators())
+    const withholding = new Set(session.withholders())
     const members: MemberInfo[] = session
       .members()
       .filter((m) => ROLES.includes(m.record.role as DocRole))
@@ -302,6 +303,7 @@ export class Collaboration {
         me: m.device === ws.self,
         creator: m.device === creator,
         flagged: flagged.has(m.device),
+        withholding: withholding.has(m.device),
       }))
     const myRole = session.myRole
     return {

@@ -38,6 +38,11 @@ const SEAL_ASK_AGAIN_MS = 2_000
 const MAX_SEALS_ASKED = 4_096
 /** Replicas of a document recorded at a clean close to take up again (more openings mint new ones). */
 const MAX_RESUMED = 32
+/**
+ * A connected member asked for a seal of its edits that has not sent one this long is flagged as
+ * withholding: an honest device seals within SEAL_MAX_MS of typing and at once when asked.
+ */
+export const SEAL_WAIT_MS = 60_000
 const isEmpty = (b: Uint8Array): boolean => b.length <= 2
 
 /** What the document's session does for DocProvenance. */
@@ -52,6 +57,7 @@ export interface ProvenanceHost {
   /** Nonces of this device's replicas from the last clean close, to hand out again. */
   readonly resumable: readonly Uint8Array[]
   readonly replicasPerDevice?: number | undefined
+  readonly sealWaitMs?: number | undefined
   log(message: string): void
   now(): number
   peers(): PeerSession[]
@@ -79,6 +85,10 @@ export class DocProvenance {
   /** Replicas from the last clean close not handed out yet, and those handed out in this run. */
   private readonly resumePool: Uint8Array[]
   private readonly handedOut: Uint8Array[] = []
+  /** Per replica of another device: the highest counter asked for, and since when, until a seal covers it. */
+  private readonly unanswered = new Map<string, { counter: number; since: number }>()
+  /** Devices that left a seal request unanswered for sealWaitMs while connected. */
+  private readonly withholding = new Set<string>()
 
   constructor(private readonly host: ProvenanceHost) {
     const { durable } = host
@@ -117,6 +127,14 @@ export class DocProvenance {
   /** Devices caught sealing two different histories of their edits. */
   equivocators(): string[] {
     return this.provenance.equivocators()
+  }
+
+  /**
+   * Connected members that leave seal requests for their edits unanswered: their edits (and what
+   * others type against them) reach only the peers they send them to. Cleared once they seal.
+   */
+  withholders(): string[] {
+    return [...this.withholding]
   }
 
   /** Ops applied: a seal that came ahead of them can be checked now (its senders pass it on, not us). */
@@ -279,6 +297,7 @@ export class DocProvenance {
     try {
       const seals = decodeSeals(batch)
       result = this.provenance.receive(seals)
+      this.answered(seals) // signed by their authors (receive checked): requests they cover are answered
       this.notSentYet(from, seals) // the sender has them: never sent back
     } catch (err) {
       if (!(err instanceof CrdtDecodeError)) throw err
@@ -312,21 +331,61 @@ export class DocProvenance {
    */
   private askSeal(replica: string, counter: number, from: PeerSession | null): void {
     const now = this.host.now()
+    const author = this.provenance.deviceOf(replica)
+    this.noteUnanswered(replica, counter, author, now)
     const asked = this.sealsAsked.get(replica)
     if (asked && asked.counter >= counter && now - asked.at < SEAL_ASK_AGAIN_MS) return
     if (this.sealsAsked.size >= MAX_SEALS_ASKED) this.sealsAsked.clear() // a flood of made-up replicas
     this.sealsAsked.set(replica, { counter, at: now })
-    const author = this.provenance.deviceOf(replica)
     for (const s of this.host.peers()) {
       if (s === from || s.remoteKey === author) s.sendSealRequest(this.host.docId, replica, counter)
     }
   }
 
-  /** Anti-entropy for held ops: asks again for the seals they wait for (their author may be back). */
+  /**
+   * Counts how long the author of `replica` has left a seal request up to `counter` unanswered while
+   * connected (time it is away does not count), and flags it once that passes sealWaitMs.
+   */
+  private noteUnanswered(replica: string, counter: number, author: string | undefined, now: number): void {
+    if (author === undefined || author === this.host.self) return
+    if (this.unanswered.size >= MAX_SEALS_ASKED) this.unanswered.clear() // a flood of made-up replicas
+    const pending = this.unanswered.get(replica)
+    const connected = this.host.peers().some((s) => s.remoteKey === author)
+    if (!pending || !connected) {
+      this.unanswered.set(replica, { counter: Math.max(counter, pending?.counter ?? 0), since: now })
+      return
+    }
+    pending.counter = Math.max(pending.counter, counter)
+    if (now - pending.since < (this.host.sealWaitMs ?? SEAL_WAIT_MS) || this.withholding.has(author)) return
+    this.withholding.add(author)
+    this.host.log(
+      `device ${author.slice(0, 8)} has not sealed its edits to ${this.host.docId.slice(0, 8)} when asked: flagged as withholding`,
+    )
+    this.host.membersChanged()
+  }
+
+  /** Seals that came: requests they cover are answered, and a device that seals is no longer withholding. */
+  private answered(seals: readonly Seal[]): void {
+    for (const seal of seals) {
+      const pending = this.unanswered.get(seal.replica)
+      if (!pending || seal.counter < pending.counter) continue
+      this.unanswered.delete(seal.replica)
+      const device = toHex(seal.device)
+      if (this.withholding.delete(device)) this.host.membersChanged()
+    }
+  }
+
+  /** Anti-entropy for seals: asks again for those that held or passed-on ops wait for (their author may be back). */
   retrySeals(): void {
     const peers = new Set(this.host.peers())
-    for (const { replica, last, from } of this.provenance.heldReplicas()) {
+    const held = this.provenance.heldReplicas()
+    for (const { replica, last, from } of held) {
       this.askSeal(replica, last, peers.has(from as PeerSession) ? (from as PeerSession) : null)
+    }
+    // Seals asked of their authors for ops taken from them and passed on: asked again (and timed).
+    const holding = new Set(held.map((h) => h.replica))
+    for (const [replica, { counter }] of [...this.unanswered]) {
+      if (!holding.has(replica)) this.askSeal(replica, counter, null)
     }
   }
 

@@ -62,6 +62,8 @@ export interface DocSessionDeps {
   readonly resumable?: readonly Uint8Array[]
   /** Replicas one device may bind (default MAX_REPLICAS_PER_DEVICE). */
   readonly replicasPerDevice?: number
+  /** How long a connected member may leave a seal request unanswered (default SEAL_WAIT_MS). */
+  readonly sealWaitMs?: number
   /** Sessions with peers that may hold this document (filtered by authentication here). */
   readonly sessions: () => Iterable<PeerSession>
   readonly saveSecrets: (docId: string, secrets: DocSecrets) => Promise<void>
@@ -176,6 +178,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       claim: deps.claim,
       resumable: deps.resumable ?? [],
       replicasPerDevice: deps.replicasPerDevice,
+      sealWaitMs: deps.sealWaitMs,
       log: deps.log,
       now: () => this.now(),
       peers: () => this.peers(),
@@ -510,6 +513,11 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       return
     }
     if (isNew) this.broadcast(channel, batch, from, sentTo)
+  }
+
+  /** Connected members that leave seal requests for their edits unanswered (doc-provenance.ts). */
+  withholders(): string[] {
+    return this.authors.withholders()
   }
 
   /** Devices caught equivocating: on the member list (member-log.ts), or on their text (provenance.ts). */

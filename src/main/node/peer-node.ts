@@ -33,6 +33,8 @@ export interface PeerNodeOptions {
   /** Simulated network faults on everything this node sends (tests, demos). */
   readonly faults?: FaultOptions
   readonly antiEntropyMs?: number
+  /** How long a connected member may leave a seal request unanswered before it is flagged (tests lower it). */
+  readonly sealWaitMs?: number
   readonly appVersion?: string
   readonly log?: (message: string) => void
   /**
@@ -103,6 +105,7 @@ export class PeerNode {
       store,
       secrets,
       ...(options.antiEntropyMs !== undefined ? { antiEntropyMs: options.antiEntropyMs } : {}),
+      ...(options.sealWaitMs !== undefined ? { sealWaitMs: options.sealWaitMs } : {}),
       log,
     })
     const transport = new Transport({ keyPair: identity, log: netLog })

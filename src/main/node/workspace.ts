@@ -56,6 +56,8 @@ export interface WorkspaceOptions {
   readonly now?: () => number
   /** Replicas of a document one device may bind (default MAX_REPLICAS_PER_DEVICE; tests lower it). */
   readonly replicasPerDevice?: number
+  /** How long a connected member may leave a seal request unanswered (default SEAL_WAIT_MS). */
+  readonly sealWaitMs?: number
 }
 
 export interface WorkspaceEvents {
@@ -198,6 +200,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
       claim,
       resumable: resume,
       ...(this.options.replicasPerDevice ? { replicasPerDevice: this.options.replicasPerDevice } : {}),
+      ...(this.options.sealWaitMs !== undefined ? { sealWaitMs: this.options.sealWaitMs } : {}),
       sessions: () => [...this.sessions.values()].map((s) => s.session),
       saveSecrets: (id, s) => this.options.secrets.putDoc(id, s),
       log: (m) => this.log(m),

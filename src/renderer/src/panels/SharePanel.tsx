@@ -269,6 +269,11 @@ function MemberRow({
             ⚠ Signed conflicting changes: its member changes no longer count
           </span>
         )}
+        {m.withholding && (
+          <span className="member-flag" role="note" data-testid="member-withholding">
+            ⚠ Does not vouch for its edits when asked: others get them only from it directly
+          </span>
+        )}
       </span>
       {manage ? (
         <>
