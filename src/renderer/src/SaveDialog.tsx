@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react'
+import { useLayoutEffect, useRef, useState } from 'react'
 import type { ApiResult, DocStatus, SaveAsOptions } from '../../shared/api'
 import { fileName } from '../../shared/doc-title'
 
@@ -27,7 +27,8 @@ export function SaveDialog({
   const keep = useRef<HTMLButtonElement>(null)
   const p = path.trim()
 
-  useEffect(() => {
+  // Before the dialog is painted: a key typed the moment it shows goes into it, never into the document.
+  useLayoutEffect(() => {
     if (replacing) keep.current?.focus()
     else input.current?.focus()
   }, [replacing])
