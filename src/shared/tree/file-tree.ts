@@ -98,11 +98,17 @@ export class FileTree {
     return { id, op: this.local(id, parent, name, kind) }
   }
 
-  move(id: string, newParent: string, newName: string): TreeOp {
+  /**
+   * Moves a node (out of the trash too), renaming it if `newName` is given. The op names only what
+   * changes, so that a concurrent rename or move by another replica takes effect as well (tree-ops.ts).
+   */
+  move(id: string, newParent: string, newName?: string): TreeOp {
     const node = this.nodes.get(id)
     if (!node) throw new RangeError(`FileTree: no node ${id}`)
-    this.checkTarget(newParent, id, newName)
-    return this.local(id, newParent, newName, node.kind)
+    this.checkTarget(newParent, id, newName ?? node.name)
+    const parent = newParent === node.parent ? undefined : newParent
+    const name = newName === node.name ? undefined : newName
+    return this.local(id, parent, name, node.kind)
   }
 
   rename(id: string, newName: string): TreeOp {
@@ -115,7 +121,7 @@ export class FileTree {
   remove(id: string): TreeOp {
     const node = this.nodes.get(id)
     if (!node) throw new RangeError(`FileTree: no node ${id}`)
-    return this.local(id, TRASH, node.name, node.kind)
+    return this.local(id, TRASH, undefined, node.kind)
   }
 
   // ---- peers' ops --------------------------------------------------------------------------------
@@ -216,7 +222,7 @@ export class FileTree {
 
   // ---- internals ---------------------------------------------------------------------------------
 
-  private local(node: string, parent: string, name: string, kind: NodeKind): TreeOp {
+  private local(node: string, parent: string | undefined, name: string | undefined, kind: NodeKind): TreeOp {
     const op: TreeOp = {
       replica: this.replica,
       counter: ++this.known.seen[0]!,
@@ -306,10 +312,19 @@ export class FileTree {
   /** Applies one op at the end of the log, or skips it (README.md, "Conflict rules"). */
   private doOp(op: TreeOp): void {
     const prev = this.nodes.get(op.node)
-    const parentOk = op.parent === ROOT || op.parent === TRASH || this.nodes.get(op.parent)?.kind === 'folder'
-    const applied = parentOk && !this.isAncestor(op.node, op.parent)
-    if (applied)
-      this.setNode(op.node, { parent: op.parent, name: op.name, kind: prev?.kind ?? op.kind, by: op })
+    // A rename or a plain move of a node the tree does not hold (yet) has nothing to go on: skipped.
+    const parent = op.parent ?? prev?.parent
+    const name = op.name ?? prev?.name
+    let applied = false
+    if (
+      parent !== undefined &&
+      name !== undefined &&
+      (parent === ROOT || parent === TRASH || this.nodes.get(parent)?.kind === 'folder') &&
+      !this.isAncestor(op.node, parent)
+    ) {
+      this.setNode(op.node, { parent, name, kind: prev?.kind ?? op.kind, by: op })
+      applied = true
+    }
     this.log.push({ op, prev, applied })
   }
 

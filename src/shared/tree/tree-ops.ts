@@ -1,11 +1,14 @@
 /**
  * The one op of the file tree (README.md): move `node` under `parent` with `name`, stamped. Create,
- * rename and delete are all this op. Here: the op's type, its checks, its total order and its binary
+ * rename and delete are all this op. A rename leaves `parent` out and a plain move leaves `name` out,
+ * so that a rename and a move of one node made concurrently both take effect (each op sets only
+ * what its user changed; with both always set, the later op would undo the other entirely). Here: the op's type, its checks, its total order and its binary
  * form. Decoding treats the bytes as hostile: every count and length is bounded before use, and
  * anything malformed throws CrdtDecodeError with nothing returned.
  */
 import { ByteReader, ByteWriter, hasLoneSurrogate } from '../crdt/bytes'
-import { compareStamps, isValidStamp, type Timestamp } from '../crdt/hlc'
+import { compareStamps, isTooFarAhead, isValidStamp, type Timestamp } from '../crdt/hlc'
+import { StampAheadError } from '../crdt/lww-map'
 import { checkReplicaId, readHeader, writeHeader } from '../crdt/replica-table'
 import { CrdtDecodeError } from '../crdt/types'
 
@@ -21,8 +24,10 @@ export interface TreeOp {
   readonly counter: number
   readonly stamp: Timestamp
   readonly node: string
-  readonly parent: string
-  readonly name: string
+  /** Undefined: the node stays in the folder it is in at this op's place in the order (a rename). */
+  readonly parent: string | undefined
+  /** Undefined: the node keeps the name it has at this op's place in the order (a move). */
+  readonly name: string | undefined
   /** Read only from the op that first places the node (in stamp order): a node never changes kind. */
   readonly kind: NodeKind
 }
@@ -38,6 +43,8 @@ const KIND_TREE_BATCH = 7
 const F_FOLDER = 1
 const F_SAME_AGENT = 2
 const F_IMPLICIT_COUNTER = 4
+const F_SAME_PARENT = 8
+const F_SAME_NAME = 16
 
 const utf8 = new TextEncoder()
 
@@ -70,7 +77,10 @@ export function badOp(op: TreeOp): string | undefined {
   if (typeof op.stamp !== 'object' || op.stamp === null || !isValidStamp(op.stamp))
     return 'stamp out of range'
   if (op.kind !== 'file' && op.kind !== 'folder') return 'a kind is "file" or "folder"'
-  const bad = badNodeId(op.node) ?? badNodeId(op.parent) ?? badName(op.name)
+  const bad =
+    badNodeId(op.node) ??
+    (op.parent === undefined ? undefined : badNodeId(op.parent)) ??
+    (op.name === undefined ? undefined : badName(op.name))
   if (bad) return bad
   if (op.node === ROOT || op.node === TRASH) return 'the root and the trash never move'
   if (op.node === op.parent) return 'a node cannot be its own parent'
@@ -80,6 +90,15 @@ export function badOp(op: TreeOp): string | undefined {
 /** The total order ops are applied in: stamp, then replica, then counter (so it is total even for a peer reusing stamps). */
 export function compareOps(a: TreeOp, b: TreeOp): number {
   return compareStamps(a.stamp, a.replica, b.stamp, b.replica) || a.counter - b.counter
+}
+
+/**
+ * Refuses peers' ops stamped more than the drift window ahead of `now` (hlc.ts), as LwwMap's
+ * checkStampWindow does: such an op would win every later conflict until the clocks caught up. The
+ * caller checks before `apply`; replaying this replica's own storage is not checked.
+ */
+export function checkStampWindow(ops: readonly TreeOp[], now: number): void {
+  for (const op of ops) if (isTooFarAhead(op.stamp, now)) throw new StampAheadError(op.stamp, now)
 }
 
 export function encodeOps(ops: readonly TreeOp[]): Uint8Array {
@@ -102,14 +121,16 @@ export function encodeOps(ops: readonly TreeOp[]): Uint8Array {
     let flags = op.kind === 'folder' ? F_FOLDER : 0
     if (agent === prev) flags |= F_SAME_AGENT
     if (op.counter === expected[agent]) flags |= F_IMPLICIT_COUNTER
+    if (op.parent === undefined) flags |= F_SAME_PARENT
+    if (op.name === undefined) flags |= F_SAME_NAME
     body.byte(flags)
     if (!(flags & F_SAME_AGENT)) body.uint(agent)
     if (!(flags & F_IMPLICIT_COUNTER)) body.uint(op.counter)
     body.uint(op.stamp.wall)
     body.uint(op.stamp.logical)
     body.string(op.node)
-    body.string(op.parent)
-    body.string(op.name)
+    if (op.parent !== undefined) body.string(op.parent)
+    if (op.name !== undefined) body.string(op.name)
     prev = agent
     expected[agent] = op.counter + 1
   }
@@ -124,8 +145,8 @@ export function decodeOps(bytes: Uint8Array): TreeOp[] {
   if (!(bytes instanceof Uint8Array)) throw new CrdtDecodeError('expected a Uint8Array')
   const r = new ByteReader(bytes)
   const { replicas } = readHeader(r, [KIND_TREE_BATCH], 'tree batch')
-  // Each op takes at least 7 bytes: flags, wall, logical and three string lengths.
-  const count = r.count(7)
+  // Each op takes at least 4 bytes: flags, wall, logical and the node ID's length.
+  const count = r.count(4)
   if (count > MAX_OPS_PER_BATCH)
     throw new CrdtDecodeError(`${count} ops in a batch (at most ${MAX_OPS_PER_BATCH})`)
   const ops: TreeOp[] = []
@@ -133,7 +154,7 @@ export function decodeOps(bytes: Uint8Array): TreeOp[] {
   let prev = 0
   for (let i = 0; i < count; i++) {
     const flags = r.byte()
-    if (flags & ~7) throw new CrdtDecodeError('reserved flag bits set')
+    if (flags & ~31) throw new CrdtDecodeError('reserved flag bits set')
     const agent = flags & F_SAME_AGENT ? prev : r.uint()
     const replica = replicas[agent]
     if (replica === undefined) throw new CrdtDecodeError(`replica index ${agent} outside the table`)
@@ -149,8 +170,8 @@ export function decodeOps(bytes: Uint8Array): TreeOp[] {
       counter,
       stamp,
       node: r.string(),
-      parent: r.string(),
-      name: r.string(),
+      parent: flags & F_SAME_PARENT ? undefined : r.string(),
+      name: flags & F_SAME_NAME ? undefined : r.string(),
       kind: flags & F_FOLDER ? 'folder' : 'file',
     }
     const bad = badOp(op)

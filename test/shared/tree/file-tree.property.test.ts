@@ -68,7 +68,8 @@ function runSeed(seed: number): void {
         const c = t.create(pick(rnd, folders), pick(rnd, NAMES), rnd() < 0.4 ? 'folder' : 'file')
         ids.add(c.id)
         all.push(c.op)
-      } else if (r < 0.6) all.push(t.move(moved(), pick(rnd, folders), pick(rnd, NAMES)))
+      } else if (r < 0.6)
+        all.push(t.move(moved(), pick(rnd, folders), rnd() < 0.5 ? pick(rnd, NAMES) : undefined))
       else if (r < 0.75) all.push(t.rename(pick(rnd, known), pick(rnd, NAMES)))
       else if (r < 0.92) all.push(t.remove(pick(rnd, known)))
       else all.push(t.move(pick(rnd, known), ROOT, pick(rnd, NAMES))) // a restore, if it was deleted

@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest'
 import { CrdtDecodeError } from '../../../src/shared/crdt/types'
 import { FileTree } from '../../../src/shared/tree/file-tree'
 import { displayNames, withSuffix } from '../../../src/shared/tree/names'
-import { decodeOps, encodeOps, ROOT, TRASH, type TreeOp } from '../../../src/shared/tree/tree-ops'
+import {
+  checkStampWindow,
+  decodeOps,
+  encodeOps,
+  ROOT,
+  TRASH,
+  type TreeOp,
+} from '../../../src/shared/tree/tree-ops'
 import { checkNoCycles, paths, replica, send, syncAll } from './helpers'
 
 /** Two replicas that share a folder "docs" and a file "a.md" in the root. */
@@ -96,6 +103,17 @@ describe('FileTree conflicts', () => {
     expect(paths(b.tree)).toEqual(paths(a.tree))
   })
 
+  it('a rename concurrent with a move of one file: both take effect, in either order', () => {
+    for (const renameLater of [false, true]) {
+      const { a, b, docs, file } = shared()
+      a.at(renameLater ? 3000 : 2000).rename(file, 'renamed.md')
+      b.at(renameLater ? 2000 : 3000).move(file, docs)
+      syncAll(a.tree, b.tree)
+      expect(paths(a.tree)).toEqual(['docs', 'docs/renamed.md'])
+      expect(b.tree.list()).toEqual(a.tree.list())
+    }
+  })
+
   it('two files created at one path: both survive, the later one shown with a suffix', () => {
     const { a, b, docs } = shared()
     const fa = a.at(2000).create(docs, 'notes.md', 'file').id
@@ -183,6 +201,45 @@ describe('FileTree conflicts', () => {
       'alice:4',
       'alice:5',
     ])
+  })
+
+  it("skips a peer's op placing a node under a file or a node it does not hold, the same everywhere", () => {
+    const { a, b, file } = shared()
+    const op = (counter: number, parent: string, wall: number): TreeOp => ({
+      replica: 'mallory',
+      counter,
+      stamp: { wall, logical: 0 },
+      node: `mallory:${counter}`,
+      parent,
+      name: 'x',
+      kind: 'file',
+    })
+    const ops = [op(1, file, 5000), op(2, 'nowhere', 5001), op(3, 'mallory:1', 5002)]
+    send(a.tree, ops)
+    send(b.tree, [...ops].reverse())
+    expect(paths(a.tree)).toEqual(['a.md', 'docs'])
+    expect(b.tree.list()).toEqual(a.tree.list())
+    expect(a.tree.version()).toEqual({ alice: 2, mallory: 3 }) // skipped ops are still applied ops
+  })
+
+  it('reports the nodes whose place changed, undo-redo included', () => {
+    const { a, b, docs, file } = shared()
+    const later = b.at(3000).rename(file, 'later.md')
+    const earlier = a.at(2000).move(file, docs, 'earlier.md')
+    expect(b.tree.apply([earlier])).toEqual([
+      { id: file, before: { parent: ROOT, name: 'later.md' }, after: { parent: docs, name: 'later.md' } },
+    ])
+    expect(a.tree.apply([later, later])).toEqual([
+      { id: file, before: { parent: docs, name: 'earlier.md' }, after: { parent: docs, name: 'later.md' } },
+    ])
+    expect(a.tree.apply([later])).toEqual([])
+  })
+
+  it('refuses ops stamped beyond the drift window', () => {
+    const { tree } = replica('r', 10 * 3600_000)
+    const op = tree.create(ROOT, 'x', 'file').op
+    expect(() => checkStampWindow([op], 0)).toThrow(CrdtDecodeError)
+    expect(() => checkStampWindow([op], 10 * 3600_000)).not.toThrow()
   })
 
   it('refuses malformed ops, applying nothing of their batch', () => {
