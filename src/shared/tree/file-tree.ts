@@ -8,8 +8,9 @@
  * stamped ones are applied undoes them, applies itself, and redoes them (undo-do-redo), so every
  * replica ends with the tree that applying all ops in stamp order gives. An op is skipped (kept in
  * the log, changing nothing) when, at its place in that order, it would make the node its own
- * ancestor, or its parent is not a folder in the tree; as the decision is re-made on every redo, it
- * is the same on every replica. No cycle can ever form, and a node is in the tree once only.
+ * ancestor, its parent is not a folder in the tree, or it leaves the parent or name out (a rename or
+ * plain move) of a node not in the tree; as the decision is re-made on every redo, it is the same on
+ * every replica. No cycle can ever form, and a node is in the tree once only.
  *
  * As in LwwMap, each op also takes its replica's next counter, so that version vectors and `opsSince`
  * work as in the other CRDTs: an op whose replica's earlier op is missing waits (parked) until it comes.
