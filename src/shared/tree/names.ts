@@ -1,0 +1,45 @@
+/**
+ * Display names within one folder. Stored names stay as their writers wrote them, so two replicas
+ * may each put "notes.md" in one folder, concurrently. Both files survive; the view shows them under
+ * distinct names, computed from the folder's children alone, so every replica with the same tree
+ * shows the same names: in each group of equal names the child placed first (by its op's order)
+ * keeps the name and the others get " (2)", " (3)", … before the extension, skipping any name
+ * another child of the folder already has.
+ */
+
+export interface NamedChild {
+  readonly id: string
+  readonly name: string
+}
+
+/**
+ * Display name by child ID. `children` must be in the order their placing ops were applied (earliest
+ * first): the earliest of each group of equal names keeps it.
+ */
+export function displayNames(children: readonly NamedChild[]): Map<string, string> {
+  const out = new Map<string, string>()
+  const taken = new Set<string>()
+  const losers: NamedChild[] = []
+  for (const c of children) {
+    if (taken.has(c.name)) losers.push(c)
+    else {
+      taken.add(c.name)
+      out.set(c.id, c.name)
+    }
+  }
+  // Losers in placement order too, so "(2)" goes to the earlier of two late copies everywhere.
+  for (const c of losers) {
+    let n = 2
+    while (taken.has(withSuffix(c.name, n))) n++
+    const name = withSuffix(c.name, n)
+    taken.add(name)
+    out.set(c.id, name)
+  }
+  return out
+}
+
+/** "notes.md" → "notes (2).md"; a name without an extension (or a dot file) takes it at the end. */
+export function withSuffix(name: string, n: number): string {
+  const dot = name.lastIndexOf('.')
+  return dot > 0 ? `${name.slice(0, dot)} (${n})${name.slice(dot)}` : `${name} (${n})`
+}
