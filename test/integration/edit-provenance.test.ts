@@ -267,7 +267,11 @@ describe('edits bound to their author, over TCP + Noise on 127.0.0.1', () => {
     }
     atEd.send(update(doc.docId, Channel.Seals, encodeSeals([seal])))
     await until('carol has them', () => carolDoc.text.startsWith('unsealed '), 5_000)
-    await until(() => `no longer flagged: ${JSON.stringify(flagged())}`, () => flagged().every((f) => !f), 5_000)
+    await until(
+      () => `no longer flagged: ${JSON.stringify(flagged())}`,
+      () => flagged().every((f) => !f),
+      5_000,
+    )
     log(
       'a member that withheld its seals was flagged by the peers it is connected to, and cleared once it sealed',
     )
