@@ -138,11 +138,21 @@ describe('edits bound to their author, over TCP + Noise on 127.0.0.1', () => {
   })
 
   it('2. the owner’s edits reach carol through ed, sealed by the owner on ed’s request', async () => {
-    const { owner, doc, carolDoc } = await setUp('Relayed.\n')
+    // Asked to seal as it types, the owner answers each time: it is never taken for withholding.
+    const { owner, doc, edDoc, carolDoc } = await setUp('Relayed.\n', { sealWaitMs: 1_500 })
     const started = performance.now()
     for (let i = 0; i < 20; i++) await doc.insert(doc.text.length, String.fromCharCode(97 + i))
     await until('carol has every keystroke', () => carolDoc.text === doc.text, 10_000)
     log(`20 owner keystrokes reached carol through ed in ${(performance.now() - started).toFixed(0)} ms`)
+    // Typing on for longer than the wait allowed, each keystroke passed on by ed, which asks for a seal.
+    for (let i = 0; i < 25; i++) {
+      await doc.insert(doc.text.length, String.fromCharCode(65 + i))
+      await sleep(100)
+    }
+    await until('carol has every keystroke', () => carolDoc.text === doc.text, 10_000)
+    for (const n of cluster.nodes) n.node.workspace.syncAll()
+    await sleep(100)
+    expect([edDoc.withholders(), carolDoc.withholders()]).toEqual([[], []])
     expect(carolDoc.authorOf(doc.durable.replica)?.device).toBe(owner.self)
     expect(sameVersion(carolDoc.textVersion(), doc.textVersion())).toBe(true)
   })

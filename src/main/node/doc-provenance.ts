@@ -85,8 +85,11 @@ export class DocProvenance {
   /** Replicas from the last clean close not handed out yet, and those handed out in this run. */
   private readonly resumePool: Uint8Array[]
   private readonly handedOut: Uint8Array[] = []
-  /** Per replica of another device: the highest counter asked for, and since when, until a seal covers it. */
-  private readonly unanswered = new Map<string, { counter: number; since: number }>()
+  /**
+   * Per replica of another device, its oldest seal request not answered: the counter asked for and
+   * since when; and the highest counter asked for since (asked next, once that one is answered).
+   */
+  private readonly unanswered = new Map<string, { counter: number; since: number; latest: number }>()
   /** Devices that left a seal request unanswered for sealWaitMs while connected. */
   private readonly withholding = new Set<string>()
 
@@ -352,10 +355,12 @@ export class DocProvenance {
     const pending = this.unanswered.get(replica)
     const connected = this.host.peers().some((s) => s.remoteKey === author)
     if (!pending || !connected) {
-      this.unanswered.set(replica, { counter: Math.max(counter, pending?.counter ?? 0), since: now })
+      const latest = Math.max(counter, pending?.latest ?? 0)
+      this.unanswered.set(replica, { counter: latest, since: now, latest })
       return
     }
-    pending.counter = Math.max(pending.counter, counter)
+    // A device that keeps typing is asked again and again: only the oldest request is timed.
+    pending.latest = Math.max(pending.latest, counter)
     if (now - pending.since < (this.host.sealWaitMs ?? SEAL_WAIT_MS) || this.withholding.has(author)) return
     this.withholding.add(author)
     this.host.log(
@@ -364,12 +369,19 @@ export class DocProvenance {
     this.host.membersChanged()
   }
 
-  /** Seals that came: requests they cover are answered, and a device that seals is no longer withholding. */
+  /**
+   * Seals that came: the requests they cover are answered (later ones are timed from now), and a
+   * device that seals is no longer withholding.
+   */
   private answered(seals: readonly Seal[]): void {
     for (const seal of seals) {
       const pending = this.unanswered.get(seal.replica)
       if (!pending || seal.counter < pending.counter) continue
-      this.unanswered.delete(seal.replica)
+      if (seal.counter >= pending.latest) this.unanswered.delete(seal.replica)
+      else {
+        pending.counter = pending.latest
+        pending.since = this.host.now()
+      }
       const device = toHex(seal.device)
       if (this.withholding.delete(device)) this.host.membersChanged()
     }
