@@ -115,11 +115,18 @@ export class PeerNode {
     transport.onConnection((connection: PeerConnection) => {
       // Peers wait until every document is open, so none is told that a document it asks for is
       // unknown. (A connection keeps the frames that arrive meanwhile.)
-      void docsOpened.then(() => {
-        // Working offline: a peer that dials in is turned away (its reconnector backs off).
-        if (!gate.online) return connection.close('this device is working offline')
-        workspace.attach(faults ? withFaults(connection, faults) : connection)
-      })
+      void docsOpened
+        .then(() => {
+          // Working offline: a peer that dials in is turned away (its reconnector backs off).
+          if (!gate.online) return connection.close('this device is working offline')
+          workspace.attach(faults ? withFaults(connection, faults) : connection)
+        })
+        .catch((err: unknown) => {
+          // A peer that dialled in as the node was closing: attach has closed its connection.
+          if (err instanceof WorkspaceError && err.code === 'CLOSED') return
+          log(`incoming connection not taken: ${String(err)}`)
+          connection.close('internal error')
+        })
     })
     let port: number
     try {
