@@ -15,7 +15,7 @@ import { decodeTextOps, encodeTextOps } from '../../shared/crdt/text-codec'
 import type { Sign } from '../../shared/members/member-op'
 import { fromHex, toHex } from '../../shared/sync/hex'
 import { Channel, type DocVersions, type Role } from '../../shared/sync/messages'
-import type { PeerSession } from '../../shared/sync/session'
+import { isEmptyBatch, type PeerSession } from '../../shared/sync/session'
 import type { DurableDoc } from '../storage/durable-doc'
 import { memberCrypto } from './crypto'
 import { Provenance } from './provenance'
@@ -43,7 +43,6 @@ const MAX_RESUMED = 32
  * withholding: an honest device seals within SEAL_MAX_MS of typing and at once when asked.
  */
 export const SEAL_WAIT_MS = 60_000
-const isEmpty = (b: Uint8Array): boolean => b.length <= 2
 
 /** What the document's session does for DocProvenance. */
 export interface ProvenanceHost {
@@ -178,7 +177,7 @@ export class DocProvenance {
       const seal = this.latestSeal(replica)
       if (seal) seals.push(seal)
     }
-    if (!isEmpty(props)) seals.push(...this.propSeals(decodePropWrites(props)))
+    if (!isEmptyBatch(props)) seals.push(...this.propSeals(decodePropWrites(props)))
     const fresh = this.notSentYet(to, seals)
     const out: Uint8Array[] = []
     for (let i = 0; i < fresh.length; i += MAX_SEALS_PER_BATCH) {

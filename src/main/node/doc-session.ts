@@ -14,7 +14,7 @@ import {
   type VersionVector,
 } from '../../shared/crdt'
 import { Channel, peerTag, type DocBatches, type DocVersions, type Role } from '../../shared/sync/messages'
-import type { PeerSession, SessionDoc } from '../../shared/sync/session'
+import { isEmptyBatch, type PeerSession, type SessionDoc } from '../../shared/sync/session'
 import { PresenceTable, type SignedPresence } from '../../shared/sync/presence'
 import { fromHex, toHex } from '../../shared/sync/hex'
 import { truncateString } from '../../shared/crdt/bytes'
@@ -140,7 +140,6 @@ const STAMP_LOG_MS = 60_000
 export const SYNC_EVENT_MS = 100
 /** Property keys that map a replica ID to its author (device and name); hidden from the Properties panel. */
 export { AUTHOR_PREFIX } from './signed-props'
-const isEmpty = (b: Uint8Array): boolean => b.length <= 2
 
 export class DocSession extends EventEmitter<DocSessionEvents> implements SessionDoc {
   /** Who else is in the document, through the whole mesh (src/shared/sync/presence.ts). */
@@ -590,7 +589,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     except: PeerSession | null,
     sentTo: readonly string[] = [],
   ): void {
-    if (isEmpty(batch)) return
+    if (isEmptyBatch(batch)) return
     const skip = new Set(sentTo)
     const targets = this.peers().filter((s) => s !== except && !skip.has(peerTag(s.remoteKey)))
     if (targets.length === 0) return

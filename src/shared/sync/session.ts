@@ -164,7 +164,8 @@ function docIdBytes(docId: string): Uint8Array {
   return out
 }
 
-const isEmptyBatch = (b: Uint8Array): boolean => b.length <= 2
+/** A batch with nothing in it (a header and a zero count): nothing to send or apply. */
+export const isEmptyBatch = (b: Uint8Array): boolean => b.length <= 2
 
 /**
  * Text batches above this go out in several messages, each within a frame (8 MiB): a large paste or a
