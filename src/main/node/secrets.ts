@@ -32,6 +32,8 @@ export class SecretsCorruptError extends Error {
 
 export class SecretStore {
   private writing: Promise<void> = Promise.resolve()
+  /** Replicas of the last clean close, per document, once taken out of the file (takeResume). */
+  private resumes: Promise<Map<string, string[]>> | null = null
 
   private constructor(
     private readonly path: string,
@@ -80,21 +82,44 @@ export class SecretStore {
     await this.save()
   }
 
-  /** The document's replicas to take up again (DocSecrets.resume), removed durably before they are returned. */
+  /**
+   * The document's replicas to take up again (DocSecrets.resume). The first call takes every
+   * document's out of the file in one durable write before any is returned, so that from then on a
+   * crash makes the next start mint new ones: one write at start-up, not one per document.
+   */
   async takeResume(docId: string): Promise<string[]> {
-    const d = this.data.docs[docId]
-    const resume = d?.resume
-    if (!d || resume === undefined) return []
-    delete d.resume
-    await this.save()
-    return Array.isArray(resume) ? resume.filter((n): n is string => typeof n === 'string') : []
+    this.resumes ??= this.takeAllResumes()
+    const resumes = await this.resumes
+    const taken = resumes.get(docId) ?? []
+    resumes.delete(docId)
+    return taken
   }
 
-  /** Records, at a clean close, the replicas the next start may take up again. */
-  async putResume(docId: string, nonces: readonly string[]): Promise<void> {
-    const d = this.data.docs[docId]
-    if (!d) return
-    d.resume = [...nonces]
+  private async takeAllResumes(): Promise<Map<string, string[]>> {
+    const taken = new Map<string, string[]>()
+    for (const [docId, d] of Object.entries(this.data.docs)) {
+      if (d.resume === undefined) continue
+      if (Array.isArray(d.resume))
+        taken.set(
+          docId,
+          d.resume.filter((n): n is string => typeof n === 'string'),
+        )
+      delete d.resume
+    }
+    if (taken.size > 0) await this.save()
+    return taken
+  }
+
+  /**
+   * Records, at a clean close, the replicas the next start may take up again (per document), with
+   * those of documents this run never opened, in one write.
+   */
+  async putResumes(closed: Iterable<readonly [string, readonly string[]]>): Promise<void> {
+    const unopened = this.resumes ? await this.resumes : new Map<string, string[]>()
+    for (const [docId, nonces] of [...unopened, ...closed]) {
+      const d = this.data.docs[docId]
+      if (d) d.resume = [...nonces]
+    }
     await this.save()
   }
 

@@ -657,13 +657,14 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     for (const { conn } of this.sessions.values()) conn.close('node is shutting down')
     this.sessions.clear()
     for (const d of this.openDocs()) d.stopSealing()
-    await Promise.all(
+    const closed = await Promise.all(
       this.openDocs().map(async (d) => {
         await d.durable.close()
-        // Closed cleanly: every op of its replicas is on disk, so the next start takes them up again.
-        await this.options.secrets.putResume(d.docId, d.resumable().map(toHex))
+        return [d.docId, d.resumable().map(toHex)] as const
       }),
     )
+    // Closed cleanly: every op of their replicas is on disk, so the next start takes them up again.
+    await this.options.secrets.putResumes(closed)
     await this.options.secrets.close()
   }
 

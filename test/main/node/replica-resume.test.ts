@@ -64,3 +64,30 @@ it('a clean close hands the same replicas to the next start, each once; a start 
   // Taken out as the document opened: had this run crashed, the next start would mint new ones.
   expect((await SecretStore.open(again.dir)).doc(doc.docId)?.resume).toBeUndefined()
 })
+
+it('a start takes every document’s replicas out at once, and a clean close keeps those of documents it never opened', async () => {
+  const keyPair = SecretStream.keyPair()
+  const backing: MemoryBacking = new Map()
+  const first = await makeNode('alice', undefined, { keyPair, backing })
+  nodes.push(first)
+  const a = await first.ws.createDoc('A')
+  const b = await first.ws.createDoc('B')
+  await a.insert(0, 'a')
+  await b.insert(0, 'b')
+  await first.ws.close()
+  const store = await SecretStore.open(first.dir)
+  const docs = { [a.docId]: store.doc(a.docId)!, [b.docId]: store.doc(b.docId)! }
+  expect([docs[a.docId]!.resume, docs[b.docId]!.resume].map((r) => r?.length)).toEqual([1, 1])
+
+  const second = await makeNode('alice', undefined, { keyPair, backing, docs })
+  nodes.push(second)
+  const reopened = await second.ws.openDoc(a.docId)
+  expect(reopened.durable.replica).toBe(a.durable.replica)
+  // Both taken out of the file by the first open: a crash now would mint new ones for both.
+  const during = await SecretStore.open(second.dir)
+  expect([during.doc(a.docId)?.resume, during.doc(b.docId)?.resume]).toEqual([undefined, undefined])
+  await second.ws.close()
+  const after = await SecretStore.open(second.dir)
+  expect(after.doc(a.docId)?.resume).toEqual(docs[a.docId]!.resume)
+  expect(after.doc(b.docId)?.resume).toEqual(docs[b.docId]!.resume) // never opened: kept as it was
+})
