@@ -138,8 +138,6 @@ export class NotAllowedError extends Error {
 const STAMP_LOG_MS = 60_000
 /** Least time between two 'sync' events while catching up (a chunked reply is many batches). */
 export const SYNC_EVENT_MS = 100
-/** Property keys that map a replica ID to its author (device and name); hidden from the Properties panel. */
-export { AUTHOR_PREFIX } from './signed-props'
 
 export class DocSession extends EventEmitter<DocSessionEvents> implements SessionDoc {
   /** Who else is in the document, through the whole mesh (src/shared/sync/presence.ts). */

@@ -19,6 +19,7 @@ import { fromHex } from '../../shared/sync/hex'
 import { isDerivedForm } from './replica-seal'
 
 const PROP_DOMAIN = Buffer.from('meshpad/prop/1\0')
+/** Property keys that map a replica ID to its author (device and name); hidden from the Properties panel. */
 export const AUTHOR_PREFIX = 'author:'
 
 /** The bytes a write's signature covers: every field of the write, bound to one document. */
