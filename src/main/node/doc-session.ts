@@ -19,7 +19,7 @@ import { PresenceTable, type SignedPresence } from '../../shared/sync/presence'
 import { fromHex, toHex } from '../../shared/sync/hex'
 import { truncateString } from '../../shared/crdt/bytes'
 import type { Sign } from '../../shared/members/member-op'
-import type { DurableDoc, JsonValue } from '../storage/durable-doc'
+import type { DurableDoc, JsonValue, Staged } from '../storage/durable-doc'
 import { memberCrypto, randomKey } from './crypto'
 import { DocProvenance } from './doc-provenance'
 import { decodeSeals, type Seal } from './replica-seal'
@@ -462,16 +462,19 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       const before = this.progress(channel)
       if (channel === Channel.Text) {
         const away = catchUp && this.isAway(from, before)
-        const applying = this.durable.applyText(batch)
+        const staged = this.durable.stageText(batch)
         isNew = this.progress(channel) !== before
         // A seal that came ahead of these ops can be checked now (its senders pass it on, not us).
         this.authors.settle()
-        // Progress first, so that a status read on 'batch' already counts this batch. The windows get
-        // it before our fsync: it is on its origin's disk already (no one sends what is not on theirs).
+        // Progress first, so that a status read on 'batch' already counts this batch. The windows and
+        // peers get it before our write: it is in its author's log already, and its author seals it, so
+        // if we lose it in a crash we get it back (src/main/storage/README.md, the durability contract).
         if (isNew) this.updateSync()
         if (isNew) this.emit('batch', batch, 'remote', away)
-        const changes = await applying
-        if (changes.length > 0) this.emit('text', changes, 'remote')
+        if (isNew) this.broadcast(channel, batch, from, sentTo)
+        await staged.durable
+        if (staged.value.length > 0) this.emit('text', staged.value, 'remote')
+        return
       } else if (channel === Channel.Props) {
         const applying = this.durable.applyProps(batch)
         isNew = this.progress(channel) !== before
@@ -682,27 +685,48 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   async insert(index: number, text: string): Promise<void> {
     this.requireEdit()
     // The edit is applied now, at the index the caller saw (nothing can land in between); the author
-    // record is written first, and both are durable before the edit is sent.
+    // record is durable before the edit is sent.
     const registered = this.registerAuthor()
-    const applied = this.durable.insert(index, text)
+    const staged = this.durable.stageInsert(index, text)
     await registered
-    const batch = await applied
-    this.emit('text', [{ index, deleted: 0, inserted: text }], 'local')
-    this.emit('batch', batch, 'local', false)
-    this.broadcast(Channel.Text, batch, null)
-    this.authors.edited(this.durable.replica)
+    await this.sendLocal(
+      staged.value,
+      staged,
+      [{ index, deleted: 0, inserted: text }],
+      [this.durable.replica],
+    )
   }
 
   async delete(index: number, length: number): Promise<void> {
     this.requireEdit()
     const registered = this.registerAuthor()
-    const applied = this.durable.delete(index, length)
+    const staged = this.durable.stageDelete(index, length)
     await registered
-    const batch = await applied
-    this.emit('text', [{ index, deleted: length, inserted: '' }], 'local')
+    await this.sendLocal(
+      staged.value,
+      staged,
+      [{ index, deleted: length, inserted: '' }],
+      [this.durable.replica],
+    )
+  }
+
+  /**
+   * A local edit goes to the windows and peers as soon as it is written, before its fsync (the
+   * durability contract, src/main/storage/README.md): a crash of this process cannot lose it then.
+   * Resolves once it is durable, which is when the UI or the CLI hears that it is accepted.
+   */
+  private async sendLocal(
+    batch: Uint8Array,
+    stages: Pick<Staged<unknown>, 'written' | 'durable'>,
+    changes: TextChange[],
+    replicas: readonly string[],
+  ): Promise<void> {
+    await stages.written
+    if (changes.length > 0) this.emit('text', changes, 'local')
     this.emit('batch', batch, 'local', false)
     this.broadcast(Channel.Text, batch, null)
-    this.authors.edited(this.durable.replica)
+    for (const replica of replicas) this.authors.edited(replica)
+    await stages.durable
   }
 
   /** A batch made by another local replica of this document (the UI's): applied, stored, sent on. */
@@ -718,12 +742,9 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       )
     }
     await Promise.all(authors.map((replica) => this.registerAuthor(replica)))
-    const changes = await this.durable.applyText(batch)
-    if (changes.length > 0) this.emit('text', changes, 'local')
-    this.emit('batch', batch, 'local', false)
-    this.broadcast(Channel.Text, batch, null)
-    for (const replica of authors) this.authors.edited(replica)
-    return changes
+    const staged = this.durable.stageText(batch)
+    await this.sendLocal(batch, staged, staged.value, authors)
+    return staged.value
   }
 
   async setProp(key: string, value: JsonValue): Promise<void> {

@@ -35,8 +35,10 @@ export interface DocStore {
    * rejects with a StorageError but keeps the records and writes them, in order, before any later append;
    * `append(docId, [])` retries them. (Only if the document cannot be opened at all, as when `load` fails,
    * are the records rejected without being kept; call `load` first.)
+   * `written` is called before it resolves, once the records are written but maybe not yet fsynced: a
+   * crash of this process can no longer lose them (only a crash of the OS can), so they may be sent.
    */
-  append(docId: string, records: readonly Uint8Array[]): Promise<void>
+  append(docId: string, records: readonly Uint8Array[], written?: () => void): Promise<void>
   /**
    * Compaction. `snapshot` must contain the effect of every record appended to this document before this
    * call (resolved or not); records appended afterwards stay in the log. Resolves once the snapshot is durable.

@@ -3,10 +3,12 @@
  * (one LwwMap each), bound to a DocStore: opened from the newest snapshot plus the op log, with every accepted op
  * appended to the log and a compaction into a new snapshot once the log has grown.
  *
- * Durability guarantee: every op that this node has broadcast to a peer or acknowledged to the UI is on
- * disk first. Each method that accepts ops (insert, delete, setProp, deleteProp, setMember, applyText,
+ * Durability (the contract is in README.md): every op that this node has acknowledged is on disk first.
+ * Each method that accepts ops (insert, delete, setProp, deleteProp, setMember, applyText,
  * applyProps, applyMembers) resolves only once that op's record and every record accepted before it are written and fsynced
- * (group commit batches the fsyncs); callers broadcast or acknowledge only after it resolves. The
+ * (group commit batches the fsyncs); callers acknowledge only after it resolves. The staged forms
+ * (stageInsert, stageDelete, stageText) also say when the record is written, which is when a text op may
+ * be sent: a crash of this process keeps it from then on. The
  * anti-entropy sources (`textChangesSince`, `propChangesSince`, `memberChangesSince`) likewise wait until what they return is
  * durable. If a write fails, the method rejects with a StorageError and the op stays applied in memory
  * and queued: the store writes it ahead of anything later, or the next snapshot includes it.
@@ -77,6 +79,17 @@ export type DocWarning =
   | StoreWarning
   | { readonly kind: 'undecodable-record'; readonly index: number; readonly detail: string }
   | { readonly kind: 'pending-ops'; readonly count: number }
+
+/**
+ * An op accepted in two stages: `written` once its record is in the log file (a crash of this process
+ * keeps it, so it may be sent to peers), `durable` once fsynced (it may be acknowledged). Both reject if
+ * the write fails. Callers must handle both.
+ */
+export interface Staged<T> {
+  readonly value: T
+  readonly written: Promise<void>
+  readonly durable: Promise<void>
+}
 
 export interface DurableDocOptions {
   /** Replica ID for this open; default 8 random base64url characters. Never reuse one across opens. */
@@ -283,15 +296,26 @@ export class DurableDoc {
 
   /** A local edit. Resolves with the op batch to broadcast, once it is durable. */
   insert(index: number, text: string): Promise<Uint8Array> {
-    this.checkOpen()
-    const batch = this.textDoc.localInsert(index, text)
-    return this.persist(TEXT, batch).then(() => batch)
+    const staged = this.stageInsert(index, text)
+    return staged.durable.then(() => staged.value)
   }
 
   delete(index: number, length: number): Promise<Uint8Array> {
+    const staged = this.stageDelete(index, length)
+    return staged.durable.then(() => staged.value)
+  }
+
+  /** `insert`, staged: the batch at once, and when it is written (may be sent) and durable (acknowledged). */
+  stageInsert(index: number, text: string): Staged<Uint8Array> {
+    this.checkOpen()
+    const batch = this.textDoc.localInsert(index, text)
+    return { value: batch, ...this.persistStaged(TEXT, batch) }
+  }
+
+  stageDelete(index: number, length: number): Staged<Uint8Array> {
     this.checkOpen()
     const batch = this.textDoc.localDelete(index, length)
-    return this.persist(TEXT, batch).then(() => batch)
+    return { value: batch, ...this.persistStaged(TEXT, batch) }
   }
 
   /** Signs this replica's property writes from now on (src/main/node/signed-props.ts). */
@@ -340,12 +364,18 @@ export class DurableDoc {
    * neither applied nor stored. Resolves with the visible changes once the batch is durable.
    */
   async applyText(batch: Uint8Array): Promise<TextChange[]> {
+    const staged = this.stageText(batch)
+    await staged.durable
+    return staged.value
+  }
+
+  /** `applyText`, staged: the visible changes at once (the batch is applied), then written, then durable. */
+  stageText(batch: Uint8Array): Staged<TextChange[]> {
     this.checkOpen()
     const before = this.textDoc.opCount()
     const changes = this.textDoc.applyRemote(batch)
     // A duplicate adds nothing to store, but may still be in flight from another sender: wait for it.
-    await this.persist(TEXT, before === this.textDoc.opCount() ? null : batch)
-    return changes
+    return { value: changes, ...this.persistStaged(TEXT, before === this.textDoc.opCount() ? null : batch) }
   }
 
   async applyProps(batch: Uint8Array): Promise<LwwChange<JsonValue>[]> {
@@ -445,20 +475,39 @@ export class DurableDoc {
   }
 
   private persist(kind: number, batch: Uint8Array | null): Promise<void> {
-    if (!batch) return this.flush()
+    return this.persistStaged(kind, batch).durable
+  }
+
+  /**
+   * Appends the batch to the log. `written` resolves once it is written (a crash of this process keeps
+   * it), `durable` once it is fsynced; both reject if the write fails.
+   */
+  private persistStaged(
+    kind: number,
+    batch: Uint8Array | null,
+  ): { written: Promise<void>; durable: Promise<void> } {
+    if (!batch) {
+      const flushed = this.flush()
+      return { written: flushed, durable: flushed }
+    }
     const record = new Uint8Array(batch.byteLength + 1)
     record[0] = kind
     record.set(batch, 1)
     this.logBytes += record.byteLength
     this.logRecords++
-    const durable = this.store.append(this.docId, [record])
+    let onWritten!: () => void
+    const inFile = new Promise<void>((resolve) => (onWritten = resolve))
+    const durable = this.store.append(this.docId, [record], onWritten)
+    // A failed write rejects `durable` without calling onWritten: `written` fails with it.
+    const written = Promise.race([inFile, durable])
+    written.catch(() => undefined) // callers that wait only for `durable` hear of the failure there
     // After the caller's continuation, not before: a compaction's saveState() is synchronous CPU work
     // (~100-250 ms on a long-edited document) that must not delay the op's acknowledgement.
     durable.then(
       () => setImmediate(() => this.maybeCompact()),
       () => undefined,
     )
-    return durable
+    return { written, durable }
   }
 
   private compactionDue(closing = false): boolean {

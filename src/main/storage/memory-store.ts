@@ -32,11 +32,12 @@ export class MemoryStore implements DocStore {
     }
   }
 
-  async append(docId: string, records: readonly Uint8Array[]): Promise<void> {
+  async append(docId: string, records: readonly Uint8Array[], written?: () => void): Promise<void> {
     assertDocId(docId)
     this.check()
     // An async function runs up to its first await at call time, so the call order is the stored order.
     this.entry(docId).records.push(...records.map((r) => r.slice()))
+    written?.()
   }
 
   async writeSnapshot(docId: string, snapshot: Uint8Array): Promise<void> {

@@ -1,15 +1,18 @@
 /**
- * One op-log segment file, appended with group commit: appends made while a write+fsync is in flight
- * wait and go out together in the next write, so a burst of keystrokes costs one fsync, not one each.
+ * One op-log segment file, appended with group commit: appends made while a write or an fsync is in
+ * flight go out together in the next write, and one fsync covers every write before it, so a burst of
+ * keystrokes costs one fsync, not one each. Writes do not wait for the fsync in flight: an append is in
+ * the file (`written`: a crash of this process keeps it) as soon as the write it joined returns.
  *
  * Guarantees, per segment and across a chain of segments (`predecessor`):
  * - Records reach the file in call order, and an append resolves only once its records and every record
  *   appended before it are fsynced (acknowledgements are prefix-closed: no acknowledged record can depend on
  *   one that is missing after a crash).
- * - A failed write or fsync rejects that batch and everything queued behind it with a StorageError, cuts
- *   the file back to its last durable length, and keeps the records: they are written, in order, ahead of
- *   the next append. So nothing is lost while the disk is full, and the file never holds garbage followed
- *   by good records.
+ * - A failed write rejects that append and everything queued behind it with a StorageError, cuts the
+ *   file back to the end of the last good write, and keeps the records: they are written, in order,
+ *   ahead of the next append. A failed fsync does the same for everything it covered and everything
+ *   since, back to the last durable length. So nothing is lost while the disk is full, and the file
+ *   never holds garbage followed by good records.
  */
 import { dirname } from 'node:path'
 import { closedError, toStorageError, type StorageError } from './errors'
@@ -18,8 +21,26 @@ import { encodeRecords } from './log-format'
 
 interface Waiter {
   readonly records: readonly Uint8Array[]
+  /** Called once the records are in the file (in the OS's hands: a crash of this process keeps them). */
+  readonly written?: () => void
   resolve(): void
   reject(err: StorageError): void
+}
+
+/** One write: the appends it carried, and every record in it (records retained from a failure too). */
+interface Written {
+  readonly waiters: readonly Waiter[]
+  readonly records: readonly Uint8Array[]
+}
+
+interface Fsync {
+  readonly covers: readonly Written[]
+  /** The file length it makes durable. */
+  readonly end: number
+  settled: boolean
+  /** The file's bytes are durable (only the directory sync may have failed). */
+  synced: boolean
+  error: unknown
 }
 
 export class OpLog {
@@ -29,16 +50,21 @@ export class OpLog {
   private file: StorageFile | null = null
   /** Length of the durable, valid prefix of the file. */
   private size = 0
-  /** Bytes past `size` may be on disk (a write failed midway) and must be cut off before the next write. */
+  /** Length of the valid prefix written so far (durable or not): `size` plus what awaits an fsync. */
+  private end = 0
+  /** Bytes past `end` may be on disk (a write failed midway) and must be cut off before the next write. */
   private dirty = false
   /** The directory entry of a newly created file is not yet known to be durable. */
   private dirSyncNeeded = false
   private queue: Waiter[] = []
+  /** Written, waiting for an fsync to start (in write order). */
+  private unsynced: Written[] = []
+  private syncing: Fsync | null = null
+  /** Wakes the loop from its wait for an append or for the fsync in flight. */
+  private wake: (() => void) | null = null
   /** Records whose write failed; they go out first next time. */
   private retained: Uint8Array[] = []
   private running: Promise<void> | null = null
-  /** The current batch's bytes are in the file (only the directory sync may still be missing). */
-  private landed = false
   private closed = false
 
   constructor(fs: StorageFs, path: string, predecessor: OpLog | null = null) {
@@ -49,12 +75,15 @@ export class OpLog {
 
   /**
    * Resolves once `records` and everything appended earlier are durable; `[]` just flushes retained records.
-   * The buffers are kept as they are, not copied: the caller must not modify them afterwards.
+   * `written` is called before that, once they are written but not yet fsynced: a crash of this process
+   * can no longer lose them, a crash of the OS still can. The buffers are kept as they are, not copied:
+   * the caller must not modify them afterwards.
    */
-  append(records: readonly Uint8Array[]): Promise<void> {
+  append(records: readonly Uint8Array[], written?: () => void): Promise<void> {
     if (this.closed) return Promise.reject(closedError(`The op log ${this.path}`))
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ records, resolve, reject })
+      this.queue.push({ records, written, resolve, reject })
+      this.wake?.()
       if (!this.running) this.running = this.run()
     })
   }
@@ -81,53 +110,108 @@ export class OpLog {
     await file?.close().catch(() => undefined)
   }
 
+  /** Writes what is queued, one write at a time, while at most one fsync runs beside them. */
   private async run(): Promise<void> {
     if (this.predecessor) {
       await this.predecessor.idle()
       this.retained.unshift(...this.predecessor.takeRetained())
       this.predecessor = null
     }
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0)
-      const records = [...this.retained, ...batch.flatMap((w) => w.records)]
-      this.landed = false
-      try {
-        await this.writeDurably(records)
+    for (;;) {
+      this.settleFsync()
+      if (this.queue.length > 0) {
+        const waiters = this.queue.splice(0)
+        const records = [...this.retained, ...waiters.flatMap((w) => w.records)]
         this.retained = []
-        for (const w of batch) w.resolve()
-      } catch (err) {
-        const error = toStorageError(err, 'write the op log', this.path)
-        // Whatever was queued behind may depend on the failed records: it fails with them, and is kept with them.
-        const behind = this.queue.splice(0)
-        this.retained = [...(this.landed ? [] : records), ...behind.flatMap((w) => w.records)]
-        for (const w of [...batch, ...behind]) w.reject(error)
+        try {
+          await this.write(records)
+        } catch (err) {
+          // Whatever was queued behind may depend on the failed records: it fails with them, and is
+          // kept with them. Earlier writes stand: their fsync is in flight or still to come.
+          const behind = this.queue.splice(0)
+          this.retained = [...records, ...behind.flatMap((w) => w.records)]
+          const error = toStorageError(err, 'write the op log', this.path)
+          for (const w of [...waiters, ...behind]) w.reject(error)
+          continue
+        }
+        for (const w of waiters) w.written?.()
+        this.unsynced.push({ waiters, records })
       }
+      if (!this.syncing && this.unsynced.length > 0) this.startFsync()
+      // An fsync that finished during the write above found no one waiting: settle it now.
+      if (this.queue.length > 0 || this.syncing?.settled) continue
+      if (!this.syncing) break
+      await new Promise<void>((resolve) => (this.wake = resolve))
+      this.wake = null
     }
     this.running = null
   }
 
-  private async writeDurably(records: readonly Uint8Array[]): Promise<void> {
-    if (records.length === 0 && !this.dirty && !this.dirSyncNeeded) return
+  private async write(records: readonly Uint8Array[]): Promise<void> {
+    if (records.length === 0 && !this.dirty) return
     const file = await this.openFile()
     if (this.dirty) {
-      await file.truncate(this.size)
+      await file.truncate(this.end)
       this.dirty = false
     }
-    if (records.length > 0) {
-      const bytes = encodeRecords(records, this.size === 0)
+    if (records.length === 0) return
+    const bytes = encodeRecords(records, this.end === 0)
+    this.dirty = true
+    await writeAll(file, bytes)
+    this.end += bytes.byteLength
+    this.dirty = false
+  }
+
+  /** One fsync (and the directory's, for a new file) covering every write so far. */
+  private startFsync(): void {
+    const covers = this.unsynced.splice(0)
+    if (this.end === this.size && !this.dirSyncNeeded) {
+      for (const w of covers) for (const waiter of w.waiters) waiter.resolve()
+      return
+    }
+    const fsync: Fsync = { covers, end: this.end, settled: false, synced: false, error: null }
+    this.syncing = fsync
+    const file = this.file
+    void (async () => {
+      try {
+        if (fsync.end > this.size) await file!.sync()
+        fsync.synced = true
+        if (this.dirSyncNeeded) {
+          // The records are in the file; if this fails they are not retained (that would duplicate
+          // them), but nothing is acknowledged until a later attempt has synced the directory.
+          await syncDir(this.fs, dirname(this.path))
+          this.dirSyncNeeded = false
+        }
+      } catch (err) {
+        fsync.error = err
+      }
+      fsync.settled = true
+      this.wake?.()
+    })()
+  }
+
+  /** Acts on an fsync that has finished; the loop calls it between writes, so no write is in flight. */
+  private settleFsync(): void {
+    const fsync = this.syncing
+    if (!fsync?.settled) return
+    this.syncing = null
+    if (fsync.synced) this.size = Math.max(this.size, fsync.end)
+    if (fsync.error === null) {
+      for (const w of fsync.covers) for (const waiter of w.waiters) waiter.resolve()
+      return
+    }
+    const error = toStorageError(fsync.error, 'write the op log', this.path)
+    // What the fsync covered may not be on disk, and what was written since may depend on it: all of it
+    // fails, and all of it is kept, to be written again from the last durable length.
+    const failed = [...fsync.covers, ...this.unsynced.splice(0)]
+    const behind = this.queue.splice(0)
+    if (!fsync.synced) {
+      this.retained = [...failed.flatMap((w) => w.records), ...this.retained]
+      this.end = this.size
       this.dirty = true
-      await writeAll(file, bytes)
-      await file.sync()
-      this.size += bytes.byteLength
-      this.dirty = false
-      this.landed = true
     }
-    if (this.dirSyncNeeded) {
-      // The records are in the file; if this fails they are not retained (that would duplicate them), but
-      // nothing is acknowledged until a later attempt has synced the directory.
-      await syncDir(this.fs, dirname(this.path))
-      this.dirSyncNeeded = false
-    }
+    this.retained.push(...behind.flatMap((w) => w.records))
+    for (const waiter of [...failed.flatMap((w) => w.waiters), ...behind]) waiter.reject(error)
   }
 
   private async openFile(): Promise<StorageFile> {
@@ -135,10 +219,12 @@ export class OpLog {
     let existed = true
     try {
       this.size = (await this.fs.stat(this.path)).size
+      this.end = this.size
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw err
       existed = false
       this.size = 0
+      this.end = 0
     }
     this.file = await this.fs.open(this.path, 'a')
     this.dirSyncNeeded ||= !existed

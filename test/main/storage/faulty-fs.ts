@@ -85,8 +85,9 @@ export class FaultyFs implements StorageFs {
         return file.write(data)
       },
       sync: async () => {
-        this.fail('sync', path)
+        // Held first, then failed: a failing disk can take its time to say so.
         if (this.syncGate && path.includes(this.syncGate.pathIncludes)) await this.syncGate.open
+        this.fail('sync', path)
         return file.sync()
       },
       truncate: async (length) => {

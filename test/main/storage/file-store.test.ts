@@ -185,7 +185,58 @@ describe('FileStore group commit', () => {
     await pending
     expect(resolved).toBe(true)
   })
+
+  it('writes while an fsync is in flight: each append is written at once, acknowledged after its fsync', async () => {
+    const fs = new FaultyFs()
+    const store = open(fs)
+    await store.append('d', [bytes('warm-up')]) // the file and its directory entry exist
+    let openGate = (): void => undefined
+    fs.syncGate = { pathIncludes: 'log-', open: new Promise<void>((r) => (openGate = r)) }
+    const events: string[] = []
+    const first = store.append('d', [bytes('first')], () => events.push('first written'))
+    await until(() => events.length === 1)
+    // The first fsync is held; the second append is still written right away, not after it.
+    const second = store.append('d', [bytes('second')], () => events.push('second written'))
+    await until(() => events.length === 2)
+    const log = (await readdir(docDir())).find((f) => f.startsWith('log-'))!
+    expect((await readFile(join(docDir(), log))).includes(Buffer.from('second'))).toBe(true)
+    void first.then(() => events.push('first durable'))
+    void second.then(() => events.push('second durable'))
+    await new Promise((r) => setTimeout(r, 30))
+    expect(events).toEqual(['first written', 'second written'])
+    openGate()
+    await Promise.all([first, second])
+    expect(events).toEqual(['first written', 'second written', 'first durable', 'second durable'])
+    expect((await loadText(open()))?.records).toEqual(['warm-up', 'first', 'second'])
+  })
+
+  it('fails and keeps every record written since the last good fsync when an fsync fails', async () => {
+    const fs = new FaultyFs()
+    const store = open(fs)
+    await store.append('d', [bytes('durable')])
+    let openGate = (): void => undefined
+    fs.syncGate = { pathIncludes: 'log-', open: new Promise<void>((r) => (openGate = r)) }
+    fs.inject({ op: 'sync', nth: 1, code: 'EIO', pathIncludes: 'log-' })
+    let written = 0
+    const a = store.append('d', [bytes('a')], () => written++)
+    const aFailed = expect(a).rejects.toMatchObject({ code: 'IO' })
+    await until(() => written === 1)
+    const b = store.append('d', [bytes('b')], () => written++) // written during the failing fsync
+    const bFailed = expect(b).rejects.toMatchObject({ code: 'IO' })
+    await until(() => written === 2)
+    openGate()
+    await aFailed
+    await bFailed
+    // Kept, and written again ahead of the next append, once each.
+    await store.append('d', [bytes('c')])
+    expect((await loadText(open()))?.records).toEqual(['durable', 'a', 'b', 'c'])
+  })
 })
+
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 5))
+  expect(check()).toBe(true)
+}
 
 describe('FileStore close', () => {
   it('releases every file handle, across several documents and snapshots', async () => {

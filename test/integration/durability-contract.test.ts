@@ -1,0 +1,79 @@
+/**
+ * The durability contract (src/main/storage/README.md), on real nodes over TCP + Noise with real files:
+ * a local edit is sent to peers once its log record is written, before its fsync (so a peer's wait is
+ * not the sender's disk flush), and the caller hears that it is accepted only once it is fsynced. An
+ * edit whose write fails is sent to no one.
+ */
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { TextDoc } from '../../src/shared/crdt'
+import { StorageError } from '../../src/main/storage/errors'
+import { FaultyFs } from '../main/storage/faulty-fs'
+import { TcpCluster } from './tcp-nodes'
+import { sleep, until } from './util'
+
+/** Every op-log segment of one document in a node's data dir, concatenated: what the OS holds now. */
+function logBytes(dataDir: string, docId: string): Buffer {
+  const dir = join(dataDir, 'docs', docId)
+  const segments = readdirSync(dir).filter((f) => f.startsWith('log-'))
+  return Buffer.concat(segments.map((f) => readFileSync(join(dir, f))))
+}
+
+describe('durability contract', () => {
+  const cluster = new TcpCluster()
+  afterEach(() => cluster.closeAll())
+
+  it('sends a local edit once written, before its fsync, and acknowledges it only once fsynced', async () => {
+    const fs = new FaultyFs()
+    const alice = await cluster.start('alice', { storageFs: fs })
+    const bob = await cluster.start('bob')
+    const doc = await cluster.createDoc(alice, 'hello')
+    const bobDoc = await cluster.join(alice, bob, doc.docId)
+
+    // A window's replica (its first edit, which makes its claim durable, before the disk is held).
+    const window = new TextDoc(doc.mintReplica())
+    window.applyRemote(doc.durable.allTextOps())
+    await doc.applyLocalBatch(window.localInsert(window.length, '.'))
+
+    let openGate = (): void => undefined
+    fs.syncGate = { pathIncludes: 'log-', open: new Promise<void>((r) => (openGate = r)) }
+    let acknowledged = false
+    const insert = doc.insert(0, 'oh, ').then(() => (acknowledged = true))
+    await until('bob has the edit', () => bobDoc.text === 'oh, hello.', 10_000)
+    // Bob has it while Alice's fsync is still held: the wire did not wait for the disk flush...
+    expect(acknowledged).toBe(false)
+    // ...but for the write: the record is in Alice's log file, so a crash of her process keeps it.
+    expect(logBytes(alice.dir, doc.docId).includes(Buffer.from('oh, '))).toBe(true)
+    // The windows' path (a batch from a local replica) is the same: sent at once, acknowledged later.
+    let windowAcknowledged = false
+    const pushed = doc
+      .applyLocalBatch(window.localInsert(window.length, '!'))
+      .then(() => (windowAcknowledged = true))
+    await until('bob has the window’s edit', () => bobDoc.text === 'oh, hello.!', 10_000)
+    await sleep(50)
+    expect(acknowledged || windowAcknowledged).toBe(false)
+    openGate()
+    await Promise.all([insert, pushed])
+    expect(acknowledged && windowAcknowledged).toBe(true)
+  })
+
+  it('sends no edit whose write failed, and sends it once the disk takes it', async () => {
+    const fs = new FaultyFs()
+    const alice = await cluster.start('alice', { storageFs: fs, antiEntropyMs: 200 })
+    const bob = await cluster.start('bob', { antiEntropyMs: 200 })
+    const doc = await cluster.createDoc(alice, 'base')
+    const bobDoc = await cluster.join(alice, bob, doc.docId)
+
+    // A full disk: every write to the log fails (anti-entropy's flushes retry it, and fail too).
+    fs.inject({ op: 'write', nth: 1, times: 1_000_000, code: 'ENOSPC', pathIncludes: 'log-' })
+    await expect(doc.insert(4, ' kept')).rejects.toBeInstanceOf(StorageError)
+    expect(doc.text).toBe('base kept') // kept in memory and queued, as before
+    await sleep(600) // three anti-entropy rounds: nothing unwritten may leave the node
+    expect(bobDoc.text).toBe('base')
+    // The disk has room again: the next edit writes the kept one first, and both reach Bob.
+    fs.faults.length = 0
+    await doc.insert(doc.text.length, ' no')
+    await until('bob has both edits', () => bobDoc.text === 'base kept no', 10_000)
+  })
+})
