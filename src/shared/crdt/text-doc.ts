@@ -134,6 +134,12 @@ export class TextDoc {
   private typingAt = 0
   /** Whether any surrogate was ever inserted; until then no position can split a pair. */
   private hasSurrogates = false
+  /**
+   * The text as `loadState` read it, until the first change: reading a loaded document costs nothing.
+   * (It costs no memory either: the loaded spans' texts are slices of it. A text computed later is not
+   * kept, as it would be a second copy of the document.)
+   */
+  private loadedText: string | null = null
 
   private readonly clock: () => number
 
@@ -157,7 +163,7 @@ export class TextDoc {
   }
 
   toString(): string {
-    return this.tree.text()
+    return this.loadedText ?? this.tree.text()
   }
 
   version(): VersionVector {
@@ -207,6 +213,7 @@ export class TextDoc {
   // ---- local edits -------------------------------------------------------------------------------
 
   localInsert(index: number, text: string): Uint8Array {
+    this.loadedText = null
     this.checkIndex(index, 'insert')
     if (typeof text !== 'string') throw new TypeError('insert: text must be a string')
     if (text.length === 1 ? isSurrogate(text.charCodeAt(0)) : SURROGATE.test(text)) {
@@ -294,6 +301,7 @@ export class TextDoc {
   }
 
   localDelete(index: number, length: number): Uint8Array {
+    this.loadedText = null
     this.checkIndex(index, 'delete')
     if (!Number.isInteger(length) || length < 0 || index + length > this.length) {
       throw new RangeError(`delete: range ${index}+${length} is outside the text of length ${this.length}`)
@@ -447,6 +455,7 @@ export class TextDoc {
     if (last !== null && last.agent === 0 && !last.deleted) doc.lastLocal = last
     state.byAgent.forEach((list, i) => doc.ids.build(map[i]!, list))
     doc.hasSurrogates = SURROGATE.test(state.text)
+    doc.loadedText = state.text
 
     const pending = state.pending
     doc.mapAgents(
@@ -789,6 +798,7 @@ export class TextDoc {
    * parking the rest. `changes` collects visible changes (null while loading, where none are needed).
    */
   private applyDecoded(replicas: string[], ops: TextOp[], changes: TextChange[] | null): void {
+    this.loadedText = null
     if (changes && this.pending.size + ops.length > MAX_PENDING_OPS) {
       throw new RangeError('TextDoc: too many ops waiting for missing dependencies; batch refused')
     }

@@ -350,6 +350,25 @@ describe('TextDoc state snapshots (seeded)', () => {
 })
 
 describe('TextDoc state snapshots', () => {
+  it('reads a loaded text as stored, and as changed after each kind of change', () => {
+    const a = new TextDoc('aaaaaaaa')
+    a.localInsert(0, 'hello world')
+    const peer = new TextDoc('bbbbbbbb')
+    peer.applyRemote(a.changesSince({}))
+    const remote = peer.localInsert(5, ',')
+    const load = (): TextDoc => TextDoc.loadState(a.saveState(), 'cccccccc')
+    expect(load().toString()).toBe('hello world')
+    const afterRemote = load()
+    afterRemote.applyRemote(remote)
+    expect(afterRemote.toString()).toBe('hello, world')
+    const afterInsert = load()
+    afterInsert.localInsert(11, '!')
+    expect(afterInsert.toString()).toBe('hello world!')
+    const afterDelete = load()
+    afterDelete.localDelete(0, 6)
+    expect(afterDelete.toString()).toBe('world')
+  })
+
   it('answers a peer in step without decoding the history, and decodes it for one that lacks ops', () => {
     const a = new TextDoc('alice')
     const bob = new TextDoc('bob')
