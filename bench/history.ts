@@ -13,7 +13,8 @@
  * the process's RSS and heap after the open; at the end, the data dir by kind of file and what the newest
  * snapshot is made of. A restart whose text differs from the text before it throws: that is a bug.
  *
- * Shorter runs: MESHPAD_HISTORY_RESTARTS=20 (the edits scale with it); MESHPAD_HISTORY_SEED=<n>.
+ * Shorter runs: MESHPAD_HISTORY_RESTARTS=20 (the edits scale with it); MESHPAD_HISTORY_SEED=<n>;
+ * MESHPAD_HISTORY_KEEP=1 keeps the data dir (its path is printed) for a closer look.
  */
 import { spawn } from 'node:child_process'
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
@@ -35,6 +36,7 @@ import type { BenchSuite } from './suites'
 
 const RESTARTS = Number(process.env['MESHPAD_HISTORY_RESTARTS'] ?? 200)
 const SEED = Number(process.env['MESHPAD_HISTORY_SEED'] ?? 14)
+const KEEP = process.env['MESHPAD_HISTORY_KEEP'] === '1'
 /** Issue 14's count for 200 restarts; a shorter run keeps the same edits per restart. */
 const EDITS = Math.round((74_875 * RESTARTS) / 200)
 const CRASH_EVERY = 10
@@ -227,8 +229,15 @@ interface Row {
   openMs: number[]
   openCpuMs: number[]
   closeMs: number[]
+  editMs: number[]
+  editCpuMs: number
   rss: number
   heap: number
+}
+
+function percentile(xs: readonly number[], p: number): number {
+  const sorted = [...xs].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 }
 
 const kb = (n: number): string => (n / 1024).toFixed(0)
@@ -237,18 +246,22 @@ const mb = (n: number): string => (n / 1024 / 1024).toFixed(1)
 function printHeader(): void {
   console.log(
     '| restarts | edits | typed KB | doc KB | data dir KB | × doc | files | snap KB | log KB | replicas | ' +
-      'open ms median / max | open CPU ms median | close ms median | RSS MB | heap MB |',
+      'open ms median / max | open CPU ms median | close ms median / max | edit ms median / p99 | ' +
+      'edit CPU ms mean | RSS MB | heap MB |',
   )
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+  console.log(`|${'---:|'.repeat(17)}`)
 }
 
 function printRow(r: Row): void {
   const open = r.openMs.length ? `${median(r.openMs).toFixed(0)} / ${Math.max(...r.openMs).toFixed(0)}` : '–'
   const cpu = r.openCpuMs.length ? median(r.openCpuMs).toFixed(0) : '–'
-  const close = r.closeMs.length ? median(r.closeMs).toFixed(0) : '–'
+  const close = r.closeMs.length
+    ? `${median(r.closeMs).toFixed(0)} / ${Math.max(...r.closeMs).toFixed(0)}`
+    : '–'
   console.log(
     `| ${r.restarts} | ${r.edits} | ${kb(r.typed)} | ${kb(r.doc)} | ${kb(r.data)} | ${(r.data / r.doc).toFixed(0)}× | ` +
       `${r.files} | ${kb(r.snap)} | ${kb(r.log)} | ${r.replicas} | ${open} | ${cpu} | ${close} | ` +
+      `${median(r.editMs).toFixed(1)} / ${percentile(r.editMs, 99).toFixed(1)} | ${r.editCpuMs.toFixed(2)} | ` +
       `${mb(r.rss)} | ${mb(r.heap)} |`,
   )
 }
@@ -296,6 +309,8 @@ async function run(): Promise<void> {
     const openMs: number[] = []
     const openCpuMs: number[] = []
     const closeMs: number[] = []
+    const editMs: number[] = []
+    let editCpuUs = 0
     const childPromptMs: number[] = []
     printHeader()
     const began = performance.now()
@@ -313,10 +328,15 @@ async function run(): Promise<void> {
       if (peer) {
         // In-process: each edit awaited (durable) before the next, as the CLI answers them.
         const session = peer.file.doc
+        const cpu = process.cpuUsage()
         for (const e of edits) {
+          const t = performance.now()
           if (e.kind === 'insert') await session.insert(e.at, e.text)
           else await session.delete(e.at, e.length)
+          editMs.push(performance.now() - t)
         }
+        const used = process.cpuUsage(cpu)
+        editCpuUs += used.user + used.system
         checkText(session.text, model, `after restart ${r - 1}'s edits`)
         const t = performance.now()
         await closePeer(peer)
@@ -354,9 +374,12 @@ async function run(): Promise<void> {
           openMs: openMs.splice(0),
           openCpuMs: openCpuMs.splice(0),
           closeMs: closeMs.splice(0),
+          editCpuMs: editCpuUs / 1000 / editMs.length,
+          editMs: editMs.splice(0),
           rss: memory.rss,
           heap: memory.heapUsed,
         })
+        editCpuUs = 0
       }
     }
     const docId = peer!.file.doc.docId
@@ -382,7 +405,7 @@ async function run(): Promise<void> {
     }
     console.log(`  ${await snapshotParts(join(dataDir, 'docs', docId))}`)
   } finally {
-    await rm(root, { recursive: true, force: true })
+    if (!KEEP) await rm(root, { recursive: true, force: true })
   }
 }
 
