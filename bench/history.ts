@@ -227,6 +227,8 @@ interface Row {
   log: number
   replicas: number
   openMs: number[]
+  /** The opens among `openMs` that followed a crash (they replay the log the crash left). */
+  crashOpenMs: number[]
   openCpuMs: number[]
   closeMs: number[]
   editMs: number[]
@@ -246,10 +248,10 @@ const mb = (n: number): string => (n / 1024 / 1024).toFixed(1)
 function printHeader(): void {
   console.log(
     '| restarts | edits | typed KB | doc KB | data dir KB | × doc | files | snap KB | log KB | replicas | ' +
-      'open ms median / max | open CPU ms median | close ms median / max | edit ms median / p99 | ' +
+      'open ms median / max | after a crash ms | open CPU ms median | close ms median / max | edit ms median / p99 | ' +
       'edit CPU ms mean | RSS MB | heap MB |',
   )
-  console.log(`|${'---:|'.repeat(17)}`)
+  console.log(`|${'---:|'.repeat(18)}`)
 }
 
 function printRow(r: Row): void {
@@ -260,7 +262,7 @@ function printRow(r: Row): void {
     : '–'
   console.log(
     `| ${r.restarts} | ${r.edits} | ${kb(r.typed)} | ${kb(r.doc)} | ${kb(r.data)} | ${(r.data / r.doc).toFixed(0)}× | ` +
-      `${r.files} | ${kb(r.snap)} | ${kb(r.log)} | ${r.replicas} | ${open} | ${cpu} | ${close} | ` +
+      `${r.files} | ${kb(r.snap)} | ${kb(r.log)} | ${r.replicas} | ${open} | ${r.crashOpenMs.map((ms) => ms.toFixed(0)).join(', ')} | ${cpu} | ${close} | ` +
       `${median(r.editMs).toFixed(1)} / ${percentile(r.editMs, 99).toFixed(1)} | ${r.editCpuMs.toFixed(2)} | ` +
       `${mb(r.rss)} | ${mb(r.heap)} |`,
   )
@@ -307,6 +309,7 @@ async function run(): Promise<void> {
     let peer: Opened | null = await openPeer(dataDir, path)
     checkText(peer.file.doc.text, model, 'of the new document')
     const openMs: number[] = []
+    const crashOpenMs: number[] = []
     const openCpuMs: number[] = []
     const closeMs: number[] = []
     const editMs: number[] = []
@@ -352,6 +355,7 @@ async function run(): Promise<void> {
       peer = await openPeer(dataDir, path)
       const text = peer.file.doc.text
       openMs.push(performance.now() - t)
+      if (r % CRASH_EVERY === 0) crashOpenMs.push(openMs.at(-1)!)
       const used = process.cpuUsage(cpu)
       openCpuMs.push((used.user + used.system) / 1000)
       checkText(text, model, `after restart ${r}${r % CRASH_EVERY === 0 ? ' (a crash)' : ''}`)
@@ -372,6 +376,7 @@ async function run(): Promise<void> {
           log: sum('docs/*/log-*'),
           replicas: Object.keys(peer.file.doc.textVersion()).length,
           openMs: openMs.splice(0),
+          crashOpenMs: crashOpenMs.splice(0),
           openCpuMs: openCpuMs.splice(0),
           closeMs: closeMs.splice(0),
           editCpuMs: editCpuUs / 1000 / editMs.length,
