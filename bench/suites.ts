@@ -1,5 +1,6 @@
 import { crdtSuite } from './crdt'
 import { editorSuite } from './editor'
+import { historySuite } from './history'
 import { pathsSuite } from './paths'
 import { startupSuite } from './startup'
 import { storageSuite } from './storage'
@@ -17,6 +18,7 @@ export const suites: BenchSuite[] = [
   crdtSuite,
   storageSuite,
   startupSuite,
+  historySuite,
   syncSuite,
   editorSuite,
   windowsSuite,
