@@ -176,6 +176,7 @@ export class AppService {
         if (docId === null) for (const c of this.clients) c.listener(event)
         else this.broadcast(docId, event)
       },
+      viewing: (docId) => [...this.clients].some((c) => c.docs.has(docId)),
     })
   }
 
@@ -202,9 +203,11 @@ export class AppService {
       told(state.status)
       // After the reply, so the window shows them over the document they are about.
       const problems = (await doc).session.durable.problems()
+      const restore = this.collab.takeUntold(state.docId)
       setImmediate(() => {
         for (const p of problems)
           listener({ type: 'error', docId: state.docId, error: apiError('STORAGE', p) })
+        if (restore) listener({ type: 'restored', docId: state.docId, restore })
       })
       return state
     }

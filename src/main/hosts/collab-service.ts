@@ -15,6 +15,7 @@ import {
   type NearbyDevice,
   type PresenceInfo,
   type PropEntry,
+  type RestoreNotice,
   type Settings,
   type SharingInfo,
 } from '../../shared/api'
@@ -112,6 +113,8 @@ export interface CollabOptions {
   readonly dataDir: string
   /** Sends `event` to every window (docId null) or to the windows that have `docId` open. */
   readonly emit: (event: ApiEvent, docId: string | null) => void
+  /** Whether a window has `docId` open now. */
+  readonly viewing: (docId: string) => boolean
 }
 
 export class Collaboration {
@@ -123,6 +126,8 @@ export class Collaboration {
   private readonly timer: NodeJS.Timeout
   /** People's colours as last given out, for colouring their text even after they leave. */
   private readonly knownColors = new Map<string, string>()
+  /** A restore that removed this person's text while no window showed its document: told at the next open. */
+  private readonly untold = new Map<string, RestoreNotice>()
   private readonly unsubscribe: () => void
 
   constructor(private readonly options: CollabOptions) {
@@ -170,6 +175,17 @@ export class Collaboration {
     this.unsubscribe()
   }
 
+  /**
+   * The restore notice that arrived for `docId` while no window showed it, once: the window opening it
+   * now tells its person. (A restore that arrived before any window of this run opened the document is
+   * not told: the node does not keep which restores its person has seen across runs.)
+   */
+  takeUntold(docId: string): RestoreNotice | undefined {
+    const notice = this.untold.get(docId)
+    this.untold.delete(docId)
+    return notice
+  }
+
   /** Forwards a document's collaboration events to its windows; returns the unsubscribe. */
   watch(session: DocSession): () => void {
     const docId = session.docId
@@ -201,7 +217,9 @@ export class Collaboration {
       if (now === lastRestore) return
       lastRestore = now
       const restore = noticeFor(record, ws.self, session.propWriter(RESTORE_KEY))
-      if (restore) this.options.emit({ type: 'restored', docId, restore }, docId)
+      if (!restore) return
+      if (this.options.viewing(docId)) this.options.emit({ type: 'restored', docId, restore }, docId)
+      else this.untold.set(docId, restore)
     }
     session.on('members', onMembers)
     session.on('awareness', onAwareness)

@@ -350,4 +350,25 @@ describe('collaboration API', () => {
     value(await c.api.setSettings({ online: true }))
     await until(() => since().some((e) => cyOnline(e) === true), 'cy online in members', 10_000)
   })
+
+  it('tells of a restore that removed someone’s text when their window next opens the document', async () => {
+    const ben = b.node.workspace.self
+    value(await b.api.openDocument(docId))
+    value(await b.api.closeDocument(docId)) // Ben's node keeps the document, but no window shows it
+    const mark = b.events.length
+    const report = { version: 3, of: 9, versionAt: Date.now() - 60_000, removed: { [ben]: 4 } }
+    value(await a.api.noteRestore(docId, report))
+    const record = (): unknown => b.node.workspace.doc(docId)?.durable.props.get('restore:last')
+    await until(() => (record() as { at?: number } | undefined)?.at !== undefined, 'the record at ben’s node')
+    await new Promise((r) => setTimeout(r, 100))
+    expect(b.events.slice(mark).some((e) => e.type === 'restored')).toBe(false)
+    // His window opens the document: told once, with who did it and how much of his text went.
+    value(await b.api.openDocument(docId))
+    const told = await eventOf(b, 'restored', (e) => e.docId === docId)
+    expect(told.restore).toMatchObject({ device: a.node.workspace.self, name: 'ana', removed: 4 })
+    value(await b.api.closeDocument(docId))
+    value(await b.api.openDocument(docId))
+    await new Promise((r) => setTimeout(r, 100))
+    expect(b.events.slice(mark).filter((e) => e.type === 'restored')).toHaveLength(1)
+  })
 })
