@@ -32,10 +32,10 @@ const DIFF_BUDGET_MS = 1000
  * The hunks that turn `oldText` into `newText`, in ascending order. Fast on big files: the common prefix
  * and suffix are cut first (most external changes touch one region), then the rest is diffed at the
  * finest level its size allows (characters, words, lines) and each replaced block refined at the finer
- * levels. If the diffs run out of time, a block is replaced as a whole, which is still correct, only
- * coarser.
+ * levels. If the diffs run out of time (`budgetMs` for the whole call), a block is replaced as a whole,
+ * which is still correct, only coarser.
  */
-export function diffHunks(oldText: string, newText: string): Hunk[] {
+export function diffHunks(oldText: string, newText: string, budgetMs = DIFF_BUDGET_MS): Hunk[] {
   let start = 0
   const max = Math.min(oldText.length, newText.length)
   while (start < max && oldText.charCodeAt(start) === newText.charCodeAt(start)) start++
@@ -51,7 +51,7 @@ export function diffHunks(oldText: string, newText: string): Hunk[] {
   const a = oldText.slice(start, oldText.length - end)
   const b = newText.slice(start, newText.length - end)
   if (a === b) return []
-  const deadline = Date.now() + DIFF_BUDGET_MS
+  const deadline = Date.now() + budgetMs
   const hunks = diffAt(a, b, LEVELS.length - 1, deadline) ?? [{ index: 0, deleteCount: a.length, insert: b }]
   return hunks.map((h) => ({ ...h, index: h.index + start }))
 }

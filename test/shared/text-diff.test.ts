@@ -14,13 +14,19 @@ const touched = (hunks: readonly Hunk[]): number =>
 const paragraph = (words: number): string =>
   Array.from({ length: words }, (_, i) => `word${i % 97}`).join(' ')
 
+/**
+ * A budget no machine load can exhaust: these tests are about how small the edits are, which the
+ * default budget (1 s) makes depend on the machine's speed. Speed is the benches' job.
+ */
+const UNHURRIED = 120_000
+
 describe('diffHunks on texts too big for a character diff', () => {
   it('changes two words of a 30 000-character line, not the whole line', () => {
     const old = paragraph(4500)
     expect(old.length).toBeGreaterThan(30_000)
     const next = old.replace('word5 ', 'fifth ').replace(/word37$/, 'thirty-seven')
     expect(next.endsWith('thirty-seven')).toBe(true)
-    const hunks = diffHunks(old, next)
+    const hunks = diffHunks(old, next, UNHURRIED)
     expect(apply(old, hunks)).toBe(next)
     expect(touched(hunks)).toBeLessThan(40)
   })
@@ -29,9 +35,17 @@ describe('diffHunks on texts too big for a character diff', () => {
     const lines = Array.from({ length: 600 }, (_, i) => `line ${i}: ${paragraph(8)}`)
     const old = lines.join('\n')
     const next = lines.map((l, i) => (i % 3 === 0 ? l.replace('word3', 'WORD3') : l)).join('\n')
-    const hunks = diffHunks(old, next)
+    const hunks = diffHunks(old, next, UNHURRIED)
     expect(apply(old, hunks)).toBe(next)
     expect(touched(hunks)).toBeLessThan(200 * 12)
+  })
+
+  it('replaces a region whole, still correctly, when its time runs out', () => {
+    const old = paragraph(4500)
+    const next = old.replace('word5 ', 'fifth ').replace(/word37$/, 'thirty-seven')
+    const hunks = diffHunks(old, next, 0)
+    expect(apply(old, hunks)).toBe(next)
+    expect(hunks).toHaveLength(1)
   })
 
   it('replaces a region whole when it has nothing in common', () => {
