@@ -722,9 +722,10 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     replicas: readonly string[],
   ): Promise<void> {
     await stages.written
+    // Peers first: the windows' listeners (status, presence, history) would delay the wire.
+    this.broadcast(Channel.Text, batch, null)
     if (changes.length > 0) this.emit('text', changes, 'local')
     this.emit('batch', batch, 'local', false)
-    this.broadcast(Channel.Text, batch, null)
     for (const replica of replicas) this.authors.edited(replica)
     await stages.durable
   }
