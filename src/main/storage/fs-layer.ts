@@ -16,6 +16,7 @@ export interface FileStat {
   readonly ino: number
   isFile(): boolean
   isDirectory(): boolean
+  isSymbolicLink(): boolean
 }
 
 /** An open file. `write` appends at the current position and may write fewer bytes than asked. */
@@ -42,6 +43,8 @@ export interface StorageFs {
   /** Removes a directory tree; no error if it does not exist. */
   rmTree(path: string): Promise<void>
   stat(path: string): Promise<FileStat>
+  /** As `stat`, of a symlink itself rather than what it points to. */
+  lstat(path: string): Promise<FileStat>
   realpath(path: string): Promise<string>
 }
 
@@ -74,6 +77,7 @@ export const nodeFs: StorageFs = {
   },
   rmTree: (path) => fsp.rm(path, { recursive: true, force: true }),
   stat: (path) => fsp.stat(path),
+  lstat: (path) => fsp.lstat(path),
   realpath: (path) => fsp.realpath(path),
 }
 

@@ -128,6 +128,9 @@ export class FaultyFs implements StorageFs {
   rmTree(path: string): Promise<void> {
     return this.inner.rmTree(path)
   }
+  lstat(path: string) {
+    return this.inner.lstat(path)
+  }
   stat(path: string) {
     return this.inner.stat(path)
   }

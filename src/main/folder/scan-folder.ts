@@ -1,0 +1,167 @@
+/**
+ * Lists a shared folder as Meshpad shares it (folder-rules.ts): its folders and text files, each file
+ * with its text, and the files it leaves out, each with the reason, for the UI to show. Paths are
+ * relative to the folder, with `/` separators, in a stable order (by name, folders before their
+ * contents).
+ *
+ * It walks with lstat and never follows a symbolic link: a link can lead out of the folder, and
+ * following it would hand every member files that were never in it (or loop). Links are listed as left
+ * out. An ignored folder is not entered, so `node_modules/` costs one lstat, not one per file.
+ */
+import { join } from 'node:path'
+import { badName } from '../../shared/tree/tree-ops'
+import { StorageError, toStorageError } from '../storage/errors'
+import { errnoCode, nodeFs, type StorageFs } from '../storage/fs-layer'
+import { hashBytes } from '../storage/text-file'
+import { decodeText, type TextFormat } from '../storage/text-format'
+import { FolderRules, MAX_SHARED_BYTES } from './folder-rules'
+
+/** A folder with more entries than this is refused: it is not a project, and would not fit a replica. */
+export const MAX_FOLDER_ENTRIES = 100_000
+/** A `.gitignore` larger than this is not read (a generated one that size would be a mistake). */
+const MAX_GITIGNORE_BYTES = 1024 * 1024
+
+export interface SharedFile {
+  readonly path: string
+  readonly text: string
+  readonly format: TextFormat
+  /** sha256 of the bytes on disk: to tell a change by another program from Meshpad's own write. */
+  readonly hash: string
+  readonly size: number
+}
+
+export type LeftOutReason = 'binary' | 'too-large' | 'symlink' | 'special' | 'bad-name' | 'unreadable'
+
+export interface LeftOutFile {
+  readonly path: string
+  readonly why: LeftOutReason
+  /** For 'unreadable': what the system said. */
+  readonly detail?: string
+}
+
+export interface FolderScan {
+  readonly folders: string[]
+  readonly files: SharedFile[]
+  readonly leftOut: LeftOutFile[]
+  /** Entries the ignore rules left out (not listed: `node_modules/` alone can hold 100,000). */
+  ignored: number
+}
+
+/** A folder that cannot be shared as it is; the message says why and what to do. */
+export class FolderError extends Error {
+  constructor(
+    readonly code: 'NOT_A_FOLDER' | 'TOO_MANY_ENTRIES',
+    message: string,
+  ) {
+    super(message)
+    this.name = 'FolderError'
+  }
+}
+
+export async function scanFolder(root: string, fs: StorageFs = nodeFs): Promise<FolderScan> {
+  let isFolder: boolean
+  try {
+    isFolder = (await fs.lstat(root)).isDirectory()
+  } catch (err) {
+    throw toStorageError(err, 'share the folder', root)
+  }
+  if (!isFolder) throw new FolderError('NOT_A_FOLDER', `${root} is not a folder: choose a folder to share.`)
+  const rules = new FolderRules(await readGitignore(fs, root))
+  const scan: FolderScan = { folders: [], files: [], leftOut: [], ignored: 0 }
+  let entries = 0
+  const walk = async (dir: string): Promise<void> => {
+    let names: string[]
+    try {
+      names = (await fs.readdir(join(root, dir))).sort()
+    } catch (err) {
+      if (dir === '') throw toStorageError(err, 'share the folder', root)
+      scan.leftOut.push({ path: dir, why: 'unreadable', detail: reason(err) })
+      return
+    }
+    const subfolders: string[] = []
+    for (const name of names) {
+      if (++entries > MAX_FOLDER_ENTRIES) {
+        throw new FolderError(
+          'TOO_MANY_ENTRIES',
+          `${root} holds more than ${MAX_FOLDER_ENTRIES.toLocaleString('en')} files and folders: share a ` +
+            'smaller folder, or leave the rest out with .gitignore rules.',
+        )
+      }
+      const path = dir === '' ? name : `${dir}/${name}`
+      const left = await scanEntry(fs, root, path, name, rules, scan)
+      if (left === 'folder') subfolders.push(path)
+    }
+    for (const sub of subfolders) await walk(sub)
+  }
+  await walk('')
+  return scan
+}
+
+/** Sorts one entry into `scan`; returns 'folder' for a folder to walk next. */
+async function scanEntry(
+  fs: StorageFs,
+  root: string,
+  path: string,
+  name: string,
+  rules: FolderRules,
+  scan: FolderScan,
+): Promise<'folder' | 'done'> {
+  let stat
+  try {
+    stat = await fs.lstat(join(root, path))
+  } catch (err) {
+    // Gone since it was listed (another program at work): it will be seen, or not, by the next scan.
+    if (errnoCode(err) !== 'ENOENT') scan.leftOut.push({ path, why: 'unreadable', detail: reason(err) })
+    return 'done'
+  }
+  const isFolder = stat.isDirectory()
+  if (rules.ignores(path, isFolder)) {
+    scan.ignored++
+    return 'done'
+  }
+  if (badName(name) !== undefined) scan.leftOut.push({ path, why: 'bad-name' })
+  else if (stat.isSymbolicLink()) scan.leftOut.push({ path, why: 'symlink' })
+  else if (isFolder) {
+    scan.folders.push(path)
+    return 'folder'
+  } else if (!stat.isFile()) scan.leftOut.push({ path, why: 'special' })
+  else if (stat.size > MAX_SHARED_BYTES) scan.leftOut.push({ path, why: 'too-large' })
+  else await readShared(fs, root, path, scan)
+  return 'done'
+}
+
+async function readShared(fs: StorageFs, root: string, path: string, scan: FolderScan): Promise<void> {
+  let bytes: Uint8Array
+  try {
+    bytes = await fs.readFile(join(root, path))
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') scan.leftOut.push({ path, why: 'unreadable', detail: reason(err) })
+    return
+  }
+  // Checked again: the file may have grown between the lstat and the read.
+  if (bytes.byteLength > MAX_SHARED_BYTES) {
+    scan.leftOut.push({ path, why: 'too-large' })
+    return
+  }
+  try {
+    const { text, format } = decodeText(bytes, path)
+    scan.files.push({ path, text, format, hash: hashBytes(bytes), size: bytes.byteLength })
+  } catch (err) {
+    if (!(err instanceof StorageError) || err.code !== 'NOT_TEXT') throw err
+    scan.leftOut.push({ path, why: 'binary' })
+  }
+}
+
+async function readGitignore(fs: StorageFs, root: string): Promise<string> {
+  const path = join(root, '.gitignore')
+  try {
+    const stat = await fs.lstat(path)
+    if (!stat.isFile() || stat.size > MAX_GITIGNORE_BYTES) return ''
+    return new TextDecoder().decode(await fs.readFile(path))
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return ''
+    throw toStorageError(err, 'read the ignore rules', path)
+  }
+}
+
+const reason = (err: unknown): string => errnoCode(err) ?? (err instanceof Error ? err.message : String(err))
