@@ -1,0 +1,225 @@
+/**
+ * Brings a shared folder on disk to a state of the replicated tree: folders made, files written
+ * (atomically: never half old, half new), renamed and moved as renames (an editor that has the file
+ * open keeps it), and removed. The writer remembers what it last wrote or adopted from a scan, with the
+ * hash of each file's bytes, and never destroys what it does not know:
+ *
+ * - a file changed on disk since (by another program, not yet merged) is not overwritten or removed:
+ *   it is reported as 'changed-on-disk', for the caller to merge first;
+ * - a path taken by a file it does not know (one the ignore rules leave out, or one just made) is not
+ *   written or moved over: 'occupied';
+ * - a removed folder that still holds files it does not share (build output, ignored files) is kept:
+ *   'kept-folder'.
+ *
+ * Moves go in two steps, every moving entry to a temp name in the folder's root first, then to its
+ * place, so that swaps and moves into moved folders need no ordering; an entry that keeps its place
+ * inside a moving folder goes with it. Temp names end in `.meshpad-tmp`, which scans leave out. A crash
+ * between the two steps leaves an entry under its temp name: the documents hold the shared files' text,
+ * which the next apply writes again, and the temp entry is left for the person to look at rather than
+ * deleted, as a moved folder may hold files that are not shared. Errors of one entry are reported, not
+ * thrown: the rest still goes ahead.
+ */
+import { randomBytes } from 'node:crypto'
+import { dirname, join } from 'node:path'
+import { writeFileAtomic } from '../storage/atomic-write'
+import { errnoCode, nodeFs, type StorageFs } from '../storage/fs-layer'
+import { hashBytes } from '../storage/text-file'
+import { DEFAULT_TEXT_FORMAT, encodeText, type TextFormat } from '../storage/text-format'
+
+export interface MirrorEntry {
+  readonly kind: 'folder' | 'file'
+  /** Relative to the folder, with `/` separators. */
+  readonly path: string
+  /** Files: the text, and the format to write it in (default UTF-8, LF). */
+  readonly text?: string
+  readonly format?: TextFormat
+}
+
+/** The tree's state to mirror: each entry by its tree node ID. */
+export type MirrorState = ReadonlyMap<string, MirrorEntry>
+
+export interface MirrorProblem {
+  readonly path: string
+  readonly why: 'changed-on-disk' | 'occupied' | 'kept-folder' | 'failed'
+  /** For 'failed': what the system said. */
+  readonly detail?: string
+}
+
+interface Known {
+  kind: 'folder' | 'file'
+  path: string
+  /** Files: the hash of the bytes last written or read. */
+  hash?: string
+}
+
+const depth = (path: string): number => path.split('/').length
+const TEMP_SUFFIX = '.meshpad-tmp'
+
+export class FolderWriter {
+  private readonly known = new Map<string, Known>()
+
+  constructor(
+    private readonly root: string,
+    private readonly fs: StorageFs = nodeFs,
+  ) {}
+
+  /** An entry already on disk as the tree has it (from a scan): `hash` of a file's bytes as read. */
+  adopt(id: string, kind: 'folder' | 'file', path: string, hash?: string): void {
+    this.known.set(id, { kind, path, hash })
+  }
+
+  /** The path an entry has on disk now, as far as this writer knows. */
+  pathOf(id: string): string | undefined {
+    return this.known.get(id)?.path
+  }
+
+  async apply(next: MirrorState): Promise<MirrorProblem[]> {
+    const problems: MirrorProblem[] = []
+    await this.move(next, problems)
+    await this.remove(next, problems)
+    await this.write(next, problems)
+    return problems
+  }
+
+  // ---- moves and renames -----------------------------------------------------------------------------
+
+  private async move(next: MirrorState, problems: MirrorProblem[]): Promise<void> {
+    const moving = [...this.known]
+      .filter(([id, k]) => next.has(id) && next.get(id)!.path !== k.path && next.get(id)!.kind === k.kind)
+      .sort(([, a], [, b]) => depth(a.path) - depth(b.path))
+    const parked: { id: string; from: string; temp: string }[] = []
+    for (const [id, k] of moving) {
+      // An entry that keeps its place inside a moving folder goes with it: no rename of its own.
+      const to = next.get(id)!.path
+      const carried = parked.some(
+        (p) => k.path.startsWith(`${p.temp}/`) && to === next.get(p.id)!.path + k.path.slice(p.temp.length),
+      )
+      if (carried) continue
+      const temp = `.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`
+      try {
+        await this.fs.rename(this.abs(k.path), this.abs(temp))
+      } catch (err) {
+        problems.push(failed(k.path, err))
+        continue
+      }
+      parked.push({ id, from: k.path, temp })
+      this.relocate(k.path, temp)
+    }
+    parked.sort((a, b) => depth(next.get(a.id)!.path) - depth(next.get(b.id)!.path))
+    for (const { id, from, temp } of parked) {
+      const to = next.get(id)!.path
+      try {
+        // Never renamed over anything: a rename would replace a file there without a word. Taken, it
+        // goes back where it was; if that is taken too, it stays parked (the document has its text).
+        const target = !(await this.exists(to)) ? to : !(await this.exists(from)) ? from : null
+        if (target !== to) problems.push({ path: to, why: 'occupied' })
+        if (target === null) continue
+        await this.fs.mkdir(dirname(this.abs(target)))
+        await this.fs.rename(this.abs(temp), this.abs(target))
+        this.relocate(temp, target)
+      } catch (err) {
+        problems.push(failed(to, err))
+      }
+    }
+  }
+
+  /** Rewrites the known path of `from` and of everything under it. */
+  private relocate(from: string, to: string): void {
+    for (const k of this.known.values()) {
+      if (k.path === from) k.path = to
+      else if (k.path.startsWith(`${from}/`)) k.path = to + k.path.slice(from.length)
+    }
+  }
+
+  // ---- removals --------------------------------------------------------------------------------------
+
+  private async remove(next: MirrorState, problems: MirrorProblem[]): Promise<void> {
+    const gone = [...this.known].filter(([id]) => !next.has(id))
+    // Files first, then folders, deepest first: a folder is removed only once it is empty.
+    gone.sort(([, a], [, b]) =>
+      a.kind === b.kind ? depth(b.path) - depth(a.path) : a.kind === 'file' ? -1 : 1,
+    )
+    for (const [id, k] of gone) {
+      try {
+        if (k.kind === 'file') {
+          const hash = await this.hashOnDisk(k.path)
+          if (hash !== undefined && hash !== k.hash) {
+            problems.push({ path: k.path, why: 'changed-on-disk' })
+            continue
+          }
+          if (hash !== undefined) await this.fs.unlink(this.abs(k.path))
+        } else if (await this.exists(k.path)) {
+          if ((await this.fs.readdir(this.abs(k.path))).length > 0) {
+            problems.push({ path: k.path, why: 'kept-folder' })
+            this.known.delete(id)
+            continue
+          }
+          await this.fs.rmTree(this.abs(k.path)) // empty: nothing but the folder itself goes
+        }
+        this.known.delete(id)
+      } catch (err) {
+        problems.push(failed(k.path, err))
+      }
+    }
+  }
+
+  // ---- folders made, files written -------------------------------------------------------------------
+
+  private async write(next: MirrorState, problems: MirrorProblem[]): Promise<void> {
+    const entries = [...next].sort(([, a], [, b]) => depth(a.path) - depth(b.path))
+    for (const [id, entry] of entries) {
+      const k = this.known.get(id)
+      if (k && k.path !== entry.path) continue // its move failed: reported already
+      try {
+        if (entry.kind === 'folder') {
+          if (!k) {
+            await this.fs.mkdir(this.abs(entry.path))
+            this.known.set(id, { kind: 'folder', path: entry.path })
+          }
+          continue
+        }
+        const bytes = encodeText(entry.text ?? '', entry.format ?? DEFAULT_TEXT_FORMAT)
+        const hash = hashBytes(bytes)
+        if (k?.hash === hash) continue
+        const onDisk = await this.hashOnDisk(entry.path)
+        if (onDisk !== undefined && onDisk !== k?.hash) {
+          problems.push({ path: entry.path, why: k ? 'changed-on-disk' : 'occupied' })
+          continue
+        }
+        await this.fs.mkdir(dirname(this.abs(entry.path)))
+        await writeFileAtomic(this.fs, this.abs(entry.path), bytes, { action: 'write' })
+        this.known.set(id, { kind: 'file', path: entry.path, hash })
+      } catch (err) {
+        problems.push(failed(entry.path, err))
+      }
+    }
+  }
+
+  private abs(path: string): string {
+    return join(this.root, ...path.split('/'))
+  }
+
+  private async exists(path: string): Promise<boolean> {
+    try {
+      await this.fs.lstat(this.abs(path))
+      return true
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return false
+      throw err
+    }
+  }
+
+  /** The hash of a file's bytes on disk, or undefined if there is no file. */
+  private async hashOnDisk(path: string): Promise<string | undefined> {
+    try {
+      return hashBytes(await this.fs.readFile(this.abs(path)))
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return undefined
+      throw err
+    }
+  }
+}
+
+function failed(path: string, err: unknown): MirrorProblem {
+  return { path, why: 'failed', detail: errnoCode(err) ?? (err instanceof Error ? err.message : String(err)) }
+}
