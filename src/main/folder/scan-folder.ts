@@ -66,7 +66,25 @@ export async function scanFolder(root: string, fs: StorageFs = nodeFs): Promise<
     throw toStorageError(err, 'share the folder', root)
   }
   if (!isFolder) throw new FolderError('NOT_A_FOLDER', `${root} is not a folder: choose a folder to share.`)
-  const rules = new FolderRules(await readGitignore(fs, root))
+  return scanPaths(root, [''], await loadRules(root, fs), fs)
+}
+
+/** The folder's ignore rules, as they are on disk now. */
+export async function loadRules(root: string, fs: StorageFs = nodeFs): Promise<FolderRules> {
+  return new FolderRules(await readGitignore(fs, root))
+}
+
+/**
+ * What is at each of `paths` now (a file, or a folder with everything under it; '' is the whole
+ * folder), as `scanFolder` reports it; a path that is not there is left out of the result, and an
+ * ignored one counted as ignored.
+ */
+export async function scanPaths(
+  root: string,
+  paths: readonly string[],
+  rules: FolderRules,
+  fs: StorageFs = nodeFs,
+): Promise<FolderScan> {
   const scan: FolderScan = { folders: [], files: [], leftOut: [], ignored: 0 }
   let entries = 0
   const walk = async (dir: string): Promise<void> => {
@@ -75,7 +93,8 @@ export async function scanFolder(root: string, fs: StorageFs = nodeFs): Promise<
       names = (await fs.readdir(join(root, dir))).sort()
     } catch (err) {
       if (dir === '') throw toStorageError(err, 'share the folder', root)
-      scan.leftOut.push({ path: dir, why: 'unreadable', detail: reason(err) })
+      if (errnoCode(err) !== 'ENOENT')
+        scan.leftOut.push({ path: dir, why: 'unreadable', detail: reason(err) })
       return
     }
     const subfolders: string[] = []
@@ -88,12 +107,18 @@ export async function scanFolder(root: string, fs: StorageFs = nodeFs): Promise<
         )
       }
       const path = dir === '' ? name : `${dir}/${name}`
-      const left = await scanEntry(fs, root, path, name, rules, scan)
-      if (left === 'folder') subfolders.push(path)
+      if ((await scanEntry(fs, root, path, name, rules, scan)) === 'folder') subfolders.push(path)
     }
     for (const sub of subfolders) await walk(sub)
   }
-  await walk('')
+  for (const path of paths) {
+    if (path === '') await walk('')
+    else if (
+      (await scanEntry(fs, root, path, path.slice(path.lastIndexOf('/') + 1), rules, scan)) === 'folder'
+    ) {
+      await walk(path)
+    }
+  }
   return scan
 }
 
