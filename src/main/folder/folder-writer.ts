@@ -73,6 +73,29 @@ export class FolderWriter {
     return this.known.get(id)?.path
   }
 
+  /** The entry this writer knows at `path`. */
+  idAt(path: string): string | undefined {
+    for (const [id, k] of this.known) if (k.path === path) return id
+    return undefined
+  }
+
+  /** The entries known at `path` and under it. */
+  idsUnder(path: string): string[] {
+    return [...this.known]
+      .filter(([, k]) => k.path === path || k.path.startsWith(`${path}/`))
+      .map(([id]) => id)
+  }
+
+  /** The hash of a file's bytes as last written or read. */
+  hashOf(id: string): string | undefined {
+    return this.known.get(id)?.hash
+  }
+
+  /** Forgets an entry that is no longer on disk (another program removed it). */
+  forget(id: string): void {
+    this.known.delete(id)
+  }
+
   async apply(next: MirrorState): Promise<MirrorProblem[]> {
     const problems: MirrorProblem[] = []
     await this.move(next, problems)
