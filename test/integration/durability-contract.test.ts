@@ -58,6 +58,24 @@ describe('durability contract', () => {
     expect(acknowledged && windowAcknowledged).toBe(true)
   })
 
+  it('seals what it sent before it closes: edits made just before quitting reach peers through relays', async () => {
+    // alice — bob — carol: carol hears of alice's edits only through bob, which needs alice's seal.
+    const alice = await cluster.start('alice')
+    const bob = await cluster.start('bob')
+    const carol = await cluster.start('carol')
+    const doc = await cluster.createDoc(alice, 'start')
+    await cluster.join(alice, bob, doc.docId, 'owner')
+    const carolDoc = await cluster.join(bob, carol, doc.docId)
+    expect(carol.node.workspace.session(alice.self)).toBeUndefined()
+    await doc.insert(5, ', typed just before quitting')
+    await alice.node.close() // well within the 1 s after which a pause in typing is sealed
+    await until(
+      'carol has the last edit',
+      () => carolDoc.text === 'start, typed just before quitting',
+      10_000,
+    )
+  })
+
   it('sends no edit whose write failed, and sends it once the disk takes it', async () => {
     const fs = new FaultyFs()
     const alice = await cluster.start('alice', { storageFs: fs, antiEntropyMs: 200 })
