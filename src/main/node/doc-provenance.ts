@@ -462,18 +462,28 @@ export class DocProvenance {
     const wait = Math.max(0, Math.min(SEAL_IDLE_MS, since + SEAL_MAX_MS - now))
     const timer = setTimeout(() => {
       this.sealTimers.delete(replica)
-      const before = this.provenance.sealOf(replica)
-      const seal = this.sealOwn(replica)
-      if (seal && seal !== before) this.host.broadcast(Channel.Seals, encodeSeals([seal]), null)
+      this.sealAndSend(replica)
     }, wait)
     timer.unref?.()
     this.sealTimers.set(replica, { timer, since })
   }
 
-  /** Stops sealing in the background (the document is closing); what is unsealed is sealed on request later. */
-  stopSealing(): void {
-    for (const { timer } of this.sealTimers.values()) clearTimeout(timer)
+  /**
+   * Seals now what waits for a pause in typing, and sends it: the node is about to close, and a peer
+   * that holds these edits for a seal (or passes them on) would otherwise wait for this device's return.
+   */
+  sealPending(): void {
+    for (const [replica, { timer }] of this.sealTimers) {
+      clearTimeout(timer)
+      this.sealAndSend(replica)
+    }
     this.sealTimers.clear()
+  }
+
+  private sealAndSend(replica: string): void {
+    const before = this.provenance.sealOf(replica)
+    const seal = this.sealOwn(replica)
+    if (seal && seal !== before) this.host.broadcast(Channel.Seals, encodeSeals([seal]), null)
   }
 
   /**

@@ -542,8 +542,9 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   }
 
   /** Stops sealing in the background (the document is closing). */
-  stopSealing(): void {
-    this.authors.stopSealing()
+  /** Seals and sends now what waits for a pause in typing (the node is closing). */
+  sealPending(): void {
+    this.authors.sealPending()
   }
 
   /** A replica of this device for the UI's editor (doc-provenance.ts). */

@@ -654,9 +654,10 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     if (this.closed) return
     this.closed = true
     if (this.timer) clearInterval(this.timer)
+    // Before the connections go: peers that hold this device's last edits for its seal get it now.
+    for (const d of this.openDocs()) d.sealPending()
     for (const { conn } of this.sessions.values()) conn.close('node is shutting down')
     this.sessions.clear()
-    for (const d of this.openDocs()) d.stopSealing()
     const closed = await Promise.all(
       this.openDocs().map(async (d) => {
         await d.durable.close()
