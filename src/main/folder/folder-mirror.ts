@@ -60,15 +60,26 @@ export class FolderMirror {
   /** What other programs changed, as tree ops for peers (texts go through `FileTexts.set`). */
   fromDisk(delta: FolderDelta): TreeOp[] {
     const ops: TreeOp[] = []
+    // What went away: paths gone, and paths whose kind changed (a file where a folder was, or the
+    // other way round). Forgotten at once, so that nothing new is placed under them.
+    const goneIds = new Set<string>()
+    for (const path of delta.gone) for (const id of this.writer.idsUnder(path)) goneIds.add(id)
+    for (const path of delta.now.folders) {
+      const id = this.writer.idAt(path)
+      if (id !== undefined && this.writer.kindOf(id) !== 'folder') goneIds.add(id)
+    }
+    for (const file of delta.now.files) {
+      const id = this.writer.idAt(file.path)
+      if (id !== undefined && this.writer.kindOf(id) !== 'file') {
+        for (const under of this.writer.idsUnder(file.path)) goneIds.add(under)
+      }
+    }
     // Files that went away, by hash: a new file with the same bytes is the same file, moved.
     const goneFiles = new Map<string, string[]>()
-    const goneIds = new Set<string>()
-    for (const path of delta.gone) {
-      for (const id of this.writer.idsUnder(path)) {
-        goneIds.add(id)
-        const hash = this.writer.hashOf(id)
-        if (hash !== undefined) goneFiles.set(hash, [...(goneFiles.get(hash) ?? []), id])
-      }
+    for (const id of goneIds) {
+      const hash = this.writer.hashOf(id)
+      if (hash !== undefined) goneFiles.set(hash, [...(goneFiles.get(hash) ?? []), id])
+      this.writer.forget(id)
     }
     for (const path of delta.now.folders)
       if (this.writer.idAt(path) === undefined) this.createFolder(path, ops)
@@ -93,10 +104,7 @@ export class FolderMirror {
     // Deepest first, so that a folder's removal does not carry away a node moved out of it above.
     const removed = [...goneIds].filter((id) => this.tree.place(id) !== undefined)
     removed.sort((a, b) => (this.tree.path(b) ?? '').length - (this.tree.path(a) ?? '').length)
-    for (const id of removed) {
-      ops.push(this.tree.remove(id))
-      this.writer.forget(id)
-    }
+    for (const id of removed) ops.push(this.tree.remove(id))
     return ops
   }
 

@@ -11,8 +11,9 @@
  * - a removed folder that still holds files it does not share (build output, ignored files) is kept:
  *   'kept-folder'.
  *
- * Moves go in two steps, every moving entry to a temp name in the folder's root first, then to its
- * place, so that swaps and moves into moved folders need no ordering; an entry that keeps its place
+ * Moves go in two steps, every moving entry to a temp name in the folder's root first, then (after the
+ * removals) to its place, so that swaps, moves into moved folders and a folder taking the name of a
+ * removed file need no ordering; an entry that keeps its place
  * inside a moving folder goes with it. Temp names end in `.meshpad-tmp`, which scans leave out. A crash
  * between the two steps leaves an entry under its temp name: the documents hold the shared files' text,
  * which the next apply writes again, and the temp entry is left for the person to look at rather than
@@ -53,6 +54,13 @@ interface Known {
 }
 
 const depth = (path: string): number => path.split('/').length
+
+/** An entry moved out of the way to a temp name, on its way from `from` to its place. */
+interface Parked {
+  readonly id: string
+  readonly from: string
+  readonly temp: string
+}
 const TEMP_SUFFIX = '.meshpad-tmp'
 
 export class FolderWriter {
@@ -86,6 +94,10 @@ export class FolderWriter {
       .map(([id]) => id)
   }
 
+  kindOf(id: string): 'folder' | 'file' | undefined {
+    return this.known.get(id)?.kind
+  }
+
   /** The hash of a file's bytes as last written or read. */
   hashOf(id: string): string | undefined {
     return this.known.get(id)?.hash
@@ -98,19 +110,23 @@ export class FolderWriter {
 
   async apply(next: MirrorState): Promise<MirrorProblem[]> {
     const problems: MirrorProblem[] = []
-    await this.move(next, problems)
+    // Removals between the two steps of the moves: what moves out of a removed folder has left it,
+    // and nothing removed (a file where a folder now goes) is in the way of what moves in.
+    const parked = await this.park(next, problems)
     await this.remove(next, problems)
+    await this.place(next, parked, problems)
     await this.write(next, problems)
     return problems
   }
 
   // ---- moves and renames -----------------------------------------------------------------------------
 
-  private async move(next: MirrorState, problems: MirrorProblem[]): Promise<void> {
+  /** The first step of the moves: each moving entry to a temp name in the root. */
+  private async park(next: MirrorState, problems: MirrorProblem[]): Promise<Parked[]> {
     const moving = [...this.known]
       .filter(([id, k]) => next.has(id) && next.get(id)!.path !== k.path && next.get(id)!.kind === k.kind)
       .sort(([, a], [, b]) => depth(a.path) - depth(b.path))
-    const parked: { id: string; from: string; temp: string }[] = []
+    const parked: Parked[] = []
     for (const [id, k] of moving) {
       // An entry that keeps its place inside a moving folder goes with it: no rename of its own.
       const to = next.get(id)!.path
@@ -128,6 +144,11 @@ export class FolderWriter {
       parked.push({ id, from: k.path, temp })
       this.relocate(k.path, temp)
     }
+    return parked
+  }
+
+  /** The second step: each parked entry to its place, shallowest first. */
+  private async place(next: MirrorState, parked: Parked[], problems: MirrorProblem[]): Promise<void> {
     parked.sort((a, b) => depth(next.get(a.id)!.path) - depth(next.get(b.id)!.path))
     for (const { id, from, temp } of parked) {
       const to = next.get(id)!.path
