@@ -10,13 +10,15 @@
  * request, which adds the document's state for the page), and the rest (total − request: the frame
  * to the page and everything the page does), with the page's main-thread busy time from CDP beside it.
  * Runs alternate between the two editors, so both see the same machine noise; each run is a fresh page.
+ * The pages are driven over the bare DevTools protocol (cdp-browser.ts), not Playwright, whose Network
+ * domain would make the page copy the 10 MB WebSocket frame into a protocol event.
  */
 import { copyFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import type { BrowserContext, CDPSession, Page } from 'playwright-core'
 import type { AppService } from '../src/main/hosts/app-service'
 import type { LinkedFile as LinkedFileClass } from '../src/main/storage/linked-file'
+import { launchCdpBrowser, type CdpPage } from './cdp-browser'
 import { median, rotation, spread } from './stats'
 
 export interface OpenSize {
@@ -25,9 +27,6 @@ export interface OpenSize {
 }
 
 export interface OpenBenchSetup {
-  readonly context: BrowserContext
-  readonly meshpad: Page
-  readonly baseline: Page
   readonly service: AppService
   /** The Meshpad page's URL (browser mode, token included). */
   readonly meshpadUrl: string
@@ -70,16 +69,15 @@ const watchOpen = (firstLine: string): string => `(() => {
   observer.observe(document.body, { subtree: true, childList: true, characterData: true })
 })()`
 
-/** The page's main-thread busy time so far (ms), from Chromium's own counters. */
-async function taskMs(cdp: CDPSession): Promise<number> {
-  const { metrics } = (await cdp.send('Performance.getMetrics')) as {
-    metrics: { name: string; value: number }[]
-  }
-  return (metrics.find((m) => m.name === 'TaskDuration')?.value ?? 0) * 1000
-}
+/** Types `path` into the toolbar's box as a person would (React hears it through the input event). */
+const typePath = (path: string): string => `(() => {
+  const input = document.querySelector('[data-testid="target"]')
+  Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(input, ${JSON.stringify(path)})
+  input.dispatchEvent(new Event('input', { bubbles: true }))
+})()`
 
-/** Waits for the first line to show; the ms since the page asked. (Polled from here: waitForFunction evals, which the app's CSP forbids.) */
-async function shownAfterAsking(page: Page): Promise<number> {
+/** Waits for the first line to show; the ms since the page asked.  */
+async function shownAfterAsking(page: CdpPage): Promise<number> {
   const end = Date.now() + 60_000
   for (;;) {
     const [asked, shown] = (await page.evaluate('[window.__askedAt, window.__shownAt]')) as unknown[]
@@ -129,20 +127,25 @@ function nodeTimer(service: AppService): { openWith: number[]; request: number[]
   return times
 }
 
-/**
- * Opens each size `runs` times in each editor, alternating, and prints the table. The last open of
- * each page is of the last size, which the pages then hold (editor.ts types into them next).
- * Returns the document ID of Meshpad's last open.
- */
-export async function measureOpens(setup: OpenBenchSetup, sizes: readonly OpenSize[]): Promise<string> {
-  const { meshpad, baseline, runs } = setup
+/** Opens each size `runs` times in each editor, alternating, and prints the table. */
+export async function measureOpens(setup: OpenBenchSetup, sizes: readonly OpenSize[]): Promise<void> {
   const times = nodeTimer(setup.service)
-  const cdp = {
-    meshpad: await setup.context.newCDPSession(meshpad),
-    baseline: await setup.context.newCDPSession(baseline),
+  const browser = await launchCdpBrowser()
+  try {
+    await measure(setup, sizes, times, await browser.newPage(), await browser.newPage())
+  } finally {
+    await browser.close()
   }
-  await cdp.meshpad.send('Performance.enable')
-  await cdp.baseline.send('Performance.enable')
+}
+
+async function measure(
+  setup: OpenBenchSetup,
+  sizes: readonly OpenSize[],
+  times: { openWith: number[]; request: number[] },
+  meshpad: CdpPage,
+  baseline: CdpPage,
+): Promise<void> {
+  const { runs } = setup
   const results = new Map(sizes.map((s) => [s.label, { meshpad: [] as Run[], baseline: [] as Run[] }]))
   const sources = new Map<string, string>()
   for (const size of sizes) {
@@ -151,21 +154,19 @@ export async function measureOpens(setup: OpenBenchSetup, sizes: readonly OpenSi
     sources.set(size.label, source)
     writeFileSync(join(setup.baselineDir, `${size.label.replace(/\W/g, '')}.txt`), size.text)
   }
-  let docId = ''
   let fileNo = 0
   const openMeshpad = async (size: OpenSize): Promise<Run> => {
     // A file never opened before, each time: the first open, which imports the text.
     const file = join(setup.dir, `open-${fileNo++}.txt`)
     copyFileSync(sources.get(size.label)!, file)
     await meshpad.goto(setup.meshpadUrl)
-    await meshpad.getByTestId('target').fill(file)
+    await meshpad.evaluate(typePath(file))
     await meshpad.evaluate(watchOpen(size.text.slice(0, size.text.indexOf('\n'))))
     const before = { openWith: times.openWith.length, request: times.request.length }
-    const busy = await taskMs(cdp.meshpad)
-    await meshpad.getByTestId('open').click()
+    const busy = await meshpad.busyMs()
+    await meshpad.evaluate(`document.querySelector('[data-testid="open"]').click()`)
     const total = await shownAfterAsking(meshpad)
-    const pageBusy = (await taskMs(cdp.meshpad)) - busy
-    docId = await meshpad.getByTestId('doc-id').innerText()
+    const pageBusy = (await meshpad.busyMs()) - busy
     const openWith = times.openWith.slice(before.openWith)
     const request = times.request.slice(before.request)
     if (openWith.length !== 1 || request.length !== 1)
@@ -174,17 +175,13 @@ export async function measureOpens(setup: OpenBenchSetup, sizes: readonly OpenSi
   }
   const openBaseline = async (size: OpenSize): Promise<Run> => {
     await baseline.goto(setup.baselineUrl)
-    await baseline.locator('body').waitFor()
-    if ((await baseline.evaluate('typeof window.baselineOpen')) !== 'function') {
-      await baseline.waitForLoadState('load')
-    }
     await baseline.evaluate(watchOpen(size.text.slice(0, size.text.indexOf('\n'))))
-    const busy = await taskMs(cdp.baseline)
+    const busy = await baseline.busyMs()
     await baseline.evaluate(
       `void window.baselineOpen(${JSON.stringify(`${size.label.replace(/\W/g, '')}.txt`)})`,
     )
     const total = await shownAfterAsking(baseline)
-    const pageBusy = (await taskMs(cdp.baseline)) - busy
+    const pageBusy = (await baseline.busyMs()) - busy
     const length = (await baseline.evaluate('window.baselineView.state.doc.length')) as number
     if (length !== size.text.length) throw new Error('the baseline did not get the whole text')
     return { total, openWith: 0, request: 0, pageBusy }
@@ -197,8 +194,6 @@ export async function measureOpens(setup: OpenBenchSetup, sizes: readonly OpenSi
       }
     }
   }
-  await cdp.meshpad.detach()
-  await cdp.baseline.detach()
 
   const cell = (xs: readonly number[]): string =>
     `${median(xs).toFixed(0).padStart(5)} (${spread(xs)})`.padEnd(19)
@@ -218,5 +213,4 @@ export async function measureOpens(setup: OpenBenchSetup, sizes: readonly OpenSi
         `${cell(b.map((r) => r.total))}${cell(b.map((r) => r.pageBusy))}${ratio.toFixed(2)}×`,
     )
   }
-  return docId
 }
