@@ -139,7 +139,16 @@ export async function launchCdpBrowser(): Promise<CdpBrowser> {
       const exited = new Promise((resolve) => child.once('exit', resolve))
       child.kill()
       await exited
-      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 })
+      // Its helper processes may still be writing the profile for a moment after it exits.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          rmSync(profile, { recursive: true, force: true })
+          break
+        } catch (err) {
+          if (attempt === 20) throw err
+          await new Promise((resolve) => setTimeout(resolve, 250))
+        }
+      }
     },
   }
 }
