@@ -9,6 +9,8 @@ import { CrdtDecodeError } from './types'
 const utf8Encoder = new TextEncoder()
 /** Strings longer than this are encoded natively, not by the per-character loop (see `utf8`). */
 const LONG_STRING = 1024
+/** Units per buffer check in `taggedUnits`. */
+const TAGGED_UNITS_STEP = 1 << 16
 /** `take` hands over buffers from this size on (below, a copy is cheap and keeps the buffer warm). */
 const HAND_OVER_FROM = 64 * 1024
 // ignoreBOM: without it the decoder drops a U+FEFF at the start of every string it decodes, and a user's
@@ -102,6 +104,34 @@ export class ByteWriter {
     }
     if (i < n) pos += utf8Encoder.encodeInto(i === 0 ? s : s.slice(i), buf.subarray(pos)).written
     this.pos = pos
+  }
+
+  /**
+   * For each UTF-16 code unit of `s` from `from` to `to` (exclusive): the byte `tag`, then the unit
+   * as `uint` writes it. A run of continuations in a replica's op stream (op-stream.ts), which for an
+   * imported file is millions of them: one loop here, not two calls a character.
+   */
+  taggedUnits(tag: number, s: string, from: number, to: number): void {
+    for (let start = from; start < to; start += TAGGED_UNITS_STEP) {
+      const stop = Math.min(to, start + TAGGED_UNITS_STEP)
+      this.ensure((stop - start) * 4) // a tag and at most three bytes (a unit is below 2^16)
+      const buf = this.buf
+      let pos = this.pos
+      for (let i = start; i < stop; i++) {
+        const u = s.charCodeAt(i)
+        buf[pos++] = tag
+        if (u < 0x80) buf[pos++] = u
+        else if (u < 0x4000) {
+          buf[pos++] = (u & 0x7f) | 0x80
+          buf[pos++] = u >>> 7
+        } else {
+          buf[pos++] = (u & 0x7f) | 0x80
+          buf[pos++] = ((u >>> 7) & 0x7f) | 0x80
+          buf[pos++] = u >>> 14
+        }
+      }
+      this.pos = pos
+    }
   }
 
   /** A length-prefixed UTF-8 string. */

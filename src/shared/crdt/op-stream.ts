@@ -42,30 +42,38 @@ export function writeOpStream(
     const end = Math.min(op.counter + op.length - 1, until)
     if (end <= cursor.counter) continue
     if (op.counter > cursor.counter + 1) return false
-    for (let c = cursor.counter + 1; c <= end; c++) {
-      const i = c - op.counter
-      if (op.kind === 0) {
-        const unit = op.text.charCodeAt(i)
-        const right = idKey(ids, op.originRightAgent, op.originRightCounter)
-        const leftAgent = i === 0 ? op.originLeftAgent : agent
-        const leftCounter = i === 0 ? op.originLeftCounter : c - 1
-        if (leftAgent === agent && leftCounter === c - 1 && cursor.lastRight === right) {
-          w.byte(CONTINUE)
-          w.uint(unit)
-        } else {
-          w.byte(INSERT)
-          w.uint(unit)
-          writeId(w, ids, leftAgent, leftCounter)
-          writeId(w, ids, op.originRightAgent, op.originRightCounter)
-        }
-        cursor.lastRight = right
+    if (op.kind === 0) {
+      // The right origin is the op's for every character of it (a file's 10 MB import is one op: built
+      // once, not once a character).
+      const right = idKey(ids, op.originRightAgent, op.originRightCounter)
+      const text = op.text
+      const c = cursor.counter + 1
+      const first = c - op.counter
+      const unit = text.charCodeAt(first)
+      const leftAgent = first === 0 ? op.originLeftAgent : agent
+      const leftCounter = first === 0 ? op.originLeftCounter : c - 1
+      if (leftAgent === agent && leftCounter === c - 1 && cursor.lastRight === right) {
+        w.byte(CONTINUE)
+        w.uint(unit)
       } else {
+        w.byte(INSERT)
+        w.uint(unit)
+        writeId(w, ids, leftAgent, leftCounter)
+        writeId(w, ids, op.originRightAgent, op.originRightCounter)
+      }
+      cursor.lastRight = right
+      // Every later character of the op follows the one before it, before the same right origin.
+      w.taggedUnits(CONTINUE, text, first + 1, end - op.counter + 1)
+      cursor.counter = end
+    } else {
+      for (let c = cursor.counter + 1; c <= end; c++) {
+        const i = c - op.counter
         w.byte(DELETE)
         const target = op.backward ? op.targetCounter + op.length - 1 - i : op.targetCounter + i
         writeId(w, ids, op.targetAgent, target)
         cursor.lastRight = null
+        cursor.counter = c
       }
-      cursor.counter = c
     }
     if (cursor.counter >= until) return true
   }

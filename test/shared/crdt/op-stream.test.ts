@@ -57,6 +57,32 @@ describe('the op stream of a replica', () => {
     })
   }
 
+  it('writes a long insert as its first character, then a continuation per code unit', () => {
+    // A file's import: one op of 100 000 code units (ASCII, two-byte, three-byte varints, a pair).
+    const text = 'lé€😀\n'.repeat(20_000)
+    const doc = new TextDoc('importer-one')
+    doc.localInsert(0, text)
+    const expected = new ByteWriter()
+    expected.byte(2) // INSERT, no left and no right origin
+    expected.uint(text.charCodeAt(0))
+    expected.byte(0)
+    expected.byte(0)
+    for (let i = 1; i < text.length; i++) {
+      expected.byte(1) // CONTINUE
+      expected.uint(text.charCodeAt(i))
+    }
+    const { ids, agent, ops } = doc.opsOf('importer-one', 0)
+    const w = new ByteWriter()
+    expect(writeOpStream(w, ids, ops, agent, streamStart(), text.length)).toBe(true)
+    expect(w.view()).toEqual(expected.view())
+    // Resumed from the middle of the op: the same bytes as in one go.
+    const cursor = streamStart()
+    const parts = new ByteWriter()
+    expect(writeOpStream(parts, ids, ops, agent, cursor, 12_345)).toBe(true)
+    expect(writeOpStream(parts, ids, ops, agent, cursor, text.length)).toBe(true)
+    expect(parts.view()).toEqual(expected.view())
+  })
+
   it('differs for different ops under the same IDs', () => {
     const a = new TextDoc('mallory-0001')
     const b = new TextDoc('mallory-0001')
