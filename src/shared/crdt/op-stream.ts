@@ -24,10 +24,19 @@ export interface StreamCursor {
 
 export const streamStart = (): StreamCursor => ({ counter: 0, lastRight: null })
 
+/** With a `spill`, the writer is emptied into it whenever it holds this much. */
+const SPILL_BYTES = 1 << 20
+/** Code units of a long insert written between two looks at the writer's size (when spilling). */
+const RUN_STEP = 1 << 17
+
 /**
  * Writes the counters of `agent`'s ops after `cursor.counter` up to `until` (inclusive), in order, and
  * moves the cursor. Ops of other agents and counters already written are skipped. Returns false, having
  * written the counters before it, at the first gap (a counter missing from `ops`).
+ *
+ * `spill`, if given, takes the bytes in order as they pile up (about a megabyte at a time; the writer
+ * is emptied after each), so that hashing a 10 MB import never holds its 20 MB stream; whatever is
+ * left in the writer at the end comes after them.
  */
 export function writeOpStream(
   w: ByteWriter,
@@ -36,7 +45,13 @@ export function writeOpStream(
   agent: number,
   cursor: StreamCursor,
   until: number,
+  spill?: (bytes: Uint8Array) => void,
 ): boolean {
+  const spilled = (): void => {
+    if (!spill || w.length < SPILL_BYTES) return
+    spill(w.view())
+    w.reset(4 * SPILL_BYTES)
+  }
   for (const op of ops) {
     if (op.agent !== agent) continue
     const end = Math.min(op.counter + op.length - 1, until)
@@ -63,7 +78,13 @@ export function writeOpStream(
       }
       cursor.lastRight = right
       // Every later character of the op follows the one before it, before the same right origin.
-      w.taggedUnits(CONTINUE, text, first + 1, end - op.counter + 1)
+      const last = end - op.counter + 1
+      for (let from = first + 1; from < last;) {
+        const to = spill ? Math.min(last, from + RUN_STEP) : last
+        w.taggedUnits(CONTINUE, text, from, to)
+        from = to
+        spilled()
+      }
       cursor.counter = end
     } else {
       for (let c = cursor.counter + 1; c <= end; c++) {
@@ -75,6 +96,7 @@ export function writeOpStream(
         cursor.counter = c
       }
     }
+    spilled()
     if (cursor.counter >= until) return true
   }
   return cursor.counter >= until
