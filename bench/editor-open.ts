@@ -19,6 +19,7 @@ import { join } from 'node:path'
 import type { AppService } from '../src/main/hosts/app-service'
 import type { LinkedFile as LinkedFileClass } from '../src/main/storage/linked-file'
 import { launchCdpBrowser, type CdpPage } from './cdp-browser'
+import { settle } from './settle'
 import { median, rotation, spread } from './stats'
 
 export interface OpenSize {
@@ -191,6 +192,11 @@ async function measure(
       for (const name of rotation(['meshpad', 'baseline'] as const, round)) {
         const run = name === 'meshpad' ? await openMeshpad(size) : await openBaseline(size)
         results.get(size.label)![name].push(run)
+        // A second after an edit the node seals its replica (doc-provenance.ts, SEAL_IDLE_MS): for an
+        // import that hashes the whole text. Each run starts once that, and this process's garbage,
+        // are done with, so that no run is timed with the one before it still working.
+        await new Promise((resolve) => setTimeout(resolve, 1500))
+        await settle()
       }
     }
   }
