@@ -2,12 +2,13 @@
  * `npm run bench -- editor`: keystroke → screen latency in a 10 MB document, in real Chromium, for the
  * real Meshpad renderer (browser mode over a PeerNode, CRDT binding included) side by side with plain
  * CodeMirror 6 holding the same text (bench/editor-baseline). Target: p99 under 16 ms for Meshpad.
- * Also: the time to open the 10 MB file in the page, and what a 1 MB paste sends to the node.
+ * Also: the time to open a 5 MB and a 10 MB file beside plain CodeMirror's (bench/editor-open.ts), and
+ * what a 1 MB paste sends to the node. `npm run bench -- editor --open-only` stops after the opens.
  * Needs `npm run build` (out/renderer) and Chromium (docs/testing.md).
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { basename, dirname, join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { EditorState } from '@codemirror/state'
 import { buildSync } from 'esbuild'
@@ -19,11 +20,14 @@ import { localBatches } from '../src/renderer/src/binding/sync'
 import { TextDoc } from '../src/shared/crdt'
 import { launchChromium } from '../test/support/chromium'
 import { serveStatic } from '../test/support/static-server'
+import { measureOpens } from './editor-open'
 import type { BenchSuite } from './suites'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const rendererDir = join(here, '../out/renderer')
 const FILE_BYTES = 10 * 1024 * 1024
+/** Opens of each size in each editor (medians of these, alternating). */
+const OPEN_RUNS = 5
 const PASTE_CHARS = 1024 * 1024
 /** Keys per round; rounds alternate between the two editors so both see the same machine noise. */
 const ROUND_KEYS = 50
@@ -130,8 +134,8 @@ async function until(check: () => boolean, what: string, ms = 30_000): Promise<v
   }
 }
 
-/** The baseline page: entry.ts bundled as the app bundles it, served with the text from 127.0.0.1. */
-function buildBaseline(dir: string, text: string): void {
+/** The baseline page: entry.ts bundled as the app bundles it, served from 127.0.0.1 (texts added by the bench). */
+function buildBaseline(dir: string): void {
   buildSync({
     entryPoints: [join(here, 'editor-baseline/entry.ts')],
     bundle: true,
@@ -141,7 +145,6 @@ function buildBaseline(dir: string, text: string): void {
     outfile: join(dir, 'bundle.js'),
     logLevel: 'silent',
   })
-  writeFileSync(join(dir, 'doc.txt'), text)
   writeFileSync(
     join(dir, 'index.html'),
     '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><style>html,body{height:100%;margin:0}.cm-editor{height:100%}</style>' +
@@ -165,12 +168,10 @@ async function run(): Promise<void> {
   }
   const dir = mkdtempSync(join(tmpdir(), 'meshpad-bench-editor-'))
   const text = makeCode(FILE_BYTES)
-  const file = join(dir, 'big.txt') // .txt: no language mode, as in the baseline
-  writeFileSync(file, text)
   const paste = makeCode(PASTE_CHARS + 100).slice(0, PASTE_CHARS)
   const baseDir = join(dir, 'baseline')
   mkdirSync(baseDir)
-  buildBaseline(baseDir, text)
+  buildBaseline(baseDir)
 
   const node = await PeerNode.start({ dataDir: join(dir, 'data'), name: 'bench', host: '127.0.0.1' })
   const service = new AppService({ node, host: 'browser', version: 'bench', dataDir: join(dir, 'data') })
@@ -189,19 +190,37 @@ async function run(): Promise<void> {
       page.on('console', (msg) => void (msg.type() === 'error' && errors.push(msg.text())))
     }
 
+    // Opening: files (.txt, no language mode, as in the baseline), in a browser of their own.
+    await measureOpens(
+      {
+        service,
+        meshpadUrl: web.url,
+        baselineUrl: server.url,
+        baselineDir: baseDir,
+        dir,
+        runs: OPEN_RUNS,
+      },
+      [
+        { label: '5 MB', text: makeCode(FILE_BYTES / 2) },
+        { label: '10 MB', text },
+      ],
+    )
+    if (process.argv.includes('--open-only')) return
+
     // Meshpad: open the file through the toolbar, as a person does.
+    const file = join(dir, 'big.txt')
+    writeFileSync(file, text)
     await meshpad.goto(web.url)
     await meshpad.getByTestId('target').fill(file)
     const firstLine = text.slice(0, text.indexOf('\n'))
-    const t0 = performance.now()
     await meshpad.getByTestId('open').click()
     await meshpad.locator('.cm-line', { hasText: firstLine }).first().waitFor()
-    const openMs = performance.now() - t0
     const docId = await meshpad.getByTestId('doc-id').innerText()
     const session = node.workspace.doc(docId)
     if (!session || session.text.length !== text.length) throw new Error('the node did not open the file')
 
     await baseline.goto(server.url)
+    await baseline.evaluate(`window.baselineOpen('10MB.txt')`)
     await baseline.locator('.cm-line', { hasText: firstLine }).first().waitFor()
 
     for (const page of [meshpad, baseline]) {
@@ -257,7 +276,7 @@ async function run(): Promise<void> {
 
     const fmt = (n: number): string => n.toFixed(1).padStart(7)
     console.log(
-      `  ${basename(file)}: ${(text.length / 1e6).toFixed(1)} M chars, ${text.split('\n').length} lines; typing at ${line}`,
+      `  the 10 MB file: ${(text.length / 1e6).toFixed(1)} M chars, ${text.split('\n').length} lines; typing at ${line}`,
     )
     console.log(
       `  keystroke → next paint, ${ROUNDS * ROUND_KEYS} keys each (ms):      p50     p95     p99     max`,
@@ -294,7 +313,6 @@ async function run(): Promise<void> {
     console.log(
       `  target keystroke → screen < ${TARGET_MS} ms: Meshpad ${verdict(m)} (baseline ${verdict(b)})`,
     )
-    console.log(`  open the 10 MB file (click Open → first line shown): ${openMs.toFixed(0)} ms`)
     console.log(
       `  1 MB paste: ${batches.length} batch of ${batches.map((n) => `${n} bytes`).join(', ')}` +
         ` (binding, in Node); WebSocket frames sent: ${pasteFrames.map((n) => `${n} bytes`).join(', ')} (JSON head + raw bytes);` +

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decodeWire, encodeWire } from '../../src/shared/wire-json'
+import { decodeWire, encodeWire, encodeWireParts } from '../../src/shared/wire-json'
 import { seededRandom } from '../../src/shared/random'
 
 const frameOf = (json: string, tail: number[] = []): Uint8Array => {
@@ -35,6 +35,25 @@ describe('browser-mode wire format', () => {
     frame.fill(0)
     expect([...decoded.b]).toEqual([9, 9, 9])
     expect(decoded.b.buffer.byteLength).toBe(3)
+  })
+
+  it('sends a document as parts that make up the frame, its bytes as they are, and reads it in place', () => {
+    const state = Uint8Array.from({ length: 100_000 }, (_, i) => (i * 7) & 255)
+    const message = { kind: 'reply', id: 1, result: { ok: true, value: { state, small: Uint8Array.of(5) } } }
+    const parts = encodeWireParts(message)
+    expect(parts[1]).toBe(state) // not copied on the way out
+    const joined = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+    let at = 0
+    for (const p of parts) {
+      joined.set(p, at)
+      at += p.length
+    }
+    expect(joined).toEqual(encodeWire(message))
+    const decoded = decodeWire(joined) as typeof message
+    expect(decoded).toEqual(message)
+    // Most of the frame: a view of it, not a 10 MB copy; a small array is still its own.
+    expect(decoded.result.value.state.buffer).toBe(joined.buffer)
+    expect(decoded.result.value.small.buffer.byteLength).toBe(1)
   })
 
   it('refuses malformed frames with an error, never reading outside them', () => {

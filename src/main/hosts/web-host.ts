@@ -19,7 +19,7 @@ import { extname, join, normalize, sep } from 'node:path'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { API_REQUESTS, apiError, type ApiRequest, type MeshpadApi } from '../../shared/api'
-import { decodeWire, encodeWire, type WireMessage } from '../../shared/wire-json'
+import { decodeWire, encodeWireParts, type WireMessage } from '../../shared/wire-json'
 import { CONTENT_SECURITY_POLICY } from '../security'
 import type { AppService } from './app-service'
 
@@ -171,7 +171,10 @@ const isRequest = (m: string): m is ApiRequest => (API_REQUESTS as readonly stri
 /** One browser tab: its own AppClient; requests run one at a time, in order, so op batches stay ordered. */
 function serveSocket(ws: WebSocket, service: AppService, log: (message: string) => void): void {
   const send = (message: WireMessage): void => {
-    if (ws.readyState === ws.OPEN) ws.send(encodeWire(message))
+    if (ws.readyState !== ws.OPEN) return
+    // One message in fragments, the byte arrays as they are: a document's state is not copied into a frame.
+    const parts = encodeWireParts(message)
+    parts.forEach((part, i) => ws.send(part, { binary: true, fin: i === parts.length - 1 }))
   }
   const client = service.connect((event) => send({ kind: 'event', event }))
   let queue: Promise<void> = Promise.resolve()

@@ -94,8 +94,9 @@ interface Digest {
 export function streamDigest(text: TextReader, replica: string, counter: number): Uint8Array | null {
   const { ids, agent, ops } = text.opsOf(replica, 0)
   const w = new ByteWriter(1024)
-  if (!writeOpStream(w, ids, ops, agent, streamStart(), counter)) return null
-  return new Uint8Array(createHash('sha256').update(w.view()).digest())
+  const hash = createHash('sha256')
+  if (!writeOpStream(w, ids, ops, agent, streamStart(), counter, (b) => hash.update(b))) return null
+  return new Uint8Array(hash.update(w.view()).digest())
 }
 
 export class Provenance {
@@ -399,7 +400,8 @@ export class Provenance {
     for (const h of entries) {
       const d = decodeTextOps(h.batch)
       w.reset()
-      writeOpStream(w, d.replicas, d.ops, d.replicas.indexOf(replica), state.cursor, seal.counter)
+      const agent = d.replicas.indexOf(replica)
+      writeOpStream(w, d.replicas, d.ops, agent, state.cursor, seal.counter, (b) => state.hash.update(b))
       state.hash.update(w.view())
       if (state.cursor.counter >= seal.counter) break
     }
@@ -536,7 +538,8 @@ export class Provenance {
     if (d.cursor.counter < counter) {
       const { ids, agent, ops } = this.deps.text().opsOf(replica, d.cursor.counter)
       const w = new ByteWriter(1024)
-      const reached = writeOpStream(w, ids, ops, agent, d.cursor, counter)
+      // Hashed as it is written: an imported file's stream is twice its size.
+      const reached = writeOpStream(w, ids, ops, agent, d.cursor, counter, (b) => d.hash.update(b))
       d.hash.update(w.view())
       if (!reached) {
         this.digests.delete(replica)

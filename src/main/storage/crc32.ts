@@ -1,8 +1,20 @@
 /**
- * CRC-32 (IEEE 802.3, the zlib/PNG polynomial). Node 20 has no zlib.crc32 and fflate does not export its
- * own. Slicing-by-8 (eight tables, eight bytes per step) because a 10 MB snapshot is checked on every open
- * and the byte-wise loop costs ~30 ms there against ~10 ms.
+ * CRC-32 (IEEE 802.3, the zlib/PNG polynomial): zlib's own (`zlib.crc32`, Node ≥ 20.15 and 22.2, so
+ * every Node this app supports), ~2.7 ms for 10 MB where the table-driven loop below takes ~12 ms; the
+ * loop stays for a runtime without it. Opening a 10 MB file checksums its text twice (the log record
+ * and the merge base), and every snapshot is checked when it is read.
  */
+import * as zlib from 'node:zlib'
+
+/** zlib.crc32 where the runtime has it (typed as present; older Nodes lack it). */
+const native = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32
+
+/** CRC of `data`; pass a previous result as `seed` to continue over several buffers. */
+export function crc32(data: Uint8Array, seed = 0): number {
+  return native ? native(data, seed) : crc32Slicing(data, seed)
+}
+
+/** Slicing-by-8 (eight tables, eight bytes per step): ~30 ms a byte at a time for 10 MB, ~12 ms so. */
 const TABLES = (() => {
   const t = new Uint32Array(256 * 8)
   for (let n = 0; n < 256; n++) {
@@ -20,8 +32,8 @@ const TABLES = (() => {
   return t
 })()
 
-/** CRC of `data`; pass a previous result as `seed` to continue over several buffers. */
-export function crc32(data: Uint8Array, seed = 0): number {
+/** The same CRC in JavaScript (exported so that tests hold it to zlib's). */
+export function crc32Slicing(data: Uint8Array, seed = 0): number {
   const t = TABLES
   let c = ~seed >>> 0
   let i = 0

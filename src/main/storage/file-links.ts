@@ -156,7 +156,7 @@ export class FileLinks {
     await this.fs.mkdir(dir).catch((err: unknown) => {
       throw toStorageError(err, 'create the folder', dir)
     })
-    await writeFileAtomic(this.fs, path, encodeSnapshot(0, encodeBase(base)), {
+    await writeFileAtomic(this.fs, path, encodeSnapshot(0, ...encodeBase(base)), {
       action: 'write the merge base',
     })
   }
@@ -226,18 +226,18 @@ export class FileLinks {
 
 /**
  * A base's payload (inside a checksummed snapshot frame): `0 | 64 hex hash | u32 length | JSON
- * { format, version } | state`. The first layout, `64 hex hash | state`, is still read.
+ * { format, version } | state`. The first layout, `64 hex hash | state`, is still read. In two parts,
+ * the head and the state (a whole document's ops), which encodeSnapshot lays out without a copy between.
  */
-function encodeBase(base: FileBase): Uint8Array {
+function encodeBase(base: FileBase): [Uint8Array, Uint8Array] {
   const meta = new TextEncoder().encode(JSON.stringify({ format: base.format, version: base.version }))
   const hash = new TextEncoder().encode(base.hash)
-  const out = new Uint8Array(1 + HASH_LENGTH + 4 + meta.byteLength + base.state.byteLength)
-  out[0] = BASE_V2
-  out.set(hash.subarray(0, HASH_LENGTH), 1)
-  new DataView(out.buffer).setUint32(1 + HASH_LENGTH, meta.byteLength, true)
-  out.set(meta, 1 + HASH_LENGTH + 4)
-  out.set(base.state, 1 + HASH_LENGTH + 4 + meta.byteLength)
-  return out
+  const head = new Uint8Array(1 + HASH_LENGTH + 4 + meta.byteLength)
+  head[0] = BASE_V2
+  head.set(hash.subarray(0, HASH_LENGTH), 1)
+  new DataView(head.buffer).setUint32(1 + HASH_LENGTH, meta.byteLength, true)
+  head.set(meta, 1 + HASH_LENGTH + 4)
+  return [head, base.state]
 }
 
 function decodeBase(bytes: Uint8Array): FileBase | null {

@@ -8,13 +8,20 @@ import { crc32 } from './crc32'
 const MAGIC = [0x4d, 0x50, 0x53, 0x31] // "MPS1"
 const HEADER = 16
 
-export function encodeSnapshot(generation: number, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(HEADER + payload.byteLength)
+/** The snapshot file of a payload given in parts, laid end to end (one copy: no payload is built first). */
+export function encodeSnapshot(generation: number, ...payload: Uint8Array[]): Uint8Array {
+  let length = 0
+  for (const part of payload) length += part.byteLength
+  const out = new Uint8Array(HEADER + length)
   const view = new DataView(out.buffer)
   out.set(MAGIC, 0)
   view.setUint32(4, generation, true)
-  view.setUint32(8, payload.byteLength, true)
-  out.set(payload, HEADER)
+  view.setUint32(8, length, true)
+  let at = HEADER
+  for (const part of payload) {
+    out.set(part, at)
+    at += part.byteLength
+  }
   view.setUint32(12, checksum(out), true)
   return out
 }

@@ -24,10 +24,19 @@ export interface StreamCursor {
 
 export const streamStart = (): StreamCursor => ({ counter: 0, lastRight: null })
 
+/** With a `spill`, the writer is emptied into it whenever it holds this much. */
+const SPILL_BYTES = 1 << 20
+/** Code units of a long insert written between two looks at the writer's size (when spilling). */
+const RUN_STEP = 1 << 17
+
 /**
  * Writes the counters of `agent`'s ops after `cursor.counter` up to `until` (inclusive), in order, and
  * moves the cursor. Ops of other agents and counters already written are skipped. Returns false, having
  * written the counters before it, at the first gap (a counter missing from `ops`).
+ *
+ * `spill`, if given, takes the bytes in order as they pile up (about a megabyte at a time; the writer
+ * is emptied after each), so that hashing a 10 MB import never holds its 20 MB stream; whatever is
+ * left in the writer at the end comes after them.
  */
 export function writeOpStream(
   w: ByteWriter,
@@ -36,37 +45,58 @@ export function writeOpStream(
   agent: number,
   cursor: StreamCursor,
   until: number,
+  spill?: (bytes: Uint8Array) => void,
 ): boolean {
+  const spilled = (): void => {
+    if (!spill || w.length < SPILL_BYTES) return
+    spill(w.view())
+    w.reset(4 * SPILL_BYTES)
+  }
   for (const op of ops) {
     if (op.agent !== agent) continue
     const end = Math.min(op.counter + op.length - 1, until)
     if (end <= cursor.counter) continue
     if (op.counter > cursor.counter + 1) return false
-    for (let c = cursor.counter + 1; c <= end; c++) {
-      const i = c - op.counter
-      if (op.kind === 0) {
-        const unit = op.text.charCodeAt(i)
-        const right = idKey(ids, op.originRightAgent, op.originRightCounter)
-        const leftAgent = i === 0 ? op.originLeftAgent : agent
-        const leftCounter = i === 0 ? op.originLeftCounter : c - 1
-        if (leftAgent === agent && leftCounter === c - 1 && cursor.lastRight === right) {
-          w.byte(CONTINUE)
-          w.uint(unit)
-        } else {
-          w.byte(INSERT)
-          w.uint(unit)
-          writeId(w, ids, leftAgent, leftCounter)
-          writeId(w, ids, op.originRightAgent, op.originRightCounter)
-        }
-        cursor.lastRight = right
+    if (op.kind === 0) {
+      // The right origin is the op's for every character of it (a file's 10 MB import is one op: built
+      // once, not once a character).
+      const right = idKey(ids, op.originRightAgent, op.originRightCounter)
+      const text = op.text
+      const c = cursor.counter + 1
+      const first = c - op.counter
+      const unit = text.charCodeAt(first)
+      const leftAgent = first === 0 ? op.originLeftAgent : agent
+      const leftCounter = first === 0 ? op.originLeftCounter : c - 1
+      if (leftAgent === agent && leftCounter === c - 1 && cursor.lastRight === right) {
+        w.byte(CONTINUE)
+        w.uint(unit)
       } else {
+        w.byte(INSERT)
+        w.uint(unit)
+        writeId(w, ids, leftAgent, leftCounter)
+        writeId(w, ids, op.originRightAgent, op.originRightCounter)
+      }
+      cursor.lastRight = right
+      // Every later character of the op follows the one before it, before the same right origin.
+      const last = end - op.counter + 1
+      for (let from = first + 1; from < last;) {
+        const to = spill ? Math.min(last, from + RUN_STEP) : last
+        w.taggedUnits(CONTINUE, text, from, to)
+        from = to
+        spilled()
+      }
+      cursor.counter = end
+    } else {
+      for (let c = cursor.counter + 1; c <= end; c++) {
+        const i = c - op.counter
         w.byte(DELETE)
         const target = op.backward ? op.targetCounter + op.length - 1 - i : op.targetCounter + i
         writeId(w, ids, op.targetAgent, target)
         cursor.lastRight = null
+        cursor.counter = c
       }
-      cursor.counter = c
     }
+    spilled()
     if (cursor.counter >= until) return true
   }
   return cursor.counter >= until

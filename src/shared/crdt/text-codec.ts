@@ -121,9 +121,8 @@ export function encodeTextOps(
     writeOps(out, ops, false)
     if (withTimes) writeTimes(out, ops)
     for (const op of ops) if (op.kind === 0) out.utf8(op.text)
-    const batch = out.finish()
-    out.reset() // drops the buffer if a large batch grew it: it lives as long as the process
-    return batch
+    // A large batch takes the buffer it grew (no copy of a 10 MB text); the writer starts afresh.
+    return out.take()
   }
   // Snapshots compress the op section and the text separately: each compresses far better alone.
   const body = opsOut
@@ -204,6 +203,7 @@ export function encodeLocalOp(replicas: readonly string[], op: TextOp): Uint8Arr
       out.uint(op.originRightCounter)
     }
     out.utf8(op.text)
+    return out.take() // a large insert (a file's text, a paste) without a copy
   } else {
     const sameTarget = op.targetAgent === own
     out.byte(

@@ -17,6 +17,7 @@ import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { ApiEvent, ApiResult, OpenedDoc } from '../../../src/shared/api'
 import { TextDoc } from '../../../src/shared/crdt'
+import { decodeWire, encodeWireParts } from '../../../src/shared/wire-json'
 import { AppService, type AppClient } from '../../../src/main/hosts/app-service'
 import { PeerNode } from '../../../src/main/node/peer-node'
 import { describeBytes, fullTable, makeRow, type RoundTripRow } from '../../support/round-trip-table'
@@ -285,4 +286,57 @@ describe('the app keeps a file in its format', () => {
     value(await app.window.openFile(file))
     expect((await readdir(folder)).sort()).toEqual(['f.txt', '.f.txt.0badf00d.meshpad-tmp', ...others].sort())
   })
+})
+
+describe('a large file through the app API and the browser-mode wire', () => {
+  let app: App | null = null
+  afterEach(async () => {
+    await app?.stop()
+    app = null
+  })
+
+  it('opens, edits and saves a 6 MB UTF-8 CRLF file with a BOM byte for byte, and reopens it as saved', async () => {
+    // Big enough that its batches take the encoder's buffer whole and its state is sent in place;
+    // with two-, three- and four-byte characters, so that no step may assume ASCII.
+    const line = (i: number): string => `${i}: let café = prix * 2 € // ok 😀 ${'x'.repeat(i % 40)}`
+    const lines: string[] = []
+    let size = 0
+    for (let i = 0; size < 6 * 1024 * 1024; i++) {
+      lines.push(line(i))
+      size += line(i).length + 2
+    }
+    const text = lines.join('\n')
+    const fileBytes = (t: string): Uint8Array =>
+      new Uint8Array(Buffer.concat([Buffer.of(0xef, 0xbb, 0xbf), Buffer.from(t.replaceAll('\n', '\r\n'))]))
+    const dataDir = join(dir, 'large-data')
+    const file = join(dir, 'large.txt')
+    await writeFile(file, fileBytes(text))
+    app = await App.start(dataDir)
+    // The reply as the page gets it: sent in parts, received as one frame.
+    const parts = encodeWireParts({ kind: 'reply', id: 1, result: await app.window.openFile(file) })
+    const frame = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+    let at = 0
+    for (const p of parts) {
+      frame.set(p, at)
+      at += p.length
+    }
+    const reply = decodeWire(frame) as { result: ApiResult<OpenedDoc> }
+    const opened = value(reply.result)
+    const replica = app.replica(opened)
+    expect(replica.toString()).toBe(text)
+    const middle = text.indexOf('\n', text.length >> 1) + 1
+    value(await app.window.pushOps(opened.docId, replica.localInsert(middle, 'inserted € line\n')))
+    value(await app.window.pushOps(opened.docId, replica.localDelete(3, 5)))
+    const edited = replica.toString()
+    expect(value(await app.window.save(opened.docId)).saved).toBe(true)
+    await expectBytes(file, fileBytes(edited), 'saved')
+    await app.stop()
+    app = await App.start(dataDir)
+    const again = value(await app.window.openFile(file))
+    expect(again.docId).toBe(opened.docId)
+    expect(again.status.saved).toBe(true)
+    expect(app.replica(again).toString()).toBe(edited)
+    value(await app.window.save(again.docId))
+    await expectBytes(file, fileBytes(edited), 'saved again')
+  }, 60_000)
 })

@@ -57,6 +57,40 @@ describe('the op stream of a replica', () => {
     })
   }
 
+  it('writes a long insert as its first character, then a continuation per code unit', () => {
+    // A file's import: one op of 720 000 code units (ASCII, two-byte, three-byte varints, a pair).
+    const text = 'lé€😀\n'.repeat(120_000)
+    const doc = new TextDoc('importer-one')
+    doc.localInsert(0, text)
+    const expected = new ByteWriter()
+    expected.byte(2) // INSERT, no left and no right origin
+    expected.uint(text.charCodeAt(0))
+    expected.byte(0)
+    expected.byte(0)
+    for (let i = 1; i < text.length; i++) {
+      expected.byte(1) // CONTINUE
+      expected.uint(text.charCodeAt(i))
+    }
+    const { ids, agent, ops } = doc.opsOf('importer-one', 0)
+    const w = new ByteWriter()
+    expect(writeOpStream(w, ids, ops, agent, streamStart(), text.length)).toBe(true)
+    const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0
+    expect(same(w.view(), expected.view())).toBe(true)
+    // Resumed from the middle of the op: the same bytes as in one go.
+    const cursor = streamStart()
+    const parts = new ByteWriter()
+    expect(writeOpStream(parts, ids, ops, agent, cursor, 12_345)).toBe(true)
+    expect(writeOpStream(parts, ids, ops, agent, cursor, text.length)).toBe(true)
+    expect(same(parts.view(), expected.view())).toBe(true)
+    // Spilled as it goes (the stream is 1.9 MB): the pieces, then the rest, are the same bytes.
+    const pieces: Uint8Array[] = []
+    const rest = new ByteWriter()
+    const spill = (b: Uint8Array): number => pieces.push(b.slice())
+    expect(writeOpStream(rest, ids, ops, agent, streamStart(), text.length, spill)).toBe(true)
+    expect(pieces.length).toBeGreaterThan(0)
+    expect(same(Buffer.concat([...pieces, rest.view()]), expected.view())).toBe(true)
+  })
+
   it('differs for different ops under the same IDs', () => {
     const a = new TextDoc('mallory-0001')
     const b = new TextDoc('mallory-0001')
