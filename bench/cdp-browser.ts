@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { WebSocket } from 'ws'
-import { findChromium, WINDOW } from '../test/support/chromium'
+import { CHROMIUM_ARGS, findChromium, WINDOW } from '../test/support/chromium'
 
 interface Reply {
   readonly id?: number
@@ -97,13 +97,7 @@ export async function launchCdpBrowser(): Promise<CdpBrowser> {
     findChromium(),
     [
       '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
+      ...CHROMIUM_ARGS,
       '--remote-debugging-port=0',
       `--user-data-dir=${profile}`,
       `--window-size=${WINDOW.width},${WINDOW.height}`,

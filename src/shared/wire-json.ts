@@ -6,6 +6,7 @@
  * took over a second for a 10 MB document. Pure code, shared by the server (src/main) and the client.
  */
 import type { ApiEvent, ApiRequest } from './api'
+import { concatBytes } from './crdt/bytes'
 
 /** Client → server: one request; `id` pairs it with its reply. */
 export interface WireRequest {
@@ -24,16 +25,7 @@ const utf8 = new TextEncoder()
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 export function encodeWire(value: unknown): Uint8Array {
-  const parts = encodeWireParts(value)
-  let size = 0
-  for (const p of parts) size += p.length
-  const frame = new Uint8Array(size)
-  let at = 0
-  for (const p of parts) {
-    frame.set(p, at)
-    at += p.length
-  }
-  return frame
+  return concatBytes(...encodeWireParts(value))
 }
 
 /**

@@ -24,6 +24,17 @@ export function findChromium(): string {
 
 /** The window size launchChromium opens, in which screenshots are taken. */
 export const WINDOW = { width: 1000, height: 640 }
+
+/** How every test and bench runs Chromium: no sandbox (root in CI), no GPU, nothing phoning home. */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+] as const
 /** The narrow window every state must also fit (issue 13). */
 const NARROW = { width: 800, height: 600 }
 
@@ -37,15 +48,7 @@ export async function launchChromium(
     headless: true,
     colorScheme: options.colorScheme ?? 'light',
     viewport: WINDOW,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: [...CHROMIUM_ARGS],
   })
 }
 
