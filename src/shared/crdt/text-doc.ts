@@ -135,9 +135,9 @@ export class TextDoc {
   /** Whether any surrogate was ever inserted; until then no position can split a pair. */
   private hasSurrogates = false
   /**
-   * The text as `loadState` read it, until the first change: reading a loaded document costs nothing.
-   * (It costs no memory either: the loaded spans' texts are slices of it. A text computed later is not
-   * kept, as it would be a second copy of the document.)
+   * The text as `loadState` read it, handed out by the first read (an editor opening the document)
+   * unless a change comes first: that read costs nothing. Not kept after it: the short spans' texts are
+   * copies, not slices, so holding it could hold a second copy of the document.
    */
   private loadedText: string | null = null
 
@@ -163,7 +163,10 @@ export class TextDoc {
   }
 
   toString(): string {
-    return this.loadedText ?? this.tree.text()
+    const loaded = this.loadedText
+    if (loaded === null) return this.tree.text()
+    this.loadedText = null
+    return loaded
   }
 
   version(): VersionVector {
