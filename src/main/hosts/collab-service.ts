@@ -128,6 +128,8 @@ export class Collaboration {
   private readonly knownColors = new Map<string, string>()
   /** A restore that removed this person's text while no window showed its document: told at the next open. */
   private readonly untold = new Map<string, RestoreNotice>()
+  /** Each watched document's reaction to connections opening and closing (one listener for them all). */
+  private readonly peerWatchers = new Set<() => void>()
   private readonly unsubscribe: () => void
 
   constructor(private readonly options: CollabOptions) {
@@ -153,13 +155,17 @@ export class Collaboration {
       this.options.emit({ type: 'joined', docId, ok, message }, null)
       if (ok) this.options.emit({ type: 'nearby', devices: this.nearby() }, null) // now "joined"
     }
-    ws.on('peers', onNearby)
+    const onPeers = (): void => {
+      onNearby()
+      for (const watcher of this.peerWatchers) watcher()
+    }
+    ws.on('peers', onPeers)
     ws.on('shared-docs', onNearby)
     ws.on('join-request', onJoinRequest)
     ws.on('join-request-gone', onJoinGone)
     ws.on('join-result', onJoined)
     this.unsubscribe = () => {
-      ws.off('peers', onNearby)
+      ws.off('peers', onPeers)
       ws.off('shared-docs', onNearby)
       ws.off('join-request', onJoinRequest)
       ws.off('join-request-gone', onJoinGone)
@@ -224,9 +230,9 @@ export class Collaboration {
     session.on('members', onMembers)
     session.on('awareness', onAwareness)
     session.on('props', onProps)
-    ws.on('peers', onPeers)
+    this.peerWatchers.add(onPeers)
     return () => {
-      ws.off('peers', onPeers)
+      this.peerWatchers.delete(onPeers)
       session.off('members', onMembers)
       session.off('awareness', onAwareness)
       session.off('props', onProps)
