@@ -191,6 +191,13 @@ describe('bounds a stranger cannot exhaust, over TCP + Noise on 127.0.0.x', () =
       const started = Date.now()
       const times: number[] = []
       for (let round = 0; round < 3; round++) times.push(await rejoin(target, member, doc, memberDoc, round))
+      // The sybils kept coming through it: counted over the rejoins and on, as a fast rejoin (a few
+      // hundred ms) sees only a few dozen handshakes.
+      await until(
+        () => `the flood going on; ${sybils.describe()}`,
+        () => sybils.opened - connectionsBefore > 50,
+        30_000,
+      )
       const seconds = (Date.now() - started) / 1000
       collectGarbage()
       const during = memory()
@@ -201,7 +208,6 @@ describe('bounds a stranger cannot exhaust, over TCP + Noise on 127.0.0.x', () =
           `member back in sync after ${times.join(', ')} ms; memory of the nodes' process ` +
           `heap+buffers ${mib(before.held)} → ${mib(during.held)} MiB, RSS ${mib(before.rss)} → ${mib(during.rss)} MiB`,
       )
-      expect(sybils.opened - connectionsBefore).toBeGreaterThan(50) // the sybils kept coming
       expect(strangersMax).toBeLessThanOrEqual(32)
       for (const ms of times) expect(ms).toBeLessThan(5000)
       expect(during.held - before.held).toBeLessThan(32 * MiB)
