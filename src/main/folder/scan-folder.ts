@@ -182,7 +182,9 @@ async function readGitignore(fs: StorageFs, root: string): Promise<string> {
   try {
     const stat = await fs.lstat(path)
     if (!stat.isFile() || stat.size > MAX_GITIGNORE_BYTES) return ''
-    return new TextDecoder().decode(await fs.readFile(path))
+    // Rules, not user text: a leading byte-order mark is dropped (as git does), or the first pattern
+    // would not match; bytes that are not UTF-8 become U+FFFD and match nothing.
+    return new TextDecoder('utf-8', { ignoreBOM: false }).decode(await fs.readFile(path))
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return ''
     throw toStorageError(err, 'read the ignore rules', path)

@@ -66,7 +66,7 @@ describe('scanFolder', () => {
 
   it('follows .gitignore rules, and always leaves out .git/ and node_modules/ without entering them', async () => {
     put({
-      '.gitignore': '*.log\nbuild/\n!keep.log\n!node_modules/\n/secret.txt\n',
+      '.gitignore': '\uFEFF*.log\nbuild/\n!keep.log\n!node_modules/\n/secret.txt\n', // with a BOM
       'app.ts': 'x',
       'debug.log': 'noise',
       'keep.log': 'wanted',
