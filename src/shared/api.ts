@@ -205,6 +205,8 @@ export interface RestoreNotice {
   readonly versionAt: number
   /** Characters of this device's text it removed or replaced. */
   readonly removed: number
+  /** When it was restored (ms since the epoch); with `device`, what tells two restores apart. */
+  readonly at: number
 }
 
 export interface Settings {

@@ -202,8 +202,9 @@ export class AppService {
       client.docs.add(state.docId)
       told(state.status)
       // After the reply, so the window shows them over the document they are about.
-      const problems = (await doc).session.durable.problems()
-      const restore = this.collab.takeUntold(state.docId)
+      const { session } = await doc
+      const problems = session.durable.problems()
+      const restore = await this.collab.takeUntold(session)
       setImmediate(() => {
         for (const p of problems)
           listener({ type: 'error', docId: state.docId, error: apiError('STORAGE', p) })

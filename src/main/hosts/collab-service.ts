@@ -30,6 +30,7 @@ import { AUTHOR_PREFIX } from '../node/signed-props'
 import { decodeInvite } from '../node/invite-code'
 import { NO_INVITE, readInvite } from './invite-text'
 import { makeRecord, noticeFor, readReport, RESTORE_KEY } from './restore-record'
+import { ToldRestores } from './told-restores'
 import type { PeerNode } from '../node/peer-node'
 import { WorkspaceError } from '../node/workspace'
 import { JsonFile } from '../shell/json-file'
@@ -128,6 +129,8 @@ export class Collaboration {
   private readonly knownColors = new Map<string, string>()
   /** A restore that removed this person's text while no window showed its document: told at the next open. */
   private readonly untold = new Map<string, RestoreNotice>()
+  /** Which restores were told, across runs. */
+  private readonly told: ToldRestores
   /** Each watched document's reaction to connections opening and closing (one listener for them all). */
   private readonly peerWatchers = new Set<() => void>()
   private readonly unsubscribe: () => void
@@ -135,10 +138,12 @@ export class Collaboration {
   constructor(private readonly options: CollabOptions) {
     this.node = options.node
     this.settingsFile = new JsonFile(options.dataDir, 'settings.json', validSettings, this.stored)
-    this.ready = this.settingsFile.read().then((stored) => {
+    this.told = new ToldRestores(options.dataDir, this.node.log)
+    const settings = this.settingsFile.read().then((stored) => {
       this.stored = stored
       if (stored.displayName) this.node.workspace.name = stored.displayName
     })
+    this.ready = Promise.all([settings, this.told.ready]).then(() => undefined)
     this.timer = setInterval(() => this.publishAll(), PRESENCE_REFRESH_MS)
     this.timer.unref()
     const ws = this.node.workspace
@@ -182,20 +187,32 @@ export class Collaboration {
   }
 
   /**
-   * The restore notice that arrived for `docId` while no window showed it, once: the window opening it
-   * now tells its person. (A restore that arrived before any window of this run opened the document is
-   * not told: the node does not keep which restores its person has seen across runs.)
+   * The restore notice that arrived for `docId` while no window showed it (in this run, or while
+   * Meshpad was closed), once: the window opening it now tells its person.
    */
-  takeUntold(docId: string): RestoreNotice | undefined {
-    const notice = this.untold.get(docId)
+  async takeUntold(session: DocSession): Promise<RestoreNotice | undefined> {
+    await this.told.ready
+    const docId = session.docId
+    const notice = this.untold.get(docId) ?? this.restoreFor(session)
     this.untold.delete(docId)
+    if (!notice || this.told.isTold(docId, notice)) return undefined
+    this.markTold(docId, notice)
     return notice
+  }
+
+  /** The notice the document's last restore holds for this person, if it removed any of their text. */
+  private restoreFor(session: DocSession): RestoreNotice | null {
+    const record = session.durable.props.get(RESTORE_KEY)
+    return noticeFor(record, this.node.workspace.self, session.propWriter(RESTORE_KEY))
+  }
+
+  private markTold(docId: string, notice: RestoreNotice): void {
+    this.told.markTold(docId, notice, (message) => this.node.log(`restore notices: ${message}`))
   }
 
   /** Forwards a document's collaboration events to its windows; returns the unsubscribe. */
   watch(session: DocSession): () => void {
     const docId = session.docId
-    const ws = this.node.workspace
     const onMembers = (): void =>
       this.options.emit({ type: 'sharing', sharing: this.sharing(session) }, docId)
     // Members show who is connected: a connection that opens or closes changes that.
@@ -214,18 +231,20 @@ export class Collaboration {
     }
     const onAwareness = (): void =>
       this.options.emit({ type: 'presence', docId, people: this.presence(session) }, docId)
-    // A restore is told once, when its record arrives (not again each time the document opens).
+    // A restore is told once (across runs): when its record arrives, or, if no window shows the
+    // document then, when one next opens it.
     let lastRestore = JSON.stringify(session.durable.props.get(RESTORE_KEY) ?? null)
     const onProps = (): void => {
       this.options.emit({ type: 'props', docId, props: this.props(session) }, docId)
-      const record = session.durable.props.get(RESTORE_KEY)
-      const now = JSON.stringify(record ?? null)
+      const now = JSON.stringify(session.durable.props.get(RESTORE_KEY) ?? null)
       if (now === lastRestore) return
       lastRestore = now
-      const restore = noticeFor(record, ws.self, session.propWriter(RESTORE_KEY))
-      if (!restore) return
-      if (this.options.viewing(docId)) this.options.emit({ type: 'restored', docId, restore }, docId)
-      else this.untold.set(docId, restore)
+      const restore = this.restoreFor(session)
+      if (!restore || this.told.isTold(docId, restore)) return
+      if (this.options.viewing(docId)) {
+        this.options.emit({ type: 'restored', docId, restore }, docId)
+        this.markTold(docId, restore)
+      } else this.untold.set(docId, restore)
     }
     session.on('members', onMembers)
     session.on('awareness', onAwareness)

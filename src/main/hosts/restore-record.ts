@@ -72,5 +72,6 @@ export function noticeFor(
     of: report.of,
     versionAt: report.versionAt,
     removed,
+    at: r['at'],
   }
 }

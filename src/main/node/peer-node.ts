@@ -72,7 +72,7 @@ export class PeerNode {
     private readonly known: KnownPeers,
     discovery: DiscoveryOptions | null,
     private readonly gate: Gate,
-    private readonly log: (message: string) => void,
+    readonly log: (message: string) => void,
   ) {
     this.lan = discovery
       ? new LanDiscovery({

@@ -372,3 +372,61 @@ describe('collaboration API', () => {
     expect(b.events.slice(mark).filter((e) => e.type === 'restored')).toHaveLength(1)
   })
 })
+
+describe('a restore told across runs', () => {
+  it('tells of a restore made while Meshpad was closed at the next open, and never again', async () => {
+    const ana = await start('ana')
+    let ben = await start('ben')
+    let running = true
+    const stop = async (): Promise<void> => {
+      running = false
+      ben.service.close()
+      await ben.node.close()
+    }
+    const restart = async (): Promise<void> => {
+      if (running) await stop()
+      running = true
+      const node = await PeerNode.start({
+        dataDir: ben.dataDir,
+        name: 'ben',
+        host: '127.0.0.1',
+        antiEntropyMs: 300,
+      })
+      const service = new AppService({ node, host: 'browser', version: 'test', dataDir: ben.dataDir })
+      const events: ApiEvent[] = []
+      ben = { node, service, api: service.connect((e) => events.push(e)), events, dataDir: ben.dataDir }
+    }
+    try {
+      const docId = value(await ana.api.newDocument('Notes')).docId
+      const { code } = value(await ana.api.createInvite(docId, 'editor'))
+      value(await ben.api.joinWithInvite(code))
+      await eventOf(ben, 'joined', (e) => e.docId === docId)
+      const benSelf = ben.node.workspace.self
+      // Ben's Meshpad is closed when Ana restores a version that removes his text.
+      await stop()
+      const report = { version: 2, of: 5, versionAt: Date.now() - 60_000, removed: { [benSelf]: 7 } }
+      value(await ana.api.noteRestore(docId, report))
+      await restart()
+      value(await ben.api.addPeer(`127.0.0.1:${ana.node.port}`))
+      const record = (): unknown => ben.node.workspace.doc(docId)?.durable.props.get('restore:last')
+      await until(
+        () => (record() as { at?: number } | undefined)?.at !== undefined,
+        'the record at ben’s node',
+      )
+      value(await ben.api.openDocument(docId))
+      const told = await eventOf(ben, 'restored', (e) => e.docId === docId)
+      expect(told.restore).toMatchObject({ device: ana.node.workspace.self, name: 'ana', removed: 7 })
+      // Told once: not again in this run, nor in the next.
+      value(await ben.api.closeDocument(docId))
+      value(await ben.api.openDocument(docId))
+      await restart()
+      value(await ben.api.openDocument(docId))
+      await new Promise((r) => setTimeout(r, 200))
+      expect(ben.events.filter((e) => e.type === 'restored')).toHaveLength(0)
+    } finally {
+      if (running) await stop()
+      ana.service.close()
+      await ana.node.close()
+    }
+  })
+})

@@ -8,7 +8,8 @@ const report = { version: 2, of: 5, versionAt: 1_700_000_000, removed: { [ANA]: 
 
 describe('restore record', () => {
   it('tells each device how much of its text another device’s restore removed', () => {
-    const record = makeRecord(report, BEN, 'ben', Date.now())
+    const at = Date.now()
+    const record = makeRecord(report, BEN, 'ben', at)
     expect(noticeFor(record, ANA, BEN)).toEqual({
       device: BEN,
       name: 'ben',
@@ -16,6 +17,7 @@ describe('restore record', () => {
       of: 5,
       versionAt: 1_700_000_000,
       removed: 16,
+      at,
     })
     // Not the restorer, and not a device whose text it did not touch.
     expect(noticeFor(record, BEN, BEN)).toBeNull()
