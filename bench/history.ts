@@ -276,19 +276,24 @@ async function snapshotParts(docDir: string): Promise<string> {
     .sort((a, b) => Number(b[1]) - Number(a[1]))
   if (snaps.length === 0) return 'no snapshot'
   const generation = Number(snaps[0]![1])
-  const payload = decodeSnapshot(await readFile(join(docDir, snaps[0]![0])), generation)
-  if (typeof payload === 'string') return `newest snapshot unreadable: ${payload}`
+  const decoded = decodeSnapshot(await readFile(join(docDir, snaps[0]![0])), generation)
+  if (typeof decoded === 'string') return `newest snapshot unreadable: ${decoded}`
+  const payload = decoded.payload
+  // The chunks kept apart, in files of their own (file-store.ts); inline ones count in the text state.
+  let apart = 0
+  for (const name of decoded.history) apart += (await stat(join(docDir, `hist-${name}.bin`))).size
   // durable-doc.ts's payload: u8 version | u8 text form | u32 text length | … (18-byte header, version 3).
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength)
   const textBytes = payload.subarray(18, 18 + view.getUint32(2, true))
   const state = decodeTextState(textBytes, (replicas) => replicas.map((_, i) => i))
-  const history = state.log.reduce((sum, chunk) => sum + chunk.byteLength, 0)
+  const inline = state.log.reduce((sum, chunk) => sum + (chunk?.byteLength ?? 0), 0)
   const visible = Buffer.byteLength(state.text)
   return (
     `newest snapshot (snap-${generation}): ${kb(payload.byteLength)} KB = text state ${kb(textBytes.byteLength)} KB ` +
     `(visible text ${kb(visible)} KB, ${state.spans.length} spans + version + leaves ` +
-    `${kb(textBytes.byteLength - history - visible)} KB, history ${state.log.length} chunks ${kb(history)} KB) ` +
-    `+ props, members and seals ${kb(payload.byteLength - textBytes.byteLength)} KB`
+    `${kb(textBytes.byteLength - inline - visible)} KB, last op ${kb(inline)} KB) ` +
+    `+ props, members and seals ${kb(payload.byteLength - textBytes.byteLength)} KB; ` +
+    `history apart: ${decoded.history.length} files, ${kb(apart)} KB`
   )
 }
 

@@ -8,6 +8,8 @@
 export interface LoadedDoc {
   /** The newest valid snapshot, or null if the document was never compacted. */
   readonly snapshot: Uint8Array | null
+  /** The history chunks that snapshot keeps apart, as given to `writeSnapshot` (checked: each as written). */
+  readonly history: readonly Uint8Array[]
   /** Records appended after that snapshot was taken, in append order. May repeat records (replay is idempotent). */
   readonly records: readonly Uint8Array[]
   /** Damage found and repaired while loading (never fatal). */
@@ -42,8 +44,10 @@ export interface DocStore {
   /**
    * Compaction. `snapshot` must contain the effect of every record appended to this document before this
    * call (resolved or not); records appended afterwards stay in the log. Resolves once the snapshot is durable.
+   * `history`: chunks kept beside the snapshot and given back with it by `load`. A chunk with the same
+   * bytes as one an earlier snapshot kept is not written again (most compactions add one chunk).
    */
-  writeSnapshot(docId: string, snapshot: Uint8Array): Promise<void>
+  writeSnapshot(docId: string, snapshot: Uint8Array, history?: readonly Uint8Array[]): Promise<void>
   remove(docId: string): Promise<void>
   /** Waits for writes in flight and releases files. Idempotent; afterwards every call rejects with CLOSED. */
   close(): Promise<void>

@@ -203,7 +203,7 @@ export class DurableDoc {
             ? TextDoc.load(parts.text, replica)
             : parts.textKind === TEXT_OPS
               ? fromOps(parts.text, replica)
-              : TextDoc.loadState(parts.text, replica)
+              : TextDoc.loadState(parts.text, replica, { history: loaded.history })
         props = LwwMap.load<JsonValue>(parts.props, replica, lwwOptions)
         legacy = LwwMap.load<JsonValue>(parts.legacyMembers, replica, lwwOptions)
         if (parts.members) members = MemberLog.load(docId, memberCrypto, parts.members, options.legacyRoots)
@@ -440,8 +440,10 @@ export class DurableDoc {
     // The state form: it loads without replaying the history, keeps pending ops, and deflates nothing
     // (save() deflates: 700 ms for 10 MB of prose, blocking the event loop). A history not decoded since
     // the open is copied as it was stored, with the ops since appended.
+    // Its history goes apart, into files of their own that later snapshots share (file-store.ts).
+    const { state, history } = this.textDoc.saveStateApart()
     const payload = encodeSnapshotPayload(TEXT_STATE, [
-      this.textDoc.saveState(),
+      state,
       this.propMap.save(),
       this.legacyMap.save(),
       this.memberLog.save(),
@@ -449,7 +451,7 @@ export class DurableDoc {
     ])
     this.logBytes = 0
     this.logRecords = 0
-    this.compacting = this.store.writeSnapshot(this.docId, payload).finally(() => {
+    this.compacting = this.store.writeSnapshot(this.docId, payload, history).finally(() => {
       this.compacting = null
     })
     return this.compacting

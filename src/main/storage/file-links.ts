@@ -156,7 +156,7 @@ export class FileLinks {
     await this.fs.mkdir(dir).catch((err: unknown) => {
       throw toStorageError(err, 'create the folder', dir)
     })
-    await writeFileAtomic(this.fs, path, encodeSnapshot(0, ...encodeBase(base)), {
+    await writeFileAtomic(this.fs, path, encodeSnapshot(0, [], ...encodeBase(base)), {
       action: 'write the merge base',
     })
   }
@@ -241,8 +241,9 @@ function encodeBase(base: FileBase): [Uint8Array, Uint8Array] {
 }
 
 function decodeBase(bytes: Uint8Array): FileBase | null {
-  const payload = decodeSnapshot(bytes, 0)
-  if (typeof payload === 'string' || payload.byteLength < HASH_LENGTH) return null
+  const decoded = decodeSnapshot(bytes, 0)
+  if (typeof decoded === 'string' || decoded.payload.byteLength < HASH_LENGTH) return null
+  const payload = decoded.payload
   const text = (b: Uint8Array): string => new TextDecoder('utf-8', { ignoreBOM: true }).decode(b)
   if (payload[0] !== BASE_V2) {
     return { hash: text(payload.subarray(0, HASH_LENGTH)), state: payload.subarray(HASH_LENGTH) }

@@ -3,6 +3,9 @@
  *
  *   <dir>/<docId>/snap-<g>.bin   snapshot g: the document as of every record in segments < g (atomic write)
  *   <dir>/<docId>/log-<g>.bin    op-log segment g: records appended after snapshot g was requested
+ *   <dir>/<docId>/hist-<h>.bin   a chunk of history a snapshot keeps apart, named by its SHA-256: written
+ *                                once (before the first snapshot naming it), shared by the snapshots
+ *                                that name it, removed once none kept does
  *
  * `writeSnapshot` starts a new segment at once (so later appends are never mistaken for covered ones),
  * writes the snapshot, then prunes. It keeps the newest valid snapshot before the new one and every segment
@@ -10,6 +13,7 @@
  * Without any valid snapshot, a document can only be rebuilt if segment 0 (history from empty) is there;
  * otherwise loading throws CorruptStoreError and writes nothing.
  */
+import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { removeStaleTemps, writeFileAtomic } from './atomic-write'
 import { assertDocId, isDocId, type DocStore, type LoadedDoc, type StoreWarning } from './doc-store'
@@ -29,6 +33,8 @@ interface SnapshotFile {
   readonly gen: number
   /** False when its checksum failed at load; it is then never a fallback. */
   readonly valid: boolean
+  /** The history files it names, if known (written in this run, or read at load). */
+  history?: readonly string[]
 }
 
 interface DocState {
@@ -38,10 +44,24 @@ interface DocState {
   snapshots: SnapshotFile[]
   /** The latest snapshot write and prune; snapshot writes of one document run one after another. */
   snapshotTask: Promise<void>
+  /** History files known to be on disk, complete (written and renamed, or checked at load). */
+  readonly histories: Set<string>
 }
 
 const SNAP = /^snap-(\d{1,9})\.bin$/
 const LOG = /^log-(\d{1,9})\.bin$/
+const HIST = /^hist-([0-9a-f]{64})\.bin$/
+
+/** Names of history chunks already hashed: a chunk not read since the load is the same bytes each time. */
+const chunkNames = new WeakMap<Uint8Array, string>()
+function chunkName(chunk: Uint8Array): string {
+  let name = chunkNames.get(chunk)
+  if (name === undefined) {
+    name = createHash('sha256').update(chunk).digest('hex')
+    chunkNames.set(chunk, name)
+  }
+  return name
+}
 
 export class FileStore implements DocStore {
   readonly dir: string
@@ -101,9 +121,14 @@ export class FileStore implements DocStore {
     return st.log.append(copies, written)
   }
 
-  async writeSnapshot(docId: string, snapshot: Uint8Array): Promise<void> {
+  async writeSnapshot(
+    docId: string,
+    snapshot: Uint8Array,
+    history: readonly Uint8Array[] = [],
+  ): Promise<void> {
     assertDocId(docId)
     this.check()
+    const names = history.map(chunkName)
     const st = await this.state(docId)
     this.check()
     // Rotate before any await: records appended from now on are not in `snapshot` and must stay in the log.
@@ -111,13 +136,22 @@ export class FileStore implements DocStore {
     const old = st.log
     st.gen = gen
     st.log = new OpLog(this.fs, this.segmentPath(docId, gen), old)
-    const bytes = encodeSnapshot(gen, snapshot)
+    const bytes = encodeSnapshot(gen, names, snapshot)
     const previous = st.snapshotTask
     const task = (async () => {
       await previous.catch(() => undefined)
       try {
+        // Each chunk once, and before the snapshot that names it.
+        for (let i = 0; i < names.length; i++) {
+          const name = names[i]!
+          if (st.histories.has(name)) continue
+          await writeFileAtomic(this.fs, this.historyPath(docId, name), history[i]!, {
+            action: 'write the history',
+          })
+          st.histories.add(name)
+        }
         await writeFileAtomic(this.fs, this.snapshotPath(docId, gen), bytes, { action: 'write the snapshot' })
-        st.snapshots.push({ gen, valid: true })
+        st.snapshots.push({ gen, valid: true, history: names })
       } finally {
         // The old segment's records are on disk or retained (and taken over by the new segment) by now.
         await old.close()
@@ -210,17 +244,26 @@ export class FileStore implements DocStore {
     const warnings: StoreWarning[] = []
     const snapshots: SnapshotFile[] = snapGens.map((gen) => ({ gen, valid: true }))
 
-    let base: { gen: number; payload: Uint8Array | null } | null = null
+    const histories = new Set<string>()
+    let base: { gen: number; payload: Uint8Array | null; history: Uint8Array[] } | null = null
     for (let i = snapshots.length - 1; i >= 0 && !base; i--) {
       const gen = snapshots[i]!.gen
       const file = this.snapshotPath(docId, gen)
       const bytes = await this.read(file)
       const decoded = decodeSnapshot(bytes, gen)
-      if (typeof decoded === 'string') {
+      const history =
+        typeof decoded === 'string' ? decoded : await this.readHistory(docId, decoded.history, names)
+      if (typeof decoded === 'string' || typeof history === 'string') {
         snapshots[i] = { gen, valid: false }
-        warnings.push({ kind: 'corrupt-snapshot', file, detail: decoded })
+        warnings.push({
+          kind: 'corrupt-snapshot',
+          file,
+          detail: typeof decoded === 'string' ? decoded : String(history),
+        })
       } else {
-        base = { gen, payload: decoded }
+        snapshots[i] = { gen, valid: true, history: decoded.history }
+        for (const name of decoded.history) histories.add(name)
+        base = { gen, payload: decoded.payload, history }
       }
     }
     if (!base) {
@@ -229,7 +272,7 @@ export class FileStore implements DocStore {
         const detail = warnings.map((w) => w.detail).join('; ') || 'no snapshot and no log from the start'
         throw new CorruptStoreError(docId, files, detail)
       }
-      base = { gen: 0, payload: null }
+      base = { gen: 0, payload: null, history: [] }
     }
 
     const records: Uint8Array[] = []
@@ -253,9 +296,26 @@ export class FileStore implements DocStore {
     const gen = Math.max(0, ...snapGens, ...logGens)
     const empty = snapGens.length === 0 && logGens.length === 0
     return {
-      state: this.newState(docId, gen, snapshots),
-      loaded: empty ? null : { snapshot: base.payload, records, warnings },
+      state: this.newState(docId, gen, snapshots, histories),
+      loaded: empty ? null : { snapshot: base.payload, history: base.history, records, warnings },
     }
+  }
+
+  /** The history chunks a snapshot names, each checked against its name, or why one cannot be used. */
+  private async readHistory(
+    docId: string,
+    history: readonly string[],
+    present: readonly string[],
+  ): Promise<Uint8Array[] | string> {
+    const chunks: Uint8Array[] = []
+    for (const name of history) {
+      const file = `hist-${name}.bin`
+      if (!present.includes(file)) return `its history file ${file} is missing`
+      const chunk = await this.read(this.historyPath(docId, name))
+      if (chunkName(chunk) !== name) return `its history file ${file} is damaged (its SHA-256 differs)`
+      chunks.push(chunk)
+    }
+    return chunks
   }
 
   /** Deletes snapshots and segments that no fallback can need any more. Failure only leaves clutter. */
@@ -269,18 +329,51 @@ export class FileStore implements DocStore {
       const log = LOG.exec(n)?.[1]
       return log !== undefined && Number(log) < fallback
     })
+    st.snapshots = st.snapshots.filter((s) => s.gen >= newest || s.gen === fallback)
+    // History files that no snapshot kept names (left by a compaction's joined chunks, or by a crash
+    // between a chunk and its snapshot). Only once every kept snapshot's list is known.
+    const named = await this.namedHistory(docId, st)
+    if (named) {
+      for (const n of names) {
+        const hash = HIST.exec(n)?.[1]
+        if (hash !== undefined && !named.has(hash)) {
+          doomed.push(n)
+          st.histories.delete(hash)
+        }
+      }
+    }
     if (doomed.length === 0) return
     await Promise.all(doomed.map((n) => this.fs.unlink(join(dir, n)).catch(() => undefined)))
-    st.snapshots = st.snapshots.filter((s) => s.gen >= newest || s.gen === fallback)
     await syncDir(this.fs, dir).catch(() => undefined)
   }
 
-  private newState(docId: string, gen: number, snapshots: SnapshotFile[]): DocState {
+  /** The history files the kept snapshots name, or null if one of their lists cannot be read. */
+  private async namedHistory(docId: string, st: DocState): Promise<Set<string> | null> {
+    const named = new Set<string>()
+    for (const snap of st.snapshots) {
+      if (!snap.history) {
+        const bytes = await this.fs.readFile(this.snapshotPath(docId, snap.gen)).catch(() => null)
+        const decoded = bytes && decodeSnapshot(bytes, snap.gen)
+        if (!decoded || typeof decoded === 'string') return null
+        snap.history = decoded.history
+      }
+      for (const name of snap.history) named.add(name)
+    }
+    return named
+  }
+
+  private newState(
+    docId: string,
+    gen: number,
+    snapshots: SnapshotFile[],
+    histories = new Set<string>(),
+  ): DocState {
     return {
       gen,
       log: new OpLog(this.fs, this.segmentPath(docId, gen)),
       snapshots,
       snapshotTask: Promise.resolve(),
+      histories,
     }
   }
 
@@ -317,6 +410,10 @@ export class FileStore implements DocStore {
 
   private snapshotPath(docId: string, gen: number): string {
     return join(this.dir, docId, `snap-${gen}.bin`)
+  }
+
+  private historyPath(docId: string, name: string): string {
+    return join(this.dir, docId, `hist-${name}.bin`)
   }
 
   private segmentPath(docId: string, gen: number): string {

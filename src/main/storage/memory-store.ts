@@ -5,7 +5,13 @@
 import { assertDocId, type DocStore, type LoadedDoc } from './doc-store'
 import { closedError } from './errors'
 
-export type MemoryBacking = Map<string, { snapshot: Uint8Array | null; records: Uint8Array[] }>
+interface MemoryEntry {
+  snapshot: Uint8Array | null
+  history: Uint8Array[]
+  records: Uint8Array[]
+}
+
+export type MemoryBacking = Map<string, MemoryEntry>
 
 export class MemoryStore implements DocStore {
   readonly backing: MemoryBacking
@@ -27,6 +33,7 @@ export class MemoryStore implements DocStore {
     if (!doc) return null
     return {
       snapshot: doc.snapshot?.slice() ?? null,
+      history: doc.history.map((c) => c.slice()),
       records: doc.records.map((r) => r.slice()),
       warnings: [],
     }
@@ -40,11 +47,16 @@ export class MemoryStore implements DocStore {
     written?.()
   }
 
-  async writeSnapshot(docId: string, snapshot: Uint8Array): Promise<void> {
+  async writeSnapshot(
+    docId: string,
+    snapshot: Uint8Array,
+    history: readonly Uint8Array[] = [],
+  ): Promise<void> {
     assertDocId(docId)
     this.check()
     const entry = this.entry(docId)
     entry.snapshot = snapshot.slice()
+    entry.history = history.map((c) => c.slice())
     entry.records = []
   }
 
@@ -58,10 +70,10 @@ export class MemoryStore implements DocStore {
     this.closed = true
   }
 
-  private entry(docId: string): { snapshot: Uint8Array | null; records: Uint8Array[] } {
+  private entry(docId: string): MemoryEntry {
     let entry = this.backing.get(docId)
     if (!entry) {
-      entry = { snapshot: null, records: [] }
+      entry = { snapshot: null, history: [], records: [] }
       this.backing.set(docId, entry)
     }
     return entry

@@ -117,6 +117,11 @@ export class TextDoc {
   private log: TextOp[] = []
   /** The log's older part, still encoded; `fullLog()` decodes it. */
   private oldLog: OldLog | null = null
+  /**
+   * Once an old history is decoded: its chunks, still the encoding of the first `ops` ops of `log`, so
+   * that a save keeps them as they are (a store keeps each chunk once: `saveStateApart`).
+   */
+  private decoded: { readonly chunks: readonly Uint8Array[]; readonly ops: number } | null = null
   /** Ops waiting for missing dependencies, each indexed by the ID it waits for (pending-ops.ts). */
   private readonly pending = new PendingOps()
   /** Set by `tryApply` when it returns false: the missing ID it found, which `park` waits on. */
@@ -406,6 +411,20 @@ export class TextDoc {
    * any op applied later. The log chunks of a history loaded and never decoded are kept as they are.
    */
   saveState(): Uint8Array {
+    return this.encodeState(false).state
+  }
+
+  /**
+   * `saveState()` with the history's chunks kept apart, all but the last op's: `state` names them and
+   * `history` holds them, oldest first, for a store to keep in files of their own, each written once. A
+   * chunk not decoded since the load (or the last save) is returned as the same bytes every time; most
+   * saves add one chunk (the ops since). `loadState(state, replica, { history })` takes them back.
+   */
+  saveStateApart(): { readonly state: Uint8Array; readonly history: readonly Uint8Array[] } {
+    return this.encodeState(true)
+  }
+
+  private encodeState(apart: boolean): { state: Uint8Array; history: Uint8Array[] } {
     // The chunks of the old history, one for the ops since but the last, one for the last. (A state
     // loaded and saved unchanged adds no chunk, and comes out as it went in.)
     if (this.oldLog !== null) this.joinChunks(MAX_LOG_CHUNKS - (this.log.length > 1 ? 2 : 1))
@@ -422,12 +441,19 @@ export class TextDoc {
       }
     }
     const text = this.tree.text()
-    const log = this.oldLog === null ? [] : [...this.oldLog.chunks]
-    const tail = this.log
+    let log: Uint8Array[] = []
+    let tail = this.log
+    if (this.oldLog !== null) log = [...this.oldLog.chunks]
+    else if (this.decoded !== null && this.decoded.chunks.length <= MAX_LOG_CHUNKS - 2) {
+      log = [...this.decoded.chunks]
+      tail = tail.slice(this.decoded.ops)
+    }
     // The last op gets a chunk of its own, which loadState decodes at once (see OldLog).
     if (tail.length > 1) log.push(encodeLogChunk(this.replicas, tail.slice(0, -1)))
+    // The last one stays in the state: loadState decodes it at once.
+    const history = apart ? log.splice(0, log.length - (tail.length > 0 ? 1 : 0)) : []
     if (tail.length > 0) log.push(encodeLogChunk(this.replicas, tail.slice(-1)))
-    return encodeTextState({
+    const state = encodeTextState({
       replicas: this.replicas,
       seen: this.versions,
       spans,
@@ -436,8 +462,9 @@ export class TextDoc {
       text,
       loneSurrogates: this.hasSurrogates && hasLoneSurrogate(text),
       pending: this.pending.parked(),
-      log,
+      log: [...history.map(() => null), ...log],
     })
+    return { state, history }
   }
 
   /**
@@ -446,7 +473,11 @@ export class TextDoc {
    * it is read. Validates the bytes as hostile (CrdtDecodeError); the history is checked against the
    * version when decoded, and a method that needs it throws CrdtDecodeError if it does not match.
    */
-  static loadState(bytes: Uint8Array, replica: string, options: TextDocOptions = {}): TextDoc {
+  static loadState(
+    bytes: Uint8Array,
+    replica: string,
+    options: TextDocOptions & { readonly history?: readonly Uint8Array[] } = {},
+  ): TextDoc {
     const doc = new TextDoc(replica, options)
     const table = doc.replicaTable
     const state = decodeTextState(bytes, (replicas) => replicas.map((r) => table.agent(r)))
@@ -467,7 +498,20 @@ export class TextDoc {
     )
     pending.ops.forEach((op, i) => doc.pending.park(op, state.awaited[i]!.agent, state.awaited[i]!.counter))
 
-    const chunks = state.log
+    const apart = options.history ?? []
+    let given = 0
+    const chunks: Uint8Array[] = []
+    for (const chunk of state.log) {
+      const c = chunk ?? apart[given++]
+      if (c === undefined || c.length === 0) break
+      chunks.push(c)
+    }
+    if (chunks.length !== state.log.length || given !== apart.length) {
+      const wanted = state.log.filter((c) => c === null).length
+      throw new CrdtDecodeError(
+        `the state keeps ${wanted} history chunks apart, and ${apart.length} were given`,
+      )
+    }
     const seen = doc.versions.slice()
     if (chunks.length === 0) {
       if (seen.some((c) => c > 0)) throw new CrdtDecodeError('a text state without its history')
@@ -560,6 +604,7 @@ export class TextDoc {
       if (end !== (old.seen[agent] ?? 0) + 1)
         throw new CrdtDecodeError('the stored history does not match the version')
     })
+    this.decoded = { chunks: old.chunks, ops: ops.length }
     for (const op of this.log) ops.push(op)
     this.log = ops
     this.oldLog = null

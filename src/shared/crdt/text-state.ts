@@ -23,7 +23,8 @@
  *             the ID it waits for (replica, counter), in parking order
  *   log       chunk count | per chunk byte length | chunk: the op log, oldest first, as chunks that
  *             `decodeLogChunk` decodes when the history is first needed (the last op has a chunk of its
- *             own, decoded at once: it is the one a local edit may extend)
+ *             own, decoded at once: it is the one a local edit may extend). A chunk of length 0 is kept
+ *             apart (`TextDoc.saveStateApart`): the loader is given it, in order, with the state
  *
  *   chunk     u8 form: 0 the body follows; 1 deflated, as raw length | packed length | bytes (only when
  *             that is smaller: most of a long history is deleted text, which deflates well)
@@ -101,8 +102,8 @@ export interface TextStateParts {
   readonly loneSurrogates: boolean
   /** The parked ops, in parking order, with agents indexing `replicas`. */
   readonly pending: readonly ParkedOp[]
-  /** The op log as chunks (`encodeLogChunk`), oldest first. */
-  readonly log: readonly Uint8Array[]
+  /** The op log as chunks (`encodeLogChunk`), oldest first; null for a chunk kept apart. */
+  readonly log: readonly (Uint8Array | null)[]
 }
 
 export interface DecodedTextState {
@@ -122,7 +123,8 @@ export interface DecodedTextState {
   readonly pending: DecodedOps
   /** For each parked op, the ID it waits for, agent mapped by `mapAgents`. */
   readonly awaited: { readonly agent: number; readonly counter: number }[]
-  readonly log: Uint8Array[]
+  /** The op log's chunks, oldest first; null for one kept apart (the loader has it). */
+  readonly log: (Uint8Array | null)[]
 }
 
 /** Encodes a state; see the header for the layout. */
@@ -228,8 +230,9 @@ export function encodeTextState(parts: TextStateParts): Uint8Array {
   const out: Uint8Array[] = [w.view()]
   for (const chunk of parts.log) {
     const at = lengths.length
-    lengths.uint(chunk.length)
-    out.push(lengths.view().subarray(at), chunk)
+    lengths.uint(chunk?.length ?? 0)
+    out.push(lengths.view().subarray(at))
+    if (chunk) out.push(chunk)
   }
   return concatBytes(...out)
 }
@@ -389,12 +392,11 @@ export function decodeTextState(
     awaited.push({ agent: map[agent]!, counter })
   }
 
-  const chunks = r.count(2)
-  const log: Uint8Array[] = []
+  const chunks = r.count(1)
+  const log: (Uint8Array | null)[] = []
   for (let i = 0; i < chunks; i++) {
     const chunk = r.bytes(r.uint())
-    if (chunk.length === 0) throw new CrdtDecodeError('empty log chunk')
-    log.push(chunk)
+    log.push(chunk.length === 0 ? null : chunk)
   }
   if (!r.done()) throw new CrdtDecodeError('trailing bytes')
   return { replicas, seen, text, spans, byAgent, leaves, lastLocal, pending, awaited, log }

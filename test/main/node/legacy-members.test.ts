@@ -31,7 +31,7 @@ function legacyDisk(docId: string, members: Record<string, { role: string; name:
     r.set(batch, 1)
     records.push(r)
   }
-  return new Map([[docId, { snapshot: null, records }]])
+  return new Map([[docId, { snapshot: null, history: [], records }]])
 }
 
 it('an owner’s node signs an old member list anew; the others take it, and its editor cannot take over', async () => {

@@ -97,6 +97,21 @@ export function describeDocStore(name: string, makeHarness: () => Promise<StoreH
       expect(await loadText(store, 'd')).toEqual({ snapshot: 'S5', records: ['tail'] })
     })
 
+    it('gives back the history kept beside a snapshot, in order, after a restart', async () => {
+      let store = open()
+      await store.append('d', [bytes('r1')])
+      await store.writeSnapshot('d', bytes('S1'), [bytes('h1'), bytes('h2')])
+      await store.append('d', [bytes('r2')])
+      await store.writeSnapshot('d', bytes('S2'), [bytes('h1'), bytes('h2'), bytes('h3')])
+      store = await reopen(store)
+      const loaded = await store.load('d')
+      expect(text(loaded?.snapshot)).toBe('S2')
+      expect(loaded?.history.map(text)).toEqual(['h1', 'h2', 'h3'])
+      await store.writeSnapshot('d', bytes('S3'))
+      store = await reopen(store)
+      expect((await store.load('d'))?.history).toEqual([])
+    })
+
     it('keeps documents apart, and removes one without touching the others', async () => {
       let store = open()
       await store.append('b-doc', [bytes('b1')])

@@ -4,10 +4,14 @@
  * earlier forms (`TextDoc.save()`, kind 0; every op as one batch, kind 1) still open, and the next
  * compaction rewrites them.
  */
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { LwwMap, TextDoc } from '../../../src/shared/crdt'
 import { decodeTextState } from '../../../src/shared/crdt/text-state'
 import { DurableDoc } from '../../../src/main/storage/durable-doc'
+import { FileStore } from '../../../src/main/storage/file-store'
 import { MemoryStore, type MemoryBacking } from '../../../src/main/storage/memory-store'
 
 const TEXT_SAVE = 0
@@ -88,7 +92,7 @@ describe('DurableDoc snapshots in the state form', () => {
     ]
     for (const form of forms) {
       const backing: MemoryBacking = new Map([
-        ['doc', { snapshot: payload(form.kind, form.text, props.save(), members), records: [] }],
+        ['doc', { snapshot: payload(form.kind, form.text, props.save(), members), history: [], records: [] }],
       ])
       const doc = await DurableDoc.open(new MemoryStore(backing), 'doc', { replica: 'opened01' })
       expect(doc.text.toString()).toBe('> base ')
@@ -162,5 +166,56 @@ describe('DurableDoc snapshots in the state form', () => {
     fresh.applyRemote(await doc.textChangesSince({}))
     expect(fresh.toString()).toBe(reference.toString())
     await doc.close()
+  })
+
+  it('keeps the history in files written once: compactions, reads of the history and restarts add, never rewrite', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'meshpad-history-files-'))
+    try {
+      const dir = join(root, 'docs')
+      const reference = new TextDoc('referenc')
+      /** Each history file as first seen: its inode and modification time. */
+      const seen = new Map<string, string>()
+      let rewritten = 0
+      /** Bytes of every history file ever made (a file made again counts again). */
+      let made = 0
+      for (let session = 0; session < 12; session++) {
+        const store = new FileStore({ dir })
+        const doc = await DurableDoc.open(store, 'doc', { compactAfterRecords: 40 })
+        for (let i = 0; i < 60; i++)
+          reference.applyRemote(await doc.insert(doc.text.length, `s${session}.${i} `))
+        reference.applyRemote(await doc.delete(0, 3))
+        // The History panel (or a peer far behind) reads it: its chunks stay as they were stored.
+        if (session % 3 === 1) {
+          const far = new TextDoc('farbehin')
+          far.applyRemote(await doc.textChangesSince({}))
+          expect(far.toString()).toBe(reference.toString())
+        }
+        await doc.compact()
+        await doc.close()
+        await store.close()
+        for (const name of (await readdir(join(dir, 'doc'))).filter((n) => n.startsWith('hist-'))) {
+          const s = await stat(join(dir, 'doc', name))
+          const id = `${s.ino}:${s.mtimeMs}`
+          if (seen.has(name) && seen.get(name) !== id) rewritten++
+          if (seen.get(name) !== id) made += s.size
+          seen.set(name, id)
+        }
+      }
+      expect(rewritten).toBe(0)
+      // Each op's history is written about once: not again with each session's compactions or reads.
+      let kept = 0
+      for (const name of (await readdir(join(dir, 'doc'))).filter((n) => n.startsWith('hist-')))
+        kept += (await stat(join(dir, 'doc', name))).size
+      expect(made).toBeLessThan(1.5 * kept)
+      const doc = await DurableDoc.open(new FileStore({ dir }), 'doc')
+      expect(doc.text.toString()).toBe(reference.toString())
+      const far = new TextDoc('farbehin')
+      far.applyRemote(await doc.textChangesSince({}))
+      expect(far.toString()).toBe(reference.toString())
+      expect(far.version()).toEqual(reference.version())
+      await doc.close()
+    } finally {
+      await rm(root, { recursive: true, force: true })
+    }
   })
 })

@@ -150,6 +150,71 @@ describe('FileStore snapshots', () => {
     expect(names).toEqual(['log-10.bin', 'log-9.bin', 'snap-10.bin', 'snap-9.bin'])
   })
 
+  it('writes each history chunk once, shares it between snapshots, and drops it once none kept names it', async () => {
+    const store = open()
+    const h = (n: number): Uint8Array => bytes(`history chunk ${n}`)
+    const hist = (n: number): string => `hist-${createHash('sha256').update(h(n)).digest('hex')}.bin`
+    await store.append('d', [bytes('r1')])
+    await store.writeSnapshot('d', bytes('S1'), [h(1)])
+    const first = await stat(join(docDir(), hist(1)))
+    await store.append('d', [bytes('r2')])
+    await store.writeSnapshot('d', bytes('S2'), [h(1), h(2)])
+    // Chunk 1 was not written again: the same file (inode and time), held once for both snapshots.
+    const again = await stat(join(docDir(), hist(1)))
+    expect([again.ino, again.mtimeMs]).toEqual([first.ino, first.mtimeMs])
+    const names = async (): Promise<string[]> =>
+      (await readdir(docDir())).filter((n) => n.startsWith('hist-'))
+    expect((await names()).sort()).toEqual([hist(1), hist(2)].sort())
+    // Chunks 1 and 2 joined into 3: 1 and 2 stay while the fallback (S2) names them, then go.
+    await store.writeSnapshot('d', bytes('S3'), [h(3)])
+    expect((await names()).sort()).toEqual([hist(1), hist(2), hist(3)].sort())
+    await store.writeSnapshot('d', bytes('S4'), [h(3), h(4)])
+    expect((await names()).sort()).toEqual([hist(3), hist(4)].sort())
+    const loaded = await open().load('d')
+    expect(loaded?.history.map(text)).toEqual(['history chunk 3', 'history chunk 4'])
+  })
+
+  it('falls back to the previous snapshot when a history file it names is missing or damaged', async () => {
+    const store = open()
+    const h = (n: number): Uint8Array => bytes(`chunk ${n}`)
+    const hist = (n: number): string =>
+      join(docDir(), `hist-${createHash('sha256').update(h(n)).digest('hex')}.bin`)
+    await store.append('d', [bytes('r1')])
+    await store.writeSnapshot('d', bytes('S1'), [h(1)])
+    await store.append('d', [bytes('r2')])
+    await store.writeSnapshot('d', bytes('S2'), [h(1), h(2)])
+    await store.append('d', [bytes('tail')])
+    await store.close()
+    await writeFile(hist(2), 'chunk 2 changed')
+    let loaded = await open().load('d')
+    expect(text(loaded?.snapshot)).toBe('S1')
+    expect(loaded?.history.map(text)).toEqual(['chunk 1'])
+    expect(loaded?.records.map(text)).toEqual(['r2', 'tail'])
+    expect(loaded?.warnings).toEqual([
+      expect.objectContaining({ kind: 'corrupt-snapshot', detail: expect.stringContaining('damaged') }),
+    ])
+    await rm(hist(2))
+    loaded = await open().load('d')
+    expect(text(loaded?.snapshot)).toBe('S1')
+    expect(loaded?.warnings).toEqual([
+      expect.objectContaining({ kind: 'corrupt-snapshot', detail: expect.stringContaining('missing') }),
+    ])
+  })
+
+  it('removes a history file a crash left without its snapshot, at the next compaction', async () => {
+    let store = open()
+    await store.append('d', [bytes('r1')])
+    await store.writeSnapshot('d', bytes('S1'), [bytes('kept')])
+    await store.close()
+    const orphan = `hist-${createHash('sha256').update('orphan').digest('hex')}.bin`
+    await writeFile(join(docDir(), orphan), 'orphan')
+    store = open()
+    expect(text((await store.load('d'))?.snapshot)).toBe('S1')
+    await store.writeSnapshot('d', bytes('S2'), [bytes('kept')])
+    expect(await readdir(docDir())).not.toContain(orphan)
+    expect((await open().load('d'))?.history.map(text)).toEqual(['kept'])
+  })
+
   it('deletes temp files that a crash during a snapshot left behind', async () => {
     await open().append('d', [bytes('x')])
     const stale = join(docDir(), '.snap-1.bin.0badf00d.meshpad-tmp')

@@ -181,7 +181,7 @@ describe('LinkedFile recovers', () => {
     payload.set(hash, 0)
     payload[64] = 1
     payload.set(state, 65)
-    await writeFile(join(dataDir, 'bases', `${docId}.bin`), encodeSnapshot(0, payload))
+    await writeFile(join(dataDir, 'bases', `${docId}.bin`), encodeSnapshot(0, [], payload))
     const { file: again, external } = await openFile(path)
     expect(again.format).toEqual({ encoding: 'utf8', eol: 'crlf' })
     expect(again.doc.text.toString()).toBe('unsaved line\n')

@@ -444,6 +444,41 @@ describe('TextDoc state snapshots', () => {
     )
   })
 
+  it('keeps the history apart, each unchanged chunk as the same bytes, and takes it back', () => {
+    const clock = new Clock()
+    let doc = new TextDoc('s0', { clock: clock.now })
+    let kept: readonly Uint8Array[] = []
+    for (let session = 1; session <= 12; session++) {
+      doc.localInsert(doc.length, `${session} `.repeat(50))
+      if (session % 4 === 0) doc.localDelete(0, 30)
+      clock.ms += 61_000
+      const { state, history } = doc.saveStateApart()
+      // The state holds no chunk but the last op's; what it kept apart before comes back as the same bytes.
+      if (history.length > 0) expect(state.length).toBeLessThan(doc.saveState().length)
+      expect(history.slice(0, kept.length).every((chunk, i) => chunk === kept[i])).toBe(true)
+      kept = history
+      const whole = TextDoc.loadState(doc.saveState(), 'ref')
+      doc = TextDoc.loadState(state, `s${session}`, { clock: clock.now, history })
+      expect(doc.toString()).toBe(whole.toString())
+      // A history read (the History panel, a peer far behind) keeps its chunks too.
+      if (session % 3 === 0) expect(doc.history()).toEqual(whole.history())
+    }
+    expect(kept.length).toBeGreaterThan(5)
+    const { state, history } = doc.saveStateApart()
+    expect(TextDoc.loadState(state, 'y', { history }).history()).toEqual(
+      TextDoc.loadState(doc.saveState(), 'z').history(),
+    )
+    // Missing, extra or empty chunks are refused, not guessed.
+    for (const wrong of [
+      history.slice(1),
+      [...history, history[0]!],
+      [...history.slice(1), new Uint8Array(0)],
+    ]) {
+      expect(() => TextDoc.loadState(state, 'x', { history: wrong })).toThrow(CrdtDecodeError)
+    }
+    expect(() => TextDoc.loadState(state, 'x')).toThrow(CrdtDecodeError)
+  })
+
   it('keeps a text with a lone surrogate (only a faulty peer makes one) exactly', () => {
     const author = new TextDoc('author')
     const pair = author.localInsert(0, 'a😀b')
