@@ -281,7 +281,7 @@ async function snapshotParts(docDir: string): Promise<string> {
   const payload = decoded.payload
   // The chunks kept apart, in files of their own (file-store.ts); inline ones count in the text state.
   let apart = 0
-  for (const name of decoded.history) apart += (await stat(join(docDir, `hist-${name}.bin`))).size
+  for (const entry of decoded.history) apart += entry.length
   // durable-doc.ts's payload: u8 version | u8 text form | u32 text length | … (18-byte header, version 3).
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength)
   const textBytes = payload.subarray(18, 18 + view.getUint32(2, true))

@@ -21,7 +21,8 @@ import { CorruptStoreError, closedError, toStorageError } from './errors'
 import { errnoCode, nodeFs, syncDir, type StorageFs } from './fs-layer'
 import { decodeSegment } from './log-format'
 import { OpLog } from './op-log'
-import { decodeSnapshot, encodeSnapshot } from './snapshot-format'
+import { crc32 } from './crc32'
+import { decodeSnapshot, encodeSnapshot, historyEntry, type HistoryEntry } from './snapshot-format'
 
 export interface FileStoreOptions {
   /** The folder that holds one subfolder per document, e.g. `<data dir>/docs`. */
@@ -34,7 +35,7 @@ interface SnapshotFile {
   /** False when its checksum failed at load; it is then never a fallback. */
   readonly valid: boolean
   /** The history files it names, if known (written in this run, or read at load). */
-  history?: readonly string[]
+  history?: readonly HistoryEntry[]
 }
 
 interface DocState {
@@ -52,15 +53,15 @@ const SNAP = /^snap-(\d{1,9})\.bin$/
 const LOG = /^log-(\d{1,9})\.bin$/
 const HIST = /^hist-([0-9a-f]{64})\.bin$/
 
-/** Names of history chunks already hashed: a chunk not read since the load is the same bytes each time. */
-const chunkNames = new WeakMap<Uint8Array, string>()
-function chunkName(chunk: Uint8Array): string {
-  let name = chunkNames.get(chunk)
-  if (name === undefined) {
-    name = createHash('sha256').update(chunk).digest('hex')
-    chunkNames.set(chunk, name)
+/** Entries of history chunks already hashed: a chunk kept since the load is the same bytes each time. */
+const chunkEntries = new WeakMap<Uint8Array, HistoryEntry>()
+function entryOf(chunk: Uint8Array): HistoryEntry {
+  let entry = chunkEntries.get(chunk)
+  if (entry === undefined) {
+    entry = historyEntry(createHash('sha256').update(chunk).digest('hex'), chunk)
+    chunkEntries.set(chunk, entry)
   }
-  return name
+  return entry
 }
 
 export class FileStore implements DocStore {
@@ -128,7 +129,7 @@ export class FileStore implements DocStore {
   ): Promise<void> {
     assertDocId(docId)
     this.check()
-    const names = history.map(chunkName)
+    const entries = history.map(entryOf)
     const st = await this.state(docId)
     this.check()
     // Rotate before any await: records appended from now on are not in `snapshot` and must stay in the log.
@@ -136,14 +137,14 @@ export class FileStore implements DocStore {
     const old = st.log
     st.gen = gen
     st.log = new OpLog(this.fs, this.segmentPath(docId, gen), old)
-    const bytes = encodeSnapshot(gen, names, snapshot)
+    const bytes = encodeSnapshot(gen, entries, snapshot)
     const previous = st.snapshotTask
     const task = (async () => {
       await previous.catch(() => undefined)
       try {
         // Each chunk once, and before the snapshot that names it.
-        for (let i = 0; i < names.length; i++) {
-          const name = names[i]!
+        for (let i = 0; i < entries.length; i++) {
+          const name = entries[i]!.name
           if (st.histories.has(name)) continue
           await writeFileAtomic(this.fs, this.historyPath(docId, name), history[i]!, {
             action: 'write the history',
@@ -151,7 +152,7 @@ export class FileStore implements DocStore {
           st.histories.add(name)
         }
         await writeFileAtomic(this.fs, this.snapshotPath(docId, gen), bytes, { action: 'write the snapshot' })
-        st.snapshots.push({ gen, valid: true, history: names })
+        st.snapshots.push({ gen, valid: true, history: entries })
       } finally {
         // The old segment's records are on disk or retained (and taken over by the new segment) by now.
         await old.close()
@@ -262,7 +263,7 @@ export class FileStore implements DocStore {
         })
       } else {
         snapshots[i] = { gen, valid: true, history: decoded.history }
-        for (const name of decoded.history) histories.add(name)
+        for (const entry of decoded.history) histories.add(entry.name)
         base = { gen, payload: decoded.payload, history }
       }
     }
@@ -304,15 +305,19 @@ export class FileStore implements DocStore {
   /** The history chunks a snapshot names, each checked against its name, or why one cannot be used. */
   private async readHistory(
     docId: string,
-    history: readonly string[],
+    history: readonly HistoryEntry[],
     present: readonly string[],
   ): Promise<Uint8Array[] | string> {
     const chunks: Uint8Array[] = []
-    for (const name of history) {
-      const file = `hist-${name}.bin`
+    for (const entry of history) {
+      const file = `hist-${entry.name}.bin`
       if (!present.includes(file)) return `its history file ${file} is missing`
-      const chunk = await this.read(this.historyPath(docId, name))
-      if (chunkName(chunk) !== name) return `its history file ${file} is damaged (its SHA-256 differs)`
+      const chunk = await this.read(this.historyPath(docId, entry.name))
+      if (chunk.byteLength !== entry.length || crc32(chunk) !== entry.crc) {
+        return `its history file ${file} is damaged (length or checksum differs)`
+      }
+      // Known now: the next compaction names it without hashing it again.
+      chunkEntries.set(chunk, entry)
       chunks.push(chunk)
     }
     return chunks
@@ -357,7 +362,7 @@ export class FileStore implements DocStore {
         if (!decoded || typeof decoded === 'string') return null
         snap.history = decoded.history
       }
-      for (const name of snap.history) named.add(name)
+      for (const entry of snap.history) named.add(entry.name)
     }
     return named
   }

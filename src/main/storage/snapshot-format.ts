@@ -1,11 +1,13 @@
 /**
  * Byte layout of a snapshot file, little-endian:
  *
- *   "MPS2" | u32 generation | u32 length | u32 crc32 | u32 history count | count × 32-byte SHA-256 | payload
+ *   "MPS2" | u32 generation | u32 length | u32 crc32 | u32 history count | history entries | payload
+ *   history entry: 32-byte SHA-256 | u32 byte length | u32 crc32 of the chunk
  *
  * The history entries name the files that hold the chunks of the document's history this snapshot keeps
  * apart (`hist-<hex>.bin`, each the chunk's bytes, named by their SHA-256: written once, shared by the
- * snapshots that name them). "MPS1" files (written before, no history list) still read. The checksum
+ * snapshots that name them). A chunk is checked at load by its length and CRC-32 (damage, as for the
+ * snapshot itself; ~10× cheaper than hashing it again). "MPS1" files (written before, no history list) still read. The checksum
  * covers everything but itself, so a snapshot renamed to the wrong generation or cut short is rejected
  * rather than half-loaded.
  */
@@ -15,12 +17,28 @@ const MAGIC_V1 = [0x4d, 0x50, 0x53, 0x31] // "MPS1"
 const MAGIC = [0x4d, 0x50, 0x53, 0x32] // "MPS2"
 const HEADER = 16
 const HASH_BYTES = 32
+const ENTRY_BYTES = HASH_BYTES + 8
+
+/** A history chunk as a snapshot names it. */
+export interface HistoryEntry {
+  /** Its SHA-256, hex: the file's name. */
+  readonly name: string
+  readonly length: number
+  readonly crc: number
+}
 
 export interface DecodedSnapshot {
   readonly payload: Uint8Array
-  /** The SHA-256 (hex) of each history chunk kept apart, in order. */
-  readonly history: readonly string[]
+  /** The history chunks kept apart, in order. */
+  readonly history: readonly HistoryEntry[]
 }
+
+/** The entry naming `chunk`, whose SHA-256 (hex) is `name`. */
+export const historyEntry = (name: string, chunk: Uint8Array): HistoryEntry => ({
+  name,
+  length: chunk.byteLength,
+  crc: crc32(chunk),
+})
 
 /**
  * The snapshot file of a payload given in parts, laid end to end (one copy: no payload is built
@@ -28,10 +46,10 @@ export interface DecodedSnapshot {
  */
 export function encodeSnapshot(
   generation: number,
-  history: readonly string[],
+  history: readonly HistoryEntry[],
   ...payload: Uint8Array[]
 ): Uint8Array {
-  let length = 4 + history.length * HASH_BYTES
+  let length = 4 + history.length * ENTRY_BYTES
   for (const part of payload) length += part.byteLength
   const out = new Uint8Array(HEADER + length)
   const view = new DataView(out.buffer)
@@ -40,9 +58,11 @@ export function encodeSnapshot(
   view.setUint32(8, length, true)
   view.setUint32(HEADER, history.length, true)
   let at = HEADER + 4
-  for (const hash of history) {
-    out.set(Buffer.from(hash, 'hex'), at)
-    at += HASH_BYTES
+  for (const entry of history) {
+    out.set(Buffer.from(entry.name, 'hex'), at)
+    view.setUint32(at + HASH_BYTES, entry.length, true)
+    view.setUint32(at + HASH_BYTES + 4, entry.crc, true)
+    at += ENTRY_BYTES
   }
   for (const part of payload) {
     out.set(part, at)
@@ -65,13 +85,17 @@ export function decodeSnapshot(bytes: Uint8Array, generation: number): DecodedSn
   if (bytes.byteLength < HEADER + 4) return 'shorter than its history list'
   const count = view.getUint32(HEADER, true)
   const start = HEADER + 4
-  if (count > (bytes.byteLength - start) / HASH_BYTES) return 'history list longer than the file'
-  const history: string[] = []
+  if (count > (bytes.byteLength - start) / ENTRY_BYTES) return 'history list longer than the file'
+  const history: HistoryEntry[] = []
   for (let i = 0; i < count; i++) {
-    const at = start + i * HASH_BYTES
-    history.push(Buffer.from(bytes.subarray(at, at + HASH_BYTES)).toString('hex'))
+    const at = start + i * ENTRY_BYTES
+    history.push({
+      name: Buffer.from(bytes.subarray(at, at + HASH_BYTES)).toString('hex'),
+      length: view.getUint32(at + HASH_BYTES, true),
+      crc: view.getUint32(at + HASH_BYTES + 4, true),
+    })
   }
-  return { payload: bytes.subarray(start + count * HASH_BYTES), history }
+  return { payload: bytes.subarray(start + count * ENTRY_BYTES), history }
 }
 
 function checksum(file: Uint8Array): number {

@@ -207,6 +207,20 @@ export class ByteReader {
   }
 
   uint(): number {
+    // Most varints are one byte: read those without the loop and its calls (decoding a state runs this
+    // code cold, interpreted, a few times per span).
+    const pos = this.pos
+    if (pos < this.buf.length) {
+      const b = this.buf[pos]!
+      if (b < 0x80) {
+        this.pos = pos + 1
+        return b
+      }
+    }
+    return this.longUint()
+  }
+
+  private longUint(): number {
     let result = 0
     let scale = 1
     for (let i = 0; i < 8; i++) {
