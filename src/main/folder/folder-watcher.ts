@@ -10,8 +10,8 @@
  * (folder-writer.ts keeps them).
  *
  * A folder that appears (made, copied or moved in) is watched with everything under it as it is read;
- * a folder that goes stops being watched. A change to the top-level `.gitignore` reloads the rules and
- * asks the caller for a full rescan, as does an event without a name (some platforms send those).
+ * a folder that goes stops being watched. A change to any `.gitignore` reloads the rules and asks the
+ * caller for a full rescan, as does an event without a name (some platforms send those).
  */
 import { watch, type FSWatcher } from 'node:fs'
 import { join, sep } from 'node:path'
@@ -118,7 +118,7 @@ export class FolderWatcher {
     else {
       const own = name.toString().split(sep).join('/')
       const path = folder === '' ? own : `${folder}/${own}`
-      if (path === '.gitignore') this.rescan = true
+      if (path === '.gitignore' || path.endsWith('/.gitignore')) this.rescan = true
       else if (this.rules.ignores(path, false)) return
       else this.touched.add(path)
     }

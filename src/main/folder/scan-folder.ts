@@ -97,6 +97,9 @@ export async function scanPaths(
         scan.leftOut.push({ path: dir, why: 'unreadable', detail: reason(err) })
       return
     }
+    // A folder's own .gitignore applies to what is in it (as in git, only in folders not left out).
+    if (dir !== '' && names.includes('.gitignore'))
+      rules.setNested(dir, await readGitignore(fs, join(root, dir)))
     const subfolders: string[] = []
     for (const name of names) {
       if (++entries > MAX_FOLDER_ENTRIES) {
