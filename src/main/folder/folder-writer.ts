@@ -26,6 +26,7 @@ import { writeFileAtomic } from '../storage/atomic-write'
 import { errnoCode, nodeFs, type StorageFs } from '../storage/fs-layer'
 import { hashBytes } from '../storage/text-file'
 import { DEFAULT_TEXT_FORMAT, encodeText, type TextFormat } from '../storage/text-format'
+import { withSuffix } from '../../shared/tree/names'
 
 export interface MirrorEntry {
   readonly kind: 'folder' | 'file'
@@ -54,6 +55,9 @@ interface Known {
 }
 
 const depth = (path: string): number => path.split('/').length
+const parentOf = (path: string): string => path.slice(0, Math.max(0, path.lastIndexOf('/')))
+/** How many " (n)" names are tried beside a taken place. */
+const MAX_SUFFIX = 100
 
 /** An entry moved out of the way to a temp name, on its way from `from` to its place. */
 interface Parked {
@@ -154,8 +158,10 @@ export class FolderWriter {
       const to = next.get(id)!.path
       try {
         // Never renamed over anything: a rename would replace a file there without a word. Taken, it
-        // goes back where it was; if that is taken too, it stays parked (the document has its text).
-        const target = !(await this.exists(to)) ? to : !(await this.exists(from)) ? from : null
+        // goes back where it was, unless that folder went in this apply (it is not made again), else
+        // beside its place under a free name ("notes (2).md"); failing all, it stays parked (the
+        // document has its text).
+        const target = await this.freePlace(to, from)
         if (target !== to) problems.push({ path: to, why: 'occupied' })
         if (target === null) continue
         await this.fs.mkdir(dirname(this.abs(target)))
@@ -165,6 +171,20 @@ export class FolderWriter {
         problems.push(failed(to, err))
       }
     }
+  }
+
+  /** Where a parked entry meant for `to` goes: see `place`. */
+  private async freePlace(to: string, from: string): Promise<string | null> {
+    if (!(await this.exists(to))) return to
+    const fromFolder = parentOf(from)
+    if ((fromFolder === '' || (await this.exists(fromFolder))) && !(await this.exists(from))) return from
+    const folder = parentOf(to)
+    const name = to.slice(folder === '' ? 0 : folder.length + 1)
+    for (let n = 2; n <= MAX_SUFFIX; n++) {
+      const beside = folder === '' ? withSuffix(name, n) : `${folder}/${withSuffix(name, n)}`
+      if (!(await this.exists(beside))) return beside
+    }
+    return null
   }
 
   /** Rewrites the known path of `from` and of everything under it. */

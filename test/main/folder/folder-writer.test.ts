@@ -159,6 +159,18 @@ describe('FolderWriter', () => {
     expect(listing().some((p) => p.includes('meshpad-tmp'))).toBe(false)
   })
 
+  it('does not make again a folder the same apply removed: a file it held, moved onto a taken place, goes beside that place', async () => {
+    const writer = new FolderWriter(root)
+    await writer.apply(state({ f: folder('old'), x: file('old/x.txt', 'mine') }))
+    writeFileSync(join(root, 'taken.txt'), 'a file of the user, not shared')
+    const problems = await writer.apply(state({ x: file('taken.txt', 'mine') }))
+    expect(problems).toEqual([{ path: 'taken.txt', why: 'occupied' }])
+    expect(existsSync(join(root, 'old'))).toBe(false)
+    expect(read('taken.txt')).toBe('a file of the user, not shared')
+    expect(read('taken (2).txt')).toBe('mine')
+    expect(listing()).toEqual(['taken (2).txt', 'taken.txt'])
+  })
+
   it('takes up a scanned folder: unchanged files are not rewritten', async () => {
     writeFileSync(join(root, 'a.txt'), 'same')
     const scan = await scanFolder(root)
