@@ -5,6 +5,8 @@
  *   - that document with 9,999 more edits never compacted (the most a log holds before a compaction is
  *     due, as after a crash: a clean close compacts from 1,000 records), which the open replays;
  *   - the same text with no history (one import);
+ *   - issue 14's pair: a document of ~50 KB with 10× its size in deleted history (made over 3 starts),
+ *     and its text with no history;
  *   - 100 documents with a few thousand edits each, linked to no file.
  * Each measurement runs in a fresh process (bench/startup-child.ts), alternating fixtures, median of RUNS
  * with the spread; the open is timed from the call to the resolved DurableDoc (text read included), the
@@ -25,6 +27,8 @@ const RUNS = 5
 const DOC_ID = 'a'.repeat(32)
 const TARGET_OPEN_MS = 1000
 const TARGET_PEER_MS = 2000
+/** Issue 14: a document with 10× its size in deleted history opens in under 2× the time of one without. */
+const TENFOLD_RATIO = 2
 /** The most records a log holds before a compaction is due (DurableDoc's default is 10,000). */
 const CRASH_RECORDS = 9999
 const REPO = resolve(import.meta.dirname, '..')
@@ -57,6 +61,29 @@ async function writeHistory(
       }
     }
     await Promise.all(writes)
+    await doc.close()
+    await store.close()
+  }
+}
+
+/** A ~`size` text, then replaced piece by piece (over `sessions` starts) until 10× `size` is deleted. */
+async function tenfoldHistory(dir: string, size: number, sessions = 3): Promise<void> {
+  let s = 777
+  const next = (n: number): number => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0), s % n)
+  const words = makeText(size * 2, 11)
+  await importOnce(dir, words.slice(0, size))
+  let deleted = 0
+  for (let session = 0; session < sessions; session++) {
+    const store = new FileStore({ dir })
+    const doc = await DurableDoc.open(store, DOC_ID)
+    while (deleted < ((session + 1) * 10 * size) / sessions) {
+      const n = 1 + next(400)
+      const from = next(words.length - n)
+      await doc.insert(next(doc.text.length + 1), words.slice(from, from + n))
+      const cut = Math.min(n, doc.text.length - 1)
+      await doc.delete(next(doc.text.length - cut), cut)
+      deleted += cut
+    }
     await doc.close()
     await store.close()
   }
@@ -165,6 +192,10 @@ async function run(): Promise<void> {
     if (records !== CRASH_RECORDS) throw new Error(`the crashed fixture's log holds ${records} records`)
     const text = await textOf(aged)
     await importOnce(fresh, text)
+    const tenfold = join(root, 'tenfold')
+    const tenfoldFresh = join(root, 'tenfold-fresh')
+    await tenfoldHistory(tenfold, 50_000)
+    await importOnce(tenfoldFresh, await textOf(tenfold))
     const peerDir = join(root, 'peer')
     await manyDocs(peerDir, 100, 2000)
     const file = join(root, 'notes.txt')
@@ -181,10 +212,14 @@ async function run(): Promise<void> {
     const crashedMs: number[] = []
     const freshMs: number[] = []
     const peerMs: number[] = []
+    const tenfoldMs: number[] = []
+    const tenfoldFreshMs: number[] = []
     for (let i = 0; i < RUNS; i++) {
       agedMs.push(await timeChild(['open', aged, DOC_ID]))
       crashedMs.push(await timeChild(['open', crashed, DOC_ID]))
       freshMs.push(await timeChild(['open', fresh, DOC_ID]))
+      tenfoldMs.push(await timeChild(['open', tenfold, DOC_ID]))
+      tenfoldFreshMs.push(await timeChild(['open', tenfoldFresh, DOC_ID]))
       peerMs.push(await timePeer(peerDir, file))
     }
     const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT MET')
@@ -200,6 +235,16 @@ async function run(): Promise<void> {
       `| open the same text with no history | ${median(freshMs).toFixed(0)} (${spread(freshMs)}) | |`,
     )
     console.log(`| aged / fresh | ${(median(agedMs) / median(freshMs)).toFixed(1)}× | |`)
+    const tenfoldRatio = median(tenfoldMs) / median(tenfoldFreshMs)
+    console.log(
+      `| open a ~50 KB document with 10× its size in deleted history | ${median(tenfoldMs).toFixed(0)} (${spread(tenfoldMs)}) | |`,
+    )
+    console.log(
+      `| open its text with no history | ${median(tenfoldFreshMs).toFixed(0)} (${spread(tenfoldFreshMs)}) | |`,
+    )
+    console.log(
+      `| 10× history / none | ${tenfoldRatio.toFixed(2)}× | < ${TENFOLD_RATIO}×: ${verdict(tenfoldRatio < TENFOLD_RATIO)} |`,
+    )
     console.log(
       `| peer with 100 documents: spawn → prompt | ${median(peerMs).toFixed(0)} (${spread(peerMs)}) | < ${TARGET_PEER_MS}: ${verdict(median(peerMs) < TARGET_PEER_MS)} |`,
     )
