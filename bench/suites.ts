@@ -1,6 +1,7 @@
 import { crdtSuite } from './crdt'
 import { editorSuite } from './editor'
 import { historySuite } from './history'
+import { meshSuite } from './mesh'
 import { pathsSuite } from './paths'
 import { startupSuite } from './startup'
 import { storageSuite } from './storage'
@@ -20,6 +21,7 @@ export const suites: BenchSuite[] = [
   startupSuite,
   historySuite,
   syncSuite,
+  meshSuite,
   editorSuite,
   windowsSuite,
   pathsSuite,
