@@ -207,27 +207,19 @@ export class ByteReader {
   }
 
   uint(): number {
-    // Most varints are one byte: read those without the loop and its calls (decoding a state runs this
-    // code cold, interpreted, a few times per span).
-    const pos = this.pos
-    if (pos < this.buf.length) {
-      const b = this.buf[pos]!
-      if (b < 0x80) {
-        this.pos = pos + 1
-        return b
-      }
-    }
-    return this.longUint()
-  }
-
-  private longUint(): number {
+    // Read in place, without a call per byte: decoding a state runs this cold (interpreted), a few
+    // times per span.
+    const buf = this.buf
+    let pos = this.pos
     let result = 0
     let scale = 1
     for (let i = 0; i < 8; i++) {
-      const b = this.byte()
+      if (pos >= buf.length) throw new CrdtDecodeError('unexpected end of data')
+      const b = buf[pos++]!
       result += (b & 0x7f) * scale
       if (b < 0x80) {
         if (result > Number.MAX_SAFE_INTEGER) throw new CrdtDecodeError('integer out of range')
+        this.pos = pos
         return result
       }
       scale *= 0x80
