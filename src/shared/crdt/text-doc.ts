@@ -450,8 +450,8 @@ export class TextDoc {
     }
     // The last op gets a chunk of its own, which loadState decodes at once (see OldLog).
     if (tail.length > 1) log.push(encodeLogChunk(this.replicas, tail.slice(0, -1)))
-    // The last one stays in the state: loadState decodes it at once.
-    const history = apart ? log.splice(0, log.length - (tail.length > 0 ? 1 : 0)) : []
+    // Apart: all of them but the last op's, which stays in the state (loadState decodes it at once).
+    const history = apart ? log.splice(0) : []
     if (tail.length > 0) log.push(encodeLogChunk(this.replicas, tail.slice(-1)))
     const state = encodeTextState({
       replicas: this.replicas,

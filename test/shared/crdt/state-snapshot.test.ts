@@ -455,6 +455,10 @@ describe('TextDoc state snapshots', () => {
       const { state, history } = doc.saveStateApart()
       // The state holds no chunk but the last op's; what it kept apart before comes back as the same bytes.
       if (history.length > 0) expect(state.length).toBeLessThan(doc.saveState().length)
+      // Only the last op's chunk stays in the state.
+      expect(
+        decodeTextState(state, (names) => names.map((_, i) => i)).log.filter((c) => c !== null),
+      ).toHaveLength(1)
       expect(history.slice(0, kept.length).every((chunk, i) => chunk === kept[i])).toBe(true)
       kept = history
       const whole = TextDoc.loadState(doc.saveState(), 'ref')
