@@ -30,7 +30,7 @@ import { decodeSnapshot } from '../src/main/storage/snapshot-format'
 import { decodeTextState } from '../src/shared/crdt/text-state'
 import { seededRandom, type Random } from '../src/shared/random'
 import { settle } from './settle'
-import { median } from './stats'
+import { median, percentile } from './stats'
 import { makeText } from './storage'
 import type { BenchSuite } from './suites'
 
@@ -235,11 +235,6 @@ interface Row {
   editCpuMs: number
   rss: number
   heap: number
-}
-
-function percentile(xs: readonly number[], p: number): number {
-  const sorted = [...xs].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 }
 
 const kb = (n: number): string => (n / 1024).toFixed(0)

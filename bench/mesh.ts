@@ -17,6 +17,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Command, Report } from './mesh-child'
+import { percentile } from './stats'
 import type { BenchSuite } from './suites'
 
 const PEERS = 16
@@ -36,10 +37,6 @@ const CHILD = fileURLToPath(new URL('./mesh-child.ts', import.meta.url))
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 const clock = (): number => performance.timeOrigin + performance.now()
-function percentile(xs: readonly number[], p: number): number {
-  const sorted = [...xs].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
-}
 const fmt = (xs: readonly number[]): string =>
   `p50 ${percentile(xs, 50).toFixed(2)} ms  p99 ${percentile(xs, 99).toFixed(2)} ms  max ${Math.max(...xs).toFixed(2)} ms`
 const load = (): string => loadavg()[0]!.toFixed(2)

@@ -36,3 +36,9 @@ export function rotation<T>(items: readonly T[], round: number): T[] {
   const k = ((round % items.length) + items.length) % items.length
   return [...items.slice(k), ...items.slice(0, k)]
 }
+
+/** The `p`-th percentile (0–100) by the nearest-rank method on the sorted samples. */
+export function percentile(xs: readonly number[], p: number): number {
+  const sorted = [...xs].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+}

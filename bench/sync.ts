@@ -20,7 +20,7 @@ import type { DocSession } from '../src/main/node/doc-session'
 import { decodeInvite } from '../src/main/node/invite-code'
 import { PeerNode } from '../src/main/node/peer-node'
 import { toHex } from '../src/shared/sync/hex'
-import { median } from './stats'
+import { median, percentile } from './stats'
 import type { BenchSuite } from './suites'
 
 const HOST = '127.0.0.1'
@@ -35,10 +35,6 @@ const TARGET_P99_MS = 5
 const TARGET_RESYNC_MS = 200
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-function percentile(xs: readonly number[], p: number): number {
-  const sorted = [...xs].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
-}
 
 async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const start = performance.now()

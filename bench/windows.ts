@@ -22,6 +22,7 @@ import { decodeInvite } from '../src/main/node/invite-code'
 import { PeerNode } from '../src/main/node/peer-node'
 import { findChromium } from '../test/support/chromium'
 import { spawnServe } from '../test/support/serve'
+import { percentile } from './stats'
 import type { BenchSuite } from './suites'
 
 const KEYS = 200
@@ -30,10 +31,6 @@ const TARGET_P50_MS = 5
 const TARGET_P99_MS = 16
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-function percentile(xs: readonly number[], p: number): number {
-  const sorted = [...xs].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
-}
 const fmt = (xs: readonly number[]): string =>
   `p50 ${percentile(xs, 50).toFixed(2).padStart(6)} ms  p99 ${percentile(xs, 99).toFixed(2).padStart(6)} ms`
 
