@@ -13,6 +13,7 @@ import { decodeTextState } from '../../../src/shared/crdt/text-state'
 import { DurableDoc } from '../../../src/main/storage/durable-doc'
 import { FileStore } from '../../../src/main/storage/file-store'
 import { MemoryStore, type MemoryBacking } from '../../../src/main/storage/memory-store'
+import { FaultyFs } from './faulty-fs'
 
 const TEXT_SAVE = 0
 const TEXT_OPS = 1
@@ -214,6 +215,56 @@ describe('DurableDoc snapshots in the state form', () => {
       expect(far.toString()).toBe(reference.toString())
       expect(far.version()).toEqual(reference.version())
       await doc.close()
+    } finally {
+      await rm(root, { recursive: true, force: true })
+    }
+  })
+
+  it('loses nothing when the disk is full as a history file is written, and compacts once it has room', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'meshpad-history-full-'))
+    try {
+      const dir = join(root, 'docs')
+      const expected = new TextDoc('expected')
+      const session = async (fs: FaultyFs | undefined, from: number): Promise<void> => {
+        const store = new FileStore({ dir, fs })
+        const doc = await DurableDoc.open(store, 'doc')
+        for (let i = from; i < from + 50; i++)
+          expected.applyRemote(await doc.insert(doc.text.length, `${i} `))
+        // The compaction fails writing the history's chunk (ENOSPC): the snapshot is not written.
+        const compacted = doc.compact().then(
+          () => 'ok',
+          (err: { code?: string }) => err.code,
+        )
+        expect(await compacted).toBe(fs ? 'DISK_FULL' : 'ok')
+        await doc.close()
+        await store.close()
+      }
+      await session(undefined, 0) // a snapshot with its history apart
+      const full = new FaultyFs()
+      // Every write of a history file fails (a write counts whatever its path: the log's come first).
+      full.faults.push({
+        op: 'write',
+        nth: 1,
+        times: 1e9,
+        code: 'ENOSPC',
+        partial: true,
+        pathIncludes: 'hist-',
+      })
+      await session(full, 50)
+      expect(full.fired.length).toBeGreaterThan(0)
+      // Everything is there after a restart: the last good snapshot, its history, and the log since.
+      let doc = await DurableDoc.open(new FileStore({ dir }), 'doc')
+      expect(doc.text.toString()).toBe(expected.toString())
+      await doc.close()
+      await session(undefined, 100) // room again: the compaction goes through
+      doc = await DurableDoc.open(new FileStore({ dir }), 'doc')
+      expect(doc.text.toString()).toBe(expected.toString())
+      const far = new TextDoc('farbehin')
+      far.applyRemote(await doc.textChangesSince({}))
+      expect(far.toString()).toBe(expected.toString())
+      await doc.close()
+      // No temp file left of the failed write.
+      expect((await readdir(join(dir, 'doc'))).filter((n) => n.includes('meshpad-tmp'))).toEqual([])
     } finally {
       await rm(root, { recursive: true, force: true })
     }
