@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto'
+import { mkdirSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { crc32 } from '../../../src/main/storage/crc32'
 import { CorruptStoreError } from '../../../src/main/storage/errors'
 import { FileStore } from '../../../src/main/storage/file-store'
 import { FaultyFs } from './faulty-fs'
@@ -199,6 +201,28 @@ describe('FileStore snapshots', () => {
     expect(loaded?.warnings).toEqual([
       expect.objectContaining({ kind: 'corrupt-snapshot', detail: expect.stringContaining('missing') }),
     ])
+  })
+
+  it('opens a snapshot written before histories were kept apart ("MPS1"), and compacts past it', async () => {
+    // The layout of that version: "MPS1" | u32 generation | u32 length | u32 crc32 | payload.
+    const payload = bytes('S-old')
+    const file = new Uint8Array(16 + payload.length)
+    const view = new DataView(file.buffer)
+    file.set([0x4d, 0x50, 0x53, 0x31], 0)
+    view.setUint32(4, 1, true)
+    view.setUint32(8, payload.length, true)
+    file.set(payload, 16)
+    view.setUint32(12, crc32(payload, crc32(file.subarray(0, 12))), true)
+    mkdirSync(docDir(), { recursive: true })
+    await writeFile(join(docDir(), 'snap-1.bin'), file)
+    let store = open()
+    expect(await loadText(store)).toMatchObject({ snapshot: 'S-old', records: [] })
+    await store.append('d', [bytes('r')])
+    await store.writeSnapshot('d', bytes('S-new'), [bytes('h')])
+    store = open()
+    const loaded = await store.load('d')
+    expect(text(loaded?.snapshot)).toBe('S-new')
+    expect(loaded?.history.map(text)).toEqual(['h'])
   })
 
   it('removes a history file a crash left without its snapshot, at the next compaction', async () => {
