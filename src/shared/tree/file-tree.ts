@@ -34,6 +34,8 @@ import {
 
 export interface TreeOptions {
   readonly clock?: Clock
+  /** Signs this replica's ops as they are made (its device's key: src/main/node/signed-tree.ts). */
+  readonly sign?: (op: TreeOp) => Uint8Array
 }
 
 /** Where a node is: its parent and its stored name. */
@@ -75,6 +77,7 @@ const MAX_PENDING = 100_000
 export class FileTree {
   readonly replica: string
   private readonly clock: HybridClock
+  private readonly sign: ((op: TreeOp) => Uint8Array) | undefined
   private readonly known: Replicas
   /** Every op applied, in the total order. */
   private readonly log: Entry[] = []
@@ -88,6 +91,7 @@ export class FileTree {
     checkReplicaId(replica)
     this.replica = replica
     this.clock = new HybridClock(options.clock ?? Date.now)
+    this.sign = options.sign
     this.known = new Replicas(replica)
   }
 
@@ -224,7 +228,7 @@ export class FileTree {
   // ---- internals ---------------------------------------------------------------------------------
 
   private local(node: string, parent: string | undefined, name: string | undefined, kind: NodeKind): TreeOp {
-    const op: TreeOp = {
+    const unsigned: TreeOp = {
       replica: this.replica,
       counter: ++this.known.seen[0]!,
       stamp: this.clock.tick(),
@@ -233,6 +237,7 @@ export class FileTree {
       name,
       kind,
     }
+    const op = this.sign ? { ...unsigned, sig: this.sign(unsigned) } : unsigned
     this.integrate([op])
     return op
   }

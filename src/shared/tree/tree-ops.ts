@@ -30,7 +30,16 @@ export interface TreeOp {
   readonly name: string | undefined
   /** Read only from the op that first places the node (in stamp order): a node never changes kind. */
   readonly kind: NodeKind
+  /**
+   * Its author's signature (Ed25519, SIGNATURE_BYTES), over what `treePayload` (src/main/node/
+   * signed-tree.ts) makes of the op: carried with the op everywhere, so that any peer can check who
+   * made it, however it arrived.
+   */
+  readonly sig?: Uint8Array
 }
+
+/** The length of an op's signature. */
+export const SIGNATURE_BYTES = 64
 
 /** Ops in one batch, at most: bounds what one message can make a replica undo and redo. */
 export const MAX_OPS_PER_BATCH = 10_000
@@ -45,6 +54,7 @@ const F_SAME_AGENT = 2
 const F_IMPLICIT_COUNTER = 4
 const F_SAME_PARENT = 8
 const F_SAME_NAME = 16
+const F_SIGNED = 32
 
 const utf8 = new TextEncoder()
 
@@ -84,6 +94,8 @@ export function badOp(op: TreeOp): string | undefined {
   if (bad) return bad
   if (op.node === ROOT || op.node === TRASH) return 'the root and the trash never move'
   if (op.node === op.parent) return 'a node cannot be its own parent'
+  if (op.sig !== undefined && (!(op.sig instanceof Uint8Array) || op.sig.length !== SIGNATURE_BYTES))
+    return `a signature is ${SIGNATURE_BYTES} bytes`
   return undefined
 }
 
@@ -123,6 +135,7 @@ export function encodeOps(ops: readonly TreeOp[]): Uint8Array {
     if (op.counter === expected[agent]) flags |= F_IMPLICIT_COUNTER
     if (op.parent === undefined) flags |= F_SAME_PARENT
     if (op.name === undefined) flags |= F_SAME_NAME
+    if (op.sig !== undefined) flags |= F_SIGNED
     body.byte(flags)
     if (!(flags & F_SAME_AGENT)) body.uint(agent)
     if (!(flags & F_IMPLICIT_COUNTER)) body.uint(op.counter)
@@ -131,6 +144,7 @@ export function encodeOps(ops: readonly TreeOp[]): Uint8Array {
     body.string(op.node)
     if (op.parent !== undefined) body.string(op.parent)
     if (op.name !== undefined) body.string(op.name)
+    if (op.sig !== undefined) body.bytes(op.sig)
     prev = agent
     expected[agent] = op.counter + 1
   }
@@ -154,7 +168,7 @@ export function decodeOps(bytes: Uint8Array): TreeOp[] {
   let prev = 0
   for (let i = 0; i < count; i++) {
     const flags = r.byte()
-    if (flags & ~31) throw new CrdtDecodeError('reserved flag bits set')
+    if (flags & ~63) throw new CrdtDecodeError('reserved flag bits set')
     const agent = flags & F_SAME_AGENT ? prev : r.uint()
     const replica = replicas[agent]
     if (replica === undefined) throw new CrdtDecodeError(`replica index ${agent} outside the table`)
@@ -173,6 +187,7 @@ export function decodeOps(bytes: Uint8Array): TreeOp[] {
       parent: flags & F_SAME_PARENT ? undefined : r.string(),
       name: flags & F_SAME_NAME ? undefined : r.string(),
       kind: flags & F_FOLDER ? 'folder' : 'file',
+      ...(flags & F_SIGNED ? { sig: r.bytes(SIGNATURE_BYTES).slice() } : {}),
     }
     const bad = badOp(op)
     if (bad) throw new CrdtDecodeError(bad)
