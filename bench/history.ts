@@ -277,9 +277,10 @@ async function snapshotParts(docDir: string): Promise<string> {
   // The chunks kept apart, in files of their own (file-store.ts); inline ones count in the text state.
   let apart = 0
   for (const entry of decoded.history) apart += entry.length
-  // durable-doc.ts's payload: u8 version | u8 text form | u32 text length | … (18-byte header, version 3).
+  // durable-doc.ts's payload: u8 version | u8 text form | u32 text length | … (a 22-byte header, version 4; 18, version 3).
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength)
-  const textBytes = payload.subarray(18, 18 + view.getUint32(2, true))
+  const header = payload[0] === 4 ? 22 : 18
+  const textBytes = payload.subarray(header, header + view.getUint32(2, true))
   const state = decodeTextState(textBytes, (replicas) => replicas.map((_, i) => i))
   const inline = state.log.reduce((sum, chunk) => sum + (chunk?.byteLength ?? 0), 0)
   const visible = Buffer.byteLength(state.text)

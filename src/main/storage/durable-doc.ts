@@ -40,9 +40,12 @@ import {
 import type { VersionVector } from '../../shared/crdt'
 import { MemberLog, type MemberChangeRequest, type MemberRecord } from '../../shared/members/member-log'
 import type { Sign } from '../../shared/members/member-op'
+import { FileTree, type TreeChange, type TreeSigner } from '../../shared/tree/file-tree'
+import { decodeOps, encodeOps, type TreeOp } from '../../shared/tree/tree-ops'
 import { memberCrypto } from '../node/crypto'
 import type { DocStore, StoreWarning } from './doc-store'
 import { StorageError, closedError } from './errors'
+import { decodeTreePart, encodeTreePart, treeBatches } from './tree-part'
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
 
@@ -130,11 +133,14 @@ const MEMBER_OPS = 4
  * latest per key counts, and compaction keeps only that one.
  */
 const SEAL = 5
+/** A batch of a shared folder's tree ops (src/shared/tree), as a peer or this device made it. */
+const TREE = 6
 /**
  * 1: the members part is the legacy LwwMap. 2: it is the legacy map's length, the map, the MemberLog.
- * 3: as 2, then the MemberLog's length and the seals.
+ * 3: as 2, then the MemberLog's length and the seals. 4: as 3, then the seals' length and the file
+ * tree (tree-part.ts).
  */
-const SNAPSHOT_VERSION = 3
+const SNAPSHOT_VERSION = 4
 /**
  * How the text is kept in a snapshot: `TextDoc.save()` or every op as one batch (`changesSince({})`),
  * both replayed at open (written by earlier versions), or `TextDoc.saveState()` (written now).
@@ -155,6 +161,7 @@ export class DurableDoc {
   private readonly propMap: LwwMap<JsonValue>
   private readonly legacyMap: LwwMap<JsonValue>
   private readonly memberLog: MemberLog
+  private readonly fileTree: FileTree
   private readonly options: DurableDocOptions
   private logBytes: number
   private logRecords: number
@@ -169,6 +176,7 @@ export class DurableDoc {
     props: LwwMap<JsonValue>,
     legacy: LwwMap<JsonValue>,
     members: MemberLog,
+    tree: FileTree,
     private readonly sealMap: Map<string, Uint8Array>,
     options: DurableDocOptions,
     log: { bytes: number; records: number; warnings: DocWarning[] },
@@ -179,6 +187,7 @@ export class DurableDoc {
     this.propMap = props
     this.legacyMap = legacy
     this.memberLog = members
+    this.fileTree = tree
     this.options = options
     this.logBytes = log.bytes
     this.logRecords = log.records
@@ -194,6 +203,7 @@ export class DurableDoc {
     let props = new LwwMap<JsonValue>(replica, lwwOptions)
     let legacy = new LwwMap<JsonValue>(replica, lwwOptions)
     let members = new MemberLog(docId, memberCrypto, options.legacyRoots)
+    const tree = new FileTree(replica, lwwOptions)
     const seals = new Map<string, Uint8Array>()
     if (loaded?.snapshot) {
       const parts = decodeSnapshotPayload(loaded.snapshot, docId)
@@ -208,6 +218,7 @@ export class DurableDoc {
         legacy = LwwMap.load<JsonValue>(parts.legacyMembers, replica, lwwOptions)
         if (parts.members) members = MemberLog.load(docId, memberCrypto, parts.members, options.legacyRoots)
         if (parts.seals) for (const [key, seal] of decodeSealRecords(parts.seals)) seals.set(key, seal)
+        if (parts.tree) for (const batch of decodeTreePart(parts.tree)) tree.apply(batch)
       } catch (err) {
         throw new StorageError(
           'CORRUPT',
@@ -230,6 +241,7 @@ export class DurableDoc {
         else if (record[0] === LEGACY_MEMBERS) legacy.applyRemote(record.subarray(1))
         else if (record[0] === SEAL)
           for (const [key, seal] of decodeSealRecords(record.subarray(1))) seals.set(key, seal)
+        else if (record[0] === TREE) tree.apply(decodeOps(record.subarray(1)))
         else throw new CrdtDecodeError(`unknown record kind ${record[0]}`)
       } catch (err) {
         // Not a torn tail (that fails its checksum in the store): an acknowledged edit this code cannot
@@ -238,9 +250,9 @@ export class DurableDoc {
         warnings.push({ kind: 'undecodable-record', index, detail })
       }
     })
-    const pending = text.pendingCount() + props.pendingCount() + members.pendingCount()
+    const pending = text.pendingCount() + props.pendingCount() + members.pendingCount() + tree.pendingCount()
     if (pending > 0) warnings.push({ kind: 'pending-ops', count: pending })
-    const doc = new DurableDoc(store, docId, text, props, legacy, members, seals, options, {
+    const doc = new DurableDoc(store, docId, text, props, legacy, members, tree, seals, options, {
       bytes,
       records: records.length,
       warnings,
@@ -395,6 +407,44 @@ export class DurableDoc {
     return changes
   }
 
+  /** A shared folder's file tree (src/shared/tree): read here, changed by `changeTree` and `applyTree`. */
+  get tree(): FileTree {
+    return this.fileTree
+  }
+
+  /** Signs this replica's tree ops from now on (src/main/node/signed-tree.ts). */
+  signTreeWith(signer: TreeSigner): void {
+    this.fileTree.signWith(signer)
+  }
+
+  /**
+   * A change of the tree by this replica: `make` makes the op (`tree.create(…).op`, `tree.move(…)`,
+   * …, which throw RangeError on a change the tree refuses). Resolves with its batch once durable.
+   */
+  async changeTree(make: (tree: FileTree) => TreeOp): Promise<Uint8Array> {
+    this.checkOpen()
+    const batch = encodeOps([make(this.fileTree)])
+    await this.persist(TREE, batch)
+    return batch
+  }
+
+  /** Tree ops from a peer; resolves with the nodes whose place changed, once durable. */
+  async applyTree(batch: Uint8Array): Promise<TreeChange[]> {
+    this.checkOpen()
+    const before = this.fileTree.opCount()
+    const changes = this.fileTree.apply(decodeOps(batch))
+    await this.persist(TREE, before === this.fileTree.opCount() ? null : batch)
+    return changes
+  }
+
+  /** The tree ops a peer at version `v` lacks, as batches a peer decodes, once all of them are durable. */
+  async treeChangesSince(v: VersionVector): Promise<Uint8Array[]> {
+    this.checkOpen()
+    const batches = treeBatches(this.fileTree.opsSince(v))
+    await this.flush()
+    return batches
+  }
+
   /**
    * Every text op as one batch, as of now, for a local fork (the merge base of a LinkedFile). Not for
    * peers: some of it may not be durable yet; they get `textChangesSince`.
@@ -448,6 +498,7 @@ export class DurableDoc {
       this.legacyMap.save(),
       this.memberLog.save(),
       encodeSealRecords([...this.sealMap]),
+      encodeTreePart(this.fileTree.opsSince({})),
     ])
     this.logBytes = 0
     this.logRecords = 0
@@ -540,9 +591,9 @@ export class DurableDoc {
  */
 function encodeSnapshotPayload(
   textKind: number,
-  parts: readonly [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array],
+  parts: readonly [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array],
 ): Uint8Array {
-  const [text, props, legacy, members] = parts
+  const [text, props, legacy, members, seals] = parts
   let size = HEADER
   for (const part of parts) size += part.byteLength
   const out = new Uint8Array(size)
@@ -553,6 +604,7 @@ function encodeSnapshotPayload(
   view.setUint32(6, props.byteLength, true)
   view.setUint32(10, legacy.byteLength, true)
   view.setUint32(14, members.byteLength, true)
+  view.setUint32(18, seals.byteLength, true)
   let at = HEADER
   for (const part of parts) {
     out.set(part, at)
@@ -562,7 +614,8 @@ function encodeSnapshotPayload(
 }
 const HEADER_V1 = 10
 const HEADER_V2 = 14
-const HEADER = 18
+const HEADER_V3 = 18
+const HEADER = 22
 
 function decodeSnapshotPayload(
   payload: Uint8Array,
@@ -574,24 +627,24 @@ function decodeSnapshotPayload(
   legacyMembers: Uint8Array
   members: Uint8Array | null
   seals: Uint8Array | null
+  tree: Uint8Array | null
 } {
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength)
-  const version = payload[0]
-  const header = version === 1 ? HEADER_V1 : version === 2 ? HEADER_V2 : HEADER
+  const version = payload[0]!
+  const header = [0, HEADER_V1, HEADER_V2, HEADER_V3, HEADER][version] ?? 0
   const ok =
-    payload.byteLength >= header &&
-    (version === 1 || version === 2 || version === SNAPSHOT_VERSION) &&
-    payload[1]! <= TEXT_STATE
+    payload.byteLength >= header && version >= 1 && version <= SNAPSHOT_VERSION && payload[1]! <= TEXT_STATE
   const textEnd = ok ? header + view.getUint32(2, true) : 0
   const propsEnd = ok ? textEnd + view.getUint32(6, true) : 0
-  const legacyEnd = ok && version !== 1 ? propsEnd + view.getUint32(10, true) : payload.byteLength
-  const membersEnd =
-    ok && version === SNAPSHOT_VERSION ? legacyEnd + view.getUint32(14, true) : payload.byteLength
+  const legacyEnd = ok && version >= 2 ? propsEnd + view.getUint32(10, true) : payload.byteLength
+  const membersEnd = ok && version >= 3 ? legacyEnd + view.getUint32(14, true) : payload.byteLength
+  const sealsEnd = ok && version >= 4 ? membersEnd + view.getUint32(18, true) : payload.byteLength
   if (
     !ok ||
     propsEnd > payload.byteLength ||
     legacyEnd > payload.byteLength ||
-    membersEnd > payload.byteLength
+    membersEnd > payload.byteLength ||
+    sealsEnd > payload.byteLength
   ) {
     throw new StorageError(
       'CORRUPT',
@@ -606,7 +659,8 @@ function decodeSnapshotPayload(
     props: payload.subarray(textEnd, propsEnd),
     legacyMembers: payload.subarray(propsEnd, legacyEnd),
     members: version === 1 ? null : payload.subarray(legacyEnd, membersEnd),
-    seals: version === SNAPSHOT_VERSION ? payload.subarray(membersEnd) : null,
+    seals: version >= 3 ? payload.subarray(membersEnd, sealsEnd) : null,
+    tree: version >= 4 ? payload.subarray(sealsEnd) : null,
   }
 }
 

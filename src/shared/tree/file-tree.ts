@@ -34,9 +34,10 @@ import {
 
 export interface TreeOptions {
   readonly clock?: Clock
-  /** Signs this replica's ops as they are made (its device's key: src/main/node/signed-tree.ts). */
-  readonly sign?: (op: TreeOp) => Uint8Array
 }
+
+/** Signs an op of this replica as it is made (with its device's key: src/main/node/signed-tree.ts). */
+export type TreeSigner = (op: TreeOp) => Uint8Array
 
 /** Where a node is: its parent and its stored name. */
 export interface Place {
@@ -77,7 +78,7 @@ const MAX_PENDING = 100_000
 export class FileTree {
   readonly replica: string
   private readonly clock: HybridClock
-  private readonly sign: ((op: TreeOp) => Uint8Array) | undefined
+  private sign: TreeSigner | undefined
   private readonly known: Replicas
   /** Every op applied, in the total order. */
   private readonly log: Entry[] = []
@@ -91,8 +92,12 @@ export class FileTree {
     checkReplicaId(replica)
     this.replica = replica
     this.clock = new HybridClock(options.clock ?? Date.now)
-    this.sign = options.sign
     this.known = new Replicas(replica)
+  }
+
+  /** Signs this replica's ops from now on. */
+  signWith(sign: TreeSigner): void {
+    this.sign = sign
   }
 
   // ---- local changes: each returns the op to send to peers --------------------------------------
@@ -176,6 +181,11 @@ export class FileTree {
   /** The applied ops a peer at `version` lacks (send them with encodeOps, cut to MAX_OPS_PER_BATCH). */
   opsSince(version: VersionVector): TreeOp[] {
     return this.log.filter((e) => e.op.counter > (version[e.op.replica] ?? 0)).map((e) => e.op)
+  }
+
+  /** Ops applied and parked: it grows exactly when a batch was news. */
+  opCount(): number {
+    return this.log.length + this.pending.size
   }
 
   pendingCount(): number {

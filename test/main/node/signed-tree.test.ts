@@ -17,11 +17,9 @@ const DOC = 'd'.repeat(32)
 function signedTree(replica: string) {
   const keyPair = generateKeyPair()
   const sign = signerFor(keyPair)
-  return {
-    tree: new FileTree(replica, { sign: treeSigner(DOC, sign) }),
-    device: toHex(keyPair.publicKey),
-    sign,
-  }
+  const tree = new FileTree(replica)
+  tree.signWith(treeSigner(DOC, sign))
+  return { tree, device: toHex(keyPair.publicKey), sign }
 }
 
 /** A peer that knows `bound` (replica → device). */

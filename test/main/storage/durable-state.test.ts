@@ -36,11 +36,12 @@ function payload(textKind: number, text: Uint8Array, props: Uint8Array, members:
 /** How many chunks the history of a state-form snapshot is kept in. */
 function historyChunks(snapshot: Uint8Array): number {
   expect(snapshot[1]).toBe(TEXT_STATE)
-  // The header: version, text form, and the lengths of the text, properties, legacy members and
-  // members (u32 each).
+  // The header: version, text form, and the lengths of the text, properties, legacy members, members
+  // and (from version 4) seals, u32 each.
+  const header = snapshot[0] === 4 ? 22 : 18
   const text = snapshot.subarray(
-    18,
-    18 + new DataView(snapshot.buffer, snapshot.byteOffset).getUint32(2, true),
+    header,
+    header + new DataView(snapshot.buffer, snapshot.byteOffset).getUint32(2, true),
   )
   return decodeTextState(text, (names) => names.map((_, i) => i)).log.length
 }

@@ -1,0 +1,50 @@
+/**
+ * A shared folder's file tree (src/shared/tree) in a snapshot: every op, with its signature, as batches
+ * of at most MAX_OPS_PER_BATCH (a batch is what `decodeOps` accepts): `u32 batch count | (u32 length |
+ * batch)*`. Replayed at open: a tree's ops are few next to a document's keystrokes (a file made, moved,
+ * renamed), and replaying is what checks them.
+ */
+import { CrdtDecodeError } from '../../shared/crdt/types'
+import { decodeOps, encodeOps, MAX_OPS_PER_BATCH, type TreeOp } from '../../shared/tree/tree-ops'
+
+/** `ops` as batches a peer (or `decodeOps`) takes: at most MAX_OPS_PER_BATCH each. */
+export function treeBatches(ops: readonly TreeOp[]): Uint8Array[] {
+  const batches: Uint8Array[] = []
+  for (let i = 0; i < ops.length; i += MAX_OPS_PER_BATCH)
+    batches.push(encodeOps(ops.slice(i, i + MAX_OPS_PER_BATCH)))
+  return batches
+}
+
+export function encodeTreePart(ops: readonly TreeOp[]): Uint8Array {
+  const batches = treeBatches(ops)
+  let size = 4
+  for (const b of batches) size += 4 + b.byteLength
+  const out = new Uint8Array(size)
+  const view = new DataView(out.buffer)
+  view.setUint32(0, batches.length, true)
+  let at = 4
+  for (const b of batches) {
+    view.setUint32(at, b.byteLength, true)
+    out.set(b, at + 4)
+    at += 4 + b.byteLength
+  }
+  return out
+}
+
+/** The ops of `encodeTreePart`'s bytes, batch by batch. Throws CrdtDecodeError on anything malformed. */
+export function decodeTreePart(bytes: Uint8Array): TreeOp[][] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  if (bytes.byteLength < 4) throw new CrdtDecodeError('a tree part shorter than its count')
+  const count = view.getUint32(0, true)
+  const batches: TreeOp[][] = []
+  let at = 4
+  for (let i = 0; i < count; i++) {
+    if (at + 4 > bytes.byteLength) throw new CrdtDecodeError('a truncated tree part')
+    const length = view.getUint32(at, true)
+    if (at + 4 + length > bytes.byteLength) throw new CrdtDecodeError('a truncated tree part')
+    batches.push(decodeOps(bytes.subarray(at + 4, at + 4 + length)))
+    at += 4 + length
+  }
+  if (at !== bytes.byteLength) throw new CrdtDecodeError('trailing bytes after a tree part')
+  return batches
+}
