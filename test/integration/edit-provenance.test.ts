@@ -103,7 +103,7 @@ describe('edits bound to their author, over TCP + Noise on 127.0.0.1', () => {
     forge.applyRemote(doc.durable.allTextOps())
     const forged = forge.localInsert(0, 'FORGED ')
     atCarol.send(update(doc.docId, Channel.Text, forged))
-    atEd.send({ type: 'sync-reply', docId: doc.docId, batches: [forged, EMPTY, EMPTY] })
+    atEd.send({ type: 'sync-reply', docId: doc.docId, batches: [forged, EMPTY, EMPTY, EMPTY] })
     await Promise.all([processed(atEd), processed(atCarol)])
     await sleep(300)
     for (const d of [doc, edDoc, carolDoc]) {
@@ -229,7 +229,7 @@ describe('edits bound to their author, over TCP + Noise on 127.0.0.1', () => {
     hers.signWith(propSigner(doc.docId, mallory.sign))
     atEd.send(update(doc.docId, Channel.Seals, encodeSeals([claim])))
     const renamed = hers.set(`author:${replica}`, { device: owner.self, name: 'Mallory' })
-    atEd.send({ type: 'sync-reply', docId: doc.docId, batches: [EMPTY, renamed, EMPTY] })
+    atEd.send({ type: 'sync-reply', docId: doc.docId, batches: [EMPTY, renamed, EMPTY, EMPTY] })
     await until(
       'both cut her off',
       () => [ed, carol].every((n) => n.log.lines.some((l) => /forged property writes/.test(l))),

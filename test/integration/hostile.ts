@@ -58,9 +58,9 @@ export function randomMessage(random: Random, docId: string): Message {
     case 2:
       return { type: 'doc-deny', docId: id(), code: 'bad-proof', reason: randomText(random, 100) }
     case 3:
-      return { type: 'sync-request', docId: id(), versions: [vector(), vector(), vector()] }
+      return { type: 'sync-request', docId: id(), versions: [vector(), vector(), vector(), vector()] }
     case 4:
-      return { type: 'sync-reply', docId: id(), batches: [blob(), blob(), blob()] }
+      return { type: 'sync-reply', docId: id(), batches: [blob(), blob(), blob(), blob()] }
     case 5:
       return { type: 'update', docId: id(), channel: 0, batch: blob(), sentTo: [] }
     case 6:

@@ -86,7 +86,7 @@ function opsSeen(c: ProtocolClient, docId: string): MemberOp[] {
 /** Asks the node for everything (a sync-request with empty versions) and returns the member ops seen. */
 async function fetchOps(c: ProtocolClient, docId: string): Promise<MemberOp[]> {
   const n = c.received.length
-  c.send({ type: 'sync-request', docId, versions: [{}, {}, {}] })
+  c.send({ type: 'sync-request', docId, versions: [{}, {}, {}, {}] })
   await c.waitFor((m) => m.type === 'sync-reply' && m.docId === docId && c.received.indexOf(m) >= n, 5000)
   return opsSeen(c, docId)
 }
@@ -127,7 +127,7 @@ const membersUpdate = (docId: string, ops: readonly MemberOp[]): Message => ({
 const membersReply = (docId: string, ops: readonly MemberOp[]): Message => ({
   type: 'sync-reply',
   docId,
-  batches: [EMPTY, EMPTY, encodeMemberOps(ops)],
+  batches: [EMPTY, EMPTY, encodeMemberOps(ops), EMPTY],
 })
 
 /**

@@ -302,7 +302,7 @@ describe('peers as separate processes (meshpad peer) over TCP + Noise on 127.0.0
       const wrongKey = new Uint8Array(32).fill(7)
       eve.send({ type: 'doc-auth', docId, epoch: 0, proof: new Uint8Array(32), verified: false })
       eve.send(eve.proof(wrongKey, docId, 0))
-      eve.send({ type: 'sync-request', docId, versions: [{}, {}, {}] })
+      eve.send({ type: 'sync-request', docId, versions: [{}, {}, {}, {}] })
       const forged = new TextDoc('forgedAA').localInsert(0, 'eve was here ')
       eve.send({ type: 'update', docId, channel: 0, batch: forged, sentTo: [] })
       eve.send({ type: 'join-request', docId, name: 'eve' })
@@ -324,7 +324,7 @@ describe('peers as separate processes (meshpad peer) over TCP + Noise on 127.0.0
       await first.waitFor((m) => m.type === 'doc-deny' && m.code === 'bad-proof', 5000)
       const genuine = first.proof(docKey, docId, 0)
       first.send(genuine)
-      first.send({ type: 'sync-request', docId, versions: [{}, {}, {}] })
+      first.send({ type: 'sync-request', docId, versions: [{}, {}, {}, {}] })
       // The reply's members come first; its text after the seals that vouch for it.
       const reply = await first.waitFor(
         (m): m is Extract<Message, { type: 'sync-reply' }> =>
@@ -351,7 +351,7 @@ describe('peers as separate processes (meshpad peer) over TCP + Noise on 127.0.0
 
       const replayed = await client(alice.port, veraKeys)
       replayed.connection.send(encodeMessage(genuine))
-      replayed.send({ type: 'sync-request', docId, versions: [{}, {}, {}] })
+      replayed.send({ type: 'sync-request', docId, versions: [{}, {}, {}, {}] })
       eve.connection.send(encodeMessage(genuine))
       await replayed.waitFor((m) => m.type === 'doc-deny' && m.code === 'bad-proof', 5000)
       await until('eve refused again', () => denials() >= 5, 5000)
@@ -383,7 +383,7 @@ describe('peers as separate processes (meshpad peer) over TCP + Noise on 127.0.0
       expect(Object.keys(carolDocSecrets.keys)).toEqual(['0']) // the rotated key never reached her
       const removed = await client(alice.port, carolKeys)
       removed.send(removed.proof(oldKey, docId, 0))
-      removed.send({ type: 'sync-request', docId, versions: [{}, {}, {}] })
+      removed.send({ type: 'sync-request', docId, versions: [{}, {}, {}, {}] })
       await removed.waitFor((m) => m.type === 'doc-deny' && m.code === 'not-a-member', 5000)
 
       await sleep(300) // anything else on its way arrives now

@@ -237,7 +237,7 @@ describe('bounds a stranger cannot exhaust, over TCP + Noise on 127.0.0.x', () =
       await client.waitFor((m) => m.type === 'doc-auth', 20_000)
       await until('mallory authenticated', () => doc.peers().length === 2, 10_000)
       // One whole document while still reading: the node answers her.
-      client.send({ type: 'sync-request', docId: doc.docId, versions: [{}, {}, {}] })
+      client.send({ type: 'sync-request', docId: doc.docId, versions: [{}, {}, {}, {}] })
       await client.waitFor((m) => m.type === 'sync-reply', 20_000)
       // A flag, not the connection: holding a closed connection would keep what was queued in it.
       let cutOff = false
@@ -265,7 +265,7 @@ describe('bounds a stranger cannot exhaust, over TCP + Noise on 127.0.0.x', () =
       const REQUESTS = 100
       let requested = 0
       for (; requested < REQUESTS && !cutOff; requested++) {
-        client.send({ type: 'sync-request', docId: doc.docId, versions: [{}, {}, {}] })
+        client.send({ type: 'sync-request', docId: doc.docId, versions: [{}, {}, {}, {}] })
         await sleep(10)
         collectGarbage()
         const now = memory()

@@ -302,7 +302,7 @@ describe('trust no member: attacks over TCP + Noise on 127.0.0.1', () => {
     for (const id of [held.docId, absent, shared.docId]) {
       eve.send({ type: 'doc-auth', docId: id, epoch: 0, proof: new Uint8Array(32), verified: false })
       eve.send(eve.proof(key, id, 0))
-      eve.send({ type: 'sync-request', docId: id, versions: [{}, {}, {}] })
+      eve.send({ type: 'sync-request', docId: id, versions: [{}, {}, {}, {}] })
       const origin = Buffer.from(eve.keyPair.publicKey).toString('hex')
       const signature = new Uint8Array(64)
       eve.send({ type: 'awareness', docId: id, origin, seq: 1, hops: 0, state: '{}', signature, sentTo: [] })

@@ -28,6 +28,9 @@ import {
   type Seal,
 } from './replica-seal'
 import { AUTHOR_PREFIX, checkPropWrites, propSigner } from './signed-props'
+import { checkTreeOps, treeSigner } from './signed-tree'
+import type { TreeOp } from '../../shared/tree/tree-ops'
+import { decodeTreePart, encodeTreePart } from '../storage/tree-part'
 
 /** This device seals its replica's edits once they pause this long, and at least this often while they go on. */
 const SEAL_IDLE_MS = 1_000
@@ -114,6 +117,7 @@ export class DocProvenance {
     this.provenance.adopt(host.claim)
     this.resumePool = [...host.resumable]
     durable.signPropsWith(propSigner(durable.docId, host.sign))
+    durable.signTreeWith(treeSigner(durable.docId, host.sign))
   }
 
   /** The device a replica is bound to, if known. */
@@ -162,6 +166,7 @@ export class DocProvenance {
   sealsAhead(channel: Channel, batch: Uint8Array, from: PeerSession | null): Seal[] {
     if (channel === Channel.Text) return this.sealsToPassOn(batch, from)
     if (channel === Channel.Props) return this.propSeals(decodePropWrites(batch))
+    if (channel === Channel.Tree) return this.claimsOf(decodeTreePart(batch).flat())
     return []
   }
 
@@ -169,7 +174,7 @@ export class DocProvenance {
    * Seals for the text a peer at `v` lacks (one per replica it will receive ops of), in batches: sent
    * before those ops, so the peer can check every op, whoever wrote it.
    */
-  sealsFor(v: DocVersions, to: PeerSession, props: Uint8Array): Uint8Array[] {
+  sealsFor(v: DocVersions, to: PeerSession, props: Uint8Array, tree: Uint8Array): Uint8Array[] {
     const seals: Seal[] = []
     const ours = this.host.durable.text.version()
     for (const replica in ours) {
@@ -178,6 +183,7 @@ export class DocProvenance {
       if (seal) seals.push(seal)
     }
     if (!isEmptyBatch(props)) seals.push(...this.propSeals(decodePropWrites(props)))
+    if (!isEmptyBatch(tree)) seals.push(...this.claimsOf(decodeTreePart(tree).flat()))
     const fresh = this.notSentYet(to, seals)
     const out: Uint8Array[] = []
     for (let i = 0; i < fresh.length; i += MAX_SEALS_PER_BATCH) {
@@ -269,6 +275,34 @@ export class DocProvenance {
     }
     if (take.length === 0) return null
     return take.length === fresh.length ? batch : encodePropWrites(take) // (duplicates in it are ignored)
+  }
+
+  /**
+   * A peer's tree ops (tree-part.ts), sorted as property writes are (signed-tree.ts): forged ones cut
+   * their sender off; ops whose author is not known yet wait for anti-entropy. Returns the batch to
+   * apply, or null if nothing in it is to be applied now.
+   */
+  admitTree(batch: Uint8Array, from: PeerSession): Uint8Array | null {
+    const seen = this.host.durable.tree.version()
+    const fresh = decodeTreePart(batch)
+      .flat()
+      .filter((op) => op.counter > (seen[op.replica] ?? 0))
+    const { take, forged } = checkTreeOps(fresh, {
+      docId: this.host.docId,
+      deviceOf: (replica) => this.provenance.deviceOf(replica),
+      isFlagged: (device) => this.provenance.isFlagged(device),
+      verify: memberCrypto.verify,
+    })
+    if (forged.length > 0) {
+      this.host.log(
+        `forged tree ops for ${this.host.docId.slice(0, 8)} from ${from.remoteKey.slice(0, 8)}: ` +
+          `${forged.length}, the first of ${forged[0]!.replica}`,
+      )
+      this.host.cutOff(from)
+      return null
+    }
+    if (take.length === 0) return null
+    return take.length === fresh.length ? batch : encodeTreePart(take)
   }
 
   /**
@@ -536,6 +570,16 @@ export class DocProvenance {
    * The seals that let a peer check property writes: the claims (or the latest seals held) of the
    * replicas that wrote them, and of the replicas an author record names.
    */
+  /** The claims (or latest seals held) of the replicas that made tree ops: they carry signatures. */
+  private claimsOf(ops: readonly TreeOp[]): Seal[] {
+    const seals: Seal[] = []
+    for (const replica of new Set(ops.map((op) => op.replica))) {
+      const seal = this.provenance.sealOf(replica)
+      if (seal) seals.push(seal)
+    }
+    return seals
+  }
+
   private propSeals(writes: readonly PropWrite[]): Seal[] {
     const replicas = new Set<string>()
     for (const w of writes) {

@@ -14,6 +14,9 @@ import {
   type VersionVector,
 } from '../../shared/crdt'
 import { Channel, peerTag, type DocBatches, type DocVersions, type Role } from '../../shared/sync/messages'
+import type { FileTree } from '../../shared/tree/file-tree'
+import { checkStampWindow as checkTreeStamps, type TreeOp } from '../../shared/tree/tree-ops'
+import { decodeTreePart } from '../storage/tree-part'
 import { isEmptyBatch, type PeerSession, type SessionDoc } from '../../shared/sync/session'
 import { PresenceTable, type SignedPresence } from '../../shared/sync/presence'
 import { fromHex, toHex } from '../../shared/sync/hex'
@@ -91,6 +94,8 @@ export interface DocSessionEvents {
    */
   batch: [batch: Uint8Array, origin: ChangeOrigin, catchUp: boolean]
   props: []
+  /** A shared folder's file tree changed (src/shared/tree): the nodes whose place changed. */
+  tree: [nodes: string[]]
   members: []
   /** The document key changed (a member was removed): LAN hints must be recomputed. */
   key: []
@@ -279,7 +284,12 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   }
 
   versions(): DocVersions {
-    return [this.durable.text.version(), this.durable.props.version(), this.durable.members.version()]
+    return [
+      this.durable.text.version(),
+      this.durable.props.version(),
+      this.durable.members.version(),
+      this.durable.tree.version(),
+    ]
   }
 
   async changesSince(v: DocVersions): Promise<DocBatches> {
@@ -287,6 +297,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       await this.durable.textChangesSince(v[0]),
       await this.durable.propChangesSince(v[1]),
       await this.durable.memberChangesSince(v[2]),
+      await this.durable.treeChangesSince(v[3]),
     ]
   }
 
@@ -448,12 +459,19 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       // it: not adopted by the clock, not stored, not passed on (hlc.ts, MAX_DRIFT_MS). Member changes
       // are ordered by their hash links, not by time.
       if (from && channel === Channel.Props) checkStampWindow(batch, this.now())
-      // Who wrote each op or write, checked before anything is applied (provenance.ts, signed-props.ts).
-      if (from && (channel === Channel.Text ? !vouched : channel === Channel.Props)) {
+      if (from && channel === Channel.Tree) checkTreeStamps(decodeTreePart(batch).flat(), this.now())
+      // Who wrote each op or write, checked before anything is applied (provenance.ts, signed-props.ts,
+      // signed-tree.ts).
+      if (
+        from &&
+        (channel === Channel.Text ? !vouched : channel === Channel.Props || channel === Channel.Tree)
+      ) {
         const admitted =
           channel === Channel.Text
             ? this.authors.admitText(batch, from, sentTo, catchUp)
-            : this.authors.admitProps(batch, from)
+            : channel === Channel.Props
+              ? this.authors.admitProps(batch, from)
+              : this.authors.admitTree(batch, from)
         if (admitted === null) return
         batch = admitted
       }
@@ -479,6 +497,15 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
         const applying = this.durable.applyProps(batch)
         isNew = this.progress(channel) !== before
         if ((await applying).length > 0) this.emit('props')
+      } else if (channel === Channel.Tree) {
+        const applying = this.durable.applyTree(batch)
+        isNew = this.progress(channel) !== before
+        const changes = await applying
+        if (changes.length > 0)
+          this.emit(
+            'tree',
+            changes.map((c) => c.id),
+          )
       } else {
         const applying = this.durable.applyMembers(batch)
         isNew = this.progress(channel) !== before
@@ -527,9 +554,9 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
 
   // ---- provenance: who wrote each op (doc-provenance.ts) ---------------------------------------------
 
-  /** Seals for what a peer at `v` lacks, and for the writers of `props`, sent ahead of them. */
-  sealsFor(v: DocVersions, to: PeerSession, props: Uint8Array): Uint8Array[] {
-    return this.authors.sealsFor(v, to, props)
+  /** Seals for what a peer at `v` lacks, and for the writers of `props` and `tree`, sent ahead of them. */
+  sealsFor(v: DocVersions, to: PeerSession, props: Uint8Array, tree: Uint8Array): Uint8Array[] {
+    return this.authors.sealsFor(v, to, props, tree)
   }
 
   onSealRequest(from: PeerSession, replica: string, counter: number): void {
@@ -575,7 +602,9 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
         ? this.durable.text
         : channel === Channel.Props
           ? this.durable.props
-          : this.durable.members
+          : channel === Channel.Tree
+            ? this.durable.tree
+            : this.durable.members
     return crdt.opCount()
   }
 
@@ -747,6 +776,23 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     const staged = this.durable.stageText(batch)
     await this.sendLocal(batch, staged, staged.value, authors)
     return staged.value
+  }
+
+  /**
+   * A change of the shared folder's file tree by this device (`make`: `tree.create(…).op`,
+   * `tree.move(…)`, …; RangeError for a change the tree refuses): signed, durable, then sent.
+   */
+  async changeTree(make: (tree: FileTree) => TreeOp): Promise<void> {
+    this.requireEdit()
+    await this.registerAuthor() // its claim goes ahead of it: peers check its signature against it
+    let node = ''
+    const batch = await this.durable.changeTree((tree) => {
+      const op = make(tree)
+      node = op.node
+      return op
+    })
+    this.broadcast(Channel.Tree, batch, null)
+    this.emit('tree', [node])
   }
 
   async setProp(key: string, value: JsonValue): Promise<void> {

@@ -41,11 +41,11 @@ import type { VersionVector } from '../../shared/crdt'
 import { MemberLog, type MemberChangeRequest, type MemberRecord } from '../../shared/members/member-log'
 import type { Sign } from '../../shared/members/member-op'
 import { FileTree, type TreeChange, type TreeSigner } from '../../shared/tree/file-tree'
-import { decodeOps, encodeOps, type TreeOp } from '../../shared/tree/tree-ops'
+import type { TreeOp } from '../../shared/tree/tree-ops'
 import { memberCrypto } from '../node/crypto'
 import type { DocStore, StoreWarning } from './doc-store'
 import { StorageError, closedError } from './errors'
-import { decodeTreePart, encodeTreePart, treeBatches } from './tree-part'
+import { decodeTreePart, encodeTreePart } from './tree-part'
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
 
@@ -241,7 +241,7 @@ export class DurableDoc {
         else if (record[0] === LEGACY_MEMBERS) legacy.applyRemote(record.subarray(1))
         else if (record[0] === SEAL)
           for (const [key, seal] of decodeSealRecords(record.subarray(1))) seals.set(key, seal)
-        else if (record[0] === TREE) tree.apply(decodeOps(record.subarray(1)))
+        else if (record[0] === TREE) for (const batch of decodeTreePart(record.subarray(1))) tree.apply(batch)
         else throw new CrdtDecodeError(`unknown record kind ${record[0]}`)
       } catch (err) {
         // Not a torn tail (that fails its checksum in the store): an acknowledged edit this code cannot
@@ -419,30 +419,35 @@ export class DurableDoc {
 
   /**
    * A change of the tree by this replica: `make` makes the op (`tree.create(…).op`, `tree.move(…)`,
-   * …, which throw RangeError on a change the tree refuses). Resolves with its batch once durable.
+   * …, which throw RangeError on a change the tree refuses). Resolves with its batch (tree-part.ts)
+   * once durable.
    */
   async changeTree(make: (tree: FileTree) => TreeOp): Promise<Uint8Array> {
     this.checkOpen()
-    const batch = encodeOps([make(this.fileTree)])
+    const batch = encodeTreePart([make(this.fileTree)])
     await this.persist(TREE, batch)
     return batch
   }
 
-  /** Tree ops from a peer; resolves with the nodes whose place changed, once durable. */
+  /**
+   * Tree ops from a peer (tree-part.ts). A batch that fails to decode throws CrdtDecodeError and nothing
+   * of it is applied. Resolves with the nodes whose place changed, once durable.
+   */
   async applyTree(batch: Uint8Array): Promise<TreeChange[]> {
     this.checkOpen()
+    const ops = decodeTreePart(batch).flat()
     const before = this.fileTree.opCount()
-    const changes = this.fileTree.apply(decodeOps(batch))
+    const changes = this.fileTree.apply(ops)
     await this.persist(TREE, before === this.fileTree.opCount() ? null : batch)
     return changes
   }
 
-  /** The tree ops a peer at version `v` lacks, as batches a peer decodes, once all of them are durable. */
-  async treeChangesSince(v: VersionVector): Promise<Uint8Array[]> {
+  /** The tree ops a peer at version `v` lacks (tree-part.ts), once all of them are durable. */
+  async treeChangesSince(v: VersionVector): Promise<Uint8Array> {
     this.checkOpen()
-    const batches = treeBatches(this.fileTree.opsSince(v))
+    const batch = encodeTreePart(this.fileTree.opsSince(v))
     await this.flush()
-    return batches
+    return batch
   }
 
   /**

@@ -1,8 +1,9 @@
 /**
- * A shared folder's file tree (src/shared/tree) in a snapshot: every op, with its signature, as batches
- * of at most MAX_OPS_PER_BATCH (a batch is what `decodeOps` accepts): `u32 batch count | (u32 length |
- * batch)*`. Replayed at open: a tree's ops are few next to a document's keystrokes (a file made, moved,
- * renamed), and replaying is what checks them.
+ * A shared folder's file tree ops (src/shared/tree), with their signatures, as they travel and are
+ * stored: batches of at most MAX_OPS_PER_BATCH (a batch is what `decodeOps` accepts), laid out as
+ * `u32 batch count | (u32 length | batch)*`; no ops at all is zero bytes. One form for a log record, a
+ * snapshot's tree (every op: replayed at open, as a tree's ops are few next to a document's keystrokes,
+ * and replaying is what checks them) and the sync channel's batches.
  */
 import { CrdtDecodeError } from '../../shared/crdt/types'
 import { decodeOps, encodeOps, MAX_OPS_PER_BATCH, type TreeOp } from '../../shared/tree/tree-ops'
@@ -16,6 +17,7 @@ export function treeBatches(ops: readonly TreeOp[]): Uint8Array[] {
 }
 
 export function encodeTreePart(ops: readonly TreeOp[]): Uint8Array {
+  if (ops.length === 0) return new Uint8Array(0)
   const batches = treeBatches(ops)
   let size = 4
   for (const b of batches) size += 4 + b.byteLength
@@ -33,6 +35,8 @@ export function encodeTreePart(ops: readonly TreeOp[]): Uint8Array {
 
 /** The ops of `encodeTreePart`'s bytes, batch by batch. Throws CrdtDecodeError on anything malformed. */
 export function decodeTreePart(bytes: Uint8Array): TreeOp[][] {
+  if (!(bytes instanceof Uint8Array)) throw new CrdtDecodeError('expected a Uint8Array')
+  if (bytes.byteLength === 0) return []
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   if (bytes.byteLength < 4) throw new CrdtDecodeError('a tree part shorter than its count')
   const count = view.getUint32(0, true)

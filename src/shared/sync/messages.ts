@@ -8,7 +8,7 @@ import { ByteReader, ByteWriter, truncateString } from '../crdt/bytes'
 import { MAX_REPLICA_LENGTH } from '../crdt/replica-table'
 import { CrdtDecodeError, type VersionVector } from '../crdt/types'
 
-export const PROTOCOL_VERSION = 4
+export const PROTOCOL_VERSION = 5
 export const DOC_ID_BYTES = 16
 export const KEY_BYTES = 32
 export const PROOF_BYTES = 32
@@ -32,13 +32,19 @@ export const MAX_SHARED_DOCS = 256
  * What a batch holds. Seals (src/main/node/replica-seal.ts) vouch for text ops: who wrote them. They
  * travel in updates, and ahead of the text of a sync reply; they are not one of a document's CRDTs.
  */
-export const Channel = { Text: 0, Props: 1, Members: 2, Seals: 3 } as const
+/** Tree: a shared folder's file tree (src/shared/tree), its batches as src/main/storage/tree-part.ts lays them out. */
+export const Channel = { Text: 0, Props: 1, Members: 2, Seals: 3, Tree: 4 } as const
 export type Channel = (typeof Channel)[keyof typeof Channel]
 /** The channels that are a document's CRDTs (versions, sync replies). */
-export const CHANNELS: readonly Channel[] = [Channel.Text, Channel.Props, Channel.Members]
+export const CHANNELS: readonly Channel[] = [Channel.Text, Channel.Props, Channel.Members, Channel.Tree]
 
-export type DocVersions = readonly [text: VersionVector, props: VersionVector, members: VersionVector]
-export type DocBatches = readonly [text: Uint8Array, props: Uint8Array, members: Uint8Array]
+export type DocVersions = readonly [
+  text: VersionVector,
+  props: VersionVector,
+  members: VersionVector,
+  tree: VersionVector,
+]
+export type DocBatches = readonly [text: Uint8Array, props: Uint8Array, members: Uint8Array, tree: Uint8Array]
 
 /**
  * Why a peer refused a document. A doc-auth from a non-member gets `not-a-member` whether or not the
@@ -305,13 +311,17 @@ function decodeFields(r: ByteReader): Message {
       return { type, docId: id, code, reason: text(r, MAX_TEXT) }
     }
     case 'sync-request':
-      return { type, docId: readDocId(r), versions: [readVector(r), readVector(r), readVector(r)] }
+      return {
+        type,
+        docId: readDocId(r),
+        versions: [readVector(r), readVector(r), readVector(r), readVector(r)],
+      }
     case 'sync-reply':
-      return { type, docId: readDocId(r), batches: [readBlob(r), readBlob(r), readBlob(r)] }
+      return { type, docId: readDocId(r), batches: [readBlob(r), readBlob(r), readBlob(r), readBlob(r)] }
     case 'update': {
       const id = readDocId(r)
       const channel = r.byte()
-      if (channel > Channel.Seals) throw new ProtocolError('update: unknown channel')
+      if (channel > Channel.Tree) throw new ProtocolError('update: unknown channel')
       const batch = readBlob(r)
       return { type, docId: id, channel: channel as Channel, batch, sentTo: readTags(r, type) }
     }

@@ -90,7 +90,7 @@ export interface SessionDoc {
    * (the properties batch it is sent): sent after the member list (whose devices they bind) and
    * before the properties and text (which they vouch for).
    */
-  sealsFor(v: DocVersions, to: PeerSession, props: Uint8Array): Uint8Array[]
+  sealsFor(v: DocVersions, to: PeerSession, props: Uint8Array, tree: Uint8Array): Uint8Array[]
   /** An authenticated peer asks for a seal of `replica` covering its ops up to `counter`. */
   onSealRequest(from: PeerSession, replica: string, counter: number): void
 }
@@ -327,10 +327,13 @@ export class PeerSession {
         return this.host.onDocDenied(this, m.docId, m.code, m.reason)
       case 'sync-request':
         return this.onSyncRequest(m.docId, m.versions)
-      case 'sync-reply':
-        return this.onBatches(m.docId, m.batches, [], true)
+      case 'sync-reply': {
+        // By channel: a reply carries no seals (they go ahead of it as updates).
+        const [text, props, members, tree] = m.batches
+        return this.onBatches(m.docId, [text, props, members, EMPTY, tree], [], true)
+      }
       case 'update': {
-        const batches: Uint8Array[] = [EMPTY, EMPTY, EMPTY, EMPTY]
+        const batches: Uint8Array[] = [EMPTY, EMPTY, EMPTY, EMPTY, EMPTY]
         batches[m.channel] = m.batch
         return this.onBatches(m.docId, batches, m.sentTo, false)
       }
@@ -461,7 +464,7 @@ export class PeerSession {
         // Re-check: the peer may have been removed while the batches were being made durable.
         if (!this.isAuthenticated(docId) || batches.every(isEmptyBatch)) return
         try {
-          this.sendSyncReply(docId, batches, doc.sealsFor(versions, this, batches[1]))
+          this.sendSyncReply(docId, batches, doc.sealsFor(versions, this, batches[1], batches[3]))
         } catch (err) {
           // E.g. a properties batch above the frame cap: this reply fails, the node and link do not.
           this.host.log(`sync-reply for ${docId.slice(0, 8)} not sent: ${String(err)}`)
@@ -473,17 +476,20 @@ export class PeerSession {
 
   /**
    * A reply goes as several messages, applied in order by the peer: the members first (they say which
-   * devices' seals count), then the seals that vouch for the properties and the text, then the
-   * properties, then the text (in several replies if it is too big for one frame).
+   * devices' seals count), then the seals that vouch for the properties, the tree and the text, then
+   * the properties, the file tree (which files there are), then the text (in several replies if it is
+   * too big for one frame).
    */
   private sendSyncReply(docId: string, batches: DocBatches, seals: readonly Uint8Array[]): void {
-    const [text, props, members] = batches
-    if (!isEmptyBatch(members)) this.send({ type: 'sync-reply', docId, batches: [EMPTY, EMPTY, members] })
+    const [text, props, members, tree] = batches
+    if (!isEmptyBatch(members))
+      this.send({ type: 'sync-reply', docId, batches: [EMPTY, EMPTY, members, EMPTY] })
     for (const batch of seals) this.sendUpdate(docId, Channel.Seals, batch)
-    if (!isEmptyBatch(props)) this.send({ type: 'sync-reply', docId, batches: [EMPTY, props, EMPTY] })
+    if (!isEmptyBatch(props)) this.send({ type: 'sync-reply', docId, batches: [EMPTY, props, EMPTY, EMPTY] })
+    if (!isEmptyBatch(tree)) this.send({ type: 'sync-reply', docId, batches: [EMPTY, EMPTY, EMPTY, tree] })
     if (isEmptyBatch(text)) return
     for (const part of splitTextBatch(text, TEXT_CHUNK_BYTES)) {
-      this.send({ type: 'sync-reply', docId, batches: [part, EMPTY, EMPTY] })
+      this.send({ type: 'sync-reply', docId, batches: [part, EMPTY, EMPTY, EMPTY] })
     }
   }
 

@@ -63,9 +63,9 @@ describe('document status', () => {
     } as unknown as PeerSession
     const session = node.workspace.doc(doc.docId)!
     // Over before anyone asked: nothing changed for the windows.
-    session.peerVersions(peer, [{ ghost: 5 }, {}, {}])
+    session.peerVersions(peer, [{ ghost: 5 }, {}, {}, {}])
     session.forgetPeer(peer)
-    session.peerVersions(peer, [{ ghost: 5 }, {}, {}])
+    session.peerVersions(peer, [{ ghost: 5 }, {}, {}, {}])
     expect(value(await window.status(doc.docId))).toMatchObject({ syncing: true, progress: 0 })
     const before = statuses(doc.docId).length
     // The peer leaves: the window that was told "syncing" hears that it is over.

@@ -128,7 +128,7 @@ async function runSeed(w: World, seed: number): Promise<void> {
           ? forge.set(`author:${victim.durable.replica}`, { device: w.m.self, name: 'FORGED' })
           : forge.set('title', 'FORGED')
       if (random() < 0.5) to.sendUpdate(docId, Channel.Props, batch)
-      else rawSend(to, { type: 'sync-reply', docId, batches: [EMPTY, batch, EMPTY] })
+      else rawSend(to, { type: 'sync-reply', docId, batches: [EMPTY, batch, EMPTY, EMPTY] })
       continue
     }
     if (what < 0.55) {
@@ -155,7 +155,7 @@ async function runSeed(w: World, seed: number): Promise<void> {
             : forge.localDelete(Math.floor(random() * forge.length), 1)
         seen.push(batch)
         if (random() < 0.5) to.sendUpdate(docId, Channel.Text, batch)
-        else rawSend(to, { type: 'sync-reply', docId, batches: [batch, EMPTY, EMPTY] })
+        else rawSend(to, { type: 'sync-reply', docId, batches: [batch, EMPTY, EMPTY, EMPTY] })
       } else if (what < 0.9) {
         // Made-up replicas: a delete each.
         const base = mDoc.durable.allTextOps()

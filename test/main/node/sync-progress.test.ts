@@ -68,7 +68,7 @@ describe('sync progress', () => {
     const { alice, bob, carol, docs } = await trio()
     const [aliceDoc, bobDoc] = docs as [DocSession, DocSession]
     // Requests naming text nobody sends: syncing until the peer goes away.
-    bobDoc.peerVersions(bob.ws.session(alice.self)!, [{ ghost: 10 }, {}, {}])
+    bobDoc.peerVersions(bob.ws.session(alice.self)!, [{ ghost: 10 }, {}, {}, {}])
     expect(bobDoc.syncState()).toEqual({ syncing: true, progress: 0 })
     expect(bobDoc.syncCounts()).toEqual({ received: 0, expected: 10 })
     const bobEvents: boolean[] = []
@@ -77,7 +77,7 @@ describe('sync progress', () => {
     await until('bob forgot alice', () => !bobDoc.syncState().syncing)
     expect(bobEvents).toEqual([false])
 
-    aliceDoc.peerVersions(alice.ws.session(carol.self)!, [{ ghost: 3 }, {}, {}])
+    aliceDoc.peerVersions(alice.ws.session(carol.self)!, [{ ghost: 3 }, {}, {}, {}])
     expect(aliceDoc.syncState().syncing).toBe(true)
     await aliceDoc.removeMember(carol.self)
     expect(aliceDoc.syncState()).toEqual({ syncing: false, progress: null })
@@ -125,10 +125,10 @@ describe('sync progress', () => {
     const { alice, carol, docs } = await trio()
     const aliceDoc = docs[0]!
     const ghost = 'ghostReplica'
-    aliceDoc.peerVersions(alice.ws.session(carol.self)!, [{ [ghost]: 4 }, {}, {}])
+    aliceDoc.peerVersions(alice.ws.session(carol.self)!, [{ [ghost]: 4 }, {}, {}, {}])
     expect(aliceDoc.syncState().progress).toBe(0)
     // An anti-entropy probe from the same peer raises the target; the baseline is kept.
-    aliceDoc.peerVersions(alice.ws.session(carol.self)!, [{ [ghost]: 8 }, {}, {}])
+    aliceDoc.peerVersions(alice.ws.session(carol.self)!, [{ [ghost]: 8 }, {}, {}, {}])
     expect(aliceDoc.syncCounts()).toEqual({ received: 0, expected: 8 })
   })
 })

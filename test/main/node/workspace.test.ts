@@ -105,7 +105,7 @@ describe('Workspace over in-memory links', () => {
       0,
     )
     send({ type: 'doc-auth', docId: doc.docId, epoch: 0, proof: wrongKey, verified: false })
-    send({ type: 'sync-request', docId: doc.docId, versions: [{}, {}, {}] })
+    send({ type: 'sync-request', docId: doc.docId, versions: [{}, {}, {}, {}] })
     await doc.insert(0, 'private ')
     await until('denials', () => seen.filter((t) => t === 'doc-deny').length >= 2)
     await new Promise((r) => setTimeout(r, 30))

@@ -17,7 +17,8 @@ import { MemoryStore, type MemoryBacking } from '../../../src/main/storage/memor
 import { LwwMap, TextDoc } from '../../../src/shared/crdt'
 import { MemberLog } from '../../../src/shared/members/member-log'
 import { FileTree } from '../../../src/shared/tree/file-tree'
-import { decodeOps, encodeOps, ROOT, type TreeOp } from '../../../src/shared/tree/tree-ops'
+import { decodeTreePart, encodeTreePart } from '../../../src/main/storage/tree-part'
+import { ROOT, type TreeOp } from '../../../src/shared/tree/tree-ops'
 
 const DOC = 'doc'
 let root: string
@@ -46,10 +47,10 @@ describe('DurableDoc: the file tree', () => {
     ]
     // A peer's op (its own replica), and the same batch again: applied once, stored once.
     const peer = new FileTree('peerReplica1')
-    peer.apply(batches.flatMap((b) => decodeOps(b)))
+    peer.apply(batches.flatMap((b) => decodeTreePart(b).flat()))
     const theirs = peer.create(ROOT, 'README.md', 'file').op
-    expect(await doc.applyTree(encodeOps([theirs]))).toHaveLength(1)
-    expect(await doc.applyTree(encodeOps([theirs]))).toEqual([])
+    expect(await doc.applyTree(encodeTreePart([theirs]))).toHaveLength(1)
+    expect(await doc.applyTree(encodeTreePart([theirs]))).toEqual([])
     const expected = listing(doc.tree)
     expect(expected).toEqual(['README.md', 'src/', 'src/main.ts'])
     const signed = doc.tree.opsSince({}).filter((op) => op.replica === doc.replica)
@@ -68,9 +69,9 @@ describe('DurableDoc: the file tree', () => {
     expect(listing(doc.tree)).toEqual(expected)
     // What a peer lacks, as batches it takes.
     const fresh = new FileTree('freshReplica')
-    for (const batch of await doc.treeChangesSince({})) fresh.apply(decodeOps(batch))
+    for (const batch of decodeTreePart(await doc.treeChangesSince({}))) fresh.apply(batch)
     expect(listing(fresh)).toEqual(expected)
-    expect(await doc.treeChangesSince(doc.tree.version())).toEqual([])
+    expect(await doc.treeChangesSince(doc.tree.version())).toEqual(new Uint8Array(0))
     await doc.close()
   })
 
@@ -82,14 +83,14 @@ describe('DurableDoc: the file tree', () => {
     ops.push(made.op)
     for (let i = 0; i < 12_000; i++) ops.push(author.rename(made.id, `name-${i}`))
     let doc = await DurableDoc.open(new MemoryStore(backing), DOC)
-    for (let i = 0; i < ops.length; i += 5000) await doc.applyTree(encodeOps(ops.slice(i, i + 5000)))
+    for (let i = 0; i < ops.length; i += 5000) await doc.applyTree(encodeTreePart(ops.slice(i, i + 5000)))
     await doc.compact()
     await doc.close()
     doc = await DurableDoc.open(new MemoryStore(backing), DOC)
     expect(backing.get(DOC)!.records).toEqual([])
     expect(listing(doc.tree)).toEqual(['name-11999'])
     expect(doc.tree.opsSince({})).toHaveLength(12_001)
-    expect((await doc.treeChangesSince({})).length).toBe(2)
+    expect(decodeTreePart(await doc.treeChangesSince({}))).toHaveLength(2)
     await doc.close()
   })
 

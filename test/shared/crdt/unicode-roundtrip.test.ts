@@ -209,7 +209,7 @@ function checkSession(seed: number, p: Prng, s: Session): void {
       batch,
       sentTo: [],
     })),
-    { type: 'sync-reply', docId: DOC_ID, batches: [all, propsBatch, new Uint8Array(0)] },
+    { type: 'sync-reply', docId: DOC_ID, batches: [all, propsBatch, new Uint8Array(0), new Uint8Array(0)] },
   ]
   const received = throughStream(p, messages)
   expect(sameMessages(received, messages), says(seed, 'sync messages through frames')).toBe(true)
@@ -537,7 +537,7 @@ describe('sync messages: every string field round-trips exactly', () => {
             { docId: DOC_ID, title: field(p, 256), ownerName: field(p, 64), memberCount: p.range(1, 9) },
           ],
         },
-        { type: 'sync-request', docId: DOC_ID, versions: [vector(), vector(), vector()] },
+        { type: 'sync-request', docId: DOC_ID, versions: [vector(), vector(), vector(), vector()] },
       ]
       for (const m of messages) {
         expect(decodeMessage(encodeMessage(m)), says(seed, `${m.type} message`)).toEqual(m)
@@ -554,7 +554,7 @@ describe('sync messages: every string field round-trips exactly', () => {
         type: 'shared-docs',
         docs: [{ docId: DOC_ID, title: `${BOM}Notes`, ownerName: BOM, memberCount: 2 }],
       },
-      { type: 'sync-request', docId: DOC_ID, versions: [{ [`${BOM}r`]: 3, r: 4 }, {}, {}] },
+      { type: 'sync-request', docId: DOC_ID, versions: [{ [`${BOM}r`]: 3, r: 4 }, {}, {}, {}] },
     ]
     for (const m of messages) expect(decodeMessage(encodeMessage(m))).toEqual(m)
   })
