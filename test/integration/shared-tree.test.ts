@@ -6,8 +6,9 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { DocSession } from '../../src/main/node/doc-session'
+import { signerFor } from '../../src/main/node/crypto'
 import { treeSigner } from '../../src/main/node/signed-tree'
-import { encodeTreePart } from '../../src/main/storage/tree-part'
+import { encodeTreePart } from '../../src/shared/tree/tree-part'
 import { Channel, type Message } from '../../src/shared/sync/messages'
 import { FileTree } from '../../src/shared/tree/file-tree'
 import { ROOT, type TreeOp } from '../../src/shared/tree/tree-ops'
@@ -93,6 +94,28 @@ describe('the file tree on the document session, over TCP + Noise', () => {
     await until('dave has the tree', () => paths(daveDoc).join() === 'index.ts', 10_000)
     for (const d of [edDoc, carolDoc, daveDoc])
       expect(d.durable.tree.version()).toEqual(doc.durable.tree.version())
+  })
+
+  it('sends a tree of more ops than one batch holds to a joiner (one batch per reply)', async () => {
+    const owner = await cluster.start('owner')
+    const doc = await cluster.createDoc(owner, '')
+    let file = ''
+    await doc.changeTree((t) => {
+      const made = t.create(ROOT, 'f.txt', 'file')
+      file = made.id
+      return made.op
+    })
+    // 12,000 renames by the owner's replica, signed with its key, made apart and stored at once.
+    const author = new FileTree(doc.durable.replica)
+    author.apply(doc.durable.tree.opsSince({}))
+    author.signWith(treeSigner(doc.docId, signerFor(owner.node.identity)))
+    const renames: TreeOp[] = []
+    for (let i = 0; i < 12_000; i++) renames.push(author.rename(file, `name-${i}.txt`))
+    await doc.durable.applyTree(encodeTreePart(renames))
+    const joiner = await cluster.start('joiner')
+    const joined = await cluster.join(owner, joiner, doc.docId)
+    await until('the joiner has the whole tree', () => paths(joined).join() === 'name-11999.txt', 20_000)
+    expect(joined.durable.tree.version()).toEqual(doc.durable.tree.version())
   })
 
   it('refuses ops forged in another device’s name, and any tree op from a viewer', async () => {

@@ -30,7 +30,7 @@ import {
 import { AUTHOR_PREFIX, checkPropWrites, propSigner } from './signed-props'
 import { checkTreeOps, treeSigner } from './signed-tree'
 import type { TreeOp } from '../../shared/tree/tree-ops'
-import { decodeTreePart, encodeTreePart } from '../storage/tree-part'
+import { decodeTreePart, encodeTreePart } from '../../shared/tree/tree-part'
 
 /** This device seals its replica's edits once they pause this long, and at least this often while they go on. */
 const SEAL_IDLE_MS = 1_000

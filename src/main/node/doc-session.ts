@@ -16,7 +16,7 @@ import {
 import { Channel, peerTag, type DocBatches, type DocVersions, type Role } from '../../shared/sync/messages'
 import type { FileTree } from '../../shared/tree/file-tree'
 import { checkStampWindow as checkTreeStamps, type TreeOp } from '../../shared/tree/tree-ops'
-import { decodeTreePart } from '../storage/tree-part'
+import { decodeTreePart } from '../../shared/tree/tree-part'
 import { isEmptyBatch, type PeerSession, type SessionDoc } from '../../shared/sync/session'
 import { PresenceTable, type SignedPresence } from '../../shared/sync/presence'
 import { fromHex, toHex } from '../../shared/sync/hex'

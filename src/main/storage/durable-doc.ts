@@ -45,7 +45,7 @@ import type { TreeOp } from '../../shared/tree/tree-ops'
 import { memberCrypto } from '../node/crypto'
 import type { DocStore, StoreWarning } from './doc-store'
 import { StorageError, closedError } from './errors'
-import { decodeTreePart, encodeTreePart } from './tree-part'
+import { decodeTreePart, encodeTreePart } from '../../shared/tree/tree-part'
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
 
@@ -138,7 +138,7 @@ const TREE = 6
 /**
  * 1: the members part is the legacy LwwMap. 2: it is the legacy map's length, the map, the MemberLog.
  * 3: as 2, then the MemberLog's length and the seals. 4: as 3, then the seals' length and the file
- * tree (tree-part.ts).
+ * tree (src/shared/tree/tree-part.ts).
  */
 const SNAPSHOT_VERSION = 4
 /**
@@ -435,9 +435,9 @@ export class DurableDoc {
    */
   async applyTree(batch: Uint8Array): Promise<TreeChange[]> {
     this.checkOpen()
-    const ops = decodeTreePart(batch).flat()
+    const batches = decodeTreePart(batch) // all of it decoded before any is applied
     const before = this.fileTree.opCount()
-    const changes = this.fileTree.apply(ops)
+    const changes = batches.flatMap((ops) => this.fileTree.apply(ops))
     await this.persist(TREE, before === this.fileTree.opCount() ? null : batch)
     return changes
   }

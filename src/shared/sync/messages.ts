@@ -32,7 +32,7 @@ export const MAX_SHARED_DOCS = 256
  * What a batch holds. Seals (src/main/node/replica-seal.ts) vouch for text ops: who wrote them. They
  * travel in updates, and ahead of the text of a sync reply; they are not one of a document's CRDTs.
  */
-/** Tree: a shared folder's file tree (src/shared/tree), its batches as src/main/storage/tree-part.ts lays them out. */
+/** Tree: a shared folder's file tree (src/shared/tree), its batches as src/shared/tree/tree-part.ts lays them out. */
 export const Channel = { Text: 0, Props: 1, Members: 2, Seals: 3, Tree: 4 } as const
 export type Channel = (typeof Channel)[keyof typeof Channel]
 /** The channels that are a document's CRDTs (versions, sync replies). */

@@ -14,6 +14,7 @@
  * A message that fails validation is a ProtocolError: the caller closes this connection only.
  */
 import { splitTextBatch } from '../crdt'
+import { splitTreePart } from '../tree/tree-part'
 import { concatBytes, toHex, utf8 } from './hex'
 import type { SignedPresence } from './presence'
 import {
@@ -486,7 +487,9 @@ export class PeerSession {
       this.send({ type: 'sync-reply', docId, batches: [EMPTY, EMPTY, members, EMPTY] })
     for (const batch of seals) this.sendUpdate(docId, Channel.Seals, batch)
     if (!isEmptyBatch(props)) this.send({ type: 'sync-reply', docId, batches: [EMPTY, props, EMPTY, EMPTY] })
-    if (!isEmptyBatch(tree)) this.send({ type: 'sync-reply', docId, batches: [EMPTY, EMPTY, EMPTY, tree] })
+    // One batch of tree ops per reply: a large tree would not fit one frame.
+    for (const part of splitTreePart(tree))
+      this.send({ type: 'sync-reply', docId, batches: [EMPTY, EMPTY, EMPTY, part] })
     if (isEmptyBatch(text)) return
     for (const part of splitTextBatch(text, TEXT_CHUNK_BYTES)) {
       this.send({ type: 'sync-reply', docId, batches: [part, EMPTY, EMPTY, EMPTY] })

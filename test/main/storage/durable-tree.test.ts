@@ -1,5 +1,5 @@
 /**
- * A shared folder's file tree kept by DurableDoc (src/shared/tree; tree-part.ts): this replica's
+ * A shared folder's file tree kept by DurableDoc (src/shared/tree, tree-part.ts): this replica's
  * changes and peers' ops are durable before they are acknowledged, survive a restart through the log
  * and through a snapshot, keep their signatures, and come back as batches a peer takes. Snapshots of
  * the layout before the tree (version 3) still open.
@@ -17,7 +17,7 @@ import { MemoryStore, type MemoryBacking } from '../../../src/main/storage/memor
 import { LwwMap, TextDoc } from '../../../src/shared/crdt'
 import { MemberLog } from '../../../src/shared/members/member-log'
 import { FileTree } from '../../../src/shared/tree/file-tree'
-import { decodeTreePart, encodeTreePart } from '../../../src/main/storage/tree-part'
+import { decodeTreePart, encodeTreePart } from '../../../src/shared/tree/tree-part'
 import { ROOT, type TreeOp } from '../../../src/shared/tree/tree-ops'
 
 const DOC = 'doc'

@@ -5,8 +5,8 @@
  * snapshot's tree (every op: replayed at open, as a tree's ops are few next to a document's keystrokes,
  * and replaying is what checks them) and the sync channel's batches.
  */
-import { CrdtDecodeError } from '../../shared/crdt/types'
-import { decodeOps, encodeOps, MAX_OPS_PER_BATCH, type TreeOp } from '../../shared/tree/tree-ops'
+import { CrdtDecodeError } from '../crdt/types'
+import { decodeOps, encodeOps, MAX_OPS_PER_BATCH, type TreeOp } from './tree-ops'
 
 /** `ops` as batches a peer (or `decodeOps`) takes: at most MAX_OPS_PER_BATCH each. */
 export function treeBatches(ops: readonly TreeOp[]): Uint8Array[] {
@@ -51,4 +51,32 @@ export function decodeTreePart(bytes: Uint8Array): TreeOp[][] {
   }
   if (at !== bytes.byteLength) throw new CrdtDecodeError('trailing bytes after a tree part')
   return batches
+}
+
+/**
+ * `bytes` (an `encodeTreePart`) cut into parts of one batch each, in order, without decoding the
+ * ops: each fits a frame however large the tree (a batch of MAX_OPS_PER_BATCH ops is well under one).
+ * Throws CrdtDecodeError if the layout is broken.
+ */
+export function splitTreePart(bytes: Uint8Array): Uint8Array[] {
+  if (bytes.byteLength === 0) return []
+  if (bytes.byteLength < 4) throw new CrdtDecodeError('a tree part shorter than its count')
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const count = view.getUint32(0, true)
+  const parts: Uint8Array[] = []
+  let at = 4
+  for (let i = 0; i < count; i++) {
+    if (at + 4 > bytes.byteLength) throw new CrdtDecodeError('a truncated tree part')
+    const length = view.getUint32(at, true)
+    if (at + 4 + length > bytes.byteLength) throw new CrdtDecodeError('a truncated tree part')
+    const part = new Uint8Array(8 + length)
+    const out = new DataView(part.buffer)
+    out.setUint32(0, 1, true)
+    out.setUint32(4, length, true)
+    part.set(bytes.subarray(at + 4, at + 4 + length), 8)
+    parts.push(part)
+    at += 4 + length
+  }
+  if (at !== bytes.byteLength) throw new CrdtDecodeError('trailing bytes after a tree part')
+  return parts
 }
