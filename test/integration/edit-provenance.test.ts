@@ -31,7 +31,7 @@ import { propSigner } from '../../src/main/node/signed-props'
 import { LwwMap, TextDoc } from '../../src/shared/crdt'
 import { fromHex } from '../../src/shared/sync/hex'
 import { Channel, type Message } from '../../src/shared/sync/messages'
-import { device, processed, ProtocolClient, type Device } from './protocol-client'
+import { connectMember, device, processed, ProtocolClient, type Device } from './protocol-client'
 import { TcpCluster, type TcpNode } from './tcp-nodes'
 import { sameVersion, sleep, until } from './util'
 
@@ -40,11 +40,8 @@ const EMPTY = new Uint8Array(0)
 const clients: ProtocolClient[] = []
 
 async function connectAs(dev: Device, node: TcpNode, doc: DocSession): Promise<ProtocolClient> {
-  const c = await ProtocolClient.connect(node.node.port, { keyPair: dev.keyPair })
+  const c = await connectMember(dev, node.node.port, doc)
   clients.push(c)
-  await c.greet(dev.name)
-  c.send(c.proof(doc.keyFor(doc.epoch)!, doc.docId, doc.epoch))
-  await c.waitFor((m) => m.type === 'sync-request' && m.docId === doc.docId, 5000)
   return c
 }
 

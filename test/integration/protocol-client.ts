@@ -155,3 +155,24 @@ export async function processed(c: ProtocolClient): Promise<void> {
   c.send({ type: 'doc-auth', docId: sentinel, epoch: 0, proof: new Uint8Array(32), verified: false })
   await c.waitFor((m) => m.type === 'doc-deny' && m.docId === sentinel, 5000)
 }
+
+/**
+ * `dev`, a member of `doc`, dialing the node on `port`: greeted, proven a member with the document's
+ * current key, and past the node's first sync-request (so it is authenticated for the document).
+ */
+export async function connectMember(
+  dev: Device,
+  port: number,
+  doc: { readonly docId: string; readonly epoch: number; keyFor(epoch: number): Uint8Array | undefined },
+): Promise<ProtocolClient> {
+  const c = await ProtocolClient.connect(port, { keyPair: dev.keyPair })
+  try {
+    await c.greet(dev.name)
+    c.send(c.proof(doc.keyFor(doc.epoch)!, doc.docId, doc.epoch))
+    await c.waitFor((m) => m.type === 'sync-request' && m.docId === doc.docId, 5000)
+    return c
+  } catch (err) {
+    await c.close().catch(() => undefined)
+    throw err
+  }
+}

@@ -12,7 +12,7 @@ import { encodeTreePart } from '../../src/shared/tree/tree-part'
 import { Channel, type Message } from '../../src/shared/sync/messages'
 import { FileTree } from '../../src/shared/tree/file-tree'
 import { ROOT, type TreeOp } from '../../src/shared/tree/tree-ops'
-import { device, processed, ProtocolClient, type Device } from './protocol-client'
+import { connectMember, device, processed, ProtocolClient, type Device } from './protocol-client'
 import { TcpCluster, type TcpNode } from './tcp-nodes'
 import { sleep, until } from './util'
 
@@ -20,11 +20,8 @@ const clients: ProtocolClient[] = []
 const paths = (doc: DocSession): string[] => doc.durable.tree.list().map((e) => e.path)
 
 async function connectAs(dev: Device, node: TcpNode, doc: DocSession): Promise<ProtocolClient> {
-  const c = await ProtocolClient.connect(node.node.port, { keyPair: dev.keyPair })
+  const c = await connectMember(dev, node.node.port, doc)
   clients.push(c)
-  await c.greet(dev.name)
-  c.send(c.proof(doc.keyFor(doc.epoch)!, doc.docId, doc.epoch))
-  await c.waitFor((m) => m.type === 'sync-request' && m.docId === doc.docId, 5000)
   return c
 }
 
