@@ -80,6 +80,8 @@ export class DocProvenance {
   private readonly provenance: Provenance
   /** Per peer, the highest seal counter sent to it, per replica. */
   private readonly sealsSent = new WeakMap<PeerSession, Map<string, number>>()
+  /** Peers whose property writes or tree ops waited for a binding not known here yet (see askAgain). */
+  private waitedFrom = new Set<PeerSession>()
   /** Replicas whose seal this node asked for and has not got yet (one request in flight each). */
   private readonly sealsAsked = new Map<string, { counter: number; at: number }>()
   /** This device's replicas with ops not sealed yet, and their idle timers. */
@@ -159,7 +161,20 @@ export class DocProvenance {
 
   /** The member list changed: claims of devices that were not members yet are bound now. */
   membersChanged(): void {
-    for (const replica of this.provenance.retryClaims()) this.releaseHeld(replica)
+    const bound = this.provenance.retryClaims()
+    for (const replica of bound) this.releaseHeld(replica)
+    if (bound.length > 0) this.askAgain()
+  }
+
+  /**
+   * Property writes and tree ops of replicas not bound here yet are dropped and come back with
+   * anti-entropy; once bindings arrive (a member list, a claim), the peers they came from are asked
+   * at once instead (a joiner gets the member list and those writes in any order).
+   */
+  private askAgain(): void {
+    const waited = this.waitedFrom
+    this.waitedFrom = new Set()
+    for (const s of this.host.peers()) if (waited.has(s)) s.resync(this.host.docId)
   }
 
   /** The seals to send ahead of a batch of `channel` (text or properties) from `from` (null: ours). */
@@ -258,7 +273,7 @@ export class DocProvenance {
   admitProps(batch: Uint8Array, from: PeerSession): Uint8Array | null {
     const seen = this.host.durable.props.version()
     const fresh = decodePropWrites(batch).filter((w) => w.counter > (seen[w.replica] ?? 0))
-    const { take, forged } = checkPropWrites(fresh, {
+    const { take, wait, forged } = checkPropWrites(fresh, {
       docId: this.host.docId,
       deviceOf: (replica) => this.provenance.deviceOf(replica),
       isFlagged: (device) => this.provenance.isFlagged(device),
@@ -273,6 +288,7 @@ export class DocProvenance {
       this.host.cutOff(from)
       return null
     }
+    if (wait.length > 0) this.waitedFrom.add(from)
     if (take.length === 0) return null
     return take.length === fresh.length ? batch : encodePropWrites(take) // (duplicates in it are ignored)
   }
@@ -287,7 +303,7 @@ export class DocProvenance {
     const fresh = decodeTreePart(batch)
       .flat()
       .filter((op) => op.counter > (seen[op.replica] ?? 0))
-    const { take, forged } = checkTreeOps(fresh, {
+    const { take, wait, forged } = checkTreeOps(fresh, {
       docId: this.host.docId,
       deviceOf: (replica) => this.provenance.deviceOf(replica),
       isFlagged: (device) => this.provenance.isFlagged(device),
@@ -301,6 +317,7 @@ export class DocProvenance {
       this.host.cutOff(from)
       return null
     }
+    if (wait.length > 0) this.waitedFrom.add(from)
     if (take.length === 0) return null
     return take.length === fresh.length ? batch : encodeTreePart(take)
   }

@@ -298,6 +298,14 @@ export class PeerSession {
     this.send({ type: 'invite-redeem', docId, inviteId, proof })
   }
 
+  /** Asks the peer now for what this side lacks of one document it is authenticated for. */
+  resync(docId: string): void {
+    const doc = this.host.doc(docId)
+    if (doc && this.docs.get(docId)?.peerRole !== undefined) {
+      this.send({ type: 'sync-request', docId, versions: doc.versions() })
+    }
+  }
+
   /** Anti-entropy (also the retry of a lost hello): tell the peer what we have, for every authenticated document; it sends what we lack. */
   antiEntropy(): void {
     if (!this.helloReceived) {
