@@ -371,6 +371,7 @@ export class DocProvenance {
     }
     for (const replica of result.release) this.releaseHeld(replica)
     if (result.news.length === 0) return
+    if (this.waitedFrom.size > 0) this.askAgain() // a claim may bind what waited
     for (const seal of result.news) this.sealsAsked.delete(seal.replica)
     this.host.broadcast(Channel.Seals, encodeSeals(result.news), from, sentTo)
     await Promise.all(result.news.map((seal) => this.storeSeal(seal))).catch((err: unknown) =>
