@@ -34,6 +34,12 @@ const CRASH_RECORDS = 9999
 const REPO = resolve(import.meta.dirname, '..')
 const CHILD = join(REPO, 'bench', 'startup-child.ts')
 
+/** A seeded generator of integers below `n` (a linear congruential one: fixtures the same every run). */
+function randomBelow(seed: number): (n: number) => number {
+  let s = seed
+  return (n) => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0), s % n)
+}
+
 /** A deterministic edit stream that keeps the text near `size` while its history grows. */
 async function writeHistory(
   dir: string,
@@ -42,8 +48,7 @@ async function writeHistory(
   size: number,
   options: DurableDocOptions = {},
 ): Promise<void> {
-  let s = 12345
-  const next = (n: number): number => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0), s % n)
+  const next = randomBelow(12345)
   const words = makeText(8000, 7)
   for (let session = 0; session < sessions; session++) {
     const store = new FileStore({ dir })
@@ -68,8 +73,7 @@ async function writeHistory(
 
 /** A ~`size` text, then replaced piece by piece (over `sessions` starts) until 10× `size` is deleted. */
 async function tenfoldHistory(dir: string, size: number, sessions = 3): Promise<void> {
-  let s = 777
-  const next = (n: number): number => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0), s % n)
+  const next = randomBelow(777)
   const words = makeText(size * 2, 11)
   await importOnce(dir, words.slice(0, size))
   let deleted = 0

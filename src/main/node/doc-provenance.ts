@@ -584,29 +584,29 @@ export class DocProvenance {
     return seals
   }
 
+  /** The claims (or latest seals held) of the replicas that made tree ops: they carry signatures. */
+  private claimsOf(ops: readonly TreeOp[]): Seal[] {
+    return this.claims(ops.map((op) => op.replica))
+  }
+
   /**
    * The seals that let a peer check property writes: the claims (or the latest seals held) of the
    * replicas that wrote them, and of the replicas an author record names.
    */
-  /** The claims (or latest seals held) of the replicas that made tree ops: they carry signatures. */
-  private claimsOf(ops: readonly TreeOp[]): Seal[] {
-    const seals: Seal[] = []
-    for (const replica of new Set(ops.map((op) => op.replica))) {
-      const seal = this.provenance.sealOf(replica)
-      if (seal) seals.push(seal)
+  private propSeals(writes: readonly PropWrite[]): Seal[] {
+    const replicas: string[] = []
+    for (const w of writes) {
+      replicas.push(w.replica)
+      if (w.key.startsWith(AUTHOR_PREFIX)) replicas.push(w.key.slice(AUTHOR_PREFIX.length))
     }
-    return seals
+    return this.claims(replicas)
   }
 
-  private propSeals(writes: readonly PropWrite[]): Seal[] {
-    const replicas = new Set<string>()
-    for (const w of writes) {
-      replicas.add(w.replica)
-      if (w.key.startsWith(AUTHOR_PREFIX)) replicas.add(w.key.slice(AUTHOR_PREFIX.length))
-    }
+  /** Each replica's claim or latest seal held, once: a claim is enough for signed writes and ops. */
+  private claims(replicas: readonly string[]): Seal[] {
     const seals: Seal[] = []
-    for (const replica of replicas) {
-      const seal = this.provenance.sealOf(replica) // a claim is enough: property writes carry signatures
+    for (const replica of new Set(replicas)) {
+      const seal = this.provenance.sealOf(replica)
       if (seal) seals.push(seal)
     }
     return seals

@@ -315,7 +315,7 @@ export class PeerSession {
     for (const [docId, state] of this.docs) {
       const doc = this.host.doc(docId)
       if (!doc) continue
-      if (state.peerRole !== undefined) this.send({ type: 'sync-request', docId, versions: doc.versions() })
+      if (state.peerRole !== undefined) this.resync(docId)
       else if (!state.sentAuth || doc.roleOf(this.remoteKey) !== undefined) this.openDoc(docId) // retry auth
     }
   }

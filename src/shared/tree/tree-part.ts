@@ -8,17 +8,30 @@
 import { CrdtDecodeError } from '../crdt/types'
 import { decodeOps, encodeOps, MAX_OPS_PER_BATCH, type TreeOp } from './tree-ops'
 
-/** `ops` as batches a peer (or `decodeOps`) takes: at most MAX_OPS_PER_BATCH each. */
-export function treeBatches(ops: readonly TreeOp[]): Uint8Array[] {
+export function encodeTreePart(ops: readonly TreeOp[]): Uint8Array {
   const batches: Uint8Array[] = []
   for (let i = 0; i < ops.length; i += MAX_OPS_PER_BATCH)
     batches.push(encodeOps(ops.slice(i, i + MAX_OPS_PER_BATCH)))
-  return batches
+  return layOut(batches)
 }
 
-export function encodeTreePart(ops: readonly TreeOp[]): Uint8Array {
-  if (ops.length === 0) return new Uint8Array(0)
-  const batches = treeBatches(ops)
+/** The ops of `encodeTreePart`'s bytes, batch by batch. Throws CrdtDecodeError on anything malformed. */
+export function decodeTreePart(bytes: Uint8Array): TreeOp[][] {
+  return batchesOf(bytes).map(decodeOps)
+}
+
+/**
+ * `bytes` (an `encodeTreePart`) cut into parts of one batch each, in order, without decoding the
+ * ops: each fits a frame however large the tree (a batch of MAX_OPS_PER_BATCH ops is well under one).
+ * Throws CrdtDecodeError if the layout is broken.
+ */
+export function splitTreePart(bytes: Uint8Array): Uint8Array[] {
+  return batchesOf(bytes).map((batch) => layOut([batch]))
+}
+
+/** Encoded batches laid end to end, each after its length, behind their count (none: zero bytes). */
+function layOut(batches: readonly Uint8Array[]): Uint8Array {
+  if (batches.length === 0) return new Uint8Array(0)
   let size = 4
   for (const b of batches) size += 4 + b.byteLength
   const out = new Uint8Array(size)
@@ -33,50 +46,22 @@ export function encodeTreePart(ops: readonly TreeOp[]): Uint8Array {
   return out
 }
 
-/** The ops of `encodeTreePart`'s bytes, batch by batch. Throws CrdtDecodeError on anything malformed. */
-export function decodeTreePart(bytes: Uint8Array): TreeOp[][] {
+/** The encoded batches of a part, checked against its layout (not decoded). */
+function batchesOf(bytes: Uint8Array): Uint8Array[] {
   if (!(bytes instanceof Uint8Array)) throw new CrdtDecodeError('expected a Uint8Array')
   if (bytes.byteLength === 0) return []
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   if (bytes.byteLength < 4) throw new CrdtDecodeError('a tree part shorter than its count')
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const count = view.getUint32(0, true)
-  const batches: TreeOp[][] = []
+  const batches: Uint8Array[] = []
   let at = 4
   for (let i = 0; i < count; i++) {
     if (at + 4 > bytes.byteLength) throw new CrdtDecodeError('a truncated tree part')
     const length = view.getUint32(at, true)
     if (at + 4 + length > bytes.byteLength) throw new CrdtDecodeError('a truncated tree part')
-    batches.push(decodeOps(bytes.subarray(at + 4, at + 4 + length)))
+    batches.push(bytes.subarray(at + 4, at + 4 + length))
     at += 4 + length
   }
   if (at !== bytes.byteLength) throw new CrdtDecodeError('trailing bytes after a tree part')
   return batches
-}
-
-/**
- * `bytes` (an `encodeTreePart`) cut into parts of one batch each, in order, without decoding the
- * ops: each fits a frame however large the tree (a batch of MAX_OPS_PER_BATCH ops is well under one).
- * Throws CrdtDecodeError if the layout is broken.
- */
-export function splitTreePart(bytes: Uint8Array): Uint8Array[] {
-  if (bytes.byteLength === 0) return []
-  if (bytes.byteLength < 4) throw new CrdtDecodeError('a tree part shorter than its count')
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  const count = view.getUint32(0, true)
-  const parts: Uint8Array[] = []
-  let at = 4
-  for (let i = 0; i < count; i++) {
-    if (at + 4 > bytes.byteLength) throw new CrdtDecodeError('a truncated tree part')
-    const length = view.getUint32(at, true)
-    if (at + 4 + length > bytes.byteLength) throw new CrdtDecodeError('a truncated tree part')
-    const part = new Uint8Array(8 + length)
-    const out = new DataView(part.buffer)
-    out.setUint32(0, 1, true)
-    out.setUint32(4, length, true)
-    part.set(bytes.subarray(at + 4, at + 4 + length), 8)
-    parts.push(part)
-    at += 4 + length
-  }
-  if (at !== bytes.byteLength) throw new CrdtDecodeError('trailing bytes after a tree part')
-  return parts
 }
