@@ -13,6 +13,8 @@ import { join } from 'node:path'
 import { WebSocket } from 'ws'
 import { CHROMIUM_ARGS, findChromium, WINDOW } from '../test/support/chromium'
 
+const KEY_CODES: Record<string, number> = { End: 35 }
+
 interface Reply {
   readonly id?: number
   readonly method?: string
@@ -76,6 +78,48 @@ export class CdpPage {
     await loaded
   }
 
+  /** Runs `source` in every document this page loads from now on, before the page's own scripts. */
+  async addInitScript(source: string): Promise<void> {
+    await this.send('Page.addScriptToEvaluateOnNewDocument', { source })
+  }
+
+  /** Waits until `selector` matches, then clicks it (a DOM click: React sees it as a user's). */
+  async click(selector: string, ms = 20_000): Promise<void> {
+    const found = JSON.stringify(selector)
+    const end = Date.now() + ms
+    while (
+      !(await this.evaluate(
+        `(() => { const el = document.querySelector(${found}); el?.click(); return !!el })()`,
+      ))
+    ) {
+      if (Date.now() > end) throw new Error(`bench: ${selector} never appeared`)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
+
+  /** Types `text` where the focus is, as an input method would (one input event). */
+  async insertText(text: string): Promise<void> {
+    await this.send('Input.insertText', { text })
+  }
+
+  /**
+   * A key pressed and released through the browser's input pipeline, as a person's: `key` is a
+   * lowercase letter, or 'End' with `ctrl`.
+   */
+  async press(key: string, ctrl = false): Promise<void> {
+    const letter = /^[a-z]$/.test(key)
+    const code = letter ? `Key${key.toUpperCase()}` : key
+    const keyCode = letter ? key.toUpperCase().charCodeAt(0) : KEY_CODES[key]
+    if (keyCode === undefined) throw new Error(`bench: no key code for ${key}`)
+    const common = { key, code, windowsVirtualKeyCode: keyCode, modifiers: ctrl ? 2 : 0 }
+    await this.send('Input.dispatchKeyEvent', {
+      type: letter && !ctrl ? 'keyDown' : 'rawKeyDown',
+      ...common,
+      ...(letter && !ctrl ? { text: key, unmodifiedText: key } : {}),
+    })
+    await this.send('Input.dispatchKeyEvent', { type: 'keyUp', ...common })
+  }
+
   /** The page's main-thread busy time so far (ms), from Chromium's own counters. */
   async busyMs(): Promise<number> {
     const { metrics } = (await this.send('Performance.getMetrics')) as {
@@ -98,6 +142,10 @@ export async function launchCdpBrowser(): Promise<CdpBrowser> {
     [
       '--headless',
       ...CHROMIUM_ARGS,
+      // Two pages at once, each as a window in front (Playwright passes the same): none throttled.
+      '--disable-renderer-backgrounding',
+      '--disable-background-timer-throttling',
+      '--disable-backgrounding-occluded-windows',
       '--remote-debugging-port=0',
       `--user-data-dir=${profile}`,
       `--window-size=${WINDOW.width},${WINDOW.height}`,
@@ -126,6 +174,8 @@ export async function launchCdpBrowser(): Promise<CdpBrowser> {
       const page = new CdpPage(socket)
       await page.send('Page.enable')
       await page.send('Performance.enable')
+      // As the window in front: a page in a background tab would get its timers throttled.
+      await page.send('Emulation.setFocusEmulationEnabled', { enabled: true })
       return page
     },
     async close() {

@@ -12,16 +12,15 @@
  * same pace, from `doc.insert()` on one to 'text' emitted on the other.
  * Target (issue 13): window → window p50 under 5 ms, p99 under 16 ms.
  */
-import type { ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
 import { decodeInvite } from '../src/main/node/invite-code'
 import { PeerNode } from '../src/main/node/peer-node'
-import { findChromium } from '../test/support/chromium'
 import { spawnServe } from '../test/support/serve'
+import { launchCdpBrowser, type CdpBrowser, type CdpPage } from './cdp-browser'
 import { percentile } from './stats'
 import type { BenchSuite } from './suites'
 
@@ -108,116 +107,179 @@ interface Stamps {
   received: number[]
   grew: [number, number][]
 }
-const stamps = (page: Page): Promise<Stamps> =>
-  page.evaluate(() => (window as unknown as { __bench: Stamps }).__bench)
+const stamps = async (page: CdpPage): Promise<Stamps> => (await page.evaluate('window.__bench')) as Stamps
+/** Whether an element with this test id is on screen. */
+const visible = async (page: CdpPage, id: string): Promise<boolean> =>
+  (await page.evaluate(`!!document.querySelector('[data-testid="${id}"]')?.checkVisibility()`)) === true
+/** Focuses the element `selector` matches; false while there is none. */
+const focusOn = async (page: CdpPage, selector: string): Promise<boolean> =>
+  (await page.evaluate(
+    `(() => { const el = document.querySelector('${selector}'); el?.focus(); return !!el && document.activeElement === el })()`,
+  )) === true
+const value = async (page: CdpPage, selector: string): Promise<string> =>
+  String(await page.evaluate(`document.querySelector('${selector}')?.value ?? ''`))
 
 /** This process's clock minus a page's, from the round trip with the least delay. */
-async function clockOffset(page: Page): Promise<{ offset: number; rtt: number }> {
+async function clockOffset(page: CdpPage): Promise<{ offset: number; rtt: number }> {
   let best = { offset: 0, rtt: Infinity }
   for (let i = 0; i < 30; i++) {
     const t0 = performance.timeOrigin + performance.now()
-    const p = await page.evaluate(() => performance.timeOrigin + performance.now())
+    const p = (await page.evaluate('performance.timeOrigin + performance.now()')) as number
     const t1 = performance.timeOrigin + performance.now()
     if (t1 - t0 < best.rtt) best = { offset: (t0 + t1) / 2 - p, rtt: t1 - t0 }
   }
   return best
 }
 
-async function windowToWindow(): Promise<{ total: number[]; a: number[]; nodes: number[]; b: number[] }> {
+interface Split {
+  total: number[]
+  a: number[]
+  nodes: number[]
+  b: number[]
+}
+
+/**
+ * Types KEYS keys into `pa`, INTERVAL_MS apart, until `pb` shows them all; times each from Alice's
+ * keydown to Bob's DOM, split at the WebSocket frames (see INSTRUMENT).
+ */
+async function typeKeys(pa: CdpPage, pb: CdpPage, text: (p: CdpPage) => Promise<string>): Promise<Split> {
+  const [oa, ob] = [await clockOffset(pa), await clockOffset(pb)]
+  const base = (await text(pb)).length
+  for (const p of [pa, pb]) {
+    await p.evaluate('(s => { s.keys.length = s.sent.length = s.received.length = 0 })(window.__bench)')
+  }
+  const start = performance.now()
+  for (let i = 0; i < KEYS; i++) {
+    await pa.press(String.fromCharCode(97 + (i % 26)))
+    const next = start + (i + 1) * INTERVAL_MS
+    await sleep(Math.max(0, next - performance.now()))
+  }
+  await until(async () => (await text(pb)).length === base + KEYS, 'every key in Bob’s window')
+  const [sa, sb] = [await stamps(pa), await stamps(pb)]
+  if (sa.keys.length !== KEYS) throw new Error(`bench: ${sa.keys.length} keydowns for ${KEYS} keys`)
+  // Both pages' times on this process's clock (they share one; the offsets only check it).
+  const toA = (t: number): number => t + oa.offset
+  const toB = (t: number): number => t + ob.offset
+  const total: number[] = []
+  const inA: number[] = []
+  const nodes: number[] = []
+  const inB: number[] = []
+  for (let i = 0; i < KEYS; i++) {
+    const key = toA(sa.keys[i]!)
+    const shown = sb.grew.find(([, length]) => length >= base + i + 1)
+    if (!shown) throw new Error(`bench: key ${i} never reached Bob's DOM`)
+    const dom = toB(shown[0])
+    const sent = sa.sent.map(toA).find((t) => t >= key)
+    const arrived = sb.received
+      .map(toB)
+      .filter((t) => t <= dom)
+      .pop()
+    total.push(dom - key)
+    if (sent !== undefined && arrived !== undefined && sent <= dom) {
+      inA.push(sent - key)
+      nodes.push(arrived - sent)
+      inB.push(dom - arrived)
+    }
+  }
+  console.log(
+    `  clocks: page offsets ${oa.offset.toFixed(2)} / ${ob.offset.toFixed(2)} ms (round trips ${oa.rtt.toFixed(2)} / ${ob.rtt.toFixed(2)} ms)`,
+  )
+  return { total, a: inA, nodes, b: inB }
+}
+
+async function windowToWindow(): Promise<Split> {
   let alice: Serve | undefined
   let bob: Serve | undefined
-  let browser: Browser | undefined
+  let browser: CdpBrowser | undefined
   if (!existsSync(join(process.cwd(), 'out/renderer/index.html'))) {
     throw new Error('bench: out/renderer is missing: run `npm run build` first (meshpad serve serves it).')
   }
   try {
     ;[alice, bob] = await Promise.all([startServe('alice'), startServe('bob')])
-    browser = await chromium.launch({
-      executablePath: findChromium(),
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run'],
-    })
-    const pages = await Promise.all(
-      [alice, bob].map(async (s) => {
-        const context = await browser!.newContext({ viewport: { width: 1000, height: 640 } })
-        const page = await context.newPage()
-        await page.addInitScript({ content: INSTRUMENT })
-        await page.goto(s.url)
-        await page.getByTestId('start').waitFor({ state: 'visible' })
-        return page
-      }),
-    )
-    const [pa, pb] = pages as [Page, Page]
+    browser = await launchCdpBrowser()
+    const pages: CdpPage[] = []
+    for (const s of [alice, bob]) {
+      const page = await browser.newPage()
+      await page.addInitScript(INSTRUMENT)
+      await page.goto(s.url)
+      await until(() => visible(page, 'start'), 'the start screen')
+      pages.push(page)
+    }
+    const [pa, pb] = pages as [CdpPage, CdpPage]
+    const testId = (id: string): string => `[data-testid="${id}"]`
+    const content = '.live .cm-content'
 
     // Alice starts a document and invites Bob; Bob joins with the invite, all through the UI.
-    await pa.getByTestId('start-new').click()
-    await pa.locator('.live .cm-content').click()
-    await pa.keyboard.type('Latency: ')
-    await pa.getByTestId('tab-share').click()
-    await pa.getByTestId('create-invite').click()
-    const code = await pa.getByTestId('invite-link').inputValue()
+    await pa.click(testId('start-new'))
+    await until(() => focusOn(pa, content), "Alice's editor")
+    await pa.insertText('Latency: ')
+    await pa.click(testId('tab-share'))
+    await pa.click(testId('create-invite'))
+    let code = ''
+    await until(async () => (code = await value(pa, testId('invite-link'))) !== '', 'the invite')
     decodeInvite(code) // a real invite, or this throws
-    await pb.getByTestId('tab-nearby').click()
-    await pb.getByTestId('invite-input').fill(code)
-    await pb.getByTestId('invite-join').click()
-    const text = (p: Page): Promise<string> =>
-      p.locator('.live .cm-content').evaluate((el) => el.textContent ?? '')
+    await pb.click(testId('tab-nearby'))
+    await until(() => focusOn(pb, testId('invite-input')), "Bob's invite field")
+    await pb.insertText(code)
+    await pb.click(testId('invite-join'))
+    const text = async (p: CdpPage): Promise<string> =>
+      String(await p.evaluate(`document.querySelector('${content}')?.textContent ?? ''`))
     await until(async () => (await text(pb)) === 'Latency: ', "Bob's window to show the document")
     // Panels closed: the windows as people type in them.
-    await pa.getByTestId('tab-share').click()
-    await pb.getByTestId('tab-nearby').click()
-    await pa.locator('.live .cm-content').click()
-    await pa.keyboard.press('Control+End')
+    await pa.click(testId('tab-share'))
+    await pb.click(testId('tab-nearby'))
+    await until(() => focusOn(pa, content), "Alice's editor")
+    await pa.press('End', true)
     await sleep(500)
 
-    const [oa, ob] = [await clockOffset(pa), await clockOffset(pb)]
-    const base = (await text(pb)).length
-    for (const p of pages) {
-      await p.evaluate(() => {
-        const s = (window as unknown as { __bench: Stamps }).__bench
-        s.keys.length = s.sent.length = s.received.length = 0
-      })
-    }
-    const start = performance.now()
-    for (let i = 0; i < KEYS; i++) {
-      await pa.keyboard.press(String.fromCharCode(97 + (i % 26)))
-      const next = start + (i + 1) * INTERVAL_MS
-      await sleep(Math.max(0, next - performance.now()))
-    }
-    await until(async () => (await text(pb)).length === base + KEYS, 'every key in Bob’s window')
-    const [sa, sb] = [await stamps(pa), await stamps(pb)]
-    if (sa.keys.length !== KEYS) throw new Error(`bench: ${sa.keys.length} keydowns for ${KEYS} keys`)
-    // Both pages' times on this process's clock (they share one; the offsets only check it).
-    const toA = (t: number): number => t + oa.offset
-    const toB = (t: number): number => t + ob.offset
-    const total: number[] = []
-    const inA: number[] = []
-    const nodes: number[] = []
-    const inB: number[] = []
-    for (let i = 0; i < KEYS; i++) {
-      const key = toA(sa.keys[i]!)
-      const shown = sb.grew.find(([, length]) => length >= base + i + 1)
-      if (!shown) throw new Error(`bench: key ${i} never reached Bob's DOM`)
-      const dom = toB(shown[0])
-      const sent = sa.sent.map(toA).find((t) => t >= key)
-      const arrived = sb.received
-        .map(toB)
-        .filter((t) => t <= dom)
-        .pop()
-      total.push(dom - key)
-      if (sent !== undefined && arrived !== undefined && sent <= dom) {
-        inA.push(sent - key)
-        nodes.push(arrived - sent)
-        inB.push(dom - arrived)
-      }
-    }
-    console.log(
-      `  clocks: page offsets ${oa.offset.toFixed(2)} / ${ob.offset.toFixed(2)} ms (round trips ${oa.rtt.toFixed(2)} / ${ob.rtt.toFixed(2)} ms)`,
-    )
-    return { total, a: inA, nodes, b: inB }
+    return await typeKeys(pa, pb, text)
   } finally {
     await browser?.close()
     await Promise.all([stopServe(alice), stopServe(bob)])
+  }
+}
+
+/** A relay process (windows-relay.ts): its page's URL and its TCP port for the other relay. */
+async function startRelay(): Promise<{ proc: ChildProcess; url: string; tcpPort: number }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'windows-relay.ts')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    proc.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      if (out.includes('\n')) resolve(out.split('\n')[0]!)
+    })
+    proc.once('exit', (code) => reject(new Error(`bench: the relay exited with ${code}`)))
+  })
+  const [, http, tcp] = line.split(' ')
+  return { proc, url: `http://127.0.0.1:${http}/`, tcpPort: Number(tcp) }
+}
+
+/** The floor: the same keys through bare pages and two relays (WebSocket, loopback TCP, WebSocket). */
+async function floorToFloor(): Promise<Split> {
+  const relays = [await startRelay(), await startRelay()]
+  const [ra, rb] = relays as [Awaited<ReturnType<typeof startRelay>>, Awaited<ReturnType<typeof startRelay>>]
+  ra.proc.stdin!.write(`${rb.tcpPort}\n`)
+  rb.proc.stdin!.write(`${ra.tcpPort}\n`)
+  const browser = await launchCdpBrowser()
+  try {
+    const pages: CdpPage[] = []
+    for (const r of relays) {
+      const page = await browser.newPage()
+      await page.addInitScript(INSTRUMENT)
+      await page.goto(r.url)
+      pages.push(page)
+    }
+    const [pa, pb] = pages as [CdpPage, CdpPage]
+    await until(() => focusOn(pa, '.cm-content'), 'the floor page')
+    await sleep(500)
+    const text = async (p: CdpPage): Promise<string> =>
+      String(await p.evaluate(`document.querySelector('.cm-content').textContent`))
+    return await typeKeys(pa, pb, text)
+  } finally {
+    await browser.close()
+    for (const r of relays) r.proc.kill()
   }
 }
 
@@ -262,15 +324,28 @@ async function nodeToNode(): Promise<number[]> {
 
 async function run(): Promise<void> {
   const w = await windowToWindow()
+  const f = await floorToFloor()
   const n = await nodeToNode()
   const load = loadavg()[0]!.toFixed(1)
   console.log(`  ${KEYS} keys, ${INTERVAL_MS} ms apart, typed at the end of one line (load average ${load})`)
   console.log(`  window → window (keydown → other editor's DOM changed): ${fmt(w.total)}`)
+  console.log(
+    `  floor: bare pages and relays, same path (no editor, CRDT, log or encryption): ${fmt(f.total)}`,
+  )
   console.log(`  node → node (insert → 'text' on the other node):        ${fmt(n)}`)
-  console.log(`  where window → window goes (${w.a.length} of ${KEYS} keys matched to their frames):`)
-  console.log(`    sender page (keydown → WebSocket send):               ${fmt(w.a)}`)
-  console.log(`    nodes and sockets (send → other page's frame):       ${fmt(w.nodes)}`)
-  console.log(`    receiver page (frame → DOM changed):                 ${fmt(w.b)}`)
+  for (const [name, r] of [
+    ['Meshpad', w],
+    ['floor', f],
+  ] as const) {
+    console.log(
+      `  where ${name}'s window → window goes (${r.a.length} of ${KEYS} keys matched to their frames):`,
+    )
+    console.log(`    sender page (keydown → WebSocket send):               ${fmt(r.a)}`)
+    console.log(`    nodes and sockets (send → other page's frame):       ${fmt(r.nodes)}`)
+    console.log(`    receiver page (frame → DOM changed):                 ${fmt(r.b)}`)
+  }
+  const ratio = (p: number): string => (percentile(w.total, p) / percentile(f.total, p)).toFixed(2)
+  console.log(`  Meshpad ÷ floor: p50 ${ratio(50)}×, p99 ${ratio(99)}×`)
   const met = percentile(w.total, 50) < TARGET_P50_MS && percentile(w.total, 99) < TARGET_P99_MS
   console.log(
     `  target: window → window p50 under ${TARGET_P50_MS} ms, p99 under ${TARGET_P99_MS} ms: ${met ? 'met' : 'NOT MET'}`,

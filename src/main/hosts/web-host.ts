@@ -166,15 +166,22 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   }
 }
 
+/** Messages up to this size are sent as one WebSocket frame, larger ones as fragments. */
+const ONE_FRAME_BYTES = 64 * 1024
+
 const isRequest = (m: string): m is ApiRequest => (API_REQUESTS as readonly string[]).includes(m)
 
 /** One browser tab: its own AppClient; requests run one at a time, in order, so op batches stay ordered. */
 function serveSocket(ws: WebSocket, service: AppService, log: (message: string) => void): void {
   const send = (message: WireMessage): void => {
     if (ws.readyState !== ws.OPEN) return
-    // One message in fragments, the byte arrays as they are: a document's state is not copied into a frame.
+    // A large message goes in fragments, the byte arrays as they are: a document's state is not copied
+    // into a frame. A small one (a keystroke's ops) goes as one frame: each fragment is a socket write
+    // and a wake-up of the page, which cost more than copying a few bytes.
     const parts = encodeWireParts(message)
-    parts.forEach((part, i) => ws.send(part, { binary: true, fin: i === parts.length - 1 }))
+    const size = parts.reduce((n, part) => n + part.length, 0)
+    if (size <= ONE_FRAME_BYTES) ws.send(Buffer.concat(parts, size), { binary: true })
+    else parts.forEach((part, i) => ws.send(part, { binary: true, fin: i === parts.length - 1 }))
   }
   const client = service.connect((event) => send({ kind: 'event', event }))
   let queue: Promise<void> = Promise.resolve()
