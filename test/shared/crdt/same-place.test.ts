@@ -196,6 +196,39 @@ describe('concurrent inserts at one place', () => {
       expect(doc.toString()).toBe(expected)
     }
   })
+
+  // Runs longer than a chunk (sibling-runs.ts keeps a run in chunks of at most 512 members): joined in
+  // random orders, then cut across chunk boundaries by inserts typed between members and by deletes.
+  it('1,600 replicas at one place, cut by inserts between them: ordered as the plain rule orders them', () => {
+    const base = new TextDoc('base')
+    const brackets = base.localInsert(0, '[]')
+    const rng = new Prng(21)
+    const docs = Array.from({ length: 1600 }, (_, i) => {
+      const doc = new TextDoc(`p${rng.int(100_000)}-${i}`)
+      doc.applyRemote(brackets)
+      return doc
+    })
+    const ties = docs.map((doc, i) => doc.localInsert(1, String.fromCharCode(0x4e00 + i)))
+    // Some replicas see part of the others' inserts, then type or delete among them.
+    const later: Uint8Array[] = []
+    for (const doc of docs.slice(0, 200)) {
+      for (const batch of rng.shuffle([...ties]).slice(0, rng.range(200, 1600))) doc.applyRemote(batch)
+      const length = doc.toString().length
+      if (rng.chance(0.7)) later.push(doc.localInsert(rng.range(2, length - 1), 'ab'))
+      else later.push(doc.localDelete(rng.range(1, length - 2), 1))
+    }
+    const batches = [brackets, ...ties, ...later]
+    const expected = reference(batches)
+    for (let order = 0; order < 3; order++) {
+      const receiver = new TextDoc('receiver')
+      receiver.applyRemote(brackets)
+      // Causal enough: a later batch that arrives before what it names waits, as from the network.
+      const shuffled = rng.shuffle([...ties, ...later])
+      for (const batch of shuffled) receiver.applyRemote(batch)
+      expect(receiver.pendingCount()).toBe(0)
+      expect(receiver.toString()).toBe(expected)
+    }
+  })
 })
 
 describe('work of many inserts at one place', () => {
