@@ -21,6 +21,9 @@
  * 5. Withholding: mallory sends her edits to ed only and never seals them when asked. Ed (which
  *    passed them on) and carol (which holds them, and to which mallory is connected) flag her as
  *    withholding; the owner, to which she is not connected, does not. Once she seals, the flag goes.
+ * 6. Mallory sends, under her own bound replica, an insert whose right origin comes before its left
+ *    one, while ed and carol type at that place: every peer refuses it alike and their texts stay equal
+ *    (before, each placed it by what it had received first, and they diverged for good).
  */
 import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
@@ -29,6 +32,8 @@ import { streamDigest } from '../../src/main/node/provenance'
 import { EMPTY_DIGEST, encodeSeals, makeSeal, sealPayload, type Seal } from '../../src/main/node/replica-seal'
 import { propSigner } from '../../src/main/node/signed-props'
 import { LwwMap, TextDoc } from '../../src/shared/crdt'
+import { InsertOp } from '../../src/shared/crdt/ops'
+import { encodeTextOps } from '../../src/shared/crdt/text-codec'
 import { fromHex } from '../../src/shared/sync/hex'
 import { Channel, type Message } from '../../src/shared/sync/messages'
 import { connectMember, device, processed, ProtocolClient, type Device } from './protocol-client'
@@ -282,5 +287,33 @@ describe('edits bound to their author, over TCP + Noise on 127.0.0.1', () => {
     log(
       'a member that withheld its seals was flagged by the peers it is connected to, and cleared once it sealed',
     )
+  })
+
+  it('6. an insert whose origins are out of order is refused by every peer alike, and their texts stay equal', async () => {
+    const { doc, ed, carol, edDoc, carolDoc, mallory, atEd, atCarol } = await setUp('abcdefgh\n')
+    const nonce = new Uint8Array(randomBytes(8))
+    const claim = makeSeal(doc.docId, fromHex(mallory.key), nonce, 0, EMPTY_DIGEST, mallory.sign)
+    for (const c of [atEd, atCarol]) c.send(update(doc.docId, Channel.Seals, encodeSeals([claim])))
+    // After 'f' (the owner's counter 6) and before 'b' (counter 2): no honest replica makes this.
+    const owner = doc.durable.replica
+    const crafted = encodeTextOps([owner, claim.replica], [new InsertOp(1, 1, 'M', 0, 6, 0, 2)])
+    // Ed and carol type at that place while it travels, so what each has first differs.
+    await Promise.all([edDoc.insert(6, 'E'), carolDoc.insert(6, 'C')])
+    atEd.send(update(doc.docId, Channel.Text, crafted))
+    atCarol.send(update(doc.docId, Channel.Text, crafted))
+    await Promise.all([processed(atEd), processed(atCarol)])
+    await until(
+      'all three have both edits, in step',
+      () =>
+        [doc, edDoc, carolDoc].every((d) => d.text.includes('E') && d.text.includes('C')) &&
+        [edDoc, carolDoc].every(
+          (d) => d.text === doc.text && sameVersion(d.textVersion(), doc.textVersion()),
+        ),
+      10_000,
+    )
+    for (const d of [doc, edDoc, carolDoc]) expect(d.text).not.toContain('M')
+    for (const n of [ed, carol])
+      expect(n.log.lines.some((l) => /refused 1 malformed insert/.test(l))).toBe(true)
+    log('an insert with its origins out of order was refused by every peer; their texts stayed equal')
   })
 })

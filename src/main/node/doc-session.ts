@@ -480,8 +480,10 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       const before = this.progress(channel)
       if (channel === Channel.Text) {
         const away = catchUp && this.isAway(from, before)
+        const refused = this.durable.text.refusedCount()
         const staged = this.durable.stageText(batch)
         isNew = this.progress(channel) !== before
+        if (this.durable.text.refusedCount() !== refused) this.logRefused()
         // A seal that came ahead of these ops can be checked now (its senders pass it on, not us).
         this.authors.settle()
         // Progress first, so that a status read on 'batch' already counts this batch. The windows and
@@ -758,6 +760,20 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     this.emit('batch', batch, 'local', false)
     for (const replica of replicas) this.authors.edited(replica)
     await stages.durable
+  }
+
+  /**
+   * Inserts were refused as malformed (text-doc.ts: origins out of order, or naming no character). Not
+   * blamed on the peer that sent the batch: a refused insert may have waited for that batch's ops.
+   */
+  private logRefused(): void {
+    const authors = this.durable.text
+      .refusedReplicas()
+      .map((replica) => `${replica} (device ${this.authors.deviceOf(replica)?.slice(0, 8) ?? 'unknown'})`)
+    this.deps.log(
+      `refused ${this.durable.text.refusedCount()} malformed insert(s) in ${this.docId.slice(0, 8)}, made by ` +
+        `${authors.join(', ')}: no honest replica makes them, and every replica refuses them alike`,
+    )
   }
 
   /** A batch made by another local replica of this document (the UI's): applied, stored, sent on. */

@@ -59,6 +59,8 @@ export type TextView = Pick<
   | 'save'
   | 'saveState'
   | 'pendingCount'
+  | 'refusedCount'
+  | 'refusedReplicas'
   | 'opCount'
   | 'seenOf'
   | 'opsOf'

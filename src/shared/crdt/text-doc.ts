@@ -98,6 +98,9 @@ const isSurrogate = (c: number): boolean => c >= 0xd800 && c <= 0xdfff
 const isHigh = (c: number): boolean => c >= 0xd800 && c <= 0xdbff
 const isLow = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff
 
+/** Replicas named by `refusedReplicas`, at most: a peer must not grow this without bound. */
+const MAX_REFUSED_NAMED = 16
+
 export class TextDoc {
   readonly replica: string
   /** Every replica heard of; this one is agent 0. `replicas` and `versions` are its arrays. */
@@ -127,6 +130,9 @@ export class TextDoc {
   /** Set by `tryApply` when it returns false: the missing ID it found, which `park` waits on. */
   private missingAgent = NONE
   private missingCounter = 0
+  /** Inserts refused as malformed (`refusedCount`), and the replicas that made them (a few). */
+  private refused = 0
+  private readonly refusedBy = new Set<string>()
   /** The span our last local insert created or extended, for the typing fast path. */
   private lastLocal: Span | null = null
   private readonly scratchInsert = new InsertOp(0, 0, '', NONE, 0, NONE, 0)
@@ -176,6 +182,19 @@ export class TextDoc {
 
   version(): VersionVector {
     return this.replicaTable.version()
+  }
+
+  /**
+   * Inserts refused as malformed since this replica was made (their origins are out of order, or name
+   * no character: no honest replica makes such an insert), and the replicas that made them (the first
+   * MAX_REFUSED_NAMED).
+   */
+  refusedCount(): number {
+    return this.refused
+  }
+
+  refusedReplicas(): string[] {
+    return [...this.refusedBy]
   }
 
   pendingCount(): number {
@@ -927,7 +946,14 @@ export class TextDoc {
       if (!this.known(op.originRightAgent, op.originRightCounter)) {
         return this.missing(op.originRightAgent, op.originRightCounter)
       }
-      this.integrateInsert(op, changes)
+      if (!this.integrateInsert(op, changes)) {
+        // Malformed: no honest replica makes it, and every replica refuses it alike (see
+        // integrateInsert). Not applied, not logged, its counter not counted: its replica's later ops
+        // wait for it, within the bounds on parked ops.
+        this.refused++
+        if (this.refusedBy.size < MAX_REFUSED_NAMED) this.refusedBy.add(this.replicas[op.agent]!)
+        return true
+      }
     } else {
       const last = op.targetCounter + op.length - 1
       if (!this.known(op.targetAgent, last)) return this.missing(op.targetAgent, last)
@@ -1021,7 +1047,7 @@ export class TextDoc {
    * (leaf, index, offset; raw position `pos`) walks forward from the left origin; `dest*` is where
    * the new span will go.
    */
-  private integrateInsert(op: InsertOp, changes: TextChange[] | null): void {
+  private integrateInsert(op: InsertOp, changes: TextChange[] | null): boolean {
     const tree = this.tree
     let leaf: Leaf = tree.first
     let index = 0
@@ -1029,17 +1055,17 @@ export class TextDoc {
     let leftSpan: Span | undefined
     if (op.originLeftAgent !== NONE) {
       leftSpan = this.ids.find(op.originLeftAgent, op.originLeftCounter)
-      if (leftSpan) {
-        leaf = leftSpan.leaf as Leaf
-        index = tree.indexInLeaf(leftSpan)
-        offset = op.originLeftCounter - leftSpan.counter + 1
-        if (offset === leftSpan.len) {
-          offset = 0
-          index++
-          if (index === leaf.spans.length && leaf.next) {
-            leaf = leaf.next
-            index = 0
-          }
+      // An origin is a character: a counter that a delete consumed names none.
+      if (!leftSpan) return false
+      leaf = leftSpan.leaf as Leaf
+      index = tree.indexInLeaf(leftSpan)
+      offset = op.originLeftCounter - leftSpan.counter + 1
+      if (offset === leftSpan.len) {
+        offset = 0
+        index++
+        if (index === leaf.spans.length && leaf.next) {
+          leaf = leaf.next
+          index = 0
         }
       }
     }
@@ -1056,7 +1082,14 @@ export class TextDoc {
     if (!rightIsHere) {
       const end = tree.rawLength
       const left = leftSpan ? tree.rawIndexOf(leftSpan) + op.originLeftCounter - leftSpan.counter : -1
-      const right = this.rawPos(op.originRightAgent, op.originRightCounter, end)
+      const right =
+        op.originRightAgent === NONE ? end : this.rawPos(op.originRightAgent, op.originRightCounter, NaN)
+      // The two origins were neighbours when the insert was made, the left one first; where they are
+      // now, their order is the same on every replica (only characters between them differ). An
+      // insert that names a right origin at or before its left one, or a character that does not
+      // exist, was made by no honest replica, and the scan below would place it by arrival order:
+      // refused, by every replica alike.
+      if (!(right > left)) return false
       const name = this.replicas[op.agent]!
       let pos = left + 1
       let scanning = false
@@ -1121,6 +1154,7 @@ export class TextDoc {
     }
     this.insertSpan(destLeaf, destIndex, span)
     if (changes) changes.push({ index: tree.visibleIndexOf(span), deleted: 0, inserted: op.text })
+    return true
   }
 
   private integrateDelete(op: DeleteOp, changes: TextChange[] | null): void {
