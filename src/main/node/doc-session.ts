@@ -754,8 +754,11 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     replicas: readonly string[],
   ): Promise<void> {
     await stages.written
-    // Peers first: the windows' listeners (status, presence, history) would delay the wire.
+    // Peers first: the windows' listeners (status, presence, history) would delay the wire. A socket
+    // encrypts and writes in a microtask that broadcast queued (streamx), so the listeners wait for the
+    // next one: the keystroke is on the wire before they run, not after.
     this.broadcast(Channel.Text, batch, null)
+    await null
     if (changes.length > 0) this.emit('text', changes, 'local')
     this.emit('batch', batch, 'local', false)
     for (const replica of replicas) this.authors.edited(replica)
