@@ -4,7 +4,7 @@
  * inserted and every character deleted takes one counter of its replica, so a version vector counts
  * both and `changesSince` can say exactly what a peer lacks.
  */
-import { GrowingText } from './growing-text'
+import { GrowingText, growsApart } from './growing-text'
 import { NONE } from './span'
 
 export class InsertOp extends GrowingText {
@@ -64,6 +64,7 @@ export class InsertOp extends GrowingText {
     )
   }
 }
+growsApart(InsertOp)
 
 export class DeleteOp {
   readonly kind = 1

@@ -7,7 +7,7 @@
  * A deleted span (a tombstone) keeps its IDs, origins and length but not its text: only the op log
  * needs the text of deleted characters, and it has it.
  */
-import { GrowingText } from './growing-text'
+import { GrowingText, growsApart } from './growing-text'
 
 export const NONE = -1
 
@@ -20,8 +20,9 @@ export class Span extends GrowingText {
     readonly agent: number,
     /** Counter of the first character. */
     public counter: number,
+    /** The characters; '' for a tombstone, and only for one (a visible span holds at least one). */
     text: string,
-    public deleted: boolean,
+    deleted: boolean,
     /** Left origin of the first character (agent, counter), or NONE for the document start. */
     public originLeftAgent: number,
     public originLeftCounter: number,
@@ -30,6 +31,15 @@ export class Span extends GrowingText {
     public originRightCounter: number,
   ) {
     super(text)
+    if (deleted !== (text === '')) throw new Error('Span: a tombstone has no text, a visible span some')
+  }
+
+  /**
+   * A tombstone. Told by its text, which only a tombstone lacks (see `text`), rather than kept in a
+   * field: a document holds tens of thousands of spans, and a field costs each 8 bytes.
+   */
+  get deleted(): boolean {
+    return this.head === ''
   }
 
   get length(): number {
@@ -42,7 +52,6 @@ export class Span extends GrowingText {
 
   /** Marks the span deleted; its text is dropped (see the header). */
   markDeleted(): void {
-    this.deleted = true
     this.dropText()
   }
 
@@ -87,6 +96,7 @@ export class Span extends GrowingText {
     )
   }
 }
+growsApart(Span)
 
 /** Leaf of the span tree; declared here so Span can point at it without a module cycle. */
 export interface SpanLeaf {
