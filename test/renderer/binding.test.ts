@@ -6,7 +6,14 @@
 import { EditorSelection, EditorState } from '@codemirror/state'
 import { describe, expect, it } from 'vitest'
 import { TextDoc } from '../../src/shared/crdt'
-import { changeSetOf, localBatches } from '../../src/renderer/src/binding/sync'
+import type { EditorView } from '@codemirror/view'
+import {
+  changeSetOf,
+  localBatches,
+  pushAhead,
+  pushedAhead,
+  textDocSync,
+} from '../../src/renderer/src/binding/sync'
 
 function setup(text: string): { state: EditorState; doc: TextDoc; peer: TextDoc } {
   const doc = new TextDoc('ui')
@@ -84,5 +91,29 @@ describe('binding: replica changes → CodeMirror', () => {
     })
     expect(applied.state.doc.toString()).toBe('aXbcY')
     expect(applied.state.doc.toString()).toBe(doc.toString())
+  })
+})
+
+describe('binding: a keystroke pushed ahead (typing.ts)', () => {
+  it('sends the ops of a marked transaction once, before it is dispatched; an unmarked one is left to the plugin', () => {
+    const doc = new TextDoc('ui')
+    const peer = new TextDoc('peer')
+    peer.applyRemote(doc.localInsert(0, 'ab'))
+    const pushed: Uint8Array[] = []
+    const state = EditorState.create({
+      doc: 'ab',
+      extensions: textDocSync({ doc, push: (b) => pushed.push(b) }),
+    })
+    // pushAhead reads only the view's state: the transaction is not dispatched here.
+    const view = { state } as unknown as EditorView
+    const spec = { changes: { from: 1, to: 2, insert: 'XY' }, selection: { anchor: 3 } }
+    pushAhead(view, state.update(spec))
+    expect(pushed).toHaveLength(0)
+    const tr = state.update(spec, { annotations: pushedAhead.of(true) })
+    pushAhead(view, tr)
+    expect(pushed.length).toBeGreaterThan(0)
+    for (const batch of pushed) peer.applyRemote(batch)
+    expect(doc.toString()).toBe(tr.state.doc.toString())
+    expect(peer.toString()).toBe('aXY')
   })
 })

@@ -29,6 +29,9 @@ export interface SyncConfig {
 /** Marks a transaction that applies changes from elsewhere (peers, the file on disk): not echoed. */
 export const remoteOrigin = Annotation.define<boolean>()
 
+/** Marks a local transaction whose ops `pushAhead` already made and sent: not made again. */
+export const pushedAhead = Annotation.define<boolean>()
+
 export const syncConfig = Facet.define<SyncConfig, SyncConfig | null>({
   combine: (values) => values[0] ?? null,
 })
@@ -84,6 +87,18 @@ export function applyRemoteBatch(
   })
 }
 
+/**
+ * Makes and sends the ops of `tr`, a local transaction marked `pushedAhead` and about to be dispatched
+ * as it is, before CodeMirror computes its state and updates the view: a keystroke's ops leave that
+ * much sooner. Its changes are final once made (filters ran when it was created), so the replica and
+ * the editor agree once it is dispatched.
+ */
+export function pushAhead(view: EditorView, tr: Transaction): void {
+  const config = view.state.facet(syncConfig)
+  if (!config || !tr.annotation(pushedAhead)) return
+  for (const batch of localBatches(config.doc, tr.changes)) config.push(batch)
+}
+
 /** Whether the editor's text is the replica's (a check for tests and debugging). */
 export const inSync = (state: EditorState, doc: TextDoc): boolean => state.doc.toString() === doc.toString()
 
@@ -94,7 +109,7 @@ class SyncPlugin {
     const config = this.view.state.facet(syncConfig)
     if (!config) return
     for (const tr of update.transactions) {
-      if (!tr.docChanged || tr.annotation(remoteOrigin)) continue
+      if (!tr.docChanged || tr.annotation(remoteOrigin) || tr.annotation(pushedAhead)) continue
       for (const batch of localBatches(config.doc, tr.changes)) config.push(batch)
     }
   }
