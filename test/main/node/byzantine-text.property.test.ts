@@ -11,6 +11,8 @@
  *   or in a sync reply, to a random honest node;
  * - floods ops of made-up replicas (no claim);
  * - replays batches it saw, stale or forged, to random nodes;
+ * - sends, under a replica of her own (claimed), inserts whose right origin comes before their left one
+ *   (text-doc.ts refuses them alike everywhere; placed by arrival order, they made nodes diverge);
  * - forges property writes (src/main/node/signed-props.ts): under an honest node's replica with its
  *   next counter, signed by her; under a made-up replica; under her own replica but stamped a day
  *   ahead; and names an honest replica in an author record. Honest nodes set properties too.
@@ -25,6 +27,10 @@
 import { seededRandom } from '../../../src/shared/random'
 import { afterAll, describe, expect, it } from 'vitest'
 import { LwwMap, TextDoc } from '../../../src/shared/crdt'
+import { InsertOp } from '../../../src/shared/crdt/ops'
+import { encodeTextOps } from '../../../src/shared/crdt/text-codec'
+import { EMPTY_DIGEST, encodeSeals, makeSeal } from '../../../src/main/node/replica-seal'
+import { fromHex } from '../../../src/shared/sync/hex'
 import { propSigner } from '../../../src/main/node/signed-props'
 import { Channel, type Message } from '../../../src/shared/sync/messages'
 import type { PeerSession } from '../../../src/shared/sync/session'
@@ -156,7 +162,7 @@ async function runSeed(w: World, seed: number): Promise<void> {
         seen.push(batch)
         if (random() < 0.5) to.sendUpdate(docId, Channel.Text, batch)
         else rawSend(to, { type: 'sync-reply', docId, batches: [batch, EMPTY, EMPTY, EMPTY] })
-      } else if (what < 0.9) {
+      } else if (what < 0.85) {
         // Made-up replicas: a delete each.
         const base = mDoc.durable.allTextOps()
         const forge = new TextDoc(`flood${seed}`)
@@ -170,6 +176,15 @@ async function runSeed(w: World, seed: number): Promise<void> {
         const batch = forge.changesSince(start)
         seen.push(batch)
         to.sendUpdate(docId, Channel.Text, batch)
+      } else if (what < 0.92) {
+        // Under a replica of her own, claimed and bound to her: an insert whose right origin comes
+        // before its left one, which each node would place by what it had received first.
+        const nonce = Uint8Array.from({ length: 8 }, () => Math.floor(random() * 256))
+        const claim = makeSeal(docId, fromHex(w.m.self), nonce, 0, EMPTY_DIGEST, w.m.sign)
+        const start = docs[0]!.durable.replica // typed "seed N\n" first: counters 1 to 7 at least
+        const crafted = encodeTextOps([start, claim.replica], [new InsertOp(1, 1, 'FORGED', 0, 5, 0, 2)])
+        to.sendUpdate(docId, Channel.Seals, encodeSeals([claim]))
+        to.sendUpdate(docId, Channel.Text, crafted)
       } else if (seen.length > 0) {
         to.sendUpdate(docId, Channel.Text, pick(seen)) // a replay
       }
@@ -213,7 +228,7 @@ async function runSeed(w: World, seed: number): Promise<void> {
   }
 }
 
-describe('edits bound to their author: honest nodes converge with a forging, flooding, replaying member', () => {
+describe('edits bound to their author: honest nodes converge with a forging, flooding, replaying, origin-crafting member', () => {
   const worlds: World[] = []
   afterAll(async () => {
     await cleanup(worlds.flatMap((w) => [w.a, w.b, w.c, w.m]))
