@@ -481,7 +481,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       if (channel === Channel.Text) {
         const away = catchUp && this.isAway(from, before)
         const refused = this.durable.text.refusedCount()
-        const staged = this.durable.stageText(batch)
+        const staged = this.durable.stageText(batch, true)
         isNew = this.progress(channel) !== before
         if (this.durable.text.refusedCount() !== refused) this.logRefused()
         // A seal that came ahead of these ops can be checked now (its senders pass it on, not us).

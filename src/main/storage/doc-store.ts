@@ -39,8 +39,15 @@ export interface DocStore {
    * are the records rejected without being kept; call `load` first.)
    * `written` is called before it resolves, once the records are written but maybe not yet fsynced: a
    * crash of this process can no longer lose them (only a crash of the OS can), so they may be sent.
+   * `deferred`: they may wait a few milliseconds (op-log.ts, DEFER_MS) to be written with others, in
+   * their place in the order: for records whose loss in a crash costs nothing (a peer's ops: it holds them).
    */
-  append(docId: string, records: readonly Uint8Array[], written?: () => void): Promise<void>
+  append(
+    docId: string,
+    records: readonly Uint8Array[],
+    written?: () => void,
+    deferred?: boolean,
+  ): Promise<void>
   /**
    * Compaction. `snapshot` must contain the effect of every record appended to this document before this
    * call (resolved or not); records appended afterwards stay in the log. Resolves once the snapshot is durable.

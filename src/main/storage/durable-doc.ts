@@ -384,12 +384,17 @@ export class DurableDoc {
   }
 
   /** `applyText`, staged: the visible changes at once (the batch is applied), then written, then durable. */
-  stageText(batch: Uint8Array): Staged<TextChange[]> {
+  /**
+   * Ops made elsewhere: a peer's (`fromPeer`: their author holds them, so they are written with the
+   * next write, within op-log.ts's DEFER_MS) or another window's of this device (written at once).
+   */
+  stageText(batch: Uint8Array, fromPeer = false): Staged<TextChange[]> {
     this.checkOpen()
     const before = this.textDoc.opCount()
     const changes = this.textDoc.applyRemote(batch)
     // A duplicate adds nothing to store, but may still be in flight from another sender: wait for it.
-    return { value: changes, ...this.persistStaged(TEXT, before === this.textDoc.opCount() ? null : batch) }
+    const record = before === this.textDoc.opCount() ? null : batch
+    return { value: changes, ...this.persistStaged(TEXT, record, fromPeer) }
   }
 
   async applyProps(batch: Uint8Array): Promise<LwwChange<JsonValue>[]> {
@@ -545,6 +550,7 @@ export class DurableDoc {
   private persistStaged(
     kind: number,
     batch: Uint8Array | null,
+    deferred = false,
   ): { written: Promise<void>; durable: Promise<void> } {
     if (!batch) {
       const flushed = this.flush()
@@ -557,7 +563,7 @@ export class DurableDoc {
     this.logRecords++
     let onWritten!: () => void
     const inFile = new Promise<void>((resolve) => (onWritten = resolve))
-    const durable = this.store.append(this.docId, [record], onWritten)
+    const durable = this.store.append(this.docId, [record], onWritten, deferred)
     // A failed write rejects `durable` without calling onWritten: `written` fails with it.
     const written = Promise.race([inFile, durable])
     written.catch(() => undefined) // callers that wait only for `durable` hear of the failure there

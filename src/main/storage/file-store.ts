@@ -112,14 +112,19 @@ export class FileStore implements DocStore {
     return (await scanned).loaded
   }
 
-  async append(docId: string, records: readonly Uint8Array[], written?: () => void): Promise<void> {
+  async append(
+    docId: string,
+    records: readonly Uint8Array[],
+    written?: () => void,
+    deferred = false,
+  ): Promise<void> {
     assertDocId(docId)
     this.check()
     // Copy now: the caller may reuse its buffers as soon as this returns.
     const copies = records.map((r) => r.slice())
     const st = await this.state(docId)
     this.check()
-    return st.log.append(copies, written)
+    return st.log.append(copies, written, deferred)
   }
 
   async writeSnapshot(

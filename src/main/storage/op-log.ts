@@ -19,6 +19,9 @@ import { closedError, toStorageError, type StorageError } from './errors'
 import { errnoCode, syncDir, writeAll, type StorageFile, type StorageFs } from './fs-layer'
 import { encodeRecords } from './log-format'
 
+/** How long a deferred append waits at most for a write to join (`append`). */
+export const DEFER_MS = 25
+
 interface Waiter {
   readonly records: readonly Uint8Array[]
   /** Called once the records are in the file (in the OS's hands: a crash of this process keeps them). */
@@ -65,6 +68,8 @@ export class OpLog {
   /** Records whose write failed; they go out first next time. */
   private retained: Uint8Array[] = []
   private running: Promise<void> | null = null
+  /** Set while deferred appends wait for their write (`append`). */
+  private deferTimer: ReturnType<typeof setTimeout> | null = null
   private closed = false
 
   constructor(fs: StorageFs, path: string, predecessor: OpLog | null = null) {
@@ -77,21 +82,33 @@ export class OpLog {
    * Resolves once `records` and everything appended earlier are durable; `[]` just flushes retained records.
    * `written` is called before that, once they are written but not yet fsynced: a crash of this process
    * can no longer lose them, a crash of the OS still can. The buffers are kept as they are, not copied:
-   * the caller must not modify them afterwards.
+   * the caller must not modify them afterwards. `deferred`: the records may wait up to DEFER_MS for the
+   * next write (another append's, or the fsync in flight's successor), in their place in the order.
    */
-  append(records: readonly Uint8Array[], written?: () => void): Promise<void> {
+  append(records: readonly Uint8Array[], written?: () => void, deferred = false): Promise<void> {
     if (this.closed) return Promise.reject(closedError(`The op log ${this.path}`))
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ records, written, resolve, reject })
-      this.wake?.()
-      if (!this.running) this.running = this.run()
+      // A deferred append waits for the next write, or DEFER_MS at most: a peer's ops arrive several
+      // at a time while people type, and each write and fsync costs the node as much CPU as the op.
+      if (deferred && !this.running) this.deferTimer ??= setTimeout(() => this.kick(), DEFER_MS)
+      else if (!deferred) this.kick()
     })
   }
 
   /** Resolves when nothing is queued or in flight here or in any predecessor. Never rejects. */
   async idle(): Promise<void> {
     await this.predecessor?.idle()
+    if (this.deferTimer !== null) this.kick()
     while (this.running) await this.running
+  }
+
+  /** Writes what is queued now (deferred appends included). */
+  private kick(): void {
+    if (this.deferTimer !== null) clearTimeout(this.deferTimer)
+    this.deferTimer = null
+    this.wake?.()
+    if (!this.running) this.running = this.run()
   }
 
   /** Records that could not be written. A successor segment takes them over so they are not lost. */

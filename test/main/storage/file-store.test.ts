@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { crc32 } from '../../../src/main/storage/crc32'
 import { CorruptStoreError } from '../../../src/main/storage/errors'
 import { FileStore } from '../../../src/main/storage/file-store'
+import { DEFER_MS } from '../../../src/main/storage/op-log'
 import { FaultyFs } from './faulty-fs'
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s)
@@ -326,6 +327,50 @@ async function until(check: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 5))
   expect(check()).toBe(true)
 }
+
+describe("FileStore deferred appends (a peer's ops)", () => {
+  it('waits for the next write, keeps its place in the order, and is written within DEFER_MS anyway', async () => {
+    const fs = new FaultyFs()
+    const store = open(fs)
+    await store.append('d', [bytes('warm-up')])
+    const writes = fs.count('write')
+    const syncs = fs.count('sync')
+    // Four of a peer's ops, then this device's own edit: one write and one fsync for all five.
+    const deferred = Array.from({ length: 4 }, (_, i) =>
+      store.append('d', [bytes(`peer${i}`)], undefined, true),
+    )
+    await new Promise((r) => setImmediate(r))
+    expect(fs.count('write')).toBe(writes) // nothing written yet
+    await Promise.all([...deferred, store.append('d', [bytes('own')])])
+    expect(fs.count('write') - writes).toBe(1)
+    expect(fs.count('sync') - syncs).toBe(1)
+    // Alone, a deferred op is written once DEFER_MS have passed.
+    const start = performance.now()
+    await store.append('d', [bytes('late')], undefined, true)
+    expect(performance.now() - start).toBeGreaterThanOrEqual(DEFER_MS - 2)
+    expect((await loadText(open()))?.records).toEqual([
+      'warm-up',
+      'peer0',
+      'peer1',
+      'peer2',
+      'peer3',
+      'own',
+      'late',
+    ])
+  })
+
+  it('is written when the store closes before DEFER_MS', async () => {
+    const store = open()
+    await store.append('d', [bytes('first')])
+    let durable = false
+    const pending = store.append('d', [bytes('peer')], undefined, true).then(() => (durable = true))
+    await new Promise((r) => setImmediate(r)) // in the log's queue, waiting for a write
+    await store.close()
+    expect(durable).toBe(true) // written and fsynced by the close, not left to the timer
+    await pending
+    expect((await loadText(open()))?.records).toEqual(['first', 'peer'])
+  })
+})
 
 describe('FileStore close', () => {
   it('releases every file handle, across several documents and snapshots', async () => {
