@@ -383,9 +383,9 @@ export class DurableDoc {
     return staged.value
   }
 
-  /** `applyText`, staged: the visible changes at once (the batch is applied), then written, then durable. */
   /**
-   * Ops made elsewhere: a peer's (`fromPeer`: their author holds them, so they are written with the
+   * `applyText`, staged: the visible changes at once (the batch is applied), then written, then durable.
+   * For ops made elsewhere: a peer's (`fromPeer`: their author holds them, so they are written with the
    * next write, within op-log.ts's DEFER_MS) or another window's of this device (written at once).
    */
   stageText(batch: Uint8Array, fromPeer = false): Staged<TextChange[]> {
