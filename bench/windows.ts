@@ -9,7 +9,7 @@
  * his editor's DOM holds it (not the paint). Between the two, each page stamps the WebSocket frames it
  * sends and receives, so the time splits into Alice's page, the nodes and the wire, and Bob's page.
  * Node → node: two PeerNodes in this process over encrypted loopback TCP, the same keystrokes at the
- * same pace, from `doc.insert()` on one to 'text' emitted on the other.
+ * same pace, from `doc.insert()` on one to 'batch' (applied, handed to its windows) on the other.
  * Target (issue 13): window → window p50 under 5 ms, p99 under 16 ms.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -283,7 +283,7 @@ async function floorToFloor(): Promise<Split> {
   }
 }
 
-/** The same keystrokes between two PeerNodes in this process: insert → 'text' on the other. */
+/** The same keystrokes between two PeerNodes in this process: insert → 'batch' on the other. */
 async function nodeToNode(): Promise<number[]> {
   const dirs = await Promise.all(['a', 'b'].map((n) => mkdtemp(join(tmpdir(), `meshpad-bench-n2n-${n}-`))))
   const [na, nb] = await Promise.all(
@@ -305,7 +305,8 @@ async function nodeToNode(): Promise<number[]> {
     const other = nb!.workspace.doc(doc.docId)!
     let typed = 0
     const times: number[] = []
-    other.on('text', (_changes, origin) => {
+    // 'batch': applied, and handed to the windows (as the serve node hands it to Bob's page).
+    other.on('batch', (_batch, origin) => {
       if (origin === 'remote') times.push(performance.now() - typed)
     })
     const start = performance.now()
@@ -332,7 +333,7 @@ async function run(): Promise<void> {
   console.log(
     `  floor: bare pages and relays, same path (no editor, CRDT, log or encryption): ${fmt(f.total)}`,
   )
-  console.log(`  node → node (insert → 'text' on the other node):        ${fmt(n)}`)
+  console.log(`  node → node (insert → 'batch' on the other node):       ${fmt(n)}`)
   for (const [name, r] of [
     ['Meshpad', w],
     ['floor', f],
