@@ -27,6 +27,12 @@ export type StoreWarning =
       readonly detail: string
     }
 
+export interface AppendOptions {
+  readonly written?: () => void
+  readonly deferred?: boolean
+  readonly handOver?: boolean
+}
+
 export interface DocStore {
   /** IDs of every stored document. */
   list(): Promise<string[]>
@@ -37,17 +43,14 @@ export interface DocStore {
    * rejects with a StorageError but keeps the records and writes them, in order, before any later append;
    * `append(docId, [])` retries them. (Only if the document cannot be opened at all, as when `load` fails,
    * are the records rejected without being kept; call `load` first.)
-   * `written` is called before it resolves, once the records are written but maybe not yet fsynced: a
-   * crash of this process can no longer lose them (only a crash of the OS can), so they may be sent.
-   * `deferred`: they may wait a few milliseconds (op-log.ts, DEFER_MS) to be written with others, in
-   * their place in the order: for records whose loss in a crash costs nothing (a peer's ops: it holds them).
+   * `options.written` is called before it resolves, once the records are written but maybe not yet
+   * fsynced: a crash of this process can no longer lose them (only a crash of the OS can), so they may
+   * be sent. `options.deferred`: they may wait a few milliseconds (op-log.ts, DEFER_MS) to be written
+   * with others, in their place in the order: for records whose loss in a crash costs nothing (a peer's
+   * ops: it holds them). The records are copied, unless `options.handOver`: the caller gives them up
+   * (a 10 MB import is not copied again).
    */
-  append(
-    docId: string,
-    records: readonly Uint8Array[],
-    written?: () => void,
-    deferred?: boolean,
-  ): Promise<void>
+  append(docId: string, records: readonly Uint8Array[], options?: AppendOptions): Promise<void>
   /**
    * Compaction. `snapshot` must contain the effect of every record appended to this document before this
    * call (resolved or not); records appended afterwards stay in the log. Resolves once the snapshot is durable.

@@ -563,7 +563,8 @@ export class DurableDoc {
     this.logRecords++
     let onWritten!: () => void
     const inFile = new Promise<void>((resolve) => (onWritten = resolve))
-    const durable = this.store.append(this.docId, [record], onWritten, deferred)
+    // Handed over: the record is made here for the store alone, and may be 10 MB (a pasted file).
+    const durable = this.store.append(this.docId, [record], { written: onWritten, deferred, handOver: true })
     // A failed write rejects `durable` without calling onWritten: `written` fails with it.
     const written = Promise.race([inFile, durable])
     written.catch(() => undefined) // callers that wait only for `durable` hear of the failure there

@@ -16,7 +16,14 @@
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { removeStaleTemps, writeFileAtomic } from './atomic-write'
-import { assertDocId, isDocId, type DocStore, type LoadedDoc, type StoreWarning } from './doc-store'
+import {
+  assertDocId,
+  isDocId,
+  type AppendOptions,
+  type DocStore,
+  type LoadedDoc,
+  type StoreWarning,
+} from './doc-store'
 import { CorruptStoreError, closedError, toStorageError } from './errors'
 import { errnoCode, nodeFs, syncDir, type StorageFs } from './fs-layer'
 import { decodeSegment } from './log-format'
@@ -112,19 +119,14 @@ export class FileStore implements DocStore {
     return (await scanned).loaded
   }
 
-  async append(
-    docId: string,
-    records: readonly Uint8Array[],
-    written?: () => void,
-    deferred = false,
-  ): Promise<void> {
+  async append(docId: string, records: readonly Uint8Array[], options: AppendOptions = {}): Promise<void> {
     assertDocId(docId)
     this.check()
-    // Copy now: the caller may reuse its buffers as soon as this returns.
-    const copies = records.map((r) => r.slice())
+    // Copy now (unless handed over): the caller may reuse its buffers as soon as this returns.
+    const copies = options.handOver ? records : records.map((r) => r.slice())
     const st = await this.state(docId)
     this.check()
-    return st.log.append(copies, written, deferred)
+    return st.log.append(copies, options.written, options.deferred)
   }
 
   async writeSnapshot(

@@ -10,6 +10,56 @@ const RECORD_HEADER = 8
 /** Larger than any sane op batch (a 10 MB paste is ~10 MB); a bigger length field is corruption. */
 export const MAX_RECORD_BYTES = 256 * 1024 * 1024
 
+/** Records from this size on are written as they are, after their header, not copied into a frame. */
+const WRITE_APART_BYTES = 64 * 1024
+
+/**
+ * The bytes of `records`, as buffers to write one after another: small records framed together, a
+ * large one (a pasted or imported file) as it is after its header. Copying 10 MB into a frame costs a
+ * fresh 10 MB buffer, which on the machines measured takes 25–35 ms (its pages are new to the process).
+ */
+export function encodeRecordParts(records: readonly Uint8Array[], withMagic: boolean): Uint8Array[] {
+  const parts: Uint8Array[] = []
+  let small: Uint8Array[] = []
+  let magic = withMagic
+  const flush = (header?: Uint8Array): void => {
+    if (small.length > 0 || magic || header) {
+      const framed = encodeRecords(small, magic)
+      parts.push(header ? concat(framed, header) : framed)
+    }
+    small = []
+    magic = false
+  }
+  for (const r of records) {
+    if (r.byteLength < WRITE_APART_BYTES) {
+      small.push(r)
+      continue
+    }
+    flush(recordHeader(r))
+    parts.push(r)
+  }
+  if (small.length > 0 || magic) flush()
+  return parts.filter((p) => p.byteLength > 0)
+}
+
+/** A record's header: its length and the checksum of length and payload. */
+function recordHeader(r: Uint8Array): Uint8Array {
+  if (r.byteLength > MAX_RECORD_BYTES)
+    throw new RangeError(`op-log record of ${r.byteLength} bytes is too large`)
+  const header = new Uint8Array(RECORD_HEADER)
+  const view = new DataView(header.buffer)
+  view.setUint32(0, r.byteLength, true)
+  view.setUint32(4, crc32(r, crc32(header.subarray(0, 4))), true)
+  return header
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength)
+  out.set(a)
+  out.set(b, a.byteLength)
+  return out
+}
+
 export function encodeRecords(records: readonly Uint8Array[], withMagic: boolean): Uint8Array {
   let total = withMagic ? LOG_MAGIC.length : 0
   for (const r of records) {

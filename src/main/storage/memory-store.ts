@@ -2,7 +2,7 @@
  * A DocStore in memory, for fast tests of code built on the store. `MemoryBacking` plays the disk: give
  * a new store the same backing to simulate a restart.
  */
-import { assertDocId, type DocStore, type LoadedDoc } from './doc-store'
+import { assertDocId, type AppendOptions, type DocStore, type LoadedDoc } from './doc-store'
 import { closedError } from './errors'
 
 interface MemoryEntry {
@@ -39,12 +39,12 @@ export class MemoryStore implements DocStore {
     }
   }
 
-  async append(docId: string, records: readonly Uint8Array[], written?: () => void): Promise<void> {
+  async append(docId: string, records: readonly Uint8Array[], options: AppendOptions = {}): Promise<void> {
     assertDocId(docId)
     this.check()
     // An async function runs up to its first await at call time, so the call order is the stored order.
     this.entry(docId).records.push(...records.map((r) => r.slice()))
-    written?.()
+    options.written?.()
   }
 
   async writeSnapshot(

@@ -17,7 +17,7 @@
 import { dirname } from 'node:path'
 import { closedError, toStorageError, type StorageError } from './errors'
 import { errnoCode, syncDir, writeAll, type StorageFile, type StorageFs } from './fs-layer'
-import { encodeRecords } from './log-format'
+import { encodeRecordParts } from './log-format'
 
 /** How long a deferred append waits at most for a write to join (`append`). */
 export const DEFER_MS = 25
@@ -172,10 +172,14 @@ export class OpLog {
       this.dirty = false
     }
     if (records.length === 0) return
-    const bytes = encodeRecords(records, this.end === 0)
+    const parts = encodeRecordParts(records, this.end === 0)
     this.dirty = true
-    await writeAll(file, bytes)
-    this.end += bytes.byteLength
+    let length = 0
+    for (const part of parts) {
+      await writeAll(file, part)
+      length += part.byteLength
+    }
+    this.end += length
     this.dirty = false
   }
 

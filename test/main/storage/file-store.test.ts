@@ -283,10 +283,10 @@ describe('FileStore group commit', () => {
     let openGate = (): void => undefined
     fs.syncGate = { pathIncludes: 'log-', open: new Promise<void>((r) => (openGate = r)) }
     const events: string[] = []
-    const first = store.append('d', [bytes('first')], () => events.push('first written'))
+    const first = store.append('d', [bytes('first')], { written: () => events.push('first written') })
     await until(() => events.length === 1)
     // The first fsync is held; the second append is still written right away, not after it.
-    const second = store.append('d', [bytes('second')], () => events.push('second written'))
+    const second = store.append('d', [bytes('second')], { written: () => events.push('second written') })
     await until(() => events.length === 2)
     const log = (await readdir(docDir())).find((f) => f.startsWith('log-'))!
     expect((await readFile(join(docDir(), log))).includes(Buffer.from('second'))).toBe(true)
@@ -308,10 +308,10 @@ describe('FileStore group commit', () => {
     fs.syncGate = { pathIncludes: 'log-', open: new Promise<void>((r) => (openGate = r)) }
     fs.inject({ op: 'sync', nth: 1, code: 'EIO', pathIncludes: 'log-' })
     let written = 0
-    const a = store.append('d', [bytes('a')], () => written++)
+    const a = store.append('d', [bytes('a')], { written: () => written++ })
     const aFailed = expect(a).rejects.toMatchObject({ code: 'IO' })
     await until(() => written === 1)
-    const b = store.append('d', [bytes('b')], () => written++) // written during the failing fsync
+    const b = store.append('d', [bytes('b')], { written: () => written++ }) // written during the failing fsync
     const bFailed = expect(b).rejects.toMatchObject({ code: 'IO' })
     await until(() => written === 2)
     openGate()
@@ -337,7 +337,7 @@ describe("FileStore deferred appends (a peer's ops)", () => {
     const syncs = fs.count('sync')
     // Four of a peer's ops, then this device's own edit: one write and one fsync for all five.
     const deferred = Array.from({ length: 4 }, (_, i) =>
-      store.append('d', [bytes(`peer${i}`)], undefined, true),
+      store.append('d', [bytes(`peer${i}`)], { deferred: true }),
     )
     await new Promise((r) => setImmediate(r))
     expect(fs.count('write')).toBe(writes) // nothing written yet
@@ -346,7 +346,7 @@ describe("FileStore deferred appends (a peer's ops)", () => {
     expect(fs.count('sync') - syncs).toBe(1)
     // Alone, a deferred op is written once DEFER_MS have passed.
     const start = performance.now()
-    await store.append('d', [bytes('late')], undefined, true)
+    await store.append('d', [bytes('late')], { deferred: true })
     expect(performance.now() - start).toBeGreaterThanOrEqual(DEFER_MS - 2)
     expect((await loadText(open()))?.records).toEqual([
       'warm-up',
@@ -363,7 +363,7 @@ describe("FileStore deferred appends (a peer's ops)", () => {
     const store = open()
     await store.append('d', [bytes('first')])
     let durable = false
-    const pending = store.append('d', [bytes('peer')], undefined, true).then(() => (durable = true))
+    const pending = store.append('d', [bytes('peer')], { deferred: true }).then(() => (durable = true))
     await new Promise((r) => setImmediate(r)) // in the log's queue, waiting for a write
     await store.close()
     expect(durable).toBe(true) // written and fsynced by the close, not left to the timer
