@@ -22,51 +22,32 @@ export function encodeRecordParts(records: readonly Uint8Array[], withMagic: boo
   const parts: Uint8Array[] = []
   let small: Uint8Array[] = []
   let magic = withMagic
-  const flush = (header?: Uint8Array): void => {
-    if (small.length > 0 || magic || header) {
-      const framed = encodeRecords(small, magic)
-      parts.push(header ? concat(framed, header) : framed)
-    }
-    small = []
-    magic = false
-  }
   for (const r of records) {
     if (r.byteLength < WRITE_APART_BYTES) {
       small.push(r)
       continue
     }
-    flush(recordHeader(r))
-    parts.push(r)
+    parts.push(encodeRecords(small, magic, r), r)
+    small = []
+    magic = false
   }
-  if (small.length > 0 || magic) flush()
-  return parts.filter((p) => p.byteLength > 0)
+  if (small.length > 0 || magic) parts.push(encodeRecords(small, magic))
+  return parts
 }
 
-/** A record's header: its length and the checksum of length and payload. */
-function recordHeader(r: Uint8Array): Uint8Array {
-  if (r.byteLength > MAX_RECORD_BYTES)
-    throw new RangeError(`op-log record of ${r.byteLength} bytes is too large`)
-  const header = new Uint8Array(RECORD_HEADER)
-  const view = new DataView(header.buffer)
-  view.setUint32(0, r.byteLength, true)
-  view.setUint32(4, crc32(r, crc32(header.subarray(0, 4))), true)
-  return header
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength)
-  out.set(a)
-  out.set(b, a.byteLength)
-  return out
-}
-
-export function encodeRecords(records: readonly Uint8Array[], withMagic: boolean): Uint8Array {
+/** `records` framed; with `headerOf`, that record's header follows them (its payload is not copied). */
+export function encodeRecords(
+  records: readonly Uint8Array[],
+  withMagic: boolean,
+  headerOf?: Uint8Array,
+): Uint8Array {
   let total = withMagic ? LOG_MAGIC.length : 0
-  for (const r of records) {
+  for (const r of headerOf ? [...records, headerOf] : records) {
     if (r.byteLength > MAX_RECORD_BYTES)
       throw new RangeError(`op-log record of ${r.byteLength} bytes is too large`)
     total += RECORD_HEADER + r.byteLength
   }
+  if (headerOf) total -= headerOf.byteLength
   const out = new Uint8Array(total)
   const view = new DataView(out.buffer)
   let at = 0
@@ -74,12 +55,17 @@ export function encodeRecords(records: readonly Uint8Array[], withMagic: boolean
     out.set(LOG_MAGIC, 0)
     at = LOG_MAGIC.length
   }
-  for (const r of records) {
+  const header = (r: Uint8Array): void => {
     view.setUint32(at, r.byteLength, true)
     view.setUint32(at + 4, crc32(r, crc32(out.subarray(at, at + 4))), true)
-    out.set(r, at + RECORD_HEADER)
-    at += RECORD_HEADER + r.byteLength
+    at += RECORD_HEADER
   }
+  for (const r of records) {
+    header(r)
+    out.set(r, at)
+    at += r.byteLength
+  }
+  if (headerOf) header(headerOf)
   return out
 }
 
