@@ -407,6 +407,32 @@ export class TextDoc {
     }
   }
 
+  /**
+   * This document with the ops of `replica` replaced by those of `version` (its ops of that replica
+   * only; empty: none), rebuilt from every other op, parked ones included: how every peer takes the one
+   * version of an equivocating device's replica that all of them agree on (docs/PROTOCOL.md,
+   * "Equivocation"). Ops that named characters this version lacks stay parked. Same replica ID, so
+   * this document's own counters go on.
+   */
+  rebuiltWith(replica: string, version: Uint8Array, options: TextDocOptions = {}): TextDoc {
+    const doc = new TextDoc(this.replica, options)
+    const theirs = decodeTextOps(version)
+    doc.applyDecoded(
+      theirs.replicas,
+      theirs.ops.filter((op) => theirs.replicas[op.agent] === replica),
+      null,
+    )
+    // Fresh copies (applyDecoded maps agents in place), in the order applied here, a causal one.
+    const others = (ops: readonly TextOp[]): void => {
+      const kept = ops.filter((op) => this.replicas[op.agent] !== replica)
+      const copy = decodeTextOps(encodeTextOps(this.replicas, kept, undefined, true))
+      doc.applyDecoded(copy.replicas, copy.ops, null)
+    }
+    others(this.fullLog())
+    others(this.pending.ops())
+    return doc
+  }
+
   // ---- persistence -------------------------------------------------------------------------------
 
   save(): Uint8Array {
@@ -1072,6 +1098,8 @@ export class TextDoc {
     let destLeaf = leaf
     let destIndex = index
     let destOffset = offset
+    /** The right origin does not come after the left one: placed as if it named none (see below). */
+    let detached = false
 
     // Fast path: nothing was inserted concurrently between the origins.
     const here = index < leaf.spans.length ? leaf.spans[index] : undefined
@@ -1082,14 +1110,21 @@ export class TextDoc {
     if (!rightIsHere) {
       const end = tree.rawLength
       const left = leftSpan ? tree.rawIndexOf(leftSpan) + op.originLeftCounter - leftSpan.counter : -1
-      const right =
+      let right =
         op.originRightAgent === NONE ? end : this.rawPos(op.originRightAgent, op.originRightCounter, NaN)
+      // An origin is a character: one that names none was made by no honest replica. Refused.
+      if (Number.isNaN(right)) return false
       // The two origins were neighbours when the insert was made, the left one first; where they are
-      // now, their order is the same on every replica (only characters between them differ). An
-      // insert that names a right origin at or before its left one, or a character that does not
-      // exist, was made by no honest replica, and the scan below would place it by arrival order:
-      // refused, by every replica alike.
-      if (!(right > left)) return false
+      // now, their order is the same on every replica (only characters between them differ). A right
+      // origin at or before the left one comes from an insert typed beside an equivocating device's
+      // characters that peers then settled on another version of (src/main/node/forks.ts), or from a
+      // crafted op. The scan would place it by arrival order (replicas diverged for good); it goes as
+      // if it named no right origin, by every replica alike, and is kept so in its span, so that later
+      // scans that pass it read it alike too.
+      if (!(right > left)) {
+        right = end
+        detached = true
+      }
       const name = this.replicas[op.agent]!
       let pos = left + 1
       let scanning = false
@@ -1146,6 +1181,10 @@ export class TextDoc {
     }
 
     const span = this.spanFor(op)
+    if (detached) {
+      span.originRightAgent = NONE
+      span.originRightCounter = 0
+    }
     if (destOffset > 0) {
       const before = destLeaf.spans[destIndex]!
       this.split(before, destOffset)
