@@ -341,6 +341,11 @@ export type ApiEvent =
    */
   | { readonly type: 'ops'; readonly docId: string; readonly batch: Uint8Array; readonly catchUp?: boolean }
   | { readonly type: 'status'; readonly status: DocStatus }
+  /**
+   * The document's text was rebuilt (an equivocating device's edits settled on the version its peers
+   * agree on): the window's replica no longer follows from it, so the window opens the document again.
+   */
+  | { readonly type: 'reset'; readonly docId: string }
   /** Something went wrong in the background (a save, a merge from disk): tell the user. */
   | { readonly type: 'error'; readonly docId: string | null; readonly error: ApiError }
   /** The Nearby list changed. */

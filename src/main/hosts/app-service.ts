@@ -377,7 +377,9 @@ export class AppService {
     }
     const onError = (err: Error): void =>
       this.broadcast(docId, { type: 'error', docId, error: toApiError(err) })
+    const onReset = (): void => this.broadcast(docId, { type: 'reset', docId })
     session.on('batch', onBatch)
+    session.on('reset', onReset)
     const onSync = (): void => this.emitStatus(docId)
     session.on('sync', onSync)
     session.on('error', onError)
@@ -391,6 +393,7 @@ export class AppService {
       queue: Promise.resolve(),
       unsubscribe: () => {
         session.off('batch', onBatch)
+        session.off('reset', onReset)
         session.off('sync', onSync)
         session.off('error', onError)
         unwatch()

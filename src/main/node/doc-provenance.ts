@@ -18,6 +18,7 @@ import { Channel, type DocVersions, type Role } from '../../shared/sync/messages
 import { isEmptyBatch, type PeerSession } from '../../shared/sync/session'
 import type { DurableDoc } from '../storage/durable-doc'
 import { memberCrypto } from './crypto'
+import { Forks } from './forks'
 import { Provenance } from './provenance'
 import {
   decodeSeals,
@@ -66,6 +67,10 @@ export interface ProvenanceHost {
   /** Whether a device is or was a member (only members' replicas are bound). */
   isMember(device: string): boolean
   roleOf(device: string): Role | undefined
+  /** Applies ops of a flagged device's replica that extend the version held (forks.ts). */
+  extendVersion(batch: Uint8Array): Promise<void>
+  /** Rebuilds the text with `version` as the ops of `replica` (forks.ts). */
+  replaceVersion(replica: string, version: Uint8Array): Promise<void>
   /** Applies held ops a seal now vouches for, as if they came from `from`, and passes them on. */
   applyVouched(batch: Uint8Array, from: PeerSession, sentTo: readonly string[], catchUp: boolean): void
   broadcast(channel: Channel, batch: Uint8Array, except: PeerSession | null, sentTo?: readonly string[]): void
@@ -96,6 +101,10 @@ export class DocProvenance {
   private readonly unanswered = new Map<string, { counter: number; since: number; latest: number }>()
   /** Devices that left a seal request unanswered for sealWaitMs while connected. */
   private readonly withholding = new Set<string>()
+  /** The versions of equivocators' replicas that peers agree on (forks.ts). */
+  private readonly forks: Forks
+  /** Equivocators whose replicas `forks` has settled. */
+  private readonly forked = new Set<string>()
 
   constructor(private readonly host: ProvenanceHost) {
     const { durable } = host
@@ -117,6 +126,21 @@ export class DocProvenance {
       ...(host.replicasPerDevice ? { replicasPerDevice: host.replicasPerDevice } : {}),
     })
     this.provenance.adopt(host.claim)
+    this.forks = new Forks({
+      docId: durable.docId,
+      provenance: this.provenance,
+      text: () => durable.text,
+      log: (m) => host.log(m),
+      peers: () => host.peers(),
+      send: (to, batch) => to.sendUpdate(durable.docId, Channel.Versions, batch),
+      cutOff: (s) => host.cutOff(s),
+      extend: (batch) => host.extendVersion(batch),
+      replace: (replica, version) => host.replaceVersion(replica, version),
+      flagged: (device) => {
+        this.forked.add(device)
+        host.membersChanged()
+      },
+    })
     this.resumePool = [...host.resumable]
     durable.signPropsWith(propSigner(durable.docId, host.sign))
     durable.signTreeWith(treeSigner(durable.docId, host.sign))
@@ -148,6 +172,30 @@ export class DocProvenance {
   /** Ops applied: a seal that came ahead of them can be checked now (its senders pass it on, not us). */
   settle(): void {
     this.provenance.settle()
+    this.settleForks()
+  }
+
+  /** Versions of an equivocator's replicas from a peer (forks.ts). */
+  receiveVersions(batch: Uint8Array, from: PeerSession): Promise<void> {
+    return this.forks.receive(batch, from)
+  }
+
+  /** A peer is ready for this document (connected, or anti-entropy came round): versions it lacks. */
+  offerVersions(to: PeerSession): void {
+    this.forks.offerTo(to)
+  }
+
+  /**
+   * Devices flagged here since the last call: their replicas are settled, and peers offered them. And
+   * replicas whose unsealed ops a seal disagreed with: they give way to it.
+   */
+  private settleForks(): void {
+    for (const seal of this.provenance.takeConflicts()) void this.forks.giveWay(seal)
+    for (const device of this.provenance.equivocators()) {
+      if (this.forked.has(device)) continue
+      this.forked.add(device)
+      void this.forks.flaggedHere(device)
+    }
   }
 
   /**
@@ -341,6 +389,7 @@ export class DocProvenance {
       this.host.applyVouched(r.batch, r.from as PeerSession, r.sentTo, r.catchUp)
     }
     if (ready.length > 0) this.sealsAsked.delete(replica)
+    this.settleForks() // a held op that failed its seal may have caught an equivocation
     return ready.length > 0
   }
 
@@ -369,6 +418,7 @@ export class DocProvenance {
       this.host.broadcast(Channel.Seals, encodeSeals(result.evidence), from, sentTo)
       this.host.membersChanged()
     }
+    this.settleForks()
     for (const replica of result.release) this.releaseHeld(replica)
     if (result.news.length === 0) return
     if (this.waitedFrom.size > 0) this.askAgain() // a claim may bind what waited
@@ -441,6 +491,7 @@ export class DocProvenance {
   /** Anti-entropy for seals: asks again for those that held or passed-on ops wait for (their author may be back). */
   retrySeals(): void {
     const peers = new Set(this.host.peers())
+    for (const peer of peers) this.forks.offerTo(peer)
     const held = this.provenance.heldReplicas()
     for (const { replica, last, from } of held) {
       this.askSeal(replica, last, peers.has(from as PeerSession) ? (from as PeerSession) : null)

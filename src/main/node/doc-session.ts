@@ -93,6 +93,12 @@ export interface DocSessionEvents {
    * without waiting for this node's fsync too).
    */
   batch: [batch: Uint8Array, origin: ChangeOrigin, catchUp: boolean]
+  /**
+   * The text was rebuilt on the version of an equivocating device's replica that peers agree on
+   * (forks.ts): its ops no longer follow from the ones before, so the windows open it again. A 'text'
+   * event with the whole change comes with it.
+   */
+  reset: []
   props: []
   /** A shared folder's file tree changed (src/shared/tree): the nodes whose place changed. */
   tree: [nodes: string[]]
@@ -186,6 +192,18 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       peers: () => this.peers(),
       isMember: (device) => this.member(device) !== undefined,
       roleOf: (device) => this.roleOf(device),
+      extendVersion: async (batch) => {
+        const staged = this.durable.stageText(batch, true)
+        this.emit('batch', batch, 'remote', false)
+        await staged.durable
+        if (staged.value.length > 0) this.emit('text', staged.value, 'remote')
+      },
+      replaceVersion: async (replica, version) => {
+        const { before, after } = await this.durable.replaceVersion(replica, version)
+        this.emit('reset')
+        this.emit('text', [{ index: 0, deleted: before.length, inserted: after }], 'remote')
+        this.updateSync()
+      },
       applyVouched: (batch, from, sentTo, catchUp) =>
         void this.applyAndForward(Channel.Text, batch, from, sentTo, catchUp, true),
       broadcast: (channel, batch, except, sentTo) => this.broadcast(channel, batch, except, sentTo),
@@ -453,6 +471,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     vouched = false,
   ): Promise<void> {
     if (from && channel === Channel.Seals) return this.authors.receiveSeals(batch, from, sentTo)
+    if (from && channel === Channel.Versions) return this.authors.receiveVersions(batch, from)
     let isNew: boolean
     try {
       // A peer's property write stamped too far ahead of our clock is refused before the replica sees
@@ -652,6 +671,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   /** A peer authenticated for this document: it hears who is here. */
   peerReady(session: PeerSession): void {
     this.presence.peerReady(session)
+    this.authors.offerVersions(session)
   }
 
   /** Presence of the other members in this document, wherever they are in the mesh; expired ones dropped. */

@@ -116,6 +116,9 @@ export class Provenance {
   private heldEntries = 0
   private lastExpiry = -Infinity
   private readonly flagged = new Set<string>()
+  private readonly evidence = new Map<string, readonly Seal[]>()
+  /** Seals that disagree with unsealed ops taken from their device, by replica (`takeConflicts`). */
+  private readonly conflicts = new Map<string, Seal>()
   private readonly unknownClaims = new Map<string, Seal>()
   private readonly now: () => number
 
@@ -192,6 +195,61 @@ export class Provenance {
     return [...this.flagged]
   }
 
+  /** The seals that caught a device equivocating (two at most), to pass on as evidence. */
+  evidenceOf(device: string): Seal[] {
+    return [...(this.evidence.get(device) ?? [])]
+  }
+
+  /** Seals found to disagree with unsealed ops taken from their device since the last call. */
+  takeConflicts(): Seal[] {
+    const out = [...this.conflicts.values()]
+    this.conflicts.clear()
+    return out
+  }
+
+  /** The replicas bound to a device here. */
+  replicasOf(device: string): string[] {
+    const out: string[] = []
+    for (const [replica, d] of this.bound) if (d === device) out.push(replica)
+    return out
+  }
+
+  /** Whether a seal's signature is its device's. */
+  signedByDevice(seal: Seal): boolean {
+    return this.deps.verify(
+      seal.device,
+      sealPayload(this.deps.docId, seal.replica, seal.counter, seal.digest),
+      seal.signature,
+    )
+  }
+
+  /** Binds a signed seal's replica to its device (see `bind`); false if it is not (now). */
+  bindSeal(seal: Seal): boolean {
+    return this.bind(seal)
+  }
+
+  /** Flags a device caught equivocating by a proof found elsewhere (versions.ts); `evidence` is kept. */
+  flagDevice(device: string, evidence: readonly Seal[]): void {
+    if (this.flagged.has(device)) return
+    this.flag(device, evidence)
+  }
+
+  /** The digest of a replica's stream up to `counter` over the ops applied here; null if they do not reach it. */
+  digestOf(replica: string, counter: number): Uint8Array | null {
+    return this.digestAt(replica, counter)
+  }
+
+  /**
+   * The text now holds exactly the version `seal` covers of `replica` (a flagged device's, rebuilt or
+   * extended): it is the replica's seal here, and what was kept of the other version goes.
+   */
+  tookVersion(seal: Seal): void {
+    this.digests.delete(seal.replica)
+    this.ahead.delete(seal.replica)
+    this.best.set(seal.replica, seal)
+    this.prune(seal.replica, Infinity)
+  }
+
   /**
    * What to do with a replica's ops that came from `fromDevice`: take them (from their own device),
    * hold them for a seal (anyone else), or drop them (a flagged device). `unclaimed` decides for a
@@ -223,7 +281,18 @@ export class Provenance {
         known &&
         (seal.counter < known.counter ||
           (seal.counter === known.counter && sameBytes(seal.digest, known.digest)))
-      if (this.flagged.has(device) || stale) continue
+      if (this.flagged.has(device)) {
+        // Its ops are not taken, but its new replicas are known, so that peers agree on them (forks.ts).
+        if (
+          seal.counter === 0 &&
+          !this.bound.has(seal.replica) &&
+          this.signedByDevice(seal) &&
+          this.bind(seal)
+        )
+          this.best.set(seal.replica, seal)
+        continue
+      }
+      if (stale) continue
       const payload = sealPayload(this.deps.docId, seal.replica, seal.counter, seal.digest)
       if (!this.deps.verify(seal.device, payload, seal.signature)) {
         throw new SealError(`a seal of replica ${seal.replica} has a bad signature`)
@@ -233,7 +302,7 @@ export class Provenance {
       if (seal.counter > seen) {
         const waiting = this.ahead.get(seal.replica)
         if (waiting && waiting.counter === seal.counter && !sameBytes(waiting.digest, seal.digest)) {
-          this.flag(device)
+          this.flag(device, [waiting, seal])
           evidence.push(waiting, seal)
         } else if (!waiting || seal.counter > waiting.counter) {
           if (!waiting && this.ahead.size >= MAX_AHEAD) this.ahead.delete(this.ahead.keys().next().value!)
@@ -256,7 +325,15 @@ export class Provenance {
     const digest = this.digestAt(seal.replica, seal.counter)
     if (digest === null) return false // not checkable now (ops of it parked); a later seal will be
     if (!sameBytes(digest, seal.digest)) {
-      this.flag(toHex(seal.device))
+      const known = this.best.get(seal.replica)
+      if (known && known.counter >= seal.counter) {
+        // It disagrees with a stream its device sealed: a proof anyone can check (with that seal's ops).
+        this.flag(toHex(seal.device), [known, seal])
+      } else {
+        // It disagrees with ops taken straight from its device and not sealed: those cannot be shown
+        // to anyone else, so they give way to the sealed stream (forks.ts).
+        this.conflicts.set(seal.replica, seal)
+      }
       return false
     }
     const known = this.best.get(seal.replica)
@@ -511,8 +588,9 @@ export class Provenance {
     return true
   }
 
-  private flag(device: string): void {
+  private flag(device: string, evidence: readonly Seal[]): void {
     this.flagged.add(device)
+    this.evidence.set(device, evidence.slice(0, 2))
     for (const [replica, d] of this.bound) if (d === device) this.prune(replica, Infinity)
   }
 

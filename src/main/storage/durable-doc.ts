@@ -159,7 +159,7 @@ export class DurableDoc {
   readonly docId: string
   readonly warnings: readonly DocWarning[]
   private readonly store: DocStore
-  private readonly textDoc: TextDoc
+  private textDoc: TextDoc
   private readonly propMap: LwwMap<JsonValue>
   private readonly legacyMap: LwwMap<JsonValue>
   private readonly memberLog: MemberLog
@@ -395,6 +395,24 @@ export class DurableDoc {
     // A duplicate adds nothing to store, but may still be in flight from another sender: wait for it.
     const record = before === this.textDoc.opCount() ? null : batch
     return { value: changes, ...this.persistStaged(TEXT, record, fromPeer) }
+  }
+
+  /**
+   * Takes `version` as the ops of an equivocating device's replica in place of the ones held (see
+   * TextDoc.rebuiltWith and docs/PROTOCOL.md, "Equivocation"), and writes a snapshot of the document
+   * so rebuilt: the log before it, which holds the other version, is dropped. Returns the text before
+   * and after. A crash before the snapshot is written reopens the old version, and peers offer the
+   * agreed one again.
+   */
+  async replaceVersion(replica: string, version: Uint8Array): Promise<{ before: string; after: string }> {
+    this.checkOpen()
+    const before = this.textDoc.toString()
+    this.textDoc = this.textDoc.rebuiltWith(replica, version)
+    const after = this.textDoc.toString()
+    // A compaction in flight snapshots the old version: this one follows it.
+    await this.compacting?.catch(() => undefined)
+    await this.compact()
+    return { before, after }
   }
 
   async applyProps(batch: Uint8Array): Promise<LwwChange<JsonValue>[]> {

@@ -230,8 +230,11 @@ export function App(): React.JSX.Element {
         error: setMessage,
         command: runCommand,
         open: openTarget,
+        reset: (docId) => {
+          if (openedRef.current?.docId === docId) void open(api.openDocument(docId))
+        },
       }),
-    [events, runCommand, openTarget, showStatus],
+    [events, runCommand, openTarget, showStatus, open, api],
   )
 
   // What the window was opened for (the shell, or a bookmarked browser-mode URL, puts it in the fragment).

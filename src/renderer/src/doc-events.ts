@@ -18,6 +18,8 @@ export interface WindowHandlers {
   readonly error: (message: string) => void
   readonly command: (command: EditorCommand) => void
   readonly open: (target: OpenTarget) => void
+  /** The document was rebuilt (ApiEvent 'reset'): open it again. */
+  readonly reset: (docId: string) => void
 }
 
 export class DocEvents {
@@ -72,6 +74,10 @@ export class DocEvents {
         return window.command(event.command)
       case 'open':
         return window.open(event.target)
+      case 'reset':
+        // Its ops no longer apply to the editor's replica: none goes to it until it is opened again.
+        this.forget(event.docId)
+        return window.reset(event.docId)
       default:
         return // collaboration events: the panels hear those themselves (use-api-event.ts)
     }

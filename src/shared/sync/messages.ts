@@ -8,7 +8,7 @@ import { ByteReader, ByteWriter, truncateString } from '../crdt/bytes'
 import { MAX_REPLICA_LENGTH } from '../crdt/replica-table'
 import { CrdtDecodeError, type VersionVector } from '../crdt/types'
 
-export const PROTOCOL_VERSION = 5
+export const PROTOCOL_VERSION = 6
 export const DOC_ID_BYTES = 16
 export const KEY_BYTES = 32
 export const PROOF_BYTES = 32
@@ -33,7 +33,11 @@ export const MAX_SHARED_DOCS = 256
  * travel in updates, and ahead of the text of a sync reply; they are not one of a document's CRDTs.
  */
 /** Tree: a shared folder's file tree (src/shared/tree), its batches as src/shared/tree/tree-part.ts lays them out. */
-export const Channel = { Text: 0, Props: 1, Members: 2, Seals: 3, Tree: 4 } as const
+/**
+ * Versions: of an equivocating device's replicas, each a seal and the ops it covers
+ * (src/main/node/versions.ts); evidence, like seals, not one of a document's CRDTs.
+ */
+export const Channel = { Text: 0, Props: 1, Members: 2, Seals: 3, Tree: 4, Versions: 5 } as const
 export type Channel = (typeof Channel)[keyof typeof Channel]
 /** The channels that are a document's CRDTs (versions, sync replies). */
 export const CHANNELS: readonly Channel[] = [Channel.Text, Channel.Props, Channel.Members, Channel.Tree]
@@ -321,7 +325,7 @@ function decodeFields(r: ByteReader): Message {
     case 'update': {
       const id = readDocId(r)
       const channel = r.byte()
-      if (channel > Channel.Tree) throw new ProtocolError('update: unknown channel')
+      if (channel > Channel.Versions) throw new ProtocolError('update: unknown channel')
       const batch = readBlob(r)
       return { type, docId: id, channel: channel as Channel, batch, sentTo: readTags(r, type) }
     }

@@ -342,7 +342,7 @@ export class PeerSession {
         return this.onBatches(m.docId, [text, props, members, EMPTY, tree], [], true)
       }
       case 'update': {
-        const batches: Uint8Array[] = [EMPTY, EMPTY, EMPTY, EMPTY, EMPTY]
+        const batches: Uint8Array[] = [EMPTY, EMPTY, EMPTY, EMPTY, EMPTY, EMPTY]
         batches[m.channel] = m.batch
         return this.onBatches(m.docId, batches, m.sentTo, false)
       }
@@ -519,8 +519,11 @@ export class PeerSession {
       return
     }
     // Seals only vouch for others' ops (they change nothing here by themselves): a viewer may pass them on.
-    const seals = batches[Channel.Seals]
-    if (seals && !isEmptyBatch(seals)) doc.applyRemote(Channel.Seals, seals, this, sentTo, catchUp)
+    // So may versions (src/main/node/forks.ts): each is checked against its device's seal.
+    for (const channel of [Channel.Seals, Channel.Versions]) {
+      const batch = batches[channel]
+      if (batch && !isEmptyBatch(batch)) doc.applyRemote(channel, batch, this, sentTo, catchUp)
+    }
     if (role === 'viewer') {
       if (CHANNELS.some((channel) => !isEmptyBatch(batches[channel]!))) {
         this.host.log(`refused edits to ${docId.slice(0, 8)} from viewer ${this.remoteKey.slice(0, 8)}`)

@@ -12,7 +12,9 @@
  * - floods ops of made-up replicas (no claim);
  * - replays batches it saw, stale or forged, to random nodes;
  * - sends, under a replica of her own (claimed), inserts whose right origin comes before their left one
- *   (text-doc.ts refuses them alike everywhere; placed by arrival order, they made nodes diverge);
+ *   (text-doc.ts places them alike everywhere; placed by arrival order, they made nodes diverge);
+ * - equivocates: two histories of a replica of her own, each to one honest node, sealed at once or
+ *   after the honest nodes have typed beside them (forks.ts: they settle on one of them);
  * - forges property writes (src/main/node/signed-props.ts): under an honest node's replica with its
  *   next counter, signed by her; under a made-up replica; under her own replica but stamped a day
  *   ahead; and names an honest replica in an author record. Honest nodes set properties too.
@@ -24,12 +26,21 @@
  * Seeds: MESHPAD_SEEDS (default 1000) from 1, or one seed with MESHPAD_SEED. Seeds run ten at a time on
  * the same four nodes (a document each).
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { seededRandom } from '../../../src/shared/random'
 import { afterAll, describe, expect, it } from 'vitest'
 import { LwwMap, TextDoc } from '../../../src/shared/crdt'
 import { InsertOp } from '../../../src/shared/crdt/ops'
 import { encodeTextOps } from '../../../src/shared/crdt/text-codec'
-import { EMPTY_DIGEST, encodeSeals, makeSeal } from '../../../src/main/node/replica-seal'
+import { streamDigest } from '../../../src/main/node/provenance'
+import { versionDigest } from '../../../src/main/node/versions'
+import {
+  EMPTY_DIGEST,
+  encodeSeals,
+  makeSeal,
+  sealPayload,
+  type Seal,
+} from '../../../src/main/node/replica-seal'
 import { fromHex } from '../../../src/shared/sync/hex'
 import { propSigner } from '../../../src/main/node/signed-props'
 import { Channel, type Message } from '../../../src/shared/sync/messages'
@@ -102,8 +113,18 @@ async function runSeed(w: World, seed: number): Promise<void> {
   const mDoc = await invite(w.a, w.m, docId, 'editor')
   const docs = honest.map((n) => n.ws.doc(docId)!)
   await until('all have the start', () => docs.every((d) => d.text.startsWith(`seed ${seed}`)), 10_000)
+  // Mallory's node speaks for the document with as many honest nodes as it can (targets of hers).
+  await until(
+    'mallory reaches everyone',
+    () => {
+      w.m.ws.syncAll()
+      return honest.every((n) => w.m.ws.session(n.self)?.isAuthenticated(docId) === true)
+    },
+    2_000,
+  ).catch(() => undefined)
   const tokens: string[] = []
   const seen: Uint8Array[] = []
+  let equivocated = 0
   const steps = 12 + Math.floor(random() * 20)
   for (let step = 0; step < steps; step++) {
     const what = random()
@@ -176,27 +197,84 @@ async function runSeed(w: World, seed: number): Promise<void> {
         const batch = forge.changesSince(start)
         seen.push(batch)
         to.sendUpdate(docId, Channel.Text, batch)
+      } else if (what < 0.88) {
+        // Equivocation: under a replica of her own, two different histories, each to one honest node
+        // (and sealed, at once or later), at token boundaries; honest nodes may type beside them. The
+        // honest nodes must settle on one of them (forks.ts), the same everywhere.
+        const other = honest.find((n) => n !== target && w.m.ws.session(n.self)?.isAuthenticated(docId))
+        if (!other) continue
+        const nonce = Uint8Array.from({ length: 8 }, () => Math.floor(random() * 256))
+        const claim = makeSeal(docId, fromHex(w.m.self), nonce, 0, EMPTY_DIGEST, w.m.sign)
+        const base = mDoc.durable.allTextOps()
+        const cuts = [0, mDoc.text.length, ...[...mDoc.text.matchAll(/>/g)].map((x) => x.index + 1)]
+        const sealLater: [PeerSession, Seal][] = []
+        for (const [k, node] of [target, other].entries()) {
+          const branch = new TextDoc(claim.replica)
+          branch.applyRemote(base)
+          const ops = branch.localInsert(pick(cuts), k === 0 ? '[EQ-A]' : '[EQ-B]')
+          const digest = streamDigest(branch, claim.replica, 6)!
+          const seal = {
+            ...claim,
+            counter: 6,
+            digest,
+            signature: w.m.sign(sealPayload(docId, claim.replica, 6, digest)),
+          }
+          const s = w.m.ws.session(node.self)!
+          s.sendUpdate(docId, Channel.Seals, encodeSeals([claim]))
+          s.sendUpdate(docId, Channel.Text, ops)
+          if (random() < 0.5) s.sendUpdate(docId, Channel.Seals, encodeSeals([seal]))
+          else sealLater.push([s, seal])
+        }
+        // The two type right after her characters, each in the version it took, before the seals
+        // that are held back go out (before anything can cut her off: a device that never seals is
+        // withholding, another case).
+        for (const node of [target, other]) {
+          const d = node.ws.doc(docId)!
+          const at = d.text.search(/\[EQ-[AB]\]/)
+          if (at < 0) continue
+          const token = `<${seed}.${step}${node.name}>`
+          tokens.push(token)
+          await d.insert(at + 6, token)
+        }
+        for (const [s, seal] of sealLater) s.sendUpdate(docId, Channel.Seals, encodeSeals([seal]))
+        equivocated++
       } else if (what < 0.92) {
         // Under a replica of her own, claimed and bound to her: an insert whose right origin comes
         // before its left one, which each node would place by what it had received first.
         const nonce = Uint8Array.from({ length: 8 }, () => Math.floor(random() * 256))
         const claim = makeSeal(docId, fromHex(w.m.self), nonce, 0, EMPTY_DIGEST, w.m.sign)
         const start = docs[0]!.durable.replica // typed "seed N\n" first: counters 1 to 7 at least
-        const crafted = encodeTextOps([start, claim.replica], [new InsertOp(1, 1, 'FORGED', 0, 5, 0, 2)])
+        const crafted = encodeTextOps([start, claim.replica], [new InsertOp(1, 1, '[CRAFTED]', 0, 5, 0, 2)])
         to.sendUpdate(docId, Channel.Seals, encodeSeals([claim]))
         to.sendUpdate(docId, Channel.Text, crafted)
+        // Sealed, so that it reaches every node (one that withholds its seals is another case).
+        const digest = versionDigest(crafted, claim.replica, 9)!
+        const seal = {
+          ...claim,
+          counter: 9,
+          digest,
+          signature: w.m.sign(sealPayload(docId, claim.replica, 9, digest)),
+        }
+        to.sendUpdate(docId, Channel.Seals, encodeSeals([seal]))
       } else if (seen.length > 0) {
         to.sendUpdate(docId, Channel.Text, pick(seen)) // a replay
       }
     }
   }
+  // What mallory sent is delivered before convergence is judged, and it must hold once reached.
+  await sleep(100)
   const converged = (): boolean => {
     const [x, ...rest] = docs
     const props = (d: DocSession): string =>
       JSON.stringify(d.durable.props.entries()) + sorted(d.durable.props.version())
+    // Equivocations found everywhere, too: a node that finds one late settles on a version then.
+    const flagged = (d: DocSession): string => JSON.stringify(d.equivocators().sort())
     return rest.every(
       (d) =>
-        d.text === x!.text && sorted(d.textVersion()) === sorted(x!.textVersion()) && props(d) === props(x!),
+        d.text === x!.text &&
+        sorted(d.textVersion()) === sorted(x!.textVersion()) &&
+        props(d) === props(x!) &&
+        flagged(d) === flagged(x!),
     )
   }
   try {
@@ -214,9 +292,13 @@ async function runSeed(w: World, seed: number): Promise<void> {
       { cause: err },
     )
   }
+  await sleep(300)
+  expect(converged(), `seed ${seed}: still converged`).toBe(true)
   for (const d of docs) {
     for (const token of tokens) expect(d.text, `seed ${seed}: ${token}`).toContain(token)
     expect(d.text, `seed ${seed}`).not.toContain('FORGED')
+    // At most one of each pair of equivocated histories.
+    expect((d.text.match(/\[EQ-[AB]\]/g) ?? []).length, `seed ${seed}`).toBeLessThanOrEqual(equivocated)
     expect(JSON.stringify(d.durable.props.entries()), `seed ${seed}`).not.toContain('FORGED')
     for (const [n, other] of honest.entries()) {
       const replica = docs[n]!.durable.replica

@@ -185,3 +185,28 @@ describe('DurableDoc', () => {
     await compacted.close()
   })
 })
+
+describe('DurableDoc.replaceVersion', () => {
+  it('rebuilds on another version of a replica, writes it, and reopens with it', async () => {
+    const backing: MemoryBacking = new Map()
+    const doc = await DurableDoc.open(new MemoryStore(backing), 'doc')
+    const start = await doc.insert(0, 'one two')
+    const a = new TextDoc('mallory')
+    a.applyRemote(start)
+    const b = new TextDoc('mallory')
+    b.applyRemote(start)
+    await doc.applyText(a.localInsert(3, ' AAA'))
+    await doc.insert(doc.text.toString().indexOf('AAA') + 3, '!') // typed against her characters
+    const { before, after } = await doc.replaceVersion('mallory', b.localInsert(3, ' BBB'))
+    expect(before).toBe('one AAA! two')
+    expect(after).toBe('one BBB! two')
+    expect(doc.text.toString()).toBe(after)
+    // Its own next edit continues its counters.
+    await doc.insert(0, '>')
+    await doc.close()
+    const again = await DurableDoc.open(new MemoryStore(backing), 'doc')
+    expect(again.text.toString()).toBe('>one BBB! two')
+    expect(again.text.version()).toEqual(doc.text.version())
+    await again.close()
+  })
+})
