@@ -12,8 +12,8 @@
  * document without the other (TextDoc.rebuiltWith); the unsealed ops of a flagged replica are cut.
  * A peer that holds a worse version than one sealed here is sent this one.
  *
- * Bounds: versions per batch and ops per version (versions.ts); rebuilds per replica
- * (MAX_REBUILDS_PER_REPLICA), one at a time.
+ * Bounds: versions per batch and ops per version (versions.ts); rebuilds (each costs what the whole
+ * document does) per replica and per document (MAX_REBUILDS_PER_REPLICA, MAX_REBUILDS), one at a time.
  */
 import { encodeTextOps } from '../../shared/crdt/text-codec'
 import type { TextOp } from '../../shared/crdt/ops'
@@ -36,6 +36,8 @@ import {
 
 /** A replica whose device keeps signing new versions is rebuilt this often at most, then left as it is. */
 export const MAX_REBUILDS_PER_REPLICA = 16
+/** Rebuilds of one document per run: past this, replicas are left as they are (and the node says so). */
+export const MAX_REBUILDS = 256
 
 export interface ForksHost {
   readonly docId: string
@@ -59,6 +61,7 @@ export class Forks {
   /** Per peer, the version of each replica it was last sent or offered. */
   private readonly theirs = new WeakMap<PeerSession, Map<string, Seal>>()
   private readonly rebuilds = new Map<string, number>()
+  private rebuilt = 0
   /** Flagged devices whose replicas were cut to their sealed versions here. */
   private readonly settled = new Set<string>()
   private queue: Promise<void> = Promise.resolve()
@@ -135,6 +138,7 @@ export class Forks {
       const sealed = held?.counter ?? 0
       if (text.seenOf(seal.replica) > sealed) {
         this.host.log(`unsealed ops of ${seal.replica} give way to its seal at ${seal.counter}`)
+        if (!this.mayRebuild(seal.replica)) return
         await this.host.replace(seal.replica, opsUpTo(text, seal.replica, sealed))
         if (held) provenance.tookVersion(held)
       }
@@ -188,12 +192,13 @@ export class Forks {
   private async settle(device: string): Promise<void> {
     if (this.settled.has(device)) return
     this.settled.add(device)
-    const text = this.host.text()
     for (const replica of this.host.provenance.replicasOf(device)) {
+      const text = this.host.text() // a new one after each rebuild
       const seal = this.host.provenance.sealOf(replica)
       const sealed = seal?.counter ?? 0
       if (text.seenOf(replica) <= sealed) continue
       this.host.log(`ops of ${replica} after its seal (${sealed}) cut: its device is flagged`)
+      if (!this.mayRebuild(replica)) continue
       await this.host.replace(replica, opsUpTo(text, replica, sealed))
       if (seal) this.host.provenance.tookVersion(seal)
     }
@@ -218,15 +223,29 @@ export class Forks {
     }
     // It disagrees with what is held here: with a version its device sealed (then the device is
     // flagged: proves()), or with ops taken from it unsealed, which give way.
-    const n = this.rebuilds.get(replica) ?? 0
-    if (n >= MAX_REBUILDS_PER_REPLICA) return
-    this.rebuilds.set(replica, n + 1)
+    if (!this.mayRebuild(replica)) return
     this.host.log(
       `${replica} rebuilt on the version sealed at ${counter}` +
         (provenance.isFlagged(device) ? ': its device signed two histories' : ': it replaces unsealed ops'),
     )
     await this.host.replace(replica, v.ops!)
     provenance.tookVersion(v.seal)
+  }
+
+  /** Counts a rebuild of `replica`; false past the bounds (logged once). */
+  private mayRebuild(replica: string): boolean {
+    const n = this.rebuilds.get(replica) ?? 0
+    if (n >= MAX_REBUILDS_PER_REPLICA || this.rebuilt >= MAX_REBUILDS) {
+      if (this.rebuilt++ === MAX_REBUILDS || n === MAX_REBUILDS_PER_REPLICA)
+        this.host.log(
+          `${this.host.docId.slice(0, 8)}: too many rebuilds (${replica}): versions left as they are`,
+        )
+      this.rebuilds.set(replica, n + 1)
+      return false
+    }
+    this.rebuilds.set(replica, n + 1)
+    this.rebuilt++
+    return true
   }
 
   /** Each peer is sent the versions held here that are better than what it holds. */
