@@ -165,8 +165,9 @@ export class Forks {
       const { replica, counter } = v.seal
       const sealed = provenance.sealOf(replica)
       if (sealed && sealed.counter > 0) {
-        if (counter <= sealed.counter && !sameDigest(provenance.digestOf(replica, counter), v.seal.digest))
-          return true
+        // (Null while some of its ops here are parked: nothing to compare yet.)
+        const ours = counter <= sealed.counter ? provenance.digestOf(replica, counter) : null
+        if (ours && !sameDigest(ours, v.seal.digest)) return true
         if (
           v.ops &&
           counter > sealed.counter &&
@@ -213,10 +214,11 @@ export class Forks {
     if (held && !better(v.seal, held)) return
     const text = this.host.text()
     const seen = text.seenOf(replica)
-    const agrees =
-      seen <= counter && sameDigest(provenance.digestOf(replica, seen), versionDigest(v.ops!, replica, seen))
-    if (agrees) {
-      // Its device's later ops, sealed: taken whether or not it is flagged.
+    const at = Math.min(seen, counter)
+    const ours = provenance.digestOf(replica, at)
+    if (ours === null) return // some of its ops here are parked: not comparable yet
+    if (sameDigest(ours, versionDigest(v.ops!, replica, at))) {
+      // One is the other's prefix. Its device's later ops, sealed, are taken whether or not it is flagged.
       if (counter > seen) await this.host.extend(v.ops!)
       if (text.seenOf(replica) === counter) provenance.tookVersion(v.seal)
       return
