@@ -293,8 +293,7 @@ export class Provenance {
         continue
       }
       if (stale) continue
-      const payload = sealPayload(this.deps.docId, seal.replica, seal.counter, seal.digest)
-      if (!this.deps.verify(seal.device, payload, seal.signature)) {
+      if (!this.signedByDevice(seal)) {
         throw new SealError(`a seal of replica ${seal.replica} has a bad signature`)
       }
       if (!this.bind(seal)) continue
