@@ -69,8 +69,11 @@ export interface ProvenanceHost {
   roleOf(device: string): Role | undefined
   /** Applies ops of a flagged device's replica that extend the version held (forks.ts). */
   extendVersion(batch: Uint8Array): Promise<void>
-  /** Rebuilds the text with `version` as the ops of `replica` (forks.ts). */
-  replaceVersion(replica: string, version: Uint8Array): Promise<void>
+  /**
+   * Rebuilds the text with `version` as the ops of `replica` (forks.ts); false (nothing changed) if
+   * that would set one of this device's replicas back (DurableDoc.replaceVersion).
+   */
+  replaceVersion(replica: string, version: Uint8Array): Promise<boolean>
   /** Applies held ops a seal now vouches for, as if they came from `from`, and passes them on. */
   applyVouched(batch: Uint8Array, from: PeerSession, sentTo: readonly string[], catchUp: boolean): void
   broadcast(channel: Channel, batch: Uint8Array, except: PeerSession | null, sentTo?: readonly string[]): void

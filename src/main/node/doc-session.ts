@@ -199,10 +199,13 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
         if (staged.value.length > 0) this.emit('text', staged.value, 'remote')
       },
       replaceVersion: async (replica, version) => {
-        const { before, after } = await this.durable.replaceVersion(replica, version)
+        const done = await this.durable.replaceVersion(replica, version, (r) => this.authors.isOwn(r))
+        if (!done) return false
+        const { before, after } = done
         this.emit('reset')
         this.emit('text', [{ index: 0, deleted: before.length, inserted: after }], 'remote')
         this.updateSync()
+        return true
       },
       applyVouched: (batch, from, sentTo, catchUp) =>
         void this.applyAndForward(Channel.Text, batch, from, sentTo, catchUp, true),

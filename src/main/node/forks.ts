@@ -49,8 +49,12 @@ export interface ForksHost {
   cutOff(session: PeerSession): void
   /** Applies ops of one replica that extend what is held of it (they are vouched for). */
   extend(batch: Uint8Array): Promise<void>
-  /** Rebuilds the text with `version` as the ops of `replica` (the windows start again from it). */
-  replace(replica: string, version: Uint8Array): Promise<void>
+  /**
+   * Rebuilds the text with `version` as the ops of `replica` (the windows start again from it); false,
+   * and nothing changes, if edits of this device typed against characters the version lacks would
+   * then wait for them (see DurableDoc.replaceVersion).
+   */
+  replace(replica: string, version: Uint8Array): Promise<boolean>
   flagged(device: string): void
 }
 
@@ -139,7 +143,8 @@ export class Forks {
       if (text.seenOf(seal.replica) > sealed) {
         this.host.log(`unsealed ops of ${seal.replica} give way to its seal at ${seal.counter}`)
         if (!this.mayRebuild(seal.replica)) return
-        await this.host.replace(seal.replica, opsUpTo(text, seal.replica, sealed))
+        if (!(await this.host.replace(seal.replica, opsUpTo(text, seal.replica, sealed))))
+          return this.keep(seal.replica)
         if (held) provenance.tookVersion(held)
       }
       this.asking.add(seal.replica)
@@ -200,8 +205,8 @@ export class Forks {
       if (text.seenOf(replica) <= sealed) continue
       this.host.log(`ops of ${replica} after its seal (${sealed}) cut: its device is flagged`)
       if (!this.mayRebuild(replica)) continue
-      await this.host.replace(replica, opsUpTo(text, replica, sealed))
-      if (seal) this.host.provenance.tookVersion(seal)
+      if (!(await this.host.replace(replica, opsUpTo(text, replica, sealed)))) this.keep(replica)
+      else if (seal) this.host.provenance.tookVersion(seal)
     }
   }
 
@@ -230,8 +235,15 @@ export class Forks {
       `${replica} rebuilt on the version sealed at ${counter}` +
         (provenance.isFlagged(device) ? ': its device signed two histories' : ': it replaces unsealed ops'),
     )
-    await this.host.replace(replica, v.ops!)
-    provenance.tookVersion(v.seal)
+    if (await this.host.replace(replica, v.ops!)) provenance.tookVersion(v.seal)
+    else this.keep(replica)
+  }
+
+  /** A rebuild refused: this device typed against characters of `replica` the version lacks. */
+  private keep(replica: string): void {
+    this.host.log(
+      `${replica} kept as it is: this device's edits name characters of it that the sealed version lacks`,
+    )
   }
 
   /** Counts a rebuild of `replica`; false past the bounds (logged once). */

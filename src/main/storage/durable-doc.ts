@@ -403,12 +403,25 @@ export class DurableDoc {
    * so rebuilt: the log before it, which holds the other version, is dropped. Returns the text before
    * and after. A crash before the snapshot is written reopens the old version, and peers offer the
    * agreed one again.
+   *
+   * Null, and nothing changes, if an op of a replica that `mine` names would then wait for characters
+   * the version lacks: that replica's counter would go back, and its next edit would take a counter
+   * it already used, so this device would sign two histories itself.
    */
-  async replaceVersion(replica: string, version: Uint8Array): Promise<{ before: string; after: string }> {
+  async replaceVersion(
+    replica: string,
+    version: Uint8Array,
+    mine: (replica: string) => boolean,
+  ): Promise<{ before: string; after: string } | null> {
     this.checkOpen()
-    const before = this.textDoc.toString()
-    this.textDoc = this.textDoc.rebuiltWith(replica, version)
-    const after = this.textDoc.toString()
+    const old = this.textDoc
+    const next = old.rebuiltWith(replica, version)
+    for (const [r, counter] of Object.entries(old.version())) {
+      if (mine(r) && next.seenOf(r) < counter) return null
+    }
+    const before = old.toString()
+    this.textDoc = next
+    const after = next.toString()
     // A compaction in flight snapshots the old version: this one follows it.
     await this.compacting?.catch(() => undefined)
     await this.compact()

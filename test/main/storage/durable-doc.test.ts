@@ -197,7 +197,11 @@ describe('DurableDoc.replaceVersion', () => {
     b.applyRemote(start)
     await doc.applyText(a.localInsert(3, ' AAA'))
     await doc.insert(doc.text.toString().indexOf('AAA') + 3, '!') // typed against her characters
-    const { before, after } = await doc.replaceVersion('mallory', b.localInsert(3, ' BBB'))
+    const mine = (r: string): boolean => r === doc.replica
+    // Without her characters, this device's '!' would wait for them, its counter set back: refused.
+    expect(await doc.replaceVersion('mallory', new TextDoc('x').changesSince({}), mine)).toBeNull()
+    expect(doc.text.toString()).toBe('one AAA! two')
+    const { before, after } = (await doc.replaceVersion('mallory', b.localInsert(3, ' BBB'), mine))!
     expect(before).toBe('one AAA! two')
     expect(after).toBe('one BBB! two')
     expect(doc.text.toString()).toBe(after)
