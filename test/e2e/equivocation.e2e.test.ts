@@ -14,21 +14,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DocSession } from '../../src/main/node/doc-session'
 import { decodeInvite } from '../../src/main/node/invite-code'
 import { streamDigest } from '../../src/main/node/provenance'
-import { EMPTY_DIGEST, encodeSeals, makeSeal, sealPayload } from '../../src/main/node/replica-seal'
+import { EMPTY_DIGEST, encodeSeals, makeSeal } from '../../src/main/node/replica-seal'
 import { TextDoc } from '../../src/shared/crdt'
 import { fromHex } from '../../src/shared/sync/hex'
-import { Channel, type Message } from '../../src/shared/sync/messages'
-import { connectMember, device, type ProtocolClient } from '../integration/protocol-client'
+import { Channel } from '../../src/shared/sync/messages'
+import { connectMember, device, update, type ProtocolClient } from '../integration/protocol-client'
 import { launchChromium } from '../support/chromium'
 import { editorText, startSide, stopSide, typeAtEnd, until, type Side } from '../support/e2e'
-
-const update = (docId: string, channel: Channel, batch: Uint8Array): Message => ({
-  type: 'update',
-  docId,
-  channel,
-  batch,
-  sentTo: [],
-})
 
 describe('an equivocating member, two nodes, two windows', () => {
   let contexts: BrowserContext[] = []
@@ -88,12 +80,7 @@ describe('an equivocating member, two nodes, two windows', () => {
     })
     const sealOf = (t: TextDoc) => {
       const digest = streamDigest(t, claim.replica, 3)!
-      return {
-        ...claim,
-        counter: 3,
-        digest,
-        signature: mallory.sign(sealPayload(docId, claim.replica, 3, digest)),
-      }
+      return makeSeal(docId, claim.device, claim.nonce, 3, digest, mallory.sign)
     }
     for (const [i, c] of [atAlice, atBob].entries()) {
       c.send(update(docId, Channel.Seals, encodeSeals([claim])))

@@ -38,8 +38,8 @@ import { LwwMap, TextDoc } from '../../src/shared/crdt'
 import { InsertOp } from '../../src/shared/crdt/ops'
 import { encodeTextOps } from '../../src/shared/crdt/text-codec'
 import { fromHex } from '../../src/shared/sync/hex'
-import { Channel, type Message } from '../../src/shared/sync/messages'
-import { connectMember, device, processed, ProtocolClient, type Device } from './protocol-client'
+import { Channel } from '../../src/shared/sync/messages'
+import { connectMember, device, processed, ProtocolClient, update, type Device } from './protocol-client'
 import { TcpCluster, type TcpNode } from './tcp-nodes'
 import { sameVersion, sleep, until } from './util'
 
@@ -52,14 +52,6 @@ async function connectAs(dev: Device, node: TcpNode, doc: DocSession): Promise<P
   clients.push(c)
   return c
 }
-
-const update = (docId: string, channel: Channel, batch: Uint8Array): Message => ({
-  type: 'update',
-  docId,
-  channel,
-  batch,
-  sentTo: [],
-})
 
 function expectInStep(docs: readonly DocSession[]): void {
   const [a, ...rest] = docs
@@ -291,12 +283,7 @@ describe('edits bound to their author, over TCP + Noise on 127.0.0.1', () => {
     expect(carolDoc.text).not.toContain('unsealed') // held: nobody vouched for them
     // She seals at last: her edits reach carol, and the flag goes.
     const digest = streamDigest(hers, claim.replica, 9)!
-    const seal = {
-      ...claim,
-      counter: 9,
-      digest,
-      signature: mallory.sign(sealPayload(doc.docId, claim.replica, 9, digest)),
-    }
+    const seal = makeSeal(doc.docId, claim.device, claim.nonce, 9, digest, mallory.sign)
     atEd.send(update(doc.docId, Channel.Seals, encodeSeals([seal])))
     await until('carol has them', () => carolDoc.text.startsWith('unsealed '), 5_000)
     await until(
@@ -323,12 +310,7 @@ describe('edits bound to their author, over TCP + Noise on 127.0.0.1', () => {
     atCarol.send(update(doc.docId, Channel.Text, crafted))
     // Sealed, so that it reaches the owner through ed (mallory is not connected to it).
     const digest = versionDigest(crafted, claim.replica, 1)!
-    const sealed = {
-      ...claim,
-      counter: 1,
-      digest,
-      signature: mallory.sign(sealPayload(doc.docId, claim.replica, 1, digest)),
-    }
+    const sealed = makeSeal(doc.docId, claim.device, claim.nonce, 1, digest, mallory.sign)
     for (const c of [atEd, atCarol]) c.send(update(doc.docId, Channel.Seals, encodeSeals([sealed])))
     await Promise.all([processed(atEd), processed(atCarol)])
     await until(

@@ -11,7 +11,13 @@ import { Transport } from '../../src/main/net/transport'
 import { nodeCrypto, signerFor } from '../../src/main/node/crypto'
 import type { Sign } from '../../src/shared/members/member-op'
 import { toHex } from '../../src/shared/sync/hex'
-import { decodeMessage, encodeMessage, PROTOCOL_VERSION, type Message } from '../../src/shared/sync/messages'
+import {
+  Channel,
+  decodeMessage,
+  encodeMessage,
+  PROTOCOL_VERSION,
+  type Message,
+} from '../../src/shared/sync/messages'
 import type { CloseInfo, PeerConnection } from '../../src/shared/sync/peer-connection'
 import { docProof } from '../../src/shared/sync/session'
 import { HOST } from './util'
@@ -134,6 +140,15 @@ export class ProtocolClient {
 }
 
 /** A device played by a hand-driven client: its key pair, and its signature (member ops, seals). */
+/** A live batch on a channel, as a member's client sends one. */
+export const update = (docId: string, channel: Channel, batch: Uint8Array): Message => ({
+  type: 'update',
+  docId,
+  channel,
+  batch,
+  sentTo: [],
+})
+
 export interface Device {
   readonly name: string
   readonly keyPair: KeyPair

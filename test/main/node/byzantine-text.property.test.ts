@@ -34,13 +34,7 @@ import { InsertOp } from '../../../src/shared/crdt/ops'
 import { encodeTextOps } from '../../../src/shared/crdt/text-codec'
 import { streamDigest } from '../../../src/main/node/provenance'
 import { versionDigest } from '../../../src/main/node/versions'
-import {
-  EMPTY_DIGEST,
-  encodeSeals,
-  makeSeal,
-  sealPayload,
-  type Seal,
-} from '../../../src/main/node/replica-seal'
+import { EMPTY_DIGEST, encodeSeals, makeSeal, type Seal } from '../../../src/main/node/replica-seal'
 import { fromHex } from '../../../src/shared/sync/hex'
 import { propSigner } from '../../../src/main/node/signed-props'
 import { Channel, type Message } from '../../../src/shared/sync/messages'
@@ -213,12 +207,7 @@ async function runSeed(w: World, seed: number): Promise<void> {
           branch.applyRemote(base)
           const ops = branch.localInsert(pick(cuts), k === 0 ? '[EQ-A]' : '[EQ-B]')
           const digest = streamDigest(branch, claim.replica, 6)!
-          const seal = {
-            ...claim,
-            counter: 6,
-            digest,
-            signature: w.m.sign(sealPayload(docId, claim.replica, 6, digest)),
-          }
+          const seal = makeSeal(docId, claim.device, claim.nonce, 6, digest, w.m.sign)
           const s = w.m.ws.session(node.self)!
           s.sendUpdate(docId, Channel.Seals, encodeSeals([claim]))
           s.sendUpdate(docId, Channel.Text, ops)
@@ -249,12 +238,7 @@ async function runSeed(w: World, seed: number): Promise<void> {
         to.sendUpdate(docId, Channel.Text, crafted)
         // Sealed, so that it reaches every node (one that withholds its seals is another case).
         const digest = versionDigest(crafted, claim.replica, 9)!
-        const seal = {
-          ...claim,
-          counter: 9,
-          digest,
-          signature: w.m.sign(sealPayload(docId, claim.replica, 9, digest)),
-        }
+        const seal = makeSeal(docId, claim.device, claim.nonce, 9, digest, w.m.sign)
         to.sendUpdate(docId, Channel.Seals, encodeSeals([seal]))
       } else if (seen.length > 0) {
         to.sendUpdate(docId, Channel.Text, pick(seen)) // a replay
