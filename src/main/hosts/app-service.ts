@@ -196,15 +196,19 @@ export class AppService {
       }
     }
     const opened = async (doc: Promise<OpenDoc>): Promise<OpenedDoc> => {
-      const state = await this.openedDoc(await doc)
-      // Subscribed only now, in the same step as the reply: the state holds every op applied so far,
-      // so the window's events start where it ends and none comes before the reply it belongs to.
+      const d = await doc
+      const { session } = d
+      const problems = session.durable.problems()
+      const restore = await this.collab.takeUntold(session)
+      // The state is taken, and the window subscribed, in one step and with no await after it: it
+      // holds every op applied so far, and the window's events start where it ends. (An await between
+      // the two, such as waiting for the state to be durable, lost the ops applied meanwhile: a peer's
+      // are written with the next write, up to 25 ms later, so a window that opened while they came
+      // never showed them.) None comes before the reply it belongs to.
+      const state = this.openedDoc(d)
       client.docs.add(state.docId)
       told(state.status)
       // After the reply, so the window shows them over the document they are about.
-      const { session } = await doc
-      const problems = session.durable.problems()
-      const restore = await this.collab.takeUntold(session)
       setImmediate(() => {
         for (const p of problems)
           listener({ type: 'error', docId: state.docId, error: apiError('STORAGE', p) })
@@ -340,8 +344,12 @@ export class AppService {
     }
   }
 
-  private async openedDoc(d: OpenDoc): Promise<OpenedDoc> {
-    const state = await d.session.durable.textChangesSince({})
+  /**
+   * What a window opens the document with, as of now: its ops as applied, durable or not, as the
+   * window's 'ops' events are (a peer's ops are shown before this node writes them).
+   */
+  private openedDoc(d: OpenDoc): OpenedDoc {
+    const state = d.session.durable.allTextOps()
     return {
       ...this.summary(d.session),
       state,

@@ -489,8 +489,8 @@ export class DurableDoc {
   }
 
   /**
-   * Every text op as one batch, as of now, for a local fork (the merge base of a LinkedFile). Not for
-   * peers: some of it may not be durable yet; they get `textChangesSince`.
+   * Every text op as one batch, as of now, for a local fork (the merge base of a LinkedFile) or a window
+   * opening the document. Not for peers: some of it may not be durable yet; they get `textChangesSince`.
    */
   allTextOps(): Uint8Array {
     return this.textDoc.changesSince({})
