@@ -43,7 +43,7 @@ describe('a window opening a document while a peer types', () => {
         const client = service.connect((e: ApiEvent) => {
           if (e.type !== 'ops' || e.docId !== doc.docId) return
           if (replica.doc) replica.doc.applyRemote(e.batch)
-          else replica.early.push(e.batch) // before the reply: kept, as the window's DocEvents does once it expects the document
+          else replica.early.push(e.batch) // before the reply (kept: what is checked is that no op is in neither the state nor an event)
         })
         const opened = value(await client.openDocument(doc.docId))
         const mine = new TextDoc(opened.replica)

@@ -275,6 +275,7 @@ export class Forks {
       for (const replica of provenance.replicasOf(device)) replicas.add(replica)
     }
     const out: Version[] = []
+    const proven = new Set<string>() // devices whose evidence is in `out` already
     for (const replica of replicas) {
       // A claim (counter 0) too: it tells the peer this node holds none of the replica, and a peer
       // that holds a sealed version answers with it.
@@ -286,7 +287,9 @@ export class Forks {
       const ops = seal.counter > 0 ? opsUpTo(this.host.text(), replica, seal.counter) : null
       out.push({ seal, ops: ops && ops.length <= MAX_VERSION_OPS_BYTES ? ops : null, held: true })
       const device = toHex(seal.device)
-      // The proof goes with it: a peer that holds neither version can check it.
+      // The proof goes with it, once per device: a peer that holds neither version can check it.
+      if (proven.has(device)) continue
+      proven.add(device)
       for (const e of provenance.evidenceOf(device))
         if (!sameSeal(e, seal)) out.push({ seal: e, ops: null, held: false })
     }
