@@ -19,21 +19,33 @@
  *    with its next counter (live), and names the owner's replica "Mallory" under her own bound replica,
  *    signed by her (in a sync reply): neither is applied, each cuts her off; the owner's next title
  *    reaches carol through ed, its signature checked at each, and history still names the owner.
- * 5. Withholding: mallory sends her edits to ed only and never seals them when asked. Ed (which
- *    passed them on) and carol (which holds them, and to which mallory is connected) flag her as
- *    withholding; the owner, to which she is not connected, does not. Once she seals, the flag goes.
+ * 5. Withholding: mallory sends her edits to ed only and never seals them when asked, and ed types
+ *    right after them. Ed (which passed them on) and carol (which holds them, and to which mallory is
+ *    connected) flag her as withholding; the owner, to which she is not connected, does not. Ed then
+ *    signs the stream he took from her (an attested version, forks.ts): carol and the owner take it,
+ *    and ed's edit typed beside hers with it, so all three hold one text. Once she seals, the flag goes.
  * 6. Mallory sends, under her own bound replica, an insert whose right origin comes before its left
  *    one, while ed and carol type at that place: every peer places it alike, as if it named no right
  *    origin, and their texts stay equal (before, each placed it by what it had received first, and
  *    they diverged for good).
+ * 7. Mallory attests a made-up tail of the owner's replica (past the counters it used) while the owner
+ *    types: every peer, the owner too, takes the tail, shows it as attested by her, and the owner's
+ *    edits go on past its counters, so none is dropped as a duplicate and all hold one text.
  */
 import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { DocSession } from '../../src/main/node/doc-session'
 import { streamDigest } from '../../src/main/node/provenance'
-import { EMPTY_DIGEST, encodeSeals, makeSeal, sealPayload, type Seal } from '../../src/main/node/replica-seal'
+import {
+  decodeSeals,
+  EMPTY_DIGEST,
+  encodeSeals,
+  makeSeal,
+  sealPayload,
+  type Seal,
+} from '../../src/main/node/replica-seal'
 import { propSigner } from '../../src/main/node/signed-props'
-import { versionDigest } from '../../src/main/node/versions'
+import { attestPayload, encodeVersions, versionDigest } from '../../src/main/node/versions'
 import { LwwMap, TextDoc } from '../../src/shared/crdt'
 import { InsertOp } from '../../src/shared/crdt/ops'
 import { encodeTextOps } from '../../src/shared/crdt/text-codec'
@@ -263,8 +275,8 @@ describe('edits bound to their author, over TCP + Noise on 127.0.0.1', () => {
     log('forged property writes never applied, their sender cut off; the owner’s next title everywhere')
   })
 
-  it('5. a member that never seals its edits when asked is flagged as withholding by the peers it is connected to', async () => {
-    const { doc, ed, edDoc, carolDoc, mallory, atEd } = await setUp('Withheld.\n', { sealWaitMs: 300 })
+  it('5. a member that never seals its edits: flagged as withholding, and her edits, with what ed typed beside them, reach everyone attested by ed', async () => {
+    const { owner, doc, ed, edDoc, carolDoc, mallory, atEd } = await setUp('Withheld.\n', { sealWaitMs: 300 })
     const nonce = new Uint8Array(randomBytes(8))
     const claim = makeSeal(doc.docId, fromHex(mallory.key), nonce, 0, EMPTY_DIGEST, mallory.sign)
     const hers = new TextDoc(claim.replica)
@@ -272,27 +284,57 @@ describe('edits bound to their author, over TCP + Noise on 127.0.0.1', () => {
     atEd.send(update(doc.docId, Channel.Seals, encodeSeals([claim])))
     atEd.send(update(doc.docId, Channel.Text, hers.localInsert(0, 'unsealed ')))
     await until('ed took them', () => edDoc.text.startsWith('unsealed '), 5_000)
+    // Ed types right after her characters: his insert names one of hers as its origin.
+    await edDoc.insert('unsealed '.length, '<ed>')
     await atEd.waitFor((m) => m.type === 'seal-request' && m.replica === claim.replica, 5_000)
     const flagged = () => [doc, edDoc, carolDoc].map((d) => d.withholders().includes(mallory.key))
     expect(flagged()).toEqual([false, false, false])
-    await sleep(400)
-    for (const n of cluster.nodes) n.node.workspace.syncAll()
-    await until('ed and carol flag her', () => flagged()[1]! && flagged()[2]!, 5_000)
+    // Nobody vouches for her ops yet: carol holds them, and ed's insert waits for them at the owner.
+    await sleep(100)
+    for (const d of [doc, carolDoc]) expect(d.text).not.toContain('<ed>')
+    const syncAll = (): void => {
+      for (const n of cluster.nodes) n.node.workspace.syncAll()
+    }
+    await until(
+      'ed and carol flag her',
+      () => {
+        syncAll()
+        return flagged()[1]! && flagged()[2]!
+      },
+      5_000,
+    )
     expect(flagged()[0]).toBe(false) // not connected to her: not hers to judge
     expect(ed.log.lines.some((l) => /flagged as withholding/.test(l))).toBe(true)
-    expect(carolDoc.text).not.toContain('unsealed') // held: nobody vouched for them
-    // She seals at last: her edits reach carol, and the flag goes.
+    // Ed signs what he took from her; carol and the owner take it once no seal of hers disagrees.
+    await until(
+      () => `one text everywhere: ${JSON.stringify([doc.text, edDoc.text, carolDoc.text])}`,
+      () => {
+        syncAll()
+        return [edDoc, carolDoc].every((d) => d.text === doc.text) && doc.text.startsWith('unsealed <ed>')
+      },
+      10_000,
+    )
+    expectInStep([doc, edDoc, carolDoc])
+    expect(ed.log.lines.some((l) => /attested up to 9/.test(l))).toBe(true)
+    expect(doc.authorOf(claim.replica)?.device).toBe(mallory.key)
+    for (const d of [doc, edDoc, carolDoc])
+      expect(d.attestedOf(claim.replica)).toEqual([{ from: 1, to: 9, by: ed.self }])
+    expect(owner.log.lines.some((l) => /malformed/.test(l))).toBe(false)
+    // She seals at last (what she sent): the flag goes, and nothing changes.
     const digest = streamDigest(hers, claim.replica, 9)!
     const seal = makeSeal(doc.docId, claim.device, claim.nonce, 9, digest, mallory.sign)
     atEd.send(update(doc.docId, Channel.Seals, encodeSeals([seal])))
-    await until('carol has them', () => carolDoc.text.startsWith('unsealed '), 5_000)
     await until(
       () => `no longer flagged: ${JSON.stringify(flagged())}`,
-      () => flagged().every((f) => !f),
+      () => {
+        syncAll()
+        return flagged().every((f) => !f)
+      },
       5_000,
     )
+    expectInStep([doc, edDoc, carolDoc])
     log(
-      'a member that withheld its seals was flagged by the peers it is connected to, and cleared once it sealed',
+      `a withholding member was flagged; ed attested her edits, and his typed beside them reached everyone: ${JSON.stringify(doc.text)}`,
     )
   })
 
@@ -325,5 +367,62 @@ describe('edits bound to their author, over TCP + Noise on 127.0.0.1', () => {
     // After 'f' (its left origin), where the scan for an insert that names no right origin puts it.
     for (const d of [doc, edDoc, carolDoc]) expect(d.text.indexOf('M')).toBeGreaterThan(d.text.indexOf('f'))
     log(`an insert with its origins out of order was placed alike by every peer: ${JSON.stringify(doc.text)}`)
+  })
+  it('7. a member that attests a made-up tail of the owner’s replica: it is shown as hers, and the owner’s edits go on past it, on every peer', async () => {
+    const { owner, doc, edDoc, carolDoc, mallory, atCarol } = await setUp('Attested.\n', { sealWaitMs: 300 })
+    const replica = doc.durable.replica
+    const syncAll = (): void => {
+      for (const n of cluster.nodes) n.node.workspace.syncAll()
+    }
+    await until('carol has the owner’s text', () => carolDoc.text === doc.text, 5_000)
+    // Mallory writes ops under the owner's replica past its counter and signs, as an attester, that
+    // she took them from the owner.
+    const claim = doc.durable
+      .seals()
+      .flatMap((b) => decodeSeals(b))
+      .find((x) => x.replica === replica)!
+    const fake = new TextDoc(replica)
+    fake.applyRemote(doc.durable.allTextOps())
+    const m = fake.seenOf(replica)
+    fake.localInsert(fake.length, 'MADE UP')
+    const n = fake.seenOf(replica)
+    const digest = streamDigest(fake, replica, n)!
+    const signature = mallory.sign(attestPayload(doc.docId, replica, n, digest, fromHex(mallory.key)))
+    const lie = { seal: { ...claim, counter: n, digest, signature }, ops: fake.changesSince({}), held: true }
+    atCarol.send(
+      update(doc.docId, Channel.Versions, encodeVersions([{ ...lie, attester: fromHex(mallory.key) }])),
+    )
+    // The owner types while the lie waits, and after: its edits take counters the lie holds too.
+    await doc.insert(0, 'one ')
+    await until(
+      () => `one text everywhere: ${JSON.stringify([doc.text, edDoc.text, carolDoc.text])}`,
+      () => {
+        syncAll()
+        // The counters 'one ' took are the owner's (it sealed them); past them, hers stand in.
+        return [edDoc, carolDoc].every((d) => d.text === doc.text) && doc.text.includes(' UP')
+      },
+      15_000,
+    )
+    await doc.insert(0, 'two ')
+    await until(
+      () => `the owner’s next edit everywhere: ${JSON.stringify([doc.text, edDoc.text, carolDoc.text])}`,
+      () => {
+        syncAll()
+        return [edDoc, carolDoc].every((d) => d.text === doc.text)
+      },
+      15_000,
+    )
+    expectInStep([doc, edDoc, carolDoc])
+    for (const d of [doc, edDoc, carolDoc]) {
+      expect(d.text).toBe('two one  UPAttested.\n')
+      // Her characters past what the owner sealed are hers, attested by her, on every peer.
+      expect(d.attestedOf(replica)).toEqual([{ from: m + 'one '.length + 1, to: n, by: mallory.key }])
+    }
+    // The owner's edits went past the counters she took: none of them was dropped as a duplicate.
+    expect(doc.durable.text.seenOf(replica)).toBeGreaterThan(n)
+    expect(owner.log.lines.some((l) => /taken as attested by/.test(l))).toBe(true)
+    log(
+      `a made-up attested tail is shown as mallory's; the owner's edits went on past it: ${JSON.stringify(doc.text)}`,
+    )
   })
 })

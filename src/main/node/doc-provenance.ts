@@ -18,7 +18,7 @@ import { Channel, type DocVersions, type Role } from '../../shared/sync/messages
 import { isEmptyBatch, type PeerSession } from '../../shared/sync/session'
 import type { DurableDoc } from '../storage/durable-doc'
 import { memberCrypto } from './crypto'
-import { Forks } from './forks'
+import { ATTEST_WAIT_MS, Forks, type Attested } from './forks'
 import { Provenance } from './provenance'
 import {
   decodeSeals,
@@ -80,6 +80,8 @@ export interface ProvenanceHost {
   /** Takes the document away from a peer that sent what no honest peer sends. */
   cutOff(session: PeerSession): void
   membersChanged(): void
+  /** This device took counters of its own replica from another member's attestation (forks.ts). */
+  tookTail(replica: string, range: Attested): void
   error(err: Error): void
 }
 
@@ -143,6 +145,20 @@ export class DocProvenance {
         this.forked.add(device)
         host.membersChanged()
       },
+      self: fromHex(host.self),
+      sign: host.sign,
+      verify: memberCrypto.verify,
+      now: () => host.now(),
+      attestWaitMs: Math.min(ATTEST_WAIT_MS, host.sealWaitMs ?? SEAL_WAIT_MS),
+      mayAttest: (device) => {
+        const role = host.roleOf(device)
+        return (role === 'owner' || role === 'editor') && !this.provenance.isFlagged(device)
+      },
+      sealOwn: (replica) => this.sealAndSend(replica),
+      tookTail: (replica, range) => host.tookTail(replica, range),
+      askSeal: (replica, counter) => {
+        for (const s of host.peers()) s.sendSealRequest(durable.docId, replica, counter)
+      },
     })
     this.resumePool = [...host.resumable]
     durable.signPropsWith(propSigner(durable.docId, host.sign))
@@ -176,6 +192,16 @@ export class DocProvenance {
   settle(): void {
     this.provenance.settle()
     this.settleForks()
+  }
+
+  /** The counters of a replica that stand in on another member's attestation, and whose (forks.ts). */
+  attestedOf(replica: string): Attested | undefined {
+    return this.forks.attestedOf(replica)
+  }
+
+  /** Attested versions from peers waiting out their time before they are taken (forks.ts). */
+  attestationsWaiting(): number {
+    return this.forks.waitingCount()
   }
 
   /** Versions of an equivocator's replicas from a peer (forks.ts). */
@@ -471,6 +497,7 @@ export class DocProvenance {
       `device ${author.slice(0, 8)} has not sealed its edits to ${this.host.docId.slice(0, 8)} when asked: flagged as withholding`,
     )
     this.host.membersChanged()
+    void this.forks.attest(author)
   }
 
   /**
@@ -494,6 +521,10 @@ export class DocProvenance {
   /** Anti-entropy for seals: asks again for those that held or passed-on ops wait for (their author may be back). */
   retrySeals(): void {
     const peers = new Set(this.host.peers())
+    // What a withholding device sent since it was flagged is attested too; attested versions that
+    // waited long enough are taken.
+    for (const device of this.withholding) void this.forks.attest(device)
+    this.forks.tick()
     for (const peer of peers) this.forks.offerTo(peer)
     const held = this.provenance.heldReplicas()
     for (const { replica, last, from } of held) {
@@ -512,7 +543,8 @@ export class DocProvenance {
    */
   onSealRequest(from: PeerSession, replica: string, counter: number): void {
     const seal = this.latestSeal(replica)
-    if (seal && seal.counter >= counter) {
+    // This device's own seal goes even if it covers less: it shows an attested version past it false.
+    if (seal && (seal.counter >= counter || this.provenance.isOwn(replica))) {
       // Asked for: sent even if sent before (the peer may not have had the ops it covers then).
       this.notSentYet(from, [seal])
       from.sendUpdate(this.host.docId, Channel.Seals, encodeSeals([seal]))

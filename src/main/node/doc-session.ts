@@ -25,6 +25,7 @@ import type { Sign } from '../../shared/members/member-op'
 import type { DurableDoc, JsonValue, Staged } from '../storage/durable-doc'
 import { memberCrypto, randomKey } from './crypto'
 import { DocProvenance } from './doc-provenance'
+import { isAttested, type Attested } from './forks'
 import { decodeSeals, type Seal } from './replica-seal'
 import { AUTHOR_PREFIX } from './signed-props'
 import { canEdit, parseMember, type MemberRecord, type MemberRole } from './members'
@@ -145,6 +146,9 @@ export class NotAllowedError extends Error {
   readonly code = 'NOT_ALLOWED'
 }
 
+/** Tails of one replica taken from others' attestations that its author record lists (the latest). */
+const MAX_RECORDED_TAILS = 16
+
 /** Least time between two log lines about writes refused for their clock (anti-entropy repeats them). */
 const STAMP_LOG_MS = 60_000
 /** Least time between two 'sync' events while catching up (a chunked reply is many batches). */
@@ -215,6 +219,8 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
         this.forgetPeer(session)
       },
       membersChanged: () => this.emit('members'),
+      tookTail: (replica, range) =>
+        void this.recordTail(replica, range).catch((err: unknown) => this.emit('error', err as Error)),
       error: (err) => this.emit('error', err),
     })
     this.presence = new PresenceTable<PeerSession>({
@@ -712,6 +718,49 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     return typeof record.device === 'string' && name !== undefined
       ? { device: record.device, name }
       : undefined
+  }
+
+  /**
+   * The counters of a replica whose ops stand in on another member's word (an attested version, for a
+   * device that withheld its seals), and that member's key: history shows them as attested by it.
+   */
+  attestedOf(replica: string): Attested[] {
+    const out = this.recordOf(replica)?.attested ?? []
+    const here = this.authors.attestedOf(replica)
+    if (here && !out.some((r) => r.from === here.from && r.to === here.to && r.by === here.by)) out.push(here)
+    return out.sort((a, b) => a.from - b.from || a.to - b.to)
+  }
+
+  /**
+   * This device took counters of its own replica, past its last edit of it, from another member's
+   * attestation (a made-up tail: its next edits go past them). Its author record says so, signed, so
+   * that every peer shows them as that member's, whatever this device seals later.
+   */
+  private async recordTail(replica: string, range: Attested): Promise<void> {
+    const key = `${AUTHOR_PREFIX}${replica}`
+    const attested = [...(this.recordOf(replica)?.attested ?? []), range].slice(-MAX_RECORDED_TAILS)
+    const record = {
+      device: this.deps.self,
+      name: this.recordOf(replica)?.name ?? this.deps.selfName,
+      attested,
+    }
+    this.broadcast(Channel.Props, await this.durable.setProp(key, record as unknown as JsonValue), null)
+  }
+
+  /** A replica's author record as written by its device: its name, and tails it took (`recordTail`). */
+  private recordOf(replica: string): { name?: string; attested: Attested[] } | undefined {
+    const v = this.durable.props.get(`${AUTHOR_PREFIX}${replica}`)
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined
+    const record = v as { name?: unknown; attested?: unknown }
+    const attested = Array.isArray(record.attested)
+      ? record.attested.filter(isAttested).slice(0, MAX_RECORDED_TAILS)
+      : []
+    return { ...(typeof record.name === 'string' ? { name: record.name } : {}), attested }
+  }
+
+  /** Attested versions from peers waiting out their time before they are taken (forks.ts). */
+  attestationsWaiting(): number {
+    return this.authors.attestationsWaiting()
   }
 
   /** The device whose signed write holds a property now (signed-props.ts), if known. */

@@ -9,27 +9,41 @@
  * held here, or with another version, proves the equivocation (its device signed both), and flags
  * the device here too; the evidence seals go with every offer, so peers that hold neither version can
  * check it. A better version that extends the one held is applied; one that disagrees rebuilds the
- * document without the other (TextDoc.rebuiltWith); the unsealed ops of a flagged replica are cut.
- * A peer that holds a worse version than one sealed here is sent this one.
+ * document without the other (TextDoc.rebuiltWith), keeping the ops held past its counter. A peer
+ * that holds a worse version than one sealed here is sent this one.
+ *
+ * Withholding, settled the same way (docs/PROTOCOL.md, "Withholding"): a member that flagged a device
+ * for leaving its edits unsealed (or for equivocating) signs the stream of each of its replicas that
+ * it holds past the last seal (`attest`), and offers it as an attested version. Peers take one after
+ * ATTEST_WAIT_MS, once they have asked everyone for a seal of it. A replica is then its best sealed
+ * stream, and past its counter the best attested one (`spliceStream`): the device's seal wins the
+ * counters it covers, and of two attested versions the better one (as for seals). So what the device
+ * sent one peer, and all typed beside it, reaches every peer.
  *
  * Bounds: versions per batch and ops per version (versions.ts); rebuilds (each costs what the whole
- * document does) per replica and per document (MAX_REBUILDS_PER_REPLICA, MAX_REBUILDS), one at a time.
+ * document does) per replica and per document (MAX_REBUILDS_PER_REPLICA, MAX_REBUILDS), one at a time;
+ * attested versions waiting and kept to pass on (MAX_WAITING_BYTES, MAX_ATTESTED_BYTES).
  */
 import { encodeTextOps } from '../../shared/crdt/text-codec'
 import type { TextOp } from '../../shared/crdt/ops'
 import { CrdtDecodeError } from '../../shared/crdt/types'
 import { toHex } from '../../shared/sync/hex'
+import type { Sign } from '../../shared/members/member-op'
 import type { PeerSession } from '../../shared/sync/session'
 import type { TextView } from '../storage/durable-doc'
 import type { Provenance } from './provenance'
 import type { Seal } from './replica-seal'
 import {
+  attestPayload,
   better,
   decodeVersions,
+  outranks,
+  type Ranked,
   encodeVersions,
   MAX_VERSION_OPS_BYTES,
   MAX_VERSIONS_PER_BATCH,
   sameSeal,
+  spliceStream,
   versionDigest,
   type Version,
 } from './versions'
@@ -38,6 +52,16 @@ import {
 export const MAX_REBUILDS_PER_REPLICA = 16
 /** Rebuilds of one document per run: past this, replicas are left as they are (and the node says so). */
 export const MAX_REBUILDS = 256
+/**
+ * An attested version is taken this long after it came (at most; sealWaitMs if shorter), if no seal
+ * of its device disagrees by then: peers are asked for one at once, so a member that lies about an
+ * honest device's edits is caught before anyone takes the lie.
+ */
+export const ATTEST_WAIT_MS = 5_000
+/** The ops of attested versions waiting to be taken, per document; more wait for the next offer. */
+export const MAX_WAITING_BYTES = 16 << 20
+/** The ops of attested versions kept to pass on, per document; past this, peers get them elsewhere. */
+export const MAX_ATTESTED_BYTES = 32 << 20
 
 export interface ForksHost {
   readonly docId: string
@@ -56,6 +80,42 @@ export interface ForksHost {
    */
   replace(replica: string, version: Uint8Array): Promise<boolean>
   flagged(device: string): void
+  /** This device's key, and its signature (for attested versions). */
+  readonly self: Uint8Array
+  readonly sign: Sign
+  verify(key: Uint8Array, payload: Uint8Array, signature: Uint8Array): boolean
+  now(): number
+  /** How long an attested version waits before it is taken. */
+  readonly attestWaitMs: number
+  /** Whether a device may attest (a member who may write, not flagged). */
+  mayAttest(device: string): boolean
+  /** Seals this device's own replica now (before counters past it are taken from an attested version). */
+  sealOwn(replica: string): void
+  /** This device took a tail of its own replica from another member's attestation: it says so (signed). */
+  tookTail(replica: string, range: Attested): void
+  /** Asks every peer for the latest seal of `replica` (its device answers with its own). */
+  askSeal(replica: string, counter: number): void
+}
+
+/** Counters of a replica that stand in on an attested version, and the member who attested them (hex). */
+export interface Attested {
+  readonly from: number
+  readonly to: number
+  readonly by: string
+}
+
+/** Whether a value (from an author record, a peer's word) has the form of an Attested range. */
+export function isAttested(x: unknown): x is Attested {
+  if (typeof x !== 'object' || x === null) return false
+  const { from, to, by } = x as Record<string, unknown>
+  return (
+    Number.isSafeInteger(from) &&
+    Number.isSafeInteger(to) &&
+    (from as number) >= 1 &&
+    (to as number) >= (from as number) &&
+    typeof by === 'string' &&
+    /^[0-9a-f]{64}$/.test(by)
+  )
 }
 
 const sameDigest = (a: Uint8Array | null, b: Uint8Array | null): boolean =>
@@ -63,7 +123,7 @@ const sameDigest = (a: Uint8Array | null, b: Uint8Array | null): boolean =>
 
 export class Forks {
   /** Per peer, the version of each replica it was last sent or offered. */
-  private readonly theirs = new WeakMap<PeerSession, Map<string, Seal>>()
+  private readonly theirs = new WeakMap<PeerSession, Map<string, Ranked>>()
   private readonly rebuilds = new Map<string, number>()
   private rebuilt = 0
   /** Flagged devices whose replicas were cut to their sealed versions here. */
@@ -71,6 +131,22 @@ export class Forks {
   private queue: Promise<void> = Promise.resolve()
   /** Replicas cut back to their seal here, whose sealed version peers are asked for by an offer. */
   private readonly asking = new Set<string>()
+  /**
+   * Per replica, the attested version this node took or made, with its ops as signed (the text may
+   * hold another stream up to its device's seal), while it goes past that seal: offered to peers like
+   * a sealed version.
+   */
+  private readonly attested = new Map<string, Version>()
+  private attestedBytes = 0
+  /** Attested versions from peers, waiting out attestWaitMs before they are taken (`tick`). */
+  private readonly waiting = new Map<string, { version: Version; since: number }>()
+  private waitingBytes = 0
+  /**
+   * Per replica, the counters whose ops stand in on an attested version (past its device's seal when
+   * taken), and who attested them: history shows them as that member's word, not the device's, until
+   * the device seals them (`attestedOf`).
+   */
+  private readonly ranges = new Map<string, Attested>()
 
   constructor(private readonly host: ForksHost) {}
 
@@ -81,7 +157,7 @@ export class Forks {
     try {
       versions = decodeVersions(batch)
       for (const v of versions) {
-        if (!provenance.signedByDevice(v.seal))
+        if (!(v.attester ? this.signedByAttester(v) : provenance.signedByDevice(v.seal)))
           throw new CrdtDecodeError(`a seal of ${v.seal.replica} has a bad signature`)
         if (v.ops && !sameDigest(versionDigest(v.ops, v.seal.replica, v.seal.counter), v.seal.digest))
           throw new CrdtDecodeError(`the ops of a version of ${v.seal.replica} do not match its seal`)
@@ -94,16 +170,17 @@ export class Forks {
       this.host.cutOff(from)
       return Promise.resolve()
     }
-    versions = versions.filter((v) => provenance.bindSeal(v.seal))
+    versions = versions.filter((v) => (v.attester ? this.attestable(v) : provenance.bindSeal(v.seal)))
     const known = this.theirsOf(from)
     // What the sender holds (an empty version too: a claim), so that it is sent a better one.
     for (const v of versions) {
-      if (!v.held) continue
-      const had = known.get(v.seal.replica)
-      if (!had || better(v.seal, had)) known.set(v.seal.replica, v.seal)
+      // Its word, even if worse than what it was sent: it may not have taken that (yet), and is sent it again.
+      if (v.held) known.set(v.seal.replica, v)
     }
-    for (const device of new Set(versions.map((v) => toHex(v.seal.device)))) {
-      const mine = versions.filter((v) => toHex(v.seal.device) === device)
+    const sealed = versions.filter((v) => !v.attester)
+    for (const v of versions) if (v.attester) this.wait(v)
+    for (const device of new Set(sealed.map((v) => toHex(v.seal.device)))) {
+      const mine = sealed.filter((v) => toHex(v.seal.device) === device)
       if (!provenance.isFlagged(device) && this.proves(mine)) {
         provenance.flagDevice(device, mine.map((v) => v.seal).slice(0, 2))
         this.host.log(
@@ -113,42 +190,101 @@ export class Forks {
       }
     }
     return this.run(async () => {
-      for (const device of new Set(versions.map((v) => toHex(v.seal.device)))) {
-        if (provenance.isFlagged(device)) await this.settle(device)
+      for (const device of new Set(sealed.map((v) => toHex(v.seal.device)))) {
+        if (provenance.isFlagged(device)) this.settle(device)
       }
-      for (const v of versions) if (v.ops) await this.consider(v)
-      this.offerAll()
-    })
-  }
-
-  /** A device was flagged here: its replicas are cut to their sealed versions, and peers are offered them. */
-  flaggedHere(device: string): Promise<void> {
-    return this.run(async () => {
-      await this.settle(device)
+      for (const v of sealed) if (v.ops) await this.consider(v)
       this.offerAll()
     })
   }
 
   /**
-   * A seal disagrees with ops of its replica taken straight from its device and not sealed: they give
-   * way. The replica is cut to its last seal held here, and peers are offered that, so that those that
-   * hold the sealed version answer with it (and its ops).
+   * A device is withholding (it leaves seal requests for its edits unanswered): this node signs, for
+   * each of its replicas, the stream held here past its last seal, and offers it. Called again as the
+   * device sends more.
+   */
+  attest(device: string): Promise<void> {
+    return this.run(() => {
+      let made = false
+      for (const replica of this.host.provenance.replicasOf(device))
+        made = this.attestReplica(replica, 'its device withholds its seals') || made
+      if (made) this.offerAll()
+      return Promise.resolve()
+    })
+  }
+
+  /**
+   * Signs the stream of `replica` held here past its seal as an attested version, unless one as long
+   * is held already. Returns whether it made one.
+   */
+  private attestReplica(replica: string, why: string): boolean {
+    const { provenance, docId } = this.host
+    const text = this.host.text()
+    const seen = text.seenOf(replica)
+    const claim = provenance.sealOf(replica)
+    if (!claim || seen <= claim.counter || (this.attestedVersion(replica)?.seal.counter ?? 0) >= seen)
+      return false
+    const digest = provenance.digestOf(replica, seen)
+    if (!digest) return false
+    const ops = opsUpTo(text, replica, seen)
+    if (ops.length > MAX_VERSION_OPS_BYTES) return false // too large to pass on
+    const self = this.host.self
+    const signature = this.host.sign(attestPayload(docId, replica, seen, digest, self))
+    this.keepAttested({
+      seal: { ...claim, counter: seen, digest, signature },
+      ops,
+      held: true,
+      attester: self,
+    })
+    this.ranges.set(replica, { from: claim.counter + 1, to: seen, by: toHex(self) })
+    this.host.log(`${replica} attested up to ${seen}: ${why}`)
+    return true
+  }
+
+  /** Attested versions from peers waiting to be taken (`tick`). */
+  waitingCount(): number {
+    return this.waiting.size
+  }
+
+  /** Attested versions whose wait is over are taken (anti-entropy calls this each round). */
+  tick(): void {
+    const now = this.host.now()
+    for (const [replica, { version, since }] of this.waiting) {
+      if (now - since < this.host.attestWaitMs) continue
+      this.waiting.delete(replica)
+      this.waitingBytes -= version.ops!.length
+      void this.run(() => this.takeAttested(version))
+    }
+    // A replica that stands in on an attested version here, whose device sealed further: the seal
+    // cannot be checked against the stream here (its ops may differ), so its sealed version is asked for.
+    for (const replica of this.ranges.keys()) {
+      const { provenance } = this.host
+      if ((provenance.signedUpTo(replica)?.counter ?? 0) > (provenance.sealOf(replica)?.counter ?? 0))
+        this.asking.add(replica)
+    }
+  }
+
+  /** A device was flagged here: its unsealed ops here are attested (`settle`), and peers offered versions. */
+  flaggedHere(device: string): Promise<void> {
+    return this.run(() => {
+      this.settle(device)
+      this.offerAll()
+      return Promise.resolve()
+    })
+  }
+
+  /**
+   * A seal disagrees with ops of its replica taken straight from its device and not sealed (or
+   * attested): they give way to it. Peers are offered the seal held here, so that those that hold the
+   * sealed version answer with it (and its ops); `consider` then rebuilds the replica on it, keeping
+   * the ops held here past its counter.
    */
   giveWay(seal: Seal): Promise<void> {
-    return this.run(async () => {
-      const { provenance } = this.host
-      const text = this.host.text()
-      const held = provenance.sealOf(seal.replica)
-      const sealed = held?.counter ?? 0
-      if (text.seenOf(seal.replica) > sealed) {
-        this.host.log(`unsealed ops of ${seal.replica} give way to its seal at ${seal.counter}`)
-        if (!this.mayRebuild(seal.replica)) return
-        if (!(await this.host.replace(seal.replica, opsUpTo(text, seal.replica, sealed))))
-          return this.keep(seal.replica)
-        if (held) provenance.tookVersion(held)
-      }
+    return this.run(() => {
+      this.host.log(`unsealed ops of ${seal.replica} give way to its seal at ${seal.counter}`)
       this.asking.add(seal.replica)
       this.offerAll()
+      return Promise.resolve()
     })
   }
 
@@ -194,20 +330,101 @@ export class Forks {
     return false
   }
 
-  /** Cuts each replica of a flagged device to the version its seal held here covers (none: no ops). */
-  private async settle(device: string): Promise<void> {
+  private signedByAttester(v: Version): boolean {
+    const { replica, counter, digest, signature } = v.seal
+    return this.host.verify(
+      v.attester!,
+      attestPayload(this.host.docId, replica, counter, digest, v.attester!),
+      signature,
+    )
+  }
+
+  /**
+   * Whether an attested version may be considered: its replica is bound here to the device it names
+   * (by that device's claim; this device's own too), and its attester is another member who may
+   * write. (Else it is ignored: roles change, and a relay passes on what was true when it took it.)
+   */
+  private attestable(v: Version): boolean {
+    const { provenance } = this.host
+    const device = toHex(v.seal.device)
+    const attester = toHex(v.attester!)
+    return (
+      provenance.deviceOf(v.seal.replica) === device && attester !== device && this.host.mayAttest(attester)
+    )
+  }
+
+  /** An attested version from a peer waits (if it is better than what waits or is held), and peers are asked for a seal. */
+  private wait(v: Version): void {
+    const { replica, counter } = v.seal
+    if (counter <= (this.host.provenance.sealOf(replica)?.counter ?? 0)) return
+    const prior = this.waiting.get(replica)
+    const held = prior?.version ?? this.attestedVersion(replica)
+    if (held && !outranks(v, held)) return
+    if (this.waitingBytes - (prior?.version.ops!.length ?? 0) + v.ops!.length > MAX_WAITING_BYTES) return
+    this.waitingBytes += v.ops!.length - (prior?.version.ops!.length ?? 0)
+    this.waiting.set(replica, { version: v, since: this.host.now() })
+    this.host.askSeal(replica, counter)
+  }
+
+  /**
+   * Takes an attested version whose wait is over, unless a seal of its device covers as much or the
+   * stream held here is better: the replica is then its sealed stream here, and the version's past
+   * that (`spliceStream`), extended or rebuilt. This device's own replica is sealed first, so that
+   * only counters it never used are taken (and its next edit goes past them).
+   */
+  private async takeAttested(v: Version): Promise<void> {
+    const { provenance } = this.host
+    const { replica, counter } = v.seal
+    if (!this.attestable(v)) return
+    if (provenance.isOwn(replica)) this.host.sealOwn(replica)
+    const signed = provenance.signedUpTo(replica)
+    if (signed && signed.counter >= counter) {
+      this.asking.add(replica) // its device sealed as far: peers that hold that version are asked for it
+      return
+    }
+    const prior = this.attestedVersion(replica)
+    if (prior && !outranks(v, prior)) return
+    const text = this.host.text()
+    const seen = text.seenOf(replica)
+    const sealed = provenance.sealOf(replica)?.counter ?? 0
+    const spliced = spliceStream(opsUpTo(text, replica, sealed), v.ops!, replica, sealed)
+    const ours = provenance.digestOf(replica, Math.min(seen, counter))
+    if (ours === null) return // some of its ops here are parked: it comes again with the next offer
+    if (sameDigest(ours, versionDigest(spliced, replica, Math.min(seen, counter)))) {
+      if (counter > seen) await this.host.extend(spliced)
+    } else {
+      // The stream held here past the seal disagrees: ops taken from the device (it sent peers
+      // different ones), or another attested version. The better of the two stays.
+      const held =
+        prior && seen === prior.seal.counter
+          ? prior.seal
+          : { counter: seen, digest: provenance.digestOf(replica, seen)! }
+      if (!better(v.seal, held)) return
+      if (!this.mayRebuild(replica)) return
+      this.host.log(
+        `${replica} rebuilt on the version attested at ${counter} by ${toHex(v.attester!).slice(0, 8)}`,
+      )
+      if (!(await this.host.replace(replica, spliced))) return this.keep(replica)
+    }
+    provenance.rebuilt(replica)
+    this.keepAttested(v)
+    const by = toHex(v.attester!)
+    this.ranges.set(replica, { from: sealed + 1, to: counter, by })
+    if (provenance.isOwn(replica)) this.host.tookTail(replica, { from: sealed + 1, to: counter, by })
+    this.host.log(`${replica}: counters ${sealed + 1}–${counter} taken as attested by ${by.slice(0, 8)}`)
+    this.offerAll()
+  }
+
+  /**
+   * A device was flagged: the ops of each of its replicas held here past its seal, taken straight
+   * from it (text may have been typed beside them), are attested, so that peers settle on them as on
+   * any attested version (none past an attested version taken here).
+   */
+  private settle(device: string): void {
     if (this.settled.has(device)) return
     this.settled.add(device)
-    for (const replica of this.host.provenance.replicasOf(device)) {
-      const text = this.host.text() // a new one after each rebuild
-      const seal = this.host.provenance.sealOf(replica)
-      const sealed = seal?.counter ?? 0
-      if (text.seenOf(replica) <= sealed) continue
-      this.host.log(`ops of ${replica} after its seal (${sealed}) cut: its device is flagged`)
-      if (!this.mayRebuild(replica)) continue
-      if (!(await this.host.replace(replica, opsUpTo(text, replica, sealed)))) this.keep(replica)
-      else if (seal) this.host.provenance.tookVersion(seal)
-    }
+    for (const replica of this.host.provenance.replicasOf(device))
+      this.attestReplica(replica, 'its device is flagged')
   }
 
   /** Takes `v` (checked, with its ops) if it is better than the version held of its replica. */
@@ -225,18 +442,33 @@ export class Forks {
     if (sameDigest(ours, versionDigest(v.ops!, replica, at))) {
       // One is the other's prefix. Its device's later ops, sealed, are taken whether or not it is flagged.
       if (counter > seen) await this.host.extend(v.ops!)
-      if (text.seenOf(replica) === counter) provenance.tookVersion(v.seal)
+      if (text.seenOf(replica) >= counter) provenance.tookVersion(v.seal)
       return
     }
     // It disagrees with what is held here: with a version its device sealed (then the device is
-    // flagged: proves()), or with ops taken from it unsealed, which give way.
+    // flagged: proves()), or with ops taken from it unsealed or attested, which give way up to its
+    // counter (past it they stay: text typed beside them keeps its place).
     if (!this.mayRebuild(replica)) return
     this.host.log(
       `${replica} rebuilt on the version sealed at ${counter}` +
         (provenance.isFlagged(device) ? ': its device signed two histories' : ': it replaces unsealed ops'),
     )
-    if (await this.host.replace(replica, v.ops!)) provenance.tookVersion(v.seal)
+    const version =
+      seen > counter ? spliceStream(v.ops!, opsUpTo(text, replica, seen), replica, counter) : v.ops!
+    if (await this.host.replace(replica, version)) provenance.tookVersion(v.seal)
     else this.keep(replica)
+  }
+
+  /**
+   * The counters of a replica that stand in here on an attested version, past its device's seal, and
+   * who attested them. Those its device sealed since are its own word (a device that took a made-up
+   * tail of its own replica says so itself: `tookTail`).
+   */
+  attestedOf(replica: string): Attested | undefined {
+    const range = this.ranges.get(replica)
+    if (!range) return undefined
+    const from = Math.max(range.from, (this.host.provenance.sealOf(replica)?.counter ?? 0) + 1)
+    return from <= range.to ? { ...range, from } : undefined
   }
 
   /** A rebuild refused: this device typed against characters of `replica` the version lacks. */
@@ -270,7 +502,7 @@ export class Forks {
   private betterFor(peer: PeerSession): Version[] {
     const { provenance } = this.host
     const known = this.theirsOf(peer)
-    const replicas = new Set([...known.keys(), ...this.asking])
+    const replicas = new Set([...known.keys(), ...this.asking, ...this.attested.keys()])
     for (const device of provenance.equivocators()) {
       for (const replica of provenance.replicasOf(device)) replicas.add(replica)
     }
@@ -279,11 +511,19 @@ export class Forks {
     for (const replica of replicas) {
       // A claim (counter 0) too: it tells the peer this node holds none of the replica, and a peer
       // that holds a sealed version answers with it.
-      const seal = provenance.sealOf(replica)
+      const attested = this.attestedVersion(replica)
+      const seal = attested?.seal ?? provenance.sealOf(replica)
       if (!seal) continue
+      const ours: Ranked = attested ?? { seal }
       const had = known.get(replica)
-      if (had && (sameSeal(had, seal) || !better(seal, had))) continue
-      known.set(replica, seal)
+      if (had && !outranks(ours, had)) continue
+      // Ops a seal vouched for may still be on their way into the text: offered next round.
+      if (!attested && this.host.text().seenOf(replica) < seal.counter) continue
+      known.set(replica, ours)
+      if (attested) {
+        out.push(attested)
+        continue
+      }
       const ops = seal.counter > 0 ? opsUpTo(this.host.text(), replica, seal.counter) : null
       out.push({ seal, ops: ops && ops.length <= MAX_VERSION_OPS_BYTES ? ops : null, held: true })
       const device = toHex(seal.device)
@@ -296,7 +536,27 @@ export class Forks {
     return out
   }
 
-  private theirsOf(peer: PeerSession): Map<string, Seal> {
+  /** The attested version kept of a replica, while it goes past the replica's seal here. */
+  private attestedVersion(replica: string): Version | undefined {
+    const v = this.attested.get(replica)
+    if (v && v.seal.counter <= (this.host.provenance.sealOf(replica)?.counter ?? 0)) {
+      this.attested.delete(replica) // its device sealed as far since
+      this.attestedBytes -= v.ops!.length
+      return undefined
+    }
+    return v
+  }
+
+  /** Keeps `v` (with its ops) as the attested version of its replica, within MAX_ATTESTED_BYTES. */
+  private keepAttested(v: Version): void {
+    const prior = this.attested.get(v.seal.replica)
+    const bytes = this.attestedBytes - (prior?.ops!.length ?? 0) + v.ops!.length
+    if (bytes > MAX_ATTESTED_BYTES) return
+    this.attested.set(v.seal.replica, v)
+    this.attestedBytes = bytes
+  }
+
+  private theirsOf(peer: PeerSession): Map<string, Ranked> {
     let known = this.theirs.get(peer)
     if (!known) this.theirs.set(peer, (known = new Map()))
     return known

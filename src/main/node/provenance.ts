@@ -250,6 +250,20 @@ export class Provenance {
     this.prune(seal.replica, Infinity)
   }
 
+  /** The newest seal of a replica whose signature was checked: ahead of the ops held here, or within them. */
+  signedUpTo(replica: string): Seal | undefined {
+    return this.ahead.get(replica) ?? this.best.get(replica)
+  }
+
+  /**
+   * The text now holds another stream of `replica` than before, or more of it (an attested version,
+   * forks.ts): digests kept of it are void, and ops held for it that the text now covers go.
+   */
+  rebuilt(replica: string): void {
+    this.digests.delete(replica)
+    this.prune(replica, this.deps.text().seenOf(replica))
+  }
+
   /**
    * What to do with a replica's ops that came from `fromDevice`: take them (from their own device),
    * hold them for a seal (anyone else), or drop them (a flagged device). `unclaimed` decides for a

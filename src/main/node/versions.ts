@@ -6,11 +6,17 @@
  * version is a seal plus the replica's ops it covers, so anyone can check it, and two versions (or
  * two seals of one counter) that disagree are a proof that anyone can check too.
  *
- * Wire form of a batch: `u8 version | count | (u8 held | uint seal length | seal batch of one | uint
- * ops length | ops batch or nothing)*`.
+ * A device that never seals (withholding) leaves its edits, and all typed beside them, on the peers it
+ * sent them to. A member that took such ops straight from it and flagged it (doc-provenance.ts) signs
+ * what it holds instead: an attested version, ranked below any seal of the device (forks.ts).
+ *
+ * Wire form of a batch: `u8 version | count | (u8 flags (1 held, 2 attested) | attester key 32 if
+ * attested | uint seal length | seal batch of one | uint ops length | ops batch or nothing)*`.
  */
 import { ByteReader, ByteWriter } from '../../shared/crdt/bytes'
-import { decodeTextOps } from '../../shared/crdt/text-codec'
+import type { TextOp } from '../../shared/crdt/ops'
+import { hasOrigin } from '../../shared/crdt/ops'
+import { decodeTextOps, encodeTextOps } from '../../shared/crdt/text-codec'
 import { CrdtDecodeError } from '../../shared/crdt/types'
 import { streamDigest } from './provenance'
 import { decodeSeals, encodeSeals, type Seal } from './replica-seal'
@@ -23,9 +29,37 @@ export interface Version {
   readonly seal: Seal
   readonly ops: Uint8Array | null
   readonly held: boolean
+  /**
+   * Set for an attested version: the key of the member that signs that it took these ops straight
+   * from the replica's device, which did not seal them. `seal.signature` is then that member's, over
+   * `attestPayload`; an attested version always carries its ops.
+   */
+  readonly attester?: Uint8Array
 }
 
-const VERSION = 1
+const VERSION = 2
+const HELD = 1
+const ATTESTED = 2
+const KEY_BYTES = 32
+const ATTEST_DOMAIN = Buffer.from('meshpad/attest/1\0')
+
+/** The bytes an attester signs: the replica's stream up to `counter` is `digest`, as it took it. */
+export function attestPayload(
+  docId: string,
+  replica: string,
+  counter: number,
+  digest: Uint8Array,
+  attester: Uint8Array,
+): Uint8Array {
+  const w = new ByteWriter(160)
+  w.bytes(ATTEST_DOMAIN)
+  w.string(docId)
+  w.string(replica)
+  w.uint(counter)
+  w.bytes(digest)
+  w.bytes(attester)
+  return w.finish()
+}
 /** Versions in one batch: a peer's, and the proof against it, per replica. */
 export const MAX_VERSIONS_PER_BATCH = 64
 /** The ops of one version: a flagged replica larger than this is offered by its seal alone. */
@@ -36,7 +70,8 @@ export function encodeVersions(versions: readonly Version[]): Uint8Array {
   w.byte(VERSION)
   w.uint(versions.length)
   for (const v of versions) {
-    w.byte(v.held ? 1 : 0)
+    w.byte((v.held ? HELD : 0) | (v.attester ? ATTESTED : 0))
+    if (v.attester) w.bytes(v.attester)
     const seal = encodeSeals([v.seal])
     w.uint(seal.length)
     w.bytes(seal)
@@ -55,13 +90,20 @@ export function decodeVersions(bytes: Uint8Array): Version[] {
     if (n > MAX_VERSIONS_PER_BATCH) throw new CrdtDecodeError('too many versions in one batch')
     const out: Version[] = []
     for (let i = 0; i < n; i++) {
-      const held = r.byte()
-      if (held > 1) throw new CrdtDecodeError('a version is held or not')
+      const flags = r.byte()
+      if (flags > (HELD | ATTESTED)) throw new CrdtDecodeError('unknown version flags')
+      const attester = flags & ATTESTED ? r.bytes(KEY_BYTES) : undefined
       const seals = decodeSeals(r.bytes(r.uint()))
       if (seals.length !== 1) throw new CrdtDecodeError('a version has one seal')
       const length = r.uint()
       if (length > MAX_VERSION_OPS_BYTES) throw new CrdtDecodeError('a version’s ops are too large')
-      out.push({ seal: seals[0]!, ops: length > 0 ? r.bytes(length) : null, held: held === 1 })
+      if (attester && length === 0) throw new CrdtDecodeError('an attested version carries its ops')
+      const version = {
+        seal: seals[0]!,
+        ops: length > 0 ? r.bytes(length) : null,
+        held: (flags & HELD) !== 0,
+      }
+      out.push(attester ? { ...version, attester } : version)
     }
     if (!r.done()) throw new CrdtDecodeError('trailing bytes after the versions')
     return out
@@ -89,14 +131,77 @@ export function versionDigest(ops: Uint8Array, replica: string, counter: number)
   )
 }
 
+/**
+ * One stream of `replica` made of two: `head`'s ops of it up to `counter`, then `tail`'s past it. A
+ * seal wins the counters it covers; past them, an attested stream stands in (forks.ts). Ops of other
+ * replicas in either batch are left out. Throws CrdtDecodeError if either batch is malformed.
+ */
+export function spliceStream(
+  head: Uint8Array,
+  tail: Uint8Array,
+  replica: string,
+  counter: number,
+): Uint8Array {
+  const a = decodeTextOps(head)
+  const b = decodeTextOps(tail)
+  const ids = [...a.replicas]
+  const index = new Map(ids.map((id, i) => [id, i]))
+  const at = (id: string): number => {
+    let i = index.get(id)
+    if (i === undefined) index.set(id, (i = ids.push(id) - 1))
+    return i
+  }
+  const out: TextOp[] = []
+  const mine = a.replicas.indexOf(replica)
+  for (const op of a.ops) {
+    if (op.agent !== mine || op.counter > counter) continue
+    out.push(op.counter + op.length - 1 > counter ? op.prefix(counter - op.counter + 1) : op)
+  }
+  const map = b.replicas.map(at)
+  const theirs = b.replicas.indexOf(replica)
+  for (const op of b.ops) {
+    if (op.agent !== theirs || op.counter + op.length - 1 <= counter) continue
+    const part = op.counter <= counter ? op.withoutPrefix(counter - op.counter + 1) : op
+    // Agents index the tail's own table (freshly decoded, so changed in place): now the joint one.
+    part.agent = map[part.agent]!
+    if (part.kind === 0) {
+      if (hasOrigin(part.originLeftAgent)) part.originLeftAgent = map[part.originLeftAgent]!
+      if (hasOrigin(part.originRightAgent)) part.originRightAgent = map[part.originRightAgent]!
+    } else part.targetAgent = map[part.targetAgent]!
+    out.push(part)
+  }
+  return encodeTextOps(ids, out, undefined, true)
+}
+
+/** A stream's extent: how far it goes, and its digest. */
+interface Extent {
+  readonly counter: number
+  readonly digest: Uint8Array
+}
+
 /** Whether `a` is a better version than `b`: every peer picks the same one of any set. */
-export function better(a: Seal, b: Seal): boolean {
+export function better(a: Extent, b: Extent): boolean {
   if (a.counter !== b.counter) return a.counter > b.counter
   for (let i = 0; i < a.digest.length; i++) {
     if (a.digest[i] !== b.digest[i]) return a.digest[i]! < b.digest[i]!
   }
   return false
 }
+
+/**
+ * Whether version `a` of a replica outranks `b`: the better stream (`better`); of one stream, a sealed
+ * version over an attested one, and of two attested ones the smaller attester key. A strict order, the
+ * same on every peer, so that peers also agree on who attested what.
+ */
+export function outranks(a: Ranked, b: Ranked): boolean {
+  if (better(a.seal, b.seal)) return true
+  if (better(b.seal, a.seal)) return false
+  if (!a.attester || !b.attester) return !a.attester && b.attester !== undefined
+  return Buffer.compare(a.attester, b.attester) < 0
+}
+
+/** What ranks a version: its seal (or attested extent) and its attester, if any. */
+export type Ranked = Pick<Version, 'seal' | 'attester'>
 
 export const sameSeal = (a: Seal, b: Seal): boolean =>
   a.replica === b.replica && a.counter === b.counter && a.digest.every((x, i) => x === b.digest[i])

@@ -8,7 +8,7 @@ import { ByteReader, ByteWriter, truncateString } from '../crdt/bytes'
 import { MAX_REPLICA_LENGTH } from '../crdt/replica-table'
 import { CrdtDecodeError, type VersionVector } from '../crdt/types'
 
-export const PROTOCOL_VERSION = 6
+export const PROTOCOL_VERSION = 7
 export const DOC_ID_BYTES = 16
 export const KEY_BYTES = 32
 export const PROOF_BYTES = 32

@@ -8,13 +8,16 @@ import { CrdtDecodeError } from '../../../src/shared/crdt/types'
 import { streamDigest } from '../../../src/main/node/provenance'
 import { makeSeal, EMPTY_DIGEST, type Seal } from '../../../src/main/node/replica-seal'
 import {
+  attestPayload,
   better,
   decodeVersions,
   encodeVersions,
   MAX_VERSIONS_PER_BATCH,
+  spliceStream,
   versionDigest,
   type Version,
 } from '../../../src/main/node/versions'
+import { memberCrypto } from '../../../src/main/node/crypto'
 import { testDevice } from '../../support/devices'
 
 const dev = testDevice()
@@ -41,6 +44,69 @@ describe('versions', () => {
     expect(Buffer.from(back[0]!.seal.digest)).toEqual(Buffer.from(versions[0]!.seal.digest))
   })
 
+  it('round-trip: an attested version keeps its attester, and its signature checks against attestPayload', () => {
+    const attester = testDevice()
+    const doc = new TextDoc(claim.replica)
+    const ops = doc.localInsert(0, 'withheld')
+    const digest = streamDigest(doc, claim.replica, 8)!
+    const signature = attester.sign(attestPayload('doc', claim.replica, 8, digest, attester.publicKey))
+    const v: Version = {
+      seal: { ...claim, counter: 8, digest, signature },
+      ops,
+      held: true,
+      attester: attester.publicKey,
+    }
+    const [back] = decodeVersions(encodeVersions([v]))
+    expect(Buffer.from(back!.attester!)).toEqual(Buffer.from(attester.publicKey))
+    expect(back!.held).toBe(true)
+    expect(Buffer.from(back!.ops!)).toEqual(Buffer.from(ops))
+    const payload = attestPayload('doc', claim.replica, 8, back!.seal.digest, back!.attester!)
+    expect(memberCrypto.verify(attester.publicKey, payload, back!.seal.signature)).toBe(true)
+    // Bound to its document and attester: another of either does not check.
+    expect(
+      memberCrypto.verify(
+        attester.publicKey,
+        attestPayload('other', claim.replica, 8, digest, attester.publicKey),
+        signature,
+      ),
+    ).toBe(false)
+    expect(
+      memberCrypto.verify(
+        attester.publicKey,
+        attestPayload('doc', claim.replica, 8, digest, dev.publicKey),
+        signature,
+      ),
+    ).toBe(false)
+  })
+
+  it('spliceStream: the head’s ops up to the counter, then the tail’s past it, in one table', () => {
+    const base = new TextDoc('base')
+    const start = base.localInsert(0, 'abc')
+    // Two streams of the replica that agree on nothing: "HEAD" and "tail!", typed after "a".
+    const head = new TextDoc(claim.replica)
+    head.applyRemote(start)
+    head.localInsert(1, 'HEAD')
+    const tail = new TextDoc(claim.replica)
+    tail.applyRemote(start)
+    tail.localInsert(1, 'tail!')
+    tail.localDelete(0, 1) // counter 6 deletes "a" (base's)
+    const joined = spliceStream(head.changesSince({}), tail.changesSince({}), claim.replica, 2)
+    const doc = new TextDoc('reader')
+    doc.applyRemote(start)
+    doc.applyRemote(joined)
+    // Counters 1–2 are the head's ("HE"), 3–5 the tail's ("il!"), 6 the tail's delete of "a".
+    expect(doc.seenOf(claim.replica)).toBe(6)
+    expect(doc.toString()).toBe('HEil!bc')
+    expect(versionDigest(joined, claim.replica, 2)).toEqual(
+      versionDigest(head.changesSince({}), claim.replica, 2),
+    )
+    // A counter past the head's end: the tail's ops only past it; nothing of the head beyond its own.
+    const all = spliceStream(head.changesSince({}), tail.changesSince({}), claim.replica, 4)
+    expect(versionDigest(all, claim.replica, 4)).toEqual(
+      versionDigest(head.changesSince({}), claim.replica, 4),
+    )
+  })
+
   it('the digest of a version’s ops is its replica’s stream digest, other replicas’ ops aside', () => {
     const base = new TextDoc('base')
     const start = base.localInsert(0, 'abc')
@@ -58,9 +124,11 @@ describe('versions', () => {
     const good = encodeVersions([{ seal: claim, ops: null, held: true }])
     const cases: Uint8Array[] = [
       new Uint8Array(0),
-      Uint8Array.of(2, 0), // unknown version
+      Uint8Array.of(3, 0), // unknown version
       Uint8Array.of(...good, 0), // trailing byte
-      Uint8Array.of(good[0]!, good[1]!, 2, ...good.subarray(3)), // held is 0 or 1
+      Uint8Array.of(good[0]!, good[1]!, 4, ...good.subarray(3)), // flags: held 1, attested 2
+      // attested, without its ops
+      Uint8Array.of(good[0]!, good[1]!, 3, ...dev.publicKey, ...good.subarray(3)),
       encodeVersions(
         Array.from({ length: MAX_VERSIONS_PER_BATCH + 1 }, () => ({ seal: claim, ops: null, held: false })),
       ),
