@@ -37,11 +37,11 @@ import { versionDigest } from '../../../src/main/node/versions'
 import { EMPTY_DIGEST, encodeSeals, makeSeal, type Seal } from '../../../src/main/node/replica-seal'
 import { fromHex } from '../../../src/shared/sync/hex'
 import { propSigner } from '../../../src/main/node/signed-props'
-import { Channel, type Message } from '../../../src/shared/sync/messages'
+import { Channel } from '../../../src/shared/sync/messages'
 import type { PeerSession } from '../../../src/shared/sync/session'
 import type { DocSession } from '../../../src/main/node/doc-session'
-import { decodeInvite } from '../../../src/main/node/invite-code'
-import { cleanup, connect, makeNode, until, type TestNode } from './cluster'
+import { cleanup, until } from './cluster'
+import { cutsOf, rawSend, shared, sorted, world, type World } from './byzantine-world'
 
 const one = process.env.MESHPAD_SEED ? Number(process.env.MESHPAD_SEED) : undefined
 const SEEDS = one !== undefined ? 1 : Number(process.env.MESHPAD_SEEDS ?? 1000)
@@ -50,72 +50,13 @@ const PER_CASE = 100
 const AT_ONCE = 10
 
 const EMPTY = new Uint8Array(0)
-const sorted = (v: Record<string, number>): string => JSON.stringify(Object.entries(v).sort())
-/** Sends any message on a session (a modified client does). */
-const rawSend = (s: PeerSession, m: Message): void => (s as unknown as { send(m: Message): void }).send(m)
-
-interface World {
-  readonly a: TestNode
-  readonly b: TestNode
-  readonly c: TestNode
-  readonly m: TestNode
-}
-
-async function world(line: boolean): Promise<World> {
-  const [a, b, c, m] = await Promise.all(['a', 'b', 'c', 'mallory'].map((n) => makeNode(n)))
-  connect(a!, b!)
-  connect(b!, c!)
-  if (!line) connect(a!, c!)
-  for (const x of [a!, b!, c!]) connect(m!, x)
-  await until('connected', () =>
-    [
-      [a!, b!],
-      [b!, c!],
-      [m!, a!],
-      [m!, b!],
-      [m!, c!],
-    ].every(([x, y]) => x!.ws.session(y!.self)?.ready === true),
-  )
-  return { a: a!, b: b!, c: c!, m: m! }
-}
-
-async function invite(
-  owner: TestNode,
-  joiner: TestNode,
-  docId: string,
-  role: 'owner' | 'editor',
-): Promise<DocSession> {
-  const code = await owner.ws.createInvite(docId, role, [])
-  joiner.ws.redeemWith(joiner.ws.session(owner.self)!, decodeInvite(code))
-  await until(
-    `${joiner.name} joined`,
-    () => joiner.ws.doc(docId) !== undefined && joiner.ws.doc(docId)!.myRole === role,
-    10_000,
-  )
-  return joiner.ws.doc(docId)!
-}
 
 async function runSeed(w: World, seed: number): Promise<void> {
   const random = seededRandom(seed)
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!
   const honest = [w.a, w.b, w.c]
-  const aDoc = await w.a.ws.createDoc(`seed ${seed}`)
-  await aDoc.insert(0, `seed ${seed}\n`)
-  const docId = aDoc.docId
-  await invite(w.a, w.b, docId, 'owner')
-  await invite(w.b, w.c, docId, 'editor')
-  const mDoc = await invite(w.a, w.m, docId, 'editor')
-  const docs = honest.map((n) => n.ws.doc(docId)!)
-  await until('all have the start', () => docs.every((d) => d.text.startsWith(`seed ${seed}`)), 10_000)
-  // Mallory's node speaks for the document with as many honest nodes as it can (targets of hers).
-  await until(
-    'mallory reaches everyone',
-    () => {
-      w.m.ws.syncAll()
-      return honest.every((n) => w.m.ws.session(n.self)?.isAuthenticated(docId) === true)
-    },
-    2_000,
-  ).catch(() => undefined)
+  const { docs, mDoc } = await shared(w, `seed ${seed}`)
+  const docId = mDoc.docId
   const tokens: string[] = []
   const seen: Uint8Array[] = []
   let equivocated = 0
@@ -158,7 +99,7 @@ async function runSeed(w: World, seed: number): Promise<void> {
       const token = `<${seed}.${step}>`
       tokens.push(token)
       // Only at token boundaries: honest edits never cut another token.
-      const cuts = [0, d.text.length, ...[...d.text.matchAll(/>/g)].map((x) => x.index + 1)]
+      const cuts = cutsOf(d.text)
       await d.insert(pick(cuts), token)
     } else {
       const victim = pick(docs)
@@ -200,7 +141,7 @@ async function runSeed(w: World, seed: number): Promise<void> {
         const nonce = Uint8Array.from({ length: 8 }, () => Math.floor(random() * 256))
         const claim = makeSeal(docId, fromHex(w.m.self), nonce, 0, EMPTY_DIGEST, w.m.sign)
         const base = mDoc.durable.allTextOps()
-        const cuts = [0, mDoc.text.length, ...[...mDoc.text.matchAll(/>/g)].map((x) => x.index + 1)]
+        const cuts = cutsOf(mDoc.text)
         const sealLater: [PeerSession, Seal][] = []
         for (const [k, node] of [target, other].entries()) {
           const branch = new TextDoc(claim.replica)

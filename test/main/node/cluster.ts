@@ -39,6 +39,8 @@ export interface NodeState {
   readonly keyPair?: { publicKey: Uint8Array; secretKey: Uint8Array }
   /** Replicas of a document one device may bind (default: the product's). */
   readonly replicasPerDevice?: number
+  /** How long a connected member may leave a seal request unanswered (default: the product's). */
+  readonly sealWaitMs?: number
 }
 
 export async function makeNode(name: string, now?: () => number, state: NodeState = {}): Promise<TestNode> {
@@ -60,6 +62,7 @@ export async function makeNode(name: string, now?: () => number, state: NodeStat
     antiEntropyMs: 0,
     log: (m) => logs.push(m),
     ...(state.replicasPerDevice ? { replicasPerDevice: state.replicasPerDevice } : {}),
+    ...(state.sealWaitMs ? { sealWaitMs: state.sealWaitMs } : {}),
     ...(now ? { now } : {}),
   })
   return { name, key, self: toHex(key), sign, ws, dir, logs }

@@ -1,0 +1,87 @@
+/**
+ * The world of the Byzantine property tests: three honest nodes and mallory, a member whose node
+ * behaves while her client (a modified one) sends what she likes (test/main/node/cluster.ts links).
+ */
+import type { DocSession } from '../../../src/main/node/doc-session'
+import { decodeInvite } from '../../../src/main/node/invite-code'
+import type { Message } from '../../../src/shared/sync/messages'
+import type { PeerSession } from '../../../src/shared/sync/session'
+import { connect, makeNode, until, type NodeState, type TestNode } from './cluster'
+
+export interface World {
+  readonly a: TestNode
+  readonly b: TestNode
+  readonly c: TestNode
+  readonly m: TestNode
+}
+
+/** a — b — c in a line (or a triangle), and mallory connected to all three. */
+export async function world(line: boolean, state: NodeState = {}): Promise<World> {
+  const [a, b, c, m] = await Promise.all(['a', 'b', 'c', 'mallory'].map((n) => makeNode(n, undefined, state)))
+  connect(a!, b!)
+  connect(b!, c!)
+  if (!line) connect(a!, c!)
+  for (const x of [a!, b!, c!]) connect(m!, x)
+  await until('connected', () =>
+    [
+      [a!, b!],
+      [b!, c!],
+      [m!, a!],
+      [m!, b!],
+      [m!, c!],
+    ].every(([x, y]) => x!.ws.session(y!.self)?.ready === true),
+  )
+  return { a: a!, b: b!, c: c!, m: m! }
+}
+
+/** `joiner` joins the owner's document by an invite; resolves with its session once joined. */
+export async function invite(
+  owner: TestNode,
+  joiner: TestNode,
+  docId: string,
+  role: 'owner' | 'editor',
+): Promise<DocSession> {
+  const code = await owner.ws.createInvite(docId, role, [])
+  joiner.ws.redeemWith(joiner.ws.session(owner.self)!, decodeInvite(code))
+  await until(
+    `${joiner.name} joined`,
+    () => joiner.ws.doc(docId) !== undefined && joiner.ws.doc(docId)!.myRole === role,
+    10_000,
+  )
+  return joiner.ws.doc(docId)!
+}
+
+/** A document of a (owner), b (owner), c (editor) and mallory (editor), with a first line by a. */
+export async function shared(w: World, title: string): Promise<{ docs: DocSession[]; mDoc: DocSession }> {
+  const aDoc = await w.a.ws.createDoc(title)
+  await aDoc.insert(0, `${title}\n`)
+  const docId = aDoc.docId
+  await invite(w.a, w.b, docId, 'owner')
+  await invite(w.b, w.c, docId, 'editor')
+  const mDoc = await invite(w.a, w.m, docId, 'editor')
+  const docs = [w.a, w.b, w.c].map((n) => n.ws.doc(docId)!)
+  await until('all have the start', () => docs.every((d) => d.text.startsWith(title)), 10_000)
+  // Mallory's node speaks for the document with as many honest nodes as it can (targets of hers).
+  await until(
+    'mallory reaches everyone',
+    () => {
+      w.m.ws.syncAll()
+      return [w.a, w.b, w.c].every((n) => w.m.ws.session(n.self)?.isAuthenticated(docId) === true)
+    },
+    2_000,
+  ).catch(() => undefined)
+  return { docs, mDoc }
+}
+
+export const sorted = (v: Record<string, number>): string => JSON.stringify(Object.entries(v).sort())
+
+/** Sends any message on a session (a modified client does). */
+export const rawSend = (s: PeerSession, m: Message): void =>
+  (s as unknown as { send(m: Message): void }).send(m)
+
+/** Token boundaries of a text: where honest nodes type (never inside another token). */
+export const cutsOf = (text: string): number[] => [
+  0,
+  text.length,
+  ...[...text.matchAll(/>/g)].map((x) => x.index + 1),
+]

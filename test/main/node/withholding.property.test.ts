@@ -1,0 +1,206 @@
+/**
+ * Seeded property test of withholding (src/main/node/forks.ts, docs/PROTOCOL.md "Withholding"): a
+ * member that never seals its edits, among whole nodes (Workspace + DocSession over the protocol
+ * sessions of TCP + Noise, on in-memory links: test/main/node/cluster.ts).
+ *
+ * Each seed makes a document of three honest nodes (a, b owners; c an editor; a line a — b — c or a
+ * triangle) and mallory, an editor connected to all three. Honest nodes type unique tokens at token
+ * boundaries. Mallory's client also:
+ *
+ * - withholds: edits under a replica of her own that she never seals, sent to one honest node (or the
+ *   same stream to two), which types right after them. Before attestations, what she sent and all
+ *   typed beside it reached only those nodes, for good;
+ * - seals some of those streams late, or a part of one (what she sent: her seal agrees);
+ * - forges ops under an honest node's replica with its next counters (never applied: seals);
+ * - replays what she sent.
+ *
+ * After anti-entropy the honest nodes must hold the same text and version vectors, every honest
+ * token, every withheld edit that was typed beside, no forged text, and show the same counters as
+ * attested by the same member.
+ *
+ * Seeds: MESHPAD_SEEDS (default 300; each waits out the seal and attestation waits) from 1, or one seed
+ * with MESHPAD_SEED. Seeds run 10 at a time on
+ * the same four nodes (a document each).
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import { afterAll, describe, expect, it } from 'vitest'
+import { streamDigest } from '../../../src/main/node/provenance'
+import { EMPTY_DIGEST, encodeSeals, makeSeal } from '../../../src/main/node/replica-seal'
+import type { DocSession } from '../../../src/main/node/doc-session'
+import { TextDoc } from '../../../src/shared/crdt'
+import { seededRandom } from '../../../src/shared/random'
+import { fromHex } from '../../../src/shared/sync/hex'
+import { Channel } from '../../../src/shared/sync/messages'
+import type { PeerSession } from '../../../src/shared/sync/session'
+import { cleanup, until } from './cluster'
+import { cutsOf, shared, sorted, world, type World } from './byzantine-world'
+
+const one = process.env.MESHPAD_SEED ? Number(process.env.MESHPAD_SEED) : undefined
+const SEEDS = one !== undefined ? 1 : Number(process.env.MESHPAD_SEEDS ?? 300)
+const FIRST = one ?? 1
+const PER_CASE = 100
+const AT_ONCE = 10
+/** A member that leaves a seal request unanswered this long is withholding (60 s in the product). */
+const SEAL_WAIT_MS = 100
+
+/**
+ * Anti-entropy, as a node's timer runs it (every 3 s in the product): at most every 50 ms here, for
+ * every seed at once (each round walks every document of the node).
+ */
+let synced = 0
+function syncAll(w: World): void {
+  if (Date.now() - synced < 50) return
+  synced = Date.now()
+  for (const n of [w.a, w.b, w.c]) n.ws.syncAll()
+}
+
+async function runSeed(w: World, seed: number): Promise<void> {
+  const random = seededRandom(seed)
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!
+  const honest = [w.a, w.b, w.c]
+  const { docs, mDoc } = await shared(w, `seed ${seed}`)
+  const docId = mDoc.docId
+  const tokens: string[] = []
+  const withheld: { mark: string; replica: string }[] = []
+  const sent: { to: PeerSession; batch: Uint8Array }[] = []
+  const steps = 8 + Math.floor(random() * 12)
+  for (let step = 0; step < steps; step++) {
+    const what = random()
+    if (what < 0.5) {
+      const d = pick(docs)
+      const token = `<${seed}.${step}>`
+      tokens.push(token)
+      await d.insert(pick(cutsOf(d.text)), token)
+      continue
+    }
+    const target = pick(honest)
+    const to = w.m.ws.session(target.self)
+    if (!to?.isAuthenticated(docId)) continue
+    if (what < 0.8) {
+      // Withholding: her edits, unsealed, to the target (and, the same stream, to another node).
+      const nonce = Uint8Array.from({ length: 8 }, () => Math.floor(random() * 256))
+      const claim = makeSeal(docId, fromHex(w.m.self), nonce, 0, EMPTY_DIGEST, w.m.sign)
+      const branch = new TextDoc(claim.replica)
+      branch.applyRemote(mDoc.durable.allTextOps())
+      const mark = `[W${step}]`
+      const ops = branch.localInsert(pick(cutsOf(mDoc.text)), mark)
+      const other = honest.find((n) => n !== target && w.m.ws.session(n.self)?.isAuthenticated(docId))
+      const nodes = random() < 0.3 && other ? [target, other] : [target]
+      for (const node of nodes) {
+        const s = w.m.ws.session(node.self)!
+        s.sendUpdate(docId, Channel.Seals, encodeSeals([claim]))
+        s.sendUpdate(docId, Channel.Text, ops)
+        sent.push({ to: s, batch: ops })
+      }
+      const d = target.ws.doc(docId)!
+      await until(`${target.name} took her edits`, () => d.text.includes(mark), 150).catch(() => undefined)
+      const at = d.text.indexOf(mark)
+      if (at >= 0) {
+        // Typed right after her characters: its origin is one of hers.
+        const token = `<${seed}.${step}${target.name}>`
+        tokens.push(token)
+        withheld.push({ mark, replica: claim.replica })
+        await d.insert(at + mark.length, token)
+      }
+      if (random() < 0.25) {
+        // She seals at last, all of it or a part (what she sent: her seal agrees with it).
+        const counter = random() < 0.5 ? mark.length : 1 + Math.floor(random() * mark.length)
+        const seal = makeSeal(
+          docId,
+          claim.device,
+          claim.nonce,
+          counter,
+          streamDigest(branch, claim.replica, counter)!,
+          w.m.sign,
+        )
+        pick(nodes.map((n) => w.m.ws.session(n.self)!)).sendUpdate(docId, Channel.Seals, encodeSeals([seal]))
+      }
+    } else if (what < 0.92) {
+      // The victim's next ops, forged: held for a seal that never covers them.
+      const victim = pick(docs)
+      const forge = new TextDoc(victim.durable.replica)
+      forge.applyRemote(mDoc.durable.allTextOps())
+      const batch = forge.localInsert(Math.floor(random() * (forge.length + 1)), 'FORGED')
+      to.sendUpdate(docId, Channel.Text, batch)
+      sent.push({ to, batch })
+    } else if (sent.length > 0) {
+      const replay = pick(sent)
+      replay.to.sendUpdate(docId, Channel.Text, replay.batch)
+    }
+  }
+  const converged = (): boolean => {
+    const [x, ...rest] = docs
+    return rest.every((d) => d.text === x!.text && sorted(d.textVersion()) === sorted(x!.textVersion()))
+  }
+  const state = (): string =>
+    docs.map((d) => `${JSON.stringify(d.text)} ${sorted(d.textVersion())}`).join('\n')
+  // Judged twice, 300 ms apart: what mallory sent may still be on its way the first time.
+  for (const pause of [0, 300]) {
+    await sleep(pause)
+    await until(
+      'honest nodes converge',
+      () => {
+        syncAll(w)
+        return converged() && docs.every((d) => d.attestationsWaiting() === 0)
+      },
+      15_000,
+    ).catch((err: unknown) => {
+      throw new Error(`seed ${seed}: ${String(err)}\n${state()}`, { cause: err })
+    })
+  }
+  // The same counters shown as attested, by the same member, once each honest node sealed what it
+  // typed (it does 1 s after a pause; one flagged while slow to answer had its edits attested).
+  const ranges = (d: DocSession): string =>
+    JSON.stringify(
+      Object.keys(d.textVersion())
+        .sort()
+        .map((r) => d.attestedOf(r)),
+    )
+  for (const d of docs) d.sealPending()
+  await until(
+    'attested ranges agree',
+    () => {
+      syncAll(w)
+      return docs.every((d) => ranges(d) === ranges(docs[0]!))
+    },
+    10_000,
+  ).catch((err: unknown) => {
+    throw new Error(`seed ${seed}: ${String(err)}\n${docs.map(ranges).join('\n')}`, { cause: err })
+  })
+  for (const d of docs) {
+    for (const token of tokens) expect(d.text, `seed ${seed}: ${token}\n${state()}`).toContain(token)
+    // Her edits, every character (others may have typed between them where a part was sealed first).
+    const copy = new TextDoc('reader')
+    copy.applyRemote(d.durable.allTextOps())
+    const runs = copy.authorRuns()
+    for (const { mark, replica } of withheld) {
+      let at = 0
+      let hers = ''
+      for (const run of runs) {
+        if (run.replica === replica) hers += d.text.slice(at, at + run.length)
+        at += run.length
+      }
+      expect(hers, `seed ${seed}: ${mark}\n${state()}`).toBe(mark)
+    }
+    expect(d.text, `seed ${seed}`).not.toContain('FORGED')
+  }
+}
+
+describe('withholding: what a member sent one node, and all typed beside it, reaches every node', () => {
+  const worlds: World[] = []
+  afterAll(async () => {
+    await cleanup(worlds.flatMap((w) => [w.a, w.b, w.c, w.m]))
+  })
+  for (let from = FIRST; from < FIRST + SEEDS; from += PER_CASE) {
+    const to = Math.min(from + PER_CASE, FIRST + SEEDS) - 1
+    it(`seeds ${from}–${to}`, async () => {
+      const w = await world(from % 2 === 1, { sealWaitMs: SEAL_WAIT_MS })
+      worlds.push(w)
+      for (let s = from; s <= to; s += AT_ONCE) {
+        const batch: Promise<void>[] = []
+        for (let k = s; k <= Math.min(to, s + AT_ONCE - 1); k++) batch.push(runSeed(w, k))
+        await Promise.all(batch)
+      }
+    }, 600_000)
+  }
+})
