@@ -177,6 +177,11 @@ export interface AuthorInfo {
   readonly device: string
   readonly name: string
   readonly color: string
+  /**
+   * Counters of the replica whose ops stand in on another member's word, not the device's (it never
+   * sealed them: docs/PROTOCOL.md, "Attested versions"), and that member's name.
+   */
+  readonly attested?: readonly { readonly from: number; readonly to: number; readonly by: string }[]
 }
 
 export interface PropEntry {

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import type { AuthorInfo } from '../../src/shared/api'
 import { TextDoc } from '../../src/shared/crdt'
+import { authorAt } from '../../src/renderer/src/collab/authorship'
 import { charsByDevice } from '../../src/renderer/src/collab/restore'
 import { historyGroups, stepsOf } from '../../src/renderer/src/history-groups'
 
@@ -28,6 +29,24 @@ function written(clock: () => number): TextDoc {
 }
 
 describe('history groups', () => {
+  it('edits another member attests (counters its device never sealed) are that member’s word, in a group of their own', () => {
+    const ana = new TextDoc('ana-1', { clock: () => 1_000_000 })
+    ana.localInsert(0, 'sealed')
+    ana.localInsert(0, 'withheld ') // counters 7–15 (an op of its own: not typed on from the last)
+    const attested = {
+      ...authors,
+      'ana-1': { ...authors['ana-1']!, attested: [{ from: 7, to: 15, by: 'ben' }] },
+    }
+    expect(authorAt(attested, 'ana-1', 6).name).toBe('ana')
+    expect(authorAt(attested, 'ana-1', 7).name).toBe('ana, as ben attests')
+    expect(authorAt(attested, 'ana-1', 16).name).toBe('ana')
+    expect(authorAt(attested, 'nobody', 1).device).toBe('') // not known yet
+    expect(historyGroups(ana.history(), attested).map((g) => [g.author.name, g.inserted])).toEqual([
+      ['ana', 6],
+      ['ana, as ben attests', 9],
+    ])
+  })
+
   it('joins one device’s consecutive edits, across its windows, and steps by group', () => {
     const doc = written(() => 1_000_000)
     const groups = historyGroups(doc.history(), authors)

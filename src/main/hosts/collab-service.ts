@@ -468,10 +468,14 @@ export class Collaboration {
       const replica = key.slice(AUTHOR_PREFIX.length)
       const author = session.authorOf(replica)
       if (author) {
+        const attested = session
+          .attestedOf(replica)
+          .map(({ from, to, by }) => ({ from, to, by: nameOf(by, '') }))
         out[replica] = {
           device: author.device,
           name: nameOf(author.device, author.name),
           color: colors.get(author.device) ?? this.knownColors.get(author.device) ?? colorOf(author.device),
+          ...(attested.length > 0 ? { attested } : {}),
         }
       }
     }

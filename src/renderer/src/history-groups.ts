@@ -4,7 +4,7 @@
  */
 import type { AuthorInfo } from '../../shared/api'
 import type { HistoryEntry } from '../../shared/crdt'
-import { UNKNOWN_AUTHOR } from './collab/authorship'
+import { authorAt } from './collab/authorship'
 
 export interface HistoryGroup {
   /** History entries up to and including this group: `textAfter(steps)` is the version it ends. */
@@ -34,11 +34,12 @@ export function historyGroups(
     deleted: number
   } | null = null
   history.forEach((entry, i) => {
-    const author = authors[entry.replica] ?? UNKNOWN_AUTHOR
+    const author = authorAt(authors, entry.replica, entry.counter)
     // An author not known yet is nobody in particular: their edits are not joined to anyone's.
     if (
       open &&
       open.author.device === author.device &&
+      open.author.name === author.name && // (what another member attests is its own group)
       author.device !== '' &&
       entry.time - open.to <= GAP_S
     ) {

@@ -29,6 +29,20 @@ export const authorsChanged = StateEffect.define<null>()
 /** A replica whose author record has not arrived yet (it travels with the text, just after it). */
 export const UNKNOWN_AUTHOR: AuthorInfo = { device: '', name: 'Author not known yet', color: '#8b8d98' }
 
+/**
+ * Who wrote the character (or op) `counter` of `replica`: its author, or, where another member vouched
+ * for ops its device never sealed, its author as that member's word.
+ */
+export function authorAt(
+  authors: Readonly<Record<string, AuthorInfo>>,
+  replica: string,
+  counter: number,
+): AuthorInfo {
+  const author = authors[replica] ?? UNKNOWN_AUTHOR
+  const range = author.attested?.find((r) => counter >= r.from && counter <= r.to)
+  return range ? { ...author, name: `${author.name}, as ${range.by} attests` } : author
+}
+
 function marks(view: EditorView, src: AuthorshipSource): DecorationSet {
   const authors = src.authors()
   const ranges: Range<Decoration>[] = []
@@ -79,7 +93,7 @@ const tooltip = hoverTooltip((view, pos, side) => {
   const at = side < 0 ? pos - 1 : pos
   if (at < 0 || at >= src.doc.length) return null
   const id = src.doc.idAt(at)
-  const author = src.authors()[id.replica] ?? UNKNOWN_AUTHOR
+  const author = authorAt(src.authors(), id.replica, id.counter)
   return {
     pos: at,
     end: at + 1,
