@@ -53,9 +53,9 @@ export const MAX_REBUILDS_PER_REPLICA = 16
 /** Rebuilds of one document per run: past this, replicas are left as they are (and the node says so). */
 export const MAX_REBUILDS = 256
 /**
- * An attested version is taken this long after it came (at most; sealWaitMs if shorter), if no seal
- * of its device disagrees by then: peers are asked for one at once, so a member that lies about an
- * honest device's edits is caught before anyone takes the lie.
+ * An attested version is taken this long after it came (sealWaitMs if shorter). Peers are asked for a
+ * seal of its replica at once, so that the device's own seal (which wins the counters it covers) is
+ * usually here first, and a made-up tail never replaces what the device typed.
  */
 export const ATTEST_WAIT_MS = 5_000
 /** The ops of attested versions waiting to be taken, per document; more wait for the next offer. */
@@ -126,10 +126,10 @@ export class Forks {
   private readonly theirs = new WeakMap<PeerSession, Map<string, Ranked>>()
   private readonly rebuilds = new Map<string, number>()
   private rebuilt = 0
-  /** Flagged devices whose replicas were cut to their sealed versions here. */
+  /** Flagged devices whose unsealed ops here were attested (`settle`). */
   private readonly settled = new Set<string>()
   private queue: Promise<void> = Promise.resolve()
-  /** Replicas cut back to their seal here, whose sealed version peers are asked for by an offer. */
+  /** Replicas whose sealed version peers are asked for, by an offer of the one held here. */
   private readonly asking = new Set<string>()
   /**
    * Per replica, the attested version this node took or made, with its ops as signed (the text may
@@ -395,10 +395,9 @@ export class Forks {
     } else {
       // The stream held here past the seal disagrees: ops taken from the device (it sent peers
       // different ones), or another attested version. The better of the two stays.
-      const held =
-        prior && seen === prior.seal.counter
-          ? prior.seal
-          : { counter: seen, digest: provenance.digestOf(replica, seen)! }
+      const digest = provenance.digestOf(replica, seen)
+      if (digest === null) return // parked ops here: it comes again with the next offer
+      const held = prior && seen === prior.seal.counter ? prior.seal : { counter: seen, digest }
       if (!better(v.seal, held)) return
       if (!this.mayRebuild(replica)) return
       this.host.log(
