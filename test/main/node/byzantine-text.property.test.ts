@@ -28,7 +28,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { seededRandom } from '../../../src/shared/random'
-import { afterAll, describe, expect, it } from 'vitest'
+import { expect } from 'vitest'
 import { LwwMap, TextDoc } from '../../../src/shared/crdt'
 import { InsertOp } from '../../../src/shared/crdt/ops'
 import { encodeTextOps } from '../../../src/shared/crdt/text-codec'
@@ -40,14 +40,8 @@ import { propSigner } from '../../../src/main/node/signed-props'
 import { Channel } from '../../../src/shared/sync/messages'
 import type { PeerSession } from '../../../src/shared/sync/session'
 import type { DocSession } from '../../../src/main/node/doc-session'
-import { cleanup, until } from './cluster'
-import { cutsOf, rawSend, shared, sorted, world, type World } from './byzantine-world'
-
-const one = process.env.MESHPAD_SEED ? Number(process.env.MESHPAD_SEED) : undefined
-const SEEDS = one !== undefined ? 1 : Number(process.env.MESHPAD_SEEDS ?? 1000)
-const FIRST = one ?? 1
-const PER_CASE = 100
-const AT_ONCE = 10
+import { until } from './cluster'
+import { cutsOf, describeSeeds, rawSend, shared, sorted, type World } from './byzantine-world'
 
 const EMPTY = new Uint8Array(0)
 
@@ -235,21 +229,8 @@ async function runSeed(w: World, seed: number): Promise<void> {
   }
 }
 
-describe('edits bound to their author: honest nodes converge with a forging, flooding, replaying, origin-crafting member', () => {
-  const worlds: World[] = []
-  afterAll(async () => {
-    await cleanup(worlds.flatMap((w) => [w.a, w.b, w.c, w.m]))
-  })
-  for (let from = FIRST; from < FIRST + SEEDS; from += PER_CASE) {
-    const to = Math.min(from + PER_CASE, FIRST + SEEDS) - 1
-    it(`seeds ${from}–${to}`, async () => {
-      const w = await world(from % 2 === 1)
-      worlds.push(w)
-      for (let s = from; s <= to; s += AT_ONCE) {
-        const batch: Promise<void>[] = []
-        for (let k = s; k <= Math.min(to, s + AT_ONCE - 1); k++) batch.push(runSeed(w, k))
-        await Promise.all(batch)
-      }
-    }, 600_000)
-  }
-})
+describeSeeds(
+  'edits bound to their author: honest nodes converge with a forging, flooding, replaying, origin-crafting member',
+  { seeds: 1000, atOnce: 10 },
+  runSeed,
+)

@@ -2,11 +2,15 @@
  * The world of the Byzantine property tests: three honest nodes and mallory, a member whose node
  * behaves while her client (a modified one) sends what she likes (test/main/node/cluster.ts links).
  */
+import { afterAll, describe, it } from 'vitest'
 import type { DocSession } from '../../../src/main/node/doc-session'
 import { decodeInvite } from '../../../src/main/node/invite-code'
 import type { Message } from '../../../src/shared/sync/messages'
 import type { PeerSession } from '../../../src/shared/sync/session'
-import { connect, makeNode, until, type NodeState, type TestNode } from './cluster'
+import { cleanup, connect, makeNode, until, type NodeState, type TestNode } from './cluster'
+
+/** Seeds per vitest case (each case has a world of its own). */
+const PER_CASE = 100
 
 export interface World {
   readonly a: TestNode
@@ -85,3 +89,35 @@ export const cutsOf = (text: string): number[] => [
   text.length,
   ...[...text.matchAll(/>/g)].map((x) => x.index + 1),
 ]
+
+/**
+ * The seeds of a property test as vitest cases of 100 seeds each, `atOnce` at a time (a document
+ * each) on one world per case: MESHPAD_SEEDS seeds from 1 (default `seeds`), or one, MESHPAD_SEED.
+ */
+export function describeSeeds(
+  name: string,
+  options: { readonly seeds: number; readonly atOnce: number; readonly state?: NodeState },
+  runSeed: (w: World, seed: number) => Promise<void>,
+): void {
+  const one = process.env.MESHPAD_SEED ? Number(process.env.MESHPAD_SEED) : undefined
+  const count = one !== undefined ? 1 : Number(process.env.MESHPAD_SEEDS ?? options.seeds)
+  const first = one ?? 1
+  describe(name, () => {
+    const worlds: World[] = []
+    afterAll(async () => {
+      await cleanup(worlds.flatMap((w) => [w.a, w.b, w.c, w.m]))
+    })
+    for (let from = first; from < first + count; from += PER_CASE) {
+      const to = Math.min(from + PER_CASE, first + count) - 1
+      it(`seeds ${from}–${to}`, async () => {
+        const w = await world(from % 2 === 1, options.state)
+        worlds.push(w)
+        for (let s = from; s <= to; s += options.atOnce) {
+          const batch: Promise<void>[] = []
+          for (let k = s; k <= Math.min(to, s + options.atOnce - 1); k++) batch.push(runSeed(w, k))
+          await Promise.all(batch)
+        }
+      }, 600_000)
+    }
+  })
+}

@@ -23,7 +23,7 @@
  * the same four nodes (a document each).
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { afterAll, describe, expect, it } from 'vitest'
+import { expect } from 'vitest'
 import { streamDigest } from '../../../src/main/node/provenance'
 import { EMPTY_DIGEST, encodeSeals, makeSeal } from '../../../src/main/node/replica-seal'
 import type { DocSession } from '../../../src/main/node/doc-session'
@@ -32,14 +32,9 @@ import { seededRandom } from '../../../src/shared/random'
 import { fromHex } from '../../../src/shared/sync/hex'
 import { Channel } from '../../../src/shared/sync/messages'
 import type { PeerSession } from '../../../src/shared/sync/session'
-import { cleanup, until } from './cluster'
-import { cutsOf, shared, sorted, world, type World } from './byzantine-world'
+import { until } from './cluster'
+import { cutsOf, describeSeeds, shared, sorted, type World } from './byzantine-world'
 
-const one = process.env.MESHPAD_SEED ? Number(process.env.MESHPAD_SEED) : undefined
-const SEEDS = one !== undefined ? 1 : Number(process.env.MESHPAD_SEEDS ?? 300)
-const FIRST = one ?? 1
-const PER_CASE = 100
-const AT_ONCE = 10
 /** A member that leaves a seal request unanswered this long is withholding (60 s in the product). */
 const SEAL_WAIT_MS = 100
 
@@ -186,21 +181,8 @@ async function runSeed(w: World, seed: number): Promise<void> {
   }
 }
 
-describe('withholding: what a member sent one node, and all typed beside it, reaches every node', () => {
-  const worlds: World[] = []
-  afterAll(async () => {
-    await cleanup(worlds.flatMap((w) => [w.a, w.b, w.c, w.m]))
-  })
-  for (let from = FIRST; from < FIRST + SEEDS; from += PER_CASE) {
-    const to = Math.min(from + PER_CASE, FIRST + SEEDS) - 1
-    it(`seeds ${from}–${to}`, async () => {
-      const w = await world(from % 2 === 1, { sealWaitMs: SEAL_WAIT_MS })
-      worlds.push(w)
-      for (let s = from; s <= to; s += AT_ONCE) {
-        const batch: Promise<void>[] = []
-        for (let k = s; k <= Math.min(to, s + AT_ONCE - 1); k++) batch.push(runSeed(w, k))
-        await Promise.all(batch)
-      }
-    }, 600_000)
-  }
-})
+describeSeeds(
+  'withholding: what a member sent one node, and all typed beside it, reaches every node',
+  { seeds: 300, atOnce: 10, state: { sealWaitMs: SEAL_WAIT_MS } },
+  runSeed,
+)
