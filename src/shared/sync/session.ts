@@ -525,7 +525,9 @@ export class PeerSession {
       if (batch && !isEmptyBatch(batch)) doc.applyRemote(channel, batch, this, sentTo, catchUp)
     }
     if (role === 'viewer') {
-      if (CHANNELS.some((channel) => !isEmptyBatch(batches[channel]!))) {
+      // A viewer's reply to our sync request carries what it holds (others' edits, the member list):
+      // dropped without a word, as it sent nothing of its own. Only an update is an edit it tried.
+      if (!catchUp && CHANNELS.some((channel) => !isEmptyBatch(batches[channel]!))) {
         this.host.log(`refused edits to ${docId.slice(0, 8)} from viewer ${this.remoteKey.slice(0, 8)}`)
         this.send({ type: 'doc-deny', docId, code: 'read-only', reason: 'viewers cannot edit this document' })
       }

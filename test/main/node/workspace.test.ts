@@ -32,6 +32,8 @@ async function sharedDoc(alice: TestNode, others: TestNode[], role: 'editor' | '
   return doc
 }
 
+const EMPTY = new Uint8Array(0)
+
 describe('Workspace over in-memory links', () => {
   it('joins by invite, then edits flow both ways and converge', async () => {
     const [alice, bob] = await cluster('alice', 'bob')
@@ -127,6 +129,15 @@ describe('Workspace over in-memory links', () => {
       .receive(encodeMessage({ type: 'update', docId: doc.docId, channel: 0, batch, sentTo: [] }))
     await new Promise((r) => setTimeout(r, 30))
     expect(doc.text).toBe('hello')
+    expect(alice.logs.filter((l) => /refused edits/.test(l))).toHaveLength(1)
+    // Its reply to alice's sync request (what it holds) is dropped without a word: not an edit of its
+    // own, and anti-entropy asks for one every round.
+    alice.ws
+      .session(bob.self)!
+      .receive(encodeMessage({ type: 'sync-reply', docId: doc.docId, batches: [batch, EMPTY, EMPTY, EMPTY] }))
+    await new Promise((r) => setTimeout(r, 30))
+    expect(doc.text).toBe('hello')
+    expect(alice.logs.filter((l) => /refused edits/.test(l))).toHaveLength(1)
   })
 
   it('removing a member rotates the key and cuts the member off', async () => {
