@@ -390,26 +390,32 @@ export class Forks {
     const spliced = spliceStream(opsUpTo(text, replica, sealed), v.ops!, replica, sealed)
     const ours = provenance.digestOf(replica, Math.min(seen, counter))
     if (ours === null) return // some of its ops here are parked: it comes again with the next offer
+    const by = toHex(v.attester!)
+    const range = { from: sealed + 1, to: counter, by }
+    const before = this.ranges.get(replica)
+    // Set as the text changes (a reader sees both at once); put back if the rebuild is refused.
+    this.ranges.set(replica, range)
     if (sameDigest(ours, versionDigest(spliced, replica, Math.min(seen, counter)))) {
       if (counter > seen) await this.host.extend(spliced)
     } else {
       // The stream held here past the seal disagrees: ops taken from the device (it sent peers
       // different ones), or another attested version. The better of the two stays.
       const digest = provenance.digestOf(replica, seen)
-      if (digest === null) return // parked ops here: it comes again with the next offer
-      const held = prior && seen === prior.seal.counter ? prior.seal : { counter: seen, digest }
-      if (!better(v.seal, held)) return
-      if (!this.mayRebuild(replica)) return
-      this.host.log(
-        `${replica} rebuilt on the version attested at ${counter} by ${toHex(v.attester!).slice(0, 8)}`,
-      )
-      if (!(await this.host.replace(replica, spliced))) return this.keep(replica)
+      const held = digest && (prior && seen === prior.seal.counter ? prior.seal : { counter: seen, digest })
+      // (No digest: parked ops here; it comes again with the next offer.)
+      const rebuild = held !== null && better(v.seal, held) && this.mayRebuild(replica)
+      if (rebuild)
+        this.host.log(`${replica} rebuilt on the version attested at ${counter} by ${by.slice(0, 8)}`)
+      if (!rebuild || !(await this.host.replace(replica, spliced))) {
+        if (before) this.ranges.set(replica, before)
+        else this.ranges.delete(replica)
+        if (rebuild) this.keep(replica)
+        return
+      }
     }
     provenance.rebuilt(replica)
     this.keepAttested(v)
-    const by = toHex(v.attester!)
-    this.ranges.set(replica, { from: sealed + 1, to: counter, by })
-    if (provenance.isOwn(replica)) this.host.tookTail(replica, { from: sealed + 1, to: counter, by })
+    if (provenance.isOwn(replica)) this.host.tookTail(replica, range)
     this.host.log(`${replica}: counters ${sealed + 1}–${counter} taken as attested by ${by.slice(0, 8)}`)
     this.offerAll()
   }
