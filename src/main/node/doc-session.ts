@@ -702,22 +702,15 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
 
   /** Who wrote with a replica: every replica that edits records its device and name in the properties. */
   authorOf(replica: string): { device: string; name: string } | undefined {
-    const v = this.durable.props.get(`${AUTHOR_PREFIX}${replica}`)
-    const record =
-      typeof v === 'object' && v !== null && !Array.isArray(v)
-        ? (v as { device?: unknown; name?: unknown })
-        : {}
-    const name = typeof record.name === 'string' ? record.name : undefined
+    const { device: recorded, name } = this.recordOf(replica)
     // The device a replica is bound to is proven (provenance.ts); a record is only a name for it.
     const device = this.authors.deviceOf(replica)
     if (device !== undefined) {
-      const named = record.device === device && name !== undefined
+      const named = recorded === device && name !== undefined
       return { device, name: named ? name : (this.member(device)?.name ?? `device ${device.slice(0, 8)}`) }
     }
     // A replica from before devices were bound to replicas: its record is all there is.
-    return typeof record.device === 'string' && name !== undefined
-      ? { device: record.device, name }
-      : undefined
+    return recorded !== undefined && name !== undefined ? { device: recorded, name } : undefined
   }
 
   /**
@@ -725,7 +718,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
    * device that withheld its seals), and that member's key: history shows them as attested by it.
    */
   attestedOf(replica: string): Attested[] {
-    const out = this.recordOf(replica)?.attested ?? []
+    const out = this.recordOf(replica).attested
     const here = this.authors.attestedOf(replica)
     if (here && !out.some((r) => r.from === here.from && r.to === here.to && r.by === here.by)) out.push(here)
     return out.sort((a, b) => a.from - b.from || a.to - b.to)
@@ -738,24 +731,31 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
    */
   private async recordTail(replica: string, range: Attested): Promise<void> {
     const key = `${AUTHOR_PREFIX}${replica}`
-    const attested = [...(this.recordOf(replica)?.attested ?? []), range].slice(-MAX_RECORDED_TAILS)
+    const known = this.recordOf(replica)
     const record = {
       device: this.deps.self,
-      name: this.recordOf(replica)?.name ?? this.deps.selfName,
-      attested,
+      name: known.name ?? this.deps.selfName,
+      attested: [...known.attested, range].slice(-MAX_RECORDED_TAILS),
     }
     this.broadcast(Channel.Props, await this.durable.setProp(key, record as unknown as JsonValue), null)
   }
 
-  /** A replica's author record as written by its device: its name, and tails it took (`recordTail`). */
-  private recordOf(replica: string): { name?: string; attested: Attested[] } | undefined {
+  /**
+   * A replica's author record, as written by a device (which one is checked on arrival:
+   * signed-props.ts): the device, its name, and tails it took (`recordTail`). Fields of the wrong form
+   * are left out.
+   */
+  private recordOf(replica: string): { device?: string; name?: string; attested: Attested[] } {
     const v = this.durable.props.get(`${AUTHOR_PREFIX}${replica}`)
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined
-    const record = v as { name?: unknown; attested?: unknown }
-    const attested = Array.isArray(record.attested)
-      ? record.attested.filter(isAttested).slice(0, MAX_RECORDED_TAILS)
-      : []
-    return { ...(typeof record.name === 'string' ? { name: record.name } : {}), attested }
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return { attested: [] }
+    const record = v as { device?: unknown; name?: unknown; attested?: unknown }
+    return {
+      ...(typeof record.device === 'string' ? { device: record.device } : {}),
+      ...(typeof record.name === 'string' ? { name: record.name } : {}),
+      attested: Array.isArray(record.attested)
+        ? record.attested.filter(isAttested).slice(0, MAX_RECORDED_TAILS)
+        : [],
+    }
   }
 
   /** Attested versions from peers waiting out their time before they are taken (forks.ts). */

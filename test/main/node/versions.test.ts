@@ -100,11 +100,12 @@ describe('versions', () => {
     expect(versionDigest(joined, claim.replica, 2)).toEqual(
       versionDigest(head.changesSince({}), claim.replica, 2),
     )
-    // A counter past the head's end: the tail's ops only past it; nothing of the head beyond its own.
-    const all = spliceStream(head.changesSince({}), tail.changesSince({}), claim.replica, 4)
-    expect(versionDigest(all, claim.replica, 4)).toEqual(
-      versionDigest(head.changesSince({}), claim.replica, 4),
-    )
+    // At the head's last counter: all of the head, then the tail's "!" (5) and its delete (6).
+    const whole = new TextDoc('reader')
+    whole.applyRemote(start)
+    whole.applyRemote(spliceStream(head.changesSince({}), tail.changesSince({}), claim.replica, 4))
+    expect(whole.seenOf(claim.replica)).toBe(6)
+    expect(whole.toString()).toBe('HEAD!bc')
   })
 
   it('the digest of a version’s ops is its replica’s stream digest, other replicas’ ops aside', () => {
