@@ -36,6 +36,7 @@
  * Positions are UTF-16 code units, as in CodeMirror; an insert or delete that would split a surrogate
  * pair is refused with a RangeError.
  */
+import { canonicalOrder } from './canonical-order'
 import { IdIndex } from './id-index'
 import { DeleteOp, InsertOp, type TextOp } from './ops'
 import { PendingOps } from './pending-ops'
@@ -412,25 +413,69 @@ export class TextDoc {
    * only; empty: none), rebuilt from every other op, parked ones included: how every peer takes the one
    * version of an equivocating device's replica that all of them agree on (docs/PROTOCOL.md,
    * "Equivocation"). Ops that named characters this version lacks stay parked. Same replica ID, so
-   * this document's own counters go on.
+   * this document's own counters go on. Integrated in canonical order, as `canonical`.
    */
   rebuiltWith(replica: string, version: Uint8Array, options: TextDocOptions = {}): TextDoc {
-    const doc = new TextDoc(this.replica, options)
     const theirs = decodeTextOps(version)
-    doc.applyDecoded(
-      theirs.replicas,
-      theirs.ops.filter((op) => theirs.replicas[op.agent] === replica),
-      null,
+    const ops = theirs.ops.filter((op) => theirs.replicas[op.agent] === replica)
+    return this.rebuilt({ replica, replicas: theirs.replicas, ops }, options)
+  }
+
+  /**
+   * This document rebuilt from the same ops, parked ones included, integrated in canonical order
+   * (canonical-order.ts) instead of the order they arrived in here: the same sequence on every replica
+   * that holds the same ops, even where inserts with crafted origins made arrival order matter.
+   */
+  canonical(options: TextDocOptions = {}): TextDoc {
+    return this.rebuilt(null, options)
+  }
+
+  private rebuilt(
+    replace: { readonly replica: string; readonly replicas: string[]; readonly ops: TextOp[] } | null,
+    options: TextDocOptions,
+  ): TextDoc {
+    const kept = [...this.fullLog(), ...this.pending.ops()].filter(
+      (op) => replace === null || this.replicas[op.agent] !== replace.replica,
     )
-    // Fresh copies (applyDecoded maps agents in place), in the order applied here, a causal one.
-    const others = (ops: readonly TextOp[]): void => {
-      const kept = ops.filter((op) => this.replicas[op.agent] !== replica)
-      const copy = decodeTextOps(encodeTextOps(this.replicas, kept, undefined, true))
-      doc.applyDecoded(copy.replicas, copy.ops, null)
+    // Fresh copies: canonicalOrder joins ops in place, and applyDecoded maps agents in place.
+    const copy = decodeTextOps(encodeTextOps(this.replicas, kept, undefined, true))
+    const replicas = copy.replicas
+    const ops = copy.ops
+    if (replace !== null) {
+      const map = replace.replicas.map((r) => {
+        const at = replicas.indexOf(r)
+        return at >= 0 ? at : replicas.push(r) - 1
+      })
+      this.mapAgents(map, replace.ops)
+      ops.push(...replace.ops)
     }
-    others(this.fullLog())
-    others(this.pending.ops())
+    const doc = new TextDoc(this.replica, options)
+    doc.applyDecoded(replicas, canonicalOrder(replicas, ops), null)
     return doc
+  }
+
+  /**
+   * Visits every character, tombstones included, in sequence order, as runs of consecutive IDs of one
+   * replica (the longest such runs, so the visits do not depend on how spans happen to be cut). Two
+   * replicas with the same ops visit the same runs exactly when they hold the same sequence.
+   */
+  forEachRun(visit: (replica: string, counter: number, length: number) => void): void {
+    let agent = NONE
+    let counter = 0
+    let length = 0
+    for (let leaf: Leaf | null = this.tree.first; leaf !== null; leaf = leaf.next) {
+      for (const span of leaf.spans) {
+        if (span.agent === agent && span.counter === counter + length) {
+          length += span.len
+          continue
+        }
+        if (length > 0) visit(this.replicas[agent]!, counter, length)
+        agent = span.agent
+        counter = span.counter
+        length = span.len
+      }
+    }
+    if (length > 0) visit(this.replicas[agent]!, counter, length)
   }
 
   // ---- persistence -------------------------------------------------------------------------------

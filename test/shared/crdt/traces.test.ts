@@ -122,6 +122,13 @@ function expectText(actual: string, expected: string, what: string): void {
   )
 }
 
+/** The document's sequence of IDs, tombstones included, as its runs (TextDoc.forEachRun). */
+function sequenceOf(doc: TextDoc): string[] {
+  const runs: string[] = []
+  doc.forEachRun((replica, counter, length) => runs.push(`${replica}:${counter}+${length}`))
+  return runs
+}
+
 describe('editing traces', () => {
   it('automerge-paper: 259,778 sequential edits reproduce the paper, and survive save/load', () => {
     const trace = asSequential(readTrace('automerge-paper.json.gz'))
@@ -147,6 +154,11 @@ describe('editing traces', () => {
     fresh.applyRemote(doc.changesSince({}))
     expectText(fresh.toString(), trace.endContent, 'rebuilt from changesSince({})')
     expect(normalizeVersion(fresh.version())).toEqual(normalizeVersion(doc.version()))
+
+    // Rebuilt in canonical order (what peers do where their orders differ): the same sequence.
+    const canonical = doc.canonical()
+    expectText(canonical.toString(), trace.endContent, 'rebuilt in canonical order')
+    expect(sequenceOf(canonical)).toEqual(sequenceOf(doc))
   })
 
   it('friendsforever: two concurrent authors, forked and merged by parents, converge on endContent', () => {
@@ -204,5 +216,12 @@ describe('editing traces', () => {
     const loaded = TextDoc.load(first.save(), 'reloaded')
     expectText(loaded.toString(), trace.endContent, 'after save/load')
     expect(normalizeVersion(loaded.version())).toEqual(normalizeVersion(first.version()))
+
+    // Every replica holds the same sequence, and so does the rebuild in canonical order: for inserts
+    // made as honest replicas make them, the order of integration changes nothing.
+    for (const doc of rest) expect(sequenceOf(doc)).toEqual(sequenceOf(first))
+    const canonical = first.canonical()
+    expectText(canonical.toString(), trace.endContent, 'rebuilt in canonical order')
+    expect(sequenceOf(canonical)).toEqual(sequenceOf(first))
   })
 })

@@ -1,0 +1,61 @@
+/**
+ * The canonical order of a set of text ops: the order in which every replica integrates the same set
+ * when it rebuilds a document (TextDoc.canonical, TextDoc.rebuiltWith), so that all of them end with
+ * the same sequence whatever order the ops first arrived in.
+ *
+ * Why it is needed. Integration (the YjsMod scan in text-doc.ts) is commutative for inserts made as
+ * honest replicas make them: two origins that were neighbours when the insert was typed. An insert
+ * whose origins were never neighbours (a modified client crafts one; or an honest one typed beside an
+ * equivocating device's characters that peers then settled on another version of) can be placed by
+ * the order of arrival, and replicas then differ for good with equal version vectors. No replica can
+ * tell such an insert from an honest one when it arrives. So peers compare the order of their
+ * characters at equal versions (`forEachRun`, a digest in every sync request) and, where it differs,
+ * rebuild in this order, which depends on the set of ops alone.
+ *
+ * The order: ops by replica ID, then counter; overlapping copies of the same counters trimmed; and
+ * each replica's inserts that continue one another (the next counter, left origin the previous
+ * character, the same right origin) joined into one op, so that how a run was cut into batches on the
+ * way (which differs from peer to peer) does not change how it is integrated. Ops still wait for their
+ * dependencies as usual (TextDoc parks them), which is a function of this order too.
+ */
+import type { InsertOp, TextOp } from './ops'
+
+/**
+ * `ops` (their agents index `replicas`) in canonical order, joined and trimmed as described above.
+ * The ops are taken over: joined ones grow in place, so pass copies, not a document's log.
+ */
+export function canonicalOrder(replicas: readonly string[], ops: readonly TextOp[]): TextOp[] {
+  const sorted = ops.slice().sort((a, b) => {
+    if (a.agent !== b.agent) return replicas[a.agent]! < replicas[b.agent]! ? -1 : 1
+    return a.counter - b.counter || b.length - a.length
+  })
+  const out: TextOp[] = []
+  let agent = -1
+  let end = 0 // the last counter of `agent` placed so far
+  for (let op of sorted) {
+    if (op.agent !== agent) {
+      agent = op.agent
+      end = op.counter - 1
+    }
+    const last = op.counter + op.length - 1
+    if (last <= end) continue // a copy of counters already placed
+    if (op.counter <= end) op = op.withoutPrefix(end - op.counter + 1)
+    const prev = out[out.length - 1]
+    if (prev?.kind === 0 && op.kind === 0 && continues(prev, op)) prev.append(op.text)
+    else out.push(op)
+    end = last
+  }
+  return out
+}
+
+/** Whether `op` goes on from `prev` as one run typed left to right (the same replica, contiguous). */
+function continues(prev: InsertOp, op: InsertOp): boolean {
+  return (
+    prev.agent === op.agent &&
+    prev.counter + prev.length === op.counter &&
+    op.originLeftAgent === op.agent &&
+    op.originLeftCounter === op.counter - 1 &&
+    op.originRightAgent === prev.originRightAgent &&
+    op.originRightCounter === prev.originRightCounter
+  )
+}
