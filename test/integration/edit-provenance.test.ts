@@ -31,6 +31,11 @@
  * 7. Mallory attests a made-up tail of the owner's replica (past the counters it used) while the owner
  *    types: every peer, the owner too, takes the tail, shows it as attested by her, and the owner's
  *    edits go on past its counters, so none is dropped as a duplicate and all hold one text.
+ * 8. Mallory sends, under four replicas of her own, inserts one of which names origins that were never
+ *    neighbours, to ed in one order and to carol in another: integration depends on the order there,
+ *    so the two held the same ops in different sequences for good. Their sync requests now carry a
+ *    digest of the sequence; they notice, rebuild in canonical order (src/main/node/text-order.ts),
+ *    and all three hold one text, the one the canonical order gives.
  */
 import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
@@ -437,6 +442,97 @@ describe('edits bound to their author, over TCP + Noise on 127.0.0.1', () => {
     expect(owner.log.lines.some((l) => /taken as attested by/.test(l))).toBe(true)
     log(
       `a made-up attested tail is shown as mallory's; the owner's edits went on past it: ${JSON.stringify(doc.text)}`,
+    )
+  })
+
+  it('8. the same ops in different orders: peers notice at their next sync request and rebuild in canonical order', async () => {
+    const { owner, ed, carol, doc, edDoc, carolDoc, mallory, atEd, atCarol } = await setUp('')
+    // Four replicas of hers, named a, b, c, e by the order of their IDs (the order ties are broken by).
+    const claims = [0, 1, 2, 3]
+      .map(() =>
+        makeSeal(
+          doc.docId,
+          fromHex(mallory.key),
+          new Uint8Array(randomBytes(8)),
+          0,
+          EMPTY_DIGEST,
+          mallory.sign,
+        ),
+      )
+      .sort((x, y) => (x.replica < y.replica ? -1 : 1))
+    for (const c of [atEd, atCarol]) c.send(update(doc.docId, Channel.Seals, encodeSeals(claims)))
+    const replicas = claims.map((x) => x.replica)
+    const [A, B, C, E] = [0, 1, 2, 3]
+    const none = -1
+    const op = (
+      agent: number,
+      counter: number,
+      text: string,
+      left: [number, number] | null,
+      right: [number, number] | null,
+    ) =>
+      encodeTextOps(replicas, [
+        new InsertOp(
+          agent,
+          counter,
+          text,
+          left?.[0] ?? none,
+          left?.[1] ?? 0,
+          right?.[0] ?? none,
+          right?.[1] ?? 0,
+        ),
+      ])
+    // Honest-looking inserts by a, b and c at the start and after one another, e's first after a's;
+    // and e's second between the start and b's second character, which b typed after its first: the
+    // two were never neighbours, and where it lands depends on what arrived before it.
+    const ops = {
+      a1: op(A, 1, 'a', null, null),
+      b1: op(B, 1, 'b', null, null),
+      b2: op(B, 2, 'B', [B, 1], null),
+      c1: op(C, 1, 'c', null, null),
+      c2: op(C, 2, 'C', [C, 1], null),
+      c3: op(C, 3, 'x', null, [C, 1]),
+      e1: op(E, 1, 'e', [A, 1], null),
+      e2: op(E, 2, 'E', null, [B, 2]),
+    }
+    const toEd = [ops.b1, ops.a1, ops.b2, ops.c1, ops.c2, ops.e1, ops.e2, ops.c3]
+    const toCarol = [ops.e1, ops.b2, ops.a1, ops.c1, ops.e2, ops.c3, ops.c2, ops.b1]
+    for (const batch of toEd) atEd.send(update(doc.docId, Channel.Text, batch))
+    for (const batch of toCarol) atCarol.send(update(doc.docId, Channel.Text, batch))
+    // Sealed, so that they reach the owner through ed (she is not connected to it).
+    const all = new TextDoc('all')
+    for (const batch of toEd) all.applyRemote(batch)
+    const sealed = claims.map((x) =>
+      makeSeal(
+        doc.docId,
+        x.device,
+        x.nonce,
+        all.seenOf(x.replica),
+        streamDigest(all, x.replica, all.seenOf(x.replica))!,
+        mallory.sign,
+      ),
+    )
+    for (const c of [atEd, atCarol]) c.send(update(doc.docId, Channel.Seals, encodeSeals(sealed)))
+    await Promise.all([processed(atEd), processed(atCarol)])
+    const expected = all.canonical().toString()
+    const syncAll = (): void => {
+      for (const n of cluster.nodes) n.node.workspace.syncAll()
+    }
+    await until(
+      () => `one text everywhere: ${JSON.stringify([doc.text, edDoc.text, carolDoc.text, expected])}`,
+      () => {
+        syncAll()
+        return [doc, edDoc, carolDoc].every((d) => d.text === expected)
+      },
+      15_000,
+    )
+    expectInStep([doc, edDoc, carolDoc])
+    const rebuilt = [owner, ed, carol].filter((n) =>
+      n.log.lines.some((l) => /rebuilt in canonical order/.test(l)),
+    )
+    expect(rebuilt.length).toBeGreaterThan(0)
+    log(
+      `the same ops in two orders: ${rebuilt.length} peer(s) rebuilt in canonical order: ${JSON.stringify(doc.text)}`,
     )
   })
 })

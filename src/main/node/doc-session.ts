@@ -4,6 +4,7 @@
  * made durable, then passed on (to every other authenticated peer, and to listeners such as the UI
  * or the CLI). Nothing is broadcast before it is on disk.
  */
+import { TextOrder } from './text-order'
 import { EventEmitter } from 'node:events'
 import { decodeTextOps } from '../../shared/crdt/text-codec'
 import {
@@ -175,6 +176,8 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   private lastStampLog = -Infinity
   /** Who wrote each op and property write, checked before any of a peer's is applied (doc-provenance.ts). */
   private readonly authors: DocProvenance
+  /** The text's order compared with peers', and rebuilt in canonical order where it differs. */
+  private readonly order: TextOrder
 
   constructor(
     readonly durable: DurableDoc,
@@ -202,15 +205,8 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
         await staged.durable
         if (staged.value.length > 0) this.emit('text', staged.value, 'remote')
       },
-      replaceVersion: async (replica, version) => {
-        const done = await this.durable.replaceVersion(replica, version, (r) => this.authors.isOwn(r))
-        if (!done) return false
-        const { before, after } = done
-        this.emit('reset')
-        this.emit('text', [{ index: 0, deleted: before.length, inserted: after }], 'remote')
-        this.updateSync()
-        return true
-      },
+      replaceVersion: async (replica, version) =>
+        this.rebuilt(await this.durable.replaceVersion(replica, version, (r) => this.authors.isOwn(r))),
       applyVouched: (batch, from, sentTo, catchUp) =>
         void this.applyAndForward(Channel.Text, batch, from, sentTo, catchUp, true),
       broadcast: (channel, batch, except, sentTo) => this.broadcast(channel, batch, except, sentTo),
@@ -242,7 +238,24 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       changed: () => this.emit('awareness'),
       log: deps.log,
     })
+    this.order = new TextOrder({
+      text: () => this.durable.text,
+      rebuild: async () => this.rebuilt(await this.durable.rebuildCanonical((r) => this.authors.isOwn(r))),
+      resync: () => {
+        for (const session of this.peers()) session.resync(this.docId)
+      },
+      log: deps.log,
+    })
     this.syncing = this.joining
+  }
+
+  /** The text was rebuilt (`done`: before and after; null: it was not): the windows open it again. */
+  private rebuilt(done: { before: string; after: string } | null): boolean {
+    if (!done) return false
+    this.emit('reset')
+    this.emit('text', [{ index: 0, deleted: done.before.length, inserted: done.after }], 'remote')
+    this.updateSync()
+    return true
   }
 
   get docId(): string {
@@ -319,6 +332,10 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     ]
   }
 
+  textOrder(): Uint8Array {
+    return this.order.digest()
+  }
+
   async changesSince(v: DocVersions): Promise<DocBatches> {
     return [
       await this.durable.textChangesSince(v[0]),
@@ -345,7 +362,8 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
    * A peer's sync-request tells what it holds, so what we lack from it (its reply follows). Viewers'
    * batches are refused, so nothing is expected from them.
    */
-  peerVersions(from: PeerSession, v: DocVersions): void {
+  peerVersions(from: PeerSession, v: DocVersions, order?: Uint8Array): void {
+    this.order.compare(v[0], order, `peer ${from.remoteKey.slice(0, 8)}`)
     const awaited = this.awaiting.delete(from)
     const known = this.catchUps.get(from)
     const ours = this.durable.text.version()

@@ -69,6 +69,7 @@ export type TextView = Pick<
   | 'indexOfId'
   | 'cursorIndex'
   | 'cursorAnchor'
+  | 'forEachRun'
 >
 export type PropsView = Pick<
   LwwMap<JsonValue>,
@@ -414,8 +415,25 @@ export class DurableDoc {
     mine: (replica: string) => boolean,
   ): Promise<{ before: string; after: string } | null> {
     this.checkOpen()
+    return this.replaceText(this.textDoc.rebuiltWith(replica, version), mine)
+  }
+
+  /**
+   * Rebuilds the text from the same ops in canonical order (TextDoc.canonical; src/main/node/text-order.ts),
+   * and writes a snapshot of it, as `replaceVersion` does.
+   */
+  async rebuildCanonical(
+    mine: (replica: string) => boolean,
+  ): Promise<{ before: string; after: string } | null> {
+    this.checkOpen()
+    return this.replaceText(this.textDoc.canonical(), mine)
+  }
+
+  private async replaceText(
+    next: TextDoc,
+    mine: (replica: string) => boolean,
+  ): Promise<{ before: string; after: string } | null> {
     const old = this.textDoc
-    const next = old.rebuiltWith(replica, version)
     for (const [r, counter] of Object.entries(old.version())) {
       if (mine(r) && next.seenOf(r) < counter) return null
     }

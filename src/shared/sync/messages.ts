@@ -8,7 +8,10 @@ import { ByteReader, ByteWriter, truncateString } from '../crdt/bytes'
 import { MAX_REPLICA_LENGTH } from '../crdt/replica-table'
 import { CrdtDecodeError, type VersionVector } from '../crdt/types'
 
-export const PROTOCOL_VERSION = 7
+export const PROTOCOL_VERSION = 8
+/** A sync request's digest of the text's order (SHA-256). */
+export const TEXT_ORDER_BYTES = 32
+const EMPTY_ORDER = new Uint8Array(0)
 export const DOC_ID_BYTES = 16
 export const KEY_BYTES = 32
 export const PROOF_BYTES = 32
@@ -97,8 +100,17 @@ export type Message =
       readonly verified: boolean
     }
   | { readonly type: 'doc-deny'; readonly docId: string; readonly code: DenyCode; readonly reason: string }
-  /** "Here is what I have": the peer answers with what the sender lacks. Also the anti-entropy probe. */
-  | { readonly type: 'sync-request'; readonly docId: string; readonly versions: DocVersions }
+  /**
+   * "Here is what I have": the peer answers with what the sender lacks. Also the anti-entropy probe.
+   * `order`: a digest of the sender's text as a sequence of IDs (TEXT_ORDER_BYTES), which a peer with
+   * the same text version compares with its own (src/main/node/text-order.ts).
+   */
+  | {
+      readonly type: 'sync-request'
+      readonly docId: string
+      readonly versions: DocVersions
+      readonly order?: Uint8Array
+    }
   | { readonly type: 'sync-reply'; readonly docId: string; readonly batches: DocBatches }
   | {
       readonly type: 'update'
@@ -212,6 +224,7 @@ export function encodeMessage(m: Message): Uint8Array {
     case 'sync-request':
       docId(w, m.docId)
       for (const v of m.versions) vector(w, v)
+      blob(w, m.order ?? EMPTY_ORDER)
       break
     case 'sync-reply':
       docId(w, m.docId)
@@ -314,12 +327,14 @@ function decodeFields(r: ByteReader): Message {
       if (code === undefined) throw new ProtocolError('doc-deny: unknown code')
       return { type, docId: id, code, reason: text(r, MAX_TEXT) }
     }
-    case 'sync-request':
-      return {
-        type,
-        docId: readDocId(r),
-        versions: [readVector(r), readVector(r), readVector(r), readVector(r)],
-      }
+    case 'sync-request': {
+      const id = readDocId(r)
+      const versions: DocVersions = [readVector(r), readVector(r), readVector(r), readVector(r)]
+      const order = readBlob(r)
+      if (order.length !== 0 && order.length !== TEXT_ORDER_BYTES)
+        throw new ProtocolError('sync-request: bad text order digest')
+      return { type, docId: id, versions, ...(order.length > 0 ? { order } : {}) }
+    }
     case 'sync-reply':
       return { type, docId: readDocId(r), batches: [readBlob(r), readBlob(r), readBlob(r), readBlob(r)] }
     case 'update': {

@@ -63,11 +63,13 @@ export interface SessionDoc {
   /** Whether an owner removed the device (it is told so, since it knew the document anyway). */
   isRemoved(deviceKey: string): boolean
   versions(): DocVersions
+  /** A digest of the text as a sequence of IDs, sent with every sync request (see `peerVersions`). */
+  textOrder(): Uint8Array
   /**
    * An authenticated peer's `sync-request`: what it holds, so also what this side lacks from it and
-   * is about to receive (for sync progress).
+   * is about to receive (for sync progress); and the digest of its text's order, if it sent one.
    */
-  peerVersions(from: PeerSession, v: DocVersions): void
+  peerVersions(from: PeerSession, v: DocVersions, order?: Uint8Array): void
   /** What a peer at `v` lacks; resolves once all of it is durable (nothing unpersisted is sent). */
   changesSince(v: DocVersions): Promise<DocBatches>
   /**
@@ -302,8 +304,12 @@ export class PeerSession {
   resync(docId: string): void {
     const doc = this.host.doc(docId)
     if (doc && this.docs.get(docId)?.peerRole !== undefined) {
-      this.send({ type: 'sync-request', docId, versions: doc.versions() })
+      this.sendSyncRequest(docId, doc)
     }
+  }
+
+  private sendSyncRequest(docId: string, doc: SessionDoc): void {
+    this.send({ type: 'sync-request', docId, versions: doc.versions(), order: doc.textOrder() })
   }
 
   /** Anti-entropy (also the retry of a lost hello): tell the peer what we have, for every authenticated document; it sends what we lack. */
@@ -335,7 +341,7 @@ export class PeerSession {
         if (m.code === 'bad-proof' && this.retryOlderEpoch(m.docId)) return
         return this.host.onDocDenied(this, m.docId, m.code, m.reason)
       case 'sync-request':
-        return this.onSyncRequest(m.docId, m.versions)
+        return this.onSyncRequest(m.docId, m.versions, m.order)
       case 'sync-reply': {
         // By channel: a reply carries no seals (they go ahead of it as updates).
         const [text, props, members, tree] = m.batches
@@ -444,7 +450,7 @@ export class PeerSession {
     if (first) {
       // Once per authentication: each side gets two proofs, and two requests would mean every
       // missing op sent twice. A lost request is repaired by anti-entropy.
-      this.send({ type: 'sync-request', docId, versions: doc.versions() })
+      this.sendSyncRequest(docId, doc)
       this.host.onDocReady(this, docId)
     }
   }
@@ -464,10 +470,10 @@ export class PeerSession {
     return true
   }
 
-  private onSyncRequest(docId: string, versions: DocVersions): void {
+  private onSyncRequest(docId: string, versions: DocVersions, order: Uint8Array | undefined): void {
     const doc = this.host.doc(docId)
     if (!doc || !this.isAuthenticated(docId)) return // never any data before the peer has proven membership
-    doc.peerVersions(this, versions)
+    doc.peerVersions(this, versions, order)
     doc.changesSince(versions).then(
       (batches) => {
         // Re-check: the peer may have been removed while the batches were being made durable.

@@ -11,8 +11,10 @@
  *   or in a sync reply, to a random honest node;
  * - floods ops of made-up replicas (no claim);
  * - replays batches it saw, stale or forged, to random nodes;
- * - sends, under a replica of her own (claimed), inserts whose right origin comes before their left one
- *   (text-doc.ts places them alike everywhere; placed by arrival order, they made nodes diverge);
+ * - sends, under a replica of her own (claimed), inserts whose origins are any two characters, in order
+ *   or not, never neighbours as an honest insert's are: placed by arrival order they make nodes hold
+ *   the same ops in different orders, which the nodes notice at their next sync request and mend by a
+ *   rebuild in canonical order (src/main/node/text-order.ts);
  * - equivocates: two histories of a replica of her own, each to one honest node, sealed at once or
  *   after the honest nodes have typed beside them (forks.ts: they settle on one of them);
  * - forges property writes (src/main/node/signed-props.ts): under an honest node's replica with its
@@ -163,18 +165,49 @@ async function runSeed(w: World, seed: number): Promise<void> {
         for (const [s, seal] of sealLater) s.sendUpdate(docId, Channel.Seals, encodeSeals([seal]))
         equivocated++
       } else if (what < 0.92) {
-        // Under a replica of her own, claimed and bound to her: an insert whose right origin comes
-        // before its left one, which each node would place by what it had received first.
-        const nonce = Uint8Array.from({ length: 8 }, () => Math.floor(random() * 256))
-        const claim = makeSeal(docId, fromHex(w.m.self), nonce, 0, EMPTY_DIGEST, w.m.sign)
-        const start = docs[0]!.durable.replica // typed "seed N\n" first: counters 1 to 7 at least
-        const crafted = encodeTextOps([start, claim.replica], [new InsertOp(1, 1, '[CRAFTED]', 0, 5, 0, 2)])
-        to.sendUpdate(docId, Channel.Seals, encodeSeals([claim]))
-        to.sendUpdate(docId, Channel.Text, crafted)
-        // Sealed, so that it reaches every node (one that withholds its seals is another case).
-        const digest = versionDigest(crafted, claim.replica, 9)!
-        const seal = makeSeal(docId, claim.device, claim.nonce, 9, digest, w.m.sign)
-        to.sendUpdate(docId, Channel.Seals, encodeSeals([seal]))
+        // Under replicas of her own, claimed and bound to her: inserts whose origins are any two token
+        // boundaries (so that they split no token), in order or not, never neighbours as an honest
+        // insert's are, the later ones also beside the earlier ones; sent to two nodes in opposite
+        // orders. Where they land can depend on what a node received first; nodes that differ rebuild
+        // in canonical order once they compare (src/main/node/text-order.ts).
+        const scratch = new TextDoc('scratch')
+        scratch.applyRemote(mDoc.durable.allTextOps())
+        const batches: Uint8Array[] = []
+        const claims: Seal[] = []
+        const seals: Seal[] = []
+        for (let k = 0; k < 2 + Math.floor(random() * 3); k++) {
+          const nonce = Uint8Array.from({ length: 8 }, () => Math.floor(random() * 256))
+          const claim = makeSeal(docId, fromHex(w.m.self), nonce, 0, EMPTY_DIGEST, w.m.sign)
+          const cuts = cutsOf(scratch.toString())
+          const left = ((at) => (at > 0 ? scratch.idAt(at - 1) : null))(pick(cuts))
+          const right = ((at) => (at < scratch.length ? scratch.idAt(at) : null))(pick(cuts))
+          const replicas = [
+            claim.replica,
+            ...new Set([left?.replica, right?.replica].filter((r) => r !== undefined)),
+          ]
+          const at = (id: { replica: string; counter: number } | null): [number, number] =>
+            id === null ? [-1, 0] : [replicas.indexOf(id.replica), id.counter]
+          const text = `<x${seed}.${step}.${k}>`
+          const crafted = encodeTextOps(replicas, [new InsertOp(0, 1, text, ...at(left), ...at(right))])
+          scratch.applyRemote(crafted)
+          batches.push(crafted)
+          claims.push(claim)
+          const digest = versionDigest(crafted, claim.replica, text.length)!
+          seals.push(makeSeal(docId, claim.device, claim.nonce, text.length, digest, w.m.sign))
+        }
+        const other = honest
+          .map((n) => w.m.ws.session(n.self))
+          .find((s) => s !== undefined && s !== to && s.isAuthenticated(docId))
+        for (const [s, order] of [
+          [to, batches],
+          [other, [...batches].reverse()],
+        ] as const) {
+          if (!s) continue
+          s.sendUpdate(docId, Channel.Seals, encodeSeals(claims))
+          for (const batch of order) s.sendUpdate(docId, Channel.Text, batch)
+          // Sealed, so that they reach every node.
+          s.sendUpdate(docId, Channel.Seals, encodeSeals(seals))
+        }
       } else if (seen.length > 0) {
         to.sendUpdate(docId, Channel.Text, pick(seen)) // a replay
       }
