@@ -20,16 +20,24 @@
  */
 import type { InsertOp, TextOp } from './ops'
 
-/**
- * `ops` (their agents index `replicas`) in canonical order, joined and trimmed as described above.
- * The ops are taken over: joined ones grow in place, so pass copies, not a document's log.
- */
-export function canonicalOrder(replicas: readonly string[], ops: readonly TextOp[]): TextOp[] {
+export interface CanonicalOps {
+  /** The ops to integrate, in order. */
+  readonly ops: TextOp[]
+  /**
+   * The pieces each joined insert was made of, as given (trimmed): what the document's log keeps, so
+   * that history still tells each piece's time.
+   */
+  readonly pieces: Map<TextOp, InsertOp[]>
+}
+
+/** `ops` (their agents index `replicas`) in canonical order, joined and trimmed as described above. */
+export function canonicalOrder(replicas: readonly string[], ops: readonly TextOp[]): CanonicalOps {
   const sorted = ops.slice().sort((a, b) => {
     if (a.agent !== b.agent) return replicas[a.agent]! < replicas[b.agent]! ? -1 : 1
     return a.counter - b.counter || b.length - a.length
   })
   const out: TextOp[] = []
+  const pieces = new Map<TextOp, InsertOp[]>()
   let agent = -1
   let end = 0 // the last counter of `agent` placed so far
   for (let op of sorted) {
@@ -40,12 +48,24 @@ export function canonicalOrder(replicas: readonly string[], ops: readonly TextOp
     const last = op.counter + op.length - 1
     if (last <= end) continue // a copy of counters already placed
     if (op.counter <= end) op = op.withoutPrefix(end - op.counter + 1)
-    const prev = out[out.length - 1]
-    if (prev?.kind === 0 && op.kind === 0 && continues(prev, op)) prev.append(op.text)
-    else out.push(op)
     end = last
+    const prev = out[out.length - 1]
+    if (prev?.kind !== 0 || op.kind !== 0 || !continues(prev, op)) {
+      out.push(op)
+      continue
+    }
+    let joined = pieces.get(prev)
+    if (joined === undefined) {
+      // A new op, so that the pieces stay as they were.
+      const run = prev.prefix(prev.length)
+      out[out.length - 1] = run
+      joined = [prev]
+      pieces.set(run, joined)
+      run.append(op.text)
+    } else prev.append(op.text)
+    joined.push(op)
   }
-  return out
+  return { ops: out, pieces }
 }
 
 /** Whether `op` goes on from `prev` as one run typed left to right (the same replica, contiguous). */

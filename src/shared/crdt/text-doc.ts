@@ -450,7 +450,14 @@ export class TextDoc {
       ops.push(...replace.ops)
     }
     const doc = new TextDoc(this.replica, options)
-    doc.applyDecoded(replicas, canonicalOrder(replicas, ops), null)
+    const canonical = canonicalOrder(replicas, ops)
+    doc.applyDecoded(replicas, canonical.ops, null)
+    // The log keeps the pieces a run was joined from, each with its time, for history.
+    if (canonical.pieces.size > 0) {
+      const map = doc.replicaTable.agentsOf(replicas) // as applyDecoded mapped the ops
+      for (const list of canonical.pieces.values()) doc.mapAgents(map, list)
+      doc.log = doc.log.flatMap((op) => canonical.pieces.get(op) ?? op)
+    }
     return doc
   }
 

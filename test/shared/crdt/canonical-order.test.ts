@@ -134,7 +134,7 @@ describe('canonical order', () => {
     const [run] = whole.ops as [InsertOp]
     // The same run cut in three, and a copy of its middle, as relays may deliver it.
     const pieces = [run.prefix(2), run.withoutPrefix(2).prefix(2), run.withoutPrefix(4), run.withoutPrefix(1)]
-    const ordered = canonicalOrder(whole.replicas, pieces)
+    const ordered = canonicalOrder(whole.replicas, pieces).ops
     expect(ordered).toHaveLength(1)
     expect(ordered[0]).toMatchObject({ counter: 1, text: 'abcdef' })
     // Inserts that do not continue one another stay apart: another right origin, or a gap.
@@ -143,7 +143,20 @@ describe('canonical order', () => {
     other.localInsert(0, 'x')
     other.localInsert(6, 'y') // inside "abcdef": its right origin is "f", not the edge
     const apart = decodeTextOps(other.changesSince(author.version()))
-    expect(canonicalOrder(apart.replicas, apart.ops)).toHaveLength(2)
+    expect(canonicalOrder(apart.replicas, apart.ops).ops).toHaveLength(2)
+  })
+
+  it('history keeps the pieces of a joined run, each with its time', () => {
+    let now = Date.UTC(2026, 0, 1)
+    const author = new TextDoc('author', { clock: () => now })
+    author.localInsert(0, 'abc')
+    now += 3_600_000 // an hour later, typing on at the same place
+    author.localInsert(3, 'def')
+    const doc = new TextDoc('reader')
+    doc.applyRemote(author.changesSince({}))
+    const before = doc.history()
+    expect(before.map((e) => (e.kind === 'insert' ? e.text : ''))).toEqual(['abc', 'def'])
+    expect(doc.canonical().history()).toEqual(before)
   })
 
   it('ops in canonical order: by replica ID, then counter, whatever the order given', () => {
@@ -152,6 +165,6 @@ describe('canonical order', () => {
     const merged = new TextDoc('m')
     for (const batch of [...batches].reverse()) merged.applyRemote(batch)
     const { replicas, ops } = decodeTextOps(merged.changesSince({}))
-    expect(canonicalOrder(replicas, ops).map((op) => replicas[op.agent])).toEqual(['amy', 'kim', 'zed'])
+    expect(canonicalOrder(replicas, ops).ops.map((op) => replicas[op.agent])).toEqual(['amy', 'kim', 'zed'])
   })
 })
