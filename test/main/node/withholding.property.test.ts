@@ -29,7 +29,7 @@ import { EMPTY_DIGEST, encodeSeals, makeSeal } from '../../../src/main/node/repl
 import type { DocSession } from '../../../src/main/node/doc-session'
 import { TextDoc } from '../../../src/shared/crdt'
 import { seededRandom } from '../../../src/shared/random'
-import { fromHex } from '../../../src/shared/sync/hex'
+import { fromHex, toHex } from '../../../src/shared/sync/hex'
 import { Channel } from '../../../src/shared/sync/messages'
 import type { PeerSession } from '../../../src/shared/sync/session'
 import { until } from './cluster'
@@ -127,8 +127,19 @@ async function runSeed(w: World, seed: number): Promise<void> {
     const [x, ...rest] = docs
     return rest.every((d) => d.text === x!.text && sorted(d.textVersion()) === sorted(x!.textVersion()))
   }
+  // Each node's text, version, and the digest of each replica's ops (so a failure shows whether the
+  // nodes hold different versions of a replica, or the same ops in different orders).
   const state = (): string =>
-    docs.map((d) => `${JSON.stringify(d.text)} ${sorted(d.textVersion())}`).join('\n')
+    docs
+      .map((d) => {
+        const streams = Object.keys(d.textVersion())
+          .sort()
+          .map((r) =>
+            toHex(streamDigest(d.durable.text, r, d.durable.text.seenOf(r)) ?? EMPTY_DIGEST).slice(0, 6),
+          )
+        return `${JSON.stringify(d.text)} ${sorted(d.textVersion())} ${streams.join(' ')}`
+      })
+      .join('\n')
   // Judged twice, 300 ms apart: what mallory sent may still be on its way the first time.
   for (const pause of [0, 300]) {
     await sleep(pause)
