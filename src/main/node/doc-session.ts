@@ -363,7 +363,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
    * batches are refused, so nothing is expected from them.
    */
   peerVersions(from: PeerSession, v: DocVersions, order?: Uint8Array): void {
-    this.order.compare(v[0], order, `peer ${from.remoteKey.slice(0, 8)}`)
+    if (order) this.order.compare(v[0], order, `peer ${from.remoteKey.slice(0, 8)}`)
     const awaited = this.awaiting.delete(from)
     const known = this.catchUps.get(from)
     const ours = this.durable.text.version()

@@ -72,12 +72,9 @@ export class TextOrder {
     return digest
   }
 
-  /**
-   * A peer's sync request: its text version and the digest of its order (absent: nothing to compare).
-   * `peer` names it in the log.
-   */
-  compare(version: VersionVector, order: Uint8Array | undefined, peer: string): void {
-    if (order === undefined || this.timer !== null || this.rebuilding) return
+  /** A peer's sync request: its text version and the digest of its order. `peer` names it in the log. */
+  compare(version: VersionVector, order: Uint8Array, peer: string): void {
+    if (this.timer !== null || this.rebuilding) return
     const doc = this.deps.text()
     if (!sameVersion(version, doc.version()) || sameBytes(order, this.digest())) return
     if (this.isCanonical()) return
