@@ -4,7 +4,6 @@
  * made durable, then passed on (to every other authenticated peer, and to listeners such as the UI
  * or the CLI). Nothing is broadcast before it is on disk.
  */
-import { TextOrder } from './text-order'
 import { EventEmitter } from 'node:events'
 import { decodeTextOps } from '../../shared/crdt/text-codec'
 import {
@@ -30,6 +29,7 @@ import { isAttested, type Attested } from './forks'
 import { decodeSeals, type Seal } from './replica-seal'
 import { AUTHOR_PREFIX } from './signed-props'
 import { canEdit, parseMember, type MemberRecord, type MemberRole } from './members'
+import { TextOrder } from './text-order'
 
 /** What only this device knows about a document: its keys, and peers trusted while joining. */
 export interface DocSecrets {
