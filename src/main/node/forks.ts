@@ -18,7 +18,9 @@
  * ATTEST_WAIT_MS, once they have asked everyone for a seal of it. A replica is then its best sealed
  * stream, and past its counter the best attested one (`spliceStream`): the device's seal wins the
  * counters it covers, and of two attested versions the better one (as for seals). So what the device
- * sent one peer, and all typed beside it, reaches every peer.
+ * sent one peer, and all typed beside it, reaches every peer. A peer is offered the sealed version and
+ * the attested one apart (`betterFor`): one that took another stream up to the seal (the device sent
+ * peers different ones, and sealed a part of one) rebuilds on the sealed one, keeping its ops past it.
  *
  * Bounds: versions per batch and ops per version (versions.ts); rebuilds (each costs what the whole
  * document does) per replica and per document (MAX_REBUILDS_PER_REPLICA, MAX_REBUILDS), one at a time;
@@ -122,8 +124,15 @@ const sameDigest = (a: Uint8Array | null, b: Uint8Array | null): boolean =>
   a !== null && b !== null && a.length === b.length && a.every((x, i) => x === b[i])
 
 export class Forks {
-  /** Per peer, the version of each replica it was last sent or offered. */
-  private readonly theirs = new WeakMap<PeerSession, Map<string, Ranked>>()
+  /**
+   * Per peer, of each replica, the sealed version it was last sent or said it holds, and the attested
+   * one apart: a peer may hold the best attested version and still lack the device's seal (and the
+   * ops it covers), which wins the counters it covers.
+   */
+  private readonly theirs = new WeakMap<
+    PeerSession,
+    { sealed: Map<string, Seal>; attested: Map<string, Ranked> }
+  >()
   private readonly rebuilds = new Map<string, number>()
   private rebuilt = 0
   /** Flagged devices whose unsealed ops here were attested (`settle`). */
@@ -175,7 +184,9 @@ export class Forks {
     // What the sender holds (an empty version too: a claim), so that it is sent a better one.
     for (const v of versions) {
       // Its word, even if worse than what it was sent: it may not have taken that (yet), and is sent it again.
-      if (v.held) known.set(v.seal.replica, v)
+      if (!v.held) continue
+      if (v.attester) known.attested.set(v.seal.replica, v)
+      else known.sealed.set(v.seal.replica, v.seal)
     }
     const sealed = versions.filter((v) => !v.attester)
     for (const v of versions) if (v.attester) this.wait(v)
@@ -504,39 +515,54 @@ export class Forks {
     for (const peer of this.host.peers()) this.offerTo(peer)
   }
 
+  /**
+   * The versions held here that are better than what `peer` holds: of each replica, its sealed version
+   * (the seal and the ops it covers) and, past it, the attested version kept here, each ranked apart.
+   * The sealed version goes even where the attested one covers more: the device's seal wins the
+   * counters it covers, and a peer that took another stream up to it (straight from the device, or in
+   * another attested version) rebuilds on it (`consider`), keeping its ops past the seal.
+   */
   private betterFor(peer: PeerSession): Version[] {
     const { provenance } = this.host
     const known = this.theirsOf(peer)
-    const replicas = new Set([...known.keys(), ...this.asking, ...this.attested.keys()])
+    const replicas = new Set([
+      ...known.sealed.keys(),
+      ...known.attested.keys(),
+      ...this.asking,
+      ...this.attested.keys(),
+    ])
     for (const device of provenance.equivocators()) {
       for (const replica of provenance.replicasOf(device)) replicas.add(replica)
     }
     const out: Version[] = []
     const proven = new Set<string>() // devices whose evidence is in `out` already
     for (const replica of replicas) {
-      // A claim (counter 0) too: it tells the peer this node holds none of the replica, and a peer
-      // that holds a sealed version answers with it.
-      const attested = this.attestedVersion(replica)
-      const seal = attested?.seal ?? provenance.sealOf(replica)
+      const seal = provenance.sealOf(replica)
       if (!seal) continue
-      const ours: Ranked = attested ?? { seal }
-      const had = known.get(replica)
-      if (had && !outranks(ours, had)) continue
-      // Ops a seal vouched for may still be on their way into the text: offered next round.
-      if (!attested && this.host.text().seenOf(replica) < seal.counter) continue
-      known.set(replica, ours)
-      if (attested) {
-        out.push(attested)
-        continue
+      const attested = this.attestedVersion(replica)
+      const had = known.sealed.get(replica)
+      // A claim (counter 0) too: it tells the peer this node holds none of the replica, and a peer
+      // that holds a sealed version answers with it. Ops a seal vouched for may still be on their way
+      // into the text: offered next round.
+      if ((!had || better(seal, had)) && this.host.text().seenOf(replica) >= seal.counter) {
+        known.sealed.set(replica, seal)
+        const ops = seal.counter > 0 ? opsUpTo(this.host.text(), replica, seal.counter) : null
+        out.push({ seal, ops: ops && ops.length <= MAX_VERSION_OPS_BYTES ? ops : null, held: true })
+        const device = toHex(seal.device)
+        // The proof goes with it, once per device: a peer that holds neither version can check it.
+        if (!proven.has(device)) {
+          proven.add(device)
+          for (const e of provenance.evidenceOf(device))
+            if (!sameSeal(e, seal)) out.push({ seal: e, ops: null, held: false })
+        }
       }
-      const ops = seal.counter > 0 ? opsUpTo(this.host.text(), replica, seal.counter) : null
-      out.push({ seal, ops: ops && ops.length <= MAX_VERSION_OPS_BYTES ? ops : null, held: true })
-      const device = toHex(seal.device)
-      // The proof goes with it, once per device: a peer that holds neither version can check it.
-      if (proven.has(device)) continue
-      proven.add(device)
-      for (const e of provenance.evidenceOf(device))
-        if (!sameSeal(e, seal)) out.push({ seal: e, ops: null, held: false })
+      if (!attested) continue
+      const theirs = known.attested.get(replica)
+      if (theirs && !outranks(attested, theirs)) continue
+      // Not to a peer whose seal covers as much (it would not take it).
+      if ((known.sealed.get(replica)?.counter ?? 0) >= attested.seal.counter) continue
+      known.attested.set(replica, attested)
+      out.push(attested)
     }
     return out
   }
@@ -561,9 +587,9 @@ export class Forks {
     this.attestedBytes = bytes
   }
 
-  private theirsOf(peer: PeerSession): Map<string, Ranked> {
+  private theirsOf(peer: PeerSession): { sealed: Map<string, Seal>; attested: Map<string, Ranked> } {
     let known = this.theirs.get(peer)
-    if (!known) this.theirs.set(peer, (known = new Map()))
+    if (!known) this.theirs.set(peer, (known = { sealed: new Map(), attested: new Map() }))
     return known
   }
 
