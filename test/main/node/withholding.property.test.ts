@@ -10,13 +10,18 @@
  * - withholds: edits under a replica of her own that she never seals, sent to one honest node (or the
  *   same stream to two), which types right after them. Before attestations, what she sent and all
  *   typed beside it reached only those nodes, for good;
- * - seals some of those streams late, or a part of one (what she sent: her seal agrees);
+ * - sends two different unsealed streams of one replica (the same mark at two places) to two nodes,
+ *   each of which types right after its copy: equivocation without seals;
+ * - seals some of those streams late, or a part of one (what she sent the first node: her seal
+ *   agrees with it), to one of the nodes she sent it to. Where she sent two streams, every node must
+ *   end with her sealed prefix and, past it, the best attested stream;
  * - forges ops under an honest node's replica with its next counters (never applied: seals);
  * - replays what she sent.
  *
  * After anti-entropy the honest nodes must hold the same text and version vectors, every honest
  * token, every withheld edit that was typed beside, no forged text, and show the same counters as
- * attested by the same member.
+ * attested by the same member. A failure shows each node's text, version vector and the digest of
+ * each replica's stream, and the node's log lines about the document.
  *
  * Seeds: MESHPAD_SEEDS (default 300; each waits out the seal and attestation waits) from 1, or one seed
  * with MESHPAD_SEED. Seeds run 10 at a time on
@@ -72,33 +77,45 @@ async function runSeed(w: World, seed: number): Promise<void> {
     const to = w.m.ws.session(target.self)
     if (!to?.isAuthenticated(docId)) continue
     if (what < 0.8) {
-      // Withholding: her edits, unsealed, to the target (and, the same stream, to another node).
+      // Withholding: her edits, unsealed, to the target (and to another node: the same stream, or
+      // another one, the same mark at another place).
       const nonce = Uint8Array.from({ length: 8 }, () => Math.floor(random() * 256))
       const claim = makeSeal(docId, fromHex(w.m.self), nonce, 0, EMPTY_DIGEST, w.m.sign)
       const branch = new TextDoc(claim.replica)
       branch.applyRemote(mDoc.durable.allTextOps())
       const mark = `[W${step}]`
+      const base = mDoc.durable.allTextOps()
       const ops = branch.localInsert(pick(cutsOf(mDoc.text)), mark)
       const other = honest.find((n) => n !== target && w.m.ws.session(n.self)?.isAuthenticated(docId))
-      const nodes = random() < 0.3 && other ? [target, other] : [target]
-      for (const node of nodes) {
+      const how = other ? random() : 1
+      const streams: [typeof target, Uint8Array][] = [[target, ops]]
+      if (other && how < 0.3) streams.push([other, ops])
+      else if (other && how < 0.5) {
+        const twin = new TextDoc(claim.replica)
+        twin.applyRemote(base)
+        streams.push([other, twin.localInsert(pick(cutsOf(mDoc.text)), mark)])
+      }
+      const nodes = streams.map(([node]) => node)
+      for (const [node, batch] of streams) {
         const s = w.m.ws.session(node.self)!
         s.sendUpdate(docId, Channel.Seals, encodeSeals([claim]))
-        s.sendUpdate(docId, Channel.Text, ops)
-        sent.push({ to: s, batch: ops })
+        s.sendUpdate(docId, Channel.Text, batch)
+        sent.push({ to: s, batch })
       }
-      const d = target.ws.doc(docId)!
-      await until(`${target.name} took her edits`, () => d.text.includes(mark), 150).catch(() => undefined)
-      const at = d.text.indexOf(mark)
-      if (at >= 0) {
+      for (const [k, node] of nodes.entries()) {
+        const d = node.ws.doc(docId)!
+        await until(`${node.name} took her edits`, () => d.text.includes(mark), 150).catch(() => undefined)
+        const at = d.text.indexOf(mark)
+        if (at < 0 || (k > 0 && how < 0.3)) continue
         // Typed right after her characters: its origin is one of hers.
-        const token = `<${seed}.${step}${target.name}>`
+        const token = `<${seed}.${step}${node.name}>`
         tokens.push(token)
-        withheld.push({ mark, replica: claim.replica })
+        if (k === 0) withheld.push({ mark, replica: claim.replica })
         await d.insert(at + mark.length, token)
       }
       if (random() < 0.25) {
-        // She seals at last, all of it or a part (what she sent: her seal agrees with it).
+        // She seals at last, all of it or a part, of what she sent the target (her seal agrees with
+        // it; where the other node took another stream, the seal disagrees with that one).
         const counter = random() < 0.5 ? mark.length : 1 + Math.floor(random() * mark.length)
         const seal = makeSeal(
           docId,
@@ -140,6 +157,16 @@ async function runSeed(w: World, seed: number): Promise<void> {
         return `${JSON.stringify(d.text)} ${sorted(d.textVersion())} ${streams.join(' ')}`
       })
       .join('\n')
+  // Each node's last log lines that name the document or one of its replicas.
+  const logs = (): string => {
+    const names = [docId.slice(0, 8), ...Object.keys(docs[0]!.textVersion())]
+    return honest
+      .map((n) => {
+        const mine = n.logs.filter((l) => names.some((name) => l.includes(name)))
+        return [`--- ${n.name}`, ...mine.slice(-40)].join('\n')
+      })
+      .join('\n')
+  }
   // Judged twice, 300 ms apart: what mallory sent may still be on its way the first time.
   for (const pause of [0, 300]) {
     await sleep(pause)
@@ -151,7 +178,7 @@ async function runSeed(w: World, seed: number): Promise<void> {
       },
       15_000,
     ).catch((err: unknown) => {
-      throw new Error(`seed ${seed}: ${String(err)}\n${state()}`, { cause: err })
+      throw new Error(`seed ${seed}: ${String(err)}\n${state()}\n${logs()}`, { cause: err })
     })
   }
   // The same counters shown as attested, by the same member, once each honest node sealed what it
