@@ -81,10 +81,10 @@ async function runSeed(w: World, seed: number): Promise<void> {
       // another one, the same mark at another place).
       const nonce = Uint8Array.from({ length: 8 }, () => Math.floor(random() * 256))
       const claim = makeSeal(docId, fromHex(w.m.self), nonce, 0, EMPTY_DIGEST, w.m.sign)
-      const branch = new TextDoc(claim.replica)
-      branch.applyRemote(mDoc.durable.allTextOps())
-      const mark = `[W${step}]`
       const base = mDoc.durable.allTextOps()
+      const branch = new TextDoc(claim.replica)
+      branch.applyRemote(base)
+      const mark = `[W${step}]`
       const ops = branch.localInsert(pick(cutsOf(mDoc.text)), mark)
       const other = honest.find((n) => n !== target && w.m.ws.session(n.self)?.isAuthenticated(docId))
       const how = other ? random() : 1
