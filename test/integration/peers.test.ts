@@ -506,6 +506,9 @@ describe('peer nodes in this process over TCP + Noise on 127.0.0.1', () => {
     )
     expect(opCount(aliceDoc.textVersion())).toBeGreaterThan(20_000)
     expect(ratio).toBeLessThanOrEqual(1.5)
+    // Honest concurrent edits: both hold one order, so neither rebuilds (src/main/node/text-order.ts).
+    expect(aliceDoc.textOrder()).toEqual(bobDoc.textOrder())
+    for (const node of [alice, bob]) expect(node.log.lines.join('\n')).not.toMatch(/canonical order/)
   }, 60_000)
 
   it('repairs a lost hello: a link whose first frame was dropped still syncs', async () => {
