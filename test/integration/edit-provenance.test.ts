@@ -85,6 +85,10 @@ describe('edits bound to their author, over TCP + Noise on 127.0.0.1', () => {
     await cluster.closeAll()
   })
   afterAll(() => cluster.closeAll())
+  /** Anti-entropy now, on every node (the tests' nodes run none of their own). */
+  const syncAll = (): void => {
+    for (const n of cluster.nodes) n.node.workspace.syncAll()
+  }
 
   /** owner — ed — carol, and mallory (an editor) connected to ed and carol. */
   async function setUp(text: string, options: { sealWaitMs?: number } = {}) {
@@ -299,9 +303,6 @@ describe('edits bound to their author, over TCP + Noise on 127.0.0.1', () => {
     // Nobody vouches for her ops yet: carol holds them, and ed's insert waits for them at the owner.
     await sleep(100)
     for (const d of [doc, carolDoc]) expect(d.text).not.toContain('<ed>')
-    const syncAll = (): void => {
-      for (const n of cluster.nodes) n.node.workspace.syncAll()
-    }
     await until(
       'ed and carol flag her',
       () => {
@@ -385,9 +386,6 @@ describe('edits bound to their author, over TCP + Noise on 127.0.0.1', () => {
   it('7. a member that attests a made-up tail of the owner’s replica: it is shown as hers, and the owner’s edits go on past it, on every peer', async () => {
     const { owner, doc, edDoc, carolDoc, mallory, atCarol } = await setUp('Attested.\n', { sealWaitMs: 300 })
     const replica = doc.durable.replica
-    const syncAll = (): void => {
-      for (const n of cluster.nodes) n.node.workspace.syncAll()
-    }
     await until('carol has the owner’s text', () => carolDoc.text === doc.text, 5_000)
     // Mallory writes ops under the owner's replica past its counter and signs, as an attester, that
     // she took them from the owner.
@@ -515,9 +513,6 @@ describe('edits bound to their author, over TCP + Noise on 127.0.0.1', () => {
     for (const c of [atEd, atCarol]) c.send(update(doc.docId, Channel.Seals, encodeSeals(sealed)))
     await Promise.all([processed(atEd), processed(atCarol)])
     const expected = all.canonical().toString()
-    const syncAll = (): void => {
-      for (const n of cluster.nodes) n.node.workspace.syncAll()
-    }
     await until(
       () => `one text everywhere: ${JSON.stringify([doc.text, edDoc.text, carolDoc.text, expected])}`,
       () => {
