@@ -285,9 +285,9 @@ describe('edits bound to their author, over TCP + Noise on 127.0.0.1', () => {
   })
 
   it('5. a member that never seals its edits: flagged as withholding, and her edits, with what ed typed beside them, reach everyone attested by ed', async () => {
-    const { owner, doc, ed, carol, edDoc, carolDoc, mallory, atEd } = await setUp('Withheld.\n', {
-      sealWaitMs: 300,
-    })
+    const world = await setUp('Withheld.\n', { sealWaitMs: 300 })
+    const { ed, carol, edDoc, carolDoc, mallory, atEd } = world
+    let { owner, doc } = world
     const nonce = new Uint8Array(randomBytes(8))
     const claim = makeSeal(doc.docId, fromHex(mallory.key), nonce, 0, EMPTY_DIGEST, mallory.sign)
     const hers = new TextDoc(claim.replica)
@@ -335,6 +335,12 @@ describe('edits bound to their author, over TCP + Noise on 127.0.0.1', () => {
     expect(doc.attestedOf(claim.replica)[0]).toMatchObject({ from: 1, to: 9 })
     expect([ed.self, carol.self]).toContain(doc.attestedOf(claim.replica)[0]!.by)
     expect(owner.log.lines.some((l) => /malformed/.test(l))).toBe(false)
+    // Kept on disk: the owner, restarted, shows the same range at once, before any peer offers it again.
+    const shown = JSON.stringify(doc.attestedOf(claim.replica))
+    owner = await cluster.restart(owner, { sealWaitMs: 300 })
+    doc = await owner.node.workspace.openDoc(doc.docId)
+    expect(JSON.stringify(doc.attestedOf(claim.replica))).toBe(shown)
+    expect(doc.text).toBe(edDoc.text)
     // She seals at last (what she sent): the flag goes, and nothing changes.
     const digest = streamDigest(hers, claim.replica, 9)!
     const seal = makeSeal(doc.docId, claim.device, claim.nonce, 9, digest, mallory.sign)

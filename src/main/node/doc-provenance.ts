@@ -159,6 +159,9 @@ export class DocProvenance {
       askSeal: (replica, counter) => {
         for (const s of host.peers()) s.sendSealRequest(durable.docId, replica, counter)
       },
+      storedAttested: durable.attestedRecords(),
+      storeAttested: (replica, record) =>
+        void durable.storeAttested(replica, record).catch((err: unknown) => host.error(err as Error)),
     })
     this.resumePool = [...host.resumable]
     durable.signPropsWith(propSigner(durable.docId, host.sign))

@@ -34,6 +34,7 @@ import type { Sign } from '../../shared/members/member-op'
 import type { PeerSession } from '../../shared/sync/session'
 import type { TextView } from '../storage/durable-doc'
 import type { Provenance } from './provenance'
+import { decodeAttestedRecord, encodeAttestedRecord } from './attested-record'
 import type { Seal } from './replica-seal'
 import {
   attestPayload,
@@ -97,6 +98,10 @@ export interface ForksHost {
   tookTail(replica: string, range: Attested): void
   /** Asks every peer for the latest seal of `replica` (its device answers with its own). */
   askSeal(replica: string, counter: number): void
+  /** What was kept of attested versions at the last run (`storeAttested`), to take up again. */
+  readonly storedAttested: readonly Uint8Array[]
+  /** Keeps what this node holds of an attested version of `replica` on disk (empty: none any more). */
+  storeAttested(replica: string, record: Uint8Array): void
 }
 
 /** Counters of a replica that stand in on an attested version, and the member who attested them (hex). */
@@ -157,7 +162,32 @@ export class Forks {
    */
   private readonly ranges = new Map<string, Attested>()
 
-  constructor(private readonly host: ForksHost) {}
+  constructor(private readonly host: ForksHost) {
+    for (const bytes of host.storedAttested) this.restore(bytes)
+  }
+
+  /**
+   * Takes up an attested version kept at the last run: the counters that stand on its attester's
+   * word (history shows them so), and the version to offer peers. Not if its device sealed as far
+   * since, or the text no longer holds them (its replica was rebuilt on a sealed version).
+   */
+  private restore(bytes: Uint8Array): void {
+    const record = decodeAttestedRecord(bytes)
+    if (!record) return
+    const { replica, range, version } = record
+    const sealed = this.host.provenance.sealOf(replica)?.counter ?? 0
+    if (range.to <= sealed || this.host.text().seenOf(replica) < range.to) return
+    this.ranges.set(replica, range)
+    if (version && version.seal.counter > sealed) this.keepAttested(version)
+  }
+
+  /** Keeps on disk what this node holds of an attested version of `replica`: its range and version. */
+  private remember(replica: string): void {
+    const range = this.ranges.get(replica)
+    if (!range) return
+    const version = this.attested.get(replica) ?? null
+    this.host.storeAttested(replica, encodeAttestedRecord({ replica, range, version }))
+  }
 
   /** Versions from a peer: checked, then they may flag their device, extend or rebuild a replica. */
   receive(batch: Uint8Array, from: PeerSession): Promise<void> {
@@ -248,6 +278,7 @@ export class Forks {
       attester: self,
     })
     this.ranges.set(replica, { from: claim.counter + 1, to: seen, by: toHex(self) })
+    this.remember(replica)
     this.host.log(`${replica} attested up to ${seen}: ${why}`)
     return true
   }
@@ -426,6 +457,7 @@ export class Forks {
     }
     provenance.rebuilt(replica)
     this.keepAttested(v)
+    this.remember(replica)
     if (provenance.isOwn(replica)) this.host.tookTail(replica, range)
     this.host.log(`${replica}: counters ${sealed + 1}–${counter} taken as attested by ${by.slice(0, 8)}`)
     this.offerAll()
@@ -573,6 +605,7 @@ export class Forks {
     if (v && v.seal.counter <= (this.host.provenance.sealOf(replica)?.counter ?? 0)) {
       this.attested.delete(replica) // its device sealed as far since
       this.attestedBytes -= v.ops!.length
+      this.host.storeAttested(replica, new Uint8Array(0))
       return undefined
     }
     return v

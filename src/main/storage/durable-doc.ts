@@ -27,7 +27,7 @@
  * old ops, the history view). Snapshots of the two earlier forms (`TextDoc.save()`, and every op as one
  * batch) still open; the next compaction rewrites them.
  */
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import {
   CrdtDecodeError,
   LwwMap,
@@ -359,7 +359,23 @@ export class DurableDoc {
 
   /** The seals stored, latest per key, as given to `storeSeal`. */
   seals(): Uint8Array[] {
-    return [...this.sealMap.values()]
+    return [...this.sealMap].filter(([key]) => !key.startsWith(ATTESTED_KEY)).map(([, seal]) => seal)
+  }
+
+  /** The attested-version records stored, latest per replica, as given to `storeAttested`. */
+  attestedRecords(): Uint8Array[] {
+    return [...this.sealMap]
+      .filter(([key, record]) => key.startsWith(ATTESTED_KEY) && record.length > 0)
+      .map(([, record]) => record)
+  }
+
+  /**
+   * Stores what this node keeps of an attested version of `replica` (forks.ts), or forgets it (an
+   * empty record: its device sealed as far since). Kept with the seals, latest per replica; resolves
+   * once durable.
+   */
+  storeAttested(replica: string, record: Uint8Array): Promise<void> {
+    return this.storeSeal(attestedKey(replica), record)
   }
 
   /** Stores the latest seal under `key` (a replica ID); resolves once durable. */
@@ -726,6 +742,14 @@ function decodeSnapshotPayload(
     tree: version >= 4 ? payload.subarray(sealsEnd) : null,
   }
 }
+
+/**
+ * Attested-version records share the seals' records under keys of their own: a digest of the replica
+ * ID, longer than any replica ID may be (MAX_REPLICA_LENGTH), so that no replica's seal key is one.
+ */
+const ATTESTED_KEY = 'attested:'
+const attestedKey = (replica: string): string =>
+  ATTESTED_KEY + createHash('sha256').update(replica).digest('hex')
 
 /** `(u8 key length | key | u32 seal length | seal)*`: seals by key, opaque to storage. */
 function encodeSealRecords(entries: readonly (readonly [string, Uint8Array])[]): Uint8Array {
