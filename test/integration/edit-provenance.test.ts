@@ -36,6 +36,9 @@
  *    so the two held the same ops in different sequences for good. Their sync requests now carry a
  *    digest of the sequence; they notice, rebuild in canonical order (src/main/node/text-order.ts),
  *    and all three hold one text, the one the canonical order gives.
+ * 9. As 7, against a window's replica while the window types: its keystrokes arrive under counters the
+ *    owner took from her tail meanwhile. They are typed again where the window made them (retype.ts),
+ *    so none is lost, and the window is told to open the text again.
  */
 import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
@@ -335,8 +338,10 @@ describe('edits bound to their author, over TCP + Noise on 127.0.0.1', () => {
     expect(doc.attestedOf(claim.replica)[0]).toMatchObject({ from: 1, to: 9 })
     expect([ed.self, carol.self]).toContain(doc.attestedOf(claim.replica)[0]!.by)
     expect(owner.log.lines.some((l) => /malformed/.test(l))).toBe(false)
-    // Kept on disk: the owner, restarted, shows the same range at once, before any peer offers it again.
+    // Kept on disk (once the text holds the ops): the owner, restarted, shows the same range at once,
+    // before any peer offers it again.
     const shown = JSON.stringify(doc.attestedOf(claim.replica))
+    await until('the owner stored it', () => doc.durable.attestedRecords().length === 1, 5_000)
     owner = await cluster.restart(owner, { sealWaitMs: 300 })
     doc = await owner.node.workspace.openDoc(doc.docId)
     expect(JSON.stringify(doc.attestedOf(claim.replica))).toBe(shown)
@@ -447,6 +452,58 @@ describe('edits bound to their author, over TCP + Noise on 127.0.0.1', () => {
     log(
       `a made-up attested tail is shown as mallory's; the owner's edits went on past it: ${JSON.stringify(doc.text)}`,
     )
+  })
+
+  it('9. a made-up tail of a window’s replica taken while the window types: its keystrokes are typed again where it made them, none lost', async () => {
+    const { owner, doc, edDoc, carolDoc, mallory, atCarol } = await setUp('Attested.\n', { sealWaitMs: 300 })
+    // The window: a replica of the owner's device, made and pushed as the app's windows do.
+    const window = new TextDoc(doc.mintReplica())
+    const replica = window.replica
+    window.applyRemote(doc.durable.allTextOps())
+    await doc.applyLocalBatch(window.localInsert(0, 'one '))
+    await until('carol has the window’s edit', () => carolDoc.text === 'one Attested.\n', 5_000)
+    // Mallory attests a made-up tail of the window's replica, past what it pushed.
+    const claim = doc.durable
+      .seals()
+      .flatMap((b) => decodeSeals(b))
+      .find((x) => x.replica === replica)!
+    const fake = new TextDoc(replica)
+    fake.applyRemote(doc.durable.allTextOps())
+    fake.localInsert(fake.length, 'MADE UP')
+    const n = fake.seenOf(replica)
+    const digest = streamDigest(fake, replica, n)!
+    const signature = mallory.sign(attestPayload(doc.docId, replica, n, digest, fromHex(mallory.key)))
+    const lie = { seal: { ...claim, counter: n, digest, signature }, ops: fake.changesSince({}), held: true }
+    atCarol.send(
+      update(doc.docId, Channel.Versions, encodeVersions([{ ...lie, attester: fromHex(mallory.key) }])),
+    )
+    // The window types meanwhile; its edits reach the owner once it has taken her counters.
+    const typed = [window.localInsert(4, 'two '), window.localInsert(8, 'three ')]
+    await until(
+      'the owner took her tail',
+      () => {
+        syncAll()
+        return doc.text.endsWith('MADE UP')
+      },
+      10_000,
+    )
+    let resets = 0
+    doc.on('reset', () => resets++)
+    for (const batch of typed) await doc.applyLocalBatch(batch)
+    const expected = 'one two three Attested.\nMADE UP'
+    expect(doc.text).toBe(expected)
+    expect(resets).toBeGreaterThan(0)
+    expect(owner.log.lines.some((l) => /typed again/.test(l))).toBe(true)
+    await until(
+      () => `one text everywhere: ${JSON.stringify([doc.text, edDoc.text, carolDoc.text])}`,
+      () => {
+        syncAll()
+        return [edDoc, carolDoc].every((d) => d.text === expected)
+      },
+      10_000,
+    )
+    expectInStep([doc, edDoc, carolDoc])
+    log(`a window's keystrokes under counters taken meanwhile were typed again: ${JSON.stringify(doc.text)}`)
   })
 
   it('8. the same ops in different orders: peers notice at their next sync request and rebuild in canonical order', async () => {

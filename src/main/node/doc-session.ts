@@ -29,6 +29,7 @@ import { isAttested, type Attested } from './forks'
 import { decodeSeals, type Seal } from './replica-seal'
 import { AUTHOR_PREFIX } from './signed-props'
 import { canEdit, parseMember, type MemberRecord, type MemberRole } from './members'
+import { Retype } from './retype'
 import { TextOrder } from './text-order'
 
 /** What only this device knows about a document: its keys, and peers trusted while joining. */
@@ -178,6 +179,12 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   private readonly authors: DocProvenance
   /** The text's order compared with peers', and rebuilt in canonical order where it differs. */
   private readonly order: TextOrder
+  /** A window's edits whose counters were taken meanwhile (a made-up attested tail), typed again. */
+  private readonly retype = new Retype({
+    text: () => this.durable.text,
+    insert: (index, text) => this.insert(index, text),
+    delete: (index, length) => this.delete(index, length),
+  })
 
   constructor(
     readonly durable: DurableDoc,
@@ -873,7 +880,8 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   async applyLocalBatch(batch: Uint8Array): Promise<TextChange[]> {
     this.requireEdit()
     // Only this device's replicas (the UI's, a disk merge's) may make ops here: the node vouches for them.
-    const { replicas, ops } = decodeTextOps(batch)
+    const decoded = decodeTextOps(batch)
+    const { replicas, ops } = decoded
     const authors = [...new Set(ops.map((op) => replicas[op.agent]!))]
     const stranger = authors.find((replica) => !this.authors.isOwn(replica))
     if (stranger !== undefined) {
@@ -882,6 +890,14 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       )
     }
     await Promise.all(authors.map((replica) => this.registerAuthor(replica)))
+    if (this.retype.needed(decoded)) {
+      this.deps.log(
+        `${authors.join(', ')}: counters taken meanwhile (an attested tail): the edits typed again`,
+      )
+      const changes = await this.retype.apply(decoded)
+      this.emit('reset') // the window shows its own characters where this node now holds others
+      return changes
+    }
     const staged = this.durable.stageText(batch)
     await this.sendLocal(batch, staged, staged.value, authors)
     return staged.value
