@@ -10,6 +10,9 @@
  * 2. Resync. Two nodes each make 10,000 single-character edits while apart, then one dials the other:
  *    the time from `add` to both holding the same text and version, and the bytes on the wire for it
  *    (handshake included) against the encoded size of what each side lacked.
+ * 3. What binding edits to their authors costs (issue 12): an Ed25519 seal signed and checked, the
+ *    stream digest per op, and a catch-up of the automerge-paper trace checked against its author's
+ *    seal (the digest of its whole stream and one signature check), beside replaying it.
  * Targets (issue 5): keystroke p99 under 5 ms, resync under 200 ms.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -17,9 +20,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { seededRandom, type Random } from '../src/shared/random'
 import type { DocSession } from '../src/main/node/doc-session'
+import { memberCrypto, signerFor } from '../src/main/node/crypto'
 import { decodeInvite } from '../src/main/node/invite-code'
+import { streamDigest } from '../src/main/node/provenance'
+import { makeSeal, sealPayload } from '../src/main/node/replica-seal'
+import SecretStream from '@hyperswarm/secret-stream'
 import { PeerNode } from '../src/main/node/peer-node'
 import { toHex } from '../src/shared/sync/hex'
+import { loadTrace } from './crdt-libs'
 import { median, percentile } from './stats'
 import type { BenchSuite } from './suites'
 
@@ -268,11 +276,60 @@ async function resync(): Promise<void> {
   console.log(`  target: resync under ${TARGET_RESYNC_MS} ms: ${ms < TARGET_RESYNC_MS ? 'met' : 'NOT MET'}`)
 }
 
+/**
+ * A seal signs the digest of its replica's op stream (src/main/node/replica-seal.ts, provenance.ts):
+ * a device seals once a pause in its typing, a peer checks one seal per replica it takes ops of.
+ */
+async function trustCost(): Promise<void> {
+  const { TextDoc } = await import('../src/shared/crdt')
+  const trace = loadTrace()
+  const doc = new TextDoc('paper001')
+  const replayStart = performance.now()
+  for (const [pos, del, text] of trace.patches) {
+    if (del > 0) doc.localDelete(pos, del)
+    if (text.length > 0) doc.localInsert(pos, text)
+  }
+  const replayMs = performance.now() - replayStart
+  if (doc.toString() !== trace.endContent) throw new Error('bench: the replay of automerge-paper differs')
+  const ops = doc.seenOf(doc.replica)
+  const device = SecretStream.keyPair()
+  const sign = signerFor(device)
+  const docId = 'b'.repeat(32)
+  const nonce = new Uint8Array(8)
+  const digests: number[] = []
+  let digest: Uint8Array | null = null
+  for (let i = 0; i < 5; i++) {
+    const start = performance.now()
+    digest = streamDigest(doc, doc.replica, ops)
+    digests.push(performance.now() - start)
+  }
+  const timed = (n: number, f: () => void): number => {
+    const start = performance.now()
+    for (let i = 0; i < n; i++) f()
+    return ((performance.now() - start) * 1000) / n
+  }
+  let seal = makeSeal(docId, device.publicKey, nonce, ops, digest!, sign)
+  const signUs = timed(200, () => (seal = makeSeal(docId, device.publicKey, nonce, ops, digest!, sign)))
+  const payload = sealPayload(docId, seal.replica, ops, digest!)
+  const verifyUs = timed(200, () => memberCrypto.verify(device.publicKey, payload, seal.signature))
+  const digestMs = median(digests)
+  console.log(
+    `  a seal: Ed25519 sign ${signUs.toFixed(0)} µs, check ${verifyUs.toFixed(0)} µs (one per pause in a` +
+      ` device's typing, one check per replica a peer takes ops of)`,
+  )
+  console.log(
+    `  stream digest: ${((digestMs * 1000) / ops).toFixed(2)} µs per op; a catch-up of automerge-paper` +
+      ` (${ops.toLocaleString('en')} ops) checked against its seal: ${(digestMs + verifyUs / 1000).toFixed(1)} ms` +
+      ` (median of ${digests.length}), beside ${replayMs.toFixed(0)} ms to replay it`,
+  )
+}
+
 export const syncSuite: BenchSuite = {
   name: 'sync',
   description: `keystroke latency among ${PEERS} peers over encrypted loopback TCP; resync of 2 × ${OFFLINE_EDITS} offline edits`,
   async run() {
     await keystrokeLatency()
     await resync()
+    await trustCost()
   },
 }
