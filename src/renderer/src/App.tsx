@@ -219,9 +219,13 @@ export function App(): React.JSX.Element {
    */
   const reopen = useCallback(
     (docId: string): void => {
-      if (openedRef.current?.docId === docId) void open(api.openDocument(docId))
+      if (openedRef.current?.docId !== docId) return
+      // No more ops to the old replica (a 'reset' has done this already): those applied before the
+      // reply are in its state, and those after it are kept for the new editor (DocEvents.expect).
+      events.forget(docId)
+      void open(api.openDocument(docId))
     },
-    [api, open],
+    [api, open, events],
   )
 
   const runCommand = useCallback((command: EditorCommand): void => {

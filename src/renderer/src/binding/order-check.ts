@@ -32,6 +32,7 @@ export interface OrderCheckDeps {
 
 /** SHA-256 of the order of `text` with WebCrypto: the bytes, and so the digest, its node's TextOrder has. */
 export async function orderDigest(text: OrderedText): Promise<Uint8Array> {
+  // A fresh array over its own ArrayBuffer (never a shared one), as WebCrypto's BufferSource asks.
   const bytes = orderBytes(text) as Uint8Array<ArrayBuffer>
   return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))
 }
