@@ -228,6 +228,12 @@ export interface SaveAsOptions {
   readonly overwrite?: boolean
 }
 
+/**
+ * Whether the node holds the text in the order a window's replica holds it (`checkOrder`): 'unknown'
+ * when their text versions differ, so that there is nothing to compare yet.
+ */
+export type TextOrderAnswer = 'same' | 'differs' | 'unknown'
+
 /** Whether two statuses say the same (the node skips sending, the window skips rendering, a repeat). */
 export const sameDocStatus = (a: DocStatus, b: DocStatus): boolean =>
   (Object.keys(a) as (keyof DocStatus)[]).every((k) => a[k] === b[k])
@@ -242,6 +248,18 @@ export interface MeshpadApi {
   openDocument(docId: string): Promise<ApiResult<OpenedDoc>>
   /** A batch made by the renderer's replica; resolves once it is durable (and sent to peers). */
   pushOps(docId: string, batch: Uint8Array): Promise<ApiResult<DocStatus>>
+  /**
+   * Whether the node holds the document's text in the order of the window's replica: `version` is the
+   * replica's text version vector (replica ID → highest counter) and `digest` the SHA-256 of its order
+   * (src/shared/crdt/order-digest.ts). A window's own keystroke integrated beside a crafted insert that
+   * arrived meanwhile can leave it in another order than its node's; on 'differs' it opens the
+   * document again, as on `reset` (docs/PROTOCOL.md, "Canonical order").
+   */
+  checkOrder(
+    docId: string,
+    version: Readonly<Record<string, number>>,
+    digest: Uint8Array,
+  ): Promise<ApiResult<TextOrderAnswer>>
   save(docId: string): Promise<ApiResult<DocStatus>>
   /**
    * Writes the document to `path` and links it there. An existing file that is not the document's own
@@ -307,6 +325,7 @@ export const API_REQUESTS: readonly ApiRequest[] = [
   'openFile',
   'openDocument',
   'pushOps',
+  'checkOrder',
   'save',
   'saveAs',
   'status',

@@ -33,6 +33,7 @@ import { notAFile, StorageError } from '../storage/errors'
 import { FileLinks } from '../storage/file-links'
 import { errnoCode, nodeFs, type StorageFs } from '../storage/fs-layer'
 import { LinkedFile, type FileText, type LinkedFileOptions } from '../storage/linked-file'
+import { answerOrderQuestion, readOrderQuestion } from './check-order'
 import { Collaboration } from './collab-service'
 import { workspaceDocs } from './workspace-files'
 
@@ -62,6 +63,7 @@ type DocumentRequests = Pick<
   | 'openFile'
   | 'openDocument'
   | 'pushOps'
+  | 'checkOrder'
   | 'save'
   | 'saveAs'
   | 'status'
@@ -242,6 +244,12 @@ export class AppService {
           client.pushed.add(batch)
           await d.session.applyLocalBatch(batch)
           return told(this.status(d))
+        }),
+      checkOrder: (docId, version, digest) =>
+        run(async () => {
+          const id = this.requireDocId(docId)
+          const question = readOrderQuestion(version, digest)
+          return answerOrderQuestion((await this.track(id)).session, question)
         }),
       save: (docId) =>
         run(async () => told(await this.save(await this.track(this.requireDocId(docId)), null))),

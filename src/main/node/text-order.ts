@@ -18,6 +18,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { TextDoc, VersionVector } from '../../shared/crdt'
+import { forEachOrderChunk } from '../../shared/crdt/order-digest'
 import { sameBytes } from '../net/pairing'
 
 export const REBUILD_INTERVAL_MS = 10_000
@@ -52,21 +53,13 @@ export class TextOrder {
 
   constructor(private readonly deps: TextOrderDeps) {}
 
-  /** SHA-256 of the text's sequence of IDs, tombstones included, as runs (TextDoc.forEachRun). */
+  /** SHA-256 of the text's sequence of IDs, tombstones included, as runs (src/shared/crdt/order-digest.ts). */
   digest(): Uint8Array {
     const now = this.state()
     if (this.cached?.doc === now.doc && this.cached.ops === now.ops) return this.cached.digest
     const hash = createHash('sha256')
-    let chunk = ''
-    now.doc.forEachRun((replica, counter, length) => {
-      // Length-prefixed: replica IDs come from peers, and no two sequences may encode alike.
-      chunk += `${replica.length}:${replica}${counter},${length};`
-      if (chunk.length >= 1 << 16) {
-        hash.update(chunk)
-        chunk = ''
-      }
-    })
-    hash.update(chunk)
+    // The encoding windows hash too (order-digest.ts), fed in chunks: the text is never copied whole.
+    forEachOrderChunk(now.doc, (chunk) => hash.update(chunk))
     const digest = new Uint8Array(hash.digest())
     this.cached = { ...now, digest }
     return digest

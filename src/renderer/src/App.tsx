@@ -213,6 +213,21 @@ export function App(): React.JSX.Element {
     setStatus((prev) => (prev && sameDocStatus(prev, s) ? prev : s))
   }, [])
 
+  /**
+   * Opens the window's document again: its replica no longer follows the node's text (the node rebuilt
+   * it, or holds it in another order: binding/order-check.ts), and a fresh one from the node's state does.
+   */
+  const reopen = useCallback(
+    (docId: string): void => {
+      if (openedRef.current?.docId !== docId) return
+      // No more ops to the old replica (a 'reset' has done this already): those applied before the
+      // reply are in its state, and those after it are kept for the new editor (DocEvents.expect).
+      events.forget(docId)
+      void open(api.openDocument(docId))
+    },
+    [api, open, events],
+  )
+
   const runCommand = useCallback((command: EditorCommand): void => {
     if (command === 'share') return setPanel('share')
     const v = editorRef.current?.view
@@ -230,11 +245,9 @@ export function App(): React.JSX.Element {
         error: setMessage,
         command: runCommand,
         open: openTarget,
-        reset: (docId) => {
-          if (openedRef.current?.docId === docId) void open(api.openDocument(docId))
-        },
+        reset: reopen,
       }),
-    [events, runCommand, openTarget, showStatus, open, api],
+    [events, runCommand, openTarget, showStatus, reopen],
   )
 
   // What the window was opened for (the shell, or a bookmarked browser-mode URL, puts it in the fragment).
@@ -343,13 +356,18 @@ export function App(): React.JSX.Element {
   }
 
   const push = useCallback(
-    (id: string, batch: Uint8Array): void => {
-      void api.pushOps(id, batch).then((result) => {
+    (id: string, batch: Uint8Array): Promise<void> =>
+      api.pushOps(id, batch).then((result) => {
         const s = show(result)
         if (s) showStatus(s)
-      })
-    },
+      }),
     [api, show, showStatus],
+  )
+
+  const checkOrder = useCallback(
+    (id: string, version: Readonly<Record<string, number>>, digest: Uint8Array) =>
+      api.checkOrder(id, version, digest),
+    [api],
   )
 
   const saved = useCallback(
@@ -511,6 +529,8 @@ export function App(): React.JSX.Element {
                 doc={opened}
                 events={events}
                 push={push}
+                checkOrder={checkOrder}
+                onOrderDiffers={reopen}
                 onCursor={cursor.set}
                 onReady={onReady}
                 onUpdate={onEditorUpdate}

@@ -3,8 +3,9 @@ import { basicSetup } from 'codemirror'
 import { EditorView, keymap } from '@codemirror/view'
 import { indentWithTab } from '@codemirror/commands'
 import { Compartment, EditorState } from '@codemirror/state'
-import type { AuthorInfo, DocRole } from '../../shared/api'
-import { TextDoc } from '../../shared/crdt'
+import type { ApiResult, AuthorInfo, DocRole, TextOrderAnswer } from '../../shared/api'
+import { TextDoc, type VersionVector } from '../../shared/crdt'
+import { OrderCheck } from './binding/order-check'
 import { applyRemoteBatch, textDocSync } from './binding/sync'
 import { authorship, authorsChanged } from './collab/authorship'
 import { awayHighlights, catchUpChange } from './collab/away'
@@ -35,8 +36,16 @@ export interface EditorHandle {
 interface EditorProps {
   readonly doc: EditorDoc | null
   readonly events: DocEvents | null
-  /** Sends a batch of the window's replica to the node. */
-  readonly push: (docId: string, batch: Uint8Array) => void
+  /** Sends a batch of the window's replica to the node; settles once the node answered. */
+  readonly push: (docId: string, batch: Uint8Array) => Promise<unknown>
+  /** Asks the node whether it holds the text in the replica's order (the API's `checkOrder`). */
+  readonly checkOrder: (
+    docId: string,
+    version: VersionVector,
+    digest: Uint8Array,
+  ) => Promise<ApiResult<TextOrderAnswer>>
+  /** The node holds the text in another order than the replica: open the document again. */
+  readonly onOrderDiffers: (docId: string) => void
   readonly onCursor: (pos: { line: number; column: number }) => void
   /** Hears the editor once made (and null when it goes), for menu commands, presence and history. */
   readonly onReady?: (handle: EditorHandle | null) => void
@@ -88,6 +97,14 @@ export function Editor(props: EditorProps): React.JSX.Element {
     const { language, readOnly, authorship: authorsSlot } = compartments.current
     const theme = new Compartment()
     const media = darkQuery()
+    // Once the text is quiet, asks whether the node holds it in this order (binding/order-check.ts).
+    const order = doc
+      ? new OrderCheck({
+          replica,
+          ask: (version, digest) => latest.current.checkOrder(doc.docId, version, digest),
+          differs: () => latest.current.onOrderDiffers(doc.docId),
+        })
+      : null
     const view = new EditorView({
       parent: host.current,
       state: EditorState.create({
@@ -99,7 +116,7 @@ export function Editor(props: EditorProps): React.JSX.Element {
                 doc: replica,
                 push: (batch) => {
                   spentOpenings.add(doc.state)
-                  return latest.current.push(doc.docId, batch)
+                  order?.pushing(latest.current.push(doc.docId, batch))
                 },
               })
             : [],
@@ -135,7 +152,10 @@ export function Editor(props: EditorProps): React.JSX.Element {
     const unbind =
       doc && events
         ? events.bind(doc.docId, {
-            ops: (batch, catchUp) => applyRemoteBatch(view, batch, catchUp ? [catchUpChange.of(true)] : []),
+            ops: (batch, catchUp) => {
+              applyRemoteBatch(view, batch, catchUp ? [catchUpChange.of(true)] : [])
+              order?.changed()
+            },
           })
         : null
     handle.current = { view, replica, docId: doc?.docId ?? null }
@@ -144,6 +164,7 @@ export function Editor(props: EditorProps): React.JSX.Element {
     return () => {
       latest.current.onReady?.(null)
       handle.current = null
+      order?.close()
       unbind?.()
       media.removeEventListener('change', onScheme)
       view.destroy()

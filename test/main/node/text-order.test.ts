@@ -6,8 +6,6 @@
  */
 import { describe, expect, it } from 'vitest'
 import { TextDoc } from '../../../src/shared/crdt'
-import { InsertOp } from '../../../src/shared/crdt/ops'
-import { encodeTextOps } from '../../../src/shared/crdt/text-codec'
 import {
   decodeMessage,
   encodeMessage,
@@ -15,26 +13,9 @@ import {
   TEXT_ORDER_BYTES,
 } from '../../../src/shared/sync/messages'
 import { TextOrder } from '../../../src/main/node/text-order'
+import { orderDependent } from '../../support/order-dependent'
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** Batches whose order of arrival decides where e's insert lands (its origins were never neighbours). */
-function orderDependent(): { inOrder: Uint8Array[]; reordered: Uint8Array[] } {
-  const replicas = ['a', 'b', 'c', 'e']
-  const op = (agent: number, counter: number, text: string, left: number[], right: number[]): Uint8Array =>
-    encodeTextOps(replicas, [
-      new InsertOp(agent, counter, text, left[0] ?? -1, left[1] ?? 0, right[0] ?? -1, right[1] ?? 0),
-    ])
-  const a1 = op(0, 1, 'a', [], [])
-  const b1 = op(1, 1, 'b', [], [])
-  const b2 = op(1, 2, 'B', [1, 1], [])
-  const c1 = op(2, 1, 'c', [], [])
-  const c2 = op(2, 2, 'C', [2, 1], [])
-  const c3 = op(2, 3, 'x', [], [2, 1])
-  const e1 = op(3, 1, 'e', [0, 1], [])
-  const e2 = op(3, 2, 'E', [], [1, 2])
-  return { inOrder: [b1, a1, b2, c1, c2, e1, e2, c3], reordered: [e1, b2, a1, c1, e2, c3, c2, b1] }
-}
 
 function docOf(batches: readonly Uint8Array[]): TextDoc {
   const doc = new TextDoc('node')
