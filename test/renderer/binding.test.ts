@@ -3,12 +3,13 @@
  * multi-change transactions (multi-cursor typing, replacing several selections) must leave the replica
  * with exactly the editor's text, and remote changes must land where the replica says.
  */
-import { EditorSelection, EditorState } from '@codemirror/state'
+import { Compartment, EditorSelection, EditorState, StateEffect } from '@codemirror/state'
 import { describe, expect, it } from 'vitest'
 import { TextDoc } from '../../src/shared/crdt'
-import type { EditorView } from '@codemirror/view'
+import { EditorView } from '@codemirror/view'
 import {
   changeSetOf,
+  frozen,
   localBatches,
   pushAhead,
   pushedAhead,
@@ -115,5 +116,20 @@ describe('binding: a keystroke pushed ahead (typing.ts)', () => {
     for (const batch of pushed) peer.applyRemote(batch)
     expect(doc.toString()).toBe(tr.state.doc.toString())
     expect(peer.toString()).toBe('aXY')
+  })
+})
+
+describe('binding: an editor whose replica is being replaced', () => {
+  it('is frozen for good: read-only and not editable, whatever its own read-only setting says', () => {
+    const readOnly = new Compartment()
+    const state = EditorState.create({ extensions: readOnly.of(EditorState.readOnly.of(false)) })
+    expect(state.readOnly).toBe(false)
+    const after = state.update({ effects: StateEffect.appendConfig.of(frozen) }).state
+    expect(after.readOnly).toBe(true)
+    expect(after.facet(EditorView.editable)).toBe(false)
+    // The editor's own setting, changed later (a role change), does not thaw it.
+    const later = after.update({ effects: readOnly.reconfigure(EditorState.readOnly.of(false)) }).state
+    expect(later.readOnly).toBe(true)
+    expect(later.facet(EditorView.editable)).toBe(false)
   })
 })

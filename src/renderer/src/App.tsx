@@ -17,6 +17,7 @@ import {
 import { openTargetHash, parseOpenTarget, type OpenTarget } from '../../shared/open-target'
 import { docTitle } from '../../shared/doc-title'
 import { getApi, hasNode, isBrowserMode } from './bridge'
+import { freeze } from './binding/sync'
 import { awayRanges, clearAway } from './collab/away'
 import { PresenceSync } from './collab/presence-sync'
 import { restoreText } from './collab/restore'
@@ -223,6 +224,9 @@ export function App(): React.JSX.Element {
       // No more ops to the old replica (a 'reset' has done this already): those applied before the
       // reply are in its state, and those after it are kept for the new editor (DocEvents.expect).
       events.forget(docId)
+      // And none from it: what it pushed after the state was taken would never reach the new editor.
+      const old = editorRef.current
+      if (old?.docId === docId) freeze(old.view)
       void open(api.openDocument(docId))
     },
     [api, open, events],

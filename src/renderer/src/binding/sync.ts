@@ -12,11 +12,13 @@ import {
   ChangeSet,
   EditorState,
   Facet,
+  Prec,
+  StateEffect,
   Transaction,
   type Extension,
   type Text,
 } from '@codemirror/state'
-import { ViewPlugin, type EditorView, type ViewUpdate } from '@codemirror/view'
+import { EditorView, ViewPlugin, type ViewUpdate } from '@codemirror/view'
 import type { TextChange, TextDoc } from '../../../shared/crdt'
 
 export interface SyncConfig {
@@ -98,6 +100,19 @@ export function pushAhead(view: EditorView, tr: Transaction): void {
   if (!config || !tr.annotation(pushedAhead)) return
   for (const batch of localBatches(config.doc, tr.changes)) config.push(batch)
 }
+
+/**
+ * Stops the editor taking edits, for good: its replica is being replaced (the document opens again).
+ * A keystroke typed until the new editor comes would go to the old replica after the node took the
+ * state for the new one, and the node does not send a window its own ops back: the new editor would
+ * lack it. Highest precedence, so that it wins over the editor's own read-only setting.
+ */
+export function freeze(view: EditorView): void {
+  view.dispatch({ effects: StateEffect.appendConfig.of(frozen) })
+}
+
+/** What `freeze` adds to an editor's configuration. */
+export const frozen: Extension = Prec.highest([EditorState.readOnly.of(true), EditorView.editable.of(false)])
 
 /** Whether the editor's text is the replica's (a check for tests and debugging). */
 export const inSync = (state: EditorState, doc: TextDoc): boolean => state.doc.toString() === doc.toString()
