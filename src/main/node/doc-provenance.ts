@@ -36,7 +36,10 @@ import { decodeTreePart, encodeTreePart } from '../../shared/tree/tree-part'
 /** This device seals its replica's edits once they pause this long, and at least this often while they go on. */
 const SEAL_IDLE_MS = 1_000
 const SEAL_MAX_MS = 10_000
-/** A seal asked for and not come is asked for again after this long (its author may have been away). */
+/**
+ * A seal asked for and not come is asked for again after this long (its author may have been away);
+ * after the seal wait if shorter, so that a device is asked again before it is flagged as withholding.
+ */
 const SEAL_ASK_AGAIN_MS = 2_000
 /** Seal requests remembered (to send one per replica); past this, forgotten (and asked again). */
 const MAX_SEALS_ASKED = 4_096
@@ -470,7 +473,8 @@ export class DocProvenance {
     const author = this.provenance.deviceOf(replica)
     this.noteUnanswered(replica, counter, author, now)
     const asked = this.sealsAsked.get(replica)
-    if (asked && asked.counter >= counter && now - asked.at < SEAL_ASK_AGAIN_MS) return
+    const again = Math.min(SEAL_ASK_AGAIN_MS, this.host.sealWaitMs ?? SEAL_WAIT_MS)
+    if (asked && asked.counter >= counter && now - asked.at < again) return
     if (this.sealsAsked.size >= MAX_SEALS_ASKED) this.sealsAsked.clear() // a flood of made-up replicas
     this.sealsAsked.set(replica, { counter, at: now })
     for (const s of this.host.peers()) {

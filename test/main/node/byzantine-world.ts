@@ -69,12 +69,32 @@ export async function shared(w: World, title: string): Promise<{ docs: DocSessio
   await until(
     'mallory reaches everyone',
     () => {
-      w.m.ws.syncAll()
+      syncDoc(w, [w.m], docId)
       return [w.a, w.b, w.c].every((n) => w.m.ws.session(n.self)?.isAuthenticated(docId) === true)
     },
     2_000,
   ).catch(() => undefined)
   return { docs, mDoc }
+}
+
+/**
+ * An anti-entropy round of `nodes` for one document, as Workspace.syncAll runs it for each document a
+ * node holds: each asks every peer for what it lacks (or offers its proof again to a member that has
+ * not taken one yet), then asks again for the seals it waits for. A world holds the documents of every seed
+ * run on it so far: a round of syncAll costs as many as there are, this one the same for each seed.
+ */
+export function syncDoc(w: World, nodes: readonly TestNode[], docId: string): void {
+  for (const n of nodes) {
+    const doc = n.ws.doc(docId)
+    if (!doc) continue
+    for (const peer of [w.a, w.b, w.c, w.m]) {
+      const s = n.ws.session(peer.self)
+      if (!s?.ready) continue
+      if (s.isAuthenticated(docId)) s.resync(docId)
+      else if (doc.roleOf(peer.self) !== undefined) s.openDoc(docId)
+    }
+    doc.retrySeals()
+  }
 }
 
 export const sorted = (v: Record<string, number>): string => JSON.stringify(Object.entries(v).sort())
