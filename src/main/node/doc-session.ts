@@ -208,12 +208,19 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       roleOf: (device) => this.roleOf(device),
       extendVersion: async (batch) => {
         const staged = this.durable.stageText(batch, true)
+        // Seals that came ahead of ops waiting for these can be checked now, as after any batch.
+        this.authors.settle()
         this.emit('batch', batch, 'remote', false)
         await staged.durable
         if (staged.value.length > 0) this.emit('text', staged.value, 'remote')
       },
-      replaceVersion: async (replica, version) =>
-        this.rebuilt(await this.durable.replaceVersion(replica, version, (r) => this.authors.isOwn(r))),
+      replaceVersion: async (replica, version) => {
+        const done = this.rebuilt(
+          await this.durable.replaceVersion(replica, version, (r) => this.authors.isOwn(r)),
+        )
+        if (done) this.authors.settle()
+        return done
+      },
       applyVouched: (batch, from, sentTo, catchUp) =>
         void this.applyAndForward(Channel.Text, batch, from, sentTo, catchUp, true),
       broadcast: (channel, batch, except, sentTo) => this.broadcast(channel, batch, except, sentTo),
