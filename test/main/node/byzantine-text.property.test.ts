@@ -43,7 +43,7 @@ import { Channel } from '../../../src/shared/sync/messages'
 import type { PeerSession } from '../../../src/shared/sync/session'
 import type { DocSession } from '../../../src/main/node/doc-session'
 import { until } from './cluster'
-import { cutsOf, describeSeeds, rawSend, shared, sorted, type World } from './byzantine-world'
+import { cutsOf, describeSeeds, rawSend, shared, sorted, syncDoc, type World } from './byzantine-world'
 
 const EMPTY = new Uint8Array(0)
 
@@ -233,7 +233,7 @@ async function runSeed(w: World, seed: number): Promise<void> {
     await until(
       'honest nodes converge',
       () => {
-        if (!converged()) for (const n of honest) n.ws.syncAll()
+        if (!converged()) syncDoc(w, honest, docId)
         return converged()
       },
       15_000,
