@@ -73,6 +73,32 @@ async function connectAs(dev: Device, node: TcpNode, doc: DocSession): Promise<P
   return c
 }
 
+/**
+ * Mallory writes 'MADE UP' under `replica` (one of the owner's) past its counter, and signs, as an
+ * attester, that she took it from the owner: sent to `to`. The replica's counter before and after it.
+ */
+function attestMadeUpTail(
+  doc: DocSession,
+  replica: string,
+  mallory: Device,
+  to: ProtocolClient,
+): { m: number; n: number } {
+  const claim = doc.durable
+    .seals()
+    .flatMap((b) => decodeSeals(b))
+    .find((x) => x.replica === replica)!
+  const fake = new TextDoc(replica)
+  fake.applyRemote(doc.durable.allTextOps())
+  const m = fake.seenOf(replica)
+  fake.localInsert(fake.length, 'MADE UP')
+  const n = fake.seenOf(replica)
+  const digest = streamDigest(fake, replica, n)!
+  const signature = mallory.sign(attestPayload(doc.docId, replica, n, digest, fromHex(mallory.key)))
+  const lie = { seal: { ...claim, counter: n, digest, signature }, ops: fake.changesSince({}), held: true }
+  to.send(update(doc.docId, Channel.Versions, encodeVersions([{ ...lie, attester: fromHex(mallory.key) }])))
+  return { m, n }
+}
+
 function expectInStep(docs: readonly DocSession[]): void {
   const [a, ...rest] = docs
   for (const d of rest) {
@@ -400,21 +426,7 @@ describe('edits bound to their author, over TCP + Noise on 127.0.0.1', () => {
     await until('carol has the owner’s text', () => carolDoc.text === doc.text, 5_000)
     // Mallory writes ops under the owner's replica past its counter and signs, as an attester, that
     // she took them from the owner.
-    const claim = doc.durable
-      .seals()
-      .flatMap((b) => decodeSeals(b))
-      .find((x) => x.replica === replica)!
-    const fake = new TextDoc(replica)
-    fake.applyRemote(doc.durable.allTextOps())
-    const m = fake.seenOf(replica)
-    fake.localInsert(fake.length, 'MADE UP')
-    const n = fake.seenOf(replica)
-    const digest = streamDigest(fake, replica, n)!
-    const signature = mallory.sign(attestPayload(doc.docId, replica, n, digest, fromHex(mallory.key)))
-    const lie = { seal: { ...claim, counter: n, digest, signature }, ops: fake.changesSince({}), held: true }
-    atCarol.send(
-      update(doc.docId, Channel.Versions, encodeVersions([{ ...lie, attester: fromHex(mallory.key) }])),
-    )
+    const { m, n } = attestMadeUpTail(doc, replica, mallory, atCarol)
     // The owner types while the lie waits, and after: its edits take counters the lie holds too.
     await doc.insert(0, 'one ')
     await until(
@@ -463,20 +475,7 @@ describe('edits bound to their author, over TCP + Noise on 127.0.0.1', () => {
     await doc.applyLocalBatch(window.localInsert(0, 'one '))
     await until('carol has the window’s edit', () => carolDoc.text === 'one Attested.\n', 5_000)
     // Mallory attests a made-up tail of the window's replica, past what it pushed.
-    const claim = doc.durable
-      .seals()
-      .flatMap((b) => decodeSeals(b))
-      .find((x) => x.replica === replica)!
-    const fake = new TextDoc(replica)
-    fake.applyRemote(doc.durable.allTextOps())
-    fake.localInsert(fake.length, 'MADE UP')
-    const n = fake.seenOf(replica)
-    const digest = streamDigest(fake, replica, n)!
-    const signature = mallory.sign(attestPayload(doc.docId, replica, n, digest, fromHex(mallory.key)))
-    const lie = { seal: { ...claim, counter: n, digest, signature }, ops: fake.changesSince({}), held: true }
-    atCarol.send(
-      update(doc.docId, Channel.Versions, encodeVersions([{ ...lie, attester: fromHex(mallory.key) }])),
-    )
+    attestMadeUpTail(doc, replica, mallory, atCarol)
     // The window types meanwhile; its edits reach the owner once it has taken her counters.
     const typed = [window.localInsert(4, 'two '), window.localInsert(8, 'three ')]
     await until(

@@ -8,14 +8,13 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { ApiResult, TextOrderAnswer } from '../../src/shared/api'
 import { TextDoc, type VersionVector } from '../../src/shared/crdt'
 import { answerOrderQuestion, readOrderQuestion } from '../../src/main/hosts/check-order'
-import { TextOrder } from '../../src/main/node/text-order'
 import {
   OrderCheck,
   orderDigest,
   QUIET_MS,
   type OrderCheckDeps,
 } from '../../src/renderer/src/binding/order-check'
-import { orderDependent } from '../support/order-dependent'
+import { nodeOrderDigest, orderDependent } from '../support/order-dependent'
 
 function docOf(replica: string, batches: readonly Uint8Array[]): TextDoc {
   const doc = new TextDoc(replica)
@@ -23,22 +22,13 @@ function docOf(replica: string, batches: readonly Uint8Array[]): TextDoc {
   return doc
 }
 
-/** The node's digest of `doc`'s order (node:crypto, as sync requests carry it). */
-const nodeDigest = (doc: TextDoc): Uint8Array =>
-  new TextOrder({
-    text: () => doc,
-    rebuild: () => Promise.resolve(false),
-    resync: () => undefined,
-    log: () => undefined,
-  }).digest()
-
 /** A node holding `batches` in that order, answering `checkOrder` as AppService does. */
 function nodeHolding(batches: readonly Uint8Array[]) {
   const doc = docOf('node', batches)
   const asked: TextOrderAnswer[] = []
   const ask = (version: VersionVector, digest: Uint8Array): Promise<ApiResult<TextOrderAnswer>> => {
     const answer = answerOrderQuestion(
-      { textVersion: () => doc.version(), textOrder: () => nodeDigest(doc) },
+      { textVersion: () => doc.version(), textOrder: () => nodeOrderDigest(doc) },
       readOrderQuestion(version, digest),
     )
     asked.push(answer)
@@ -77,7 +67,7 @@ describe('the order digest in the window', () => {
       p.applyRemote(q.localInsert(q.length, 'q'))
     }
     for (const doc of [docOf('w', inOrder), docOf('w', reordered), p, new TextDoc('empty')]) {
-      expect(await orderDigest(doc)).toEqual(nodeDigest(doc))
+      expect(await orderDigest(doc)).toEqual(nodeOrderDigest(doc))
     }
     expect(await orderDigest(docOf('w', inOrder))).not.toEqual(await orderDigest(docOf('w', reordered)))
   })

@@ -1,11 +1,22 @@
 /**
  * Test support: a minimal set of crafted text ops whose sequence depends on the order they arrive in
  * (e's inserts name origins that were never neighbours), as a hostile member's modified client can
- * make them. Used by the node's order digest tests (test/main/node/text-order.test.ts) and the window's
+ * make them, and the node's digest of a text's order. Used by the node's order digest tests (test/main/node/text-order.test.ts) and the window's
  * (test/main/hosts/check-order.test.ts, test/renderer/order-check.test.ts).
  */
+import { TextOrder } from '../../src/main/node/text-order'
+import type { TextDoc } from '../../src/shared/crdt'
 import { InsertOp } from '../../src/shared/crdt/ops'
 import { encodeTextOps } from '../../src/shared/crdt/text-codec'
+
+/** A node's digest of `doc`'s order (TextOrder, node:crypto: what sync requests carry). */
+export const nodeOrderDigest = (doc: TextDoc): Uint8Array =>
+  new TextOrder({
+    text: () => doc,
+    rebuild: () => Promise.resolve(false),
+    resync: () => undefined,
+    log: () => undefined,
+  }).digest()
 
 /**
  * Batches whose order of arrival decides where e's insert lands, in two orders that give two texts.

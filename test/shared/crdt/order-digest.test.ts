@@ -8,15 +8,7 @@ import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { TextDoc } from '../../../src/shared/crdt'
 import { forEachOrderChunk, orderBytes } from '../../../src/shared/crdt/order-digest'
-import { TextOrder } from '../../../src/main/node/text-order'
-
-const digestOf = (doc: TextDoc): Uint8Array =>
-  new TextOrder({
-    text: () => doc,
-    rebuild: () => Promise.resolve(false),
-    resync: () => undefined,
-    log: () => undefined,
-  }).digest()
+import { nodeOrderDigest } from '../../support/order-dependent'
 
 const sha256 = (bytes: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(bytes).digest())
 
@@ -31,8 +23,8 @@ describe('the order encoding', () => {
     const expected = '3:zoë1,1;2:al1,2;3:zoë2,1;'
     expect(new TextDecoder().decode(orderBytes(zoe))).toBe(expected)
     expect(orderBytes(zoe)).toEqual(new TextEncoder().encode(expected))
-    expect(digestOf(zoe)).toEqual(sha256(orderBytes(zoe)))
-    expect(digestOf(new TextDoc('empty'))).toEqual(sha256(new Uint8Array(0)))
+    expect(nodeOrderDigest(zoe)).toEqual(sha256(orderBytes(zoe)))
+    expect(nodeOrderDigest(new TextDoc('empty'))).toEqual(sha256(new Uint8Array(0)))
   })
 
   it('comes in chunks that end between runs, and the node hashes the chunks as the whole bytes', () => {
@@ -47,7 +39,7 @@ describe('the order encoding', () => {
     expect(chunks.length).toBeGreaterThan(1)
     for (const chunk of chunks.slice(0, -1)) expect(chunk).toMatch(/^(\d+:[pq]\d+,\d+;)+$/)
     expect(new TextDecoder().decode(orderBytes(p))).toBe(chunks.join(''))
-    expect(digestOf(p)).toEqual(sha256(orderBytes(p)))
-    expect(digestOf(q)).toEqual(digestOf(p))
+    expect(nodeOrderDigest(p)).toEqual(sha256(orderBytes(p)))
+    expect(nodeOrderDigest(q)).toEqual(nodeOrderDigest(p))
   })
 })
