@@ -371,6 +371,8 @@ describe('edits bound to their author, over TCP + Noise on 127.0.0.1', () => {
     owner = await cluster.restart(owner, { sealWaitMs: 300 })
     doc = await owner.node.workspace.openDoc(doc.docId)
     expect(JSON.stringify(doc.attestedOf(claim.replica))).toBe(shown)
+    // And the version itself, rebuilt from the text and checked against its signed digest, to offer.
+    expect(owner.log.lines.some((l) => /from disk, with the version to offer/.test(l))).toBe(true)
     expect(doc.text).toBe(edDoc.text)
     // She seals at last (what she sent): the flag goes, and nothing changes.
     const digest = streamDigest(hers, claim.replica, 9)!

@@ -29,7 +29,7 @@
 import { encodeTextOps } from '../../shared/crdt/text-codec'
 import type { TextOp } from '../../shared/crdt/ops'
 import { CrdtDecodeError } from '../../shared/crdt/types'
-import { toHex } from '../../shared/sync/hex'
+import { fromHex, toHex } from '../../shared/sync/hex'
 import type { Sign } from '../../shared/members/member-op'
 import type { PeerSession } from '../../shared/sync/session'
 import type { TextView } from '../storage/durable-doc'
@@ -174,19 +174,32 @@ export class Forks {
   private restore(bytes: Uint8Array): void {
     const record = decodeAttestedRecord(bytes)
     if (!record) return
-    const { replica, range, version } = record
+    const { replica, range, seal } = record
+    const text = this.host.text()
     const sealed = this.host.provenance.sealOf(replica)?.counter ?? 0
-    if (range.to <= sealed || this.host.text().seenOf(replica) < range.to) return
+    if (range.to <= sealed || text.seenOf(replica) < range.to) return
     this.ranges.set(replica, range)
-    if (version && version.seal.counter > sealed) this.keepAttested(version)
+    const what = `${replica}: counters ${range.from}–${range.to} as attested by ${range.by.slice(0, 8)}, from disk`
+    if (!seal || seal.counter <= sealed || text.seenOf(replica) < seal.counter) return this.host.log(what)
+    // Its ops as signed, from the text: where the text holds another stream up to the device's seal
+    // (it was spliced on a sealed version), they do not give the digest, and only the range is kept.
+    const ops = opsUpTo(text, replica, seal.counter)
+    if (
+      ops.length > MAX_VERSION_OPS_BYTES ||
+      !sameDigest(versionDigest(ops, replica, seal.counter), seal.digest)
+    )
+      return this.host.log(what)
+    this.keepAttested({ seal, ops, held: true, attester: fromHex(range.by) })
+    this.host.log(`${what}, with the version to offer`)
   }
 
-  /** Keeps on disk what this node holds of an attested version of `replica`: its range and version. */
+  /** Keeps on disk what this node holds of an attested version of `replica`: its range and seal. */
   private remember(replica: string): void {
     const range = this.ranges.get(replica)
     if (!range) return
-    const version = this.attested.get(replica) ?? null
-    this.host.storeAttested(replica, encodeAttestedRecord({ replica, range, version }))
+    const version = this.attested.get(replica)
+    const seal = version && toHex(version.attester!) === range.by ? version.seal : null
+    this.host.storeAttested(replica, encodeAttestedRecord({ replica, range, seal }))
   }
 
   /** Versions from a peer: checked, then they may flag their device, extend or rebuild a replica. */
