@@ -7,6 +7,7 @@
 import { ByteReader, ByteWriter, truncateString } from '../crdt/bytes'
 import { MAX_REPLICA_LENGTH } from '../crdt/replica-table'
 import { CrdtDecodeError, type VersionVector } from '../crdt/types'
+import { toHex } from './hex'
 
 export const PROTOCOL_VERSION = 8
 /** A sync request's digest of the text's order (SHA-256). */
@@ -354,7 +355,7 @@ function decodeFields(r: ByteReader): Message {
     }
     case 'awareness': {
       const id = readDocId(r)
-      const origin = hexOf(r.bytes(KEY_BYTES))
+      const origin = toHex(r.bytes(KEY_BYTES))
       const seq = r.uint()
       const hops = r.uint()
       const state = text(r, MAX_AWARENESS_JSON)
@@ -362,7 +363,7 @@ function decodeFields(r: ByteReader): Message {
       return { type, docId: id, origin, seq, hops, state, signature, sentTo: readTags(r, type) }
     }
     case 'awareness-gone':
-      return { type, docId: readDocId(r), origin: hexOf(r.bytes(KEY_BYTES)), seq: r.uint() }
+      return { type, docId: readDocId(r), origin: toHex(r.bytes(KEY_BYTES)), seq: r.uint() }
     case 'key-share':
       return { type, docId: readDocId(r), epoch: r.uint(), key: readFixed(r, KEY_BYTES) }
     case 'join-request':
@@ -402,13 +403,7 @@ function docId(w: ByteWriter, id: string): void {
 }
 
 function readDocId(r: ByteReader): string {
-  return hexOf(r.bytes(DOC_ID_BYTES))
-}
-
-function hexOf(b: Uint8Array): string {
-  let s = ''
-  for (const x of b) s += x.toString(16).padStart(2, '0')
-  return s
+  return toHex(r.bytes(DOC_ID_BYTES))
 }
 
 /** A list of peer tags (devices a message was already sent to), at most MAX_SENT_TO of them. */
@@ -421,7 +416,7 @@ function readTags(r: ByteReader, type: MessageType): string[] {
   const n = r.count(PEER_TAG_BYTES)
   if (n > MAX_SENT_TO) throw new ProtocolError(`${type}: too many recipients listed`)
   const out: string[] = []
-  for (let i = 0; i < n; i++) out.push(hexOf(r.bytes(PEER_TAG_BYTES)))
+  for (let i = 0; i < n; i++) out.push(toHex(r.bytes(PEER_TAG_BYTES)))
   return out
 }
 
