@@ -12,12 +12,27 @@
  * 3. A stranger sends 200,000 join requests: one stays pending, the owner's memory does not grow
  *    with them, and the list of pending requests never passes its cap.
  * 4. A stranger cannot tell a document a node holds from one it does not: the same denial for both.
+ * 5. An editor floods replicas, one delete each: 20,000 claimed under its own key (past the 16,384 a
+ *    device may bind) and 20,000 made up (no claim). Only the bound ones are applied, everywhere alike;
+ *    the owner's next keystrokes reach the peer at once (before, 101,000 replicas made them take
+ *    4–43 s and cut connections); the owner's memory stays bounded.
  */
+import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { generateKeyPair } from '../../src/main/net/device-key'
 import type { KeyPair } from '../../src/main/net/secure-channel'
 import type { DocSession } from '../../src/main/node/doc-session'
 import { MAX_JOIN_REQUESTS } from '../../src/main/node/workspace'
+import { signerFor } from '../../src/main/node/crypto'
+import { MAX_REPLICAS_PER_DEVICE, streamDigest } from '../../src/main/node/provenance'
+import {
+  EMPTY_DIGEST,
+  encodeSeals,
+  makeSeal,
+  MAX_SEALS_PER_BATCH,
+  type Seal,
+} from '../../src/main/node/replica-seal'
+import { TextDoc } from '../../src/shared/crdt'
 import { toHex } from '../../src/shared/sync/hex'
 import { Channel, type Message, type Role } from '../../src/shared/sync/messages'
 import { forgedWrite } from '../shared/crdt/forged-stamps'
@@ -334,4 +349,73 @@ describe('trust no member: attacks over TCP + Noise on 127.0.0.1', () => {
     )
     log(`denials for a held and an absent document: ${about(absent)}`)
   }, 30_000)
+
+  it('5. an editor floods replicas, claimed past its cap and made up: only the bound ones apply, the owner’s keystrokes still reach the peer at once', async () => {
+    const owner = await cluster.start('owner')
+    const peer = await cluster.start('peer')
+    const claimed = 20_000
+    const madeUp = 20_000
+    const size = claimed + madeUp + 100
+    const doc = await cluster.createDoc(owner, 'x'.repeat(size))
+    const peerDoc = await cluster.join(owner, peer, doc.docId)
+    const mallory = await memberClient(owner, doc, 'editor', 'mallory', [peer])
+    const c = await mallory.connect(owner) // the owner only: what the peer gets, the owner relayed
+    const before = new Set(Object.keys(doc.textVersion()))
+    const sign = signerFor(mallory.keyPair)
+    const base = doc.durable.allTextOps()
+    // One delete by each replica, all in one batch; claims (counter 0) and seals (counter 1) for hers.
+    const forge = new TextDoc('forge-table')
+    forge.applyRemote(base)
+    const start = forge.version()
+    const claims: Seal[] = []
+    const seals: Seal[] = []
+    for (let i = 0; i < claimed + madeUp; i++) {
+      const nonce = new Uint8Array(randomBytes(8))
+      const claim =
+        i < claimed ? makeSeal(doc.docId, mallory.keyPair.publicKey, nonce, 0, EMPTY_DIGEST, sign) : null
+      const r = new TextDoc(claim?.replica ?? `made-up-${i}`)
+      r.applyRemote(base)
+      forge.applyRemote(r.localDelete(i, 1))
+      if (!claim) continue
+      claims.push(claim)
+      seals.push(makeSeal(doc.docId, claim.device, nonce, 1, streamDigest(r, r.replica, 1)!, sign))
+    }
+    const update = (channel: Channel, batch: Uint8Array): Message => ({
+      type: 'update',
+      docId: doc.docId,
+      channel,
+      batch,
+      sentTo: [],
+    })
+    collectGarbage()
+    const heapBefore = process.memoryUsage().heapUsed
+    for (let i = 0; i < claims.length; i += MAX_SEALS_PER_BATCH)
+      c.send(update(Channel.Seals, encodeSeals(claims.slice(i, i + MAX_SEALS_PER_BATCH))))
+    c.send(update(Channel.Text, forge.changesSince(start)))
+    for (let i = 0; i < seals.length; i += MAX_SEALS_PER_BATCH)
+      c.send(update(Channel.Seals, encodeSeals(seals.slice(i, i + MAX_SEALS_PER_BATCH))))
+    const bound = MAX_REPLICAS_PER_DEVICE
+    await until('the owner applied the bound ones', () => doc.text.length === size - bound, 60_000)
+    await until('the peer has them, relayed and sealed', () => peerDoc.text === doc.text, 60_000)
+    for (const d of [doc, peerDoc]) {
+      const added = Object.keys(d.textVersion()).filter((r) => !before.has(r))
+      expect(added.length).toBe(bound)
+      expect(added.filter((r) => r.startsWith('made-up-'))).toEqual([]) // none applied
+    }
+    collectGarbage()
+    const heapAfter = process.memoryUsage().heapUsed
+    // The owner's keystrokes, one by one, still reach the peer at once.
+    const started = performance.now()
+    for (let i = 0; i < 20; i++) await doc.insert(0, 'k')
+    await until('the peer has the owner’s keystrokes', () => peerDoc.text.startsWith('k'.repeat(20)), 10_000)
+    const ms = performance.now() - started
+    expect(peerDoc.text).toBe(doc.text)
+    expect(owner.node.workspace.session(peer.self)?.isAuthenticated(doc.docId)).toBe(true)
+    // Both nodes run in this process: what they keep for 16,384 bound replicas and the held rest.
+    expect(heapAfter - heapBefore).toBeLessThan(256 * 2 ** 20)
+    log(
+      `${claimed} claimed + ${madeUp} made-up replicas: ${bound} bound and applied on both, none made up; ` +
+        `20 owner keystrokes reached the peer in ${ms.toFixed(0)} ms; heap of both nodes ${mib(heapBefore)} → ${mib(heapAfter)} MiB`,
+    )
+  }, 180_000)
 })
