@@ -249,8 +249,6 @@ describe('trust no member: attacks over TCP + Noise on 127.0.0.1', () => {
     const sentinel = 'ee'.repeat(16)
     flooder.send({ type: 'doc-auth', docId: sentinel, epoch: 0, proof: new Uint8Array(32), verified: false })
     await flooder.waitFor((m) => m.type === 'doc-deny' && m.docId === sentinel, 60_000)
-    // Once their records are on disk (the ops were shown first: deferred appends, storage README).
-    await Promise.all([doc.durable.flush(), peerDoc.durable.flush()])
     collectGarbage()
     const heapAfter = process.memoryUsage().heapUsed
     expect(ws.pendingJoinRequests()).toHaveLength(1)
