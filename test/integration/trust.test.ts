@@ -36,7 +36,7 @@ import { TextDoc } from '../../src/shared/crdt'
 import { toHex } from '../../src/shared/sync/hex'
 import { Channel, type Message, type Role } from '../../src/shared/sync/messages'
 import { forgedWrite } from '../shared/crdt/forged-stamps'
-import { ProtocolClient } from './protocol-client'
+import { ProtocolClient, update } from './protocol-client'
 import { TcpCluster, type TcpNode } from './tcp-nodes'
 import { sleep, until } from './util'
 
@@ -164,20 +164,17 @@ describe('trust no member: attacks over TCP + Noise on 127.0.0.1', () => {
 
     const huge = 2 ** 53 - 1
     const dayAhead = Date.now() + 24 * 60 * 60 * 1000
-    const update = (channel: Channel, batch: Uint8Array): Message => ({
-      type: 'update',
-      docId: doc.docId,
-      channel,
-      batch,
-      sentTo: [],
-    })
     const selfRecord = { role: 'owner', name: 'mallory' }
     // Within the static bounds, a day ahead: refused by the window (a wrong clock, maybe): peer kept.
-    c.send(update(Channel.Props, forgedWrite('malloryB', 1, 'title', 'tomorrow', dayAhead, 0)))
-    c.send(update(Channel.Members, forgedWrite('malloryB', 1, mallory.device, selfRecord, dayAhead, 0)))
+    c.send(update(doc.docId, Channel.Props, forgedWrite('malloryB', 1, 'title', 'tomorrow', dayAhead, 0)))
+    c.send(
+      update(doc.docId, Channel.Members, forgedWrite('malloryB', 1, mallory.device, selfRecord, dayAhead, 0)),
+    )
     // Outside them: malformed.
-    c.send(update(Channel.Props, forgedWrite('malloryA', 1, 'title', 'pwned', huge, huge)))
-    c.send(update(Channel.Members, forgedWrite('malloryA', 1, mallory.device, selfRecord, huge, huge)))
+    c.send(update(doc.docId, Channel.Props, forgedWrite('malloryA', 1, 'title', 'pwned', huge, huge)))
+    c.send(
+      update(doc.docId, Channel.Members, forgedWrite('malloryA', 1, mallory.device, selfRecord, huge, huge)),
+    )
     await until(
       'the owner refused all four',
       () =>
@@ -380,20 +377,13 @@ describe('trust no member: attacks over TCP + Noise on 127.0.0.1', () => {
       claims.push(claim)
       seals.push(makeSeal(doc.docId, claim.device, nonce, 1, streamDigest(r, r.replica, 1)!, sign))
     }
-    const update = (channel: Channel, batch: Uint8Array): Message => ({
-      type: 'update',
-      docId: doc.docId,
-      channel,
-      batch,
-      sentTo: [],
-    })
     collectGarbage()
     const heapBefore = process.memoryUsage().heapUsed
     for (let i = 0; i < claims.length; i += MAX_SEALS_PER_BATCH)
-      c.send(update(Channel.Seals, encodeSeals(claims.slice(i, i + MAX_SEALS_PER_BATCH))))
-    c.send(update(Channel.Text, forge.changesSince(start)))
+      c.send(update(doc.docId, Channel.Seals, encodeSeals(claims.slice(i, i + MAX_SEALS_PER_BATCH))))
+    c.send(update(doc.docId, Channel.Text, forge.changesSince(start)))
     for (let i = 0; i < seals.length; i += MAX_SEALS_PER_BATCH)
-      c.send(update(Channel.Seals, encodeSeals(seals.slice(i, i + MAX_SEALS_PER_BATCH))))
+      c.send(update(doc.docId, Channel.Seals, encodeSeals(seals.slice(i, i + MAX_SEALS_PER_BATCH))))
     const bound = MAX_REPLICAS_PER_DEVICE
     await until('the owner applied the bound ones', () => doc.text.length === size - bound, 60_000)
     await until('the peer has them, relayed and sealed', () => peerDoc.text === doc.text, 60_000)
