@@ -22,7 +22,7 @@ import {
   type OpenedDoc,
   type SaveAsOptions,
 } from '../../shared/api'
-import { CrdtDecodeError, type VersionVector } from '../../shared/crdt'
+import { CrdtDecodeError, sameVersion, type VersionVector } from '../../shared/crdt'
 import { deviceIdOf } from '../net/device-key'
 import { NotAllowedError, type DocSession } from '../node/doc-session'
 import { canEdit } from '../node/members'
@@ -106,12 +106,6 @@ const versionSum = (v: VersionVector): number => {
   let n = 0
   for (const k in v) n += v[k]!
   return n
-}
-
-const sameVersion = (a: VersionVector, b: VersionVector): boolean => {
-  const ka = Object.keys(a)
-  if (ka.length !== Object.keys(b).length) return false
-  return ka.every((k) => a[k] === b[k])
 }
 
 /**

@@ -12,7 +12,7 @@
  * versions and, at an equal version, the node's digest, which TextOrder keeps per text state.
  */
 import type { TextOrderAnswer } from '../../shared/api'
-import type { VersionVector } from '../../shared/crdt'
+import { sameVersion, type VersionVector } from '../../shared/crdt'
 import { MAX_REPLICA_LENGTH } from '../../shared/crdt/replica-table'
 import { MAX_REPLICAS } from '../../shared/crdt/replicas'
 import { TEXT_ORDER_BYTES } from '../../shared/sync/messages'
@@ -21,7 +21,7 @@ import { WorkspaceError } from '../node/workspace'
 
 /** A window's question, checked: its replica's text version and the digest of its order. */
 export interface OrderQuestion {
-  readonly version: ReadonlyMap<string, number>
+  readonly version: VersionVector
   readonly digest: Uint8Array
 }
 
@@ -47,14 +47,15 @@ export function readOrderQuestion(version: unknown, digest: unknown): OrderQuest
   if (proto !== Object.prototype && proto !== null) throw bad('The text version must be a plain object.')
   const entries = Object.entries(version)
   if (entries.length > MAX_REPLICAS) throw bad(`A text version names at most ${MAX_REPLICAS} replicas.`)
-  const checked = new Map<string, number>()
+  // No prototype: a replica named like one of Object's properties is only a key here.
+  const checked: VersionVector = Object.create(null) as VersionVector
   for (const [replica, counter] of entries) {
     if (replica.length === 0 || replica.length > MAX_REPLICA_LENGTH || !isCounter(counter)) {
       throw bad(
         `A text version maps replica IDs of 1 to ${MAX_REPLICA_LENGTH} characters to non-negative integers.`,
       )
     }
-    checked.set(replica, counter)
+    checked[replica] = counter
   }
   return { version: checked, digest }
 }
@@ -64,12 +65,6 @@ export function readOrderQuestion(version: unknown, digest: unknown): OrderQuest
  * then 'same' or 'differs' as their digests are.
  */
 export function answerOrderQuestion(doc: OrderedDoc, question: OrderQuestion): TextOrderAnswer {
-  const ours = doc.textVersion()
-  for (const [replica, counter] of question.version) {
-    if ((Object.hasOwn(ours, replica) ? ours[replica] : 0) !== counter) return 'unknown'
-  }
-  for (const replica of Object.keys(ours)) {
-    if ((question.version.get(replica) ?? 0) !== ours[replica]) return 'unknown'
-  }
+  if (!sameVersion(question.version, doc.textVersion())) return 'unknown'
   return sameBytes(doc.textOrder(), question.digest) ? 'same' : 'differs'
 }

@@ -17,7 +17,7 @@
  * one this node last rebuilt (a peer that sends a made-up digest gets nothing more for it).
  */
 import { createHash } from 'node:crypto'
-import type { TextDoc, VersionVector } from '../../shared/crdt'
+import { sameVersion, type TextDoc, type VersionVector } from '../../shared/crdt'
 import { forEachOrderChunk } from '../../shared/crdt/order-digest'
 import { sameBytes } from '../net/pairing'
 
@@ -105,10 +105,4 @@ export class TextOrder {
     const doc = this.deps.text()
     return { doc, ops: doc.opCount() }
   }
-}
-
-function sameVersion(a: VersionVector, b: VersionVector): boolean {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)])
-  for (const k of keys) if ((a[k] ?? 0) !== (b[k] ?? 0)) return false
-  return true
 }

@@ -1,6 +1,14 @@
 /** Replica ID → highest counter seen from it. Counters start at 1; a missing replica means 0. */
 export type VersionVector = Record<string, number>
 
+/** Whether two version vectors name the same counters (a replica missing from one counts 0 there). */
+export function sameVersion(a: VersionVector, b: VersionVector): boolean {
+  const at = (v: VersionVector, k: string): number => (Object.hasOwn(v, k) ? v[k]! : 0)
+  for (const k of Object.keys(a)) if (at(a, k) !== at(b, k)) return false
+  for (const k of Object.keys(b)) if (at(a, k) !== at(b, k)) return false
+  return true
+}
+
 /** One visible change, in UTF-16 code units, relative to the text as left by the changes before it. */
 export interface TextChange {
   readonly index: number
