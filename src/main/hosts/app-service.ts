@@ -91,7 +91,10 @@ interface OpenDoc {
 interface ClientState {
   readonly listener: Listener
   readonly docs: Set<string>
-  /** Batches this client pushed: the node's echo of them is not sent back to it. */
+  /**
+   * Batches this client has: those it pushed (the node's echo of them is not sent back to it), and
+   * this device's batches that were in its opening state before they were announced.
+   */
   readonly pushed: WeakSet<Uint8Array>
   /**
    * The status of each open document that this window was told last, by an event or in a reply: it
@@ -203,6 +206,7 @@ export class AppService {
       // never showed them.) None comes before the reply it belongs to.
       const state = this.openedDoc(d)
       client.docs.add(state.docId)
+      for (const batch of session.unannounced()) client.pushed.add(batch)
       told(state.status)
       // After the reply, so the window shows them over the document they are about.
       setImmediate(() => {

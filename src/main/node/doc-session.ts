@@ -161,6 +161,8 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   private readonly presence: PresenceTable<PeerSession>
   /** Replicas whose author record this session has written (this node's, and its UI's). */
   private readonly authorsRegistered = new Set<string>()
+  /** This device's batches applied and not yet handed to the 'batch' listeners: see `unannounced`. */
+  private readonly applied = new Set<Uint8Array>()
   /** Authenticated peers that hold text this replica lacks, since their last sync-request. */
   private readonly catchUps = new Map<PeerSession, CatchUp>()
   /**
@@ -824,10 +826,9 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     // record is durable before the edit is sent.
     const registered = this.registerAuthor()
     const staged = this.durable.stageInsert(index, text)
-    await registered
     await this.sendLocal(
       staged.value,
-      staged,
+      { ...staged, registered },
       [{ index, deleted: 0, inserted: text }],
       [this.durable.replica],
     )
@@ -837,10 +838,9 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     this.requireEdit()
     const registered = this.registerAuthor()
     const staged = this.durable.stageDelete(index, length)
-    await registered
     await this.sendLocal(
       staged.value,
-      staged,
+      { ...staged, registered },
       [{ index, deleted: length, inserted: '' }],
       [this.durable.replica],
     )
@@ -851,13 +851,32 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
    * durability contract, src/main/storage/README.md): a crash of this process cannot lose it then.
    * Resolves once it is durable, which is when the UI or the CLI hears that it is accepted.
    */
+  /**
+   * This device's text batches that are applied (so in any state taken now, such as a window's opening
+   * state) but not yet handed to the 'batch' listeners, which hear them once written: a window that
+   * opens in between already has them, and is not sent them again (a file's 10 MB import among them).
+   */
+  unannounced(): Iterable<Uint8Array> {
+    return this.applied
+  }
+
+  /**
+   * Sends a batch this device made and has applied (`stages`: its record's write and fsync, and the
+   * author record it waits for, if any) once written, then hands it to the listeners.
+   */
   private async sendLocal(
     batch: Uint8Array,
-    stages: Pick<Staged<unknown>, 'written' | 'durable'>,
+    stages: Pick<Staged<unknown>, 'written' | 'durable'> & { readonly registered?: Promise<void> },
     changes: TextChange[],
     replicas: readonly string[],
   ): Promise<void> {
-    await stages.written
+    this.applied.add(batch)
+    try {
+      await stages.registered
+      await stages.written
+    } finally {
+      this.applied.delete(batch)
+    }
     // Peers first: the windows' listeners (status, presence, history) would delay the wire. A socket
     // encrypts and writes in a microtask that broadcast queued (streamx), so the listeners wait for the
     // next one: the keystroke is on the wire before they run, not after.

@@ -161,6 +161,12 @@ export class DurableDoc {
   readonly warnings: readonly DocWarning[]
   private readonly store: DocStore
   private textDoc: TextDoc
+  /**
+   * `allTextOps()` as of its last call: a file's first open asks twice (its base, the window's state),
+   * 10 MB of encoding each for a 10 MB file. A TextDoc never loses an applied op (a rebuild makes a new
+   * one), so the same TextDoc with as many applied ops holds the same ones.
+   */
+  private allOps: { readonly doc: TextDoc; readonly ops: number; readonly batch: Uint8Array } | null = null
   private readonly propMap: LwwMap<JsonValue>
   private readonly legacyMap: LwwMap<JsonValue>
   private readonly memberLog: MemberLog
@@ -527,7 +533,13 @@ export class DurableDoc {
    * opening the document. Not for peers: some of it may not be durable yet; they get `textChangesSince`.
    */
   allTextOps(): Uint8Array {
-    return this.textDoc.changesSince({})
+    const { textDoc } = this
+    const ops = textDoc.opCount() - textDoc.pendingCount() // the ops applied: only ever grows
+    const last = this.allOps
+    if (last?.doc === textDoc && last.ops === ops) return last.batch
+    const batch = textDoc.changesSince({})
+    this.allOps = { doc: textDoc, ops, batch }
+    return batch
   }
 
   /** What a peer at version `v` lacks, returned only once all of it is durable. */

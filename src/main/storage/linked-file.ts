@@ -29,7 +29,8 @@
  * document, which still opens: a user is never locked out of their own document.
  *
  * First open, atomic: the documents that exist are recorded (FileLinks.intendToCreate), the document is
- * made, linked, and then the file's text imported. A crash before the link leaves a fresh empty document
+ * made, linked, and then the file's text imported; the open returns once the import is applied, not
+ * durable (storage README, durability contract, point 5). A crash before the link leaves a fresh empty document
  * that the next open adopts (it is new since the record, linked to nothing, without text ops); a crash
  * after it leaves an empty linked document, which gets the file's text at the next open by rule 3.
  *
@@ -83,7 +84,10 @@ export interface LinkedDoc {
   allTextOps(): Uint8Array
   /** False for a viewer: the file's changes cannot become its ops. */
   readonly editable: boolean
-  /** A local insert (the import of a file): durable, then passed on. */
+  /**
+   * A local insert (the import of a file): applied before it returns, then made durable and passed on;
+   * the promise settles once it is durable.
+   */
   insert(index: number, text: string): Promise<void>
   /** Ops made on this device (a disk merge): applied, durable, then passed on. */
   applyBatch(batch: Uint8Array): Promise<TextChange[]>
@@ -213,7 +217,7 @@ export class LinkedFile<D = DurableDoc> {
     const linked = new LinkedFile(options, fs, docs, doc, realPath)
     await linked.settle(async () => {
       await options.links.link(realPath, linked.view.docId)
-      if (decoded) await linked.importFile(decoded)
+      if (decoded) linked.importFile(decoded)
     })
     return linked
   }
@@ -349,9 +353,15 @@ export class LinkedFile<D = DurableDoc> {
   }
 
   /** First open: the new (or adopted, empty) document gets the file's text. */
-  private async importFile(file: { text: string; format: TextFormat; hash: string }): Promise<void> {
+  private importFile(file: { text: string; format: TextFormat; hash: string }): void {
     const view = this.view
-    if (file.text.length > 0 && view.length === 0) await view.insert(0, file.text)
+    // The open does not wait for the import to be on disk (for 10 MB, a write and an fsync of 10 MB):
+    // the file holds the text meanwhile, and a crash before the write is repaired at the next open, by
+    // rule 1 (the base's ops) or rule 3 (the file as a diff). Later work waits for it in the queue.
+    if (file.text.length > 0 && view.length === 0) {
+      const durable = view.insert(0, file.text)
+      void this.enqueue(() => durable.catch((err: unknown) => this.report(err)))
+    }
     this.fileFormat = file.format
     this.baseHash = file.hash
     // The import is the whole document, so its ops serve as the base as they are.

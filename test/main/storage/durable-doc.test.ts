@@ -214,3 +214,33 @@ describe('DurableDoc.replaceVersion', () => {
     await again.close()
   })
 })
+
+describe('DurableDoc.allTextOps', () => {
+  // It is kept between calls (a file's first open asks twice): it must still follow every change.
+  const textOf = (batch: Uint8Array): string => {
+    const doc = new TextDoc('reader')
+    doc.applyRemote(batch)
+    return doc.toString()
+  }
+
+  it('follows local edits, remote ones, and ops that waited for a missing one', async () => {
+    const doc = await DurableDoc.open(new MemoryStore(), 'doc')
+    await doc.insert(0, 'ab')
+    expect(textOf(doc.allTextOps())).toBe('ab')
+    await doc.delete(0, 1)
+    expect(textOf(doc.allTextOps())).toBe('b')
+
+    const peer = new TextDoc('peer')
+    const first = peer.localInsert(0, 'x')
+    const second = peer.localInsert(1, 'y') // depends on `first`
+    await doc.applyText(second) // parked: `first` is missing
+    expect(textOf(doc.allTextOps())).toBe('b')
+    await doc.applyText(first)
+    const now = doc.text.toString() // 'xyb' or 'bxy', as the replica IDs order the two inserts at 0
+    expect([...now].sort().join('')).toBe('bxy')
+    expect(textOf(doc.allTextOps())).toBe(now)
+    await doc.applyText(first) // a duplicate changes nothing
+    expect(textOf(doc.allTextOps())).toBe(now)
+    await doc.close()
+  })
+})
