@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
+import { gunzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { CrdtDecodeError, TextDoc } from '../../../src/shared/crdt'
 import { InsertOp } from '../../../src/shared/crdt/ops'
@@ -203,6 +204,33 @@ describe('TextDoc.loadState with spans left encoded', () => {
     const changes = b.applyRemote(peer.localInsert(2, 'Q'))
     expect(changes).toEqual([{ index: 2, deleted: 0, inserted: 'Q' }])
     expect(b.toString()).toBe('baQc')
+  })
+})
+
+describe('an editing trace, loaded part way', () => {
+  it('automerge-paper: loaded after 60,000 edits, behaves as the replica never saved, with a stale peer', () => {
+    const file = path.resolve(process.cwd(), '../shared/traces/automerge-paper.json.gz')
+    const trace = JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as {
+      txns: { patches: [number, number, string][] }[]
+    }
+    const patches = trace.txns.flatMap((txn) => txn.patches)
+    let now = NOW
+    const clock = (): number => now
+    const a = new TextDoc('author', { clock })
+    let stale: TextDoc | null = null
+    for (let i = 0; i < 60_000; i++) {
+      now += 1000
+      const [pos, del, ins] = patches[i]!
+      if (del > 0) a.localDelete(pos, del)
+      if (ins.length > 0) a.localInsert(pos, ins)
+      // A peer that stopped hearing from the author at 40,000 edits: its edits are concurrent with
+      // the next 20,000, and its deletes name runs the author has since cut in pieces.
+      if (i === 40_000) stale = TextDoc.loadState(a.saveState(), 'stale', { clock })
+    }
+    const state = a.saveState()
+    const b = TextDoc.loadState(state, 'author', { clock })
+    const peer = TextDoc.loadState(state, 'peer', { clock })
+    expectSameBehaviour(a, b, [peer, stale!], new Prng(7))
   })
 })
 
