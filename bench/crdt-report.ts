@@ -79,7 +79,10 @@ export function printTable(names: readonly string[], all: Map<string, Series>, w
       if (xs.length === 0) continue
       const s = summarize(xs)
       const range = s.min === s.max ? '' : `${m.format(s.min)}–${m.format(s.max)}`
-      const vs = name === MESHPAD || mine.length === 0 ? '' : ratio(summarize(mine).median, s.median)
+      // No ratio to a figure that prints as zero (the memory of a state loaded and only read is within
+      // the measurement's noise): it would be a size divided by noise.
+      const zero = Number(m.format(s.median).replace(/,/g, '')) === 0
+      const vs = name === MESHPAD || mine.length === 0 || zero ? '' : ratio(summarize(mine).median, s.median)
       rows.push([first ? m.label : '', name, m.format(s.median), range, vs])
       first = false
     }

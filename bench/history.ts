@@ -286,7 +286,7 @@ async function snapshotParts(docDir: string): Promise<string> {
   const visible = Buffer.byteLength(state.text)
   return (
     `newest snapshot (snap-${generation}): ${kb(payload.byteLength)} KB = text state ${kb(textBytes.byteLength)} KB ` +
-    `(visible text ${kb(visible)} KB, ${state.spans.length} spans + version + leaves ` +
+    `(visible text ${kb(visible)} KB, ${state.spans().count} spans + version + leaves ` +
     `${kb(textBytes.byteLength - inline - visible)} KB, last op ${kb(inline)} KB) ` +
     `+ props, members and seals ${kb(payload.byteLength - textBytes.byteLength)} KB; ` +
     `history apart: ${decoded.history.length} files, ${kb(apart)} KB`

@@ -23,8 +23,9 @@
  * the open are reported too; a snapshot keeps them (`TextDoc.saveState()`), so they apply once it arrives.
  *
  * A snapshot holds the text as the document's state (`TextDoc.saveState()`): opening costs in proportion
- * to the document, not to its history, which stays encoded until something reads it (a peer that lacks
- * old ops, the history view). Snapshots of the two earlier forms (`TextDoc.save()`, and every op as one
+ * to the visible text, not to its history, which stays encoded until something reads it (a peer that
+ * lacks old ops, the history view), nor to its tombstones: the spans are decoded, and checked, by the
+ * first edit or remote op (a state that fails then changes nothing and throws CrdtDecodeError). Snapshots of the two earlier forms (`TextDoc.save()`, and every op as one
  * batch) still open; the next compaction rewrites them.
  */
 import { createHash, randomBytes } from 'node:crypto'

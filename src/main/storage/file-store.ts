@@ -315,17 +315,21 @@ export class FileStore implements DocStore {
     history: readonly HistoryEntry[],
     present: readonly string[],
   ): Promise<Uint8Array[] | string> {
-    const chunks: Uint8Array[] = []
     for (const entry of history) {
       const file = `hist-${entry.name}.bin`
       if (!present.includes(file)) return `its history file ${file} is missing`
-      const chunk = await this.read(this.historyPath(docId, entry.name))
+    }
+    // All at once: an open waits for the slowest read, not for the sum of them (a document with a long
+    // history has a chunk file per compaction that added to it).
+    const chunks = await Promise.all(history.map((entry) => this.read(this.historyPath(docId, entry.name))))
+    for (let i = 0; i < history.length; i++) {
+      const entry = history[i]!
+      const chunk = chunks[i]!
       if (chunk.byteLength !== entry.length || crc32(chunk) !== entry.crc) {
-        return `its history file ${file} is damaged (length or checksum differs)`
+        return `its history file hist-${entry.name}.bin is damaged (length or checksum differs)`
       }
       // Known now: the next compaction names it without hashing it again.
       chunkEntries.set(chunk, entry)
-      chunks.push(chunk)
     }
     return chunks
   }

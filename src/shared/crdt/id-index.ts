@@ -2,7 +2,12 @@
  * From a character ID to the span that holds it. One index per replica: its spans sorted by counter,
  * kept in chunks so that lookups are two binary searches (O(log n)) and a split only shifts one small
  * chunk rather than the whole list.
+ *
+ * After `TextDoc.loadState`, the spans of the leaves not opened yet are not here but in the loaded
+ * columns (loaded-spans.ts), which keep them by counter too: a lookup first opens the leaves that hold
+ * what it asks for, and an opened leaf adds its spans here (`insert`).
  */
+import type { LoadedSpans } from './loaded-spans'
 import type { Span } from './span'
 
 const CHUNK = 32
@@ -45,11 +50,20 @@ class ReplicaSpans {
     return this.chunks[ci + 1]?.[0]
   }
 
-  /** Fills an empty index with `spans`, sorted by counter, in chunks of CHUNK. */
-  build(spans: readonly Span[]): void {
-    this.chunks = []
-    for (let i = 0; i < spans.length; i += CHUNK) this.chunks.push(spans.slice(i, i + CHUNK))
-    if (this.chunks.length === 0) this.chunks.push([])
+  /** Adds a span that overlaps none in this index, wherever its counter falls. */
+  insert(span: Span): void {
+    const chunks = this.chunks
+    const ci = this.chunkFor(span.counter)
+    const chunk = chunks[ci]!
+    let lo = 0
+    let hi = chunk.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (chunk[mid]!.counter < span.counter) lo = mid + 1
+      else hi = mid
+    }
+    chunk.splice(lo, 0, span)
+    if (chunk.length > CHUNK * 2) chunks.splice(ci + 1, 0, chunk.splice(CHUNK))
   }
 
   /** Adds a span whose counter is above every span's in this index. */
@@ -80,6 +94,32 @@ class ReplicaSpans {
 
 export class IdIndex {
   private readonly byReplica: ReplicaSpans[] = []
+  /** The spans of a loaded state that no leaf has opened yet; null once there are none. */
+  private loaded: LoadedSpans | null = null
+
+  /** Takes the spans of a loaded state, which its leaves add (`insert`) as they open. */
+  adopt(loaded: LoadedSpans): void {
+    this.loaded = loaded
+  }
+
+  /** Checks the loaded spans' IDs now (CrdtDecodeError), so that no later lookup can fail. */
+  ready(): void {
+    const loaded = this.loaded
+    if (loaded === null) return
+    if (loaded.done) this.loaded = null
+    else loaded.ordered()
+  }
+
+  /**
+   * Makes every span of `agent` holding a counter in [from, to) findable here: `findAtOrAfter` finds
+   * the spans of a range only after this (`find` calls it itself).
+   */
+  openRange(agent: number, from: number, to: number): void {
+    const loaded = this.loaded
+    if (loaded === null) return
+    if (loaded.done) this.loaded = null
+    else loaded.openHolding(agent, from, to)
+  }
 
   private replica(agent: number): ReplicaSpans {
     let r = this.byReplica[agent]
@@ -91,20 +131,22 @@ export class IdIndex {
   }
 
   find(agent: number, counter: number): Span | undefined {
+    if (this.loaded !== null) this.openRange(agent, counter, counter + 1)
     return this.byReplica[agent]?.find(counter)
   }
 
+  /** As ReplicaSpans.findAtOrAfter; within a range given to `openRange` first. */
   findAtOrAfter(agent: number, counter: number): Span | undefined {
     return this.byReplica[agent]?.findAtOrAfter(counter)
   }
 
-  append(span: Span): void {
-    this.replica(span.agent).append(span)
+  /** Adds a span from a leaf of a loaded state as it opens. */
+  insert(span: Span): void {
+    this.replica(span.agent).insert(span)
   }
 
-  /** Fills the empty index of `agent` with its spans, sorted by counter and not overlapping. */
-  build(agent: number, spans: readonly Span[]): void {
-    this.replica(agent).build(spans)
+  append(span: Span): void {
+    this.replica(span.agent).append(span)
   }
 
   insertAfter(left: Span, right: Span): void {

@@ -6,20 +6,68 @@
  *
  * Lookups return through the `hit*` fields instead of a fresh object, because they run for every
  * keystroke and an allocation per lookup is measurable.
+ *
+ * A tree built from a loaded state (`buildLoaded`) starts with packed leaves: counts, but spans still
+ * in the state's columns until something reads them (`Leaf.spans`, loaded-spans.ts). Reading the text
+ * of a packed leaf is a slice of the state's text.
  */
+import type { LoadedSpans } from './loaded-spans'
 import type { Span } from './span'
 
 const MAX_SPANS = 32
 const MAX_CHILDREN = 32
-/** Nodes per parent when a tree is built at once (`build`): room left for edits before a split. */
+/** Nodes per parent when a tree is built at once (`buildLoaded`): room left for edits before a split. */
 const BUILD_FILL = 24
 
 export class Leaf {
-  spans: Span[] = []
+  /** The spans; null while they are still packed in `loaded` (a loaded state's leaf not yet read). */
+  private list: Span[] | null = []
+  private loaded: LoadedSpans | null = null
+  /** This leaf's number in `loaded`. */
+  private loadedAt = 0
   parent: Inner | null = null
   next: Leaf | null = null
   vis = 0
   raw = 0
+
+  /** The spans, made from the loaded state the first time they are read (loaded-spans.ts). */
+  get spans(): Span[] {
+    return this.list ?? this.unpack()
+  }
+
+  set spans(spans: Span[]) {
+    this.list = spans
+  }
+
+  /** A leaf whose spans are still only in `loaded`, number `at` there (its counts set from it). */
+  static packed(loaded: LoadedSpans, at: number): Leaf {
+    const leaf = new Leaf()
+    leaf.list = null
+    leaf.loaded = loaded
+    leaf.loadedAt = at
+    leaf.vis = loaded.vis(at)
+    leaf.raw = loaded.raw(at)
+    loaded.adopt(at, leaf)
+    return leaf
+  }
+
+  /** The visible text, read without opening a packed leaf. */
+  text(parts: string[]): void {
+    if (this.list === null) parts.push(this.loaded!.textOf(this.loadedAt, this.vis))
+    else for (const s of this.list) if (!s.deleted) parts.push(s.text)
+  }
+
+  /** Makes the spans of a packed leaf (see `spans`). */
+  open(): void {
+    if (this.list === null) this.unpack()
+  }
+
+  private unpack(): Span[] {
+    const spans = this.loaded!.open(this.loadedAt, this)
+    this.list = spans
+    this.loaded = null
+    return spans
+  }
 }
 
 export class Inner {
@@ -149,30 +197,23 @@ export class SpanTree {
     }
   }
 
-  /**
-   * Makes an empty tree hold `spans` (in document order) in O(n), bottom up, with no search and no
-   * split: leaves of `leafSizes` spans (each 1 to MAX_SPANS, the sizes adding up to the span count), or
-   * filled evenly to BUILD_FILL; inner nodes filled evenly to BUILD_FILL.
-   */
-  build(spans: readonly Span[], leafSizes?: readonly number[]): void {
+  /** Makes an empty tree hold the leaves of a loaded state, packed until read (loaded-spans.ts). */
+  buildLoaded(loaded: LoadedSpans): void {
     if (!(this.root instanceof Leaf) || this.root.spans.length > 0) {
       throw new Error('SpanTree: build on a non-empty tree')
     }
-    if (spans.length === 0) return
-    const leaves = groups(spans, leafSizes, (part) => {
-      const leaf = new Leaf()
-      leaf.spans = part
-      for (const s of part) {
-        s.leaf = leaf
-        leaf.vis += s.visibleLength
-        leaf.raw += s.len
-      }
-      return leaf
-    })
+    if (loaded.leafCount === 0) return
+    const leaves: Leaf[] = []
+    for (let i = 0; i < loaded.leafCount; i++) leaves.push(Leaf.packed(loaded, i))
+    this.link(leaves)
+  }
+
+  /** Links `leaves` (in order, at least one) and builds the inner nodes above them. */
+  private link(leaves: Leaf[]): void {
     for (let i = 1; i < leaves.length; i++) leaves[i - 1]!.next = leaves[i]!
     let level: TreeNode[] = leaves
     while (level.length > 1) {
-      level = groups(level, undefined, (part) => {
+      level = groups(level, (part) => {
         const node = new Inner()
         node.children = part
         for (const c of part) {
@@ -221,9 +262,7 @@ export class SpanTree {
   /** The visible text, in document order. */
   text(): string {
     const parts: string[] = []
-    for (let leaf: Leaf | null = this.first; leaf; leaf = leaf.next) {
-      for (const s of leaf.spans) if (!s.deleted) parts.push(s.text)
-    }
+    for (let leaf: Leaf | null = this.first; leaf; leaf = leaf.next) leaf.text(parts)
     return parts.join('')
   }
 
@@ -280,26 +319,9 @@ export class SpanTree {
   }
 }
 
-/**
- * `items` cut into consecutive groups of `sizes` (which must add up to their count), else of about
- * BUILD_FILL (as even as possible), each made a node.
- */
-function groups<T, N>(
-  items: readonly T[],
-  sizes: readonly number[] | undefined,
-  make: (part: T[]) => N,
-): N[] {
+/** `items` cut into consecutive groups of about BUILD_FILL (as even as possible), each made a node. */
+function groups<T, N>(items: readonly T[], make: (part: T[]) => N): N[] {
   const out: N[] = []
-  if (sizes) {
-    let at = 0
-    for (const size of sizes) {
-      if (!(size >= 1 && size <= MAX_SPANS)) throw new Error(`SpanTree: a leaf of ${size} spans`)
-      out.push(make(items.slice(at, at + size)))
-      at += size
-    }
-    if (at !== items.length) throw new Error('SpanTree: leaf sizes do not add up to the spans')
-    return out
-  }
   const count = Math.ceil(items.length / BUILD_FILL)
   for (let g = 0; g < count; g++) {
     out.push(

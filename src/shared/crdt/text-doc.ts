@@ -28,16 +28,20 @@
  *
  * Persistence. `save()`/`load()` keep the op log (compact, for the wire and benchmarks; loading replays
  * it). `saveState()`/`loadState()` keep the document itself (text-state.ts): replicas, version, the spans
- * with their origins, the visible text and the parked ops, which load in O(spans) with no integration;
+ * with their origins, the visible text and the parked ops, which load with no integration;
  * the log rides along still encoded and is decoded only when something reads the history
  * (`changesSince` of a peer that lacks old ops, `history`, `textAfter`, `insertedAt`, `save`). Until
  * then `log` holds only the ops applied since (the tail), and the full log is the old one ++ the tail.
+ * The spans stay encoded too until an edit, a remote op or an ID lookup needs them (`tree`): reading
+ * the text of a document just opened costs the text. Even then a leaf of the tree makes its Span
+ * objects only when first read (loaded-spans.ts), so an edit costs the leaves it touches.
  *
  * Positions are UTF-16 code units, as in CodeMirror; an insert or delete that would split a surrogate
  * pair is refused with a RangeError.
  */
 import { canonicalOrder } from './canonical-order'
 import { IdIndex } from './id-index'
+import { LoadedSpans } from './loaded-spans'
 import { DeleteOp, InsertOp, type TextOp } from './ops'
 import { PendingOps } from './pending-ops'
 import { checkReplicaId } from './replica-table'
@@ -46,7 +50,13 @@ import { SiblingRuns } from './sibling-runs'
 import { Span } from './span'
 import { Leaf, SpanTree } from './span-tree'
 import { decodeTextOps, encodeLocalOp, encodeTextOps, hasLoneSurrogate } from './text-codec'
-import { decodeLogChunk, decodeTextState, encodeLogChunk, encodeTextState } from './text-state'
+import {
+  decodeLogChunk,
+  decodeTextState,
+  encodeLogChunk,
+  encodeTextState,
+  type DecodedTextState,
+} from './text-state'
 import { CrdtDecodeError } from './types'
 import type { CharId, TextChange, VersionVector } from './types'
 
@@ -110,8 +120,14 @@ export class TextDoc {
   private readonly versions: number[]
   /** Σ versions, kept as they advance; null until first counted (loads fill `versions` directly). */
   private applied: number | null = null
-  private readonly tree = new SpanTree()
-  private readonly ids = new IdIndex()
+  /** The document order; null while a loaded state's spans are still encoded (see `tree`). */
+  private sequence: SpanTree | null = new SpanTree()
+  private readonly index = new IdIndex()
+  /**
+   * Until the spans of a loaded state are needed: the state's text, and what decodes the spans (which
+   * `loadState` leaves encoded: reading the text, its length or the history needs none of them).
+   */
+  private encoded: { readonly text: string; readonly decode: () => void } | null = null
   /** Runs of adjacent sibling inserts that the integration scan can pass at once (sibling-runs.ts). */
   private readonly runs: SiblingRuns
   /**
@@ -146,12 +162,6 @@ export class TextDoc {
   private typingAt = 0
   /** Whether any surrogate was ever inserted; until then no position can split a pair. */
   private hasSurrogates = false
-  /**
-   * The text as `loadState` read it, handed out by the first read (an editor opening the document)
-   * unless a change comes first: that read costs nothing. Not kept after it: the short spans' texts are
-   * copies, not slices, so holding it could hold a second copy of the document.
-   */
-  private loadedText: string | null = null
 
   private readonly clock: () => number
 
@@ -171,14 +181,32 @@ export class TextDoc {
   }
 
   get length(): number {
-    return this.tree.visibleLength
+    return this.sequence === null ? this.encoded!.text.length : this.sequence.visibleLength
   }
 
   toString(): string {
-    const loaded = this.loadedText
-    if (loaded === null) return this.tree.text()
-    this.loadedText = null
-    return loaded
+    return this.sequence === null ? this.encoded!.text : this.sequence.text()
+  }
+
+  /**
+   * The document order, decoding a loaded state's spans first if they still are encoded (validating
+   * them: CrdtDecodeError). Every operation but reading the text reads it before changing anything, so
+   * a state whose spans fail to decode changes nothing.
+   */
+  private get tree(): SpanTree {
+    return this.sequence ?? this.decodeSpans()
+  }
+
+  /** The ID index, decoding a loaded state's spans first (as `tree`). */
+  private get ids(): IdIndex {
+    if (this.sequence === null) this.decodeSpans()
+    return this.index
+  }
+
+  private decodeSpans(): SpanTree {
+    this.encoded!.decode()
+    this.encoded = null
+    return this.sequence!
   }
 
   version(): VersionVector {
@@ -241,7 +269,6 @@ export class TextDoc {
   // ---- local edits -------------------------------------------------------------------------------
 
   localInsert(index: number, text: string): Uint8Array {
-    this.loadedText = null
     this.checkIndex(index, 'insert')
     if (typeof text !== 'string') throw new TypeError('insert: text must be a string')
     if (text.length === 1 ? isSurrogate(text.charCodeAt(0)) : SURROGATE.test(text)) {
@@ -329,7 +356,6 @@ export class TextDoc {
   }
 
   localDelete(index: number, length: number): Uint8Array {
-    this.loadedText = null
     this.checkIndex(index, 'delete')
     if (!Number.isInteger(length) || length < 0 || index + length > this.length) {
       throw new RangeError(`delete: range ${index}+${length} is outside the text of length ${this.length}`)
@@ -578,15 +604,11 @@ export class TextDoc {
     const doc = new TextDoc(replica, options)
     const table = doc.replicaTable
     const state = decodeTextState(bytes, (replicas) => replicas.map((r) => table.agent(r)))
-    const map = state.replicas.map((r) => table.lookup(r)!)
+    const map = state.agents
     state.seen.forEach((counter, i) => (doc.versions[map[i]!] = counter))
-    doc.tree.build(state.spans, state.leaves)
-    // Typing extends the same span as it would have in the saver, if this is the saver's replica.
-    const last = state.lastLocal >= 0 ? state.spans[state.lastLocal]! : null
-    if (last !== null && last.agent === 0 && !last.deleted) doc.lastLocal = last
-    state.byAgent.forEach((list, i) => doc.ids.build(map[i]!, list))
-    doc.hasSurrogates = SURROGATE.test(state.text)
-    doc.loadedText = state.text
+    doc.hasSurrogates = !state.ascii && SURROGATE.test(state.text)
+    doc.sequence = null
+    doc.encoded = { text: state.text, decode: () => doc.adoptSpans(state) }
 
     const pending = state.pending
     doc.mapAgents(
@@ -633,6 +655,28 @@ export class TextDoc {
     doc.log = eager
     doc.oldLog = { chunks: chunks.slice(0, -1), seen }
     return doc
+  }
+
+  /**
+   * Builds the tree and the ID index from a loaded state's spans, which stay in columns, each leaf made
+   * into Span objects when first read (loaded-spans.ts). Throws CrdtDecodeError, changing nothing, if
+   * the spans do not decode.
+   */
+  private adoptSpans(state: DecodedTextState): void {
+    const columns = state.spans()
+    const tree = new SpanTree()
+    const ids = this.index
+    const loaded = new LoadedSpans(columns, state.text, state.leaves, state.agents, (span) =>
+      ids.insert(span),
+    )
+    tree.buildLoaded(loaded)
+    ids.adopt(loaded)
+    // Typing extends the same span as it would have in the saver, if this is the saver's replica.
+    const k = state.lastLocal
+    if (k >= 0 && state.agents[columns.agent[k]!] === 0 && columns.deleted[k] === 0) {
+      this.lastLocal = loaded.span(k)
+    }
+    this.sequence = tree
   }
 
   /**
@@ -943,7 +987,8 @@ export class TextDoc {
    * parking the rest. `changes` collects visible changes (null while loading, where none are needed).
    */
   private applyDecoded(replicas: string[], ops: TextOp[], changes: TextChange[] | null): void {
-    this.loadedText = null
+    // A loaded state's IDs are checked when first needed (span-columns.ts): before anything applies.
+    this.ids.ready()
     if (changes && this.pending.size + ops.length > MAX_PENDING_OPS) {
       throw new RangeError('TextDoc: too many ops waiting for missing dependencies; batch refused')
     }
@@ -1251,6 +1296,7 @@ export class TextDoc {
   private integrateDelete(op: DeleteOp, changes: TextChange[] | null): void {
     const end = op.targetCounter + op.length
     let counter = op.targetCounter
+    this.ids.openRange(op.targetAgent, counter, end)
     while (counter < end) {
       // A counter that no span holds was consumed by a delete, not an insert: only a faulty peer
       // names it. Skip to the next character.

@@ -2,20 +2,11 @@
  * The state form of a TextDoc (`saveState` / `loadState`): what the document is, not how it got there,
  * so that loading costs in proportion to the document rather than to everything ever typed.
  *
- *   header    kind 6 | replica count, then every replica the document knows, in agent order
+ *   header    kind 8 | replica count, then every replica the document knows, in agent order
  *             (replica-table.ts); the table the rest of the state indexes into
  *   version   per replica, the highest counter applied (varint)
  *   text      u8 encoding (0 UTF-8; 1 UTF-16LE, only for a text that holds a lone surrogate, which
  *             UTF-8 cannot carry) | byte length | the text of the visible spans, in document order
- *   spans     count | per span, in document order, a flags byte and the fields it does not make implicit:
- *               bit 0 deleted, bit 1 same replica as the previous span, bit 2 counter implicit (the
- *               end of that replica's previous span, else a signed delta from it), then the length;
- *               bits 3-4 left origin: none | (own replica, counter - 1) | the last character of the
- *               previous span | explicit (replica, then a delta for the own replica, else a counter);
- *               bits 5-6 right origin: none | the first character of the next span | own replica
- *               (delta) | explicit (replica, counter); bit 7 reserved
- *             Exactly what integrating a later op reads, so a loaded document integrates it exactly as
- *             the one saved. Deleted spans have no text here: only the history needs it.
  *   leaves    count | spans per leaf of the span tree, and 1 + the index of the span local typing
  *             extends (0: none): where spans are cut and joined later depends on both, and so do the
  *             visible changes that remote ops report, which are then the same too
@@ -25,12 +16,19 @@
  *             `decodeLogChunk` decodes when the history is first needed (the last op has a chunk of its
  *             own, decoded at once: it is the one a local edit may extend). A chunk of length 0 is kept
  *             apart (`TextDoc.saveStateApart`): the loader is given it, in order, with the state
+ *   spans     the rest: every span with its IDs and origins, tombstones included (span-columns.ts)
  *
  *   chunk     u8 form: 0 the body follows; 1 deflated, as raw length | packed length | bytes (only when
  *             that is smaller: most of a long history is deleted text, which deflates well)
  *   body      byte length | a timed batch of consecutive log ops | per op a position code: 0 for an op
  *             not made here, else 1 + the zigzag delta of the visible index it was made at (as in a
  *             snapshot: from the previous op's end for an insert, its start for a delete)
+ *
+ * The spans come last so that a loader can leave them encoded: opening a document to read its text (an
+ * editor showing it, a peer answering `changesSince`) then costs the text, not the spans, which for a
+ * document with a long deleted history are mostly tombstones. They are decoded, all checked, when an
+ * edit or a remote op first needs them (`DecodedTextState.spans`). Kind 6, written before, has the same
+ * sections with the spans right after the text; it is still read (its spans then decoded at once).
  *
  * A chunk is deflated once, when it is made (the ops since the last state); a history loaded and not
  * decoded is copied into the next state as it is. Deflating at level 1 costs ~20 ms per MB of prose, once,
@@ -47,6 +45,7 @@ import type { TextOp } from './ops'
 import type { ParkedOp } from './pending-ops'
 import { readHeader, writeHeader } from './replica-table'
 import { Span } from './span'
+import { decodeSpanColumns, encodeSpans, type SpanColumns } from './span-columns'
 import {
   decodeTextOps,
   encodeTextOps,
@@ -56,25 +55,9 @@ import {
 } from './text-codec'
 import { CrdtDecodeError } from './types'
 
-export const KIND_TEXT_STATE = 6
-
-/** No origin (see text-doc.ts on why it is not imported). */
-const NONE = -1
-
-const S_DELETED = 1
-const S_SAME_AGENT = 2
-const S_IMPLICIT_COUNTER = 4
-const OL_SHIFT = 3
-const OL_NONE = 0
-const OL_PREVIOUS = 1
-const OL_PREV_SPAN = 2
-const OL_EXPLICIT = 3
-const OR_SHIFT = 5
-const OR_NONE = 0
-const OR_NEXT_SPAN = 1
-const OR_SAME_AGENT = 2
-const OR_OTHER_AGENT = 3
-const S_RESERVED = 0x80
+export const KIND_TEXT_STATE = 8
+/** The layout before the spans moved last (read, no longer written). */
+const KIND_TEXT_STATE_SPANS_FIRST = 6
 
 const TEXT_UTF8 = 0
 const TEXT_UTF16LE = 1
@@ -111,10 +94,15 @@ export interface DecodedTextState {
   readonly replicas: string[]
   readonly seen: number[]
   readonly text: string
-  /** In document order, with agents already mapped by the caller's `mapAgents`. */
-  readonly spans: Span[]
-  /** The spans of each replica (by state index) sorted by counter, for the ID index. */
-  readonly byAgent: Span[][]
+  /** Whether the text is all ASCII (then it holds no surrogate: told by its length, not a scan). */
+  readonly ascii: boolean
+  /**
+   * The spans in document order (agents index the state's table; `agents` maps them), decoded and
+   * checked on the first call (CrdtDecodeError): a reader of only the text never pays for them.
+   */
+  readonly spans: () => SpanColumns
+  /** The document agent of each replica of the state (what `mapAgents` returned). */
+  readonly agents: readonly number[]
   /** Spans per leaf, each 1 to MAX_LEAF_SPANS, adding up to the span count. */
   readonly leaves: number[]
   /** Index of the span local typing extends, or -1. */
@@ -130,7 +118,7 @@ export interface DecodedTextState {
 /** Encodes a state; see the header for the layout. */
 export function encodeTextState(parts: TextStateParts): Uint8Array {
   const { replicas, seen, spans } = parts
-  const w = new ByteWriter(64 + spans.length * 6)
+  const w = new ByteWriter(64 + parts.text.length)
   writeHeader(w, KIND_TEXT_STATE, replicas)
   for (let a = 0; a < replicas.length; a++) w.uint(seen[a]!)
 
@@ -151,55 +139,6 @@ export function encodeTextState(parts: TextStateParts): Uint8Array {
     w.byte(TEXT_UTF8)
     w.uint(utf8.length)
     w.bytes(utf8.view())
-  }
-
-  const expected: number[] = replicas.map(() => 1)
-  w.uint(spans.length)
-  let prev: Span | undefined
-  for (let i = 0; i < spans.length; i++) {
-    const s = spans[i]!
-    const next = spans[i + 1]
-    const agent = s.agent
-    let flags = s.deleted ? S_DELETED : 0
-    if (prev !== undefined && agent === prev.agent) flags |= S_SAME_AGENT
-    const counterDelta = s.counter - expected[agent]!
-    if (counterDelta === 0) flags |= S_IMPLICIT_COUNTER
-    const olAgent = s.originLeftAgent
-    const olCounter = s.originLeftCounter
-    const olMode =
-      olAgent === NONE
-        ? OL_NONE
-        : olAgent === agent && olCounter === s.counter - 1
-          ? OL_PREVIOUS
-          : prev !== undefined && olAgent === prev.agent && olCounter === prev.counter + prev.len - 1
-            ? OL_PREV_SPAN
-            : OL_EXPLICIT
-    const orAgent = s.originRightAgent
-    const orCounter = s.originRightCounter
-    const orMode =
-      orAgent === NONE
-        ? OR_NONE
-        : next !== undefined && orAgent === next.agent && orCounter === next.counter
-          ? OR_NEXT_SPAN
-          : orAgent === agent
-            ? OR_SAME_AGENT
-            : OR_OTHER_AGENT
-    w.byte(flags | (olMode << OL_SHIFT) | (orMode << OR_SHIFT))
-    if (!(flags & S_SAME_AGENT)) w.uint(agent)
-    if (counterDelta !== 0) w.int(counterDelta)
-    w.uint(s.len)
-    if (olMode === OL_EXPLICIT) {
-      w.uint(olAgent)
-      if (olAgent === agent) w.int(s.counter - olCounter)
-      else w.uint(olCounter)
-    }
-    if (orMode === OR_SAME_AGENT) w.int(s.counter - orCounter)
-    else if (orMode === OR_OTHER_AGENT) {
-      w.uint(orAgent)
-      w.uint(orCounter)
-    }
-    expected[agent] = s.counter + s.len
-    prev = s
   }
 
   w.uint(parts.leaves.length)
@@ -234,6 +173,10 @@ export function encodeTextState(parts: TextStateParts): Uint8Array {
     out.push(lengths.view().subarray(at))
     if (chunk) out.push(chunk)
   }
+  // The spans last: a loader that only reads the text stops before them (see the header).
+  const spanWriter = new ByteWriter(16 + spans.length * 6)
+  encodeSpans(spanWriter, spans, replicas.length)
+  out.push(spanWriter.view())
   return concatBytes(...out)
 }
 
@@ -247,7 +190,7 @@ export function decodeTextState(
 ): DecodedTextState {
   if (!(bytes instanceof Uint8Array)) throw new CrdtDecodeError('expected a Uint8Array')
   const r = new ByteReader(bytes)
-  const { replicas } = readHeader(r, [KIND_TEXT_STATE], 'text state')
+  const { kind, replicas } = readHeader(r, [KIND_TEXT_STATE, KIND_TEXT_STATE_SPANS_FIRST], 'text state')
   const n = replicas.length
   const seen: number[] = []
   for (let a = 0; a < n; a++) seen.push(r.uint())
@@ -255,13 +198,6 @@ export function decodeTextState(
   const agentAt = (i: number): number => {
     if (i >= n) throw new CrdtDecodeError(`replica index ${i} outside the table of ${n}`)
     return i
-  }
-  /** An origin or awaited ID must name a counter that was applied. */
-  const applied = (agent: number, counter: number): number => {
-    if (counter < 1 || counter > seen[agent]!) {
-      throw new CrdtDecodeError(`origin ${counter} of replica ${agent} is beyond its version ${seen[agent]}`)
-    }
-    return counter
   }
 
   const encoding = r.byte()
@@ -271,97 +207,8 @@ export function decodeTextState(
   else if (encoding === TEXT_UTF16LE) text = decodeUtf16le(raw)
   else throw new CrdtDecodeError(`unknown text encoding ${encoding}`)
 
-  const count = r.count(2)
-  const spans: Span[] = new Array<Span>(count)
-  const byAgent: Span[][] = replicas.map(() => [])
-  const expected: number[] = replicas.map(() => 1)
-  let prevAgent = 0
-  let prevEnd = 0 // counter of the previous span's last character
-  let at = 0 // in `text`
-  let total = 0 // characters, deleted ones included
-  /** A span whose right origin is the next span's first character, set once that one is read. */
-  let waiting: Span | null = null
-  for (let k = 0; k < count; k++) {
-    const flags = r.byte()
-    if (flags & S_RESERVED) throw new CrdtDecodeError('reserved span flag set')
-    if (n === 0) throw new CrdtDecodeError('a span in a state with no replicas')
-    if (k === 0 && flags & S_SAME_AGENT) throw new CrdtDecodeError('the first span refers to a previous one')
-    const agent = flags & S_SAME_AGENT ? prevAgent : agentAt(r.uint())
-    const counter = expected[agent]! + (flags & S_IMPLICIT_COUNTER ? 0 : r.int())
-    const len = r.uint()
-    if (len === 0) throw new CrdtDecodeError('empty span')
-    if (counter < 1 || counter + len - 1 > seen[agent]!) {
-      throw new CrdtDecodeError(`span ${counter}+${len} of replica ${agent} is beyond its version`)
-    }
-    const olMode = (flags >> OL_SHIFT) & 3
-    let olAgent = NONE
-    let olCounter = 0
-    if (olMode === OL_PREVIOUS) {
-      olAgent = agent
-      olCounter = applied(agent, counter - 1)
-    } else if (olMode === OL_PREV_SPAN) {
-      if (k === 0) throw new CrdtDecodeError('the first span refers to a previous one')
-      olAgent = prevAgent
-      olCounter = prevEnd
-    } else if (olMode === OL_EXPLICIT) {
-      olAgent = agentAt(r.uint())
-      olCounter = applied(olAgent, olAgent === agent ? counter - r.int() : r.uint())
-    }
-    const orMode = (flags >> OR_SHIFT) & 3
-    let orAgent = NONE
-    let orCounter = 0
-    if (orMode === OR_SAME_AGENT) {
-      orAgent = agent
-      orCounter = applied(agent, counter - r.int())
-    } else if (orMode === OR_OTHER_AGENT) {
-      orAgent = agentAt(r.uint())
-      orCounter = applied(orAgent, r.uint())
-    }
-    const deleted = (flags & S_DELETED) !== 0
-    let spanText = ''
-    if (!deleted) {
-      if (len > text.length - at) throw new CrdtDecodeError('the visible spans are longer than the text')
-      spanText = text.slice(at, at + len)
-      at += len
-    }
-    total += len
-    if (total > Number.MAX_SAFE_INTEGER) throw new CrdtDecodeError('document length out of range')
-    const span = new Span(
-      map[agent]!,
-      counter,
-      spanText,
-      deleted,
-      olAgent === NONE ? NONE : map[olAgent]!,
-      olCounter,
-      orAgent === NONE ? NONE : map[orAgent]!,
-      orCounter,
-    )
-    if (deleted) span.len = len
-    spans[k] = span
-    byAgent[agent]!.push(span)
-    if (waiting !== null) {
-      waiting.originRightAgent = map[agent]!
-      waiting.originRightCounter = counter
-    }
-    waiting = orMode === OR_NEXT_SPAN ? span : null
-    expected[agent] = counter + len
-    prevAgent = agent
-    prevEnd = counter + len - 1
-  }
-  if (waiting !== null) throw new CrdtDecodeError('the last span refers to a next one')
-  if (at !== text.length) throw new CrdtDecodeError('the text is longer than the visible spans')
-  // The ID index needs each replica's spans by counter. Spans typed forwards are mostly in order
-  // already, which the sort is fast on; then no two may overlap.
-  for (const list of byAgent) {
-    let sorted = true
-    for (let i = 1; i < list.length && sorted; i++) sorted = list[i - 1]!.counter < list[i]!.counter
-    if (!sorted) list.sort((x, y) => x.counter - y.counter)
-    for (let i = 1; i < list.length; i++) {
-      if (list[i]!.counter < list[i - 1]!.counter + list[i - 1]!.len) {
-        throw new CrdtDecodeError('two spans hold the same character')
-      }
-    }
-  }
+  const early =
+    kind === KIND_TEXT_STATE_SPANS_FIRST ? decodeSpanColumns(r, r.count(2), seen, text.length) : null
 
   const leafCount = r.count(1)
   const leaves: number[] = []
@@ -372,9 +219,7 @@ export function decodeTextState(
     inLeaves += size
     leaves.push(size)
   }
-  if (inLeaves !== count) throw new CrdtDecodeError('the leaves do not hold the spans')
   const lastLocal = r.uint() - 1
-  if (lastLocal >= count) throw new CrdtDecodeError('the typing span is not a span')
 
   const pendingBatch = r.bytes(r.uint())
   const pending: DecodedOps =
@@ -398,8 +243,63 @@ export function decodeTextState(
     const chunk = r.bytes(r.uint())
     log.push(chunk.length === 0 ? null : chunk)
   }
-  if (!r.done()) throw new CrdtDecodeError('trailing bytes')
-  return { replicas, seen, text, spans, byAgent, leaves, lastLocal, pending, awaited, log }
+  /** The spans, checked against the rest of the state. */
+  const checked = (columns: SpanColumns): SpanColumns => {
+    if (inLeaves !== columns.count) throw new CrdtDecodeError('the leaves do not hold the spans')
+    if (lastLocal >= columns.count) throw new CrdtDecodeError('the typing span is not a span')
+    return columns
+  }
+  let spans: SpanColumns | null = null
+  if (early !== null) {
+    if (!r.done()) throw new CrdtDecodeError('trailing bytes')
+    spans = checked(early)
+  }
+  // The spans section is the rest of the state: decoded when first asked for, not to read the text.
+  const rest = new ByteReader(r.bytes(r.remaining))
+  const decodeSpans = (): SpanColumns => {
+    const columns = decodeSpanColumns(rest, rest.count(2), seen, text.length)
+    if (!rest.done()) throw new CrdtDecodeError('trailing bytes')
+    return checked(columns)
+  }
+  return {
+    replicas,
+    seen,
+    text,
+    ascii: encoding === TEXT_UTF8 && text.length === raw.length,
+    spans: () => (spans ??= decodeSpans()),
+    agents: map,
+    leaves,
+    lastLocal,
+    pending,
+    awaited,
+    log,
+  }
+}
+
+/** The spans of a decoded state as Span objects, in document order (for tests and tools). */
+export function spansOf(state: DecodedTextState): Span[] {
+  const c = state.spans()
+  const agent = (a: number): number => (a < 0 ? a : state.agents[a]!)
+  const out: Span[] = []
+  let at = 0
+  for (let k = 0; k < c.count; k++) {
+    const deleted = c.deleted[k] === 1
+    const len = c.len[k]!
+    const text = deleted ? '' : state.text.slice(at, (at += len))
+    const span = new Span(
+      agent(c.agent[k]!),
+      c.counter[k]!,
+      text,
+      deleted,
+      agent(c.olAgent[k]!),
+      c.olCounter[k]!,
+      agent(c.orAgent[k]!),
+      c.orCounter[k]!,
+    )
+    span.len = len
+    out.push(span)
+  }
+  return out
 }
 
 /** One chunk of the op log: `ops` (agents indexing `replicas`) with their times and positions. */
