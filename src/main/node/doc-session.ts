@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events'
 import { decodeTextOps } from '../../shared/crdt/text-codec'
 import {
   CrdtDecodeError,
+  DamagedStateError,
   StampAheadError,
   checkStampWindow,
   type TextChange,
@@ -161,6 +162,8 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   private readonly presence: PresenceTable<PeerSession>
   /** Replicas whose author record this session has written (this node's, and its UI's). */
   private readonly authorsRegistered = new Set<string>()
+  /** Whether the person was told that this device's saved state is damaged (DamagedStateError). */
+  private toldDamaged = false
   /** This device's batches applied and not yet handed to the 'batch' listeners: see `unannounced`. */
   private readonly applied = new Set<Uint8Array>()
   /** Authenticated peers that hold text this replica lacks, since their last sync-request. */
@@ -590,6 +593,12 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
             `refused writes to ${this.docId.slice(0, 8)} from ${from.remoteKey.slice(0, 8)}: ${err.message}`,
           )
         }
+        return
+      }
+      if (err instanceof DamagedStateError) {
+        // Our copy is at fault, not the peer's batch: the peer stays, and the person is told, once.
+        if (!this.toldDamaged) this.emit('error', err)
+        this.toldDamaged = true
         return
       }
       if (err instanceof CrdtDecodeError && from) {

@@ -15,6 +15,7 @@ import {
   type SharedDocInfo,
 } from '../../shared/sync/messages'
 import { PeerSession, inviteProof, type SessionHost } from '../../shared/sync/session'
+import { DamagedStateError } from '../../shared/crdt'
 import { fromHex, toHex } from '../../shared/sync/hex'
 import type { PeerConnection } from '../../shared/sync/peer-connection'
 import type { DocStore } from '../storage/doc-store'
@@ -126,6 +127,8 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
   private readonly awaitingJoin = new Map<string, string>()
   private readonly remoteShared = new Map<string, readonly SharedDocInfo[]>()
   private timer: ReturnType<typeof setInterval> | undefined
+  /** DamagedStateError messages logged already: one line each, however many messages meet it. */
+  private readonly damageLogged = new Set<string>()
   private closed = false
 
   constructor(private readonly options: WorkspaceOptions) {
@@ -299,6 +302,12 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
       try {
         session.receive(frame)
       } catch (err) {
+        if (err instanceof DamagedStateError) {
+          // This device's copy of a document is at fault (text-doc.ts), not the peer: its connection stays.
+          if (!this.damageLogged.has(err.message)) this.log(err.message)
+          this.damageLogged.add(err.message)
+          return
+        }
         // One bad peer never takes down the node: drop this connection, keep everything else.
         const reason = err instanceof ProtocolError ? err.message : `internal error: ${String(err)}`
         this.log(`closing connection to ${session.remoteKey.slice(0, 8)}: ${reason}`)

@@ -71,6 +71,7 @@ export type TextView = Pick<
   | 'cursorIndex'
   | 'cursorAnchor'
   | 'forEachRun'
+  | 'repairs'
 >
 export type PropsView = Pick<
   LwwMap<JsonValue>,

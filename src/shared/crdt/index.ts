@@ -18,4 +18,11 @@ export {
   type Clock,
 } from './lww-map'
 export { MAX_DRIFT_MS, MAX_LOGICAL, MAX_WALL, type Timestamp } from './hlc'
-export { CrdtDecodeError, sameVersion, type CharId, type TextChange, type VersionVector } from './types'
+export {
+  CrdtDecodeError,
+  DamagedStateError,
+  sameVersion,
+  type CharId,
+  type TextChange,
+  type VersionVector,
+} from './types'

@@ -57,7 +57,7 @@ import {
   encodeTextState,
   type DecodedTextState,
 } from './text-state'
-import { CrdtDecodeError } from './types'
+import { CrdtDecodeError, DamagedStateError } from './types'
 import type { CharId, TextChange, VersionVector } from './types'
 
 export interface TextDocOptions {
@@ -160,6 +160,8 @@ export class TextDoc {
   private typingIndex = -1
   private typingLeaf: Leaf | null = null
   private typingAt = 0
+  /** Why a loaded state's spans were rebuilt from its history (`checkedState`), if they were. */
+  readonly repairs: string[] = []
   /** Whether any surrogate was ever inserted; until then no position can split a pair. */
   private hasSurrogates = false
 
@@ -203,8 +205,32 @@ export class TextDoc {
     return this.index
   }
 
+  /**
+   * Runs a check of a loaded state's spans. They are derived data: the history beside them holds every
+   * op. Spans that fail their checks (a bug, a disk that lies) are rebuilt from it, in canonical order
+   * (canonical-order.ts), so no edit, no peer's op and no sync is refused for them; only a history that
+   * cannot rebuild them throws, a DamagedStateError (this copy is at fault, never a peer's batch).
+   */
+  private checkedState(check: () => void): void {
+    try {
+      check()
+    } catch (err) {
+      if (!(err instanceof CrdtDecodeError) || err instanceof DamagedStateError) throw err
+      let rebuilt: TextDoc
+      try {
+        rebuilt = this.rebuilt(null, { clock: this.clock })
+      } catch (failed) {
+        const why = failed instanceof Error ? failed.message : String(failed)
+        throw new DamagedStateError(`${err.message}; its history cannot rebuild it either: ${why}`)
+      }
+      // Every field from the rebuilt replica (same replica ID and clock; nothing refers back to it).
+      Object.assign(this, rebuilt)
+      this.repairs.push(err.message)
+    }
+  }
+
   private decodeSpans(): SpanTree {
-    this.encoded!.decode()
+    this.checkedState(() => this.encoded?.decode())
     this.encoded = null
     return this.sequence!
   }
@@ -988,7 +1014,7 @@ export class TextDoc {
    */
   private applyDecoded(replicas: string[], ops: TextOp[], changes: TextChange[] | null): void {
     // A loaded state's IDs are checked when first needed (span-columns.ts): before anything applies.
-    this.ids.ready()
+    this.checkedState(() => this.ids.ready())
     if (changes && this.pending.size + ops.length > MAX_PENDING_OPS) {
       throw new RangeError('TextDoc: too many ops waiting for missing dependencies; batch refused')
     }

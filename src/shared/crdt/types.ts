@@ -30,3 +30,15 @@ export class CrdtDecodeError extends Error {
     this.name = 'CrdtDecodeError'
   }
 }
+
+/**
+ * This replica's own saved state failed its checks when first used (a loaded state's spans are checked
+ * then, not at load: text-doc.ts): the fault is in this device's copy, never in the batch of the peer
+ * that happened to need them.
+ */
+export class DamagedStateError extends CrdtDecodeError {
+  constructor(message: string) {
+    super(`this document's saved state on this device is damaged: ${message}`)
+    this.name = 'DamagedStateError'
+  }
+}
