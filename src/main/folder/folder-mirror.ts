@@ -18,14 +18,27 @@ import { ROOT, type TreeOp } from '../../shared/tree/tree-ops'
 import { nodeFs, type StorageFs } from '../storage/fs-layer'
 import type { FolderDelta } from './folder-watcher'
 import { FolderWriter, type MirrorEntry, type MirrorProblem } from './folder-writer'
-import { scanFolder, type SharedFile } from './scan-folder'
+import type { TextFormat } from '../storage/text-format'
+import { scanFolder, type FolderScan, type SharedFile } from './scan-folder'
 
 /** The text of each file node: a Meshpad document each, in the app. */
 export interface FileTexts {
+  /** Undefined while the text is not known here (not loaded yet): the file on disk is left as it is. */
   get(id: string): string | undefined
-  /** The file's text is now `text` (made on disk, or first read): for the caller to turn into ops. */
-  set(id: string, text: string): void
+  /**
+   * The file's text is now `text` (made on disk, or first read), in `format` on disk: for the caller
+   * to turn into ops.
+   */
+  set(id: string, text: string, format: TextFormat): void
+  /** The encoding and line endings to write the file in (default UTF-8, LF). */
+  format?(id: string): TextFormat | undefined
 }
+
+/**
+ * The longest path written, in UTF-8 bytes (Linux's PATH_MAX): a tree of names of 255 bytes each,
+ * nested deep by a peer, is not carried to the folder past it.
+ */
+export const MAX_PATH_BYTES = 4096
 
 export class FolderMirror {
   private readonly writer: FolderWriter
@@ -41,20 +54,72 @@ export class FolderMirror {
 
   /** Shares a folder: every folder and text file in it becomes a node. Returns the ops for peers. */
   async importFolder(): Promise<TreeOp[]> {
-    const scan = await scanFolder(this.root, this.fs)
+    return this.importScan(await scanFolder(this.root, this.fs))
+  }
+
+  /** `importFolder` on a scan already made. */
+  importScan(scan: FolderScan): TreeOp[] {
     const ops: TreeOp[] = []
     for (const path of scan.folders) this.createFolder(path, ops)
     for (const file of scan.files) this.createFile(file, ops)
     return ops
   }
 
-  /** Writes the tree's state to the folder. Problems are reported per path (folder-writer.ts). */
+  /**
+   * Takes up a folder that may already hold the tree (a restart, or a join into a folder): what is at
+   * a node's path, of its kind, is adopted as that node (a text that differs goes to `FileTexts.set`);
+   * returns what the tree does not have, as a change on disk for `fromDisk`. What the folder lacks is
+   * written by the next `toDisk`.
+   */
+  adoptScan(scan: FolderScan): FolderDelta {
+    const byPath = new Map(this.tree.list().map((e) => [e.path, e]))
+    const folders: string[] = []
+    for (const path of scan.folders) {
+      const e = byPath.get(path)
+      if (e?.kind === 'folder') this.writer.adopt(e.id, 'folder', path)
+      else if (e === undefined) folders.push(path)
+    }
+    const files: SharedFile[] = []
+    for (const file of scan.files) {
+      const e = byPath.get(file.path)
+      if (e?.kind === 'file') {
+        this.writer.adopt(e.id, 'file', file.path, file.hash)
+        if (this.texts.get(e.id) !== file.text) this.texts.set(e.id, file.text, file.format)
+      } else if (e === undefined) files.push(file)
+    }
+    return { gone: [], now: { ...scan, folders, files }, rescan: false }
+  }
+
+  /** A whole scan as a change on disk (the watcher lost track): what the tree has and the scan not is gone. */
+  rescanDelta(scan: FolderScan): FolderDelta {
+    const present = new Set([...scan.folders, ...scan.files.map((f) => f.path)])
+    const gone = this.tree
+      .list()
+      .map((e) => this.writer.pathOf(e.id))
+      .filter((p): p is string => p !== undefined && !present.has(p))
+    return { gone, now: scan, rescan: false }
+  }
+
+  /** The hash of a file's bytes as last written or read here. */
+  hashOf(id: string): string | undefined {
+    return this.writer.hashOf(id)
+  }
+
+  /**
+   * Writes the tree's state to the folder. Problems are reported per path (folder-writer.ts); a path
+   * over MAX_PATH_BYTES is one ('failed', not written).
+   */
   toDisk(): Promise<MirrorProblem[]> {
     const state = new Map<string, MirrorEntry>()
+    const tooLong: MirrorProblem[] = []
     for (const e of this.tree.list()) {
+      if (Buffer.byteLength(e.path) > MAX_PATH_BYTES) {
+        tooLong.push({ path: e.path.slice(0, 200), why: 'failed', detail: 'path too long' })
+        continue
+      }
       state.set(e.id, e.kind === 'folder' ? { kind: 'folder', path: e.path } : this.fileEntry(e.id, e.path))
     }
-    return this.writer.apply(state)
+    return this.writer.apply(state).then((problems) => [...tooLong, ...problems])
   }
 
   /** What other programs changed, as tree ops for peers (texts go through `FileTexts.set`). */
@@ -87,7 +152,7 @@ export class FolderMirror {
       const id = this.writer.idAt(file.path)
       if (id !== undefined) {
         if (this.writer.hashOf(id) === file.hash) continue // unchanged, or our own write coming back
-        this.texts.set(id, file.text)
+        this.texts.set(id, file.text, file.format)
         this.writer.adopt(id, 'file', file.path, file.hash)
         continue
       }
@@ -109,7 +174,8 @@ export class FolderMirror {
   }
 
   private fileEntry(id: string, path: string): MirrorEntry {
-    return { kind: 'file', path, text: this.texts.get(id) ?? '' }
+    const format = this.texts.format?.(id)
+    return { kind: 'file', path, text: this.texts.get(id), ...(format ? { format } : {}) }
   }
 
   private createFolder(path: string, ops: TreeOp[]): string {
@@ -124,7 +190,7 @@ export class FolderMirror {
     const { parent, name } = this.parentOf(file.path, ops)
     const { id, op } = this.tree.create(parent, name, 'file')
     ops.push(op)
-    this.texts.set(id, file.text)
+    this.texts.set(id, file.text, file.format)
     this.writer.adopt(id, 'file', file.path, file.hash)
   }
 

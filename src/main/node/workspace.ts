@@ -64,6 +64,8 @@ export interface WorkspaceOptions {
 export interface WorkspaceEvents {
   peers: []
   doc: [session: DocSession]
+  /** A file document of a project was opened (project-files.ts). */
+  file: [session: DocSession]
   'join-request': [request: JoinRequest]
   /**
    * A pending join request left the list without an answer from this device: it expired, or its
@@ -273,6 +275,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     const doc = await this.docSession(docId, { epoch: 0, keys: {}, bootstrap: [] }, [], project)
     doc.on('error', (err) => this.log(`file ${docId.slice(0, 8)}: ${err.message}`))
     this.docs.set(docId, doc)
+    this.emit('file', doc)
     // Peers already authenticated for the project are for this file: each says what it holds.
     for (const { session } of this.sessions.values()) {
       if (!session.isAuthenticated(project.docId)) continue

@@ -65,6 +65,8 @@ export type TextView = Pick<
   | 'seenOf'
   | 'opsOf'
   | 'history'
+  | 'historyLength'
+  | 'forkAfter'
   | 'idAt'
   | 'indexOfId'
   | 'cursorIndex'

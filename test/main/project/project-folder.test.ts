@@ -1,0 +1,140 @@
+/**
+ * A project's folder kept in step with the project (src/main/project/project-folder.ts), in one
+ * process: two nodes over an in-memory link (the same protocol sessions as TCP), each with a real
+ * folder and the OS's change events. Changes made on disk by other programs, and edits made in the
+ * documents, reach the other member's folder; an edit on disk and one in the document made at once
+ * are both kept (the disk's is merged against the text last written, not the document as it is).
+ */
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { decodeInvite } from '../../../src/main/node/invite-code'
+import type { FileBase } from '../../../src/main/project/folder-links'
+import { ProjectFolder } from '../../../src/main/project/project-folder'
+import { scanFolder } from '../../../src/main/folder/scan-folder'
+import type { DocSession } from '../../../src/main/node/doc-session'
+import { cleanup, connect, makeNode, until, type TestNode } from '../node/cluster'
+
+const nodes: TestNode[] = []
+const folders: ProjectFolder[] = []
+const dirs: string[] = []
+afterEach(async () => {
+  for (const f of folders.splice(0)) await f.close()
+  await cleanup(nodes.splice(0))
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+function folder(name: string, files: Record<string, string> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), `meshpad-project-${name}-`))
+  dirs.push(dir)
+  put(dir, files)
+  return dir
+}
+
+function put(dir: string, files: Record<string, string>): void {
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true })
+    writeFileSync(join(dir, path), text)
+  }
+}
+
+async function contents(dir: string): Promise<Record<string, string>> {
+  const scan = await scanFolder(dir)
+  const out: Record<string, string> = {}
+  for (const f of scan.files) out[f.path] = readFileSync(join(dir, f.path), 'utf8')
+  for (const f of scan.folders) out[`${f}/`] = ''
+  return out
+}
+
+async function sameFolders(a: string, b: string, timeoutMs = 10_000): Promise<Record<string, string>> {
+  const start = Date.now()
+  for (;;) {
+    const [ca, cb] = [await contents(a), await contents(b)]
+    if (JSON.stringify(ca) === JSON.stringify(cb)) return ca
+    if (Date.now() - start > timeoutMs) expect(cb).toEqual(ca)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+async function start(n: TestNode, project: DocSession, dir: string, share: boolean): Promise<ProjectFolder> {
+  const f = await ProjectFolder.start(
+    {
+      workspace: n.ws,
+      project,
+      dir,
+      bases: new Map<string, FileBase>(),
+      saveBases: async () => undefined,
+      log: (m) => n.logs.push(m),
+      writeDelayMs: 30,
+      watchDebounceMs: 40,
+    },
+    share,
+  )
+  folders.push(f)
+  return f
+}
+
+async function twoMembers(
+  files: Record<string, string>,
+): Promise<{ a: string; b: string; ana: TestNode; ben: TestNode; pa: ProjectFolder; pb: ProjectFolder }> {
+  const ana = await makeNode('ana')
+  const ben = await makeNode('ben')
+  nodes.push(ana, ben)
+  const a = folder('ana', files)
+  const b = folder('ben')
+  const project = await ana.ws.createDoc('project')
+  const pa = await start(ana, project, a, true)
+  connect(ana, ben)
+  await until('hello', () => ben.ws.session(ana.self)?.ready === true)
+  const code = await ana.ws.createInvite(project.docId, 'editor', [{ host: '127.0.0.1', port: 9 }])
+  ben.ws.redeemWith(ben.ws.session(ana.self)!, decodeInvite(code))
+  await until('ben joined', () => ben.ws.doc(project.docId)?.myRole === 'editor', 5000)
+  const pb = await start(ben, ben.ws.doc(project.docId)!, b, false)
+  return { a, b, ana, ben, pa, pb }
+}
+
+describe('ProjectFolder: a project kept in step with a folder on each member’s disk', () => {
+  it('shares a folder, and carries disk changes and document edits to the other folder', async () => {
+    const { a, b, pb } = await twoMembers({ 'README.md': '# Plan\n', 'src/main.ts': 'main\n' })
+    expect(await sameFolders(a, b)).toEqual({ 'README.md': '# Plan\n', 'src/': '', 'src/main.ts': 'main\n' })
+
+    writeFileSync(join(a, 'README.md'), '# Plan\nfrom ana’s editor\n')
+    renameSync(join(a, 'src/main.ts'), join(a, 'src/index.ts'))
+    put(a, { 'docs/new.md': 'new\n' })
+    expect(await sameFolders(a, b)).toEqual({
+      'README.md': '# Plan\nfrom ana’s editor\n',
+      'docs/': '',
+      'docs/new.md': 'new\n',
+      'src/': '',
+      'src/index.ts': 'main\n',
+    })
+
+    const readme = (await pb.openPath('README.md'))!
+    await readme.insert(0, '<!-- ben -->\n')
+    await until('ana’s folder has ben’s edit', () =>
+      readFileSync(join(a, 'README.md'), 'utf8').startsWith('<!--'),
+    )
+    expect((await sameFolders(a, b))['README.md']).toBe('<!-- ben -->\n# Plan\nfrom ana’s editor\n')
+  })
+
+  it('keeps a change on disk and an edit in the document made at once', async () => {
+    const { a, b, pa, pb, ben } = await twoMembers({ 'notes.md': 'one\ntwo\nthree\n' })
+    await sameFolders(a, b)
+    const bens = (await pb.openPath('notes.md'))!
+    const anas = (await pa.openPath('notes.md'))!
+    // Ben types at the top while Ana's formatter rewrites the last line on her disk: neither waits.
+    const typed = bens.insert(0, 'zero\n')
+    writeFileSync(join(a, 'notes.md'), 'one\ntwo\nTHREE\n')
+    await typed
+    await until(
+      'both merged',
+      () => anas.text === 'zero\none\ntwo\nTHREE\n' && bens.text === anas.text,
+      10_000,
+    )
+    await until('both folders written', () => readFileSync(join(b, 'notes.md'), 'utf8').endsWith('THREE\n'))
+    expect((await sameFolders(a, b))['notes.md']).toBe('zero\none\ntwo\nTHREE\n')
+    // The disk's change came in as this device's edit, by a replica of its own.
+    expect(ben.logs.filter((l) => l.includes('refused'))).toEqual([])
+  })
+})
