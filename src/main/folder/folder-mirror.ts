@@ -139,6 +139,8 @@ export class FolderMirror {
         for (const under of this.writer.idsUnder(file.path)) goneIds.add(under)
       }
     }
+    // Folders renamed or moved as a whole first: their nodes keep what is in them.
+    this.moveFolders(delta, goneIds, ops)
     // Files that went away, by hash: a new file with the same bytes is the same file, moved.
     const goneFiles = new Map<string, string[]>()
     for (const id of goneIds) {
@@ -171,6 +173,56 @@ export class FolderMirror {
     removed.sort((a, b) => (this.tree.path(b) ?? '').length - (this.tree.path(a) ?? '').length)
     for (const id of removed) ops.push(this.tree.remove(id))
     return ops
+  }
+
+  /**
+   * Folders renamed or moved (`mv lib library`, an editor's rename): a new folder holding exactly the
+   * files of a folder gone in the same report (the same paths under it, the same bytes) is that folder,
+   * moved. Its node moves, so what a member made in it meanwhile on another machine goes with it;
+   * with a new folder and the old one deleted, that would end in the trash. Its entries are taken out
+   * of `goneIds`, at their new paths.
+   */
+  private moveFolders(delta: FolderDelta, goneIds: Set<string>, ops: TreeOp[]): void {
+    const filesUnder = (entries: Iterable<[string, string]>, folder: string): Map<string, string> => {
+      const out = new Map<string, string>()
+      for (const [path, hash] of entries)
+        if (path.startsWith(`${folder}/`)) out.set(path.slice(folder.length + 1), hash)
+      return out
+    }
+    const gone = [...goneIds].filter((id) => this.writer.kindOf(id) === 'folder')
+    const goneFiles: [string, string][] = [...goneIds].flatMap((id) => {
+      const path = this.writer.pathOf(id)
+      const hash = this.writer.hashOf(id)
+      return path !== undefined && hash !== undefined ? [[path, hash] as [string, string]] : []
+    })
+    const newFiles: [string, string][] = delta.now.files.map((f) => [f.path, f.hash])
+    const fresh = delta.now.folders
+      .filter((path) => this.writer.idAt(path) === undefined)
+      .sort((a, b) => a.split('/').length - b.split('/').length)
+    const taken = new Set<string>()
+    const placed: string[] = []
+    for (const path of fresh) {
+      if (placed.some((p) => path.startsWith(`${p}/`))) continue // inside a folder moved already
+      const theirs = filesUnder(newFiles, path)
+      if (theirs.size === 0) continue
+      const match = gone.find((id) => {
+        if (taken.has(id) || this.tree.place(id) === undefined) return false
+        const ours = filesUnder(goneFiles, this.writer.pathOf(id)!)
+        return ours.size === theirs.size && [...ours].every(([rel, hash]) => theirs.get(rel) === hash)
+      })
+      if (match === undefined) continue
+      taken.add(match)
+      placed.push(path)
+      const from = this.writer.pathOf(match)!
+      const { parent, name } = this.parentOf(path, ops)
+      ops.push(this.tree.move(match, parent, name))
+      for (const id of [...goneIds]) {
+        const at = this.writer.pathOf(id)
+        if (at === undefined || (at !== from && !at.startsWith(`${from}/`))) continue
+        this.writer.adopt(id, this.writer.kindOf(id)!, path + at.slice(from.length), this.writer.hashOf(id))
+        goneIds.delete(id)
+      }
+    }
   }
 
   private fileEntry(id: string, path: string): MirrorEntry {

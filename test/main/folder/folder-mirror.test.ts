@@ -131,6 +131,33 @@ describe('FolderMirror: two folders kept in step', () => {
     ben.watcher?.close()
   })
 
+  it('moves a renamed folder as one node: what another member made in it meanwhile goes with it', async () => {
+    const ana = side('ana')
+    const ben = side('ben')
+    put(ana.dir, { 'lib/a.ts': 'a\n', 'lib/deep/b.ts': 'b\n' })
+    await deliver(ana, ben, await ana.mirror.importFolder())
+    await watch(ana)
+    await watch(ben)
+    const lib = ana.tree.list().find((e) => e.path === 'lib')!.id
+    renameSync(join(ana.dir, 'lib'), join(ana.dir, 'library'))
+    put(ben.dir, { 'lib/new.ts': 'made by ben meanwhile\n' })
+    const [fromAna, fromBen] = [await settle(ana), await settle(ben)]
+    expect(fromAna).toHaveLength(1) // one move, not a new folder, new files and deletions
+    await deliver(ana, ben, fromAna)
+    await deliver(ben, ana, fromBen)
+    expect(ana.tree.path(lib)).toBe('library')
+    expect(await contents(ana.dir)).toEqual({
+      'library/': '',
+      'library/a.ts': 'a\n',
+      'library/deep/': '',
+      'library/deep/b.ts': 'b\n',
+      'library/new.ts': 'made by ben meanwhile\n',
+    })
+    expect(await contents(ben.dir)).toEqual(await contents(ana.dir))
+    ana.watcher?.close()
+    ben.watcher?.close()
+  })
+
   it('carries a git checkout of another branch to the other folder, byte for byte', async () => {
     const ana = side('ana')
     const ben = side('ben')
