@@ -14,7 +14,7 @@
  * app), so that this stays the disk side only.
  */
 import type { FileTree } from '../../shared/tree/file-tree'
-import { ROOT, type TreeOp } from '../../shared/tree/tree-ops'
+import { MAX_LISTED_PATH, ROOT, type TreeOp } from '../../shared/tree/tree-ops'
 import { nodeFs, type StorageFs } from '../storage/fs-layer'
 import type { FolderDelta } from './folder-watcher'
 import { FolderWriter, type MirrorEntry, type MirrorProblem } from './folder-writer'
@@ -72,7 +72,7 @@ export class FolderMirror {
    * written by the next `toDisk`.
    */
   adoptScan(scan: FolderScan): FolderDelta {
-    const byPath = new Map(this.tree.list().map((e) => [e.path, e]))
+    const byPath = new Map(this.tree.list(MAX_LISTED_PATH).map((e) => [e.path, e]))
     const folders: string[] = []
     for (const path of scan.folders) {
       const e = byPath.get(path)
@@ -94,7 +94,7 @@ export class FolderMirror {
   rescanDelta(scan: FolderScan): FolderDelta {
     const present = new Set([...scan.folders, ...scan.files.map((f) => f.path)])
     const gone = this.tree
-      .list()
+      .list(MAX_LISTED_PATH)
       .map((e) => this.writer.pathOf(e.id))
       .filter((p): p is string => p !== undefined && !present.has(p))
     return { gone, now: scan, rescan: false }
@@ -112,7 +112,7 @@ export class FolderMirror {
   toDisk(): Promise<MirrorProblem[]> {
     const state = new Map<string, MirrorEntry>()
     const tooLong: MirrorProblem[] = []
-    for (const e of this.tree.list()) {
+    for (const e of this.tree.list(MAX_LISTED_PATH)) {
       if (Buffer.byteLength(e.path) > MAX_PATH_BYTES) {
         tooLong.push({ path: e.path.slice(0, 200), why: 'failed', detail: 'path too long' })
         continue

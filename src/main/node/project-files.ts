@@ -11,6 +11,7 @@
  */
 import { concatBytes, fromHex, toHex, utf8 } from '../../shared/sync/hex'
 import type { FileTree } from '../../shared/tree/file-tree'
+import { MAX_LISTED_PATH } from '../../shared/tree/tree-ops'
 import { memberCrypto } from './crypto'
 
 const FILE_DOC_LABEL = utf8('meshpad/file-doc/v1')
@@ -31,7 +32,7 @@ export function fileDocId(projectId: string, node: string): string {
 /** The file nodes of a tree, the trash's left out. */
 export function fileNodes(tree: FileTree): string[] {
   return tree
-    .list()
+    .list(MAX_LISTED_PATH)
     .filter((e) => e.kind === 'file')
     .map((e) => e.id)
 }

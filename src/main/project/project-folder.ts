@@ -15,7 +15,7 @@ import type { Workspace } from '../node/workspace'
 import { FolderMirror } from '../folder/folder-mirror'
 import { FolderWatcher, type FolderDelta } from '../folder/folder-watcher'
 import { scanFolder } from '../folder/scan-folder'
-import type { TreeOp } from '../../shared/tree/tree-ops'
+import { MAX_LISTED_PATH, type TreeOp } from '../../shared/tree/tree-ops'
 import type { FileTree } from '../../shared/tree/file-tree'
 import { DiskTexts } from './disk-texts'
 import type { FileBase } from './folder-links'
@@ -90,12 +90,12 @@ export class ProjectFolder {
 
   /** The folder as the project has it: every file's and folder's path, sorted. */
   list(): { path: string; kind: 'file' | 'folder'; node: string }[] {
-    return this.tree.list().map((e) => ({ path: e.path, kind: e.kind, node: e.id }))
+    return this.tree.list(MAX_LISTED_PATH).map((e) => ({ path: e.path, kind: e.kind, node: e.id }))
   }
 
   /** The document of the file at `path` (opened if needed); undefined if no file is there. */
   async openPath(path: string): Promise<DocSession | undefined> {
-    const entry = this.tree.list().find((e) => e.path === path && e.kind === 'file')
+    const entry = this.tree.list(MAX_LISTED_PATH).find((e) => e.path === path && e.kind === 'file')
     return entry && this.options.workspace.openFile(this.project, entry.id)
   }
 
