@@ -33,7 +33,13 @@ async function identical(peers: readonly CliPeer[], timeoutMs = 30_000): Promise
   const start = Date.now()
   let snaps: Record<string, string>[] = []
   for (;;) {
-    snaps = await Promise.all(peers.map((p) => snapshot(p.tree)))
+    // A peer may be writing as its folder is read (a file renamed between the scan and the read).
+    const taken = await Promise.all(peers.map((p) => snapshot(p.tree).catch(() => null)))
+    if (taken.some((t) => t === null)) {
+      await sleep(50)
+      continue
+    }
+    snaps = taken as Record<string, string>[]
     const first = JSON.stringify(snaps[0])
     if (snaps.every((s) => JSON.stringify(s) === first)) {
       return Object.fromEntries(

@@ -139,6 +139,7 @@ export class FolderMirror {
         for (const under of this.writer.idsUnder(file.path)) goneIds.add(under)
       }
     }
+    for (const id of this.missingFromReadFolders(delta)) goneIds.add(id)
     // Folders renamed or moved as a whole first: their nodes keep what is in them.
     this.moveFolders(delta, goneIds, ops)
     // Files that went away, by hash: a new file with the same bytes is the same file, moved.
@@ -173,6 +174,28 @@ export class FolderMirror {
     removed.sort((a, b) => (this.tree.path(b) ?? '').length - (this.tree.path(a) ?? '').length)
     for (const id of removed) ops.push(this.tree.remove(id))
     return ops
+  }
+
+  /**
+   * Entries known under a folder the report read whole (every folder in a report is read with all it
+   * holds) that it no longer holds: gone, even though the report does not name them. A watch may
+   * name the folder rather than the file removed in it. Entries left out of the scan (unreadable, now
+   * binary or too large) are not taken for gone.
+   */
+  private missingFromReadFolders(delta: FolderDelta): string[] {
+    const read = new Set(delta.now.folders)
+    if (read.size === 0) return []
+    const present = new Set([...delta.now.folders, ...delta.now.files.map((f) => f.path)])
+    const leftOut = delta.now.leftOut.map((l) => l.path)
+    const out: string[] = []
+    for (const [id, path] of this.writer.entries()) {
+      if (present.has(path)) continue
+      if (leftOut.some((l) => path === l || path.startsWith(`${l}/`))) continue
+      let cut = path.lastIndexOf('/')
+      while (cut > 0 && !read.has(path.slice(0, cut))) cut = path.lastIndexOf('/', cut - 1)
+      if (cut > 0) out.push(id)
+    }
+    return out
   }
 
   /**

@@ -21,7 +21,11 @@ import type { FolderRules } from './folder-rules'
 import { loadRules, scanPaths, type FolderScan } from './scan-folder'
 
 export interface FolderDelta {
-  /** Touched paths that are not there any more (with whatever was under them). */
+  /**
+   * Touched paths that are not there any more (with whatever was under them). Not every one: a path
+   * touched under a folder that is read whole is not named, so what such a folder no longer holds is
+   * gone too (FolderMirror.fromDisk takes it so).
+   */
   readonly gone: string[]
   /** What is at the touched paths now, and under touched folders. */
   readonly now: FolderScan

@@ -94,6 +94,11 @@ export class FolderWriter {
     return undefined
   }
 
+  /** Every entry known, with its path. */
+  *entries(): IterableIterator<[string, string]> {
+    for (const [id, k] of this.known) yield [id, k.path]
+  }
+
   /** The entries known at `path` and under it. */
   idsUnder(path: string): string[] {
     return [...this.known]

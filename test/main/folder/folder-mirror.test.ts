@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { FolderMirror, type FileTexts } from '../../../src/main/folder/folder-mirror'
 import { FolderWatcher, type FolderDelta } from '../../../src/main/folder/folder-watcher'
-import { scanFolder } from '../../../src/main/folder/scan-folder'
+import { loadRules, scanFolder, scanPaths } from '../../../src/main/folder/scan-folder'
 import { FileTree } from '../../../src/shared/tree/file-tree'
 import type { TreeOp } from '../../../src/shared/tree/tree-ops'
 
@@ -156,6 +156,20 @@ describe('FolderMirror: two folders kept in step', () => {
     expect(await contents(ben.dir)).toEqual(await contents(ana.dir))
     ana.watcher?.close()
     ben.watcher?.close()
+  })
+
+  it('takes a file missing from a folder a report read whole for gone, though the report names the folder', async () => {
+    const ana = side('ana')
+    put(ana.dir, { 'docs/old.md': 'old\n', 'docs/keep.md': 'keep\n' })
+    await ana.mirror.importFolder()
+    const old = ana.tree.list().find((e) => e.path === 'docs/old.md')!.id
+    unlinkSync(join(ana.dir, 'docs/old.md'))
+    writeFileSync(join(ana.dir, 'docs/keep.md'), Buffer.from([0, 1, 2])) // now binary: left out, not gone
+    // What a watch on the root reports when the folder, not the file, is named.
+    const now = await scanPaths(ana.dir, ['docs'], await loadRules(ana.dir))
+    const ops = ana.mirror.fromDisk({ gone: [], now, rescan: false })
+    expect(ops.map((op) => op.node)).toEqual([old])
+    expect(ana.tree.list().map((e) => e.path)).toEqual(['docs', 'docs/keep.md'])
   })
 
   it('carries a git checkout of another branch to the other folder, byte for byte', async () => {
