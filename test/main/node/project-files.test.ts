@@ -144,4 +144,40 @@ describe('file documents of a project', () => {
     await new Promise((r) => setTimeout(r, 100))
     expect(ben.ws.doc(fileId)!.text).toBe('v1\n')
   })
+
+  it('anti-entropy asks about a file when it changed, and about every file only every tenth round', async () => {
+    const ana = await node('ana')
+    const ben = await node('ben')
+    const { doc } = await project(ana, 'first\n')
+    for (let i = 0; i < 9; i++) {
+      const [op] = await doc.changeTree((t) => t.create(ROOT, `f${i}.md`, 'file').op)
+      await (await ana.ws.openFile(doc, op!.node)).insert(0, `file ${i}\n`)
+    }
+    const [toBen] = connect(ana, ben)
+    await until('hello', () => ben.ws.session(ana.self)?.ready === true)
+    const code = await ana.ws.createInvite(doc.docId, 'editor', [{ host: '127.0.0.1', port: 9 }])
+    ben.ws.redeemWith(ben.ws.session(ana.self)!, decodeInvite(code))
+    await until(
+      'ben has every file',
+      () => ben.ws.filesOf(doc.docId).filter((f) => f.text !== '').length === 10,
+    )
+    const asked: string[] = []
+    toBen.onMessage((frame) => {
+      const m = decodeMessage(frame)
+      if (m.type === 'sync-request') asked.push(m.docId)
+    })
+    const round = async (): Promise<string[]> => {
+      asked.length = 0
+      ben.ws.syncAll()
+      await new Promise((r) => setTimeout(r, 30))
+      return [...asked]
+    }
+    expect(await round()).toHaveLength(11) // the first round: the project and its ten files
+    expect(await round()).toEqual([doc.docId]) // idle: the project only
+    const one = ben.ws.filesOf(doc.docId)[3]!
+    await one.insert(0, 'ben\n')
+    expect((await round()).sort()).toEqual([doc.docId, one.docId].sort())
+    for (let i = 0; i < 7; i++) expect(await round()).toEqual([doc.docId])
+    expect(await round()).toHaveLength(11) // the eleventh, as the first: every file
+  })
 })
