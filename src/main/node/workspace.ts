@@ -59,6 +59,8 @@ export interface WorkspaceOptions {
   readonly replicasPerDevice?: number
   /** How long a connected member may leave a seal request unanswered (default SEAL_WAIT_MS). */
   readonly sealWaitMs?: number
+  /** File documents one project opens at most (default MAX_FILES_PER_PROJECT; tests lower it). */
+  readonly maxFilesPerProject?: number
 }
 
 export interface WorkspaceEvents {
@@ -260,12 +262,10 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     if (!pending) {
       if (this.closed) return Promise.reject(new WorkspaceError('CLOSED', 'The node is closed.'))
       const files = this.projectFiles.get(project.docId) ?? new Set<string>()
-      if (!files.has(node) && files.size >= MAX_FILES_PER_PROJECT) {
+      const max = this.options.maxFilesPerProject ?? MAX_FILES_PER_PROJECT
+      if (!files.has(node) && files.size >= max) {
         return Promise.reject(
-          new WorkspaceError(
-            'NOT_ALLOWED',
-            `A project holds at most ${MAX_FILES_PER_PROJECT} files: ${node} is not opened.`,
-          ),
+          new WorkspaceError('NOT_ALLOWED', `A project holds at most ${max} files: ${node} is not opened.`),
         )
       }
       files.add(node)

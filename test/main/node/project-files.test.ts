@@ -180,4 +180,40 @@ describe('file documents of a project', () => {
     for (let i = 0; i < 7; i++) expect(await round()).toEqual([doc.docId])
     expect(await round()).toHaveLength(11) // the eleventh, as the first: every file
   })
+
+  it('opens at most maxFilesPerProject files of a project, however many its tree names', async () => {
+    const ana = await node('ana')
+    const ben = await makeNode('ben', undefined, { maxFilesPerProject: 3 })
+    nodes.push(ben)
+    const { doc } = await project(ana, 'one\n')
+    await doc.changeTree((t) => [1, 2, 3, 4].map((i) => t.create(ROOT, `f${i}.md`, 'file').op))
+    await join(ana, ben, doc.docId, 'editor')
+    await until('ben has the tree', () => ben.ws.doc(doc.docId)?.durable.tree.list().length === 5)
+    await until('ben opened what he may', () => ben.ws.filesOf(doc.docId).length === 3)
+    await until('and said why not the rest', () => ben.logs.some((l) => l.includes('at most 3 files')))
+    expect(ana.ws.filesOf(doc.docId)).toHaveLength(5)
+  })
+
+  it('drops member and tree ops sent on a file: a file has none of its own', async () => {
+    const ana = await node('ana')
+    const ben = await node('ben')
+    const { doc, node: plan } = await project(ana, 'plan\n')
+    await join(ana, ben, doc.docId, 'editor')
+    const fileId = fileDocId(doc.docId, plan)
+    await until('ben has the file', () => ben.ws.doc(fileId)?.text === 'plan\n')
+    // Ben's project's own member and tree batches, replayed on the file's channels.
+    const bens = ben.ws.doc(doc.docId)!
+    const members = await bens.durable.memberChangesSince({})
+    const tree = await bens.durable.treeChangesSince({})
+    const session = ben.ws.session(ana.self)!
+    session.sendUpdate(fileId, Channel.Members, members)
+    session.sendUpdate(fileId, Channel.Tree, tree)
+    await until(
+      'ana dropped both',
+      () => ana.logs.filter((l) => l.includes('a file of a project has none')).length === 2,
+    )
+    const file = ana.ws.doc(fileId)!
+    expect(file.durable.members.size).toBe(0)
+    expect(file.durable.tree.list()).toEqual([])
+  })
 })

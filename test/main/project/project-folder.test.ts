@@ -137,4 +137,32 @@ describe('ProjectFolder: a project kept in step with a folder on each member’s
     // The disk's change came in as this device's edit, by a replica of its own.
     expect(ben.logs.filter((l) => l.includes('refused'))).toEqual([])
   })
+
+  it('a viewer’s folder follows the project, and what it changes there is not shared', async () => {
+    const ana = await makeNode('ana')
+    const vic = await makeNode('vic')
+    nodes.push(ana, vic)
+    const a = folder('ana', { 'plan.md': 'plan\n', 'notes.md': 'notes\n' })
+    const v = folder('vic')
+    const project = await ana.ws.createDoc('project')
+    const pa = await start(ana, project, a, true)
+    connect(ana, vic)
+    await until('hello', () => vic.ws.session(ana.self)?.ready === true)
+    const code = await ana.ws.createInvite(project.docId, 'viewer', [{ host: '127.0.0.1', port: 9 }])
+    vic.ws.redeemWith(vic.ws.session(ana.self)!, decodeInvite(code))
+    await until('vic joined', () => vic.ws.doc(project.docId)?.myRole === 'viewer', 5000)
+    await start(vic, vic.ws.doc(project.docId)!, v, false)
+    await sameFolders(a, v)
+
+    writeFileSync(join(v, 'plan.md'), 'plan, as vic would have it\n')
+    put(v, { 'mine.md': 'vic’s own\n' })
+    await until('vic was told', () => vic.logs.some((l) => l.includes('viewer of the project')))
+    const notes = (await pa.openPath('notes.md'))!
+    await notes.insert(0, 'ana: ')
+    await until('vic’s folder follows', () => readFileSync(join(v, 'notes.md'), 'utf8') === 'ana: notes\n')
+    expect(await contents(a)).toEqual({ 'notes.md': 'ana: notes\n', 'plan.md': 'plan\n' })
+    // Vic's own change is left as he made it: never overwritten without having been merged.
+    expect(readFileSync(join(v, 'plan.md'), 'utf8')).toBe('plan, as vic would have it\n')
+    expect(project.durable.tree.list().map((e) => e.path)).toEqual(['notes.md', 'plan.md'])
+  })
 })
