@@ -11,7 +11,7 @@ import type { DocSession } from '../node/doc-session'
 import type { PeerNode } from '../node/peer-node'
 import { readInvite } from '../hosts/invite-text'
 import { FolderLinks } from '../project/folder-links'
-import { ProjectFolder } from '../project/project-folder'
+import { firstSync, ProjectFolder } from '../project/project-folder'
 import { displayLabel } from '../../shared/display-text'
 import { CommandError } from './commands'
 
@@ -122,18 +122,6 @@ async function join(node: PeerNode, code: string): Promise<DocSession> {
   await node.joinWithInvite(invite)
   const project = await result
   // The tree first: the folder is then taken up against the project's files, not beside them.
-  await new Promise<void>((done) => {
-    const timer = setTimeout(finish, FIRST_SYNC_TIMEOUT_MS)
-    function finish(): void {
-      clearTimeout(timer)
-      project.off('sync', check)
-      done()
-    }
-    function check(): void {
-      if (!project.syncState().syncing) finish()
-    }
-    project.on('sync', check)
-    check()
-  })
+  await firstSync(project, FIRST_SYNC_TIMEOUT_MS)
   return project
 }

@@ -179,6 +179,8 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
    * until it does, this replica may lack anything, so it is not "up to date".
    */
   private readonly awaiting = new Set<PeerSession>()
+  /** What each authenticated peer's last sync-request said it holds of the file tree. */
+  private readonly peerTrees = new Map<PeerSession, VersionVector>()
   /** The progress last reported: it only grows until the sync is done. */
   private syncProgress = 0
   /** Whether the last 'sync' said syncing (a joined document starts so: it has nothing yet). */
@@ -400,6 +402,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
    */
   peerVersions(from: PeerSession, v: DocVersions, order?: Uint8Array): void {
     if (order) this.order.compare(v[0], order, `peer ${from.remoteKey.slice(0, 8)}`)
+    this.peerTrees.set(from, v[3])
     const awaited = this.awaiting.delete(from)
     const known = this.catchUps.get(from)
     const ours = this.durable.text.version()
@@ -421,10 +424,25 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
    * presence it brought: the people bar shows who is here now, not until the presence expires.
    */
   forgetPeer(session: PeerSession): void {
+    this.peerTrees.delete(session)
     this.presence.peerLeft(session)
     this.catchUps.delete(session)
     this.awaiting.delete(session)
     this.updateSync()
+  }
+
+  /**
+   * Whether the file tree is known to be complete here: a peer has said what it holds of it, and no
+   * peer holds tree ops this replica lacks. (Sync progress counts the text only; a project's joiner
+   * waits for this before it reads its folder, so that its files meet the project's tree.)
+   */
+  treeCaughtUp(): boolean {
+    if (this.peerTrees.size === 0) return false
+    const ours = this.durable.tree.version()
+    for (const [session, theirs] of this.peerTrees) {
+      if (session.isAuthenticated(this.docId) && missingCount(theirs, ours) > 0) return false
+    }
+    return true
   }
 
   /**

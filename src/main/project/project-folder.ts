@@ -235,3 +235,25 @@ export class ProjectFolder {
     this.options.log(`folder ${this.options.dir}: ${err instanceof Error ? err.message : String(err)}`)
   }
 }
+
+/**
+ * Resolves once a joined project's first sync is over and its tree is complete here (or after
+ * `timeoutMs`): a folder taken up before would add its files beside the project's own, not as them.
+ */
+export function firstSync(project: DocSession, timeoutMs: number): Promise<void> {
+  return new Promise<void>((done) => {
+    const timer = setTimeout(finish, timeoutMs)
+    function finish(): void {
+      clearTimeout(timer)
+      project.off('sync', check)
+      project.off('tree', check)
+      done()
+    }
+    function check(): void {
+      if (!project.syncState().syncing && project.treeCaughtUp()) finish()
+    }
+    project.on('sync', check)
+    project.on('tree', check)
+    check()
+  })
+}

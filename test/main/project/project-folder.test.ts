@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { decodeInvite } from '../../../src/main/node/invite-code'
 import type { FileBase } from '../../../src/main/project/folder-links'
-import { ProjectFolder } from '../../../src/main/project/project-folder'
+import { firstSync, ProjectFolder } from '../../../src/main/project/project-folder'
 import { scanFolder } from '../../../src/main/folder/scan-folder'
 import type { DocSession } from '../../../src/main/node/doc-session'
 import { cleanup, connect, makeNode, until, type TestNode } from '../node/cluster'
@@ -164,5 +164,35 @@ describe('ProjectFolder: a project kept in step with a folder on each member’s
     // Vic's own change is left as he made it: never overwritten without having been merged.
     expect(readFileSync(join(v, 'plan.md'), 'utf8')).toBe('plan, as vic would have it\n')
     expect(project.durable.tree.list().map((e) => e.path)).toEqual(['notes.md', 'plan.md'])
+  })
+
+  it('a join into a folder that holds the project’s files takes them as the project’s, not beside them', async () => {
+    const files = { 'README.md': '# Plan\n', 'src/main.ts': 'main\n' }
+    const ana = await makeNode('ana')
+    const ben = await makeNode('ben')
+    nodes.push(ana, ben)
+    const a = folder('ana', files)
+    const b = folder('ben', { ...files, 'src/main.ts': 'main, ben’s version\n' })
+    const project = await ana.ws.createDoc('project')
+    await start(ana, project, a, true)
+    connect(ana, ben)
+    await until('hello', () => ben.ws.session(ana.self)?.ready === true)
+    const code = await ana.ws.createInvite(project.docId, 'editor', [{ host: '127.0.0.1', port: 9 }])
+    ben.ws.redeemWith(ben.ws.session(ana.self)!, decodeInvite(code))
+    await until('ben joined', () => ben.ws.doc(project.docId) !== undefined, 5000)
+    const joined = ben.ws.doc(project.docId)!
+    await firstSync(joined, 5000)
+    expect(joined.durable.tree.list().map((e) => e.path)).toEqual(['README.md', 'src', 'src/main.ts'])
+    await start(ben, joined, b, false)
+    // Ben's differing text is merged in as his edit; nothing is added beside the project's files.
+    await until(
+      'ana has ben’s text',
+      () => readFileSync(join(a, 'src/main.ts'), 'utf8') === 'main, ben’s version\n',
+    )
+    expect(await sameFolders(a, b)).toEqual({
+      'README.md': '# Plan\n',
+      'src/': '',
+      'src/main.ts': 'main, ben’s version\n',
+    })
   })
 })
