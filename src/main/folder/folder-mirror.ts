@@ -157,6 +157,12 @@ export class FolderMirror {
         if (this.writer.hashOf(id) === file.hash) continue // unchanged, or our own write coming back
         this.texts.set(id, file.text, file.format)
         this.writer.adopt(id, 'file', file.path, file.hash)
+        // Deleted by a member while this change waited (the writer kept the file: 'changed-on-disk'):
+        // the change brings it back, where it is, rather than go to the trash with it unseen.
+        if (this.tree.path(id) === undefined) {
+          const { parent, name } = this.parentOf(file.path, ops)
+          ops.push(this.tree.move(id, parent, name))
+        }
         continue
       }
       const moved = goneFiles.get(file.hash)?.shift()

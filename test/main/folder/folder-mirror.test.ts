@@ -172,6 +172,29 @@ describe('FolderMirror: two folders kept in step', () => {
     expect(ana.tree.list().map((e) => e.path)).toEqual(['docs', 'docs/keep.md'])
   })
 
+  it('brings back a file a member deleted while it was changed on disk, with the change', async () => {
+    const ana = side('ana')
+    const ben = side('ben')
+    put(ana.dir, { 'docs/plan.md': 'plan\n' })
+    await deliver(ana, ben, await ana.mirror.importFolder())
+    const plan = ana.tree.list().find((e) => e.path === 'docs/plan.md')!.id
+    const docs = ana.tree.list().find((e) => e.path === 'docs')!.id
+    // Ben edits the file in another editor; before his watcher reads it, Ana's deletion of the folder arrives.
+    writeFileSync(join(ben.dir, 'docs/plan.md'), 'plan, edited by ben\n')
+    ben.tree.apply([ana.tree.remove(docs)])
+    expect(await ben.mirror.toDisk()).toEqual([
+      { path: 'docs/plan.md', why: 'changed-on-disk' },
+      { path: 'docs', why: 'kept-folder' },
+    ])
+    const now = await scanPaths(ben.dir, ['docs'], await loadRules(ben.dir))
+    const ops = ben.mirror.fromDisk({ gone: [], now, rescan: false })
+    expect(ben.texts.get(plan)).toBe('plan, edited by ben\n')
+    expect(ben.tree.path(plan)).toBe('docs/plan.md')
+    ana.tree.apply(ops)
+    expect(ana.tree.path(plan)).toBe('docs/plan.md') // back for everyone, in a folder made anew
+    expect(ana.tree.path(docs)).toBeUndefined()
+  })
+
   it('carries a git checkout of another branch to the other folder, byte for byte', async () => {
     const ana = side('ana')
     const ben = side('ben')
