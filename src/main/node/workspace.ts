@@ -326,14 +326,15 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     return this.options.secrets.docIds()
   }
 
+  /** The documents open here, projects included, the files of projects not (see `filesOf`). */
   openDocs(): DocSession[] {
-    return [...this.docs.values()]
+    return [...this.docs.values()].filter((d) => d.project === undefined)
   }
 
   /** Documents whose member list names `device` (so we offer our proof to it proactively). */
   docsFor(device: string): DocSession[] {
     // Not the files of projects: they are proven through their project.
-    return this.openDocs().filter((d) => d.project === undefined && d.roleOf(device) !== undefined)
+    return this.openDocs().filter((d) => d.roleOf(device) !== undefined)
   }
 
   async shareOnLan(docId: string, on: boolean): Promise<void> {
@@ -347,7 +348,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
 
   sharedDocs(): SharedDocInfo[] {
     return this.openDocs()
-      .filter((d) => d.project === undefined && this.options.secrets.isSharedOnLan(d.docId))
+      .filter((d) => this.options.secrets.isSharedOnLan(d.docId))
       .map((d) => {
         const members = d.members().filter((m) => m.record.role !== 'removed')
         const owner = members.find((m) => m.record.role === 'owner')
@@ -474,7 +475,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
    * this node dialed or a stranger that dialed in.
    */
   private standings(): (device: string, dialed: boolean) => Standing {
-    const docs = [...this.docs.values()]
+    const docs = this.openDocs() // a file's roles are its project's
     const joining = new Set(this.awaitingJoin.values())
     for (const r of this.joinRequests.values()) joining.add(r.device)
     return (device, dialed) =>
@@ -493,7 +494,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
       name: session.remoteName,
       address: conn.remoteAddress,
       docs: this.openDocs()
-        .filter((d) => d.project === undefined && session.isAuthenticated(d.docId))
+        .filter((d) => session.isAuthenticated(d.docId))
         .map((d) => d.docId),
     }))
   }
@@ -785,11 +786,11 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     this.closed = true
     if (this.timer) clearInterval(this.timer)
     // Before the connections go: peers that hold this device's last edits for its seal get it now.
-    for (const d of this.openDocs()) d.sealPending()
+    for (const d of this.docs.values()) d.sealPending()
     for (const { conn } of this.sessions.values()) conn.close('node is shutting down')
     this.sessions.clear()
     const closed = await Promise.all(
-      this.openDocs().map(async (d) => {
+      [...this.docs.values()].map(async (d) => {
         await d.durable.close()
         return [d.docId, d.resumable().map(toHex)] as const
       }),

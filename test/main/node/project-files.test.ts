@@ -66,6 +66,9 @@ describe('file documents of a project', () => {
         .map((m) => m.device)
         .sort(),
     ).toEqual([ana.self, ben.self].sort())
+    // Not a document of its own to list (the start screen, LAN hints): the project is.
+    expect(ben.ws.openDocs().map((d) => d.docId)).toEqual([doc.docId])
+    expect(ben.ws.filesOf(doc.docId)).toEqual([bens])
 
     await bens.insert(5, 'by ben\n')
     await until('ana has ben’s edit', () => ana.ws.doc(fileId)?.text === 'plan\nby ben\n')
