@@ -39,6 +39,12 @@ export interface FolderWatcherOptions {
   readonly maxWaitMs?: number
   readonly onDelta: (delta: FolderDelta) => void
   readonly onError: (error: StorageError) => void
+  /**
+   * Runs each read of the folder (and its `onDelta`) under the caller's lock, so that a read never
+   * overlaps the caller's own writes: a report read before a write and handled after it would take
+   * the files written meanwhile for gone. Default: as is.
+   */
+  readonly exclusive?: (read: () => Promise<void>) => Promise<void>
 }
 
 export class FolderWatcher {
@@ -145,7 +151,8 @@ export class FolderWatcher {
     this.timer = setTimeout(
       () => {
         this.timer = null
-        this.flushing = this.flushing.then(() => this.flush())
+        const exclusive = this.options.exclusive ?? ((read) => read())
+        this.flushing = this.flushing.then(() => exclusive(() => this.flush()))
       },
       Math.max(0, wait),
     )

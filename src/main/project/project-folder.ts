@@ -48,6 +48,8 @@ export class ProjectFolder {
   private readonly subscribed = new Set<DocSession>()
   private readonly stops: (() => void)[] = []
   private toldViewer = false
+  /** Reports of the watcher read in the current step, handled in it. */
+  private readonly deltas: FolderDelta[] = []
 
   private constructor(private readonly options: ProjectFolderOptions) {
     const { workspace, project } = options
@@ -71,7 +73,14 @@ export class ProjectFolder {
     // The watch first: a change made while the folder is read is not missed (it is read after).
     folder.watcher = await FolderWatcher.start(options.dir, {
       debounceMs: options.watchDebounceMs ?? 100,
-      onDelta: (delta) => folder.enqueue(() => folder.fromDisk(delta)),
+      // Read and handled in one step of the queue: what a write does between the two would be taken
+      // for a change made by another program (a file written since the read, for one deleted).
+      exclusive: (read) =>
+        folder.step(async () => {
+          await read()
+          for (const delta of folder.deltas.splice(0)) await folder.fromDisk(delta)
+        }),
+      onDelta: (delta) => folder.deltas.push(delta),
       onError: (err) => options.log(`watching ${options.dir}: ${err.message}`),
     })
     folder.listen()
@@ -228,7 +237,13 @@ export class ProjectFolder {
   }
 
   private enqueue(step: () => Promise<void>): void {
+    void this.step(step)
+  }
+
+  /** Runs `step` after every step queued before it; resolves once it ran (its errors are reported). */
+  private step(step: () => Promise<void>): Promise<void> {
     this.work = this.work.then(step).catch((err: unknown) => this.report(err))
+    return this.work
   }
 
   private report(err: unknown): void {

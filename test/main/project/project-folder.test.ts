@@ -195,4 +195,17 @@ describe('ProjectFolder: a project kept in step with a folder on each member’s
       'src/main.ts': 'main, ben’s version\n',
     })
   })
+
+  it('a joiner’s folder written file after file makes no change to the project (its own writes are not changes)', async () => {
+    const files: Record<string, string> = {}
+    for (let i = 0; i < 150; i++)
+      files[`d${i % 7}/sub${i % 3}/f${i}.ts`] = `export const f${i} = ${i}\n`.repeat(1 + (i % 5))
+    const { a, b, ana } = await twoMembers(files)
+    const project = ana.ws.openDocs()[0]!
+    const ops = project.durable.tree.opCount()
+    const shared = await sameFolders(a, b, 30_000)
+    expect(Object.keys(shared).filter((p) => !p.endsWith('/'))).toHaveLength(150)
+    await new Promise((r) => setTimeout(r, 300)) // the joiner's watcher has read its own writes
+    expect(project.durable.tree.opCount()).toBe(ops) // no op of the joiner's: no file taken for gone
+  }, 60_000)
 })
