@@ -9,9 +9,9 @@
  * removes the folders, so a failing test leaves nothing behind.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { VersionVector } from '../../src/shared/crdt'
 import { HOST, sameVersion, sleep } from './util'
@@ -29,6 +29,11 @@ export interface CliPeerOptions {
   readonly jitterMs?: number
   readonly loss?: number
   readonly antiEntropyMs?: number
+  /**
+   * Runs on a project (`--folder`) instead of a file: its folder is `tree` in the peer's temp folder,
+   * holding `files` (path → text) before the start; shared as a new project unless `invite` is given.
+   */
+  readonly project?: { readonly files?: Readonly<Record<string, string>>; readonly invite?: string }
 }
 
 export interface DocView {
@@ -87,6 +92,10 @@ export class CliPeer {
   get file(): string {
     return join(this.folder, `${this.options.name}.txt`)
   }
+  /** With `project`: the project's folder. */
+  get tree(): string {
+    return join(this.folder, 'tree')
+  }
   get running(): boolean {
     return this.child !== null
   }
@@ -98,13 +107,20 @@ export class CliPeer {
     const peer = new CliPeer(options, folder)
     if (options.bytes !== undefined) await writeFile(peer.file, options.bytes)
     else if (options.text !== undefined) await writeFile(peer.file, options.text)
+    for (const [path, text] of Object.entries(options.project?.files ?? {})) {
+      await mkdir(dirname(join(peer.tree, path)), { recursive: true })
+      await writeFile(join(peer.tree, path), text)
+    }
     await peer.spawn()
     return peer
   }
 
   private async spawn(): Promise<void> {
     const o = this.options
-    const args = [BIN, 'peer', '--data-dir', this.dataDir, '--file', this.file, '--name', o.name]
+    const args = [BIN, 'peer', '--data-dir', this.dataDir, '--name', o.name]
+    if (o.project) args.push('--folder', this.tree)
+    else args.push('--file', this.file)
+    if (o.project?.invite !== undefined) args.push('--invite', o.project.invite)
     args.push('--port', String(this.port), '--host', HOST, '--no-discovery')
     if (o.delayMs !== undefined) args.push('--delay', String(o.delayMs))
     if (o.jitterMs !== undefined) args.push('--jitter', String(o.jitterMs))

@@ -29,6 +29,9 @@ export type Command =
   | { readonly name: 'deny'; readonly id: string }
   | { readonly name: 'nearby' }
   | { readonly name: 'request'; readonly device: string; readonly docId: string }
+  | { readonly name: 'ls' }
+  | { readonly name: 'open'; readonly path: string }
+  | { readonly name: 'offline'; readonly on: boolean }
   | { readonly name: 'exit' }
 
 export const HELP = `Commands:
@@ -54,7 +57,12 @@ export const HELP = `Commands:
   deny <id>                  turn a join request down
   nearby                     documents other devices share on the LAN
   request <device> <docId>   ask a device to let you join one of its shared documents
-  exit                       flush to disk and quit`
+  offline on|off             work offline (close every connection, dial no one) or go back online
+With --folder (a project):
+  ls                         the project's folders and files (a folder's path ends with /)
+  open <path>                make a file of the project the one the commands above act on
+  save                       write what is waiting to the folder now (it is written by itself)
+  invite, members, role, share and status act on the project  exit                       flush to disk and quit`
 
 export class CommandError extends Error {
   readonly code = 'BAD_COMMAND'
@@ -193,6 +201,18 @@ export function parseCommand(line: string): Command | null {
     case 'request':
       arity(2, 2)
       return { name: 'request', device: args[0]!, docId: args[1]! }
+    case 'ls':
+      arity(0, 0)
+      return { name: 'ls' }
+    case 'open': {
+      const path = afterVerb.trim()
+      if (path === '') throw new CommandError('open takes the path of a file of the project; see ls')
+      return { name: 'open', path }
+    }
+    case 'offline':
+      arity(1, 1)
+      if (args[0] !== 'on' && args[0] !== 'off') throw new CommandError('offline takes on or off')
+      return { name: 'offline', on: args[0] === 'on' }
     case 'exit':
     case 'quit':
       return { name: 'exit' }

@@ -9,8 +9,8 @@ import { parseArgs } from 'node:util'
 import { runPeer } from './peer'
 import { runServe } from './serve'
 
-const USAGE = `usage: meshpad peer --file <path> [--data-dir <dir>] [--port <port>] [--host <addr>] [--name <name>]
-                    [--delay <ms>] [--jitter <ms>] [--loss <0..1>] [--no-discovery]
+const USAGE = `usage: meshpad peer (--file <path> | --folder <dir> [--invite <code>]) [--data-dir <dir>] [--port <port>]
+                    [--host <addr>] [--name <name>] [--delay <ms>] [--jitter <ms>] [--loss <0..1>] [--no-discovery]
        meshpad serve [--data-dir <dir>] [--port <http port>] [--peer-port <port>] [--host <addr>]
                      [--name <name>] [--no-discovery]`
 
@@ -43,6 +43,8 @@ async function main(argv: string[]): Promise<void> {
       options: {
         'data-dir': { type: 'string' },
         file: { type: 'string' },
+        folder: { type: 'string' },
+        invite: { type: 'string' },
         port: { type: 'string' },
         host: { type: 'string' },
         name: { type: 'string' },
@@ -58,14 +60,21 @@ async function main(argv: string[]): Promise<void> {
     fail((err as Error).message)
   }
   const file = values['file']
-  if (typeof file !== 'string' || file === '') fail('--file is required')
+  const folder = values['folder']
+  const invite = values['invite']
+  const hasFile = typeof file === 'string' && file !== ''
+  const hasFolder = typeof folder === 'string' && folder !== ''
+  if (hasFile === hasFolder) fail('give one of --file and --folder')
+  if (typeof invite === 'string' && !hasFolder)
+    fail('--invite goes with --folder (a file joins with the join command)')
   const delay = number(values['delay'] as string | undefined, 'delay', 0, 60_000, 0)
   const jitter = number(values['jitter'] as string | undefined, 'jitter', 0, 60_000, 0)
   const loss = number(values['loss'] as string | undefined, 'loss', 0, 1, 0)
   const faulty = delay > 0 || jitter > 0 || loss > 0
   await runPeer({
     dataDir: resolve((values['data-dir'] as string | undefined) ?? defaultDataDir()),
-    file: resolve(file),
+    ...(hasFile ? { file: resolve(file as string) } : { folder: resolve(folder as string) }),
+    ...(typeof invite === 'string' ? { invite } : {}),
     name: (values['name'] as string | undefined) ?? process.env['USER'] ?? 'meshpad',
     port: number(values['port'] as string | undefined, 'port', 0, 65535, 0),
     host: (values['host'] as string | undefined) ?? '0.0.0.0',

@@ -1,7 +1,8 @@
 /**
  * `meshpad peer`: a headless node with a prompt. It links a local text file to a document (creating
- * the document from the file the first time, reopening it with its history after), and takes the
- * commands of commands.ts from a terminal or, when stdin is not a terminal, line by line from a script.
+ * the document from the file the first time, reopening it with its history after), or, with
+ * `--folder`, a folder to a project (project-cli.ts), and takes the commands of commands.ts from a
+ * terminal or, when stdin is not a terminal, line by line from a script.
  * Every command's output ends with a line `ok` or `error: <message>` when scripted, so a driver can
  * tell where one answer ends; events (peers coming and going, join requests) print as they happen.
  */
@@ -18,10 +19,16 @@ import { LinkedFile } from '../storage/linked-file'
 import { displayLabel, displayText, terminalJson } from '../../shared/display-text'
 import { fromHex } from '../../shared/sync/hex'
 import { CommandError, HELP, parseCommand, type Command } from './commands'
+import { ProjectCli } from './project-cli'
 
 export interface PeerOptions {
   readonly dataDir: string
-  readonly file: string
+  /** The file to link to a document; or, with `folder`, none. */
+  readonly file?: string
+  /** The folder to share as a project, or to join one into (with `invite`). */
+  readonly folder?: string
+  /** An invite to the project to join into `folder` (the first time). */
+  readonly invite?: string
   readonly name: string
   readonly port: number
   readonly host: string
@@ -33,8 +40,10 @@ export interface PeerOptions {
 type Out = (line: string) => void
 
 export class PeerCli {
-  /** The file and its document (storage/linked-file.ts: the same code as the app's). */
-  private file!: LinkedFile<DocSession>
+  /** The file and its document (storage/linked-file.ts: the same code as the app's); null with --folder. */
+  private file: LinkedFile<DocSession> | null = null
+  /** With --folder: the project and its folder, and the file the commands act on. */
+  private folder: ProjectCli | null = null
 
   private constructor(
     private readonly node: PeerNode,
@@ -56,14 +65,16 @@ export class PeerCli {
     })
     const cli = new PeerCli(node, new FileLinks(nodeFs, options.dataDir), options, out)
     try {
-      await cli.openFile()
+      if (options.folder !== undefined)
+        cli.folder = await ProjectCli.start(node, options.folder, options.dataDir, options.invite, out)
+      else await cli.openFile()
     } catch (err) {
       await node.close()
       throw err
     }
     cli.watchEvents()
     // Before the prompt, so a script sees it ahead of its first answer.
-    for (const problem of cli.doc.durable.problems()) out(`warning: ${problem}`)
+    for (const problem of cli.home.durable.problems()) out(`warning: ${problem}`)
     return cli
   }
 
@@ -71,8 +82,14 @@ export class PeerCli {
     return this.node.port
   }
 
+  /** The document the editing commands act on: the linked file's, or the project's open file. */
   private get doc(): DocSession {
-    return this.file.doc
+    return this.folder ? this.folder.current : this.file!.doc
+  }
+
+  /** The document whose members and invites the commands act on: the linked file's, or the project. */
+  private get home(): DocSession {
+    return this.folder ? this.folder.project : this.file!.doc
   }
 
   /**
@@ -82,6 +99,7 @@ export class PeerCli {
    * changes made to it while the peer runs are merged at the next start.
    */
   private async openFile(): Promise<void> {
+    if (this.options.file === undefined) throw new Error('no file to link')
     this.file = await LinkedFile.openWith(workspaceDocs(this.node), {
       path: this.options.file,
       links: this.links,
@@ -100,9 +118,10 @@ export class PeerCli {
     )
     ws.on('join-result', (docId, ok, reason) => {
       const joined = ok ? ws.doc(docId) : undefined
-      if (joined) {
+      if (joined && this.file) {
         // The file now stands for the joined document: a restart with the same --file reopens it.
-        this.file
+        const file = this.file
+        file
           .relink(joined)
           .catch((err: unknown) => this.out(`log: could not link ${this.options.file}: ${String(err)}`))
       }
@@ -141,10 +160,16 @@ export class PeerCli {
         out(c.json ? terminalJson({ text: this.doc.text, version: this.doc.textVersion() }) : this.doc.text)
         break
       case 'save': {
+        if (this.folder) {
+          await this.folder.flush()
+          out(`folder ${this.folder.dir} written`)
+          break
+        }
         // `save <path>` writes a copy; the file stays linked to --file.
+        const file = this.file!
         const path = c.path ?? this.options.file
         const length = this.doc.durable.text.length
-        await (c.path ? this.file.saveCopy(c.path) : this.file.save())
+        await (c.path ? file.saveCopy(c.path) : file.save())
         out(`saved ${length} characters to ${path}`)
         break
       }
@@ -160,7 +185,7 @@ export class PeerCli {
         const peers = ws.peers()
         if (peers.length === 0) out('no peers connected')
         for (const p of peers) {
-          const shared = p.docs.includes(this.doc.docId) ? 'syncing this document' : 'not in this document'
+          const shared = p.docs.includes(this.home.docId) ? 'syncing this document' : 'not in this document'
           out(`${displayLabel(p.name) || 'unnamed'} ${deviceLabel(p.device)} at ${p.address}: ${shared}`)
         }
         for (const t of this.node.dialer.status()) {
@@ -179,25 +204,27 @@ export class PeerCli {
         break
       }
       case 'invite': {
-        const code = await ws.createInvite(this.doc.docId, c.role, this.node.addresses())
+        const code = await ws.createInvite(this.home.docId, c.role, this.node.addresses())
         out(`invite (${c.role}, single use, 24 h): meshpad://join/${code}`)
         break
       }
       case 'invites': {
-        const invites = ws.openInvites(this.doc.docId)
+        const invites = ws.openInvites(this.home.docId)
         if (invites.length === 0)
           out(
-            this.doc.myRole === 'owner' ? 'no open invites' : 'no open invites (this device is not an owner)',
+            this.home.myRole === 'owner'
+              ? 'no open invites'
+              : 'no open invites (this device is not an owner)',
           )
         for (const i of invites)
           out(`${i.id} ${i.role} expires ${new Date(i.expires).toISOString()} (${expiresIn(i.expires)})`)
         break
       }
       case 'revoke': {
-        const matches = ws.openInvites(this.doc.docId).filter((i) => i.id.startsWith(c.id.toLowerCase()))
+        const matches = ws.openInvites(this.home.docId).filter((i) => i.id.startsWith(c.id.toLowerCase()))
         if (matches.length !== 1)
           throw new CommandError(`"${displayLabel(c.id)}" names ${matches.length} open invites; see invites`)
-        await ws.revokeInvite(this.doc.docId, matches[0]!.id)
+        await ws.revokeInvite(this.home.docId, matches[0]!.id)
         out(`revoked the ${matches[0]!.role} invite ${matches[0]!.id}`)
         break
       }
@@ -207,6 +234,10 @@ export class PeerCli {
         break
       }
       case 'status': {
+        if (this.folder) {
+          out(this.folder.status(this.node.identity.deviceId, this.node.port))
+          break
+        }
         const v = this.doc.textVersion()
         out(
           `document ${this.doc.docId} "${displayLabel(this.doc.title)}" role ${this.doc.myRole ?? 'none'} ` +
@@ -216,10 +247,10 @@ export class PeerCli {
         break
       }
       case 'members': {
-        const creator = this.doc.durable.members.root()
-        const flagged = new Set(this.doc.equivocators())
-        const withholding = new Set(this.doc.withholders())
-        const members = this.doc.members()
+        const creator = this.home.durable.members.root()
+        const flagged = new Set(this.home.equivocators())
+        const withholding = new Set(this.home.withholders())
+        const members = this.home.members()
         for (const { device, record } of members) {
           // The key stays last: scripts take it from there.
           const marks =
@@ -234,11 +265,11 @@ export class PeerCli {
         break
       }
       case 'role':
-        if (c.role === 'removed') await this.doc.removeMember(this.resolveDevice(c.device))
-        else await this.doc.setMember(this.resolveDevice(c.device), c.role, '')
+        if (c.role === 'removed') await this.home.removeMember(this.resolveDevice(c.device))
+        else await this.home.setMember(this.resolveDevice(c.device), c.role, '')
         break
       case 'share':
-        await ws.shareOnLan(this.doc.docId, c.on)
+        await ws.shareOnLan(this.home.docId, c.on)
         out(c.on ? 'listed to devices on the LAN' : 'no longer listed')
         break
       case 'requests':
@@ -263,6 +294,17 @@ export class PeerCli {
         ws.requestJoin(this.resolveDevice(c.device), c.docId)
         out('join request sent')
         break
+      case 'ls':
+        for (const line of this.requireFolder().ls()) out(line)
+        break
+      case 'open':
+        await this.requireFolder().open(c.path)
+        out(`opened ${c.path}`)
+        break
+      case 'offline':
+        this.node.setOnline(!c.on)
+        out(c.on ? 'working offline' : 'back online; resyncing')
+        break
       case 'exit':
         return false
     }
@@ -273,7 +315,7 @@ export class PeerCli {
   private resolveDevice(text: string): string {
     const t = text.toLowerCase()
     const known = new Set([
-      ...this.doc.members().map((m) => m.device),
+      ...this.home.members().map((m) => m.device),
       ...this.node.workspace.peers().map((p) => p.device),
     ])
     const matches = [...known].filter((k) => k.startsWith(t))
@@ -282,8 +324,14 @@ export class PeerCli {
     return matches[0]!
   }
 
+  private requireFolder(): ProjectCli {
+    if (!this.folder) throw new CommandError('this peer runs on a file; ls and open need --folder')
+    return this.folder
+  }
+
   async close(): Promise<void> {
     await this.file?.close()
+    await this.folder?.close()
     await this.node.close()
   }
 }

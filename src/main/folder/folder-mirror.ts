@@ -14,18 +14,31 @@
  * app), so that this stays the disk side only.
  */
 import type { FileTree } from '../../shared/tree/file-tree'
-import { ROOT, type TreeOp } from '../../shared/tree/tree-ops'
+import { MAX_LISTED_PATH, ROOT, type TreeOp } from '../../shared/tree/tree-ops'
 import { nodeFs, type StorageFs } from '../storage/fs-layer'
 import type { FolderDelta } from './folder-watcher'
 import { FolderWriter, type MirrorEntry, type MirrorProblem } from './folder-writer'
-import { scanFolder, type SharedFile } from './scan-folder'
+import type { TextFormat } from '../storage/text-format'
+import { scanFolder, type FolderScan, type SharedFile } from './scan-folder'
 
 /** The text of each file node: a Meshpad document each, in the app. */
 export interface FileTexts {
+  /** Undefined while the text is not known here (not loaded yet): the file on disk is left as it is. */
   get(id: string): string | undefined
-  /** The file's text is now `text` (made on disk, or first read): for the caller to turn into ops. */
-  set(id: string, text: string): void
+  /**
+   * The file's text is now `text` (made on disk, or first read), in `format` on disk: for the caller
+   * to turn into ops.
+   */
+  set(id: string, text: string, format: TextFormat): void
+  /** The encoding and line endings to write the file in (default UTF-8, LF). */
+  format?(id: string): TextFormat | undefined
 }
+
+/**
+ * The longest path written, in UTF-8 bytes (Linux's PATH_MAX): a tree of names of 255 bytes each,
+ * nested deep by a peer, is not carried to the folder past it.
+ */
+export const MAX_PATH_BYTES = 4096
 
 export class FolderMirror {
   private readonly writer: FolderWriter
@@ -41,20 +54,72 @@ export class FolderMirror {
 
   /** Shares a folder: every folder and text file in it becomes a node. Returns the ops for peers. */
   async importFolder(): Promise<TreeOp[]> {
-    const scan = await scanFolder(this.root, this.fs)
+    return this.importScan(await scanFolder(this.root, this.fs))
+  }
+
+  /** `importFolder` on a scan already made. */
+  importScan(scan: FolderScan): TreeOp[] {
     const ops: TreeOp[] = []
     for (const path of scan.folders) this.createFolder(path, ops)
     for (const file of scan.files) this.createFile(file, ops)
     return ops
   }
 
-  /** Writes the tree's state to the folder. Problems are reported per path (folder-writer.ts). */
+  /**
+   * Takes up a folder that may already hold the tree (a restart, or a join into a folder): what is at
+   * a node's path, of its kind, is adopted as that node (a text that differs goes to `FileTexts.set`);
+   * returns what the tree does not have, as a change on disk for `fromDisk`. What the folder lacks is
+   * written by the next `toDisk`.
+   */
+  adoptScan(scan: FolderScan): FolderDelta {
+    const byPath = new Map(this.tree.list(MAX_LISTED_PATH).map((e) => [e.path, e]))
+    const folders: string[] = []
+    for (const path of scan.folders) {
+      const e = byPath.get(path)
+      if (e?.kind === 'folder') this.writer.adopt(e.id, 'folder', path)
+      else if (e === undefined) folders.push(path)
+    }
+    const files: SharedFile[] = []
+    for (const file of scan.files) {
+      const e = byPath.get(file.path)
+      if (e?.kind === 'file') {
+        this.writer.adopt(e.id, 'file', file.path, file.hash)
+        if (this.texts.get(e.id) !== file.text) this.texts.set(e.id, file.text, file.format)
+      } else if (e === undefined) files.push(file)
+    }
+    return { gone: [], now: { ...scan, folders, files }, rescan: false }
+  }
+
+  /** A whole scan as a change on disk (the watcher lost track): what the tree has and the scan not is gone. */
+  rescanDelta(scan: FolderScan): FolderDelta {
+    const present = new Set([...scan.folders, ...scan.files.map((f) => f.path)])
+    const gone = this.tree
+      .list(MAX_LISTED_PATH)
+      .map((e) => this.writer.pathOf(e.id))
+      .filter((p): p is string => p !== undefined && !present.has(p))
+    return { gone, now: scan, rescan: false }
+  }
+
+  /** The hash of a file's bytes as last written or read here. */
+  hashOf(id: string): string | undefined {
+    return this.writer.hashOf(id)
+  }
+
+  /**
+   * Writes the tree's state to the folder. Problems are reported per path (folder-writer.ts); a path
+   * over MAX_PATH_BYTES is one ('failed', not written).
+   */
   toDisk(): Promise<MirrorProblem[]> {
     const state = new Map<string, MirrorEntry>()
-    for (const e of this.tree.list()) {
+    const tooLong: MirrorProblem[] = []
+    for (const e of this.tree.list(MAX_LISTED_PATH)) {
+      if (Buffer.byteLength(e.path) > MAX_PATH_BYTES) {
+        tooLong.push({ path: e.path.slice(0, 200), why: 'failed', detail: 'path too long' })
+        continue
+      }
       state.set(e.id, e.kind === 'folder' ? { kind: 'folder', path: e.path } : this.fileEntry(e.id, e.path))
     }
-    return this.writer.apply(state)
+    return this.writer.apply(state).then((problems) => [...tooLong, ...problems])
   }
 
   /** What other programs changed, as tree ops for peers (texts go through `FileTexts.set`). */
@@ -74,6 +139,9 @@ export class FolderMirror {
         for (const under of this.writer.idsUnder(file.path)) goneIds.add(under)
       }
     }
+    for (const id of this.missingFromReadFolders(delta)) goneIds.add(id)
+    // Folders renamed or moved as a whole first: their nodes keep what is in them.
+    this.moveFolders(delta, goneIds, ops)
     // Files that went away, by hash: a new file with the same bytes is the same file, moved.
     const goneFiles = new Map<string, string[]>()
     for (const id of goneIds) {
@@ -87,8 +155,14 @@ export class FolderMirror {
       const id = this.writer.idAt(file.path)
       if (id !== undefined) {
         if (this.writer.hashOf(id) === file.hash) continue // unchanged, or our own write coming back
-        this.texts.set(id, file.text)
+        this.texts.set(id, file.text, file.format)
         this.writer.adopt(id, 'file', file.path, file.hash)
+        // Deleted by a member while this change waited (the writer kept the file: 'changed-on-disk'):
+        // the change brings it back, where it is, rather than go to the trash with it unseen.
+        if (this.tree.path(id) === undefined) {
+          const { parent, name } = this.parentOf(file.path, ops)
+          ops.push(this.tree.move(id, parent, name))
+        }
         continue
       }
       const moved = goneFiles.get(file.hash)?.shift()
@@ -108,8 +182,81 @@ export class FolderMirror {
     return ops
   }
 
+  /**
+   * Entries known under a folder the report read whole (every folder in a report is read with all it
+   * holds) that it no longer holds: gone, even though the report does not name them. A watch may
+   * name the folder rather than the file removed in it. Entries left out of the scan (unreadable, now
+   * binary or too large) are not taken for gone.
+   */
+  private missingFromReadFolders(delta: FolderDelta): string[] {
+    const read = new Set(delta.now.folders)
+    if (read.size === 0) return []
+    const present = new Set([...delta.now.folders, ...delta.now.files.map((f) => f.path)])
+    const leftOut = delta.now.leftOut.map((l) => l.path)
+    const out: string[] = []
+    for (const [id, path] of this.writer.entries()) {
+      if (present.has(path)) continue
+      if (leftOut.some((l) => path === l || path.startsWith(`${l}/`))) continue
+      let cut = path.lastIndexOf('/')
+      while (cut > 0 && !read.has(path.slice(0, cut))) cut = path.lastIndexOf('/', cut - 1)
+      if (cut > 0) out.push(id)
+    }
+    return out
+  }
+
+  /**
+   * Folders renamed or moved (`mv lib library`, an editor's rename): a new folder holding exactly the
+   * files of a folder gone in the same report (the same paths under it, the same bytes) is that folder,
+   * moved. Its node moves, so what a member made in it meanwhile on another machine goes with it;
+   * with a new folder and the old one deleted, that would end in the trash. Its entries are taken out
+   * of `goneIds`, at their new paths.
+   */
+  private moveFolders(delta: FolderDelta, goneIds: Set<string>, ops: TreeOp[]): void {
+    const filesUnder = (entries: Iterable<[string, string]>, folder: string): Map<string, string> => {
+      const out = new Map<string, string>()
+      for (const [path, hash] of entries)
+        if (path.startsWith(`${folder}/`)) out.set(path.slice(folder.length + 1), hash)
+      return out
+    }
+    const gone = [...goneIds].filter((id) => this.writer.kindOf(id) === 'folder')
+    const goneFiles: [string, string][] = [...goneIds].flatMap((id) => {
+      const path = this.writer.pathOf(id)
+      const hash = this.writer.hashOf(id)
+      return path !== undefined && hash !== undefined ? [[path, hash] as [string, string]] : []
+    })
+    const newFiles: [string, string][] = delta.now.files.map((f) => [f.path, f.hash])
+    const fresh = delta.now.folders
+      .filter((path) => this.writer.idAt(path) === undefined)
+      .sort((a, b) => a.split('/').length - b.split('/').length)
+    const taken = new Set<string>()
+    const placed: string[] = []
+    for (const path of fresh) {
+      if (placed.some((p) => path.startsWith(`${p}/`))) continue // inside a folder moved already
+      const theirs = filesUnder(newFiles, path)
+      if (theirs.size === 0) continue
+      const match = gone.find((id) => {
+        if (taken.has(id) || this.tree.place(id) === undefined) return false
+        const ours = filesUnder(goneFiles, this.writer.pathOf(id)!)
+        return ours.size === theirs.size && [...ours].every(([rel, hash]) => theirs.get(rel) === hash)
+      })
+      if (match === undefined) continue
+      taken.add(match)
+      placed.push(path)
+      const from = this.writer.pathOf(match)!
+      const { parent, name } = this.parentOf(path, ops)
+      ops.push(this.tree.move(match, parent, name))
+      for (const id of [...goneIds]) {
+        const at = this.writer.pathOf(id)
+        if (at === undefined || (at !== from && !at.startsWith(`${from}/`))) continue
+        this.writer.adopt(id, this.writer.kindOf(id)!, path + at.slice(from.length), this.writer.hashOf(id))
+        goneIds.delete(id)
+      }
+    }
+  }
+
   private fileEntry(id: string, path: string): MirrorEntry {
-    return { kind: 'file', path, text: this.texts.get(id) ?? '' }
+    const format = this.texts.format?.(id)
+    return { kind: 'file', path, text: this.texts.get(id), ...(format ? { format } : {}) }
   }
 
   private createFolder(path: string, ops: TreeOp[]): string {
@@ -124,7 +271,7 @@ export class FolderMirror {
     const { parent, name } = this.parentOf(file.path, ops)
     const { id, op } = this.tree.create(parent, name, 'file')
     ops.push(op)
-    this.texts.set(id, file.text)
+    this.texts.set(id, file.text, file.format)
     this.writer.adopt(id, 'file', file.path, file.hash)
   }
 

@@ -21,7 +21,11 @@ import type { FolderRules } from './folder-rules'
 import { loadRules, scanPaths, type FolderScan } from './scan-folder'
 
 export interface FolderDelta {
-  /** Touched paths that are not there any more (with whatever was under them). */
+  /**
+   * Touched paths that are not there any more (with whatever was under them). Not every one: a path
+   * touched under a folder that is read whole is not named, so what such a folder no longer holds is
+   * gone too (FolderMirror.fromDisk takes it so).
+   */
   readonly gone: string[]
   /** What is at the touched paths now, and under touched folders. */
   readonly now: FolderScan
@@ -35,6 +39,12 @@ export interface FolderWatcherOptions {
   readonly maxWaitMs?: number
   readonly onDelta: (delta: FolderDelta) => void
   readonly onError: (error: StorageError) => void
+  /**
+   * Runs each read of the folder (and its `onDelta`) under the caller's lock, so that a read never
+   * overlaps the caller's own writes: a report read before a write and handled after it would take
+   * the files written meanwhile for gone. Default: as is.
+   */
+  readonly exclusive?: (read: () => Promise<void>) => Promise<void>
 }
 
 export class FolderWatcher {
@@ -141,7 +151,8 @@ export class FolderWatcher {
     this.timer = setTimeout(
       () => {
         this.timer = null
-        this.flushing = this.flushing.then(() => this.flush())
+        const exclusive = this.options.exclusive ?? ((read) => read())
+        this.flushing = this.flushing.then(() => exclusive(() => this.flush()))
       },
       Math.max(0, wait),
     )

@@ -32,7 +32,10 @@ export interface MirrorEntry {
   readonly kind: 'folder' | 'file'
   /** Relative to the folder, with `/` separators. */
   readonly path: string
-  /** Files: the text, and the format to write it in (default UTF-8, LF). */
+  /**
+   * Files: the text (undefined: not known yet, the file is left as it is on disk), and the format to
+   * write it in (default UTF-8, LF).
+   */
   readonly text?: string
   readonly format?: TextFormat
 }
@@ -89,6 +92,11 @@ export class FolderWriter {
   idAt(path: string): string | undefined {
     for (const [id, k] of this.known) if (k.path === path) return id
     return undefined
+  }
+
+  /** Every entry known, with its path. */
+  *entries(): IterableIterator<[string, string]> {
+    for (const [id, k] of this.known) yield [id, k.path]
   }
 
   /** The entries known at `path` and under it. */
@@ -242,7 +250,8 @@ export class FolderWriter {
           }
           continue
         }
-        const bytes = encodeText(entry.text ?? '', entry.format ?? DEFAULT_TEXT_FORMAT)
+        if (entry.text === undefined) continue // its text is not known yet: the file is left as it is
+        const bytes = encodeText(entry.text, entry.format ?? DEFAULT_TEXT_FORMAT)
         const hash = hashBytes(bytes)
         if (k?.hash === hash) continue
         const onDisk = await this.hashOnDisk(entry.path)

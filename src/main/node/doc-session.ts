@@ -74,6 +74,11 @@ export interface DocSessionDeps {
   /** Sessions with peers that may hold this document (filtered by authentication here). */
   readonly sessions: () => Iterable<PeerSession>
   readonly saveSecrets: (docId: string, secrets: DocSecrets) => Promise<void>
+  /**
+   * For a file document of a project (a shared folder's text file): the project, whose members, roles
+   * and keys are this document's. A file document has none of its own (src/main/node/project-files.ts).
+   */
+  readonly project?: ProjectMembership
   readonly log: (message: string) => void
   readonly now?: () => number
 }
@@ -86,6 +91,12 @@ export interface PeerPresence {
 }
 
 export type ChangeOrigin = 'local' | 'remote'
+
+/** What a file document takes from its project: who is a member, with which role, under which keys. */
+export type ProjectMembership = Pick<
+  DocSession,
+  'docId' | 'epoch' | 'keyFor' | 'keysAfter' | 'member' | 'members' | 'roleOf' | 'isRemoved' | 'myRole'
+>
 
 export interface DocSessionEvents {
   text: [changes: TextChange[], origin: ChangeOrigin]
@@ -173,6 +184,8 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
    * until it does, this replica may lack anything, so it is not "up to date".
    */
   private readonly awaiting = new Set<PeerSession>()
+  /** What each authenticated peer's last sync-request said it holds of the file tree. */
+  private readonly peerTrees = new Map<PeerSession, VersionVector>()
   /** The progress last reported: it only grows until the sync is done. */
   private syncProgress = 0
   /** Whether the last 'sync' said syncing (a joined document starts so: it has nothing yet). */
@@ -230,7 +243,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
         void this.applyAndForward(Channel.Text, batch, from, sentTo, catchUp, true),
       broadcast: (channel, batch, except, sentTo) => this.broadcast(channel, batch, except, sentTo),
       cutOff: (session) => {
-        session.revoke(this.docId)
+        session.revoke(this.project ?? this.docId)
         this.forgetPeer(session)
       },
       membersChanged: () => this.emit('members'),
@@ -281,11 +294,17 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     return this.durable.docId
   }
 
+  /** The project this is a file document of, if it is one: the project's document ID. */
+  get project(): string | undefined {
+    return this.deps.project?.docId
+  }
+
   get epoch(): number {
-    return this.secrets.epoch
+    return this.deps.project ? this.deps.project.epoch : this.secrets.epoch
   }
 
   keyFor(epoch: number): Uint8Array | undefined {
+    if (this.deps.project) return this.deps.project.keyFor(epoch)
     const hex = this.secrets.keys[String(epoch)]
     return hex ? fromHex(hex) : undefined
   }
@@ -304,11 +323,13 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
    * before signed members, not yet upgraded by its owner), in the old one.
    */
   member(device: string): MemberRecord | undefined {
+    if (this.deps.project) return this.deps.project.member(device)
     if (this.signedMembers) return this.durable.members.get(device)
     return parseMember(this.durable.legacyMembers.get(device))
   }
 
   members(): { device: string; record: MemberRecord }[] {
+    if (this.deps.project) return this.deps.project.members()
     if (this.signedMembers) {
       return this.durable.members.entries().map(([device, record]) => ({ device, record }))
     }
@@ -326,6 +347,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   }
 
   roleOf(device: string): Role | undefined {
+    if (this.deps.project) return this.deps.project.roleOf(device)
     const role = this.member(device)?.role
     if (role === 'removed') return undefined
     if (role) return role
@@ -333,10 +355,12 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   }
 
   isRemoved(device: string): boolean {
+    if (this.deps.project) return this.deps.project.isRemoved(device)
     return this.member(device)?.role === 'removed'
   }
 
   get myRole(): MemberRole | undefined {
+    if (this.deps.project) return this.deps.project.myRole
     // Before the member list arrives: the role we were let in as (least privilege if not recorded).
     const joining = this.secrets.bootstrap.length > 0 ? (this.secrets.joinedAs ?? 'viewer') : undefined
     return this.member(this.deps.self)?.role ?? joining
@@ -383,6 +407,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
    */
   peerVersions(from: PeerSession, v: DocVersions, order?: Uint8Array): void {
     if (order) this.order.compare(v[0], order, `peer ${from.remoteKey.slice(0, 8)}`)
+    this.peerTrees.set(from, v[3])
     const awaited = this.awaiting.delete(from)
     const known = this.catchUps.get(from)
     const ours = this.durable.text.version()
@@ -404,10 +429,25 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
    * presence it brought: the people bar shows who is here now, not until the presence expires.
    */
   forgetPeer(session: PeerSession): void {
+    this.peerTrees.delete(session)
     this.presence.peerLeft(session)
     this.catchUps.delete(session)
     this.awaiting.delete(session)
     this.updateSync()
+  }
+
+  /**
+   * Whether the file tree is known to be complete here: a peer has said what it holds of it, and no
+   * peer holds tree ops this replica lacks. (Sync progress counts the text only; a project's joiner
+   * waits for this before it reads its folder, so that its files meet the project's tree.)
+   */
+  treeCaughtUp(): boolean {
+    if (this.peerTrees.size === 0) return false
+    const ours = this.durable.tree.version()
+    for (const [session, theirs] of this.peerTrees) {
+      if (session.isAuthenticated(this.docId) && missingCount(theirs, ours) > 0) return false
+    }
+    return true
   }
 
   /**
@@ -518,6 +558,14 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   ): Promise<void> {
     if (from && channel === Channel.Seals) return this.authors.receiveSeals(batch, from, sentTo)
     if (from && channel === Channel.Versions) return this.authors.receiveVersions(batch, from)
+    if (from && this.deps.project && (channel === Channel.Members || channel === Channel.Tree)) {
+      // Its members and its tree are the project's: such ops in a file are made up, and never kept.
+      this.deps.log(
+        `refused ${channel === Channel.Tree ? 'tree' : 'member'} ops in file ${this.docId.slice(0, 8)} ` +
+          `from ${from.remoteKey.slice(0, 8)}: a file of a project has none of its own`,
+      )
+      return
+    }
     let isNew: boolean
     try {
       // A peer's property write stamped too far ahead of our clock is refused before the replica sees
@@ -605,7 +653,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
         this.deps.log(
           `malformed batch for ${this.docId.slice(0, 8)} from ${from.remoteKey.slice(0, 8)}: ${err.message}`,
         )
-        from.revoke(this.docId)
+        from.revoke(this.project ?? this.docId)
         this.forgetPeer(from)
         return
       }
@@ -940,19 +988,23 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
 
   /**
    * A change of the shared folder's file tree by this device (`make`: `tree.create(…).op`,
-   * `tree.move(…)`, …; RangeError for a change the tree refuses): signed, durable, then sent.
+   * `tree.move(…)`, …, or several, as a folder's changes on disk make; RangeError for a change the
+   * tree refuses): signed, durable, then sent. Resolves with the ops made.
    */
-  async changeTree(make: (tree: FileTree) => TreeOp): Promise<void> {
+  async changeTree(make: (tree: FileTree) => TreeOp | TreeOp[]): Promise<TreeOp[]> {
     this.requireEdit()
+    if (this.deps.project) throw new NotAllowedError('A file of a project has no tree of its own.')
     await this.registerAuthor() // its claim goes ahead of it: peers check its signature against it
-    let node = ''
+    let ops: TreeOp[] = []
     const batch = await this.durable.changeTree((tree) => {
-      const op = make(tree)
-      node = op.node
-      return op
+      const made = make(tree)
+      ops = Array.isArray(made) ? made : [made]
+      return ops
     })
+    if (ops.length === 0) return ops
     this.broadcast(Channel.Tree, batch, null)
-    this.emit('tree', [node])
+    this.emit('tree', [...new Set(ops.map((op) => op.node))])
+    return ops
   }
 
   async setProp(key: string, value: JsonValue): Promise<void> {
@@ -976,6 +1028,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
    */
   async setMember(device: string, role: MemberRole, name: string): Promise<void> {
     // The first member is the device that made the document (a joiner has its bootstrap until then).
+    if (this.deps.project) throw new NotAllowedError("A file of a project has the project's members.")
     const first = this.durable.members.size === 0 && this.members().length === 0
     if (first ? this.secrets.bootstrap.length > 0 : this.myRole !== 'owner') {
       throw new NotAllowedError('Only an owner can change who is a member of this document.')
@@ -1015,7 +1068,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
    * role). Other members keep reading the old list until an owner's signed one arrives.
    */
   async upgradeLegacyMembers(): Promise<void> {
-    if (this.durable.members.root() !== undefined) return
+    if (this.deps.project || this.durable.members.root() !== undefined) return
     const legacy = this.members()
     const owners = legacy.filter((m) => m.record.role === 'owner').map((m) => m.device)
     const roots = [...new Set([...(this.secrets.legacyRoots ?? []), ...owners])]
@@ -1060,6 +1113,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
    * or null: accepted, or a key this device already holds.
    */
   acceptKey(from: string, epoch: number, key: Uint8Array): string | null {
+    if (this.deps.project) return 'a file of a project has no key of its own'
     const current = this.secrets.epoch
     const lacking = epoch === current && !this.secrets.keys[String(current)]
     if (epoch <= current && !lacking) return null // a key we hold, or an older one: nothing to do
@@ -1084,6 +1138,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
    * before), so that it steps up to the current epoch; none unless this device is an owner.
    */
   keysAfter(epoch: number): { epoch: number; key: Uint8Array }[] {
+    if (this.deps.project) return this.deps.project.keysAfter(epoch)
     if (this.myRole !== 'owner') return []
     const out: { epoch: number; key: Uint8Array }[] = []
     for (let e = epoch + 1; e <= this.secrets.epoch; e++) {
@@ -1092,6 +1147,11 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       out.push({ epoch: e, key })
     }
     return out
+  }
+
+  /** The project's member list changed: for a file document, its own members changed (they are the same). */
+  projectMembersChanged(): void {
+    if (this.deps.project) this.membersChanged()
   }
 
   private membersChanged(): void {

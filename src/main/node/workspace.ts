@@ -26,6 +26,7 @@ import { DocSession, type DocSecrets } from './doc-session'
 import { EMPTY_DIGEST, makeSeal, NONCE_BYTES } from './replica-seal'
 import { encodeInvite, type InviteCode } from './invite-code'
 import { admit, type Standing } from './peer-admission'
+import { fileDocId, fileNodes, MAX_FILES_PER_PROJECT } from './project-files'
 import type { SecretStore } from './secrets'
 
 export interface JoinRequest {
@@ -59,11 +60,15 @@ export interface WorkspaceOptions {
   readonly replicasPerDevice?: number
   /** How long a connected member may leave a seal request unanswered (default SEAL_WAIT_MS). */
   readonly sealWaitMs?: number
+  /** File documents one project opens at most (default MAX_FILES_PER_PROJECT; tests lower it). */
+  readonly maxFilesPerProject?: number
 }
 
 export interface WorkspaceEvents {
   peers: []
   doc: [session: DocSession]
+  /** A file document of a project was opened (project-files.ts). */
+  file: [session: DocSession]
   'join-request': [request: JoinRequest]
   /**
    * A pending join request left the list without an answer from this device: it expired, or its
@@ -105,6 +110,8 @@ const JOIN_EXPIRED = 'the owner did not answer the join request in time'
  */
 const MAX_PEERS = 256
 const MAX_STRANGERS = 32
+/** Every this many anti-entropy rounds, every file of a project is asked about (`filesToResync`). */
+const FILE_ROUNDS = 10
 
 /** A stored nonce (hex), if well formed. */
 function nonceOf(hex: string): Uint8Array[] {
@@ -126,6 +133,11 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
   /** Documents we asked to join, by doc ID: the device we asked. A join-accept from anyone else is ignored. */
   private readonly awaitingJoin = new Map<string, string>()
   private readonly remoteShared = new Map<string, readonly SharedDocInfo[]>()
+  /** Anti-entropy rounds so far, and what each file held at the last one (`filesToResync`). */
+  private rounds = 0
+  private readonly fileHeld = new WeakMap<DocSession, number>()
+  /** The file documents opened for each project (project-files.ts), by project ID: their nodes. */
+  private readonly projectFiles = new Map<string, Set<string>>()
   private timer: ReturnType<typeof setInterval> | undefined
   /** DamagedStateError messages logged already: one line each, however many messages meet it. */
   private readonly damageLogged = new Set<string>()
@@ -182,7 +194,33 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     // The replicas of the last clean close, taken up again (DocSecrets.resume); out of the secrets
     // before any is used, so that a crash from now on makes the next start mint new ones.
     const resume = (await this.options.secrets.takeResume(docId)).flatMap(nonceOf)
-    const secrets = this.options.secrets.doc(docId)!
+    const doc = await this.docSession(docId, this.options.secrets.doc(docId)!, resume)
+    doc.on('members', () => this.announceShared())
+    doc.on('members', () => {
+      for (const file of this.filesOf(docId)) file.projectMembersChanged()
+    })
+    doc.on('tree', (nodes) => this.openFiles(doc, nodes))
+    doc.on('error', (err) => this.log(`document ${docId.slice(0, 8)}: ${err.message}`))
+    this.docs.set(docId, doc)
+    doc
+      .upgradeLegacyMembers()
+      .catch((err: unknown) => this.log(`document ${docId.slice(0, 8)}: ${String(err)}`))
+    this.emit('doc', doc)
+    for (const { session } of this.sessions.values()) if (session.ready) session.openDoc(docId)
+    this.openFiles(doc, fileNodes(doc.durable.tree))
+    return doc
+  }
+
+  /**
+   * A document's session on its durable replica: `secrets` its keys (a file document's are its
+   * project's: `project`), `resume` the replicas of its last clean close.
+   */
+  private async docSession(
+    docId: string,
+    secrets: DocSecrets,
+    resume: Uint8Array[],
+    project?: DocSession,
+  ): Promise<DocSession> {
     // The document's clock is the node's (hybrid-clock stamps, and the window peers' stamps must be in).
     // This open's replica, bound to this device's key (replica-seal.ts).
     const nonce = resume.shift() ?? new Uint8Array(randomBytes(NONCE_BYTES))
@@ -193,7 +231,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
       replica: claim.replica,
     })
     const nameOf = (): string => this.name
-    const doc = new DocSession(durable, secrets, {
+    return new DocSession(durable, secrets, {
       self: this.self,
       // A getter: a new display name shows in the author records written after the change.
       get selfName(): string {
@@ -205,19 +243,81 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
       ...(this.options.replicasPerDevice ? { replicasPerDevice: this.options.replicasPerDevice } : {}),
       ...(this.options.sealWaitMs !== undefined ? { sealWaitMs: this.options.sealWaitMs } : {}),
       sessions: () => [...this.sessions.values()].map((s) => s.session),
-      saveSecrets: (id, s) => this.options.secrets.putDoc(id, s),
+      // A file document has no secrets of its own (its keys are the project's): nothing to store.
+      saveSecrets: project ? async () => undefined : (id, s) => this.options.secrets.putDoc(id, s),
       log: (m) => this.log(m),
       ...(this.options.now ? { now: this.options.now } : {}),
+      ...(project ? { project } : {}),
     })
-    doc.on('members', () => this.announceShared())
-    doc.on('error', (err) => this.log(`document ${docId.slice(0, 8)}: ${err.message}`))
+  }
+
+  // ---- file documents of projects (project-files.ts) -----------------------------------------------
+
+  /**
+   * The file document of `node` in `project`'s tree, opened (and made, the first time) if it is not
+   * open yet. Refused past MAX_FILES_PER_PROJECT file documents in one project.
+   */
+  openFile(project: DocSession, node: string): Promise<DocSession> {
+    const docId = fileDocId(project.docId, node)
+    const open = this.docs.get(docId)
+    if (open) return Promise.resolve(open)
+    let pending = this.opening.get(docId)
+    if (!pending) {
+      if (this.closed) return Promise.reject(new WorkspaceError('CLOSED', 'The node is closed.'))
+      const files = this.projectFiles.get(project.docId) ?? new Set<string>()
+      const max = this.options.maxFilesPerProject ?? MAX_FILES_PER_PROJECT
+      if (!files.has(node) && files.size >= max) {
+        return Promise.reject(
+          new WorkspaceError('NOT_ALLOWED', `A project holds at most ${max} files: ${node} is not opened.`),
+        )
+      }
+      files.add(node)
+      this.projectFiles.set(project.docId, files)
+      pending = this.loadFile(project, docId).finally(() => this.opening.delete(docId))
+      this.opening.set(docId, pending)
+    }
+    return pending
+  }
+
+  private async loadFile(project: DocSession, docId: string): Promise<DocSession> {
+    const doc = await this.docSession(docId, { epoch: 0, keys: {}, bootstrap: [] }, [], project)
+    doc.on('error', (err) => this.log(`file ${docId.slice(0, 8)}: ${err.message}`))
     this.docs.set(docId, doc)
-    doc
-      .upgradeLegacyMembers()
-      .catch((err: unknown) => this.log(`document ${docId.slice(0, 8)}: ${String(err)}`))
-    this.emit('doc', doc)
-    for (const { session } of this.sessions.values()) if (session.ready) session.openDoc(docId)
+    this.emit('file', doc)
+    // Peers already authenticated for the project are for this file: each says what it holds.
+    for (const { session } of this.sessions.values()) {
+      if (!session.isAuthenticated(project.docId)) continue
+      doc.peerAuthenticated(session)
+      doc.peerReady(session)
+      session.openDoc(docId)
+    }
     return doc
+  }
+
+  /** The file documents of a project open now. */
+  filesOf(projectId: string): DocSession[] {
+    const out: DocSession[] = []
+    for (const node of this.projectFiles.get(projectId) ?? []) {
+      const doc = this.docs.get(fileDocId(projectId, node))
+      if (doc) out.push(doc)
+    }
+    return out
+  }
+
+  /** Opens the file documents of the file nodes among `nodes`, one after another, in the background. */
+  private openFiles(project: DocSession, nodes: readonly string[]): void {
+    const files = nodes.filter((n) => project.durable.tree.place(n)?.kind === 'file')
+    if (files.length === 0) return
+    void (async () => {
+      for (const node of files) {
+        if (this.closed) return
+        await this.openFile(project, node).catch((err: unknown) =>
+          this.log(
+            `project ${project.docId.slice(0, 8)}: ${err instanceof Error ? err.message : String(err)}`,
+          ),
+        )
+      }
+    })()
   }
 
   doc(docId: string): DocSession | undefined {
@@ -229,12 +329,14 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     return this.options.secrets.docIds()
   }
 
+  /** The documents open here, projects included, the files of projects not (see `filesOf`). */
   openDocs(): DocSession[] {
-    return [...this.docs.values()]
+    return [...this.docs.values()].filter((d) => d.project === undefined)
   }
 
   /** Documents whose member list names `device` (so we offer our proof to it proactively). */
   docsFor(device: string): DocSession[] {
+    // Not the files of projects: they are proven through their project.
     return this.openDocs().filter((d) => d.roleOf(device) !== undefined)
   }
 
@@ -382,7 +484,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
    * this node dialed or a stranger that dialed in.
    */
   private standings(): (device: string, dialed: boolean) => Standing {
-    const docs = [...this.docs.values()]
+    const docs = this.openDocs() // a file's roles are its project's
     const joining = new Set(this.awaitingJoin.values())
     for (const r of this.joinRequests.values()) joining.add(r.device)
     return (device, dialed) =>
@@ -418,8 +520,31 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
   /** Anti-entropy round with every peer: each side sends what the other lacks. */
   syncAll(): void {
     this.expireJoinRequests()
-    for (const { session } of this.sessions.values()) session.antiEntropy()
+    const files = this.filesToResync()
+    for (const { session } of this.sessions.values()) {
+      session.antiEntropy()
+      // The files of projects take no proof of their own, so the session's round does not name them.
+      for (const doc of files) session.resync(doc.docId)
+    }
     for (const doc of this.docs.values()) doc.retrySeals()
+  }
+
+  /**
+   * The files of projects this anti-entropy round asks peers about: those that changed here since the
+   * last round (what peers lack of them is sent at once), and every file every FILE_ROUNDS-th round
+   * (what this device lacks: a lost update, which TCP makes rare). So an idle project of 2,000 files
+   * does not send 2,000 requests to each peer every round.
+   */
+  private filesToResync(): DocSession[] {
+    const all = this.rounds++ % FILE_ROUNDS === 0
+    const out: DocSession[] = []
+    for (const doc of this.docs.values()) {
+      if (doc.project === undefined) continue
+      const held = doc.durable.text.opCount() + doc.durable.props.opCount()
+      if (all || this.fileHeld.get(doc) !== held) out.push(doc)
+      this.fileHeld.set(doc, held)
+    }
+    return out
   }
 
   // ---- joining -------------------------------------------------------------------------------------
@@ -650,6 +775,12 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
   onDocReady(session: PeerSession, docId: string): void {
     this.docs.get(docId)?.peerAuthenticated(session)
     this.docs.get(docId)?.peerReady(session)
+    // A peer authenticated for a project is for its files: each file syncs with it now.
+    for (const file of this.filesOf(docId)) {
+      file.peerAuthenticated(session)
+      file.peerReady(session)
+      session.openDoc(file.docId)
+    }
     this.emit('peers')
   }
 
@@ -664,11 +795,11 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     this.closed = true
     if (this.timer) clearInterval(this.timer)
     // Before the connections go: peers that hold this device's last edits for its seal get it now.
-    for (const d of this.openDocs()) d.sealPending()
+    for (const d of this.docs.values()) d.sealPending()
     for (const { conn } of this.sessions.values()) conn.close('node is shutting down')
     this.sessions.clear()
     const closed = await Promise.all(
-      this.openDocs().map(async (d) => {
+      [...this.docs.values()].map(async (d) => {
         await d.durable.close()
         return [d.docId, d.resumable().map(toHex)] as const
       }),

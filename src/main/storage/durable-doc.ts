@@ -66,6 +66,8 @@ export type TextView = Pick<
   | 'seenOf'
   | 'opsOf'
   | 'history'
+  | 'historyLength'
+  | 'forkAfter'
   | 'idAt'
   | 'indexOfId'
   | 'cursorIndex'
@@ -498,13 +500,16 @@ export class DurableDoc {
   }
 
   /**
-   * A change of the tree by this replica: `make` makes the op (`tree.create(…).op`, `tree.move(…)`,
-   * …, which throw RangeError on a change the tree refuses). Resolves with its batch (tree-part.ts)
+   * A change of the tree by this replica: `make` makes the op or ops (`tree.create(…).op`,
+   * `tree.move(…)`, …, which throw RangeError on a change the tree refuses). Resolves with its batch (tree-part.ts)
    * once durable.
    */
-  async changeTree(make: (tree: FileTree) => TreeOp): Promise<Uint8Array> {
+  async changeTree(make: (tree: FileTree) => TreeOp | TreeOp[]): Promise<Uint8Array> {
     this.checkOpen()
-    const batch = encodeTreePart([make(this.fileTree)])
+    const made = make(this.fileTree)
+    const ops = Array.isArray(made) ? made : [made]
+    if (ops.length === 0) return encodeTreePart([])
+    const batch = encodeTreePart(ops)
     await this.persist(TREE, batch)
     return batch
   }

@@ -890,6 +890,26 @@ export class TextDoc {
     return past.toString()
   }
 
+  /** How many entries `history()` has: a point in it to fork at later (`forkAfter`). */
+  historyLength(): number {
+    return this.fullLog().length
+  }
+
+  /**
+   * A replica under `replica` holding the first `steps` entries of `history()`: the document as it
+   * was then, for merging a change made against that text (a file changed on disk since Meshpad wrote
+   * it). O(steps log n).
+   */
+  forkAfter(steps: number, replica: string): TextDoc {
+    const log = this.fullLog()
+    if (!Number.isInteger(steps) || steps < 0 || steps > log.length) {
+      throw new RangeError(`forkAfter: ${steps} is not in 0..${log.length}`)
+    }
+    const past = new TextDoc(replica)
+    if (steps > 0) past.applyRemote(encodeTextOps(this.replicas, log.slice(0, steps)))
+    return past
+  }
+
   // ---- internals ---------------------------------------------------------------------------------
 
   private checkIndex(index: number, what: string): void {

@@ -49,6 +49,11 @@ export interface SyncCrypto {
 /** What a session needs to know about, and do with, one document the node holds. */
 export interface SessionDoc {
   readonly docId: string
+  /**
+   * For a file document of a project: the project's ID. A file takes no proof of its own: a peer
+   * authenticated for the project is authenticated for its files, with the project's role.
+   */
+  readonly project?: string | undefined
   /** The current key epoch; keys of earlier epochs stay available to check older proofs. */
   readonly epoch: number
   keyFor(epoch: number): Uint8Array | undefined
@@ -217,19 +222,24 @@ export class PeerSession {
     return this.helloReceived && !this.closed
   }
 
-  /** Whether the peer proved membership of `docId` on this connection. */
+  /** Whether the peer proved membership of `docId` (or of its project) on this connection. */
   isAuthenticated(docId: string): boolean {
-    return this.docs.get(docId)?.peerRole !== undefined
+    return this.roleOf(docId) !== undefined
   }
 
   roleOf(docId: string): Role | undefined {
-    return this.docs.get(docId)?.peerRole
+    const project = this.host.doc(docId)?.project
+    return this.docs.get(project ?? docId)?.peerRole
   }
 
-  /** Offers our proof for `docId` (after hello); the peer answers with its own and a sync. */
+  /**
+   * Offers our proof for `docId` (after hello); the peer answers with its own and a sync. For a file
+   * of a project the peer is authenticated for, asks for what this side lacks of it at once.
+   */
   openDoc(docId: string): void {
     const doc = this.host.doc(docId)
-    if (doc) this.sendProof(doc, doc.epoch)
+    if (doc?.project !== undefined) this.resync(docId)
+    else if (doc) this.sendProof(doc, doc.epoch)
   }
 
   /** Our proof for `doc` with the key of `epoch` (the current one, unless the peer lacks it). */
@@ -303,9 +313,7 @@ export class PeerSession {
   /** Asks the peer now for what this side lacks of one document it is authenticated for. */
   resync(docId: string): void {
     const doc = this.host.doc(docId)
-    if (doc && this.docs.get(docId)?.peerRole !== undefined) {
-      this.sendSyncRequest(docId, doc)
-    }
+    if (doc && this.isAuthenticated(docId)) this.sendSyncRequest(docId, doc)
   }
 
   private sendSyncRequest(docId: string, doc: SessionDoc): void {
@@ -424,7 +432,8 @@ export class PeerSession {
     // One code and reason, one path, for "no such document" and "not a member" (see NO_ACCESS).
     const role = doc?.roleOf(this.remoteKey)
     if (doc?.isRemoved(this.remoteKey)) return deny('not-a-member', REMOVED)
-    if (!doc || !role) return deny('not-a-member', NO_ACCESS)
+    // A file of a project is proven through its project, never on its own (see SessionDoc.project).
+    if (!doc || !role || doc.project !== undefined) return deny('not-a-member', NO_ACCESS)
     const key = doc.keyFor(epoch)
     if (!key) return deny('bad-proof', `unknown key epoch ${epoch}`)
     const expected = docProof(this.crypto, key, this.link.handshakeHash, docId, this.link.remoteKey, epoch)

@@ -25,6 +25,7 @@ import {
   badName,
   badOp,
   compareOps,
+  MAX_NODES,
   MAX_OPS_PER_BATCH,
   ROOT,
   TRASH,
@@ -34,6 +35,8 @@ import {
 
 export interface TreeOptions {
   readonly clock?: Clock
+  /** Nodes the tree holds at most (default MAX_NODES; tests lower it). Every replica must agree. */
+  readonly maxNodes?: number
 }
 
 /** Signs an op of this replica as it is made (with its device's key: src/main/node/signed-tree.ts). */
@@ -87,10 +90,12 @@ export class FileTree {
   private readonly pending = new Map<string, TreeOp>()
   /** Display names by folder, computed on demand and dropped whenever the tree changes. */
   private names = new Map<string, Map<string, string>>()
+  private readonly maxNodes: number
 
   constructor(replica: string, options: TreeOptions = {}) {
     checkReplicaId(replica)
     this.replica = replica
+    this.maxNodes = options.maxNodes ?? MAX_NODES
     this.clock = new HybridClock(options.clock ?? Date.now)
     this.known = new Replicas(replica)
   }
@@ -104,6 +109,8 @@ export class FileTree {
 
   create(parent: string, name: string, kind: NodeKind): { id: string; op: TreeOp } {
     this.checkTarget(parent, undefined, name)
+    if (this.nodes.size >= this.maxNodes)
+      throw new RangeError(`FileTree: a tree holds at most ${this.maxNodes} files and folders`)
     const id = `${this.replica}:${this.known.seen[0]! + 1}`
     return { id, op: this.local(id, parent, name, kind) }
   }
@@ -221,17 +228,24 @@ export class FileTree {
     return parts.reverse().join('/')
   }
 
-  /** Every live node (the trash's are not), by display path, sorted. */
-  list(): TreeEntry[] {
+  /**
+   * Every live node (the trash's are not), by display path, sorted. `maxPath` (UTF-16 code units)
+   * leaves out the nodes whose path is longer, and what is under them: a peer can nest folders
+   * 100,000 deep, whose paths together would take memory quadratic in the depth.
+   */
+  list(maxPath = Infinity): TreeEntry[] {
     const out: TreeEntry[] = []
-    const walk = (folder: string, prefix: string): void => {
+    // A stack, not recursion: a deep tree must not overflow the call stack.
+    const todo: [string, string][] = [[ROOT, '']]
+    while (todo.length > 0) {
+      const [folder, prefix] = todo.pop()!
       for (const c of this.children(folder)) {
         const path = prefix + c.name
+        if (path.length > maxPath) continue
         out.push({ id: c.id, path, kind: c.kind })
-        if (c.kind === 'folder') walk(c.id, path + '/')
+        if (c.kind === 'folder') todo.push([c.id, path + '/'])
       }
     }
-    walk(ROOT, '')
     return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
   }
 
@@ -335,6 +349,8 @@ export class FileTree {
     if (
       parent !== undefined &&
       name !== undefined &&
+      // A create past the bound (README.md, "Bounds"): the count is the same everywhere at this point.
+      (prev !== undefined || this.nodes.size < this.maxNodes) &&
       (parent === ROOT || parent === TRASH || this.nodes.get(parent)?.kind === 'folder') &&
       !this.isAncestor(op.node, parent)
     ) {

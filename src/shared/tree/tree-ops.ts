@@ -43,6 +43,17 @@ export const SIGNATURE_BYTES = 64
 
 /** Ops in one batch, at most: bounds what one message can make a replica undo and redo. */
 export const MAX_OPS_PER_BATCH = 10_000
+/**
+ * Nodes a tree holds, the trash's included (nothing leaves a tree): a create past it is skipped,
+ * as every replica decides alike at the op's place in the order. A folder of more than 100,000
+ * entries cannot be shared (src/main/folder/scan-folder.ts), so no honest tree comes near it.
+ */
+export const MAX_NODES = 100_000
+/**
+ * The longest path (UTF-16 code units) the app lists, opens and writes to a folder (Linux's
+ * PATH_MAX): a node nested deeper by a peer stays in the tree, out of sight (`FileTree.list`).
+ */
+export const MAX_LISTED_PATH = 4096
 /** The longest name most file systems accept, in UTF-8 bytes. */
 export const MAX_NAME_BYTES = 255
 /** A node ID, in UTF-8 bytes: a replica ID (≤ 64 characters), a colon and a counter fit easily. */

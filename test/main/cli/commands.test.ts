@@ -25,6 +25,11 @@ describe('CLI command parsing', () => {
     expect(parseCommand('revoke 3fa9')).toEqual({ name: 'revoke', id: '3fa9' })
     expect(parseCommand('approve ab12 viewer')).toEqual({ name: 'approve', id: 'ab12', role: 'viewer' })
     expect(parseCommand('role 7f9d removed')).toEqual({ name: 'role', device: '7f9d', role: 'removed' })
+    expect(parseCommand('open src/my notes.md ')).toEqual({ name: 'open', path: 'src/my notes.md' })
+    expect(parseCommand('offline on')).toEqual({ name: 'offline', on: true })
+    expect(parseCommand('ls')).toEqual({ name: 'ls' })
+    expect(() => parseCommand('open')).toThrow(CommandError)
+    expect(() => parseCommand('offline maybe')).toThrow(CommandError)
     for (const verb of [
       'sync',
       'reconnect',

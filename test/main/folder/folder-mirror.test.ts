@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { FolderMirror, type FileTexts } from '../../../src/main/folder/folder-mirror'
 import { FolderWatcher, type FolderDelta } from '../../../src/main/folder/folder-watcher'
-import { scanFolder } from '../../../src/main/folder/scan-folder'
+import { loadRules, scanFolder, scanPaths } from '../../../src/main/folder/scan-folder'
 import { FileTree } from '../../../src/shared/tree/file-tree'
 import type { TreeOp } from '../../../src/shared/tree/tree-ops'
 
@@ -129,6 +129,70 @@ describe('FolderMirror: two folders kept in step', () => {
     expect(await settle(ben)).toEqual([]) // ...and they made no op
     ana.watcher?.close()
     ben.watcher?.close()
+  })
+
+  it('moves a renamed folder as one node: what another member made in it meanwhile goes with it', async () => {
+    const ana = side('ana')
+    const ben = side('ben')
+    put(ana.dir, { 'lib/a.ts': 'a\n', 'lib/deep/b.ts': 'b\n' })
+    await deliver(ana, ben, await ana.mirror.importFolder())
+    await watch(ana)
+    await watch(ben)
+    const lib = ana.tree.list().find((e) => e.path === 'lib')!.id
+    renameSync(join(ana.dir, 'lib'), join(ana.dir, 'library'))
+    put(ben.dir, { 'lib/new.ts': 'made by ben meanwhile\n' })
+    const [fromAna, fromBen] = [await settle(ana), await settle(ben)]
+    expect(fromAna).toHaveLength(1) // one move, not a new folder, new files and deletions
+    await deliver(ana, ben, fromAna)
+    await deliver(ben, ana, fromBen)
+    expect(ana.tree.path(lib)).toBe('library')
+    expect(await contents(ana.dir)).toEqual({
+      'library/': '',
+      'library/a.ts': 'a\n',
+      'library/deep/': '',
+      'library/deep/b.ts': 'b\n',
+      'library/new.ts': 'made by ben meanwhile\n',
+    })
+    expect(await contents(ben.dir)).toEqual(await contents(ana.dir))
+    ana.watcher?.close()
+    ben.watcher?.close()
+  })
+
+  it('takes a file missing from a folder a report read whole for gone, though the report names the folder', async () => {
+    const ana = side('ana')
+    put(ana.dir, { 'docs/old.md': 'old\n', 'docs/keep.md': 'keep\n' })
+    await ana.mirror.importFolder()
+    const old = ana.tree.list().find((e) => e.path === 'docs/old.md')!.id
+    unlinkSync(join(ana.dir, 'docs/old.md'))
+    writeFileSync(join(ana.dir, 'docs/keep.md'), Buffer.from([0, 1, 2])) // now binary: left out, not gone
+    // What a watch on the root reports when the folder, not the file, is named.
+    const now = await scanPaths(ana.dir, ['docs'], await loadRules(ana.dir))
+    const ops = ana.mirror.fromDisk({ gone: [], now, rescan: false })
+    expect(ops.map((op) => op.node)).toEqual([old])
+    expect(ana.tree.list().map((e) => e.path)).toEqual(['docs', 'docs/keep.md'])
+  })
+
+  it('brings back a file a member deleted while it was changed on disk, with the change', async () => {
+    const ana = side('ana')
+    const ben = side('ben')
+    put(ana.dir, { 'docs/plan.md': 'plan\n' })
+    await deliver(ana, ben, await ana.mirror.importFolder())
+    const plan = ana.tree.list().find((e) => e.path === 'docs/plan.md')!.id
+    const docs = ana.tree.list().find((e) => e.path === 'docs')!.id
+    // Ben edits the file in another editor; before his watcher reads it, Ana's deletion of the folder arrives.
+    writeFileSync(join(ben.dir, 'docs/plan.md'), 'plan, edited by ben\n')
+    ben.tree.apply([ana.tree.remove(docs)])
+    expect(await ben.mirror.toDisk()).toEqual([
+      { path: 'docs/plan.md', why: 'changed-on-disk' },
+      { path: 'docs', why: 'kept-folder' },
+    ])
+    const now = await scanPaths(ben.dir, ['docs'], await loadRules(ben.dir))
+    const ops = ben.mirror.fromDisk({ gone: [], now, rescan: false })
+    expect(ben.texts.get(plan)).toBe('plan, edited by ben\n')
+    expect(ben.tree.path(plan)).toBe('docs/plan.md')
+    ana.tree.apply(ops)
+    expect(ana.tree.path(plan)).toBe('docs/plan.md') // back for everyone, in a folder made anew
+    expect(ana.tree.path(docs)).toBeUndefined()
   })
 
   it('carries a git checkout of another branch to the other folder, byte for byte', async () => {

@@ -41,6 +41,8 @@ export interface NodeState {
   readonly replicasPerDevice?: number
   /** How long a connected member may leave a seal request unanswered (default: the product's). */
   readonly sealWaitMs?: number
+  /** File documents one project opens at most (default: the product's). */
+  readonly maxFilesPerProject?: number
 }
 
 export async function makeNode(name: string, now?: () => number, state: NodeState = {}): Promise<TestNode> {
@@ -63,6 +65,7 @@ export async function makeNode(name: string, now?: () => number, state: NodeStat
     log: (m) => logs.push(m),
     ...(state.replicasPerDevice ? { replicasPerDevice: state.replicasPerDevice } : {}),
     ...(state.sealWaitMs ? { sealWaitMs: state.sealWaitMs } : {}),
+    ...(state.maxFilesPerProject ? { maxFilesPerProject: state.maxFilesPerProject } : {}),
     ...(now ? { now } : {}),
   })
   return { name, key, self: toHex(key), sign, ws, dir, logs }

@@ -262,3 +262,35 @@ describe('FileTree conflicts', () => {
     expect(t.list()).toEqual([])
   })
 })
+
+describe('FileTree bounds (hostile peers)', () => {
+  it('holds at most maxNodes nodes: a create past it is skipped alike everywhere, and refused locally', () => {
+    const a = new FileTree('a', { maxNodes: 5 })
+    const b = new FileTree('b', { maxNodes: 5 })
+    const fresh = new FileTree('c', { maxNodes: 5 })
+    const made: TreeOp[] = []
+    for (let i = 0; i < 3; i++) made.push(a.create(ROOT, `a${i}`, 'file').op)
+    for (let i = 0; i < 3; i++) made.push(b.create(ROOT, `b${i}`, 'file').op)
+    syncAll(a, b)
+    expect(a.list()).toHaveLength(5)
+    expect(b.list()).toEqual(a.list())
+    send(fresh, [...made].reverse()) // another order, the same skip
+    expect(fresh.list()).toEqual(a.list())
+    expect(() => a.create(ROOT, 'one more', 'file')).toThrow(RangeError)
+    // A node deleted still counts (the trash keeps it), and a move of a held node is never refused.
+    const first = a.list()[0]!.id
+    send(b, [a.remove(first)])
+    expect(() => a.create(ROOT, 'x', 'file')).toThrow(RangeError)
+    send(b, [a.move(first, ROOT)])
+    expect(b.list()).toEqual(a.list())
+  })
+
+  it('lists a deeply nested tree up to a path length, without recursion', () => {
+    const t = new FileTree('deep')
+    let parent = ROOT
+    for (let i = 0; i < 4000; i++) parent = t.create(parent, 'd', 'folder').id
+    const listed = t.list(4096)
+    expect(listed).toHaveLength(2048) // "d", "d/d", … up to 4,095 characters
+    expect(listed.at(-1)!.path.length).toBe(4095)
+  })
+})

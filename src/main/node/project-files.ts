@@ -1,0 +1,38 @@
+/**
+ * File documents of a project (issue 15): a shared folder's text files, each a Meshpad document
+ * named by its node in the project's tree. A file document holds its own text, properties (author
+ * records), seals and history, but no members, keys or tree: those are the project's (DocSession's
+ * `project`), so one invite, one join and one member list cover every file, and a connection
+ * authenticated for the project is authenticated for its files (PeerSession.roleOf).
+ *
+ * The ID is derived, not chosen: every member computes the same one from the project's ID and the
+ * node's, so a file needs no message of its own to be known, and no peer can point a node at a
+ * document of another project (the project's ID is in the hash).
+ */
+import { concatBytes, fromHex, toHex, utf8 } from '../../shared/sync/hex'
+import type { FileTree } from '../../shared/tree/file-tree'
+import { MAX_LISTED_PATH } from '../../shared/tree/tree-ops'
+import { memberCrypto } from './crypto'
+
+const FILE_DOC_LABEL = utf8('meshpad/file-doc/v1')
+
+/**
+ * File documents one project opens. Each open file document costs memory and a sync request per
+ * peer and anti-entropy round: a peer's tree ops cannot make this node open more than this many.
+ * Ten times the 2,000-file project of issue 15's benchmark.
+ */
+export const MAX_FILES_PER_PROJECT = 20_000
+
+/** The document ID of the file at tree node `node` of project `projectId`. */
+export function fileDocId(projectId: string, node: string): string {
+  const bytes = concatBytes(FILE_DOC_LABEL, fromHex(projectId), utf8(node))
+  return toHex(memberCrypto.sha256(bytes).subarray(0, 16))
+}
+
+/** The file nodes of a tree, the trash's left out. */
+export function fileNodes(tree: FileTree): string[] {
+  return tree
+    .list(MAX_LISTED_PATH)
+    .filter((e) => e.kind === 'file')
+    .map((e) => e.id)
+}

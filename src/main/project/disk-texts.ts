@@ -1,0 +1,94 @@
+/**
+ * The texts of a project's files for FolderMirror (`FileTexts`), over their documents: the folder is
+ * written with the documents' texts, and a text another program changed on disk becomes text ops of
+ * a fresh "disk" replica of this device, made against the file's base (the text Meshpad last wrote
+ * or read there, `FileBase`) and merged into the document as a peer's edits would be, as linked
+ * files do (src/main/storage/disk-merge.ts). So what members typed since the base is kept beside the
+ * change, not undone by it.
+ *
+ * Each file's encoding and line endings are its document's `format` property, written when the file
+ * came from a disk, so that every member writes the same bytes.
+ */
+import type { DocSession } from '../node/doc-session'
+import type { FileTexts } from '../folder/folder-mirror'
+import { diskChangeBatch } from '../storage/disk-merge'
+import { DEFAULT_TEXT_FORMAT, type TextFormat } from '../storage/text-format'
+import type { FileBase } from './folder-links'
+
+const ENCODINGS = new Set(['utf8', 'utf8-bom', 'utf16le', 'utf16be'])
+const EOLS = new Set(['lf', 'crlf', 'verbatim'])
+
+export interface DiskTextsDeps {
+  /** A file node's document, if open. */
+  file(node: string): DocSession | undefined
+  /** Opens a file node's document. */
+  open(node: string): Promise<DocSession>
+  /** The hash of the bytes on disk for a node, as the mirror last wrote or read them. */
+  hashOnDisk(node: string): string | undefined
+  /** The bases of the files' merges, by node; updated here after each merge. */
+  readonly bases: Map<string, FileBase>
+}
+
+export class DiskTexts implements FileTexts {
+  /** Texts changed on disk, waiting to be merged (`merge`), by node. */
+  private readonly changed = new Map<string, { text: string; format: TextFormat }>()
+
+  constructor(private readonly deps: DiskTextsDeps) {}
+
+  get(node: string): string | undefined {
+    return this.deps.file(node)?.text
+  }
+
+  format(node: string): TextFormat | undefined {
+    return formatOf(this.deps.file(node))
+  }
+
+  set(node: string, text: string, format: TextFormat): void {
+    this.changed.set(node, { text, format })
+  }
+
+  /** Forgets the changes waiting (a viewer's folder: they are not the project's). */
+  discard(): string[] {
+    const nodes = [...this.changed.keys()]
+    this.changed.clear()
+    return nodes
+  }
+
+  /** Merges every text changed on disk into its file's document, one after another. */
+  async merge(): Promise<void> {
+    const changed = [...this.changed]
+    this.changed.clear()
+    for (const [node, { text, format }] of changed) {
+      const doc = await this.deps.open(node)
+      await mergeDiskText(doc, text, this.deps.bases.get(node)?.steps)
+      const current = formatOf(doc) ?? DEFAULT_TEXT_FORMAT
+      if (current.encoding !== format.encoding || current.eol !== format.eol) {
+        await doc.setProp('format', { encoding: format.encoding, eol: format.eol })
+      }
+      const hash = this.deps.hashOnDisk(node)
+      if (hash !== undefined) this.deps.bases.set(node, { hash, steps: doc.durable.text.historyLength() })
+    }
+  }
+}
+
+/**
+ * `text`, read from disk, into the document: the change from the base (the first `baseSteps` of its
+ * history; the document as it is, without one) as ops of a new disk replica.
+ */
+export async function mergeDiskText(doc: DocSession, text: string, baseSteps?: number): Promise<void> {
+  if (doc.text === text) return
+  const live = doc.durable.text
+  const length = live.historyLength()
+  const steps = baseSteps !== undefined && baseSteps <= length ? baseSteps : length
+  const fork = live.forkAfter(steps, await doc.mintStoredReplica())
+  await doc.applyLocalBatch(diskChangeBatch(fork, text, live.version()))
+}
+
+function formatOf(doc: DocSession | undefined): TextFormat | undefined {
+  const value = doc?.durable.props.get('format')
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
+  const { encoding, eol } = value as { encoding?: unknown; eol?: unknown }
+  if (typeof encoding !== 'string' || typeof eol !== 'string') return undefined
+  if (!ENCODINGS.has(encoding) || !EOLS.has(eol)) return undefined
+  return { encoding, eol } as TextFormat
+}

@@ -1,0 +1,274 @@
+/**
+ * A project's folder on this device, kept in step with the project both ways (issue 15): the tree and
+ * the files' texts written to the folder (FolderMirror: atomically, renames as renames; debounced
+ * while people type), and what other programs change in it (FolderWatcher) turned into tree ops of the
+ * project and text ops of its files, by this device, as linked files do (disk-texts.ts). A viewer's
+ * folder follows the project; its own changes there are not shared (it may not make any).
+ *
+ * Everything that touches the folder runs one step at a time (`enqueue`): a write never interleaves
+ * with the reading of a change, so the mirror's record of what is on disk stays true.
+ */
+import type { DocSession } from '../node/doc-session'
+import { canEdit } from '../node/members'
+import { fileDocId, fileNodes } from '../node/project-files'
+import type { Workspace } from '../node/workspace'
+import { FolderMirror } from '../folder/folder-mirror'
+import { FolderWatcher, type FolderDelta } from '../folder/folder-watcher'
+import { scanFolder } from '../folder/scan-folder'
+import { MAX_LISTED_PATH, type TreeOp } from '../../shared/tree/tree-ops'
+import type { FileTree } from '../../shared/tree/file-tree'
+import { DiskTexts } from './disk-texts'
+import type { FileBase } from './folder-links'
+
+export interface ProjectFolderOptions {
+  readonly workspace: Workspace
+  readonly project: DocSession
+  readonly dir: string
+  /** The bases of the files' disk merges (folder-links.ts), kept up to date here. */
+  readonly bases: Map<string, FileBase>
+  /** Stores the bases (after each write to the folder). */
+  readonly saveBases: (bases: ReadonlyMap<string, FileBase>) => Promise<void>
+  readonly log: (message: string) => void
+  /** A write to the folder waits this long after the last change (default 150 ms)… */
+  readonly writeDelayMs?: number
+  /** …but no longer than this after the first (default 1 s), while people keep typing. */
+  readonly writeMaxDelayMs?: number
+  /** The watcher's quiet time before it reads what changed (default 100 ms). */
+  readonly watchDebounceMs?: number
+}
+
+export class ProjectFolder {
+  private readonly mirror: FolderMirror
+  private readonly texts: DiskTexts
+  private watcher: FolderWatcher | null = null
+  private work: Promise<void> = Promise.resolve()
+  private timer: NodeJS.Timeout | null = null
+  private firstChange = 0
+  private closed = false
+  private readonly subscribed = new Set<DocSession>()
+  private readonly stops: (() => void)[] = []
+  private toldViewer = false
+  /** Reports of the watcher read in the current step, handled in it. */
+  private readonly deltas: FolderDelta[] = []
+
+  private constructor(private readonly options: ProjectFolderOptions) {
+    const { workspace, project } = options
+    this.texts = new DiskTexts({
+      file: (node) => workspace.doc(fileDocId(project.docId, node)),
+      open: (node) => workspace.openFile(project, node),
+      hashOnDisk: (node) => this.mirror.hashOf(node),
+      bases: options.bases,
+    })
+    this.mirror = new FolderMirror(options.dir, project.durable.tree, this.texts)
+  }
+
+  /**
+   * Starts keeping `dir` and the project in step. `share`: the folder is the project's first content
+   * (every folder and text file in it becomes a node). Otherwise the folder is taken up as it is:
+   * what matches the tree is adopted, what differs is merged in, what is new is added, what the folder
+   * lacks is written.
+   */
+  static async start(options: ProjectFolderOptions, share: boolean): Promise<ProjectFolder> {
+    const folder = new ProjectFolder(options)
+    // The watch first: a change made while the folder is read is not missed (it is read after).
+    folder.watcher = await FolderWatcher.start(options.dir, {
+      debounceMs: options.watchDebounceMs ?? 100,
+      // Read and handled in one step of the queue: what a write does between the two would be taken
+      // for a change made by another program (a file written since the read, for one deleted).
+      exclusive: (read) =>
+        folder.step(async () => {
+          await read()
+          for (const delta of folder.deltas.splice(0)) await folder.fromDisk(delta)
+        }),
+      onDelta: (delta) => folder.deltas.push(delta),
+      onError: (err) => options.log(`watching ${options.dir}: ${err.message}`),
+    })
+    folder.listen()
+    folder.enqueue(() => folder.takeUp(share))
+    await folder.work
+    return folder
+  }
+
+  get project(): DocSession {
+    return this.options.project
+  }
+
+  get tree(): FileTree {
+    return this.options.project.durable.tree
+  }
+
+  /** The folder as the project has it: every file's and folder's path, sorted. */
+  list(): { path: string; kind: 'file' | 'folder'; node: string }[] {
+    return this.tree.list(MAX_LISTED_PATH).map((e) => ({ path: e.path, kind: e.kind, node: e.id }))
+  }
+
+  /** The document of the file at `path` (opened if needed); undefined if no file is there. */
+  async openPath(path: string): Promise<DocSession | undefined> {
+    const entry = this.tree.list(MAX_LISTED_PATH).find((e) => e.path === path && e.kind === 'file')
+    return entry && this.options.workspace.openFile(this.project, entry.id)
+  }
+
+  /** Resolves once everything waiting has been written to the folder. */
+  async flushNow(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    this.enqueue(() => this.toDisk())
+    await this.work
+  }
+
+  /** Stops watching and listening, after writing what is waiting. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.watcher?.close()
+    for (const stop of this.stops.splice(0)) stop()
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    this.work = this.work.then(() => this.toDisk()).catch((err: unknown) => this.report(err))
+    await this.work
+  }
+
+  // ---- the project to the folder -----------------------------------------------------------------
+
+  private listen(): void {
+    const { workspace, project } = this.options
+    const onTree = (): void => this.schedule()
+    project.on('tree', onTree)
+    this.stops.push(() => project.off('tree', onTree))
+    const onFile = (doc: DocSession): void => {
+      if (doc.project === project.docId) this.subscribe(doc)
+    }
+    workspace.on('file', onFile)
+    this.stops.push(() => workspace.off('file', onFile))
+    for (const doc of workspace.filesOf(project.docId)) this.subscribe(doc)
+  }
+
+  private subscribe(doc: DocSession): void {
+    if (this.subscribed.has(doc)) return
+    this.subscribed.add(doc)
+    const onChange = (): void => this.schedule()
+    doc.on('text', onChange)
+    doc.on('props', onChange)
+    this.stops.push(() => {
+      doc.off('text', onChange)
+      doc.off('props', onChange)
+    })
+    this.schedule()
+  }
+
+  /** A write to the folder soon: after a quiet `writeDelayMs`, at most `writeMaxDelayMs` after the first change. */
+  private schedule(): void {
+    if (this.closed) return
+    const now = Date.now()
+    if (this.timer) clearTimeout(this.timer)
+    else this.firstChange = now
+    const max = this.options.writeMaxDelayMs ?? 1000
+    const wait = Math.min(this.options.writeDelayMs ?? 150, Math.max(0, this.firstChange + max - now))
+    this.timer = setTimeout(() => {
+      this.timer = null
+      this.enqueue(() => this.toDisk())
+    }, wait)
+  }
+
+  /** Writes the tree and every file's text to the folder, and records each written file's base. */
+  private async toDisk(): Promise<void> {
+    const { workspace, project } = this.options
+    const nodes = fileNodes(this.tree)
+    for (const node of nodes) await workspace.openFile(project, node).catch(() => undefined) // logged there
+    // Read just before the write, which takes the texts before its first await: the base is the text written.
+    const steps = new Map<string, number>()
+    const before = new Map<string, string | undefined>()
+    for (const node of nodes) {
+      const doc = workspace.doc(fileDocId(project.docId, node))
+      if (doc) steps.set(node, doc.durable.text.historyLength())
+      before.set(node, this.mirror.hashOf(node))
+    }
+    const problems = await this.mirror.toDisk()
+    const bases = this.options.bases
+    let changed = false
+    for (const [node, count] of steps) {
+      const hash = this.mirror.hashOf(node)
+      if (hash === undefined || (hash === before.get(node) && bases.get(node)?.hash === hash)) continue
+      bases.set(node, { hash, steps: count })
+      changed = true
+    }
+    if (changed) await this.options.saveBases(bases)
+    // A file changed on disk meanwhile is not overwritten: the watcher brings it, merged, then written.
+    for (const p of problems) {
+      if (p.why !== 'changed-on-disk')
+        this.options.log(`${p.path}: ${p.why}${p.detail ? ` (${p.detail})` : ''}`)
+    }
+  }
+
+  // ---- the folder to the project -----------------------------------------------------------------
+
+  private async takeUp(share: boolean): Promise<void> {
+    const scan = await scanFolder(this.options.dir)
+    for (const f of scan.leftOut) this.options.log(`not shared: ${f.path} (${f.why})`)
+    if (share) await this.commit(() => this.mirror.importScan(scan))
+    else {
+      const delta = this.mirror.adoptScan(scan)
+      await this.commit(() => this.mirror.fromDisk(delta))
+    }
+    await this.toDisk()
+  }
+
+  private async fromDisk(delta: FolderDelta): Promise<void> {
+    if (delta.rescan) delta = this.mirror.rescanDelta(await scanFolder(this.options.dir))
+    await this.commit(() => this.mirror.fromDisk(delta))
+  }
+
+  /** Tree ops made from the folder (`make`), then the texts changed on disk, as this device's edits. */
+  private async commit(make: () => TreeOp[]): Promise<void> {
+    const project = this.options.project
+    if (!canEdit(project.myRole)) {
+      // Not even made: the tree is the project's, and a viewer's changes on disk are its own.
+      const dropped = this.texts.discard()
+      if (!this.toldViewer) {
+        this.toldViewer = true
+        this.options.log('this device is a viewer of the project: changes made in its folder are not shared')
+      }
+      if (dropped.length > 0) this.schedule()
+      return
+    }
+    await project.changeTree(make)
+    await this.texts.merge()
+    this.schedule()
+  }
+
+  private enqueue(step: () => Promise<void>): void {
+    void this.step(step)
+  }
+
+  /** Runs `step` after every step queued before it; resolves once it ran (its errors are reported). */
+  private step(step: () => Promise<void>): Promise<void> {
+    this.work = this.work.then(step).catch((err: unknown) => this.report(err))
+    return this.work
+  }
+
+  private report(err: unknown): void {
+    this.options.log(`folder ${this.options.dir}: ${err instanceof Error ? err.message : String(err)}`)
+  }
+}
+
+/**
+ * Resolves once a joined project's first sync is over and its tree is complete here (or after
+ * `timeoutMs`): a folder taken up before would add its files beside the project's own, not as them.
+ */
+export function firstSync(project: DocSession, timeoutMs: number): Promise<void> {
+  return new Promise<void>((done) => {
+    const timer = setTimeout(finish, timeoutMs)
+    function finish(): void {
+      clearTimeout(timer)
+      project.off('sync', check)
+      project.off('tree', check)
+      done()
+    }
+    function check(): void {
+      if (!project.syncState().syncing && project.treeCaughtUp()) finish()
+    }
+    project.on('sync', check)
+    project.on('tree', check)
+    check()
+  })
+}

@@ -1,0 +1,211 @@
+/**
+ * A project's folder kept in step with the project (src/main/project/project-folder.ts), in one
+ * process: two nodes over an in-memory link (the same protocol sessions as TCP), each with a real
+ * folder and the OS's change events. Changes made on disk by other programs, and edits made in the
+ * documents, reach the other member's folder; an edit on disk and one in the document made at once
+ * are both kept (the disk's is merged against the text last written, not the document as it is).
+ */
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { decodeInvite } from '../../../src/main/node/invite-code'
+import type { FileBase } from '../../../src/main/project/folder-links'
+import { firstSync, ProjectFolder } from '../../../src/main/project/project-folder'
+import { scanFolder } from '../../../src/main/folder/scan-folder'
+import type { DocSession } from '../../../src/main/node/doc-session'
+import { cleanup, connect, makeNode, until, type TestNode } from '../node/cluster'
+
+const nodes: TestNode[] = []
+const folders: ProjectFolder[] = []
+const dirs: string[] = []
+afterEach(async () => {
+  for (const f of folders.splice(0)) await f.close()
+  await cleanup(nodes.splice(0))
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+function folder(name: string, files: Record<string, string> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), `meshpad-project-${name}-`))
+  dirs.push(dir)
+  put(dir, files)
+  return dir
+}
+
+function put(dir: string, files: Record<string, string>): void {
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true })
+    writeFileSync(join(dir, path), text)
+  }
+}
+
+async function contents(dir: string): Promise<Record<string, string>> {
+  const scan = await scanFolder(dir)
+  const out: Record<string, string> = {}
+  for (const f of scan.files) out[f.path] = readFileSync(join(dir, f.path), 'utf8')
+  for (const f of scan.folders) out[`${f}/`] = ''
+  return out
+}
+
+async function sameFolders(a: string, b: string, timeoutMs = 10_000): Promise<Record<string, string>> {
+  const start = Date.now()
+  for (;;) {
+    const [ca, cb] = [await contents(a), await contents(b)]
+    if (JSON.stringify(ca) === JSON.stringify(cb)) return ca
+    if (Date.now() - start > timeoutMs) expect(cb).toEqual(ca)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+async function start(n: TestNode, project: DocSession, dir: string, share: boolean): Promise<ProjectFolder> {
+  const f = await ProjectFolder.start(
+    {
+      workspace: n.ws,
+      project,
+      dir,
+      bases: new Map<string, FileBase>(),
+      saveBases: async () => undefined,
+      log: (m) => n.logs.push(m),
+      writeDelayMs: 30,
+      watchDebounceMs: 40,
+    },
+    share,
+  )
+  folders.push(f)
+  return f
+}
+
+async function twoMembers(
+  files: Record<string, string>,
+): Promise<{ a: string; b: string; ana: TestNode; ben: TestNode; pa: ProjectFolder; pb: ProjectFolder }> {
+  const ana = await makeNode('ana')
+  const ben = await makeNode('ben')
+  nodes.push(ana, ben)
+  const a = folder('ana', files)
+  const b = folder('ben')
+  const project = await ana.ws.createDoc('project')
+  const pa = await start(ana, project, a, true)
+  connect(ana, ben)
+  await until('hello', () => ben.ws.session(ana.self)?.ready === true)
+  const code = await ana.ws.createInvite(project.docId, 'editor', [{ host: '127.0.0.1', port: 9 }])
+  ben.ws.redeemWith(ben.ws.session(ana.self)!, decodeInvite(code))
+  await until('ben joined', () => ben.ws.doc(project.docId)?.myRole === 'editor', 5000)
+  const pb = await start(ben, ben.ws.doc(project.docId)!, b, false)
+  return { a, b, ana, ben, pa, pb }
+}
+
+describe('ProjectFolder: a project kept in step with a folder on each member’s disk', () => {
+  it('shares a folder, and carries disk changes and document edits to the other folder', async () => {
+    const { a, b, pb } = await twoMembers({ 'README.md': '# Plan\n', 'src/main.ts': 'main\n' })
+    expect(await sameFolders(a, b)).toEqual({ 'README.md': '# Plan\n', 'src/': '', 'src/main.ts': 'main\n' })
+
+    writeFileSync(join(a, 'README.md'), '# Plan\nfrom ana’s editor\n')
+    renameSync(join(a, 'src/main.ts'), join(a, 'src/index.ts'))
+    put(a, { 'docs/new.md': 'new\n' })
+    expect(await sameFolders(a, b)).toEqual({
+      'README.md': '# Plan\nfrom ana’s editor\n',
+      'docs/': '',
+      'docs/new.md': 'new\n',
+      'src/': '',
+      'src/index.ts': 'main\n',
+    })
+
+    const readme = (await pb.openPath('README.md'))!
+    await readme.insert(0, '<!-- ben -->\n')
+    await until('ana’s folder has ben’s edit', () =>
+      readFileSync(join(a, 'README.md'), 'utf8').startsWith('<!--'),
+    )
+    expect((await sameFolders(a, b))['README.md']).toBe('<!-- ben -->\n# Plan\nfrom ana’s editor\n')
+  })
+
+  it('keeps a change on disk and an edit in the document made at once', async () => {
+    const { a, b, pa, pb, ben } = await twoMembers({ 'notes.md': 'one\ntwo\nthree\n' })
+    await sameFolders(a, b)
+    const bens = (await pb.openPath('notes.md'))!
+    const anas = (await pa.openPath('notes.md'))!
+    // Ben types at the top while Ana's formatter rewrites the last line on her disk: neither waits.
+    const typed = bens.insert(0, 'zero\n')
+    writeFileSync(join(a, 'notes.md'), 'one\ntwo\nTHREE\n')
+    await typed
+    await until(
+      'both merged',
+      () => anas.text === 'zero\none\ntwo\nTHREE\n' && bens.text === anas.text,
+      10_000,
+    )
+    await until('both folders written', () => readFileSync(join(b, 'notes.md'), 'utf8').endsWith('THREE\n'))
+    expect((await sameFolders(a, b))['notes.md']).toBe('zero\none\ntwo\nTHREE\n')
+    // The disk's change came in as this device's edit, by a replica of its own.
+    expect(ben.logs.filter((l) => l.includes('refused'))).toEqual([])
+  })
+
+  it('a viewer’s folder follows the project, and what it changes there is not shared', async () => {
+    const ana = await makeNode('ana')
+    const vic = await makeNode('vic')
+    nodes.push(ana, vic)
+    const a = folder('ana', { 'plan.md': 'plan\n', 'notes.md': 'notes\n' })
+    const v = folder('vic')
+    const project = await ana.ws.createDoc('project')
+    const pa = await start(ana, project, a, true)
+    connect(ana, vic)
+    await until('hello', () => vic.ws.session(ana.self)?.ready === true)
+    const code = await ana.ws.createInvite(project.docId, 'viewer', [{ host: '127.0.0.1', port: 9 }])
+    vic.ws.redeemWith(vic.ws.session(ana.self)!, decodeInvite(code))
+    await until('vic joined', () => vic.ws.doc(project.docId)?.myRole === 'viewer', 5000)
+    await start(vic, vic.ws.doc(project.docId)!, v, false)
+    await sameFolders(a, v)
+
+    writeFileSync(join(v, 'plan.md'), 'plan, as vic would have it\n')
+    put(v, { 'mine.md': 'vic’s own\n' })
+    await until('vic was told', () => vic.logs.some((l) => l.includes('viewer of the project')))
+    const notes = (await pa.openPath('notes.md'))!
+    await notes.insert(0, 'ana: ')
+    await until('vic’s folder follows', () => readFileSync(join(v, 'notes.md'), 'utf8') === 'ana: notes\n')
+    expect(await contents(a)).toEqual({ 'notes.md': 'ana: notes\n', 'plan.md': 'plan\n' })
+    // Vic's own change is left as he made it: never overwritten without having been merged.
+    expect(readFileSync(join(v, 'plan.md'), 'utf8')).toBe('plan, as vic would have it\n')
+    expect(project.durable.tree.list().map((e) => e.path)).toEqual(['notes.md', 'plan.md'])
+  })
+
+  it('a join into a folder that holds the project’s files takes them as the project’s, not beside them', async () => {
+    const files = { 'README.md': '# Plan\n', 'src/main.ts': 'main\n' }
+    const ana = await makeNode('ana')
+    const ben = await makeNode('ben')
+    nodes.push(ana, ben)
+    const a = folder('ana', files)
+    const b = folder('ben', { ...files, 'src/main.ts': 'main, ben’s version\n' })
+    const project = await ana.ws.createDoc('project')
+    await start(ana, project, a, true)
+    connect(ana, ben)
+    await until('hello', () => ben.ws.session(ana.self)?.ready === true)
+    const code = await ana.ws.createInvite(project.docId, 'editor', [{ host: '127.0.0.1', port: 9 }])
+    ben.ws.redeemWith(ben.ws.session(ana.self)!, decodeInvite(code))
+    await until('ben joined', () => ben.ws.doc(project.docId) !== undefined, 5000)
+    const joined = ben.ws.doc(project.docId)!
+    await firstSync(joined, 5000)
+    expect(joined.durable.tree.list().map((e) => e.path)).toEqual(['README.md', 'src', 'src/main.ts'])
+    await start(ben, joined, b, false)
+    // Ben's differing text is merged in as his edit; nothing is added beside the project's files.
+    await until(
+      'ana has ben’s text',
+      () => readFileSync(join(a, 'src/main.ts'), 'utf8') === 'main, ben’s version\n',
+    )
+    expect(await sameFolders(a, b)).toEqual({
+      'README.md': '# Plan\n',
+      'src/': '',
+      'src/main.ts': 'main, ben’s version\n',
+    })
+  })
+
+  it('a joiner’s folder written file after file makes no change to the project (its own writes are not changes)', async () => {
+    const files: Record<string, string> = {}
+    for (let i = 0; i < 150; i++)
+      files[`d${i % 7}/sub${i % 3}/f${i}.ts`] = `export const f${i} = ${i}\n`.repeat(1 + (i % 5))
+    const { a, b, ana } = await twoMembers(files)
+    const project = ana.ws.openDocs()[0]!
+    const ops = project.durable.tree.opCount()
+    const shared = await sameFolders(a, b, 30_000)
+    expect(Object.keys(shared).filter((p) => !p.endsWith('/'))).toHaveLength(150)
+    await new Promise((r) => setTimeout(r, 300)) // the joiner's watcher has read its own writes
+    expect(project.durable.tree.opCount()).toBe(ops) // no op of the joiner's: no file taken for gone
+  }, 60_000)
+})
