@@ -100,6 +100,11 @@ export class FolderMirror {
     return { gone, now: scan, rescan: false }
   }
 
+  /** Forgets what is on disk for a node: the next write treats its path as taken by another program. */
+  forget(id: string): void {
+    this.writer.forget(id)
+  }
+
   /** The hash of a file's bytes as last written or read here. */
   hashOf(id: string): string | undefined {
     return this.writer.hashOf(id)

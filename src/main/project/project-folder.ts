@@ -174,7 +174,8 @@ export class ProjectFolder {
   private async toDisk(): Promise<void> {
     const { workspace, project } = this.options
     const nodes = fileNodes(this.tree)
-    for (const node of nodes) await workspace.openFile(project, node).catch(() => undefined) // logged there
+    // A file refused (past the bound: Workspace.openFiles logged it) is left on disk as it is.
+    for (const node of nodes) await workspace.openFile(project, node).catch(() => undefined)
     // Read just before the write, which takes the texts before its first await: the base is the text written.
     const steps = new Map<string, number>()
     const before = new Map<string, string | undefined>()
@@ -223,12 +224,12 @@ export class ProjectFolder {
     const project = this.options.project
     if (!canEdit(project.myRole)) {
       // Not even made: the tree is the project's, and a viewer's changes on disk are its own.
-      const dropped = this.texts.discard()
+      // A file it changed is not adopted either: the writer leaves it as it is ('occupied').
+      for (const node of this.texts.discard()) this.mirror.forget(node)
       if (!this.toldViewer) {
         this.toldViewer = true
         this.options.log('this device is a viewer of the project: changes made in its folder are not shared')
       }
-      if (dropped.length > 0) this.schedule()
       return
     }
     await project.changeTree(make)

@@ -164,6 +164,12 @@ describe('ProjectFolder: a project kept in step with a folder on each member’s
     // Vic's own change is left as he made it: never overwritten without having been merged.
     expect(readFileSync(join(v, 'plan.md'), 'utf8')).toBe('plan, as vic would have it\n')
     expect(project.durable.tree.list().map((e) => e.path)).toEqual(['notes.md', 'plan.md'])
+    // Taken up again (a restart), Vic's folder keeps his change too.
+    await folders.pop()!.close()
+    await start(vic, vic.ws.doc(project.docId)!, v, false)
+    await notes.insert(0, '2 ')
+    await until('vic’s folder follows', () => readFileSync(join(v, 'notes.md'), 'utf8') === '2 ana: notes\n')
+    expect(readFileSync(join(v, 'plan.md'), 'utf8')).toBe('plan, as vic would have it\n')
   })
 
   it('a join into a folder that holds the project’s files takes them as the project’s, not beside them', async () => {
