@@ -189,6 +189,31 @@ export class ByteWriter {
   }
 }
 
+/** Where the last `varintAt` stopped: a module variable, not a returned object, on a hot path. */
+export let varintEnd = 0
+
+/**
+ * The unsigned varint at `pos` of `buf` (at most 8 bytes, a safe integer), its end in `varintEnd`.
+ * Read in place, without a call per byte: decoding a state runs this cold (interpreted), a few times
+ * per span.
+ */
+export function varintAt(buf: Uint8Array, pos: number): number {
+  let result = 0
+  let scale = 1
+  for (let i = 0; i < 8; i++) {
+    if (pos >= buf.length) throw new CrdtDecodeError('unexpected end of data')
+    const b = buf[pos++]!
+    result += (b & 0x7f) * scale
+    if (b < 0x80) {
+      if (result > Number.MAX_SAFE_INTEGER) throw new CrdtDecodeError('integer out of range')
+      varintEnd = pos
+      return result
+    }
+    scale *= 0x80
+  }
+  throw new CrdtDecodeError('varint longer than 8 bytes')
+}
+
 export class ByteReader {
   pos = 0
   constructor(readonly buf: Uint8Array) {}
@@ -207,24 +232,9 @@ export class ByteReader {
   }
 
   uint(): number {
-    // Read in place, without a call per byte: decoding a state runs this cold (interpreted), a few
-    // times per span.
-    const buf = this.buf
-    let pos = this.pos
-    let result = 0
-    let scale = 1
-    for (let i = 0; i < 8; i++) {
-      if (pos >= buf.length) throw new CrdtDecodeError('unexpected end of data')
-      const b = buf[pos++]!
-      result += (b & 0x7f) * scale
-      if (b < 0x80) {
-        if (result > Number.MAX_SAFE_INTEGER) throw new CrdtDecodeError('integer out of range')
-        this.pos = pos
-        return result
-      }
-      scale *= 0x80
-    }
-    throw new CrdtDecodeError('varint longer than 8 bytes')
+    const value = varintAt(this.buf, this.pos)
+    this.pos = varintEnd
+    return value
   }
 
   int(): number {

@@ -25,7 +25,7 @@
  * replica hold the same character is checked when the ID index first needs the spans by counter
  * (`counterOrder`), before any remote op applies (TextDoc.applyDecoded).
  */
-import type { ByteReader, ByteWriter } from './bytes'
+import { varintAt, varintEnd, type ByteReader, type ByteWriter } from './bytes'
 import type { Span } from './span'
 import { CrdtDecodeError } from './types'
 
@@ -127,30 +127,6 @@ export function encodeSpans(w: ByteWriter, spans: readonly Span[], replicas: num
   }
 }
 
-/** Where the last `longVarint` stopped. */
-let varintEnd = 0
-
-/**
- * A varint at `pos` (ByteReader.uint's rules), its end in `varintEnd`. The loop reads one-byte varints
- * itself and calls this for the others and for the rare fields.
- */
-function longVarint(buf: Uint8Array, pos: number): number {
-  let result = 0
-  let scale = 1
-  for (let i = 0; i < 8; i++) {
-    if (pos >= buf.length) throw new CrdtDecodeError('unexpected end of data')
-    const b = buf[pos++]!
-    result += (b & 0x7f) * scale
-    if (b < 0x80) {
-      if (result > Number.MAX_SAFE_INTEGER) throw new CrdtDecodeError('integer out of range')
-      varintEnd = pos
-      return result
-    }
-    scale *= 0x80
-  }
-  throw new CrdtDecodeError('varint longer than 8 bytes')
-}
-
 const unzigzag = (z: number): number => (z % 2 === 0 ? z / 2 : -(z + 1) / 2)
 
 const outsideTable = (a: number, n: number): CrdtDecodeError =>
@@ -195,7 +171,7 @@ export function decodeSpanColumns(
     if (!(flags & S_SAME_AGENT)) {
       a = buf[pos++]! | 0
       if (a >= 0x80) {
-        a = longVarint(buf, pos - 1)
+        a = varintAt(buf, pos - 1)
         pos = varintEnd
       }
       if (a >= n) throw outsideTable(a, n)
@@ -205,13 +181,13 @@ export function decodeSpanColumns(
       const z = buf[pos++]! | 0
       if (z < 0x80) c += (z >>> 1) ^ -(z & 1)
       else {
-        c += unzigzag(longVarint(buf, pos - 1))
+        c += unzigzag(varintAt(buf, pos - 1))
         pos = varintEnd
       }
     }
     let length = buf[pos++]! | 0
     if (length >= 0x80) {
-      length = longVarint(buf, pos - 1)
+      length = varintAt(buf, pos - 1)
       pos = varintEnd
     }
     if (length === 0) throw new CrdtDecodeError('empty span')
@@ -229,9 +205,9 @@ export function decodeSpanColumns(
       olAgent[k] = prevAgent
       olCounter[k] = prevEnd
     } else if (olMode === OL_EXPLICIT) {
-      const la = longVarint(buf, pos)
+      const la = varintAt(buf, pos)
       if (la >= n) throw outsideTable(la, n)
-      const v = longVarint(buf, varintEnd)
+      const v = varintAt(buf, varintEnd)
       pos = varintEnd
       const lc = la === a ? c - unzigzag(v) : v
       if (lc < 1 || lc > seen[la]!) throw beyondVersion(lc, la, seen)
@@ -245,16 +221,16 @@ export function decodeSpanColumns(
       const z = buf[pos++]! | 0
       if (z < 0x80) rc -= (z >>> 1) ^ -(z & 1)
       else {
-        rc -= unzigzag(longVarint(buf, pos - 1))
+        rc -= unzigzag(varintAt(buf, pos - 1))
         pos = varintEnd
       }
       if (rc < 1 || rc > seen[a]!) throw beyondVersion(rc, a, seen)
       orAgent[k] = a
       orCounter[k] = rc
     } else if (orMode === OR_OTHER_AGENT) {
-      const ra = longVarint(buf, pos)
+      const ra = varintAt(buf, pos)
       if (ra >= n) throw outsideTable(ra, n)
-      const rc = longVarint(buf, varintEnd)
+      const rc = varintAt(buf, varintEnd)
       pos = varintEnd
       if (rc < 1 || rc > seen[ra]!) throw beyondVersion(rc, ra, seen)
       orAgent[k] = ra
