@@ -549,7 +549,8 @@ export function App(): React.JSX.Element {
     <div className="app">
       {browserMode && (
         <Toolbar
-          docId={opened?.docId ?? null}
+          // A project's files are written to its folder: no Save or Save As for them.
+          docId={projectId ? null : (opened?.docId ?? null)}
           actions={{
             openFile: (path) => void open(api.openFile(path)),
             openDocument: (id) => void open(api.openDocument(id)),
@@ -742,6 +743,7 @@ export function App(): React.JSX.Element {
         status={status}
         cursor={cursor}
         host={host}
+        inFolder={projectId !== null}
         language={
           opened && (
             <LanguagePicker
