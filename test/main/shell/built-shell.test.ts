@@ -238,6 +238,26 @@ describe('Electron shell as built', () => {
     expect(FakeWindow.getFocusedWindow()).toBe(win)
   })
 
+  it('picks a folder to share with the system dialog (folders only), and names the window by its project', async () => {
+    const win = FakeWindow.all.at(-1)! // the window the last test opened
+    const project = mkdtempSync(join(tmpdir(), 'meshpad-shell-project-'))
+    writeFileSync(join(project, 'a.md'), 'a\n')
+    const refused = await invoke(win, 'pickFolder', 'https://evil.example/', 'share')
+    expect(refused).toMatchObject({ ok: false, code: 'FORBIDDEN_SENDER' })
+    expect(stub.openDialogs).toHaveLength(0)
+    stub.openDialogAnswer = [project]
+    const picked = await invoke<string | null>(win, 'pickFolder', rendererUrl, 'share')
+    expect(picked).toEqual({ ok: true, value: project })
+    expect(stub.openDialogs.at(-1)).toMatchObject({ properties: ['openDirectory'], buttonLabel: 'Share' })
+    stub.openDialogAnswer = []
+    expect(await invoke(win, 'pickFolder', rendererUrl, 'join')).toEqual({ ok: true, value: null })
+    expect(stub.openDialogs.at(-1)).toMatchObject({ properties: ['openDirectory', 'createDirectory'] })
+    const shared = await invoke<{ projectId: string }>(win, 'shareFolder', rendererUrl, project)
+    if (!shared.ok) throw new Error(shared.message)
+    expect((await invoke(win, 'openProject', rendererUrl, shared.value.projectId)).ok).toBe(true)
+    expect(win.title).toMatch(/^meshpad-shell-project-.* — Meshpad$/)
+  })
+
   it('frees a window that went back to its document list for the next document opened', async () => {
     const win = FakeWindow.all.at(-1)!
     const other = join(files, 'other.txt')
