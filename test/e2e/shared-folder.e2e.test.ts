@@ -114,6 +114,8 @@ describe('a shared folder, in two browsers', () => {
     await bob.getByTestId('join-project-path').fill(bobDir)
     await bob.getByTestId('join-project-confirm').click()
     await row(bob, 'README.md').waitFor({ timeout: 30_000 })
+    // Alice's Share panel, open all along, shows Bob as a member of the project once he is in.
+    await expect.poll(() => alice.getByTestId('member').count(), { timeout: 10_000 }).toBe(2)
     await expect
       .poll(
         () => {
@@ -166,6 +168,55 @@ describe('a shared folder, in two browsers', () => {
     await shot(bob, '3-tab-renamed')
   })
 
+  it('Alice makes a file and a folder, drags the file into the folder, and deletes a file after confirming', async () => {
+    await row(alice, 'src').click() // selects (and expands) src: a new file goes in it
+    await alice.getByTestId('tree-new-file').click()
+    await alice.getByTestId('entry-name').fill('util.ts')
+    await alice.getByTestId('entry-confirm').click()
+    await expect
+      .poll(() => alice.locator('[data-testid=file-tab][aria-selected=true]').getAttribute('data-path'), {
+        timeout: 10_000,
+      })
+      .toBe('src/util.ts')
+    await typeAtEnd(alice, 'export const util = 2')
+    await row(alice, 'README.md').click() // a top-level file selected: a new folder goes at the top
+    await alice.getByTestId('tree-new-folder').click()
+    await alice.getByTestId('entry-name').fill('lib')
+    await alice.getByTestId('entry-name').press('Enter')
+    await row(alice, 'lib').waitFor()
+    await row(alice, 'src/util.ts').dragTo(row(alice, 'lib'))
+    await row(alice, 'lib/util.ts').waitFor({ timeout: 10_000 })
+    await expect
+      .poll(
+        () => {
+          try {
+            return readFileSync(join(bobDir, 'lib', 'util.ts'), 'utf8')
+          } catch {
+            return null
+          }
+        },
+        { timeout: 15_000 },
+      )
+      .toBe('export const util = 2')
+
+    // Delete asks first; Cancel keeps the file.
+    await row(alice, 'README.md').focus()
+    await alice.keyboard.press('Delete')
+    await alice.getByTestId('delete-dialog').waitFor()
+    expect(await alice.locator('#delete-title').textContent()).toBe('Delete README.md?')
+    await shot(alice, '5-delete-confirm')
+    expect(await seriousViolations(alice)).toEqual([])
+    await alice.getByTestId('delete-cancel').click()
+    expect(await row(alice, 'README.md').count()).toBe(1)
+    await alice.getByTestId('tree-delete').click()
+    await alice.getByTestId('delete-confirm').click()
+    await expect.poll(() => row(bob, 'README.md').count(), { timeout: 10_000 }).toBe(0)
+    // Alice had it open: its tab went with it.
+    expect(
+      await alice.getByTestId('file-tab').evaluateAll((els) => els.map((e) => e.dataset['path'])),
+    ).not.toContain('README.md')
+  }, 60_000)
+
   it('leaves the two folders byte-identical on disk', async () => {
     let last: [Record<string, string>, Record<string, string>] = [{}, {}]
     await expect
@@ -178,7 +229,7 @@ describe('a shared folder, in two browsers', () => {
       )
       .toBe(true)
     const files = Object.keys(last[0])
-    expect(files).toEqual(['README.md', 'notes/', 'notes/roadmap.md', 'src/', 'src/main.ts'])
+    expect(files).toEqual(['lib/', 'lib/util.ts', 'notes/', 'notes/roadmap.md', 'src/', 'src/main.ts'])
     expect(readFileSync(join(bobDir, 'notes', 'roadmap.md'), 'utf8')).toBe(`${PLAN}Bob was here.`)
   })
 

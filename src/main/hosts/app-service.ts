@@ -192,7 +192,10 @@ export class AppService {
       dataDir: options.dataDir,
       emit: (event, docId) => {
         if (docId === null) for (const c of this.clients) c.listener(event)
-        else this.broadcast(docId, event)
+        else {
+          // A project's window hears its project's members and invites (its Share panel) too.
+          for (const c of this.clients) if (c.docs.has(docId) || c.projects.has(docId)) c.listener(event)
+        }
       },
       viewing: (docId) => [...this.clients].some((c) => c.docs.has(docId)),
     })

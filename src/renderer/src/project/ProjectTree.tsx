@@ -265,6 +265,8 @@ export function ProjectTree({
               }}
               onDragOver={(e) => dragOver(e, target)}
               onDrop={(e) => drop(e, target)}
+              // One selection, which follows the focus: the buttons above act on the row the keys are on.
+              onFocus={() => setSelected(row.node)}
               onClick={() => activate(row)}
               onKeyDown={(e) => onKeyDown(e, row)}
             >

@@ -43,6 +43,11 @@ export function useProject(api: MeshpadBridge): ProjectWindow {
     const id = state.current.projectId
     if (event.type === 'tree' && event.projectId === id) setEntries(event.entries)
     else if (event.type === 'project-presence' && event.projectId === id) setPresence(event.files)
+    // A role changed (an owner made this device a viewer, or an editor): the tree's controls follow.
+    else if (event.type === 'sharing' && event.sharing.docId === id) {
+      const role = event.sharing.myRole
+      setInfo((i) => (i && i.role !== role ? { ...i, role } : i))
+    }
   })
 
   const enter = useCallback(
