@@ -253,4 +253,14 @@ describe('a shared folder, in two browsers', () => {
       ['notes/roadmap.md', 'src/main.ts'],
     )
   })
+
+  it('a reload comes back to the project (its URL names it)', async () => {
+    expect(new URL(bob.url()).hash).toMatch(/^#project=[0-9a-f]{32}$/)
+    await bob.reload()
+    await row(bob, 'notes').waitFor()
+    await bob.getByTestId('project-empty').waitFor()
+    // And back to the start screen, where the project is listed.
+    await bob.getByTestId('back-to-list').click()
+    await bob.getByTestId('project-list').getByText('copy').waitFor()
+  })
 })

@@ -11,6 +11,7 @@ import {
   type EditorCommand,
   type OpenedDoc,
   type PresenceInfo,
+  type ProjectEntry,
   type PropEntry,
   type RestoreNotice as RestoreNoticeInfo,
 } from '../../shared/api'
@@ -116,6 +117,11 @@ export function App(): React.JSX.Element {
   const projectId = project.info?.projectId ?? null
   /** The project shown, for callbacks (set where it changes: openProject, leaveProject). */
   const projectIdRef = useRef<string | null>(null)
+  /** Its tree as of the last render, for callbacks. */
+  const entriesRef = useRef<readonly ProjectEntry[]>([])
+  useEffect(() => {
+    entriesRef.current = project.entries
+  }, [project.entries])
   const editorRef = useRef<EditorHandle | null>(null)
   // The latest state for event handlers and commands, which outlive a render.
   const openedRef = useRef<OpenedDoc | null>(null)
@@ -296,7 +302,10 @@ export function App(): React.JSX.Element {
       // And none from it: what it pushed after the state was taken would never reach the new editor.
       const old = editorRef.current
       if (old?.docId === docId) freeze(old.view)
-      void open(api.openDocument(docId))
+      // A project's file opens as one (named by the tree, its language from its name).
+      const pid = projectIdRef.current
+      const node = pid ? entriesRef.current.find((e) => e.docId === docId)?.node : undefined
+      void open(pid && node ? api.openProjectFile(pid, node) : api.openDocument(docId))
     },
     [api, open, events],
   )

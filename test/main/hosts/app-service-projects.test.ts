@@ -1,7 +1,7 @@
 /**
  * The app API's shared-folder requests (issue 15, "UI") under plain Node, on two real nodes over TCP
  * with real folders: a folder shared, its tree listed and changed through the API (and so on disk), a
- * project joined as a viewer into another folder. The renderer is untrusted: every malformed argument
+ * project joined as a viewer into another folder, a folder taken up again after a restart. The renderer is untrusted: every malformed argument
  * is refused with BAD_REQUEST (or NOT_FOUND), and a viewer's tree changes with NOT_ALLOWED.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ApiEvent, ApiResult, ProjectEntry } from '../../../src/shared/api'
+import { TextDoc } from '../../../src/shared/crdt'
 import { AppService, type AppClient } from '../../../src/main/hosts/app-service'
 import { PeerNode } from '../../../src/main/node/peer-node'
 
@@ -154,5 +155,26 @@ describe('AppService: shared folders', () => {
     expect(refused(await bo().moveEntry(projectId, readme, await nodeAt(bo(), 'docs')))).toBe('NOT_ALLOWED')
     // Joining it again (into any folder) is refused: it is held already.
     expect(refused(await bo().joinProject(invite.code, join(root, 'again')))).toBe('BAD_REQUEST')
+  })
+
+  it('takes a shared folder up again after a restart, with what changed on disk meanwhile', async () => {
+    const ada0 = sides[0]!
+    await ada0.service.closeProjects()
+    ada0.service.close()
+    await ada0.node.close()
+    writeFileSync(join(shared, 'docs', 'todo.md'), 'written while Meshpad was not running\n')
+    const dataDir = join(root, 'ada-data')
+    const node = await PeerNode.start({ dataDir, name: 'ada', host: '127.0.0.1', antiEntropyMs: 200 })
+    const service = new AppService({ node, host: 'browser', version: 'test', dataDir, watchDebounceMs: 30 })
+    const events: ApiEvent[] = []
+    sides[0] = { node, service, client: service.connect((e) => events.push(e)), events }
+    expect(value(await ada().listProjects()).map((p) => p.projectId)).toEqual([projectId])
+    const todo = await nodeAt(ada(), 'docs/todo.md')
+    const opened = value(await ada().openProjectFile(projectId, todo))
+    expect(opened.title).toBe('todo.md')
+    // The file's document holds what was written on disk while the app was not running.
+    const replica = new TextDoc('check')
+    replica.applyRemote(opened.state)
+    expect(replica.toString()).toBe('written while Meshpad was not running\n')
   })
 })
