@@ -137,6 +137,10 @@ describe('a shared folder, in two browsers', () => {
     expect(await bob.getByTestId('file-tab').getAttribute('data-path')).toBe('notes/plan.md')
     expect(await bob.getByTestId('doc-title').textContent()).toBe('plan.md')
 
+    // Her tree is folded: the folder shows who is in a file inside it.
+    const inNotes = row(alice, 'notes').getByTestId('tree-badge')
+    await expect.poll(() => inNotes.count(), { timeout: 10_000 }).toBe(1)
+    expect(await inNotes.getAttribute('title')).toBe('bob is in a file in here')
     // Alice opens the folder by keyboard: the tree is reachable and works with arrows.
     await row(alice, 'notes').focus()
     await alice.keyboard.press('ArrowRight')
@@ -145,6 +149,7 @@ describe('a shared folder, in two browsers', () => {
     await expect.poll(() => badge.count(), { timeout: 10_000 }).toBe(1)
     expect(await badge.getAttribute('title')).toBe('bob is in this file')
     expect(await row(alice, 'README.md').getByTestId('tree-badge').count()).toBe(0)
+    expect(await inNotes.count()).toBe(0) // open: the file's row shows him
     await shot(alice, '2-bob-in-plan')
     await shot(bob, '2-plan-open')
     expect(await seriousViolations(alice)).toEqual([])

@@ -1,7 +1,7 @@
 /** The sidebar's rows from a project's tree (src/renderer/src/project/tree-rows.ts). */
 import { expect, it } from 'vitest'
 import type { ProjectEntry } from '../../src/shared/api'
-import { foldersAbove, treeRows } from '../../src/renderer/src/project/tree-rows'
+import { foldersAbove, treeRows, visitorsByFolder } from '../../src/renderer/src/project/tree-rows'
 
 const entry = (path: string, kind: 'file' | 'folder' = 'file'): ProjectEntry => ({
   node: `n:${path}`,
@@ -79,4 +79,18 @@ it('handles a tree 3,000 folders deep without recursion', () => {
   const rows = treeRows(deep, new Set(deep.map((e) => e.node)))
   expect(rows).toHaveLength(3_000)
   expect(rows.at(-1)!.depth).toBe(2_999)
+})
+
+it('names the people in files under each folder, each once, for collapsed folders', () => {
+  const bob = { device: 'b', name: 'bob', color: '#123456' }
+  const cy = { device: 'c', name: 'cy', color: '#654321' }
+  const inFolders = visitorsByFolder(ENTRIES, {
+    'n:lib/deep/x.ts': [bob],
+    'n:lib/util.ts': [bob, cy],
+    'n:README.md': [cy],
+  })
+  expect(inFolders.get('n:lib')).toEqual([bob, cy])
+  expect(inFolders.get('n:lib/deep')).toEqual([bob])
+  expect(inFolders.has('n:src')).toBe(false)
+  expect(visitorsByFolder(ENTRIES, {}).size).toBe(0)
 })

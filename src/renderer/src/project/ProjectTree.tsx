@@ -12,7 +12,7 @@ import {
 import type { MeshpadBridge, ProjectEntry, ProjectPresence } from '../../../shared/api'
 import { DeleteDialog } from './DeleteDialog'
 import { EntryForm, type EntryEdit } from './EntryForm'
-import { treeRows, type TreeRow } from './tree-rows'
+import { treeRows, visitorsByFolder, type TreeRow } from './tree-rows'
 
 /** The drag's payload type: a tree node of this window's project. */
 const DRAG_TYPE = 'application/x-meshpad-node'
@@ -55,6 +55,7 @@ export function ProjectTree({
   /** Set by a key in the tree: the selected row takes the focus (a click or an event does not move it). */
   const focusSelected = useRef(false)
   const rows = useMemo(() => treeRows(entries, expanded), [entries, expanded])
+  const inFolders = useMemo(() => visitorsByFolder(entries, presence), [entries, presence])
   const current = rows.find((r) => r.node === selected) ?? null
   // The row in the tab order: the selected one, else the open file's, else the first.
   const tabStop = current?.node ?? rows.find((r) => r.node === activeNode)?.node ?? rows[0]?.node ?? null
@@ -238,7 +239,13 @@ export function ProjectTree({
         onDrop={(e) => drop(e, null)}
       >
         {rows.map((row) => {
-          const people = row.kind === 'file' ? (presence[row.node] ?? []) : []
+          // A file shows who is in it; a collapsed folder, who is in a file somewhere inside it.
+          const people =
+            row.kind === 'file'
+              ? (presence[row.node] ?? [])
+              : row.expanded
+                ? []
+                : (inFolders.get(row.node) ?? [])
           const target = row.kind === 'folder' ? row.node : row.parent
           return (
             <li
@@ -289,7 +296,9 @@ export function ProjectTree({
                       className="tree-badge"
                       data-testid="tree-badge"
                       data-device={p.device}
-                      title={`${p.name} is in this file`}
+                      title={
+                        row.kind === 'file' ? `${p.name} is in this file` : `${p.name} is in a file in here`
+                      }
                       style={{ backgroundColor: p.color }}
                       aria-hidden
                     >
@@ -297,7 +306,7 @@ export function ProjectTree({
                     </span>
                   ))}
                   <span className="visually-hidden">
-                    {`, ${people.map((p) => p.name).join(' and ')} ${people.length === 1 ? 'is' : 'are'} here`}
+                    {`, ${people.map((p) => p.name).join(' and ')} ${people.length === 1 ? 'is' : 'are'} ${row.kind === 'file' ? 'here' : 'in a file here'}`}
                   </span>
                 </span>
               )}

@@ -3,7 +3,7 @@
  * (folders first, then files, each by name as people sort them), with its depth, and the contents of
  * collapsed folders left out. Pure, so that it is tested without a DOM.
  */
-import type { ProjectEntry } from '../../../shared/api'
+import type { FileVisitor, ProjectEntry, ProjectPresence } from '../../../shared/api'
 
 export interface TreeRow {
   readonly node: string
@@ -77,6 +77,37 @@ export function foldersAbove(entries: readonly ProjectEntry[], path: string): st
   for (let p = parentPathOf(path); p !== ''; p = parentPathOf(p)) {
     const node = byPath.get(p)
     if (node !== undefined) out.push(node)
+  }
+  return out
+}
+
+/**
+ * The people in files under each folder (by node), each once: a collapsed folder shows them, so that
+ * who is where stays visible however far the tree is folded.
+ */
+export function visitorsByFolder(
+  entries: readonly ProjectEntry[],
+  presence: ProjectPresence,
+): Map<string, FileVisitor[]> {
+  const out = new Map<string, FileVisitor[]>()
+  const nodes = Object.keys(presence)
+  if (nodes.length === 0) return out
+  const folderAt = new Map<string, string>()
+  const pathOf = new Map<string, string>()
+  for (const e of entries) {
+    if (e.kind === 'folder') folderAt.set(e.path, e.node)
+    pathOf.set(e.node, e.path)
+  }
+  for (const node of nodes) {
+    const path = pathOf.get(node)
+    if (path === undefined) continue
+    for (let p = parentPathOf(path); p !== ''; p = parentPathOf(p)) {
+      const folder = folderAt.get(p)
+      if (folder === undefined) continue
+      const list = out.get(folder) ?? []
+      for (const v of presence[node] ?? []) if (!list.some((w) => w.device === v.device)) list.push(v)
+      out.set(folder, list)
+    }
   }
   return out
 }
