@@ -584,7 +584,8 @@ export function App(): React.JSX.Element {
       {withNode && (
         <DocBar
           title={title}
-          hasDoc={opened !== null || projectId !== null}
+          hasDoc={opened !== null}
+          inProject={projectId !== null}
           people={people}
           following={following}
           onFollow={follow}
