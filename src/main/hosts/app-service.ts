@@ -258,7 +258,7 @@ export class AppService {
       listDocuments: () =>
         run(async () => {
           await this.node.docsOpened // the start screen lists every document, not just those open so far
-          await this.projects.ready
+          await this.projects.known // not `ready`: taking a big folder up again must not hold the list
           // A project's files and the project are listed as the project (listProjects), not here.
           return this.node.workspace
             .openDocs()

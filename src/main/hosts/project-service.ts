@@ -61,6 +61,11 @@ interface Running {
 export class ProjectService {
   /** Settles once the folders linked before are running again (or logged as not). */
   readonly ready: Promise<void>
+  /** Settles once it is known which documents are projects (folders.json read: quick). */
+  readonly known: Promise<void>
+  private markKnown: () => void = () => undefined
+  /** Projects linked to a folder on this device, running or not yet. */
+  private readonly linked = new Set<string>()
   private links: FolderLinks | null = null
   private readonly running = new Map<string, Running>()
   /** Joins asked for and not answered yet: project → the folder to take it into. */
@@ -81,15 +86,19 @@ export class ProjectService {
 
   constructor(private readonly options: ProjectServiceOptions) {
     options.node.workspace.on('join-result', this.onJoinResult)
-    this.ready = this.resume().catch((err: unknown) => this.log(`shared folders: ${messageOf(err)}`))
+    this.known = new Promise((resolve) => (this.markKnown = resolve))
+    this.ready = this.resume()
+      .catch((err: unknown) => this.log(`shared folders: ${messageOf(err)}`))
+      .finally(() => this.markKnown())
   }
 
   list(): ProjectSummary[] {
     return [...this.running.values()].map((r) => this.summary(r))
   }
 
+  /** Whether a document is a project of a folder on this device (once `known`). */
   isProject(docId: string): boolean {
-    return this.running.has(docId)
+    return this.linked.has(docId) || this.running.has(docId)
   }
 
   /** Shares the folder at `path` as a new project (or, if it is shared already, that project). */
@@ -245,6 +254,8 @@ export class ProjectService {
   private async resume(): Promise<void> {
     const { node, dataDir } = this.options
     this.links = await FolderLinks.open(dataDir, (m) => this.log(m))
+    for (const { project } of this.links.list()) this.linked.add(project)
+    this.markKnown()
     await node.docsOpened
     for (const { dir, project } of this.links.list()) {
       try {
@@ -266,7 +277,9 @@ export class ProjectService {
   }
 
   private async run(project: DocSession, dir: string, share: boolean): Promise<Running> {
+    if (this.closed) throw new ProjectError('INTERNAL', 'Meshpad is closing.')
     const links = this.links!
+    this.linked.add(project.docId)
     const { node, writeDelayMs, watchDebounceMs } = this.options
     const folder = await ProjectFolder.start(
       {
