@@ -40,11 +40,18 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
 const row = (page: Page, path: string): ReturnType<Page['locator']> =>
   page.locator(`[data-testid=tree-item][data-path="${path}"]`)
 
-/** Serious or critical axe violations on the page as it is now, described. */
+/** Serious or critical axe violations on the page as it is now, in light and in dark, described. */
 async function seriousViolations(page: Page): Promise<string[]> {
-  return (await axe(page))
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.targets.slice(0, 3).join(', ')}`)
+  const found: string[] = []
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme })
+    for (const v of await axe(page)) {
+      if (v.impact === 'serious' || v.impact === 'critical')
+        found.push(`${scheme} ${v.id} (${v.impact}): ${v.help} — ${v.targets.slice(0, 3).join(', ')}`)
+    }
+  }
+  await page.emulateMedia({ colorScheme: 'light' })
+  return found
 }
 
 describe('a shared folder, in two browsers', () => {
