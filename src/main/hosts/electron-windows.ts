@@ -261,6 +261,23 @@ export class Windows {
     if (!choice.canceled) for (const path of choice.filePaths) this.open({ kind: 'file', path })
   }
 
+  /** File › Share a Folder…: the folder dialog, then the project in a window of its own (or an empty one). */
+  private async shareFolder(win: BrowserWindow | undefined): Promise<void> {
+    const asker = win ?? this.createWindow(null)
+    const dir = await this.pickFolder(asker.webContents, 'share')
+    if (!dir) return
+    const result = await this.options.ipc().clientFor(asker.webContents).shareFolder(dir)
+    if (!result.ok) {
+      await dialog.showMessageBox(asker, {
+        type: 'error',
+        message: 'Could not share the folder.',
+        detail: result.message,
+      })
+      return
+    }
+    this.open({ kind: 'project', projectId: result.value.projectId })
+  }
+
   private run(command: MenuCommand): void {
     const win = BrowserWindow.getFocusedWindow() ?? undefined
     if (isEditorCommand(command)) {
@@ -281,6 +298,8 @@ export class Windows {
         return this.open({ kind: 'new', title: '' })
       case 'open':
         return void this.chooseFiles(win)
+      case 'share-folder':
+        return void this.shareFolder(win)
       case 'save':
       case 'save-as':
         if (win) void this.save(win, command === 'save-as')

@@ -274,6 +274,19 @@ describe('Electron shell as built', () => {
       target: { kind: 'file', path: other },
     })
   })
+
+  it('File › Share a Folder… shares the folder the dialog gives and opens its project in a window', async () => {
+    const project = mkdtempSync(join(tmpdir(), 'meshpad-shell-menu-project-'))
+    writeFileSync(join(project, 'b.md'), 'b\n')
+    stub.openDialogAnswer = [project]
+    const before = FakeWindow.all.length
+    FakeWindow.all.at(-1)!.focus()
+    stub.menuItem('Share a Folder…')!.click!()
+    // A new window for the project (every window shows something), its hash naming the project.
+    await until(() => FakeWindow.all.length === before + 1, 'the project window')
+    expect(FakeWindow.all.at(-1)!.loaded.hash).toMatch(/^project=[0-9a-f]{32}$/)
+    stub.openDialogAnswer = []
+  })
 })
 
 describe('preload as built', () => {
