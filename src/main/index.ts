@@ -96,6 +96,8 @@ if (!app.requestSingleInstanceLock()) {
       isTrustedSender: isTrusted,
       onOpened: (contents, doc) => win.opened(contents, doc),
       onClosed: (contents, docId) => win.closed(contents, docId),
+      onProject: (contents, project) => win.projectOpened(contents, project),
+      pickFolder: (contents, purpose) => win.pickFolder(contents, purpose),
     })
     await win.start()
     windows = win

@@ -234,6 +234,43 @@ export interface SaveAsOptions {
  */
 export type TextOrderAnswer = 'same' | 'differs' | 'unknown'
 
+/** A shared folder on this device (issue 15): a project, and the folder kept in step with it. */
+export interface ProjectSummary {
+  readonly projectId: string
+  readonly title: string
+  /** The folder on this device (absolute path). */
+  readonly dir: string
+  readonly role: DocRole | null
+}
+
+/** A file or folder of a project's tree, by its display path ("src/main.ts"). */
+export interface ProjectEntry {
+  /** The tree node: what requests name it by (it stays the same through renames and moves). */
+  readonly node: string
+  readonly path: string
+  readonly kind: 'file' | 'folder'
+  /** The file's document (null for a folder). */
+  readonly docId: string | null
+}
+
+/** A project as its window opens it: the summary and the tree as of now (`tree` events carry on). */
+export interface ProjectInfo extends ProjectSummary {
+  readonly entries: readonly ProjectEntry[]
+}
+
+/** Someone in a file of a project (their editor has it open), as the tree shows them. */
+export interface FileVisitor {
+  readonly device: string
+  readonly name: string
+  readonly color: string
+}
+
+/** Who is in which file of a project: tree node → the people in it (files with nobody left out). */
+export type ProjectPresence = Readonly<Record<string, readonly FileVisitor[]>>
+
+/** What a folder is picked for (the desktop's folder dialog words its title and button by it). */
+export type FolderPurpose = 'share' | 'join'
+
 /** Whether two statuses say the same (the node skips sending, the window skips rendering, a repeat). */
 export const sameDocStatus = (a: DocStatus, b: DocStatus): boolean =>
   (Object.keys(a) as (keyof DocStatus)[]).every((k) => a[k] === b[k])
@@ -314,6 +351,41 @@ export interface MeshpadApi {
     color?: string
     online?: boolean
   }): Promise<ApiResult<Settings>>
+
+  // ---- shared folders (issue 15) ----
+  /**
+   * Desktop only: asks the user for a folder with the system's dialog; null if they cancel. Browser
+   * mode has no dialog (NOT_SUPPORTED): the path is typed there, as files are opened.
+   */
+  pickFolder(purpose: FolderPurpose): Promise<ApiResult<string | null>>
+  /** The folders shared or joined on this device. */
+  listProjects(): Promise<ApiResult<ProjectSummary[]>>
+  /** Shares the folder at `path` (absolute) as a new project: every folder and text file in it. */
+  shareFolder(path: string): Promise<ApiResult<ProjectSummary>>
+  /**
+   * Joins the project of an invite into the folder at `path` (absolute; made if missing): resolves with
+   * the project's ID once the request is sent; a `project-joined` event tells the outcome, once the
+   * folder holds the project.
+   */
+  joinProject(code: string, path: string): Promise<ApiResult<string>>
+  /** The project and its tree; this window hears its `tree` and `project-presence` events from now. */
+  openProject(projectId: string): Promise<ApiResult<ProjectInfo>>
+  closeProject(projectId: string): Promise<ApiResult<null>>
+  projectPresence(projectId: string): Promise<ApiResult<ProjectPresence>>
+  /** Opens a file of the project (its tree node) in this window's editor, as `openDocument` does. */
+  openProjectFile(projectId: string, node: string): Promise<ApiResult<OpenedDoc>>
+  /** Creates a file or folder in `parent` (a folder's node, or null for the top): its new node. */
+  createEntry(
+    projectId: string,
+    parent: string | null,
+    name: string,
+    kind: 'file' | 'folder',
+  ): Promise<ApiResult<string>>
+  renameEntry(projectId: string, node: string, name: string): Promise<ApiResult<null>>
+  /** Moves a file or folder into `parent` (a folder's node, or null for the top), keeping its name. */
+  moveEntry(projectId: string, node: string, parent: string | null): Promise<ApiResult<null>>
+  /** Deletes a file or folder (with what is in it) from the project, and so from every member's folder. */
+  deleteEntry(projectId: string, node: string): Promise<ApiResult<null>>
 }
 
 export type ApiRequest = keyof MeshpadApi
@@ -351,6 +423,18 @@ export const API_REQUESTS: readonly ApiRequest[] = [
   'noteRestore',
   'settings',
   'setSettings',
+  'pickFolder',
+  'listProjects',
+  'shareFolder',
+  'joinProject',
+  'openProject',
+  'closeProject',
+  'projectPresence',
+  'openProjectFile',
+  'createEntry',
+  'renameEntry',
+  'moveEntry',
+  'deleteEntry',
 ]
 
 /** Menu commands that act on the window's editor, so the renderer runs them (Electron's menu sends them). */
@@ -398,6 +482,17 @@ export type ApiEvent =
   /** Someone restored a past version and so removed text this device wrote (see `noteRestore`). */
   | { readonly type: 'restored'; readonly docId: string; readonly restore: RestoreNotice }
   | { readonly type: 'settings'; readonly settings: Settings }
+  /** A project's tree changed (a window that opened the project hears it): the whole tree as of now. */
+  | { readonly type: 'tree'; readonly projectId: string; readonly entries: readonly ProjectEntry[] }
+  /** Who is in which file of an open project changed. */
+  | { readonly type: 'project-presence'; readonly projectId: string; readonly files: ProjectPresence }
+  /** The outcome of `joinProject`: ok once the folder holds the project (to every window). */
+  | {
+      readonly type: 'project-joined'
+      readonly projectId: string
+      readonly ok: boolean
+      readonly message: string
+    }
   /** A menu command for the focused window's editor. */
   | { readonly type: 'command'; readonly command: EditorCommand }
   /** Open this in the window (sent to a window that shows no document yet, instead of a new window). */

@@ -9,6 +9,8 @@ export type OpenTarget =
   | { readonly kind: 'doc'; readonly docId: string }
   /** A `meshpad://` invite link: the window offers to join with it. */
   | { readonly kind: 'invite'; readonly link: string }
+  /** A shared folder's project: the window shows its tree, its files as tabs. */
+  | { readonly kind: 'project'; readonly projectId: string }
 
 const DOC_ID = /^[0-9a-f]{32}$/
 
@@ -22,12 +24,14 @@ export function openTargetHash(target: OpenTarget): string {
       return `#doc=${target.docId}`
     case 'invite':
       return `#invite=${encodeURIComponent(target.link)}`
+    case 'project':
+      return `#project=${target.projectId}`
   }
 }
 
 /** The target in a URL fragment, or null for none or one that does not parse (the start screen). */
 export function parseOpenTarget(hash: string): OpenTarget | null {
-  const m = /^#(new|file|doc|invite)=(.*)$/s.exec(hash)
+  const m = /^#(new|file|doc|invite|project)=(.*)$/s.exec(hash)
   if (!m) return null
   let value: string
   try {
@@ -42,6 +46,8 @@ export function parseOpenTarget(hash: string): OpenTarget | null {
       return value ? { kind: 'file', path: value } : null
     case 'doc':
       return DOC_ID.test(value) ? { kind: 'doc', docId: value } : null
+    case 'project':
+      return DOC_ID.test(value) ? { kind: 'project', projectId: value } : null
     default:
       return value ? { kind: 'invite', link: value } : null
   }

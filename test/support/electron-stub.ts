@@ -167,6 +167,7 @@ export class ElectronStub {
   saveDialogAnswer: string | null = null
   readonly saveDialogs: Record<string, unknown>[] = []
   openDialogAnswer: string[] = []
+  readonly openDialogs: Record<string, unknown>[] = []
   readonly dialog = {
     showMessageBox: async (_win: unknown, options: Record<string, unknown>) => {
       this.messageBoxes.push(options)
@@ -176,10 +177,10 @@ export class ElectronStub {
       this.saveDialogs.push(options)
       return this.saveDialogAnswer ? { canceled: false, filePath: this.saveDialogAnswer } : { canceled: true }
     },
-    showOpenDialog: async () => ({
-      canceled: this.openDialogAnswer.length === 0,
-      filePaths: this.openDialogAnswer,
-    }),
+    showOpenDialog: async (...args: unknown[]) => {
+      this.openDialogs.push(args.at(-1) as Record<string, unknown>)
+      return { canceled: this.openDialogAnswer.length === 0, filePaths: this.openDialogAnswer }
+    },
   }
   readonly BrowserWindow = FakeWindow
   // The preload's side.

@@ -47,6 +47,8 @@ export async function runServe(options: ServeOptions): Promise<void> {
   const stop = (): void => {
     void web
       .close()
+      // What waits to be written to shared folders is written before the node goes.
+      .then(() => service.closeProjects())
       .then(() => service.close())
       .then(() => node.close())
       .finally(() => process.exit(0))

@@ -35,6 +35,8 @@ import { errnoCode, nodeFs, type StorageFs } from '../storage/fs-layer'
 import { LinkedFile, type FileText, type LinkedFileOptions } from '../storage/linked-file'
 import { answerOrderQuestion, readOrderQuestion } from './check-order'
 import { Collaboration } from './collab-service'
+import { ProjectError } from './project-checks'
+import { ProjectService } from './project-service'
 import { workspaceDocs } from './workspace-files'
 
 export interface AppServiceOptions {
@@ -45,6 +47,8 @@ export interface AppServiceOptions {
   readonly fs?: StorageFs
   /** How long the file watcher waits for a burst of writes to settle (default 150 ms). */
   readonly watchDebounceMs?: number
+  /** How long a shared folder waits to write after a change (default 150 ms). */
+  readonly folderWriteDelayMs?: number
 }
 
 /** One window's connection: the API plus the end of its event stream. */
@@ -69,6 +73,20 @@ type DocumentRequests = Pick<
   | 'status'
   | 'closeDocument'
 >
+
+type ProjectRequest =
+  | 'pickFolder'
+  | 'listProjects'
+  | 'shareFolder'
+  | 'joinProject'
+  | 'openProject'
+  | 'closeProject'
+  | 'projectPresence'
+  | 'openProjectFile'
+  | 'createEntry'
+  | 'renameEntry'
+  | 'moveEntry'
+  | 'deleteEntry'
 
 /** What this process knows about an open document beyond its DocSession: the file it is linked to. */
 interface OpenDoc {
@@ -101,6 +119,8 @@ interface ClientState {
    * hears every change from there, and no repeat (most keystrokes change nothing).
    */
   readonly statuses: Map<string, DocStatus>
+  /** The projects this window opened: it hears their tree and presence. */
+  readonly projects: Set<string>
 }
 
 const DOC_ID = /^[0-9a-f]{32}$/
@@ -129,6 +149,7 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof FileExistsError) return apiError('FILE_EXISTS', err.message)
   if (err instanceof CrdtDecodeError) return apiError('BAD_REQUEST', `Malformed op batch: ${err.message}`)
   if (err instanceof InviteCodeError) return apiError('BAD_INVITE', err.message)
+  if (err instanceof ProjectError) return apiError(err.code, err.message)
   if (err instanceof WorkspaceError) {
     const code =
       err.code === 'UNKNOWN_DOC' ? 'NOT_FOUND' : err.code === 'BAD_ARGUMENT' ? 'BAD_REQUEST' : err.code
@@ -162,6 +183,7 @@ export class AppService {
   }
 
   private readonly collab: Collaboration
+  private readonly projects: ProjectService
 
   constructor(private readonly options: AppServiceOptions) {
     this.node = options.node
@@ -173,15 +195,34 @@ export class AppService {
       dataDir: options.dataDir,
       emit: (event, docId) => {
         if (docId === null) for (const c of this.clients) c.listener(event)
-        else this.broadcast(docId, event)
+        else {
+          // A project's window hears its project's members and invites (its Share panel) too.
+          for (const c of this.clients) if (c.docs.has(docId) || c.projects.has(docId)) c.listener(event)
+        }
       },
       viewing: (docId) => [...this.clients].some((c) => c.docs.has(docId)),
+    })
+    this.projects = new ProjectService({
+      node: this.node,
+      dataDir: options.dataDir,
+      emit: (event, projectId) => {
+        for (const c of this.clients) if (projectId === null || c.projects.has(projectId)) c.listener(event)
+      },
+      presenceOf: (session) => this.collab.presence(session),
+      ...(options.folderWriteDelayMs !== undefined ? { writeDelayMs: options.folderWriteDelayMs } : {}),
+      ...(options.watchDebounceMs !== undefined ? { watchDebounceMs: options.watchDebounceMs } : {}),
     })
   }
 
   /** A window connects: it gets its own API object; `listener` receives its events. */
   connect(listener: Listener): AppClient {
-    const client: ClientState = { listener, docs: new Set(), pushed: new WeakSet(), statuses: new Map() }
+    const client: ClientState = {
+      listener,
+      docs: new Set(),
+      pushed: new WeakSet(),
+      statuses: new Map(),
+      projects: new Set(),
+    }
     const told = (status: DocStatus): DocStatus => {
       client.statuses.set(status.docId, status)
       return status
@@ -221,7 +262,12 @@ export class AppService {
       listDocuments: () =>
         run(async () => {
           await this.node.docsOpened // the start screen lists every document, not just those open so far
-          return this.node.workspace.openDocs().map((s) => this.summary(s))
+          await this.projects.known // not `ready`: taking a big folder up again must not hold the list
+          // A project's files and the project are listed as the project (listProjects), not here.
+          return this.node.workspace
+            .openDocs()
+            .filter((s) => s.project === undefined && !this.projects.isProject(s.docId))
+            .map((s) => this.summary(s))
         }),
       newDocument: (title) =>
         run(() => {
@@ -268,6 +314,7 @@ export class AppService {
           return null
         }),
       ...this.collabRequests(run),
+      ...this.projectRequests(run, client, opened),
       close: () => {
         this.clients.delete(client)
       },
@@ -277,7 +324,7 @@ export class AppService {
   /** The collaboration requests (collab-service.ts), each on the document its docId names. */
   private collabRequests(
     run: <T>(task: () => Promise<T>) => Promise<ApiResult<T>>,
-  ): Omit<MeshpadApi, keyof DocumentRequests> {
+  ): Omit<MeshpadApi, keyof DocumentRequests | ProjectRequest> {
     const c = this.collab
     const on = <T>(docId: unknown, task: (session: DocSession) => T | Promise<T>): Promise<ApiResult<T>> =>
       run(async () => task((await this.track(this.requireDocId(docId))).session))
@@ -313,7 +360,62 @@ export class AppService {
     }
   }
 
+  /**
+   * The project requests (project-service.ts). A project's file opens as a document does; its name is
+   * the file's, live from the tree (the renderer follows renames by the `tree` event).
+   */
+  private projectRequests(
+    run: <T>(task: () => Promise<T>) => Promise<ApiResult<T>>,
+    client: ClientState,
+    opened: (doc: Promise<OpenDoc>) => Promise<OpenedDoc>,
+  ): Pick<MeshpadApi, ProjectRequest> {
+    const p = this.projects
+    const on = <T>(projectId: unknown, task: (id: string) => T | Promise<T>): Promise<ApiResult<T>> =>
+      run(async () => {
+        const id = this.requireDocId(projectId)
+        await p.ready
+        return task(id)
+      })
+    return {
+      pickFolder: () =>
+        run(async () => {
+          throw new ProjectError('NOT_SUPPORTED', "There is no folder dialog here: type the folder's path.")
+        }),
+      listProjects: () => run(async () => (await p.ready, p.list())),
+      shareFolder: (path) => run(() => p.share(path)),
+      joinProject: (code, path) => run(() => p.join(code, path)),
+      openProject: (projectId) =>
+        on(projectId, (id) => {
+          const info = p.info(id)
+          client.projects.add(id)
+          return info
+        }),
+      closeProject: (projectId) =>
+        on(projectId, (id) => {
+          client.projects.delete(id)
+          return null
+        }),
+      projectPresence: (projectId) => on(projectId, (id) => p.presence(id)),
+      openProjectFile: (projectId, node) =>
+        on(projectId, async (id) => {
+          const { session, name } = await p.openFile(id, node)
+          const doc = await opened(this.track(session.docId))
+          return { ...doc, title: name, fileName: name }
+        }),
+      createEntry: (projectId, parent, name, kind) => on(projectId, (id) => p.create(id, parent, name, kind)),
+      renameEntry: (projectId, node, name) => on(projectId, (id) => p.rename(id, node, name)),
+      moveEntry: (projectId, node, parent) => on(projectId, (id) => p.move(id, node, parent)),
+      deleteEntry: (projectId, node) => on(projectId, (id) => p.remove(id, node)),
+    }
+  }
+
+  /** Stops the shared folders, after writing what waits to them. */
+  closeProjects(): Promise<void> {
+    return this.projects.close()
+  }
+
   close(): void {
+    void this.projects.close()
     this.collab.close()
     this.node.workspace.off('peers', this.onPeers)
     for (const d of this.docs.values()) d.unsubscribe()

@@ -8,6 +8,7 @@ import {
   type ApiResult,
   type DocSummary,
   type MeshpadApi,
+  type ProjectSummary,
 } from '../../shared/api'
 import type { AppClient, AppService } from './app-service'
 
@@ -18,6 +19,10 @@ export interface IpcHooks {
   readonly onOpened: (contents: WebContents, doc: DocSummary) => void
   /** A window went back to its document list: it shows no document any more. */
   readonly onClosed: (contents: WebContents, docId: string) => void
+  /** A window opened a project (it is that project's window from now on). */
+  readonly onProject: (contents: WebContents, project: ProjectSummary) => void
+  /** The system's folder dialog over the window (`pickFolder`): the folder chosen, or null. */
+  readonly pickFolder: (contents: WebContents, purpose: 'share' | 'join') => Promise<string | null>
 }
 
 const OPENING_REQUESTS = new Set(['newDocument', 'openFile', 'openDocument'])
@@ -44,12 +49,19 @@ export class IpcHost {
         const url = event.senderFrame?.url ?? ''
         if (!hooks.isTrustedSender(url))
           return apiError('FORBIDDEN_SENDER', `IPC from an untrusted frame was refused.`)
+        // The dialog is the shell's (the AppService, in plain Node, has none): the user picks, not the page.
+        if (request === 'pickFolder') {
+          const purpose = args[0] === 'join' ? 'join' : 'share'
+          return { ok: true, value: await hooks.pickFolder(event.sender, purpose) }
+        }
         const method = this.clientFor(event.sender)[request] as (
           ...a: unknown[]
         ) => Promise<ApiResult<unknown>>
         const result = await method(...args)
         if (result.ok && OPENING_REQUESTS.has(request)) {
           hooks.onOpened(event.sender, result.value as DocSummary)
+        } else if (result.ok && request === 'openProject') {
+          hooks.onProject(event.sender, result.value as ProjectSummary)
         } else if (result.ok && request === 'closeDocument') {
           hooks.onClosed(event.sender, args[0] as string)
         }

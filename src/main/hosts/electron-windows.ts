@@ -6,11 +6,17 @@
  */
 import { join } from 'node:path'
 import { app, BrowserWindow, dialog, Menu, screen, shell, type MenuItemConstructorOptions } from 'electron'
-import type { DocSummary } from '../../shared/api'
+import type { DocSummary, ProjectSummary } from '../../shared/api'
 import { docTitle } from '../../shared/doc-title'
 import { openTargetHash, type OpenTarget } from '../../shared/open-target'
 import { SECURE_WEB_PREFERENCES } from '../security'
-import { suggestedFileName, TEXT_FILE_FILTERS, unsavedChangesPrompt, unsavedChoice } from '../shell/dialogs'
+import {
+  folderPickerOptions,
+  suggestedFileName,
+  TEXT_FILE_FILTERS,
+  unsavedChangesPrompt,
+  unsavedChoice,
+} from '../shell/dialogs'
 import type { JsonFile } from '../shell/json-file'
 import { isEditorCommand, menuTemplate, type MenuCommand, type MenuSpec } from '../shell/menu-template'
 import { withRecent, type RecentEntry } from '../shell/recent-documents'
@@ -100,6 +106,24 @@ export class Windows {
     win.setRepresentedFilename('')
   }
 
+  /** A window's renderer opened a project: it is the project's window (Windows.open focuses it). */
+  projectOpened(contents: Electron.WebContents, project: ProjectSummary): void {
+    const win = BrowserWindow.fromWebContents(contents)
+    const info = win ? this.info.get(win) : undefined
+    if (!win || !info) return
+    info.target = { kind: 'project', projectId: project.projectId }
+    win.setTitle(`${project.title} — Meshpad`)
+    win.setRepresentedFilename(project.dir)
+  }
+
+  /** The folder dialog over the window whose page asked (share a folder, or join a project into one). */
+  async pickFolder(contents: Electron.WebContents, purpose: 'share' | 'join'): Promise<string | null> {
+    const win = BrowserWindow.fromWebContents(contents)
+    const options = folderPickerOptions(purpose)
+    const choice = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options)
+    return choice.canceled ? null : (choice.filePaths[0] ?? null)
+  }
+
   get windowCount(): number {
     return this.info.size
   }
@@ -110,6 +134,12 @@ export class Windows {
       if (!doc) continue
       if (target.kind === 'doc' && doc.docId === target.docId) return win
       if (target.kind === 'file' && doc.path === target.path) return win
+    }
+    // One window per project: the one that was opened for it.
+    if (target.kind === 'project') {
+      for (const [win, info] of this.info) {
+        if (info.target?.kind === 'project' && info.target.projectId === target.projectId) return win
+      }
     }
     return undefined
   }
@@ -231,6 +261,23 @@ export class Windows {
     if (!choice.canceled) for (const path of choice.filePaths) this.open({ kind: 'file', path })
   }
 
+  /** File › Share a Folder…: the folder dialog, then the project in a window of its own (or an empty one). */
+  private async shareFolder(win: BrowserWindow | undefined): Promise<void> {
+    const asker = win ?? this.createWindow(null)
+    const dir = await this.pickFolder(asker.webContents, 'share')
+    if (!dir) return
+    const result = await this.options.ipc().clientFor(asker.webContents).shareFolder(dir)
+    if (!result.ok) {
+      await dialog.showMessageBox(asker, {
+        type: 'error',
+        message: 'Could not share the folder.',
+        detail: result.message,
+      })
+      return
+    }
+    this.open({ kind: 'project', projectId: result.value.projectId })
+  }
+
   private run(command: MenuCommand): void {
     const win = BrowserWindow.getFocusedWindow() ?? undefined
     if (isEditorCommand(command)) {
@@ -251,6 +298,8 @@ export class Windows {
         return this.open({ kind: 'new', title: '' })
       case 'open':
         return void this.chooseFiles(win)
+      case 'share-folder':
+        return void this.shareFolder(win)
       case 'save':
       case 'save-as':
         if (win) void this.save(win, command === 'save-as')

@@ -59,6 +59,11 @@ export class FolderLinks {
     return this.links.get(await realpath(dir))?.project
   }
 
+  /** Every linked folder (by real path) and its project. */
+  list(): { dir: string; project: string }[] {
+    return [...this.links].map(([dir, link]) => ({ dir, project: link.project }))
+  }
+
   /** Links a folder to a project; its bases start empty. */
   async link(dir: string, project: string): Promise<void> {
     const key = await realpath(dir)

@@ -48,3 +48,21 @@ export function suggestedFileName(title: string): string {
   if (!clean) return 'Untitled.txt'
   return /\.[A-Za-z0-9]{1,8}$/.test(clean) ? clean : `${clean}.txt`
 }
+
+/**
+ * The folder dialog's options for sharing a folder or joining a project into one (Electron's
+ * showOpenDialog): a folder only, and one can be made there for a join.
+ */
+export function folderPickerOptions(purpose: 'share' | 'join'): {
+  title: string
+  buttonLabel: string
+  properties: ('openDirectory' | 'createDirectory')[]
+} {
+  return purpose === 'share'
+    ? { title: 'Share a folder', buttonLabel: 'Share', properties: ['openDirectory'] }
+    : {
+        title: 'Choose the folder to keep the project in',
+        buttonLabel: 'Keep it here',
+        properties: ['openDirectory', 'createDirectory'],
+      }
+}

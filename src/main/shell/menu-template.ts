@@ -13,6 +13,7 @@ import { recentLabel, type RecentEntry } from './recent-documents'
 export type MenuCommand =
   | 'new'
   | 'open'
+  | 'share-folder'
   | 'save'
   | 'save-as'
   | 'close'
@@ -89,6 +90,7 @@ export function menuTemplate(options: MenuOptions): MenuSpec[] {
       { label: 'New', accelerator: 'CmdOrCtrl+N', command: 'new' },
       { label: 'Open…', accelerator: 'CmdOrCtrl+O', command: 'open' },
       { label: 'Open Recent', submenu: recent },
+      { label: 'Share a Folder…', command: 'share-folder' },
       separator,
       { label: 'Save', accelerator: 'CmdOrCtrl+S', command: 'save', enabled: doc },
       { label: 'Save As…', accelerator: 'Shift+CmdOrCtrl+S', command: 'save-as', enabled: doc },

@@ -11,6 +11,7 @@ import {
   type EditorCommand,
   type OpenedDoc,
   type PresenceInfo,
+  type ProjectEntry,
   type PropEntry,
   type RestoreNotice as RestoreNoticeInfo,
 } from '../../shared/api'
@@ -39,6 +40,11 @@ import { StartScreen } from './StartScreen'
 import { StatusBar } from './StatusBar'
 import { Toolbar } from './Toolbar'
 import { useApiEvent } from './use-api-event'
+import { FileTabs, tabId } from './project/FileTabs'
+import { ProjectTree } from './project/ProjectTree'
+import { QuickOpen } from './project/QuickOpen'
+import { nameOf } from './project/tree-rows'
+import { useProject } from './project/use-project'
 
 /**
  * The names of who wrote the text in `ranges` (sorted, non-overlapping), from the replica's runs. An
@@ -70,8 +76,9 @@ const samePeople = (a: readonly PresenceInfo[], b: readonly PresenceInfo[]): boo
 
 /**
  * One window, one document (the Electron shell opens a window per document; a browser tab is the
- * same). Before it has a document the window shows the start screen; with no node behind it (the bare
- * renderer) a scratch editor.
+ * same), or one project: its tree beside the editor, its open files as tabs over it, the editor
+ * showing one (docs/ARCHITECTURE.md, "Shared folders: the window"). Before it has either the window
+ * shows the start screen; with no node behind it (the bare renderer) a scratch editor.
  */
 export function App(): React.JSX.Element {
   const api = getApi()
@@ -104,6 +111,17 @@ export function App(): React.JSX.Element {
   /** Browser mode's Save As dialog, open with the path it starts from. */
   const [saveDialog, setSaveDialog] = useState<{ initialPath: string } | null>(null)
   const presence = useRef<PresenceSync | null>(null)
+  const project = useProject(api)
+  const { enter: enterProject, leave: leaveProjectState, showTab, closeTab: closeProjectTab } = project
+  const [quickOpen, setQuickOpen] = useState(false)
+  const projectId = project.info?.projectId ?? null
+  /** The project shown, for callbacks (set where it changes: openProject, leaveProject). */
+  const projectIdRef = useRef<string | null>(null)
+  /** Its tree as of the last render, for callbacks. */
+  const entriesRef = useRef<readonly ProjectEntry[]>([])
+  useEffect(() => {
+    entriesRef.current = project.entries
+  }, [project.entries])
   const editorRef = useRef<EditorHandle | null>(null)
   // The latest state for event handlers and commands, which outlive a render.
   const openedRef = useRef<OpenedDoc | null>(null)
@@ -158,8 +176,10 @@ export function App(): React.JSX.Element {
       setRestored(null)
       setHistoryFrom(null)
       setProps(null)
-      // The open document is in the URL, so a reload (or a bookmark) opens it again.
-      window.history.replaceState(null, '', openTargetHash({ kind: 'doc', docId: doc.docId }))
+      // The open document (or project) is in the URL, so a reload (or a bookmark) opens it again.
+      const pid = projectIdRef.current
+      const target: OpenTarget = pid ? { kind: 'project', projectId: pid } : { kind: 'doc', docId: doc.docId }
+      window.history.replaceState(null, '', openTargetHash(target))
     },
     [api, show, events],
   )
@@ -182,10 +202,63 @@ export function App(): React.JSX.Element {
     setFollowing(null)
     setSaveDialog(null)
     setProps(null)
-    setPanel((p) => (p === 'nearby' || p === 'settings' ? p : null))
+    setPanel((p) =>
+      p === 'nearby' || p === 'settings' || (p === 'share' && projectIdRef.current) ? p : null,
+    )
     const { pathname, search } = window.location
-    window.history.replaceState(null, '', pathname + search)
+    const pid = projectIdRef.current
+    window.history.replaceState(
+      null,
+      '',
+      pathname + search + (pid ? openTargetHash({ kind: 'project', projectId: pid }) : ''),
+    )
   }, [api, events])
+
+  /** Opens a project in this window: its tree, no file yet (a document shown goes). */
+  const openProject = useCallback(
+    async (id: string): Promise<void> => {
+      closeDocument()
+      const info = show(await api.openProject(id))
+      if (!info) return
+      projectIdRef.current = info.projectId
+      enterProject(info)
+      setMessage(null)
+      window.history.replaceState(null, '', openTargetHash({ kind: 'project', projectId: info.projectId }))
+    },
+    [api, show, closeDocument, enterProject],
+  )
+
+  /** Shows a file of the project: its tab (added if new) and the editor on it. */
+  const openProjectFile = useCallback(
+    (node: string): void => {
+      const pid = projectIdRef.current
+      if (!pid) return
+      showTab(node)
+      void open(api.openProjectFile(pid, node))
+    },
+    [api, open, showTab],
+  )
+
+  /** Closes a file's tab; the editor goes to the next one, or shows none. */
+  const closeTab = useCallback(
+    (node: string): void => {
+      const next = closeProjectTab(node)
+      if (next === undefined) return // not the shown one
+      if (next === null) closeDocument()
+      else openProjectFile(next)
+    },
+    [closeProjectTab, closeDocument, openProjectFile],
+  )
+
+  /** Back to the start screen from a project. */
+  const leaveProject = useCallback((): void => {
+    const pid = projectIdRef.current
+    projectIdRef.current = null
+    closeDocument()
+    leaveProjectState()
+    setQuickOpen(false)
+    if (pid) void api.closeProject(pid)
+  }, [api, closeDocument, leaveProjectState])
 
   const openTarget = useCallback(
     (target: OpenTarget): void => {
@@ -196,13 +269,15 @@ export function App(): React.JSX.Element {
           return void open(api.openFile(target.path))
         case 'doc':
           return void open(api.openDocument(target.docId))
+        case 'project':
+          return void openProject(target.projectId)
         case 'invite':
           // The Nearby panel joins with it: the link is ready in its Join box, one click away.
           setInvite(target.link)
           setPanel('nearby')
       }
     },
-    [api, open],
+    [api, open, openProject],
   )
 
   /**
@@ -227,7 +302,10 @@ export function App(): React.JSX.Element {
       // And none from it: what it pushed after the state was taken would never reach the new editor.
       const old = editorRef.current
       if (old?.docId === docId) freeze(old.view)
-      void open(api.openDocument(docId))
+      // A project's file opens as one (named by the tree, its language from its name).
+      const pid = projectIdRef.current
+      const node = pid ? entriesRef.current.find((e) => e.docId === docId)?.node : undefined
+      void open(pid && node ? api.openProjectFile(pid, node) : api.openDocument(docId))
     },
     [api, open, events],
   )
@@ -404,6 +482,8 @@ export function App(): React.JSX.Element {
     const onKey = (e: KeyboardEvent): void => {
       if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === 's') {
         e.preventDefault()
+        // A project's files are written to its folder as people type: there is nothing to save.
+        if (projectIdRef.current) return
         if (e.shiftKey) saveAs()
         else void save()
       }
@@ -412,12 +492,46 @@ export function App(): React.JSX.Element {
     return () => window.removeEventListener('keydown', onKey)
   }, [browserMode, save, saveAs])
 
+  // Quick open: Ctrl+P (Cmd+P on a Mac), in a project window, wherever the focus is.
+  useEffect(() => {
+    if (!projectId) return
+    const onKey = (e: KeyboardEvent): void => {
+      if ((e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey && e.key.toLowerCase() === 'p') {
+        e.preventDefault()
+        setQuickOpen(true)
+      }
+    }
+    window.addEventListener('keydown', onKey)
+    return () => window.removeEventListener('keydown', onKey)
+  }, [projectId])
+
+  // A file deleted (by anyone) loses its tab; the editor moves on if it showed it. Only files that
+  // were in the tree and left it: a file just made has its tab before the tree event that lists it.
+  const { entries, tabs, active } = project
+  const listedBefore = useRef<readonly { node: string }[]>([])
+  useEffect(() => {
+    const before = listedBefore.current
+    listedBefore.current = entries
+    const now = new Set(entries.map((e) => e.node))
+    for (const { node } of before) if (!now.has(node) && tabs.includes(node)) closeTab(node)
+    // Tabs are read as they are now; a change of tabs alone deletes nothing.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [entries, closeTab])
+
   const prop = (key: string): string | null => props?.find((p) => p.key === key)?.value ?? null
   const language = prop('language')
   // One name everywhere, live: the title property (the one the document opened with until they load),
   // else the file's name (where it is saved now), else "Untitled".
   const path = opened && status?.docId === opened.docId ? status.path : (opened?.path ?? null)
-  const title = opened ? docTitle(props === null ? opened.title : prop('title'), path) : null
+  // A project's file is named by the tree as it is now (renamed by anyone, renamed here).
+  const activePath = project.info ? (entries.find((e) => e.node === active)?.path ?? null) : null
+  const title = project.info
+    ? activePath
+      ? nameOf(activePath)
+      : project.info.title
+    : opened
+      ? docTitle(props === null ? opened.title : prop('title'), path)
+      : null
   useEffect(() => {
     document.title = title === null ? 'Meshpad' : `${title} — Meshpad`
   }, [title])
@@ -444,7 +558,8 @@ export function App(): React.JSX.Element {
     <div className="app">
       {browserMode && (
         <Toolbar
-          docId={opened?.docId ?? null}
+          // A project's files are written to its folder: no Save or Save As for them.
+          docId={projectId ? null : (opened?.docId ?? null)}
           actions={{
             openFile: (path) => void open(api.openFile(path)),
             openDocument: (id) => void open(api.openDocument(id)),
@@ -470,6 +585,7 @@ export function App(): React.JSX.Element {
         <DocBar
           title={title}
           hasDoc={opened !== null}
+          inProject={projectId !== null}
           people={people}
           following={following}
           onFollow={follow}
@@ -477,11 +593,33 @@ export function App(): React.JSX.Element {
           onShowAuthors={setShowAuthors}
           panel={panel}
           onPanel={choosePanel}
-          onBack={closeDocument}
+          onBack={projectId ? leaveProject : closeDocument}
         />
       )}
       <div className="workspace">
+        {project.info && (
+          <ProjectTree
+            api={api}
+            projectId={project.info.projectId}
+            title={project.info.title}
+            entries={entries}
+            presence={project.presence}
+            activeNode={opened ? active : null}
+            canEdit={project.info.role !== 'viewer'}
+            onOpen={openProjectFile}
+            onError={setMessage}
+          />
+        )}
         <main className={preview ? 'main previewing' : 'main'}>
+          {project.info && (
+            <FileTabs
+              tabs={tabs}
+              entries={entries}
+              active={active}
+              onSelect={openProjectFile}
+              onClose={closeTab}
+            />
+          )}
           {message && (
             <div className="message" data-testid="message" role="alert">
               <span>{message}</span>
@@ -519,15 +657,28 @@ export function App(): React.JSX.Element {
               onDismiss={() => setRestored(null)}
             />
           )}
-          {withNode && !opened ? (
+          {withNode && !opened && project.info ? (
+            <div className="project-empty" data-testid="project-empty">
+              <p>
+                Open a file from the tree, or press <kbd>Ctrl</kbd>+<kbd>P</kbd> and type part of its name.
+              </p>
+              <p className="hint">{project.info.dir}</p>
+            </div>
+          ) : withNode && !opened ? (
             <StartScreen
               api={api}
               onOpen={(id) => void open(api.openDocument(id))}
               onNew={() => void open(api.newDocument(''))}
               onOpenFile={(path) => void open(api.openFile(path))}
+              onOpenProject={(id) => void openProject(id)}
             />
           ) : (
-            <div className="live">
+            <div
+              className="live"
+              {...(project.info && active
+                ? { role: 'tabpanel', id: 'file-panel', 'aria-labelledby': tabId(active) }
+                : {})}
+            >
               <Editor
                 key={opened?.docId ?? 'scratch'}
                 doc={opened}
@@ -572,7 +723,10 @@ export function App(): React.JSX.Element {
               />
             )}
             {panel === 'settings' && <SettingsPanel api={api} />}
-            {panel === 'share' && docId && <SharePanel api={api} docId={docId} />}
+            {panel === 'share' && (projectId ?? docId) && (
+              // In a project window, the project is shared (its members and invites are its files').
+              <SharePanel api={api} docId={(projectId ?? docId)!} />
+            )}
             {panel === 'props' && docId && <PropertiesPanel api={api} docId={docId} readOnly={readOnly} />}
             {panel === 'history' && editor && (
               <HistoryPanel
@@ -593,10 +747,13 @@ export function App(): React.JSX.Element {
         editing={opened !== null || !withNode}
         // Until the editor shows the document (a big one takes a moment), its status would not be true.
         opening={opened !== null && editor?.docId !== opened.docId}
-        file={path ?? title ?? 'No document'}
+        file={
+          project.info && activePath ? `${project.info.dir}/${activePath}` : (path ?? title ?? 'No document')
+        }
         status={status}
         cursor={cursor}
         host={host}
+        inFolder={projectId !== null}
         language={
           opened && (
             <LanguagePicker
@@ -609,6 +766,9 @@ export function App(): React.JSX.Element {
         }
       />
       {withNode && <JoinRequests api={api} />}
+      {quickOpen && project.info && (
+        <QuickOpen entries={entries} onOpen={openProjectFile} onClose={() => setQuickOpen(false)} />
+      )}
     </div>
   )
 }

@@ -20,6 +20,7 @@ const PANELS: { name: PanelName; label: string; icon: typeof Share2; needsDoc: b
 export function DocBar({
   title,
   hasDoc,
+  inProject = false,
   people,
   following,
   onFollow,
@@ -31,6 +32,8 @@ export function DocBar({
 }: {
   title: string | null
   hasDoc: boolean
+  /** A project window (with a file open or not): the way back, and its Share panel, are there. */
+  inProject?: boolean
   people: readonly PresenceInfo[]
   following: string | null
   onFollow: (device: string | null) => void
@@ -43,7 +46,7 @@ export function DocBar({
 }): React.JSX.Element {
   return (
     <nav className="doc-bar" data-testid="doc-bar" aria-label="Document">
-      {hasDoc && (
+      {(hasDoc || inProject) && (
         <button
           data-testid="back-to-list"
           onClick={onBack}
@@ -74,19 +77,21 @@ export function DocBar({
           <span className="label">Authors</span>
         </label>
       )}
-      {PANELS.filter((p) => hasDoc || !p.needsDoc).map(({ name, label, icon: Icon }) => (
-        <button
-          key={name}
-          data-testid={`tab-${name}`}
-          aria-label={label}
-          title={label}
-          aria-pressed={panel === name}
-          onClick={() => onPanel(panel === name ? null : name)}
-        >
-          <Icon size={16} />
-          <span className="label">{label}</span>
-        </button>
-      ))}
+      {PANELS.filter((p) => hasDoc || !p.needsDoc || (inProject && p.name === 'share')).map(
+        ({ name, label, icon: Icon }) => (
+          <button
+            key={name}
+            data-testid={`tab-${name}`}
+            aria-label={label}
+            title={label}
+            aria-pressed={panel === name}
+            onClick={() => onPanel(panel === name ? null : name)}
+          >
+            <Icon size={16} />
+            <span className="label">{label}</span>
+          </button>
+        ),
+      )}
     </nav>
   )
 }

@@ -1,28 +1,34 @@
 import { useEffect, useState } from 'react'
-import { FilePlus, FileText, FolderOpen, Users } from 'lucide-react'
-import type { DocSummary, MeshpadBridge } from '../../shared/api'
+import { FilePlus, FileText, FolderGit2, FolderInput, FolderOpen, FolderSync, Users } from 'lucide-react'
+import type { DocSummary, MeshpadBridge, ProjectSummary } from '../../shared/api'
 import { docTitle } from '../../shared/doc-title'
 import { NearbyDocRow, useNearbyDocs } from './panels/nearby-docs'
+import { JoinProjectDialog, ShareFolderDialog } from './project/FolderDialogs'
 
 /**
  * What a window shows before it has a document: a new one, a file to open, the documents this device
  * holds (its own, files it opened, documents joined from others) and the documents nearby devices share.
- * Each list says what to do when it is empty.
+ * Each list says what to do when it is empty. Folders are shared from here, and projects joined into
+ * one (issue 15); the projects on this device are listed above the documents.
  */
 export function StartScreen({
   api,
   onOpen,
   onNew,
   onOpenFile,
+  onOpenProject,
 }: {
   api: MeshpadBridge
   onOpen: (docId: string) => void
+  onOpenProject: (projectId: string) => void
   onNew: () => void
   onOpenFile: (path: string) => void
 }): React.JSX.Element {
   const [docs, setDocs] = useState<DocSummary[] | null>(null)
   const [error, setError] = useState<string | null>(null)
   const [path, setPath] = useState('')
+  const [projects, setProjects] = useState<ProjectSummary[] | null>(null)
+  const [dialog, setDialog] = useState<'share' | 'join' | null>(null)
   const nearby = useNearbyDocs(api, onOpen)
   const shared = (nearby.devices ?? []).flatMap((d) => d.docs.map((doc) => ({ device: d, doc })))
   useEffect(() => {
@@ -32,6 +38,7 @@ export function StartScreen({
       if (result.ok) setDocs(result.value)
       else setError(result.message)
     })
+    void api.listProjects().then((result) => live && result.ok && setProjects(result.value))
     return () => {
       live = false
     }
@@ -71,6 +78,43 @@ export function StartScreen({
             </button>
           </form>
         </div>
+        <div className="start-actions">
+          <button data-testid="start-share-folder" onClick={() => setDialog('share')}>
+            <FolderSync size={16} />
+            Share a folder
+          </button>
+          <button data-testid="start-join-project" onClick={() => setDialog('join')}>
+            <FolderInput size={16} />
+            Open a project
+          </button>
+        </div>
+        {dialog === 'share' && (
+          <ShareFolderDialog api={api} onShared={onOpenProject} onCancel={() => setDialog(null)} />
+        )}
+        {dialog === 'join' && (
+          <JoinProjectDialog api={api} onJoined={onOpenProject} onCancel={() => setDialog(null)} />
+        )}
+
+        {projects !== null && projects.length > 0 && (
+          <>
+            <h2 id="start-projects">Shared folders</h2>
+            <ul className="doc-list" data-testid="project-list" aria-labelledby="start-projects">
+              {projects.map((pr) => (
+                <li key={pr.projectId}>
+                  <button onClick={() => onOpenProject(pr.projectId)} title={pr.dir}>
+                    <FolderGit2 size={18} />
+                    <span className="doc-text">
+                      <span className="title">{pr.title}</span>
+                      <span className="meta">
+                        {pr.dir} · {pr.role ?? 'member'}
+                      </span>
+                    </span>
+                  </button>
+                </li>
+              ))}
+            </ul>
+          </>
+        )}
 
         <h2 id="start-recent">Recent documents</h2>
         {error && <p role="alert">{error}</p>}

@@ -29,6 +29,7 @@ export function StatusBar({
   host,
   editing,
   language,
+  inFolder = false,
 }: {
   /** Whether an editor is shown (a document, or the scratch editor with no node). */
   editing: boolean
@@ -41,6 +42,8 @@ export function StatusBar({
   host: string
   /** The document's language picker, while a document is open. */
   language?: React.ReactNode
+  /** A file of a shared folder: written to the folder as people type, never saved by hand. */
+  inFolder?: boolean
 }): React.JSX.Element {
   return (
     <footer className="status-bar" data-testid="status-bar">
@@ -49,7 +52,13 @@ export function StatusBar({
       </span>
       {status && (
         <span data-testid="saved">
-          {status.path === null ? 'Kept in Meshpad' : status.saved ? 'Saved' : 'Unsaved'}
+          {inFolder
+            ? 'Written to the folder'
+            : status.path === null
+              ? 'Kept in Meshpad'
+              : status.saved
+                ? 'Saved'
+                : 'Unsaved'}
         </span>
       )}
       <span className="spacer" />

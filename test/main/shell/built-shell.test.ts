@@ -238,6 +238,26 @@ describe('Electron shell as built', () => {
     expect(FakeWindow.getFocusedWindow()).toBe(win)
   })
 
+  it('picks a folder to share with the system dialog (folders only), and names the window by its project', async () => {
+    const win = FakeWindow.all.at(-1)! // the window the last test opened
+    const project = mkdtempSync(join(tmpdir(), 'meshpad-shell-project-'))
+    writeFileSync(join(project, 'a.md'), 'a\n')
+    const refused = await invoke(win, 'pickFolder', 'https://evil.example/', 'share')
+    expect(refused).toMatchObject({ ok: false, code: 'FORBIDDEN_SENDER' })
+    expect(stub.openDialogs).toHaveLength(0)
+    stub.openDialogAnswer = [project]
+    const picked = await invoke<string | null>(win, 'pickFolder', rendererUrl, 'share')
+    expect(picked).toEqual({ ok: true, value: project })
+    expect(stub.openDialogs.at(-1)).toMatchObject({ properties: ['openDirectory'], buttonLabel: 'Share' })
+    stub.openDialogAnswer = []
+    expect(await invoke(win, 'pickFolder', rendererUrl, 'join')).toEqual({ ok: true, value: null })
+    expect(stub.openDialogs.at(-1)).toMatchObject({ properties: ['openDirectory', 'createDirectory'] })
+    const shared = await invoke<{ projectId: string }>(win, 'shareFolder', rendererUrl, project)
+    if (!shared.ok) throw new Error(shared.message)
+    expect((await invoke(win, 'openProject', rendererUrl, shared.value.projectId)).ok).toBe(true)
+    expect(win.title).toMatch(/^meshpad-shell-project-.* — Meshpad$/)
+  })
+
   it('frees a window that went back to its document list for the next document opened', async () => {
     const win = FakeWindow.all.at(-1)!
     const other = join(files, 'other.txt')
@@ -253,6 +273,19 @@ describe('Electron shell as built', () => {
       type: 'open',
       target: { kind: 'file', path: other },
     })
+  })
+
+  it('File › Share a Folder… shares the folder the dialog gives and opens its project in a window', async () => {
+    const project = mkdtempSync(join(tmpdir(), 'meshpad-shell-menu-project-'))
+    writeFileSync(join(project, 'b.md'), 'b\n')
+    stub.openDialogAnswer = [project]
+    const before = FakeWindow.all.length
+    FakeWindow.all.at(-1)!.focus()
+    stub.menuItem('Share a Folder…')!.click!()
+    // A new window for the project (every window shows something), its hash naming the project.
+    await until(() => FakeWindow.all.length === before + 1, 'the project window')
+    expect(FakeWindow.all.at(-1)!.loaded.hash).toMatch(/^project=[0-9a-f]{32}$/)
+    stub.openDialogAnswer = []
   })
 })
 

@@ -17,6 +17,7 @@ describe('application menu', () => {
     const expected: [string, string | undefined, string][] = [
       ['New', 'CmdOrCtrl+N', 'new'],
       ['Open…', 'CmdOrCtrl+O', 'open'],
+      ['Share a Folder…', undefined, 'share-folder'],
       ['Save', 'CmdOrCtrl+S', 'save'],
       ['Save As…', 'Shift+CmdOrCtrl+S', 'save-as'],
       [platform === 'darwin' ? 'Close Window' : 'Close', 'CmdOrCtrl+W', 'close'],

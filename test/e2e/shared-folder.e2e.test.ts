@@ -1,0 +1,284 @@
+/**
+ * Issue 15's UI proof: two `meshpad serve` processes on 127.0.0.1, a Chromium each, driven through the
+ * UI only. Alice shares a folder from the start screen; Bob joins it by invite into a folder of his
+ * own; Bob opens a file from the tree; Alice sees Bob on that file in her tree; Alice renames the file
+ * while Bob has it open, and Bob's tab follows; both folders end byte-identical on disk. Quick open
+ * (Ctrl+P) finds a file by a few of its letters. Screenshots in light, dark and 800×600; axe finds no
+ * serious or critical violation on the tree or quick open.
+ */
+import type { ChildProcess } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { scanFolder } from '../../src/main/folder/scan-folder'
+import { axe } from '../support/axe'
+import { launchChromium, saveScreens } from '../support/chromium'
+import { editorText, typeAtEnd } from '../support/e2e'
+import { spawnServe } from '../support/serve'
+
+const shot = (page: Page, name: string): Promise<void> => saveScreens(page, `shared-folder-${name}`)
+
+const PLAN = '# Plan\n\nShip the folder sharing.\n'
+
+/** Every shared path of a folder with its bytes (base64): what "byte-identical" compares. */
+async function snapshot(dir: string): Promise<Record<string, string>> {
+  const scan = await scanFolder(dir)
+  const out: Record<string, string> = {}
+  for (const f of scan.folders) out[`${f}/`] = ''
+  for (const f of scan.files) {
+    try {
+      out[f.path] = readFileSync(join(dir, f.path)).toString('base64')
+    } catch {
+      out[f.path] = '(gone while read)' // renamed or deleted between the scan and the read: read again
+    }
+  }
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)))
+}
+
+const row = (page: Page, path: string): ReturnType<Page['locator']> =>
+  page.locator(`[data-testid=tree-item][data-path="${path}"]`)
+
+/** Serious or critical axe violations on the page as it is now, in light and in dark, described. */
+async function seriousViolations(page: Page): Promise<string[]> {
+  const found: string[] = []
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme })
+    for (const v of await axe(page)) {
+      if (v.impact === 'serious' || v.impact === 'critical')
+        found.push(`${scheme} ${v.id} (${v.impact}): ${v.help} — ${v.targets.slice(0, 3).join(', ')}`)
+    }
+  }
+  await page.emulateMedia({ colorScheme: 'light' })
+  return found
+}
+
+describe('a shared folder, in two browsers', () => {
+  const root = mkdtempSync(join(tmpdir(), 'meshpad-e2e-folder-'))
+  const aliceDir = join(root, 'alice-project')
+  const bobDir = join(root, 'bob', 'copy') // not there yet: joining makes it
+  const procs: ChildProcess[] = []
+  let contexts: BrowserContext[] = []
+  let alice: Page
+  let bob: Page
+
+  const serve = async (name: string): Promise<string> => {
+    const dataDir = join(root, `${name}-data`)
+    const { proc, url } = await spawnServe([
+      '--data-dir',
+      dataDir,
+      '--name',
+      name,
+      '--no-discovery',
+      '--host',
+      '127.0.0.1',
+    ])
+    procs.push(proc)
+    return url
+  }
+
+  beforeAll(async () => {
+    mkdirSync(join(aliceDir, 'notes'), { recursive: true })
+    mkdirSync(join(aliceDir, 'src'), { recursive: true })
+    writeFileSync(join(aliceDir, 'README.md'), '# Alice project\n')
+    writeFileSync(join(aliceDir, 'notes', 'plan.md'), PLAN)
+    writeFileSync(join(aliceDir, 'src', 'main.ts'), 'export const main = 1\n')
+    const [aliceUrl, bobUrl] = await Promise.all([serve('alice'), serve('bob')])
+    contexts = await Promise.all([launchChromium(), launchChromium()])
+    alice = await contexts[0]!.newPage()
+    bob = await contexts[1]!.newPage()
+    await alice.goto(aliceUrl)
+    await bob.goto(bobUrl)
+    await alice.getByTestId('start').waitFor()
+    await bob.getByTestId('start').waitFor()
+  })
+
+  afterAll(async () => {
+    for (const c of contexts) await c.close()
+    await Promise.all(
+      procs.map(
+        (p) =>
+          new Promise<void>((resolve) => {
+            if (p.exitCode !== null) return resolve()
+            p.once('exit', () => resolve())
+            p.kill('SIGTERM')
+          }),
+      ),
+    )
+  })
+
+  it('Alice shares a folder, and Bob joins it into a folder of his own', async () => {
+    await alice.getByTestId('start-share-folder').click()
+    await alice.getByTestId('share-folder-path').fill(aliceDir)
+    await shot(alice, '1-share-dialog')
+    await alice.getByTestId('share-folder-confirm').click()
+    await row(alice, 'README.md').waitFor()
+    expect(
+      await alice.getByTestId('tree-item').evaluateAll((els) => els.map((e) => e.dataset['path'])),
+    ).toEqual(['notes', 'src', 'README.md'])
+
+    await alice.getByTestId('tab-share').click()
+    await alice.getByTestId('create-invite').click()
+    const invite = await alice.getByTestId('invite-link').inputValue()
+
+    await bob.getByTestId('start-join-project').click()
+    await bob.getByTestId('join-project-invite').fill(invite)
+    await bob.getByTestId('join-project-path').fill(bobDir)
+    await bob.getByTestId('join-project-confirm').click()
+    await row(bob, 'README.md').waitFor({ timeout: 30_000 })
+    // Alice's Share panel, open all along, shows Bob as a member of the project once he is in.
+    await expect.poll(() => alice.getByTestId('member').count(), { timeout: 10_000 }).toBe(2)
+    await expect
+      .poll(
+        () => {
+          try {
+            return readFileSync(join(bobDir, 'notes', 'plan.md'), 'utf8')
+          } catch {
+            return null
+          }
+        },
+        { timeout: 15_000 },
+      )
+      .toBe(PLAN)
+  })
+
+  it('Bob opens a file from the tree, and Alice sees him on it in her tree', async () => {
+    await row(bob, 'notes').click() // expands the folder
+    await row(bob, 'notes/plan.md').click()
+    await expect.poll(() => editorText(bob), { timeout: 10_000 }).toBe(PLAN)
+    expect(await bob.getByTestId('file-tab').getAttribute('data-path')).toBe('notes/plan.md')
+    expect(await bob.getByTestId('doc-title').textContent()).toBe('plan.md')
+
+    // Her tree is folded: the folder shows who is in a file inside it.
+    const inNotes = row(alice, 'notes').getByTestId('tree-badge')
+    await expect.poll(() => inNotes.count(), { timeout: 10_000 }).toBe(1)
+    expect(await inNotes.getAttribute('title')).toBe('bob is in a file in here')
+    // Alice opens the folder by keyboard: the tree is reachable and works with arrows.
+    await row(alice, 'notes').focus()
+    await alice.keyboard.press('ArrowRight')
+    await expect.poll(() => row(alice, 'notes').getAttribute('aria-expanded')).toBe('true')
+    const badge = row(alice, 'notes/plan.md').getByTestId('tree-badge')
+    await expect.poll(() => badge.count(), { timeout: 10_000 }).toBe(1)
+    expect(await badge.getAttribute('title')).toBe('bob is in this file')
+    expect(await row(alice, 'README.md').getByTestId('tree-badge').count()).toBe(0)
+    expect(await inNotes.count()).toBe(0) // open: the file's row shows him
+    await shot(alice, '2-bob-in-plan')
+    await shot(bob, '2-plan-open')
+    expect(await seriousViolations(alice)).toEqual([])
+    expect(await seriousViolations(bob)).toEqual([])
+  })
+
+  it("Alice renames the file while Bob has it open: Bob's tab follows, and his edits go on", async () => {
+    await row(alice, 'notes/plan.md').click()
+    await expect.poll(() => editorText(alice), { timeout: 20_000 }).toBe(PLAN)
+    await alice.getByTestId('tree-rename').click()
+    await alice.getByTestId('entry-name').fill('roadmap.md')
+    await alice.getByTestId('entry-confirm').click()
+    await row(alice, 'notes/roadmap.md').waitFor({ timeout: 20_000 })
+
+    const tab = bob.getByTestId('file-tab')
+    await expect.poll(() => tab.getAttribute('data-path'), { timeout: 20_000 }).toBe('notes/roadmap.md')
+    expect(await tab.textContent()).toBe('roadmap.md')
+    expect(await bob.getByTestId('doc-title').textContent()).toBe('roadmap.md')
+    await typeAtEnd(bob, 'Bob was here.')
+    await expect.poll(() => editorText(alice), { timeout: 20_000 }).toContain('Bob was here.')
+    await shot(bob, '3-tab-renamed')
+  }, 60_000)
+
+  it('Alice makes a file and a folder, drags the file into the folder, and deletes a file after confirming', async () => {
+    await row(alice, 'src').click() // selects (and expands) src: a new file goes in it
+    await alice.getByTestId('tree-new-file').click()
+    await alice.getByTestId('entry-name').fill('util.ts')
+    await alice.getByTestId('entry-confirm').click()
+    await expect
+      .poll(() => alice.locator('[data-testid=file-tab][aria-selected=true]').getAttribute('data-path'), {
+        timeout: 10_000,
+      })
+      .toBe('src/util.ts')
+    await typeAtEnd(alice, 'export const util = 2')
+    await row(alice, 'README.md').click() // a top-level file selected: a new folder goes at the top
+    await alice.getByTestId('tree-new-folder').click()
+    await alice.getByTestId('entry-name').fill('lib')
+    await alice.getByTestId('entry-name').press('Enter')
+    await row(alice, 'lib').waitFor()
+    await row(alice, 'src/util.ts').dragTo(row(alice, 'lib'))
+    await row(alice, 'lib/util.ts').waitFor({ timeout: 10_000 })
+    await expect
+      .poll(
+        () => {
+          try {
+            return readFileSync(join(bobDir, 'lib', 'util.ts'), 'utf8')
+          } catch {
+            return null
+          }
+        },
+        { timeout: 15_000 },
+      )
+      .toBe('export const util = 2')
+
+    // Delete asks first; Cancel keeps the file.
+    await row(alice, 'README.md').focus()
+    await alice.keyboard.press('Delete')
+    await alice.getByTestId('delete-dialog').waitFor()
+    expect(await alice.locator('#delete-title').textContent()).toBe('Delete README.md?')
+    await shot(alice, '5-delete-confirm')
+    expect(await seriousViolations(alice)).toEqual([])
+    await alice.getByTestId('delete-cancel').click()
+    expect(await row(alice, 'README.md').count()).toBe(1)
+    await alice.getByTestId('tree-delete').click()
+    await alice.getByTestId('delete-confirm').click()
+    await expect.poll(() => row(bob, 'README.md').count(), { timeout: 10_000 }).toBe(0)
+    // Alice had it open: its tab went with it.
+    expect(
+      await alice.getByTestId('file-tab').evaluateAll((els) => els.map((e) => e.dataset['path'])),
+    ).not.toContain('README.md')
+  }, 60_000)
+
+  it('leaves the two folders byte-identical on disk', async () => {
+    let last: [Record<string, string>, Record<string, string>] = [{}, {}]
+    await expect
+      .poll(
+        async () => {
+          last = [await snapshot(aliceDir), await snapshot(bobDir)]
+          return JSON.stringify(last[0]) === JSON.stringify(last[1])
+        },
+        { timeout: 15_000 },
+      )
+      .toBe(true)
+    const files = Object.keys(last[0])
+    expect(files).toEqual(['lib/', 'lib/util.ts', 'notes/', 'notes/roadmap.md', 'src/', 'src/main.ts'])
+    expect(readFileSync(join(bobDir, 'notes', 'roadmap.md'), 'utf8')).toBe(`${PLAN}Bob was here.`)
+  })
+
+  it('quick open (Ctrl+P) finds a file by a few of its letters', async () => {
+    await bob.keyboard.press('Control+P')
+    const input = bob.getByTestId('quick-open-input')
+    await input.waitFor()
+    await expect.poll(() => input.evaluate((el) => el === document.activeElement)).toBe(true)
+    await input.fill('mnts')
+    const options = bob.getByTestId('quick-open-option')
+    expect(await options.evaluateAll((els) => els.map((e) => e.dataset['path']))).toEqual(['src/main.ts'])
+    await input.fill('')
+    await input.fill('rdmp')
+    expect(await options.first().getAttribute('data-path')).toBe('notes/roadmap.md')
+    await shot(bob, '4-quick-open')
+    expect(await seriousViolations(bob)).toEqual([])
+    await input.fill('main')
+    await input.press('Enter')
+    await expect.poll(() => editorText(bob)).toBe('export const main = 1\n')
+    expect(await bob.getByTestId('file-tab').evaluateAll((els) => els.map((e) => e.dataset['path']))).toEqual(
+      ['notes/roadmap.md', 'src/main.ts'],
+    )
+  })
+
+  it('a reload comes back to the project (its URL names it)', async () => {
+    expect(new URL(bob.url()).hash).toMatch(/^#project=[0-9a-f]{32}$/)
+    await bob.reload()
+    await row(bob, 'notes').waitFor()
+    await bob.getByTestId('project-empty').waitFor()
+    // And back to the start screen, where the project is listed.
+    await bob.getByTestId('back-to-list').click()
+    await bob.getByTestId('project-list').getByText('copy').waitFor()
+  })
+})

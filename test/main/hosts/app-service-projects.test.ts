@@ -1,0 +1,180 @@
+/**
+ * The app API's shared-folder requests (issue 15, "UI") under plain Node, on two real nodes over TCP
+ * with real folders: a folder shared, its tree listed and changed through the API (and so on disk), a
+ * project joined as a viewer into another folder, a folder taken up again after a restart. The renderer is untrusted: every malformed argument
+ * is refused with BAD_REQUEST (or NOT_FOUND), and a viewer's tree changes with NOT_ALLOWED.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ApiEvent, ApiResult, ProjectEntry } from '../../../src/shared/api'
+import { TextDoc } from '../../../src/shared/crdt'
+import { AppService, type AppClient } from '../../../src/main/hosts/app-service'
+import { PeerNode } from '../../../src/main/node/peer-node'
+
+function value<T>(result: ApiResult<T>): T {
+  if (!result.ok) throw new Error(`${result.code}: ${result.message}`)
+  return result.value
+}
+
+async function until(check: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+describe('AppService: shared folders', () => {
+  const root = mkdtempSync(join(tmpdir(), 'meshpad-projects-'))
+  const shared = join(root, 'ada-project')
+  const joined = join(root, 'bo-copy')
+  const sides: { node: PeerNode; service: AppService; client: AppClient; events: ApiEvent[] }[] = []
+  let projectId = ''
+
+  const side = async (name: string): Promise<(typeof sides)[number]> => {
+    const dataDir = join(root, `${name}-data`)
+    const node = await PeerNode.start({ dataDir, name, host: '127.0.0.1', antiEntropyMs: 200 })
+    const service = new AppService({
+      node,
+      host: 'browser',
+      version: 'test',
+      dataDir,
+      watchDebounceMs: 30,
+      folderWriteDelayMs: 20,
+    })
+    const events: ApiEvent[] = []
+    const s = { node, service, client: service.connect((e) => events.push(e)), events }
+    sides.push(s)
+    return s
+  }
+
+  beforeAll(async () => {
+    mkdirSync(join(shared, 'src'), { recursive: true })
+    writeFileSync(join(shared, 'README.md'), '# Hello\n')
+    writeFileSync(join(shared, 'src', 'main.ts'), 'export const x = 1\n')
+    await side('ada')
+    await side('bo')
+  })
+
+  afterAll(async () => {
+    for (const s of sides) {
+      await s.service.closeProjects()
+      s.service.close()
+      await s.node.close()
+    }
+  })
+
+  const ada = (): AppClient => sides[0]!.client
+  const bo = (): AppClient => sides[1]!.client
+  const entries = async (client: AppClient): Promise<readonly ProjectEntry[]> =>
+    value(await client.openProject(projectId)).entries
+  const nodeAt = async (client: AppClient, path: string): Promise<string> => {
+    const e = (await entries(client)).find((x) => x.path === path)
+    if (!e) throw new Error(`no ${path}`)
+    return e.node
+  }
+
+  it('shares a folder: its tree as entries, each file with its document', async () => {
+    const project = value(await ada().shareFolder(shared))
+    projectId = project.projectId
+    expect(project).toMatchObject({ title: 'ada-project', role: 'owner' })
+    expect(value(await ada().listProjects()).map((p) => p.projectId)).toEqual([projectId])
+    const list = await entries(ada())
+    expect(list.map((e) => [e.path, e.kind])).toEqual([
+      ['README.md', 'file'],
+      ['src', 'folder'],
+      ['src/main.ts', 'file'],
+    ])
+    expect(list.every((e) => (e.kind === 'file') === (e.docId !== null))).toBe(true)
+    // A project's files are not listed among documents: the project is, as a project.
+    expect(value(await ada().listDocuments())).toEqual([])
+    const opened = value(await ada().openProjectFile(projectId, list[0]!.node))
+    expect(opened).toMatchObject({ docId: list[0]!.docId, title: 'README.md', fileName: 'README.md' })
+  })
+
+  it('refuses malformed requests with BAD_REQUEST, unknown ones with NOT_FOUND', async () => {
+    const bad = (r: ApiResult<unknown>): unknown => (r.ok ? 'ok' : r.code)
+    expect(bad(await ada().shareFolder('relative/dir'))).toBe('BAD_REQUEST')
+    expect(bad(await ada().shareFolder(42 as unknown as string))).toBe('BAD_REQUEST')
+    expect(bad(await ada().shareFolder(join(root, 'missing')))).toBe('STORAGE')
+    expect(bad(await ada().shareFolder(join(shared, 'README.md')))).toBe('STORAGE')
+    expect(bad(await ada().shareFolder(join(shared, 'src')))).toBe('BAD_REQUEST') // inside a shared one
+    expect(bad(await ada().openProject('nope'))).toBe('BAD_REQUEST')
+    expect(bad(await ada().openProject('0'.repeat(32)))).toBe('NOT_FOUND')
+    const src = await nodeAt(ada(), 'src')
+    const readme = await nodeAt(ada(), 'README.md')
+    expect(bad(await ada().openProjectFile(projectId, src))).toBe('BAD_REQUEST') // a folder
+    expect(bad(await ada().openProjectFile(projectId, 'x'.repeat(301)))).toBe('BAD_REQUEST')
+    expect(bad(await ada().openProjectFile(projectId, 'root'))).toBe('NOT_FOUND')
+    expect(bad(await ada().createEntry(projectId, null, 'a/b', 'file'))).toBe('BAD_REQUEST')
+    expect(bad(await ada().createEntry(projectId, null, '..', 'file'))).toBe('BAD_REQUEST')
+    expect(bad(await ada().createEntry(projectId, null, 'x', 'link' as 'file'))).toBe('BAD_REQUEST')
+    expect(bad(await ada().createEntry(projectId, readme, 'x', 'file'))).toBe('BAD_REQUEST') // in a file
+    expect(bad(await ada().createEntry(projectId, null, 'README.md', 'file'))).toBe('FILE_EXISTS')
+    expect(bad(await ada().renameEntry(projectId, readme, 'src'))).toBe('FILE_EXISTS')
+    expect(bad(await ada().moveEntry(projectId, src, src))).toBe('BAD_REQUEST') // into itself
+    expect(bad(await ada().deleteEntry(projectId, { node: readme } as unknown as string))).toBe('BAD_REQUEST')
+    expect(bad(await ada().joinProject('nonsense', join(root, 'j')))).toBe('BAD_INVITE')
+    expect(bad(await ada().pickFolder('share'))).toBe('NOT_SUPPORTED')
+  })
+
+  it('creates, renames, moves and deletes through the tree, and the folder follows', async () => {
+    const events = sides[0]!.events
+    events.length = 0
+    const src = await nodeAt(ada(), 'src')
+    const notes = value(await ada().createEntry(projectId, src, 'notes.md', 'file'))
+    value(await ada().createEntry(projectId, null, 'docs', 'folder'))
+    value(await ada().renameEntry(projectId, notes, 'todo.md'))
+    value(await ada().moveEntry(projectId, notes, await nodeAt(ada(), 'docs')))
+    await until(() => existsSync(join(shared, 'docs', 'todo.md')), 'docs/todo.md on disk')
+    expect(existsSync(join(shared, 'src', 'notes.md'))).toBe(false)
+    value(await ada().deleteEntry(projectId, await nodeAt(ada(), 'src/main.ts')))
+    await until(() => !existsSync(join(shared, 'src', 'main.ts')), 'src/main.ts gone from disk')
+    // The window that opened the project heard the tree as it is now.
+    const trees = events.filter((e): e is Extract<ApiEvent, { type: 'tree' }> => e.type === 'tree')
+    expect(trees.at(-1)?.entries.map((e) => e.path)).toEqual(['README.md', 'docs', 'docs/todo.md', 'src'])
+  })
+
+  it('joins as a viewer into another folder, which then holds the files; a viewer changes nothing', async () => {
+    const invite = value(await ada().createInvite(projectId, 'viewer'))
+    const asked = value(await bo().joinProject(invite.code, joined))
+    expect(asked).toBe(projectId)
+    const events = sides[1]!.events
+    await until(() => events.some((e) => e.type === 'project-joined'), 'project-joined')
+    expect(events.find((e) => e.type === 'project-joined')).toMatchObject({ ok: true, projectId })
+    await until(() => existsSync(join(joined, 'docs', 'todo.md')), 'the files in the joined folder')
+    expect(readFileSync(join(joined, 'README.md'), 'utf8')).toBe('# Hello\n')
+    expect(value(await bo().openProject(projectId)).role).toBe('viewer')
+    const readme = await nodeAt(bo(), 'README.md')
+    const refused = (r: ApiResult<unknown>): unknown => (r.ok ? 'ok' : r.code)
+    expect(refused(await bo().createEntry(projectId, null, 'mine.md', 'file'))).toBe('NOT_ALLOWED')
+    expect(refused(await bo().renameEntry(projectId, readme, 'x.md'))).toBe('NOT_ALLOWED')
+    expect(refused(await bo().deleteEntry(projectId, readme))).toBe('NOT_ALLOWED')
+    expect(refused(await bo().moveEntry(projectId, readme, await nodeAt(bo(), 'docs')))).toBe('NOT_ALLOWED')
+    // Joining it again (into any folder) is refused: it is held already.
+    expect(refused(await bo().joinProject(invite.code, join(root, 'again')))).toBe('BAD_REQUEST')
+  })
+
+  it('takes a shared folder up again after a restart, with what changed on disk meanwhile', async () => {
+    const ada0 = sides[0]!
+    await ada0.service.closeProjects()
+    ada0.service.close()
+    await ada0.node.close()
+    writeFileSync(join(shared, 'docs', 'todo.md'), 'written while Meshpad was not running\n')
+    const dataDir = join(root, 'ada-data')
+    const node = await PeerNode.start({ dataDir, name: 'ada', host: '127.0.0.1', antiEntropyMs: 200 })
+    const service = new AppService({ node, host: 'browser', version: 'test', dataDir, watchDebounceMs: 30 })
+    const events: ApiEvent[] = []
+    sides[0] = { node, service, client: service.connect((e) => events.push(e)), events }
+    expect(value(await ada().listProjects()).map((p) => p.projectId)).toEqual([projectId])
+    const todo = await nodeAt(ada(), 'docs/todo.md')
+    const opened = value(await ada().openProjectFile(projectId, todo))
+    expect(opened.title).toBe('todo.md')
+    // The file's document holds what was written on disk while the app was not running.
+    const replica = new TextDoc('check')
+    replica.applyRemote(opened.state)
+    expect(replica.toString()).toBe('written while Meshpad was not running\n')
+  })
+})
