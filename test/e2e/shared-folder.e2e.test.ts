@@ -221,7 +221,7 @@ describe('a shared folder, in two browsers', () => {
     await row(alice, 'README.md').focus()
     await alice.keyboard.press('Delete')
     await alice.getByTestId('delete-dialog').waitFor()
-    expect(await alice.locator('#delete-title').textContent()).toBe('Delete README.md?')
+    expect(await alice.locator('#delete-dialog-title').textContent()).toBe('Delete README.md?')
     await shot(alice, '5-delete-confirm')
     expect(await seriousViolations(alice)).toEqual([])
     await alice.getByTestId('delete-cancel').click()

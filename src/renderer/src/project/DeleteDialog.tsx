@@ -1,4 +1,4 @@
-import { useLayoutEffect, useRef } from 'react'
+import { Modal } from './Modal'
 import type { TreeRow } from './tree-rows'
 
 /**
@@ -15,39 +15,24 @@ export function DeleteDialog({
   onCancel: () => void
   onDelete: () => void
 }): React.JSX.Element {
-  const keep = useRef<HTMLButtonElement>(null)
-  useLayoutEffect(() => keep.current?.focus(), [])
   return (
-    <div
-      className="modal-backdrop"
-      onKeyDown={(e) => {
-        if (e.key === 'Escape') onCancel()
-      }}
+    <Modal
+      title={`Delete ${row.name}${row.kind === 'folder' ? ' and everything in it' : ''}?`}
+      testId="delete-dialog"
+      onCancel={onCancel}
+      alert={{ describedBy: 'delete-detail' }}
     >
-      <div
-        className="modal"
-        role="alertdialog"
-        aria-modal="true"
-        aria-labelledby="delete-title"
-        aria-describedby="delete-detail"
-        data-testid="delete-dialog"
-      >
-        <h2 id="delete-title">
-          Delete {row.name}
-          {row.kind === 'folder' ? ' and everything in it' : ''}?
-        </h2>
-        <p id="delete-detail">
-          {row.path} is deleted for everyone in the project, and from each member’s folder.
-        </p>
-        <div className="modal-buttons">
-          <button ref={keep} data-testid="delete-cancel" onClick={onCancel}>
-            Cancel
-          </button>
-          <button className="danger" data-testid="delete-confirm" onClick={onDelete}>
-            Delete
-          </button>
-        </div>
+      <p id="delete-detail">
+        {row.path} is deleted for everyone in the project, and from each member’s folder.
+      </p>
+      <div className="modal-buttons">
+        <button data-autofocus data-testid="delete-cancel" onClick={onCancel}>
+          Cancel
+        </button>
+        <button className="danger" data-testid="delete-confirm" onClick={onDelete}>
+          Delete
+        </button>
       </div>
-    </div>
+    </Modal>
   )
 }

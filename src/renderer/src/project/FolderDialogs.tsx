@@ -1,8 +1,9 @@
-import { useLayoutEffect, useRef, useState } from 'react'
+import { useState } from 'react'
 import { FolderOpen } from 'lucide-react'
 import type { FolderPurpose, MeshpadBridge } from '../../../shared/api'
 import { isBrowserMode } from '../bridge'
 import { useApiEvent } from '../use-api-event'
+import { Modal } from './Modal'
 
 /**
  * The start screen's "Share a folder" and "Open a project" (join one by invite, into a folder of
@@ -30,7 +31,7 @@ export function ShareFolderDialog({
     else setError(result.message)
   }
   return (
-    <FolderModal title="Share a folder" testId="share-folder-dialog" onCancel={onCancel}>
+    <Modal title="Share a folder" testId="share-folder-dialog" onCancel={onCancel}>
       <form
         onSubmit={(e) => {
           e.preventDefault()
@@ -43,21 +44,15 @@ export function ShareFolderDialog({
           size limit are listed in the log and left out.
         </p>
         <FolderField api={api} purpose="share" value={path} onChange={setPath} testId="share-folder-path" />
-        {error && (
-          <p role="alert" className="panel-error" data-testid="share-folder-error">
-            {error}
-          </p>
-        )}
-        <div className="modal-buttons">
-          <button type="button" onClick={onCancel}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" data-testid="share-folder-confirm" disabled={!p || busy}>
-            {busy ? 'Sharing…' : 'Share'}
-          </button>
-        </div>
+        <FormEnd
+          error={error}
+          testId="share-folder"
+          onCancel={onCancel}
+          submit={busy ? 'Sharing…' : 'Share'}
+          disabled={!p || busy}
+        />
       </form>
-    </FolderModal>
+    </Modal>
   )
 }
 
@@ -90,7 +85,7 @@ export function JoinProjectDialog({
     else setError(result.message)
   }
   return (
-    <FolderModal title="Open a project" testId="join-project-dialog" onCancel={onCancel}>
+    <Modal title="Open a project" testId="join-project-dialog" onCancel={onCancel}>
       <form
         onSubmit={(e) => {
           e.preventDefault()
@@ -117,63 +112,48 @@ export function JoinProjectDialog({
             Asking to join, then writing the project’s files to the folder…
           </p>
         )}
-        {error && (
-          <p role="alert" className="panel-error" data-testid="join-project-error">
-            {error}
-          </p>
-        )}
-        <div className="modal-buttons">
-          <button type="button" onClick={onCancel}>
-            Cancel
-          </button>
-          <button
-            type="submit"
-            className="primary"
-            data-testid="join-project-confirm"
-            disabled={!code || !p || waiting !== null}
-          >
-            Join
-          </button>
-        </div>
+        <FormEnd
+          error={error}
+          testId="join-project"
+          onCancel={onCancel}
+          submit="Join"
+          disabled={!code || !p || waiting !== null}
+        />
       </form>
-    </FolderModal>
+    </Modal>
   )
 }
 
-function FolderModal({
-  title,
+/** A dialog form's end: its error, if any, then Cancel and the submit button (`<testId>-confirm`). */
+function FormEnd({
+  error,
   testId,
   onCancel,
-  children,
+  submit,
+  disabled,
 }: {
-  title: string
+  error: string | null
   testId: string
   onCancel: () => void
-  children: React.ReactNode
+  submit: string
+  disabled: boolean
 }): React.JSX.Element {
-  const box = useRef<HTMLDivElement>(null)
-  // Before the paint: a key typed the moment it shows goes into its first field.
-  useLayoutEffect(() => box.current?.querySelector('input')?.focus(), [])
-  const id = `${testId}-title`
   return (
-    <div
-      className="modal-backdrop"
-      onKeyDown={(e) => {
-        if (e.key === 'Escape') onCancel()
-      }}
-    >
-      <div
-        ref={box}
-        className="modal"
-        role="dialog"
-        aria-modal="true"
-        aria-labelledby={id}
-        data-testid={testId}
-      >
-        <h2 id={id}>{title}</h2>
-        {children}
+    <>
+      {error && (
+        <p role="alert" className="panel-error" data-testid={`${testId}-error`}>
+          {error}
+        </p>
+      )}
+      <div className="modal-buttons">
+        <button type="button" onClick={onCancel}>
+          Cancel
+        </button>
+        <button type="submit" className="primary" data-testid={`${testId}-confirm`} disabled={disabled}>
+          {submit}
+        </button>
       </div>
-    </div>
+    </>
   )
 }
 
