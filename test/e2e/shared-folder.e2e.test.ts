@@ -40,6 +40,15 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
 const row = (page: Page, path: string): ReturnType<Page['locator']> =>
   page.locator(`[data-testid=tree-item][data-path="${path}"]`)
 
+/**
+ * Waits until the editor shown is the selected tab's: a tab's editor is made when its file has opened,
+ * and until then the one before stays shown (kept, hidden, once another is shown).
+ */
+async function selectedTabsEditor(page: Page): Promise<void> {
+  const panel = await page.locator('[data-testid=file-tab][aria-selected=true]').getAttribute('aria-controls')
+  await page.locator(`[id="${panel}"]:not([hidden]) .cm-content`).waitFor()
+}
+
 /** Serious or critical axe violations on the page as it is now, in light and in dark, described. */
 async function seriousViolations(page: Page): Promise<string[]> {
   const found: string[] = []
@@ -196,6 +205,7 @@ describe('a shared folder, in two browsers', () => {
         timeout: 10_000,
       })
       .toBe('src/util.ts')
+    await selectedTabsEditor(alice)
     await typeAtEnd(alice, 'export const util = 2')
     await row(alice, 'README.md').click() // a top-level file selected: a new folder goes at the top
     await alice.getByTestId('tree-new-folder').click()
@@ -236,18 +246,20 @@ describe('a shared folder, in two browsers', () => {
   }, 60_000)
 
   it('leaves the two folders byte-identical on disk', async () => {
+    const expected = ['lib/', 'lib/util.ts', 'notes/', 'notes/roadmap.md', 'src/', 'src/main.ts']
     let last: [Record<string, string>, Record<string, string>] = [{}, {}]
+    // Both folders as the project is now: equal alone could be both before the last delete was written.
     await expect
       .poll(
         async () => {
           last = [await snapshot(aliceDir), await snapshot(bobDir)]
-          return JSON.stringify(last[0]) === JSON.stringify(last[1])
+          const same = JSON.stringify(last[0]) === JSON.stringify(last[1])
+          return same && JSON.stringify(Object.keys(last[0])) === JSON.stringify(expected)
         },
         { timeout: 15_000 },
       )
       .toBe(true)
-    const files = Object.keys(last[0])
-    expect(files).toEqual(['lib/', 'lib/util.ts', 'notes/', 'notes/roadmap.md', 'src/', 'src/main.ts'])
+    expect(Object.keys(last[0])).toEqual(expected)
     expect(readFileSync(join(bobDir, 'notes', 'roadmap.md'), 'utf8')).toBe(`${PLAN}Bob was here.`)
   })
 
@@ -271,6 +283,32 @@ describe('a shared folder, in two browsers', () => {
       ['notes/roadmap.md', 'src/main.ts'],
     )
   })
+
+  it("switching tabs keeps each file's editor: its undo history, and what others typed meanwhile", async () => {
+    // Bob is in src/main.ts (quick open); roadmap.md's tab kept its editor, hidden.
+    expect(await bob.locator('.live').count()).toBe(2)
+    await typeAtEnd(bob, '// bob')
+    await expect.poll(() => editorText(bob)).toBe('export const main = 1\n// bob')
+    await bob.locator('[data-testid=file-tab][data-path="notes/roadmap.md"]').click()
+    await expect.poll(() => editorText(bob)).toBe(`${PLAN}Bob was here.`)
+
+    // Alice writes in main.ts while Bob is away from its tab.
+    await row(alice, 'src/main.ts').click()
+    await expect.poll(() => editorText(alice), { timeout: 10_000 }).toContain('// bob')
+    await alice.locator('.live:not([hidden]) .cm-content').click()
+    await alice.keyboard.press('Control+Home')
+    await alice.keyboard.type('// alice\n')
+
+    await bob.locator('[data-testid=file-tab][data-path="src/main.ts"]').click()
+    await expect
+      .poll(() => editorText(bob), { timeout: 10_000 })
+      .toBe('// alice\nexport const main = 1\n// bob')
+    // Undo takes back Bob's own typing from before he switched, and leaves Alice's.
+    await bob.locator('.live:not([hidden]) .cm-content').click()
+    await bob.keyboard.press('Control+Z')
+    await expect.poll(() => editorText(bob)).toBe('// alice\nexport const main = 1\n')
+    await expect.poll(() => editorText(alice), { timeout: 10_000 }).toBe('// alice\nexport const main = 1\n')
+  }, 60_000)
 
   it('a reload comes back to the project (its URL names it)', async () => {
     expect(new URL(bob.url()).hash).toMatch(/^#project=[0-9a-f]{32}$/)

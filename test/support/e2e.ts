@@ -91,7 +91,7 @@ export function slowDisk(): { fs: StorageFs; delay: { ms: number } } {
 }
 
 /** The editor's text, from its rendered lines (the documents here are small enough to be all rendered). */
-export const editorText = (page: Page, editor = '.live .cm-content'): Promise<string> =>
+export const editorText = (page: Page, editor = '.live:not([hidden]) .cm-content'): Promise<string> =>
   page
     .locator(editor)
     .evaluate((el) =>
@@ -124,7 +124,7 @@ export async function until(check: () => boolean, what: string, ms = 10_000): Pr
 
 /** Puts the caret at the end of the document (Ctrl+End), so typing appends. */
 export async function typeAtEnd(page: Page, text: string): Promise<void> {
-  await page.locator('.live .cm-content').click()
+  await page.locator('.live:not([hidden]) .cm-content').click()
   await page.keyboard.press('Control+End')
   await page.keyboard.type(text)
 }

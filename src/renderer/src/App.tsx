@@ -11,7 +11,6 @@ import {
   type EditorCommand,
   type OpenedDoc,
   type PresenceInfo,
-  type ProjectEntry,
   type PropEntry,
   type RestoreNotice as RestoreNoticeInfo,
 } from '../../shared/api'
@@ -40,11 +39,11 @@ import { StartScreen } from './StartScreen'
 import { StatusBar } from './StatusBar'
 import { Toolbar } from './Toolbar'
 import { useApiEvent } from './use-api-event'
-import { FileTabs, tabId } from './project/FileTabs'
+import { FileTabs, panelId, tabId } from './project/FileTabs'
 import { ProjectTree } from './project/ProjectTree'
 import { QuickOpen } from './project/QuickOpen'
 import { nameOf } from './project/tree-rows'
-import { useProject } from './project/use-project'
+import { useProject, type TabDoc } from './project/use-project'
 
 /**
  * The names of who wrote the text in `ranges` (sorted, non-overlapping), from the replica's runs. An
@@ -112,17 +111,27 @@ export function App(): React.JSX.Element {
   const [saveDialog, setSaveDialog] = useState<{ initialPath: string } | null>(null)
   const presence = useRef<PresenceSync | null>(null)
   const project = useProject(api)
-  const { enter: enterProject, leave: leaveProjectState, showTab, closeTab: closeProjectTab } = project
+  const {
+    enter: enterProject,
+    leave: leaveProjectState,
+    showTab,
+    closeTab: closeProjectTab,
+    docOf: tabDocOf,
+    tabOf,
+    keepDoc: keepTabDoc,
+    dropDoc: dropTabDoc,
+    activeTab,
+  } = project
   const [quickOpen, setQuickOpen] = useState(false)
   const projectId = project.info?.projectId ?? null
   /** The project shown, for callbacks (set where it changes: openProject, leaveProject). */
   const projectIdRef = useRef<string | null>(null)
-  /** Its tree as of the last render, for callbacks. */
-  const entriesRef = useRef<readonly ProjectEntry[]>([])
-  useEffect(() => {
-    entriesRef.current = project.entries
-  }, [project.entries])
   const editorRef = useRef<EditorHandle | null>(null)
+  /** The project's tabs' documents as of the last render, for callbacks. */
+  const tabDocsRef = useRef(project.tabDocs)
+  useEffect(() => {
+    tabDocsRef.current = project.tabDocs
+  }, [project.tabDocs])
   // The latest state for event handlers and commands, which outlive a render.
   const openedRef = useRef<OpenedDoc | null>(null)
   const statusRef = useRef<DocStatus | null>(null)
@@ -154,17 +163,31 @@ export function App(): React.JSX.Element {
     return null
   }, [])
 
-  const open = useCallback(
-    async (request: Promise<ApiResult<OpenedDoc>>): Promise<void> => {
-      const doc = show(await request)
-      if (!doc) return
-      events.expect(doc.docId)
-      // One document per window: the one it showed stops sending its events here.
+  /**
+   * The open document's latest status (from an event or a reply; the node sends each change once).
+   * Identical ones come often (one per keystroke): keeping the old object skips a render.
+   */
+  const showStatus = useCallback((s: DocStatus): void => {
+    if (s.docId !== openedRef.current?.docId) return
+    setStatus((prev) => (prev && sameDocStatus(prev, s) ? prev : s))
+  }, [])
+
+  /** The window stops hearing about a document (its editor, if any, is gone or going). */
+  const letGo = useCallback(
+    (docId: string): void => {
+      events.forget(docId)
+      void api.closeDocument(docId)
+    },
+    [api, events],
+  )
+
+  /** Shows an open document in the editor: the window's one, or one of its project's tabs. */
+  const showDoc = useCallback(
+    (doc: OpenedDoc): void => {
+      // The document shown before stops sending its events here, unless a tab keeps it open.
       const previous = openedRef.current
-      if (previous && previous.docId !== doc.docId) {
-        events.forget(previous.docId)
-        void api.closeDocument(previous.docId)
-      }
+      if (previous && previous.docId !== doc.docId && tabOf(previous.docId) === undefined)
+        letGo(previous.docId)
       // At once, not after the render: the status events that follow the reply are about this document.
       openedRef.current = doc
       setMessage(null)
@@ -181,15 +204,32 @@ export function App(): React.JSX.Element {
       const target: OpenTarget = pid ? { kind: 'project', projectId: pid } : { kind: 'doc', docId: doc.docId }
       window.history.replaceState(null, '', openTargetHash(target))
     },
-    [api, show, events],
+    [letGo, tabOf],
+  )
+
+  /**
+   * Opens a document and shows it; `tab`: in that tab of the project, which keeps it open (the tab may
+   * have been closed, or another shown, by the time the reply comes).
+   */
+  const open = useCallback(
+    async (request: Promise<ApiResult<OpenedDoc>>, tab?: string): Promise<void> => {
+      const doc = show(await request)
+      if (!doc) return
+      events.expect(doc.docId)
+      if (tab !== undefined) {
+        if (!keepTabDoc(tab, doc)) return letGo(doc.docId)
+        if (activeTab() !== tab) return // its editor is made, hidden, for when the tab is shown
+      }
+      showDoc(doc)
+    },
+    [show, events, keepTabDoc, letGo, activeTab, showDoc],
   )
 
   /** Back to the document list: the window stops showing (and hearing about) its document. */
   const closeDocument = useCallback((): void => {
     const doc = openedRef.current
     if (!doc) return
-    events.forget(doc.docId)
-    void api.closeDocument(doc.docId)
+    letGo(doc.docId)
     openedRef.current = null
     setOpened(null)
     setStatus(null)
@@ -212,7 +252,7 @@ export function App(): React.JSX.Element {
       '',
       pathname + search + (pid ? openTargetHash({ kind: 'project', projectId: pid }) : ''),
     )
-  }, [api, events])
+  }, [letGo])
 
   /** Opens a project in this window: its tree, no file yet (a document shown goes). */
   const openProject = useCallback(
@@ -228,37 +268,50 @@ export function App(): React.JSX.Element {
     [api, show, closeDocument, enterProject],
   )
 
-  /** Shows a file of the project: its tab (added if new) and the editor on it. */
+  /**
+   * Shows a file of the project: its tab (added if new) and its editor, the one the tab kept (with its
+   * undo history) or a new one on the file opened now.
+   */
   const openProjectFile = useCallback(
     (node: string): void => {
       const pid = projectIdRef.current
       if (!pid) return
       showTab(node)
-      void open(api.openProjectFile(pid, node))
+      const kept = tabDocOf(node)
+      if (!kept) return void open(api.openProjectFile(pid, node), node)
+      showDoc(kept)
+      // Its status moved on while it was hidden (status events are heard for the shown one only).
+      void api.status(kept.docId).then((r) => r.ok && showStatus(r.value))
     },
-    [api, open, showTab],
+    [api, open, showTab, tabDocOf, showDoc, showStatus],
   )
 
-  /** Closes a file's tab; the editor goes to the next one, or shows none. */
+  /** Closes a file's tab (and its document); the editor goes to the next one, or shows none. */
   const closeTab = useCallback(
     (node: string): void => {
+      const kept = tabDocOf(node)
       const next = closeProjectTab(node)
-      if (next === undefined) return // not the shown one
+      if (next === undefined) {
+        // Not the shown one: its hidden editor goes.
+        if (kept && kept.docId !== openedRef.current?.docId) letGo(kept.docId)
+        return
+      }
       if (next === null) closeDocument()
       else openProjectFile(next)
     },
-    [closeProjectTab, closeDocument, openProjectFile],
+    [tabDocOf, closeProjectTab, closeDocument, openProjectFile, letGo],
   )
 
   /** Back to the start screen from a project. */
   const leaveProject = useCallback((): void => {
     const pid = projectIdRef.current
     projectIdRef.current = null
+    for (const { doc } of tabDocsRef.current) if (doc.docId !== openedRef.current?.docId) letGo(doc.docId)
     closeDocument()
     leaveProjectState()
     setQuickOpen(false)
     if (pid) void api.closeProject(pid)
-  }, [api, closeDocument, leaveProjectState])
+  }, [api, closeDocument, leaveProjectState, letGo])
 
   const openTarget = useCallback(
     (target: OpenTarget): void => {
@@ -281,33 +334,32 @@ export function App(): React.JSX.Element {
   )
 
   /**
-   * The open document's latest status (from an event or a reply; the node sends each change once).
-   * Identical ones come often (one per keystroke): keeping the old object skips a render.
-   */
-  const showStatus = useCallback((s: DocStatus): void => {
-    if (s.docId !== openedRef.current?.docId) return
-    setStatus((prev) => (prev && sameDocStatus(prev, s) ? prev : s))
-  }, [])
-
-  /**
    * Opens the window's document again: its replica no longer follows the node's text (the node rebuilt
    * it, or holds it in another order: binding/order-check.ts), and a fresh one from the node's state does.
    */
   const reopen = useCallback(
     (docId: string): void => {
-      if (openedRef.current?.docId !== docId) return
+      const tab = tabOf(docId)
+      if (openedRef.current?.docId !== docId) {
+        // A hidden tab's editor: it goes, and showing the tab again opens the file afresh.
+        if (tab !== undefined) {
+          dropTabDoc(tab)
+          letGo(docId)
+        }
+        return
+      }
       // No more ops to the old replica (a 'reset' has done this already): those applied before the
       // reply are in its state, and those after it are kept for the new editor (DocEvents.expect).
       events.forget(docId)
       // And none from it: what it pushed after the state was taken would never reach the new editor.
       const old = editorRef.current
       if (old?.docId === docId) freeze(old.view)
-      // A project's file opens as one (named by the tree, its language from its name).
+      // A project's file opens in its tab again (named by the tree, its language from its name).
       const pid = projectIdRef.current
-      const node = pid ? entriesRef.current.find((e) => e.docId === docId)?.node : undefined
-      void open(pid && node ? api.openProjectFile(pid, node) : api.openDocument(docId))
+      if (pid && tab !== undefined) void open(api.openProjectFile(pid, tab), tab)
+      else void open(api.openDocument(docId))
     },
-    [api, open, events],
+    [api, open, events, tabOf, dropTabDoc, letGo],
   )
 
   const runCommand = useCallback((command: EditorCommand): void => {
@@ -420,6 +472,9 @@ export function App(): React.JSX.Element {
   const onReady = useCallback((h: EditorHandle | null) => {
     editorRef.current = h
     setEditor(h)
+    // A tab's editor shown again may hold what changed while this person was away.
+    const ranges = h ? awayRanges(h.view) : []
+    setAway(ranges.length === 0 ? null : ranges)
   }, [])
 
   const follow = (device: string | null): void => {
@@ -673,27 +728,32 @@ export function App(): React.JSX.Element {
               onOpenProject={(id) => void openProject(id)}
             />
           ) : (
-            <div
-              className="live"
-              {...(project.info && active
-                ? { role: 'tabpanel', id: 'file-panel', 'aria-labelledby': tabId(active) }
-                : {})}
-            >
-              <Editor
-                key={opened?.docId ?? 'scratch'}
-                doc={opened}
-                events={events}
-                push={push}
-                checkOrder={checkOrder}
-                onOrderDiffers={reopen}
-                onCursor={cursor.set}
-                onReady={onReady}
-                onUpdate={onEditorUpdate}
-                readOnly={readOnly}
-                language={language}
-                authors={showAuthors ? authors : null}
-              />
-            </div>
+            editorDocs(opened, project.info ? project.tabDocs : []).map(({ node, doc }) => {
+              const shown = doc === opened
+              return (
+                <div
+                  key={doc?.docId ?? 'scratch'}
+                  className="live"
+                  hidden={!shown}
+                  {...(node ? { role: 'tabpanel', id: panelId(node), 'aria-labelledby': tabId(node) } : {})}
+                >
+                  <Editor
+                    doc={doc}
+                    active={shown}
+                    events={events}
+                    push={push}
+                    checkOrder={checkOrder}
+                    onOrderDiffers={reopen}
+                    onCursor={cursor.set}
+                    onReady={onReady}
+                    onUpdate={onEditorUpdate}
+                    readOnly={readOnly}
+                    language={language}
+                    authors={showAuthors ? authors : null}
+                  />
+                </div>
+              )
+            })
           )}
           {preview && (
             <Preview
@@ -771,4 +831,21 @@ export function App(): React.JSX.Element {
       )}
     </div>
   )
+}
+
+/**
+ * The editors a window holds: one per project tab whose file is open (hidden but the shown one, so
+ * each keeps its undo history and follows its file), and the shown document if no tab holds it (a
+ * window's one document, or the scratch editor with no node).
+ */
+function editorDocs(
+  opened: OpenedDoc | null,
+  tabDocs: readonly TabDoc[],
+): { node: string | null; doc: OpenedDoc | null }[] {
+  const out: { node: string | null; doc: OpenedDoc | null }[] = tabDocs.map(({ node, doc }) => ({
+    node,
+    doc: doc.docId === opened?.docId ? opened : doc,
+  }))
+  if (!tabDocs.some((t) => t.doc.docId === opened?.docId)) out.push({ node: null, doc: opened })
+  return out
 }

@@ -57,6 +57,12 @@ interface EditorProps {
   readonly language: string | null
   /** Colour the text by author (null: off). */
   readonly authors: Readonly<Record<string, AuthorInfo>> | null
+  /**
+   * Whether this is the editor shown (default true). A project window keeps a hidden editor per open
+   * tab, following its document, and only the shown one is the window's: it alone reports itself
+   * (`onReady`), its cursor and its updates, and takes the window's language, read-only and authors.
+   */
+  readonly active?: boolean
 }
 
 /**
@@ -137,6 +143,7 @@ export function Editor(props: EditorProps): React.JSX.Element {
           authorsSlot.of([]),
           EditorView.updateListener.of((update) => {
             if (!update.selectionSet && !update.docChanged && !update.focusChanged) return
+            if (latest.current.active === false) return
             const head = update.state.selection.main.head
             const line = update.state.doc.lineAt(head)
             latest.current.onCursor({ line: line.number, column: head - line.from + 1 })
@@ -159,10 +166,7 @@ export function Editor(props: EditorProps): React.JSX.Element {
           })
         : null
     handle.current = { view, replica, docId: doc?.docId ?? null }
-    latest.current.onReady?.(handle.current)
-    view.focus()
     return () => {
-      latest.current.onReady?.(null)
       handle.current = null
       order?.close()
       unbind?.()
@@ -171,37 +175,50 @@ export function Editor(props: EditorProps): React.JSX.Element {
     }
   }, [doc, events])
 
+  // Shown: the window's editor, focused. Made again (a new doc) or hidden: no longer.
+  const active = props.active ?? true
+  useEffect(() => {
+    const h = handle.current
+    if (!active || !h) return
+    // A view kept hidden measured nothing meanwhile (CodeMirror skips a view that is not displayed).
+    h.view.requestMeasure()
+    latest.current.onReady?.(h)
+    h.view.focus()
+    return () => latest.current.onReady?.(null)
+  }, [active, doc, events])
+
   // Syntax by the "language" property, else by the file name; loaded on demand.
   const fileName = doc?.fileName ?? null
   const languageName = props.language
   useEffect(() => {
     const h = handle.current
-    if (!h) return
+    if (!h || !active) return
     return loadLanguage(h.view, compartments.current.language, languageName, fileName)
-  }, [languageName, fileName, doc])
+  }, [languageName, fileName, doc, active])
 
   const readOnlyNow = props.readOnly
   useEffect(() => {
+    if (!active) return
     const slot = compartments.current.readOnly
     const readOnly = readOnlyNow || spentAtMount.current
     handle.current?.view.dispatch({ effects: slot.reconfigure(EditorState.readOnly.of(readOnly)) })
-  }, [readOnlyNow, doc])
+  }, [readOnlyNow, doc, active])
 
   // Authorship on or off; a new authors list redraws it.
   const showAuthors = props.authors !== null
   const authors = props.authors
   useEffect(() => {
     const h = handle.current
-    if (!h) return
+    if (!h || !active) return
     const slot = compartments.current.authorship
     const current = (): Readonly<Record<string, AuthorInfo>> => latest.current.authors ?? {}
     h.view.dispatch({
       effects: slot.reconfigure(showAuthors ? authorship({ doc: h.replica, authors: current }) : []),
     })
-  }, [showAuthors, doc])
+  }, [showAuthors, doc, active])
   useEffect(() => {
-    handle.current?.view.dispatch({ effects: authorsChanged.of(null) })
-  }, [authors])
+    if (active) handle.current?.view.dispatch({ effects: authorsChanged.of(null) })
+  }, [authors, active])
 
   return <div className="editor" ref={host} data-testid="editor" />
 }

@@ -4,8 +4,8 @@ import { nameOf } from './tree-rows'
 
 /**
  * The project's open files as tabs above the editor, named by the tree as it is now (a file renamed
- * by anyone is renamed here). One editor shows the active tab's file; switching opens that file in
- * it. Left/Right move between tabs (ARIA tabs, automatic activation), Delete closes one; the close
+ * by anyone is renamed here). Each tab keeps its file's editor once opened (its undo history with
+ * it); switching shows that editor. Left/Right move between tabs (ARIA tabs, automatic activation), Delete closes one; the close
  * cross is for the mouse only, since a tab must not hold a control.
  */
 export function FileTabs({
@@ -54,7 +54,7 @@ export function FileTabs({
             id={tabId(node)}
             role="tab"
             aria-selected={selected}
-            aria-controls="file-panel"
+            aria-controls={panelId(node)}
             aria-keyshortcuts="Delete"
             tabIndex={selected ? 0 : -1}
             className={selected ? 'file-tab active' : 'file-tab'}
@@ -86,4 +86,7 @@ export function FileTabs({
   )
 }
 
-export const tabId = (node: string): string => `file-tab-${node.replace(/[^A-Za-z0-9_-]/g, '_')}`
+const idPart = (node: string): string => node.replace(/[^A-Za-z0-9_-]/g, '_')
+export const tabId = (node: string): string => `file-tab-${idPart(node)}`
+/** The panel of a tab's editor (each open tab keeps its own, hidden but the shown one). */
+export const panelId = (node: string): string => `file-panel-${idPart(node)}`
