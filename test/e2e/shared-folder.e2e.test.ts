@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { scanFolder } from '../../src/main/folder/scan-folder'
 import { axe } from '../support/axe'
 import { launchChromium, saveScreens } from '../support/chromium'
-import { editorText, typeAtEnd } from '../support/e2e'
+import { editorText, openPanel, typeAtEnd } from '../support/e2e'
 import { spawnServe } from '../support/serve'
 
 const shot = (page: Page, name: string): Promise<void> => saveScreens(page, `shared-folder-${name}`)
@@ -319,4 +319,34 @@ describe('a shared folder, in two browsers', () => {
     await bob.getByTestId('back-to-list').click()
     await bob.getByTestId('project-list').getByText('copy').waitFor()
   })
+
+  it('a member removed from the project is told so, and can change nothing more', async () => {
+    await bob.getByTestId('project-list').getByText('copy').click()
+    await row(bob, 'notes').click()
+    await row(bob, 'notes/roadmap.md').click()
+    await selectedTabsEditor(bob)
+    expect(await bob.getByTestId('project-removed').count()).toBe(0)
+
+    await openPanel(alice, 'share')
+    const bobRow = alice.locator('[data-testid=member]', { hasText: 'bob' })
+    await bobRow.getByTestId('member-remove').click()
+    await bobRow.getByTestId('member-remove').click() // confirm
+    await expect.poll(() => alice.getByTestId('member').count(), { timeout: 10_000 }).toBe(1)
+
+    const notice = bob.getByTestId('project-removed')
+    await notice.waitFor({ timeout: 10_000 })
+    expect(await notice.textContent()).toContain('no longer a member')
+    expect(await bob.getByTestId('tree-new-file').isDisabled()).toBe(true)
+    // No one is with him any more, and no peer syncs with him.
+    await expect.poll(() => bob.getByTestId('person').count()).toBe(0)
+    await expect.poll(() => bob.getByTestId('peers').textContent(), { timeout: 10_000 }).toMatch(/^0 peers/)
+    expect(await bob.locator('.tree-note').count()).toBe(0) // not told he is a viewer
+    const before = await editorText(bob)
+    await typeAtEnd(bob, 'not shared')
+    expect(await editorText(bob)).toBe(before) // the editor is read-only
+    await shot(bob, '6-removed')
+    expect(await seriousViolations(bob)).toEqual([])
+    await notice.getByRole('button', { name: 'Close project' }).click()
+    await bob.getByTestId('start').waitFor()
+  }, 60_000)
 })

@@ -385,8 +385,11 @@ export class AppService {
       shareFolder: (path) => run(() => p.share(path)),
       joinProject: (code, path) => run(() => p.join(code, path)),
       openProject: (projectId) =>
-        on(projectId, (id) => {
+        on(projectId, async (id) => {
           const info = p.info(id)
+          // Watched like an open document, so that its windows hear of its members and of this
+          // device's role ('sharing'): made a viewer, or removed.
+          await this.track(id)
           client.projects.add(id)
           return info
         }),
@@ -702,7 +705,8 @@ export class AppService {
       docId: session.docId,
       path: d.file?.path ?? null,
       saved,
-      peers: session.peers().length,
+      // A removed device's connections carry nothing of the document any more: its peers refuse it.
+      peers: session.myRole === 'removed' ? 0 : session.peers().length,
       // "Offline" is the user's Work offline switch, not a lack of peers: a new document has none yet.
       online: this.node.online,
       ...session.syncState(),

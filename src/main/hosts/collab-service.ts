@@ -420,6 +420,8 @@ export class Collaboration {
   }
 
   presence(session: DocSession): PresenceInfo[] {
+    // A removed device hears no one's presence any more: what it holds is stale, not people here now.
+    if (session.myRole === 'removed') return []
     const colors = this.colorsIn(session)
     return session.presences().map((p) => ({
       device: p.device,

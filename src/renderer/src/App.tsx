@@ -590,7 +590,17 @@ export function App(): React.JSX.Element {
   useEffect(() => {
     document.title = title === null ? 'Meshpad' : `${title} — Meshpad`
   }, [title])
-  const readOnly = role === 'viewer'
+  /** In a project, what may be changed is the project's role's (none once this device was removed). */
+  const projectRole = project.info?.role
+  const canEditProject = projectRole === 'owner' || projectRole === 'editor'
+  const readOnly = role === 'viewer' || (project.info !== null && !canEditProject)
+  // Removed from the project: no one is here with this device any more, and no peer syncs with it.
+  const removedFromProject = project.info !== null && projectRole === null
+  useEffect(() => {
+    if (!removedFromProject) return
+    const id = openedRef.current?.docId
+    if (id) void api.status(id).then((r) => r.ok && showStatus(r.value))
+  }, [removedFromProject, api, showStatus])
   /**
    * Opens a side panel, or closes it with null. History opened so starts at now again, and a past
    * version it showed goes with it (its way back to now, and Restore, are in the panel).
@@ -641,7 +651,7 @@ export function App(): React.JSX.Element {
           title={title}
           hasDoc={opened !== null}
           inProject={projectId !== null}
-          people={people}
+          people={removedFromProject ? [] : people}
           following={following}
           onFollow={follow}
           showAuthors={showAuthors}
@@ -660,7 +670,7 @@ export function App(): React.JSX.Element {
             entries={entries}
             presence={project.presence}
             activeNode={opened ? active : null}
-            canEdit={project.info.role !== 'viewer'}
+            role={project.info.role}
             onOpen={openProjectFile}
             onError={setMessage}
           />
@@ -674,6 +684,15 @@ export function App(): React.JSX.Element {
               onSelect={openProjectFile}
               onClose={closeTab}
             />
+          )}
+          {project.info && removedFromProject && (
+            <div className="notice" data-testid="project-removed" role="alert">
+              <span>
+                This device is no longer a member of {project.info.title}: an owner removed it. The files stay
+                in {project.info.dir} as they are, and nothing changed here is shared any more.
+              </span>
+              <button onClick={leaveProject}>Close project</button>
+            </div>
           )}
           {message && (
             <div className="message" data-testid="message" role="alert">

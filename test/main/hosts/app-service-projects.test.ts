@@ -157,6 +157,22 @@ describe('AppService: shared folders', () => {
     expect(refused(await bo().joinProject(invite.code, join(root, 'again')))).toBe('BAD_REQUEST')
   })
 
+  it('tells a member removed from the project: no role for it any more, and its folder keeps the files', async () => {
+    const bo0 = sides[1]!
+    value(await bo().openProject(projectId)) // Bo's window shows the project: it hears its events
+    const from = bo0.events.length
+    value(await ada().removeMember(projectId, bo0.node.workspace.self))
+    await until(
+      () =>
+        bo0.events
+          .slice(from)
+          .some((e) => e.type === 'sharing' && e.sharing.docId === projectId && e.sharing.myRole === null),
+      `Bo told that he has no role in the project (his node: ${String(bo0.node.workspace.doc(projectId)?.myRole)})`,
+    )
+    expect(value(await bo().openProject(projectId)).role).toBeNull()
+    expect(readFileSync(join(joined, 'README.md'), 'utf8')).toBe('# Hello\n')
+  })
+
   it('takes a shared folder up again after a restart, with what changed on disk meanwhile', async () => {
     const ada0 = sides[0]!
     await ada0.service.closeProjects()

@@ -9,7 +9,7 @@ import {
   Pencil,
   Trash2,
 } from 'lucide-react'
-import type { MeshpadBridge, ProjectEntry, ProjectPresence } from '../../../shared/api'
+import type { DocRole, MeshpadBridge, ProjectEntry, ProjectPresence } from '../../../shared/api'
 import { DeleteDialog } from './DeleteDialog'
 import { EntryForm, type EntryEdit } from './EntryForm'
 import { treeRows, visitorsByFolder, type TreeRow } from './tree-rows'
@@ -31,7 +31,7 @@ export function ProjectTree({
   entries,
   presence,
   activeNode,
-  canEdit,
+  role,
   onOpen,
   onError,
 }: {
@@ -42,10 +42,12 @@ export function ProjectTree({
   presence: ProjectPresence
   /** The file shown in the editor. */
   activeNode: string | null
-  canEdit: boolean
+  /** This device's role in the project: null once an owner removed it (the window says so). */
+  role: DocRole | null
   onOpen: (node: string) => void
   onError: (message: string | null) => void
 }): React.JSX.Element {
+  const canEdit = role === 'owner' || role === 'editor'
   const [expanded, setExpanded] = useState<ReadonlySet<string>>(() => new Set())
   const [selected, setSelected] = useState<string | null>(null)
   const [edit, setEdit] = useState<EntryEdit | null>(null)
@@ -203,7 +205,9 @@ export function ProjectTree({
           <Trash2 size={16} />
         </button>
       </div>
-      {!canEdit && <p className="hint tree-note">You can view this project: changes are its editors’.</p>}
+      {role === 'viewer' && (
+        <p className="hint tree-note">You can view this project: changes are its editors’.</p>
+      )}
       {edit && (
         <EntryForm
           edit={edit}
