@@ -59,6 +59,11 @@ export interface OpenedDoc extends DocSummary {
   readonly replica: string
   /** Its status as the state was taken: `status` events carry on from it. */
   readonly status: DocStatus
+  /**
+   * A project's file that others changed while this device was away (ProjectInfo.away): its text's
+   * version before that, so that the editor highlights what came since, as it does on a catch-up.
+   */
+  readonly awaySince?: Readonly<Record<string, number>>
 }
 
 /** The status bar of one document. */
@@ -256,6 +261,8 @@ export interface ProjectEntry {
 /** A project as its window opens it: the summary and the tree as of now (`tree` events carry on). */
 export interface ProjectInfo extends ProjectSummary {
   readonly entries: readonly ProjectEntry[]
+  /** Files that others changed while this device was away, until opened here (tree nodes). */
+  readonly away: readonly string[]
 }
 
 /** Someone in a file of a project (their editor has it open), as the tree shows them. */
@@ -486,6 +493,8 @@ export type ApiEvent =
   | { readonly type: 'tree'; readonly projectId: string; readonly entries: readonly ProjectEntry[] }
   /** Who is in which file of an open project changed. */
   | { readonly type: 'project-presence'; readonly projectId: string; readonly files: ProjectPresence }
+  /** The files of a project changed while this device was away, as they are now (ProjectInfo.away). */
+  | { readonly type: 'project-away'; readonly projectId: string; readonly files: readonly string[] }
   /** The outcome of `joinProject`: ok once the folder holds the project (to every window). */
   | {
       readonly type: 'project-joined'

@@ -320,8 +320,37 @@ describe('a shared folder, in two browsers', () => {
     await bob.getByTestId('project-list').getByText('copy').waitFor()
   })
 
-  it('a member removed from the project is told so, and can change nothing more', async () => {
+  it('marks in the tree the files Alice changed while Bob was offline, until he opens one', async () => {
     await bob.getByTestId('project-list').getByText('copy').click()
+    await row(bob, 'notes').waitFor()
+    await openPanel(bob, 'settings')
+    await bob.getByTestId('settings-offline').check()
+    await row(alice, 'lib/util.ts').click()
+    await selectedTabsEditor(alice)
+    await typeAtEnd(alice, '\nexport const more = 3')
+    expect(await bob.getByTestId('tree-away').count()).toBe(0)
+    await bob.getByTestId('settings-offline').uncheck()
+
+    // Folded, lib says a file in it changed; unfolded, the file itself does.
+    const libMark = row(bob, 'lib').getByTestId('tree-away')
+    await libMark.waitFor({ timeout: 15_000 })
+    expect(await libMark.getAttribute('title')).toBe('A file in here changed while you were away')
+    expect(await bob.getByTestId('tree-away').count()).toBe(1)
+    await row(bob, 'lib').click()
+    const mark = row(bob, 'lib/util.ts').getByTestId('tree-away')
+    expect(await mark.getAttribute('title')).toBe('Changed while you were away')
+    expect(await libMark.count()).toBe(0)
+    await shot(bob, '6-changed-while-away')
+    expect(await seriousViolations(bob)).toEqual([])
+
+    // Opened, it shows what changed (highlighted), and the mark goes.
+    await row(bob, 'lib/util.ts').click()
+    await selectedTabsEditor(bob)
+    await bob.getByTestId('away').waitFor()
+    await expect.poll(() => mark.count()).toBe(0)
+  }, 60_000)
+
+  it('a member removed from the project is told so, and can change nothing more', async () => {
     await row(bob, 'notes').click()
     await row(bob, 'notes/roadmap.md').click()
     await selectedTabsEditor(bob)
@@ -344,7 +373,7 @@ describe('a shared folder, in two browsers', () => {
     const before = await editorText(bob)
     await typeAtEnd(bob, 'not shared')
     expect(await editorText(bob)).toBe(before) // the editor is read-only
-    await shot(bob, '6-removed')
+    await shot(bob, '7-removed')
     expect(await seriousViolations(bob)).toEqual([])
     await notice.getByRole('button', { name: 'Close project' }).click()
     await bob.getByTestId('start').waitFor()

@@ -1,7 +1,12 @@
 /** The sidebar's rows from a project's tree (src/renderer/src/project/tree-rows.ts). */
 import { expect, it } from 'vitest'
 import type { ProjectEntry } from '../../src/shared/api'
-import { foldersAbove, treeRows, visitorsByFolder } from '../../src/renderer/src/project/tree-rows'
+import {
+  foldersAbove,
+  foldersHolding,
+  treeRows,
+  visitorsByFolder,
+} from '../../src/renderer/src/project/tree-rows'
 
 const entry = (path: string, kind: 'file' | 'folder' = 'file'): ProjectEntry => ({
   node: `n:${path}`,
@@ -93,4 +98,12 @@ it('names the people in files under each folder, each once, for collapsed folder
   expect(inFolders.get('n:lib/deep')).toEqual([bob])
   expect(inFolders.has('n:src')).toBe(false)
   expect(visitorsByFolder(ENTRIES, {}).size).toBe(0)
+})
+
+it('finds every folder above the files changed while away, and none for a file at the top or one gone', () => {
+  const folders = (nodes: string[]): string[] => [...foldersHolding(ENTRIES, new Set(nodes))].sort()
+  expect(folders(['n:lib/deep/x.ts'])).toEqual(['n:lib', 'n:lib/deep'])
+  expect(folders(['n:lib/util.ts', 'n:src/main.ts'])).toEqual(['n:lib', 'n:src'])
+  expect(folders(['n:README.md', 'n:deleted.md'])).toEqual([])
+  expect(folders([])).toEqual([])
 })

@@ -209,6 +209,7 @@ export class AppService {
         for (const c of this.clients) if (projectId === null || c.projects.has(projectId)) c.listener(event)
       },
       presenceOf: (session) => this.collab.presence(session),
+      viewing: (docId) => [...this.clients].some((c) => c.docs.has(docId)),
       ...(options.folderWriteDelayMs !== undefined ? { writeDelayMs: options.folderWriteDelayMs } : {}),
       ...(options.watchDebounceMs !== undefined ? { watchDebounceMs: options.watchDebounceMs } : {}),
     })
@@ -401,9 +402,9 @@ export class AppService {
       projectPresence: (projectId) => on(projectId, (id) => p.presence(id)),
       openProjectFile: (projectId, node) =>
         on(projectId, async (id) => {
-          const { session, name } = await p.openFile(id, node)
+          const { session, name, awaySince } = await p.openFile(id, node)
           const doc = await opened(this.track(session.docId))
-          return { ...doc, title: name, fileName: name }
+          return { ...doc, title: name, fileName: name, ...(awaySince ? { awaySince } : {}) }
         }),
       createEntry: (projectId, parent, name, kind) => on(projectId, (id) => p.create(id, parent, name, kind)),
       renameEntry: (projectId, node, name) => on(projectId, (id) => p.rename(id, node, name)),

@@ -17,6 +17,7 @@ import type {
   ProjectInfo,
   ProjectSummary,
 } from '../../shared/api'
+import type { VersionVector } from '../../shared/crdt'
 import type { DocSession } from '../node/doc-session'
 import { fileDocId } from '../node/project-files'
 import type { PeerNode } from '../node/peer-node'
@@ -24,6 +25,7 @@ import { FolderLinks } from '../project/folder-links'
 import { firstSync, ProjectFolder } from '../project/project-folder'
 import { StorageError } from '../storage/errors'
 import { readInvite } from './invite-text'
+import { ProjectAwayWatch } from './project-away'
 import { ProjectPresenceWatch } from './project-presence'
 import {
   checkEntryKind,
@@ -45,6 +47,8 @@ export interface ProjectServiceOptions {
   readonly emit: (event: ApiEvent, projectId: string | null) => void
   /** The people in a document, as the people bar shows them (collab-service.ts). */
   readonly presenceOf: (session: DocSession) => PresenceInfo[]
+  /** Whether a window has the document open (its editor shows what changed while away itself). */
+  readonly viewing: (docId: string) => boolean
   /** ProjectFolder's write delay (tests make it short). */
   readonly writeDelayMs?: number
   readonly watchDebounceMs?: number
@@ -55,6 +59,7 @@ interface Running {
   readonly dir: string
   readonly folder: ProjectFolder
   readonly presence: ProjectPresenceWatch
+  readonly away: ProjectAwayWatch
   readonly stop: () => void
 }
 
@@ -141,7 +146,7 @@ export class ProjectService {
 
   info(projectId: string): ProjectInfo {
     const r = this.require(projectId)
-    return { ...this.summary(r), entries: this.entries(r) }
+    return { ...this.summary(r), entries: this.entries(r), away: r.away.now() }
   }
 
   presence(projectId: string): ReturnType<ProjectPresenceWatch['now']> {
@@ -149,14 +154,22 @@ export class ProjectService {
   }
 
   /** The document of a file of the project, opened; and its name, which the editor shows. */
-  async openFile(projectId: string, node: unknown): Promise<{ session: DocSession; name: string }> {
+  /**
+   * The document of a file of the project, opened; the name the editor shows; and, if others changed
+   * it while this device was away, the version from which the editor highlights what they did.
+   */
+  async openFile(
+    projectId: string,
+    node: unknown,
+  ): Promise<{ session: DocSession; name: string; awaySince: VersionVector | undefined }> {
     const r = this.require(projectId)
     const id = requireLiveNode(r.project.durable.tree, node)
     if (r.project.durable.tree.place(id)?.kind !== 'file')
       throw new ProjectError('BAD_REQUEST', 'That is a folder: open a file in it.')
     const session = await this.options.node.workspace.openFile(r.project, id)
+    const awaySince = r.away.seen(session.docId)
     const path = r.project.durable.tree.path(id) ?? ''
-    return { session, name: path.slice(path.lastIndexOf('/') + 1) }
+    return { session, name: path.slice(path.lastIndexOf('/') + 1), awaySince }
   }
 
   async create(projectId: string, parent: unknown, name: unknown, kind: unknown): Promise<string> {
@@ -301,10 +314,17 @@ export class ProjectService {
       presenceOf: this.options.presenceOf,
       changed: (files) => this.options.emit({ type: 'project-presence', projectId, files }, projectId),
     })
+    const away = new ProjectAwayWatch({
+      workspace: node.workspace,
+      project,
+      viewing: this.options.viewing,
+      changed: (files) => this.options.emit({ type: 'project-away', projectId, files }, projectId),
+    })
     // A burst of tree ops (a git checkout) is one event: the whole tree, once it settles.
     let pending: NodeJS.Immediate | null = null
     const onTree = (): void => {
       presence.treeChanged()
+      away.treeChanged()
       pending ??= setImmediate(() => {
         pending = null
         const r = this.running.get(projectId)
@@ -317,10 +337,12 @@ export class ProjectService {
       dir,
       folder,
       presence,
+      away,
       stop: () => {
         project.off('tree', onTree)
         if (pending) clearImmediate(pending)
         presence.close()
+        away.close()
       },
     }
     this.running.set(projectId, r)

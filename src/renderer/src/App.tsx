@@ -669,6 +669,7 @@ export function App(): React.JSX.Element {
             title={project.info.title}
             entries={entries}
             presence={project.presence}
+            away={project.away}
             activeNode={opened ? active : null}
             role={project.info.role}
             onOpen={openProjectFile}

@@ -8,7 +8,7 @@ import { TextDoc, type VersionVector } from '../../shared/crdt'
 import { OrderCheck } from './binding/order-check'
 import { applyRemoteBatch, textDocSync } from './binding/sync'
 import { authorship, authorsChanged } from './collab/authorship'
-import { awayHighlights, catchUpChange } from './collab/away'
+import { awayHighlights, catchUpChange, markAway } from './collab/away'
 import { presenceCursors } from './collab/presence'
 import type { DocEvents } from './doc-events'
 import { loadLanguage } from './language'
@@ -23,6 +23,8 @@ export interface EditorDoc {
   readonly role: DocRole | null
   /** The replica ID this editor edits with (OpenedDoc.replica). */
   readonly replica: string
+  /** Highlight what came after this version as changed while away (OpenedDoc.awaySince). */
+  readonly awaySince?: VersionVector
 }
 
 /** What the window's other parts use of an editor: its view and its replica of the document. */
@@ -165,6 +167,8 @@ export function Editor(props: EditorProps): React.JSX.Element {
             },
           })
         : null
+    // Opened after others' changes came in while this device was away: they are highlighted too.
+    if (doc?.awaySince) view.dispatch({ effects: markAway.of(replica.insertedSince(doc.awaySince)) })
     handle.current = { view, replica, docId: doc?.docId ?? null }
     return () => {
       handle.current = null

@@ -851,6 +851,28 @@ export class TextDoc {
     return span.deleted ? start : start + anchor.counter - span.counter + 1
   }
 
+  /**
+   * The stretches of visible text inserted by ops that `v` does not hold (what came after that
+   * version), in document order, touching stretches joined.
+   */
+  insertedSince(v: VersionVector): { from: number; to: number }[] {
+    const out: { from: number; to: number }[] = []
+    const replicas = this.replicas
+    let at = 0
+    this.tree.forEachVisible((span) => {
+      const held = v[replicas[span.agent]!] ?? 0
+      // The span's characters have consecutive counters: those up to `held` were there before.
+      const old = Math.max(0, Math.min(span.len, held - span.counter + 1))
+      if (old < span.len) {
+        const last = out[out.length - 1]
+        if (last && last.to === at + old) last.to = at + span.len
+        else out.push({ from: at + old, to: at + span.len })
+      }
+      at += span.len
+    })
+    return out
+  }
+
   /** Who wrote the visible text: consecutive runs of characters by the replica that inserted them. */
   authorRuns(): { replica: string; length: number }[] {
     const runs: { replica: string; length: number }[] = []

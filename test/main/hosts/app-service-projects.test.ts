@@ -157,6 +157,44 @@ describe('AppService: shared folders', () => {
     expect(refused(await bo().joinProject(invite.code, join(root, 'again')))).toBe('BAD_REQUEST')
   })
 
+  it('marks the files others changed while Bo was offline, until he opens one', async () => {
+    const bo0 = sides[1]!
+    const boReadme = await nodeAt(bo(), 'README.md')
+    expect(value(await bo().openProject(projectId)).away).toEqual([])
+    bo0.node.setOnline(false)
+    await until(() => sides[0]!.node.workspace.peers().length === 0, 'Bo gone from Ada')
+
+    // Ada edits README.md through her window while Bo is away.
+    const readme = value(await ada().openProjectFile(projectId, await nodeAt(ada(), 'README.md')))
+    const replica = new TextDoc(readme.replica)
+    replica.applyRemote(readme.state)
+    value(
+      await ada().pushOps(readme.docId, replica.localInsert(replica.length, 'Edited while Bo was away.\n')),
+    )
+
+    const from = bo0.events.length
+    bo0.node.setOnline(true)
+    await until(
+      () => bo0.events.slice(from).some((e) => e.type === 'project-away' && e.files.includes(boReadme)),
+      'Bo told that README.md changed while he was away',
+    )
+    expect(value(await bo().openProject(projectId)).away).toEqual([boReadme])
+    // Opened here, it is seen: the mark goes, and the editor is told what came while Bo was away.
+    const seen = value(await bo().openProjectFile(projectId, boReadme))
+    const boReplica = new TextDoc(seen.replica)
+    boReplica.applyRemote(seen.state)
+    const changed = boReplica.insertedSince(seen.awaySince ?? {})
+    expect(changed.map((r) => boReplica.toString().slice(r.from, r.to))).toEqual([
+      'Edited while Bo was away.\n',
+    ])
+    await until(
+      () => bo0.events.slice(from).some((e) => e.type === 'project-away' && e.files.length === 0),
+      'the mark gone once Bo opened the file',
+    )
+    expect(value(await bo().openProject(projectId)).away).toEqual([])
+    value(await bo().closeDocument(readme.docId))
+  })
+
   it('tells a member removed from the project: no role for it any more, and its folder keeps the files', async () => {
     const bo0 = sides[1]!
     value(await bo().openProject(projectId)) // Bo's window shows the project: it hears its events
@@ -170,7 +208,7 @@ describe('AppService: shared folders', () => {
       `Bo told that he has no role in the project (his node: ${String(bo0.node.workspace.doc(projectId)?.myRole)})`,
     )
     expect(value(await bo().openProject(projectId)).role).toBeNull()
-    expect(readFileSync(join(joined, 'README.md'), 'utf8')).toBe('# Hello\n')
+    expect(readFileSync(join(joined, 'README.md'), 'utf8')).toBe('# Hello\nEdited while Bo was away.\n')
   })
 
   it('takes a shared folder up again after a restart, with what changed on disk meanwhile', async () => {

@@ -16,6 +16,8 @@ import { Decoration, EditorView, type DecorationSet } from '@codemirror/view'
 /** On a remote transaction: its changes arrived in a catch-up after time apart. */
 export const catchUpChange = Annotation.define<boolean>()
 export const clearAway = StateEffect.define<null>()
+/** Stretches to highlight as changed while away (a document opened after its catch-up). */
+export const markAway = StateEffect.define<readonly { from: number; to: number }[]>()
 
 const mark = Decoration.mark({ class: 'cm-away' })
 
@@ -24,6 +26,10 @@ const away = StateField.define<DecorationSet>({
   update(set, tr) {
     if (tr.effects.some((e) => e.is(clearAway))) return Decoration.none
     set = set.map(tr.changes)
+    for (const e of tr.effects) {
+      if (!e.is(markAway) || e.value.length === 0) continue
+      set = set.update({ add: e.value.map((r) => mark.range(r.from, r.to)), sort: true })
+    }
     if (tr.annotation(catchUpChange)) {
       const added: Range<Decoration>[] = []
       tr.changes.iterChangedRanges((_fromA, _toA, fromB, toB) => {

@@ -12,7 +12,7 @@ import {
 import type { DocRole, MeshpadBridge, ProjectEntry, ProjectPresence } from '../../../shared/api'
 import { DeleteDialog } from './DeleteDialog'
 import { EntryForm, type EntryEdit } from './EntryForm'
-import { treeRows, visitorsByFolder, type TreeRow } from './tree-rows'
+import { foldersHolding, treeRows, visitorsByFolder, type TreeRow } from './tree-rows'
 
 /** The drag's payload type: a tree node of this window's project. */
 const DRAG_TYPE = 'application/x-meshpad-node'
@@ -30,6 +30,7 @@ export function ProjectTree({
   title,
   entries,
   presence,
+  away,
   activeNode,
   role,
   onOpen,
@@ -40,6 +41,8 @@ export function ProjectTree({
   title: string
   entries: readonly ProjectEntry[]
   presence: ProjectPresence
+  /** Files others changed while this device was away, not opened here since. */
+  away: ReadonlySet<string>
   /** The file shown in the editor. */
   activeNode: string | null
   /** This device's role in the project: null once an owner removed it (the window says so). */
@@ -58,6 +61,7 @@ export function ProjectTree({
   const focusSelected = useRef(false)
   const rows = useMemo(() => treeRows(entries, expanded), [entries, expanded])
   const inFolders = useMemo(() => visitorsByFolder(entries, presence), [entries, presence])
+  const awayFolders = useMemo(() => foldersHolding(entries, away), [entries, away])
   const current = rows.find((r) => r.node === selected) ?? null
   // The row in the tab order: the selected one, else the open file's, else the first.
   const tabStop = current?.node ?? rows.find((r) => r.node === activeNode)?.node ?? rows[0]?.node ?? null
@@ -251,6 +255,9 @@ export function ProjectTree({
                 ? []
                 : (inFolders.get(row.node) ?? [])
           const target = row.kind === 'folder' ? row.node : row.parent
+          // Changed while away: the file, or a collapsed folder with such a file inside it.
+          const changed =
+            row.kind === 'file' ? away.has(row.node) : !row.expanded && awayFolders.has(row.node)
           return (
             <li
               key={row.node}
@@ -292,6 +299,23 @@ export function ProjectTree({
               )}
               {row.kind === 'folder' ? <Folder size={15} aria-hidden /> : <FileText size={15} aria-hidden />}
               <span className="tree-name">{row.name}</span>
+              {changed && (
+                <span
+                  className="tree-away"
+                  data-testid="tree-away"
+                  title={
+                    row.kind === 'file'
+                      ? 'Changed while you were away'
+                      : 'A file in here changed while you were away'
+                  }
+                >
+                  <span className="visually-hidden">
+                    {row.kind === 'file'
+                      ? ', changed while you were away'
+                      : ', a file in here changed while you were away'}
+                  </span>
+                </span>
+              )}
               {people.length > 0 && (
                 <span className="tree-people" data-testid="tree-people">
                   {people.map((p) => (

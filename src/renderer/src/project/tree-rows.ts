@@ -92,22 +92,42 @@ export function visitorsByFolder(
   const out = new Map<string, FileVisitor[]>()
   const nodes = Object.keys(presence)
   if (nodes.length === 0) return out
-  const folderAt = new Map<string, string>()
-  const pathOf = new Map<string, string>()
-  for (const e of entries) {
-    if (e.kind === 'folder') folderAt.set(e.path, e.node)
-    pathOf.set(e.node, e.path)
-  }
+  const above = folderLookup(entries)
   for (const node of nodes) {
-    const path = pathOf.get(node)
-    if (path === undefined) continue
-    for (let p = parentPathOf(path); p !== ''; p = parentPathOf(p)) {
-      const folder = folderAt.get(p)
-      if (folder === undefined) continue
+    for (const folder of above(node)) {
       const list = out.get(folder) ?? []
       for (const v of presence[node] ?? []) if (!list.some((w) => w.device === v.device)) list.push(v)
       out.set(folder, list)
     }
   }
   return out
+}
+
+/** The folders that hold one of `files` somewhere inside them (a collapsed one shows that). */
+export function foldersHolding(entries: readonly ProjectEntry[], files: ReadonlySet<string>): Set<string> {
+  const out = new Set<string>()
+  if (files.size === 0) return out
+  const above = folderLookup(entries)
+  for (const node of files) for (const folder of above(node)) out.add(folder)
+  return out
+}
+
+/** For a node, the folders above it, innermost first (none for an unknown node). */
+function folderLookup(entries: readonly ProjectEntry[]): (node: string) => string[] {
+  const folderAt = new Map<string, string>()
+  const pathOf = new Map<string, string>()
+  for (const e of entries) {
+    if (e.kind === 'folder') folderAt.set(e.path, e.node)
+    pathOf.set(e.node, e.path)
+  }
+  return (node) => {
+    const path = pathOf.get(node)
+    const out: string[] = []
+    if (path === undefined) return out
+    for (let p = parentPathOf(path); p !== ''; p = parentPathOf(p)) {
+      const folder = folderAt.get(p)
+      if (folder !== undefined) out.push(folder)
+    }
+    return out
+  }
 }

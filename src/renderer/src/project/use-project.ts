@@ -18,6 +18,8 @@ export interface ProjectWindow {
   readonly info: ProjectInfo | null
   readonly entries: readonly ProjectEntry[]
   readonly presence: ProjectPresence
+  /** Files others changed while this device was away, not opened here since. */
+  readonly away: ReadonlySet<string>
   readonly tabs: readonly string[]
   /** The tab shown (its file in the editor). */
   readonly active: string | null
@@ -57,6 +59,7 @@ export function useProject(api: MeshpadBridge): ProjectWindow {
   const [info, setInfo] = useState<ProjectInfo | null>(null)
   const [entries, setEntries] = useState<readonly ProjectEntry[]>([])
   const [presence, setPresence] = useState<ProjectPresence>({})
+  const [away, setAway] = useState<ReadonlySet<string>>(() => new Set())
   const [tabs, setTabs] = useState<readonly string[]>([])
   const [active, setActive] = useState<string | null>(null)
   const [tabDocs, setTabDocs] = useState<readonly TabDoc[]>([])
@@ -83,6 +86,7 @@ export function useProject(api: MeshpadBridge): ProjectWindow {
     const id = state.current.projectId
     if (event.type === 'tree' && event.projectId === id) setEntries(event.entries)
     else if (event.type === 'project-presence' && event.projectId === id) setPresence(event.files)
+    else if (event.type === 'project-away' && event.projectId === id) setAway(new Set(event.files))
     // A role changed (an owner made this device a viewer, or an editor): the tree's controls follow.
     else if (event.type === 'sharing' && event.sharing.docId === id) {
       const role = event.sharing.myRole
@@ -95,6 +99,7 @@ export function useProject(api: MeshpadBridge): ProjectWindow {
       state.current = { tabs: [], active: null, projectId: project.projectId, docs: new Map() }
       setInfo(project)
       setEntries(project.entries)
+      setAway(new Set(project.away))
       setPresence({})
       setTabs([])
       setActive(null)
@@ -110,6 +115,7 @@ export function useProject(api: MeshpadBridge): ProjectWindow {
     state.current = { tabs: [], active: null, projectId: null, docs: new Map() }
     setInfo(null)
     setEntries([])
+    setAway(new Set())
     setPresence({})
     setTabs([])
     setActive(null)
@@ -170,6 +176,7 @@ export function useProject(api: MeshpadBridge): ProjectWindow {
       info,
       entries,
       presence,
+      away,
       tabs,
       active,
       tabDocs,
@@ -187,6 +194,7 @@ export function useProject(api: MeshpadBridge): ProjectWindow {
       info,
       entries,
       presence,
+      away,
       tabs,
       active,
       tabDocs,
