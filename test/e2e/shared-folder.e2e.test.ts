@@ -131,8 +131,13 @@ describe('a shared folder, in two browsers', () => {
     await alice.getByTestId('create-invite').click()
     const invite = await alice.getByTestId('invite-link').inputValue()
 
-    await bob.getByTestId('start-join-project').click()
-    await bob.getByTestId('join-project-invite').fill(invite)
+    // Bob pastes it where a document's invite goes (Nearby › Join): it is a shared folder's, so the
+    // Open a project dialog takes it, with the invite filled in, to ask where its files go.
+    await openPanel(bob, 'nearby')
+    await bob.getByTestId('invite-input').fill(invite)
+    await bob.getByTestId('invite-join').click()
+    await bob.getByTestId('join-project-dialog').waitFor()
+    expect(await bob.getByTestId('join-project-invite').inputValue()).toBe(invite)
     await bob.getByTestId('join-project-path').fill(bobDir)
     await bob.getByTestId('join-project-confirm').click()
     await row(bob, 'README.md').waitFor({ timeout: 30_000 })

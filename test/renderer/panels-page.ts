@@ -25,6 +25,8 @@ const fail = (message: string): Promise<ApiResult<never>> =>
 
 const calls: unknown[][] = []
 const opened: string[] = []
+/** Invites the Nearby panel handed on as shared folders' (PROJECT_INVITE). */
+const projectInvites: string[] = []
 const listeners = new Set<(event: ApiEvent) => void>()
 let props: PropEntry[] = [{ key: 'title', value: 'Notes' }]
 let settings: Settings = {
@@ -123,6 +125,7 @@ const api = {
 Object.assign(window, {
   calls,
   opened,
+  projectInvites,
   emit: (event: ApiEvent) => listeners.forEach((l) => l(event)),
 })
 
@@ -132,7 +135,11 @@ createRoot(root).render(
   createElement(
     Fragment,
     null,
-    createElement(NearbyPanel, { api, onOpenDoc: (docId: string) => opened.push(docId) }),
+    createElement(NearbyPanel, {
+      api,
+      onOpenDoc: (docId: string) => opened.push(docId),
+      onProjectInvite: (code: string) => projectInvites.push(code),
+    }),
     createElement(JoinRequests, { api }),
     createElement(SharePanel, { api, docId: DOC }),
     createElement(PropertiesPanel, { api, docId: DOC, readOnly: false }),

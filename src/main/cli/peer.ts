@@ -11,7 +11,7 @@ import { deviceIdOf } from '../net/device-key'
 import type { FaultOptions } from '../net/fault-injection'
 import { PeerNode } from '../node/peer-node'
 import type { DocSession } from '../node/doc-session'
-import { readInvite } from '../hosts/invite-text'
+import { CLI_JOIN, readInvite, requireInviteKind } from '../hosts/invite-text'
 import { workspaceDocs } from '../hosts/workspace-files'
 import { FileLinks } from '../storage/file-links'
 import { nodeFs } from '../storage/fs-layer'
@@ -204,7 +204,8 @@ export class PeerCli {
         break
       }
       case 'invite': {
-        const code = await ws.createInvite(this.home.docId, c.role, this.node.addresses())
+        const kind = this.folder ? 'project' : 'doc'
+        const code = await ws.createInvite(this.home.docId, c.role, this.node.addresses(), undefined, kind)
         out(`invite (${c.role}, single use, 24 h): meshpad://join/${code}`)
         break
       }
@@ -229,7 +230,9 @@ export class PeerCli {
         break
       }
       case 'join': {
-        await this.node.joinWithInvite(readInvite(c.code))
+        const invite = readInvite(c.code)
+        requireInviteKind(invite, 'doc', CLI_JOIN)
+        await this.node.joinWithInvite(invite)
         out('invite sent; waiting for the inviter to let us in')
         break
       }

@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises'
 import { basename, resolve } from 'node:path'
 import type { DocSession } from '../node/doc-session'
 import type { PeerNode } from '../node/peer-node'
-import { readInvite } from '../hosts/invite-text'
+import { CLI_JOIN, readInvite, requireInviteKind } from '../hosts/invite-text'
 import { FolderLinks } from '../project/folder-links'
 import { firstSync, ProjectFolder } from '../project/project-folder'
 import { displayLabel } from '../../shared/display-text'
@@ -103,6 +103,7 @@ export class ProjectCli {
 /** Joins the project of an invite; resolves with it once its first sync is done. */
 async function join(node: PeerNode, code: string): Promise<DocSession> {
   const invite = readInvite(code)
+  requireInviteKind(invite, 'project', CLI_JOIN)
   const ws = node.workspace
   const result = new Promise<DocSession>((resolveJoin, reject) => {
     const timer = setTimeout(() => {

@@ -27,6 +27,7 @@ import { deviceIdOf } from '../net/device-key'
 import { NotAllowedError, type DocSession } from '../node/doc-session'
 import { canEdit } from '../node/members'
 import { InviteCodeError } from '../node/invite-code'
+import { InviteKindError } from './invite-text'
 import type { PeerNode } from '../node/peer-node'
 import { WorkspaceError } from '../node/workspace'
 import { notAFile, StorageError } from '../storage/errors'
@@ -148,6 +149,8 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof StorageError) return apiError('STORAGE', err.message)
   if (err instanceof FileExistsError) return apiError('FILE_EXISTS', err.message)
   if (err instanceof CrdtDecodeError) return apiError('BAD_REQUEST', `Malformed op batch: ${err.message}`)
+  // A shared folder's invite given to a document's Join: the window offers to open the project instead.
+  if (err instanceof InviteKindError && err.kind === 'project') return apiError('PROJECT_INVITE', err.message)
   if (err instanceof InviteCodeError) return apiError('BAD_INVITE', err.message)
   if (err instanceof ProjectError) return apiError(err.code, err.message)
   if (err instanceof WorkspaceError) {
@@ -338,7 +341,8 @@ export class AppService {
       answerJoin: (id, accept, role) => run(() => c.answerJoin(id, accept, role)),
       sharing: (docId) => on(docId, (s) => c.sharing(s)),
       setSharedOnLan: (docId, value) => on(docId, (s) => c.setSharedOnLan(s, value)),
-      createInvite: (docId, role) => on(docId, (s) => c.createInvite(s, role)),
+      createInvite: (docId, role) =>
+        on(docId, (s) => c.createInvite(s, role, this.projects.holds(s.docId) ? 'project' : 'doc')),
       revokeInvite: (docId, inviteId) => on(docId, (s) => c.revokeInvite(s, inviteId)),
       setRole: (docId, device, role) => on(docId, (s) => c.setRole(s, device, role)),
       removeMember: (docId, device) => on(docId, (s) => c.removeMember(s, device)),

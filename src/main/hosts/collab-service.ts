@@ -27,8 +27,8 @@ import { deviceIdOf } from '../net/device-key'
 import { NetError } from '../net/errors'
 import type { DocSession } from '../node/doc-session'
 import { AUTHOR_PREFIX } from '../node/signed-props'
-import { decodeInvite } from '../node/invite-code'
-import { NO_INVITE, readInvite } from './invite-text'
+import { decodeInvite, type InviteKind } from '../node/invite-code'
+import { APP_JOIN, NO_INVITE, readInvite, requireInviteKind } from './invite-text'
 import { makeRecord, noticeFor, readReport, RESTORE_KEY } from './restore-record'
 import { ToldRestores } from './told-restores'
 import type { PeerNode } from '../node/peer-node'
@@ -302,6 +302,7 @@ export class Collaboration {
   async joinWithInvite(code: unknown): Promise<string> {
     if (typeof code !== 'string') throw badArgument(NO_INVITE)
     const invite = readInvite(code)
+    requireInviteKind(invite, 'doc', APP_JOIN)
     await this.node.joinWithInvite(invite)
     return invite.docId
   }
@@ -373,11 +374,18 @@ export class Collaboration {
     return this.sharingChanged(session)
   }
 
-  async createInvite(session: DocSession, role: unknown): Promise<InviteInfo> {
+  /** `kind`: 'project' for a shared folder's project (its joiner is asked for a folder first). */
+  async createInvite(session: DocSession, role: unknown, kind: InviteKind = 'doc'): Promise<InviteInfo> {
     const r = requireRole(role)
     if (r === 'owner')
       throw badArgument('Invite people as editors or viewers; make an owner from the members list.')
-    const code = await this.node.workspace.createInvite(session.docId, r, this.node.addresses())
+    const code = await this.node.workspace.createInvite(
+      session.docId,
+      r,
+      this.node.addresses(),
+      undefined,
+      kind,
+    )
     this.sharingChanged(session) // the open-invites list has it now
     return { code, link: `meshpad://join/${code}`, role: r, expires: decodeInvite(code).expires }
   }

@@ -24,7 +24,7 @@ import type { PeerNode } from '../node/peer-node'
 import { FolderLinks } from '../project/folder-links'
 import { firstSync, ProjectFolder } from '../project/project-folder'
 import { StorageError } from '../storage/errors'
-import { readInvite } from './invite-text'
+import { APP_JOIN, readInvite, requireInviteKind } from './invite-text'
 import { ProjectAwayWatch } from './project-away'
 import { ProjectPresenceWatch } from './project-presence'
 import {
@@ -123,6 +123,7 @@ export class ProjectService {
   async join(code: unknown, path: unknown): Promise<string> {
     if (typeof code !== 'string') throw new ProjectError('BAD_REQUEST', 'Paste the invite you were sent.')
     const invite = readInvite(code)
+    requireInviteKind(invite, 'project', APP_JOIN)
     const given = checkDir(path)
     const links = await this.linksReady()
     if (this.options.node.workspace.doc(invite.docId))
@@ -142,6 +143,11 @@ export class ProjectService {
       throw err
     }
     return invite.docId
+  }
+
+  /** Whether this device runs `projectId` as a shared folder's project. */
+  holds(projectId: string): boolean {
+    return this.running.has(projectId)
   }
 
   info(projectId: string): ProjectInfo {

@@ -1,8 +1,10 @@
 /**
  * Invite codes: what a person pastes (or opens as a meshpad:// link) to join a document. A code
  * carries the document ID, the inviter's device key (so the joiner can check it reached the right
- * device), where the inviter listens, an invite ID, a 256-bit secret and an expiry. The secret never
- * crosses the network again: redeeming sends only an HMAC of it bound to the Noise handshake.
+ * device), where the inviter listens, an invite ID, a 256-bit secret, an expiry and (from version 2)
+ * whether it is to a shared folder, whose joiner must choose a folder for its files before joining.
+ * The secret never crosses the network again: redeeming sends only an HMAC of it bound to the Noise
+ * handshake.
  */
 import { ByteReader, ByteWriter } from '../../shared/crdt/bytes'
 import { DOC_ID_BYTES, KEY_BYTES } from '../../shared/sync/messages'
@@ -16,9 +18,16 @@ export interface InviteCode {
   readonly secret: Uint8Array
   /** Milliseconds since the epoch. */
   readonly expires: number
+  /** What it joins: a document, or a project (a shared folder). Absent: not said (a version 1 code). */
+  readonly kind?: InviteKind
 }
 
-const VERSION = 1
+export type InviteKind = 'doc' | 'project'
+
+/** Version 2 adds the kind (a byte after the version); version 1 codes are documents' and still read. */
+const VERSION = 2
+const VERSION_NO_KIND = 1
+const KINDS: readonly InviteKind[] = ['doc', 'project']
 export const LINK_PREFIX = 'meshpad://join/'
 
 export class InviteCodeError extends Error {
@@ -28,6 +37,7 @@ export class InviteCodeError extends Error {
 export function encodeInvite(invite: InviteCode): string {
   const w = new ByteWriter(160)
   w.byte(VERSION)
+  w.byte(KINDS.indexOf(invite.kind ?? 'doc'))
   w.bytes(fromHex(invite.docId))
   w.bytes(fromHex(invite.inviterKey))
   w.bytes(fromHex(invite.inviteId))
@@ -47,7 +57,11 @@ export function decodeInvite(text: string): InviteCode {
   if (!/^[A-Za-z0-9_-]{20,2000}$/.test(code)) throw new InviteCodeError('That is not a Meshpad invite code.')
   try {
     const r = new ByteReader(new Uint8Array(Buffer.from(code, 'base64url')))
-    if (r.byte() !== VERSION) throw new InviteCodeError('This invite comes from a different Meshpad version.')
+    const version = r.byte()
+    if (version !== VERSION && version !== VERSION_NO_KIND)
+      throw new InviteCodeError('This invite comes from a different Meshpad version.')
+    const kind = version === VERSION ? KINDS[r.byte()] : null
+    if (kind === undefined) throw new InviteCodeError('unknown kind')
     const docId = toHex(r.bytes(DOC_ID_BYTES))
     const inviterKey = toHex(r.bytes(KEY_BYTES))
     const inviteId = toHex(r.bytes(DOC_ID_BYTES))
@@ -63,7 +77,7 @@ export function decodeInvite(text: string): InviteCode {
       addresses.push({ host, port })
     }
     if (!r.done()) throw new InviteCodeError('trailing bytes')
-    return { docId, inviterKey, addresses, inviteId, secret, expires }
+    return { docId, inviterKey, addresses, inviteId, secret, expires, ...(kind ? { kind } : {}) }
   } catch (err) {
     if (err instanceof InviteCodeError) throw err
     throw new InviteCodeError(`That invite code is damaged (${(err as Error).message}); ask for a new one.`)

@@ -24,7 +24,7 @@ import { docIdFor, type Sign } from '../../shared/members/member-op'
 import { memberCrypto, nodeCrypto, randomId, randomKey } from './crypto'
 import { DocSession, type DocSecrets } from './doc-session'
 import { EMPTY_DIGEST, makeSeal, NONCE_BYTES } from './replica-seal'
-import { encodeInvite, type InviteCode } from './invite-code'
+import { encodeInvite, type InviteCode, type InviteKind } from './invite-code'
 import { admit, type Standing } from './peer-admission'
 import { fileDocId, fileNodes, MAX_FILES_PER_PROJECT } from './project-files'
 import type { SecretStore } from './secrets'
@@ -555,6 +555,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     role: Role,
     addresses: { host: string; port: number }[],
     ttlMs = INVITE_TTL_MS,
+    kind: InviteKind = 'doc',
   ): Promise<string> {
     const doc = this.requireDoc(docId)
     if (doc.myRole !== 'owner') throw new WorkspaceError('NOT_ALLOWED', 'Only an owner can invite people.')
@@ -568,7 +569,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
       expires,
       used: false,
     })
-    const code: InviteCode = { docId, inviterKey: this.self, addresses, inviteId, secret, expires }
+    const code: InviteCode = { docId, inviterKey: this.self, addresses, inviteId, secret, expires, kind }
     return encodeInvite(code)
   }
 

@@ -41,6 +41,7 @@ import { Toolbar } from './Toolbar'
 import { useApiEvent } from './use-api-event'
 import { FileTabs, panelId, tabId } from './project/FileTabs'
 import { ProjectTree } from './project/ProjectTree'
+import { JoinProjectDialog } from './project/FolderDialogs'
 import { QuickOpen } from './project/QuickOpen'
 import { nameOf } from './project/tree-rows'
 import { useProject, type TabDoc } from './project/use-project'
@@ -107,6 +108,8 @@ export function App(): React.JSX.Element {
   /** History opened from that notice: it starts at the version before that person's restore. */
   const [historyFrom, setHistoryFrom] = useState<{ device: string; n: number } | null>(null)
   const [invite, setInvite] = useState<string | undefined>(undefined)
+  /** A shared folder's invite pasted in Nearby: the Open a project dialog, with it. */
+  const [projectInvite, setProjectInvite] = useState<string | null>(null)
   /** Browser mode's Save As dialog, open with the path it starts from. */
   const [saveDialog, setSaveDialog] = useState<{ initialPath: string } | null>(null)
   const presence = useRef<PresenceSync | null>(null)
@@ -800,6 +803,7 @@ export function App(): React.JSX.Element {
                 api={api}
                 invite={invite}
                 onOpenDoc={(id) => void open(api.openDocument(id))}
+                onProjectInvite={setProjectInvite}
               />
             )}
             {panel === 'settings' && <SettingsPanel api={api} />}
@@ -846,6 +850,18 @@ export function App(): React.JSX.Element {
         }
       />
       {withNode && <JoinRequests api={api} />}
+      {projectInvite !== null && (
+        <JoinProjectDialog
+          api={api}
+          invite={projectInvite}
+          onJoined={(id) => {
+            setProjectInvite(null)
+            setPanel(null)
+            void openProject(id)
+          }}
+          onCancel={() => setProjectInvite(null)}
+        />
+      )}
       {quickOpen && project.info && (
         <QuickOpen entries={entries} onOpen={openProjectFile} onClose={() => setQuickOpen(false)} />
       )}

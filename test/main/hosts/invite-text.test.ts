@@ -3,7 +3,15 @@
  * short or altered is called incomplete or damaged, and neither ever blames a Meshpad version.
  */
 import { describe, expect, it } from 'vitest'
-import { DAMAGED_INVITE, NO_INVITE, NOT_AN_INVITE, readInvite } from '../../../src/main/hosts/invite-text'
+import {
+  APP_JOIN,
+  DAMAGED_INVITE,
+  InviteKindError,
+  NO_INVITE,
+  NOT_AN_INVITE,
+  readInvite,
+  requireInviteKind,
+} from '../../../src/main/hosts/invite-text'
 import { encodeInvite, InviteCodeError, LINK_PREFIX } from '../../../src/main/node/invite-code'
 
 const invite = {
@@ -66,5 +74,45 @@ describe('readInvite', () => {
   it('asks for the invite when nothing was pasted', () => {
     expect(messageFor('')).toBe(NO_INVITE)
     expect(messageFor('  \n')).toBe(NO_INVITE)
+  })
+})
+
+describe('invite kinds', () => {
+  const project = encodeInvite({ ...invite, kind: 'project' })
+  /** The same invite as version 1 wrote it: no kind byte after the format byte. */
+  const bytes = Buffer.from(encodeInvite(invite), 'base64url')
+  const version1 = Buffer.concat([Buffer.from([1]), bytes.subarray(2)]).toString('base64url')
+
+  it("carries whether it is to a shared folder, and still reads version 1's codes, which do not say", () => {
+    expect(readInvite(project).kind).toBe('project')
+    expect(readInvite(code).kind).toBe('doc')
+    expect(readInvite(version1)).toMatchObject({ docId: invite.docId, inviteId: invite.inviteId })
+    expect(readInvite(version1).kind).toBeUndefined()
+  })
+
+  it('refuses the other kind with where to join it instead, and takes a version 1 code as either', () => {
+    const refusal = (text: string, kind: 'doc' | 'project'): string | null => {
+      try {
+        requireInviteKind(readInvite(text), kind, APP_JOIN)
+        return null
+      } catch (err) {
+        expect(err).toBeInstanceOf(InviteKindError)
+        return (err as Error).message
+      }
+    }
+    expect(refusal(project, 'doc')).toBe(`This invite is to a shared folder: ${APP_JOIN.project}`)
+    expect(refusal(code, 'project')).toBe(
+      `This invite is to a document, not a shared folder: ${APP_JOIN.doc}`,
+    )
+    expect(refusal(project, 'project')).toBeNull()
+    expect(refusal(code, 'doc')).toBeNull()
+    expect(refusal(version1, 'doc')).toBeNull()
+    expect(refusal(version1, 'project')).toBeNull()
+  })
+
+  it('refuses a kind it does not know as damaged', () => {
+    const unknown = Buffer.from(project, 'base64url')
+    unknown[1] = 9
+    expect(() => readInvite(unknown.toString('base64url'))).toThrow(DAMAGED_INVITE)
   })
 })

@@ -19,10 +19,13 @@ type PeerAdded = Extract<ApiEvent, { type: 'peer-added' }>
 export function NearbyPanel({
   api,
   onOpenDoc,
+  onProjectInvite,
   invite: initialInvite,
 }: {
   api: MeshpadBridge
   onOpenDoc: (docId: string) => void
+  /** The invite is to a shared folder: it is joined into a folder (Open a project), not here. */
+  onProjectInvite: (code: string) => void
   /** An invite link the window was opened with (a meshpad:// link): ready in the Join box. */
   invite?: string
 }): React.JSX.Element {
@@ -71,6 +74,11 @@ export function NearbyPanel({
     const code = invite.trim()
     if (!code) return
     const result = await inviteRequest.run(api.joinWithInvite(code))
+    if (!result.ok && result.code === 'PROJECT_INVITE') {
+      inviteRequest.setError(null)
+      setInvite('')
+      return onProjectInvite(code)
+    }
     if (!result.ok) return
     awaitingInvite.current = result.value
     setInviteWaiting(result.value)

@@ -58,14 +58,17 @@ export function ShareFolderDialog({
 
 export function JoinProjectDialog({
   api,
+  invite: initialInvite,
   onJoined,
   onCancel,
 }: {
   api: MeshpadBridge
+  /** An invite to start with (one pasted in Nearby that turned out to be a shared folder's). */
+  invite?: string
   onJoined: (projectId: string) => void
   onCancel: () => void
 }): React.JSX.Element {
-  const [invite, setInvite] = useState('')
+  const [invite, setInvite] = useState(initialInvite ?? '')
   const [path, setPath] = useState('')
   const [error, setError] = useState<string | null>(null)
   /** The project asked to join, while waiting for the answer. */
