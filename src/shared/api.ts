@@ -444,9 +444,12 @@ export const API_REQUESTS: readonly ApiRequest[] = [
   'deleteEntry',
 ]
 
-/** Menu commands that act on the window's editor, so the renderer runs them (Electron's menu sends them). */
-export type EditorCommand = 'undo' | 'redo' | 'find' | 'share'
-export const EDITOR_COMMANDS: readonly EditorCommand[] = ['undo', 'redo', 'find', 'share']
+/**
+ * Menu commands that the window's renderer runs (Electron's menu sends them): on its editor, or its own
+ * dialogs (`open-project`: Open a project, to join one by invite into a folder).
+ */
+export type EditorCommand = 'undo' | 'redo' | 'find' | 'share' | 'open-project'
+export const EDITOR_COMMANDS: readonly EditorCommand[] = ['undo', 'redo', 'find', 'share', 'open-project']
 
 /** Events the node (or, in Electron, the shell) sends to the renderer. */
 export type ApiEvent =

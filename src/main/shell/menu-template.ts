@@ -21,10 +21,11 @@ export type MenuCommand =
   | 'redo'
   | 'find'
   | 'share'
+  | 'open-project'
   | 'clear-recent'
   | `open-recent:${number}`
 
-/** The renderer runs these (they act on its editor); the shell runs the rest. */
+/** The renderer runs these (they act on its editor, or open its own dialogs); the shell runs the rest. */
 export const isEditorCommand = (command: string): command is EditorCommand =>
   (EDITOR_COMMANDS as readonly string[]).includes(command)
 
@@ -91,6 +92,8 @@ export function menuTemplate(options: MenuOptions): MenuSpec[] {
       { label: 'Open…', accelerator: 'CmdOrCtrl+O', command: 'open' },
       { label: 'Open Recent', submenu: recent },
       { label: 'Share a Folder…', command: 'share-folder' },
+      // Joins a project by invite into a folder: the window's own dialog (the invite is pasted there).
+      { label: 'Open a Project…', command: 'open-project', enabled: doc },
       separator,
       { label: 'Save', accelerator: 'CmdOrCtrl+S', command: 'save', enabled: doc },
       { label: 'Save As…', accelerator: 'Shift+CmdOrCtrl+S', command: 'save-as', enabled: doc },

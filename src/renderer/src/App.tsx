@@ -367,6 +367,7 @@ export function App(): React.JSX.Element {
 
   const runCommand = useCallback((command: EditorCommand): void => {
     if (command === 'share') return setPanel('share')
+    if (command === 'open-project') return setProjectInvite('')
     const v = editorRef.current?.view
     if (!v) return
     if (command === 'undo') undo(v)

@@ -135,16 +135,17 @@ describe('Electron shell as built', () => {
     expect(FakeWindow.all[1]!.options).toMatchObject({ x: 228, y: 178, width: 1000, height: 700 })
   })
 
-  it('sends editor commands (Undo, Find) to the focused window only', () => {
+  it("sends editor commands (Undo, Find) and Open a Project… (the window's dialog) to the focused window only", () => {
     const [first, second] = FakeWindow.all
     second!.focus()
     stub.menuItem('Undo')!.click!()
     stub.menuItem('Find…')!.click!()
+    stub.menuItem('Open a Project…')!.click!()
     const commands = (w: FakeWindow) =>
       w.webContents.sent
         .filter((s) => (s.payload as { type: string }).type === 'command')
         .map((s) => (s.payload as { command: string }).command)
-    expect(commands(second!)).toEqual(['undo', 'find'])
+    expect(commands(second!)).toEqual(['undo', 'find', 'open-project'])
     expect(commands(first!)).toEqual([])
   })
 

@@ -18,6 +18,7 @@ describe('application menu', () => {
       ['New', 'CmdOrCtrl+N', 'new'],
       ['Open…', 'CmdOrCtrl+O', 'open'],
       ['Share a Folder…', undefined, 'share-folder'],
+      ['Open a Project…', undefined, 'open-project'],
       ['Save', 'CmdOrCtrl+S', 'save'],
       ['Save As…', 'Shift+CmdOrCtrl+S', 'save-as'],
       [platform === 'darwin' ? 'Close Window' : 'Close', 'CmdOrCtrl+W', 'close'],
