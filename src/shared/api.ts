@@ -263,6 +263,14 @@ export interface ProjectInfo extends ProjectSummary {
   readonly entries: readonly ProjectEntry[]
   /** Files that others changed while this device was away, until opened here (tree nodes). */
   readonly away: readonly string[]
+  /** Files in this device's folder that the project leaves out, by path. */
+  readonly notShared: readonly NotSharedFile[]
+}
+
+/** A file in a shared folder that the project leaves out, and why. */
+export interface NotSharedFile {
+  readonly path: string
+  readonly why: 'binary' | 'too-large' | 'symlink' | 'special' | 'bad-name' | 'unreadable'
 }
 
 /** Someone in a file of a project (their editor has it open), as the tree shows them. */
@@ -496,6 +504,12 @@ export type ApiEvent =
   | { readonly type: 'tree'; readonly projectId: string; readonly entries: readonly ProjectEntry[] }
   /** Who is in which file of an open project changed. */
   | { readonly type: 'project-presence'; readonly projectId: string; readonly files: ProjectPresence }
+  /** The files this device's folder holds that the project leaves out, as now (ProjectInfo.notShared). */
+  | {
+      readonly type: 'project-not-shared'
+      readonly projectId: string
+      readonly files: readonly NotSharedFile[]
+    }
   /** The files of a project changed while this device was away, as they are now (ProjectInfo.away). */
   | { readonly type: 'project-away'; readonly projectId: string; readonly files: readonly string[] }
   /** The outcome of `joinProject`: ok once the folder holds the project (to every window). */

@@ -93,6 +93,7 @@ describe('a shared folder, in two browsers', () => {
     writeFileSync(join(aliceDir, 'README.md'), '# Alice project\n')
     writeFileSync(join(aliceDir, 'notes', 'plan.md'), PLAN)
     writeFileSync(join(aliceDir, 'src', 'main.ts'), 'export const main = 1\n')
+    writeFileSync(join(aliceDir, 'logo.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0x0d]))
     const [aliceUrl, bobUrl] = await Promise.all([serve('alice'), serve('bob')])
     contexts = await Promise.all([launchChromium(), launchChromium()])
     alice = await contexts[0]!.newPage()
@@ -126,6 +127,11 @@ describe('a shared folder, in two browsers', () => {
     expect(
       await alice.getByTestId('tree-item').evaluateAll((els) => els.map((e) => e.dataset['path'])),
     ).toEqual(['notes', 'src', 'README.md'])
+    // The binary file is not shared, and the tree says so (folded below it).
+    const notShared = alice.getByTestId('not-shared')
+    expect(await notShared.locator('summary').textContent()).toBe('1 file here not shared')
+    await notShared.locator('summary').click()
+    expect(await alice.getByTestId('not-shared-file').textContent()).toBe('logo.png not text')
 
     await alice.getByTestId('tab-share').click()
     await alice.getByTestId('create-invite').click()

@@ -12,6 +12,7 @@ import { basename, isAbsolute, sep } from 'node:path'
 import type {
   ApiEvent,
   DocRole,
+  NotSharedFile,
   PresenceInfo,
   ProjectEntry,
   ProjectInfo,
@@ -23,6 +24,7 @@ import { fileDocId } from '../node/project-files'
 import type { PeerNode } from '../node/peer-node'
 import { FolderLinks } from '../project/folder-links'
 import { firstSync, ProjectFolder } from '../project/project-folder'
+import type { LeftOutFile } from '../folder/scan-folder'
 import { StorageError } from '../storage/errors'
 import { APP_JOIN, readInvite, requireInviteKind } from './invite-text'
 import { ProjectAwayWatch } from './project-away'
@@ -152,7 +154,12 @@ export class ProjectService {
 
   info(projectId: string): ProjectInfo {
     const r = this.require(projectId)
-    return { ...this.summary(r), entries: this.entries(r), away: r.away.now() }
+    return {
+      ...this.summary(r),
+      entries: this.entries(r),
+      away: r.away.now(),
+      notShared: notShared(r.folder.notShared()),
+    }
   }
 
   presence(projectId: string): ReturnType<ProjectPresenceWatch['now']> {
@@ -310,6 +317,11 @@ export class ProjectService {
         log: (m) => this.log(m),
         ...(writeDelayMs !== undefined ? { writeDelayMs } : {}),
         ...(watchDebounceMs !== undefined ? { watchDebounceMs } : {}),
+        onLeftOut: (files) =>
+          this.options.emit(
+            { type: 'project-not-shared', projectId: project.docId, files: notShared(files) },
+            project.docId,
+          ),
       },
       share,
     )
@@ -392,3 +404,8 @@ function checkDir(path: unknown): string {
 }
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err))
+
+/** The files a folder leaves out, as the window lists them (what the system said stays in the log). */
+function notShared(files: readonly LeftOutFile[]): NotSharedFile[] {
+  return files.map((f) => ({ path: f.path, why: f.why }))
+}

@@ -14,11 +14,12 @@ import { fileDocId, fileNodes } from '../node/project-files'
 import type { Workspace } from '../node/workspace'
 import { FolderMirror } from '../folder/folder-mirror'
 import { FolderWatcher, type FolderDelta } from '../folder/folder-watcher'
-import { scanFolder } from '../folder/scan-folder'
+import { scanFolder, type LeftOutFile } from '../folder/scan-folder'
 import { MAX_LISTED_PATH, type TreeOp } from '../../shared/tree/tree-ops'
 import type { FileTree } from '../../shared/tree/file-tree'
 import { DiskTexts } from './disk-texts'
 import type { FileBase } from './folder-links'
+import { LeftOutFiles } from './left-out'
 
 export interface ProjectFolderOptions {
   readonly workspace: Workspace
@@ -35,6 +36,8 @@ export interface ProjectFolderOptions {
   readonly writeMaxDelayMs?: number
   /** The watcher's quiet time before it reads what changed (default 100 ms). */
   readonly watchDebounceMs?: number
+  /** The files the project leaves out changed (`notShared`). */
+  readonly onLeftOut?: (files: readonly LeftOutFile[]) => void
 }
 
 export class ProjectFolder {
@@ -46,6 +49,7 @@ export class ProjectFolder {
   private firstChange = 0
   private closed = false
   private readonly subscribed = new Set<DocSession>()
+  private readonly leftOut = new LeftOutFiles()
   private readonly stops: (() => void)[] = []
   private toldViewer = false
   /** Reports of the watcher read in the current step, handled in it. */
@@ -91,6 +95,11 @@ export class ProjectFolder {
 
   get project(): DocSession {
     return this.options.project
+  }
+
+  /** The files in the folder that the project leaves out (binary, too large, …), by path. */
+  notShared(): LeftOutFile[] {
+    return this.leftOut.list()
   }
 
   get tree(): FileTree {
@@ -206,6 +215,7 @@ export class ProjectFolder {
   private async takeUp(share: boolean): Promise<void> {
     const scan = await scanFolder(this.options.dir)
     for (const f of scan.leftOut) this.options.log(`not shared: ${f.path} (${f.why})`)
+    if (this.leftOut.replace(scan)) this.options.onLeftOut?.(this.leftOut.list())
     if (share) await this.commit(() => this.mirror.importScan(scan))
     else {
       const delta = this.mirror.adoptScan(scan)
@@ -215,7 +225,11 @@ export class ProjectFolder {
   }
 
   private async fromDisk(delta: FolderDelta): Promise<void> {
-    if (delta.rescan) delta = this.mirror.rescanDelta(await scanFolder(this.options.dir))
+    if (delta.rescan) {
+      const scan = await scanFolder(this.options.dir)
+      if (this.leftOut.replace(scan)) this.options.onLeftOut?.(this.leftOut.list())
+      delta = this.mirror.rescanDelta(scan)
+    } else if (this.leftOut.apply(delta)) this.options.onLeftOut?.(this.leftOut.list())
     await this.commit(() => this.mirror.fromDisk(delta))
   }
 

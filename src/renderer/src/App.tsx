@@ -674,6 +674,7 @@ export function App(): React.JSX.Element {
             entries={entries}
             presence={project.presence}
             away={project.away}
+            notShared={project.notShared}
             activeNode={opened ? active : null}
             role={project.info.role}
             onOpen={openProjectFile}

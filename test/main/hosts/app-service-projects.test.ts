@@ -4,7 +4,7 @@
  * project joined as a viewer into another folder, a folder taken up again after a restart. The renderer is untrusted: every malformed argument
  * is refused with BAD_REQUEST (or NOT_FOUND), and a viewer's tree changes with NOT_ALLOWED.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -54,6 +54,7 @@ describe('AppService: shared folders', () => {
     mkdirSync(join(shared, 'src'), { recursive: true })
     writeFileSync(join(shared, 'README.md'), '# Hello\n')
     writeFileSync(join(shared, 'src', 'main.ts'), 'export const x = 1\n')
+    writeFileSync(join(shared, 'logo.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0x0d]))
     await side('ada')
     await side('bo')
   })
@@ -92,6 +93,31 @@ describe('AppService: shared folders', () => {
     expect(value(await ada().listDocuments())).toEqual([])
     const opened = value(await ada().openProjectFile(projectId, list[0]!.node))
     expect(opened).toMatchObject({ docId: list[0]!.docId, title: 'README.md', fileName: 'README.md' })
+  })
+
+  it('lists the files the project leaves out, as they come and go on disk', async () => {
+    const ada0 = sides[0]!
+    expect(value(await ada().openProject(projectId)).notShared).toEqual([{ path: 'logo.png', why: 'binary' }])
+    const notShared = (): unknown => {
+      const last = ada0.events.filter((e) => e.type === 'project-not-shared').at(-1)
+      return last?.type === 'project-not-shared' ? last.files : null
+    }
+    writeFileSync(join(shared, 'src', 'big.log'), 'x'.repeat(4 * 1024 * 1024 + 1))
+    await until(() => JSON.stringify(notShared()).includes('src/big.log'), 'big.log listed as not shared')
+    expect(notShared()).toEqual([
+      { path: 'logo.png', why: 'binary' },
+      { path: 'src/big.log', why: 'too-large' },
+    ])
+    rmSync(join(shared, 'logo.png'))
+    writeFileSync(join(shared, 'src', 'big.log'), 'small now\n') // shareable: it joins the project
+    await until(() => JSON.stringify(notShared()) === '[]', 'nothing left out')
+    const listed = async (): Promise<boolean> => (await entries(ada())).some((e) => e.path === 'src/big.log')
+    const end = Date.now() + 15_000
+    while (!(await listed()) && Date.now() < end) await new Promise((r) => setTimeout(r, 50))
+    expect(await listed()).toBe(true) // shared once it fits
+    rmSync(join(shared, 'src', 'big.log'))
+    while ((await listed()) && Date.now() < end + 15_000) await new Promise((r) => setTimeout(r, 50))
+    expect(await listed()).toBe(false)
   })
 
   it('refuses malformed requests with BAD_REQUEST, unknown ones with NOT_FOUND', async () => {

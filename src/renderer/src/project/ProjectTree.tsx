@@ -9,7 +9,14 @@ import {
   Pencil,
   Trash2,
 } from 'lucide-react'
-import type { DocRole, MeshpadBridge, ProjectEntry, ProjectPresence } from '../../../shared/api'
+import type {
+  DocRole,
+  MeshpadBridge,
+  NotSharedFile,
+  ProjectEntry,
+  ProjectPresence,
+} from '../../../shared/api'
+import { NotShared } from './NotShared'
 import { DeleteDialog } from './DeleteDialog'
 import { EntryForm, type EntryEdit } from './EntryForm'
 import { foldersHolding, treeRows, visitorsByFolder, type TreeRow } from './tree-rows'
@@ -31,6 +38,7 @@ export function ProjectTree({
   entries,
   presence,
   away,
+  notShared,
   activeNode,
   role,
   onOpen,
@@ -43,6 +51,8 @@ export function ProjectTree({
   presence: ProjectPresence
   /** Files others changed while this device was away, not opened here since. */
   away: ReadonlySet<string>
+  /** Files in this device's folder that the project leaves out. */
+  notShared: readonly NotSharedFile[]
   /** The file shown in the editor. */
   activeNode: string | null
   /** This device's role in the project: null once an owner removed it (the window says so). */
@@ -342,6 +352,7 @@ export function ProjectTree({
           )
         })}
       </ul>
+      <NotShared files={notShared} />
       {rows.length === 0 && (
         <p className="hint tree-empty">No files yet{canEdit ? ': make one with New file.' : '.'}</p>
       )}

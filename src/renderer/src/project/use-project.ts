@@ -7,6 +7,7 @@
 import { useCallback, useMemo, useRef, useState } from 'react'
 import type {
   MeshpadBridge,
+  NotSharedFile,
   OpenedDoc,
   ProjectEntry,
   ProjectInfo,
@@ -20,6 +21,8 @@ export interface ProjectWindow {
   readonly presence: ProjectPresence
   /** Files others changed while this device was away, not opened here since. */
   readonly away: ReadonlySet<string>
+  /** Files in this device's folder that the project leaves out. */
+  readonly notShared: readonly NotSharedFile[]
   readonly tabs: readonly string[]
   /** The tab shown (its file in the editor). */
   readonly active: string | null
@@ -60,6 +63,7 @@ export function useProject(api: MeshpadBridge): ProjectWindow {
   const [entries, setEntries] = useState<readonly ProjectEntry[]>([])
   const [presence, setPresence] = useState<ProjectPresence>({})
   const [away, setAway] = useState<ReadonlySet<string>>(() => new Set())
+  const [notShared, setNotShared] = useState<readonly NotSharedFile[]>([])
   const [tabs, setTabs] = useState<readonly string[]>([])
   const [active, setActive] = useState<string | null>(null)
   const [tabDocs, setTabDocs] = useState<readonly TabDoc[]>([])
@@ -87,6 +91,7 @@ export function useProject(api: MeshpadBridge): ProjectWindow {
     if (event.type === 'tree' && event.projectId === id) setEntries(event.entries)
     else if (event.type === 'project-presence' && event.projectId === id) setPresence(event.files)
     else if (event.type === 'project-away' && event.projectId === id) setAway(new Set(event.files))
+    else if (event.type === 'project-not-shared' && event.projectId === id) setNotShared(event.files)
     // A role changed (an owner made this device a viewer, or an editor): the tree's controls follow.
     else if (event.type === 'sharing' && event.sharing.docId === id) {
       const role = event.sharing.myRole
@@ -100,6 +105,7 @@ export function useProject(api: MeshpadBridge): ProjectWindow {
       setInfo(project)
       setEntries(project.entries)
       setAway(new Set(project.away))
+      setNotShared(project.notShared)
       setPresence({})
       setTabs([])
       setActive(null)
@@ -116,6 +122,7 @@ export function useProject(api: MeshpadBridge): ProjectWindow {
     setInfo(null)
     setEntries([])
     setAway(new Set())
+    setNotShared([])
     setPresence({})
     setTabs([])
     setActive(null)
@@ -177,6 +184,7 @@ export function useProject(api: MeshpadBridge): ProjectWindow {
       entries,
       presence,
       away,
+      notShared,
       tabs,
       active,
       tabDocs,
@@ -195,6 +203,7 @@ export function useProject(api: MeshpadBridge): ProjectWindow {
       entries,
       presence,
       away,
+      notShared,
       tabs,
       active,
       tabDocs,
