@@ -10,6 +10,7 @@ import { decodeTextOps } from '../../shared/crdt/text-codec'
 import type { DocSession } from '../node/doc-session'
 import { fileDocId, fileNodes } from '../node/project-files'
 import type { Workspace } from '../node/workspace'
+import { ProjectFileWatch } from './project-file-watch'
 
 export interface ProjectAwayOptions {
   readonly workspace: Workspace
@@ -23,28 +24,18 @@ export interface ProjectAwayOptions {
 /** A catch-up comes as a burst of batches over many files: the windows are told once it settles. */
 const SETTLE_MS = 50
 
-export class ProjectAwayWatch {
-  private readonly stops: (() => void)[] = []
-  private readonly watched = new Set<DocSession>()
+export class ProjectAwayWatch extends ProjectFileWatch<string[]> {
   /** File documents marked, each with its text's version before the catch-up (what was seen). */
   private readonly marked = new Map<string, VersionVector>()
-  private last = '[]'
-  private timer: NodeJS.Timeout | null = null
 
   constructor(private readonly options: ProjectAwayOptions) {
-    const { workspace, project } = options
-    const onFile = (doc: DocSession): void => {
-      if (doc.project === project.docId) this.watch(doc)
-    }
-    workspace.on('file', onFile)
-    this.stops.push(() => workspace.off('file', onFile))
-    for (const doc of workspace.filesOf(project.docId)) this.watch(doc)
+    super(options.workspace, options.project, SETTLE_MS, [], options.changed)
   }
 
   /** The marked files' tree nodes, in tree order (deleted files left out). */
   now(): string[] {
     if (this.marked.size === 0) return []
-    const { project } = this.options
+    const { project } = this
     return fileNodes(project.durable.tree).filter((node) => this.marked.has(fileDocId(project.docId, node)))
   }
 
@@ -63,33 +54,15 @@ export class ProjectAwayWatch {
     if (this.marked.size > 0) this.schedule()
   }
 
-  close(): void {
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = null
-    for (const stop of this.stops.splice(0)) stop()
-  }
-
-  private watch(doc: DocSession): void {
-    if (this.watched.has(doc)) return
-    this.watched.add(doc)
+  protected watch(doc: DocSession): () => void {
+    // Read when a batch comes, not now: this runs while the watch is being made.
     const onBatch = (batch: Uint8Array, _origin: unknown, away: boolean): void => {
       if (!away || this.marked.has(doc.docId) || this.options.viewing(doc.docId)) return
       this.marked.set(doc.docId, versionBefore(doc.durable.text.version(), batch))
       this.schedule()
     }
     doc.on('batch', onBatch)
-    this.stops.push(() => doc.off('batch', onBatch))
-  }
-
-  private schedule(): void {
-    this.timer ??= setTimeout(() => {
-      this.timer = null
-      const files = this.now()
-      const json = JSON.stringify(files)
-      if (json === this.last) return
-      this.last = json
-      this.options.changed(files)
-    }, SETTLE_MS)
+    return () => doc.off('batch', onBatch)
   }
 }
 

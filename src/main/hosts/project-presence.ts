@@ -6,9 +6,9 @@
  */
 import type { FileVisitor, PresenceInfo, ProjectPresence } from '../../shared/api'
 import type { DocSession } from '../node/doc-session'
-import { fileNodes } from '../node/project-files'
+import { fileDocId, fileNodes } from '../node/project-files'
 import type { Workspace } from '../node/workspace'
-import { fileDocId } from '../node/project-files'
+import { ProjectFileWatch } from './project-file-watch'
 
 export interface ProjectPresenceOptions {
   readonly workspace: Workspace
@@ -20,22 +20,12 @@ export interface ProjectPresenceOptions {
 /** Presence changes come in bursts (a person typing): they are read at most this often. */
 const SETTLE_MS = 30
 
-export class ProjectPresenceWatch {
-  private readonly stops: (() => void)[] = []
-  private readonly watched = new Set<DocSession>()
+export class ProjectPresenceWatch extends ProjectFileWatch<ProjectPresence> {
   /** File document → tree node, made again after the tree changes. */
   private nodeOf: Map<string, string> | null = null
-  private last = '{}'
-  private timer: NodeJS.Timeout | null = null
 
   constructor(private readonly options: ProjectPresenceOptions) {
-    const { workspace, project } = options
-    const onFile = (doc: DocSession): void => {
-      if (doc.project === project.docId) this.watch(doc)
-    }
-    workspace.on('file', onFile)
-    this.stops.push(() => workspace.off('file', onFile))
-    for (const doc of workspace.filesOf(project.docId)) this.watch(doc)
+    super(options.workspace, options.project, SETTLE_MS, {}, options.changed)
   }
 
   /** Files may have moved in or out of the tree: badges are looked up again. */
@@ -61,28 +51,9 @@ export class ProjectPresenceWatch {
     return out
   }
 
-  close(): void {
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = null
-    for (const stop of this.stops.splice(0)) stop()
-  }
-
-  private watch(doc: DocSession): void {
-    if (this.watched.has(doc)) return
-    this.watched.add(doc)
+  protected watch(doc: DocSession): () => void {
     const onAwareness = (): void => this.schedule()
     doc.on('awareness', onAwareness)
-    this.stops.push(() => doc.off('awareness', onAwareness))
-  }
-
-  private schedule(): void {
-    this.timer ??= setTimeout(() => {
-      this.timer = null
-      const files = this.now()
-      const json = JSON.stringify(files)
-      if (json === this.last) return
-      this.last = json
-      this.options.changed(files)
-    }, SETTLE_MS)
+    return () => doc.off('awareness', onAwareness)
   }
 }
