@@ -14,9 +14,10 @@ import { InsertOp } from '../../../src/shared/crdt/ops'
 import { Span } from '../../../src/shared/crdt/span'
 import { decodeTextState, encodeLogChunk, encodeTextState } from '../../../src/shared/crdt/text-state'
 import { Prng, randomDeleteRange, randomInsertIndex, randomText } from './harness'
-import { seededDoc, seededDocs, seededTime } from './seeded-docs'
+import { seededDoc, seededDocs, seededOddDoc, seededTime } from './seeded-docs'
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures/text-state-v6')
+const FIXTURES_V8 = path.resolve(import.meta.dirname, '../../fixtures/text-state-v8')
 const NOW = 1_800_000_000_000
 const EDITS = 1500
 /** The clock of the documents `seededDoc` made, which loaded ones must share to log the same times. */
@@ -272,6 +273,34 @@ describe('text states of kind 6 (spans before the leaves), as written before', (
       expect(Buffer.compare(resaved, a.saveState())).toBe(0)
       const peer = TextDoc.loadState(v6, `peer${seed}`, { clock })
       expectSameBehaviour(a, TextDoc.loadState(v6, a.replica, { clock }), [peer], new Prng(seed))
+    })
+  }
+})
+
+describe('text states of kind 8 (spans last, uncompressed), as written before', () => {
+  const cases = [
+    ...[1, 2, 3].map((seed) => ({
+      file: `seed-${seed}.bin`,
+      seed,
+      build: () => seededDoc(make, seed, EDITS),
+    })),
+    // A lone surrogate (its text kept as UTF-16) and a parked op.
+    { file: 'odd-4.bin', seed: 4, build: () => seededOddDoc(make, 4, 400) },
+  ]
+  for (const { file, seed, build } of cases) {
+    it(`${file}: loads as the document it was saved from, and saves it in the current form`, () => {
+      const v8 = new Uint8Array(readFileSync(path.join(FIXTURES_V8, file)))
+      expect(v8[0]! >> 4).toBe(8)
+      const a = build()
+      const oddClock = seed === 4 ? () => seededTime(400) : clock
+      const b = TextDoc.loadState(v8, a.replica, { clock: oddClock })
+      expect(b.toString()).toBe(a.toString())
+      expect(b.version()).toEqual(a.version())
+      expect(b.history()).toEqual(a.history())
+      expect(runs(b)).toEqual(runs(a))
+      expect(Buffer.compare(b.saveState(), a.saveState())).toBe(0)
+      const peer = TextDoc.loadState(v8, `peer${seed}`, { clock: oddClock })
+      expectSameBehaviour(a, TextDoc.loadState(v8, a.replica, { clock: oddClock }), [peer], new Prng(seed))
     })
   }
 })
