@@ -269,7 +269,7 @@ describe('text states of kind 6 (spans before the leaves), as written before', (
       expect(b.toString()).toBe(a.toString())
       expect(b.history()).toEqual(a.history())
       const resaved = b.saveState()
-      expect(resaved[0]! >> 4).toBe(8)
+      expect(resaved[0]! >> 4).toBe(9)
       expect(Buffer.compare(resaved, a.saveState())).toBe(0)
       const peer = TextDoc.loadState(v6, `peer${seed}`, { clock })
       expectSameBehaviour(a, TextDoc.loadState(v6, a.replica, { clock }), [peer], new Prng(seed))
