@@ -21,11 +21,7 @@
  *   spans     the rest: every span with its IDs and origins, tombstones included, field by field and
  *             deflated as one block (span-section.ts)
  *
- *   chunk     u8 form: 0 the body follows; 1 deflated, as raw length | packed length | bytes (only when
- *             that is smaller: most of a long history is deleted text, which deflates well)
- *   body      byte length | a timed batch of consecutive log ops | per op a position code: 0 for an op
- *             not made here, else 1 + the zigzag delta of the visible index it was made at (as in a
- *             snapshot: from the previous op's end for an insert, its start for a delete)
+ *   chunk     a timed batch of consecutive log ops with each op's position, deflated (log-chunk.ts)
  *
  * The spans come last so that a loader can leave them encoded: opening a document to read its text (an
  * editor showing it, a peer answering `changesSince`) then costs the text, not the spans, which for a
@@ -70,9 +66,7 @@ const TEXT_UTF8 = 0
 const TEXT_UTF16LE = 1
 /** Kind 9: added to the encoding when the text is deflated (raw length | packed length | bytes). */
 const TEXT_DEFLATED = 2
-const CHUNK_RAW = 0
-const CHUNK_DEFLATED = 1
-/** Smaller chunk bodies are not worth deflating (the last op's chunk, mostly). */
+/** A smaller text is not worth deflating. */
 const DEFLATE_FROM = 256
 /** A leaf of the span tree holds at most this many spans (span-tree.ts). */
 export const MAX_LEAF_SPANS = 32
@@ -330,65 +324,6 @@ export function spansOf(state: DecodedTextState): Span[] {
   }
   return out
 }
-
-/** One chunk of the op log: `ops` (agents indexing `replicas`) with their times and positions. */
-export function encodeLogChunk(replicas: readonly string[], ops: readonly TextOp[]): Uint8Array {
-  const batch = encodeTextOps(replicas, ops, undefined, true)
-  const w = new ByteWriter(16 + ops.length)
-  w.uint(batch.length)
-  const head = w.finish()
-  w.reset()
-  let lastPos = 0
-  for (const op of ops) {
-    if (op.pos < 0) {
-      w.uint(0)
-      continue
-    }
-    w.uint(zigzag(op.pos - lastPos) + 1)
-    lastPos = op.kind === 0 ? op.pos + op.length : op.pos
-  }
-  const body = concatBytes(head, batch, w.view())
-  if (body.length >= DEFLATE_FROM) {
-    const packed = deflateSync(body, { level: 1 })
-    const sizes = new ByteWriter(24)
-    sizes.byte(CHUNK_DEFLATED)
-    sizes.uint(body.length)
-    sizes.uint(packed.length)
-    if (sizes.length + packed.length < body.length + 1) return concatBytes(sizes.view(), packed)
-  }
-  return concatBytes(Uint8Array.of(CHUNK_RAW), body)
-}
-
-/** Decodes a chunk of `encodeLogChunk` (agents index the returned table). Throws CrdtDecodeError. */
-export function decodeLogChunk(chunk: Uint8Array): DecodedOps {
-  const outer = new ByteReader(chunk)
-  const form = outer.byte()
-  let r: ByteReader
-  if (form === CHUNK_RAW) r = outer
-  else if (form === CHUNK_DEFLATED) {
-    r = new ByteReader(inflateExactly(outer, 'log chunk'))
-    if (!outer.done()) throw new CrdtDecodeError('trailing bytes after a log chunk')
-  } else throw new CrdtDecodeError(`unknown log chunk form ${form}`)
-  const batch = r.bytes(r.uint())
-  if (batch.length === 0 || batch[0]! >> 4 !== KIND_TEXT_BATCH_TIMED) {
-    throw new CrdtDecodeError('a log chunk that is not a timed batch')
-  }
-  const decoded = decodeTextOps(batch)
-  let lastPos = 0
-  for (const op of decoded.ops) {
-    const code = r.uint()
-    if (code === 0) continue
-    const pos = lastPos + unzigzag(code - 1)
-    if (pos < 0) throw new CrdtDecodeError('negative position')
-    op.pos = pos
-    lastPos = op.kind === 0 ? pos + op.length : pos
-  }
-  if (!r.done()) throw new CrdtDecodeError('trailing bytes after a log chunk')
-  return decoded
-}
-
-const zigzag = (n: number): number => (n >= 0 ? n * 2 : -n * 2 - 1)
-const unzigzag = (z: number): number => (z % 2 === 0 ? z / 2 : -(z + 1) / 2)
 
 /** UTF-16LE bytes as a string, lone surrogates included (TextDecoder would replace them). */
 function decodeUtf16le(raw: Uint8Array): string {
