@@ -307,7 +307,9 @@ export function inflateExactly(r: ByteReader, what: string): Uint8Array {
     throw new CrdtDecodeError(`${what} size implausible`)
   let raw: Uint8Array
   try {
-    raw = inflateSync(packed, { out: new Uint8Array(rawLength) })
+    // One byte more than stated: fflate stops at the end of `out` without a word, so a stream that
+    // inflates to more than it states (a bomb, a lie) fills that byte and is refused below.
+    raw = inflateSync(packed, { out: new Uint8Array(rawLength + 1) })
   } catch {
     throw new CrdtDecodeError(`corrupt compressed ${what}`)
   }
