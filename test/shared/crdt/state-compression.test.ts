@@ -7,8 +7,9 @@
  * large is allocated.
  */
 import { deflateSync } from 'fflate'
-import { describe, expect, it } from 'vitest'
-import { CrdtDecodeError, TextDoc } from '../../../src/shared/crdt'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { nativeInflate } from '../../../src/main/storage/native-inflate'
+import { CrdtDecodeError, TextDoc, useInflate } from '../../../src/shared/crdt'
 import { ByteReader, ByteWriter, concatBytes } from '../../../src/shared/crdt/bytes'
 import { decodeLogChunk, encodeLogChunk } from '../../../src/shared/crdt/log-chunk'
 import { DeleteOp, InsertOp, type TextOp } from '../../../src/shared/crdt/ops'
@@ -390,5 +391,33 @@ describe('log chunks of form 2', () => {
     const lying = concatBytes(uvarints(2 ** 30), fields)
     expectRefused(() => decodeLogChunk(build(deflated(lying), t())))
     expectRefused(() => decodeLogChunk(Uint8Array.of(3)), /unknown log chunk form/)
+  })
+})
+
+describe('with a native inflate (useInflate: zlib, as the main process has it)', () => {
+  beforeAll(() => useInflate(nativeInflate))
+  afterAll(() => useInflate(null))
+
+  it('loads the same documents and refuses the same hostile sections', () => {
+    for (const seed of [11, 12]) {
+      const doc = seededDocs(make, seed, 400)[0]!
+      const state = doc.saveState()
+      const loaded = TextDoc.loadState(state, doc.replica, { clock: () => seededTime(400) })
+      expect(loaded.toString()).toBe(doc.toString())
+      expect(loaded.history()).toEqual(doc.history())
+      loaded.localInsert(0, 'x')
+      doc.localInsert(0, 'x')
+      expect(TextDoc.loadState(loaded.saveState(), 'z').toString()).toBe(doc.toString())
+      expect(loaded.history()).toEqual(doc.history())
+    }
+    const raw = columnBytes({ count: 1, flags: [IMPLICIT], agents: uvarints(0), lengths: uvarints(3) })
+    const packed = (body: Uint8Array): Uint8Array => concatBytes(Uint8Array.of(1), body)
+    expect(decodeSpanSection(packed(deflated(raw)), [10], 3)).toMatchObject({ count: 1 })
+    const bomb = deflateSync(new Uint8Array(10_000_000), { level: 9 })
+    expectRefused(() => decodeSpanSection(packed(deflated(raw, 100, bomb)), [10], 3))
+    expectRefused(() => decodeSpanSection(packed(deflated(raw, raw.length + 1)), [10], 3), /wrong size/)
+    const corrupt = deflateSync(raw)
+    corrupt.fill(0xff, 0, 3)
+    expectRefused(() => decodeSpanSection(packed(deflated(raw, raw.length, corrupt)), [10], 3))
   })
 })
