@@ -116,6 +116,8 @@ export interface DecodedTextState {
   readonly awaited: { readonly agent: number; readonly counter: number }[]
   /** The op log's chunks, oldest first; null for one kept apart (the loader has it). */
   readonly log: (Uint8Array | null)[]
+  /** Bytes the text and the spans take in the state, as stored (deflated or not): for tools. */
+  readonly stored: { readonly text: number; readonly spans: number }
 }
 
 /** Encodes a state; see the header for the layout. */
@@ -218,6 +220,7 @@ export function decodeTextState(
     return i
   }
 
+  const textStart = r.pos
   const form = r.byte()
   // Kinds 6 and 8 keep the text as it is; 9 may deflate it.
   const deflated = kind === KIND_TEXT_STATE && (form & TEXT_DEFLATED) !== 0
@@ -227,9 +230,11 @@ export function decodeTextState(
   if (encoding === TEXT_UTF8) text = decodeUtf8(raw)
   else if (encoding === TEXT_UTF16LE) text = decodeUtf16le(raw)
   else throw new CrdtDecodeError(`unknown text encoding ${encoding}`)
+  const textStored = r.pos - textStart
 
   const early =
     kind === KIND_TEXT_STATE_SPANS_FIRST ? decodeSpanColumns(r, r.count(2), seen, text.length) : null
+  const spansEnd = r.pos
 
   const leafCount = r.count(1)
   const leaves: number[] = []
@@ -296,6 +301,7 @@ export function decodeTextState(
     pending,
     awaited,
     log,
+    stored: { text: textStored, spans: early !== null ? spansEnd - textStart - textStored : rest.length },
   }
 }
 
