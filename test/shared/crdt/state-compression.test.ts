@@ -101,6 +101,8 @@ const OL_EXPLICIT = 3 << 3
 const OR_NEXT = 1 << 5
 const OR_SAME = 2 << 5
 const OR_OTHER = 3 << 5
+/** Codes from here in the counters and right-origin columns are deltas; below, resume point depths. */
+const DELTA = 32
 
 describe('spans section: round trips', () => {
   it('gives back the spans of seeded multi-replica documents with a deleted history, field for field', () => {
@@ -176,10 +178,15 @@ describe('spans section: hostile input is refused with CrdtDecodeError', () => {
     expectRefused(() => decode(plainSection({ ...base, agents: uvarints(1) })), /outside the table/)
     expectRefused(() => decode(plainSection(base), 3, []), /no replicas/)
     expectRefused(
-      () => decode(plainSection({ ...base, flags: [0], counters: uvarints(zigzag(8)) })),
+      () => decode(plainSection({ ...base, flags: [0], counters: uvarints(DELTA + zigzag(8)) })),
       /beyond its version/,
     )
-    expectRefused(() => decode(plainSection({ ...base, flags: [0], counters: uvarints(zigzag(-1)) })))
+    expectRefused(() => decode(plainSection({ ...base, flags: [0], counters: uvarints(DELTA + zigzag(-1)) })))
+    // A depth into the replica's resume points where there is none.
+    expectRefused(
+      () => decode(plainSection({ ...base, flags: [0], counters: uvarints(0) })),
+      /names no resume point/,
+    )
     expectRefused(() => decode(plainSection({ ...base, lengths: uvarints(0) }), 0), /empty span/)
     expectRefused(() => decode(plainSection({ ...base, flags: [IMPLICIT | SAME_AGENT] })), /previous one/)
     expectRefused(() => decode(plainSection({ ...base, flags: [IMPLICIT | 0x80] })), /reserved/)
@@ -194,7 +201,8 @@ describe('spans section: hostile input is refused with CrdtDecodeError', () => {
     expectRefused(() => left(uvarints(0)), /end of data/)
     const right = (flag: number, bytes: Uint8Array): unknown =>
       decode(plainSection({ ...base, flags: [IMPLICIT | flag], right: bytes }))
-    expectRefused(() => right(OR_SAME, uvarints(zigzag(-10))), /beyond its version/)
+    expectRefused(() => right(OR_SAME, uvarints(DELTA + zigzag(-10))), /beyond its version/)
+    expectRefused(() => right(OR_SAME, uvarints(0)), /beyond its version/) // no resume point at depth 0
     expectRefused(() => right(OR_OTHER, uvarints(0, 11)), /beyond its version/)
     expectRefused(() => right(OR_OTHER, uvarints(0, 0)), /beyond its version/)
     expectRefused(() => right(OR_OTHER, uvarints(3, 1)), /outside the table/)
