@@ -125,8 +125,9 @@ export function printFootnotes(names: readonly string[], all: Map<string, Series
       '  with how long the replay took; a replay stamps all the edits within a second or so, where typing them\n' +
       "  took far longer. The other libraries' sizes do not depend on the clock.\n" +
       '  Meshpad snapshot is the state form the app writes to disk and opens (saveState/loadState): the\n' +
-      '  document as it is, with its whole history (deleted text included, deflated) alongside; the goals\n' +
-      '  for snapshot size, load and memory are judged on it.',
+      '  document as it is (text and spans deflated), with its whole history (deflated) alongside; the goals\n' +
+      "  for snapshot size, load and memory are judged on it. Meshpad inflates through Node's zlib, as the\n" +
+      "  app's main process does (src/main/storage/native-inflate.ts).",
   )
 }
 

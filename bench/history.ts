@@ -284,10 +284,11 @@ async function snapshotParts(docDir: string): Promise<string> {
   const state = decodeTextState(textBytes, (replicas) => replicas.map((_, i) => i))
   const inline = state.log.reduce((sum, chunk) => sum + (chunk?.byteLength ?? 0), 0)
   const visible = Buffer.byteLength(state.text)
+  const { text, spans } = state.stored
   return (
     `newest snapshot (snap-${generation}): ${kb(payload.byteLength)} KB = text state ${kb(textBytes.byteLength)} KB ` +
-    `(visible text ${kb(visible)} KB, ${state.spans().count} spans + version + leaves ` +
-    `${kb(textBytes.byteLength - inline - visible)} KB, last op ${kb(inline)} KB) ` +
+    `(visible text ${kb(visible)} KB stored in ${kb(text)} KB, ${state.spans().count} spans ${kb(spans)} KB, ` +
+    `version + leaves + parked ${kb(textBytes.byteLength - inline - text - spans)} KB, last op ${kb(inline)} KB) ` +
     `+ props, members and seals ${kb(payload.byteLength - textBytes.byteLength)} KB; ` +
     `history apart: ${decoded.history.length} files, ${kb(apart)} KB`
   )

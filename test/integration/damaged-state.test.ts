@@ -18,7 +18,7 @@ afterEach(() => cluster.closeAll())
 /** Payload header bytes before the text state (durable-doc.ts, encodeSnapshotPayload). */
 const PAYLOAD_HEADER = 22
 
-/** Garbles the last bytes of the text state of `docId`'s snapshot: its spans section (state kind 8). */
+/** Garbles the last bytes of the text state of `docId`'s snapshot: its spans section (the last section of a text state). */
 async function damageSpans(docsDir: string, docId: string): Promise<void> {
   const doc = await DurableDoc.open(new FileStore({ dir: docsDir }), docId)
   await doc.compact()

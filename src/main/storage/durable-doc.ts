@@ -37,6 +37,7 @@ import {
   type LwwChange,
   type PropSigner,
   type TextChange,
+  useInflate,
 } from '../../shared/crdt'
 import type { VersionVector } from '../../shared/crdt'
 import { MemberLog, type MemberChangeRequest, type MemberRecord } from '../../shared/members/member-log'
@@ -46,7 +47,11 @@ import type { TreeOp } from '../../shared/tree/tree-ops'
 import { memberCrypto } from '../node/crypto'
 import type { DocStore, StoreWarning } from './doc-store'
 import { StorageError, closedError } from './errors'
+import { nativeInflate } from './native-inflate'
 import { decodeTreePart, encodeTreePart } from '../../shared/tree/tree-part'
+
+// States, snapshots and log chunks inflate through zlib in this process (native-inflate.ts).
+useInflate(nativeInflate)
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
 

@@ -47,16 +47,11 @@ import { PendingOps } from './pending-ops'
 import { checkReplicaId } from './replica-table'
 import { Replicas } from './replicas'
 import { SiblingRuns } from './sibling-runs'
+import { decodeLogChunk, encodeLogChunk } from './log-chunk'
 import { Span } from './span'
 import { Leaf, SpanTree } from './span-tree'
 import { decodeTextOps, encodeLocalOp, encodeTextOps, hasLoneSurrogate } from './text-codec'
-import {
-  decodeLogChunk,
-  decodeTextState,
-  encodeLogChunk,
-  encodeTextState,
-  type DecodedTextState,
-} from './text-state'
+import { decodeTextState, encodeTextState, type DecodedTextState } from './text-state'
 import { CrdtDecodeError, DamagedStateError } from './types'
 import type { CharId, TextChange, VersionVector } from './types'
 

@@ -4,6 +4,8 @@
  * kind-6 state fixtures (test/fixtures/text-state-v6, written by the code that wrote kind 6) are checked
  * against the document this code builds (state-load-lazy.test.ts).
  */
+import { InsertOp } from '../../../src/shared/crdt/ops'
+import { encodeTextOps } from '../../../src/shared/crdt/text-codec'
 import { Prng, randomDeleteRange, randomInsertIndex, randomText } from './harness'
 
 /** What the generator uses of a TextDoc; satisfied by this tree's and by older ones. */
@@ -55,4 +57,22 @@ export function seededDocs<D extends EditableDoc>(make: DocMaker<D>, seed: numbe
   const [first, ...rest] = docs
   for (const other of rest) first!.applyRemote(other.changesSince(first!.version()))
   return docs
+}
+
+/**
+ * `seededDoc` with what the plain one lacks: a lone surrogate in its text (only a faulty peer makes one:
+ * an insert landing inside a surrogate pair), so that its state keeps the text as UTF-16, and an op
+ * parked for a dependency that never arrived, so that its state has a pending section.
+ */
+export function seededOddDoc<D extends EditableDoc>(make: DocMaker<D>, seed: number, edits: number): D {
+  const doc = seededDoc(make, seed, edits)
+  const clock = (): number => seededTime(edits)
+  const author = make(`erin${seed}`, clock)
+  doc.applyRemote(author.localInsert(0, 'a\u{1F600}b'))
+  // Left origin the pair's high half, right origin its low half.
+  doc.applyRemote(encodeTextOps([`faulty${seed}`, `erin${seed}`], [new InsertOp(0, 1, 'Z', 1, 2, 1, 3)]))
+  const stranger = make(`dave${seed}`, clock)
+  stranger.localInsert(0, 'never sent')
+  doc.applyRemote(stranger.localInsert(3, 'parked'))
+  return doc
 }
