@@ -32,11 +32,42 @@ export interface DiskTextsDeps {
 export class DiskTexts implements FileTexts {
   /** Texts changed on disk, waiting to be merged (`merge`), by node. */
   private readonly changed = new Map<string, { text: string; format: TextFormat }>()
+  /**
+   * The texts read (`get`) since `startReads`, by node: each document's history length at the read.
+   * A file written with a text is based on that point (FileBase.steps): the two are taken together.
+   */
+  private reads = new Map<string, number>()
 
   constructor(private readonly deps: DiskTextsDeps) {}
 
   get(node: string): string | undefined {
-    return this.deps.file(node)?.text
+    const doc = this.deps.file(node)
+    if (doc === undefined) return undefined
+    this.reads.set(node, doc.durable.text.historyLength())
+    return doc.text
+  }
+
+  /**
+   * Names a file's text and format now: its document's count of ops (it only grows, and every change
+   * of the text adds to it) and its format. Undefined while the document is not open.
+   */
+  stamp(node: string): string | undefined {
+    const doc = this.deps.file(node)
+    if (doc === undefined) return undefined
+    const f = formatOf(doc)
+    return `${doc.durable.text.opCount()}${f ? `:${f.encoding}:${f.eol}` : ''}`
+  }
+
+  /** Starts recording the texts read (`get`), for `takeReads`. */
+  startReads(): void {
+    this.reads = new Map()
+  }
+
+  /** The texts read since `startReads`: each node's history length at its read. */
+  takeReads(): Map<string, number> {
+    const reads = this.reads
+    this.reads = new Map()
+    return reads
   }
 
   format(node: string): TextFormat | undefined {
