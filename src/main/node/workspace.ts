@@ -29,6 +29,7 @@ import { encodeInvite, type InviteCode } from './invite-code'
 import { admit, type Standing } from './peer-admission'
 import { fileDocId, fileNodes, MAX_FILES_PER_PROJECT } from './project-files'
 import { fileDigest, fileVersions, sameDigest } from './file-versions'
+import { inParallel } from '../storage/in-parallel'
 import type { SecretStore } from './secrets'
 
 export interface JoinRequest {
@@ -119,6 +120,8 @@ const FILE_ROUNDS = 10
  * peer sends, it cannot turn its digests into a stream of sync requests.
  */
 const FILE_RESYNC_GAP_MS = 1000
+/** File documents opened at once: each open waits for the disk (its store made, its log read). */
+const OPEN_PARALLEL = 8
 
 /** A stored nonce (hex), if well formed. */
 function nonceOf(hex: string): Uint8Array[] {
@@ -313,20 +316,16 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     return out
   }
 
-  /** Opens the file documents of the file nodes among `nodes`, one after another, in the background. */
+  /** Opens the file documents of the file nodes among `nodes`, OPEN_PARALLEL at once, in the background. */
   private openFiles(project: DocSession, nodes: readonly string[]): void {
     const files = nodes.filter((n) => project.durable.tree.place(n)?.kind === 'file')
     if (files.length === 0) return
-    void (async () => {
-      for (const node of files) {
-        if (this.closed) return
-        await this.openFile(project, node).catch((err: unknown) =>
-          this.log(
-            `project ${project.docId.slice(0, 8)}: ${err instanceof Error ? err.message : String(err)}`,
-          ),
-        )
-      }
-    })()
+    void inParallel(files, OPEN_PARALLEL, async (node) => {
+      if (this.closed) return
+      await this.openFile(project, node).catch((err: unknown) =>
+        this.log(`project ${project.docId.slice(0, 8)}: ${err instanceof Error ? err.message : String(err)}`),
+      )
+    })
   }
 
   doc(docId: string): DocSession | undefined {

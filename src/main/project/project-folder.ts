@@ -17,6 +17,7 @@ import { FolderWatcher, type FolderDelta } from '../folder/folder-watcher'
 import { scanFolder } from '../folder/scan-folder'
 import { MAX_LISTED_PATH, type TreeOp } from '../../shared/tree/tree-ops'
 import type { FileTree } from '../../shared/tree/file-tree'
+import { inParallel } from '../storage/in-parallel'
 import { DiskTexts } from './disk-texts'
 import type { FileBase } from './folder-links'
 
@@ -178,7 +179,12 @@ export class ProjectFolder {
     const { workspace, project } = this.options
     const nodes = fileNodes(this.tree)
     // A file refused (past the bound: Workspace.openFiles logged it) is left on disk as it is.
-    for (const node of nodes) await workspace.openFile(project, node).catch(() => undefined)
+    await inParallel(nodes, 8, (node) =>
+      workspace.openFile(project, node).then(
+        () => undefined,
+        () => undefined,
+      ),
+    )
     const before = new Map<string, string | undefined>()
     for (const node of nodes) before.set(node, this.mirror.hashOf(node))
     // The writer reads each text it writes with its history length (the base is the text written).
