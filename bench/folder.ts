@@ -8,7 +8,8 @@
  *   a project then: every file read, every node and text in the project). Process start included.
  * - join: from spawning a new member with an invite into an empty folder until every file of the tree
  *   is on its disk with the sharer's bytes (polled every 100 ms: sizes, then every byte compared).
- * - idle: CPU time both processes use over 10 s with nothing to do (from /proc), and their RSS.
+ * - idle: CPU time both processes use over 10 s with nothing to do, 10 s after the join (from /proc),
+ *   and their RSS.
  * - resync: the member goes offline; the sharer makes 1,000 edits across 100 files; the clock starts
  *   when the member goes back online and stops once those 100 files are on its disk as the sharer has them.
  * Share + join is long: 3 runs by default (MESHPAD_BENCH_RUNS to change), `cp -r` 5 runs.
@@ -29,8 +30,11 @@ const NODE_MODULES = resolve(fileURLToPath(new URL('../node_modules', import.met
 const EDITED_FILES = 100
 const EDITS_PER_FILE = 10
 const IDLE_MS = 10_000
-/** Before the idle window: the last writes and seals of the join done. */
-const QUIET_MS = 3_000
+/**
+ * Before the idle window: the tail of the join done (the watcher reading back the files written, seals
+ * passed on), so that the window measures a project at rest.
+ */
+const QUIET_MS = 10_000
 const TARGET_JOIN_MS = 10_000
 const TARGET_RESYNC_MS = 1_000
 /** "No CPU to speak of": under 1% of one core, per peer, averaged over the idle window. */
