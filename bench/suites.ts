@@ -7,6 +7,7 @@ import { startupSuite } from './startup'
 import { storageSuite } from './storage'
 import { syncSuite } from './sync'
 import { windowsSuite } from './windows'
+import { folderSuite } from './folder'
 
 /** The benchmark suites that `npm run bench` runs, in order. Later work adds its suites here. */
 export interface BenchSuite {
@@ -25,4 +26,5 @@ export const suites: BenchSuite[] = [
   editorSuite,
   windowsSuite,
   pathsSuite,
+  folderSuite,
 ]

@@ -51,6 +51,9 @@ export function diffHunks(oldText: string, newText: string, budgetMs = DIFF_BUDG
   const a = oldText.slice(start, oldText.length - end)
   const b = newText.slice(start, newText.length - end)
   if (a === b) return []
+  // One side empty: the only edit is the whole region. A diff would still tokenize the other side
+  // (a shared folder's every new file: 40 of 104 s to share 2,000 files, issue 15).
+  if (a === '' || b === '') return [{ index: start, deleteCount: a.length, insert: b }]
   const deadline = Date.now() + budgetMs
   const hunks = diffAt(a, b, LEVELS.length - 1, deadline) ?? [{ index: 0, deleteCount: a.length, insert: b }]
   return hunks.map((h) => ({ ...h, index: h.index + start }))

@@ -53,3 +53,21 @@ describe('diffHunks on texts too big for a character diff', () => {
     expect(hunks).toEqual([{ index: 0, deleteCount: 3, insert: 'xyz' }])
   })
 })
+
+describe('diffHunks when one side of the changed region is empty', () => {
+  // A shared folder's new file is merged from '' (issue 15): one hunk, whatever the text's size,
+  // and with no time budget at all (a diff would have to tokenize the text first).
+  it('a whole new text is one insert, even with no time to diff', () => {
+    const text = paragraph(50_000)
+    expect(diffHunks('', text, 0)).toEqual([{ index: 0, deleteCount: 0, insert: text }])
+  })
+
+  it('text added at the end or removed from the middle is one hunk at its place', () => {
+    expect(diffHunks('abc', 'abcdef', 0)).toEqual([{ index: 3, deleteCount: 0, insert: 'def' }])
+    expect(diffHunks('ab-cut-cd', 'abcd', 0)).toEqual([{ index: 2, deleteCount: 5, insert: '' }])
+    const emoji = 'x😀y'
+    const hunks = diffHunks(emoji, 'xy', 0)
+    expect(apply(emoji, hunks)).toBe('xy')
+    expect(touched(hunks)).toBe(2)
+  })
+})

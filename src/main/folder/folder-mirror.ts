@@ -32,6 +32,11 @@ export interface FileTexts {
   set(id: string, text: string, format: TextFormat): void
   /** The encoding and line endings to write the file in (default UTF-8, LF). */
   format?(id: string): TextFormat | undefined
+  /**
+   * Names the text and format as they are now, if known (MirrorEntry.stamp): a file whose stamp has
+   * not changed since it was written is not read or hashed again.
+   */
+  stamp?(id: string): string | undefined
 }
 
 /**
@@ -259,9 +264,22 @@ export class FolderMirror {
     }
   }
 
+  /** Getters: the writer reads a file's text only if its stamp changed, and then with the stamp. */
   private fileEntry(id: string, path: string): MirrorEntry {
-    const format = this.texts.format?.(id)
-    return { kind: 'file', path, text: this.texts.get(id), ...(format ? { format } : {}) }
+    const texts = this.texts
+    return {
+      kind: 'file',
+      path,
+      get text() {
+        return texts.get(id)
+      },
+      get format() {
+        return texts.format?.(id)
+      },
+      get stamp() {
+        return texts.stamp?.(id)
+      },
+    }
   }
 
   private createFolder(path: string, ops: TreeOp[]): string {

@@ -12,6 +12,7 @@ import {
   isDocId,
   type DenyCode,
   type Role,
+  type FileVersion,
   type SharedDocInfo,
 } from '../../shared/sync/messages'
 import { PeerSession, inviteProof, type SessionHost } from '../../shared/sync/session'
@@ -27,6 +28,8 @@ import { EMPTY_DIGEST, makeSeal, NONCE_BYTES } from './replica-seal'
 import { encodeInvite, type InviteCode, type InviteKind } from './invite-code'
 import { admit, type Standing } from './peer-admission'
 import { fileDocId, fileNodes, MAX_FILES_PER_PROJECT } from './project-files'
+import { fileDigest, fileVersions, sameDigest } from './file-versions'
+import { inParallel } from '../storage/in-parallel'
 import type { SecretStore } from './secrets'
 
 export interface JoinRequest {
@@ -110,8 +113,15 @@ const JOIN_EXPIRED = 'the owner did not answer the join request in time'
  */
 const MAX_PEERS = 256
 const MAX_STRANGERS = 32
-/** Every this many anti-entropy rounds, every file of a project is asked about (`filesToResync`). */
+/** Every this many anti-entropy rounds, peers compare every file of a project (`file-versions`). */
 const FILE_ROUNDS = 10
+/**
+ * A peer's `file-versions` makes this node ask about a file at most once per this long: whatever a
+ * peer sends, it cannot turn its digests into a stream of sync requests.
+ */
+const FILE_RESYNC_GAP_MS = 1000
+/** File documents opened at once: each open waits for the disk (its store made, its log read). */
+const OPEN_PARALLEL = 8
 
 /** A stored nonce (hex), if well formed. */
 function nonceOf(hex: string): Uint8Array[] {
@@ -136,6 +146,8 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
   /** Anti-entropy rounds so far, and what each file held at the last one (`filesToResync`). */
   private rounds = 0
   private readonly fileHeld = new WeakMap<DocSession, number>()
+  /** When a peer's `file-versions` last made this node ask it about each file (FILE_RESYNC_GAP_MS). */
+  private readonly askedAt = new WeakMap<PeerSession, Map<string, number>>()
   /** The file documents opened for each project (project-files.ts), by project ID: their nodes. */
   private readonly projectFiles = new Map<string, Set<string>>()
   private timer: ReturnType<typeof setInterval> | undefined
@@ -304,20 +316,16 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     return out
   }
 
-  /** Opens the file documents of the file nodes among `nodes`, one after another, in the background. */
+  /** Opens the file documents of the file nodes among `nodes`, OPEN_PARALLEL at once, in the background. */
   private openFiles(project: DocSession, nodes: readonly string[]): void {
     const files = nodes.filter((n) => project.durable.tree.place(n)?.kind === 'file')
     if (files.length === 0) return
-    void (async () => {
-      for (const node of files) {
-        if (this.closed) return
-        await this.openFile(project, node).catch((err: unknown) =>
-          this.log(
-            `project ${project.docId.slice(0, 8)}: ${err instanceof Error ? err.message : String(err)}`,
-          ),
-        )
-      }
-    })()
+    void inParallel(files, OPEN_PARALLEL, async (node) => {
+      if (this.closed) return
+      await this.openFile(project, node).catch((err: unknown) =>
+        this.log(`project ${project.docId.slice(0, 8)}: ${err instanceof Error ? err.message : String(err)}`),
+      )
+    })
   }
 
   doc(docId: string): DocSession | undefined {
@@ -520,31 +528,44 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
   /** Anti-entropy round with every peer: each side sends what the other lacks. */
   syncAll(): void {
     this.expireJoinRequests()
-    const files = this.filesToResync()
+    const compareAll = this.rounds++ % FILE_ROUNDS === 0
+    const changed = this.changedFiles()
     for (const { session } of this.sessions.values()) {
       session.antiEntropy()
       // The files of projects take no proof of their own, so the session's round does not name them.
-      for (const doc of files) session.resync(doc.docId)
+      for (const doc of changed) session.resync(doc.docId)
+      if (compareAll) this.sendFileVersions(session)
     }
     for (const doc of this.docs.values()) doc.retrySeals()
   }
 
   /**
-   * The files of projects this anti-entropy round asks peers about: those that changed here since the
-   * last round (what peers lack of them is sent at once), and every file every FILE_ROUNDS-th round
-   * (what this device lacks: a lost update, which TCP makes rare). So an idle project of 2,000 files
-   * does not send 2,000 requests to each peer every round.
+   * The files of projects that changed here since the round before: peers are asked about them at once
+   * (and so get what they lack of them). What this device lacks (a lost update, which TCP makes rare)
+   * is found every FILE_ROUNDS-th round by comparing digests (`file-versions`): so an idle project of
+   * 2,000 files sends a message or two per peer and round, not 2,000 requests.
    */
-  private filesToResync(): DocSession[] {
-    const all = this.rounds++ % FILE_ROUNDS === 0
+  private changedFiles(): DocSession[] {
     const out: DocSession[] = []
     for (const doc of this.docs.values()) {
       if (doc.project === undefined) continue
       const held = doc.durable.text.opCount() + doc.durable.props.opCount()
-      if (all || this.fileHeld.get(doc) !== held) out.push(doc)
+      const before = this.fileHeld.get(doc)
+      // Not at first sight: a file opened is asked about as it opens (loadFile, onDocReady).
+      if (before !== undefined && before !== held) out.push(doc)
       this.fileHeld.set(doc, held)
     }
     return out
+  }
+
+  /** Tells `session` what this node holds of every open file of every project it is authenticated for. */
+  private sendFileVersions(session: PeerSession, only?: string): void {
+    for (const projectId of this.projectFiles.keys()) {
+      if (only !== undefined && projectId !== only) continue
+      if (!session.isAuthenticated(projectId)) continue
+      const files = this.filesOf(projectId)
+      if (files.length > 0) session.sendFileVersions(projectId, fileVersions(files))
+    }
   }
 
   // ---- joining -------------------------------------------------------------------------------------
@@ -776,13 +797,52 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
   onDocReady(session: PeerSession, docId: string): void {
     this.docs.get(docId)?.peerAuthenticated(session)
     this.docs.get(docId)?.peerReady(session)
-    // A peer authenticated for a project is for its files: each file syncs with it now.
-    for (const file of this.filesOf(docId)) {
+    // A peer authenticated for a project is for its files; what each side lacks of them is found in
+    // one exchange of digests (each side asks about the files whose digests differ).
+    const files = this.filesOf(docId)
+    for (const file of files) {
       file.peerAuthenticated(session)
       file.peerReady(session)
-      session.openDoc(file.docId)
     }
+    if (files.length > 0) this.sendFileVersions(session, docId)
     this.emit('peers')
+  }
+
+  onFileVersions(session: PeerSession, projectId: string, files: readonly FileVersion[]): void {
+    const project = this.docs.get(projectId)
+    if (!project || project.project !== undefined) return
+    const now = this.now()
+    const asked = this.askedAt.get(session) ?? new Map<string, number>()
+    this.askedAt.set(session, asked)
+    let byId: Map<string, string> | undefined
+    let foreign = 0
+    for (const { file, digest } of files) {
+      const doc = this.docs.get(file)
+      if (doc !== undefined) {
+        if (doc.project !== projectId) foreign++
+        else if (
+          !sameDigest(fileDigest(doc), digest) &&
+          now - (asked.get(file) ?? -Infinity) >= FILE_RESYNC_GAP_MS
+        ) {
+          asked.set(file, now) // one entry per open file of the project, at most
+          session.resync(file)
+        }
+        continue
+      }
+      // A file of the tree not open here (opened on demand): opening it asks every peer about it.
+      byId ??= new Map(fileNodes(project.durable.tree).map((node) => [fileDocId(projectId, node), node]))
+      const node = byId.get(file)
+      if (node === undefined)
+        foreign++ // not in this node's tree (yet): its tree sync will bring it
+      else
+        this.openFile(project, node).catch((err: unknown) =>
+          this.log(`project ${projectId.slice(0, 8)}: ${err instanceof Error ? err.message : String(err)}`),
+        )
+    }
+    if (foreign > 0)
+      this.log(
+        `file-versions from ${session.remoteKey.slice(0, 8)}: ${foreign} of ${files.length} files are not files of project ${projectId.slice(0, 8)} here`,
+      )
   }
 
   log(message: string): void {

@@ -12,9 +12,12 @@
 import type { DocSession } from '../node/doc-session'
 import type { FileTexts } from '../folder/folder-mirror'
 import { diskChangeBatch } from '../storage/disk-merge'
+import { inParallel } from '../storage/in-parallel'
 import { DEFAULT_TEXT_FORMAT, type TextFormat } from '../storage/text-format'
 import type { FileBase } from './folder-links'
 
+/** Files merged at once. */
+const MERGE_PARALLEL = 8
 const ENCODINGS = new Set(['utf8', 'utf8-bom', 'utf16le', 'utf16be'])
 const EOLS = new Set(['lf', 'crlf', 'verbatim'])
 
@@ -32,11 +35,42 @@ export interface DiskTextsDeps {
 export class DiskTexts implements FileTexts {
   /** Texts changed on disk, waiting to be merged (`merge`), by node. */
   private readonly changed = new Map<string, { text: string; format: TextFormat }>()
+  /**
+   * The texts read (`get`) since `startReads`, by node: each document's history length at the read.
+   * A file written with a text is based on that point (FileBase.steps): the two are taken together.
+   */
+  private reads = new Map<string, number>()
 
   constructor(private readonly deps: DiskTextsDeps) {}
 
   get(node: string): string | undefined {
-    return this.deps.file(node)?.text
+    const doc = this.deps.file(node)
+    if (doc === undefined) return undefined
+    this.reads.set(node, doc.durable.text.historyLength())
+    return doc.text
+  }
+
+  /**
+   * Names a file's text and format now: its document's count of ops (it only grows, and every change
+   * of the text adds to it) and its format. Undefined while the document is not open.
+   */
+  stamp(node: string): string | undefined {
+    const doc = this.deps.file(node)
+    if (doc === undefined) return undefined
+    const f = formatOf(doc)
+    return `${doc.durable.text.opCount()}${f ? `:${f.encoding}:${f.eol}` : ''}`
+  }
+
+  /** Starts recording the texts read (`get`), for `takeReads`. */
+  startReads(): void {
+    this.reads = new Map()
+  }
+
+  /** The texts read since `startReads`: each node's history length at its read. */
+  takeReads(): Map<string, number> {
+    const reads = this.reads
+    this.reads = new Map()
+    return reads
   }
 
   format(node: string): TextFormat | undefined {
@@ -54,11 +88,15 @@ export class DiskTexts implements FileTexts {
     return nodes
   }
 
-  /** Merges every text changed on disk into its file's document, one after another. */
+  /**
+   * Merges every text changed on disk into its file's document, MERGE_PARALLEL files at once (each
+   * waits for its own document's disk: a shared folder of 2,000 files, one after another, waited for
+   * 2,000 opens and appends in turn).
+   */
   async merge(): Promise<void> {
     const changed = [...this.changed]
     this.changed.clear()
-    for (const [node, { text, format }] of changed) {
+    await inParallel(changed, MERGE_PARALLEL, async ([node, { text, format }]) => {
       const doc = await this.deps.open(node)
       await mergeDiskText(doc, text, this.deps.bases.get(node)?.steps)
       const current = formatOf(doc) ?? DEFAULT_TEXT_FORMAT
@@ -67,7 +105,7 @@ export class DiskTexts implements FileTexts {
       }
       const hash = this.deps.hashOnDisk(node)
       if (hash !== undefined) this.deps.bases.set(node, { hash, steps: doc.durable.text.historyLength() })
-    }
+    })
   }
 }
 

@@ -17,6 +17,7 @@ import { FolderWatcher, type FolderDelta } from '../folder/folder-watcher'
 import { scanFolder, type LeftOutFile } from '../folder/scan-folder'
 import { MAX_LISTED_PATH, type TreeOp } from '../../shared/tree/tree-ops'
 import type { FileTree } from '../../shared/tree/file-tree'
+import { inParallel } from '../storage/in-parallel'
 import { DiskTexts } from './disk-texts'
 import type { FileBase } from './folder-links'
 import { LeftOutFiles } from './left-out'
@@ -179,24 +180,28 @@ export class ProjectFolder {
     }, wait)
   }
 
-  /** Writes the tree and every file's text to the folder, and records each written file's base. */
+  /**
+   * Writes the tree and the files' texts to the folder, and records each written file's base. Only
+   * the files whose documents changed since they were written are read (DiskTexts.stamp).
+   */
   private async toDisk(): Promise<void> {
     const { workspace, project } = this.options
     const nodes = fileNodes(this.tree)
     // A file refused (past the bound: Workspace.openFiles logged it) is left on disk as it is.
-    for (const node of nodes) await workspace.openFile(project, node).catch(() => undefined)
-    // Read just before the write, which takes the texts before its first await: the base is the text written.
-    const steps = new Map<string, number>()
+    await inParallel(nodes, 8, (node) =>
+      workspace.openFile(project, node).then(
+        () => undefined,
+        () => undefined,
+      ),
+    )
     const before = new Map<string, string | undefined>()
-    for (const node of nodes) {
-      const doc = workspace.doc(fileDocId(project.docId, node))
-      if (doc) steps.set(node, doc.durable.text.historyLength())
-      before.set(node, this.mirror.hashOf(node))
-    }
+    for (const node of nodes) before.set(node, this.mirror.hashOf(node))
+    // The writer reads each text it writes with its history length (the base is the text written).
+    this.texts.startReads()
     const problems = await this.mirror.toDisk()
     const bases = this.options.bases
     let changed = false
-    for (const [node, count] of steps) {
+    for (const [node, count] of this.texts.takeReads()) {
       const hash = this.mirror.hashOf(node)
       if (hash === undefined || (hash === before.get(node) && bases.get(node)?.hash === hash)) continue
       bases.set(node, { hash, steps: count })

@@ -9,7 +9,7 @@ import { MAX_REPLICA_LENGTH } from '../crdt/replica-table'
 import { CrdtDecodeError, type VersionVector } from '../crdt/types'
 import { toHex } from './hex'
 
-export const PROTOCOL_VERSION = 8
+export const PROTOCOL_VERSION = 9
 /** A sync request's digest of the text's order (SHA-256). */
 export const TEXT_ORDER_BYTES = 32
 const EMPTY_ORDER = new Uint8Array(0)
@@ -30,6 +30,20 @@ export const peerTag = (deviceKeyHex: string): string => deviceKeyHex.slice(0, P
 
 /** A device lists at most this many documents on the LAN (it bounds what a stranger can make us hold). */
 export const MAX_SHARED_DOCS = 256
+
+/**
+ * A `file-versions` message lists at most this many files (~100 KB): a project of 20,000 files
+ * (MAX_FILES_PER_PROJECT) takes five. A longer list is a ProtocolError.
+ */
+export const MAX_FILE_VERSIONS = 4096
+/** Bytes of one file's digest of what it holds in `file-versions` (src/main/node/file-versions.ts). */
+export const FILE_DIGEST_BYTES = 8
+
+/** One file of a project in `file-versions`: its document ID and a digest of what the sender holds of it. */
+export interface FileVersion {
+  readonly file: string
+  readonly digest: Uint8Array
+}
 
 /** Which replicated structure of a document an update belongs to. */
 /**
@@ -168,6 +182,12 @@ export type Message =
     }
   /** The documents the sender shares on the LAN. */
   | { readonly type: 'shared-docs'; readonly docs: readonly SharedDocInfo[] }
+  /**
+   * "Here is what I hold of these files of the project `docId`": one digest per file, for many files
+   * at once (added in version 9). A receiver whose digest of a file differs sends that file's
+   * `sync-request`, so a peer learns which files to fetch in one exchange, not one request per file.
+   */
+  | { readonly type: 'file-versions'; readonly docId: string; readonly files: readonly FileVersion[] }
 
 export type MessageType = Message['type']
 const TYPES: readonly MessageType[] = [
@@ -185,6 +205,7 @@ const TYPES: readonly MessageType[] = [
   'shared-docs',
   'seal-request',
   'awareness-gone',
+  'file-versions',
 ]
 
 export class ProtocolError extends Error {
@@ -283,6 +304,16 @@ export function encodeMessage(m: Message): Uint8Array {
         w.string(truncateString(d.title, MAX_TEXT))
         w.string(truncateString(d.ownerName, MAX_NAME))
         w.uint(d.memberCount)
+      }
+      break
+    case 'file-versions':
+      if (m.files.length > MAX_FILE_VERSIONS)
+        throw new TypeError(`file-versions: more than ${MAX_FILE_VERSIONS} files in one message`)
+      docId(w, m.docId)
+      w.uint(m.files.length)
+      for (const f of m.files) {
+        docId(w, f.file)
+        fixed(w, f.digest, FILE_DIGEST_BYTES)
       }
       break
   }
@@ -394,6 +425,15 @@ function decodeFields(r: ByteReader): Message {
         })
       }
       return { type, docs }
+    }
+    case 'file-versions': {
+      const id = readDocId(r)
+      const n = r.count(DOC_ID_BYTES + FILE_DIGEST_BYTES)
+      if (n > MAX_FILE_VERSIONS)
+        throw new ProtocolError(`file-versions: ${n} files in one message, more than ${MAX_FILE_VERSIONS}`)
+      const files: FileVersion[] = []
+      for (let i = 0; i < n; i++) files.push({ file: readDocId(r), digest: readFixed(r, FILE_DIGEST_BYTES) })
+      return { type, docId: id, files }
     }
   }
 }

@@ -24,7 +24,9 @@ import {
   PROTOCOL_VERSION,
   decodeMessage,
   encodeMessage,
+  MAX_FILE_VERSIONS,
   type DenyCode,
+  type FileVersion,
   type DocBatches,
   type DocVersions,
   type Message,
@@ -125,6 +127,11 @@ export interface SessionHost {
   onKeyShare(session: PeerSession, docId: string, epoch: number, key: Uint8Array): void
   onDocDenied(session: PeerSession, docId: string, code: DenyCode, reason: string): void
   onDocReady(session: PeerSession, docId: string): void
+  /**
+   * What the peer holds of files of the project `projectId` (which it is authenticated for): the
+   * host asks it for each file whose digest differs from its own.
+   */
+  onFileVersions(session: PeerSession, projectId: string, files: readonly FileVersion[]): void
   log(message: string): void
 }
 
@@ -310,6 +317,17 @@ export class PeerSession {
     this.send({ type: 'invite-redeem', docId, inviteId, proof })
   }
 
+  /**
+   * Tells the peer what this side holds of `files` of the project `projectId`, in as few messages
+   * as MAX_FILE_VERSIONS allows; nothing unless the peer is authenticated for the project.
+   */
+  sendFileVersions(projectId: string, files: readonly FileVersion[]): void {
+    if (!this.isAuthenticated(projectId)) return
+    for (let i = 0; i < files.length; i += MAX_FILE_VERSIONS) {
+      this.send({ type: 'file-versions', docId: projectId, files: files.slice(i, i + MAX_FILE_VERSIONS) })
+    }
+  }
+
   /** Asks the peer now for what this side lacks of one document it is authenticated for. */
   resync(docId: string): void {
     const doc = this.host.doc(docId)
@@ -380,6 +398,17 @@ export class PeerSession {
         return this.onInviteRedeem(m.docId, m.inviteId, m.proof)
       case 'shared-docs':
         return this.host.onSharedDocs(this, m.docs)
+      case 'file-versions': {
+        // Only for a project the peer proved membership of (a file's digest would tell what it holds).
+        const project = this.authenticatedDoc(m.docId)
+        if (!project || project.project !== undefined) {
+          this.host.log(
+            `dropped file-versions for ${m.docId.slice(0, 8)} from ${this.remoteKey.slice(0, 8)}: not a project it is authenticated for`,
+          )
+          return
+        }
+        return this.host.onFileVersions(this, m.docId, m.files)
+      }
     }
   }
 

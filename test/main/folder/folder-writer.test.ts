@@ -183,3 +183,62 @@ describe('FolderWriter', () => {
     expect(existsSync(join(root, 'a.txt'))).toBe(true)
   })
 })
+
+describe('FolderWriter with stamps (issue 15: a write costs the files written, not every file)', () => {
+  /** A file entry whose text getter counts its reads. */
+  const stamped = (path: string, text: string, stamp: string, reads: string[]): MirrorEntry => ({
+    kind: 'file',
+    path,
+    stamp,
+    get text() {
+      reads.push(path)
+      return text
+    },
+  })
+
+  it('reads no text whose stamp is the one it wrote or found on disk, and writes a changed one', async () => {
+    const writer = new FolderWriter(root)
+    const reads: string[] = []
+    const many = (stampOf: (i: number) => string, textOf: (i: number) => string): Map<string, MirrorEntry> =>
+      new Map(
+        Array.from({ length: 50 }, (_, i) => [`f${i}`, stamped(`f${i}.txt`, textOf(i), stampOf(i), reads)]),
+      )
+    expect(
+      await writer.apply(
+        many(
+          () => '1',
+          (i) => `text ${i}\n`,
+        ),
+      ),
+    ).toEqual([])
+    expect(reads).toHaveLength(50)
+
+    reads.length = 0
+    const next = many(
+      (i) => (i === 7 ? '2' : '1'),
+      (i) => (i === 7 ? 'seven, edited\n' : `text ${i}\n`),
+    )
+    expect(await writer.apply(next)).toEqual([])
+    expect(reads).toEqual(['f7.txt'])
+    expect(read('f7.txt')).toBe('seven, edited\n')
+    expect(read('f8.txt')).toBe('text 8\n')
+  })
+
+  it('a file adopted from a scan is read once, then known by its stamp', async () => {
+    writeFileSync(join(root, 'a.md'), '# a\n')
+    const writer = new FolderWriter(root)
+    const scan = await scanFolder(root)
+    writer.adopt('a', 'file', 'a.md', scan.files[0]!.hash)
+    const reads: string[] = []
+    const entry = state({ a: stamped('a.md', '# a\n', '5', reads) })
+    await writer.apply(entry)
+    await writer.apply(entry)
+    expect(reads).toEqual(['a.md'])
+    // A change read from disk (adopted again, with its new hash) makes the stamp unknown again.
+    writeFileSync(join(root, 'a.md'), '# a, changed\n')
+    writer.adopt('a', 'file', 'a.md', (await scanFolder(root)).files[0]!.hash)
+    expect(await writer.apply(state({ a: stamped('a.md', '# a, merged\n', '5', reads) }))).toEqual([])
+    expect(reads).toEqual(['a.md', 'a.md'])
+    expect(read('a.md')).toBe('# a, merged\n')
+  })
+})

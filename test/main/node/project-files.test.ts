@@ -148,7 +148,7 @@ describe('file documents of a project', () => {
     expect(ben.ws.doc(fileId)!.text).toBe('v1\n')
   })
 
-  it('anti-entropy asks about a file when it changed, and about every file only every tenth round', async () => {
+  it('anti-entropy asks about a file when it changed, and compares every file by digest every tenth round', async () => {
     const ana = await node('ana')
     const ben = await node('ben')
     const { doc } = await project(ana, 'first\n')
@@ -165,23 +165,28 @@ describe('file documents of a project', () => {
       () => ben.ws.filesOf(doc.docId).filter((f) => f.text !== '').length === 10,
     )
     const asked: string[] = []
+    const digests: number[] = []
     toBen.onMessage((frame) => {
       const m = decodeMessage(frame)
       if (m.type === 'sync-request') asked.push(m.docId)
+      if (m.type === 'file-versions') digests.push(m.files.length)
     })
-    const round = async (): Promise<string[]> => {
+    const round = async (): Promise<{ asked: string[]; digests: number[] }> => {
       asked.length = 0
+      digests.length = 0
       ben.ws.syncAll()
       await new Promise((r) => setTimeout(r, 30))
-      return [...asked]
+      return { asked: [...asked], digests: [...digests] }
     }
-    expect(await round()).toHaveLength(11) // the first round: the project and its ten files
-    expect(await round()).toEqual([doc.docId]) // idle: the project only
+    // The first round: the project's request, and one message with the ten files' digests. Ana's
+    // digests are ben's: she asks about none of them, and so ben is asked nothing either.
+    expect(await round()).toEqual({ asked: [doc.docId], digests: [10] })
+    expect(await round()).toEqual({ asked: [doc.docId], digests: [] }) // idle: the project only
     const one = ben.ws.filesOf(doc.docId)[3]!
     await one.insert(0, 'ben\n')
-    expect((await round()).sort()).toEqual([doc.docId, one.docId].sort())
-    for (let i = 0; i < 7; i++) expect(await round()).toEqual([doc.docId])
-    expect(await round()).toHaveLength(11) // the eleventh, as the first: every file
+    expect((await round()).asked.sort()).toEqual([doc.docId, one.docId].sort())
+    for (let i = 0; i < 7; i++) expect(await round()).toEqual({ asked: [doc.docId], digests: [] })
+    expect(await round()).toEqual({ asked: [doc.docId], digests: [10] }) // the eleventh, as the first
   })
 
   it('opens at most maxFilesPerProject files of a project, however many its tree names', async () => {
