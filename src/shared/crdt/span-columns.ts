@@ -30,22 +30,23 @@ import type { Span } from './span'
 import { CrdtDecodeError } from './types'
 
 /** No origin (see text-doc.ts on why it is not imported). */
-const NONE = -1
+export const NONE = -1
 
-const S_DELETED = 1
-const S_SAME_AGENT = 2
-const S_IMPLICIT_COUNTER = 4
-const OL_SHIFT = 3
-const OL_NONE = 0
-const OL_PREVIOUS = 1
-const OL_PREV_SPAN = 2
-const OL_EXPLICIT = 3
-const OR_SHIFT = 5
-const OR_NONE = 0
-const OR_NEXT_SPAN = 1
-const OR_SAME_AGENT = 2
-const OR_OTHER_AGENT = 3
-const S_RESERVED = 0x80
+// A span's flags byte, the same in kind 8's interleaved spans and kind 9's columns (span-section.ts).
+export const S_DELETED = 1
+export const S_SAME_AGENT = 2
+export const S_IMPLICIT_COUNTER = 4
+export const OL_SHIFT = 3
+export const OL_NONE = 0
+export const OL_PREVIOUS = 1
+export const OL_PREV_SPAN = 2
+export const OL_EXPLICIT = 3
+export const OR_SHIFT = 5
+export const OR_NONE = 0
+export const OR_NEXT_SPAN = 1
+export const OR_SAME_AGENT = 2
+export const OR_OTHER_AGENT = 3
+export const S_RESERVED = 0x80
 
 /** Every span of a state, field by field. Agents index the state's replica table. */
 export interface SpanColumns {
@@ -127,12 +128,13 @@ export function encodeSpans(w: ByteWriter, spans: readonly Span[], replicas: num
   }
 }
 
-const unzigzag = (z: number): number => (z % 2 === 0 ? z / 2 : -(z + 1) / 2)
+export const zigzag = (n: number): number => (n >= 0 ? n * 2 : -n * 2 - 1)
+export const unzigzag = (z: number): number => (z % 2 === 0 ? z / 2 : -(z + 1) / 2)
 
-const outsideTable = (a: number, n: number): CrdtDecodeError =>
+export const outsideTable = (a: number, n: number): CrdtDecodeError =>
   new CrdtDecodeError(`replica index ${a} outside the table of ${n}`)
 
-const beyondVersion = (c: number, a: number, seen: readonly number[]): CrdtDecodeError =>
+export const beyondVersion = (c: number, a: number, seen: readonly number[]): CrdtDecodeError =>
   new CrdtDecodeError(`origin ${c} of replica ${a} is beyond its version ${seen[a]}`)
 
 /**

@@ -34,32 +34,36 @@
 import { deflateSync } from 'fflate'
 import { ByteReader, ByteWriter, concatBytes, varintAt, varintEnd } from './bytes'
 import type { Span } from './span'
-import type { SpanColumns } from './span-columns'
+import {
+  beyondVersion,
+  NONE,
+  OL_EXPLICIT,
+  OL_NONE,
+  OL_PREV_SPAN,
+  OL_PREVIOUS,
+  OL_SHIFT,
+  OR_NEXT_SPAN,
+  OR_NONE,
+  OR_OTHER_AGENT,
+  OR_SAME_AGENT,
+  OR_SHIFT,
+  outsideTable,
+  S_DELETED,
+  S_IMPLICIT_COUNTER,
+  S_RESERVED,
+  S_SAME_AGENT,
+  unzigzag,
+  zigzag,
+  type SpanColumns,
+} from './span-columns'
 import { inflateExactly } from './text-codec'
 import { CrdtDecodeError } from './types'
-
-/** No origin (see text-doc.ts on why it is not imported). */
-const NONE = -1
 
 const FORM_COLUMNS = 0
 const FORM_DEFLATED = 1
 /** A section smaller than this is not worth deflating (a short document's). */
 const DEFLATE_FROM = 256
 
-const S_DELETED = 1
-const S_SAME_AGENT = 2
-const S_IMPLICIT_COUNTER = 4
-const OL_SHIFT = 3
-const OL_NONE = 0
-const OL_PREVIOUS = 1
-const OL_PREV_SPAN = 2
-const OL_EXPLICIT = 3
-const OR_SHIFT = 5
-const OR_NONE = 0
-const OR_NEXT_SPAN = 1
-const OR_SAME_AGENT = 2
-const OR_OTHER_AGENT = 3
-const S_RESERVED = 0x80
 /** Codes below this in the counters and right-origin columns name a resume point by depth. */
 const DEPTH_CODES = 32
 /** Resume points kept per replica; older ones are forgotten (then coded as deltas). */
@@ -173,15 +177,6 @@ export function encodeSpanSection(spans: readonly Span[], replicas: number): Uin
   }
   return concatBytes(Uint8Array.of(FORM_COLUMNS), raw)
 }
-
-const outsideTable = (a: number, n: number): CrdtDecodeError =>
-  new CrdtDecodeError(`replica index ${a} outside the table of ${n}`)
-
-const beyondVersion = (c: number, a: number, seen: readonly number[]): CrdtDecodeError =>
-  new CrdtDecodeError(`origin ${c} of replica ${a} is beyond its version ${seen[a]}`)
-
-const zigzag = (n: number): number => (n >= 0 ? n * 2 : -n * 2 - 1)
-const unzigzag = (z: number): number => (z % 2 === 0 ? z / 2 : -(z + 1) / 2)
 
 /**
  * Decodes a spans section (all of `bytes`). `seen` is each state replica's version; `textLength` the
