@@ -169,9 +169,17 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
 /** Messages up to this size are sent as one WebSocket frame, larger ones as fragments. */
 const ONE_FRAME_BYTES = 64 * 1024
 
+/** After the microtasks queued so far, and whatever I/O is ready: the next turn of the event loop. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
 const isRequest = (m: string): m is ApiRequest => (API_REQUESTS as readonly string[]).includes(m)
 
-/** One browser tab: its own AppClient; requests run one at a time, in order, so op batches stay ordered. */
+/**
+ * One browser tab: its own AppClient. Requests start in the order they came, each once the one before
+ * has answered or had its turn of the event loop, as each of Electron's IPC messages is a task of its
+ * own: so op batches are applied in order, and a request waiting on the disk or the network (a
+ * keystroke's fsync, a join's wait for the inviter) holds up no other.
+ */
 function serveSocket(ws: WebSocket, service: AppService, log: (message: string) => void): void {
   const send = (message: WireMessage): void => {
     if (ws.readyState !== ws.OPEN) return
@@ -184,6 +192,10 @@ function serveSocket(ws: WebSocket, service: AppService, log: (message: string) 
     else parts.forEach((part, i) => ws.send(part, { binary: true, fin: i === parts.length - 1 }))
   }
   const client = service.connect((event) => send({ kind: 'event', event }))
+  const malformed = (id: number, err: unknown): void => {
+    log(`browser client: ${err instanceof Error ? err.message : String(err)}`)
+    send({ kind: 'reply', id, result: apiError('BAD_REQUEST', 'Malformed request.') })
+  }
   let queue: Promise<void> = Promise.resolve()
   ws.on('message', (data, isBinary) => {
     queue = queue.then(async () => {
@@ -200,10 +212,13 @@ function serveSocket(ws: WebSocket, service: AppService, log: (message: string) 
           return
         }
         const method = client[raw.method] as (...args: unknown[]) => ReturnType<MeshpadApi[ApiRequest]>
-        send({ kind: 'reply', id, result: await method(...(raw.args as unknown[])) })
+        const reply = method(...(raw.args as unknown[])).then(
+          (result) => send({ kind: 'reply', id, result }),
+          (err: unknown) => malformed(id, err),
+        )
+        await Promise.race([reply, nextTurn()])
       } catch (err) {
-        log(`browser client: ${err instanceof Error ? err.message : String(err)}`)
-        send({ kind: 'reply', id, result: apiError('BAD_REQUEST', 'Malformed request.') })
+        malformed(id, err)
       }
     })
   })

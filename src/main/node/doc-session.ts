@@ -177,6 +177,8 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   private toldDamaged = false
   /** This device's batches applied and not yet handed to the 'batch' listeners: see `unannounced`. */
   private readonly applied = new Set<Uint8Array>()
+  /** The latest local batch's turn to be sent: each waits for the one applied before it (sendLocal). */
+  private sendTurn: Promise<void> = Promise.resolve()
   /** Authenticated peers that hold text this replica lacks, since their last sync-request. */
   private readonly catchUps = new Map<PeerSession, CatchUp>()
   /**
@@ -928,9 +930,17 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     replicas: readonly string[],
   ): Promise<void> {
     this.applied.add(batch)
-    try {
+    // Sent in the order applied: a batch whose author record is written already must not overtake
+    // the one before it, still waiting for its own (peers would hold it until that one came).
+    const before = this.sendTurn
+    const ready = (async () => {
+      await before
       await stages.registered
       await stages.written
+    })()
+    this.sendTurn = ready.catch(() => undefined)
+    try {
+      await ready
     } finally {
       this.applied.delete(batch)
     }
@@ -972,8 +982,16 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
         `Edits under replica ${stranger} were refused: it is not one of this device's.`,
       )
     }
-    await Promise.all(authors.map((replica) => this.registerAuthor(replica)))
+    // Staged now, as insert() does, before the author records are durable: batches are applied in the
+    // order they are given, as the window typed them (waiting first let a replica's second batch
+    // overtake its first, whose author record was still being written). The records go into the log
+    // ahead of the batch all the same, and sendLocal sends nothing before they are durable.
+    const registered = Promise.all(authors.map((replica) => this.registerAuthor(replica))).then(
+      () => undefined,
+    )
+    registered.catch(() => undefined) // heard where it is awaited, even if the batch is refused first
     if (this.retype.needed(decoded)) {
+      await registered
       this.deps.log(
         `${authors.join(', ')}: counters taken meanwhile (an attested tail): the edits typed again`,
       )
@@ -982,7 +1000,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       return changes
     }
     const staged = this.durable.stageText(batch)
-    await this.sendLocal(batch, staged, staged.value, authors)
+    await this.sendLocal(batch, { ...staged, registered }, staged.value, authors)
     return staged.value
   }
 
