@@ -258,9 +258,22 @@ export interface ProjectEntry {
   readonly docId: string | null
 }
 
+/** A file or folder deleted from a project (in its trash), which `restoreEntry` puts back. */
+export interface DeletedEntry {
+  readonly node: string
+  readonly name: string
+  readonly kind: 'file' | 'folder'
+  /** The path of the folder it was in ("" for the top), or null if that folder is deleted too or unknown. */
+  readonly from: string | null
+  /** When it was deleted (ms since 1970, by the clock of whoever deleted it). */
+  readonly deletedAt: number
+}
+
 /** A project as its window opens it: the summary and the tree as of now (`tree` events carry on). */
 export interface ProjectInfo extends ProjectSummary {
   readonly entries: readonly ProjectEntry[]
+  /** What was deleted, latest first (the most recent MAX_DELETED_LISTED). */
+  readonly deleted: readonly DeletedEntry[]
   /** Files that others changed while this device was away, until opened here (tree nodes). */
   readonly away: readonly string[]
   /** Files in this device's folder that the project leaves out, by path. */
@@ -401,6 +414,11 @@ export interface MeshpadApi {
   moveEntry(projectId: string, node: string, parent: string | null): Promise<ApiResult<null>>
   /** Deletes a file or folder (with what is in it) from the project, and so from every member's folder. */
   deleteEntry(projectId: string, node: string): Promise<ApiResult<null>>
+  /**
+   * Puts a deleted file or folder back where it was (the top, if that folder is gone too), under its
+   * name, or "name (restored)" if that is taken there now: its path.
+   */
+  restoreEntry(projectId: string, node: string): Promise<ApiResult<string>>
 }
 
 export type ApiRequest = keyof MeshpadApi
@@ -450,6 +468,7 @@ export const API_REQUESTS: readonly ApiRequest[] = [
   'renameEntry',
   'moveEntry',
   'deleteEntry',
+  'restoreEntry',
 ]
 
 /**
@@ -501,7 +520,12 @@ export type ApiEvent =
   | { readonly type: 'restored'; readonly docId: string; readonly restore: RestoreNotice }
   | { readonly type: 'settings'; readonly settings: Settings }
   /** A project's tree changed (a window that opened the project hears it): the whole tree as of now. */
-  | { readonly type: 'tree'; readonly projectId: string; readonly entries: readonly ProjectEntry[] }
+  | {
+      readonly type: 'tree'
+      readonly projectId: string
+      readonly entries: readonly ProjectEntry[]
+      readonly deleted: readonly DeletedEntry[]
+    }
   /** Who is in which file of an open project changed. */
   | { readonly type: 'project-presence'; readonly projectId: string; readonly files: ProjectPresence }
   /** The files this device's folder holds that the project leaves out, as now (ProjectInfo.notShared). */

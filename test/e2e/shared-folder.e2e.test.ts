@@ -256,8 +256,34 @@ describe('a shared folder, in two browsers', () => {
     ).not.toContain('README.md')
   }, 60_000)
 
+  it('Bob puts the deleted README.md back from the list of deleted items, with its text', async () => {
+    const list = bob.getByTestId('deleted')
+    await list.waitFor({ timeout: 10_000 })
+    await list.locator('summary').click()
+    const entry = list.locator('[data-testid=deleted-entry][data-name="README.md"]')
+    expect(await entry.locator('.hint').textContent()).toMatch(/^from the top, /)
+    await shot(bob, '5b-deleted-list')
+    expect(await seriousViolations(bob)).toEqual([])
+    await entry.getByTestId('restore-entry').click()
+    await row(bob, 'README.md').waitFor({ timeout: 10_000 })
+    await row(alice, 'README.md').waitFor({ timeout: 10_000 })
+    expect(await list.count()).toBe(0) // nothing else was deleted: the list goes
+    await expect
+      .poll(
+        () => {
+          try {
+            return readFileSync(join(aliceDir, 'README.md'), 'utf8')
+          } catch {
+            return null
+          }
+        },
+        { timeout: 15_000 },
+      )
+      .toBe('# Alice project\n')
+  }, 60_000)
+
   it('leaves the two folders byte-identical on disk', async () => {
-    const expected = ['lib/', 'lib/util.ts', 'notes/', 'notes/roadmap.md', 'src/', 'src/main.ts']
+    const expected = ['README.md', 'lib/', 'lib/util.ts', 'notes/', 'notes/roadmap.md', 'src/', 'src/main.ts']
     let last: [Record<string, string>, Record<string, string>] = [{}, {}]
     // Both folders as the project is now: equal alone could be both before the last delete was written.
     await expect

@@ -88,6 +88,7 @@ type ProjectRequest =
   | 'renameEntry'
   | 'moveEntry'
   | 'deleteEntry'
+  | 'restoreEntry'
 
 /** What this process knows about an open document beyond its DocSession: the file it is linked to. */
 interface OpenDoc {
@@ -414,6 +415,7 @@ export class AppService {
       renameEntry: (projectId, node, name) => on(projectId, (id) => p.rename(id, node, name)),
       moveEntry: (projectId, node, parent) => on(projectId, (id) => p.move(id, node, parent)),
       deleteEntry: (projectId, node) => on(projectId, (id) => p.remove(id, node)),
+      restoreEntry: (projectId, node) => on(projectId, (id) => p.restore(id, node)),
     }
   }
 

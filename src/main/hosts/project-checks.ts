@@ -2,7 +2,7 @@
  * Checks of the project requests' arguments: the renderer is untrusted, and a tree op made from a bad
  * argument would be signed and sent to every member. Each failure says what to do instead.
  */
-import { badName, ROOT, type NodeKind } from '../../shared/tree/tree-ops'
+import { badName, ROOT, TRASH, type NodeKind } from '../../shared/tree/tree-ops'
 import type { FileTree } from '../../shared/tree/file-tree'
 
 /** An expected failure of a project request, with the API's code (toApiError passes it on). */
@@ -26,6 +26,33 @@ export function requireLiveNode(tree: FileTree, node: unknown): string {
   if (tree.path(node) === undefined || node === ROOT)
     throw new ProjectError('NOT_FOUND', 'That file or folder is no longer in the project.')
   return node
+}
+
+/** A node of the tree that is deleted (in the trash itself, not inside a deleted folder), by its ID. */
+export function requireDeletedNode(tree: FileTree, node: unknown): string {
+  if (typeof node !== 'string' || node.length === 0 || node.length > MAX_NODE_LENGTH)
+    throw new ProjectError('BAD_REQUEST', 'Not a file or folder of the project.')
+  if (tree.place(node)?.parent !== TRASH)
+    throw new ProjectError('NOT_FOUND', 'That file or folder is not deleted: nothing to restore.')
+  return node
+}
+
+/**
+ * `name`, or "name (restored)", "name (restored 2)", … before its extension: the first that no child
+ * of `folder` has, for something put back where a new file took its name meanwhile.
+ */
+export function freeName(tree: FileTree, folder: string, name: string): string {
+  const taken = new Set(tree.children(folder).map((c) => c.name))
+  const dot = name.lastIndexOf('.')
+  const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, '']
+  for (let n = 1; n <= 1000; n++) {
+    const candidate = n === 1 ? name : `${stem} (restored${n === 2 ? '' : ` ${n - 1}`})${ext}`
+    if (!taken.has(candidate) && badName(candidate) === undefined) return candidate
+  }
+  throw new ProjectError(
+    'FILE_EXISTS',
+    `${name} and its restored names are all taken there: rename one first.`,
+  )
 }
 
 /** A folder to put something in: a live folder's node, or null for the project's top. */

@@ -11,6 +11,7 @@ import { mkdir, realpath, stat } from 'node:fs/promises'
 import { basename, isAbsolute, sep } from 'node:path'
 import type {
   ApiEvent,
+  DeletedEntry,
   DocRole,
   NotSharedFile,
   PresenceInfo,
@@ -19,6 +20,7 @@ import type {
   ProjectSummary,
 } from '../../shared/api'
 import type { VersionVector } from '../../shared/crdt'
+import { ROOT } from '../../shared/tree/tree-ops'
 import type { DocSession } from '../node/doc-session'
 import { fileDocId } from '../node/project-files'
 import type { PeerNode } from '../node/peer-node'
@@ -32,7 +34,9 @@ import { ProjectPresenceWatch } from './project-presence'
 import {
   checkEntryKind,
   checkEntryName,
+  freeName,
   ProjectError,
+  requireDeletedNode,
   requireFolder,
   requireLiveNode,
 } from './project-checks'
@@ -41,6 +45,8 @@ import {
 const FIRST_SYNC_TIMEOUT_MS = 30_000
 /** Longer paths than any file system takes: refused before anything touches the disk. */
 const MAX_DIR_LENGTH = 4096
+/** The deleted files and folders a window lists, latest first: the trash holds up to 100,000. */
+export const MAX_DELETED_LISTED = 200
 
 export interface ProjectServiceOptions {
   readonly node: PeerNode
@@ -157,6 +163,7 @@ export class ProjectService {
     return {
       ...this.summary(r),
       entries: this.entries(r),
+      deleted: this.deleted(r),
       away: r.away.now(),
       notShared: notShared(r.folder.notShared()),
     }
@@ -228,6 +235,22 @@ export class ProjectService {
     return null
   }
 
+  /**
+   * Puts a deleted file or folder back: into the folder it was in if that is still there, else the
+   * top; under its name, or a free one (freeName). Its document kept its text, which is written to
+   * every member's folder again. Resolves with its path.
+   */
+  async restore(projectId: string, node: unknown): Promise<string> {
+    const r = this.require(projectId)
+    const tree = r.project.durable.tree
+    const id = requireDeletedNode(tree, node)
+    const from = tree.deletedFrom(id)
+    const folder = from && (from.parent === ROOT || tree.path(from.parent) !== undefined) ? from.parent : ROOT
+    const name = freeName(tree, folder, from?.name ?? tree.place(id)!.name)
+    await r.project.changeTree((t) => t.move(id, folder, name))
+    return tree.path(id) ?? name
+  }
+
   /** Stops every folder (after writing what waits). Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return
@@ -266,6 +289,17 @@ export class ProjectService {
       path: e.path,
       kind: e.kind,
       docId: e.kind === 'file' ? fileDocId(projectId, e.node) : null,
+    }))
+  }
+
+  private deleted(r: Running): DeletedEntry[] {
+    const tree = r.project.durable.tree
+    return tree.deleted(MAX_DELETED_LISTED).map((d) => ({
+      node: d.id,
+      name: d.name,
+      kind: d.kind,
+      from: d.from === undefined ? null : d.from.parent === ROOT ? '' : (tree.path(d.from.parent) ?? null),
+      deletedAt: d.stamp.wall,
     }))
   }
 
@@ -346,7 +380,11 @@ export class ProjectService {
       pending ??= setImmediate(() => {
         pending = null
         const r = this.running.get(projectId)
-        if (r) this.options.emit({ type: 'tree', projectId, entries: this.entries(r) }, projectId)
+        if (r)
+          this.options.emit(
+            { type: 'tree', projectId, entries: this.entries(r), deleted: this.deleted(r) },
+            projectId,
+          )
       })
     }
     project.on('tree', onTree)

@@ -675,6 +675,7 @@ export function App(): React.JSX.Element {
             presence={project.presence}
             away={project.away}
             notShared={project.notShared}
+            deleted={project.deleted}
             activeNode={opened ? active : null}
             role={project.info.role}
             onOpen={openProjectFile}

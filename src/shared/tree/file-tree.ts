@@ -15,7 +15,7 @@
  * As in LwwMap, each op also takes its replica's next counter, so that version vectors and `opsSince`
  * work as in the other CRDTs: an op whose replica's earlier op is missing waits (parked) until it comes.
  */
-import { HybridClock } from '../crdt/hlc'
+import { HybridClock, type Timestamp } from '../crdt/hlc'
 import type { Clock } from '../crdt/lww-map'
 import { checkReplicaId } from '../crdt/replica-table'
 import { Replicas } from '../crdt/replicas'
@@ -53,6 +53,17 @@ export interface TreeChange {
   readonly id: string
   readonly before: Place | undefined
   readonly after: Place | undefined
+}
+
+/** A node in the trash (deleted, and not inside a deleted folder), as `deleted` lists it. */
+export interface DeletedNode {
+  readonly id: string
+  readonly name: string
+  readonly kind: NodeKind
+  /** Where it was when deleted (its folder, its stored name); undefined if not known. */
+  readonly from: Place | undefined
+  /** The delete's stamp: when, by its author's clock. */
+  readonly stamp: Timestamp
 }
 
 export interface TreeEntry {
@@ -229,6 +240,32 @@ export class FileTree {
   }
 
   /**
+   * The nodes deleted (the trash's own children: what a deleted folder holds goes with it), latest
+   * delete first, at most `limit`, each with where it was: what a move out of the trash puts back.
+   */
+  deleted(limit = Infinity): DeletedNode[] {
+    const latest = [...(this.kids.get(TRASH) ?? [])]
+      .map((id) => ({ id, node: this.nodes.get(id)! }))
+      .sort((a, b) => compareOps(b.node.by, a.node.by))
+      .slice(0, limit)
+    const from = this.placesBefore(latest.map(({ node }) => node.by))
+    const names = this.displayNamesOf(TRASH)
+    return latest.map(({ id, node }) => ({
+      id,
+      name: names.get(id) ?? node.name,
+      kind: node.kind,
+      from: from.get(node.by),
+      stamp: node.by.stamp,
+    }))
+  }
+
+  /** Where a deleted node was when deleted (as `deleted` lists it); undefined if not deleted or not known. */
+  deletedFrom(id: string): Place | undefined {
+    const node = this.nodes.get(id)
+    return node?.parent === TRASH ? this.placesBefore([node.by]).get(node.by) : undefined
+  }
+
+  /**
    * Every live node (the trash's are not), by display path, sorted. `maxPath` (UTF-16 code units)
    * leaves out the nodes whose path is longer, and what is under them: a peer can nest folders
    * 100,000 deep, whose paths together would take memory quadratic in the depth.
@@ -276,6 +313,21 @@ export class FileTree {
     if (node !== undefined && this.isAncestor(node, parent)) {
       throw new RangeError('FileTree: a folder cannot move into itself')
     }
+  }
+
+  /**
+   * Where each op's node was before the op (out of the trash): the log's undo records, found in one
+   * pass from the end, where recent ops are.
+   */
+  private placesBefore(ops: readonly TreeOp[]): Map<TreeOp, Place | undefined> {
+    const found = new Map<TreeOp, Place | undefined>()
+    const wanted = new Set(ops)
+    for (let i = this.log.length - 1; i >= 0 && found.size < wanted.size; i--) {
+      const { op, prev } = this.log[i]!
+      if (!wanted.has(op)) continue
+      found.set(op, prev && prev.parent !== TRASH ? { parent: prev.parent, name: prev.name } : undefined)
+    }
+    return found
   }
 
   /** Whether `a` is `b` or above it. Ends: the tree has no cycles, so every chain reaches ROOT or TRASH. */

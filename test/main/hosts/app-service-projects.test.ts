@@ -163,6 +163,35 @@ describe('AppService: shared folders', () => {
     expect(trees.at(-1)?.entries.map((e) => e.path)).toEqual(['README.md', 'docs', 'docs/todo.md', 'src'])
   })
 
+  it('lists what was deleted, and puts it back with its text, beside a file that took its name meanwhile', async () => {
+    const bad = (r: ApiResult<unknown>): unknown => (r.ok ? 'ok' : r.code)
+    const main = value(await ada().openProject(projectId)).deleted.find((d) => d.name === 'main.ts')
+    expect(main).toMatchObject({ kind: 'file', from: 'src' })
+    expect(Math.abs(Date.now() - main!.deletedAt)).toBeLessThan(60_000)
+    expect(value(await ada().restoreEntry(projectId, main!.node))).toBe('src/main.ts')
+    await until(() => existsSync(join(shared, 'src', 'main.ts')), 'src/main.ts back on disk')
+    expect(readFileSync(join(shared, 'src', 'main.ts'), 'utf8')).toBe('export const x = 1\n')
+    const after = value(await ada().openProject(projectId))
+    expect(after.deleted.map((d) => d.node)).not.toContain(main!.node)
+    expect(after.entries.map((e) => e.path)).toContain('src/main.ts')
+    expect(bad(await ada().restoreEntry(projectId, main!.node))).toBe('NOT_FOUND') // not deleted now
+
+    // Deleted, and a new file took its name there: it goes back as "todo (restored).md".
+    const events = sides[0]!.events
+    const todo = await nodeAt(ada(), 'docs/todo.md')
+    value(await ada().deleteEntry(projectId, todo))
+    value(await ada().createEntry(projectId, await nodeAt(ada(), 'docs'), 'todo.md', 'file'))
+    await until(
+      () => events.some((e) => e.type === 'tree' && e.deleted.some((d) => d.node === todo)),
+      'a tree event listing the delete',
+    )
+    expect(value(await ada().restoreEntry(projectId, todo))).toBe('docs/todo (restored).md')
+    await until(() => existsSync(join(shared, 'docs', 'todo (restored).md')), 'the restored file on disk')
+    expect(existsSync(join(shared, 'docs', 'todo.md'))).toBe(true)
+    expect(bad(await ada().restoreEntry(projectId, 42 as unknown as string))).toBe('BAD_REQUEST')
+    expect(bad(await ada().restoreEntry(projectId, 'no-such-node'))).toBe('NOT_FOUND')
+  })
+
   it('joins as a viewer into another folder, which then holds the files; a viewer changes nothing', async () => {
     const invite = value(await ada().createInvite(projectId, 'viewer'))
     const asked = value(await bo().joinProject(invite.code, joined))
@@ -178,6 +207,8 @@ describe('AppService: shared folders', () => {
     expect(refused(await bo().createEntry(projectId, null, 'mine.md', 'file'))).toBe('NOT_ALLOWED')
     expect(refused(await bo().renameEntry(projectId, readme, 'x.md'))).toBe('NOT_ALLOWED')
     expect(refused(await bo().deleteEntry(projectId, readme))).toBe('NOT_ALLOWED')
+    const gone = value(await bo().openProject(projectId)).deleted[0]!
+    expect(refused(await bo().restoreEntry(projectId, gone.node))).toBe('NOT_ALLOWED')
     expect(refused(await bo().moveEntry(projectId, readme, await nodeAt(bo(), 'docs')))).toBe('NOT_ALLOWED')
     // Joining it again (into any folder) is refused: it is held already.
     expect(refused(await bo().joinProject(invite.code, join(root, 'again')))).toBe('BAD_REQUEST')

@@ -58,6 +58,65 @@ describe('FileTree, local use', () => {
     expect(() => tree.create(TRASH, 'x', 'file')).toThrow(RangeError)
   })
 
+  it("lists what was deleted, latest first, each with where it was; a folder's contents go with it", () => {
+    const { tree, at } = replica('r')
+    const docs = at(1000).create(ROOT, 'docs', 'folder').id
+    const notes = at(1001).create(docs, 'notes.md', 'file').id
+    const inside = at(1002).create(docs, 'inside.md', 'file').id
+    const top = at(1003).create(ROOT, 'top.md', 'file').id
+    at(1004).remove(notes)
+    at(1005).remove(top)
+    at(1006).remove(docs) // inside.md goes with it, and is not listed apart
+    expect(tree.deleted()).toEqual([
+      {
+        id: docs,
+        name: 'docs',
+        kind: 'folder',
+        from: { parent: ROOT, name: 'docs' },
+        stamp: expect.anything(),
+      },
+      {
+        id: top,
+        name: 'top.md',
+        kind: 'file',
+        from: { parent: ROOT, name: 'top.md' },
+        stamp: expect.anything(),
+      },
+      {
+        id: notes,
+        name: 'notes.md',
+        kind: 'file',
+        from: { parent: docs, name: 'notes.md' },
+        stamp: expect.anything(),
+      },
+    ])
+    expect(tree.deleted().map((d) => d.stamp.wall)).toEqual([1006, 1005, 1004])
+    expect(tree.deleted(1).map((d) => d.id)).toEqual([docs])
+    expect(tree.place(inside)?.parent).toBe(docs)
+    expect(tree.deletedFrom(notes)).toEqual({ parent: docs, name: 'notes.md' })
+    expect(tree.deletedFrom(inside)).toBeUndefined() // in a deleted folder: it goes back with it
+    // Put back where it was: out of the list, and the folder with all it held.
+    at(1007).move(docs, ROOT)
+    expect(tree.deleted().map((d) => d.id)).toEqual([top, notes])
+    expect(paths(tree)).toEqual(['docs', 'docs/inside.md'])
+    at(1008).move(notes, docs)
+    expect(paths(tree)).toEqual(['docs', 'docs/inside.md', 'docs/notes.md'])
+  })
+
+  it("lists a peer's deletes as it does its own, with the place they were in on that peer", () => {
+    const { a, b, docs, file } = shared()
+    a.tree.move(file, docs)
+    const op = b.at(2000).remove(file) // concurrent with the move, and later: it wins
+    syncAll(a.tree, b.tree)
+    send(a.tree, [op])
+    for (const t of [a.tree, b.tree]) {
+      const [gone] = t.deleted()
+      expect(gone).toMatchObject({ id: file, name: 'a.md', kind: 'file' })
+      // The delete undid the move on both: where it was at the delete's place in the order.
+      expect(gone!.from).toEqual({ parent: docs, name: 'a.md' })
+    }
+  })
+
   it('encodes and decodes batches exactly', () => {
     const { tree } = replica('r')
     const d = tree.create(ROOT, 'dossier ü 😀', 'folder')

@@ -10,19 +10,10 @@ import type {
   SharingInfo,
 } from '../../../shared/api'
 import { useApiEvent } from '../use-api-event'
-import { DeviceId, ErrorText, GuestRoleSelect, plural, useRequest } from './common'
+import { DeviceId, ErrorText, GuestRoleSelect, plural, useRequest, when } from './common'
 
 const ROLES: readonly DocRole[] = ['owner', 'editor', 'viewer']
 const toRole = (value: string): DocRole => ROLES.find((r) => r === value) ?? 'viewer'
-
-/** "14:05", or with the date when it is not today. */
-const when = (ms: number): string => {
-  const d = new Date(ms)
-  const sameDay = d.toDateString() === new Date().toDateString()
-  return sameDay
-    ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
-    : d.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' })
-}
 
 /** "in 5 minutes", "in 23 hours", "in 3 days": how long until `ms` from `now`. */
 const expiresIn = (ms: number, now: number): string => {

@@ -49,6 +49,15 @@ export function useRequest(): {
 
 export const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`
 
+/** "14:05", or with the date when it is not today. */
+export const when = (ms: number): string => {
+  const d = new Date(ms)
+  const sameDay = d.toDateString() === new Date().toDateString()
+  return sameDay
+    ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+    : d.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' })
+}
+
 /** The role given to someone joining (an invite, or an accepted request): owners are made later. */
 export function GuestRoleSelect({
   value,

@@ -4,7 +4,7 @@ import type { TreeRow } from './tree-rows'
 /**
  * Asks before deleting a file or folder: it goes from every member's folder, so the question says so.
  * Cancel has the focus, so Enter does not delete by accident. (The project keeps deleted nodes in its
- * trash; there is no UI to restore them yet.)
+ * trash, listed below the tree, from where they can be put back: Deleted.tsx.)
  */
 export function DeleteDialog({
   row,

@@ -17,7 +17,7 @@ const WHY: Readonly<Record<NotSharedFile['why'], string>> = {
 export function NotShared({ files }: { files: readonly NotSharedFile[] }): React.JSX.Element | null {
   if (files.length === 0) return null
   return (
-    <details className="not-shared" data-testid="not-shared">
+    <details className="tree-aside not-shared" data-testid="not-shared">
       <summary>
         {files.length} {files.length === 1 ? 'file' : 'files'} here not shared
       </summary>

@@ -10,12 +10,14 @@ import {
   Trash2,
 } from 'lucide-react'
 import type {
+  DeletedEntry,
   DocRole,
   MeshpadBridge,
   NotSharedFile,
   ProjectEntry,
   ProjectPresence,
 } from '../../../shared/api'
+import { Deleted } from './Deleted'
 import { NotShared } from './NotShared'
 import { DeleteDialog } from './DeleteDialog'
 import { EntryForm, type EntryEdit } from './EntryForm'
@@ -39,6 +41,7 @@ export function ProjectTree({
   presence,
   away,
   notShared,
+  deleted,
   activeNode,
   role,
   onOpen,
@@ -53,6 +56,8 @@ export function ProjectTree({
   away: ReadonlySet<string>
   /** Files in this device's folder that the project leaves out. */
   notShared: readonly NotSharedFile[]
+  /** What was deleted, latest first (each can be put back). */
+  deleted: readonly DeletedEntry[]
   /** The file shown in the editor. */
   activeNode: string | null
   /** This device's role in the project: null once an owner removed it (the window says so). */
@@ -353,6 +358,11 @@ export function ProjectTree({
         })}
       </ul>
       <NotShared files={notShared} />
+      <Deleted
+        entries={deleted}
+        canRestore={canEdit}
+        onRestore={(node) => void request(api.restoreEntry(projectId, node))}
+      />
       {rows.length === 0 && (
         <p className="hint tree-empty">No files yet{canEdit ? ': make one with New file.' : '.'}</p>
       )}

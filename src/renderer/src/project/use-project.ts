@@ -6,6 +6,7 @@
  */
 import { useCallback, useMemo, useRef, useState } from 'react'
 import type {
+  DeletedEntry,
   MeshpadBridge,
   NotSharedFile,
   OpenedDoc,
@@ -23,6 +24,8 @@ export interface ProjectWindow {
   readonly away: ReadonlySet<string>
   /** Files in this device's folder that the project leaves out. */
   readonly notShared: readonly NotSharedFile[]
+  /** What was deleted from the project, latest first. */
+  readonly deleted: readonly DeletedEntry[]
   readonly tabs: readonly string[]
   /** The tab shown (its file in the editor). */
   readonly active: string | null
@@ -64,6 +67,7 @@ export function useProject(api: MeshpadBridge): ProjectWindow {
   const [presence, setPresence] = useState<ProjectPresence>({})
   const [away, setAway] = useState<ReadonlySet<string>>(() => new Set())
   const [notShared, setNotShared] = useState<readonly NotSharedFile[]>([])
+  const [deleted, setDeleted] = useState<readonly DeletedEntry[]>([])
   const [tabs, setTabs] = useState<readonly string[]>([])
   const [active, setActive] = useState<string | null>(null)
   const [tabDocs, setTabDocs] = useState<readonly TabDoc[]>([])
@@ -88,8 +92,10 @@ export function useProject(api: MeshpadBridge): ProjectWindow {
 
   useApiEvent(api, (event) => {
     const id = state.current.projectId
-    if (event.type === 'tree' && event.projectId === id) setEntries(event.entries)
-    else if (event.type === 'project-presence' && event.projectId === id) setPresence(event.files)
+    if (event.type === 'tree' && event.projectId === id) {
+      setEntries(event.entries)
+      setDeleted(event.deleted)
+    } else if (event.type === 'project-presence' && event.projectId === id) setPresence(event.files)
     else if (event.type === 'project-away' && event.projectId === id) setAway(new Set(event.files))
     else if (event.type === 'project-not-shared' && event.projectId === id) setNotShared(event.files)
     // A role changed (an owner made this device a viewer, or an editor): the tree's controls follow.
@@ -106,6 +112,7 @@ export function useProject(api: MeshpadBridge): ProjectWindow {
       setEntries(project.entries)
       setAway(new Set(project.away))
       setNotShared(project.notShared)
+      setDeleted(project.deleted)
       setPresence({})
       setTabs([])
       setActive(null)
@@ -123,6 +130,7 @@ export function useProject(api: MeshpadBridge): ProjectWindow {
     setEntries([])
     setAway(new Set())
     setNotShared([])
+    setDeleted([])
     setPresence({})
     setTabs([])
     setActive(null)
@@ -185,6 +193,7 @@ export function useProject(api: MeshpadBridge): ProjectWindow {
       presence,
       away,
       notShared,
+      deleted,
       tabs,
       active,
       tabDocs,
@@ -204,6 +213,7 @@ export function useProject(api: MeshpadBridge): ProjectWindow {
       presence,
       away,
       notShared,
+      deleted,
       tabs,
       active,
       tabDocs,
