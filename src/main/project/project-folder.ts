@@ -14,6 +14,7 @@ import { fileDocId, fileNodes } from '../node/project-files'
 import type { Workspace } from '../node/workspace'
 import { FolderMirror } from '../folder/folder-mirror'
 import { FolderWatcher, type FolderDelta } from '../folder/folder-watcher'
+import { namesFoldIn } from '../folder/names-fold'
 import { scanFolder, type LeftOutFile } from '../folder/scan-folder'
 import { MAX_LISTED_PATH, type TreeOp } from '../../shared/tree/tree-ops'
 import type { FileTree } from '../../shared/tree/file-tree'
@@ -39,6 +40,11 @@ export interface ProjectFolderOptions {
   readonly watchDebounceMs?: number
   /** The files the project leaves out changed (`notShared`). */
   readonly onLeftOut?: (files: readonly LeftOutFile[]) => void
+  /**
+   * Whether the folder's file system takes names that differ only in case for one; found out
+   * (names-fold.ts) if not given (tests give it: these machines' file systems never fold).
+   */
+  readonly namesFold?: boolean
 }
 
 export class ProjectFolder {
@@ -75,6 +81,9 @@ export class ProjectFolder {
    */
   static async start(options: ProjectFolderOptions, share: boolean): Promise<ProjectFolder> {
     const folder = new ProjectFolder(options)
+    // Two files whose names differ only in case (made on Linux) would be one file here: each gets a
+    // name of its own on this device.
+    if (options.namesFold ?? (await namesFoldIn(options.dir))) options.project.durable.tree.foldNames()
     // The watch first: a change made while the folder is read is not missed (it is read after).
     folder.watcher = await FolderWatcher.start(options.dir, {
       debounceMs: options.watchDebounceMs ?? 100,

@@ -20,7 +20,7 @@ import type { Clock } from '../crdt/lww-map'
 import { checkReplicaId } from '../crdt/replica-table'
 import { Replicas } from '../crdt/replicas'
 import { CrdtDecodeError, type VersionVector } from '../crdt/types'
-import { displayNames } from './names'
+import { displayNames, foldedName } from './names'
 import {
   badName,
   badOp,
@@ -102,6 +102,8 @@ export class FileTree {
   /** Display names by folder, computed on demand and dropped whenever the tree changes. */
   private names = new Map<string, Map<string, string>>()
   private readonly maxNodes: number
+  /** What makes two names one in a folder here: exact, or folded (`foldNames`). */
+  private nameKey: (name: string) => string = (name) => name
 
   constructor(replica: string, options: TreeOptions = {}) {
     checkReplicaId(replica)
@@ -109,6 +111,22 @@ export class FileTree {
     this.maxNodes = options.maxNodes ?? MAX_NODES
     this.clock = new HybridClock(options.clock ?? Date.now)
     this.known = new Replicas(replica)
+  }
+
+  /**
+   * Shows names that differ only in case or Unicode normalisation as distinct names ("readme (2).md"
+   * beside "README.md"), for a device whose file system takes them for one (macOS, Windows): there two
+   * such files would be written to one path, and one's text would go into the other. Local: only
+   * what this device shows and writes changes, not the ops or the other replicas' names.
+   */
+  foldNames(): void {
+    this.nameKey = foldedName
+    this.names = new Map()
+  }
+
+  /** Whether two names are one here (exactly, or folded: `foldNames`). */
+  sameName(a: string, b: string): boolean {
+    return this.nameKey(a) === this.nameKey(b)
   }
 
   /** Signs this replica's ops from now on. */
@@ -428,7 +446,7 @@ export class FileTree {
     if (!names) {
       const children = [...(this.kids.get(folder) ?? [])].map((id) => ({ id, ...this.nodes.get(id)! }))
       children.sort((a, b) => compareOps(a.by, b.by))
-      names = displayNames(children)
+      names = displayNames(children, this.nameKey)
       this.names.set(folder, names)
     }
     return names

@@ -14,29 +14,41 @@ export interface NamedChild {
 
 /**
  * Display name by child ID. `children` must be in the order their placing ops were applied (earliest
- * first): the earliest of each group of equal names keeps it.
+ * first): the earliest of each group of equal names keeps it. Names are equal when their `key`s are:
+ * by default exactly; on a device whose file system takes names that differ only in case or Unicode
+ * normalisation for one (`foldedName`), as those, so that two such files get two names there.
  */
-export function displayNames(children: readonly NamedChild[]): Map<string, string> {
+export function displayNames(
+  children: readonly NamedChild[],
+  key: (name: string) => string = (name) => name,
+): Map<string, string> {
   const out = new Map<string, string>()
   const taken = new Set<string>()
   const losers: NamedChild[] = []
   for (const c of children) {
-    if (taken.has(c.name)) losers.push(c)
+    const k = key(c.name)
+    if (taken.has(k)) losers.push(c)
     else {
-      taken.add(c.name)
+      taken.add(k)
       out.set(c.id, c.name)
     }
   }
   // Losers in placement order too, so "(2)" goes to the earlier of two late copies everywhere.
   for (const c of losers) {
     let n = 2
-    while (taken.has(withSuffix(c.name, n))) n++
+    while (taken.has(key(withSuffix(c.name, n)))) n++
     const name = withSuffix(c.name, n)
-    taken.add(name)
+    taken.add(key(name))
     out.set(c.id, name)
   }
   return out
 }
+
+/**
+ * A name as macOS's and Windows' file systems compare names (by default): case and Unicode
+ * normalisation (é as one code point or two) make no difference.
+ */
+export const foldedName = (name: string): string => name.normalize('NFC').toLowerCase()
 
 /** "notes.md" → "notes (2).md"; a name without an extension (or a dot file) takes it at the end. */
 export function withSuffix(name: string, n: number): string {

@@ -187,7 +187,7 @@ describe('AppService: shared folders', () => {
     )
     expect(value(await ada().restoreEntry(projectId, todo))).toBe('docs/todo (restored).md')
     await until(() => existsSync(join(shared, 'docs', 'todo (restored).md')), 'the restored file on disk')
-    expect(existsSync(join(shared, 'docs', 'todo.md'))).toBe(true)
+    await until(() => existsSync(join(shared, 'docs', 'todo.md')), 'the new todo.md on disk beside it')
     expect(bad(await ada().restoreEntry(projectId, 42 as unknown as string))).toBe('BAD_REQUEST')
     expect(bad(await ada().restoreEntry(projectId, 'no-such-node'))).toBe('NOT_FOUND')
   })

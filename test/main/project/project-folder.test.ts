@@ -5,7 +5,7 @@
  * documents, reach the other member's folder; an edit on disk and one in the document made at once
  * are both kept (the disk's is merged against the text last written, not the document as it is).
  */
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -39,6 +39,23 @@ function put(dir: string, files: Record<string, string>): void {
   }
 }
 
+/** The folder's files and texts as `contents` gives them, read at once (for `until`). */
+function contentsSync(dir: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  const walk = (rel: string): void => {
+    for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
+      const path = rel === '' ? e.name : `${rel}/${e.name}`
+      if (e.name.endsWith('.meshpad-tmp')) continue
+      if (e.isDirectory()) {
+        out[`${path}/`] = ''
+        walk(path)
+      } else out[path] = readFileSync(join(dir, path), 'utf8')
+    }
+  }
+  walk('')
+  return Object.fromEntries(Object.entries(out).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
+}
+
 async function contents(dir: string): Promise<Record<string, string>> {
   const scan = await scanFolder(dir)
   const out: Record<string, string> = {}
@@ -57,7 +74,13 @@ async function sameFolders(a: string, b: string, timeoutMs = 10_000): Promise<Re
   }
 }
 
-async function start(n: TestNode, project: DocSession, dir: string, share: boolean): Promise<ProjectFolder> {
+async function start(
+  n: TestNode,
+  project: DocSession,
+  dir: string,
+  share: boolean,
+  namesFold = false,
+): Promise<ProjectFolder> {
   const f = await ProjectFolder.start(
     {
       workspace: n.ws,
@@ -68,6 +91,7 @@ async function start(n: TestNode, project: DocSession, dir: string, share: boole
       log: (m) => n.logs.push(m),
       writeDelayMs: 30,
       watchDebounceMs: 40,
+      namesFold,
     },
     share,
   )
@@ -77,6 +101,7 @@ async function start(n: TestNode, project: DocSession, dir: string, share: boole
 
 async function twoMembers(
   files: Record<string, string>,
+  benNamesFold = false,
 ): Promise<{ a: string; b: string; ana: TestNode; ben: TestNode; pa: ProjectFolder; pb: ProjectFolder }> {
   const ana = await makeNode('ana')
   const ben = await makeNode('ben')
@@ -90,7 +115,7 @@ async function twoMembers(
   const code = await ana.ws.createInvite(project.docId, 'editor', [{ host: '127.0.0.1', port: 9 }])
   ben.ws.redeemWith(ben.ws.session(ana.self)!, decodeInvite(code))
   await until('ben joined', () => ben.ws.doc(project.docId)?.myRole === 'editor', 5000)
-  const pb = await start(ben, ben.ws.doc(project.docId)!, b, false)
+  const pb = await start(ben, ben.ws.doc(project.docId)!, b, false, benNamesFold)
   return { a, b, ana, ben, pa, pb }
 }
 
@@ -116,6 +141,54 @@ describe('ProjectFolder: a project kept in step with a folder on each member’s
       readFileSync(join(a, 'README.md'), 'utf8').startsWith('<!--'),
     )
     expect((await sameFolders(a, b))['README.md']).toBe('<!-- ben -->\n# Plan\nfrom ana’s editor\n')
+  })
+
+  it('on a file system that folds case, files whose names differ only in case get names of their own, texts apart', async () => {
+    // Ana's (Linux) folder holds both; Ben's file system (macOS, Windows) would take them for one file.
+    const files = {
+      'README.md': 'upper\n',
+      'readme.md': 'lower\n',
+      'src/Main.ts': 'A\n',
+      'src/main.ts': 'b\n',
+    }
+    const { a, b, pa, pb } = await twoMembers(files, true)
+    const benHas = {
+      'README.md': 'upper\n',
+      'readme (2).md': 'lower\n',
+      'src/': '',
+      'src/Main.ts': 'A\n',
+      'src/main (2).ts': 'b\n',
+    }
+    await until(
+      'ben’s folder written',
+      () => JSON.stringify(contentsSync(b)) === JSON.stringify(benHas),
+      10_000,
+    )
+    const folded = Object.keys(await contents(b)).map((p) => p.toLowerCase())
+    expect(new Set(folded).size).toBe(folded.length) // no two would be one file there
+    // Ben edits his "readme (2).md": it is Ana's readme.md; README.md is untouched on both sides.
+    writeFileSync(join(b, 'readme (2).md'), 'lower, edited by ben\n')
+    await until(
+      'ana has ben’s edit',
+      () => readFileSync(join(a, 'readme.md'), 'utf8') === 'lower, edited by ben\n',
+    )
+    expect(readFileSync(join(a, 'README.md'), 'utf8')).toBe('upper\n')
+    expect(await contents(a)).toEqual({ ...files, 'readme.md': 'lower, edited by ben\n', 'src/': '' })
+    // Still two files on each side, under each side's names: nothing made or renamed by the mapping.
+    expect(pa.list().map((e) => e.path)).toEqual([
+      'README.md',
+      'readme.md',
+      'src',
+      'src/Main.ts',
+      'src/main.ts',
+    ])
+    expect(pb.list().map((e) => e.path)).toEqual([
+      'README.md',
+      'readme (2).md',
+      'src',
+      'src/Main.ts',
+      'src/main (2).ts',
+    ])
   })
 
   it('keeps a change on disk and an edit in the document made at once', async () => {

@@ -117,6 +117,31 @@ describe('FileTree, local use', () => {
     }
   })
 
+  it('folds names on a device whose file system takes case and normalisation for nothing, and only there', () => {
+    const { tree } = replica('r')
+    const upper = tree.create(ROOT, 'README.md', 'file').id
+    const lower = tree.create(ROOT, 'readme.md', 'file').id
+    tree.create(ROOT, 'readme (2).md', 'file') // the suffix must not take a name that folds to this
+    tree.create(ROOT, 'caf\u00e9.txt', 'file') // é as one code point…
+    const nfd = tree.create(ROOT, 'cafe\u0301.txt', 'file').id // …and as two
+    expect(paths(tree)).toEqual([
+      'README.md',
+      'cafe\u0301.txt',
+      'caf\u00e9.txt',
+      'readme (2).md',
+      'readme.md',
+    ])
+    expect(tree.sameName('README.md', 'readme.md')).toBe(false)
+    tree.foldNames()
+    expect(tree.path(upper)).toBe('README.md')
+    expect(tree.path(lower)).toBe('readme (3).md')
+    expect(tree.path(nfd)).toBe('cafe\u0301 (2).txt')
+    const folded = paths(tree).map((p) => p.normalize('NFC').toLowerCase())
+    expect(new Set(folded).size).toBe(folded.length)
+    expect(tree.sameName('README.md', 'readme.md')).toBe(true)
+    expect(tree.sameName('caf\u00e9.txt', 'CAFE\u0301.TXT')).toBe(true)
+  })
+
   it('encodes and decodes batches exactly', () => {
     const { tree } = replica('r')
     const d = tree.create(ROOT, 'dossier ü 😀', 'folder')
