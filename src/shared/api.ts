@@ -272,7 +272,7 @@ export interface DeletedEntry {
 /** A project as its window opens it: the summary and the tree as of now (`tree` events carry on). */
 export interface ProjectInfo extends ProjectSummary {
   readonly entries: readonly ProjectEntry[]
-  /** What was deleted, latest first (the most recent MAX_DELETED_LISTED). */
+  /** What was deleted, latest first (the most recent 200: project-service.ts). */
   readonly deleted: readonly DeletedEntry[]
   /** Files that others changed while this device was away, until opened here (tree nodes). */
   readonly away: readonly string[]
