@@ -45,6 +45,8 @@ export interface ProjectFolderOptions {
    * (names-fold.ts) if not given (tests give it: these machines' file systems never fold).
    */
   readonly namesFold?: boolean
+  /** Whether names Windows refuses must be written as names it takes (default: on Windows). */
+  readonly windowsNames?: boolean
 }
 
 export class ProjectFolder {
@@ -83,7 +85,10 @@ export class ProjectFolder {
     const folder = new ProjectFolder(options)
     // Two files whose names differ only in case (made on Linux) would be one file here: each gets a
     // name of its own on this device.
-    if (options.namesFold ?? (await namesFoldIn(options.dir))) options.project.durable.tree.foldNames()
+    const tree = options.project.durable.tree
+    if (options.namesFold ?? (await namesFoldIn(options.dir))) tree.foldNames()
+    // A project made elsewhere can hold "aux.c" or "what?.md", which Windows cannot write at all.
+    if (options.windowsNames ?? process.platform === 'win32') tree.windowsNames()
     // The watch first: a change made while the folder is read is not missed (it is read after).
     folder.watcher = await FolderWatcher.start(options.dir, {
       debounceMs: options.watchDebounceMs ?? 100,

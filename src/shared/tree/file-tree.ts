@@ -20,7 +20,7 @@ import type { Clock } from '../crdt/lww-map'
 import { checkReplicaId } from '../crdt/replica-table'
 import { Replicas } from '../crdt/replicas'
 import { CrdtDecodeError, type VersionVector } from '../crdt/types'
-import { displayNames, foldedName } from './names'
+import { displayNames, foldedName, windowsName } from './names'
 import {
   badName,
   badOp,
@@ -104,6 +104,8 @@ export class FileTree {
   private readonly maxNodes: number
   /** What makes two names one in a folder here: exact, or folded (`foldNames`). */
   private nameKey: (name: string) => string = (name) => name
+  /** The name a stored name is shown and written as here: itself, or one Windows takes (`windowsNames`). */
+  private localName: (name: string) => string = (name) => name
 
   constructor(replica: string, options: TreeOptions = {}) {
     checkReplicaId(replica)
@@ -121,6 +123,16 @@ export class FileTree {
    */
   foldNames(): void {
     this.nameKey = foldedName
+    this.names = new Map()
+  }
+
+  /**
+   * Shows and writes names Windows refuses ("aux.c", "what?.md", "notes.") as names it takes
+   * (`windowsName`: "aux_.c"), for a Windows device: there such a file could not be written at all.
+   * Local, as `foldNames` is.
+   */
+  windowsNames(): void {
+    this.localName = windowsName
     this.names = new Map()
   }
 
@@ -446,7 +458,7 @@ export class FileTree {
     if (!names) {
       const children = [...(this.kids.get(folder) ?? [])].map((id) => ({ id, ...this.nodes.get(id)! }))
       children.sort((a, b) => compareOps(a.by, b.by))
-      names = displayNames(children, this.nameKey)
+      names = displayNames(children, this.nameKey, this.localName)
       this.names.set(folder, names)
     }
     return names

@@ -21,11 +21,13 @@ export interface NamedChild {
 export function displayNames(
   children: readonly NamedChild[],
   key: (name: string) => string = (name) => name,
+  local: (name: string) => string = (name) => name,
 ): Map<string, string> {
   const out = new Map<string, string>()
   const taken = new Set<string>()
   const losers: NamedChild[] = []
-  for (const c of children) {
+  for (const child of children) {
+    const c = { id: child.id, name: local(child.name) }
     const k = key(c.name)
     if (taken.has(k)) losers.push(c)
     else {
@@ -42,6 +44,26 @@ export function displayNames(
     out.set(c.id, name)
   }
   return out
+}
+
+/** Windows' reserved device names: with any extension, in any case, a name Windows refuses. */
+const RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i
+/**
+ * Characters no Windows name may hold (besides "/", which no name holds anywhere): control
+ * characters, which is what the lint rule guards against, are the point here.
+ */
+// eslint-disable-next-line no-control-regex
+const NOT_ON_WINDOWS = /[<>:"\\|?*\u0000-\u001f]/g
+
+/**
+ * A name Windows takes for `name`: its characters Windows refuses, and a trailing dot or space, as
+ * "_"; a reserved device name with "_" after its stem ("aux.c" → "aux_.c"). Any other name as it is.
+ */
+export function windowsName(name: string): string {
+  let n = name.replace(NOT_ON_WINDOWS, '_').replace(/[. ]$/, '_')
+  const reserved = RESERVED.exec(n)
+  if (reserved) n = `${reserved[1]}_${reserved[2] ?? ''}`
+  return n
 }
 
 /**

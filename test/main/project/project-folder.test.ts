@@ -79,7 +79,7 @@ async function start(
   project: DocSession,
   dir: string,
   share: boolean,
-  namesFold = false,
+  names: { namesFold?: boolean; windowsNames?: boolean } = {},
 ): Promise<ProjectFolder> {
   const f = await ProjectFolder.start(
     {
@@ -91,7 +91,8 @@ async function start(
       log: (m) => n.logs.push(m),
       writeDelayMs: 30,
       watchDebounceMs: 40,
-      namesFold,
+      namesFold: names.namesFold ?? false,
+      windowsNames: names.windowsNames ?? false,
     },
     share,
   )
@@ -101,7 +102,7 @@ async function start(
 
 async function twoMembers(
   files: Record<string, string>,
-  benNamesFold = false,
+  benNames: { namesFold?: boolean; windowsNames?: boolean } = {},
 ): Promise<{ a: string; b: string; ana: TestNode; ben: TestNode; pa: ProjectFolder; pb: ProjectFolder }> {
   const ana = await makeNode('ana')
   const ben = await makeNode('ben')
@@ -115,7 +116,7 @@ async function twoMembers(
   const code = await ana.ws.createInvite(project.docId, 'editor', [{ host: '127.0.0.1', port: 9 }])
   ben.ws.redeemWith(ben.ws.session(ana.self)!, decodeInvite(code))
   await until('ben joined', () => ben.ws.doc(project.docId)?.myRole === 'editor', 5000)
-  const pb = await start(ben, ben.ws.doc(project.docId)!, b, false, benNamesFold)
+  const pb = await start(ben, ben.ws.doc(project.docId)!, b, false, benNames)
   return { a, b, ana, ben, pa, pb }
 }
 
@@ -151,7 +152,7 @@ describe('ProjectFolder: a project kept in step with a folder on each member’s
       'src/Main.ts': 'A\n',
       'src/main.ts': 'b\n',
     }
-    const { a, b, pa, pb } = await twoMembers(files, true)
+    const { a, b, pa, pb } = await twoMembers(files, { namesFold: true })
     const benHas = {
       'README.md': 'upper\n',
       'readme (2).md': 'lower\n',
@@ -189,6 +190,22 @@ describe('ProjectFolder: a project kept in step with a folder on each member’s
       'src/Main.ts',
       'src/main (2).ts',
     ])
+  })
+
+  it('on Windows, names Windows refuses are written as names it takes, and edits there reach the file', async () => {
+    const files = { 'aux.c': 'int aux;\n', 'what?.md': 'why\n', 'src/con.h': '#pragma once\n' }
+    const { a, b } = await twoMembers(files, { windowsNames: true, namesFold: true })
+    const benHas = { 'aux_.c': 'int aux;\n', 'src/': '', 'src/con_.h': '#pragma once\n', 'what_.md': 'why\n' }
+    await until(
+      'ben’s folder written',
+      () => JSON.stringify(contentsSync(b)) === JSON.stringify(benHas),
+      10_000,
+    )
+    writeFileSync(join(b, 'src', 'con_.h'), '#pragma once\n// ben\n')
+    await until('ana has ben’s edit', () =>
+      readFileSync(join(a, 'src', 'con.h'), 'utf8').endsWith('// ben\n'),
+    )
+    expect(await contents(a)).toEqual({ ...files, 'src/': '', 'src/con.h': '#pragma once\n// ben\n' })
   })
 
   it('keeps a change on disk and an edit in the document made at once', async () => {

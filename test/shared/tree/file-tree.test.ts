@@ -142,6 +142,38 @@ describe('FileTree, local use', () => {
     expect(tree.sameName('caf\u00e9.txt', 'CAFE\u0301.TXT')).toBe(true)
   })
 
+  it('shows names Windows refuses as names it takes, on a Windows device only, each still its own', () => {
+    const { tree } = replica('r')
+    for (const name of [
+      'aux.c',
+      'CON',
+      'lpt1.txt',
+      'what?.md',
+      'a<b>:c|d*e"f',
+      'notes.',
+      'trail ',
+      'auxiliary.c',
+    ])
+      tree.create(ROOT, name, 'file')
+    const taken = tree.create(ROOT, 'aux_.c', 'file').id // the name the first one is written as
+    const before = paths(tree)
+    tree.windowsNames()
+    expect(paths(tree)).toEqual([
+      'CON_',
+      'a_b__c_d_e_f',
+      'aux_ (2).c',
+      'aux_.c',
+      'auxiliary.c',
+      'lpt1_.txt',
+      'notes_',
+      'trail_',
+      'what_.md',
+    ])
+    // The first placed keeps the name: aux.c was made before aux_.c.
+    expect(tree.path(taken)).toBe('aux_ (2).c')
+    expect(before).toContain('aux.c') // only this device's view changed
+  })
+
   it('encodes and decodes batches exactly', () => {
     const { tree } = replica('r')
     const d = tree.create(ROOT, 'dossier ü 😀', 'folder')
