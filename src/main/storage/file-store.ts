@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto'
 import { basename, join } from 'node:path'
-import { removeStaleTemps, writeFileAtomic } from './atomic-write'
+import { isTempName, removeStaleTemps, writeFileAtomic } from './atomic-write'
 import {
   assertDocId,
   isDocId,
@@ -313,7 +313,8 @@ export class FileStore implements DocStore {
         await this.truncate(file, segment.validLength)
       }
     }
-    await removeStaleTemps(this.fs, dir)
+    // Listed above (no write of this document runs before its scan): read again only if one is there.
+    if (names.some(isTempName)) await removeStaleTemps(this.fs, dir)
     const gen = Math.max(0, ...snapGens, ...logGens)
     const empty = snapGens.length === 0 && logGens.length === 0
     return {
