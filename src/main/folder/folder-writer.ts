@@ -96,9 +96,12 @@ export class FolderWriter {
     private readonly fs: StorageFs = nodeFs,
   ) {}
 
-  /** An entry already on disk as the tree has it (from a scan): `hash` of a file's bytes as read. */
-  adopt(id: string, kind: 'folder' | 'file', path: string, hash?: string): void {
-    this.put(id, { kind, path, hash })
+  /**
+   * An entry already on disk as the tree has it (from a scan): `hash` of a file's bytes as read, and
+   * `stamp` if the caller knows that the text it names is those bytes (MirrorEntry.stamp).
+   */
+  adopt(id: string, kind: 'folder' | 'file', path: string, hash?: string, stamp?: string): void {
+    this.put(id, stamp === undefined ? { kind, path, hash } : { kind, path, hash, stamp })
   }
 
   /** The path an entry has on disk now, as far as this writer knows. */
