@@ -244,16 +244,21 @@ export class FileStore implements DocStore {
   private async scan(docId: string): Promise<{ state: DocState; loaded: LoadedDoc | null }> {
     const dir = join(this.dir, docId)
     let names: string[]
+    // Not listed: most likely new. Made first (a no-op if it exists), then read like any other.
+    const listed = (await this.listedFolders()).has(docId)
     try {
-      // Not listed: most likely new. Made first (a no-op if it exists), then read like any other.
-      if (!(await this.listedFolders()).has(docId)) await this.createDir(dir)
+      if (!listed) await this.createDir(dir)
       names = await this.fs.readdir(dir)
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw toStorageError(err, 'read the document folder', dir)
       await this.createDir(dir)
       return { state: this.newState(docId, 0, []), loaded: null }
     }
-    if (names.length === 0) return { state: this.newState(docId, 0, []), loaded: null }
+    if (names.length === 0) {
+      // Made by a run that was killed before its first record: its entry may not be durable yet.
+      if (listed) await this.syncDocsDir(dir)
+      return { state: this.newState(docId, 0, []), loaded: null }
+    }
     const gens = (re: RegExp): number[] =>
       names
         .map((n) => re.exec(n)?.[1])
@@ -421,6 +426,15 @@ export class FileStore implements DocStore {
     try {
       await this.fs.mkdir(dir)
       ;(await this.listedFolders()).add(basename(dir))
+    } catch (err) {
+      throw toStorageError(err, 'create the document folder', dir)
+    }
+    await this.syncDocsDir(dir)
+  }
+
+  /** Makes the entry of the document folder `dir` durable (an fsync of the documents folder, shared). */
+  private async syncDocsDir(dir: string): Promise<void> {
+    try {
       await this.dirSyncs.sync(this.dir)
     } catch (err) {
       throw toStorageError(err, 'create the document folder', dir)
