@@ -18,7 +18,7 @@ import { MAX_LISTED_PATH, ROOT, type TreeOp } from '../../shared/tree/tree-ops'
 import { nodeFs, type StorageFs } from '../storage/fs-layer'
 import type { FolderDelta } from './folder-watcher'
 import { FolderWriter, type MirrorEntry, type MirrorProblem } from './folder-writer'
-import type { TextFormat } from '../storage/text-format'
+import { DEFAULT_TEXT_FORMAT, sameFormat, type TextFormat } from '../storage/text-format'
 import { scanFolder, type FolderScan, type SharedFile } from './scan-folder'
 
 /** The text of each file node: a Meshpad document each, in the app. */
@@ -88,7 +88,13 @@ export class FolderMirror {
     for (const file of scan.files) {
       const e = byPath.get(file.path)
       if (e?.kind === 'file') {
-        this.writer.adopt(e.id, 'file', file.path, file.hash)
+        // Text and format as the document has them: the stamp names these bytes (round trips are
+        // byte-exact), so the next write neither encodes nor hashes the file again (a restart on
+        // 2,000 files did all of them). Read in one synchronous step, as the writer does.
+        const same =
+          this.texts.get(e.id) === file.text &&
+          sameFormat(this.texts.format?.(e.id) ?? DEFAULT_TEXT_FORMAT, file.format)
+        this.writer.adopt(e.id, 'file', file.path, file.hash, same ? this.texts.stamp?.(e.id) : undefined)
         if (this.texts.get(e.id) !== file.text) this.texts.set(e.id, file.text, file.format)
       } else if (e === undefined) files.push(file)
     }

@@ -84,15 +84,24 @@ const TEMP_SUFFIX = '.meshpad-tmp'
 
 export class FolderWriter {
   private readonly known = new Map<string, Known>()
+  /**
+   * The entries known at each path (`idAt`): a scan of `known` per lookup made the watcher's reading
+   * back of 2,000 files written quadratic. Kept by `put`, `drop` and `relocate`, the only writers of
+   * `known` and of its paths.
+   */
+  private readonly byPath = new Map<string, Set<string>>()
 
   constructor(
     private readonly root: string,
     private readonly fs: StorageFs = nodeFs,
   ) {}
 
-  /** An entry already on disk as the tree has it (from a scan): `hash` of a file's bytes as read. */
-  adopt(id: string, kind: 'folder' | 'file', path: string, hash?: string): void {
-    this.known.set(id, { kind, path, hash })
+  /**
+   * An entry already on disk as the tree has it (from a scan): `hash` of a file's bytes as read, and
+   * `stamp` if the caller knows that the text it names is those bytes (MirrorEntry.stamp).
+   */
+  adopt(id: string, kind: 'folder' | 'file', path: string, hash?: string, stamp?: string): void {
+    this.put(id, stamp === undefined ? { kind, path, hash } : { kind, path, hash, stamp })
   }
 
   /** The path an entry has on disk now, as far as this writer knows. */
@@ -102,6 +111,10 @@ export class FolderWriter {
 
   /** The entry this writer knows at `path`. */
   idAt(path: string): string | undefined {
+    const ids = this.byPath.get(path)
+    if (ids === undefined) return undefined
+    if (ids.size === 1) return ids.values().next().value
+    // Two entries at one path (one moved where another was, before it was told): the first known, as before.
     for (const [id, k] of this.known) if (k.path === path) return id
     return undefined
   }
@@ -129,7 +142,35 @@ export class FolderWriter {
 
   /** Forgets an entry that is no longer on disk (another program removed it). */
   forget(id: string): void {
+    this.drop(id)
+  }
+
+  /** Records an entry (replacing what was known of it), indexed by its path. */
+  private put(id: string, k: Known): void {
+    const was = this.known.get(id)
+    if (was) this.unindex(id, was.path)
+    this.known.set(id, k) // in its place in the order, if known before
+    this.index(id, k.path)
+  }
+
+  private drop(id: string): void {
+    const k = this.known.get(id)
+    if (k === undefined) return
     this.known.delete(id)
+    this.unindex(id, k.path)
+  }
+
+  private index(id: string, path: string): void {
+    const ids = this.byPath.get(path)
+    if (ids) ids.add(id)
+    else this.byPath.set(path, new Set([id]))
+  }
+
+  private unindex(id: string, path: string): void {
+    const ids = this.byPath.get(path)
+    if (!ids) return
+    ids.delete(id)
+    if (ids.size === 0) this.byPath.delete(path)
   }
 
   async apply(next: MirrorState): Promise<MirrorProblem[]> {
@@ -209,9 +250,13 @@ export class FolderWriter {
 
   /** Rewrites the known path of `from` and of everything under it. */
   private relocate(from: string, to: string): void {
-    for (const k of this.known.values()) {
-      if (k.path === from) k.path = to
-      else if (k.path.startsWith(`${from}/`)) k.path = to + k.path.slice(from.length)
+    for (const [id, k] of this.known) {
+      const path =
+        k.path === from ? to : k.path.startsWith(`${from}/`) ? to + k.path.slice(from.length) : undefined
+      if (path === undefined) continue
+      this.unindex(id, k.path)
+      k.path = path
+      this.index(id, path)
     }
   }
 
@@ -235,12 +280,12 @@ export class FolderWriter {
         } else if (await this.exists(k.path)) {
           if ((await this.fs.readdir(this.abs(k.path))).length > 0) {
             problems.push({ path: k.path, why: 'kept-folder' })
-            this.known.delete(id)
+            this.drop(id)
             continue
           }
           await this.fs.rmTree(this.abs(k.path)) // empty: nothing but the folder itself goes
         }
-        this.known.delete(id)
+        this.drop(id)
       } catch (err) {
         problems.push(failed(k.path, err))
       }
@@ -258,7 +303,7 @@ export class FolderWriter {
       if (k) continue // there already, or its move failed: reported already
       try {
         await this.fs.mkdir(this.abs(entry.path))
-        this.known.set(id, { kind: 'folder', path: entry.path })
+        this.put(id, { kind: 'folder', path: entry.path })
       } catch (err) {
         problems.push(failed(entry.path, err))
       }
@@ -294,7 +339,7 @@ export class FolderWriter {
     }
     await this.fs.mkdir(dirname(this.abs(entry.path)))
     await writeFileAtomic(this.fs, this.abs(entry.path), bytes, { action: 'write' })
-    this.known.set(id, { kind: 'file', path: entry.path, hash, stamp })
+    this.put(id, { kind: 'file', path: entry.path, hash, stamp })
   }
 
   private abs(path: string): string {

@@ -85,6 +85,8 @@ export interface ProvenanceHost {
   membersChanged(): void
   /** This device took counters of its own replica from another member's attestation (forks.ts). */
   tookTail(replica: string, range: Attested): void
+  /** Something changed that the next anti-entropy round's `retrySeals` may have to act on. */
+  sealRoundDue(): void
   error(err: Error): void
 }
 
@@ -525,14 +527,22 @@ export class DocProvenance {
     }
   }
 
-  /** Anti-entropy for seals: asks again for those that held or passed-on ops wait for (their author may be back). */
-  retrySeals(): void {
+  /**
+   * Anti-entropy for seals: asks again for those that held or passed-on ops wait for (their author may
+   * be back). Returns whether a later round may still have something to do without anything happening
+   * to the document meanwhile: ops held or seals unanswered (they are timed), a withholding or
+   * equivocating device, versions offered, waiting or under way (forks.ts). False once a round found
+   * nothing to do: then only a change (a message, an edit, a peer: DocSession.sealRoundDue) makes the
+   * next one worth running, and a node idle on 2,000 files walks none of them.
+   */
+  retrySeals(): boolean {
     const peers = new Set(this.host.peers())
     // What a withholding device sent since it was flagged is attested too; attested versions that
     // waited long enough are taken.
     for (const device of this.withholding) void this.forks.attest(device)
     this.forks.tick()
-    for (const peer of peers) this.forks.offerTo(peer)
+    let offered = 0
+    for (const peer of peers) offered += this.forks.offerTo(peer)
     const held = this.provenance.heldReplicas()
     for (const { replica, last, from } of held) {
       this.askSeal(replica, last, peers.has(from as PeerSession) ? (from as PeerSession) : null)
@@ -542,6 +552,14 @@ export class DocProvenance {
     for (const [replica, { counter }] of [...this.unanswered]) {
       if (!holding.has(replica)) this.askSeal(replica, counter, null)
     }
+    return (
+      offered > 0 ||
+      held.length > 0 ||
+      this.unanswered.size > 0 ||
+      this.withholding.size > 0 ||
+      this.provenance.equivocators().length > 0 ||
+      !this.forks.quiet()
+    )
   }
 
   /**
@@ -572,6 +590,7 @@ export class DocProvenance {
     const seal = this.provenance.sealOwn(replica)
     if (seal && seal !== before) {
       this.storeSeal(seal).catch((err: unknown) => this.host.error(err as Error))
+      this.host.sealRoundDue() // peers are offered it as a version (forks.ts)
     }
     return seal
   }

@@ -126,6 +126,8 @@ export interface DocSessionEvents {
    * after it started), and always at the end.
    */
   sync: []
+  /** The next anti-entropy round has seal work to do here again (`retrySeals`, `sealRoundPending`). */
+  'seal-round': []
   error: [error: Error]
 }
 
@@ -195,6 +197,12 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   private lastSyncEvent = 0
   private syncTimer: ReturnType<typeof setTimeout> | undefined
   private lastStampLog = -Infinity
+  /**
+   * Whether the next anti-entropy round runs `retrySeals` here: set by whatever may give it something
+   * to do (a peer's message, this device's edit or seal, a peer come or gone, members changed), cleared
+   * by a round that found nothing (event 'seal-round' when set again).
+   */
+  private sealRound = true
   /** Who wrote each op and property write, checked before any of a peer's is applied (doc-provenance.ts). */
   private readonly authors: DocProvenance
   /** The text's order compared with peers', and rebuilt in canonical order where it differs. */
@@ -251,6 +259,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       membersChanged: () => this.emit('members'),
       tookTail: (replica, range) =>
         void this.recordTail(replica, range).catch((err: unknown) => this.emit('error', err as Error)),
+      sealRoundDue: () => this.sealRoundDue(),
       error: (err) => this.emit('error', err),
     })
     this.presence = new PresenceTable<PeerSession>({
@@ -286,6 +295,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   /** The text was rebuilt (`done`: before and after; null: it was not): the windows open it again. */
   private rebuilt(done: { before: string; after: string } | null): boolean {
     if (!done) return false
+    this.sealRoundDue()
     this.emit('reset')
     this.emit('text', [{ index: 0, deleted: done.before.length, inserted: done.after }], 'remote')
     this.updateSync()
@@ -399,6 +409,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
 
   /** A peer proved membership of this document: until its sync-request says what it holds, we wait. */
   peerAuthenticated(session: PeerSession): void {
+    this.sealRoundDue()
     this.awaiting.add(session)
     this.updateSync()
   }
@@ -408,6 +419,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
    * batches are refused, so nothing is expected from them.
    */
   peerVersions(from: PeerSession, v: DocVersions, order?: Uint8Array): void {
+    this.sealRoundDue()
     if (order) this.order.compare(v[0], order, `peer ${from.remoteKey.slice(0, 8)}`)
     this.peerTrees.set(from, v[3])
     const awaited = this.awaiting.delete(from)
@@ -431,6 +443,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
    * presence it brought: the people bar shows who is here now, not until the presence expires.
    */
   forgetPeer(session: PeerSession): void {
+    this.sealRoundDue()
     this.peerTrees.delete(session)
     this.presence.peerLeft(session)
     this.catchUps.delete(session)
@@ -558,6 +571,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     catchUp = false,
     vouched = false,
   ): Promise<void> {
+    this.sealRoundDue()
     if (from && channel === Channel.Seals) return this.authors.receiveSeals(batch, from, sentTo)
     if (from && channel === Channel.Versions) return this.authors.receiveVersions(batch, from)
     if (from && this.deps.project && (channel === Channel.Members || channel === Channel.Tree)) {
@@ -683,12 +697,29 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   }
 
   onSealRequest(from: PeerSession, replica: string, counter: number): void {
+    this.sealRoundDue()
     this.authors.onSealRequest(from, replica, counter)
   }
 
-  /** Anti-entropy for held ops: asks again for the seals they wait for. */
-  retrySeals(): void {
-    this.authors.retrySeals()
+  /**
+   * Anti-entropy for held ops: asks again for the seals they wait for. Returns whether the next round
+   * has to run it too; if not, the document emits 'seal-round' once something happens that may.
+   */
+  retrySeals(): boolean {
+    this.sealRound = false
+    if (this.authors.retrySeals()) this.sealRound = true
+    return this.sealRound
+  }
+
+  /** Whether the next anti-entropy round runs `retrySeals` here (see `sealRound`). */
+  get sealRoundPending(): boolean {
+    return this.sealRound
+  }
+
+  private sealRoundDue(): void {
+    if (this.sealRound) return
+    this.sealRound = true
+    this.emit('seal-round')
   }
 
   /** Stops sealing in the background (the document is closing). */
@@ -772,6 +803,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
 
   /** A peer authenticated for this document: it hears who is here. */
   peerReady(session: PeerSession): void {
+    this.sealRoundDue()
     this.presence.peerReady(session)
     this.authors.offerVersions(session)
   }
@@ -952,6 +984,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     if (changes.length > 0) this.emit('text', changes, 'local')
     this.emit('batch', batch, 'local', false)
     for (const replica of replicas) this.authors.edited(replica)
+    this.sealRoundDue()
     await stages.durable
   }
 
@@ -1189,6 +1222,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     this.updateSync() // drops peers that lost access; a joined document's first sync may be over
     // Claims of devices that were not members yet (their member op came later): bound now.
     this.authors.membersChanged()
+    this.sealRoundDue()
     this.presence.prune()
     this.emit('members')
   }

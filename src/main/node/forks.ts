@@ -143,6 +143,8 @@ export class Forks {
   /** Flagged devices whose unsealed ops here were attested (`settle`). */
   private readonly settled = new Set<string>()
   private queue: Promise<void> = Promise.resolve()
+  /** Tasks queued or running (`run`). */
+  private tasks = 0
   /** Replicas whose sealed version peers are asked for, by an offer of the one held here. */
   private readonly asking = new Set<string>()
   /**
@@ -343,12 +345,30 @@ export class Forks {
     })
   }
 
-  /** A peer connected, or anti-entropy came round: it is sent versions better than those it holds. */
-  offerTo(peer: PeerSession): void {
+  /**
+   * A peer connected, or anti-entropy came round: it is sent versions better than those it holds.
+   * Returns how many it was sent.
+   */
+  offerTo(peer: PeerSession): number {
     const out = this.betterFor(peer)
     for (let i = 0; i < out.length; i += MAX_VERSIONS_PER_BATCH) {
       this.host.send(peer, encodeVersions(out.slice(i, i + MAX_VERSIONS_PER_BATCH)))
     }
+    return out.length
+  }
+
+  /**
+   * Whether nothing here waits for a later round: no version asked for, kept to offer, waiting to be
+   * taken or standing in past a seal, and no task under way (DocProvenance.retrySeals).
+   */
+  quiet(): boolean {
+    return (
+      this.tasks === 0 &&
+      this.asking.size === 0 &&
+      this.attested.size === 0 &&
+      this.waiting.size === 0 &&
+      this.ranges.size === 0
+    )
   }
 
   /**
@@ -641,7 +661,8 @@ export class Forks {
 
   /** One change at a time: a rebuild waits for the one before. */
   private run(task: () => Promise<void>): Promise<void> {
-    const next = this.queue.then(task)
+    this.tasks++
+    const next = this.queue.then(task).finally(() => this.tasks--)
     this.queue = next.catch((err: unknown) =>
       this.host.log(`versions for ${this.host.docId.slice(0, 8)}: ${String(err)}`),
     )

@@ -11,6 +11,9 @@ import { syncDir, writeAll, type StorageFs, type StorageFile } from './fs-layer'
 const TEMP_SUFFIX = '.meshpad-tmp'
 const TEMP_NAME = /^\.(.+)\.[0-9a-f]{8}\.meshpad-tmp$/
 
+/** Whether `name` is a temp file's name (`removeStaleTemps` removes those a crash left). */
+export const isTempName = (name: string): boolean => TEMP_NAME.test(name)
+
 export interface AtomicWriteOptions {
   /** Permission bits for the new file; applied with chmod so the umask cannot narrow them. */
   readonly mode?: number

@@ -16,7 +16,7 @@
  */
 import { dirname } from 'node:path'
 import { closedError, toStorageError, type StorageError } from './errors'
-import { errnoCode, syncDir, writeAll, type StorageFile, type StorageFs } from './fs-layer'
+import { syncDir, writeAll, type StorageFile, type StorageFs } from './fs-layer'
 import { encodeRecordParts } from './log-format'
 
 /** How long a deferred append waits at most for a write to join (`append`). */
@@ -237,18 +237,19 @@ export class OpLog {
 
   private async openFile(): Promise<StorageFile> {
     if (this.file) return this.file
-    let existed = true
+    // Opened (made if new), then measured: a new segment's stat no longer fails first (an error costs
+    // more than the call, once per document made). An empty file may be one made just now: its
+    // directory entry is made durable with its first records, as a new file's.
+    const file = await this.fs.open(this.path, 'a')
     try {
       this.size = (await this.fs.stat(this.path)).size
-      this.end = this.size
     } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') throw err
-      existed = false
-      this.size = 0
-      this.end = 0
+      await file.close().catch(() => undefined)
+      throw err
     }
-    this.file = await this.fs.open(this.path, 'a')
-    this.dirSyncNeeded ||= !existed
+    this.end = this.size
+    this.file = file
+    this.dirSyncNeeded ||= this.size === 0
     return this.file
   }
 }

@@ -2,7 +2,7 @@
  * FolderWriter under random sequences of tree states on a real disk: creates, edits, renames, moves
  * (of files and of folders with everything in them, swaps of names included) and removals. After each
  * apply the folder holds exactly the state (every path, every byte), with no problem reported and no
- * temp file left behind.
+ * temp file left behind, and the writer's index of paths (`idAt`) names each entry at its path.
  *
  * Seeds: MESHPAD_SEEDS (default 60) from 1, or one seed with MESHPAD_SEED.
  */
@@ -138,6 +138,14 @@ describe('FolderWriter: random tree states on a real disk', () => {
             const where = `seed ${seed}, step ${step}`
             expect(problems, where).toEqual([])
             expect(new Map([...onDisk(root)].sort()), where).toEqual(new Map([...expected].sort()))
+            // The path index (idAt) agrees with what the writer knows, after moves of whole folders too.
+            for (const [id, entry] of state)
+              expect(writer.idAt(entry.path), `${where}, ${entry.path}`).toBe(id)
+            expect([...writer.entries()].length, where).toBe(state.size)
+            for (const path of ['a', 'gone/a', 'x.ts/b']) {
+              const known = [...writer.entries()].find(([, p]) => p === path)?.[0]
+              expect(writer.idAt(path), `${where}, ${path}`).toBe(known)
+            }
           }
         } finally {
           rmSync(root, { recursive: true, force: true })

@@ -80,7 +80,8 @@ export async function shared(w: World, title: string): Promise<{ docs: DocSessio
 /**
  * An anti-entropy round of `nodes` for one document, as Workspace.syncAll runs it for each document a
  * node holds: each asks every peer for what it lacks (or offers its proof again to a member that has
- * not taken one yet), then asks again for the seals it waits for. A world holds the documents of every seed
+ * not taken one yet), then asks again for the seals it waits for, if it has any seal work (as syncAll:
+ * DocSession.sealRoundPending). A world holds the documents of every seed
  * run on it so far: a round of syncAll costs as many as there are, this one the same for each seed.
  */
 export function syncDoc(w: World, nodes: readonly TestNode[], docId: string): void {
@@ -93,7 +94,8 @@ export function syncDoc(w: World, nodes: readonly TestNode[], docId: string): vo
       if (s.isAuthenticated(docId)) s.resync(docId)
       else if (doc.roleOf(peer.self) !== undefined) s.openDoc(docId)
     }
-    doc.retrySeals()
+    // As syncAll does: only a document with seal work left, or a change since its last round.
+    if (doc.sealRoundPending) doc.retrySeals()
   }
 }
 
