@@ -632,7 +632,8 @@ let lastUpdate: {
 /** Above this, an update is not kept for the next peer (it would stay alive until the next update). */
 const KEEP_UPDATE_BYTES = 64 * 1024
 
-function encodeUpdate(
+/** An update message, encoded once for the peers a broadcast sends it to (see `lastUpdate`). */
+export function encodeUpdate(
   docId: string,
   channel: Channel,
   batch: Uint8Array,
