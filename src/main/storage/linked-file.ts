@@ -364,13 +364,18 @@ export class LinkedFile<D = DurableDoc> {
     }
     this.fileFormat = file.format
     this.baseHash = file.hash
-    // The import is the whole document, so its ops serve as the base as they are.
+    // The import is the whole document, so its ops serve as the base as they are; tagged (a copy of
+    // the whole text) when the base is written, after the open's reply, or read by a merge before that.
     const version = view.version()
+    const ops = view.allTextOps()
+    let state: Uint8Array | null = null
     this.storeBase({
       hash: file.hash,
       format: file.format,
       version,
-      state: tagged(BASE_OPS, view.allTextOps()),
+      get state() {
+        return (state ??= tagged(BASE_OPS, ops))
+      },
     })
     this.tellFileText({ text: file.text, version })
   }

@@ -21,9 +21,18 @@ import { encodeRecordParts } from './log-format'
 
 /** How long a deferred append waits at most for a write to join (`append`). */
 export const DEFER_MS = 25
+/**
+ * How long a written deferred append waits at most for an fsync to join. While people type, a node gets
+ * a peer's op every few milliseconds: an fsync for each write of them was most of the node's disk work,
+ * and each costs CPU in the node and in the kernel's journal. Its own edits and flushes fsync at once,
+ * and cover every deferred record written before them.
+ */
+export const SYNC_DEFER_MS = 250
 
 interface Waiter {
   readonly records: readonly Uint8Array[]
+  /** May wait DEFER_MS for its write, and SYNC_DEFER_MS for its fsync (`append`). */
+  readonly deferred: boolean
   /** Called once the records are in the file (in the OS's hands: a crash of this process keeps them). */
   readonly written?: () => void
   resolve(): void
@@ -70,6 +79,10 @@ export class OpLog {
   private running: Promise<void> | null = null
   /** Set while deferred appends wait for their write (`append`). */
   private deferTimer: ReturnType<typeof setTimeout> | null = null
+  /** Set while written deferred appends wait for an fsync (`append`). */
+  private syncTimer: ReturnType<typeof setTimeout> | null = null
+  /** The next loop fsyncs what is written, deferred or not (the timer, `idle`, a close). */
+  private syncNow = false
   private closed = false
 
   constructor(fs: StorageFs, path: string, predecessor: OpLog | null = null) {
@@ -83,12 +96,13 @@ export class OpLog {
    * `written` is called before that, once they are written but not yet fsynced: a crash of this process
    * can no longer lose them, a crash of the OS still can. The buffers are kept as they are, not copied:
    * the caller must not modify them afterwards. `deferred`: the records may wait up to DEFER_MS for the
-   * next write (another append's, or the fsync in flight's successor), in their place in the order.
+   * next write (another append's, or the fsync in flight's successor), in their place in the order, and
+   * once written up to SYNC_DEFER_MS for the next fsync (another append's, a flush's, or the timer's).
    */
   append(records: readonly Uint8Array[], written?: () => void, deferred = false): Promise<void> {
     if (this.closed) return Promise.reject(closedError(`The op log ${this.path}`))
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ records, written, resolve, reject })
+      this.queue.push({ records, deferred, written, resolve, reject })
       // A deferred append waits for the next write, or DEFER_MS at most: a peer's ops arrive several
       // at a time while people type, and each write and fsync costs the node as much CPU as the op.
       if (deferred && !this.running) this.deferTimer ??= setTimeout(() => this.kick(), DEFER_MS)
@@ -99,7 +113,10 @@ export class OpLog {
   /** Resolves when nothing is queued or in flight here or in any predecessor. Never rejects. */
   async idle(): Promise<void> {
     await this.predecessor?.idle()
-    if (this.deferTimer !== null) this.kick()
+    if (this.deferTimer !== null || this.syncTimer !== null || this.unsynced.length > 0) {
+      this.syncNow = true
+      this.kick()
+    }
     while (this.running) await this.running
   }
 
@@ -154,7 +171,17 @@ export class OpLog {
         for (const w of waiters) w.written?.()
         this.unsynced.push({ waiters, records })
       }
-      if (!this.syncing && this.unsynced.length > 0) this.startFsync()
+      if (!this.syncing && this.unsynced.length > 0) {
+        if (this.syncNow || this.unsynced.some((w) => w.waiters.some((x) => !x.deferred))) {
+          this.startFsync()
+        } else {
+          this.syncTimer ??= setTimeout(() => {
+            this.syncTimer = null
+            this.syncNow = true
+            this.kick()
+          }, SYNC_DEFER_MS)
+        }
+      }
       // An fsync that finished during the write above found no one waiting: settle it now.
       if (this.queue.length > 0 || this.syncing?.settled) continue
       if (!this.syncing) break
@@ -185,6 +212,9 @@ export class OpLog {
 
   /** One fsync (and the directory's, for a new file) covering every write so far. */
   private startFsync(): void {
+    if (this.syncTimer !== null) clearTimeout(this.syncTimer)
+    this.syncTimer = null
+    this.syncNow = false
     const covers = this.unsynced.splice(0)
     if (this.end === this.size && !this.dirSyncNeeded) {
       for (const w of covers) for (const waiter of w.waiters) waiter.resolve()

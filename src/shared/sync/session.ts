@@ -270,7 +270,8 @@ export class PeerSession {
   sendUpdate(docId: string, channel: Channel, batch: Uint8Array, sentTo: readonly string[] = []): void {
     if (!this.isAuthenticated(docId) || isEmptyBatch(batch)) return
     if (channel !== Channel.Text || batch.length <= TEXT_CHUNK_BYTES) {
-      this.send({ type: 'update', docId, channel, batch, sentTo }) // every keystroke: nothing decoded
+      // Every keystroke, to every peer: nothing decoded, and encoded once for all of them.
+      if (!this.closed) this.link.send(encodeUpdate(docId, channel, batch, sentTo))
       return
     }
     for (const part of splitTextBatch(batch, TEXT_CHUNK_BYTES)) {
@@ -614,3 +615,41 @@ export class PeerSession {
 }
 
 const EMPTY = new Uint8Array(0)
+
+/**
+ * The last update encoded, kept while a broadcast sends it on: a node passes a batch to each peer with
+ * the same list of devices it went to, so a keystroke in a mesh of 16 was encoded 15 times (the device
+ * tags most of its bytes), now once. The frame is only read after (each link frames and encrypts it).
+ */
+let lastUpdate: {
+  readonly docId: string
+  readonly channel: Channel
+  readonly batch: Uint8Array
+  readonly sentTo: readonly string[]
+  readonly frame: Uint8Array
+} | null = null
+
+/** Above this, an update is not kept for the next peer (it would stay alive until the next update). */
+const KEEP_UPDATE_BYTES = 64 * 1024
+
+/** An update message, encoded once for the peers a broadcast sends it to (see `lastUpdate`). */
+export function encodeUpdate(
+  docId: string,
+  channel: Channel,
+  batch: Uint8Array,
+  sentTo: readonly string[],
+): Uint8Array {
+  const last = lastUpdate
+  if (
+    last &&
+    last.batch === batch &&
+    last.sentTo === sentTo &&
+    last.docId === docId &&
+    last.channel === channel
+  ) {
+    return last.frame
+  }
+  const frame = encodeMessage({ type: 'update', docId, channel, batch, sentTo })
+  lastUpdate = batch.length <= KEEP_UPDATE_BYTES ? { docId, channel, batch, sentTo, frame } : null
+  return frame
+}

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { crc32 } from '../../../src/main/storage/crc32'
 import { CorruptStoreError } from '../../../src/main/storage/errors'
 import { FileStore } from '../../../src/main/storage/file-store'
-import { DEFER_MS } from '../../../src/main/storage/op-log'
+import { DEFER_MS, SYNC_DEFER_MS } from '../../../src/main/storage/op-log'
 import { FaultyFs } from './faulty-fs'
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s)
@@ -357,6 +357,37 @@ describe("FileStore deferred appends (a peer's ops)", () => {
       'own',
       'late',
     ])
+  })
+
+  it('once written, waits for the next fsync: its own edit, a flush, or SYNC_DEFER_MS', async () => {
+    const fs = new FaultyFs()
+    const store = open(fs)
+    await store.append('d', [bytes('warm-up')])
+    const [writes, syncs] = [fs.count('write'), fs.count('sync')]
+    // Written within DEFER_MS, not fsynced: durable only with the own edit that follows.
+    let peerDurable = false
+    const peer = store.append('d', [bytes('peer0')], { deferred: true }).then(() => (peerDurable = true))
+    await until(() => fs.count('write') === writes + 1)
+    await new Promise((r) => setTimeout(r, DEFER_MS))
+    expect(fs.count('sync')).toBe(syncs)
+    expect(peerDurable).toBe(false)
+    await store.append('d', [bytes('own')])
+    expect(peerDurable).toBe(true)
+    await peer
+    expect(fs.count('sync')).toBe(syncs + 1)
+    // A flush covers it too.
+    const flushed = store.append('d', [bytes('peer1')], { deferred: true })
+    await until(() => fs.count('write') === writes + 3)
+    await store.append('d', [])
+    await flushed
+    expect(fs.count('sync')).toBe(syncs + 2)
+    // Alone: fsynced by the timer, SYNC_DEFER_MS after its write.
+    const start = performance.now()
+    await store.append('d', [bytes('peer2')], { deferred: true })
+    expect(performance.now() - start).toBeGreaterThanOrEqual(DEFER_MS + SYNC_DEFER_MS - 2)
+    expect(fs.count('sync')).toBe(syncs + 3)
+    expect((await loadText(open()))?.records).toEqual(['warm-up', 'peer0', 'own', 'peer1', 'peer2'])
+    await store.close()
   })
 
   it('is written when the store closes before DEFER_MS', async () => {

@@ -107,6 +107,20 @@ describe('the byte-order-mark rule, NUL in linked files, and decoding in a known
     expect(decodeText(utf16, '/x', { allowNul: true }).text).toBe('a\u0000b')
   })
 
+  it('decodes ASCII (its Latin-1 shortcut) as UTF-8 does, and refuses what is not UTF-8 past it', () => {
+    const ascii = Buffer.from(
+      'line one\r\nline two\r\n\t~ every printable: ' +
+        String.fromCharCode(...Array.from({ length: 95 }, (_, i) => 32 + i)),
+    )
+    expect(decodeText(ascii, '/x')).toEqual({
+      text: ascii.toString('utf8').replaceAll('\r\n', '\n'),
+      format: { encoding: 'utf8', eol: 'crlf' },
+    })
+    expect(decodeText(Buffer.from('ascii then é'), '/x').text).toBe('ascii then é')
+    expect(() => decodeText(new Uint8Array([0x61, 0x62, 0xe9, 0x63]), '/x')).toThrow(/not valid UTF-8/)
+    expect(decodeAs(Buffer.from('\uFEFFab'), { encoding: 'utf8-bom', eol: 'lf' }, '/x')).toBe('ab')
+  })
+
   it('decodeAs undoes encodeText exactly, whatever \\r the text holds', () => {
     const texts = ['a\r\nb\r\n', 'x\r', '\r\n\n\r\r\n', '\uFEFF\r\n', 'plain']
     for (const encoding of encodings) {
