@@ -3,6 +3,7 @@
  * store, connected by in-memory links that run the same protocol sessions as TCP + Noise.
  */
 import { randomBytes } from 'node:crypto'
+import { afterEach } from 'vitest'
 import SecretStream from '@hyperswarm/secret-stream'
 import { signerFor } from '../../../src/main/node/crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -87,6 +88,22 @@ export async function until(what: string, cond: () => boolean, timeoutMs = 3000)
   while (!cond()) {
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for: ${what}`)
     await new Promise((r) => setTimeout(r, 5))
+  }
+}
+
+/**
+ * `node(name)`: a test node cleaned up after the test that made it. Call at a test file's top level
+ * (it registers the afterEach).
+ */
+export function nodesOfEachTest(): (...args: Parameters<typeof makeNode>) => Promise<TestNode> {
+  const made: TestNode[] = []
+  afterEach(async () => {
+    await cleanup(made.splice(0))
+  })
+  return async (...args) => {
+    const n = await makeNode(...args)
+    made.push(n)
+    return n
   }
 }
 

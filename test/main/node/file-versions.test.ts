@@ -5,7 +5,7 @@
  * connection (the node goes on, and the peer can connect again); files that are not the project's are
  * ignored with a log line; a device not authenticated for the project gets nothing for its digests.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { DocSession } from '../../../src/main/node/doc-session'
 import { ByteWriter } from '../../../src/shared/crdt/bytes'
 import { fromHex } from '../../../src/shared/sync/hex'
@@ -19,18 +19,9 @@ import {
 import type { PeerConnection } from '../../../src/shared/sync/peer-connection'
 import { ROOT } from '../../../src/shared/tree/tree-ops'
 import { decodeInvite } from '../../../src/main/node/invite-code'
-import { cleanup, connect, makeNode, until, type TestNode } from './cluster'
+import { connect, until, type TestNode, nodesOfEachTest } from './cluster'
 
-const nodes: TestNode[] = []
-afterEach(async () => {
-  await cleanup(nodes.splice(0))
-})
-
-async function node(name: string): Promise<TestNode> {
-  const n = await makeNode(name)
-  nodes.push(n)
-  return n
-}
+const node = nodesOfEachTest()
 
 /** A project of `count` files, `f<i>.md` holding `file <i>`. */
 async function project(owner: TestNode, count: number): Promise<{ doc: DocSession; files: DocSession[] }> {

@@ -5,7 +5,7 @@
  * text, even by sending ops on the wire; a device that is not a member gets nothing of any file.
  */
 import { randomBytes } from 'node:crypto'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { NotAllowedError, type DocSession } from '../../../src/main/node/doc-session'
 import { decodeInvite } from '../../../src/main/node/invite-code'
 import { fileDocId } from '../../../src/main/node/project-files'
@@ -13,18 +13,9 @@ import { createConnectedPair } from '../../../src/shared/sync/memory-pair'
 import { Channel, decodeMessage, encodeMessage, type Message } from '../../../src/shared/sync/messages'
 import { PROTOCOL_VERSION } from '../../../src/shared/sync/messages'
 import { ROOT } from '../../../src/shared/tree/tree-ops'
-import { cleanup, connect, makeNode, until, type TestNode } from './cluster'
+import { connect, until, type TestNode, nodesOfEachTest } from './cluster'
 
-const nodes: TestNode[] = []
-afterEach(async () => {
-  await cleanup(nodes.splice(0))
-})
-
-async function node(name: string): Promise<TestNode> {
-  const n = await makeNode(name)
-  nodes.push(n)
-  return n
-}
+const node = nodesOfEachTest()
 
 /** A project with one file, `plan.md`, holding `text`: the project and the file's node. */
 async function project(owner: TestNode, text: string): Promise<{ doc: DocSession; node: string }> {
@@ -191,8 +182,7 @@ describe('file documents of a project', () => {
 
   it('opens at most maxFilesPerProject files of a project, however many its tree names', async () => {
     const ana = await node('ana')
-    const ben = await makeNode('ben', undefined, { maxFilesPerProject: 3 })
-    nodes.push(ben)
+    const ben = await node('ben', undefined, { maxFilesPerProject: 3 })
     const { doc } = await project(ana, 'one\n')
     await doc.changeTree((t) => [1, 2, 3, 4].map((i) => t.create(ROOT, `f${i}.md`, 'file').op))
     await join(ana, ben, doc.docId, 'editor')

@@ -4,23 +4,14 @@
  * document leaves the rounds once one finds nothing to do, comes back with any change that may give
  * it some ('seal-round'), and stays while ops it holds wait for a seal.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { DocSession } from '../../../src/main/node/doc-session'
 import type { Provenance } from '../../../src/main/node/provenance'
 import { decodeInvite } from '../../../src/main/node/invite-code'
 import { ROOT } from '../../../src/shared/tree/tree-ops'
-import { cleanup, connect, makeNode, until, type TestNode } from './cluster'
+import { connect, until, type TestNode, nodesOfEachTest } from './cluster'
 
-const nodes: TestNode[] = []
-afterEach(async () => {
-  await cleanup(nodes.splice(0))
-})
-
-async function node(name: string): Promise<TestNode> {
-  const n = await makeNode(name)
-  nodes.push(n)
-  return n
-}
+const node = nodesOfEachTest()
 
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 30))
 
@@ -56,20 +47,26 @@ async function bothQuiet(a: TestNode, aDoc: DocSession, b: TestNode, bDoc: DocSe
   throw new Error('still pending after 20 rounds')
 }
 
+/** Ana's project with one file, plan.md, which Ben (an editor) holds too. */
+async function sharedFile(): Promise<{ ana: TestNode; ben: TestNode; file: DocSession; bens: DocSession }> {
+  const ana = await node('ana')
+  const ben = await node('ben')
+  const project = await ana.ws.createDoc('project')
+  const [op] = await project.changeTree((t) => t.create(ROOT, 'plan.md', 'file').op)
+  const file = await ana.ws.openFile(project, op!.node)
+  await file.insert(0, 'plan\n')
+  connect(ana, ben)
+  await until('hello', () => ben.ws.session(ana.self)?.ready === true)
+  const code = await ana.ws.createInvite(project.docId, 'editor', [{ host: '127.0.0.1', port: 9 }])
+  ben.ws.redeemWith(ben.ws.session(ana.self)!, decodeInvite(code))
+  await until('ben has the file', () => ben.ws.doc(file.docId)?.text === 'plan\n')
+  const bens = ben.ws.doc(file.docId)!
+  return { ana, ben, file, bens }
+}
+
 describe('seal retries in anti-entropy rounds', () => {
   it('an idle file leaves the rounds, and an edit or a seal brings it back', async () => {
-    const ana = await node('ana')
-    const ben = await node('ben')
-    const project = await ana.ws.createDoc('project')
-    const [op] = await project.changeTree((t) => t.create(ROOT, 'plan.md', 'file').op)
-    const file = await ana.ws.openFile(project, op!.node)
-    await file.insert(0, 'plan\n')
-    connect(ana, ben)
-    await until('hello', () => ben.ws.session(ana.self)?.ready === true)
-    const code = await ana.ws.createInvite(project.docId, 'editor', [{ host: '127.0.0.1', port: 9 }])
-    ben.ws.redeemWith(ben.ws.session(ana.self)!, decodeInvite(code))
-    await until('ben has the file', () => ben.ws.doc(file.docId)?.text === 'plan\n')
-    const bens = ben.ws.doc(file.docId)!
+    const { ana, ben, file, bens } = await sharedFile()
 
     const anas = countRetries(file)
     await bothQuiet(ana, file, ben, bens)
@@ -94,18 +91,7 @@ describe('seal retries in anti-entropy rounds', () => {
   }, 10_000)
 
   it('ops held for a seal keep their document in the rounds while nothing else happens', async () => {
-    const ana = await node('ana')
-    const ben = await node('ben')
-    const project = await ana.ws.createDoc('project')
-    const [op] = await project.changeTree((t) => t.create(ROOT, 'plan.md', 'file').op)
-    const file = await ana.ws.openFile(project, op!.node)
-    await file.insert(0, 'plan\n')
-    connect(ana, ben)
-    await until('hello', () => ben.ws.session(ana.self)?.ready === true)
-    const code = await ana.ws.createInvite(project.docId, 'editor', [{ host: '127.0.0.1', port: 9 }])
-    ben.ws.redeemWith(ben.ws.session(ana.self)!, decodeInvite(code))
-    await until('ben has the file', () => ben.ws.doc(file.docId)?.text === 'plan\n')
-    const bens = ben.ws.doc(file.docId)!
+    const { ana, ben, file, bens } = await sharedFile()
     await roundsUntilQuiet(ben, bens)
 
     // Ops of ana's replica past her seal, held by ben for one (as from a peer that relayed them), and
