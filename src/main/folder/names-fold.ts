@@ -24,11 +24,10 @@ export async function namesFoldIn(dir: string): Promise<boolean> {
     return false // a read-only folder: nothing will be written there either
   }
   try {
-    const folded = await lstat(join(dir, name.toUpperCase())).then(
+    return await lstat(join(dir, name.toUpperCase())).then(
       () => true,
       () => false,
     )
-    return folded
   } finally {
     await unlink(path).catch(() => undefined)
   }

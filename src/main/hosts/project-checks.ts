@@ -42,12 +42,12 @@ export function requireDeletedNode(tree: FileTree, node: unknown): string {
  * of `folder` has, for something put back where a new file took its name meanwhile.
  */
 export function freeName(tree: FileTree, folder: string, name: string): string {
-  const taken = tree.children(folder).map((c) => c.name)
+  const children = tree.children(folder)
   const dot = name.lastIndexOf('.')
   const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, '']
   for (let n = 1; n <= 1000; n++) {
     const candidate = n === 1 ? name : `${stem} (restored${n === 2 ? '' : ` ${n - 1}`})${ext}`
-    if (!taken.some((t) => tree.sameName(t, candidate)) && badName(candidate) === undefined) return candidate
+    if (!isTaken(tree, children, candidate, undefined) && badName(candidate) === undefined) return candidate
   }
   throw new ProjectError(
     'FILE_EXISTS',
@@ -84,7 +84,17 @@ export function checkEntryName(
   const why = badName(name)
   if (why !== undefined) throw new ProjectError('BAD_REQUEST', `Not a usable name: ${why}.`)
   const n = name as string
-  if (tree.children(folder).some((c) => tree.sameName(c.name, n) && c.id !== self))
+  if (isTaken(tree, tree.children(folder), n, self))
     throw new ProjectError('FILE_EXISTS', `${n} exists already there: choose another name.`)
   return n
+}
+
+/** Whether a child other than `self` has `name` (as this device compares names: FileTree.sameName). */
+function isTaken(
+  tree: FileTree,
+  children: readonly { id: string; name: string }[],
+  name: string,
+  self: string | undefined,
+): boolean {
+  return children.some((c) => c.id !== self && tree.sameName(c.name, name))
 }

@@ -4,7 +4,7 @@
  * (A folding file system cannot be mounted here: the kernel has no CONFIG_UNICODE and no vfat. The
  * folding itself is tested through ProjectFolder's `namesFold`.)
  */
-import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, expect, it } from 'vitest'
@@ -12,10 +12,7 @@ import { namesFoldIn } from '../../../src/main/folder/names-fold'
 
 const dirs: string[] = []
 afterEach(() => {
-  for (const d of dirs.splice(0)) {
-    chmodSync(d, 0o700)
-    rmSync(d, { recursive: true, force: true })
-  }
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
 const folder = (): string => {
   const d = mkdtempSync(join(tmpdir(), 'meshpad-fold-'))
@@ -30,10 +27,7 @@ it('finds that this file system keeps case apart, and leaves no probe behind', a
 })
 
 it('takes a folder it cannot write to as not folding, and does not throw', async () => {
-  const dir = folder()
-  chmodSync(dir, 0o500)
-  const root = process.getuid?.() === 0 // root writes anyway: then the probe runs and is removed
-  expect(await namesFoldIn(dir)).toBe(false)
-  if (root) expect(readdirSync(dir)).toEqual([])
-  expect(await namesFoldIn(join(dir, 'missing'))).toBe(false)
+  // A folder that is not there: the probe cannot be made. (A read-only mode would not stop root,
+  // which CI runs as.)
+  expect(await namesFoldIn(join(folder(), 'missing'))).toBe(false)
 })
