@@ -93,12 +93,15 @@ function tableIndex(agent: number, replicas: readonly string[]): number {
 /**
  * Encodes `ops` (agents indexing `replicas`). Only the replicas the ops mention go into the table.
  * In a snapshot every agent's ops must run contiguously from counter 1, which makes counters implicit.
+ * With `prefix` (not for snapshots), the result is that byte followed by the batch, in one buffer: a
+ * store's record of it, made without copying the batch (for a 10 MB text, a fresh 10 MB buffer).
  */
 export function encodeTextOps(
   replicas: readonly string[],
   ops: readonly TextOp[],
   snapshot?: { readonly pending: Uint8Array },
   withTimes = false,
+  prefix?: number,
 ): Uint8Array {
   stamp++
   tableSize = 0
@@ -117,6 +120,7 @@ export function encodeTextOps(
   if (!snapshot) {
     const out = opsOut
     out.reset()
+    if (prefix !== undefined) out.byte(prefix)
     writeHeader(out, kind, table, tableSize)
     writeOps(out, ops, false)
     if (withTimes) writeTimes(out, ops)

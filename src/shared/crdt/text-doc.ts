@@ -289,7 +289,12 @@ export class TextDoc {
 
   // ---- local edits -------------------------------------------------------------------------------
 
-  localInsert(index: number, text: string): Uint8Array {
+  /**
+   * Inserts `text` at `index` as this replica and returns the op's batch. With `recordPrefix`, the
+   * batch carries the op's time (as `changesSince` encodes ops) and comes after that one byte, in one
+   * buffer: a store's record of it, for which the batch need not be copied (see encodeTextOps).
+   */
+  localInsert(index: number, text: string, recordPrefix?: number): Uint8Array {
     this.checkIndex(index, 'insert')
     if (typeof text !== 'string') throw new TypeError('insert: text must be a string')
     if (text.length === 1 ? isSurrogate(text.charCodeAt(0)) : SURROGATE.test(text)) {
@@ -366,7 +371,10 @@ export class TextDoc {
     }
     this.typingIndex = index + text.length
     this.advance(0, counter + text.length - 1)
-    const batch = encodeLocalOp(this.replicas, op)
+    const batch =
+      recordPrefix === undefined
+        ? encodeLocalOp(this.replicas, op)
+        : encodeTextOps(this.replicas, [op], undefined, true, recordPrefix)
     if (!this.mergeIntoLog(op)) {
       const entry = new InsertOp(0, counter, text, olAgent, olCounter, orAgent, orCounter)
       entry.pos = op.pos

@@ -243,4 +243,38 @@ describe('DurableDoc.allTextOps', () => {
     expect(textOf(doc.allTextOps())).toBe(now)
     await doc.close()
   })
+
+  it("serves a long first insert (a file's import) from its own batch: the same bytes as the ops encoded anew", async () => {
+    const backing: MemoryBacking = new Map()
+    const doc = await DurableDoc.open(new MemoryStore(backing), 'doc')
+    const text = 'a line of an imported file, long enough to be written whole\n'.repeat(2_000)
+    const staged = doc.stageInsert(0, text)
+    expect(doc.allTextOps()).toBe(staged.value) // one buffer for the record, the batch and the window
+    const reader = new TextDoc('reader')
+    reader.applyRemote(staged.value)
+    expect(reader.toString()).toBe(text)
+    // It carries the op's time, as a batch of every op does (the History panel dates the import).
+    expect(reader.history().map((h) => h.time)).toEqual(doc.text.history().map((h) => h.time))
+    await staged.durable
+    await doc.close()
+
+    // The store holds the op as it was made: the same bytes as a fresh encoding of every op.
+    const again = await DurableDoc.open(new MemoryStore(backing), 'doc')
+    expect(again.text.toString()).toBe(text)
+    expect(again.allTextOps()).toEqual(staged.value)
+    await again.insert(0, '> ')
+    expect(textOf(again.allTextOps())).toBe(`> ${text}`)
+    await again.close()
+  })
+
+  it('writes a long insert into a document that has text as any other edit', async () => {
+    const doc = await DurableDoc.open(new MemoryStore(), 'doc')
+    await doc.insert(0, 'head\n')
+    const text = 'x'.repeat(100_000)
+    const staged = doc.stageInsert(5, text)
+    expect(doc.allTextOps()).not.toBe(staged.value)
+    expect(textOf(doc.allTextOps())).toBe(`head\n${text}`)
+    await staged.durable
+    await doc.close()
+  })
 })
