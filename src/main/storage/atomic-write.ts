@@ -21,10 +21,11 @@ export interface AtomicWriteOptions {
   readonly action?: string
 }
 
+/** Writes `data` (or its parts, one after another) to `path` through a fsynced temp file and a rename. */
 export async function writeFileAtomic(
   fs: StorageFs,
   path: string,
-  data: Uint8Array,
+  data: Uint8Array | readonly Uint8Array[],
   options: AtomicWriteOptions = {},
 ): Promise<void> {
   const action = options.action ?? 'write'
@@ -35,7 +36,7 @@ export async function writeFileAtomic(
   try {
     file = await fs.open(temp, 'wx', options.mode ?? 0o666)
     created = true
-    await writeAll(file, data)
+    for (const part of data instanceof Uint8Array ? [data] : data) await writeAll(file, part)
     if (options.mode !== undefined) await file.chmod(options.mode)
     await file.sync()
     await file.close()

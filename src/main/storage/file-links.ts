@@ -20,7 +20,7 @@ import type { VersionVector } from '../../shared/crdt'
 import { removeStaleTemps, writeFileAtomic } from './atomic-write'
 import { toStorageError } from './errors'
 import { errnoCode, syncDir, type StorageFs } from './fs-layer'
-import { decodeSnapshot, encodeSnapshot } from './snapshot-format'
+import { decodeSnapshot, encodeSnapshotParts } from './snapshot-format'
 import type { TextFormat } from './text-format'
 
 export interface FileBase {
@@ -28,6 +28,11 @@ export interface FileBase {
   readonly hash: string
   /** The document exactly as it was then, in a form the caller tags (linked-file.ts). */
   readonly state: Uint8Array
+  /**
+   * `state` as parts laid end to end, written in its place when given: a file's import has its ops
+   * already (10 MB for a 10 MB file), and making `state` whole would copy them into a fresh buffer.
+   */
+  readonly stateParts?: readonly Uint8Array[]
   /** The file's format (encoding, line endings); absent in bases written before it was kept. */
   readonly format?: TextFormat
   /** The version of `state`, so that a reader can tell without decoding it whether a document holds it. */
@@ -156,7 +161,7 @@ export class FileLinks {
     await this.fs.mkdir(dir).catch((err: unknown) => {
       throw toStorageError(err, 'create the folder', dir)
     })
-    await writeFileAtomic(this.fs, path, encodeSnapshot(0, [], ...encodeBase(base)), {
+    await writeFileAtomic(this.fs, path, encodeSnapshotParts(0, [], ...encodeBase(base)), {
       action: 'write the merge base',
     })
   }
@@ -226,10 +231,10 @@ export class FileLinks {
 
 /**
  * A base's payload (inside a checksummed snapshot frame): `0 | 64 hex hash | u32 length | JSON
- * { format, version } | state`. The first layout, `64 hex hash | state`, is still read. In two parts,
- * the head and the state (a whole document's ops), which encodeSnapshot lays out without a copy between.
+ * { format, version } | state`. The first layout, `64 hex hash | state`, is still read. In parts, the
+ * head and the state's (a whole document's ops), which are written one after another, never copied.
  */
-function encodeBase(base: FileBase): [Uint8Array, Uint8Array] {
+function encodeBase(base: FileBase): Uint8Array[] {
   const meta = new TextEncoder().encode(JSON.stringify({ format: base.format, version: base.version }))
   const hash = new TextEncoder().encode(base.hash)
   const head = new Uint8Array(1 + HASH_LENGTH + 4 + meta.byteLength)
@@ -237,7 +242,7 @@ function encodeBase(base: FileBase): [Uint8Array, Uint8Array] {
   head.set(hash.subarray(0, HASH_LENGTH), 1)
   new DataView(head.buffer).setUint32(1 + HASH_LENGTH, meta.byteLength, true)
   head.set(meta, 1 + HASH_LENGTH + 4)
-  return [head, base.state]
+  return [head, ...(base.stateParts ?? [base.state])]
 }
 
 function decodeBase(bytes: Uint8Array): FileBase | null {

@@ -30,7 +30,7 @@ import { decodeSegment } from './log-format'
 import { OpLog } from './op-log'
 import { crc32 } from './crc32'
 import { DirSyncs } from './dir-syncs'
-import { decodeSnapshot, encodeSnapshot, historyEntry, type HistoryEntry } from './snapshot-format'
+import { decodeSnapshot, encodeSnapshotParts, historyEntry, type HistoryEntry } from './snapshot-format'
 
 export interface FileStoreOptions {
   /** The folder that holds one subfolder per document, e.g. `<data dir>/docs`. */
@@ -154,7 +154,7 @@ export class FileStore implements DocStore {
     const old = st.log
     st.gen = gen
     st.log = new OpLog(this.fs, this.segmentPath(docId, gen), old)
-    const bytes = encodeSnapshot(gen, entries, snapshot)
+    const bytes = encodeSnapshotParts(gen, entries, snapshot)
     const previous = st.snapshotTask
     const task = (async () => {
       await previous.catch(() => undefined)

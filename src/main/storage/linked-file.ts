@@ -364,8 +364,8 @@ export class LinkedFile<D = DurableDoc> {
     }
     this.fileFormat = file.format
     this.baseHash = file.hash
-    // The import is the whole document, so its ops serve as the base as they are; tagged (a copy of
-    // the whole text) when the base is written, after the open's reply, or read by a merge before that.
+    // The import is the whole document, so its ops serve as the base as they are: written after their
+    // tag, never copied; tagged whole (a copy of the whole text) only if a merge reads the base.
     const version = view.version()
     const ops = view.allTextOps()
     let state: Uint8Array | null = null
@@ -376,6 +376,7 @@ export class LinkedFile<D = DurableDoc> {
       get state() {
         return (state ??= tagged(BASE_OPS, ops))
       },
+      stateParts: [Uint8Array.of(BASE_OPS), ops],
     })
     this.tellFileText({ text: file.text, version })
   }
