@@ -2,6 +2,7 @@
  * `meshpad serve`: a peer node plus browser mode (hosts/web-host.ts). Prints the URL to open, token
  * included, and the node's peer port; runs until interrupted.
  */
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { AppService } from '../hosts/app-service'
 import { startWebHost, type WebHost } from '../hosts/web-host'
@@ -19,6 +20,15 @@ export interface ServeOptions {
   readonly rendererDir?: string
 }
 
+/**
+ * The built renderer, <repo>/out/renderer: beside this file when it runs as the built CLI (out/main),
+ * three levels up when bin/meshpad.cjs runs it from the sources (src/main/cli).
+ */
+function builtRenderer(): string {
+  const beside = join(__dirname, '../renderer')
+  return existsSync(join(beside, 'index.html')) ? beside : join(__dirname, '../../../out/renderer')
+}
+
 export async function runServe(options: ServeOptions): Promise<void> {
   const node = await PeerNode.start({
     dataDir: options.dataDir,
@@ -33,8 +43,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
   try {
     web = await startWebHost({
       service,
-      // bin/meshpad.cjs runs this file from src/main/cli; the built renderer is at <repo>/out/renderer.
-      rendererDir: options.rendererDir ?? join(__dirname, '../../../out/renderer'),
+      rendererDir: options.rendererDir ?? builtRenderer(),
       port: options.port,
       log: (m) => process.stderr.write(`${m}\n`),
     })
