@@ -186,6 +186,8 @@ export class DurableDoc {
   private compacting: Promise<void> | null = null
   private closing: Promise<void> | null = null
   private closed = false
+  /** Told of every op written and every text replaced (`onChange`). */
+  private readonly changeListeners = new Set<() => void>()
 
   private constructor(
     store: DocStore,
@@ -210,6 +212,20 @@ export class DurableDoc {
     this.logBytes = log.bytes
     this.logRecords = log.records
     this.warnings = log.warnings
+  }
+
+  /**
+   * Calls `listener` whenever this document changes: an op written (of any kind) or the text replaced
+   * by a rebuild. So a caller that keeps something per state of many documents looks at the ones that
+   * changed, instead of asking every document whether it did. Returns a function that stops the calls.
+   */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener)
+    return () => this.changeListeners.delete(listener)
+  }
+
+  private changed(): void {
+    for (const listener of this.changeListeners) listener()
   }
 
   /** Loads the newest snapshot, replays the log after it, and takes a fresh replica ID. */
@@ -470,6 +486,7 @@ export class DurableDoc {
     }
     const before = old.toString()
     this.textDoc = next
+    this.changed()
     const after = next.toString()
     // A compaction in flight snapshots the old version: this one follows it.
     await this.compacting?.catch(() => undefined)
@@ -645,6 +662,7 @@ export class DurableDoc {
       const flushed = this.flush()
       return { written: flushed, durable: flushed }
     }
+    this.changed()
     const record = new Uint8Array(batch.byteLength + 1)
     record[0] = kind
     record.set(batch, 1)
