@@ -186,8 +186,9 @@ export class DurableDoc {
   private compacting: Promise<void> | null = null
   private closing: Promise<void> | null = null
   private closed = false
-  /** Told of every op written and every text replaced (`onChange`). */
+  /** Told of every op written and every text replaced (`onChange`), and how many there were. */
   private readonly changeListeners = new Set<() => void>()
+  private changes = 0
 
   private constructor(
     store: DocStore,
@@ -215,16 +216,26 @@ export class DurableDoc {
   }
 
   /**
-   * Calls `listener` whenever this document changes: an op written (of any kind) or the text replaced
-   * by a rebuild. So a caller that keeps something per state of many documents looks at the ones that
-   * changed, instead of asking every document whether it did. Returns a function that stops the calls.
+   * Calls `listener` whenever this document changes: a text, property, member or tree op written (not
+   * a seal: what the document holds is the same), or the text replaced by a rebuild. So a caller that
+   * keeps something per state of many documents looks at the ones that changed, instead of asking
+   * every document whether it did. Returns a function that stops the calls.
    */
   onChange(listener: () => void): () => void {
     this.changeListeners.add(listener)
     return () => this.changeListeners.delete(listener)
   }
 
+  /**
+   * How many changes (`onChange`) this document has had since it opened: what is computed from its
+   * state (version vectors, text order) is still valid while this is the same.
+   */
+  get changeCount(): number {
+    return this.changes
+  }
+
   private changed(): void {
+    this.changes++
     for (const listener of this.changeListeners) listener()
   }
 
@@ -662,7 +673,7 @@ export class DurableDoc {
       const flushed = this.flush()
       return { written: flushed, durable: flushed }
     }
-    this.changed()
+    if (kind !== SEAL) this.changed()
     const record = new Uint8Array(batch.byteLength + 1)
     record[0] = kind
     record.set(batch, 1)
