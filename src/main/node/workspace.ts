@@ -29,6 +29,7 @@ import { encodeInvite, type InviteCode, type InviteKind } from './invite-code'
 import { admit, type Standing } from './peer-admission'
 import { fileDocId, fileNodes, MAX_FILES_PER_PROJECT } from './project-files'
 import { fileDigest, fileVersions, sameDigest } from './file-versions'
+import { FileRounds } from './file-rounds'
 import { inParallel } from '../storage/in-parallel'
 import type { SecretStore } from './secrets'
 
@@ -113,7 +114,10 @@ const JOIN_EXPIRED = 'the owner did not answer the join request in time'
  */
 const MAX_PEERS = 256
 const MAX_STRANGERS = 32
-/** Every this many anti-entropy rounds, peers compare every file of a project (`file-versions`). */
+/**
+ * Every this many anti-entropy rounds, peers compare every file of a project (`file-versions`), when
+ * something changed since they last did (FileRounds.due).
+ */
 const FILE_ROUNDS = 10
 /**
  * A peer's `file-versions` makes this node ask about a file at most once per this long: whatever a
@@ -143,9 +147,9 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
   /** Documents we asked to join, by doc ID: the device we asked. A join-accept from anyone else is ignored. */
   private readonly awaitingJoin = new Map<string, string>()
   private readonly remoteShared = new Map<string, readonly SharedDocInfo[]>()
-  /** Anti-entropy rounds so far, and what each file held at the last one (`filesToResync`). */
+  /** Anti-entropy rounds so far, and what they have to do for the files of projects (file-rounds.ts). */
   private rounds = 0
-  private readonly fileHeld = new WeakMap<DocSession, number>()
+  private readonly fileRounds = new FileRounds()
   /** The documents whose seals the next round retries (DocSession 'seal-round'), by ID. */
   private readonly sealRounds = new Set<string>()
   /** When a peer's `file-versions` last made this node ask it about each file (FILE_RESYNC_GAP_MS). */
@@ -299,6 +303,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     doc.on('error', (err) => this.log(`file ${docId.slice(0, 8)}: ${err.message}`))
     this.docs.set(docId, doc)
     this.watchSealRounds(doc)
+    this.fileRounds.watch(doc)
     this.emit('file', doc)
     // Peers already authenticated for the project are for this file: each says what it holds.
     for (const { session } of this.sessions.values()) {
@@ -542,12 +547,12 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
   syncAll(): void {
     this.expireJoinRequests()
     const compareAll = this.rounds++ % FILE_ROUNDS === 0
-    const changed = this.changedFiles()
+    const changed = this.fileRounds.changed()
     for (const { session } of this.sessions.values()) {
       session.antiEntropy()
       // The files of projects take no proof of their own, so the session's round does not name them.
       for (const doc of changed) session.resync(doc.docId)
-      if (compareAll) this.sendFileVersions(session)
+      if (compareAll) this.sendFileVersions(session, (projectId) => this.fileRounds.due(session, projectId))
     }
     // Only the documents with seal work (DocSession.retrySeals): an idle project of 2,000 files has none.
     for (const docId of [...this.sealRounds]) {
@@ -556,31 +561,19 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
   }
 
   /**
-   * The files of projects that changed here since the round before: peers are asked about them at once
-   * (and so get what they lack of them). What this device lacks (a lost update, which TCP makes rare)
-   * is found every FILE_ROUNDS-th round by comparing digests (`file-versions`): so an idle project of
-   * 2,000 files sends a message or two per peer and round, not 2,000 requests.
+   * Tells `session` what this node holds of every open file of the projects `which` names that it is
+   * authenticated for. The files of projects that changed here are asked about every round (and so
+   * peers get what they lack of them); what this device lacks (a lost update, which TCP makes rare)
+   * is found every FILE_ROUNDS-th round by comparing digests, when there is something to compare: so
+   * an idle project of 2,000 files costs its peers no work per file.
    */
-  private changedFiles(): DocSession[] {
-    const out: DocSession[] = []
-    for (const doc of this.docs.values()) {
-      if (doc.project === undefined) continue
-      const held = doc.durable.text.opCount() + doc.durable.props.opCount()
-      const before = this.fileHeld.get(doc)
-      // Not at first sight: a file opened is asked about as it opens (loadFile, onDocReady).
-      if (before !== undefined && before !== held) out.push(doc)
-      this.fileHeld.set(doc, held)
-    }
-    return out
-  }
-
-  /** Tells `session` what this node holds of every open file of every project it is authenticated for. */
-  private sendFileVersions(session: PeerSession, only?: string): void {
+  private sendFileVersions(session: PeerSession, which: (projectId: string) => boolean): void {
     for (const projectId of this.projectFiles.keys()) {
-      if (only !== undefined && projectId !== only) continue
-      if (!session.isAuthenticated(projectId)) continue
+      if (!which(projectId) || !session.isAuthenticated(projectId)) continue
       const files = this.filesOf(projectId)
-      if (files.length > 0) session.sendFileVersions(projectId, fileVersions(files))
+      if (files.length === 0) continue
+      session.sendFileVersions(projectId, fileVersions(files))
+      this.fileRounds.sent(session, projectId)
     }
   }
 
@@ -820,7 +813,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
       file.peerAuthenticated(session)
       file.peerReady(session)
     }
-    if (files.length > 0) this.sendFileVersions(session, docId)
+    if (files.length > 0) this.sendFileVersions(session, (projectId) => projectId === docId)
     this.emit('peers')
   }
 
@@ -832,14 +825,14 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     this.askedAt.set(session, asked)
     let byId: Map<string, string> | undefined
     let foreign = 0
+    let differs = false
     for (const { file, digest } of files) {
       const doc = this.docs.get(file)
       if (doc !== undefined) {
         if (doc.project !== projectId) foreign++
-        else if (
-          !sameDigest(fileDigest(doc), digest) &&
-          now - (asked.get(file) ?? -Infinity) >= FILE_RESYNC_GAP_MS
-        ) {
+        else if (!sameDigest(fileDigest(doc), digest)) {
+          differs = true
+          if (now - (asked.get(file) ?? -Infinity) < FILE_RESYNC_GAP_MS) continue
           asked.set(file, now) // one entry per open file of the project, at most
           session.resync(file)
         }
@@ -850,11 +843,14 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
       const node = byId.get(file)
       if (node === undefined)
         foreign++ // not in this node's tree (yet): its tree sync will bring it
-      else
+      else {
+        differs = true
         this.openFile(project, node).catch((err: unknown) =>
           this.log(`project ${projectId.slice(0, 8)}: ${err instanceof Error ? err.message : String(err)}`),
         )
+      }
     }
+    this.fileRounds.compared(session, projectId, differs)
     if (foreign > 0)
       this.log(
         `file-versions from ${session.remoteKey.slice(0, 8)}: ${foreign} of ${files.length} files are not files of project ${projectId.slice(0, 8)} here`,

@@ -188,6 +188,9 @@ export class DurableDoc {
   private compacting: Promise<void> | null = null
   private closing: Promise<void> | null = null
   private closed = false
+  /** Told of every op written and every text replaced (`onChange`), and how many there were. */
+  private readonly changeListeners = new Set<() => void>()
+  private changes = 0
 
   private constructor(
     store: DocStore,
@@ -212,6 +215,30 @@ export class DurableDoc {
     this.logBytes = log.bytes
     this.logRecords = log.records
     this.warnings = log.warnings
+  }
+
+  /**
+   * Calls `listener` whenever this document changes: a text, property, member or tree op written (not
+   * a seal: what the document holds is the same), or the text replaced by a rebuild. So a caller that
+   * keeps something per state of many documents looks at the ones that changed, instead of asking
+   * every document whether it did. Returns a function that stops the calls.
+   */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener)
+    return () => this.changeListeners.delete(listener)
+  }
+
+  /**
+   * How many changes (`onChange`) this document has had since it opened: what is computed from its
+   * state (version vectors, text order) is still valid while this is the same.
+   */
+  get changeCount(): number {
+    return this.changes
+  }
+
+  private changed(): void {
+    this.changes++
+    for (const listener of this.changeListeners) listener()
   }
 
   /** Loads the newest snapshot, replays the log after it, and takes a fresh replica ID. */
@@ -482,6 +509,7 @@ export class DurableDoc {
     }
     const before = old.toString()
     this.textDoc = next
+    this.changed()
     const after = next.toString()
     // A compaction in flight snapshots the old version: this one follows it.
     await this.compacting?.catch(() => undefined)
@@ -657,6 +685,7 @@ export class DurableDoc {
       const flushed = this.flush()
       return { written: flushed, durable: flushed }
     }
+    if (kind !== SEAL) this.changed()
     const record = new Uint8Array(batch.byteLength + 1)
     record[0] = kind
     record.set(batch, 1)

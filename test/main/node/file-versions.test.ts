@@ -18,6 +18,7 @@ import {
 } from '../../../src/shared/sync/messages'
 import type { PeerConnection } from '../../../src/shared/sync/peer-connection'
 import { ROOT } from '../../../src/shared/tree/tree-ops'
+import { fileDigest, sameDigest } from '../../../src/main/node/file-versions'
 import { decodeInvite } from '../../../src/main/node/invite-code'
 import { connect, until, type TestNode, nodesOfEachTest } from './cluster'
 
@@ -74,6 +75,19 @@ const fileRequests = (messages: readonly Message[], projectId: string): string[]
   messages.flatMap((m) => (m.type === 'sync-request' && m.docId !== projectId ? [m.docId] : []))
 
 describe('file-versions', () => {
+  it('a file’s digest is computed once per state: the same until the file changes', async () => {
+    const ana = await node('ana')
+    const { files } = await project(ana, 1)
+    const file = files[0]!
+    const first = fileDigest(file)
+    expect(fileDigest(file)).toBe(first) // the one computed, not computed again
+    await file.insert(0, 'more\n')
+    const second = fileDigest(file)
+    expect(sameDigest(second, first)).toBe(false)
+    await file.setProp('format', 'utf-8')
+    expect(sameDigest(fileDigest(file), second)).toBe(false)
+  })
+
   it('after time apart, one exchange of digests: only the files that differ are asked about', async () => {
     const ana = await node('ana')
     const ben = await node('ben')

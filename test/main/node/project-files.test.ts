@@ -10,7 +10,13 @@ import { NotAllowedError, type DocSession } from '../../../src/main/node/doc-ses
 import { decodeInvite } from '../../../src/main/node/invite-code'
 import { fileDocId } from '../../../src/main/node/project-files'
 import { createConnectedPair } from '../../../src/shared/sync/memory-pair'
-import { Channel, decodeMessage, encodeMessage, type Message } from '../../../src/shared/sync/messages'
+import {
+  Channel,
+  decodeMessage,
+  encodeMessage,
+  FILE_DIGEST_BYTES,
+  type Message,
+} from '../../../src/shared/sync/messages'
 import { PROTOCOL_VERSION } from '../../../src/shared/sync/messages'
 import { ROOT } from '../../../src/shared/tree/tree-ops'
 import { connect, until, type TestNode, nodesOfEachTest } from './cluster'
@@ -178,6 +184,64 @@ describe('file documents of a project', () => {
     expect((await round()).asked.sort()).toEqual([doc.docId, one.docId].sort())
     for (let i = 0; i < 7; i++) expect(await round()).toEqual({ asked: [doc.docId], digests: [] })
     expect(await round()).toEqual({ asked: [doc.docId], digests: [10] }) // the eleventh, as the first
+  })
+
+  it('a comparing round sends no digests when nothing changed since the last and the peer found no difference', async () => {
+    const ana = await node('ana')
+    const ben = await node('ben')
+    const { doc } = await project(ana, 'first\n')
+    for (let i = 0; i < 4; i++) {
+      const [op] = await doc.changeTree((t) => t.create(ROOT, `f${i}.md`, 'file').op)
+      await (await ana.ws.openFile(doc, op!.node)).insert(0, `file ${i}\n`)
+    }
+    const [toBen] = connect(ana, ben)
+    await until('hello', () => ben.ws.session(ana.self)?.ready === true)
+    const code = await ana.ws.createInvite(doc.docId, 'editor', [{ host: '127.0.0.1', port: 9 }])
+    ben.ws.redeemWith(ben.ws.session(ana.self)!, decodeInvite(code))
+    await until(
+      'ben has every file',
+      () => ben.ws.filesOf(doc.docId).filter((f) => f.text !== '').length === 5,
+    )
+    const asked: string[] = []
+    const digests: number[] = []
+    toBen.onMessage((frame) => {
+      const m = decodeMessage(frame)
+      if (m.type === 'sync-request') asked.push(m.docId)
+      if (m.type === 'file-versions') digests.push(m.files.length)
+    })
+    /** Ten rounds of ben's, the first of them a comparing one: what ben sent ana. */
+    const tenRounds = async (): Promise<{ asked: string[]; digests: number[] }> => {
+      asked.length = 0
+      digests.length = 0
+      for (let i = 0; i < 10; i++) ben.ws.syncAll()
+      await new Promise((r) => setTimeout(r, 30))
+      return { asked: [...new Set(asked)], digests: [...digests] }
+    }
+    expect(await tenRounds()).toEqual({ asked: [doc.docId], digests: [5] }) // the first since the join
+    // Nothing changed on either side, and ana's digests (sent as she authenticated ben) were ben's.
+    expect(await tenRounds()).toEqual({ asked: [doc.docId], digests: [] })
+    expect(await tenRounds()).toEqual({ asked: [doc.docId], digests: [] })
+
+    // A file ana edits changes at ben too: ben's next comparing round tells ana again.
+    const edited = ana.ws.filesOf(doc.docId)[2]!
+    await edited.insert(0, 'ana\n')
+    await until('ben has it', () => ben.ws.doc(edited.docId)?.text === edited.text)
+    expect((await tenRounds()).digests).toEqual([5])
+    expect((await tenRounds()).digests).toEqual([])
+
+    // A digest of ana's that differs from ben's (a lost update, here made up): ben asks about that file,
+    // and tells ana his digests at every comparing round until they agree.
+    const other = ben.ws.filesOf(doc.docId)[1]!
+    toBen.send(
+      encodeMessage({
+        type: 'file-versions',
+        docId: doc.docId,
+        files: [{ file: other.docId, digest: new Uint8Array(FILE_DIGEST_BYTES) }],
+      }),
+    )
+    await until('ben asked', () => asked.includes(other.docId))
+    expect((await tenRounds()).digests).toEqual([5])
+    expect((await tenRounds()).digests).toEqual([])
   })
 
   it('opens at most maxFilesPerProject files of a project, however many its tree names', async () => {

@@ -52,6 +52,27 @@ describe('DurableDoc', () => {
     expect(Object.keys(again.text.version())).toEqual(expect.arrayContaining([doc.replica, again.replica]))
   })
 
+  it('tells onChange of each op written, not of a duplicate or a seal, until stopped', async () => {
+    const doc = await DurableDoc.open(new MemoryStore(), 'doc')
+    let calls = 0
+    const stop = doc.onChange(() => calls++)
+    await doc.insert(0, 'mine')
+    await doc.setProp('title', 'T')
+    const peer = new TextDoc('peer0001')
+    await doc.applyText(peer.localInsert(0, 'theirs '))
+    expect(calls).toBe(3)
+    expect(doc.changeCount).toBe(3)
+    await doc.applyText(peer.changesSince({})) // a duplicate: nothing new held
+    await doc.storeSeal('peer0001', new Uint8Array([1, 2, 3])) // what the document holds is the same
+    await doc.flush()
+    expect(calls).toBe(3)
+    expect(doc.changeCount).toBe(3)
+    stop()
+    await doc.insert(0, 'more ')
+    expect(calls).toBe(3)
+    await doc.close()
+  })
+
   it('stores remote batches, and refuses undecodable ones without storing them', async () => {
     const backing: MemoryBacking = new Map()
     const doc = await DurableDoc.open(new MemoryStore(backing), 'doc')
