@@ -685,18 +685,21 @@ export class DurableDoc {
       const flushed = this.flush()
       return { written: flushed, durable: flushed }
     }
-    if (kind !== SEAL) this.changed()
     const record = new Uint8Array(batch.byteLength + 1)
     record[0] = kind
     record.set(batch, 1)
     return this.persistRecord(record, deferred)
   }
 
-  /** Appends a record made for the store alone (`persistStaged`): written, then durable. */
+  /**
+   * Appends a record made for the store alone (`persistStaged`, or a long first insert's own buffer:
+   * `stageInsert`), its kind in its first byte: written, then durable.
+   */
   private persistRecord(
     record: Uint8Array,
     deferred = false,
   ): { written: Promise<void>; durable: Promise<void> } {
+    if (record[0] !== SEAL) this.changed()
     this.logBytes += record.byteLength
     this.logRecords++
     let onWritten!: () => void

@@ -269,7 +269,9 @@ describe('DurableDoc.allTextOps', () => {
     const backing: MemoryBacking = new Map()
     const doc = await DurableDoc.open(new MemoryStore(backing), 'doc')
     const text = 'a line of an imported file, long enough to be written whole\n'.repeat(2_000)
+    const changes = doc.changeCount
     const staged = doc.stageInsert(0, text)
+    expect(doc.changeCount).toBe(changes + 1) // told, as for any op (a project's files rely on it)
     expect(doc.allTextOps()).toBe(staged.value) // one buffer for the record, the batch and the window
     const reader = new TextDoc('reader')
     reader.applyRemote(staged.value)
