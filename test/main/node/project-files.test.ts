@@ -44,6 +44,36 @@ async function join(
   other.ws.redeemWith(other.ws.session(owner.self)!, decodeInvite(code))
 }
 
+/**
+ * Ana's project with `files` more files, joined by ben, once he holds every file: what ben sends ana
+ * from then on is recorded (the documents he asks about, and the size of each file-versions message).
+ */
+async function joinedWithFiles(files: number) {
+  const ana = await node('ana')
+  const ben = await node('ben')
+  const { doc } = await project(ana, 'first\n')
+  for (let i = 0; i < files; i++) {
+    const [op] = await doc.changeTree((t) => t.create(ROOT, `f${i}.md`, 'file').op)
+    await (await ana.ws.openFile(doc, op!.node)).insert(0, `file ${i}\n`)
+  }
+  const [toBen] = connect(ana, ben)
+  await until('hello', () => ben.ws.session(ana.self)?.ready === true)
+  const code = await ana.ws.createInvite(doc.docId, 'editor', [{ host: '127.0.0.1', port: 9 }])
+  ben.ws.redeemWith(ben.ws.session(ana.self)!, decodeInvite(code))
+  await until(
+    'ben has every file',
+    () => ben.ws.filesOf(doc.docId).filter((f) => f.text !== '').length === files + 1,
+  )
+  const asked: string[] = []
+  const digests: number[] = []
+  toBen.onMessage((frame) => {
+    const m = decodeMessage(frame)
+    if (m.type === 'sync-request') asked.push(m.docId)
+    if (m.type === 'file-versions') digests.push(m.files.length)
+  })
+  return { ana, ben, doc, toBen, asked, digests }
+}
+
 describe('file documents of a project', () => {
   it('one invite to the project brings every file, and edits flow both ways under the project', async () => {
     const ana = await node('ana')
@@ -146,28 +176,7 @@ describe('file documents of a project', () => {
   })
 
   it('anti-entropy asks about a file when it changed, and compares every file by digest every tenth round', async () => {
-    const ana = await node('ana')
-    const ben = await node('ben')
-    const { doc } = await project(ana, 'first\n')
-    for (let i = 0; i < 9; i++) {
-      const [op] = await doc.changeTree((t) => t.create(ROOT, `f${i}.md`, 'file').op)
-      await (await ana.ws.openFile(doc, op!.node)).insert(0, `file ${i}\n`)
-    }
-    const [toBen] = connect(ana, ben)
-    await until('hello', () => ben.ws.session(ana.self)?.ready === true)
-    const code = await ana.ws.createInvite(doc.docId, 'editor', [{ host: '127.0.0.1', port: 9 }])
-    ben.ws.redeemWith(ben.ws.session(ana.self)!, decodeInvite(code))
-    await until(
-      'ben has every file',
-      () => ben.ws.filesOf(doc.docId).filter((f) => f.text !== '').length === 10,
-    )
-    const asked: string[] = []
-    const digests: number[] = []
-    toBen.onMessage((frame) => {
-      const m = decodeMessage(frame)
-      if (m.type === 'sync-request') asked.push(m.docId)
-      if (m.type === 'file-versions') digests.push(m.files.length)
-    })
+    const { ben, doc, asked, digests } = await joinedWithFiles(9)
     const round = async (): Promise<{ asked: string[]; digests: number[] }> => {
       asked.length = 0
       digests.length = 0
@@ -187,28 +196,7 @@ describe('file documents of a project', () => {
   })
 
   it('a comparing round sends no digests when nothing changed since the last and the peer found no difference', async () => {
-    const ana = await node('ana')
-    const ben = await node('ben')
-    const { doc } = await project(ana, 'first\n')
-    for (let i = 0; i < 4; i++) {
-      const [op] = await doc.changeTree((t) => t.create(ROOT, `f${i}.md`, 'file').op)
-      await (await ana.ws.openFile(doc, op!.node)).insert(0, `file ${i}\n`)
-    }
-    const [toBen] = connect(ana, ben)
-    await until('hello', () => ben.ws.session(ana.self)?.ready === true)
-    const code = await ana.ws.createInvite(doc.docId, 'editor', [{ host: '127.0.0.1', port: 9 }])
-    ben.ws.redeemWith(ben.ws.session(ana.self)!, decodeInvite(code))
-    await until(
-      'ben has every file',
-      () => ben.ws.filesOf(doc.docId).filter((f) => f.text !== '').length === 5,
-    )
-    const asked: string[] = []
-    const digests: number[] = []
-    toBen.onMessage((frame) => {
-      const m = decodeMessage(frame)
-      if (m.type === 'sync-request') asked.push(m.docId)
-      if (m.type === 'file-versions') digests.push(m.files.length)
-    })
+    const { ana, ben, doc, toBen, asked, digests } = await joinedWithFiles(4)
     /** Ten rounds of ben's, the first of them a comparing one: what ben sent ana. */
     const tenRounds = async (): Promise<{ asked: string[]; digests: number[] }> => {
       asked.length = 0
