@@ -56,6 +56,8 @@ export interface DocStore {
    * call (resolved or not); records appended afterwards stay in the log. Resolves once the snapshot is durable.
    * `history`: chunks kept beside the snapshot and given back with it by `load`. A chunk with the same
    * bytes as one an earlier snapshot kept is not written again (most compactions add one chunk).
+   * Neither is copied (a 10 MB document's would cost a fresh 10 MB buffer): the caller must not modify
+   * them afterwards.
    */
   writeSnapshot(docId: string, snapshot: Uint8Array, history?: readonly Uint8Array[]): Promise<void>
   remove(docId: string): Promise<void>
