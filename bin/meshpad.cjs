@@ -18,10 +18,11 @@ function newerUnder(dir, time) {
   return false
 }
 
+const sources = join(root, 'src')
 const useBuilt =
   process.env.MESHPAD_FROM_SOURCE !== '1' &&
   existsSync(built) &&
-  !newerUnder(join(root, 'src'), statSync(built).mtimeMs)
+  !(existsSync(sources) && newerUnder(sources, statSync(built).mtimeMs))
 if (useBuilt) {
   require(built)
 } else {
