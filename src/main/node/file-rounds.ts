@@ -22,10 +22,12 @@ interface PeerFiles {
 }
 
 export class FileRounds {
-  /** Files told of a change (or opened) since the last `changed()`. */
+  /**
+   * Files told of a change since the last `changed()` (a DurableDoc tells only of ops it wrote: not of
+   * a duplicate, nor of a seal), and those opened meanwhile, whose first ops are not news.
+   */
   private readonly touched = new Set<DocSession>()
-  /** What each file held at the last `changed()` that looked at it: its text and property op counts. */
-  private readonly held = new WeakMap<DocSession, number>()
+  private readonly opened = new Set<DocSession>()
   /** Per project: how many changes of its files this node has seen (opens included). */
   private readonly stamps = new Map<string, number>()
   private readonly peers = new WeakMap<PeerSession, Map<string, PeerFiles>>()
@@ -34,12 +36,13 @@ export class FileRounds {
   watch(doc: DocSession): void {
     const project = doc.project
     if (project === undefined) return
-    const touch = (): void => {
+    const stamp = (): void => void this.stamps.set(project, (this.stamps.get(project) ?? 0) + 1)
+    this.opened.add(doc)
+    stamp()
+    doc.durable.onChange(() => {
       this.touched.add(doc)
-      this.stamps.set(project, (this.stamps.get(project) ?? 0) + 1)
-    }
-    touch()
-    doc.durable.onChange(touch)
+      stamp()
+    })
   }
 
   /**
@@ -47,14 +50,9 @@ export class FileRounds {
    * about as it opens (Workspace.loadFile, onDocReady).
    */
   changed(): DocSession[] {
-    const out: DocSession[] = []
-    for (const doc of this.touched) {
-      const held = doc.durable.text.opCount() + doc.durable.props.opCount()
-      const before = this.held.get(doc)
-      if (before !== undefined && before !== held) out.push(doc)
-      this.held.set(doc, held)
-    }
+    const out = [...this.touched].filter((doc) => !this.opened.has(doc))
     this.touched.clear()
+    this.opened.clear()
     return out
   }
 

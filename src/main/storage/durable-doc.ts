@@ -136,8 +136,6 @@ export interface DurableDocOptions {
 }
 
 const TEXT = 1
-/** From this length on, an insert into an empty document is encoded once for every use (stageInsert). */
-const WHOLE_RECORD_FROM = 64 * 1024
 const PROPS = 2
 /** The member list before it was signed (an LwwMap): still read, never written. */
 const LEGACY_MEMBERS = 3
@@ -166,6 +164,9 @@ const TEXT_STATE = 2
 export function newReplicaId(): string {
   return randomBytes(6).toString('base64url')
 }
+
+/** From this length on, an insert into an empty document is encoded once for every use (stageInsert). */
+const WHOLE_RECORD_FROM = 64 * 1024
 
 export class DurableDoc {
   readonly docId: string

@@ -72,15 +72,6 @@ export function encodeSnapshotParts(
   return [head, ...payload]
 }
 
-/** `encodeSnapshotParts` as one array (for tests, and callers that want the file's bytes whole). */
-export function encodeSnapshot(
-  generation: number,
-  history: readonly HistoryEntry[],
-  ...payload: Uint8Array[]
-): Uint8Array {
-  return Buffer.concat(encodeSnapshotParts(generation, history, ...payload))
-}
-
 /** The payload and history names, or a reason the bytes are not a valid snapshot of `generation`. */
 export function decodeSnapshot(bytes: Uint8Array, generation: number): DecodedSnapshot | string {
   if (bytes.byteLength < HEADER) return 'shorter than a snapshot header'

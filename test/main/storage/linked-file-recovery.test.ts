@@ -21,7 +21,7 @@ import {
   type StoreLinkedFileOptions,
 } from '../../../src/main/storage/linked-file'
 import { MemoryStore, type MemoryBacking } from '../../../src/main/storage/memory-store'
-import { encodeSnapshot } from '../../../src/main/storage/snapshot-format'
+import { encodeSnapshotParts } from '../../../src/main/storage/snapshot-format'
 import { hashBytes } from '../../../src/main/storage/text-file'
 import { FaultyFs } from './faulty-fs'
 
@@ -181,7 +181,10 @@ describe('LinkedFile recovers', () => {
     payload.set(hash, 0)
     payload[64] = 1
     payload.set(state, 65)
-    await writeFile(join(dataDir, 'bases', `${docId}.bin`), encodeSnapshot(0, [], payload))
+    await writeFile(
+      join(dataDir, 'bases', `${docId}.bin`),
+      Buffer.concat(encodeSnapshotParts(0, [], payload)),
+    )
     const { file: again, external } = await openFile(path)
     expect(again.format).toEqual({ encoding: 'utf8', eol: 'crlf' })
     expect(again.doc.text.toString()).toBe('unsaved line\n')

@@ -3,12 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { writeFileAtomic } from '../../../src/main/storage/atomic-write'
-import {
-  decodeSnapshot,
-  encodeSnapshot,
-  encodeSnapshotParts,
-  historyEntry,
-} from '../../../src/main/storage/snapshot-format'
+import { decodeSnapshot, encodeSnapshotParts, historyEntry } from '../../../src/main/storage/snapshot-format'
 import { FaultyFs } from './faulty-fs'
 
 let dir: string
@@ -25,13 +20,13 @@ const head = Uint8Array.of(7, 7, 7)
 const big = new Uint8Array(200_000).map((_, i) => i % 251)
 
 describe('encodeSnapshotParts', () => {
-  it('is the header and then the payload arrays themselves, never copied: together, the file encodeSnapshot makes', () => {
+  it('is the header and then the payload arrays themselves, never copied: together, a valid snapshot', () => {
     const parts = encodeSnapshotParts(3, history, head, big)
     expect(parts).toHaveLength(3)
     expect(parts[1]).toBe(head)
     expect(parts[2]).toBe(big)
     const whole = Buffer.concat(parts)
-    expect(whole.equals(encodeSnapshot(3, history, head, big))).toBe(true)
+    expect(whole.length).toBe(16 + 4 + 40 + head.length + big.length) // header, history list, payload
     const decoded = decodeSnapshot(whole, 3)
     if (typeof decoded === 'string') throw new Error(decoded)
     expect(decoded.history).toEqual(history)
