@@ -40,6 +40,11 @@ export interface PeerLink {
   readonly handshakeHash: Uint8Array
   send(frame: Uint8Array): void
   close(reason: string): void
+  /**
+   * A message handled after `receive` returned (it waited for its document to open: `SessionHost.wake`)
+   * threw: what `receive` would have thrown. Without it, the connection is closed.
+   */
+  failed?(error: unknown): void
 }
 
 export interface SyncCrypto {
@@ -132,6 +137,12 @@ export interface SessionHost {
    * host asks it for each file whose digest differs from its own.
    */
   onFileVersions(session: PeerSession, projectId: string, files: readonly FileVersion[]): void
+  /**
+   * A message about `docId` came and no such document is open: if the host opens it for this peer (a
+   * file document of a project the peer is authenticated for, closed while idle), the open under way,
+   * after which the message and those that follow it about `docId` are handled, in order.
+   */
+  wake?(session: PeerSession, docId: string): Promise<unknown> | undefined
   log(message: string): void
 }
 
@@ -188,6 +199,16 @@ export const isEmptyBatch = (b: Uint8Array): boolean => b.length <= 2
  */
 export const TEXT_CHUNK_BYTES = 1 << 20
 
+/**
+ * Bytes of messages one connection may keep waiting for their documents to open (`SessionHost.wake`):
+ * an open takes milliseconds, so only a flood reaches it; what is past it is dropped (anti-entropy
+ * brings it again).
+ */
+export const MAX_WAITING_BYTES = 16 << 20
+
+/** The messages about one document's content or presence: what may wait for it to open. */
+const DOC_CONTENT = new Set(['sync-request', 'sync-reply', 'update', 'seal-request', 'awareness'])
+
 interface DocState {
   /** We sent our proof for this document on this connection. */
   sentAuth: boolean
@@ -205,6 +226,9 @@ export class PeerSession {
   private helloReceived = false
   private closed = false
   private readonly docs = new Map<string, DocState>()
+  /** Messages waiting for their document to open (`SessionHost.wake`), by document, in arrival order. */
+  private readonly waiting = new Map<string, { message: Message; bytes: number }[]>()
+  private waitingBytes = 0
 
   constructor(
     private readonly link: PeerLink,
@@ -359,6 +383,55 @@ export class PeerSession {
     const m = decodeMessage(frame)
     // Before the peer's hello, nothing else counts. (Over a lossy test link the hello may come late.)
     if (!this.helloReceived && m.type !== 'hello') return
+    if (this.mustWait(m, frame.byteLength)) return
+    this.handle(m)
+  }
+
+  /**
+   * Whether `m` waits for its document, which the host is opening: it is kept, and handled once the
+   * document is open, after those that came before it about the same document.
+   */
+  private mustWait(m: Message, bytes: number): boolean {
+    if (!DOC_CONTENT.has(m.type) || !('docId' in m)) return false
+    const { docId } = m
+    let queue = this.waiting.get(docId)
+    if (!queue) {
+      if (this.host.doc(docId)) return false
+      const opening = this.host.wake?.(this, docId)
+      if (!opening) return false
+      this.waiting.set(docId, (queue = []))
+      void opening.then(
+        () => this.handleWaiting(docId),
+        () => this.handleWaiting(docId),
+      )
+    }
+    if (this.waitingBytes + bytes > MAX_WAITING_BYTES) {
+      this.host.log(
+        `dropped a ${m.type} for ${docId.slice(0, 8)} from ${this.remoteKey.slice(0, 8)}: too much waiting`,
+      )
+      return true
+    }
+    this.waitingBytes += bytes
+    queue.push({ message: m, bytes })
+    return true
+  }
+
+  private handleWaiting(docId: string): void {
+    const queue = this.waiting.get(docId) ?? []
+    this.waiting.delete(docId)
+    for (const { message, bytes } of queue) {
+      this.waitingBytes -= bytes
+      if (this.closed) continue
+      try {
+        this.handle(message)
+      } catch (err) {
+        if (this.link.failed) this.link.failed(err)
+        else this.link.close(err instanceof Error ? err.message : String(err))
+      }
+    }
+  }
+
+  private handle(m: Message): void {
     switch (m.type) {
       case 'hello':
         return this.onHello(m.protocol, m.name, m.gotYours)
