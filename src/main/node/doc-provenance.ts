@@ -632,6 +632,11 @@ export class DocProvenance {
     this.sealTimers.set(replica, { timer, since })
   }
 
+  /** Whether an edit of this device waits for a pause in typing to be sealed (`edited`). */
+  sealsWaiting(): boolean {
+    return this.sealTimers.size > 0
+  }
+
   /**
    * Seals now what waits for a pause in typing, and sends it: the node is about to close, and a peer
    * that holds these edits for a seal (or passes them on) would otherwise wait for this device's return.
@@ -666,6 +671,15 @@ export class DocProvenance {
    */
   resumable(): Uint8Array[] {
     return [this.host.claim.nonce, ...this.handedOut, ...this.resumePool].slice(0, MAX_RESUMED)
+  }
+
+  /**
+   * The replicas to take up again when the document opens later in this run, once closed cleanly: the
+   * node's own and those left from the last start, not those handed to windows (a window's editor
+   * may still hold its replica after it let the document go).
+   */
+  reusable(): Uint8Array[] {
+    return [this.host.claim.nonce, ...this.resumePool]
   }
 
   /** A new replica of this device whose binding is stored before it is returned (for disk merges). */

@@ -722,10 +722,26 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     this.emit('seal-round')
   }
 
-  /** Stops sealing in the background (the document is closing). */
   /** Seals and sends now what waits for a pause in typing (the node is closing). */
   sealPending(): void {
     this.authors.sealPending()
+  }
+
+  /**
+   * Whether nothing is under way here that closing the document would cut short or lose: no edit
+   * waiting for its seal, no seal work for the next round (ops held for a seal, seals unanswered,
+   * versions offered: `retrySeals`), and nobody present in it. A file document of a project that stays
+   * idle is closed (Workspace), and opened again when it is needed.
+   */
+  get idle(): boolean {
+    return !this.sealRound && !this.authors.sealsWaiting() && this.presence.list().length === 0
+  }
+
+  /** Stops the document's timers: it is closed (its DurableDoc closes on its own). */
+  stop(): void {
+    this.presence.close()
+    clearTimeout(this.syncTimer)
+    this.syncTimer = undefined
   }
 
   /** A replica of this device for the UI's editor (doc-provenance.ts). */
@@ -741,6 +757,11 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   /** This run's replicas for the next start to take up again; once closed cleanly. */
   resumable(): Uint8Array[] {
     return this.authors.resumable()
+  }
+
+  /** The replicas to take up again when the document opens later in this run, once closed cleanly. */
+  reusable(): Uint8Array[] {
+    return this.authors.reusable()
   }
 
   /** Whether a sync reply's batch is news from time apart: not in a first sync (a device that just joined). */

@@ -35,6 +35,8 @@ export interface PeerNodeOptions {
   readonly antiEntropyMs?: number
   /** How long a connected member may leave a seal request unanswered before it is flagged (tests lower it). */
   readonly sealWaitMs?: number
+  /** How long a file document of a project stays open idle (Workspace FILE_IDLE_MS; tests lower it). */
+  readonly fileIdleMs?: number
   readonly appVersion?: string
   readonly log?: (message: string) => void
   /**
@@ -106,6 +108,7 @@ export class PeerNode {
       secrets,
       ...(options.antiEntropyMs !== undefined ? { antiEntropyMs: options.antiEntropyMs } : {}),
       ...(options.sealWaitMs !== undefined ? { sealWaitMs: options.sealWaitMs } : {}),
+      ...(options.fileIdleMs !== undefined ? { fileIdleMs: options.fileIdleMs } : {}),
       log,
     })
     const transport = new Transport({ keyPair: identity, log: netLog })

@@ -66,6 +66,8 @@ export interface WorkspaceOptions {
   readonly sealWaitMs?: number
   /** File documents one project opens at most (default MAX_FILES_PER_PROJECT; tests lower it). */
   readonly maxFilesPerProject?: number
+  /** A file document idle this long is closed at the next anti-entropy round (default FILE_IDLE_MS). */
+  readonly fileIdleMs?: number
 }
 
 export interface WorkspaceEvents {
@@ -73,6 +75,8 @@ export interface WorkspaceEvents {
   doc: [session: DocSession]
   /** A file document of a project was opened (project-files.ts). */
   file: [session: DocSession]
+  /** A file document of a project was closed, being idle: whoever holds it lets it go. */
+  'file-closed': [session: DocSession]
   'join-request': [request: JoinRequest]
   /**
    * A pending join request left the list without an answer from this device: it expired, or its
@@ -126,6 +130,25 @@ const FILE_ROUNDS = 10
 const FILE_RESYNC_GAP_MS = 1000
 /** File documents opened at once: each open waits for the disk (its store made, its log read). */
 const OPEN_PARALLEL = 8
+/**
+ * A file document of a project is closed once it has been idle this long (DocSession.idle, and no
+ * `closeGuard` keeps it: a window showing it, a write to the folder waiting), and opened again when
+ * it is needed: so memory grows with the files in use, not with the files in the project (issue 15).
+ */
+export const FILE_IDLE_MS = 30_000
+
+/** A file document closed while idle (`closeIdleFiles`): enough to answer for it and to open it again. */
+interface ClosedFile {
+  readonly project: string
+  readonly node: string
+  /** What this node holds of it (file-versions.ts): its state does not change while it is closed. */
+  readonly digest: Uint8Array
+  /**
+   * Its replicas no window was given (DocSession.reusable), taken up again when it opens: all their
+   * ops are on disk once it closed cleanly.
+   */
+  resume: Uint8Array[]
+}
 
 /** A stored nonce (hex), if well formed. */
 function nonceOf(hex: string): Uint8Array[] {
@@ -156,6 +179,15 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
   private readonly askedAt = new WeakMap<PeerSession, Map<string, number>>()
   /** The file documents opened for each project (project-files.ts), by project ID: their nodes. */
   private readonly projectFiles = new Map<string, Set<string>>()
+  /** The tree node of every file document opened, by document ID. */
+  private readonly fileNodes = new Map<string, string>()
+  /** When each open file document was last busy: opened, changed, or found not idle by a round. */
+  private readonly busyAt = new Map<string, number>()
+  /** What keeps file documents open besides their own work (`addCloseGuard`). */
+  private readonly closeGuards = new Set<(doc: DocSession) => boolean>()
+  /** File documents closed while idle, by ID; and those whose close is under way (an open waits for it). */
+  private readonly closedFiles = new Map<string, ClosedFile>()
+  private readonly closingFiles = new Map<string, Promise<void>>()
   private timer: ReturnType<typeof setInterval> | undefined
   /** DamagedStateError messages logged already: one line each, however many messages meet it. */
   private readonly damageLogged = new Set<string>()
@@ -292,6 +324,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
       }
       files.add(node)
       this.projectFiles.set(project.docId, files)
+      this.fileNodes.set(docId, node)
       pending = this.loadFile(project, docId).finally(() => this.opening.delete(docId))
       this.opening.set(docId, pending)
     }
@@ -299,9 +332,14 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
   }
 
   private async loadFile(project: DocSession, docId: string): Promise<DocSession> {
-    const doc = await this.docSession(docId, { epoch: 0, keys: {}, bootstrap: [] }, [], project)
+    await this.closingFiles.get(docId)
+    const resume = this.closedFiles.get(docId)?.resume ?? []
+    this.closedFiles.delete(docId)
+    const doc = await this.docSession(docId, { epoch: 0, keys: {}, bootstrap: [] }, resume, project)
     doc.on('error', (err) => this.log(`file ${docId.slice(0, 8)}: ${err.message}`))
     this.docs.set(docId, doc)
+    this.busyAt.set(docId, this.now())
+    doc.durable.onChange(() => this.busyAt.set(docId, this.now()))
     this.watchSealRounds(doc)
     this.fileRounds.watch(doc)
     this.emit('file', doc)
@@ -322,6 +360,76 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     doc.on('seal-round', () => {
       if (this.docs.get(docId) === doc) this.sealRounds.add(docId)
     })
+  }
+
+  /**
+   * Lets `guard` keep file documents open: an idle one is closed only if every guard lets it go
+   * (`guard` returns true). Returns what removes the guard.
+   */
+  addCloseGuard(guard: (doc: DocSession) => boolean): () => void {
+    this.closeGuards.add(guard)
+    return () => this.closeGuards.delete(guard)
+  }
+
+  /** The tree node a file document was opened for, if it was. */
+  fileNode(docId: string): string | undefined {
+    return this.fileNodes.get(docId)
+  }
+
+  /**
+   * Closes the file documents idle for `fileIdleMs` (FILE_IDLE_MS): each is opened again when a peer
+   * sends something about it (`wake`), its digest differs from a peer's, or this device uses it.
+   */
+  private closeIdleFiles(): void {
+    const idleMs = this.options.fileIdleMs ?? FILE_IDLE_MS
+    const now = this.now()
+    for (const doc of [...this.docs.values()]) {
+      if (doc.project === undefined) continue
+      if (!this.mayClose(doc)) this.busyAt.set(doc.docId, now)
+      else if (now - (this.busyAt.get(doc.docId) ?? now) >= idleMs) this.closeFile(doc)
+    }
+  }
+
+  private mayClose(doc: DocSession): boolean {
+    if (!doc.idle || this.fileNodes.get(doc.docId) === undefined) return false
+    for (const guard of this.closeGuards) if (!guard(doc)) return false
+    return true
+  }
+
+  private closeFile(doc: DocSession): void {
+    const { docId } = doc
+    const closed: ClosedFile = {
+      project: doc.project!,
+      node: this.fileNodes.get(docId)!,
+      digest: fileDigest(doc),
+      resume: [],
+    }
+    this.closedFiles.set(docId, closed)
+    this.docs.delete(docId)
+    this.busyAt.delete(docId)
+    this.sealRounds.delete(docId)
+    doc.stop()
+    this.emit('file-closed', doc)
+    const closing = doc.durable.close().then(
+      // Only a clean close leaves every op of its replicas on disk: then they may go on.
+      () => void (closed.resume = doc.reusable()),
+      (err: unknown) => this.log(`file ${docId.slice(0, 8)}: closing it: ${String(err)}`),
+    )
+    this.closingFiles.set(docId, closing)
+    void closing.finally(() => this.closingFiles.delete(docId))
+  }
+
+  /**
+   * A peer's message about a document not open: a file document of a project it is authenticated
+   * for, closed while idle, is opened for it (SessionHost.wake).
+   */
+  wake(session: PeerSession, docId: string): Promise<unknown> | undefined {
+    const closed = this.closedFiles.get(docId)
+    const project = closed && this.docs.get(closed.project)
+    if (!closed || !project || !session.isAuthenticated(closed.project)) return undefined
+    return this.openFile(project, closed.node).catch((err: unknown) =>
+      this.log(`project ${closed.project.slice(0, 8)}: ${err instanceof Error ? err.message : String(err)}`),
+    )
   }
 
   /** The file documents of a project open now. */
@@ -418,6 +526,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
         handshakeHash: conn.handshakeHash,
         send: (f) => conn.send(f),
         close: (r) => conn.close(r),
+        failed: (err) => this.messageFailed(session, conn, err),
       },
       this,
       nodeCrypto,
@@ -430,16 +539,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
       try {
         session.receive(frame)
       } catch (err) {
-        if (err instanceof DamagedStateError) {
-          // This device's copy of a document is at fault (text-doc.ts), not the peer: its connection stays.
-          if (!this.damageLogged.has(err.message)) this.log(err.message)
-          this.damageLogged.add(err.message)
-          return
-        }
-        // One bad peer never takes down the node: drop this connection, keep everything else.
-        const reason = err instanceof ProtocolError ? err.message : `internal error: ${String(err)}`
-        this.log(`closing connection to ${session.remoteKey.slice(0, 8)}: ${reason}`)
-        conn.close(reason)
+        this.messageFailed(session, conn, err)
       }
     })
     const helloTimeoutMs = this.options.helloTimeoutMs ?? 5000
@@ -539,6 +639,20 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     this.sessions.get(device)?.conn.close('disconnected by this device')
   }
 
+  /** A peer's message could not be handled: `err` says whose fault it is. */
+  private messageFailed(session: PeerSession, conn: PeerConnection, err: unknown): void {
+    if (err instanceof DamagedStateError) {
+      // This device's copy of a document is at fault (text-doc.ts), not the peer: its connection stays.
+      if (!this.damageLogged.has(err.message)) this.log(err.message)
+      this.damageLogged.add(err.message)
+      return
+    }
+    // One bad peer never takes down the node: drop this connection, keep everything else.
+    const reason = err instanceof ProtocolError ? err.message : `internal error: ${String(err)}`
+    this.log(`closing connection to ${session.remoteKey.slice(0, 8)}: ${reason}`)
+    conn.close(reason)
+  }
+
   session(device: string): PeerSession | undefined {
     return this.sessions.get(device)?.session
   }
@@ -558,6 +672,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     for (const docId of [...this.sealRounds]) {
       if (this.docs.get(docId)?.retrySeals() !== true) this.sealRounds.delete(docId)
     }
+    this.closeIdleFiles()
   }
 
   /**
@@ -570,9 +685,12 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
   private sendFileVersions(session: PeerSession, which: (projectId: string) => boolean): void {
     for (const projectId of this.projectFiles.keys()) {
       if (!which(projectId) || !session.isAuthenticated(projectId)) continue
-      const files = this.filesOf(projectId)
-      if (files.length === 0) continue
-      session.sendFileVersions(projectId, fileVersions(files))
+      const versions = fileVersions(this.filesOf(projectId))
+      for (const [file, closed] of this.closedFiles) {
+        if (closed.project === projectId) versions.push({ file, digest: closed.digest })
+      }
+      if (versions.length === 0) continue
+      session.sendFileVersions(projectId, versions)
       this.fileRounds.sent(session, projectId)
     }
   }
@@ -808,12 +926,11 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     this.docs.get(docId)?.peerReady(session)
     // A peer authenticated for a project is for its files; what each side lacks of them is found in
     // one exchange of digests (each side asks about the files whose digests differ).
-    const files = this.filesOf(docId)
-    for (const file of files) {
+    for (const file of this.filesOf(docId)) {
       file.peerAuthenticated(session)
       file.peerReady(session)
     }
-    if (files.length > 0) this.sendFileVersions(session, (projectId) => projectId === docId)
+    if (this.projectFiles.has(docId)) this.sendFileVersions(session, (projectId) => projectId === docId)
     this.emit('peers')
   }
 
@@ -835,6 +952,19 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
           if (now - (asked.get(file) ?? -Infinity) < FILE_RESYNC_GAP_MS) continue
           asked.set(file, now) // one entry per open file of the project, at most
           session.resync(file)
+        }
+        continue
+      }
+      const closed = this.closedFiles.get(file)
+      if (closed !== undefined) {
+        if (closed.project !== projectId) foreign++
+        else if (!sameDigest(closed.digest, digest)) {
+          differs = true
+          if (now - (asked.get(file) ?? -Infinity) < FILE_RESYNC_GAP_MS) continue
+          asked.set(file, now)
+          this.openFile(project, closed.node).catch((err: unknown) =>
+            this.log(`project ${projectId.slice(0, 8)}: ${err instanceof Error ? err.message : String(err)}`),
+          ) // opened, it asks every peer for what it lacks (loadFile)
         }
         continue
       }
@@ -871,6 +1001,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     for (const d of this.docs.values()) d.sealPending()
     for (const { conn } of this.sessions.values()) conn.close('node is shutting down')
     this.sessions.clear()
+    await Promise.all(this.closingFiles.values())
     const closed = await Promise.all(
       [...this.docs.values()].map(async (d) => {
         await d.durable.close()

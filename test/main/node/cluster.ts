@@ -44,6 +44,8 @@ export interface NodeState {
   readonly sealWaitMs?: number
   /** File documents one project opens at most (default: the product's). */
   readonly maxFilesPerProject?: number
+  /** How long a file document stays open idle (default: the product's). */
+  readonly fileIdleMs?: number
 }
 
 export async function makeNode(name: string, now?: () => number, state: NodeState = {}): Promise<TestNode> {
@@ -67,6 +69,7 @@ export async function makeNode(name: string, now?: () => number, state: NodeStat
     ...(state.replicasPerDevice ? { replicasPerDevice: state.replicasPerDevice } : {}),
     ...(state.sealWaitMs ? { sealWaitMs: state.sealWaitMs } : {}),
     ...(state.maxFilesPerProject ? { maxFilesPerProject: state.maxFilesPerProject } : {}),
+    ...(state.fileIdleMs !== undefined ? { fileIdleMs: state.fileIdleMs } : {}),
     ...(now ? { now } : {}),
   })
   return { name, key, self: toHex(key), sign, ws, dir, logs }
