@@ -9,6 +9,7 @@ import { mkdir } from 'node:fs/promises'
 import { basename, resolve } from 'node:path'
 import type { DocSession } from '../node/doc-session'
 import type { PeerNode } from '../node/peer-node'
+import type { Workspace } from '../node/workspace'
 import { CLI_JOIN, readInvite, requireInviteKind } from '../hosts/invite-text'
 import { FolderLinks } from '../project/folder-links'
 import { firstSync, ProjectFolder } from '../project/project-folder'
@@ -21,11 +22,16 @@ const FIRST_SYNC_TIMEOUT_MS = 30_000
 
 export class ProjectCli {
   private opened: { path: string; doc: DocSession } | null = null
+  /** Removes the guard that keeps the open file's document open (Workspace.addCloseGuard). */
+  private readonly unguard: () => void
 
   private constructor(
     private readonly folder: ProjectFolder,
     readonly dir: string,
-  ) {}
+    private readonly workspace: Workspace,
+  ) {
+    this.unguard = workspace.addCloseGuard((doc) => doc !== this.opened?.doc)
+  }
 
   static async start(
     node: PeerNode,
@@ -58,7 +64,7 @@ export class ProjectCli {
       { workspace: ws, project, dir, bases, saveBases: (b) => links.saveBases(dir, b), log },
       share,
     )
-    return new ProjectCli(projectFolder, dir)
+    return new ProjectCli(projectFolder, dir, ws)
   }
 
   get project(): DocSession {
@@ -88,14 +94,16 @@ export class ProjectCli {
   status(device: string, port: number): string {
     const p = this.project
     const files = this.folder.list().filter((e) => e.kind === 'file').length
+    const inUse = this.workspace.filesOf(p.docId).length
     const open = this.opened ? ` open ${this.opened.path} length ${this.opened.doc.text.length}` : ''
     return (
-      `project ${p.docId} "${displayLabel(p.title)}" role ${p.myRole ?? 'none'} files ${files}` +
+      `project ${p.docId} "${displayLabel(p.title)}" role ${p.myRole ?? 'none'} files ${files} (${inUse} open)` +
       `${open} peers ${p.peers().length} device ${device} port ${port}`
     )
   }
 
   close(): Promise<void> {
+    this.unguard()
     return this.folder.close()
   }
 }

@@ -121,6 +121,11 @@ export class FolderMirror {
     return this.writer.hashOf(id)
   }
 
+  /** The stamp of a file's text as last written or read here (FileTexts.stamp), if known. */
+  stampOf(id: string): string | undefined {
+    return this.writer.stampOf(id)
+  }
+
   /**
    * Writes the tree's state to the folder. Problems are reported per path (folder-writer.ts); a path
    * over MAX_PATH_BYTES is one ('failed', not written).

@@ -140,6 +140,11 @@ export class FolderWriter {
     return this.known.get(id)?.hash
   }
 
+  /** The stamp of a file's text as last written or read (MirrorEntry.stamp), if known. */
+  stampOf(id: string): string | undefined {
+    return this.known.get(id)?.stamp
+  }
+
   /** Forgets an entry that is no longer on disk (another program removed it). */
   forget(id: string): void {
     this.drop(id)

@@ -185,6 +185,14 @@ export class AppService {
   private readonly onPeers = (): void => {
     for (const docId of this.docs.keys()) this.emitStatus(docId)
   }
+  /** A file of a project closed while idle (no window showed it): tracked afresh once it opens again. */
+  private readonly onFileClosed = (session: DocSession): void => {
+    const d = this.docs.get(session.docId)
+    if (d?.session !== session) return
+    d.unsubscribe()
+    this.docs.delete(session.docId)
+  }
+  private readonly unguard: () => void
 
   private readonly collab: Collaboration
   private readonly projects: ProjectService
@@ -194,6 +202,9 @@ export class AppService {
     this.fs = options.fs ?? nodeFs
     this.links = new FileLinks(this.fs, options.dataDir)
     this.node.workspace.on('peers', this.onPeers)
+    this.node.workspace.on('file-closed', this.onFileClosed)
+    // A file of a project stays open while a window shows it.
+    this.unguard = this.node.workspace.addCloseGuard((doc) => !this.viewing(doc.docId))
     this.collab = new Collaboration({
       node: this.node,
       dataDir: options.dataDir,
@@ -204,7 +215,7 @@ export class AppService {
           for (const c of this.clients) if (c.docs.has(docId) || c.projects.has(docId)) c.listener(event)
         }
       },
-      viewing: (docId) => [...this.clients].some((c) => c.docs.has(docId)),
+      viewing: (docId) => this.viewing(docId),
     })
     this.projects = new ProjectService({
       node: this.node,
@@ -213,7 +224,7 @@ export class AppService {
         for (const c of this.clients) if (projectId === null || c.projects.has(projectId)) c.listener(event)
       },
       presenceOf: (session) => this.collab.presence(session),
-      viewing: (docId) => [...this.clients].some((c) => c.docs.has(docId)),
+      viewing: (docId) => this.viewing(docId),
       ...(options.folderWriteDelayMs !== undefined ? { writeDelayMs: options.folderWriteDelayMs } : {}),
       ...(options.watchDebounceMs !== undefined ? { watchDebounceMs: options.watchDebounceMs } : {}),
     })
@@ -428,9 +439,17 @@ export class AppService {
     void this.projects.close()
     this.collab.close()
     this.node.workspace.off('peers', this.onPeers)
+    this.node.workspace.off('file-closed', this.onFileClosed)
+    this.unguard()
     for (const d of this.docs.values()) d.unsubscribe()
     this.docs.clear()
     this.clients.clear()
+  }
+
+  /** Whether a window shows the document. */
+  private viewing(docId: string): boolean {
+    for (const c of this.clients) if (c.docs.has(docId)) return true
+    return false
   }
 
   private appInfo(): AppInfo {

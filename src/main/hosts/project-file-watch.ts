@@ -9,7 +9,8 @@ import type { Workspace } from '../node/workspace'
 
 export abstract class ProjectFileWatch<T> {
   private readonly stops: (() => void)[] = []
-  private readonly watched = new Set<DocSession>()
+  /** The file documents followed, each with what stops following it. */
+  private readonly watched = new Map<DocSession, () => void>()
   private last: string
   private timer: NodeJS.Timeout | null = null
 
@@ -25,8 +26,19 @@ export abstract class ProjectFileWatch<T> {
     const onFile = (doc: DocSession): void => {
       if (doc.project === project.docId) this.follow(doc)
     }
+    // A file closed while idle is followed again once it is opened again.
+    const onClosed = (doc: DocSession): void => {
+      this.watched.get(doc)?.()
+      this.watched.delete(doc)
+    }
     workspace.on('file', onFile)
-    this.stops.push(() => workspace.off('file', onFile))
+    workspace.on('file-closed', onClosed)
+    this.stops.push(() => {
+      workspace.off('file', onFile)
+      workspace.off('file-closed', onClosed)
+      for (const stop of this.watched.values()) stop()
+      this.watched.clear()
+    })
     for (const doc of workspace.filesOf(project.docId)) this.follow(doc)
   }
 
@@ -55,8 +67,6 @@ export abstract class ProjectFileWatch<T> {
   }
 
   private follow(doc: DocSession): void {
-    if (this.watched.has(doc)) return
-    this.watched.add(doc)
-    this.stops.push(this.watch(doc))
+    if (!this.watched.has(doc)) this.watched.set(doc, this.watch(doc))
   }
 }

@@ -57,7 +57,8 @@ export class ProjectFolder {
   private timer: NodeJS.Timeout | null = null
   private firstChange = 0
   private closed = false
-  private readonly subscribed = new Set<DocSession>()
+  /** The file documents followed (their changes make a write), each with what stops following it. */
+  private readonly subscribed = new Map<DocSession, () => void>()
   private readonly leftOut = new LeftOutFiles()
   private readonly stops: (() => void)[] = []
   private toldViewer = false
@@ -163,21 +164,45 @@ export class ProjectFolder {
       if (doc.project === project.docId) this.subscribe(doc)
     }
     workspace.on('file', onFile)
-    this.stops.push(() => workspace.off('file', onFile))
+    const onClosed = (doc: DocSession): void => {
+      this.subscribed.get(doc)?.()
+      this.subscribed.delete(doc)
+    }
+    workspace.on('file-closed', onClosed)
+    // A file whose text is not in the folder yet stays open until it is written (it would not be
+    // written while closed: its text is read from its document).
+    const unguard = workspace.addCloseGuard((doc) => doc.project !== project.docId || this.written(doc))
+    this.stops.push(() => {
+      workspace.off('file', onFile)
+      workspace.off('file-closed', onClosed)
+      unguard()
+      for (const stop of this.subscribed.values()) stop()
+      this.subscribed.clear()
+    })
     for (const doc of workspace.filesOf(project.docId)) this.subscribe(doc)
   }
 
   private subscribe(doc: DocSession): void {
     if (this.subscribed.has(doc)) return
-    this.subscribed.add(doc)
     const onChange = (): void => this.schedule()
     doc.on('text', onChange)
     doc.on('props', onChange)
-    this.stops.push(() => {
+    this.subscribed.set(doc, () => {
       doc.off('text', onChange)
       doc.off('props', onChange)
     })
     this.schedule()
+  }
+
+  /**
+   * Whether the folder holds a file document's text as it is now, or does not follow it (a file
+   * deleted from the tree, or one another program changed that is being merged first).
+   */
+  private written(doc: DocSession): boolean {
+    const node = this.options.workspace.fileNode(doc.docId)
+    if (node === undefined || this.tree.place(node)?.kind !== 'file' || this.tree.path(node) === undefined)
+      return true // not a file of the tree, or in the trash
+    return this.mirror.stampOf(node) === this.texts.stamp(node)
   }
 
   /** A write to the folder soon: after a quiet `writeDelayMs`, at most `writeMaxDelayMs` after the first change. */
@@ -196,13 +221,16 @@ export class ProjectFolder {
 
   /**
    * Writes the tree and the files' texts to the folder, and records each written file's base. Only
-   * the files whose documents changed since they were written are read (DiskTexts.stamp).
+   * the files whose documents changed since they were written are read (DiskTexts.stamp). A file
+   * document closed while idle was written before it closed (`written`): only the files not in the
+   * folder yet are opened.
    */
   private async toDisk(): Promise<void> {
     const { workspace, project } = this.options
     const nodes = fileNodes(this.tree)
+    const unwritten = nodes.filter((node) => this.mirror.hashOf(node) === undefined)
     // A file refused (past the bound: Workspace.openFiles logged it) is left on disk as it is.
-    await inParallel(nodes, 8, (node) =>
+    await inParallel(unwritten, 8, (node) =>
       workspace.openFile(project, node).then(
         () => undefined,
         () => undefined,

@@ -35,7 +35,14 @@ describe('AppService: shared folders', () => {
 
   const side = async (name: string): Promise<(typeof sides)[number]> => {
     const dataDir = join(root, `${name}-data`)
-    const node = await PeerNode.start({ dataDir, name, host: '127.0.0.1', antiEntropyMs: 200 })
+    // Files not in use close after 300 ms (and open again when needed) all through these tests.
+    const node = await PeerNode.start({
+      dataDir,
+      name,
+      host: '127.0.0.1',
+      antiEntropyMs: 200,
+      fileIdleMs: 300,
+    })
     const service = new AppService({
       node,
       host: 'browser',
@@ -250,6 +257,38 @@ describe('AppService: shared folders', () => {
     )
     expect(value(await bo().openProject(projectId)).away).toEqual([])
     value(await bo().closeDocument(readme.docId))
+  })
+
+  it('a file no window shows closes when idle, and opens again for an edit or a window', async () => {
+    const [ada0, bo0] = [sides[0]!, sides[1]!]
+    const node = value(await ada().createEntry(projectId, null, 'idle.md', 'file'))
+    await until(() => existsSync(join(joined, 'idle.md')), 'idle.md in Bo’s folder')
+    const first = value(await ada().openProjectFile(projectId, node))
+    const { docId } = first
+    const shown = ada0.node.workspace.doc(docId)
+    const closedOn = (s: (typeof sides)[number]): boolean => s.node.workspace.doc(docId) === undefined
+    await until(() => closedOn(bo0), 'idle.md closed on Bo’s node', 5000)
+    // Shown in Ada's window, her copy stayed open all that time.
+    expect(ada0.node.workspace.doc(docId)).toBe(shown)
+    const replica = new TextDoc(first.replica)
+    replica.applyRemote(first.state)
+    value(await ada().pushOps(docId, replica.localInsert(0, 'one\n')))
+    await until(() => readFileSync(join(joined, 'idle.md'), 'utf8') === 'one\n', 'Bo’s folder has the edit')
+
+    value(await ada().closeDocument(docId))
+    await until(() => closedOn(ada0) && closedOn(bo0), 'idle.md closed on both nodes', 5000)
+    const again = value(await ada().openProjectFile(projectId, node))
+    const next = new TextDoc(again.replica)
+    next.applyRemote(again.state)
+    expect(next.toString()).toBe('one\n')
+    // A window's replica is not handed out again in this run: the editor that had it may still hold it.
+    expect(again.replica).not.toBe(first.replica)
+    value(await ada().pushOps(docId, next.localInsert(4, 'two\n')))
+    await until(
+      () => readFileSync(join(joined, 'idle.md'), 'utf8') === 'one\ntwo\n',
+      'Bo’s folder has the next',
+    )
+    value(await ada().closeDocument(docId))
   })
 
   it('tells a member removed from the project: no role for it any more, and its folder keeps the files', async () => {

@@ -14,7 +14,7 @@ import type { FileBase } from '../../../src/main/project/folder-links'
 import { firstSync, ProjectFolder } from '../../../src/main/project/project-folder'
 import { scanFolder } from '../../../src/main/folder/scan-folder'
 import type { DocSession } from '../../../src/main/node/doc-session'
-import { cleanup, connect, makeNode, until, type TestNode } from '../node/cluster'
+import { cleanup, connect, makeNode, until, type NodeState, type TestNode } from '../node/cluster'
 
 const nodes: TestNode[] = []
 const folders: ProjectFolder[] = []
@@ -103,9 +103,10 @@ async function start(
 async function twoMembers(
   files: Record<string, string>,
   benNames: { namesFold?: boolean; windowsNames?: boolean } = {},
+  ...nodeOptions: [now?: () => number, state?: NodeState]
 ): Promise<{ a: string; b: string; ana: TestNode; ben: TestNode; pa: ProjectFolder; pb: ProjectFolder }> {
-  const ana = await makeNode('ana')
-  const ben = await makeNode('ben')
+  const ana = await makeNode('ana', ...nodeOptions)
+  const ben = await makeNode('ben', ...nodeOptions)
   nodes.push(ana, ben)
   const a = folder('ana', files)
   const b = folder('ben')
@@ -142,6 +143,58 @@ describe('ProjectFolder: a project kept in step with a folder on each member’s
       readFileSync(join(a, 'README.md'), 'utf8').startsWith('<!--'),
     )
     expect((await sameFolders(a, b))['README.md']).toBe('<!-- ben -->\n# Plan\nfrom ana’s editor\n')
+  })
+
+  it('files closed while idle: edits still reach both folders, and a write to the folder opens only new files', async () => {
+    let t = Date.now()
+    const idleMs = 30_000
+    const { a, b, ana, ben } = await twoMembers(
+      { 'README.md': '# Plan\n', 'src/main.ts': 'main\n' },
+      {},
+      () => t,
+      { fileIdleMs: idleMs },
+    )
+    await sameFolders(a, b)
+    const projectId = ana.ws.openDocs()[0]!.docId
+    const openPaths = (n: TestNode): string[] =>
+      n.ws
+        .filesOf(projectId)
+        .map((d) => n.ws.doc(projectId)!.durable.tree.path(n.ws.fileNode(d.docId)!)!)
+        .sort()
+    const closeAll = async (n: TestNode): Promise<void> => {
+      // Seals wait for a pause in typing (1 s, on the real clock) before a file counts as idle.
+      for (let i = 0; i < 60 && n.ws.filesOf(projectId).length > 0; i++) {
+        t += idleMs
+        n.ws.syncAll()
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      expect(openPaths(n)).toEqual([])
+    }
+    await closeAll(ana)
+    await closeAll(ben)
+
+    // Ben's editor changes README.md: his copy opens to take it, and ana's opens for his edit, which
+    // her folder gets. src/main.ts stays closed on both sides.
+    writeFileSync(join(b, 'README.md'), '# Plan\nby ben\n')
+    await until('ana’s folder has ben’s change', () =>
+      readFileSync(join(a, 'README.md'), 'utf8').includes('by ben'),
+    )
+    expect(openPaths(ana)).toEqual(['README.md'])
+    expect(openPaths(ben)).toEqual(['README.md'])
+    // A new file on ana's disk: the write to ben's folder that follows opens only that file there.
+    put(a, { 'docs/new.md': 'new\n' })
+    expect(await sameFolders(a, b)).toEqual({
+      'README.md': '# Plan\nby ben\n',
+      'docs/': '',
+      'docs/new.md': 'new\n',
+      'src/': '',
+      'src/main.ts': 'main\n',
+    })
+    expect(openPaths(ben)).toEqual(['README.md', 'docs/new.md'])
+    // Written, they close again; the folders stay as they are.
+    await closeAll(ana)
+    await closeAll(ben)
+    expect(await contents(b)).toEqual(await contents(a))
   })
 
   it('on a file system that folds case, files whose names differ only in case get names of their own, texts apart', async () => {
