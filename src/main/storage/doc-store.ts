@@ -61,6 +61,12 @@ export interface DocStore {
    */
   writeSnapshot(docId: string, snapshot: Uint8Array, history?: readonly Uint8Array[]): Promise<void>
   remove(docId: string): Promise<void>
+  /**
+   * The document was closed: waits for its writes in flight and releases its files (a project's file
+   * documents close while idle, and a node holds 20,000 of them). A later call about it, a `load`
+   * first, opens them again.
+   */
+  release(docId: string): Promise<void>
   /** Waits for writes in flight and releases files. Idempotent; afterwards every call rejects with CLOSED. */
   close(): Promise<void>
 }

@@ -662,6 +662,7 @@ export class DurableDoc {
       if (this.compactionDue(true)) await this.compact().catch(() => undefined)
       await this.flush()
       this.closed = true
+      await this.store.release(this.docId) // its open files: a node may close thousands of documents
     })().catch((err: unknown) => {
       this.closing = null
       throw err

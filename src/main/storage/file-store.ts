@@ -118,7 +118,7 @@ export class FileStore implements DocStore {
     this.docs.delete(docId)
     if (previous)
       await previous.then(
-        (st) => this.release(st),
+        (st) => this.releaseState(st),
         () => undefined,
       )
     const scanned = this.scan(docId)
@@ -187,7 +187,7 @@ export class FileStore implements DocStore {
     this.docs.delete(docId)
     if (st)
       await st.then(
-        (s) => this.release(s),
+        (s) => this.releaseState(s),
         () => undefined,
       )
     try {
@@ -204,15 +204,25 @@ export class FileStore implements DocStore {
       this.docs.clear()
       for (const st of states)
         await st.then(
-          (s) => this.release(s),
+          (s) => this.releaseState(s),
           () => undefined,
         )
     })()
     return this.closing
   }
 
+  async release(docId: string): Promise<void> {
+    const st = this.docs.get(docId)
+    if (!st) return
+    this.docs.delete(docId)
+    await st.then(
+      (s) => this.releaseState(s),
+      () => undefined,
+    )
+  }
+
   /** Lets a document's writes in flight finish and closes its files. */
-  private async release(st: DocState): Promise<void> {
+  private async releaseState(st: DocState): Promise<void> {
     await st.snapshotTask.catch(() => undefined)
     await st.log.close()
   }

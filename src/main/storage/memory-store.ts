@@ -66,6 +66,11 @@ export class MemoryStore implements DocStore {
     this.backing.delete(docId)
   }
 
+  /** Nothing to release: the backing is the disk, and holds no open files. */
+  async release(docId: string): Promise<void> {
+    assertDocId(docId)
+  }
+
   async close(): Promise<void> {
     this.closed = true
   }

@@ -144,6 +144,23 @@ export function describeDocStore(name: string, makeHarness: () => Promise<StoreH
       expect(Buffer.from(loaded!.records[2]!).equals(large)).toBe(true)
     })
 
+    it('releases a closed document after its writes in flight, and opens it again on the next call', async () => {
+      const store = open()
+      await store.load('d')
+      const appends = [store.append('d', [bytes('one')]), store.append('d', [bytes('two')])]
+      await store.release('d') // not waiting for the appends: the release does
+      await Promise.all(appends)
+      expect(await loadText(store, 'd')).toEqual({ snapshot: null, records: ['one', 'two'] })
+      await store.append('d', [bytes('three')])
+      await store.release('d')
+      await store.release('d') // once released, again is nothing
+      await store.release('never-loaded')
+      expect(await loadText(await reopen(store), 'd')).toEqual({
+        snapshot: null,
+        records: ['one', 'two', 'three'],
+      })
+    })
+
     it('resolves an empty append', async () => {
       const store = open()
       await expect(store.append('d', [])).resolves.toBeUndefined()

@@ -94,6 +94,19 @@ describe('FileStore log repair', () => {
   })
 })
 
+describe('FileStore release', () => {
+  it('closes a released document’s files: a node may close thousands of documents', async () => {
+    const store = open()
+    const fds = async (): Promise<number> => (await readdir('/proc/self/fd')).length
+    const ids = Array.from({ length: 40 }, (_, i) => `doc${i}`)
+    for (const id of ids) await store.append(id, [bytes(id)])
+    const held = await fds()
+    for (const id of ids) await store.release(id)
+    expect(held - (await fds())).toBeGreaterThanOrEqual(ids.length)
+    expect((await store.load('doc7'))?.records.map(text)).toEqual(['doc7'])
+  })
+})
+
 describe('FileStore snapshots', () => {
   async function history(store: FileStore, rounds: number): Promise<void> {
     for (let i = 1; i <= rounds; i++) {
