@@ -20,6 +20,7 @@ import { loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { scanFolder } from '../src/main/folder/scan-folder'
+import { FILE_IDLE_MS } from '../src/main/node/workspace'
 import { buildCorpus } from './folder-corpus'
 import { FolderPeer } from './folder-peer'
 import { benchRuns } from './fresh-process'
@@ -32,9 +33,12 @@ const EDITS_PER_FILE = 10
 const IDLE_MS = 10_000
 /**
  * Before the idle window: the tail of the join done (the watcher reading back the files written, seals
- * passed on), so that the window measures a project at rest.
+ * passed on) and the file documents nobody uses closed (FILE_IDLE_MS after their last change), so that
+ * the window measures a project at rest.
  */
-const QUIET_MS = 10_000
+const QUIET_MS = FILE_IDLE_MS + 10_000
+/** A one-file project's peer at rest (its one file's memory does not count). */
+const BARE_QUIET_MS = 10_000
 const TARGET_JOIN_MS = 10_000
 const TARGET_RESYNC_MS = 1_000
 /** "No CPU to speak of": under 1% of one core, per peer, averaged over the idle window. */
@@ -108,6 +112,8 @@ interface RunResult {
   resyncMs: number
   idleCpu: [number, number]
   rssMb: [number, number]
+  /** File documents open on each peer after the idle window (`status`: "files N (K open)"). */
+  openFiles: [number, number]
 }
 
 async function oneRun(
@@ -147,6 +153,10 @@ async function oneRun(
     const cpu1 = await Promise.all(peers.map((p) => p.cpuMs()))
     const idleCpu = cpu1.map((c, i) => (c - cpu0[i]!) / IDLE_MS) as [number, number]
     const rssMb = (await Promise.all(peers.map((p) => p.rssMb()))) as [number, number]
+    const openFiles = (await Promise.all(peers.map(async (p) => openCount(await p.run('status'))))) as [
+      number,
+      number,
+    ]
 
     // 1,000 edits across 100 files while the member is offline.
     await joiner.run('offline on')
@@ -172,11 +182,18 @@ async function oneRun(
       () => `the joiner never had the 1,000 edits on disk\n${joiner.describe()}`,
     )
     const resyncMs = performance.now() - t2
-    return { shareMs, joinMs, resyncMs, idleCpu, rssMb }
+    return { shareMs, joinMs, resyncMs, idleCpu, rssMb, openFiles }
   } finally {
     await Promise.all(peers.map((p) => p.stop()))
     await rm(dir, { recursive: true, force: true })
   }
+}
+
+/** The file documents a peer has open, from its `status` line. */
+function openCount(status: readonly string[]): number {
+  const m = /files \d+ \((\d+) open\)/.exec(status.join('\n'))
+  if (!m) throw new Error(`no open files count in: ${status.join(' / ')}`)
+  return Number(m[1])
 }
 
 /** RSS of a peer on a one-file project, idle: what a peer costs before its project's files. */
@@ -187,7 +204,7 @@ async function bareRss(root: string, n: number): Promise<number> {
   const peer = FolderPeer.start('bare', join(dir, 'data'), join(dir, 'tree'))
   try {
     await peer.listening
-    await sleep(QUIET_MS)
+    await sleep(BARE_QUIET_MS)
     return await peer.rssMb()
   } finally {
     await peer.stop()
@@ -244,6 +261,10 @@ async function run(): Promise<void> {
     )
     console.log(`    share + join                         ${sec(results.map((r) => r.shareMs + r.joinMs))}`)
     console.log(`    resync, 1,000 edits in 100 files     ${sec(resync)}`)
+    console.log(
+      `    file documents open at rest          sharer ${results.map((r) => r.openFiles[0]).join(', ')},` +
+        ` member ${results.map((r) => r.openFiles[1]).join(', ')} of ${files}`,
+    )
     console.log(
       `    idle CPU per peer (${IDLE_MS / 1000} s window)       ${(median(cpu) * 100).toFixed(2)}% of a core` +
         ` (${spread(
