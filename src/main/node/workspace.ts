@@ -249,7 +249,14 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     doc.on('members', () => {
       for (const file of this.filesOf(docId)) file.projectMembersChanged()
     })
-    doc.on('tree', (nodes) => this.openFiles(doc, nodes))
+    // A file new to this node is opened at once; one closed while idle only moved or was renamed (its
+    // folder moves it on disk without it), or it came back from the trash (its folder opens it to write it).
+    doc.on('tree', (nodes) =>
+      this.openFiles(
+        doc,
+        nodes.filter((node) => !this.closedFiles.has(fileDocId(docId, node))),
+      ),
+    )
     doc.on('error', (err) => this.log(`document ${docId.slice(0, 8)}: ${err.message}`))
     this.docs.set(docId, doc)
     this.watchSealRounds(doc)
@@ -943,6 +950,8 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     let byId: Map<string, string> | undefined
     let foreign = 0
     let differs = false
+    /** Files not open here that the peer holds otherwise: opened, OPEN_PARALLEL at once (`openFiles`). */
+    const toOpen: string[] = []
     for (const { file, digest } of files) {
       const doc = this.docs.get(file)
       if (doc !== undefined) {
@@ -962,9 +971,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
           differs = true
           if (now - (asked.get(file) ?? -Infinity) < FILE_RESYNC_GAP_MS) continue
           asked.set(file, now)
-          this.openFile(project, closed.node).catch((err: unknown) =>
-            this.log(`project ${projectId.slice(0, 8)}: ${err instanceof Error ? err.message : String(err)}`),
-          ) // opened, it asks every peer for what it lacks (loadFile)
+          toOpen.push(closed.node) // opened, it asks every peer for what it lacks (loadFile)
         }
         continue
       }
@@ -975,11 +982,10 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
         foreign++ // not in this node's tree (yet): its tree sync will bring it
       else {
         differs = true
-        this.openFile(project, node).catch((err: unknown) =>
-          this.log(`project ${projectId.slice(0, 8)}: ${err instanceof Error ? err.message : String(err)}`),
-        )
+        toOpen.push(node)
       }
     }
+    this.openFiles(project, toOpen)
     this.fileRounds.compared(session, projectId, differs)
     if (foreign > 0)
       this.log(

@@ -229,6 +229,8 @@ export class PeerSession {
   /** Messages waiting for their document to open (`SessionHost.wake`), by document, in arrival order. */
   private readonly waiting = new Map<string, { message: Message; bytes: number }[]>()
   private waitingBytes = 0
+  /** Documents some of whose messages were dropped while they waited (past MAX_WAITING_BYTES). */
+  private readonly dropped = new Set<string>()
 
   constructor(
     private readonly link: PeerLink,
@@ -406,9 +408,12 @@ export class PeerSession {
       )
     }
     if (this.waitingBytes + bytes > MAX_WAITING_BYTES) {
-      this.host.log(
-        `dropped a ${m.type} for ${docId.slice(0, 8)} from ${this.remoteKey.slice(0, 8)}: too much waiting`,
-      )
+      // Told once per document's wait: a flood would otherwise be a flood of log lines too.
+      if (!this.dropped.has(docId))
+        this.host.log(
+          `dropping messages for ${docId.slice(0, 8)} from ${this.remoteKey.slice(0, 8)}: too many wait for it to open`,
+        )
+      this.dropped.add(docId)
       return true
     }
     this.waitingBytes += bytes
@@ -419,6 +424,7 @@ export class PeerSession {
   private handleWaiting(docId: string): void {
     const queue = this.waiting.get(docId) ?? []
     this.waiting.delete(docId)
+    this.dropped.delete(docId)
     for (const { message, bytes } of queue) {
       this.waitingBytes -= bytes
       if (this.closed) continue

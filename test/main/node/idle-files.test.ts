@@ -135,6 +135,19 @@ describe('file documents closed while idle', () => {
     await closeOn(ana, time.pass, fileId)
   })
 
+  it('a closed file renamed by a peer stays closed; a file new to the tree is opened', async () => {
+    const { ana, ben, time, project, fileId } = await joined('renamed\n')
+    await closeOn(ana, time.pass, fileId)
+    const node = ana.ws.fileNode(fileId)!
+    const bens = ben.ws.doc(project.docId)!
+    await bens.changeTree((t) => t.rename(node, 'plan-v2.md'))
+    const [made] = await bens.changeTree((t) => t.create(ROOT, 'new.md', 'file').op)
+    const newId = fileDocId(project.docId, made!.node)
+    await until('ana has the new file open', () => ana.ws.doc(newId) !== undefined)
+    expect(project.durable.tree.path(node)).toBe('plan-v2.md')
+    expect(ana.ws.doc(fileId)).toBeUndefined()
+  })
+
   it('a device that is not a member of the project cannot make a node open a closed file', async () => {
     const { ana, time, fileId } = await joined('private\n')
     await closeOn(ana, time.pass, fileId)
