@@ -35,6 +35,8 @@ export interface DiskTextsDeps {
 export class DiskTexts implements FileTexts {
   /** Texts changed on disk, waiting to be merged (`merge`), by node. */
   private readonly changed = new Map<string, { text: string; format: TextFormat }>()
+  /** The nodes whose texts `merge` is merging now. */
+  private readonly merging = new Set<string>()
   /**
    * The texts read (`get`) since `startReads`, by node: each document's history length at the read.
    * A file written with a text is based on that point (FileBase.steps): the two are taken together.
@@ -81,6 +83,11 @@ export class DiskTexts implements FileTexts {
     this.changed.set(node, { text, format })
   }
 
+  /** Whether a text changed on disk waits to be merged into the node's document, or is being merged. */
+  pending(node: string): boolean {
+    return this.changed.has(node) || this.merging.has(node)
+  }
+
   /** Forgets the changes waiting (a viewer's folder: they are not the project's). */
   discard(): string[] {
     const nodes = [...this.changed.keys()]
@@ -96,16 +103,26 @@ export class DiskTexts implements FileTexts {
   async merge(): Promise<void> {
     const changed = [...this.changed]
     this.changed.clear()
+    for (const [node] of changed) this.merging.add(node)
     await inParallel(changed, MERGE_PARALLEL, async ([node, { text, format }]) => {
-      const doc = await this.deps.open(node)
-      await mergeDiskText(doc, text, this.deps.bases.get(node)?.steps)
-      const current = formatOf(doc) ?? DEFAULT_TEXT_FORMAT
-      if (current.encoding !== format.encoding || current.eol !== format.eol) {
-        await doc.setProp('format', { encoding: format.encoding, eol: format.eol })
+      try {
+        await this.mergeOne(node, text, format)
+      } finally {
+        this.merging.delete(node)
       }
-      const hash = this.deps.hashOnDisk(node)
-      if (hash !== undefined) this.deps.bases.set(node, { hash, steps: doc.durable.text.historyLength() })
     })
+  }
+
+  /** One text changed on disk into its file's document, and the file's base moved to it. */
+  private async mergeOne(node: string, text: string, format: TextFormat): Promise<void> {
+    const doc = await this.deps.open(node)
+    await mergeDiskText(doc, text, this.deps.bases.get(node)?.steps)
+    const current = formatOf(doc) ?? DEFAULT_TEXT_FORMAT
+    if (current.encoding !== format.encoding || current.eol !== format.eol) {
+      await doc.setProp('format', { encoding: format.encoding, eol: format.eol })
+    }
+    const hash = this.deps.hashOnDisk(node)
+    if (hash !== undefined) this.deps.bases.set(node, { hash, steps: doc.durable.text.historyLength() })
   }
 }
 

@@ -195,14 +195,15 @@ export class ProjectFolder {
   }
 
   /**
-   * Whether the folder holds a file document's text as it is now, or does not follow it (a file
-   * deleted from the tree, or one another program changed that is being merged first).
+   * Whether the folder and the file document agree: the folder holds the document's text as it is
+   * now, and no change another program made to the file waits to be merged into it (or the folder
+   * does not follow the file: deleted from the tree).
    */
   private written(doc: DocSession): boolean {
     const node = this.options.workspace.fileNode(doc.docId)
     if (node === undefined || this.tree.place(node)?.kind !== 'file' || this.tree.path(node) === undefined)
       return true // not a file of the tree, or in the trash
-    return this.mirror.stampOf(node) === this.texts.stamp(node)
+    return !this.texts.pending(node) && this.mirror.stampOf(node) === this.texts.stamp(node)
   }
 
   /** A write to the folder soon: after a quiet `writeDelayMs`, at most `writeMaxDelayMs` after the first change. */
