@@ -229,7 +229,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
   /** Opens a document this device holds (idempotent). */
   openDoc(docId: string): Promise<DocSession> {
     const open = this.docs.get(docId)
-    if (open) return Promise.resolve(open)
+    if (open) return Promise.resolve(this.inUse(open))
     let pending = this.opening.get(docId)
     if (!pending) {
       pending = this.load(docId).finally(() => this.opening.delete(docId))
@@ -318,7 +318,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
   openFile(project: DocSession, node: string): Promise<DocSession> {
     const docId = fileDocId(project.docId, node)
     const open = this.docs.get(docId)
-    if (open) return Promise.resolve(open)
+    if (open) return Promise.resolve(this.inUse(open))
     let pending = this.opening.get(docId)
     if (!pending) {
       if (this.closed) return Promise.reject(new WorkspaceError('CLOSED', 'The node is closed.'))
@@ -376,6 +376,15 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
   addCloseGuard(guard: (doc: DocSession) => boolean): () => void {
     this.closeGuards.add(guard)
     return () => this.closeGuards.delete(guard)
+  }
+
+  /**
+   * `doc`, asked for by a caller that will use it: a file document's idle time starts again, so that
+   * it is not closed in the moment between the caller getting it and holding it (a window's guard).
+   */
+  private inUse(doc: DocSession): DocSession {
+    if (this.busyAt.has(doc.docId)) this.busyAt.set(doc.docId, this.now())
+    return doc
   }
 
   /** The tree node a file document was opened for, if it was. */

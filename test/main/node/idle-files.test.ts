@@ -72,9 +72,14 @@ async function closeOn(owner: TestNode, pass: (ms: number) => void, fileId: stri
 
 describe('file documents closed while idle', () => {
   it('an idle file closes; a peer’s edits open it again, applied in order, on the same replica', async () => {
-    const { ana, ben, time, file, fileId } = await joined('plan\n')
-    // Not before it has been idle for the whole time.
-    time.pass(IDLE_MS / 2)
+    const { ana, ben, time, project, file, fileId } = await joined('plan\n')
+    // Not before it has been idle for the whole time, counted from the last time it was asked for.
+    ana.ws.syncAll() // its seal work is done: idle since its last change
+    time.pass(IDLE_MS - 1)
+    ana.ws.syncAll()
+    expect(ana.ws.doc(fileId)).toBe(file)
+    expect(await ana.ws.openFile(project, ana.ws.fileNode(fileId)!)).toBe(file)
+    time.pass(2)
     ana.ws.syncAll()
     expect(ana.ws.doc(fileId)).toBe(file)
 
