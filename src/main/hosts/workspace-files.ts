@@ -50,7 +50,7 @@ function sessionView(session: DocSession): LinkedDoc {
     get editable() {
       return canEdit(session.myRole)
     },
-    insert: (index, text) => session.insert(index, text),
+    insert: (index, text, utf8) => session.insert(index, text, utf8),
     applyBatch: (batch) => session.applyLocalBatch(batch),
     newReplica: () => session.mintStoredReplica(),
   }

@@ -12,6 +12,7 @@ import {
   StampAheadError,
   checkStampWindow,
   type TextChange,
+  type Utf8Bytes,
   type VersionVector,
 } from '../../shared/crdt'
 import { Channel, peerTag, type DocBatches, type DocVersions, type Role } from '../../shared/sync/messages'
@@ -932,12 +933,13 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     await stored
   }
 
-  async insert(index: number, text: string): Promise<void> {
+  /** `utf8`: the text's UTF-8 as the caller holds it, if it does (DurableDoc.stageInsert). */
+  async insert(index: number, text: string, utf8?: Utf8Bytes): Promise<void> {
     this.requireEdit()
     // The edit is applied now, at the index the caller saw (nothing can land in between); the author
     // record is durable before the edit is sent.
     const registered = this.registerAuthor()
-    const staged = this.durable.stageInsert(index, text)
+    const staged = this.durable.stageInsert(index, text, utf8)
     await this.sendLocal(
       staged.value,
       { ...staged, registered },

@@ -38,6 +38,7 @@ import {
   type PropSigner,
   type TextChange,
   useInflate,
+  type Utf8Bytes,
 } from '../../shared/crdt'
 import type { VersionVector } from '../../shared/crdt'
 import { MemberLog, type MemberChangeRequest, type MemberRecord } from '../../shared/members/member-log'
@@ -355,8 +356,8 @@ export class DurableDoc {
   }
 
   /** A local edit. Resolves with the op batch to broadcast, once it is durable. */
-  insert(index: number, text: string): Promise<Uint8Array> {
-    const staged = this.stageInsert(index, text)
+  insert(index: number, text: string, utf8?: Utf8Bytes): Promise<Uint8Array> {
+    const staged = this.stageInsert(index, text, utf8)
     return staged.durable.then(() => staged.value)
   }
 
@@ -365,15 +366,20 @@ export class DurableDoc {
     return staged.durable.then(() => staged.value)
   }
 
-  /** `insert`, staged: the batch at once, and when it is written (may be sent) and durable (acknowledged). */
-  stageInsert(index: number, text: string): Staged<Uint8Array> {
+  /**
+   * `insert`, staged: the batch at once, and when it is written (may be sent) and durable (acknowledged).
+   * `utf8`: the text's UTF-8 as the caller holds it (a file as read), which a long first insert's
+   * record is made of (see Utf8Bytes); otherwise unused.
+   */
+  stageInsert(index: number, text: string, utf8?: Utf8Bytes): Staged<Uint8Array> {
     this.checkOpen()
     const doc = this.textDoc
     if (text.length >= WHOLE_RECORD_FROM && doc.opCount() === 0) {
       // A document's first op, and a long one: a file's import. One buffer is its log record, the batch
       // sent, and every op as one batch (allTextOps, which the window opening it asks for at once): for
-      // a 10 MB file, no second encoding of the text and no fresh 10 MB buffer for a copy (~30 ms each).
-      const record = doc.localInsert(index, text, TEXT)
+      // a 10 MB file, no second encoding of the text and no fresh 10 MB buffer for a copy (~30 ms each),
+      // and with the file's bytes, none at all: the record is the file's buffer.
+      const record = doc.localInsert(index, text, { prefix: TEXT, ...(utf8 ? { utf8 } : {}) })
       const batch = record.subarray(1)
       this.allOps = { doc, ops: doc.opCount() - doc.pendingCount(), batch }
       return { value: batch, ...this.persistRecord(record) }

@@ -33,7 +33,11 @@ export type OpenFlags = 'a' | 'wx' | 'r'
 
 export interface StorageFs {
   open(path: string, flags: OpenFlags, mode?: number): Promise<StorageFile>
-  readFile(path: string): Promise<Uint8Array>
+  /**
+   * The file's bytes. With `room`, that many bytes are left free before them in their buffer, the
+   * caller's to write into (a record's head: Utf8Bytes in shared/crdt).
+   */
+  readFile(path: string, room?: number): Promise<Uint8Array>
   rename(from: string, to: string): Promise<void>
   unlink(path: string): Promise<void>
   /** Names in a directory; rejects with ENOENT when the directory does not exist. */
@@ -64,7 +68,8 @@ export const nodeFs: StorageFs = {
       close: () => handle.close(),
     }
   },
-  readFile: async (path) => {
+  readFile: async (path, room = 0) => {
+    if (room > 0) return readWithRoom(path, room)
     const b = await fsp.readFile(path)
     // A plain view, so callers and tests see one type whichever fs layer produced the bytes.
     return new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
@@ -79,6 +84,34 @@ export const nodeFs: StorageFs = {
   stat: (path) => fsp.stat(path),
   lstat: (path) => fsp.lstat(path),
   realpath: (path) => fsp.realpath(path),
+}
+
+/**
+ * As `fsp.readFile` (the bytes up to the size the file had when opened, fewer if it shrank), into a
+ * buffer with `room` bytes free before them.
+ */
+async function readWithRoom(path: string, room: number): Promise<Uint8Array> {
+  const handle = await fsp.open(path, 'r')
+  try {
+    const size = (await handle.stat()).size
+    if (size === 0) {
+      // No size to go by (an empty file, or one the kernel makes up as it is read): read it whole.
+      const b = await handle.readFile()
+      const buf = new Uint8Array(room + b.byteLength)
+      buf.set(b, room)
+      return buf.subarray(room)
+    }
+    const buf = new Uint8Array(room + size)
+    let end = room
+    while (end < buf.length) {
+      const { bytesRead } = await handle.read(buf, end, buf.length - end, end - room)
+      if (bytesRead === 0) break
+      end += bytesRead
+    }
+    return buf.subarray(room, end)
+  } finally {
+    await handle.close()
+  }
 }
 
 /** Writes all of `data`, looping over short writes (a nearly full disk can accept part of a buffer). */

@@ -46,7 +46,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { basename, dirname, join, resolve } from 'node:path'
-import type { TextChange, TextDoc, VersionVector } from '../../shared/crdt'
+import type { TextChange, TextDoc, Utf8Bytes, VersionVector } from '../../shared/crdt'
 import { removeStaleTemps } from './atomic-write'
 import { diskChangeBatch } from './disk-merge'
 import type { DocStore } from './doc-store'
@@ -63,6 +63,7 @@ import {
   encodeText,
   savedFormat,
   sniffEncoding,
+  utf8Body,
   type TextFormat,
 } from './text-format'
 
@@ -86,9 +87,10 @@ export interface LinkedDoc {
   readonly editable: boolean
   /**
    * A local insert (the import of a file): applied before it returns, then made durable and passed on;
-   * the promise settles once it is durable.
+   * the promise settles once it is durable. `utf8`: the text's UTF-8 as read from the file, which its
+   * record can be made of (Utf8Bytes).
    */
-  insert(index: number, text: string): Promise<void>
+  insert(index: number, text: string, utf8?: Utf8Bytes): Promise<void>
   /** Ops made on this device (a disk merge): applied, durable, then passed on. */
   applyBatch(batch: Uint8Array): Promise<TextChange[]>
   /**
@@ -213,11 +215,12 @@ export class LinkedFile<D = DurableDoc> {
     // A file linked to a document that is gone was written by Meshpad: its NULs are text.
     const allowNul = known !== undefined
     const decoded = bytes && { ...decodeText(bytes, realPath, { allowNul }), hash: hashBytes(bytes) }
+    const utf8 = bytes && decoded ? importBytes(bytes, decoded.format) : null
     const doc = await firstDoc(docs, options.links, realPath)
     const linked = new LinkedFile(options, fs, docs, doc, realPath)
     await linked.settle(async () => {
       await options.links.link(realPath, linked.view.docId)
-      if (decoded) linked.importFile(decoded)
+      if (decoded) linked.importFile(decoded, utf8)
     })
     return linked
   }
@@ -352,14 +355,14 @@ export class LinkedFile<D = DurableDoc> {
     }
   }
 
-  /** First open: the new (or adopted, empty) document gets the file's text. */
-  private importFile(file: { text: string; format: TextFormat; hash: string }): void {
+  /** First open: the new (or adopted, empty) document gets the file's text (and its UTF-8, if read so). */
+  private importFile(file: { text: string; format: TextFormat; hash: string }, utf8: Utf8Bytes | null): void {
     const view = this.view
     // The open does not wait for the import to be on disk (for 10 MB, a write and an fsync of 10 MB):
     // the file holds the text meanwhile, and a crash before the write is repaired at the next open, by
     // rule 1 (the base's ops) or rule 3 (the file as a diff). Later work waits for it in the queue.
     if (file.text.length > 0 && view.length === 0) {
-      const durable = view.insert(0, file.text)
+      const durable = view.insert(0, file.text, utf8 ?? undefined)
       void this.enqueue(() => durable.catch((err: unknown) => this.report(err)))
     }
     this.fileFormat = file.format
@@ -647,8 +650,8 @@ export function storeDocs(store: DocStore, docOptions?: DurableDocOptions): Link
       version: () => doc.text.version(),
       allTextOps: () => doc.allTextOps(),
       editable: true,
-      insert: async (index, text) => {
-        await doc.insert(index, text)
+      insert: async (index, text, utf8) => {
+        await doc.insert(index, text, utf8)
       },
       applyBatch: (batch) => doc.applyText(batch),
       newReplica: () => Promise.resolve(newReplicaId()),
@@ -661,6 +664,18 @@ export function storeDocs(store: DocStore, docOptions?: DurableDocOptions): Link
   }
 }
 
+/**
+ * Bytes left free before a file's bytes as read: a first open's import is recorded in the file's own
+ * buffer, its record's head (a few dozen bytes) written there (Utf8Bytes).
+ */
+const IMPORT_HEAD_ROOM = 256
+
+/** The file's bytes as the UTF-8 of its text, with the room before them, or null if they are not that. */
+function importBytes(bytes: Uint8Array, format: TextFormat): Utf8Bytes | null {
+  const body = utf8Body(bytes, format)
+  return body && { bytes: body, room: IMPORT_HEAD_ROOM + (body.byteOffset - bytes.byteOffset) }
+}
+
 /** The file's real path and bytes; a missing file, if allowed, as null at the path it will have. */
 async function readDisk(
   fs: StorageFs,
@@ -668,7 +683,7 @@ async function readDisk(
   allowMissing: boolean,
 ): Promise<{ realPath: string; bytes: Uint8Array | null }> {
   try {
-    return await readFileBytes(fs, path)
+    return await readFileBytes(fs, path, IMPORT_HEAD_ROOM)
   } catch (err) {
     if (!allowMissing || !(err instanceof StorageError) || err.code !== 'NOT_FOUND') throw err
     const absolute = resolve(path)

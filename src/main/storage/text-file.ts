@@ -36,11 +36,12 @@ export async function readTextFile(
 export async function readFileBytes(
   fs: StorageFs,
   path: string,
+  room = 0,
 ): Promise<{ realPath: string; bytes: Uint8Array }> {
   let realPath = path
   try {
     realPath = await fs.realpath(path)
-    return { realPath, bytes: await fs.readFile(realPath) }
+    return { realPath, bytes: await fs.readFile(realPath, room) }
   } catch (err) {
     throw toStorageError(err, 'open', realPath)
   }

@@ -66,6 +66,17 @@ export function decodeText(
 }
 
 /**
+ * The bytes of a file that are exactly the UTF-8 of the text `decodeText` made of it (`format` is the
+ * format it found), or null: a UTF-8 file's bytes after its BOM, unless its CRLFs became LFs.
+ */
+export function utf8Body(bytes: Uint8Array, format: TextFormat): Uint8Array | null {
+  if (format.eol === 'crlf') return null
+  if (format.encoding === 'utf8') return bytes
+  if (format.encoding === 'utf8-bom') return bytes.subarray(BOM_UTF8.length)
+  return null
+}
+
+/**
  * Decodes bytes that `encodeText(text, format)` made back into exactly `text` (the file's format is
  * known, e.g. kept with its document). Throws NOT_TEXT if the bytes are not in that encoding.
  */

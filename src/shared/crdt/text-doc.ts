@@ -50,7 +50,13 @@ import { SiblingRuns } from './sibling-runs'
 import { decodeLogChunk, encodeLogChunk } from './log-chunk'
 import { Span } from './span'
 import { Leaf, SpanTree } from './span-tree'
-import { decodeTextOps, encodeLocalOp, encodeTextOps, hasLoneSurrogate } from './text-codec'
+import {
+  decodeTextOps,
+  encodeLocalOp,
+  encodeTextOps,
+  hasLoneSurrogate,
+  type RecordOptions,
+} from './text-codec'
 import { decodeTextState, encodeTextState, type DecodedTextState } from './text-state'
 import { CrdtDecodeError, DamagedStateError } from './types'
 import type { CharId, TextChange, VersionVector } from './types'
@@ -290,11 +296,12 @@ export class TextDoc {
   // ---- local edits -------------------------------------------------------------------------------
 
   /**
-   * Inserts `text` at `index` as this replica and returns the op's batch. With `recordPrefix`, the
-   * batch carries the op's time (as `changesSince` encodes ops) and comes after that one byte, in one
-   * buffer: a store's record of it, for which the batch need not be copied (see encodeTextOps).
+   * Inserts `text` at `index` as this replica and returns the op's batch. With `record`, the batch
+   * carries the op's time (as `changesSince` encodes ops) and comes after its prefix byte, in one
+   * buffer: a store's record of it, for which the batch need not be copied, nor the text encoded if
+   * `record.utf8` holds its UTF-8 (see encodeTextOps).
    */
-  localInsert(index: number, text: string, recordPrefix?: number): Uint8Array {
+  localInsert(index: number, text: string, record?: RecordOptions): Uint8Array {
     this.checkIndex(index, 'insert')
     if (typeof text !== 'string') throw new TypeError('insert: text must be a string')
     if (text.length === 1 ? isSurrogate(text.charCodeAt(0)) : SURROGATE.test(text)) {
@@ -302,6 +309,7 @@ export class TextDoc {
       this.hasSurrogates = true
     }
     if (this.splitsPair(index)) throw new RangeError(`insert: index ${index} is inside a surrogate pair`)
+    if (record?.utf8) checkUtf8Length(text, record.utf8.bytes)
     if (text.length === 0) return encodeTextOps(this.replicas, [])
 
     const counter = this.versions[0]! + 1
@@ -372,9 +380,9 @@ export class TextDoc {
     this.typingIndex = index + text.length
     this.advance(0, counter + text.length - 1)
     const batch =
-      recordPrefix === undefined
+      record === undefined
         ? encodeLocalOp(this.replicas, op)
-        : encodeTextOps(this.replicas, [op], undefined, true, recordPrefix)
+        : encodeTextOps(this.replicas, [op], undefined, true, record)
     if (!this.mergeIntoLog(op)) {
       const entry = new InsertOp(0, counter, text, olAgent, olCounter, orAgent, orCounter)
       entry.pos = op.pos
@@ -1396,4 +1404,14 @@ function insertTime(log: readonly TextOp[], agent: number, counter: number): num
     }
   }
   return -1
+}
+
+/**
+ * The cheap check that `bytes` can be the UTF-8 of `text` (each UTF-16 unit takes one to three bytes).
+ * The caller vouches for the rest: the record holds the bytes, the replica the text.
+ */
+function checkUtf8Length(text: string, bytes: Uint8Array): void {
+  if (bytes.length < text.length || bytes.length > text.length * 3) {
+    throw new RangeError(`insert: ${bytes.length} bytes cannot be the UTF-8 of ${text.length} characters`)
+  }
 }

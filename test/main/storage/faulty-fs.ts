@@ -106,9 +106,9 @@ export class FaultyFs implements StorageFs {
     }
   }
 
-  async readFile(path: string): Promise<Uint8Array> {
+  async readFile(path: string, room?: number): Promise<Uint8Array> {
     this.fail('readFile', path)
-    return this.inner.readFile(path)
+    return this.inner.readFile(path, room)
   }
   async rename(from: string, to: string): Promise<void> {
     this.fail('rename', to)

@@ -101,4 +101,46 @@ describe('the first open of a file', () => {
     expect(again.doc.text.toString()).toBe(TEXT)
     await again.close()
   })
+
+  it('records a long UTF-8 file’s import in the buffer the file was read into, not a copy', async () => {
+    const big = '\uFEFF' + 'Grüße, a line of an imported file\n'.repeat(3_000)
+    for (const [name, bytes, own] of [
+      ['with a BOM', Buffer.from(`\uFEFF${big}`), true],
+      ['without', Buffer.from(big.slice(1)), true],
+      ['with CRLF', Buffer.from(big.slice(1).replaceAll('\n', '\r\n')), false],
+    ] as const) {
+      const path = join(dir, `big ${name}.txt`)
+      await writeFile(path, bytes)
+      const reads: Uint8Array[] = []
+      const fs = {
+        ...nodeFs,
+        readFile: async (p: string, room?: number) => {
+          const read = await nodeFs.readFile(p, room)
+          if (p === path) reads.push(read)
+          return read
+        },
+      }
+      const store = new FileStore({ dir: join(dir, 'docs') })
+      const file = await LinkedFile.open({
+        path,
+        fs,
+        store,
+        links: new FileLinks(nodeFs, join(dir, 'data')),
+        watch: false,
+      })
+      const text = file.doc.text.toString()
+      expect(Buffer.from(text, 'utf8').equals(bytes.subarray(name === 'with a BOM' ? 3 : 0))).toBe(own)
+      expect(file.doc.allTextOps().buffer === reads[0]!.buffer).toBe(own)
+      await file.close()
+      await store.close()
+      const again = await LinkedFile.open({
+        path,
+        store: new FileStore({ dir: join(dir, 'docs') }),
+        links: new FileLinks(nodeFs, join(dir, 'data')),
+        watch: false,
+      })
+      expect(again.doc.text.toString()).toBe(text)
+      await again.close()
+    }
+  })
 })

@@ -93,3 +93,24 @@ describe('saving a text file', () => {
     expect((await stat(file)).mode & 0o7777).toBe(0o666 & ~process.umask())
   })
 })
+
+describe('reading a file with room before its bytes', () => {
+  it('leaves that many bytes free before them in their buffer, and reads the whole file', async () => {
+    const path = join(dir, 'big.txt')
+    const text = 'a line of a file read with room before it\n'.repeat(30_000) // past any read's chunk
+    await writeFile(path, text)
+    const bytes = await nodeFs.readFile(path, 256)
+    expect(bytes.byteOffset).toBe(256)
+    expect(bytes.buffer.byteLength).toBe(256 + bytes.length)
+    expect(Buffer.from(bytes).toString('utf8')).toBe(text)
+  })
+
+  it('reads an empty file, and one the kernel gives no size for, as plainly', async () => {
+    const empty = join(dir, 'empty.txt')
+    await writeFile(empty, '')
+    expect((await nodeFs.readFile(empty, 64)).length).toBe(0)
+    const made = await nodeFs.readFile('/proc/self/status', 64) // size 0 in stat, text when read
+    expect(made.byteOffset).toBe(64)
+    expect(Buffer.from(made).toString('utf8')).toContain('Name:')
+  })
+})

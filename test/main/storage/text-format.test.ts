@@ -5,6 +5,7 @@ import {
   decodeText,
   encodeText,
   savedFormat,
+  utf8Body,
   type TextEncoding,
   type TextFormat,
 } from '../../../src/main/storage/text-format'
@@ -137,5 +138,27 @@ describe('the byte-order-mark rule, NUL in linked files, and decoding in a known
     expect(() =>
       decodeAs(new Uint8Array([0xef, 0xbb, 0xbf, 0x61]), { encoding: 'utf8', eol: 'lf' }, '/x'),
     ).toThrow(/recorded encoding/)
+  })
+})
+
+describe('the bytes of a file that are its text’s UTF-8', () => {
+  const text = 'Grüße\n\uFEFFwelt\r\nmixed\n'
+  it('are a UTF-8 file’s bytes after its BOM, whose line endings were kept', () => {
+    for (const encoding of ['utf8', 'utf8-bom'] as const) {
+      const bytes = raw(text, encoding)
+      const decoded = decodeText(bytes, 'f.txt')
+      expect(decoded.format.eol).toBe('verbatim')
+      const body = utf8Body(bytes, decoded.format)
+      expect(body && Buffer.from(body).equals(Buffer.from(decoded.text, 'utf8'))).toBe(true)
+    }
+  })
+
+  it('are none for a CRLF file (its text lost the \r) or UTF-16', () => {
+    const crlf = raw('one\r\ntwo\r\n', 'utf8')
+    expect(utf8Body(crlf, decodeText(crlf, 'f.txt').format)).toBeNull()
+    for (const encoding of ['utf16le', 'utf16be'] as const) {
+      const bytes = raw('one\ntwo\n', encoding)
+      expect(utf8Body(bytes, decodeText(bytes, 'f.txt').format)).toBeNull()
+    }
   })
 })
