@@ -9,8 +9,6 @@ import type { Workspace } from '../node/workspace'
 
 export abstract class ProjectFileWatch<T> {
   private readonly stops: (() => void)[] = []
-  /** The file documents followed, each with what stops following it. */
-  private readonly watched = new Map<DocSession, () => void>()
   private last: string
   private timer: NodeJS.Timeout | null = null
 
@@ -23,23 +21,8 @@ export abstract class ProjectFileWatch<T> {
     private readonly changed: (value: T) => void,
   ) {
     this.last = JSON.stringify(initial)
-    const onFile = (doc: DocSession): void => {
-      if (doc.project === project.docId) this.follow(doc)
-    }
     // A file closed while idle is followed again once it is opened again.
-    const onClosed = (doc: DocSession): void => {
-      this.watched.get(doc)?.()
-      this.watched.delete(doc)
-    }
-    workspace.on('file', onFile)
-    workspace.on('file-closed', onClosed)
-    this.stops.push(() => {
-      workspace.off('file', onFile)
-      workspace.off('file-closed', onClosed)
-      for (const stop of this.watched.values()) stop()
-      this.watched.clear()
-    })
-    for (const doc of workspace.filesOf(project.docId)) this.follow(doc)
+    this.stops.push(workspace.followFiles(project.docId, (doc) => this.watch(doc)))
   }
 
   /** The value now. */
@@ -64,9 +47,5 @@ export abstract class ProjectFileWatch<T> {
       this.last = json
       this.changed(value)
     }, this.settleMs)
-  }
-
-  private follow(doc: DocSession): void {
-    if (!this.watched.has(doc)) this.watched.set(doc, this.watch(doc))
   }
 }

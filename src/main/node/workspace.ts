@@ -140,7 +140,6 @@ export const FILE_IDLE_MS = 30_000
 /** A file document closed while idle (`closeIdleFiles`): enough to answer for it and to open it again. */
 interface ClosedFile {
   readonly project: string
-  readonly node: string
   /** What this node holds of it (file-versions.ts): its state does not change while it is closed. */
   readonly digest: Uint8Array
   /**
@@ -416,7 +415,6 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     const { docId } = doc
     const closed: ClosedFile = {
       project: doc.project!,
-      node: this.fileNodes.get(docId)!,
       digest: fileDigest(doc),
       resume: [],
     }
@@ -443,9 +441,33 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     const closed = this.closedFiles.get(docId)
     const project = closed && this.docs.get(closed.project)
     if (!closed || !project || !session.isAuthenticated(closed.project)) return undefined
-    return this.openFile(project, closed.node).catch((err: unknown) =>
+    return this.openFile(project, this.fileNodes.get(docId)!).catch((err: unknown) =>
       this.log(`project ${closed.project.slice(0, 8)}: ${err instanceof Error ? err.message : String(err)}`),
     )
+  }
+
+  /**
+   * Calls `watch` for every file document of `projectId` open now or opened later, and what it returns
+   * once that document closes (or once the function returned here stops the whole watch).
+   */
+  followFiles(projectId: string, watch: (doc: DocSession) => () => void): () => void {
+    const stops = new Map<DocSession, () => void>()
+    const follow = (doc: DocSession): void => {
+      if (doc.project === projectId && !stops.has(doc)) stops.set(doc, watch(doc))
+    }
+    const unfollow = (doc: DocSession): void => {
+      stops.get(doc)?.()
+      stops.delete(doc)
+    }
+    this.on('file', follow)
+    this.on('file-closed', unfollow)
+    for (const doc of this.filesOf(projectId)) follow(doc)
+    return () => {
+      this.off('file', follow)
+      this.off('file-closed', unfollow)
+      for (const stop of stops.values()) stop()
+      stops.clear()
+    }
   }
 
   /** The file documents of a project open now. */
@@ -962,25 +984,19 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     /** Files not open here that the peer holds otherwise: opened, OPEN_PARALLEL at once (`openFiles`). */
     const toOpen: string[] = []
     for (const { file, digest } of files) {
+      // Open, or closed while idle (its digest kept): compared with this node's digest.
       const doc = this.docs.get(file)
-      if (doc !== undefined) {
-        if (doc.project !== projectId) foreign++
-        else if (!sameDigest(fileDigest(doc), digest)) {
+      const closed = doc ? undefined : this.closedFiles.get(file)
+      const held = doc ? { project: doc.project, digest: fileDigest(doc) } : closed
+      if (held !== undefined) {
+        if (held.project !== projectId) foreign++
+        else if (!sameDigest(held.digest, digest)) {
           differs = true
           if (now - (asked.get(file) ?? -Infinity) < FILE_RESYNC_GAP_MS) continue
-          asked.set(file, now) // one entry per open file of the project, at most
-          session.resync(file)
-        }
-        continue
-      }
-      const closed = this.closedFiles.get(file)
-      if (closed !== undefined) {
-        if (closed.project !== projectId) foreign++
-        else if (!sameDigest(closed.digest, digest)) {
-          differs = true
-          if (now - (asked.get(file) ?? -Infinity) < FILE_RESYNC_GAP_MS) continue
-          asked.set(file, now)
-          toOpen.push(closed.node) // opened, it asks every peer for what it lacks (loadFile)
+          asked.set(file, now) // one entry per file of the project, at most
+          // A closed one is opened, and then asks every peer for what it lacks (loadFile).
+          if (doc) session.resync(file)
+          else toOpen.push(this.fileNodes.get(file)!)
         }
         continue
       }

@@ -57,8 +57,6 @@ export class ProjectFolder {
   private timer: NodeJS.Timeout | null = null
   private firstChange = 0
   private closed = false
-  /** The file documents followed (their changes make a write), each with what stops following it. */
-  private readonly subscribed = new Map<DocSession, () => void>()
   private readonly leftOut = new LeftOutFiles()
   private readonly stops: (() => void)[] = []
   private toldViewer = false
@@ -160,38 +158,22 @@ export class ProjectFolder {
     const onTree = (): void => this.schedule()
     project.on('tree', onTree)
     this.stops.push(() => project.off('tree', onTree))
-    const onFile = (doc: DocSession): void => {
-      if (doc.project === project.docId) this.subscribe(doc)
-    }
-    workspace.on('file', onFile)
-    const onClosed = (doc: DocSession): void => {
-      this.subscribed.get(doc)?.()
-      this.subscribed.delete(doc)
-    }
-    workspace.on('file-closed', onClosed)
+    this.stops.push(workspace.followFiles(project.docId, (doc) => this.subscribe(doc)))
     // A file whose text is not in the folder yet stays open until it is written (it would not be
     // written while closed: its text is read from its document).
-    const unguard = workspace.addCloseGuard((doc) => doc.project !== project.docId || this.written(doc))
-    this.stops.push(() => {
-      workspace.off('file', onFile)
-      workspace.off('file-closed', onClosed)
-      unguard()
-      for (const stop of this.subscribed.values()) stop()
-      this.subscribed.clear()
-    })
-    for (const doc of workspace.filesOf(project.docId)) this.subscribe(doc)
+    this.stops.push(workspace.addCloseGuard((doc) => doc.project !== project.docId || this.written(doc)))
   }
 
-  private subscribe(doc: DocSession): void {
-    if (this.subscribed.has(doc)) return
+  /** A file document's changes make a write; returns what stops that. */
+  private subscribe(doc: DocSession): () => void {
     const onChange = (): void => this.schedule()
     doc.on('text', onChange)
     doc.on('props', onChange)
-    this.subscribed.set(doc, () => {
+    this.schedule()
+    return () => {
       doc.off('text', onChange)
       doc.off('props', onChange)
-    })
-    this.schedule()
+    }
   }
 
   /**
