@@ -272,7 +272,10 @@ export class DocProvenance {
 
   /**
    * Seals for the text a peer at `v` lacks (one per replica it will receive ops of), in batches: sent
-   * before those ops, so the peer can check every op, whoever wrote it.
+   * before those ops, so the peer can check every op, whoever wrote it. Sent even if sent to the peer
+   * before: a peer drops what comes for a document it does not have open (a project's file it has not
+   * opened yet, during a join), and it asked for this reply with the document open. Without them, a
+   * property write whose writer's claim it dropped would wait for ever.
    */
   sealsFor(v: DocVersions, to: PeerSession, props: Uint8Array, tree: Uint8Array): Uint8Array[] {
     const seals: Seal[] = []
@@ -284,10 +287,15 @@ export class DocProvenance {
     }
     if (!isEmptyBatch(props)) seals.push(...this.propSeals(decodePropWrites(props)))
     if (!isEmptyBatch(tree)) seals.push(...this.claimsOf(decodeTreePart(tree).flat()))
-    const fresh = this.notSentYet(to, seals)
+    const latest = new Map<string, Seal>()
+    for (const seal of seals) {
+      if (seal.counter >= (latest.get(seal.replica)?.counter ?? -1)) latest.set(seal.replica, seal)
+    }
+    const needed = [...latest.values()]
+    this.notSentYet(to, needed) // noted: the updates that follow the reply need not send them again
     const out: Uint8Array[] = []
-    for (let i = 0; i < fresh.length; i += MAX_SEALS_PER_BATCH) {
-      out.push(encodeSeals(fresh.slice(i, i + MAX_SEALS_PER_BATCH)))
+    for (let i = 0; i < needed.length; i += MAX_SEALS_PER_BATCH) {
+      out.push(encodeSeals(needed.slice(i, i + MAX_SEALS_PER_BATCH)))
     }
     return out
   }

@@ -636,7 +636,13 @@ export class PeerSession {
   ): void {
     const doc = this.host.doc(docId)
     const role = this.roleOf(docId)
-    if (!doc || role === undefined) {
+    if (!doc) {
+      // E.g. a project's file not opened here yet (a joiner opens them a few at a time): once open, it
+      // asks its peers for what it lacks.
+      this.host.log(`dropped data for ${docId.slice(0, 8)} from ${this.remoteKey.slice(0, 8)}: not open here`)
+      return
+    }
+    if (role === undefined) {
       this.host.log(
         `dropped data for ${docId.slice(0, 8)} from unauthenticated peer ${this.remoteKey.slice(0, 8)}`,
       )
