@@ -52,6 +52,7 @@ function sessionView(session: DocSession): LinkedDoc {
     },
     insert: (index, text, utf8) => session.insert(index, text, utf8),
     applyBatch: (batch) => session.applyLocalBatch(batch),
-    newReplica: () => session.mintStoredReplica(),
+    diskReplica: (fits) => session.takeDiskReplica(fits),
+    diskMerged: (replica) => session.diskMerged(replica),
   }
 }

@@ -95,6 +95,10 @@ export class DocProvenance {
   private readonly provenance: Provenance
   /** Per peer, the highest seal counter sent to it, per replica. */
   private readonly sealsSent = new WeakMap<PeerSession, Map<string, number>>()
+  /** This open's replica for merges of changes made on disk (takeDiskReplica), while it is free. */
+  private disk: { readonly nonce: Uint8Array; readonly replica: string } | undefined
+  /** Replicas that merges took (takeDiskReplica) and have not given back yet, with their nonces. */
+  private readonly taken = new Map<string, Uint8Array>()
   /** Peers whose property writes or tree ops waited for a binding not known here yet (see askAgain). */
   private waitedFrom = new Set<PeerSession>()
   /** Replicas whose seal this node asked for and has not got yet (one request in flight each). */
@@ -678,7 +682,10 @@ export class DocProvenance {
    * Only called once the document closed cleanly (Workspace.close).
    */
   resumable(): Uint8Array[] {
-    return [this.host.claim.nonce, ...this.handedOut, ...this.resumePool].slice(0, MAX_RESUMED)
+    return [this.host.claim.nonce, ...this.handedOut, ...this.freeDisk(), ...this.resumePool].slice(
+      0,
+      MAX_RESUMED,
+    )
   }
 
   /**
@@ -687,7 +694,12 @@ export class DocProvenance {
    * may still hold its replica after it let the document go).
    */
   reusable(): Uint8Array[] {
-    return [this.host.claim.nonce, ...this.resumePool]
+    return [this.host.claim.nonce, ...this.freeDisk(), ...this.resumePool]
+  }
+
+  /** The disk merges' replica, if no merge holds it (one in the middle of a merge is not taken up). */
+  private freeDisk(): Uint8Array[] {
+    return this.disk ? [this.disk.nonce] : []
   }
 
   /** A new replica of this device whose binding is stored before it is returned (for disk merges). */
@@ -695,6 +707,43 @@ export class DocProvenance {
     const replica = this.provenance.mint()
     await this.storeSeal(this.provenance.sealOf(replica)!)
     return replica
+  }
+
+  /**
+   * A replica of this device for merging a change made on disk (disk-merge.ts), its binding stored:
+   * the one the last merge used if `fits(it)` (every op of it is in the merge's base, so that its new
+   * ops follow its old ones), else a new one. So a file that another program saves again and again
+   * adds one replica to its document, not one per save: each replica is a claim to sign, store and
+   * check, an entry in every version vector, and past MAX_REPLICAS_PER_DEVICE peers refuse a device's
+   * new ones (and so the ops of a merge). Taken until given back (`diskMerged`): two merges at once
+   * never make ops of one replica from two bases.
+   */
+  async takeDiskReplica(fits: (replica: string) => boolean): Promise<string> {
+    // This open's, or one left from the last clean close (every op of it is in the store).
+    const own = this.disk
+    this.disk = undefined
+    const nonce = own?.nonce ?? this.resumePool.pop()
+    if (nonce) {
+      const replica = own?.replica ?? this.provenance.mint(nonce)
+      if (fits(replica)) {
+        this.taken.set(replica, nonce)
+        // One from the last close: its binding stored before its ops, as a new one's is.
+        if (!own) await this.storeSeal(this.provenance.sealOf(replica)!)
+        return replica
+      }
+    }
+    const fresh = new Uint8Array(randomBytes(NONCE_BYTES))
+    const replica = this.provenance.mint(fresh)
+    this.taken.set(replica, fresh)
+    await this.storeSeal(this.provenance.sealOf(replica)!)
+    return replica
+  }
+
+  /** A merge applied its ops of `replica` (from takeDiskReplica): the next merge may take it up. */
+  diskMerged(replica: string): void {
+    const nonce = this.taken.get(replica)
+    this.taken.delete(replica)
+    if (nonce) this.disk = { nonce, replica }
   }
 
   /**

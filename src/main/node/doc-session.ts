@@ -750,9 +750,19 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     return this.authors.mintReplica()
   }
 
-  /** A new replica of this device whose binding is stored before it is returned (for disk merges). */
+  /** A new replica of this device whose binding is stored before it is returned. */
   mintStoredReplica(): Promise<string> {
     return this.authors.mintStoredReplica()
+  }
+
+  /** A replica for merging a change on disk: the last merge's if `fits` it (doc-provenance.ts). */
+  takeDiskReplica(fits: (replica: string) => boolean): Promise<string> {
+    return this.authors.takeDiskReplica(fits)
+  }
+
+  /** A merge applied its ops of `replica` (from takeDiskReplica): the next may take it up. */
+  diskMerged(replica: string): void {
+    this.authors.diskMerged(replica)
   }
 
   /** This run's replicas for the next start to take up again; once closed cleanly. */

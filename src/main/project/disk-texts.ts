@@ -135,8 +135,12 @@ export async function mergeDiskText(doc: DocSession, text: string, baseSteps?: n
   const live = doc.durable.text
   const length = live.historyLength()
   const steps = baseSteps !== undefined && baseSteps <= length ? baseSteps : length
-  const fork = live.forkAfter(steps, await doc.mintStoredReplica())
+  // The last merge's replica, unless some of its ops came after the base (a merge of a later text not
+  // written to the folder yet): ops made from the base would not follow them.
+  const replica = await doc.takeDiskReplica((r) => live.seenAfter(steps, r) === live.seenOf(r))
+  const fork = live.forkAfter(steps, replica)
   await doc.applyLocalBatch(diskChangeBatch(fork, text, live.version()))
+  doc.diskMerged(replica)
 }
 
 function formatOf(doc: DocSession | undefined): TextFormat | undefined {

@@ -74,6 +74,7 @@ export type TextView = Pick<
   | 'history'
   | 'historyLength'
   | 'forkAfter'
+  | 'seenAfter'
   | 'idAt'
   | 'indexOfId'
   | 'cursorIndex'

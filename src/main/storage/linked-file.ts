@@ -94,10 +94,13 @@ export interface LinkedDoc {
   /** Ops made on this device (a disk merge): applied, durable, then passed on. */
   applyBatch(batch: Uint8Array): Promise<TextChange[]>
   /**
-   * A fresh replica ID of this device for such ops (a node binds it to the device's key, and stores
-   * that binding before resolving: a merge cut short by a crash applies its ops at the next start).
+   * A replica ID of this device for such ops (a node binds it to the device's key, and stores that
+   * binding before resolving: a merge cut short by a crash applies its ops at the next start): the
+   * last merge's if `fits` says every op of it is in this merge's base, else a new one.
    */
-  newReplica(): Promise<string>
+  diskReplica(fits: (replica: string) => boolean): Promise<string>
+  /** A merge applied its ops of `replica` (from diskReplica): the next merge may take it up. */
+  diskMerged(replica: string): void
 }
 
 /** Where the documents come from: a DocStore, or the node's Workspace. */
@@ -478,7 +481,8 @@ export class LinkedFile<D = DurableDoc> {
   /** Applies the ops of a base that the document lacks: a merge that a crash cut short after its base was written. */
   private async catchUpWith(base: FileBase): Promise<void> {
     if (base.state[0] !== BASE_OPS || !base.version || covers(this.view.version(), base.version)) return
-    const fork = loadBase(base.state, await this.view.newReplica())
+    // No op is made here: the replica only names the throwaway copy the base's ops are read into.
+    const fork = loadBase(base.state, newReplicaId())
     if (!fork || !this.view.editable) return
     await this.view.applyBatch(fork.changesSince(this.view.version()))
   }
@@ -581,8 +585,10 @@ export class LinkedFile<D = DurableDoc> {
       return
     }
     // Without a stored base (lost or damaged), the document itself is the base: the file wins.
-    const replica = await view.newReplica()
-    const fork = (base && loadBase(base.state, replica)) ?? fromOps(view.allTextOps(), replica)
+    const ops = base && base.state[0] === BASE_OPS ? base : null
+    const live = view.version()
+    const replica = await view.diskReplica((r) => !ops || (ops.version?.[r] ?? 0) === (live[r] ?? 0))
+    const fork = (ops && loadBase(ops.state, replica)) ?? fromOps(view.allTextOps(), replica)
     const batch = diskChangeBatch(fork, file.text, view.version())
     const next: FileBase = {
       hash,
@@ -600,6 +606,7 @@ export class LinkedFile<D = DurableDoc> {
       this.report(err)
     }
     const changes = await view.applyBatch(batch)
+    view.diskMerged(replica)
     this.fileFormat = file.format
     this.baseHash = hash
     this.tellFileText({ text: file.text, version: null })
@@ -654,7 +661,8 @@ export function storeDocs(store: DocStore, docOptions?: DurableDocOptions): Link
         await doc.insert(index, text, utf8)
       },
       applyBatch: (batch) => doc.applyText(batch),
-      newReplica: () => Promise.resolve(newReplicaId()),
+      diskReplica: () => Promise.resolve(newReplicaId()),
+      diskMerged: () => undefined,
     }),
     open: (docId) => DurableDoc.open(store, docId, docOptions),
     create: () => DurableDoc.open(store, randomBytes(12).toString('base64url'), docOptions),

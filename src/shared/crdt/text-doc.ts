@@ -929,6 +929,22 @@ export class TextDoc {
   }
 
   /**
+   * The highest counter of `replica` among the first `steps` entries of `history()` (0: none): a fork
+   * there (`forkAfter`) holds every op of `replica` when this equals `seenOf(replica)`. O(steps).
+   */
+  seenAfter(steps: number, replica: string): number {
+    const agent = this.replicaTable.lookup(replica)
+    if (agent === undefined || steps <= 0) return 0
+    const log = this.fullLog()
+    let seen = 0
+    for (let i = 0, n = Math.min(steps, log.length); i < n; i++) {
+      const op = log[i]!
+      if (op.agent === agent) seen = Math.max(seen, op.counter + op.length - 1)
+    }
+    return seen
+  }
+
+  /**
    * A replica under `replica` holding the first `steps` entries of `history()`: the document as it
    * was then, for merging a change made against that text (a file changed on disk since Meshpad wrote
    * it). O(steps log n).

@@ -260,6 +260,27 @@ describe('the app keeps a file in its format', () => {
     expect(await readFile(file, 'latin1')).toBe('unsaved typed\r\none\r\ntwo\r\nthree\r\nfour\r\n')
   })
 
+  it('a file another program saves again and again: its changes come as one replica of this device, across restarts', async () => {
+    const dataDir = join(dir, 'saves-data')
+    const file = join(dir, 'saved-often.txt')
+    await writeFile(file, 'v0\n')
+    app = await App.start(dataDir)
+    const docId = value(await app.window.openFile(file)).docId
+    const saved = async (v: number): Promise<string[]> => {
+      await writeFile(file, `v${v}\n`)
+      const session = app!.node.workspace.doc(docId)!
+      await until(() => session.text === `v${v}\n`, `save ${v} merged`)
+      return Object.keys(session.textVersion()).sort()
+    }
+    const first = await saved(1)
+    expect(first).toHaveLength(2) // the import's, and the disk merges'
+    for (let v = 2; v <= 6; v++) expect(await saved(v)).toEqual(first)
+    await app.stop()
+    app = await App.start(dataDir)
+    value(await app.window.openFile(file))
+    expect(await saved(7)).toEqual(first)
+  })
+
   it('removes its own stale temp files beside a file it opens, and nothing else', async () => {
     const dataDir = join(dir, 'temps-data')
     const folder = join(dir, 'temps')

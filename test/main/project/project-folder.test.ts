@@ -197,6 +197,43 @@ describe('ProjectFolder: a project kept in step with a folder on each member’s
     expect(await contents(b)).toEqual(await contents(a))
   })
 
+  it('a file saved again and again by another program adds one replica to its document, not one per save', async () => {
+    // Peers bind at most 4 replicas of one device to a document here: with one per save, the third save
+    // on would be refused by ben, and his folder would never get it.
+    let t = Date.now()
+    const idleMs = 30_000
+    const { a, b, ana, pa } = await twoMembers({ 'README.md': 'v0\n' }, {}, () => t, {
+      replicasPerDevice: 4,
+      fileIdleMs: idleMs,
+    })
+    await sameFolders(a, b)
+    const save = async (v: number): Promise<void> => {
+      writeFileSync(join(a, 'README.md'), `v${v}\n`)
+      await until(
+        `ben’s folder has save ${v}`,
+        () => readFileSync(join(b, 'README.md'), 'utf8') === `v${v}\n`,
+        5000,
+      )
+    }
+    for (let v = 1; v <= 8; v++) await save(v)
+    const replicas = async (): Promise<string[]> =>
+      Object.keys((await pa.openPath('README.md'))!.textVersion())
+    // The import's disk replica took every save up after it.
+    const [disk] = await replicas()
+    expect(await replicas()).toEqual([disk])
+
+    // Closed while idle and opened again by the next save: the same replica goes on.
+    const projectId = ana.ws.openDocs()[0]!.docId
+    for (let i = 0; i < 60 && ana.ws.filesOf(projectId).length > 0; i++) {
+      t += idleMs
+      ana.ws.syncAll()
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    expect(ana.ws.filesOf(projectId)).toEqual([])
+    for (let v = 9; v <= 12; v++) await save(v)
+    expect(await replicas()).toEqual([disk])
+  })
+
   it('on a file system that folds case, files whose names differ only in case get names of their own, texts apart', async () => {
     // Ana's (Linux) folder holds both; Ben's file system (macOS, Windows) would take them for one file.
     const files = {
