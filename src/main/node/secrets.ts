@@ -24,6 +24,11 @@ interface SecretsFile {
   version: 1
   docs: Record<string, DocSecrets & { lan?: boolean }>
   invites: Record<string, IssuedInvite>
+  /**
+   * The replicas of the last clean close of documents that have no secrets of their own (a project's
+   * files: their keys are the project's), as `DocSecrets.resume` is for the others.
+   */
+  resumes?: Record<string, string[]>
 }
 
 export class SecretsCorruptError extends Error {
@@ -97,16 +102,19 @@ export class SecretStore {
 
   private async takeAllResumes(): Promise<Map<string, string[]>> {
     const taken = new Map<string, string[]>()
+    const nonces = (list: unknown): string[] =>
+      Array.isArray(list) ? list.filter((n): n is string => typeof n === 'string') : []
     for (const [docId, d] of Object.entries(this.data.docs)) {
       if (d.resume === undefined) continue
-      if (Array.isArray(d.resume))
-        taken.set(
-          docId,
-          d.resume.filter((n): n is string => typeof n === 'string'),
-        )
+      taken.set(docId, nonces(d.resume))
       delete d.resume
     }
-    if (taken.size > 0) await this.save()
+    const files = this.data.resumes
+    const found = files !== undefined
+    if (typeof files === 'object' && files !== null)
+      for (const [docId, list] of Object.entries(files)) taken.set(docId, nonces(list))
+    delete this.data.resumes
+    if (taken.size > 0 || found) await this.save()
     return taken
   }
 
@@ -116,10 +124,13 @@ export class SecretStore {
    */
   async putResumes(closed: Iterable<readonly [string, readonly string[]]>): Promise<void> {
     const unopened = this.resumes ? await this.resumes : new Map<string, string[]>()
+    const files: Record<string, string[]> = {}
     for (const [docId, nonces] of [...unopened, ...closed]) {
       const d = this.data.docs[docId]
       if (d) d.resume = [...nonces]
+      else if (nonces.length > 0) files[docId] = [...nonces]
     }
+    if (Object.keys(files).length > 0) this.data.resumes = files
     await this.save()
   }
 

@@ -339,7 +339,9 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
 
   private async loadFile(project: DocSession, docId: string): Promise<DocSession> {
     await this.closingFiles.get(docId)
-    const resume = this.closedFiles.get(docId)?.resume ?? []
+    // Closed while idle in this run, or at the last clean close (then out of the secrets already).
+    const resume =
+      this.closedFiles.get(docId)?.resume ?? (await this.options.secrets.takeResume(docId)).flatMap(nonceOf)
     this.closedFiles.delete(docId)
     const doc = await this.docSession(docId, { epoch: 0, keys: {}, bootstrap: [] }, resume, project)
     doc.on('error', (err) => this.log(`file ${docId.slice(0, 8)}: ${err.message}`))
@@ -1039,6 +1041,8 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
         return [d.docId, d.resumable().map(toHex)] as const
       }),
     )
+    // Files closed while idle: the replicas kept for their next open, for the next start's instead.
+    for (const [docId, file] of this.closedFiles) closed.push([docId, file.resume.map(toHex)])
     // Closed cleanly: every op of their replicas is on disk, so the next start takes them up again.
     await this.options.secrets.putResumes(closed)
     await this.options.secrets.close()

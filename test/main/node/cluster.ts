@@ -46,10 +46,12 @@ export interface NodeState {
   readonly maxFilesPerProject?: number
   /** How long a file document stays open idle (default: the product's). */
   readonly fileIdleMs?: number
+  /** The data dir (its secrets) of a node closed before: this one is its restart. */
+  readonly dir?: string
 }
 
 export async function makeNode(name: string, now?: () => number, state: NodeState = {}): Promise<TestNode> {
-  const dir = mkdtempSync(join(tmpdir(), `meshpad-node-${name}-`))
+  const dir = state.dir ?? mkdtempSync(join(tmpdir(), `meshpad-node-${name}-`))
   dirs.push(dir)
   const keyPair = state.keyPair ?? SecretStream.keyPair()
   const key = new Uint8Array(keyPair.publicKey)

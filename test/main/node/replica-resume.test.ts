@@ -11,6 +11,9 @@ import type { DocSession } from '../../../src/main/node/doc-session'
 import { SecretStore } from '../../../src/main/node/secrets'
 import type { MemoryBacking } from '../../../src/main/storage/memory-store'
 import { TextDoc } from '../../../src/shared/crdt'
+import { ROOT } from '../../../src/shared/tree/tree-ops'
+import { readFileSync } from 'node:fs'
+import { join as joinPath } from 'node:path'
 import { cleanup, connect, joinByInvite as join, makeNode, until, type TestNode } from './cluster'
 
 let nodes: TestNode[] = []
@@ -90,4 +93,46 @@ it('a start takes every document’s replicas out at once, and a clean close kee
   const after = await SecretStore.open(second.dir)
   expect(after.doc(a.docId)?.resume).toEqual(docs[a.docId]!.resume)
   expect(after.doc(b.docId)?.resume).toEqual(docs[b.docId]!.resume) // never opened: kept as it was
+})
+
+it('a project’s files take up their replicas after a clean restart, closed while idle or open at the close', async () => {
+  const keyPair = SecretStream.keyPair()
+  const backing: MemoryBacking = new Map()
+  let t = Date.now()
+  const first = await makeNode('alice', () => t, { keyPair, backing, fileIdleMs: 1000 })
+  nodes.push(first)
+  const project = await first.ws.createDoc('project')
+  const files: { node: string; doc: DocSession }[] = []
+  for (const name of ['a.md', 'b.md']) {
+    const [op] = await project.changeTree((tree) => tree.create(ROOT, name, 'file').op)
+    const doc = await first.ws.openFile(project, op!.node)
+    await doc.insert(0, name)
+    files.push({ node: op!.node, doc })
+  }
+  // Both close while idle (seals wait for a pause in typing, on the real clock); b.md opens again.
+  for (let i = 0; i < 60 && first.ws.filesOf(project.docId).length > 0; i++) {
+    t += 2000
+    first.ws.syncAll()
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  expect(first.ws.filesOf(project.docId)).toEqual([])
+  const [a, b] = files as [(typeof files)[0], (typeof files)[0]]
+  expect((await first.ws.openFile(project, b.node)).durable.replica).toBe(b.doc.durable.replica)
+  await first.ws.close()
+  const kept = JSON.parse(readFileSync(joinPath(first.dir, 'secrets.json'), 'utf8')) as {
+    resumes?: Record<string, string[]>
+  }
+  expect(Object.keys(kept.resumes ?? {}).sort()).toEqual([a.doc.docId, b.doc.docId].sort())
+
+  const again = await makeNode('alice', () => t, { keyPair, backing, dir: first.dir })
+  nodes.push(again)
+  const reopened = await again.ws.openDoc(project.docId)
+  for (const f of [a, b]) {
+    const doc = await again.ws.openFile(reopened, f.node)
+    expect(doc.durable.replica).toBe(f.doc.durable.replica)
+    await doc.insert(0, '>') // its counters go on
+    expect(Object.keys(doc.textVersion())).toEqual([f.doc.durable.replica])
+  }
+  // Taken out of the secrets as they were read: a crash now would mint new ones.
+  expect(JSON.parse(readFileSync(joinPath(again.dir, 'secrets.json'), 'utf8')).resumes).toBeUndefined()
 })
