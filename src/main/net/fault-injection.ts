@@ -9,7 +9,8 @@
  * follows with its own delay. All randomness comes from one seeded PRNG, so a run can be replayed.
  */
 import { copyOf } from '../../shared/sync/framing'
-import type { CloseInfo, PeerConnection } from '../../shared/sync/peer-connection'
+import { ForwardingConnection } from '../../shared/sync/forwarding-connection'
+import type { PeerConnection } from '../../shared/sync/peer-connection'
 import { seededRandom, type Random } from '../../shared/random'
 
 export interface FaultOptions {
@@ -42,7 +43,7 @@ export interface FaultStats {
   maxDelayMs: number
 }
 
-export class FaultyConnection implements PeerConnection {
+export class FaultyConnection extends ForwardingConnection {
   readonly seed: number
   readonly stats: FaultStats = {
     sent: 0,
@@ -63,10 +64,8 @@ export class FaultyConnection implements PeerConnection {
   private readonly reorderDelayMs: number
   private readonly stopWatching: () => void
 
-  constructor(
-    readonly inner: PeerConnection,
-    options: FaultOptions = {},
-  ) {
+  constructor(inner: PeerConnection, options: FaultOptions = {}) {
+    super(inner)
     this.delayMs = nonNegative('delayMs', options.delayMs ?? 0)
     this.jitterMs = nonNegative('jitterMs', options.jitterMs ?? 0)
     this.loss = probability('loss', options.loss ?? 0)
@@ -82,36 +81,12 @@ export class FaultyConnection implements PeerConnection {
     this.stopWatching = inner.onClose(() => this.clearTimers())
   }
 
-  get remoteKey(): Uint8Array {
-    return this.inner.remoteKey
-  }
-  get handshakeHash(): Uint8Array {
-    return this.inner.handshakeHash
-  }
-  get initiator(): boolean {
-    return this.inner.initiator
-  }
-  get remoteAddress(): string {
-    return this.inner.remoteAddress
-  }
-  get remotePort(): number {
-    return this.inner.remotePort
-  }
-  get bytesSent(): number {
-    return this.inner.bytesSent
-  }
-  get bytesReceived(): number {
-    return this.inner.bytesReceived
-  }
-  get closed(): boolean {
-    return this.inner.closed
-  }
   /** Frames waiting for their delay. */
   get inFlight(): number {
     return this.timers.size
   }
 
-  send(frame: Uint8Array): void {
+  override send(frame: Uint8Array): void {
     if (this.closed) return
     this.stats.sent++
     if (this.random() < this.loss) {
@@ -127,18 +102,10 @@ export class FaultyConnection implements PeerConnection {
     }
   }
 
-  close(reason?: string): void {
+  override close(reason?: string): void {
     this.clearTimers()
     this.stopWatching()
     this.inner.close(reason)
-  }
-
-  onMessage(callback: (frame: Uint8Array) => void): () => void {
-    return this.inner.onMessage(callback)
-  }
-
-  onClose(callback: (info: CloseInfo) => void): () => void {
-    return this.inner.onClose(callback)
   }
 
   private schedule(frame: Uint8Array, holdBack: boolean): void {

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest'
 import { decodeInvite } from '../../../src/main/node/invite-code'
 import { fileDocId } from '../../../src/main/node/project-files'
 import { createConnectedPair } from '../../../src/shared/sync/memory-pair'
-import type { CloseInfo, PeerConnection } from '../../../src/shared/sync/peer-connection'
+import { ForwardingConnection } from '../../../src/shared/sync/forwarding-connection'
 import { ROOT } from '../../../src/shared/tree/tree-ops'
 import { fileDigest, sameDigest } from '../../../src/main/node/file-versions'
 import { joinByInvite, nodesOfEachTest, until } from './cluster'
@@ -22,46 +22,11 @@ const node = nodesOfEachTest()
  * One end of a connection whose incoming frames can be held and then handed over in one burst, as a
  * socket read hands over every frame it holds before anything else runs.
  */
-class Burst implements PeerConnection {
+class Burst extends ForwardingConnection {
   private held: Uint8Array[] | null = null
   private deliver: (frame: Uint8Array) => void = () => undefined
 
-  constructor(private readonly inner: PeerConnection) {}
-
-  get remoteKey(): Uint8Array {
-    return this.inner.remoteKey
-  }
-  get handshakeHash(): Uint8Array {
-    return this.inner.handshakeHash
-  }
-  get initiator(): boolean {
-    return this.inner.initiator
-  }
-  get remoteAddress(): string {
-    return this.inner.remoteAddress
-  }
-  get remotePort(): number {
-    return this.inner.remotePort
-  }
-  get bytesSent(): number {
-    return this.inner.bytesSent
-  }
-  get bytesReceived(): number {
-    return this.inner.bytesReceived
-  }
-  get closed(): boolean {
-    return this.inner.closed
-  }
-  send(frame: Uint8Array): void {
-    this.inner.send(frame)
-  }
-  close(reason?: string): void {
-    this.inner.close(reason)
-  }
-  onClose(callback: (info: CloseInfo) => void): () => void {
-    return this.inner.onClose(callback)
-  }
-  onMessage(callback: (frame: Uint8Array) => void): () => void {
+  override onMessage(callback: (frame: Uint8Array) => void): () => void {
     this.deliver = callback
     return this.inner.onMessage((frame) => (this.held ? this.held.push(frame) : callback(frame)))
   }
