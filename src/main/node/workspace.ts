@@ -1005,9 +1005,11 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
       // A file of the tree not open here (opened on demand): opening it asks every peer about it.
       byId ??= new Map(fileNodes(project.durable.tree).map((node) => [fileDocId(projectId, node), node]))
       const node = byId.get(file)
-      if (node === undefined)
-        foreign++ // not in this node's tree (yet): its tree sync will bring it
-      else {
+      if (node === undefined) {
+        // Not in this node's tree: not yet (a joiner gets the digests ahead of the tree, whose sync
+        // brings the files and opens them), or not at all: told only once the tree is complete here.
+        if (project.treeCaughtUp()) foreign++
+      } else {
         differs = true
         toOpen.push(node)
       }

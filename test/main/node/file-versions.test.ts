@@ -154,6 +154,18 @@ describe('file-versions', () => {
     await until('ben has the edit', () => ben.ws.doc(files[1]!.docId)?.text === files[1]!.text)
   })
 
+  it('a joiner does not take the digests that come ahead of the project’s tree for files of another project', async () => {
+    const ana = await node('ana')
+    const ben = await node('ben')
+    const { doc } = await project(ana, 3)
+    await join(ana, ben, doc.docId)
+    await until(
+      'ben has the files',
+      () => ben.ws.filesOf(doc.docId).filter((f) => f.text !== '').length === 3,
+    )
+    expect(ben.logs.filter((l) => l.includes('are not files of project'))).toEqual([])
+  })
+
   it('ignores files that are not the project’s, with a log line, and keeps the connection', async () => {
     const ana = await node('ana')
     const ben = await node('ben')
