@@ -702,13 +702,6 @@ export class DocProvenance {
     return this.disk ? [this.disk.nonce] : []
   }
 
-  /** A new replica of this device whose binding is stored before it is returned (for disk merges). */
-  async mintStoredReplica(): Promise<string> {
-    const replica = this.provenance.mint()
-    await this.storeSeal(this.provenance.sealOf(replica)!)
-    return replica
-  }
-
   /**
    * A replica of this device for merging a change made on disk (disk-merge.ts), its binding stored:
    * the one the last merge used if `fits(it)` (every op of it is in the merge's base, so that its new

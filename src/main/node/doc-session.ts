@@ -750,11 +750,6 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     return this.authors.mintReplica()
   }
 
-  /** A new replica of this device whose binding is stored before it is returned. */
-  mintStoredReplica(): Promise<string> {
-    return this.authors.mintStoredReplica()
-  }
-
   /** A replica for merging a change on disk: the last merge's if `fits` it (doc-provenance.ts). */
   takeDiskReplica(fits: (replica: string) => boolean): Promise<string> {
     return this.authors.takeDiskReplica(fits)
