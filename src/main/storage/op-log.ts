@@ -120,12 +120,17 @@ export class OpLog {
     while (this.running) await this.running
   }
 
-  /** Writes what is queued now (deferred appends included). */
+  /**
+   * Writes what is queued (deferred appends included), starting a microtask from now: the appends made
+   * in the same turn go out in one write and one fsync. A replica's first edit appends its claim, its
+   * author record and its ops one after another; started at once, the claim went out alone, and each
+   * part waited for an fsync of its own.
+   */
   private kick(): void {
     if (this.deferTimer !== null) clearTimeout(this.deferTimer)
     this.deferTimer = null
     this.wake?.()
-    if (!this.running) this.running = this.run()
+    if (!this.running) this.running = Promise.resolve().then(() => this.run())
   }
 
   /** Records that could not be written. A successor segment takes them over so they are not lost. */

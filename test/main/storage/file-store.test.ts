@@ -275,6 +275,18 @@ describe('FileStore group commit', () => {
     expect((await loadText(open()))?.records).toHaveLength(101)
   })
 
+  it('writes the appends made in one turn in one write, covered by one fsync', async () => {
+    // A replica's first edit appends its claim, its author record and its ops one after another.
+    const fs = new FaultyFs()
+    const store = open(fs)
+    await store.append('d', [bytes('warm-up')])
+    const [writes, syncs] = [fs.count('write'), fs.count('sync')]
+    await Promise.all(['claim', 'author', 'ops'].map((r) => store.append('d', [bytes(r)])))
+    expect(fs.count('write') - writes).toBe(1)
+    expect(fs.count('sync') - syncs).toBe(1)
+    expect((await loadText(open()))?.records).toEqual(['warm-up', 'claim', 'author', 'ops'])
+  })
+
   it('resolves an append only after its fsync has returned', async () => {
     const fs = new FaultyFs()
     let openGate = (): void => undefined
