@@ -52,7 +52,7 @@ function sessionView(session: DocSession): LinkedDoc {
     },
     insert: (index, text, utf8) => session.insert(index, text, utf8),
     applyBatch: (batch) => session.applyLocalBatch(batch),
-    diskReplica: (fits) => session.takeDiskReplica(fits),
+    diskReplica: (fits) => session.takeDiskReplica(fits, true),
     diskMerged: (replica) => session.diskMerged(replica),
   }
 }

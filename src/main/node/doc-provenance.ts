@@ -473,7 +473,7 @@ export class DocProvenance {
     if (this.waitedFrom.size > 0) this.askAgain() // a claim may bind what waited
     for (const seal of result.news) this.sealsAsked.delete(seal.replica)
     this.host.broadcast(Channel.Seals, encodeSeals(result.news), from, sentTo)
-    await Promise.all(result.news.map((seal) => this.storeSeal(seal))).catch((err: unknown) =>
+    await Promise.all(result.news.map((seal) => this.storeSeal(seal, true))).catch((err: unknown) =>
       this.host.error(err as Error),
     )
   }
@@ -607,8 +607,9 @@ export class DocProvenance {
     return seal
   }
 
-  private storeSeal(seal: Seal): Promise<void> {
-    return this.host.durable.storeSeal(seal.replica, encodeSeals([seal]))
+  /** `fromPeer`: a seal this node received, not one it made (DurableDoc.storeSeal). */
+  private storeSeal(seal: Seal, fromPeer = false): Promise<void> {
+    return this.host.durable.storeSeal(seal.replica, encodeSeals([seal]), fromPeer)
   }
 
   /**
@@ -703,32 +704,32 @@ export class DocProvenance {
   }
 
   /**
-   * A replica of this device for merging a change made on disk (disk-merge.ts), its binding stored:
-   * the one the last merge used if `fits(it)` (every op of it is in the merge's base, so that its new
-   * ops follow its old ones), else a new one. So a file that another program saves again and again
-   * adds one replica to its document, not one per save: each replica is a claim to sign, store and
-   * check, an entry in every version vector, and past MAX_REPLICAS_PER_DEVICE peers refuse a device's
-   * new ones (and so the ops of a merge). Taken until given back (`diskMerged`): two merges at once
-   * never make ops of one replica from two bases.
+   * A replica of this device for merging a change made on disk (disk-merge.ts): the one the last merge
+   * used if `fits(it)` (every op of it is in the merge's base, so that its new ops follow its old
+   * ones), else a new one. So a file that another program saves again and again adds one replica to
+   * its document, not one per save: each replica is a claim to sign, store and check, an entry in every
+   * version vector, and past MAX_REPLICAS_PER_DEVICE peers refuse a device's new ones (and so the ops
+   * of a merge). Taken until given back (`diskMerged`): two merges at once never make ops of one
+   * replica from two bases.
+   *
+   * Its binding goes into the log with its first ops, as every replica's does (DocSession.registerAuthor),
+   * unless `bindNow`: then it is durable before this resolves, for a caller that names the replica
+   * outside the document before its ops are stored (a linked file's merge base: a merge cut short by
+   * a crash applies its ops at the next start, as this device's).
    */
-  async takeDiskReplica(fits: (replica: string) => boolean): Promise<string> {
-    // This open's, or one left from the last clean close (every op of it is in the store).
+  async takeDiskReplica(fits: (replica: string) => boolean, bindNow: boolean): Promise<string> {
+    // This open's (bound already), or one left from the last clean close (every op of it is in the store).
     const own = this.disk
     this.disk = undefined
-    const nonce = own?.nonce ?? this.resumePool.pop()
-    if (nonce) {
-      const replica = own?.replica ?? this.provenance.mint(nonce)
-      if (fits(replica)) {
-        this.taken.set(replica, nonce)
-        // One from the last close: its binding stored before its ops, as a new one's is.
-        if (!own) await this.storeSeal(this.provenance.sealOf(replica)!)
-        return replica
-      }
-    }
-    const fresh = new Uint8Array(randomBytes(NONCE_BYTES))
-    const replica = this.provenance.mint(fresh)
-    this.taken.set(replica, fresh)
-    await this.storeSeal(this.provenance.sealOf(replica)!)
+    const resumed = own ? undefined : this.resumePool.pop()
+    const nonce = own?.nonce ?? resumed
+    let replica = own?.replica ?? (resumed && this.provenance.mint(resumed))
+    if (!nonce || !replica || !fits(replica)) {
+      const fresh = new Uint8Array(randomBytes(NONCE_BYTES))
+      replica = this.provenance.mint(fresh)
+      this.taken.set(replica, fresh)
+    } else this.taken.set(replica, nonce)
+    if (bindNow && replica !== own?.replica) await this.storeSeal(this.provenance.sealOf(replica)!)
     return replica
   }
 

@@ -750,9 +750,12 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     return this.authors.mintReplica()
   }
 
-  /** A replica for merging a change on disk: the last merge's if `fits` it (doc-provenance.ts). */
-  takeDiskReplica(fits: (replica: string) => boolean): Promise<string> {
-    return this.authors.takeDiskReplica(fits)
+  /**
+   * A replica for merging a change on disk: the last merge's if `fits` it; bound durably before it
+   * resolves if `bindNow`, else with its first ops (doc-provenance.ts).
+   */
+  takeDiskReplica(fits: (replica: string) => boolean, bindNow: boolean): Promise<string> {
+    return this.authors.takeDiskReplica(fits, bindNow)
   }
 
   /** A merge applied its ops of `replica` (from takeDiskReplica): the next may take it up. */

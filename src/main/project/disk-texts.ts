@@ -136,8 +136,10 @@ export async function mergeDiskText(doc: DocSession, text: string, baseSteps?: n
   const length = live.historyLength()
   const steps = baseSteps !== undefined && baseSteps <= length ? baseSteps : length
   // The last merge's replica, unless some of its ops came after the base (a merge of a later text not
-  // written to the folder yet): ops made from the base would not follow them.
-  const replica = await doc.takeDiskReplica((r) => live.seenAfter(steps, r) === live.seenOf(r))
+  // written to the folder yet): ops made from the base would not follow them. Its binding goes into the
+  // log with its ops (one write, one fsync): the folder's base names no replica, so a merge cut short
+  // by a crash is merged again from the file at the next start.
+  const replica = await doc.takeDiskReplica((r) => live.seenAfter(steps, r) === live.seenOf(r), false)
   const fork = live.forkAfter(steps, replica)
   await doc.applyLocalBatch(diskChangeBatch(fork, text, live.version()))
   doc.diskMerged(replica)

@@ -1,11 +1,13 @@
 /**
  * DiskTexts (src/main/project/disk-texts.ts) says which files have a change from disk waiting to be
  * merged, or being merged: their documents must not close meanwhile (ProjectFolder's close guard), or
- * the change would be read from disk and never reach the project.
+ * the change would be read from disk and never reach the project. A merge binds its disk replica in
+ * the write of its ops, not in a write of its own.
  */
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { DocSession } from '../../../src/main/node/doc-session'
-import { DiskTexts } from '../../../src/main/project/disk-texts'
+import { DiskTexts, mergeDiskText } from '../../../src/main/project/disk-texts'
+import { cleanup, makeNode, type TestNode } from '../node/cluster'
 import { DEFAULT_TEXT_FORMAT } from '../../../src/main/storage/text-format'
 
 describe('DiskTexts: changes from disk pending', () => {
@@ -27,5 +29,26 @@ describe('DiskTexts: changes from disk pending', () => {
     fail(new Error('the store is gone'))
     await expect(merged).rejects.toThrow('the store is gone')
     expect(texts.pending('a')).toBe(false)
+  })
+})
+
+describe('mergeDiskText', () => {
+  const nodes: TestNode[] = []
+  afterEach(() => cleanup(nodes.splice(0)))
+
+  it('stores the disk replica’s claim once, with its ops (one write and one fsync, not two)', async () => {
+    const ana = await makeNode('ana')
+    nodes.push(ana)
+    const doc = await ana.ws.createDoc('notes')
+    const stored = vi.spyOn(doc.durable, 'storeSeal')
+    await mergeDiskText(doc, 'changed on disk\n')
+    expect(doc.text).toBe('changed on disk\n')
+    const [disk] = Object.keys(doc.textVersion()).filter((r) => r !== doc.durable.replica)
+    expect(disk).toBeDefined()
+    expect(stored.mock.calls.filter(([key]) => key === disk)).toHaveLength(1)
+    // The next merge takes the same replica up: bound already, nothing more to store.
+    await mergeDiskText(doc, 'changed on disk again\n')
+    expect(Object.keys(doc.textVersion()).filter((r) => r !== doc.durable.replica)).toEqual([disk])
+    expect(stored.mock.calls.filter(([key]) => key === disk)).toHaveLength(1)
   })
 })
