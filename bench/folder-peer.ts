@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { cpuProfArgs } from './cpu-prof'
 
 const REPO = resolve(fileURLToPath(new URL('..', import.meta.url)))
 const BIN = join(REPO, 'bin', 'meshpad.cjs')
@@ -69,13 +70,10 @@ export class FolderPeer {
     const args = [BIN, 'peer', '--data-dir', dataDir, '--name', name, '--folder', folder]
     if (invite !== undefined) args.push('--invite', invite)
     args.push('--port', '0', '--host', '127.0.0.1', '--no-discovery')
-    // MESHPAD_BENCH_CPU_PROF=DIR: each peer writes a CPU profile of its whole life there (for finding
-    // where a share or a join spends its time; the profiler slows both a little).
-    const profDir = process.env.MESHPAD_BENCH_CPU_PROF
-    const node = profDir
-      ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`]
-      : []
-    const child = spawn(process.execPath, [...node, ...args], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [...cpuProfArgs(name), ...args], {
+      cwd: REPO,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
     return new FolderPeer(name, child)
   }
 

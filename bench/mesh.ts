@@ -16,6 +16,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { cpuProfArgs } from './cpu-prof'
 import type { Command, Report } from './mesh-child'
 import { percentile } from './stats'
 import type { BenchSuite } from './suites'
@@ -80,9 +81,13 @@ class Peer {
 
 async function startPeer(index: number): Promise<Peer> {
   const dir = await mkdtemp(join(tmpdir(), `meshpad-bench-mesh-${index}-`))
-  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, dir, `peer${index}`], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  })
+  const proc = spawn(
+    process.execPath,
+    [...cpuProfArgs(`peer${index}`), '--import', 'tsx', CHILD, dir, `peer${index}`],
+    {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  )
   const peer = new Peer(index, dir, proc)
   await peer.started()
   return peer
