@@ -440,11 +440,15 @@ export class DurableDoc {
     return this.storeSeal(attestedKey(replica), record)
   }
 
-  /** Stores the latest seal under `key` (a replica ID); resolves once durable. */
-  async storeSeal(key: string, seal: Uint8Array): Promise<void> {
+  /**
+   * Stores the latest seal under `key` (a replica ID); resolves once durable. `fromPeer`: another
+   * device's seal, which its author and the peers that passed it on hold, so it is written with the
+   * next write and fsynced with the next fsync, as a peer's ops are (stageText).
+   */
+  async storeSeal(key: string, seal: Uint8Array, fromPeer = false): Promise<void> {
     this.checkOpen()
     this.sealMap.set(key, seal)
-    return this.persist(SEAL, encodeSealRecords([[key, seal]]))
+    return this.persistStaged(SEAL, encodeSealRecords([[key, seal]]), fromPeer).durable
   }
 
   /** Pins roots of a legacy document (kept by the caller, who passes them again at every open). */
