@@ -70,7 +70,8 @@ export class FolderWatcher {
     const watcher = new FolderWatcher(root, rules, options)
     watcher.watchFolder('')
     try {
-      for (const folder of (await scanPaths(root, [''], rules, fs)).folders) watcher.watchFolder(folder)
+      const { folders } = await scanPaths(root, [''], rules, fs, { foldersOnly: true })
+      for (const folder of folders) watcher.watchFolder(folder)
     } catch (err) {
       watcher.close()
       throw toStorageError(err, 'watch', root)

@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { badName } from '../../shared/tree/tree-ops'
 import { StorageError, toStorageError } from '../storage/errors'
 import { errnoCode, nodeFs, type StorageFs } from '../storage/fs-layer'
+import { inParallel } from '../storage/in-parallel'
 import { hashBytes } from '../storage/text-file'
 import { decodeText, type TextFormat } from '../storage/text-format'
 import { FolderRules, MAX_SHARED_BYTES } from './folder-rules'
@@ -74,18 +75,50 @@ export async function loadRules(root: string, fs: StorageFs = nodeFs): Promise<F
   return new FolderRules(await readGitignore(fs, root))
 }
 
+/** Entries of one folder read at once: each read waits on the disk, and one at a time they add up. */
+const READ_PARALLEL = 8
+
+/** What `scanPaths` reads: everything, or the folders alone (a watch needs no file's text). */
+export interface ScanOptions {
+  readonly foldersOnly?: boolean
+}
+
+/** One entry, sorted: a folder to walk, a shared file, a file left out, an ignored entry, or gone. */
+type Found =
+  | { readonly folder: string }
+  | { readonly file: SharedFile }
+  | { readonly leftOut: LeftOutFile }
+  | { readonly ignored: true }
+  | null
+
 /**
  * What is at each of `paths` now (a file, or a folder with everything under it; '' is the whole
  * folder), as `scanFolder` reports it; a path that is not there is left out of the result, and an
- * ignored one counted as ignored.
+ * ignored one counted as ignored. The entries of a folder are read READ_PARALLEL at a time, and
+ * listed in name order all the same.
  */
 export async function scanPaths(
   root: string,
   paths: readonly string[],
   rules: FolderRules,
   fs: StorageFs = nodeFs,
+  options: ScanOptions = {},
 ): Promise<FolderScan> {
   const scan: FolderScan = { folders: [], files: [], leftOut: [], ignored: 0 }
+  const entry = (path: string): Promise<Found> =>
+    scanEntry(fs, root, path, path.slice(path.lastIndexOf('/') + 1), rules, options)
+  /** Adds what was found to the scan; returns the folder to walk, if it is one. */
+  const take = (found: Found): string | undefined => {
+    if (found === null) return undefined
+    if ('folder' in found) {
+      scan.folders.push(found.folder)
+      return found.folder
+    }
+    if ('file' in found) scan.files.push(found.file)
+    else if ('leftOut' in found) scan.leftOut.push(found.leftOut)
+    else scan.ignored++
+    return undefined
+  }
   let entries = 0
   const walk = async (dir: string): Promise<void> => {
     let names: string[]
@@ -97,86 +130,75 @@ export async function scanPaths(
         scan.leftOut.push({ path: dir, why: 'unreadable', detail: reason(err) })
       return
     }
+    entries += names.length
+    if (entries > MAX_FOLDER_ENTRIES) {
+      throw new FolderError(
+        'TOO_MANY_ENTRIES',
+        `${root} holds more than ${MAX_FOLDER_ENTRIES.toLocaleString('en')} files and folders: share a ` +
+          'smaller folder, or leave the rest out with .gitignore rules.',
+      )
+    }
     // A folder's own .gitignore applies to what is in it (as in git, only in folders not left out).
     if (dir !== '' && names.includes('.gitignore'))
       rules.setNested(dir, await readGitignore(fs, join(root, dir)))
-    const subfolders: string[] = []
-    for (const name of names) {
-      if (++entries > MAX_FOLDER_ENTRIES) {
-        throw new FolderError(
-          'TOO_MANY_ENTRIES',
-          `${root} holds more than ${MAX_FOLDER_ENTRIES.toLocaleString('en')} files and folders: share a ` +
-            'smaller folder, or leave the rest out with .gitignore rules.',
-        )
-      }
-      const path = dir === '' ? name : `${dir}/${name}`
-      if ((await scanEntry(fs, root, path, name, rules, scan)) === 'folder') subfolders.push(path)
-    }
+    const found = new Array<Found>(names.length).fill(null)
+    await inParallel(names.keys(), READ_PARALLEL, async (i) => {
+      found[i] = await entry(dir === '' ? names[i]! : `${dir}/${names[i]!}`)
+    })
+    const subfolders = found.map(take).filter((sub) => sub !== undefined)
     for (const sub of subfolders) await walk(sub)
   }
   for (const path of paths) {
     if (path === '') await walk('')
-    else if (
-      (await scanEntry(fs, root, path, path.slice(path.lastIndexOf('/') + 1), rules, scan)) === 'folder'
-    ) {
-      await walk(path)
+    else {
+      const sub = take(await entry(path))
+      if (sub !== undefined) await walk(sub)
     }
   }
   return scan
 }
 
-/** Sorts one entry into `scan`; returns 'folder' for a folder to walk next. */
+/** Sorts one entry: reads it if it is a shared file (unless `foldersOnly`). */
 async function scanEntry(
   fs: StorageFs,
   root: string,
   path: string,
   name: string,
   rules: FolderRules,
-  scan: FolderScan,
-): Promise<'folder' | 'done'> {
+  options: ScanOptions,
+): Promise<Found> {
   let stat
   try {
     stat = await fs.lstat(join(root, path))
   } catch (err) {
     // Gone since it was listed (another program at work): it will be seen, or not, by the next scan.
-    if (errnoCode(err) !== 'ENOENT') scan.leftOut.push({ path, why: 'unreadable', detail: reason(err) })
-    return 'done'
+    return errnoCode(err) === 'ENOENT' ? null : { leftOut: { path, why: 'unreadable', detail: reason(err) } }
   }
   const isFolder = stat.isDirectory()
-  if (rules.ignores(path, isFolder)) {
-    scan.ignored++
-    return 'done'
-  }
-  if (badName(name) !== undefined) scan.leftOut.push({ path, why: 'bad-name' })
-  else if (stat.isSymbolicLink()) scan.leftOut.push({ path, why: 'symlink' })
-  else if (isFolder) {
-    scan.folders.push(path)
-    return 'folder'
-  } else if (!stat.isFile()) scan.leftOut.push({ path, why: 'special' })
-  else if (stat.size > MAX_SHARED_BYTES) scan.leftOut.push({ path, why: 'too-large' })
-  else await readShared(fs, root, path, scan)
-  return 'done'
+  if (rules.ignores(path, isFolder)) return { ignored: true }
+  if (badName(name) !== undefined) return { leftOut: { path, why: 'bad-name' } }
+  if (stat.isSymbolicLink()) return { leftOut: { path, why: 'symlink' } }
+  if (isFolder) return { folder: path }
+  if (!stat.isFile()) return { leftOut: { path, why: 'special' } }
+  if (stat.size > MAX_SHARED_BYTES) return { leftOut: { path, why: 'too-large' } }
+  return options.foldersOnly ? null : readShared(fs, root, path)
 }
 
-async function readShared(fs: StorageFs, root: string, path: string, scan: FolderScan): Promise<void> {
+async function readShared(fs: StorageFs, root: string, path: string): Promise<Found> {
   let bytes: Uint8Array
   try {
     bytes = await fs.readFile(join(root, path))
   } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') scan.leftOut.push({ path, why: 'unreadable', detail: reason(err) })
-    return
+    return errnoCode(err) === 'ENOENT' ? null : { leftOut: { path, why: 'unreadable', detail: reason(err) } }
   }
   // Checked again: the file may have grown between the lstat and the read.
-  if (bytes.byteLength > MAX_SHARED_BYTES) {
-    scan.leftOut.push({ path, why: 'too-large' })
-    return
-  }
+  if (bytes.byteLength > MAX_SHARED_BYTES) return { leftOut: { path, why: 'too-large' } }
   try {
     const { text, format } = decodeText(bytes, path)
-    scan.files.push({ path, text, format, hash: hashBytes(bytes), size: bytes.byteLength })
+    return { file: { path, text, format, hash: hashBytes(bytes), size: bytes.byteLength } }
   } catch (err) {
     if (!(err instanceof StorageError) || err.code !== 'NOT_TEXT') throw err
-    scan.leftOut.push({ path, why: 'binary' })
+    return { leftOut: { path, why: 'binary' } }
   }
 }
 

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { FolderWatcher, type FolderDelta } from '../../../src/main/folder/folder-watcher'
+import { nodeFs, type StorageFs } from '../../../src/main/storage/fs-layer'
 
 let root: string
 let watcher: FolderWatcher | undefined
@@ -73,6 +74,28 @@ async function until(check: () => boolean, what: string): Promise<void> {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 describe('FolderWatcher', () => {
+  it('starts by walking the folders alone: no file is read (a project of 2,000 files read them twice)', async () => {
+    put({ 'a.txt': 'a\n', 'src/b.ts': 'b\n', 'src/deep/c.ts': 'c\n', '.gitignore': 'dist/\n' })
+    const read: string[] = []
+    const fs: StorageFs = {
+      ...nodeFs,
+      readFile: (path, room) => {
+        read.push(path)
+        return nodeFs.readFile(path, room)
+      },
+    }
+    watcher = await FolderWatcher.start(root, {
+      fs,
+      debounceMs: 50,
+      onDelta: (d) => deltas.push(d),
+      onError: (e) => errors.push(e),
+    })
+    expect(watcher.watched).toEqual(['', 'src', 'src/deep'])
+    expect(read).toEqual([join(root, '.gitignore')]) // the rules, and nothing else
+    writeFileSync(join(root, 'src/deep/c.ts'), 'changed\n')
+    await until(() => seen().files.get('src/deep/c.ts') === 'changed\n', 'the change in a folder it walked')
+  })
+
   it('reports a file another program edits, creates or deletes, with its text', async () => {
     put({ 'a.txt': 'one', 'src/b.ts': 'two' })
     await start()

@@ -64,6 +64,28 @@ describe('scanFolder', () => {
     expect(scan.leftOut).toEqual([])
   })
 
+  it('reads several entries of a folder at once, and lists them by name all the same', async () => {
+    const names = Array.from({ length: 24 }, (_, i) => `f${String(i).padStart(2, '0')}.txt`)
+    put(Object.fromEntries(names.map((n) => [`src/${n}`, `${n}\n`])))
+    let reading = 0
+    let most = 0
+    const fs: StorageFs = {
+      ...nodeFs,
+      readFile: async (path, room) => {
+        most = Math.max(most, ++reading)
+        // The first names take longest: read one at a time, or listed as they finish, they come out of order.
+        const n = Number(/f(\d+)\.txt$/.exec(path)?.[1] ?? 0)
+        await new Promise((r) => setTimeout(r, 24 - n))
+        reading--
+        return nodeFs.readFile(path, room)
+      },
+    }
+    const scan = await scanFolder(root, fs)
+    expect(most).toBeGreaterThan(1)
+    expect(scan.files.map((f) => f.path)).toEqual(names.map((n) => `src/${n}`))
+    expect(scan.files.map((f) => f.text)).toEqual(names.map((n) => `${n}\n`))
+  })
+
   it('follows .gitignore rules, and always leaves out .git/ and node_modules/ without entering them', async () => {
     put({
       '.gitignore': '\uFEFF*.log\nbuild/\n!keep.log\n!node_modules/\n/secret.txt\n', // with a BOM
