@@ -23,6 +23,7 @@
 import { randomBytes } from 'node:crypto'
 import { dirname, join } from 'node:path'
 import { writeFileAtomic } from '../storage/atomic-write'
+import { DirSyncs } from '../storage/dir-syncs'
 import { inParallel } from '../storage/in-parallel'
 import { errnoCode, nodeFs, type StorageFs } from '../storage/fs-layer'
 import { hashBytes } from '../storage/text-file'
@@ -90,11 +91,14 @@ export class FolderWriter {
    * `known` and of its paths.
    */
   private readonly byPath = new Map<string, Set<string>>()
+  private readonly dirSyncs: DirSyncs
 
   constructor(
     private readonly root: string,
     private readonly fs: StorageFs = nodeFs,
-  ) {}
+  ) {
+    this.dirSyncs = new DirSyncs(fs)
+  }
 
   /**
    * An entry already on disk as the tree has it (from a scan): `hash` of a file's bytes as read, and
@@ -301,6 +305,13 @@ export class FolderWriter {
 
   private async write(next: MirrorState, problems: MirrorProblem[]): Promise<void> {
     const entries = [...next].sort(([, a], [, b]) => depth(a.path) - depth(b.path))
+    // Each file's folder is made once in a pass, not once per file (2,000 mkdirs for a joined tree).
+    const made = new Map<string, Promise<void>>()
+    const makeFolder = (dir: string): Promise<void> => {
+      let making = made.get(dir)
+      if (!making) made.set(dir, (making = this.fs.mkdir(dir)))
+      return making
+    }
     // Folders first, shallowest first; then the files, WRITE_PARALLEL at once (each its own path).
     for (const [id, entry] of entries) {
       if (entry.kind !== 'folder') continue
@@ -316,14 +327,19 @@ export class FolderWriter {
     const files = entries.filter(([, entry]) => entry.kind === 'file')
     await inParallel(files, WRITE_PARALLEL, async ([id, entry]) => {
       try {
-        await this.writeFile(id, entry, problems)
+        await this.writeFile(id, entry, problems, makeFolder)
       } catch (err) {
         problems.push(failed(entry.path, err))
       }
     })
   }
 
-  private async writeFile(id: string, entry: MirrorEntry, problems: MirrorProblem[]): Promise<void> {
+  private async writeFile(
+    id: string,
+    entry: MirrorEntry,
+    problems: MirrorProblem[],
+    makeFolder: (dir: string) => Promise<void>,
+  ): Promise<void> {
     const k = this.known.get(id)
     if (k && k.path !== entry.path) return // its move failed: reported already
     // The stamp and the text in one synchronous step: the stamp kept names the text hashed.
@@ -342,8 +358,12 @@ export class FolderWriter {
       problems.push({ path: entry.path, why: k ? 'changed-on-disk' : 'occupied' })
       return
     }
-    await this.fs.mkdir(dirname(this.abs(entry.path)))
-    await writeFileAtomic(this.fs, this.abs(entry.path), bytes, { action: 'write' })
+    await makeFolder(dirname(this.abs(entry.path)))
+    // Files written at once in one folder share its fsyncs (a joined tree: 2,000 fsyncs of folders).
+    await writeFileAtomic(this.fs, this.abs(entry.path), bytes, {
+      action: 'write',
+      syncDir: (dir) => this.dirSyncs.sync(dir),
+    })
     this.put(id, { kind: 'file', path: entry.path, hash, stamp })
   }
 

@@ -19,6 +19,11 @@ export interface AtomicWriteOptions {
   readonly mode?: number
   /** Completes "Could not … <path>" in an error message. */
   readonly action?: string
+  /**
+   * Makes the rename durable: an fsync of the directory that starts after the rename (default: one
+   * of its own). A writer of many files in one folder passes a shared one (DirSyncs).
+   */
+  readonly syncDir?: (dir: string) => Promise<void>
 }
 
 /** Writes `data` (or its parts, one after another) to `path` through a fsynced temp file and a rename. */
@@ -51,7 +56,7 @@ export async function writeFileAtomic(
     throw toStorageError(err, action, path)
   }
   try {
-    await syncDir(fs, dir)
+    await (options.syncDir ? options.syncDir(dir) : syncDir(fs, dir))
   } catch (err) {
     throw toStorageError(err, action, path)
   }

@@ -97,6 +97,34 @@ describe('FolderWriter', () => {
     expect(renames).toHaveLength(4)
   })
 
+  it('writes many files in one folder with its fsyncs shared, and makes the folder once', async () => {
+    const src = join(root, 'src')
+    let dirSyncs = 0
+    let mkdirs = 0
+    const fs: StorageFs = {
+      ...nodeFs,
+      // A directory is opened read-only only to be fsynced (fs-layer.ts syncDir).
+      open: (path, flags, mode) => {
+        if (path === src && flags === 'r') dirSyncs++
+        return nodeFs.open(path, flags, mode)
+      },
+      mkdir: (path) => {
+        if (path === src) mkdirs++
+        return nodeFs.mkdir(path)
+      },
+    }
+    const writer = new FolderWriter(root, fs)
+    const files = Array.from({ length: 48 }, (_, i) => [`f${i}`, file(`src/f${i}.ts`, `${i}\n`)] as const)
+    expect(await writer.apply(new Map([['s', folder('src')], ...files]))).toEqual([])
+    expect(listing()).toHaveLength(49)
+    expect(read('src/f47.ts')).toBe('47\n')
+    // One fsync of the folder per file before; now each rename waits for one that started after it,
+    // shared by the renames made meanwhile (6 to 9 of them here).
+    expect(dirSyncs).toBeGreaterThan(0)
+    expect(dirSyncs).toBeLessThanOrEqual(48 / 2)
+    expect(mkdirs).toBeLessThanOrEqual(2) // the folder's own, and its files' (one for all of them)
+  })
+
   it('swaps two names without losing either file', async () => {
     const writer = new FolderWriter(root)
     await writer.apply(state({ a: file('one.txt', 'first'), b: file('two.txt', 'second') }))
