@@ -616,15 +616,17 @@ export class Provenance {
 
   /**
    * The hash state of a replica's stream up to `counter` (a copy, for the caller to extend), over the
-   * ops applied here; null if they do not reach it. The kept state is extended when it is behind, and
-   * the stream hashed again from the start when it is past (a one-off: an older seal).
+   * ops applied here; null if they do not reach it. The state is kept where it ends and extended when
+   * it is behind, so each seal checked or made hashes only the ops since the last; the stream is hashed
+   * again from the start when it is past (a one-off: an older seal). It used to be kept only when it
+   * ended where the replica does, so a peer's seal that came after more of its ops (every seal, while
+   * its device types) hashed the whole stream again: ~1 ms a seal with 50 ops, at 15 peers' seals at once.
    */
   private stateAt(replica: string, counter: number): Digest | null {
     let d = this.digests.get(replica)
     if (!d || d.cursor.counter > counter) {
       d = { hash: createHash('sha256'), cursor: streamStart() }
-      // Kept only if it ends where the replica does (the usual case).
-      if (counter === this.deps.text().seenOf(replica)) this.digests.set(replica, d)
+      this.digests.set(replica, d)
     }
     if (d.cursor.counter < counter) {
       const { ids, agent, ops } = this.deps.text().opsOf(replica, d.cursor.counter)
