@@ -5,8 +5,10 @@
  *
  * Durability (the contract is in README.md): every op that this node has acknowledged is on disk first.
  * Each method that accepts ops (insert, delete, setProp, deleteProp, setMember, applyText,
- * applyProps, applyMembers) resolves only once that op's record and every record accepted before it are written and fsynced
- * (group commit batches the fsyncs); callers acknowledge only after it resolves. The staged forms
+ * applyMembers) resolves only once that op's record and every record accepted before it are written and fsynced
+ * (group commit batches the fsyncs); callers acknowledge only after it resolves. A peer's property
+ * writes (applyProps) and seals (storeSeal's fromPeer) are written with the next write and fsynced with
+ * the next fsync, as a peer's text ops are (stageText): their authors hold them. The staged forms
  * (stageInsert, stageDelete, stageText) also say when the record is written, which is when a text op may
  * be sent: a crash of this process keeps it from then on. The
  * anti-entropy sources (`textChangesSince`, `propChangesSince`, `memberChangesSince`) likewise wait until what they return is
@@ -529,11 +531,16 @@ export class DurableDoc {
     return { before, after }
   }
 
+  /**
+   * Property writes from a peer: resolves with the changes once their record is written, and it is
+   * fsynced with the next fsync, as a peer's ops are (their authors hold them). A joiner got a property
+   * write with each file of a project, and its fsync came on its own, apart from the file's ops.
+   */
   async applyProps(batch: Uint8Array): Promise<LwwChange<JsonValue>[]> {
     this.checkOpen()
     const before = this.propMap.opCount()
     const changes = this.propMap.applyRemote(batch)
-    await this.persist(PROPS, before === this.propMap.opCount() ? null : batch)
+    if (before !== this.propMap.opCount()) await this.persistStaged(PROPS, batch, true).written
     return changes
   }
 

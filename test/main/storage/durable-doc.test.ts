@@ -113,20 +113,23 @@ describe('DurableDoc', () => {
     await store.close()
   })
 
-  it("stores a peer's seal with the next write and fsync, as a peer's ops; its own at once", async () => {
+  it("stores a peer's seals and property writes with the next write and fsync, as a peer's ops; its own at once", async () => {
     const fs = new FaultyFs()
     const store = new FileStore({ dir: root, fs })
     const doc = await DurableDoc.open(store, 'doc')
     await doc.insert(0, 'warm-up')
+    const peerWrite = await (await DurableDoc.open(new MemoryStore(), 'doc')).setProp('title', 'Notes')
     const [writes, syncs] = [fs.count('write'), fs.count('sync')]
-    // A peer's seal, then (as a sync reply brings them, later) the ops it vouches for: one write, one fsync.
+    // A peer's seal and property write, then (as a sync reply brings them, later) the ops: one write, one fsync.
     let sealDurable = false
     const seal = doc.storeSeal('peer0001', new Uint8Array([1, 2, 3]), true).then(() => (sealDurable = true))
+    const props = doc.applyProps(peerWrite)
+    expect(doc.props.get('title')).toBe('Notes') // applied at once
     await new Promise((r) => setImmediate(r))
     expect(fs.count('write')).toBe(writes) // waiting for the next write
     await new Promise((r) => setTimeout(r, 5))
     const ops = doc.applyText(new TextDoc('peer0001').localInsert(0, 'x'))
-    await Promise.all([seal, ops])
+    await Promise.all([seal, props, ops])
     expect(fs.count('write') - writes).toBe(1)
     expect(fs.count('sync') - syncs).toBe(1)
     // This device's own seal is written and fsynced at once.
@@ -137,6 +140,7 @@ describe('DurableDoc', () => {
     await doc.close()
     const again = await DurableDoc.open(store, 'doc')
     expect(again.seals()).toEqual([new Uint8Array([1, 2, 3]), new Uint8Array([4, 5, 6])])
+    expect(again.props.get('title')).toBe('Notes')
     await again.close()
     await store.close()
   })
