@@ -9,7 +9,12 @@ import { MAX_REPLICA_LENGTH } from '../crdt/replica-table'
 import { CrdtDecodeError, type VersionVector } from '../crdt/types'
 import { toHex } from './hex'
 
-export const PROTOCOL_VERSION = 9
+/**
+ * 10: signatures are checked as libsodium checks them (src/main/node/crypto.ts), which refuses some
+ * that OpenSSL took (keys of small order). A rule on what counts as signed is the protocol's: a node
+ * of 9 and one of 10 could disagree on a hostile member's op, so they do not sync.
+ */
+export const PROTOCOL_VERSION = 10
 /** A sync request's digest of the text's order (SHA-256). */
 export const TEXT_ORDER_BYTES = 32
 const EMPTY_ORDER = new Uint8Array(0)
