@@ -611,7 +611,11 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       if (channel === Channel.Text) {
         const away = catchUp && this.isAway(from, before)
         const refused = this.durable.text.refusedCount()
-        const staged = this.durable.stageText(batch, true)
+        // A live update waits for the next write and fsync (the durability contract); a sync reply's
+        // batch goes out at once, with the seals and property writes that came ahead of it in one
+        // write and one fsync: a join's 2,000 files otherwise each waited SYNC_DEFER_MS to be durable,
+        // and so to be written to a shared folder.
+        const staged = this.durable.stageText(batch, !catchUp)
         isNew = this.progress(channel) !== before
         if (this.durable.text.refusedCount() !== refused) this.logRefused()
         // A seal that came ahead of these ops can be checked now (its senders pass it on, not us).
