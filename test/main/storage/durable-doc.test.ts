@@ -127,7 +127,6 @@ describe('DurableDoc', () => {
     expect(doc.props.get('title')).toBe('Notes') // applied at once
     await new Promise((r) => setImmediate(r))
     expect(fs.count('write')).toBe(writes) // waiting for the next write
-    await new Promise((r) => setTimeout(r, 5))
     const ops = doc.applyText(new TextDoc('peer0001').localInsert(0, 'x'))
     await Promise.all([seal, props, ops])
     expect(fs.count('write') - writes).toBe(1)
