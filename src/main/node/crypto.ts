@@ -1,4 +1,7 @@
-/** The node's implementation of the sync protocol's crypto needs, on Node's own crypto. */
+/**
+ * The node's implementation of the protocol's crypto needs: hashes and MACs on Node's own crypto,
+ * Ed25519 on libsodium (sodium-native).
+ */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import sodium from 'sodium-native'
 import type { MemberCrypto, Sign } from '../../shared/members/member-op'
