@@ -30,6 +30,7 @@ import { admit, type Standing } from './peer-admission'
 import { fileDocId, fileNodes, MAX_FILES_PER_PROJECT } from './project-files'
 import { fileDigest, fileVersions, sameDigest } from './file-versions'
 import { FileRounds } from './file-rounds'
+import { releaseMemory } from './memory-release'
 import { inParallel } from '../storage/in-parallel'
 import type { SecretStore } from './secrets'
 
@@ -136,6 +137,12 @@ const OPEN_PARALLEL = 8
  * it is needed: so memory grows with the files in use, not with the files in the project (issue 15).
  */
 export const FILE_IDLE_MS = 30_000
+/**
+ * A sweep that closes at least this many file documents gives their memory back at once
+ * (memory-release.ts): a project's files close together after a share, a join or a checkout, and V8
+ * may otherwise hold what they used for a minute or more. A file or two closing costs no collection.
+ */
+const RELEASE_AFTER_CLOSES = 16
 
 /** A file document closed while idle (`closeIdleFiles`): enough to answer for it and to open it again. */
 interface ClosedFile {
@@ -400,10 +407,19 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
   private closeIdleFiles(): void {
     const idleMs = this.options.fileIdleMs ?? FILE_IDLE_MS
     const now = this.now()
+    let closed = 0
     for (const doc of [...this.docs.values()]) {
       if (doc.project === undefined) continue
       if (!this.mayClose(doc)) this.busyAt.set(doc.docId, now)
-      else if (now - (this.busyAt.get(doc.docId) ?? now) >= idleMs) this.closeFile(doc)
+      else if (now - (this.busyAt.get(doc.docId) ?? now) >= idleMs) {
+        this.closeFile(doc)
+        closed++
+      }
+    }
+    if (closed >= RELEASE_AFTER_CLOSES) {
+      void Promise.all(this.closingFiles.values())
+        .then(releaseMemory)
+        .catch((err: unknown) => this.log(`giving back the memory of closed files: ${String(err)}`))
     }
   }
 
