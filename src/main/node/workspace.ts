@@ -27,7 +27,7 @@ import { DocSession, type DocSecrets } from './doc-session'
 import { EMPTY_DIGEST, makeSeal, NONCE_BYTES } from './replica-seal'
 import { encodeInvite, type InviteCode, type InviteKind } from './invite-code'
 import { admit, type Standing } from './peer-admission'
-import { fileDocId, fileNodes, MAX_FILES_PER_PROJECT } from './project-files'
+import { FILE_OPEN_PARALLEL, fileDocId, fileNodes, MAX_FILES_PER_PROJECT } from './project-files'
 import { fileDigest, fileVersions, sameDigest } from './file-versions'
 import { FileRounds } from './file-rounds'
 import { releaseMemory } from './memory-release'
@@ -129,8 +129,6 @@ const FILE_ROUNDS = 10
  * peer sends, it cannot turn its digests into a stream of sync requests.
  */
 const FILE_RESYNC_GAP_MS = 1000
-/** File documents opened at once: each open waits for the disk (its store made, its log read). */
-const OPEN_PARALLEL = 8
 /**
  * A file document of a project is closed once it has been idle this long (DocSession.idle, and no
  * `closeGuard` keeps it: a window showing it, a write to the folder waiting), and opened again when
@@ -498,11 +496,11 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     return out
   }
 
-  /** Opens the file documents of the file nodes among `nodes`, OPEN_PARALLEL at once, in the background. */
+  /** Opens the file documents of the file nodes among `nodes`, FILE_OPEN_PARALLEL at once, in the background. */
   private openFiles(project: DocSession, nodes: readonly string[]): void {
     const files = nodes.filter((n) => project.durable.tree.place(n)?.kind === 'file')
     if (files.length === 0) return
-    void inParallel(files, OPEN_PARALLEL, async (node) => {
+    void inParallel(files, FILE_OPEN_PARALLEL, async (node) => {
       if (this.closed) return
       await this.openFile(project, node).catch((err: unknown) =>
         this.log(`project ${project.docId.slice(0, 8)}: ${err instanceof Error ? err.message : String(err)}`),
@@ -999,7 +997,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     let byId: Map<string, string> | undefined
     let foreign = 0
     let differs = false
-    /** Files not open here that the peer holds otherwise: opened, OPEN_PARALLEL at once (`openFiles`). */
+    /** Files not open here that the peer holds otherwise: opened, FILE_OPEN_PARALLEL at once (`openFiles`). */
     const toOpen: string[] = []
     for (const { file, digest } of files) {
       // Open, or closed while idle (its digest kept): compared with this node's digest.

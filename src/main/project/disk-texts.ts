@@ -12,12 +12,11 @@
 import type { DocSession } from '../node/doc-session'
 import type { FileTexts } from '../folder/folder-mirror'
 import { diskChangeBatch } from '../storage/disk-merge'
+import { FILE_OPEN_PARALLEL } from '../node/project-files'
 import { inParallel } from '../storage/in-parallel'
 import { DEFAULT_TEXT_FORMAT, type TextFormat } from '../storage/text-format'
 import type { FileBase } from './folder-links'
 
-/** Files merged at once. */
-const MERGE_PARALLEL = 8
 const ENCODINGS = new Set(['utf8', 'utf8-bom', 'utf16le', 'utf16be'])
 const EOLS = new Set(['lf', 'crlf', 'verbatim'])
 
@@ -96,7 +95,7 @@ export class DiskTexts implements FileTexts {
   }
 
   /**
-   * Merges every text changed on disk into its file's document, MERGE_PARALLEL files at once (each
+   * Merges every text changed on disk into its file's document, FILE_OPEN_PARALLEL files at once (each
    * waits for its own document's disk: a shared folder of 2,000 files, one after another, waited for
    * 2,000 opens and appends in turn).
    */
@@ -104,7 +103,7 @@ export class DiskTexts implements FileTexts {
     const changed = [...this.changed]
     this.changed.clear()
     for (const [node] of changed) this.merging.add(node)
-    await inParallel(changed, MERGE_PARALLEL, async ([node, { text, format }]) => {
+    await inParallel(changed, FILE_OPEN_PARALLEL, async ([node, { text, format }]) => {
       try {
         await this.mergeOne(node, text, format)
       } finally {

@@ -10,7 +10,7 @@
  */
 import type { DocSession } from '../node/doc-session'
 import { canEdit } from '../node/members'
-import { fileDocId, fileNodes } from '../node/project-files'
+import { FILE_OPEN_PARALLEL, fileDocId, fileNodes } from '../node/project-files'
 import type { Workspace } from '../node/workspace'
 import { FolderMirror } from '../folder/folder-mirror'
 import { FolderWatcher, type FolderDelta } from '../folder/folder-watcher'
@@ -213,7 +213,7 @@ export class ProjectFolder {
     const nodes = fileNodes(this.tree)
     const unwritten = nodes.filter((node) => this.mirror.hashOf(node) === undefined)
     // A file refused (past the bound: Workspace.openFiles logged it) is left on disk as it is.
-    await inParallel(unwritten, 8, (node) =>
+    await inParallel(unwritten, FILE_OPEN_PARALLEL, (node) =>
       workspace.openFile(project, node).then(
         () => undefined,
         () => undefined,
