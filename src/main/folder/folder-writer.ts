@@ -306,8 +306,8 @@ export class FolderWriter {
   private async write(next: MirrorState, problems: MirrorProblem[]): Promise<void> {
     const entries = [...next].sort(([, a], [, b]) => depth(a.path) - depth(b.path))
     // Each file's folder is made once in a pass, not once per file (2,000 mkdirs for a joined tree).
-    const made = new Map<string, Promise<void>>()
-    const makeFolder = (dir: string): Promise<void> => {
+    const made = new Map<string, Promise<boolean>>()
+    const makeFolder = (dir: string): Promise<boolean> => {
       let making = made.get(dir)
       if (!making) made.set(dir, (making = this.fs.mkdir(dir)))
       return making
@@ -338,7 +338,7 @@ export class FolderWriter {
     id: string,
     entry: MirrorEntry,
     problems: MirrorProblem[],
-    makeFolder: (dir: string) => Promise<void>,
+    makeFolder: (dir: string) => Promise<unknown>,
   ): Promise<void> {
     const k = this.known.get(id)
     if (k && k.path !== entry.path) return // its move failed: reported already

@@ -254,10 +254,13 @@ export class FileStore implements DocStore {
   private async scan(docId: string): Promise<{ state: DocState; loaded: LoadedDoc | null }> {
     const dir = join(this.dir, docId)
     let names: string[]
-    // Not listed: most likely new. Made first (a no-op if it exists), then read like any other.
+    // Not listed: most likely new. Made first; one that existed (made by another run since the
+    // listing) is read like any other, one made just now is empty.
     const listed = (await this.listedFolders()).has(docId)
     try {
-      if (!listed) await this.createDir(dir)
+      if (!listed && (await this.createDir(dir))) {
+        return { state: this.newState(docId, 0, [], new Set(), true), loaded: null }
+      }
       names = await this.fs.readdir(dir)
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw toStorageError(err, 'read the document folder', dir)
@@ -412,10 +415,12 @@ export class FileStore implements DocStore {
     gen: number,
     snapshots: SnapshotFile[],
     histories = new Set<string>(),
+    /** The document's folder was made just now: its first segment does not exist yet. */
+    madeNow = false,
   ): DocState {
     return {
       gen,
-      log: new OpLog(this.fs, this.segmentPath(docId, gen)),
+      log: new OpLog(this.fs, this.segmentPath(docId, gen), null, madeNow),
       snapshots,
       snapshotTask: Promise.resolve(),
       histories,
@@ -431,15 +436,20 @@ export class FileStore implements DocStore {
     return this.folders
   }
 
-  /** Makes a document's folder (no error if it exists) and its entry durable (a shared fsync). */
-  private async createDir(dir: string): Promise<void> {
+  /**
+   * Makes a document's folder (no error if it exists) and its entry durable (a shared fsync); true if
+   * it made it (then it is empty).
+   */
+  private async createDir(dir: string): Promise<boolean> {
+    let made: boolean
     try {
-      await this.fs.mkdir(dir)
+      made = await this.fs.mkdir(dir)
       ;(await this.listedFolders()).add(basename(dir))
     } catch (err) {
       throw toStorageError(err, 'create the document folder', dir)
     }
     await this.syncDocsDir(dir)
+    return made
   }
 
   /** Makes the entry of the document folder `dir` durable (an fsync of the documents folder, shared). */

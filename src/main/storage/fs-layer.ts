@@ -42,8 +42,8 @@ export interface StorageFs {
   unlink(path: string): Promise<void>
   /** Names in a directory; rejects with ENOENT when the directory does not exist. */
   readdir(path: string): Promise<string[]>
-  /** Creates the directory and its parents; no error if it exists. */
-  mkdir(path: string): Promise<void>
+  /** Creates the directory and its parents; no error if it exists. True if it made `path`. */
+  mkdir(path: string): Promise<boolean>
   /** Removes a directory tree; no error if it does not exist. */
   rmTree(path: string): Promise<void>
   stat(path: string): Promise<FileStat>
@@ -77,9 +77,8 @@ export const nodeFs: StorageFs = {
   rename: (from, to) => fsp.rename(from, to),
   unlink: (path) => fsp.unlink(path),
   readdir: (path) => fsp.readdir(path),
-  mkdir: async (path) => {
-    await fsp.mkdir(path, { recursive: true })
-  },
+  // The first folder made, or undefined if `path` existed (then so did its parents).
+  mkdir: async (path) => (await fsp.mkdir(path, { recursive: true })) !== undefined,
   rmTree: (path) => fsp.rm(path, { recursive: true, force: true }),
   stat: (path) => fsp.stat(path),
   lstat: (path) => fsp.lstat(path),

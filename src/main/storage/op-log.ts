@@ -84,11 +84,14 @@ export class OpLog {
   /** The next loop fsyncs what is written, deferred or not (the timer, `idle`, a close). */
   private syncNow = false
   private closed = false
+  /** The file does not exist yet (its folder was made just now): its size is 0, no stat needed. */
+  private readonly absent: boolean
 
-  constructor(fs: StorageFs, path: string, predecessor: OpLog | null = null) {
+  constructor(fs: StorageFs, path: string, predecessor: OpLog | null = null, absent = false) {
     this.fs = fs
     this.path = path
     this.predecessor = predecessor
+    this.absent = absent
   }
 
   /**
@@ -277,7 +280,8 @@ export class OpLog {
     // directory entry is made durable with its first records, as a new file's.
     const file = await this.fs.open(this.path, 'a')
     try {
-      this.size = (await this.fs.stat(this.path)).size
+      // A document made in this run: one thread-pool hop less for each of a project's 2,000 files.
+      this.size = this.absent ? 0 : (await this.fs.stat(this.path)).size
     } catch (err) {
       await file.close().catch(() => undefined)
       throw err

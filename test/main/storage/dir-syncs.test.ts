@@ -95,8 +95,9 @@ describe('FileStore: new documents', () => {
     const fs: StorageFs = {
       ...nodeFs,
       mkdir: async (path) => {
-        await nodeFs.mkdir(path)
+        const made = await nodeFs.mkdir(path)
         events.push(`mkdir ${basename(path)}`)
+        return made
       },
       open: async (path, flags, mode) => {
         const file = await nodeFs.open(path, flags, mode)

@@ -121,7 +121,7 @@ export class FaultyFs implements StorageFs {
   readdir(path: string): Promise<string[]> {
     return this.inner.readdir(path)
   }
-  async mkdir(path: string): Promise<void> {
+  async mkdir(path: string): Promise<boolean> {
     this.fail('mkdir', path)
     return this.inner.mkdir(path)
   }
