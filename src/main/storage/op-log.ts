@@ -85,7 +85,7 @@ export class OpLog {
   private syncNow = false
   private closed = false
   /** The file does not exist yet (its folder was made just now): its size is 0, no stat needed. */
-  private readonly absent: boolean
+  private absent: boolean
 
   constructor(fs: StorageFs, path: string, predecessor: OpLog | null = null, absent = false) {
     this.fs = fs
@@ -282,6 +282,7 @@ export class OpLog {
     try {
       // A document made in this run: one thread-pool hop less for each of a project's 2,000 files.
       this.size = this.absent ? 0 : (await this.fs.stat(this.path)).size
+      this.absent = false // true of the file as it was before this open, not after
     } catch (err) {
       await file.close().catch(() => undefined)
       throw err
