@@ -68,7 +68,12 @@ interface Known {
   stamp?: string
 }
 
-const depth = (path: string): number => path.split('/').length
+/** How many parts a path has, counted without splitting it (sorts call this for every comparison). */
+function depth(path: string): number {
+  let parts = 1
+  for (let i = path.indexOf('/'); i !== -1; i = path.indexOf('/', i + 1)) parts++
+  return parts
+}
 const parentOf = (path: string): string => path.slice(0, Math.max(0, path.lastIndexOf('/')))
 /** Files written at once: their fsyncs overlap (two each), and a folder's files are not written in turn. */
 const WRITE_PARALLEL = 16
@@ -304,7 +309,16 @@ export class FolderWriter {
   // ---- folders made, files written -------------------------------------------------------------------
 
   private async write(next: MirrorState, problems: MirrorProblem[]): Promise<void> {
-    const entries = [...next].sort(([, a], [, b]) => depth(a.path) - depth(b.path))
+    // A pass runs for every change written (debounced while people type), and a project's tree holds
+    // thousands of entries: only the folders not made yet are sorted, and the files unchanged since
+    // written are passed over here (writeFile checks again, after its awaits).
+    const folders = [...next]
+      .filter(([id, entry]) => entry.kind === 'folder' && !this.known.has(id))
+      .sort(([, a], [, b]) => depth(a.path) - depth(b.path))
+    const files = [...next].filter(
+      ([id, entry]) =>
+        entry.kind === 'file' && (entry.stamp === undefined || this.known.get(id)?.stamp !== entry.stamp),
+    )
     // Each file's folder is made once in a pass, not once per file (2,000 mkdirs for a joined tree).
     const made = new Map<string, Promise<boolean>>()
     const makeFolder = (dir: string): Promise<boolean> => {
@@ -312,11 +326,9 @@ export class FolderWriter {
       if (!making) made.set(dir, (making = this.fs.mkdir(dir)))
       return making
     }
-    // Folders first, shallowest first; then the files, WRITE_PARALLEL at once (each its own path).
-    for (const [id, entry] of entries) {
-      if (entry.kind !== 'folder') continue
-      const k = this.known.get(id)
-      if (k) continue // there already, or its move failed: reported already
+    // Folders first, shallowest first (one there already, or whose move failed, is known: skipped);
+    // then the files, WRITE_PARALLEL at once (each its own path).
+    for (const [id, entry] of folders) {
       try {
         await this.fs.mkdir(this.abs(entry.path))
         this.put(id, { kind: 'folder', path: entry.path })
@@ -324,7 +336,6 @@ export class FolderWriter {
         problems.push(failed(entry.path, err))
       }
     }
-    const files = entries.filter(([, entry]) => entry.kind === 'file')
     await inParallel(files, WRITE_PARALLEL, async ([id, entry]) => {
       try {
         await this.writeFile(id, entry, problems, makeFolder)
