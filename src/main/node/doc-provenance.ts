@@ -670,6 +670,22 @@ export class DocProvenance {
     this.sealTimers.clear()
   }
 
+  /**
+   * Seals `replica` now rather than once edits pause, for a batch that is whole (a merge from disk):
+   * the seal is stored in the write and fsync of what was staged before it in this turn, its ops
+   * among them, not in one of its own a pause later. Sent by `sendSeal` once those ops have gone.
+   */
+  sealNow(replica: string): Seal | null {
+    const pending = this.sealTimers.get(replica)
+    if (pending) clearTimeout(pending.timer)
+    this.sealTimers.delete(replica)
+    return this.sealOwn(replica)
+  }
+
+  sendSeal(seal: Seal): void {
+    this.host.broadcast(Channel.Seals, encodeSeals([seal]), null)
+  }
+
   private sealAndSend(replica: string): void {
     const before = this.provenance.sealOf(replica)
     const seal = this.sealOwn(replica)

@@ -1037,8 +1037,12 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     )
   }
 
-  /** A batch made by another local replica of this document (the UI's): applied, stored, sent on. */
-  async applyLocalBatch(batch: Uint8Array): Promise<TextChange[]> {
+  /**
+   * A batch made by another local replica of this document (the UI's, a merge from disk): applied,
+   * stored, sent on. `whole`: nothing is typed after it (a merge from disk), so it is sealed at once,
+   * in the same write and fsync as its ops (a shared folder of 2,000 files: 2,000 fsyncs fewer).
+   */
+  async applyLocalBatch(batch: Uint8Array, whole = false): Promise<TextChange[]> {
     this.requireEdit()
     // Only this device's replicas (the UI's, a disk merge's) may make ops here: the node vouches for them.
     const decoded = decodeTextOps(batch)
@@ -1068,7 +1072,10 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       return changes
     }
     const staged = this.durable.stageText(batch)
-    await this.sendLocal(batch, { ...staged, registered }, staged.value, authors)
+    const seals = whole ? authors.map((replica) => this.authors.sealNow(replica)) : []
+    // Sealed already: no seal waits for a pause in typing (`edited`).
+    await this.sendLocal(batch, { ...staged, registered }, staged.value, whole ? [] : authors)
+    for (const seal of seals) if (seal) this.authors.sendSeal(seal)
     return staged.value
   }
 

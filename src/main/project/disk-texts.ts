@@ -140,7 +140,7 @@ export async function mergeDiskText(doc: DocSession, text: string, baseSteps?: n
   // by a crash is merged again from the file at the next start.
   const replica = await doc.takeDiskReplica((r) => live.seenAfter(steps, r) === live.seenOf(r), false)
   const fork = live.forkAfter(steps, replica)
-  await doc.applyLocalBatch(diskChangeBatch(fork, text, live.version()))
+  await doc.applyLocalBatch(diskChangeBatch(fork, text, live.version()), true)
   doc.diskMerged(replica)
 }
 

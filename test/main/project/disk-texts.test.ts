@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { DocSession } from '../../../src/main/node/doc-session'
+import { decodeSeals } from '../../../src/main/node/replica-seal'
 import { DiskTexts, mergeDiskText } from '../../../src/main/project/disk-texts'
 import { cleanup, makeNode, type TestNode } from '../node/cluster'
 import { DEFAULT_TEXT_FORMAT } from '../../../src/main/storage/text-format'
@@ -36,19 +37,28 @@ describe('mergeDiskText', () => {
   const nodes: TestNode[] = []
   afterEach(() => cleanup(nodes.splice(0)))
 
-  it('stores the disk replica’s claim once, with its ops (one write and one fsync, not two)', async () => {
+  it('stores the disk replica’s claim once, and each merge’s seal at once, with its ops', async () => {
     const ana = await makeNode('ana')
     nodes.push(ana)
     const doc = await ana.ws.createDoc('notes')
     const stored = vi.spyOn(doc.durable, 'storeSeal')
+    /** The counters of the disk replica's seals stored so far, its claim (counter 0) included. */
+    const sealed = (disk: string): number[] =>
+      stored.mock.calls
+        .filter(([key]) => key === disk)
+        .flatMap(([, bytes]) => decodeSeals(bytes).map((s) => s.counter))
     await mergeDiskText(doc, 'changed on disk\n')
     expect(doc.text).toBe('changed on disk\n')
     const [disk] = Object.keys(doc.textVersion()).filter((r) => r !== doc.durable.replica)
     expect(disk).toBeDefined()
-    expect(stored.mock.calls.filter(([key]) => key === disk)).toHaveLength(1)
-    // The next merge takes the same replica up: bound already, nothing more to store.
+    const first = doc.textVersion()[disk!]!
+    expect(sealed(disk!)).toEqual([0, first])
+    // The next merge takes the same replica up: bound already, so only its new seal is stored.
     await mergeDiskText(doc, 'changed on disk again\n')
     expect(Object.keys(doc.textVersion()).filter((r) => r !== doc.durable.replica)).toEqual([disk])
-    expect(stored.mock.calls.filter(([key]) => key === disk)).toHaveLength(1)
+    expect(sealed(disk!)).toEqual([0, first, doc.textVersion()[disk!]])
+    // Nothing is left for a pause in typing to seal: idle once a round has run.
+    ana.ws.syncAll()
+    expect(doc.idle).toBe(true)
   })
 })
