@@ -6,19 +6,16 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { DurableDoc } from '../../../src/main/storage/durable-doc'
-import { cleanup, joinByInvite, makeNode, until, type TestNode } from './cluster'
+import { joinByInvite, nodesOfEachTest, until } from './cluster'
 
-const nodes: TestNode[] = []
-afterEach(async () => {
-  vi.restoreAllMocks()
-  await cleanup(nodes.splice(0))
-})
+const node = nodesOfEachTest()
+// Registered after the nodes' cleanup, so it runs before it (after-hooks run last-registered first).
+afterEach(() => vi.restoreAllMocks())
 
 describe("a peer's text ops on their way to disk", () => {
   it('a sync reply’s go out at once, a live update’s with the next write', async () => {
-    const ana = await makeNode('ana')
-    const ben = await makeNode('ben')
-    nodes.push(ana, ben)
+    const ana = await node('ana')
+    const ben = await node('ben')
     const doc = await ana.ws.createDoc('notes')
     await doc.insert(0, 'written before Ben joined\n')
     const staged: { doc: DurableDoc; fromPeer: boolean }[] = []
