@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto'
 import { CrdtDecodeError, decodePropWrites, encodePropWrites, type PropWrite } from '../../shared/crdt'
 import { truncateString } from '../../shared/crdt/bytes'
 import type { TextOp } from '../../shared/crdt/ops'
-import { decodeTextOps, encodeTextOps } from '../../shared/crdt/text-codec'
+import { decodeTextBatchReplicas, decodeTextOps, encodeTextOps } from '../../shared/crdt/text-codec'
 import type { Sign } from '../../shared/members/member-op'
 import { fromHex, toHex } from '../../shared/sync/hex'
 import { Channel, type DocVersions, type Role } from '../../shared/sync/messages'
@@ -315,7 +315,9 @@ export class DocProvenance {
    * A peer's text batch, checked op by op against who wrote it: the ops of a replica bound to the
    * sender's device are taken; the ops of any other replica wait for their author's seal (held), and a
    * flagged device's are dropped. Returns the batch to apply now (the same one when all is taken), or
-   * null. Throws CrdtDecodeError for a malformed batch.
+   * null. Throws CrdtDecodeError for a batch whose replica table is malformed, or whose ops are when
+   * some are not taken; a batch taken whole is decoded, and its ops checked, once, as it is applied
+   * (a join's 50 MB of text was decoded here and then again by the apply).
    */
   admitText(
     batch: Uint8Array,
@@ -323,10 +325,13 @@ export class DocProvenance {
     sentTo: readonly string[],
     catchUp: boolean,
   ): Uint8Array | null {
-    const { replicas, ops } = decodeTextOps(batch)
-    const verdicts = replicas.map((replica) =>
+    const table = decodeTextBatchReplicas(batch)
+    const verdicts = table.map((replica) =>
       this.provenance.admit(replica, from.remoteKey, () => this.takesUnclaimed(replica, from)),
     )
+    // Every op names a replica of the table: if all of them are taken, so is every op.
+    if (verdicts.every((verdict) => verdict === 'take')) return batch
+    const { replicas, ops } = decodeTextOps(batch)
     if (ops.every((op) => verdicts[op.agent] === 'take')) return batch
     const take: TextOp[] = []
     const held = new Map<number, TextOp[]>()

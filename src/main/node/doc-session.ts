@@ -1071,7 +1071,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       this.emit('reset') // the window shows its own characters where this node now holds others
       return changes
     }
-    const staged = this.durable.stageText(batch)
+    const staged = this.durable.stageText(batch, false, decoded)
     const seals = whole ? authors.map((replica) => this.authors.sealNow(replica)) : []
     // Sealed already: no seal waits for a pause in typing (`edited`).
     await this.sendLocal(batch, { ...staged, registered }, staged.value, whole ? [] : authors)

@@ -36,6 +36,7 @@ import {
   LwwMap,
   TextDoc,
   type Clock,
+  type DecodedOps,
   type LwwChange,
   type PropSigner,
   type TextChange,
@@ -472,11 +473,12 @@ export class DurableDoc {
    * `applyText`, staged: the visible changes at once (the batch is applied), then written, then durable.
    * For ops made elsewhere: a peer's (`fromPeer`: their author holds them, so they are written with the
    * next write, within op-log.ts's DEFER_MS) or another window's of this device (written at once).
+   * `decoded`: the batch's ops, if the caller decoded it already.
    */
-  stageText(batch: Uint8Array, fromPeer = false): Staged<TextChange[]> {
+  stageText(batch: Uint8Array, fromPeer = false, decoded?: DecodedOps): Staged<TextChange[]> {
     this.checkOpen()
     const before = this.textDoc.opCount()
-    const changes = this.textDoc.applyRemote(batch)
+    const changes = this.textDoc.applyRemote(batch, decoded)
     // A duplicate adds nothing to store, but may still be in flight from another sender: wait for it.
     const record = before === this.textDoc.opCount() ? null : batch
     return { value: changes, ...this.persistStaged(TEXT, record, fromPeer) }

@@ -4,7 +4,7 @@
  * synchronous and deterministic: no I/O, and clocks only where injected.
  */
 export { TextDoc, type HistoryEntry, type TextDocOptions } from './text-doc'
-export { splitTextBatch, useInflate, type Inflate, type Utf8Bytes } from './text-codec'
+export { splitTextBatch, useInflate, type DecodedOps, type Inflate, type Utf8Bytes } from './text-codec'
 export {
   LwwMap,
   StampAheadError,

@@ -371,6 +371,16 @@ export function inflateExactly(r: ByteReader, what: string): Uint8Array {
   return raw
 }
 
+/**
+ * The replica table of a batch, read without its ops: the replicas its ops may name. A check of who
+ * may send them costs the table, not the decoding of every op and all the text; the ops are checked
+ * when the batch is applied. Throws CrdtDecodeError.
+ */
+export function decodeTextBatchReplicas(bytes: Uint8Array): string[] {
+  if (!(bytes instanceof Uint8Array)) throw new CrdtDecodeError('expected a Uint8Array')
+  return readHeader(new ByteReader(bytes), [KIND_TEXT_BATCH, KIND_TEXT_BATCH_TIMED], 'text batch').replicas
+}
+
 /** Decodes and validates a batch (or with `snapshot`, a snapshot). Throws CrdtDecodeError. */
 export function decodeTextOps(bytes: Uint8Array, snapshot = false): DecodedOps {
   if (!(bytes instanceof Uint8Array)) throw new CrdtDecodeError('expected a Uint8Array')

@@ -55,6 +55,7 @@ import {
   encodeLocalOp,
   encodeTextOps,
   hasLoneSurrogate,
+  type DecodedOps,
   type RecordOptions,
 } from './text-codec'
 import { decodeTextState, encodeTextState, type DecodedTextState } from './text-state'
@@ -433,8 +434,8 @@ export class TextDoc {
 
   // ---- remote ops --------------------------------------------------------------------------------
 
-  applyRemote(batch: Uint8Array): TextChange[] {
-    const decoded = decodeTextOps(batch)
+  /** Applies a batch from elsewhere; `decoded`: its ops, if the caller decoded it already (once is enough). */
+  applyRemote(batch: Uint8Array, decoded: DecodedOps = decodeTextOps(batch)): TextChange[] {
     const changes: TextChange[] = []
     this.applyDecoded(decoded.replicas, decoded.ops, changes)
     return changes
