@@ -1,13 +1,15 @@
 /**
  * The durability contract (src/main/storage/README.md), on real nodes over TCP + Noise with real files:
  * a local edit is sent to peers once its log record is written, before its fsync (so a peer's wait is
- * not the sender's disk flush), and the caller hears that it is accepted only once it is fsynced. An
+ * not the sender's disk flush), and the caller hears that it is accepted only once it is fsynced. A
+ * replica's first edit goes the same way, with its claim and author record written ahead of it. An
  * edit whose write fails is sent to no one.
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { TextDoc } from '../../src/shared/crdt'
+import { AUTHOR_PREFIX } from '../../src/main/node/signed-props'
 import { StorageError } from '../../src/main/storage/errors'
 import { FaultyFs } from '../main/storage/faulty-fs'
 import { TcpCluster } from './tcp-nodes'
@@ -56,6 +58,38 @@ describe('durability contract', () => {
     openGate()
     await Promise.all([insert, pushed])
     expect(acknowledged && windowAcknowledged).toBe(true)
+  })
+
+  it('sends a new replica’s first edit once written, its claim and author record with it, before their fsync', async () => {
+    const fs = new FaultyFs()
+    const alice = await cluster.start('alice', { storageFs: fs })
+    const bob = await cluster.start('bob')
+    const doc = await cluster.createDoc(alice, 'hello')
+    const bobDoc = await cluster.join(alice, bob, doc.docId)
+
+    let openGate = (): void => undefined
+    fs.syncGate = { pathIncludes: 'log-', open: new Promise<void>((r) => (openGate = r)) }
+    // A window that opens and types: its replica's claim and author record are made with this edit.
+    const replica = doc.mintReplica()
+    const window = new TextDoc(replica)
+    window.applyRemote(doc.durable.allTextOps())
+    let acknowledged = false
+    const pushed = doc
+      .applyLocalBatch(window.localInsert(window.length, '!'))
+      .then(() => (acknowledged = true))
+    // Bob takes it on the direct path, which needs the claim, and knows whose it is; Alice's fsync of
+    // all three is still held (it waited for that fsync, and a keystroke typed then for it too).
+    await until('bob has the first edit', () => bobDoc.text === 'hello!', 10_000)
+    await until(
+      'bob has its author record',
+      () => bobDoc.durable.props.get(`${AUTHOR_PREFIX}${replica}`) !== undefined,
+      10_000,
+    )
+    expect(bobDoc.durable.props.get(`${AUTHOR_PREFIX}${replica}`)).toMatchObject({ device: alice.self })
+    expect(acknowledged).toBe(false)
+    openGate()
+    await pushed
+    expect(acknowledged).toBe(true)
   })
 
   it('seals what it sent before it closes: edits made just before quitting reach peers through relays', async () => {

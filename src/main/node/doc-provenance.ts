@@ -248,11 +248,12 @@ export class DocProvenance {
 
   /**
    * Stores a replica's claim with its first edit, so that after a restart this device can still seal
-   * it. Resolves at once if the replica has none here.
+   * it: written, then durable (both at once if the replica has none here).
    */
-  storeClaim(replica: string): Promise<void> {
+  stageClaim(replica: string): { written: Promise<void>; durable: Promise<void> } {
     const claim = this.provenance.sealOf(replica)
-    return claim ? this.storeSeal(claim) : Promise.resolve()
+    if (!claim) return { written: Promise.resolve(), durable: Promise.resolve() }
+    return this.host.durable.stageSeal(claim.replica, encodeSeals([claim]))
   }
 
   /** The member list changed: claims of devices that were not members yet are bound now. */

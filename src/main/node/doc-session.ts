@@ -928,28 +928,32 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     return replica === undefined ? undefined : this.authors.deviceOf(replica)
   }
 
-  /** Before this replica's first edit: tell everyone whose it is (history shows authors by name). */
+  /**
+   * Before this replica's first edit: its claim (stored with its first edit, so that after a restart
+   * this device can still seal it) and a record that tells everyone whose it is (history shows authors
+   * by name). Resolves once both are written. They go into the log ahead of the edit, in its write and
+   * its fsync, so they are sent once written, as the edit is, and the edit's acknowledgement covers
+   * them (the durability contract, src/main/storage/README.md): a window's first keystroke waited for
+   * an fsync of its own.
+   */
   private async registerAuthor(replica = this.durable.replica): Promise<void> {
     if (this.authorsRegistered.has(replica)) return
     this.authorsRegistered.add(replica)
-    // The replica's claim is stored with its first edit: after a restart this device can still seal it.
-    const stored = this.authors.storeClaim(replica)
+    const claim = this.authors.stageClaim(replica)
     const key = `${AUTHOR_PREFIX}${replica}`
     if (this.durable.props.get(key) === undefined) {
-      this.broadcast(
-        Channel.Props,
-        await this.durable.setProp(key, { device: this.deps.self, name: this.deps.selfName }),
-        null,
-      )
+      const record = this.durable.stageProp(key, { device: this.deps.self, name: this.deps.selfName })
+      await record.written
+      this.broadcast(Channel.Props, record.value, null)
     }
-    await stored
+    await claim.written
   }
 
   /** `utf8`: the text's UTF-8 as the caller holds it, if it does (DurableDoc.stageInsert). */
   async insert(index: number, text: string, utf8?: Utf8Bytes): Promise<void> {
     this.requireEdit()
-    // The edit is applied now, at the index the caller saw (nothing can land in between); the author
-    // record is durable before the edit is sent.
+    // The edit is applied now, at the index the caller saw (nothing can land in between); the claim and
+    // author record of a first edit are written ahead of it, and sent before it.
     const registered = this.registerAuthor()
     const staged = this.durable.stageInsert(index, text, utf8)
     await this.sendLocal(

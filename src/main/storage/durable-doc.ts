@@ -404,9 +404,15 @@ export class DurableDoc {
   }
 
   setProp(key: string, value: JsonValue): Promise<Uint8Array> {
+    const staged = this.stageProp(key, value)
+    return staged.durable.then(() => staged.value)
+  }
+
+  /** `setProp`, staged: the write's batch at once, then written, then durable. */
+  stageProp(key: string, value: JsonValue): Staged<Uint8Array> {
     this.checkOpen()
     const batch = this.propMap.set(key, value)
-    return this.persist(PROPS, batch).then(() => batch)
+    return { value: batch, ...this.persistStaged(PROPS, batch) }
   }
 
   deleteProp(key: string): Promise<Uint8Array> {
@@ -449,9 +455,14 @@ export class DurableDoc {
    * next write and fsynced with the next fsync, as a peer's ops are (stageText).
    */
   async storeSeal(key: string, seal: Uint8Array, fromPeer = false): Promise<void> {
+    return this.stageSeal(key, seal, fromPeer).durable
+  }
+
+  /** `storeSeal`, staged: written, then durable. */
+  stageSeal(key: string, seal: Uint8Array, fromPeer = false): Pick<Staged<unknown>, 'written' | 'durable'> {
     this.checkOpen()
     this.sealMap.set(key, seal)
-    return this.persistStaged(SEAL, encodeSealRecords([[key, seal]]), fromPeer).durable
+    return this.persistStaged(SEAL, encodeSealRecords([[key, seal]]), fromPeer)
   }
 
   /** Pins roots of a legacy document (kept by the caller, who passes them again at every open). */

@@ -15,9 +15,10 @@ describe('sealing while edits go on', () => {
       const docs = await Promise.all(Array.from({ length: 12 }, (_, i) => ana.ws.createDoc(`doc ${i}`)))
       const sealedAt = new Map<string, number>()
       for (const doc of docs) {
-        const store = doc.durable.storeSeal.bind(doc.durable)
+        // Every seal stored goes through stageSeal (storeSeal too).
+        const store = doc.durable.stageSeal.bind(doc.durable)
         let own = 0
-        vi.spyOn(doc.durable, 'storeSeal').mockImplementation((key, seal, fromPeer) => {
+        vi.spyOn(doc.durable, 'stageSeal').mockImplementation((key, seal, fromPeer) => {
           // The first is the replica's claim, stored with its first edit; the next is its first seal.
           if (key === doc.durable.replica && ++own === 2 && !sealedAt.has(doc.docId))
             sealedAt.set(doc.docId, t)

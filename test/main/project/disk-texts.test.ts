@@ -41,7 +41,7 @@ describe('mergeDiskText', () => {
     const ana = await makeNode('ana')
     nodes.push(ana)
     const doc = await ana.ws.createDoc('notes')
-    const stored = vi.spyOn(doc.durable, 'storeSeal')
+    const stored = vi.spyOn(doc.durable, 'stageSeal') // every seal stored goes through it
     /** The counters of the disk replica's seals stored so far, its claim (counter 0) included. */
     const sealed = (disk: string): number[] =>
       stored.mock.calls
