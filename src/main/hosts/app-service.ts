@@ -123,6 +123,10 @@ interface ClientState {
   readonly statuses: Map<string, DocStatus>
   /** The projects this window opened: it hears their tree and presence. */
   readonly projects: Set<string>
+  /** The replicas this window was given for its editors, given back when it goes (`close`). */
+  readonly replicas: { readonly session: DocSession; readonly replica: string }[]
+  /** Gone: nothing it sends is applied any more (its replicas may be another window's now). */
+  closed: boolean
 }
 
 const DOC_ID = /^[0-9a-f]{32}$/
@@ -238,6 +242,8 @@ export class AppService {
       pushed: new WeakSet(),
       statuses: new Map(),
       projects: new Set(),
+      replicas: [],
+      closed: false,
     }
     const told = (status: DocStatus): DocStatus => {
       client.statuses.set(status.docId, status)
@@ -262,6 +268,7 @@ export class AppService {
       // are written with the next write, up to 25 ms later, so a window that opened while they came
       // never showed them.) None comes before the reply it belongs to.
       const state = this.openedDoc(d)
+      client.replicas.push({ session, replica: state.replica })
       client.docs.add(state.docId)
       for (const batch of session.unannounced()) client.pushed.add(batch)
       told(state.status)
@@ -301,6 +308,8 @@ export class AppService {
         run(async () => {
           if (!(batch instanceof Uint8Array)) throw new TypeError('The batch must be bytes.')
           const d = await this.track(this.requireDocId(docId))
+          // A request that started before the window went, and waited: its replica may be another's now.
+          if (client.closed) throw new WorkspaceError('CLOSED', 'This window is closed.')
           client.pushed.add(batch)
           await d.session.applyLocalBatch(batch)
           return told(this.status(d))
@@ -333,6 +342,9 @@ export class AppService {
       ...this.projectRequests(run, client, opened),
       close: () => {
         this.clients.delete(client)
+        client.closed = true
+        // Nothing more comes from it: its replicas go to the next windows (doc-provenance.ts).
+        for (const { session, replica } of client.replicas.splice(0)) session.releaseReplica(replica)
       },
     }
   }

@@ -112,9 +112,13 @@ export class DocProvenance {
   private readonly sealsAsked = new Map<string, { counter: number; at: number }>()
   /** This device's replicas with ops not sealed yet, and their idle timers. */
   private readonly sealTimers = new Map<string, { timer: ReturnType<typeof setTimeout>; due: number }>()
-  /** Replicas from the last clean close not handed out yet, and those handed out in this run. */
+  /**
+   * Replicas to hand out before minting new ones: those from the last clean close not handed out yet,
+   * and those windows of this run gave back (`releaseReplica`).
+   */
   private readonly resumePool: Uint8Array[]
-  private readonly handedOut: Uint8Array[] = []
+  /** The nonces of the replicas handed to windows in this run and not given back, by replica. */
+  private readonly handedOut = new Map<string, Uint8Array>()
   /**
    * Per replica of another device, its oldest seal request not answered: the counter asked for and
    * since when; and the highest counter asked for since (asked next, once that one is answered).
@@ -700,12 +704,27 @@ export class DocProvenance {
 
   /**
    * A replica of this device for the UI's editor, bound to this device's key, stored with its first
-   * edit: one from the last clean close if any is left (never one handed out in this run), else new.
+   * edit: one from the last clean close or given back by a closed window if any is left (never one a
+   * window still holds), else new.
    */
   mintReplica(): string {
     const nonce = this.resumePool.shift() ?? new Uint8Array(randomBytes(NONCE_BYTES))
-    this.handedOut.push(nonce)
-    return this.provenance.mint(nonce)
+    const replica = this.provenance.mint(nonce)
+    this.handedOut.set(replica, nonce)
+    return replica
+  }
+
+  /**
+   * A window that held `replica` is gone, and nothing more can come from it (its connection closed):
+   * the next window takes the replica up, counters continuing from the ops of it applied here, as a
+   * start takes up the last run's. Otherwise every window opened, and every reload of a browser tab,
+   * added a replica that each version vector and sync request of the document carries for good.
+   */
+  releaseReplica(replica: string): void {
+    const nonce = this.handedOut.get(replica)
+    if (!nonce) return
+    this.handedOut.delete(replica)
+    this.resumePool.unshift(nonce)
   }
 
   /**
@@ -713,7 +732,7 @@ export class DocProvenance {
    * Only called once the document closed cleanly (Workspace.close).
    */
   resumable(): Uint8Array[] {
-    return [this.host.claim.nonce, ...this.handedOut, ...this.freeDisk(), ...this.resumePool].slice(
+    return [this.host.claim.nonce, ...this.handedOut.values(), ...this.freeDisk(), ...this.resumePool].slice(
       0,
       MAX_RESUMED,
     )

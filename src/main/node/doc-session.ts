@@ -754,6 +754,11 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     return this.authors.mintReplica()
   }
 
+  /** A window that held `replica` (from mintReplica) is gone: the next may take it up (doc-provenance.ts). */
+  releaseReplica(replica: string): void {
+    this.authors.releaseReplica(replica)
+  }
+
   /**
    * A replica for merging a change on disk: the last merge's if `fits` it; bound durably before it
    * resolves if `bindNow`, else with its first ops (doc-provenance.ts).

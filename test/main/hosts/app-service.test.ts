@@ -1,6 +1,7 @@
 /**
  * AppService under plain Node: the API a window sees, with its expected failures as ApiError values,
- * a window's replica registered as an author, and no echo of a window's own batches.
+ * a window's replica registered as an author, no echo of a window's own batches, and a closed
+ * window's replica taken up by the next window.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -74,6 +75,39 @@ describe('AppService', () => {
     expect(seen.two.some((e) => e.type === 'ops' && e.batch === batch)).toBe(true)
     expect(value(await one.save(opened.docId)).saved).toBe(true)
     expect(readFileSync(file, 'utf8')).toBe('zero\r\none\r\ntwo\r\n')
+  })
+
+  it('gives a closed window’s replica to the next window, counters continuing, and applies nothing more from it', async () => {
+    const doc = value(await one.newDocument('windows come and go'))
+    const session = node.workspace.doc(doc.docId)!
+    const before = Object.keys(session.textVersion())
+    const first = service.connect(() => undefined)
+    const opened = value(await first.openDocument(doc.docId))
+    const editor = new TextDoc(opened.replica)
+    editor.applyRemote(opened.state)
+    value(await first.pushOps(doc.docId, editor.localInsert(0, 'ab')))
+    const late = editor.localInsert(2, '?') // typed as the window went: never applied
+    first.close()
+    expect(await first.pushOps(doc.docId, late)).toMatchObject({ ok: false, code: 'CLOSED' })
+    expect(session.text).toBe('ab')
+
+    // A window that opens now (a reload, another window) takes the replica up, its counters after the
+    // first window's last op applied here.
+    const next = service.connect(() => undefined)
+    const reopened = value(await next.openDocument(doc.docId))
+    expect(reopened.replica).toBe(opened.replica)
+    const again = new TextDoc(reopened.replica)
+    again.applyRemote(reopened.state)
+    value(await next.pushOps(doc.docId, again.localInsert(2, 'c')))
+    expect(session.text).toBe('abc')
+    expect(session.textVersion()[opened.replica]).toBe(3)
+    // One replica for the two windows, beside those the document had.
+    expect(Object.keys(session.textVersion()).filter((r) => !before.includes(r))).toEqual([opened.replica])
+    // While it is open, another window gets a replica of its own.
+    const third = service.connect(() => undefined)
+    expect(value(await third.openDocument(doc.docId)).replica).not.toBe(opened.replica)
+    next.close()
+    third.close()
   })
 
   it('gives the same document when a file is opened again', async () => {

@@ -2,7 +2,8 @@
  * Browser mode's API socket (web-host.ts): requests start in the order they came, and one that waits
  * (here a join whose inviter is gone, which waits up to 15 s for it) holds up none after it. Before,
  * a tab's requests ran one at a time, so while such a join waited the tab could not even type: each
- * keystroke's ops waited behind it.
+ * keystroke's ops waited behind it. A tab that goes gives its replicas back: a reload takes its
+ * replica up again, where each reload added one that the document carried for good.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -33,8 +34,9 @@ async function startNode(name: string): Promise<PeerNode> {
 
 /** A tab's socket: requests by id, and the order their replies came in. */
 async function openTab(web: WebHost): Promise<{
-  ask: (id: number, method: string, ...args: unknown[]) => Promise<{ ok: boolean }>
+  ask: (id: number, method: string, ...args: unknown[]) => Promise<{ ok: boolean; value?: unknown }>
   order: number[]
+  close: () => void
 }> {
   const ws = new WebSocket(`ws://127.0.0.1:${web.port}/${web.token}/ws`, {
     origin: `http://127.0.0.1:${web.port}`,
@@ -57,7 +59,18 @@ async function openTab(web: WebHost): Promise<{
       waiting.set(id, resolve)
       ws.send(encodeWire({ id, method, args }))
     })
-  return { ask, order }
+  return { ask, order, close: () => ws.close() }
+}
+
+async function startApp(node: PeerNode): Promise<WebHost> {
+  const dataDir = await tempDir(`${node.workspace.name}-app`)
+  const rendererDir = await tempDir('renderer')
+  await writeFile(join(rendererDir, 'index.html'), '<!doctype html><title>test</title>')
+  const service = new AppService({ node, host: 'browser', version: 'test', dataDir })
+  cleanups.push(async () => service.close())
+  const web = await startWebHost({ service, rendererDir })
+  cleanups.push(() => web.close())
+  return web
 }
 
 it("a join waiting for an inviter who is gone does not hold up the tab's other requests", async () => {
@@ -68,14 +81,7 @@ it("a join waiting for an inviter who is gone does not hold up the tab's other r
   await inviter.close()
 
   const node = await startNode('ada')
-  const dataDir = await tempDir('ada-app')
-  const rendererDir = await tempDir('renderer')
-  await writeFile(join(rendererDir, 'index.html'), '<!doctype html><title>test</title>')
-  const service = new AppService({ node, host: 'browser', version: 'test', dataDir })
-  cleanups.push(async () => service.close())
-  const web = await startWebHost({ service, rendererDir })
-  cleanups.push(() => web.close())
-  const tab = await openTab(web)
+  const tab = await openTab(await startApp(node))
 
   const joining = tab.ask(1, 'joinWithInvite', code)
   const started = performance.now()
@@ -86,3 +92,24 @@ it("a join waiting for an inviter who is gone does not hold up the tab's other r
   expect(tab.order).toEqual([2, 3]) // the join is still waiting
   void joining
 }, 30_000)
+
+it('a tab that reloads takes up the replica its page had before', async () => {
+  const node = await startNode('ada')
+  const web = await startApp(node)
+  const before = await openTab(web)
+  const made = (await before.ask(1, 'newDocument', 'Reloaded')) as {
+    value: { docId: string; replica: string }
+  }
+  const { docId, replica } = made.value
+  before.close() // the page goes: its socket closes, and the node hears it
+  const after = await openTab(web)
+  const taken = async (): Promise<string> =>
+    ((await after.ask(2, 'openDocument', docId)) as { value: { replica: string } }).value.replica
+  const end = Date.now() + 5_000
+  let again = await taken()
+  while (again !== replica && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 20))
+    again = await taken()
+  }
+  expect(again).toBe(replica)
+})
