@@ -113,12 +113,14 @@ export class DocProvenance {
   /** This device's replicas with ops not sealed yet, and their idle timers. */
   private readonly sealTimers = new Map<string, { timer: ReturnType<typeof setTimeout>; due: number }>()
   /**
-   * Replicas to hand out before minting new ones: those from the last clean close not handed out yet,
-   * and those windows of this run gave back (`releaseReplica`).
+   * Replicas from the last clean close not handed out yet: windows take them from the front, merges
+   * of changes on disk from the back (`resumable` lists them so).
    */
   private readonly resumePool: Uint8Array[]
   /** The nonces of the replicas handed to windows in this run and not given back, by replica. */
   private readonly handedOut = new Map<string, Uint8Array>()
+  /** Replicas that windows of this run gave back (`releaseReplica`): the next windows take them up first. */
+  private readonly released: Uint8Array[] = []
   /**
    * Per replica of another device, its oldest seal request not answered: the counter asked for and
    * since when; and the highest counter asked for since (asked next, once that one is answered).
@@ -708,7 +710,7 @@ export class DocProvenance {
    * window still holds), else new.
    */
   mintReplica(): string {
-    const nonce = this.resumePool.shift() ?? new Uint8Array(randomBytes(NONCE_BYTES))
+    const nonce = this.released.pop() ?? this.resumePool.shift() ?? new Uint8Array(randomBytes(NONCE_BYTES))
     const replica = this.provenance.mint(nonce)
     this.handedOut.set(replica, nonce)
     return replica
@@ -724,7 +726,7 @@ export class DocProvenance {
     const nonce = this.handedOut.get(replica)
     if (!nonce) return
     this.handedOut.delete(replica)
-    this.resumePool.unshift(nonce)
+    this.released.push(nonce)
   }
 
   /**
@@ -732,19 +734,17 @@ export class DocProvenance {
    * Only called once the document closed cleanly (Workspace.close).
    */
   resumable(): Uint8Array[] {
-    return [this.host.claim.nonce, ...this.handedOut.values(), ...this.freeDisk(), ...this.resumePool].slice(
-      0,
-      MAX_RESUMED,
-    )
+    const windows = [...this.handedOut.values(), ...this.released]
+    return [this.host.claim.nonce, ...windows, ...this.freeDisk(), ...this.resumePool].slice(0, MAX_RESUMED)
   }
 
   /**
    * The replicas to take up again when the document opens later in this run, once closed cleanly: the
-   * node's own and those left from the last start, not those handed to windows (a window's editor
-   * may still hold its replica after it let the document go).
+   * node's own, those windows gave back and those left from the last start, not those handed to
+   * windows still open (a window's editor may still hold its replica after it let the document go).
    */
   reusable(): Uint8Array[] {
-    return [this.host.claim.nonce, ...this.freeDisk(), ...this.resumePool]
+    return [this.host.claim.nonce, ...this.released, ...this.freeDisk(), ...this.resumePool]
   }
 
   /** The disk merges' replica, if no merge holds it (one in the middle of a merge is not taken up). */
