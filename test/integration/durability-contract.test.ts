@@ -26,12 +26,18 @@ describe('durability contract', () => {
   const cluster = new TcpCluster()
   afterEach(() => cluster.closeAll())
 
-  it('sends a local edit once written, before its fsync, and acknowledges it only once fsynced', async () => {
+  /** Alice, whose disk the test controls, and Bob, who joined her document holding `text`. */
+  async function aliceAndBob(text: string, options: { antiEntropyMs?: number } = {}) {
     const fs = new FaultyFs()
-    const alice = await cluster.start('alice', { storageFs: fs })
-    const bob = await cluster.start('bob')
-    const doc = await cluster.createDoc(alice, 'hello')
+    const alice = await cluster.start('alice', { storageFs: fs, ...options })
+    const bob = await cluster.start('bob', options)
+    const doc = await cluster.createDoc(alice, text)
     const bobDoc = await cluster.join(alice, bob, doc.docId)
+    return { fs, alice, doc, bobDoc }
+  }
+
+  it('sends a local edit once written, before its fsync, and acknowledges it only once fsynced', async () => {
+    const { fs, alice, doc, bobDoc } = await aliceAndBob('hello')
 
     // A window's replica (its first edit, which makes its claim durable, before the disk is held).
     const window = new TextDoc(doc.mintReplica())
@@ -61,11 +67,7 @@ describe('durability contract', () => {
   })
 
   it('sends a new replica’s first edit once written, its claim and author record with it, before their fsync', async () => {
-    const fs = new FaultyFs()
-    const alice = await cluster.start('alice', { storageFs: fs })
-    const bob = await cluster.start('bob')
-    const doc = await cluster.createDoc(alice, 'hello')
-    const bobDoc = await cluster.join(alice, bob, doc.docId)
+    const { fs, alice, doc, bobDoc } = await aliceAndBob('hello')
 
     let openGate = (): void => undefined
     fs.syncGate = { pathIncludes: 'log-', open: new Promise<void>((r) => (openGate = r)) }
@@ -111,11 +113,7 @@ describe('durability contract', () => {
   })
 
   it('sends no edit whose write failed, and sends it once the disk takes it', async () => {
-    const fs = new FaultyFs()
-    const alice = await cluster.start('alice', { storageFs: fs, antiEntropyMs: 200 })
-    const bob = await cluster.start('bob', { antiEntropyMs: 200 })
-    const doc = await cluster.createDoc(alice, 'base')
-    const bobDoc = await cluster.join(alice, bob, doc.docId)
+    const { fs, doc, bobDoc } = await aliceAndBob('base', { antiEntropyMs: 200 })
 
     // A full disk: every write to the log fails (anti-entropy's flushes retry it, and fail too).
     fs.inject({ op: 'write', nth: 1, times: 1_000_000, code: 'ENOSPC', pathIncludes: 'log-' })
