@@ -123,8 +123,11 @@ interface ClientState {
   readonly statuses: Map<string, DocStatus>
   /** The projects this window opened: it hears their tree and presence. */
   readonly projects: Set<string>
-  /** The replicas this window was given for its editors, given back when it goes (`close`). */
-  readonly replicas: { readonly session: DocSession; readonly replica: string }[]
+  /**
+   * The replicas this window was given for its editors, given back when it goes (`close`); by
+   * document ID, not session: a project's file closes while idle, and its session must not be kept.
+   */
+  readonly replicas: { readonly docId: string; readonly replica: string }[]
   /** Gone: nothing it sends is applied any more (its replicas may be another window's now). */
   closed: boolean
 }
@@ -268,7 +271,7 @@ export class AppService {
       // are written with the next write, up to 25 ms later, so a window that opened while they came
       // never showed them.) None comes before the reply it belongs to.
       const state = this.openedDoc(d)
-      client.replicas.push({ session, replica: state.replica })
+      client.replicas.push({ docId: state.docId, replica: state.replica })
       client.docs.add(state.docId)
       for (const batch of session.unannounced()) client.pushed.add(batch)
       told(state.status)
@@ -343,8 +346,10 @@ export class AppService {
       close: () => {
         this.clients.delete(client)
         client.closed = true
-        // Nothing more comes from it: its replicas go to the next windows (doc-provenance.ts).
-        for (const { session, replica } of client.replicas.splice(0)) session.releaseReplica(replica)
+        // Nothing more comes from it: its replicas go to the next windows (doc-provenance.ts). A session
+        // opened again since never handed them out, and keeps none.
+        for (const { docId, replica } of client.replicas.splice(0))
+          this.node.workspace.doc(docId)?.releaseReplica(replica)
       },
     }
   }
