@@ -41,8 +41,8 @@
  *    so none is lost, and the window is told to open the text again.
  * 10. Mallory sends, under her own bound replica (taken from her on the direct path, so only the batch's
  *    replica table is read before it is applied), batches whose table is sound but whose ops are not:
- *    a byte cut off, a byte too many. Each is malformed: nothing applied, stored or relayed, and her
- *    connection loses the document; the honest edits go on.
+ *    a byte cut off (to ed), a byte too many (to carol). Each is malformed: nothing applied, stored or
+ *    relayed, and each of her connections loses the document; the honest edits go on.
  */
 import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
@@ -600,31 +600,32 @@ describe('edits bound to their author, over TCP + Noise on 127.0.0.1', () => {
   })
 
   it('10. a batch under her own replica, its table sound and its ops not: malformed, nothing applied or relayed, and she loses the document', async () => {
-    const { ed, doc, edDoc, carolDoc, mallory, atEd } = await setUp('sound text\n')
+    const { ed, carol, doc, edDoc, carolDoc, mallory, atEd, atCarol } = await setUp('sound text\n')
     const nonce = new Uint8Array(randomBytes(8))
     const claim = makeSeal(doc.docId, fromHex(mallory.key), nonce, 0, EMPTY_DIGEST, mallory.sign)
-    atEd.send(update(doc.docId, Channel.Seals, encodeSeals([claim])))
-    await processed(atEd)
+    for (const c of [atEd, atCarol]) c.send(update(doc.docId, Channel.Seals, encodeSeals([claim])))
+    await Promise.all([processed(atEd), processed(atCarol)])
     const good = encodeTextOps([claim.replica], [new InsertOp(0, 1, 'MALLORY', -1, 0, -1, 0)])
-    const cut = good.subarray(0, good.length - 1)
-    const longer = Uint8Array.from([...good, 0x41])
-    const versionBefore = edDoc.textVersion()
-    atEd.send(update(doc.docId, Channel.Text, cut))
+    const versions = [edDoc.textVersion(), carolDoc.textVersion()]
+    // A byte cut off to ed, a byte too many to carol.
+    atEd.send(update(doc.docId, Channel.Text, good.subarray(0, good.length - 1)))
+    atCarol.send(update(doc.docId, Channel.Text, Uint8Array.from([...good, 0x41])))
     await until(
-      'ed refused it as malformed',
-      () => ed.log.lines.some((l) => /malformed batch .*text length/.test(l)),
+      'ed and carol refused them as malformed',
+      () => [ed, carol].every((n) => n.log.lines.some((l) => /malformed batch .*text length/.test(l))),
       10_000,
     )
-    // The connection lost the document: what she sends on it now is dropped unread.
-    expect(ed.node.workspace.session(mallory.key)?.isAuthenticated(doc.docId)).toBe(false)
-    atEd.send(update(doc.docId, Channel.Text, longer))
+    // Each connection lost the document: what she sends on it now is dropped unread.
+    for (const n of [ed, carol])
+      expect(n.node.workspace.session(mallory.key)?.isAuthenticated(doc.docId)).toBe(false)
+    atEd.send(update(doc.docId, Channel.Text, good))
     await processed(atEd)
-    await sleep(300) // anything ed would pass on arrives now
+    await sleep(300) // anything ed or carol would pass on arrives now
     for (const d of [doc, edDoc, carolDoc]) {
       expect(d.text).not.toContain('MALLORY')
       expect(Object.keys(d.textVersion())).not.toContain(claim.replica)
     }
-    expect(edDoc.textVersion()).toEqual(versionBefore)
+    expect([edDoc.textVersion(), carolDoc.textVersion()]).toEqual(versions)
     // The honest edits go on.
     await doc.insert(0, 'still ')
     await until('the owner’s edit reached carol', () => carolDoc.text === 'still sound text\n', 10_000)
