@@ -16,7 +16,7 @@ import type { Sign } from '../../shared/members/member-op'
 import { fromHex, toHex } from '../../shared/sync/hex'
 import { Channel, type DocVersions, type Role } from '../../shared/sync/messages'
 import { isEmptyBatch, type PeerSession } from '../../shared/sync/session'
-import type { DurableDoc } from '../storage/durable-doc'
+import type { DurableDoc, Stages } from '../storage/durable-doc'
 import { memberCrypto } from './crypto'
 import { ATTEST_WAIT_MS, Forks, type Attested } from './forks'
 import { Provenance } from './provenance'
@@ -256,7 +256,7 @@ export class DocProvenance {
    * Stores a replica's claim with its first edit, so that after a restart this device can still seal
    * it: written, then durable (both at once if the replica has none here).
    */
-  stageClaim(replica: string): { written: Promise<void>; durable: Promise<void> } {
+  stageClaim(replica: string): Stages {
     const claim = this.provenance.sealOf(replica)
     if (!claim) return { written: Promise.resolve(), durable: Promise.resolve() }
     return this.host.durable.stageSeal(claim.replica, encodeSeals([claim]))

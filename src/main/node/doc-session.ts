@@ -24,7 +24,7 @@ import { PresenceTable, type SignedPresence } from '../../shared/sync/presence'
 import { fromHex, toHex } from '../../shared/sync/hex'
 import { truncateString } from '../../shared/crdt/bytes'
 import type { Sign } from '../../shared/members/member-op'
-import type { DurableDoc, JsonValue, Staged } from '../storage/durable-doc'
+import type { DurableDoc, JsonValue, Stages } from '../storage/durable-doc'
 import { memberCrypto, randomKey } from './crypto'
 import { DocProvenance } from './doc-provenance'
 import { isAttested, type Attested } from './forks'
@@ -1001,7 +1001,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
    */
   private async sendLocal(
     batch: Uint8Array,
-    stages: Pick<Staged<unknown>, 'written' | 'durable'> & { readonly registered?: Promise<void> },
+    stages: Stages & { readonly registered?: Promise<void> },
     changes: TextChange[],
     replicas: readonly string[],
   ): Promise<void> {

@@ -111,6 +111,9 @@ export interface Staged<T> {
   readonly durable: Promise<void>
 }
 
+/** The two stages of a record whose value the caller has already. */
+export type Stages = Pick<Staged<unknown>, 'written' | 'durable'>
+
 export interface DurableDocOptions {
   /** Replica ID for this open; default 8 random base64url characters. Never reuse one across opens. */
   readonly replica?: string
@@ -459,7 +462,7 @@ export class DurableDoc {
   }
 
   /** `storeSeal`, staged: written, then durable. */
-  stageSeal(key: string, seal: Uint8Array, fromPeer = false): Pick<Staged<unknown>, 'written' | 'durable'> {
+  stageSeal(key: string, seal: Uint8Array, fromPeer = false): Stages {
     this.checkOpen()
     this.sealMap.set(key, seal)
     return this.persistStaged(SEAL, encodeSealRecords([[key, seal]]), fromPeer)
@@ -709,11 +712,7 @@ export class DurableDoc {
    * Appends the batch to the log. `written` resolves once it is written (a crash of this process keeps
    * it), `durable` once it is fsynced; both reject if the write fails.
    */
-  private persistStaged(
-    kind: number,
-    batch: Uint8Array | null,
-    deferred = false,
-  ): { written: Promise<void>; durable: Promise<void> } {
+  private persistStaged(kind: number, batch: Uint8Array | null, deferred = false): Stages {
     if (!batch) {
       const flushed = this.flush()
       return { written: flushed, durable: flushed }
@@ -728,10 +727,7 @@ export class DurableDoc {
    * Appends a record made for the store alone (`persistStaged`, or a long first insert's own buffer:
    * `stageInsert`), its kind in its first byte: written, then durable.
    */
-  private persistRecord(
-    record: Uint8Array,
-    deferred = false,
-  ): { written: Promise<void>; durable: Promise<void> } {
+  private persistRecord(record: Uint8Array, deferred = false): Stages {
     if (record[0] !== SEAL) this.changed()
     this.logBytes += record.byteLength
     this.logRecords++
