@@ -19,7 +19,12 @@ import { createHash, randomBytes, type Hash } from 'node:crypto'
 import { ByteWriter } from '../../shared/crdt/bytes'
 import type { TextOp } from '../../shared/crdt/ops'
 import { CrdtDecodeError } from '../../shared/crdt/types'
-import { streamStart, writeOpStream, type StreamCursor } from '../../shared/crdt/op-stream'
+import {
+  STREAM_SPILL_BYTES,
+  streamStart,
+  writeOpStream,
+  type StreamCursor,
+} from '../../shared/crdt/op-stream'
 import { decodeTextOps, encodeTextOps } from '../../shared/crdt/text-codec'
 import type { Sign } from '../../shared/members/member-op'
 import { toHex } from '../../shared/sync/hex'
@@ -93,10 +98,34 @@ interface Digest {
 /** The digest of a replica's stream up to `counter`, from scratch (for tests and one-off checks). */
 export function streamDigest(text: TextReader, replica: string, counter: number): Uint8Array | null {
   const { ids, agent, ops } = text.opsOf(replica, 0)
-  const w = new ByteWriter(1024)
   const hash = createHash('sha256')
-  if (!writeOpStream(w, ids, ops, agent, streamStart(), counter, (b) => hash.update(b))) return null
-  return new Uint8Array(hash.update(w.view()).digest())
+  if (!hashStream(hash, ids, ops, agent, streamStart(), counter)) return null
+  return new Uint8Array(hash.digest())
+}
+
+/**
+ * One writer for every stream hashed in this process (hashing is synchronous, so never two at once):
+ * a fresh writer a stream grew from 1 KB to the stream's size, and a shared folder's 2,000 files made
+ * ~250 MB of buffers on each side of a join, all garbage at once.
+ */
+const scratch = new ByteWriter(64 * 1024)
+
+/** `writeOpStream` into `hash` (see there): the bytes go to the hash as they pile up and at the end. */
+function hashStream(
+  hash: Hash,
+  ids: readonly string[],
+  ops: readonly TextOp[],
+  agent: number,
+  cursor: StreamCursor,
+  until: number,
+): boolean {
+  try {
+    const reached = writeOpStream(scratch, ids, ops, agent, cursor, until, (b) => hash.update(b))
+    hash.update(scratch.view())
+    return reached
+  } finally {
+    scratch.reset(STREAM_SPILL_BYTES * 4)
+  }
 }
 
 export class Provenance {
@@ -486,13 +515,10 @@ export class Provenance {
     state: Digest,
     seal: Seal,
   ): 'match' | 'mismatch' | 'gap' {
-    const w = new ByteWriter(1024)
     for (const h of entries) {
       const d = decodeTextOps(h.batch)
-      w.reset()
       const agent = d.replicas.indexOf(replica)
-      writeOpStream(w, d.replicas, d.ops, agent, state.cursor, seal.counter, (b) => state.hash.update(b))
-      state.hash.update(w.view())
+      hashStream(state.hash, d.replicas, d.ops, agent, state.cursor, seal.counter)
       if (state.cursor.counter >= seal.counter) break
     }
     if (state.cursor.counter < seal.counter) return 'gap'
@@ -630,11 +656,8 @@ export class Provenance {
     }
     if (d.cursor.counter < counter) {
       const { ids, agent, ops } = this.deps.text().opsOf(replica, d.cursor.counter)
-      const w = new ByteWriter(1024)
       // Hashed as it is written: an imported file's stream is twice its size.
-      const reached = writeOpStream(w, ids, ops, agent, d.cursor, counter, (b) => d.hash.update(b))
-      d.hash.update(w.view())
-      if (!reached) {
+      if (!hashStream(d.hash, ids, ops, agent, d.cursor, counter)) {
         this.digests.delete(replica)
         return null
       }

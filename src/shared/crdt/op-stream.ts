@@ -24,17 +24,20 @@ export interface StreamCursor {
 
 export const streamStart = (): StreamCursor => ({ counter: 0, lastRight: null })
 
-/** With a `spill`, the writer is emptied into it whenever it holds this much. */
-const SPILL_BYTES = 1 << 20
+/**
+ * With a `spill`, the writer is emptied into it whenever it holds this much; small, so that a writer
+ * kept for every stream stays small (a hash takes 256 KB at a time as fast as 1 MB).
+ */
+export const STREAM_SPILL_BYTES = 1 << 18
 /** Code units of a long insert written between two looks at the writer's size (when spilling). */
-const RUN_STEP = 1 << 17
+const RUN_STEP = 1 << 15
 
 /**
  * Writes the counters of `agent`'s ops after `cursor.counter` up to `until` (inclusive), in order, and
  * moves the cursor. Ops of other agents and counters already written are skipped. Returns false, having
  * written the counters before it, at the first gap (a counter missing from `ops`).
  *
- * `spill`, if given, takes the bytes in order as they pile up (about a megabyte at a time; the writer
+ * `spill`, if given, takes the bytes in order as they pile up (a quarter of a megabyte at a time; the writer
  * is emptied after each), so that hashing a 10 MB import never holds its 20 MB stream; whatever is
  * left in the writer at the end comes after them.
  */
@@ -48,9 +51,9 @@ export function writeOpStream(
   spill?: (bytes: Uint8Array) => void,
 ): boolean {
   const spilled = (): void => {
-    if (!spill || w.length < SPILL_BYTES) return
+    if (!spill || w.length < STREAM_SPILL_BYTES) return
     spill(w.view())
-    w.reset(4 * SPILL_BYTES)
+    w.reset(4 * STREAM_SPILL_BYTES)
   }
   for (const op of ops) {
     if (op.agent !== agent) continue
