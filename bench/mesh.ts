@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { bundled } from './bundled'
 import { cpuProfArgs } from './cpu-prof'
 import type { Command, Report } from './mesh-child'
 import { percentile } from './stats'
@@ -34,7 +34,6 @@ const TYPING_INTERVAL_MS = 200
 const SEAL_SETTLE_MS = 1_500
 const TARGET_P99_MS = 20
 const INITIAL_TEXT = 'Sixteen people typing.\n'
-const CHILD = fileURLToPath(new URL('./mesh-child.ts', import.meta.url))
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 const clock = (): number => performance.timeOrigin + performance.now()
@@ -79,15 +78,11 @@ class Peer {
   }
 }
 
-async function startPeer(index: number): Promise<Peer> {
+async function startPeer(index: number, child: string): Promise<Peer> {
   const dir = await mkdtemp(join(tmpdir(), `meshpad-bench-mesh-${index}-`))
-  const proc = spawn(
-    process.execPath,
-    [...cpuProfArgs(`peer${index}`), '--import', 'tsx', CHILD, dir, `peer${index}`],
-    {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    },
-  )
+  const proc = spawn(process.execPath, [...cpuProfArgs(`peer${index}`), child, dir, `peer${index}`], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
   const peer = new Peer(index, dir, proc)
   await peer.started()
   return peer
@@ -239,8 +234,10 @@ async function run(): Promise<void> {
   console.log(`  load average before: ${load()}`)
   const peers: Peer[] = []
   try {
-    // Started one after another: 16 tsx start-ups at once on a small machine would time each other out.
-    for (let i = 0; i < PEERS; i++) peers.push(await startPeer(i))
+    // The children run Meshpad's code bundled, as the app and the `meshpad` command do (bundled.ts).
+    const child = bundled('bench/mesh-child.ts')
+    // Started one after another: 16 start-ups at once on a small machine would time each other out.
+    for (let i = 0; i < PEERS; i++) peers.push(await startPeer(i, child))
     const offsets: { offset: number; rtt: number }[] = []
     for (const p of peers) offsets.push(await clockOffset(p))
     await formMesh(peers)
