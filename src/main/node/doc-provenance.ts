@@ -102,6 +102,8 @@ export class DocProvenance {
   private readonly provenance: Provenance
   /** Per peer, the highest seal counter sent to it, per replica. */
   private readonly sealsSent = new WeakMap<PeerSession, Map<string, number>>()
+  /** The seals `sendSeals` encoded last, and their batch (see there). */
+  private lastSeals: { readonly seals: readonly Seal[]; readonly batch: Uint8Array } | null = null
   /** This open's replica for merges of changes made on disk (takeDiskReplica), while it is free. */
   private disk: { readonly nonce: Uint8Array; readonly replica: string } | undefined
   /** Replicas that merges took (takeDiskReplica) and have not given back yet, with their nonces. */
@@ -637,7 +639,14 @@ export class DocProvenance {
    */
   sendSeals(to: PeerSession, seals: readonly Seal[], sentTo: readonly string[]): void {
     const fresh = this.notSentYet(to, seals)
-    if (fresh.length > 0) to.sendUpdate(this.host.docId, Channel.Seals, encodeSeals(fresh), sentTo)
+    if (fresh.length === 0) return
+    // A broadcast usually sends every peer the same seals: one batch for all, so its frame is encoded once.
+    const last = this.lastSeals
+    const same =
+      last && last.seals.length === fresh.length && last.seals.every((seal, i) => seal === fresh[i])
+    const batch = same ? last.batch : encodeSeals(fresh)
+    if (!same) this.lastSeals = { seals: fresh, batch }
+    to.sendUpdate(this.host.docId, Channel.Seals, batch, sentTo)
   }
 
   /** The seals newer than what `to` was sent, noted as sent. */

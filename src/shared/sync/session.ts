@@ -701,40 +701,42 @@ export class PeerSession {
 
 const EMPTY = new Uint8Array(0)
 
-/**
- * The last update encoded, kept while a broadcast sends it on: a node passes a batch to each peer with
- * the same list of devices it went to, so a keystroke in a mesh of 16 was encoded 15 times (the device
- * tags most of its bytes), now once. The frame is only read after (each link frames and encrypts it).
- */
-let lastUpdate: {
+interface EncodedUpdate {
   readonly docId: string
   readonly channel: Channel
   readonly batch: Uint8Array
   readonly sentTo: readonly string[]
   readonly frame: Uint8Array
-} | null = null
+}
+
+/**
+ * The last updates encoded, kept while a broadcast sends them on: a node passes a batch to each peer
+ * with the same list of devices it went to, so a keystroke in a mesh of 16 was encoded 15 times (the
+ * device tags most of its bytes), now once. More than one, because a broadcast can send each peer the
+ * seals its batch needs ahead of it: with one kept, the two evicted each other at every peer. Frames
+ * are only read after (each link frames and encrypts them).
+ */
+const recentUpdates: EncodedUpdate[] = []
+const RECENT_UPDATES = 4
 
 /** Above this, an update is not kept for the next peer (it would stay alive until the next update). */
 const KEEP_UPDATE_BYTES = 64 * 1024
 
-/** An update message, encoded once for the peers a broadcast sends it to (see `lastUpdate`). */
+/** An update message, encoded once for the peers a broadcast sends it to (see `recentUpdates`). */
 export function encodeUpdate(
   docId: string,
   channel: Channel,
   batch: Uint8Array,
   sentTo: readonly string[],
 ): Uint8Array {
-  const last = lastUpdate
-  if (
-    last &&
-    last.batch === batch &&
-    last.sentTo === sentTo &&
-    last.docId === docId &&
-    last.channel === channel
-  ) {
-    return last.frame
-  }
+  const kept = recentUpdates.find(
+    (u) => u.batch === batch && u.sentTo === sentTo && u.docId === docId && u.channel === channel,
+  )
+  if (kept) return kept.frame
   const frame = encodeMessage({ type: 'update', docId, channel, batch, sentTo })
-  lastUpdate = batch.length <= KEEP_UPDATE_BYTES ? { docId, channel, batch, sentTo, frame } : null
+  if (batch.length <= KEEP_UPDATE_BYTES) {
+    recentUpdates.unshift({ docId, channel, batch, sentTo, frame })
+    recentUpdates.length = Math.min(recentUpdates.length, RECENT_UPDATES)
+  }
   return frame
 }

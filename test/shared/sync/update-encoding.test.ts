@@ -32,6 +32,21 @@ describe('encodeUpdate', () => {
     })
   })
 
+  it('encodes seals sent ahead of a batch, and the batch, once each for a whole broadcast', () => {
+    // Each peer gets the seals the text needs, then the text: the two frames alternate, peer by peer.
+    const seals = new Uint8Array([1, 1])
+    const text = new Uint8Array([2, 2, 2])
+    const list = tags(16, 5)
+    const frames = Array.from({ length: 15 }, () => [
+      encodeUpdate(DOC, Channel.Seals, seals, list),
+      encodeUpdate(DOC, Channel.Text, text, list),
+    ])
+    expect(new Set(frames.map(([s]) => s)).size).toBe(1)
+    expect(new Set(frames.map(([, t]) => t)).size).toBe(1)
+    expect(decodeMessage(frames[0]![0]!)).toMatchObject({ channel: Channel.Seals, batch: seals })
+    expect(decodeMessage(frames[0]![1]!)).toMatchObject({ channel: Channel.Text, batch: text })
+  })
+
   it('never reuses the frame for another batch, list, document or channel', () => {
     const batch = new Uint8Array([5, 6, 7])
     const list = tags(3, 2)
