@@ -18,15 +18,16 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { seededRandom, type Random } from '../src/shared/random'
 import type { DocSession } from '../src/main/node/doc-session'
 import { memberCrypto, signerFor } from '../src/main/node/crypto'
-import { decodeInvite } from '../src/main/node/invite-code'
 import { streamDigest } from '../src/main/node/provenance'
 import { makeSeal, sealPayload } from '../src/main/node/replica-seal'
 import SecretStream from '@hyperswarm/secret-stream'
-import { PeerNode } from '../src/main/node/peer-node'
+import type { PeerNode } from '../src/main/node/peer-node'
 import { toHex } from '../src/shared/sync/hex'
+import { bundled } from './bundled'
 import { loadTrace } from './crdt-libs'
 import { median, percentile } from './stats'
 import type { BenchSuite } from './suites'
@@ -52,6 +53,14 @@ async function until(cond: () => boolean, timeoutMs: number, what: string): Prom
   }
 }
 
+/**
+ * The nodes run Meshpad's code bundled, as the app and the `meshpad` command do, not through tsx
+ * (bundled.ts): built once, when the suite first starts nodes.
+ */
+let shipped: Promise<typeof import('./sync-node')> | undefined
+const nodeCode = (): Promise<typeof import('./sync-node')> =>
+  (shipped ??= import(pathToFileURL(bundled('bench/sync-node.ts')).href))
+
 interface Node {
   readonly node: PeerNode
   readonly self: string
@@ -59,6 +68,7 @@ interface Node {
 }
 
 async function startNodes(count: number): Promise<Node[]> {
+  const { PeerNode } = await nodeCode()
   return Promise.all(
     Array.from({ length: count }, async (_, i) => {
       const dir = await mkdtemp(join(tmpdir(), `meshpad-bench-sync-${i}-`))
@@ -89,6 +99,7 @@ async function joinDoc(owner: Node, joiner: Node, doc: DocSession): Promise<DocS
   )
   joiner.node.add(HOST, owner.node.port)
   await until(() => ws.session(owner.self)?.ready === true, 10_000, 'the inviter')
+  const { decodeInvite } = await nodeCode()
   ws.redeemWith(ws.session(owner.self)!, decodeInvite(code))
   await joined
   await until(() => ws.doc(doc.docId)?.text === doc.text, 10_000, 'the first sync')
