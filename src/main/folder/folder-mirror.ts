@@ -121,6 +121,12 @@ export class FolderMirror {
     return this.writer.hashOf(id)
   }
 
+  /** The hash of the bytes last written or read here at `path`, if a file is known there. */
+  hashAt(path: string): string | undefined {
+    const id = this.writer.idAt(path)
+    return id === undefined ? undefined : this.writer.hashOf(id)
+  }
+
   /** The stamp of a file's text as last written or read here (FileTexts.stamp), if known. */
   stampOf(id: string): string | undefined {
     return this.writer.stampOf(id)

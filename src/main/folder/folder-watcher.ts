@@ -45,6 +45,8 @@ export interface FolderWatcherOptions {
    * the files written meanwhile for gone. Default: as is.
    */
   readonly exclusive?: (read: () => Promise<void>) => Promise<void>
+  /** The hash of what Meshpad last wrote or read at a path (ScanOptions.written). */
+  readonly written?: (path: string) => string | undefined
 }
 
 export class FolderWatcher {
@@ -168,7 +170,14 @@ export class FolderWatcher {
     const fs = this.options.fs ?? nodeFs
     try {
       if (rescan) this.rules = await loadRules(this.root, fs)
-      const now = await scanPaths(this.root, rescan ? [''] : paths, this.rules, fs)
+      const written = this.options.written
+      const now = await scanPaths(
+        this.root,
+        rescan ? [''] : paths,
+        this.rules,
+        fs,
+        written ? { written } : {},
+      )
       const there = new Set([
         ...now.folders,
         ...now.files.map((f) => f.path),

@@ -81,6 +81,13 @@ const READ_PARALLEL = 8
 /** What `scanPaths` reads: everything, or the folders alone (a watch needs no file's text). */
 export interface ScanOptions {
   readonly foldersOnly?: boolean
+  /**
+   * The hash of the bytes Meshpad last wrote or read at `path`, if any. A file that still has them is
+   * hashed but not decoded: its text is decoded only if asked for. Every file Meshpad writes comes
+   * back to the watcher, and the one asking is told by the hash that it is its own (a join's 2,000
+   * files were each decoded again, 50 MB of strings made for nothing).
+   */
+  readonly written?: (path: string) => string | undefined
 }
 
 /** One entry, sorted: a folder to walk, a shared file, a file left out, an ignored entry, or gone. */
@@ -181,10 +188,15 @@ async function scanEntry(
   if (isFolder) return { folder: path }
   if (!stat.isFile()) return { leftOut: { path, why: 'special' } }
   if (stat.size > MAX_SHARED_BYTES) return { leftOut: { path, why: 'too-large' } }
-  return options.foldersOnly ? null : readShared(fs, root, path)
+  return options.foldersOnly ? null : readShared(fs, root, path, options.written)
 }
 
-async function readShared(fs: StorageFs, root: string, path: string): Promise<Found> {
+async function readShared(
+  fs: StorageFs,
+  root: string,
+  path: string,
+  written?: (path: string) => string | undefined,
+): Promise<Found> {
   let bytes: Uint8Array
   try {
     bytes = await fs.readFile(join(root, path))
@@ -193,12 +205,33 @@ async function readShared(fs: StorageFs, root: string, path: string): Promise<Fo
   }
   // Checked again: the file may have grown between the lstat and the read.
   if (bytes.byteLength > MAX_SHARED_BYTES) return { leftOut: { path, why: 'too-large' } }
+  const hash = hashBytes(bytes)
+  // The bytes Meshpad wrote or read here before were text: decoding them cannot fail.
+  if (written?.(path) === hash) return { file: undecoded(path, bytes, hash) }
   try {
     const { text, format } = decodeText(bytes, path)
-    return { file: { path, text, format, hash: hashBytes(bytes), size: bytes.byteLength } }
+    return { file: { path, text, format, hash, size: bytes.byteLength } }
   } catch (err) {
     if (!(err instanceof StorageError) || err.code !== 'NOT_TEXT') throw err
     return { leftOut: { path, why: 'binary' } }
+  }
+}
+
+/** A shared file whose text and format are decoded from `bytes` when first asked for. */
+function undecoded(path: string, bytes: Uint8Array, hash: string): SharedFile {
+  let decoded: { readonly text: string; readonly format: TextFormat } | undefined
+  const decode = (): { readonly text: string; readonly format: TextFormat } =>
+    (decoded ??= decodeText(bytes, path))
+  return {
+    path,
+    hash,
+    size: bytes.byteLength,
+    get text() {
+      return decode().text
+    },
+    get format() {
+      return decode().format
+    },
   }
 }
 

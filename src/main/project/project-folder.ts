@@ -91,6 +91,8 @@ export class ProjectFolder {
     // The watch first: a change made while the folder is read is not missed (it is read after).
     folder.watcher = await FolderWatcher.start(options.dir, {
       debounceMs: options.watchDebounceMs ?? 100,
+      // Meshpad's own writes come back: told apart by their hash, they are not decoded again.
+      written: (path) => folder.mirror.hashAt(path),
       // Read and handled in one step of the queue: what a write does between the two would be taken
       // for a change made by another program (a file written since the read, for one deleted).
       exclusive: (read) =>

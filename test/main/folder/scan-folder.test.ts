@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { MAX_SHARED_BYTES } from '../../../src/main/folder/folder-rules'
-import { FolderError, scanFolder } from '../../../src/main/folder/scan-folder'
+import { FolderError, loadRules, scanFolder, scanPaths } from '../../../src/main/folder/scan-folder'
 import { StorageError } from '../../../src/main/storage/errors'
 import { nodeFs, type StorageFs } from '../../../src/main/storage/fs-layer'
+import { hashBytes } from '../../../src/main/storage/text-file'
 
 let root: string
 let outside: string
@@ -148,6 +149,33 @@ describe('scanFolder', () => {
     const scan = await scanFolder(root, failing)
     expect(scan.files.map((f) => f.path)).toEqual(['b/two.txt'])
     expect(scan.leftOut).toEqual([{ path: 'a', why: 'unreadable', detail: 'EACCES' }])
+  })
+
+  it('does not decode a file that still has the bytes Meshpad wrote there, and decodes any other', async () => {
+    const ours = Buffer.from('written by Meshpad\r\n')
+    put({
+      'ours.md': ours,
+      'theirs.md': 'changed by an editor\n',
+      'now-binary.md': new Uint8Array([0, 159, 146, 150]),
+    })
+    // What Meshpad wrote at each path: ours.md still holds it; the other two were changed since.
+    const wrote = new Map([
+      ['ours.md', hashBytes(ours)],
+      ['theirs.md', hashBytes(Buffer.from('as Meshpad wrote it\n'))],
+      ['now-binary.md', hashBytes(Buffer.from('text once\n'))],
+    ])
+    const scan = await scanPaths(root, [''], await loadRules(root), nodeFs, { written: (p) => wrote.get(p) })
+    const file = (path: string) => scan.files.find((f) => f.path === path)!
+    const decodedLater = (path: string): boolean =>
+      Object.getOwnPropertyDescriptor(file(path), 'text')?.get !== undefined
+    expect(file('ours.md').hash).toBe(wrote.get('ours.md'))
+    expect(decodedLater('ours.md')).toBe(true)
+    expect(file('ours.md').text).toBe('written by Meshpad\n')
+    expect(file('ours.md').format).toEqual(expect.objectContaining({ eol: 'crlf' }))
+    expect(decodedLater('theirs.md')).toBe(false)
+    expect(file('theirs.md').text).toBe('changed by an editor\n')
+    // Changed since it was written: read as any file, and left out as what it is now.
+    expect(scan.leftOut).toEqual([{ path: 'now-binary.md', why: 'binary' }])
   })
 
   it('refuses a file, or a missing path, with an error that says so', async () => {
