@@ -73,6 +73,26 @@ export function makeSeal(
   return { replica, device, nonce, counter, digest, signature }
 }
 
+/**
+ * A replica's claim (a seal at counter 0), signed when its signature is first read: most replicas a
+ * node opens a document with never edit it (a shared folder's 2,000 files, each opened to sync), and
+ * their claims are then never stored or sent.
+ */
+export function makeClaim(docId: string, device: Uint8Array, nonce: Uint8Array, sign: Sign): Seal {
+  const replica = deriveReplica(device, nonce)
+  let signature: Uint8Array | undefined
+  return {
+    replica,
+    device,
+    nonce,
+    counter: 0,
+    digest: EMPTY_DIGEST,
+    get signature() {
+      return (signature ??= sign(sealPayload(docId, replica, 0, EMPTY_DIGEST)))
+    },
+  }
+}
+
 export function encodeSeals(seals: readonly Seal[]): Uint8Array {
   const w = new ByteWriter(16 + seals.length * 140)
   w.byte(VERSION)

@@ -24,7 +24,7 @@ import { DurableDoc } from '../storage/durable-doc'
 import { docIdFor, type Sign } from '../../shared/members/member-op'
 import { memberCrypto, nodeCrypto, randomId, randomKey } from './crypto'
 import { DocSession, type DocSecrets } from './doc-session'
-import { EMPTY_DIGEST, makeSeal, NONCE_BYTES } from './replica-seal'
+import { makeClaim, NONCE_BYTES } from './replica-seal'
 import { encodeInvite, type InviteCode, type InviteKind } from './invite-code'
 import { admit, type Standing } from './peer-admission'
 import { FILE_OPEN_PARALLEL, fileDocId, fileNodes, MAX_FILES_PER_PROJECT } from './project-files'
@@ -286,7 +286,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     // The document's clock is the node's (hybrid-clock stamps, and the window peers' stamps must be in).
     // This open's replica, bound to this device's key (replica-seal.ts).
     const nonce = resume.shift() ?? new Uint8Array(randomBytes(NONCE_BYTES))
-    const claim = makeSeal(docId, fromHex(this.self), nonce, 0, EMPTY_DIGEST, this.options.sign)
+    const claim = makeClaim(docId, fromHex(this.self), nonce, this.options.sign)
     const durable = await DurableDoc.open(this.options.store, docId, {
       ...(this.options.now ? { clock: this.options.now } : {}),
       legacyRoots: secrets.legacyRoots ?? [],
