@@ -196,10 +196,16 @@ export class FolderWatcher {
   }
 }
 
-/** The paths, less those under another of them (a touched folder is read whole). */
+/**
+ * The paths, less those under another of them (a touched folder is read whole), in name order. Each
+ * path's folders are looked up, not every path kept so far: a join's writes touch thousands of paths.
+ */
 function topMost(paths: string[]): string[] {
-  const sorted = [...new Set(paths)].sort()
-  const out: string[] = []
-  for (const p of sorted) if (!out.some((q) => p.startsWith(`${q}/`))) out.push(p)
-  return out
+  const all = new Set(paths)
+  const under = (p: string): boolean => {
+    for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/', i - 1))
+      if (all.has(p.slice(0, i))) return true
+    return false
+  }
+  return [...all].sort().filter((p) => !under(p))
 }
