@@ -8,7 +8,13 @@
  * (taken up again from the last clean close when it can). The session applies, stores and sends.
  */
 import { randomBytes } from 'node:crypto'
-import { CrdtDecodeError, decodePropWrites, encodePropWrites, type PropWrite } from '../../shared/crdt'
+import {
+  CrdtDecodeError,
+  decodePropWrites,
+  encodePropWrites,
+  type DecodedMapBatch,
+  type PropWrite,
+} from '../../shared/crdt'
 import { truncateString } from '../../shared/crdt/bytes'
 import type { TextOp } from '../../shared/crdt/ops'
 import { decodeTextBatchReplicas, decodeTextOps, encodeTextOps } from '../../shared/crdt/text-codec'
@@ -388,9 +394,9 @@ export class DocProvenance {
    * the batch of the writes to apply now, or null. Writes whose author is not known here yet wait for
    * anti-entropy; a forged one cuts the sender off the document. Throws CrdtDecodeError if malformed.
    */
-  admitProps(batch: Uint8Array, from: PeerSession): Uint8Array | null {
+  admitProps(batch: Uint8Array, from: PeerSession, decoded?: DecodedMapBatch): Uint8Array | null {
     const seen = this.host.durable.props.version()
-    const fresh = decodePropWrites(batch).filter((w) => w.counter > (seen[w.replica] ?? 0))
+    const fresh = decodePropWrites(decoded ?? batch).filter((w) => w.counter > (seen[w.replica] ?? 0))
     const { take, wait, forged } = checkPropWrites(fresh, {
       docId: this.host.docId,
       deviceOf: (replica) => this.provenance.deviceOf(replica),
@@ -416,9 +422,13 @@ export class DocProvenance {
    * their sender off; ops whose author is not known yet wait for anti-entropy. Returns the batch to
    * apply, or null if nothing in it is to be applied now.
    */
-  admitTree(batch: Uint8Array, from: PeerSession): Uint8Array | null {
+  admitTree(
+    batch: Uint8Array,
+    from: PeerSession,
+    decoded?: readonly (readonly TreeOp[])[],
+  ): Uint8Array | null {
     const seen = this.host.durable.tree.version()
-    const fresh = decodeTreePart(batch)
+    const fresh = (decoded ?? decodeTreePart(batch))
       .flat()
       .filter((op) => op.counter > (seen[op.replica] ?? 0))
     const { take, wait, forged } = checkTreeOps(fresh, {

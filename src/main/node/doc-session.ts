@@ -11,6 +11,8 @@ import {
   DamagedStateError,
   StampAheadError,
   checkStampWindow,
+  decodeMapBatch,
+  type DecodedMapBatch,
   type TextChange,
   type Utf8Bytes,
   type VersionVector,
@@ -588,8 +590,12 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       // A peer's property write stamped too far ahead of our clock is refused before the replica sees
       // it: not adopted by the clock, not stored, not passed on (hlc.ts, MAX_DRIFT_MS). Member changes
       // are ordered by their hash links, not by time.
-      if (from && channel === Channel.Props) checkStampWindow(batch, this.now())
-      if (from && channel === Channel.Tree) checkTreeStamps(decodeTreePart(batch).flat(), this.now())
+      // A peer's property writes and tree ops are decoded once, here, for the checks and the apply.
+      let props: DecodedMapBatch | undefined =
+        from && channel === Channel.Props ? decodeMapBatch(batch) : undefined
+      let tree = from && channel === Channel.Tree ? decodeTreePart(batch) : undefined
+      if (props) checkStampWindow(props, this.now())
+      if (tree) checkTreeStamps(tree.flat(), this.now())
       // Who wrote each op or write, checked before anything is applied (provenance.ts, signed-props.ts,
       // signed-tree.ts).
       if (
@@ -600,9 +606,11 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
           channel === Channel.Text
             ? this.authors.admitText(batch, from, sentTo, catchUp)
             : channel === Channel.Props
-              ? this.authors.admitProps(batch, from)
-              : this.authors.admitTree(batch, from)
+              ? this.authors.admitProps(batch, from, props)
+              : this.authors.admitTree(batch, from, tree)
         if (admitted === null) return
+        // Some of it held back (its authors not known yet): the rest is a batch of its own.
+        if (admitted !== batch) props = tree = undefined
         batch = admitted
       }
       // A replica applies a batch synchronously and then makes it durable; only a batch that taught
@@ -630,11 +638,11 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
         if (staged.value.length > 0) this.emit('text', staged.value, 'remote')
         return
       } else if (channel === Channel.Props) {
-        const applying = this.durable.applyProps(batch)
+        const applying = this.durable.applyProps(batch, props)
         isNew = this.progress(channel) !== before
         if ((await applying).length > 0) this.emit('props')
       } else if (channel === Channel.Tree) {
-        const applying = this.durable.applyTree(batch)
+        const applying = this.durable.applyTree(batch, tree)
         isNew = this.progress(channel) !== before
         const changes = await applying
         if (changes.length > 0)

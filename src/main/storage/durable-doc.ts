@@ -43,7 +43,7 @@ import {
   useInflate,
   type Utf8Bytes,
 } from '../../shared/crdt'
-import type { VersionVector } from '../../shared/crdt'
+import type { DecodedMapBatch, VersionVector } from '../../shared/crdt'
 import { MemberLog, type MemberChangeRequest, type MemberRecord } from '../../shared/members/member-log'
 import type { Sign } from '../../shared/members/member-op'
 import { FileTree, type TreeChange, type TreeSigner } from '../../shared/tree/file-tree'
@@ -552,10 +552,10 @@ export class DurableDoc {
    * fsynced with the next fsync, as a peer's ops are (their authors hold them). A joiner got a property
    * write with each file of a project, and its fsync came on its own, apart from the file's ops.
    */
-  async applyProps(batch: Uint8Array): Promise<LwwChange<JsonValue>[]> {
+  async applyProps(batch: Uint8Array, decoded?: DecodedMapBatch): Promise<LwwChange<JsonValue>[]> {
     this.checkOpen()
     const before = this.propMap.opCount()
-    const changes = this.propMap.applyRemote(batch)
+    const changes = this.propMap.applyRemote(batch, decoded)
     if (before !== this.propMap.opCount()) await this.persistStaged(PROPS, batch, true).written
     return changes
   }
@@ -598,9 +598,10 @@ export class DurableDoc {
    * Tree ops from a peer (tree-part.ts). A batch that fails to decode throws CrdtDecodeError and nothing
    * of it is applied. Resolves with the nodes whose place changed, once durable.
    */
-  async applyTree(batch: Uint8Array): Promise<TreeChange[]> {
+  /** `decoded`: the batch as `decodeTreePart` gave it, if the caller has it. */
+  async applyTree(batch: Uint8Array, decoded?: readonly (readonly TreeOp[])[]): Promise<TreeChange[]> {
     this.checkOpen()
-    const batches = decodeTreePart(batch) // all of it decoded before any is applied
+    const batches = decoded ?? decodeTreePart(batch) // all of it decoded before any is applied
     const before = this.fileTree.opCount()
     const changes = batches.flatMap((ops) => this.fileTree.apply(ops))
     await this.persist(TREE, before === this.fileTree.opCount() ? null : batch)

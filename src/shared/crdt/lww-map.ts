@@ -63,11 +63,25 @@ export class StampAheadError extends CrdtDecodeError {
 }
 
 /**
+ * A map batch decoded once (`decodeMapBatch`), for the checks and the apply of a peer's batch to share:
+ * each decoded it again.
+ */
+export interface DecodedMapBatch {
+  readonly replicas: readonly string[]
+  readonly writes: readonly Write[]
+}
+
+/** A peer's map batch, decoded and checked for form; throws CrdtDecodeError if it is malformed. */
+export function decodeMapBatch(batch: Uint8Array): DecodedMapBatch {
+  return decodeWrites(batch, KIND_LWW_BATCH, 'map batch')
+}
+
+/**
  * Refuses a map batch from a peer if any write in it is stamped more than the drift window ahead of
  * `now` (StampAheadError); a malformed batch throws CrdtDecodeError. Changes nothing either way.
  */
-export function checkStampWindow(batch: Uint8Array, now: number): void {
-  const { writes } = decodeWrites(batch, KIND_LWW_BATCH, 'map batch')
+export function checkStampWindow(batch: Uint8Array | DecodedMapBatch, now: number): void {
+  const { writes } = batch instanceof Uint8Array ? decodeMapBatch(batch) : batch
   let latest: Timestamp | undefined
   for (const w of writes) if (!latest || w.stamp.wall > latest.wall) latest = w.stamp
   if (latest && isTooFarAhead(latest, now)) throw new StampAheadError(latest, now)
@@ -179,8 +193,9 @@ export class LwwMap<V> {
     return this.applied + this.pending.size
   }
 
-  applyRemote(batch: Uint8Array): LwwChange<V>[] {
-    const writes = this.decode(batch, KIND_LWW_BATCH, 'map batch')
+  /** `decoded`: the batch as `decodeMapBatch` gave it, if the caller has it. */
+  applyRemote(batch: Uint8Array, decoded?: DecodedMapBatch): LwwChange<V>[] {
+    const writes = this.localized(decoded ?? decodeMapBatch(batch))
     if (this.pending.size + writes.length > MAX_PENDING) {
       throw new RangeError('LwwMap: too many writes waiting for missing dependencies; batch refused')
     }
@@ -290,15 +305,19 @@ export class LwwMap<V> {
 
   /** Decodes writes and maps their agents onto this map's table. Throws CrdtDecodeError. */
   private decode(bytes: Uint8Array, kind: number, what: string): Write[] {
-    const { replicas, writes } = decodeWrites(bytes, kind, what)
+    return this.localized(decodeWrites(bytes, kind, what))
+  }
+
+  /** Decoded writes with their agents as this map numbers replicas. */
+  private localized({ replicas, writes }: DecodedMapBatch): Write[] {
     const map = this.known.agentsOf(replicas)
     return writes.map((d) => ({ ...d, agent: map[d.agent]! }))
   }
 }
 
 /** The writes of a map batch from a peer, each with its replica's ID. Throws CrdtDecodeError. */
-export function decodePropWrites(batch: Uint8Array): PropWrite[] {
-  const { replicas, writes } = decodeWrites(batch, KIND_LWW_BATCH, 'map batch')
+export function decodePropWrites(batch: Uint8Array | DecodedMapBatch): PropWrite[] {
+  const { replicas, writes } = batch instanceof Uint8Array ? decodeMapBatch(batch) : batch
   return writes.map(({ agent, ...w }) => ({ ...w, replica: replicas[agent]! }))
 }
 

@@ -2,6 +2,9 @@ import { describe, expect, it, vi } from 'vitest'
 import {
   CrdtDecodeError,
   LwwMap,
+  checkStampWindow,
+  decodeMapBatch,
+  decodePropWrites,
   TextDoc,
   type Clock,
   type LwwChange,
@@ -668,5 +671,26 @@ describe('LwwMap randomized convergence', () => {
   })
   it.each(seeds)('wild clocks, seed %i: converges and respects causality', (seed) => {
     runLwwCase(seed, 'wild')
+  })
+})
+
+describe('a peer batch decoded once (decodeMapBatch)', () => {
+  it('applies, checks and lists writes from the decoding as from the bytes', () => {
+    const a = replica('alice-01')
+    const batches = [a.map.set('title', 'Notes'), a.map.set('lang', 'md'), a.map.delete('title')]
+    const fromBytes = replica('bob-0001').map
+    const fromDecoding = replica('carol-01').map
+    for (const batch of batches) {
+      const decoded = decodeMapBatch(batch)
+      expect(decodePropWrites(decoded)).toEqual(decodePropWrites(batch))
+      expect(() => checkStampWindow(decoded, 1_000)).not.toThrow()
+      expect(fromDecoding.applyRemote(batch, decoded)).toEqual(fromBytes.applyRemote(batch))
+    }
+    expect(sorted(fromDecoding.entries())).toEqual(sorted(fromBytes.entries()))
+    expect(fromDecoding.version()).toEqual(fromBytes.version())
+    // Too far ahead, from the decoding as from the bytes; malformed bytes never decode.
+    const ahead = replica('dave-001', 10 ** 12).map.set('k', 1)
+    expect(() => checkStampWindow(decodeMapBatch(ahead), 1_000)).toThrow(/ahead/)
+    expect(() => decodeMapBatch(batches[0]!.subarray(0, 5))).toThrow(CrdtDecodeError)
   })
 })
