@@ -596,9 +596,9 @@ export class DurableDoc {
 
   /**
    * Tree ops from a peer (tree-part.ts). A batch that fails to decode throws CrdtDecodeError and nothing
-   * of it is applied. Resolves with the nodes whose place changed, once durable.
+   * of it is applied. Resolves with the nodes whose place changed, once durable. `decoded`: the batch
+   * as `decodeTreePart` gave it, if the caller has it.
    */
-  /** `decoded`: the batch as `decodeTreePart` gave it, if the caller has it. */
   async applyTree(batch: Uint8Array, decoded?: readonly (readonly TreeOp[])[]): Promise<TreeChange[]> {
     this.checkOpen()
     const batches = decoded ?? decodeTreePart(batch) // all of it decoded before any is applied

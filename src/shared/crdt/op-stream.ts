@@ -37,9 +37,9 @@ const RUN_STEP = 1 << 15
  * moves the cursor. Ops of other agents and counters already written are skipped. Returns false, having
  * written the counters before it, at the first gap (a counter missing from `ops`).
  *
- * `spill`, if given, takes the bytes in order as they pile up (a quarter of a megabyte at a time; the writer
- * is emptied after each), so that hashing a 10 MB import never holds its 20 MB stream; whatever is
- * left in the writer at the end comes after them.
+ * `spill`, if given, takes the bytes in order as they pile up (STREAM_SPILL_BYTES at a time; the
+ * writer is emptied after each), so that hashing a 10 MB import never holds its 20 MB stream; whatever
+ * is left in the writer at the end comes after them.
  */
 export function writeOpStream(
   w: ByteWriter,
