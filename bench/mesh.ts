@@ -182,12 +182,24 @@ function report(
   const firstTyped = Math.min(...typedAt.values())
   const lastTyped = Math.max(...typedAt.values())
   const secondHalf: number[] = []
+  // A replica's first keystroke carries its claim and its author record to every peer (registerAuthor
+  // in doc-session.ts); all 16 come within the first few milliseconds of the typing.
+  const firstCounter = new Map<string, number>()
+  for (const key of typedAt.keys()) {
+    const cut = key.lastIndexOf(':')
+    const [replica, counter] = [key.slice(0, cut), Number(key.slice(cut + 1))]
+    firstCounter.set(replica, Math.min(firstCounter.get(replica) ?? Infinity, counter))
+  }
+  const firstOfReplica = new Set([...firstCounter].map(([replica, counter]) => `${replica}:${counter}`))
+  const firstKeystrokes: number[] = []
+  const laterKeystrokes: number[] = []
   for (const [key, typed] of typedAt) {
     const byNode = arrivals.get(key)
     if (!byNode || byNode.size !== PEERS - 1)
       throw new Error(`bench: keystroke ${key} reached ${byNode?.size ?? 0} of the ${PEERS - 1} other peers`)
     const times = [...byNode.values()].map((at) => at - typed)
     perPeer.push(...times)
+    ;(firstOfReplica.has(key) ? firstKeystrokes : laterKeystrokes).push(...times)
     toLast.push(Math.max(...times))
     if (typed > (firstTyped + lastTyped) / 2) secondHalf.push(...times)
   }
@@ -212,6 +224,11 @@ function report(
   )
   console.log(`  keystroke → every other peer:  ${fmt(perPeer)}  (${perPeer.length} samples)`)
   console.log(`  keystroke → the last of the ${PEERS - 1}: ${fmt(toLast)}  (${toLast.length} keystrokes)`)
+  console.log(
+    `  each replica's first keystroke (its claim and author record go with it): ${fmt(firstKeystrokes)}` +
+      `  (${firstKeystrokes.length} samples)`,
+  )
+  console.log(`  every other peer, all later keystrokes: ${fmt(laterKeystrokes)}`)
   console.log(`  every other peer, second half:  ${fmt(secondHalf)}  (JIT warm)`)
   console.log(
     `  on the wire: ${(bytes / keystrokes).toFixed(0)} bytes per keystroke across the mesh (TCP payload sent by` +
