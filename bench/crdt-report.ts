@@ -125,9 +125,10 @@ export function printFootnotes(names: readonly string[], all: Map<string, Series
       '  with how long the replay took; a replay stamps all the edits within a second or so, where typing them\n' +
       "  took far longer. The other libraries' sizes do not depend on the clock.\n" +
       '  Meshpad snapshot is the state form the app writes to disk and opens (saveState/loadState): the\n' +
-      '  document as it is (text and spans deflated), with its whole history (deflated) alongside; the goals\n' +
-      "  for snapshot size, load and memory are judged on it. Meshpad inflates through Node's zlib, as the\n" +
-      "  app's main process does (src/main/storage/native-inflate.ts).",
+      '  document as it is (text and spans), with its whole history alongside (the ops by position, and\n' +
+      '  the text each delete removed), all compressed; the goals for snapshot size, load and memory are\n' +
+      "  judged on it. Meshpad compresses (brotli) and inflates through Node's zlib, as the app's main\n" +
+      '  process does (src/main/storage/native-zlib.ts).',
   )
 }
 

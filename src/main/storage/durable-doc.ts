@@ -40,6 +40,7 @@ import {
   type LwwChange,
   type PropSigner,
   type TextChange,
+  useBrotli,
   useInflate,
   type Utf8Bytes,
 } from '../../shared/crdt'
@@ -51,11 +52,12 @@ import type { TreeOp } from '../../shared/tree/tree-ops'
 import { memberCrypto } from '../node/crypto'
 import type { DocStore, StoreWarning } from './doc-store'
 import { StorageError, closedError } from './errors'
-import { nativeInflate } from './native-inflate'
+import { nativeBrotli, nativeInflate } from './native-zlib'
 import { decodeTreePart, encodeTreePart } from '../../shared/tree/tree-part'
 
-// States, snapshots and log chunks inflate through zlib in this process (native-inflate.ts).
+// States, snapshots and log chunks are compressed through zlib in this process (native-zlib.ts).
 useInflate(nativeInflate)
+useBrotli(nativeBrotli)
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
 
@@ -664,10 +666,11 @@ export class DurableDoc {
     // A snapshot would let the store drop the log, and with it the records this version cannot read.
     if (this.unreadableRecords > 0) return Promise.resolve()
     // The store requires the snapshot to cover every record appended before the call: both happen now.
-    // The state form: it loads without replaying the history, keeps pending ops, and deflates nothing
-    // (save() deflates: 700 ms for 10 MB of prose, blocking the event loop). A history not decoded since
-    // the open is copied as it was stored, with the ops since appended.
-    // Its history goes apart, into files of their own that later snapshots share (file-store.ts).
+    // The state form: it loads without replaying the history and keeps pending ops; its sections are
+    // compressed through zlib at a quality that falls with their size (native-zlib.ts), not by save()'s
+    // pure-JS deflate (700 ms for 10 MB of prose, blocking the event loop). The history's chunks saved
+    // or loaded before are kept as they are, and one is added for the ops since: each op's history is
+    // encoded once. It goes apart, into files of their own that later snapshots share (file-store.ts).
     const { state, history } = this.textDoc.saveStateApart()
     const payload = encodeSnapshotPayload(TEXT_STATE, [
       state,

@@ -291,6 +291,37 @@ export function truncateString(s: string, max: number): string {
   return s.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max)
 }
 
+/** `s` as UTF-8 bytes (a lone surrogate becomes U+FFFD: see `hasLoneSurrogate`). */
+export function encodeUtf8(s: string): Uint8Array {
+  const w = new ByteWriter(s.length + 16)
+  w.utf8(s)
+  return w.view()
+}
+
+/** `s` as UTF-16LE bytes, lone surrogates included: for text that UTF-8 cannot carry. */
+export function encodeUtf16le(s: string): Uint8Array {
+  const bytes = new Uint8Array(s.length * 2)
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    bytes[2 * i] = c & 0xff
+    bytes[2 * i + 1] = c >> 8
+  }
+  return bytes
+}
+
+/** UTF-16LE bytes as a string, lone surrogates included (TextDecoder would replace them). */
+export function decodeUtf16le(raw: Uint8Array): string {
+  if (raw.length % 2 !== 0) throw new CrdtDecodeError('UTF-16 text of an odd number of bytes')
+  const parts: string[] = []
+  const units = new Array<number>(Math.min(8192, raw.length >> 1))
+  for (let i = 0; i < raw.length;) {
+    let k = 0
+    for (; k < units.length && i < raw.length; k++, i += 2) units[k] = raw[i]! | (raw[i + 1]! << 8)
+    parts.push(String.fromCharCode(...units.slice(0, k)))
+  }
+  return parts.join('')
+}
+
 export function decodeUtf8(raw: Uint8Array): string {
   try {
     return utf8Decoder.decode(raw)

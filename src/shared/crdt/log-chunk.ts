@@ -12,6 +12,9 @@
  *                  each as raw length | packed length | bytes. The text and the ops' fields are
  *                  different data; deflated apart, each is coded better (the automerge-paper trace's
  *                  history: 112,863 B, where form 1 at level 1 gave 121,744 B)
+ *               3  only what a text state does not keep elsewhere, by position (positional-chunk.ts).
+ *                  What is written now; 0 to 2 are still read, and 2 is written where two chunks
+ *                  stored before form 3 are joined (their deletes do not say what they removed)
  *   body      byte length | a timed batch of consecutive log ops (text-codec.ts) | per op a position
  *             code: 0 for an op not made here, else 1 + the zigzag delta of the visible index it was
  *             made at (as in a snapshot: from the previous op's end for an insert, its start for a delete)
@@ -29,6 +32,7 @@ import {
   KIND_TEXT_BATCH_TIMED,
   type DecodedOps,
 } from './text-codec'
+import { CHUNK_POSITIONAL, decodePositionalChunk } from './positional-chunk'
 import { CrdtDecodeError } from './types'
 
 const CHUNK_RAW = 0
@@ -90,6 +94,8 @@ export function decodeLogChunk(chunk: Uint8Array): DecodedOps {
     const fields = r.bytes(r.uint())
     const text = inflateExactly(outer, 'log chunk text')
     batch = concatBytes(fields, text)
+  } else if (form === CHUNK_POSITIONAL) {
+    return decodePositionalChunk(outer)
   } else throw new CrdtDecodeError(`unknown log chunk form ${form}`)
   if (form !== CHUNK_RAW && !outer.done()) throw new CrdtDecodeError('trailing bytes after a log chunk')
   if (batch.length === 0 || batch[0]! >> 4 !== KIND_TEXT_BATCH_TIMED) {

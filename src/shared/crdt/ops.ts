@@ -72,6 +72,13 @@ export class DeleteOp {
   pos = -1
   /** As InsertOp.time. */
   time = 0
+  /**
+   * For an op in the log: the text of the characters it deleted that were still visible (some may have
+   * been deleted already), in counter order; null where not known (an op as sent, or decoded from a
+   * history stored before deletes kept it). A text state keeps a character's text here once it is
+   * deleted, not with its insert (positional-chunk.ts); `history-text.ts` finds it again.
+   */
+  removed: string | null = null
   constructor(
     public agent: number,
     public counter: number,

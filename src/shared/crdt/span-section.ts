@@ -10,7 +10,8 @@
  * 9,802 → 4,954 B). What is left is mostly the counters of spans typed later than their neighbours
  * and the lengths.
  *
- *   section   u8 form: 0 the columns follow; 1 deflated, as raw length | packed length | bytes
+ *   section   u8 form: 0 the columns follow; 1 deflated, 2 brotli (packing.ts), each as raw length |
+ *             packed length | bytes
  *   columns   span count | byte length of each column but the flags (agents, counters, lengths, left
  *             origins, right origins) | flags: one byte per span, in document order | then each column
  *   flags     bit 0 deleted, bit 1 same replica as the previous span, bit 2 counter implicit (the
@@ -31,7 +32,6 @@
  * Decoding checks what span-columns.ts checks (the same SpanColumns come out), and every column must be
  * read to its end exactly: a column that is short or has bytes left over is refused (CrdtDecodeError).
  */
-import { deflateSync } from 'fflate'
 import { ByteReader, ByteWriter, concatBytes, varintAt, varintEnd } from './bytes'
 import type { Span } from './span'
 import {
@@ -56,11 +56,12 @@ import {
   zigzag,
   type SpanColumns,
 } from './span-columns'
-import { inflateExactly } from './text-codec'
+import { BROTLI, DEFLATED, packSection, unpackSection } from './packing'
 import { CrdtDecodeError } from './types'
 
 const FORM_COLUMNS = 0
 const FORM_DEFLATED = 1
+const FORM_BROTLI = 2
 /** A section smaller than this is not worth deflating (a short document's). */
 const DEFLATE_FROM = 256
 
@@ -168,12 +169,10 @@ export function encodeSpanSection(spans: readonly Span[], replicas: number): Uin
   for (const column of columns) head.uint(column.length)
   const raw = concatBytes(head.view(), flags, ...columns.map((c) => c.view()))
   if (raw.length >= DEFLATE_FROM) {
-    const packed = deflateSync(raw, { level: 9 })
-    const sizes = new ByteWriter(24)
-    sizes.byte(FORM_DEFLATED)
-    sizes.uint(raw.length)
-    sizes.uint(packed.length)
-    if (sizes.length + packed.length < raw.length + 1) return concatBytes(sizes.view(), packed)
+    const packed = packSection(raw)
+    if (packed.bytes.length < raw.length) {
+      return concatBytes(Uint8Array.of(packed.method === BROTLI ? FORM_BROTLI : FORM_DEFLATED), packed.bytes)
+    }
   }
   return concatBytes(Uint8Array.of(FORM_COLUMNS), raw)
 }
@@ -191,8 +190,8 @@ export function decodeSpanSection(
   const form = outer.byte()
   let r: ByteReader
   if (form === FORM_COLUMNS) r = outer
-  else if (form === FORM_DEFLATED) {
-    r = new ByteReader(inflateExactly(outer, 'spans'))
+  else if (form === FORM_DEFLATED || form === FORM_BROTLI) {
+    r = new ByteReader(unpackSection(outer, form === FORM_BROTLI ? BROTLI : DEFLATED, 'spans'))
     if (!outer.done()) throw new CrdtDecodeError('trailing bytes after the spans')
   } else throw new CrdtDecodeError(`unknown spans form ${form}`)
   // At least a flags byte and a length byte per span.

@@ -48,6 +48,8 @@ import { checkReplicaId } from './replica-table'
 import { Replicas } from './replicas'
 import { SiblingRuns } from './sibling-runs'
 import { decodeLogChunk, encodeLogChunk } from './log-chunk'
+import { placeholder, restoreHistoryText, TextPieces } from './history-text'
+import { decodesAlone, encodePositionalChunk, isPositional, isTextless } from './positional-chunk'
 import { Span } from './span'
 import { Leaf, SpanTree } from './span-tree'
 import {
@@ -107,6 +109,19 @@ const MAX_PENDING_OPS = 1_000_000
 const MERGE_WINDOW_S = 60
 
 const SURROGATE = /[\uD800-\uDFFF]/
+/** Whether two documents hold the same characters in the same order (tombstones included). */
+function sameRuns(a: TextDoc, b: TextDoc): boolean {
+  const runs = (doc: TextDoc): (string | number)[] => {
+    const out: (string | number)[] = []
+    doc.forEachRun((replica, counter, length) => out.push(replica, counter, length))
+    return out
+  }
+  const [x, y] = [runs(a), runs(b)]
+  return x.length === y.length && x.every((v, i) => v === y[i])
+}
+/** Two deletes' removed texts, in counter order, as one (unknown if either is). */
+const joined = (a: string | null, b: string | null): string | null =>
+  a === null || b === null ? null : a + b
 const isSurrogate = (c: number): boolean => c >= 0xd800 && c <= 0xdfff
 const isHigh = (c: number): boolean => c >= 0xd800 && c <= 0xdbff
 const isLow = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff
@@ -140,10 +155,12 @@ export class TextDoc {
   /** The log's older part, still encoded; `fullLog()` decodes it. */
   private oldLog: OldLog | null = null
   /**
-   * Once an old history is decoded: its chunks, still the encoding of the first `ops` ops of `log`, so
-   * that a save keeps them as they are (a store keeps each chunk once: `saveStateApart`).
+   * Chunks already made that hold exactly the first `ops` ops of `log` (after `oldLog`, if it is set): by
+   * an earlier save, or stored and decoded since (`fullLog`). A save keeps them as they are and encodes
+   * only the ops after them, so however often a document is saved, each op's history is encoded once
+   * and a store writes it once (a file per chunk: `saveStateApart`).
    */
-  private decoded: { readonly chunks: readonly Uint8Array[]; readonly ops: number } | null = null
+  private stored: { readonly chunks: readonly Uint8Array[]; readonly ops: number } | null = null
   /** Ops waiting for missing dependencies, each indexed by the ID it waits for (pending-ops.ts). */
   private readonly pending = new PendingOps()
   /** Set by `tryApply` when it returns false: the missing ID it found, which `park` waits on. */
@@ -166,6 +183,12 @@ export class TextDoc {
   readonly repairs: string[] = []
   /** Whether any surrogate was ever inserted; until then no position can split a pair. */
   private hasSurrogates = false
+  /**
+   * Null: a delete applied here keeps the text it removed (`DeleteOp.removed`). Set only on the replay
+   * that decodes a stored history (`restoreText`), whose deletes have their text already: it is told
+   * instead which characters each removed, as runs of counters of its target (counter, length, …).
+   */
+  private removedRuns: ((op: DeleteOp, runs: readonly number[]) => void) | null = null
 
   private readonly clock: () => number
 
@@ -414,10 +437,12 @@ export class TextDoc {
     for (;;) {
       if (!span.deleted) {
         if (span.len > remaining) this.split(span, remaining)
+        const removed = span.text
         tree.markDeleted(span)
         remaining -= span.len
         const counter = this.versions[0]! + 1
         const op = new DeleteOp(0, counter, span.len, span.agent, span.counter, false)
+        op.removed = removed
         op.pos = index
         op.time = now
         ops.push(op)
@@ -586,9 +611,21 @@ export class TextDoc {
   }
 
   private encodeState(apart: boolean): { state: Uint8Array; history: Uint8Array[] } {
-    // The chunks of the old history, one for the ops since but the last, one for the last. (A state
-    // loaded and saved unchanged adds no chunk, and comes out as it went in.)
-    if (this.oldLog !== null) this.joinChunks(MAX_LOG_CHUNKS - (this.log.length > 1 ? 2 : 1))
+    // The chunks of the old history and those saved since, one for the ops after them but the last,
+    // one for the last. (A state loaded and saved unchanged adds no chunk, and comes out as it went
+    // in.) Past the chunks a state may hold, the old ones are joined, and if the saved ones alone are
+    // too many (a session of dozens of compactions), the ops they hold are encoded afresh as one.
+    const room = MAX_LOG_CHUNKS - (this.log.length > 1 ? 2 : 1)
+    if (this.stored !== null && this.stored.chunks.length > room - (this.oldLog === null ? 0 : 1)) {
+      this.stored = null
+    }
+    if (this.oldLog !== null) this.joinChunks(room - (this.stored?.chunks.length ?? 0))
+    // A delete is stored with the text it removed: one decoded from a history stored before deletes
+    // kept it (as the last op of an older state is) learns it from the whole history.
+    if (this.unsaved().some((op) => op.kind === 1 && op.removed === null)) {
+      if (this.oldLog !== null) this.fullLog()
+      restoreHistoryText(this.log, this.versions, null)
+    }
     const spans: Span[] = []
     const leaves: number[] = []
     let lastLocal = -1
@@ -602,18 +639,19 @@ export class TextDoc {
       }
     }
     const text = this.tree.text()
-    let log: Uint8Array[] = []
-    let tail = this.log
-    if (this.oldLog !== null) log = [...this.oldLog.chunks]
-    else if (this.decoded !== null && this.decoded.chunks.length <= MAX_LOG_CHUNKS - 2) {
-      log = [...this.decoded.chunks]
-      tail = tail.slice(this.decoded.ops)
+    const stored = this.stored
+    const log = [...(this.oldLog?.chunks ?? []), ...(stored?.chunks ?? [])]
+    const tail = this.unsaved()
+    // The last op gets a chunk of its own, which loadState decodes at once (see OldLog): one that
+    // decodes alone. The others leave out what the state keeps anyway (positional-chunk.ts).
+    if (tail.length > 1) {
+      const chunk = encodePositionalChunk(this.replicas, tail.slice(0, -1), false)
+      log.push(chunk)
+      this.stored = { chunks: [...(stored?.chunks ?? []), chunk], ops: this.log.length - 1 }
     }
-    // The last op gets a chunk of its own, which loadState decodes at once (see OldLog).
-    if (tail.length > 1) log.push(encodeLogChunk(this.replicas, tail.slice(0, -1)))
     // Apart: all of them but the last op's, which stays in the state (loadState decodes it at once).
     const history = apart ? log.splice(0) : []
-    if (tail.length > 0) log.push(encodeLogChunk(this.replicas, tail.slice(-1)))
+    if (tail.length > 0) log.push(encodePositionalChunk(this.replicas, tail.slice(-1), true))
     const state = encodeTextState({
       replicas: this.replicas,
       seen: this.versions,
@@ -626,6 +664,11 @@ export class TextDoc {
       log: [...history.map(() => null), ...log],
     })
     return { state, history }
+  }
+
+  /** The ops of the log that no chunk holds yet (see `stored`). */
+  private unsaved(): TextOp[] {
+    return this.stored === null ? this.log : this.log.slice(this.stored.ops)
   }
 
   /**
@@ -677,7 +720,10 @@ export class TextDoc {
     // The last chunk now: it holds the log's last op, which a local edit may extend (mergeIntoLog).
     // Its ops are each replica's last ones: they end at the version, and the older chunks hold the
     // counters before them.
-    const eager = doc.decodeChunk(chunks[chunks.length - 1]!)
+    const lastChunk = chunks[chunks.length - 1]!
+    if (!decodesAlone(lastChunk))
+      throw new CrdtDecodeError("a state's last log chunk that does not decode alone")
+    const eager = doc.decodeChunk(lastChunk)
     const next = seen.map(() => 0)
     for (const op of eager) {
       const expected = next[op.agent]!
@@ -731,8 +777,21 @@ export class TextDoc {
         if (chunks[i]!.length + chunks[i + 1]!.length < chunks[best]!.length + chunks[best + 1]!.length)
           best = i
       }
-      const ops = this.decodeChunk(chunks[best]!).concat(this.decodeChunk(chunks[best + 1]!))
-      chunks.splice(best, 2, encodeLogChunk(this.replicas, ops))
+      const [a, b] = [chunks[best]!, chunks[best + 1]!]
+      // A chunk stored before form 3 and one of form 3 join only through the decoded history: the
+      // older one's deletes do not say what they removed, which form 3 must.
+      if (isPositional(a) !== isPositional(b)) {
+        this.fullLog()
+        return
+      }
+      const ops = this.decodeChunk(a).concat(this.decodeChunk(b))
+      chunks.splice(
+        best,
+        2,
+        isPositional(a)
+          ? encodePositionalChunk(this.replicas, ops, false)
+          : encodeLogChunk(this.replicas, ops),
+      )
     }
     old.chunks = chunks
   }
@@ -771,9 +830,13 @@ export class TextDoc {
     const old = this.oldLog
     if (old === null) return this.log
     const ops: TextOp[] = []
+    /** Of the ops, those of form-3 chunks that do not decode alone: the replay finds their IDs. */
+    const lean: boolean[] = []
     const next = this.versions.map(() => 1)
     for (const chunk of old.chunks) {
+      const alone = decodesAlone(chunk)
       for (const op of this.decodeChunk(chunk)) {
+        lean.push(!alone)
         if (op.counter !== next[op.agent]) throw new CrdtDecodeError('the stored history is not contiguous')
         next[op.agent] = op.counter + op.length
         ops.push(op)
@@ -783,11 +846,76 @@ export class TextDoc {
       if (end !== (old.seen[agent] ?? 0) + 1)
         throw new CrdtDecodeError('the stored history does not match the version')
     })
-    this.decoded = { chunks: old.chunks, ops: ops.length }
-    for (const op of this.log) ops.push(op)
-    this.log = ops
+    const log = ops.concat(this.log)
+    this.restoreText(log, lean)
+    const saved = this.stored
+    this.stored = { chunks: [...old.chunks, ...(saved?.chunks ?? [])], ops: ops.length + (saved?.ops ?? 0) }
+    this.log = log
     this.oldLog = null
-    return ops
+    return log
+  }
+
+  /**
+   * Gives a decoded log the text its chunks left out (history-text.ts). The `lean` ops (of form-3
+   * chunks that do not decode alone) get their IDs by being replayed, in order, on a fresh document,
+   * which also gives the visible characters' order, and so which of them the visible text's
+   * characters are. Throws CrdtDecodeError if the history does not rebuild this document; only the
+   * lean ops, decoded afresh for this, are changed then.
+   */
+  private restoreText(log: TextOp[], lean: readonly boolean[]): void {
+    // Chunks of the older forms hold every insert's text. (What their deletes removed is found when a
+    // save needs it: encodeState.)
+    if (!lean.includes(true)) return
+    const textless = log.filter(isTextless)
+    const replay = new TextDoc(this.replica, { clock: this.clock })
+    for (const replica of this.replicas) replay.replicaTable.agent(replica)
+    // Each character's text, as pieces: what each delete removed, then the visible text.
+    const pieces = new TextPieces(this.replicas.length)
+    replay.removedRuns = (op, runs) => pieces.addRemoved(op, runs)
+    // Placeholders of the right length: the replay needs where characters go, not what they are.
+    for (const op of textless) op.text = placeholder(op.length)
+    // Every other op is replayed by its IDs, as a copy: a replay that goes wrong (a damaged chunk
+    // before it) must not rewrite the origins of the ops this document sends its peers.
+    const copy = (op: TextOp): TextOp => {
+      const c = op.prefix(op.length)
+      if (c.kind === 1) c.removed = (op as DeleteOp).removed
+      return c
+    }
+    replay.applyDecoded(
+      this.replicas.slice(),
+      log.map((op, i) => (lean[i] === true ? op : copy(op))),
+      null,
+    )
+    if (
+      replay.pending.size > 0 ||
+      replay.refused > 0 ||
+      replay.length !== this.length ||
+      replay.versions.some((v, a) => v !== this.versions[a])
+    ) {
+      throw new CrdtDecodeError('the stored history does not rebuild this document')
+    }
+    // Where this document's spans are decoded (and so checked) already, the replay must have rebuilt
+    // them exactly. (Not where they are still encoded: a repair from this history is what runs then,
+    // or nothing has needed them yet.)
+    if (this.sequence !== null && !sameRuns(replay, this)) {
+      throw new CrdtDecodeError('the stored history does not rebuild this document')
+    }
+    const text = this.toString()
+    const visible = {
+      runs: (visit: (agent: number, counter: number, length: number) => void): void => {
+        for (let leaf: Leaf | null = replay.tree.first; leaf; leaf = leaf.next) {
+          for (const span of leaf.spans) if (!span.deleted) visit(span.agent, span.counter, span.len)
+        }
+      },
+      text,
+    }
+    // A history stored before deletes kept their text finds it character by character (once, for a
+    // document stored by an older version); else each insert's text is a few pieces.
+    if (pieces.unknown) restoreHistoryText(log, this.versions, visible, textless)
+    else {
+      pieces.addVisible(visible)
+      pieces.fill(textless)
+    }
   }
 
   /**
@@ -1059,6 +1187,7 @@ export class TextDoc {
         // Merged deletes must stay one contiguous visible range, as snapshots replay them by position.
         if (!prev.backward && op.pos === prev.pos && op.targetCounter === prev.targetCounter + prev.length) {
           prev.length += op.length // forward delete, or a selection deleted across spans
+          prev.removed = joined(prev.removed, op.removed)
           return true
         }
         if (
@@ -1071,6 +1200,7 @@ export class TextDoc {
           prev.targetCounter -= 1
           prev.length += 1
           prev.pos = op.pos
+          prev.removed = joined(op.removed, prev.removed)
           return true
         }
       }
@@ -1238,12 +1368,16 @@ export class TextDoc {
     op.targetCounter = span.counter
     let next = span.counter
     let remaining = op.length
+    const removed: string[] = []
+    const runs: number[] = []
     for (;;) {
       if (!span.deleted) {
         if (span.agent !== op.targetAgent || span.counter !== next) {
           throw new CrdtDecodeError('snapshot delete is not one run of characters')
         }
         if (span.len > remaining) this.split(span, remaining)
+        if (this.removedRuns) runs.push(span.counter, span.len)
+        else removed.push(span.text)
         tree.markDeleted(span)
         remaining -= span.len
         next = span.counter + span.len
@@ -1252,6 +1386,8 @@ export class TextDoc {
       if (remaining === 0) break
       span = this.nextSpan(span)!
     }
+    if (this.removedRuns) this.removedRuns(op, runs)
+    else op.removed = removed.join('')
   }
 
   /** Raw position of a character, or -1 / the raw length for the document edges. */
@@ -1393,6 +1529,8 @@ export class TextDoc {
     const end = op.targetCounter + op.length
     let counter = op.targetCounter
     this.ids.openRange(op.targetAgent, counter, end)
+    const removed: string[] = []
+    const runs: number[] = []
     while (counter < end) {
       // A counter that no span holds was consumed by a delete, not an insert: only a faulty peer
       // names it. Skip to the next character.
@@ -1406,10 +1544,14 @@ export class TextDoc {
       if (from > 0) span = this.split(span, from)
       if (span.len > to - from) this.split(span, to - from)
       const index = changes ? this.tree.visibleIndexOf(span) : 0
+      if (this.removedRuns) runs.push(span.counter, span.len)
+      else removed.push(span.text)
       this.tree.markDeleted(span)
       if (changes) changes.push({ index, deleted: span.len, inserted: '' })
       this.mergeTombstones(span)
     }
+    if (this.removedRuns) this.removedRuns(op, runs)
+    else op.removed = removed.join('')
   }
 }
 

@@ -6,9 +6,10 @@
  *             (replica-table.ts); the table the rest of the state indexes into
  *   version   per replica, the highest counter applied (varint)
  *   text      u8 encoding (0 UTF-8; 1 UTF-16LE, only for a text that holds a lone surrogate, which
- *             UTF-8 cannot carry; + 2 when deflated) | the text of the visible spans, in document
- *             order: byte length | bytes, or deflated as raw length | packed length | bytes (prose keeps
- *             ~27% of its bytes: 104,852 B of the automerge-paper text are 28,234 B)
+ *             UTF-8 cannot carry; + 2 when deflated, + 4 when brotli) | the text of the visible spans, in
+ *             document order: byte length | bytes, or compressed as raw length | packed length | bytes
+ *             (packing.ts; prose keeps ~22-27% of its bytes: 104,852 B of the automerge-paper text are
+ *             23,525 B brotli, 28,234 B deflated)
  *   leaves    count | spans per leaf of the span tree, and 1 + the index of the span local typing
  *             extends (0: none): where spans are cut and joined later depends on both, and so do the
  *             visible changes that remote ops report, which are then the same too
@@ -19,9 +20,11 @@
  *             own, decoded at once: it is the one a local edit may extend). A chunk of length 0 is kept
  *             apart (`TextDoc.saveStateApart`): the loader is given it, in order, with the state
  *   spans     the rest: every span with its IDs and origins, tombstones included, field by field and
- *             deflated as one block (span-section.ts)
+ *             compressed as one block (span-section.ts)
  *
- *   chunk     a timed batch of consecutive log ops with each op's position, deflated (log-chunk.ts)
+ *   chunk     consecutive ops of the log (log-chunk.ts): now (form 3, positional-chunk.ts) by position
+ *             where made here, without the text the visible text holds, each delete with the text it
+ *             removed; the last op's chunk decodes alone
  *
  * The spans come last so that a loader can leave them encoded: opening a document to read its text (an
  * editor showing it, a peer answering `changesSince`) then costs the text, not the spans, which for a
@@ -30,30 +33,28 @@
  * has the same sections, its text never deflated and its spans interleaved span by span, not deflated
  * (span-columns.ts); kind 6 is kind 8 with the spans right after the text (then decoded at once).
  *
- * A chunk is deflated once, when it is made (the ops since the last state); a history loaded and not
- * decoded is copied into the next state as it is. Deflating at level 1 costs ~20 ms per MB of prose, once,
- * and keeps ~30% of the bytes, which every open then reads and checksums (~2 ms per MB) and the disk holds.
+ * A chunk is made once, when its ops are first saved (`TextDoc` keeps the chunks it made and those it
+ * loaded, and adds one for the ops since); a history loaded and not decoded is copied into the next
+ * state as it is. Each character's text is stored once in a state: in the text while it is visible,
+ * with the delete that removed it once it is not. On the automerge-paper trace the state is 99,707 B
+ * (state 47 KB, history 53 KB), where it was 174,867 B with the history's inserts carrying their text
+ * (form 2) and every section deflated; reading its history then replays it (~40-110 ms here, where
+ * form 2 decoded in 13-36 ms), which the History panel and a peer far behind wait for, once.
  *
  * Decoding treats the input as hostile, like the other decoders: every count and length is checked
  * against what remains before anything is allocated, every replica index against the table, every
  * span against the version (no span beyond a replica's counter, none overlapping another of the same
  * replica, origins naming counters that were applied), and the text against the visible spans.
  */
-import { deflateSync } from 'fflate'
-import { ByteReader, ByteWriter, concatBytes, decodeUtf8 } from './bytes'
+import { ByteReader, ByteWriter, concatBytes, decodeUtf16le, decodeUtf8, encodeUtf16le } from './bytes'
 import type { TextOp } from './ops'
 import type { ParkedOp } from './pending-ops'
+import { BROTLI, DEFLATED, packSection, unpackSection } from './packing'
 import { readHeader, writeHeader } from './replica-table'
 import { Span } from './span'
 import { decodeSpanColumns, type SpanColumns } from './span-columns'
 import { decodeSpanSection, encodeSpanSection } from './span-section'
-import {
-  decodeTextOps,
-  encodeTextOps,
-  inflateExactly,
-  KIND_TEXT_BATCH_TIMED,
-  type DecodedOps,
-} from './text-codec'
+import { decodeTextOps, encodeTextOps, KIND_TEXT_BATCH_TIMED, type DecodedOps } from './text-codec'
 import { CrdtDecodeError } from './types'
 
 export const KIND_TEXT_STATE = 9
@@ -66,6 +67,8 @@ const TEXT_UTF8 = 0
 const TEXT_UTF16LE = 1
 /** Kind 9: added to the encoding when the text is deflated (raw length | packed length | bytes). */
 const TEXT_DEFLATED = 2
+/** Kind 9: added to the encoding when the text is brotli (packing.ts), as raw length | packed length | bytes. */
+const TEXT_BROTLI = 4
 /** A smaller text is not worth deflating. */
 const DEFLATE_FROM = 256
 /** A leaf of the span tree holds at most this many spans (span-tree.ts). */
@@ -128,14 +131,7 @@ export function encodeTextState(parts: TextStateParts): Uint8Array {
   for (let a = 0; a < replicas.length; a++) w.uint(seen[a]!)
 
   if (parts.loneSurrogates) {
-    const text = parts.text
-    const bytes = new Uint8Array(text.length * 2)
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i)
-      bytes[2 * i] = c & 0xff
-      bytes[2 * i + 1] = c >> 8
-    }
-    writeText(w, TEXT_UTF16LE, bytes)
+    writeText(w, TEXT_UTF16LE, encodeUtf16le(parts.text))
   } else {
     const utf8 = new ByteWriter(parts.text.length + 16)
     utf8.utf8(parts.text)
@@ -179,15 +175,13 @@ export function encodeTextState(parts: TextStateParts): Uint8Array {
   return concatBytes(...out)
 }
 
-/** The text section: deflated when that is smaller (prose keeps ~27% of its bytes), else as it is. */
+/** The text section: compressed when that is smaller (prose keeps ~22-27% of its bytes), else as it is. */
 function writeText(w: ByteWriter, encoding: number, bytes: Uint8Array): void {
   if (bytes.length >= DEFLATE_FROM) {
-    const packed = deflateSync(bytes, { level: 6 })
-    if (packed.length + 8 < bytes.length) {
-      w.byte(encoding | TEXT_DEFLATED)
-      w.uint(bytes.length)
-      w.uint(packed.length)
-      w.bytes(packed)
+    const packed = packSection(bytes)
+    if (packed.bytes.length < bytes.length) {
+      w.byte(encoding | (packed.method === BROTLI ? TEXT_BROTLI : TEXT_DEFLATED))
+      w.bytes(packed.bytes)
       return
     }
   }
@@ -222,10 +216,12 @@ export function decodeTextState(
 
   const textStart = r.pos
   const form = r.byte()
-  // Kinds 6 and 8 keep the text as it is; 9 may deflate it.
-  const deflated = kind === KIND_TEXT_STATE && (form & TEXT_DEFLATED) !== 0
-  const encoding = deflated ? form & ~TEXT_DEFLATED : form
-  const raw = deflated ? inflateExactly(r, 'text') : r.bytes(r.uint())
+  // Kinds 6 and 8 keep the text as it is; 9 may compress it.
+  const packing = kind === KIND_TEXT_STATE ? form & (TEXT_DEFLATED | TEXT_BROTLI) : 0
+  if (packing === (TEXT_DEFLATED | TEXT_BROTLI)) throw new CrdtDecodeError('a text both deflated and brotli')
+  const encoding = form & ~packing
+  const raw =
+    packing !== 0 ? unpackSection(r, packing === TEXT_BROTLI ? BROTLI : DEFLATED, 'text') : r.bytes(r.uint())
   let text: string
   if (encoding === TEXT_UTF8) text = decodeUtf8(raw)
   else if (encoding === TEXT_UTF16LE) text = decodeUtf16le(raw)
@@ -329,17 +325,4 @@ export function spansOf(state: DecodedTextState): Span[] {
     out.push(span)
   }
   return out
-}
-
-/** UTF-16LE bytes as a string, lone surrogates included (TextDecoder would replace them). */
-function decodeUtf16le(raw: Uint8Array): string {
-  if (raw.length % 2 !== 0) throw new CrdtDecodeError('UTF-16 text of an odd number of bytes')
-  const parts: string[] = []
-  const units = new Array<number>(Math.min(8192, raw.length >> 1))
-  for (let i = 0; i < raw.length;) {
-    let k = 0
-    for (; k < units.length && i < raw.length; k++, i += 2) units[k] = raw[i]! | (raw[i + 1]! << 8)
-    parts.push(String.fromCharCode(...units.slice(0, k)))
-  }
-  return parts.join('')
 }
