@@ -5,8 +5,8 @@
  * delete that removed it once it is not (a delete carries what it removed, `DeleteOp.removed`). So an
  * insert here carries no text, and origins and delete targets of ops made on the saving replica are
  * not stored either: replaying the ops in order where they were made gives them back (`history-text.ts`
- * does, with the visible text). On the automerge-paper trace the history takes 112,863 B in form 2
- * and ~50 KB in this form.
+ * does, with the visible text). On the automerge-paper trace the history takes 112,863 B in form 2,
+ * and in this form 52,719 B deflated, 48,053 B with brotli (packing.ts).
  *
  *   chunk     u8 3 | u8 options (bit 0: self-contained, for a chunk that must decode alone, the last
  *             op's: inserts carry their text, and positional ops their refs too; bit 1: the text is

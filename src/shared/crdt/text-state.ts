@@ -36,10 +36,11 @@
  * A chunk is made once, when its ops are first saved (`TextDoc` keeps the chunks it made and those it
  * loaded, and adds one for the ops since); a history loaded and not decoded is copied into the next
  * state as it is. Each character's text is stored once in a state: in the text while it is visible,
- * with the delete that removed it once it is not. On the automerge-paper trace the state is 99,707 B
- * (state 47 KB, history 53 KB), where it was 174,867 B with the history's inserts carrying their text
- * (form 2) and every section deflated; reading its history then replays it (~40-110 ms here, where
- * form 2 decoded in 13-36 ms), which the History panel and a peer far behind wait for, once.
+ * with the delete that removed it once it is not. On the automerge-paper trace the state is 104,685 B
+ * with brotli (56,632 B of state: text 26,332, spans 29,545; 48,053 B of history), where it was
+ * 174,867 B with the history's inserts carrying their text (form 2) and every section deflated. Reading
+ * its history then replays it (~40-130 ms here, where form 2 decoded in 13-36 ms), which the History
+ * panel and a peer far behind wait for, once.
  *
  * Decoding treats the input as hostile, like the other decoders: every count and length is checked
  * against what remains before anything is allocated, every replica index against the table, every
