@@ -17,11 +17,20 @@ import { isTextless } from './positional-chunk'
 import type { DeleteOp, InsertOp, TextOp } from './ops'
 import { CrdtDecodeError } from './types'
 
-/** Counters a history may hold in all for its text to be found (per-counter arrays, 3 B each). */
+/**
+ * Counters a history may hold in all for it to be decoded: its characters must fit in strings and, for
+ * `restoreHistoryText`, in per-counter arrays (3 B each).
+ */
 const MAX_COUNTERS = 2 ** 28
 const IS_CHAR = 1
 const DELETED = 2
 const KNOWN = 4
+
+/** Refuses (CrdtDecodeError) a history too large to decode: one whose characters no string could hold. */
+export function checkHistorySize(versions: readonly number[]): void {
+  const total = versions.reduce((n, v) => n + v, 0)
+  if (total > MAX_COUNTERS) throw new CrdtDecodeError(`a history of ${total} counters is too large to decode`)
+}
 
 /** A document's visible characters: their runs of IDs in document order, and their text. */
 export interface VisibleText {
@@ -41,8 +50,7 @@ export function restoreHistoryText(
   /** The inserts without their text, if the caller has given them placeholders for a replay. */
   textless: readonly InsertOp[] = log.filter(isTextless),
 ): void {
-  const total = versions.reduce((n, v) => n + v, 0)
-  if (total > MAX_COUNTERS) throw new CrdtDecodeError(`a history of ${total} counters is too large to decode`)
+  checkHistorySize(versions)
   const units = versions.map((v) => new Uint16Array(v + 1))
   const state = versions.map((v) => new Uint8Array(v + 1))
   const without = new Set<TextOp>(textless)
@@ -57,11 +65,7 @@ export function restoreHistoryText(
       if (!inRange(op.agent, op.counter, op.length)) throw new CrdtDecodeError('an insert beyond the version')
       const s = state[op.agent]!
       const u = units[op.agent]!
-      if (without.has(op)) {
-        s.fill(IS_CHAR, op.counter, op.counter + op.length)
-        continue
-      }
-      if (!needInsertText) {
+      if (without.has(op) || !needInsertText) {
         s.fill(IS_CHAR, op.counter, op.counter + op.length)
         continue
       }

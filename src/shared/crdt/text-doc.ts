@@ -48,7 +48,7 @@ import { checkReplicaId } from './replica-table'
 import { Replicas } from './replicas'
 import { SiblingRuns } from './sibling-runs'
 import { decodeLogChunk, encodeLogChunk } from './log-chunk'
-import { placeholder, restoreHistoryText, TextPieces } from './history-text'
+import { checkHistorySize, placeholder, restoreHistoryText, TextPieces } from './history-text'
 import { decodesAlone, encodePositionalChunk, isPositional, isTextless } from './positional-chunk'
 import { Span } from './span'
 import { Leaf, SpanTree } from './span-tree'
@@ -866,6 +866,7 @@ export class TextDoc {
     // Chunks of the older forms hold every insert's text. (What their deletes removed is found when a
     // save needs it: encodeState.)
     if (!lean.includes(true)) return
+    checkHistorySize(this.versions)
     const textless = log.filter(isTextless)
     const replay = new TextDoc(this.replica, { clock: this.clock })
     for (const replica of this.replicas) replay.replicaTable.agent(replica)
