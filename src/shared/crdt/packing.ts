@@ -13,7 +13,7 @@
  */
 import { deflateSync } from 'fflate'
 import { ByteReader, ByteWriter, concatBytes } from './bytes'
-import { inflateExactly } from './text-codec'
+import { decompressExactly, inflateExactly } from './text-codec'
 import { CrdtDecodeError } from './types'
 
 export interface Brotli {
@@ -58,18 +58,7 @@ export function unpackSection(r: ByteReader, method: number, what: string): Uint
   if (method === STORED) return r.bytes(r.uint())
   if (method === DEFLATED) return inflateExactly(r, what)
   if (method !== BROTLI) throw new CrdtDecodeError(`${what} kept in an unknown way (${method})`)
-  const rawLength = r.uint()
-  const packed = r.bytes(r.uint())
-  if (rawLength > MAX_RAW) throw new CrdtDecodeError(`${what} size implausible`)
   if (brotli === null)
     throw new CrdtDecodeError(`${what} is compressed with brotli, which this process cannot read`)
-  let raw: Uint8Array
-  try {
-    // One byte more than stated, as inflateExactly: a stream that makes more is refused below.
-    raw = brotli.decompress(packed, rawLength + 1)
-  } catch {
-    throw new CrdtDecodeError(`corrupt compressed ${what}`)
-  }
-  if (raw.length !== rawLength) throw new CrdtDecodeError(`compressed ${what} has the wrong size`)
-  return raw
+  return decompressExactly(r, what, brotli.decompress, () => MAX_RAW)
 }

@@ -51,7 +51,16 @@ import {
 import { DeleteOp, InsertOp, type TextOp } from './ops'
 import { readHeader, writeHeader } from './replica-table'
 import { packSection, unpackSection } from './packing'
-import type { DecodedOps } from './text-codec'
+import {
+  leftOriginMode,
+  OL_OTHER_AGENT,
+  OL_PREVIOUS,
+  OL_SAME_AGENT,
+  OR_OTHER_AGENT,
+  OR_SAME_AGENT,
+  rightOriginMode,
+  type DecodedOps,
+} from './text-codec'
 import { CrdtDecodeError } from './types'
 
 export const CHUNK_POSITIONAL = 3
@@ -75,14 +84,6 @@ const P_PARTIAL = 64
 const P_TARGET_OTHER = 128
 /** Flags only a delete may have. */
 const DELETE_ONLY = P_BACKWARD | P_PARTIAL | P_TARGET_OTHER
-
-const OL_NONE = 0
-const OL_PREVIOUS = 1
-const OL_SAME_AGENT = 2
-const OL_OTHER_AGENT = 3
-const OR_NONE = 0
-const OR_SAME_AGENT = 1
-const OR_OTHER_AGENT = 2
 
 const NONE = -1
 /** Columns after the flags, in order. */
@@ -200,15 +201,8 @@ export function encodePositionalChunk(
 function writeOrigins(refs: ByteWriter, op: InsertOp, slotOf: (agent: number) => number): void {
   const l = op.originLeftAgent
   const r = op.originRightAgent
-  const left =
-    l === NONE
-      ? OL_NONE
-      : l === op.agent
-        ? op.originLeftCounter === op.counter - 1
-          ? OL_PREVIOUS
-          : OL_SAME_AGENT
-        : OL_OTHER_AGENT
-  const right = r === NONE ? OR_NONE : r === op.agent ? OR_SAME_AGENT : OR_OTHER_AGENT
+  const left = leftOriginMode(op)
+  const right = rightOriginMode(op)
   refs.byte(left | (right << 2))
   if (left === OL_SAME_AGENT) refs.int(op.counter - op.originLeftCounter)
   else if (left === OL_OTHER_AGENT) {

@@ -36,14 +36,28 @@ const F_SAME_AGENT = 2
 const F_IMPLICIT_COUNTER = 4
 // insert: left origin mode (bits 3-4), right origin mode (bits 5-6)
 const OL_SHIFT = 3
-const OL_NONE = 0
-const OL_PREVIOUS = 1 // (own agent, counter - 1): the character typed just before
-const OL_SAME_AGENT = 2
-const OL_OTHER_AGENT = 3
+export const OL_NONE = 0
+export const OL_PREVIOUS = 1 // (own agent, counter - 1): the character typed just before
+export const OL_SAME_AGENT = 2
+export const OL_OTHER_AGENT = 3
 const OR_SHIFT = 5
-const OR_NONE = 0
-const OR_SAME_AGENT = 1
-const OR_OTHER_AGENT = 2
+export const OR_NONE = 0
+export const OR_SAME_AGENT = 1
+export const OR_OTHER_AGENT = 2
+
+/** How an insert's left origin is written: none, the character before it, its own replica's, another's. */
+export function leftOriginMode(op: InsertOp): number {
+  const l = op.originLeftAgent
+  if (l === NONE) return OL_NONE
+  if (l !== op.agent) return OL_OTHER_AGENT
+  return op.originLeftCounter === op.counter - 1 ? OL_PREVIOUS : OL_SAME_AGENT
+}
+
+/** How an insert's right origin is written: none, its own replica's, another's. */
+export function rightOriginMode(op: InsertOp): number {
+  const r = op.originRightAgent
+  return r === NONE ? OR_NONE : r === op.agent ? OR_SAME_AGENT : OR_OTHER_AGENT
+}
 // delete
 const F_BACKWARD = 8
 const F_TARGET_SAME_AGENT = 16
@@ -215,15 +229,8 @@ export function encodeLocalOp(replicas: readonly string[], op: TextOp): Uint8Arr
   if (op.kind === 0) {
     const l = op.originLeftAgent
     const r = op.originRightAgent
-    const olMode =
-      l === NONE
-        ? OL_NONE
-        : l === own
-          ? op.originLeftCounter === op.counter - 1
-            ? OL_PREVIOUS
-            : OL_SAME_AGENT
-          : OL_OTHER_AGENT
-    const orMode = r === NONE ? OR_NONE : r === own ? OR_SAME_AGENT : OR_OTHER_AGENT
+    const olMode = leftOriginMode(op)
+    const orMode = rightOriginMode(op)
     out.byte(F_SAME_AGENT | (olMode << OL_SHIFT) | (orMode << OR_SHIFT))
     out.uint(op.counter)
     out.uint(op.length)
@@ -284,20 +291,8 @@ function writeOps(body: ByteWriter, ops: readonly TextOp[], snapshot: boolean): 
       body.int(op.pos - lastPos)
       lastPos = op.kind === 0 ? op.pos + op.length : op.pos
     } else if (op.kind === 0) {
-      const olMode =
-        op.originLeftAgent === NONE
-          ? OL_NONE
-          : op.originLeftAgent === op.agent
-            ? op.originLeftCounter === op.counter - 1
-              ? OL_PREVIOUS
-              : OL_SAME_AGENT
-            : OL_OTHER_AGENT
-      const orMode =
-        op.originRightAgent === NONE
-          ? OR_NONE
-          : op.originRightAgent === op.agent
-            ? OR_SAME_AGENT
-            : OR_OTHER_AGENT
+      const olMode = leftOriginMode(op)
+      const orMode = rightOriginMode(op)
       body.byte(flags | (olMode << OL_SHIFT) | (orMode << OR_SHIFT))
       if (!(flags & F_SAME_AGENT)) body.uint(agent)
       if (!(flags & F_IMPLICIT_COUNTER)) body.uint(op.counter)
@@ -355,15 +350,28 @@ export function useInflate(inflate: Inflate | null): void {
  * a raw length the packed bytes cannot produce before allocating it.
  */
 export function inflateExactly(r: ByteReader, what: string): Uint8Array {
+  return decompressExactly(r, what, inflateRaw, (packed) => packed * MAX_DEFLATE_RATIO + 64)
+}
+
+/**
+ * Reads `raw length | packed length | packed bytes` and decompresses them with `decompress` (which
+ * stops at, or throws past, the limit it is given), refusing (CrdtDecodeError) a raw length beyond
+ * `maxRaw` of the packed length before allocating it, a corrupt stream, and one of another length.
+ */
+export function decompressExactly(
+  r: ByteReader,
+  what: string,
+  decompress: Inflate,
+  maxRaw: (packedLength: number) => number,
+): Uint8Array {
   const rawLength = r.uint()
   const packed = r.bytes(r.uint())
-  if (rawLength > packed.length * MAX_DEFLATE_RATIO + 64)
-    throw new CrdtDecodeError(`${what} size implausible`)
+  if (rawLength > maxRaw(packed.length)) throw new CrdtDecodeError(`${what} size implausible`)
   let raw: Uint8Array
   try {
     // One byte more than stated: a stream that inflates to more than it states (a bomb, a lie) fills
     // that byte (fflate stops at its limit without a word) and is refused below.
-    raw = inflateRaw(packed, rawLength + 1)
+    raw = decompress(packed, rawLength + 1)
   } catch {
     throw new CrdtDecodeError(`corrupt compressed ${what}`)
   }

@@ -1370,14 +1370,14 @@ export class TextDoc {
     let next = span.counter
     let remaining = op.length
     const removed: string[] = []
-    const runs: number[] = []
+    const runs: number[] | null = this.removedRuns ? [] : null
     for (;;) {
       if (!span.deleted) {
         if (span.agent !== op.targetAgent || span.counter !== next) {
           throw new CrdtDecodeError('snapshot delete is not one run of characters')
         }
         if (span.len > remaining) this.split(span, remaining)
-        if (this.removedRuns) runs.push(span.counter, span.len)
+        if (runs) runs.push(span.counter, span.len)
         else removed.push(span.text)
         tree.markDeleted(span)
         remaining -= span.len
@@ -1387,7 +1387,7 @@ export class TextDoc {
       if (remaining === 0) break
       span = this.nextSpan(span)!
     }
-    if (this.removedRuns) this.removedRuns(op, runs)
+    if (runs) this.removedRuns!(op, runs)
     else op.removed = removed.join('')
   }
 
@@ -1531,7 +1531,7 @@ export class TextDoc {
     let counter = op.targetCounter
     this.ids.openRange(op.targetAgent, counter, end)
     const removed: string[] = []
-    const runs: number[] = []
+    const runs: number[] | null = this.removedRuns ? [] : null
     while (counter < end) {
       // A counter that no span holds was consumed by a delete, not an insert: only a faulty peer
       // names it. Skip to the next character.
@@ -1545,13 +1545,13 @@ export class TextDoc {
       if (from > 0) span = this.split(span, from)
       if (span.len > to - from) this.split(span, to - from)
       const index = changes ? this.tree.visibleIndexOf(span) : 0
-      if (this.removedRuns) runs.push(span.counter, span.len)
+      if (runs) runs.push(span.counter, span.len)
       else removed.push(span.text)
       this.tree.markDeleted(span)
       if (changes) changes.push({ index, deleted: span.len, inserted: '' })
       this.mergeTombstones(span)
     }
-    if (this.removedRuns) this.removedRuns(op, runs)
+    if (runs) this.removedRuns!(op, runs)
     else op.removed = removed.join('')
   }
 }

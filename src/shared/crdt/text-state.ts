@@ -47,7 +47,15 @@
  * span against the version (no span beyond a replica's counter, none overlapping another of the same
  * replica, origins naming counters that were applied), and the text against the visible spans.
  */
-import { ByteReader, ByteWriter, concatBytes, decodeUtf16le, decodeUtf8, encodeUtf16le } from './bytes'
+import {
+  ByteReader,
+  ByteWriter,
+  concatBytes,
+  decodeUtf16le,
+  decodeUtf8,
+  encodeUtf16le,
+  encodeUtf8,
+} from './bytes'
 import type { TextOp } from './ops'
 import type { ParkedOp } from './pending-ops'
 import { BROTLI, DEFLATED, packSection, unpackSection } from './packing'
@@ -134,9 +142,7 @@ export function encodeTextState(parts: TextStateParts): Uint8Array {
   if (parts.loneSurrogates) {
     writeText(w, TEXT_UTF16LE, encodeUtf16le(parts.text))
   } else {
-    const utf8 = new ByteWriter(parts.text.length + 16)
-    utf8.utf8(parts.text)
-    writeText(w, TEXT_UTF8, utf8.view())
+    writeText(w, TEXT_UTF8, encodeUtf8(parts.text))
   }
 
   w.uint(parts.leaves.length)
