@@ -230,6 +230,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       sign: deps.sign,
       claim: deps.claim,
       resumable: deps.resumable ?? [],
+      keepStreamStates: deps.project === undefined,
       replicasPerDevice: deps.replicasPerDevice,
       sealWaitMs: deps.sealWaitMs,
       log: deps.log,

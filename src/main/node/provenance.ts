@@ -13,10 +13,12 @@
  * seal, equivocated: it is flagged, and nothing more of it is taken.
  *
  * Bounds: replicas per device (MAX_REPLICAS_PER_DEVICE), held ops (MAX_HELD_BYTES, MAX_HELD_ENTRIES,
- * HELD_TTL_MS); digests are kept per replica and extended, so sealing and checking cost what is new.
+ * HELD_TTL_MS); digests are kept per replica and extended, so sealing and checking cost what is new,
+ * and for a document with a long history they are kept with it across restarts (Checkpoint), so that
+ * a session's first seal does not hash the stream from its first op, which reads the whole history.
  */
-import { createHash, randomBytes, type Hash } from 'node:crypto'
-import { ByteWriter } from '../../shared/crdt/bytes'
+import { randomBytes } from 'node:crypto'
+import { ByteReader, ByteWriter } from '../../shared/crdt/bytes'
 import type { TextOp } from '../../shared/crdt/ops'
 import { CrdtDecodeError } from '../../shared/crdt/types'
 import {
@@ -29,6 +31,7 @@ import { decodeTextOps, encodeTextOps } from '../../shared/crdt/text-codec'
 import type { Sign } from '../../shared/members/member-op'
 import { toHex } from '../../shared/sync/hex'
 import { EMPTY_DIGEST, makeSeal, NONCE_BYTES, sealPayload, type Seal } from './replica-seal'
+import { nativeHash, resumableHash, type StreamHash } from './stream-hash'
 
 /**
  * A device may bind this many replicas of one document. Each opening of a document that edits takes
@@ -65,6 +68,56 @@ export interface ProvenanceDeps {
   /** Replicas one device may bind (default MAX_REPLICAS_PER_DEVICE). */
   readonly replicasPerDevice?: number
   readonly now?: () => number
+  /**
+   * Streams are hashed in a form whose state can be kept across a restart (`checkpoints`): for a
+   * document whose history is long, so that its next session does not hash them from the first op.
+   */
+  readonly resumable?: boolean
+  /** Stream states kept at the last close (`checkpoints`), as stored; each is checked against its seal. */
+  readonly checkpoints?: readonly Checkpoint[]
+}
+
+/**
+ * A replica's stream hashed up to the counter of its latest seal here: kept with the document, so
+ * that the next session's seals and checks hash only the ops since, not the whole stream (which reads
+ * the whole stored history).
+ */
+export interface Checkpoint {
+  readonly replica: string
+  readonly counter: number
+  /** The stream cursor's `lastRight` there (op-stream.ts). */
+  readonly lastRight: string | null
+  /** The hash state (stream-hash.ts, `save`). */
+  readonly state: Uint8Array
+}
+
+const CHECKPOINT_VERSION = 1
+
+export function encodeCheckpoint(c: Checkpoint): Uint8Array {
+  const w = new ByteWriter(64 + c.state.length)
+  w.byte(CHECKPOINT_VERSION)
+  w.string(c.replica)
+  w.uint(c.counter)
+  w.byte(c.lastRight === null ? 0 : 1)
+  if (c.lastRight !== null) w.string(c.lastRight)
+  w.uint(c.state.length)
+  w.bytes(c.state)
+  return w.finish()
+}
+
+/** A stored checkpoint; null if it is not one this version reads (it is then ignored). */
+export function decodeCheckpoint(bytes: Uint8Array): Checkpoint | null {
+  try {
+    const r = new ByteReader(bytes)
+    if (r.byte() !== CHECKPOINT_VERSION) return null
+    const replica = r.string()
+    const counter = r.uint()
+    const lastRight = r.byte() === 1 ? r.string() : null
+    const state = r.bytes(r.uint())
+    return { replica, counter, lastRight, state: state.slice() }
+  } catch {
+    return null
+  }
 }
 
 /** Ops of one replica held until a seal covers them, with where they came from (to pass them on). */
@@ -91,16 +144,18 @@ export interface Released {
 export type Admission = 'take' | 'hold' | 'drop'
 
 interface Digest {
-  hash: Hash
+  hash: StreamHash
   cursor: StreamCursor
+  /** Taken up from a checkpoint behind this seal: used only once it gives the seal's digest (stateAt). */
+  check?: Seal | undefined
 }
 
 /** The digest of a replica's stream up to `counter`, from scratch (for tests and one-off checks). */
 export function streamDigest(text: TextReader, replica: string, counter: number): Uint8Array | null {
   const { ids, agent, ops } = text.opsOf(replica, 0)
-  const hash = createHash('sha256')
+  const hash = nativeHash()
   if (!hashStream(hash, ids, ops, agent, streamStart(), counter)) return null
-  return new Uint8Array(hash.digest())
+  return hash.digest()
 }
 
 /**
@@ -112,7 +167,7 @@ const scratch = new ByteWriter(64 * 1024)
 
 /** `writeOpStream` into `hash` (see there): the bytes go to the hash as they pile up and at the end. */
 function hashStream(
-  hash: Hash,
+  hash: StreamHash,
   ids: readonly string[],
   ops: readonly TextOp[],
   agent: number,
@@ -160,6 +215,41 @@ export class Provenance {
       if (!known || seal.counter > known.counter) this.best.set(seal.replica, seal)
       if (toHex(seal.device) === this.selfHex) this.own.set(seal.replica, seal.nonce)
     }
+    for (const c of deps.checkpoints ?? []) this.resume(c)
+  }
+
+  /**
+   * Takes up a checkpoint as the replica's stream state, to be checked against the latest seal made
+   * or checked here: at once if it is at the seal's counter, else when the stream is first hashed (a
+   * checkpoint a few sessions old: a compaction does not come with every close), as far as the seal. A
+   * checkpoint of a stream replaced since, or damaged, fails the check and is forgotten; the stream is
+   * then hashed from its start, as without it.
+   */
+  private resume(c: Checkpoint): void {
+    const seal = this.best.get(c.replica)
+    if (!seal || c.counter === 0 || c.counter > seal.counter) return
+    const hash = resumableHash(c.state)
+    if (!hash) return
+    if (c.counter === seal.counter && !sameBytes(hash.digest(), seal.digest)) return
+    const check = c.counter < seal.counter ? seal : undefined
+    this.digests.set(c.replica, { hash, cursor: { counter: c.counter, lastRight: c.lastRight }, check })
+  }
+
+  /**
+   * The stream states worth keeping with the document (see Checkpoint): those of the resumable kind,
+   * up to their replica's latest seal here (one past it was asked for by a version check, and the
+   * seal may never come).
+   */
+  checkpoints(): Checkpoint[] {
+    const out: Checkpoint[] = []
+    for (const [replica, d] of this.digests) {
+      const seal = this.best.get(replica)
+      if (!seal || d.cursor.counter === 0 || d.cursor.counter > seal.counter) continue
+      const state = d.hash.save()
+      if (state !== null)
+        out.push({ replica, counter: d.cursor.counter, lastRight: d.cursor.lastRight, state })
+    }
+    return out
   }
 
   // ---- this device's replicas ----------------------------------------------------------------------
@@ -522,7 +612,7 @@ export class Provenance {
       if (state.cursor.counter >= seal.counter) break
     }
     if (state.cursor.counter < seal.counter) return 'gap'
-    return sameBytes(new Uint8Array(state.hash.digest()), seal.digest) ? 'match' : 'mismatch'
+    return sameBytes(state.hash.digest(), seal.digest) ? 'match' : 'mismatch'
   }
 
   /** The ops of `entries` after `from` up to `to`, trimmed, as batches to apply in order. */
@@ -637,7 +727,7 @@ export class Provenance {
   private digestAt(replica: string, counter: number): Uint8Array | null {
     if (counter === 0) return EMPTY_DIGEST
     const state = this.stateAt(replica, counter)
-    return state && new Uint8Array(state.hash.digest())
+    return state && state.hash.digest()
   }
 
   /**
@@ -650,8 +740,11 @@ export class Provenance {
    */
   private stateAt(replica: string, counter: number): Digest | null {
     let d = this.digests.get(replica)
+    // A state taken up from a checkpoint is used only once checked (for a counter before its seal, it is
+    // then past it, and that stream is hashed from the start, as ever for an older seal).
+    if (d?.check && !this.passes(replica, d, d.check)) d = undefined
     if (!d || d.cursor.counter > counter) {
-      d = { hash: createHash('sha256'), cursor: streamStart() }
+      d = { hash: (this.deps.resumable && resumableHash()) || nativeHash(), cursor: streamStart() }
       this.digests.set(replica, d)
     }
     if (d.cursor.counter < counter) {
@@ -663,6 +756,19 @@ export class Provenance {
       }
     }
     return { hash: d.hash.copy(), cursor: { ...d.cursor } }
+  }
+
+  /** Whether a state taken up from a checkpoint, extended to `seal`, gives its digest; if not, it is forgotten. */
+  private passes(replica: string, d: Digest, seal: Seal): boolean {
+    d.check = undefined
+    const { ids, agent, ops } = this.deps.text().opsOf(replica, d.cursor.counter)
+    if (
+      hashStream(d.hash, ids, ops, agent, d.cursor, seal.counter) &&
+      sameBytes(d.hash.digest(), seal.digest)
+    )
+      return true
+    this.digests.delete(replica)
+    return false
   }
 }
 

@@ -202,6 +202,10 @@ export class DurableDoc {
   /** Told of every op written and every text replaced (`onChange`), and how many there were. */
   private readonly changeListeners = new Set<() => void>()
   private changes = 0
+  /** What gives the stream checkpoints a compaction keeps (`keepCheckpointsWith`). */
+  private checkpointSource: (() => Iterable<readonly [string, Uint8Array]>) | null = null
+  /** The text was replaced in this run: no checkpoint is kept until the next open (see replaceText). */
+  private checkpointsVoid = false
 
   private constructor(
     store: DocStore,
@@ -435,7 +439,23 @@ export class DurableDoc {
 
   /** The seals stored, latest per key, as given to `storeSeal`. */
   seals(): Uint8Array[] {
-    return [...this.sealMap].filter(([key]) => !key.startsWith(ATTESTED_KEY)).map(([, seal]) => seal)
+    return [...this.sealMap]
+      .filter(([key]) => !key.startsWith(ATTESTED_KEY) && !key.startsWith(CHECKPOINT_KEY))
+      .map(([, seal]) => seal)
+  }
+
+  /** The stream checkpoints the last compaction kept (`keepCheckpointsWith`), as given. */
+  checkpointRecords(): Uint8Array[] {
+    return [...this.sealMap].filter(([key]) => key.startsWith(CHECKPOINT_KEY)).map(([, record]) => record)
+  }
+
+  /**
+   * Each compaction keeps the checkpoints `source` gives, by replica (src/main/node/provenance.ts,
+   * Checkpoint): with the snapshot only, never in the log, so each is taken at the snapshot's ops.
+   * One kept from before for a replica that `source` leaves out stays (its loader checks it).
+   */
+  keepCheckpointsWith(source: () => Iterable<readonly [replica: string, record: Uint8Array]>): void {
+    this.checkpointSource = source
   }
 
   /** The attested-version records stored, latest per replica, as given to `storeAttested`. */
@@ -541,6 +561,9 @@ export class DurableDoc {
     }
     const before = old.toString()
     this.textDoc = next
+    // A replica's stream may differ now, and what hashed it has not heard yet: its checkpoint would
+    // not match the ops kept. None is kept from here on in this run; the next open starts afresh.
+    this.checkpointsVoid = true
     this.changed()
     const after = next.toString()
     // A compaction in flight snapshots the old version: this one follows it.
@@ -672,6 +695,12 @@ export class DurableDoc {
     // or loaded before are kept as they are, and one is added for the ops since: each op's history is
     // encoded once. It goes apart, into files of their own that later snapshots share (file-store.ts).
     const { state, history } = this.textDoc.saveStateApart()
+    if (this.checkpointsVoid) {
+      for (const key of this.sealMap.keys()) if (key.startsWith(CHECKPOINT_KEY)) this.sealMap.delete(key)
+    } else if (this.checkpointSource) {
+      for (const [replica, record] of this.checkpointSource())
+        this.sealMap.set(checkpointKey(replica), record)
+    }
     const payload = encodeSnapshotPayload(TEXT_STATE, [
       state,
       this.propMap.save(),
@@ -859,6 +888,10 @@ function decodeSnapshotPayload(
 const ATTESTED_KEY = 'attested:'
 const attestedKey = (replica: string): string =>
   ATTESTED_KEY + createHash('sha256').update(replica).digest('hex')
+/** Stream checkpoints' keys, of the same kind. */
+const CHECKPOINT_KEY = 'checkpoint:'
+const checkpointKey = (replica: string): string =>
+  CHECKPOINT_KEY + createHash('sha256').update(replica).digest('hex')
 
 /** `(u8 key length | key | u32 seal length | seal)*`: seals by key, opaque to storage. */
 function encodeSealRecords(entries: readonly (readonly [string, Uint8Array])[]): Uint8Array {

@@ -267,6 +267,38 @@ describe('DurableDoc.replaceVersion', () => {
   })
 })
 
+describe('DurableDoc stream checkpoints', () => {
+  it('keeps what its source gives with each snapshot, apart from the seals, and none once the text is replaced', async () => {
+    const open = (): Promise<DurableDoc> => DurableDoc.open(new FileStore({ dir: root }), 'doc')
+    const doc = await open()
+    await doc.insert(0, 'one two')
+    await doc.storeSeal('ana00001', new Uint8Array([1, 2, 3]))
+    let given: [string, Uint8Array][] = [['ana00001', new Uint8Array([7, 7])]]
+    doc.keepCheckpointsWith(() => given)
+    await doc.compact()
+    given = [['ben00001', new Uint8Array([8])]]
+    await doc.insert(7, '!')
+    await doc.compact()
+    await doc.close()
+    const again = await open()
+    // Each compaction adds what it is given; one kept before stays (its loader checks it).
+    expect(again.checkpointRecords()).toEqual([new Uint8Array([7, 7]), new Uint8Array([8])])
+    expect(again.seals()).toEqual([new Uint8Array([1, 2, 3])])
+    // A replaced text (a replica's other version, or the canonical order) may hold other streams than
+    // those hashed: its snapshot and the later ones keep none, until the next open.
+    again.keepCheckpointsWith(() => given)
+    expect(await again.rebuildCanonical(() => false)).not.toBeNull()
+    expect(again.checkpointRecords()).toEqual([])
+    await again.insert(0, '>')
+    await again.compact()
+    await again.close()
+    const third = await open()
+    expect(third.checkpointRecords()).toEqual([])
+    expect(third.text.toString()).toBe('>one two!')
+    await third.close()
+  })
+})
+
 describe('DurableDoc.allTextOps', () => {
   // It is kept between calls (a file's first open asks twice): it must still follow every change.
   const textOf = (batch: Uint8Array): string => {
