@@ -12,7 +12,8 @@
  * stream is then hashed from the start, as without it).
  */
 import { createHash, type Hash } from 'node:crypto'
-import { createSHA256, type IHasher } from 'hash-wasm'
+import type { IHasher } from 'hash-wasm'
+import { createSHA256 } from 'hash-wasm/dist/sha256.umd.min.js'
 
 export interface StreamHash {
   update(bytes: Uint8Array): void
