@@ -20,6 +20,7 @@ import { LanDiscovery } from './lan-discovery'
 import { KnownPeers } from './known-peers'
 import { signerFor } from './crypto'
 import { SecretStore } from './secrets'
+import { resumableReady } from './stream-hash'
 import type { InviteCode } from './invite-code'
 import { Workspace, WorkspaceError } from './workspace'
 
@@ -99,6 +100,9 @@ export class PeerNode {
       ...(options.storageFs ? { fs: options.storageFs } : {}),
     })
     const secrets = await SecretStore.open(options.dataDir)
+    // Documents take up their stream checkpoints as they open, with hash-wasm (compiled since this
+    // module was imported: ~15 ms, done by now but on the first start of a machine).
+    await resumableReady
     const workspace = new Workspace({
       deviceKey: identity.publicKey,
       sign: signerFor(identity),
