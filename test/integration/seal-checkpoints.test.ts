@@ -11,22 +11,44 @@ import { decodeSeals } from '../../src/main/node/replica-seal'
 import { DurableDoc } from '../../src/main/storage/durable-doc'
 import { FileStore } from '../../src/main/storage/file-store'
 import { seededRandom } from '../../src/shared/random'
-import { TcpCluster } from './tcp-nodes'
+import type { DocSession } from '../../src/main/node/doc-session'
+import { TcpCluster, type TcpNode } from './tcp-nodes'
+import { HOST, until } from './util'
 
 const cluster = new TcpCluster()
 afterEach(() => cluster.closeAll())
 
-it('a reopened document seals its new edits without reading its history, with the whole stream’s digest', async () => {
-  const first = await cluster.start('ana')
-  const doc = await cluster.createDoc(first, '')
-  // 3,000 edits at random places, each an op of its own in the history (typing in one place merges).
-  const random = seededRandom(11)
+/** `n` edits at random places of a document, each an op of its own in the history (typing in one place merges). */
+async function edit(doc: DocSession, n: number, seed: number): Promise<void> {
+  const random = seededRandom(seed)
   const edits: Promise<void>[] = []
-  for (let i = 0; i < 3_000; i++) {
+  for (let i = 0; i < n; i++) {
     const at = Math.floor(random() * (doc.text.length + 1))
     edits.push(i % 5 === 4 && at < doc.text.length ? doc.delete(at, 1) : doc.insert(at, 'abcdef'[i % 6]!))
   }
   await Promise.all(edits)
+}
+
+/** Counts reads of a document's whole stored history (a replay of it). */
+const historyReads = (doc: DocSession) =>
+  vi.spyOn(doc.durable.text as unknown as { fullLog: () => unknown }, 'fullLog')
+
+/** The highest counter of `replica` among the seals a node stored for a document. */
+const storedSealOf = (node: TcpNode, docId: string, replica: string): number =>
+  Math.max(
+    0,
+    ...node.node.workspace
+      .doc(docId)!
+      .durable.seals()
+      .flatMap((bytes) => decodeSeals(bytes))
+      .filter((s) => s.replica === replica)
+      .map((s) => s.counter),
+  )
+
+it('a reopened document seals its new edits without reading its history, with the whole stream’s digest', async () => {
+  const first = await cluster.start('ana')
+  const doc = await cluster.createDoc(first, '')
+  await edit(doc, 3_000, 11)
   await first.node.close() // seals its replica, then compacts: the history goes into the snapshot's files
   cluster.nodes.splice(cluster.nodes.indexOf(first), 1)
 
@@ -34,7 +56,7 @@ it('a reopened document seals its new edits without reading its history, with th
   await ana.node.docsOpened
   const reopened = ana.node.workspace.doc(doc.docId)!
   const replica = reopened.durable.replica
-  const reads = vi.spyOn(reopened.durable.text as unknown as { fullLog: () => unknown }, 'fullLog')
+  const reads = historyReads(reopened)
   await reopened.insert(0, 'again ')
   await ana.node.close() // seals the new edit
   expect(reads).not.toHaveBeenCalled()
@@ -50,4 +72,43 @@ it('a reopened document seals its new edits without reading its history, with th
   } finally {
     await stored.close()
   }
+})
+
+it('a reopened document checks a peer’s next seal without reading its history, the peer’s unsealed last ops included', async () => {
+  const first = await cluster.start('ana')
+  const ben = await cluster.start('ben')
+  const anaDoc = await cluster.createDoc(first, 'start\n')
+  const benDoc = await cluster.join(first, ben, anaDoc.docId)
+  const benReplica = benDoc.durable.replica
+  await edit(benDoc, 3_000, 12)
+  // Ana has Ben's edits and has checked his seal of them (he seals once his typing pauses).
+  await until(
+    'ana checked ben’s seal',
+    () => storedSealOf(first, anaDoc.docId, benReplica) === benDoc.durable.text.seenOf(benReplica),
+    15_000,
+  )
+  // He types on, and she closes before his next seal: those ops go into her history unsealed.
+  await edit(benDoc, 30, 13)
+  await until('ana has them', () => anaDoc.text === benDoc.text, 10_000)
+  await first.node.close()
+  cluster.nodes.splice(cluster.nodes.indexOf(first), 1)
+
+  const ana = await cluster.start('ana', {}, first.dir)
+  await ana.node.docsOpened
+  const reopened = ana.node.workspace.doc(anaDoc.docId)!
+  const reads = historyReads(reopened)
+  ben.node.add(HOST, ana.node.port)
+  await until(
+    'ben back',
+    () => ben.node.workspace.session(ana.self)?.isAuthenticated(anaDoc.docId) === true,
+    10_000,
+  )
+  await benDoc.insert(0, '>')
+  await until(
+    'ana checked ben’s next seal',
+    () => storedSealOf(ana, anaDoc.docId, benReplica) === benDoc.durable.text.seenOf(benReplica),
+    15_000,
+  )
+  expect(reopened.text).toBe(benDoc.text)
+  expect(reads).not.toHaveBeenCalled()
 })

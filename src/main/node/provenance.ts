@@ -52,6 +52,11 @@ const MAX_UNKNOWN_CLAIMS = 256
 export interface TextReader {
   seenOf(replica: string): number
   opsOf(replica: string, after: number): { ids: readonly string[]; agent: number; ops: TextOp[] }
+  /** `opsOf`, or null if that would read the stored history (checkpoints are not taken further then). */
+  recentOpsOf?(
+    replica: string,
+    after: number,
+  ): { ids: readonly string[]; agent: number; ops: TextOp[] } | null
 }
 
 export interface ProvenanceDeps {
@@ -78,9 +83,8 @@ export interface ProvenanceDeps {
 }
 
 /**
- * A replica's stream hashed up to the counter of its latest seal here: kept with the document, so
- * that the next session's seals and checks hash only the ops since, not the whole stream (which reads
- * the whole stored history).
+ * A replica's stream hashed up to a counter: kept with the document, so that the next session's seals
+ * and checks hash only the ops since, not the whole stream (which reads the whole stored history).
  */
 export interface Checkpoint {
   readonly replica: string
@@ -89,9 +93,14 @@ export interface Checkpoint {
   readonly lastRight: string | null
   /** The hash state (stream-hash.ts, `save`). */
   readonly state: Uint8Array
+  /**
+   * Taken past its replica's latest seal (ops that came from its device since, not sealed yet): that
+   * seal, which the same stream gave up to its counter. Null if `counter` is not past it.
+   */
+  readonly sealed: { readonly counter: number; readonly digest: Uint8Array } | null
 }
 
-const CHECKPOINT_VERSION = 1
+const CHECKPOINT_VERSION = 2
 
 export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   const w = new ByteWriter(64 + c.state.length)
@@ -102,6 +111,8 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   if (c.lastRight !== null) w.string(c.lastRight)
   w.uint(c.state.length)
   w.bytes(c.state)
+  w.uint(c.sealed?.counter ?? 0)
+  if (c.sealed) w.bytes(c.sealed.digest)
   return w.finish()
 }
 
@@ -113,8 +124,10 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint | null {
     const replica = r.string()
     const counter = r.uint()
     const lastRight = r.byte() === 1 ? r.string() : null
-    const state = r.bytes(r.uint())
-    return { replica, counter, lastRight, state: state.slice() }
+    const state = r.bytes(r.uint()).slice()
+    const sealedAt = r.uint()
+    const sealed = sealedAt === 0 ? null : { counter: sealedAt, digest: r.bytes(32).slice() }
+    return { replica, counter, lastRight, state, sealed }
   } catch {
     return null
   }
@@ -219,35 +232,56 @@ export class Provenance {
   }
 
   /**
-   * Takes up a checkpoint as the replica's stream state, to be checked against the latest seal made
-   * or checked here: at once if it is at the seal's counter, else when the stream is first hashed (a
-   * checkpoint a few sessions old: a compaction does not come with every close), as far as the seal. A
-   * checkpoint of a stream replaced since, or damaged, fails the check and is forgotten; the stream is
-   * then hashed from its start, as without it.
+   * Takes up a checkpoint as the replica's stream state, checked against the latest seal made or
+   * checked here: at once if it is at the seal's counter; when the stream is first hashed, as far as
+   * the seal, if it is before it (a checkpoint a few sessions old: a compaction does not come with every
+   * close); if it is past it, by the seal it was taken past, which must be this one. A checkpoint of a
+   * stream replaced since, or damaged, fails and is forgotten; the stream is then hashed from its start,
+   * as without it.
    */
   private resume(c: Checkpoint): void {
     const seal = this.best.get(c.replica)
-    if (!seal || c.counter === 0 || c.counter > seal.counter) return
+    if (!seal || c.counter === 0) return
     const hash = resumableHash(c.state)
     if (!hash) return
     if (c.counter === seal.counter && !sameBytes(hash.digest(), seal.digest)) return
+    if (
+      c.counter > seal.counter &&
+      (c.sealed?.counter !== seal.counter || !sameBytes(c.sealed.digest, seal.digest))
+    )
+      return
     const check = c.counter < seal.counter ? seal : undefined
     this.digests.set(c.replica, { hash, cursor: { counter: c.counter, lastRight: c.lastRight }, check })
   }
 
   /**
-   * The stream states worth keeping with the document (see Checkpoint): those of the resumable kind,
-   * up to their replica's latest seal here (one past it was asked for by a version check, and the
-   * seal may never come).
+   * The stream states worth keeping with the document (see Checkpoint): those of the resumable kind
+   * up to their replica's latest seal here, taken on over the ops applied since if they are at it
+   * (ops that came from its device after its last seal: without them, the next session would read
+   * the stored history to hash them once they are in it). Not one past the seal that is not at it (a
+   * version check asked for it, and nothing vouches for it).
    */
   checkpoints(): Checkpoint[] {
     const out: Checkpoint[] = []
+    const text = this.deps.text()
     for (const [replica, d] of this.digests) {
       const seal = this.best.get(replica)
-      if (!seal || d.cursor.counter === 0 || d.cursor.counter > seal.counter) continue
+      if (!seal || d.check || d.cursor.counter === 0 || d.cursor.counter > seal.counter) continue
+      const seen = text.seenOf(replica)
+      const recent =
+        d.cursor.counter === seal.counter && seen > seal.counter && text.recentOpsOf?.(replica, seal.counter)
+      if (recent) {
+        const on: Digest = { hash: d.hash.copy(), cursor: { ...d.cursor } }
+        if (hashStream(on.hash, recent.ids, recent.ops, recent.agent, on.cursor, seen)) {
+          const state = on.hash.save()
+          const sealed = { counter: seal.counter, digest: seal.digest }
+          if (state) out.push({ replica, counter: seen, lastRight: on.cursor.lastRight, state, sealed })
+          continue
+        }
+      }
       const state = d.hash.save()
-      if (state !== null)
-        out.push({ replica, counter: d.cursor.counter, lastRight: d.cursor.lastRight, state })
+      if (state)
+        out.push({ replica, counter: d.cursor.counter, lastRight: d.cursor.lastRight, state, sealed: null })
     }
     return out
   }

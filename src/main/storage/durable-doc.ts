@@ -76,6 +76,7 @@ export type TextView = Pick<
   | 'opCount'
   | 'seenOf'
   | 'opsOf'
+  | 'recentOpsOf'
   | 'history'
   | 'historyLength'
   | 'forkAfter'

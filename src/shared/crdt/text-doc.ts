@@ -311,6 +311,17 @@ export class TextDoc {
     return { ids: this.replicas, agent, ops }
   }
 
+  /** `opsOf`, if that needs none of the stored history decoded (the ops are those applied since it); else null. */
+  recentOpsOf(
+    replica: string,
+    after: number,
+  ): { ids: readonly string[]; agent: number; ops: TextOp[] } | null {
+    const agent = this.replicaTable.lookup(replica) ?? -1
+    const old = this.oldLog
+    if (agent >= 0 && old !== null && (old.seen[agent] ?? 0) > after) return null
+    return this.opsOf(replica, after)
+  }
+
   /** Moves an agent's version to `counter` (its last op applied), keeping `opCount` in step. */
   private advance(agent: number, counter: number): void {
     if (this.applied !== null) this.applied += counter - (this.versions[agent] ?? 0)

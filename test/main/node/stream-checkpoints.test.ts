@@ -79,7 +79,7 @@ describe('stream checkpoints', () => {
     expect(seal.digest).toEqual(streamDigest(doc, doc.replica, seal.counter))
     expect(checkpoints).toHaveLength(1)
     const [kept] = checkpoints.map((c) => decodeCheckpoint(encodeCheckpoint(c))!)
-    expect(kept).toMatchObject({ replica: doc.replica, counter: seal.counter })
+    expect(kept).toMatchObject({ replica: doc.replica, counter: seal.counter, sealed: null })
 
     const next = reloaded(doc)
     const reads = fullLogReads(next)
@@ -145,6 +145,36 @@ describe('stream checkpoints', () => {
     ])
     expect(reads).not.toHaveBeenCalled()
     expect(again.digest).toEqual(streamDigest(third, third.replica, again.counter))
+  })
+
+  it('taken past the latest seal, over the ops since, are used if that seal is the one they name', () => {
+    // Ops after the replica's last seal (its device typed on as this node closed) go into the history.
+    const { doc, seal } = firstSession()
+    const p = provenance(() => doc, { stored: [seal] })
+    p.digestOf(doc.replica, seal.counter)
+    edit(doc, 40, 8)
+    const [past] = p.checkpoints().map((c) => decodeCheckpoint(encodeCheckpoint(c))!)
+    expect(past).toMatchObject({ counter: doc.seenOf(doc.replica), sealed: { counter: seal.counter } })
+
+    const next = reloaded(doc)
+    const reads = fullLogReads(next)
+    const q = provenance(() => next, { stored: [seal], checkpoints: [past!] })
+    edit(next, 10, 9)
+    const opsOf = vi.spyOn(next, 'opsOf')
+    const again = q.sealOwn(next.replica)!
+    expect(opsOf.mock.calls).toEqual([[next.replica, past!.counter]])
+    expect(reads).not.toHaveBeenCalled()
+    expect(again.digest).toEqual(streamDigest(next, next.replica, again.counter))
+
+    // Naming another seal than the latest here (another stream, or a seal since): not used.
+    const other = { ...past!, sealed: { counter: seal.counter, digest: new Uint8Array(32) } }
+    const last = reloaded(doc)
+    const r = provenance(() => last, { stored: [seal], checkpoints: [other] })
+    const opsOfLast = vi.spyOn(last, 'opsOf')
+    expect(r.sealOwn(last.replica)!.digest).toEqual(
+      streamDigest(last, last.replica, last.seenOf(last.replica)),
+    )
+    expect(opsOfLast.mock.calls[0]).toEqual([last.replica, 0])
   })
 
   it('are kept only of resumable streams, up to their latest seal', () => {
