@@ -699,8 +699,13 @@ export class DurableDoc {
     if (this.checkpointsVoid) {
       for (const key of this.sealMap.keys()) if (key.startsWith(CHECKPOINT_KEY)) this.sealMap.delete(key)
     } else if (this.checkpointSource) {
-      for (const [replica, record] of this.checkpointSource())
-        this.sealMap.set(checkpointKey(replica), record)
+      // They only save work: a compaction must not fail for them (none is kept from a source that throws).
+      try {
+        for (const [replica, record] of [...this.checkpointSource()])
+          this.sealMap.set(checkpointKey(replica), record)
+      } catch {
+        // the checkpoints kept before stay; each is checked when taken up
+      }
     }
     const payload = encodeSnapshotPayload(TEXT_STATE, [
       state,
