@@ -48,8 +48,16 @@ export interface DocSummary {
 
 /** What the renderer needs to start its replica of a document. */
 export interface OpenedDoc extends DocSummary {
-  /** Every text op of the document as one batch (`changesSince({})`): load it into a fresh TextDoc. */
+  /**
+   * Every text op of the document as one batch (`changesSince({})`): load it into a fresh TextDoc. Empty
+   * when `snapshot` is given instead.
+   */
   readonly state: Uint8Array
+  /**
+   * The document as a snapshot keeps it, when its history is long against its text (window-state.ts,
+   * `openWindowState`): it loads in proportion to the text, and its history is read only if needed.
+   */
+  readonly snapshot?: Uint8Array
   /** The file's language for syntax highlighting, from its name (e.g. "notes.md" → markdown). */
   readonly fileName: string | null
   /**

@@ -28,6 +28,8 @@ export interface SideOptions {
   readonly keyPair?: KeyPair
   /** The disk the node's documents are on (default: the real one), e.g. a slow one. */
   readonly storageFs?: StorageFs
+  /** The node's data dir (default: a new one), e.g. one holding documents made beforehand. */
+  readonly dataDir?: string
 }
 
 export async function startSide(
@@ -35,7 +37,7 @@ export async function startSide(
   name: string,
   options: SideOptions = {},
 ): Promise<Side> {
-  const dataDir = mkdtempSync(join(tmpdir(), `meshpad-e2e-${name}-`))
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), `meshpad-e2e-${name}-`))
   if (options.keyPair) writeDeviceKey(dataDir, options.keyPair)
   const node = await PeerNode.start({
     dataDir,

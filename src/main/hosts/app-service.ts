@@ -503,10 +503,14 @@ export class AppService {
    * window's 'ops' events are (a peer's ops are shown before this node writes them).
    */
   private openedDoc(d: OpenDoc): OpenedDoc {
-    const state = d.session.durable.allTextOps()
+    // A long history goes as the snapshot, which the window reads in proportion to the text (the node
+    // would otherwise read the whole history to encode every op, and the window apply them all).
+    const snapshot = d.session.durable.windowSnapshot()
+    const state = snapshot ? new Uint8Array(0) : d.session.durable.allTextOps()
     return {
       ...this.summary(d.session),
       state,
+      ...(snapshot ? { snapshot } : {}),
       fileName: d.file ? basename(d.file.path) : d.session.title || null,
       replica: d.session.mintReplica(),
       status: this.status(d),

@@ -34,6 +34,8 @@ import { createHash, randomBytes } from 'node:crypto'
 import {
   CrdtDecodeError,
   LwwMap,
+  opensFromSnapshot,
+  packWindowState,
   TextDoc,
   type Clock,
   type DecodedOps,
@@ -77,6 +79,7 @@ export type TextView = Pick<
   | 'seenOf'
   | 'opsOf'
   | 'recentOpsOf'
+  | 'historyEncoded'
   | 'history'
   | 'historyLength'
   | 'forkAfter'
@@ -190,6 +193,12 @@ export class DurableDoc {
    * one), so the same TextDoc with as many applied ops holds the same ones.
    */
   private allOps: { readonly doc: TextDoc; readonly ops: number; readonly batch: Uint8Array } | null = null
+  /** `windowSnapshot()` as of its last call, kept alike. */
+  private snapshotForWindow: {
+    readonly doc: TextDoc
+    readonly ops: number
+    readonly bytes: Uint8Array
+  } | null = null
   private readonly propMap: LwwMap<JsonValue>
   private readonly legacyMap: LwwMap<JsonValue>
   private readonly memberLog: MemberLog
@@ -654,6 +663,22 @@ export class DurableDoc {
     const batch = textDoc.changesSince({})
     this.allOps = { doc: textDoc, ops, batch }
     return batch
+  }
+
+  /**
+   * The document as a window opens it when its history is long against its text (window-state.ts):
+   * the state form with its history chunks, which the window reads only if something needs them. Null
+   * where every op (`allTextOps`) opens faster: a short history, or one already read.
+   */
+  windowSnapshot(): Uint8Array | null {
+    const { textDoc } = this
+    if (!opensFromSnapshot(textDoc)) return null
+    const ops = textDoc.opCount() - textDoc.pendingCount()
+    const last = this.snapshotForWindow
+    if (last?.doc === textDoc && last.ops === ops) return last.bytes
+    const bytes = packWindowState(textDoc)
+    this.snapshotForWindow = { doc: textDoc, ops, bytes }
+    return bytes
   }
 
   /** What a peer at version `v` lacks, returned only once all of it is durable. */

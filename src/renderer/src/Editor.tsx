@@ -4,7 +4,7 @@ import { EditorView, keymap } from '@codemirror/view'
 import { indentWithTab } from '@codemirror/commands'
 import { Compartment, EditorState } from '@codemirror/state'
 import type { ApiResult, AuthorInfo, DocRole, TextOrderAnswer } from '../../shared/api'
-import { TextDoc, type VersionVector } from '../../shared/crdt'
+import { openWindowState, TextDoc, type VersionVector } from '../../shared/crdt'
 import { OrderCheck } from './binding/order-check'
 import { applyRemoteBatch, textDocSync } from './binding/sync'
 import { authorship, authorsChanged } from './collab/authorship'
@@ -19,6 +19,8 @@ import { typeAhead } from './typing'
 export interface EditorDoc {
   readonly docId: string
   readonly state: Uint8Array
+  /** Instead of `state`, for a long history (OpenedDoc.snapshot). */
+  readonly snapshot?: Uint8Array
   readonly fileName: string | null
   readonly role: DocRole | null
   /** The replica ID this editor edits with (OpenedDoc.replica). */
@@ -97,10 +99,11 @@ export function Editor(props: EditorProps): React.JSX.Element {
   useEffect(() => {
     if (!host.current) return
     const id = doc?.replica ?? DETACHED_REPLICA
-    const replica = new TextDoc(id)
-    if (doc) replica.applyRemote(doc.state)
+    // A long history comes as the snapshot, read in proportion to the text (its history only if needed).
+    const replica = doc?.snapshot ? openWindowState(doc.snapshot, id) : new TextDoc(id)
+    if (doc && !doc.snapshot) replica.applyRemote(doc.state)
     // Reused after it made ops (the same opening shown again): read-only until the document is reopened.
-    const spent = doc !== null && spentOpenings.has(doc.state)
+    const spent = doc !== null && spentOpenings.has(doc.snapshot ?? doc.state)
     spentAtMount.current = spent
     const { language, readOnly, authorship: authorsSlot } = compartments.current
     const theme = new Compartment()
@@ -123,7 +126,7 @@ export function Editor(props: EditorProps): React.JSX.Element {
             ? textDocSync({
                 doc: replica,
                 push: (batch) => {
-                  spentOpenings.add(doc.state)
+                  spentOpenings.add(doc.snapshot ?? doc.state)
                   order?.pushing(latest.current.push(doc.docId, batch))
                 },
               })

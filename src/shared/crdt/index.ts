@@ -6,6 +6,7 @@
 export { TextDoc, type HistoryEntry, type TextDocOptions } from './text-doc'
 export { splitTextBatch, useInflate, type DecodedOps, type Inflate, type Utf8Bytes } from './text-codec'
 export { useBrotli, type Brotli } from './packing'
+export { opensFromSnapshot, openWindowState, packWindowState } from './window-state'
 export {
   LwwMap,
   StampAheadError,

@@ -26,10 +26,34 @@ export interface Brotli {
 const MAX_RAW = 2 ** 30
 
 let brotli: Brotli | null = null
+/** Whether encoders compress at all (`storedWhile` turns it off for a while). */
+let compressing = true
 
 /** Has every encoder here compress with `b` and every decoder accept it (null: deflate only again). */
 export function useBrotli(b: Brotli | null): void {
   brotli = b
+}
+
+/**
+ * Runs `encode` with every section it packs kept as it is: bytes that any process reads (one without
+ * brotli: a window), made at once, for a window on the same machine (window-state.ts). Decoding still
+ * reads brotli.
+ */
+export function storedWhile<T>(encode: () => T): T {
+  const kept = compressing
+  compressing = false
+  try {
+    return encode()
+  } finally {
+    compressing = kept
+  }
+}
+
+/** `raw` as a section kept as it is (method STORED): `length | bytes`. */
+export function storedSection(raw: Uint8Array): Uint8Array {
+  const head = new ByteWriter(8)
+  head.uint(raw.length)
+  return concatBytes(head.view(), raw)
 }
 
 /** How a section is kept: as it is (length | bytes), deflated, or brotli (raw length | packed length | bytes). */
@@ -45,10 +69,12 @@ export function packSection(
   raw: Uint8Array,
   mayStore = false,
 ): { readonly method: number; readonly bytes: Uint8Array } {
+  // Stored is never smaller: where a caller may not store a section, it keeps its raw bytes instead.
+  if (!compressing) return { method: STORED, bytes: storedSection(raw) }
   const packed = brotli ? brotli.compress(raw) : deflateSync(raw, { level: 9 })
+  if (mayStore && packed.length >= raw.length) return { method: STORED, bytes: storedSection(raw) }
   const head = new ByteWriter(16)
   head.uint(raw.length)
-  if (mayStore && packed.length >= raw.length) return { method: STORED, bytes: concatBytes(head.view(), raw) }
   head.uint(packed.length)
   return { method: brotli ? BROTLI : DEFLATED, bytes: concatBytes(head.view(), packed) }
 }

@@ -50,7 +50,7 @@ import {
 } from './bytes'
 import { DeleteOp, InsertOp, type TextOp } from './ops'
 import { readHeader, writeHeader } from './replica-table'
-import { packSection, unpackSection } from './packing'
+import { BROTLI, packSection, STORED, storedSection, unpackSection } from './packing'
 import {
   leftOriginMode,
   OL_OTHER_AGENT,
@@ -214,6 +214,24 @@ function writeOrigins(refs: ByteWriter, op: InsertOp, slotOf: (agent: number) =>
     refs.uint(slotOf(r))
     refs.uint(op.originRightCounter)
   }
+}
+
+/**
+ * `chunk` as a process without brotli reads it: a form-3 chunk with a brotli section has both its
+ * sections kept as they are (inflated, not decoded); any other chunk is returned as it is.
+ */
+export function chunkWithoutBrotli(chunk: Uint8Array): Uint8Array {
+  if (chunk.length < 2 || chunk[0] !== CHUNK_POSITIONAL) return chunk
+  const options = chunk[1]!
+  const fields = (options >> FIELDS_SHIFT) & 3
+  const text = (options >> TEXT_SHIFT) & 3
+  if (fields !== BROTLI && text !== BROTLI) return chunk
+  const r = new ByteReader(chunk.subarray(2))
+  const rawFields = unpackSection(r, fields, 'log chunk')
+  const rawText = unpackSection(r, text, 'log chunk text')
+  const kept = options & ~((3 << FIELDS_SHIFT) | (3 << TEXT_SHIFT))
+  const head = Uint8Array.of(CHUNK_POSITIONAL, kept | (STORED << FIELDS_SHIFT) | (STORED << TEXT_SHIFT))
+  return concatBytes(head, storedSection(rawFields), storedSection(rawText))
 }
 
 /** Decodes a form-3 chunk, its form byte read already (`outer` is after it). Throws CrdtDecodeError. */

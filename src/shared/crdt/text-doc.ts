@@ -311,6 +311,11 @@ export class TextDoc {
     return { ids: this.replicas, agent, ops }
   }
 
+  /** Whether part of the op log is still encoded as `loadState` left it (nothing has read the whole history). */
+  historyEncoded(): boolean {
+    return this.oldLog !== null
+  }
+
   /** `opsOf`, if that needs none of the stored history decoded (the ops are those applied since it); else null. */
   recentOpsOf(
     replica: string,
@@ -617,20 +622,32 @@ export class TextDoc {
    * chunk not decoded since the load (or the last save) is returned as the same bytes every time; most
    * saves add one chunk (the ops since). `loadState(state, replica, { history })` takes them back.
    */
-  saveStateApart(): { readonly state: Uint8Array; readonly history: readonly Uint8Array[] } {
-    return this.encodeState(true)
+  saveStateApart(options: { readonly transient?: boolean } = {}): {
+    readonly state: Uint8Array
+    readonly history: readonly Uint8Array[]
+  } {
+    return this.encodeState(true, options.transient === true)
   }
 
-  private encodeState(apart: boolean): { state: Uint8Array; history: Uint8Array[] } {
+  /**
+   * `transient`: for bytes not kept (a window's snapshot, window-state.ts), so nothing made here is
+   * kept for the next save either: no chunk joined, none remembered as saved (a store's next save
+   * encodes them as it packs them).
+   */
+  private encodeState(apart: boolean, transient = false): { state: Uint8Array; history: Uint8Array[] } {
     // The chunks of the old history and those saved since, one for the ops after them but the last,
     // one for the last. (A state loaded and saved unchanged adds no chunk, and comes out as it went
     // in.) Past the chunks a state may hold, the old ones are joined, and if the saved ones alone are
     // too many (a session of dozens of compactions), the ops they hold are encoded afresh as one.
     const room = MAX_LOG_CHUNKS - (this.log.length > 1 ? 2 : 1)
-    if (this.stored !== null && this.stored.chunks.length > room - (this.oldLog === null ? 0 : 1)) {
+    if (
+      !transient &&
+      this.stored !== null &&
+      this.stored.chunks.length > room - (this.oldLog === null ? 0 : 1)
+    ) {
       this.stored = null
     }
-    if (this.oldLog !== null) this.joinChunks(room - (this.stored?.chunks.length ?? 0))
+    if (!transient && this.oldLog !== null) this.joinChunks(room - (this.stored?.chunks.length ?? 0))
     // A delete is stored with the text it removed: one decoded from a history stored before deletes
     // kept it (as the last op of an older state is) learns it from the whole history.
     if (this.unsaved().some((op) => op.kind === 1 && op.removed === null)) {
@@ -658,7 +675,7 @@ export class TextDoc {
     if (tail.length > 1) {
       const chunk = encodePositionalChunk(this.replicas, tail.slice(0, -1), false)
       log.push(chunk)
-      this.stored = { chunks: [...(stored?.chunks ?? []), chunk], ops: this.log.length - 1 }
+      if (!transient) this.stored = { chunks: [...(stored?.chunks ?? []), chunk], ops: this.log.length - 1 }
     }
     // Apart: all of them but the last op's, which stays in the state (loadState decodes it at once).
     const history = apart ? log.splice(0) : []
