@@ -12,7 +12,7 @@ export interface Violation {
   readonly targets: string[]
 }
 
-/** Runs axe on the page as it is now (injected through the debugger protocol, so the page's CSP allows it). */
+/** Runs axe on the page as it is once its next frames are drawn (injected through the debugger protocol, so the page's CSP allows it). */
 export async function axe(page: Page): Promise<Violation[]> {
   if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource)
   return page.evaluate(async () => {
@@ -20,6 +20,13 @@ export async function axe(page: Page): Promise<Violation[]> {
     interface AxeResults {
       violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[]
     }
+    // After the page's next frames (at most 250 ms, as a page behind another gets none): a colour scheme
+    // just emulated reaches CodeMirror's theme through a media query's change event, which the next
+    // frame's rendering step fires; checked before it, the old theme's colours meet the new background.
+    await Promise.race([
+      new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))),
+      new Promise((resolve) => setTimeout(resolve, 250)),
+    ])
     const results = await run(document)
     return results.violations.map((v) => ({
       id: v.id,
