@@ -11,23 +11,16 @@ import { join } from 'node:path'
 import type { BrowserContext } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PeerNode } from '../../src/main/node/peer-node'
-import { seededRandom } from '../../src/shared/random'
 import { launchChromium, saveScreens } from '../support/chromium'
+import { churn } from '../support/churn'
 import { editorText, openPanel, startSide, stopSide, typeAtEnd, type Side } from '../support/e2e'
 
 /** A document of 40,000 edits at random places, half of them deletes of a few characters, on a node since closed. */
 async function agedDocument(dataDir: string): Promise<{ docId: string; text: string }> {
   const node = await PeerNode.start({ dataDir, name: 'alice', host: '127.0.0.1' })
   const doc = await node.workspace.createDoc('Long history')
-  const random = seededRandom(41)
-  const edits: Promise<void>[] = [doc.insert(0, 'Kept.\n')]
-  for (let i = 0; i < 40_000; i++) {
-    const len = doc.text.length
-    if (i % 2 === 1 && len > 10)
-      edits.push(doc.delete(Math.floor(random() * (len - 6)), 1 + Math.floor(random() * 6)))
-    else edits.push(doc.insert(Math.floor(random() * (len + 1)), 'xyz'.slice(0, 1 + (i % 3))))
-  }
-  await Promise.all(edits)
+  await doc.insert(0, 'Kept.\n')
+  await churn(doc, 40_000, 41)
   const made = { docId: doc.docId, text: doc.text }
   await node.close()
   return made

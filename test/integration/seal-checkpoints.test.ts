@@ -10,24 +10,13 @@ import { streamDigest } from '../../src/main/node/provenance'
 import { decodeSeals } from '../../src/main/node/replica-seal'
 import { DurableDoc } from '../../src/main/storage/durable-doc'
 import { FileStore } from '../../src/main/storage/file-store'
-import { seededRandom } from '../../src/shared/random'
+import { churn } from '../support/churn'
 import type { DocSession } from '../../src/main/node/doc-session'
 import { TcpCluster, type TcpNode } from './tcp-nodes'
 import { HOST, until } from './util'
 
 const cluster = new TcpCluster()
 afterEach(() => cluster.closeAll())
-
-/** `n` edits at random places of a document, each an op of its own in the history (typing in one place merges). */
-async function edit(doc: DocSession, n: number, seed: number): Promise<void> {
-  const random = seededRandom(seed)
-  const edits: Promise<void>[] = []
-  for (let i = 0; i < n; i++) {
-    const at = Math.floor(random() * (doc.text.length + 1))
-    edits.push(i % 5 === 4 && at < doc.text.length ? doc.delete(at, 1) : doc.insert(at, 'abcdef'[i % 6]!))
-  }
-  await Promise.all(edits)
-}
 
 /** Counts reads of a document's whole stored history (a replay of it). */
 const historyReads = (doc: DocSession) =>
@@ -48,7 +37,7 @@ const storedSealOf = (node: TcpNode, docId: string, replica: string): number =>
 it('a reopened document seals its new edits without reading its history, with the whole stream’s digest', async () => {
   const first = await cluster.start('ana')
   const doc = await cluster.createDoc(first, '')
-  await edit(doc, 3_000, 11)
+  await churn(doc, 3_000, 11)
   await first.node.close() // seals its replica, then compacts: the history goes into the snapshot's files
   cluster.nodes.splice(cluster.nodes.indexOf(first), 1)
 
@@ -80,7 +69,7 @@ it('a reopened document checks a peer’s next seal without reading its history,
   const anaDoc = await cluster.createDoc(first, 'start\n')
   const benDoc = await cluster.join(first, ben, anaDoc.docId)
   const benReplica = benDoc.durable.replica
-  await edit(benDoc, 3_000, 12)
+  await churn(benDoc, 3_000, 12)
   // Ana has Ben's edits and has checked his seal of them (he seals once his typing pauses).
   await until(
     'ana checked ben’s seal',
@@ -88,7 +77,7 @@ it('a reopened document checks a peer’s next seal without reading its history,
     15_000,
   )
   // He types on, and she closes before his next seal: those ops go into her history unsealed.
-  await edit(benDoc, 30, 13)
+  await churn(benDoc, 30, 13)
   await until('ana has them', () => anaDoc.text === benDoc.text, 10_000)
   await first.node.close()
   cluster.nodes.splice(cluster.nodes.indexOf(first), 1)

@@ -7,10 +7,9 @@
  */
 import { afterAll, expect, it, vi } from 'vitest'
 import { AppService } from '../../src/main/hosts/app-service'
-import type { DocSession } from '../../src/main/node/doc-session'
 import type { ApiResult } from '../../src/shared/api'
 import { openWindowState } from '../../src/shared/crdt'
-import { seededRandom } from '../../src/shared/random'
+import { churn } from '../support/churn'
 import { TcpCluster } from './tcp-nodes'
 import { until } from './util'
 
@@ -22,23 +21,10 @@ function value<T>(result: ApiResult<T>): T {
   return result.value
 }
 
-/** `n` edits at random places, half of them deletes of a few characters: most of what is typed goes. */
-async function churn(doc: DocSession, n: number): Promise<void> {
-  const random = seededRandom(31)
-  const edits: Promise<void>[] = []
-  for (let i = 0; i < n; i++) {
-    const len = doc.text.length
-    if (i % 2 === 1 && len > 10)
-      edits.push(doc.delete(Math.floor(random() * (len - 6)), 1 + Math.floor(random() * 6)))
-    else edits.push(doc.insert(Math.floor(random() * (len + 1)), 'xyz'.slice(0, 1 + (i % 3))))
-  }
-  await Promise.all(edits)
-}
-
 it('a document with a long history opens in a window from its snapshot, and edits as before', async () => {
   const first = await cluster.start('ana')
   const made = await cluster.createDoc(first, 'Kept.\n')
-  await churn(made, 40_000)
+  await churn(made, 40_000, 31)
   const text = made.text
   await first.node.close()
   cluster.nodes.splice(cluster.nodes.indexOf(first), 1)
