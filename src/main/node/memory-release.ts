@@ -12,6 +12,7 @@
  */
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
+import { trimMalloc } from './malloc-trim'
 
 type Collect = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async' }) => Promise<void> | void
 
@@ -34,4 +35,6 @@ export async function releaseMemory(): Promise<void> {
   const gc = collector()
   await gc({ type: 'major', execution: 'async' })
   await gc({ type: 'major', execution: 'async' })
+  // The buffers those collections freed went back to the C heap, which keeps most of them (malloc-trim.ts).
+  trimMalloc()
 }
