@@ -3,5 +3,6 @@
  * start. The same WebAssembly build as the index's, so the states it saves are the same.
  */
 declare module 'hash-wasm/dist/sha256.umd.min.js' {
-  export { createSHA256 } from 'hash-wasm'
+  const sha256: { createSHA256: typeof import('hash-wasm').createSHA256 }
+  export default sha256
 }

@@ -13,7 +13,9 @@
  */
 import { createHash, type Hash } from 'node:crypto'
 import type { IHasher } from 'hash-wasm'
-import { createSHA256 } from 'hash-wasm/dist/sha256.umd.min.js'
+// Its UMD build is CommonJS without named exports that Node's ES module loader can see: only a default
+// import reads it the same way under every loader (the bundles, tsx, vitest, Node's ESM).
+import sha256 from 'hash-wasm/dist/sha256.umd.min.js'
 
 export interface StreamHash {
   update(bytes: Uint8Array): void
@@ -48,7 +50,7 @@ class NativeHash implements StreamHash {
 let hasher: IHasher | null = null
 
 /** Resolves once resumable hashes can be made (the WebAssembly module is compiled at import). */
-export const resumableReady: Promise<boolean> = createSHA256().then(
+export const resumableReady: Promise<boolean> = sha256.createSHA256().then(
   (h) => {
     hasher = h
     return true
