@@ -377,10 +377,12 @@ describe('Transport', () => {
   })
 
   it('keeps an idle connection alive with keepalives, and notices a silent peer', async () => {
-    const a = await cleanup.transport({ keepAliveMs: 100, idleTimeoutMs: 400 })
-    const b = await cleanup.transport({ keepAliveMs: 100, idleTimeoutMs: 400 })
+    // The idle timeout is 15 keepalives: a loaded CI machine stalled a worker past 400 ms once (then 4).
+    const a = await cleanup.transport({ keepAliveMs: 100, idleTimeoutMs: 1500 })
+    const b = await cleanup.transport({ keepAliveMs: 100, idleTimeoutMs: 1500 })
     const ab = await b.transport.dial(HOST, a.port)
-    await sleep(1000)
+    // Well past the idle timeout: only the keepalives keep it open.
+    await sleep(3500)
     expect(ab.closed).toBe(false)
 
     // This peer sends nothing for far longer than A waits.
