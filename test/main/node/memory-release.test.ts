@@ -6,7 +6,8 @@
  */
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
-import { expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { settleLater } from '../../../src/main/node/memory-release'
 
 const CHILD = join(import.meta.dirname, 'memory-release-child.ts')
 const glibc = Boolean(
@@ -49,3 +50,36 @@ it('gives back the young generation a burst grew, once the burst has settled', a
   // Right after the burst, V8 keeps it; the collection once it has settled (10 s) gives it back.
   expect(sizes.at(-1)).toBeLessThanOrEqual(4)
 }, 40_000)
+
+describe('the collections once a burst has settled', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('collect 10 s after it, then every 2 s while the young generation stays large, and stop', async () => {
+    vi.useFakeTimers()
+    const MB = 2 ** 20
+    const sizes = [32 * MB, 32 * MB, 1 * MB]
+    const collect = vi.fn(async () => undefined)
+    settleLater(collect, () => sizes[collect.mock.calls.length - 1] ?? 1 * MB)
+    await vi.advanceTimersByTimeAsync(9_999)
+    expect(collect).toHaveBeenCalledTimes(0)
+    await vi.advanceTimersByTimeAsync(1) // 10 s: still 32 MB after it
+    expect(collect).toHaveBeenCalledTimes(1)
+    await vi.advanceTimersByTimeAsync(2_000) // 12 s: still 32 MB
+    expect(collect).toHaveBeenCalledTimes(2)
+    await vi.advanceTimersByTimeAsync(2_000) // 14 s: 1 MB, given back
+    expect(collect).toHaveBeenCalledTimes(3)
+    await vi.advanceTimersByTimeAsync(60_000)
+    expect(collect).toHaveBeenCalledTimes(3)
+  })
+
+  it('give up after a few tries if it never shrinks', async () => {
+    vi.useFakeTimers()
+    const collect = vi.fn(async () => undefined)
+    settleLater(collect, () => 32 * 2 ** 20)
+    await vi.advanceTimersByTimeAsync(600_000)
+    expect(collect.mock.calls.length).toBeGreaterThan(2)
+    expect(collect.mock.calls.length).toBeLessThanOrEqual(15)
+  })
+})
