@@ -20,10 +20,10 @@ let trim: Trim | null | undefined
 
 function loadTrim(): Trim | null {
   if (process.platform !== 'linux') return null
-  // glibc's report header names its version; musl's does not (and has no malloc_trim).
-  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined
-  if (!report?.header?.glibcVersionRuntime) return null
   try {
+    // glibc's report header names its version; musl's does not (and has no malloc_trim).
+    const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined
+    if (!report?.header?.glibcVersionRuntime) return null
     // Loaded on first use (~10 ms): a process that never gives back a burst never maps it.
     const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi')
     return koffi.load('libc.so.6').func('int malloc_trim(size_t pad)') as Trim

@@ -74,10 +74,13 @@ export function settleLater(
   if (settle !== null) clearTimeout(settle)
   settle = setTimeout(() => {
     settle = null
-    void Promise.resolve(gc({ type: 'major', execution: 'async' })).then(() => {
-      trimMalloc()
-      if (youngSize() > YOUNG_AT_REST && tries > 1) settleLater(gc, youngSize, tries - 1, SETTLE_AGAIN_MS)
-    })
+    // Only memory is at stake: a collection that fails leaves it for V8's own schedule.
+    Promise.resolve(gc({ type: 'major', execution: 'async' }))
+      .then(() => {
+        trimMalloc()
+        if (youngSize() > YOUNG_AT_REST && tries > 1) settleLater(gc, youngSize, tries - 1, SETTLE_AGAIN_MS)
+      })
+      .catch(() => undefined)
   }, delay)
   settle.unref() // never what keeps a process alive
 }
