@@ -21,10 +21,8 @@ let trim: Trim | null | undefined
 function loadTrim(): Trim | null {
   if (process.platform !== 'linux') return null
   try {
-    // glibc's report header names its version; musl's does not (and has no malloc_trim).
-    const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined
-    if (!report?.header?.glibcVersionRuntime) return null
-    // Loaded on first use (~10 ms): a process that never gives back a burst never maps it.
+    // Loaded on first use (~10 ms): a process that never gives back a burst never maps it. Without glibc
+    // (musl names its C library otherwise, and has no malloc_trim) the load throws: nothing to trim.
     const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi')
     return koffi.load('libc.so.6').func('int malloc_trim(size_t pad)') as Trim
   } catch {
