@@ -507,12 +507,16 @@ export class AppService {
     // would otherwise read the whole history to encode every op, and the window apply them all).
     const snapshot = d.session.durable.windowSnapshot()
     const state = snapshot ? new Uint8Array(0) : d.session.durable.allTextOps()
+    const replica = d.session.mintReplica()
+    // Its claim and author record go out now rather than with the window's first keystroke; should
+    // that fail, the first keystroke tries again and the window hears why.
+    d.session.prepareToEdit(replica).catch(() => undefined)
     return {
       ...this.summary(d.session),
       state,
       ...(snapshot ? { snapshot } : {}),
       fileName: d.file ? basename(d.file.path) : d.session.title || null,
-      replica: d.session.mintReplica(),
+      replica,
       status: this.status(d),
     }
   }

@@ -1,6 +1,6 @@
 /**
  * AppService under plain Node: the API a window sees, with its expected failures as ApiError values,
- * a window's replica registered as an author, no echo of a window's own batches, and a closed
+ * a window's replica registered as an author (when it opens the document), no echo of a window's own batches, and a closed
  * window's replica taken up by the next window.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
@@ -11,6 +11,7 @@ import type { ApiEvent, ApiResult } from '../../../src/shared/api'
 import { TextDoc } from '../../../src/shared/crdt'
 import { AppService, type AppClient } from '../../../src/main/hosts/app-service'
 import { PeerNode } from '../../../src/main/node/peer-node'
+import { AUTHOR_PREFIX } from '../../../src/main/node/signed-props'
 
 function value<T>(result: ApiResult<T>): T {
   if (!result.ok) throw new Error(`${result.code}: ${result.message}`)
@@ -75,6 +76,18 @@ describe('AppService', () => {
     expect(seen.two.some((e) => e.type === 'ops' && e.batch === batch)).toBe(true)
     expect(value(await one.save(opened.docId)).saved).toBe(true)
     expect(readFileSync(file, 'utf8')).toBe('zero\r\none\r\ntwo\r\n')
+  })
+
+  it("writes a window's author record when it opens the document, before its first keystroke", async () => {
+    const doc = value(await one.newDocument('about to type'))
+    const opened = value(await two.openDocument(doc.docId))
+    const session = node.workspace.doc(doc.docId)!
+    // The record itself, written and stored (authorOf would name this device's own replica without it).
+    const record = (): unknown => session.durable.props.get(`${AUTHOR_PREFIX}${opened.replica}`)
+    const deadline = Date.now() + 2_000
+    while (record() === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+    expect(record()).toMatchObject({ device: node.workspace.self, name: 'ada' })
+    expect(session.textVersion()[opened.replica]).toBeUndefined()
   })
 
   it('gives a closed window’s replica to the next window, counters continuing, and applies nothing more from it', async () => {
