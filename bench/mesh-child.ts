@@ -96,12 +96,16 @@ async function typeAll(c: Extract<Command, { cmd: 'type' }>): Promise<void> {
       appliedBatches.push(batch)
     } else localBatches.push(batch)
   })
+  // Typists are not in step: each one's first keystroke comes at a random point of the first interval,
+  // as each later one does within its own. (All 16 in the same millisecond would measure that
+  // millisecond's queue: 240 receives on this machine's cores at once.)
+  let next = c.at + c.intervalMs * random()
   await sleep(Math.max(0, c.at - clock()))
   const cpu = process.cpuUsage()
+  await sleep(Math.max(0, next - clock()))
   // Keystrokes on a schedule, each without waiting for the one before to be durable: a typist does
   // not wait for the disk (an insert is sent once written, and resolves only after its fsync).
   const inserts: Promise<void>[] = []
-  let next = c.at
   for (let k = 0; k < c.keystrokes; k++) {
     const position = Math.floor(random() * (d.durable.text.length + 1))
     // The op's counter, as bench/sync.ts finds it: the replica's version + 1 (read before the clock).
@@ -140,6 +144,9 @@ async function handle(c: Command): Promise<unknown> {
       await joined
       await until(() => ws.doc(invite.docId)?.text === c.text, 10_000, 'the first sync')
       doc = ws.doc(invite.docId)!
+      // As a window that opens the document does (app-service.ts): its replica's claim and author record
+      // go out now, not with the first keystroke. (The creator's went with the initial text.)
+      await doc.prepareToEdit()
       return { port: node.port }
     }
     case 'dial':
