@@ -277,8 +277,9 @@ export class DocProvenance {
   }
 
   /**
-   * Stores a replica's claim with its first edit, so that after a restart this device can still seal
-   * it: written, then durable (both at once if the replica has none here).
+   * Stores a replica's claim (with its first edit, or when a window opens the document to edit it), so
+   * that after a restart this device can still seal it: written, then durable (both at once if the
+   * replica has none here).
    */
   stageClaim(replica: string): Stages {
     const claim = this.provenance.sealOf(replica)
@@ -740,8 +741,8 @@ export class DocProvenance {
   }
 
   /**
-   * A replica of this device for the UI's editor, bound to this device's key, stored with its first
-   * edit: one from the last clean close or given back by a closed window if any is left (never one a
+   * A replica of this device for the UI's editor, bound to this device's key, stored when the window
+   * prepares to edit (DocSession.prepareToEdit) or with its first edit: one from the last clean close or given back by a closed window if any is left (never one a
    * window still holds), else new.
    */
   mintReplica(): string {
