@@ -461,6 +461,8 @@ export class Collaboration {
   /**
    * Who wrote with each replica. A person is named as they are known now (their presence, else their
    * member record), else as they were when they wrote, else by their device ID: never anonymously.
+   * The replicas are those with an author record and those that wrote text: a file of a project has
+   * no records (DocSession.registerAuthor), its replicas' devices are known from their seals.
    */
   authors(session: DocSession): Record<string, AuthorInfo> {
     const self = this.node.workspace.self
@@ -473,9 +475,11 @@ export class Collaboration {
       `Device ${deviceIdFor(device).slice(0, 4)}`
     const colors = this.colorsIn(session)
     const out: Record<string, AuthorInfo> = {}
+    const replicas = new Set(Object.keys(session.textVersion()))
     for (const [key] of session.durable.props.entries()) {
-      if (!key.startsWith(AUTHOR_PREFIX)) continue
-      const replica = key.slice(AUTHOR_PREFIX.length)
+      if (key.startsWith(AUTHOR_PREFIX)) replicas.add(key.slice(AUTHOR_PREFIX.length))
+    }
+    for (const replica of replicas) {
       const author = session.authorOf(replica)
       if (author) {
         const attested = session

@@ -17,6 +17,7 @@ import {
 } from '../../shared/api'
 import { openTargetHash, parseOpenTarget, type OpenTarget } from '../../shared/open-target'
 import { docTitle } from '../../shared/doc-title'
+import { decodeTextBatchReplicas } from '../../shared/crdt/text-codec'
 import { getApi, hasNode, isBrowserMode } from './bridge'
 import { freeze } from './binding/sync'
 import { awayRanges, clearAway } from './collab/away'
@@ -140,6 +141,11 @@ export function App(): React.JSX.Element {
   const openedRef = useRef<OpenedDoc | null>(null)
   const statusRef = useRef<DocStatus | null>(null)
   const authorsRef = useRef(authors)
+  /** Replicas of the open document the window asked the node to name (see the 'ops' event below). */
+  const askedAuthors = useRef<{ docId: string | null; replicas: Set<string> }>({
+    docId: null,
+    replicas: new Set(),
+  })
   useEffect(() => {
     openedRef.current = opened
     statusRef.current = status
@@ -453,6 +459,18 @@ export function App(): React.JSX.Element {
       setProps(event.props)
       // Author records are properties: a new person's first edit brings theirs.
       void api.authors(docId).then((r) => r.ok && setAuthors(r.value))
+    } else if (event.type === 'ops' && event.docId === docId) {
+      // Text of a replica the list does not name, asked for once: a merge from disk into a file of a
+      // project comes with no author record (DocSession.applyLocalBatch), only its seal.
+      const asked = askedAuthors.current.docId === docId ? askedAuthors.current.replicas : new Set<string>()
+      askedAuthors.current = { docId, replicas: asked }
+      const unnamed = decodeTextBatchReplicas(event.batch).filter(
+        (r) => !(r in authorsRef.current) && !asked.has(r),
+      )
+      if (unnamed.length > 0) {
+        for (const r of unnamed) asked.add(r)
+        void api.authors(docId).then((r) => r.ok && setAuthors(r.value))
+      }
     } else if (event.type === 'restored' && event.docId === docId) {
       setRestored(event.restore)
     } else if (event.type === 'sharing' && event.sharing.docId === docId) {

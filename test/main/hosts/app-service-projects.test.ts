@@ -221,6 +221,22 @@ describe('AppService: shared folders', () => {
     expect(refused(await bo().joinProject(invite.code, join(root, 'again')))).toBe('BAD_REQUEST')
   })
 
+  it("names who wrote a shared file's text on both sides, from its seal: a merge from disk carries no author record", async () => {
+    const readme = await nodeAt(bo(), 'README.md')
+    for (const [i, client] of [ada(), bo()].entries()) {
+      const opened = value(await client.openProjectFile(projectId, readme))
+      const session = sides[i]!.node.workspace.doc(opened.docId)!
+      const writers = Object.keys(session.textVersion())
+      expect(writers.length).toBeGreaterThan(0)
+      const authors = value(await client.authors(opened.docId))
+      for (const replica of writers) {
+        expect(session.durable.props.get(`author:${replica}`)).toBeUndefined()
+        expect(authors[replica]).toMatchObject({ name: 'ada' })
+      }
+      value(await client.closeDocument(opened.docId))
+    }
+  })
+
   it('marks the files others changed while Bo was offline, until he opens one', async () => {
     const bo0 = sides[1]!
     const boReadme = await nodeAt(bo(), 'README.md')
