@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { axe } from '../support/axe'
 import { launchChromium, saveScreens } from '../support/chromium'
 import {
+  authorOf,
   editorText,
   joinByInvite,
   openPanel,
@@ -72,31 +73,6 @@ const tokenStyle = (page: Page, view: string): Promise<{ weight: string; color: 
     const style = getComputedStyle(span)
     return { weight: style.fontWeight, color: style.color }
   }, view)
-
-/** Whom the authorship tooltip names for the first character of `fragment` in the editor (authors on). */
-async function authorOf(page: Page, fragment: string): Promise<string> {
-  await page.mouse.move(0, 0)
-  await page.locator('.cm-author-tooltip').waitFor({ state: 'detached' })
-  const at = await page.evaluate((wanted) => {
-    const content = document.querySelector('.live .cm-content')!
-    const walker = document.createTreeWalker(content, NodeFilter.SHOW_TEXT)
-    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-      const i = node.textContent?.indexOf(wanted) ?? -1
-      if (i < 0) continue
-      const range = document.createRange()
-      range.setStart(node, i)
-      range.setEnd(node, i + 1)
-      const r = range.getBoundingClientRect()
-      return { x: r.left + r.width / 2, y: r.top + r.height / 2 }
-    }
-    return null
-  }, fragment)
-  if (!at) throw new Error(`${fragment} is not in the editor`)
-  await page.mouse.move(at.x, at.y)
-  const tip = page.locator('.cm-author-tooltip')
-  await tip.waitFor({ state: 'visible' })
-  return (await tip.innerText()).split(' · ')[0]!
-}
 
 /**
  * A paragraph on one line, long enough (10 000 characters and more) that the text diff did not try

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { scanFolder } from '../../src/main/folder/scan-folder'
 import { axe } from '../support/axe'
 import { launchChromium, saveScreens } from '../support/chromium'
-import { editorText, openPanel, typeAtEnd } from '../support/e2e'
+import { authorOf, editorText, openPanel, typeAtEnd } from '../support/e2e'
 import { spawnServe } from '../support/serve'
 
 const shot = (page: Page, name: string): Promise<void> => saveScreens(page, `shared-folder-${name}`)
@@ -280,6 +280,24 @@ describe('a shared folder, in two browsers', () => {
         { timeout: 15_000 },
       )
       .toBe('# Alice project\n')
+  }, 60_000)
+
+  it("a change another program makes in Alice's folder shows in Bob's open file as Alice's", async () => {
+    // lib/util.ts holds what Alice typed in it. The change is merged from disk as her device's edit,
+    // by a replica new to the file, with no author record (a project's files have none): Bob's window
+    // asks its node to name that replica when its text arrives.
+    await row(bob, 'lib').click()
+    await row(bob, 'lib/util.ts').click()
+    await expect.poll(() => editorText(bob), { timeout: 10_000 }).toBe('export const util = 2')
+    const saved = '// Saved by another editor.\n'
+    writeFileSync(join(aliceDir, 'lib', 'util.ts'), `${saved}export const util = 2`)
+    await expect.poll(() => editorText(bob), { timeout: 20_000 }).toBe(`${saved}export const util = 2`)
+    await bob.getByTestId('toggle-authors').check()
+    expect(await authorOf(bob, 'Saved by another')).toBe('alice')
+    expect(await authorOf(bob, 'export')).toBe('alice')
+    await bob.getByTestId('toggle-authors').uncheck()
+    await bob.locator('[data-testid=file-tab][data-path="lib/util.ts"] [data-testid=file-tab-close]').click()
+    await expect.poll(() => bob.getByTestId('file-tab').count()).toBe(1)
   }, 60_000)
 
   it('leaves the two folders byte-identical on disk', async () => {

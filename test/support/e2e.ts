@@ -154,3 +154,28 @@ export async function joinByInvite(owner: Page, joiner: Page): Promise<void> {
   await joiner.getByTestId('invite-input').fill(code)
   await joiner.getByTestId('invite-join').click()
 }
+
+/** Whom the authorship tooltip names for the first character of `fragment` in the editor (authors on). */
+export async function authorOf(page: Page, fragment: string): Promise<string> {
+  await page.mouse.move(0, 0)
+  await page.locator('.cm-author-tooltip').waitFor({ state: 'detached' })
+  const at = await page.evaluate((wanted) => {
+    const content = document.querySelector('.live:not([hidden]) .cm-content')!
+    const walker = document.createTreeWalker(content, NodeFilter.SHOW_TEXT)
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const i = node.textContent?.indexOf(wanted) ?? -1
+      if (i < 0) continue
+      const range = document.createRange()
+      range.setStart(node, i)
+      range.setEnd(node, i + 1)
+      const r = range.getBoundingClientRect()
+      return { x: r.left + r.width / 2, y: r.top + r.height / 2 }
+    }
+    return null
+  }, fragment)
+  if (!at) throw new Error(`${fragment} is not in the editor`)
+  await page.mouse.move(at.x, at.y)
+  const tip = page.locator('.cm-author-tooltip')
+  await tip.waitFor({ state: 'visible' })
+  return (await tip.innerText()).split(' · ')[0]!
+}
