@@ -134,6 +134,17 @@ describe('accessibility and look (axe-core, light and dark)', () => {
     expect(onNewControls()).toEqual([])
   })
 
+  it('the editor showing who wrote what, in code', async () => {
+    // Authorship tints each author's text with their colour: every token colour must still read on it.
+    await page.getByTestId('language-picker').selectOption('TypeScript')
+    await typeAtEnd(page, '\nconst room = { name: "Hall", seats: 40, booked: true } // by Friday')
+    await page.getByTestId('toggle-authors').check()
+    await page.locator('.live .cm-author').first().waitFor({ state: 'visible' })
+    const bad = await check(page, 'editor-authors')
+    await page.getByTestId('toggle-authors').uncheck() // first: the panels' checks come after this one
+    expect(bad).toEqual([])
+  })
+
   it('the Share panel, with an invite', async () => {
     await page.getByTestId('tab-share').click()
     await page.getByTestId('share-panel').waitFor({ state: 'visible' })

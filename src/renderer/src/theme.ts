@@ -18,37 +18,59 @@ const baseTheme = EditorView.theme({
   },
 })
 
+/** The dark editor's background, and its active line's (white at 4% over it: `#ffffff0a`). */
+export const DARK_BACKGROUND = '#1e1f22'
+export const DARK_ACTIVE_LINE = '#27282b'
+
+/**
+ * The dark scheme's text colours: each reads at 4.5:1 or more (WCAG's least for body text) on the
+ * editor's background, its active line, and either with an author's tint over it (authorship.ts,
+ * `authorTint`). The tint may lift the background to a relative luminance of 0.035; these are at 0.345
+ * or more. (Keywords, comments, properties and errors were a shade darker: 3.4-4.4:1 under a tint.)
+ */
+export const DARK_TEXT = {
+  plain: '#e6e6e6',
+  keyword: '#cb84e0',
+  string: '#98c379',
+  number: '#d19a66',
+  comment: '#9b9fa7',
+  function: '#61afef',
+  type: '#e5c07b',
+  property: '#e5838b',
+  invalid: '#ff7373',
+} as const
+
 const darkTheme = EditorView.theme(
   {
-    '&': { color: '#e6e6e6', backgroundColor: '#1e1f22' },
-    '.cm-content': { caretColor: '#e6e6e6' },
-    '.cm-cursor, .cm-dropCursor': { borderLeftColor: '#e6e6e6' },
+    '&': { color: DARK_TEXT.plain, backgroundColor: DARK_BACKGROUND },
+    '.cm-content': { caretColor: DARK_TEXT.plain },
+    '.cm-cursor, .cm-dropCursor': { borderLeftColor: DARK_TEXT.plain },
     '&.cm-focused > .cm-scroller > .cm-selectionLayer .cm-selectionBackground, .cm-selectionBackground, ::selection':
       { backgroundColor: '#264f78' },
     '.cm-activeLine': { backgroundColor: '#ffffff0a' },
     '.cm-activeLineGutter': { backgroundColor: '#ffffff12' },
     '.cm-matchingBracket, &.cm-focused .cm-matchingBracket': { backgroundColor: '#3a5a3a', outline: 'none' },
     '.cm-searchMatch': { backgroundColor: '#72a1ff59' },
-    '.cm-panels': { backgroundColor: '#2b2d31', color: '#e6e6e6' },
+    '.cm-panels': { backgroundColor: '#2b2d31', color: DARK_TEXT.plain },
     '.cm-tooltip': { backgroundColor: '#2b2d31', border: '1px solid #444' },
   },
   { dark: true },
 )
 
 const darkHighlight = HighlightStyle.define([
-  { tag: [t.keyword, t.operatorKeyword, t.modifier], color: '#c678dd' },
-  { tag: [t.string, t.special(t.string), t.regexp], color: '#98c379' },
-  { tag: [t.number, t.bool, t.null, t.atom], color: '#d19a66' },
-  { tag: [t.comment, t.lineComment, t.blockComment], color: '#7f848e', fontStyle: 'italic' },
-  { tag: [t.function(t.variableName), t.function(t.propertyName)], color: '#61afef' },
-  { tag: [t.typeName, t.className, t.namespace], color: '#e5c07b' },
-  { tag: [t.propertyName, t.attributeName], color: '#e06c75' },
-  { tag: [t.tagName], color: '#e06c75' },
-  { tag: t.heading, color: '#e06c75', fontWeight: 'bold' },
-  { tag: t.link, color: '#61afef', textDecoration: 'underline' },
+  { tag: [t.keyword, t.operatorKeyword, t.modifier], color: DARK_TEXT.keyword },
+  { tag: [t.string, t.special(t.string), t.regexp], color: DARK_TEXT.string },
+  { tag: [t.number, t.bool, t.null, t.atom], color: DARK_TEXT.number },
+  { tag: [t.comment, t.lineComment, t.blockComment], color: DARK_TEXT.comment, fontStyle: 'italic' },
+  { tag: [t.function(t.variableName), t.function(t.propertyName)], color: DARK_TEXT.function },
+  { tag: [t.typeName, t.className, t.namespace], color: DARK_TEXT.type },
+  { tag: [t.propertyName, t.attributeName], color: DARK_TEXT.property },
+  { tag: [t.tagName], color: DARK_TEXT.property },
+  { tag: t.heading, color: DARK_TEXT.property, fontWeight: 'bold' },
+  { tag: t.link, color: DARK_TEXT.function, textDecoration: 'underline' },
   { tag: t.emphasis, fontStyle: 'italic' },
   { tag: t.strong, fontWeight: 'bold' },
-  { tag: t.invalid, color: '#ff6b6b' },
+  { tag: t.invalid, color: DARK_TEXT.invalid },
 ])
 
 export const themeFor = (dark: boolean): Extension =>

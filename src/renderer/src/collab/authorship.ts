@@ -15,6 +15,8 @@ import {
 } from '@codemirror/view'
 import type { AuthorInfo } from '../../../shared/api'
 import type { TextDoc } from '../../../shared/crdt'
+import { luminance, over } from '../colors'
+import { DARK_ACTIVE_LINE } from '../theme'
 
 export interface AuthorshipSource {
   readonly doc: TextDoc
@@ -43,8 +45,35 @@ export function authorAt(
   return range ? { ...author, name: `${author.name}, as ${range.by} attests` } : author
 }
 
+/** How strongly an author's colour tints their text's background (the light scheme's, and at most the dark's). */
+const TINT = 0.18
+/** The most the tint may lift the dark background's relative luminance: its text stays readable (theme.ts). */
+const DARK_TINT_LUMINANCE = 0.035
+
+/**
+ * The background of an author's text: their colour at 18% opacity; in the dark scheme less where that
+ * would light the background past DARK_TINT_LUMINANCE over the active line (amber, and any light colour
+ * picked by hand), so that every token colour still reads at 4.5:1. Returns `#rrggbbaa`.
+ */
+export function authorTint(color: string, dark: boolean): string {
+  let alpha = TINT
+  if (dark) {
+    while (alpha > 0 && luminance(over(color, DARK_ACTIVE_LINE, alpha)) > DARK_TINT_LUMINANCE) alpha -= 0.005
+  }
+  return `${color}${Math.round(Math.max(0, alpha) * 255)
+    .toString(16)
+    .padStart(2, '0')}`
+}
+
 function marks(view: EditorView, src: AuthorshipSource): DecorationSet {
   const authors = src.authors()
+  const dark = view.state.facet(EditorView.darkTheme)
+  const tints = new Map<string, string>()
+  const tintOf = (color: string): string => {
+    let tint = tints.get(color)
+    if (tint === undefined) tints.set(color, (tint = authorTint(color, dark)))
+    return tint
+  }
   const ranges: Range<Decoration>[] = []
   const visible = view.visibleRanges
   if (visible.length === 0) return Decoration.none
@@ -60,7 +89,7 @@ function marks(view: EditorView, src: AuthorshipSource): DecorationSet {
     ranges.push(
       Decoration.mark({
         class: 'cm-author',
-        attributes: { style: `background-color: ${a.color}2e; border-bottom: 2px solid ${a.color}` },
+        attributes: { style: `background-color: ${tintOf(a.color)}; border-bottom: 2px solid ${a.color}` },
       }).range(Math.max(from, lo), Math.min(to, hi)),
     )
   }
@@ -76,7 +105,9 @@ const plugin = ViewPlugin.fromClass(
     }
     update(update: ViewUpdate): void {
       const src = update.state.facet(source)
-      const refresh = update.transactions.some((tr) => tr.effects.some((e) => e.is(authorsChanged)))
+      const refresh =
+        update.transactions.some((tr) => tr.effects.some((e) => e.is(authorsChanged))) ||
+        update.startState.facet(EditorView.darkTheme) !== update.state.facet(EditorView.darkTheme)
       if (src && (update.docChanged || update.viewportChanged || refresh))
         this.decorations = marks(update.view, src)
     }

@@ -18,6 +18,7 @@ import {
   gutter,
   type DecorationSet,
 } from '@codemirror/view'
+import { luminance } from '../colors'
 
 export interface RemoteCursor {
   readonly device: string
@@ -39,12 +40,7 @@ export function initials(name: string): string {
 
 /** Dark or white text, whichever reads better on `color` (#rrggbb): amber wants dark, blue white. */
 function inkOn(color: string): string {
-  const channel = (i: number): number => {
-    const c = parseInt(color.slice(i, i + 2), 16) / 255
-    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4
-  }
-  const luminance = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5)
-  return luminance > 0.4 ? '#1c2024' : '#ffffff'
+  return luminance(color) > 0.4 ? '#1c2024' : '#ffffff'
 }
 
 class CaretWidget extends WidgetType {
