@@ -137,7 +137,7 @@ describe('accessibility and look (axe-core, light and dark)', () => {
   it('the editor showing who wrote what, in code', async () => {
     // Authorship tints each author's text with their colour: every token colour must still read on it.
     await page.getByTestId('language-picker').selectOption('TypeScript')
-    await typeAtEnd(page, '\nconst room = { name: "Hall", seats: 40, booked: true } // by Friday')
+    await typeAtEnd(page, '\nconst room: Room = { name: "Hall", seats: 40, code: /^H\\d+$/ } // by Friday')
     await page.getByTestId('toggle-authors').check()
     await page.locator('.live .cm-author').first().waitFor({ state: 'visible' })
     const bad = await check(page, 'editor-authors')

@@ -16,7 +16,7 @@ import {
 import type { AuthorInfo } from '../../../shared/api'
 import type { TextDoc } from '../../../shared/crdt'
 import { luminance, over } from '../colors'
-import { DARK_ACTIVE_LINE } from '../theme'
+import { DARK_ACTIVE_LINE, LIGHT_ACTIVE_LINE } from '../theme'
 
 export interface AuthorshipSource {
   readonly doc: TextDoc
@@ -47,19 +47,24 @@ export function authorAt(
 
 /** How strongly an author's colour tints their text's background (the light scheme's, and at most the dark's). */
 const TINT = 0.18
-/** The most the tint may lift the dark background's relative luminance: its text stays readable (theme.ts). */
+/**
+ * How far the tint may move the background's relative luminance (theme.ts's text colours read at 4.5:1
+ * within it): up to 0.035 over the dark scheme's active line, down to 0.7 over the light one's.
+ */
 const DARK_TINT_LUMINANCE = 0.035
+const LIGHT_TINT_LUMINANCE = 0.7
 
 /**
- * The background of an author's text: their colour at 18% opacity; in the dark scheme less where that
- * would light the background past DARK_TINT_LUMINANCE over the active line (amber, and any light colour
- * picked by hand), so that every token colour still reads at 4.5:1. Returns `#rrggbbaa`.
+ * The background of an author's text: their colour at 18% opacity, less where that would take the
+ * background out of the bounds above (Amber in the dark scheme, and light or dark colours picked by
+ * hand), so that every token colour still reads at 4.5:1. Returns `#rrggbbaa`.
  */
 export function authorTint(color: string, dark: boolean): string {
+  const readable = dark
+    ? (a: number): boolean => luminance(over(color, DARK_ACTIVE_LINE, a)) <= DARK_TINT_LUMINANCE
+    : (a: number): boolean => luminance(over(color, LIGHT_ACTIVE_LINE, a)) >= LIGHT_TINT_LUMINANCE
   let alpha = TINT
-  if (dark) {
-    while (alpha > 0 && luminance(over(color, DARK_ACTIVE_LINE, alpha)) > DARK_TINT_LUMINANCE) alpha -= 0.005
-  }
+  while (alpha > 0 && !readable(alpha)) alpha -= 0.005
   return `${color}${Math.round(Math.max(0, alpha) * 255)
     .toString(16)
     .padStart(2, '0')}`
