@@ -22,6 +22,24 @@ const drawn = (tint: string, under: string): string =>
 
 const PICKED_BY_HAND = ['#ffffff', '#ffff00', '#00ffff', '#ff00ff', '#000000', '#808080']
 
+/** The backgrounds text can have: `plain` ones, and every author's tint over each of them. */
+function under(plain: readonly string[], dark: boolean): string[] {
+  const tints = [...PALETTE.map((p) => p.color), ...PICKED_BY_HAND].map((c) => authorTint(c, dark))
+  return [...plain, ...tints.flatMap((tint) => plain.map((bg) => drawn(tint, bg)))]
+}
+
+/** Each text colour under 4.5:1 on one of `backgrounds`, with the ratio. */
+function unreadable(texts: Readonly<Record<string, string>>, backgrounds: readonly string[]): string[] {
+  const below: string[] = []
+  for (const [name, text] of Object.entries(texts)) {
+    for (const bg of backgrounds) {
+      const ratio = contrast(text, bg)
+      if (ratio < 4.5) below.push(`${name} ${text} on ${bg}: ${ratio.toFixed(2)}`)
+    }
+  }
+  return below
+}
+
 describe('authorship colours', () => {
   it('the active lines are drawn as the themes draw them', () => {
     expect(over('#ffffff', DARK_BACKGROUND, 0x0a / 255)).toBe(DARK_ACTIVE_LINE)
@@ -29,35 +47,11 @@ describe('authorship colours', () => {
   })
 
   it('every dark text colour reads at 4.5:1 on every dark background an author tint can make', () => {
-    const backgrounds = [DARK_BACKGROUND, DARK_ACTIVE_LINE]
-    for (const color of [...PALETTE.map((p) => p.color), ...PICKED_BY_HAND]) {
-      const tint = authorTint(color, true)
-      backgrounds.push(drawn(tint, DARK_BACKGROUND), drawn(tint, DARK_ACTIVE_LINE))
-    }
-    const below: string[] = []
-    for (const [name, text] of Object.entries(DARK_TEXT)) {
-      for (const bg of backgrounds) {
-        const ratio = contrast(text, bg)
-        if (ratio < 4.5) below.push(`${name} ${text} on ${bg}: ${ratio.toFixed(2)}`)
-      }
-    }
-    expect(below).toEqual([])
+    expect(unreadable(DARK_TEXT, under([DARK_BACKGROUND, DARK_ACTIVE_LINE], true))).toEqual([])
   })
 
   it('every light text colour reads at 4.5:1 on white and under every author tint', () => {
-    const backgrounds = ['#ffffff', LIGHT_ACTIVE_LINE]
-    for (const color of [...PALETTE.map((p) => p.color), ...PICKED_BY_HAND]) {
-      const tint = authorTint(color, false)
-      backgrounds.push(drawn(tint, '#ffffff'), drawn(tint, LIGHT_ACTIVE_LINE))
-    }
-    const below: string[] = []
-    for (const [name, text] of Object.entries(LIGHT_TEXT)) {
-      for (const bg of backgrounds) {
-        const ratio = contrast(text, bg)
-        if (ratio < 4.5) below.push(`${name} ${text} on ${bg}: ${ratio.toFixed(2)}`)
-      }
-    }
-    expect(below).toEqual([])
+    expect(unreadable(LIGHT_TEXT, under(['#ffffff', LIGHT_ACTIVE_LINE], false))).toEqual([])
   })
 
   it('tints at 18% in the light scheme, and in the dark one where that keeps the text readable', () => {

@@ -23,33 +23,33 @@ async function pair(): Promise<[TestNode, TestNode]> {
   return [alice, bob]
 }
 
-it('tells every peer whose a replica is before its first keystroke, and writes its record once', async () => {
+/** Alice's document holding `text`, joined by Bob as an editor, and a new window's replica on it. */
+async function joined(text: string) {
   const [alice, bob] = await pair()
   const doc = await alice.ws.createDoc('Prepared')
-  await doc.insert(0, 'Hello')
+  await doc.insert(0, text)
   const bobDoc = await joinByInvite(alice, bob, doc.docId)
   const replica = doc.mintReplica()
+  const window = new TextDoc(replica)
+  window.applyRemote(doc.durable.allTextOps())
+  return { alice, doc, bobDoc, replica, window }
+}
+
+it('tells every peer whose a replica is before its first keystroke, and writes its record once', async () => {
+  const { alice, doc, bobDoc, replica, window } = await joined('Hello')
   await doc.prepareToEdit(replica)
   await until("bob knows the window's replica", () => bobDoc.authorOf(replica) !== undefined)
   expect(bobDoc.authorOf(replica)).toMatchObject({ device: alice.self, name: 'alice' })
   expect(bobDoc.textVersion()[replica]).toBeUndefined()
 
   const staged = vi.spyOn(doc.durable, 'stageProp')
-  const window = new TextDoc(replica)
-  window.applyRemote(doc.durable.allTextOps())
   await doc.applyLocalBatch(window.localInsert(5, '!'))
   await until('bob has the keystroke', () => bobDoc.text === 'Hello!')
   expect(staged).not.toHaveBeenCalled()
 })
 
 it('makes a first edit that comes while the record is being written wait for it, and write none of its own', async () => {
-  const [alice, bob] = await pair()
-  const doc = await alice.ws.createDoc('Racing')
-  await doc.insert(0, 'ab')
-  const bobDoc = await joinByInvite(alice, bob, doc.docId)
-  const replica = doc.mintReplica()
-  const window = new TextDoc(replica)
-  window.applyRemote(doc.durable.allTextOps())
+  const { alice, doc, bobDoc, replica, window } = await joined('ab')
   const staged = vi.spyOn(doc.durable, 'stageProp')
   const preparing = doc.prepareToEdit(replica)
   const typed = doc.applyLocalBatch(window.localInsert(2, 'c'))
@@ -76,17 +76,11 @@ it('writes nothing for a viewer', async () => {
 })
 
 it('tries a record that could not be written again with the first edit', async () => {
-  const [alice, bob] = await pair()
-  const doc = await alice.ws.createDoc('Full disk')
-  await doc.insert(0, 'x')
-  const bobDoc = await joinByInvite(alice, bob, doc.docId)
-  const replica = doc.mintReplica()
+  const { doc, bobDoc, replica, window } = await joined('x')
   vi.spyOn(doc.durable, 'stageProp').mockImplementationOnce(() => {
     throw new Error('ENOSPC: no space left on device')
   })
   await expect(doc.prepareToEdit(replica)).rejects.toThrow(/ENOSPC/)
-  const window = new TextDoc(replica)
-  window.applyRemote(doc.durable.allTextOps())
   await doc.applyLocalBatch(window.localInsert(1, 'y'))
   await until('bob has the keystroke and knows its author', () => bobDoc.text === 'xy')
   await until("bob knows the keystroke's author", () => bobDoc.authorOf(replica) !== undefined)
