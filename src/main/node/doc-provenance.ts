@@ -742,8 +742,8 @@ export class DocProvenance {
 
   /**
    * A replica of this device for the UI's editor, bound to this device's key, stored when the window
-   * prepares to edit (DocSession.prepareToEdit) or with its first edit: one from the last clean close or given back by a closed window if any is left (never one a
-   * window still holds), else new.
+   * prepares to edit (DocSession.prepareToEdit) or with its first edit: one from the last clean close
+   * or given back by a closed window if any is left (never one a window still holds), else new.
    */
   mintReplica(): string {
     const nonce = this.released.pop() ?? this.resumePool.shift() ?? new Uint8Array(randomBytes(NONCE_BYTES))

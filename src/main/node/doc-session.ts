@@ -943,13 +943,13 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
   }
 
   /**
-   * A replica's claim and author record written now, ahead of its first edit, for a window or a
-   * terminal that opens the document to edit it (`replica`: the window's; by default this node's).
-   * That edit then goes out alone: every peer checked the claim and the record when they came, not
-   * while the first keystroke waits (16 peers whose first keystrokes came within 200 ms of each other
-   * each took 33 ms to reach the others at the median, later keystrokes 3 ms: `npm run bench -- mesh`).
-   * Nothing is written for a role that cannot edit; a replica that never edits keeps its record (a
-   * window's is taken up again by the next window, see DocProvenance.releaseReplica).
+   * A replica's claim and author record written now, ahead of its first edit, for a window that opens
+   * the document to edit it (app-service.ts; `replica`: the window's, by default this node's). That
+   * edit then goes out alone: every peer checked the claim and the record when they came, not while
+   * the first keystroke waits (`npm run bench -- mesh`: 16 peers whose first keystrokes came within
+   * 200 ms of each other took 33 ms at the median to reach the others, 6-10 ms once prepared; later
+   * keystrokes 3 ms). Nothing is written for a role that cannot edit; a replica that never edits keeps
+   * its record (a window's is taken up again by the next window, see DocProvenance.releaseReplica).
    */
   async prepareToEdit(replica = this.durable.replica): Promise<void> {
     if (!canEdit(this.myRole)) return
@@ -960,10 +960,10 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
    * Before this replica's first edit: its claim (so that after a restart this device can still seal
    * it) and, if `named`, a record that tells everyone whose it is (history shows authors by name; the
    * name this device had then). Resolves once both are written; every caller waits for the same
-   * writing, and one that failed (a full disk) is tried again by the next edit. With a first edit, they go into the log ahead of it, in its write and
-   * its fsync, so they are sent once written, as the edit is, and the edit's acknowledgement covers
-   * them (the durability contract, src/main/storage/README.md): a window's first keystroke waited for
-   * an fsync of its own.
+   * writing, and one that failed (a full disk) is tried again by the next edit. With a first edit,
+   * they go into the log ahead of it, in its write and its fsync, so they are sent once written, as
+   * the edit is, and the edit's acknowledgement covers them (the durability contract,
+   * src/main/storage/README.md): a window's first keystroke waited for an fsync of its own.
    */
   private registerAuthor(replica = this.durable.replica, named = true): Promise<void> {
     let registering = this.authorsRegistered.get(replica)

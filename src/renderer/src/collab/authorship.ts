@@ -45,7 +45,7 @@ export function authorAt(
   return range ? { ...author, name: `${author.name}, as ${range.by} attests` } : author
 }
 
-/** How strongly an author's colour tints their text's background (the light scheme's, and at most the dark's). */
+/** How strongly an author's colour tints their text's background, at most. */
 const TINT = 0.18
 /**
  * How far the tint may move the background's relative luminance (theme.ts's text colours read at 4.5:1
