@@ -6,8 +6,9 @@
  * does; each joiner then prepares to edit, as a window that opens the document does (its claim and
  * author record sent: DocSession.prepareToEdit), and every pair not yet connected is connected (`add`).
  * All 16 type at once, one character at a random place every ~200 ms each, each one's first keystroke
- * at a random point of the first 200 ms (typists are not in step). A keystroke's clock starts when the sender calls `doc.insert()` and
- * stops, at each other node, when its DocSession emits 'batch' for it (applied there). The processes
+ * at a random point of the first 200 ms (typists are not in step). A keystroke's clock starts when the
+ * sender calls `doc.insert()` and stops, at each other node, when its DocSession emits 'batch' for it
+ * (applied there). The processes
  * share one clock, `performance.timeOrigin + performance.now()`; the offset each child shows against
  * the parent is measured (least-delay ping, as bench/windows.ts does for pages) and printed.
  * Nothing crosses the IPC channel while they type: the children report once every keystroke is in.
@@ -185,8 +186,8 @@ function report(
   const lastTyped = Math.max(...typedAt.values())
   const secondHalf: number[] = []
   // Each replica's first keystroke, all 16 within the first 200 ms, in processes whose receiving code
-  // has not run yet (the JIT's first pass): the worst of the typing. (The creator's carries its claim
-  // and author record; the others' went when they prepared to edit.)
+  // has not run yet (the JIT's first pass): the worst of the typing. (Their claims and author records
+  // went before: the creator's with the initial text, the others' when they prepared to edit.)
   const firstCounter = new Map<string, number>()
   for (const key of typedAt.keys()) {
     const cut = key.lastIndexOf(':')
