@@ -84,7 +84,6 @@ const darkHighlight = HighlightStyle.define([
  * background of relative luminance 0.7, which no author's tint goes below (authorship.ts).
  */
 export const LIGHT_TEXT = {
-  plain: '#000000',
   meta: '#404740',
   keyword: '#770088',
   atom: '#221199',

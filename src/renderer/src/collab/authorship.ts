@@ -60,6 +60,20 @@ const LIGHT_TINT_LUMINANCE = 0.7
  * hand), so that every token colour still reads at 4.5:1. Returns `#rrggbbaa`.
  */
 export function authorTint(color: string, dark: boolean): string {
+  const key = `${dark ? 'd' : 'l'}${color}`
+  let tint = tints.get(key)
+  if (tint === undefined) {
+    if (tints.size >= MAX_TINTS) tints.clear() // colours are peers' to pick: kept within bounds
+    tints.set(key, (tint = findTint(color, dark)))
+  }
+  return tint
+}
+
+/** Tints made so far, by scheme and colour: marks() asks at every change while authorship shows. */
+const tints = new Map<string, string>()
+const MAX_TINTS = 256
+
+function findTint(color: string, dark: boolean): string {
   const readable = dark
     ? (a: number): boolean => luminance(over(color, DARK_ACTIVE_LINE, a)) <= DARK_TINT_LUMINANCE
     : (a: number): boolean => luminance(over(color, LIGHT_ACTIVE_LINE, a)) >= LIGHT_TINT_LUMINANCE
@@ -73,12 +87,6 @@ export function authorTint(color: string, dark: boolean): string {
 function marks(view: EditorView, src: AuthorshipSource): DecorationSet {
   const authors = src.authors()
   const dark = view.state.facet(EditorView.darkTheme)
-  const tints = new Map<string, string>()
-  const tintOf = (color: string): string => {
-    let tint = tints.get(color)
-    if (tint === undefined) tints.set(color, (tint = authorTint(color, dark)))
-    return tint
-  }
   const ranges: Range<Decoration>[] = []
   const visible = view.visibleRanges
   if (visible.length === 0) return Decoration.none
@@ -94,7 +102,9 @@ function marks(view: EditorView, src: AuthorshipSource): DecorationSet {
     ranges.push(
       Decoration.mark({
         class: 'cm-author',
-        attributes: { style: `background-color: ${tintOf(a.color)}; border-bottom: 2px solid ${a.color}` },
+        attributes: {
+          style: `background-color: ${authorTint(a.color, dark)}; border-bottom: 2px solid ${a.color}`,
+        },
       }).range(Math.max(from, lo), Math.min(to, hi)),
     )
   }
