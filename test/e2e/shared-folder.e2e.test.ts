@@ -250,10 +250,12 @@ describe('a shared folder, in two browsers', () => {
     await alice.getByTestId('tree-delete').click()
     await alice.getByTestId('delete-confirm').click()
     await expect.poll(() => row(bob, 'README.md').count(), { timeout: 10_000 }).toBe(0)
-    // Alice had it open: its tab went with it.
-    expect(
-      await alice.getByTestId('file-tab').evaluateAll((els) => els.map((e) => e.dataset['path'])),
-    ).not.toContain('README.md')
+    // Alice had it open: its tab goes with it, once her own tree hears of the delete (Bob's may hear first).
+    await expect
+      .poll(() => alice.getByTestId('file-tab').evaluateAll((els) => els.map((e) => e.dataset['path'])), {
+        timeout: 10_000,
+      })
+      .not.toContain('README.md')
   }, 60_000)
 
   it('Bob puts the deleted README.md back from the list of deleted items, with its text', async () => {
