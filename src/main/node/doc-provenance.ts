@@ -17,7 +17,12 @@ import {
 } from '../../shared/crdt'
 import { truncateString } from '../../shared/crdt/bytes'
 import type { TextOp } from '../../shared/crdt/ops'
-import { decodeTextBatchReplicas, decodeTextOps, encodeTextOps } from '../../shared/crdt/text-codec'
+import {
+  decodeTextBatchReplicas,
+  decodeTextOps,
+  droppedFor,
+  encodeTextOps,
+} from '../../shared/crdt/text-codec'
 import type { Sign } from '../../shared/members/member-op'
 import { fromHex, toHex } from '../../shared/sync/hex'
 import { Channel, type DocVersions, type Role } from '../../shared/sync/messages'
@@ -38,6 +43,7 @@ import { AUTHOR_PREFIX, checkPropWrites, propSigner } from './signed-props'
 import { checkTreeOps, treeSigner } from './signed-tree'
 import type { TreeOp } from '../../shared/tree/tree-ops'
 import { decodeTreePart, encodeTreePart } from '../../shared/tree/tree-part'
+import { CURRENT_FORM } from './stream-digest'
 
 /**
  * This device seals its replica's edits once they pause SEAL_IDLE_MS, and while they go on at least
@@ -83,6 +89,8 @@ export interface ProvenanceHost {
    * streams, natively four times as fast.
    */
   readonly keepStreamStates?: boolean
+  /** Deleted text kept, times the document's length (text-retention.ts); none dropped without it. */
+  readonly keepDeleted?: () => number
   log(message: string): void
   now(): number
   peers(): PeerSession[]
@@ -177,6 +185,20 @@ export class DocProvenance {
         this.provenance.checkpoints().map((c) => [c.replica, encodeCheckpoint(c)] as const),
       )
     }
+    // Deleted text is dropped only where a seal in the block form covers it: a peer far behind checks
+    // those ops with the blocks' hashes in place of their text.
+    if (host.keepDeleted) {
+      durable.keepTextWith({
+        multiple: host.keepDeleted,
+        sealedUpTo: (replica) => {
+          // This device's replicas are sealed now as far as their ops go: one whose last session
+          // crashed before sealing would otherwise keep its tail's text for good (it is never taken up).
+          if (this.provenance.isOwn(replica)) this.sealAndSend(replica)
+          const seal = this.provenance.sealOf(replica)
+          return seal?.form === CURRENT_FORM ? seal.counter : 0
+        },
+      })
+    }
     this.forks = new Forks({
       docId: durable.docId,
       provenance: this.provenance,
@@ -237,10 +259,19 @@ export class DocProvenance {
     return [...this.withholding]
   }
 
-  /** Ops applied: a seal that came ahead of them can be checked now (its senders pass it on, not us). */
+  /**
+   * Ops applied: a seal that came ahead of them can be checked now (its senders pass it on, not us),
+   * and is kept with the document, as a seal checked on arrival is: after a restart this node still
+   * vouches for the ops it passes on, whose author may be away.
+   */
   settle(): void {
-    this.provenance.settle()
+    for (const seal of this.provenance.settle()) this.keepSeal(seal)
     this.settleForks()
+  }
+
+  /** Stores a peer's seal checked here (written with the next write: its author and relays hold it). */
+  private keepSeal(seal: Seal): void {
+    this.storeSeal(seal, true).catch((err: unknown) => this.host.error(err as Error))
   }
 
   /** The counters of a replica that stand in on another member's attestation, and whose (forks.ts). */
@@ -363,8 +394,18 @@ export class DocProvenance {
     )
     // Every op names a replica of the table: if all of them are taken, so is every op.
     if (verdicts.every((verdict) => verdict === 'take')) return batch
-    const { replicas, ops } = decodeTextOps(batch)
+    const { replicas, ops, dropped } = decodeTextOps(batch)
     if (ops.every((op) => verdicts[op.agent] === 'take')) return batch
+    // Each part names the dropped blocks of its own inserts (text-codec.ts, kind 10).
+    const encode = (part: TextOp[]): Uint8Array =>
+      encodeTextOps(
+        replicas,
+        part,
+        undefined,
+        true,
+        undefined,
+        dropped && droppedFor(replicas, part, dropped),
+      )
     const take: TextOp[] = []
     const held = new Map<number, TextOp[]>()
     for (const op of ops) {
@@ -385,7 +426,7 @@ export class DocProvenance {
       const last = Math.max(...fresh.map((op) => op.counter + op.length - 1))
       const kept = this.provenance.hold({
         replica,
-        batch: encodeTextOps(replicas, fresh, undefined, true),
+        batch: encode(fresh),
         first,
         last,
         from,
@@ -403,7 +444,7 @@ export class DocProvenance {
         if (waiting > 0) this.askSeal(replica, waiting, from)
       }
     }
-    return take.length > 0 ? encodeTextOps(replicas, take, undefined, true) : null
+    return take.length > 0 ? encode(take) : null
   }
 
   /**
@@ -485,7 +526,10 @@ export class DocProvenance {
     for (const r of ready) {
       this.host.applyVouched(r.batch, r.from as PeerSession, r.sentTo, r.catchUp)
     }
-    if (ready.length > 0) this.sealsAsked.delete(replica)
+    if (ready.length > 0) {
+      this.sealsAsked.delete(replica)
+      this.keepSeal(this.provenance.sealOf(replica)!) // the seal that vouched for them
+    }
     this.settleForks() // a held op that failed its seal may have caught an equivocation
     return ready.length > 0
   }

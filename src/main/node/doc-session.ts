@@ -70,6 +70,8 @@ export interface DocSessionDeps {
   readonly claim: Seal
   /** Nonces of this device's replicas from the last clean close, for windows to take up again. */
   readonly resumable?: readonly Uint8Array[]
+  /** Deleted text kept, times the document's length (text-retention.ts; default: all of it). */
+  readonly keepDeleted?: () => number
   /** Replicas one device may bind (default MAX_REPLICAS_PER_DEVICE). */
   readonly replicasPerDevice?: number
   /** How long a connected member may leave a seal request unanswered (default SEAL_WAIT_MS). */
@@ -231,6 +233,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       claim: deps.claim,
       resumable: deps.resumable ?? [],
       keepStreamStates: deps.project === undefined,
+      ...(deps.keepDeleted ? { keepDeleted: deps.keepDeleted } : {}),
       replicasPerDevice: deps.replicasPerDevice,
       sealWaitMs: deps.sealWaitMs,
       log: deps.log,

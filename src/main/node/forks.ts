@@ -50,6 +50,7 @@ import {
   versionDigest,
   type Version,
 } from './versions'
+import { CURRENT_FORM } from './stream-digest'
 
 /** A replica whose device keeps signing new versions is rebuilt this often at most, then left as it is. */
 export const MAX_REBUILDS_PER_REPLICA = 16
@@ -188,7 +189,7 @@ export class Forks {
     const ops = opsUpTo(text, replica, seal.counter)
     if (
       ops.length > MAX_VERSION_OPS_BYTES ||
-      !sameDigest(versionDigest(ops, replica, seal.counter), seal.digest)
+      !sameDigest(versionDigest(ops, replica, seal.counter, seal.form), seal.digest)
     )
       return this.host.log(what)
     this.keepAttested({ seal, ops, held: true, attester: fromHex(range.by) })
@@ -213,7 +214,10 @@ export class Forks {
       for (const v of versions) {
         if (!(v.attester ? this.signedByAttester(v) : provenance.signedByDevice(v.seal)))
           throw new CrdtDecodeError(`a seal of ${v.seal.replica} has a bad signature`)
-        if (v.ops && !sameDigest(versionDigest(v.ops, v.seal.replica, v.seal.counter), v.seal.digest))
+        if (
+          v.ops &&
+          !sameDigest(versionDigest(v.ops, v.seal.replica, v.seal.counter, v.seal.form), v.seal.digest)
+        )
           throw new CrdtDecodeError(`the ops of a version of ${v.seal.replica} do not match its seal`)
       }
     } catch (err) {
@@ -287,7 +291,7 @@ export class Forks {
     const self = this.host.self
     const signature = this.host.sign(attestPayload(docId, replica, seen, digest, self))
     this.keepAttested({
-      seal: { ...claim, counter: seen, digest, signature },
+      seal: { ...claim, counter: seen, form: CURRENT_FORM, digest, signature },
       ops,
       held: true,
       attester: self,
@@ -382,22 +386,27 @@ export class Forks {
       const sealed = provenance.sealOf(replica)
       if (sealed && sealed.counter > 0) {
         // (Null while some of its ops here are parked: nothing to compare yet.)
-        const ours = counter <= sealed.counter ? provenance.digestOf(replica, counter) : null
+        const ours = counter <= sealed.counter ? provenance.digestOf(replica, counter, v.seal.form) : null
         if (ours && !sameDigest(ours, v.seal.digest)) return true
         if (
           v.ops &&
           counter > sealed.counter &&
-          !sameDigest(versionDigest(v.ops, replica, sealed.counter), sealed.digest)
+          !sameDigest(versionDigest(v.ops, replica, sealed.counter, sealed.form), sealed.digest)
         )
           return true
       }
       for (const w of versions) {
         if (w === v || w.seal.replica !== replica) continue
-        if (w.seal.counter === counter && !sameDigest(w.seal.digest, v.seal.digest)) return true
+        if (
+          w.seal.counter === counter &&
+          w.seal.form === v.seal.form &&
+          !sameDigest(w.seal.digest, v.seal.digest)
+        )
+          return true
         if (
           v.ops &&
           w.seal.counter < counter &&
-          !sameDigest(versionDigest(v.ops, replica, w.seal.counter), w.seal.digest)
+          !sameDigest(versionDigest(v.ops, replica, w.seal.counter, w.seal.form), w.seal.digest)
         )
           return true
       }

@@ -38,6 +38,8 @@ export interface PeerNodeOptions {
   readonly sealWaitMs?: number
   /** How long a file document of a project stays open idle (Workspace FILE_IDLE_MS; tests lower it). */
   readonly fileIdleMs?: number
+  /** Deleted text each document keeps, times its length (default DEFAULT_KEEP_DELETED; Infinity: all). */
+  readonly keepDeleted?: number
   readonly appVersion?: string
   readonly log?: (message: string) => void
   /**
@@ -113,6 +115,7 @@ export class PeerNode {
       ...(options.antiEntropyMs !== undefined ? { antiEntropyMs: options.antiEntropyMs } : {}),
       ...(options.sealWaitMs !== undefined ? { sealWaitMs: options.sealWaitMs } : {}),
       ...(options.fileIdleMs !== undefined ? { fileIdleMs: options.fileIdleMs } : {}),
+      ...(options.keepDeleted !== undefined ? { keepDeleted: options.keepDeleted } : {}),
       log,
     })
     const transport = new Transport({ keyPair: identity, log: netLog })

@@ -21,17 +21,22 @@ import { randomBytes } from 'node:crypto'
 import { ByteReader, ByteWriter } from '../../shared/crdt/bytes'
 import type { TextOp } from '../../shared/crdt/ops'
 import { CrdtDecodeError } from '../../shared/crdt/types'
-import {
-  STREAM_SPILL_BYTES,
-  streamStart,
-  writeOpStream,
-  type StreamCursor,
-} from '../../shared/crdt/op-stream'
-import { decodeTextOps, encodeTextOps } from '../../shared/crdt/text-codec'
+import { decodeTextOps, droppedFor, encodeTextOps } from '../../shared/crdt/text-codec'
 import type { Sign } from '../../shared/members/member-op'
 import { toHex } from '../../shared/sync/hex'
 import { EMPTY_DIGEST, makeSeal, NONCE_BYTES, sealPayload, type Seal } from './replica-seal'
-import { nativeHash, resumableHash, type StreamHash } from './stream-hash'
+import {
+  copyDigest,
+  CURRENT_FORM,
+  digestValue,
+  extend,
+  freshDigest,
+  loadDigest,
+  saveDigest,
+  type DroppedBlocks,
+  type SealForm,
+  type StreamDigest,
+} from './stream-digest'
 
 /**
  * A device may bind this many replicas of one document. Each opening of a document that edits takes
@@ -57,6 +62,8 @@ export interface TextReader {
     replica: string,
     after: number,
   ): { ids: readonly string[]; agent: number; ops: TextOp[] } | null
+  /** The blocks of a replica whose text was dropped here, with their hashes (stream-digest.ts). */
+  droppedOf?(replica: string): DroppedBlocks | undefined
 }
 
 export interface ProvenanceDeps {
@@ -91,7 +98,7 @@ export interface Checkpoint {
   readonly counter: number
   /** The stream cursor's `lastRight` there (op-stream.ts). */
   readonly lastRight: string | null
-  /** The hash state (stream-hash.ts, `save`). */
+  /** The form-2 digest state (stream-digest.ts, `saveDigest`). */
   readonly state: Uint8Array
   /**
    * Taken past its replica's latest seal (ops that came from its device since, not sealed yet): that
@@ -100,7 +107,7 @@ export interface Checkpoint {
   readonly sealed: { readonly counter: number; readonly digest: Uint8Array } | null
 }
 
-const CHECKPOINT_VERSION = 2
+const CHECKPOINT_VERSION = 3
 
 export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   const w = new ByteWriter(64 + c.state.length)
@@ -156,45 +163,27 @@ export interface Released {
 /** The verdict on one replica's ops in a batch from a peer. */
 export type Admission = 'take' | 'hold' | 'drop'
 
-interface Digest {
-  hash: StreamHash
-  cursor: StreamCursor
+interface Digest extends StreamDigest {
   /** Taken up from a checkpoint behind this seal: used only once it gives the seal's digest (stateAt). */
   check?: Seal | undefined
 }
 
 /** The digest of a replica's stream up to `counter`, from scratch (for tests and one-off checks). */
-export function streamDigest(text: TextReader, replica: string, counter: number): Uint8Array | null {
+export function streamDigest(
+  text: TextReader,
+  replica: string,
+  counter: number,
+  form: SealForm = CURRENT_FORM,
+): Uint8Array | null {
   const { ids, agent, ops } = text.opsOf(replica, 0)
-  const hash = nativeHash()
-  if (!hashStream(hash, ids, ops, agent, streamStart(), counter)) return null
-  return hash.digest()
+  const d = freshDigest(form, false)
+  if (!extend(d, ids, ops, agent, counter, text.droppedOf?.(replica))) return null
+  return digestValue(d)
 }
 
-/**
- * One writer for every stream hashed in this process (hashing is synchronous, so never two at once):
- * a fresh writer a stream grew from 1 KB to the stream's size, and a shared folder's 2,000 files made
- * ~250 MB of buffers on each side of a join, all garbage at once.
- */
-const scratch = new ByteWriter(64 * 1024)
-
-/** `writeOpStream` into `hash` (see there): the bytes go to the hash as they pile up and at the end. */
-function hashStream(
-  hash: StreamHash,
-  ids: readonly string[],
-  ops: readonly TextOp[],
-  agent: number,
-  cursor: StreamCursor,
-  until: number,
-): boolean {
-  try {
-    const reached = writeOpStream(scratch, ids, ops, agent, cursor, until, (b) => hash.update(b))
-    hash.update(scratch.view())
-    return reached
-  } finally {
-    scratch.reset(STREAM_SPILL_BYTES * 4)
-  }
-}
+/** Where a replica's digest in a form is kept: the current form under the replica's ID. */
+const digestKey = (replica: string, form: SealForm): string =>
+  form === CURRENT_FORM ? replica : `1|${replica}`
 
 export class Provenance {
   private readonly selfHex: string
@@ -242,16 +231,17 @@ export class Provenance {
   private resume(c: Checkpoint): void {
     const seal = this.best.get(c.replica)
     if (!seal || c.counter === 0) return
-    const hash = resumableHash(c.state)
-    if (!hash) return
-    if (c.counter === seal.counter && !sameBytes(hash.digest(), seal.digest)) return
+    if (seal.form !== CURRENT_FORM) return
+    const d = loadDigest(c.state, { counter: c.counter, lastRight: c.lastRight })
+    if (!d) return
+    if (c.counter === seal.counter && !sameBytes(digestValue(d), seal.digest)) return
     if (
       c.counter > seal.counter &&
       (c.sealed?.counter !== seal.counter || !sameBytes(c.sealed.digest, seal.digest))
     )
       return
     const check = c.counter < seal.counter ? seal : undefined
-    this.digests.set(c.replica, { hash, cursor: { counter: c.counter, lastRight: c.lastRight }, check })
+    this.digests.set(c.replica, { ...d, check })
   }
 
   /**
@@ -266,20 +256,21 @@ export class Provenance {
     const text = this.deps.text()
     for (const [replica, d] of this.digests) {
       const seal = this.best.get(replica)
-      if (!seal || d.check || d.cursor.counter === 0 || d.cursor.counter > seal.counter) continue
+      if (d.form !== CURRENT_FORM || seal?.form !== CURRENT_FORM) continue
+      if (d.check || d.cursor.counter === 0 || d.cursor.counter > seal.counter) continue
       const seen = text.seenOf(replica)
       const recent =
         d.cursor.counter === seal.counter && seen > seal.counter && text.recentOpsOf?.(replica, seal.counter)
       if (recent) {
-        const on: Digest = { hash: d.hash.copy(), cursor: { ...d.cursor } }
-        if (hashStream(on.hash, recent.ids, recent.ops, recent.agent, on.cursor, seen)) {
-          const state = on.hash.save()
+        const on = copyDigest(d)
+        if (extend(on, recent.ids, recent.ops, recent.agent, seen, text.droppedOf?.(replica))) {
+          const state = saveDigest(on)
           const sealed = { counter: seal.counter, digest: seal.digest }
           if (state) out.push({ replica, counter: seen, lastRight: on.cursor.lastRight, state, sealed })
           continue
         }
       }
-      const state = d.hash.save()
+      const state = saveDigest(d)
       if (state)
         out.push({ replica, counter: d.cursor.counter, lastRight: d.cursor.lastRight, state, sealed: null })
     }
@@ -319,7 +310,7 @@ export class Provenance {
     if (!nonce) return null
     const counter = this.deps.text().seenOf(replica)
     const known = this.best.get(replica)
-    if (known && known.counter === counter) return known
+    if (known && known.counter === counter && known.form === CURRENT_FORM) return known
     const digest = this.digestAt(replica, counter)
     if (!digest) return null
     const seal = makeSeal(this.deps.docId, this.deps.self, nonce, counter, digest, this.deps.sign)
@@ -371,7 +362,7 @@ export class Provenance {
   signedByDevice(seal: Seal): boolean {
     return this.deps.verify(
       seal.device,
-      sealPayload(this.deps.docId, seal.replica, seal.counter, seal.digest),
+      sealPayload(this.deps.docId, seal.replica, seal.counter, seal.digest, seal.form),
       seal.signature,
     )
   }
@@ -388,8 +379,8 @@ export class Provenance {
   }
 
   /** The digest of a replica's stream up to `counter` over the ops applied here; null if they do not reach it. */
-  digestOf(replica: string, counter: number): Uint8Array | null {
-    return this.digestAt(replica, counter)
+  digestOf(replica: string, counter: number, form: SealForm = CURRENT_FORM): Uint8Array | null {
+    return this.digestAt(replica, counter, form)
   }
 
   /**
@@ -397,7 +388,7 @@ export class Provenance {
    * extended): it is the replica's seal here, and what was kept of the other version goes.
    */
   tookVersion(seal: Seal): void {
-    this.digests.delete(seal.replica)
+    this.forget(seal.replica)
     this.ahead.delete(seal.replica)
     this.best.set(seal.replica, seal)
     this.prune(seal.replica, Infinity)
@@ -413,7 +404,7 @@ export class Provenance {
    * forks.ts): digests kept of it are void, and ops held for it that the text now covers go.
    */
   rebuilt(replica: string): void {
-    this.digests.delete(replica)
+    this.forget(replica)
     this.prune(replica, this.deps.text().seenOf(replica))
   }
 
@@ -467,10 +458,11 @@ export class Provenance {
       const seen = text.seenOf(seal.replica)
       if (seal.counter > seen) {
         const waiting = this.ahead.get(seal.replica)
-        if (waiting && waiting.counter === seal.counter && !sameBytes(waiting.digest, seal.digest)) {
+        const sameCounter = waiting?.counter === seal.counter
+        if (waiting && sameCounter && waiting.form === seal.form && !sameBytes(waiting.digest, seal.digest)) {
           this.flag(device, [waiting, seal])
           evidence.push(waiting, seal)
-        } else if (!waiting || seal.counter > waiting.counter) {
+        } else if (!waiting || seal.counter > waiting.counter || (sameCounter && seal.form > waiting.form)) {
           if (!waiting && this.ahead.size >= MAX_AHEAD) this.ahead.delete(this.ahead.keys().next().value!)
           this.ahead.set(seal.replica, seal)
           release.push(seal.replica)
@@ -488,7 +480,7 @@ export class Provenance {
    * flagged). Returns whether it became the latest seal of its replica.
    */
   private checkWithin(seal: Seal): boolean {
-    const digest = this.digestAt(seal.replica, seal.counter)
+    const digest = this.digestAt(seal.replica, seal.counter, seal.form)
     if (digest === null) return false // not checkable now (ops of it parked); a later seal will be
     if (!sameBytes(digest, seal.digest)) {
       const known = this.best.get(seal.replica)
@@ -502,8 +494,13 @@ export class Provenance {
       }
       return false
     }
+    // Of two seals at one counter, the current form's is kept: the one a node that dropped text can serve.
     const known = this.best.get(seal.replica)
-    if (known && known.counter >= seal.counter) return false
+    if (
+      known &&
+      (known.counter > seal.counter || (known.counter === seal.counter && known.form >= seal.form))
+    )
+      return false
     this.best.set(seal.replica, seal)
     return true
   }
@@ -592,7 +589,7 @@ export class Provenance {
       this.prune(replica, seen)
       return []
     }
-    const base = this.stateAt(replica, seen)
+    const base = this.stateAt(replica, seen, seal.form)
     if (!base) return []
     // Each sender's ops are checked apart: a forger's and an honest relay's may hold the same counters.
     const entries = list.filter((h) => h.last > seen).sort((a, b) => a.first - b.first)
@@ -600,7 +597,7 @@ export class Provenance {
     let waiting = false
     for (const sender of senders) {
       const mine = entries.filter((h) => h.from === sender)
-      const verdict = this.vouch(replica, mine, { hash: base.hash.copy(), cursor: { ...base.cursor } }, seal)
+      const verdict = this.vouch(replica, mine, copyDigest(base), seal)
       if (verdict === 'gap') {
         waiting = true
         continue
@@ -636,17 +633,19 @@ export class Provenance {
   private vouch(
     replica: string,
     entries: readonly Held[],
-    state: Digest,
+    state: StreamDigest,
     seal: Seal,
   ): 'match' | 'mismatch' | 'gap' {
+    const known = this.deps.text().droppedOf?.(replica)
     for (const h of entries) {
       const d = decodeTextOps(h.batch)
       const agent = d.replicas.indexOf(replica)
-      hashStream(state.hash, d.replicas, d.ops, agent, state.cursor, seal.counter)
+      // Blocks the batch says were dropped are taken for this check only: a wrong hash fails it.
+      extend(state, d.replicas, d.ops, agent, seal.counter, droppedWith(known, d.dropped?.get(replica)))
       if (state.cursor.counter >= seal.counter) break
     }
     if (state.cursor.counter < seal.counter) return 'gap'
-    return sameBytes(state.hash.digest(), seal.digest) ? 'match' : 'mismatch'
+    return sameBytes(digestValue(state), seal.digest) ? 'match' : 'mismatch'
   }
 
   /** The ops of `entries` after `from` up to `to`, trimmed, as batches to apply in order. */
@@ -669,7 +668,14 @@ export class Provenance {
       }
       if (ops.length > 0) {
         out.push({
-          batch: encodeTextOps(d.replicas, ops, undefined, true),
+          batch: encodeTextOps(
+            d.replicas,
+            ops,
+            undefined,
+            true,
+            undefined,
+            d.dropped && droppedFor(d.replicas, ops, d.dropped),
+          ),
           from: h.from,
           sentTo: h.sentTo,
           catchUp: h.catchUp,
@@ -758,10 +764,16 @@ export class Provenance {
   }
 
   /** The digest of a replica's stream up to `counter`, over the ops applied here; null if they do not reach it. */
-  private digestAt(replica: string, counter: number): Uint8Array | null {
+  private digestAt(replica: string, counter: number, form: SealForm = CURRENT_FORM): Uint8Array | null {
     if (counter === 0) return EMPTY_DIGEST
-    const state = this.stateAt(replica, counter)
-    return state && state.hash.digest()
+    const state = this.stateAt(replica, counter, form)
+    return state && digestValue(state)
+  }
+
+  /** Forgets the digests kept of a replica, in either form. */
+  private forget(replica: string): void {
+    this.digests.delete(digestKey(replica, 1))
+    this.digests.delete(digestKey(replica, 2))
   }
 
   /**
@@ -772,33 +784,37 @@ export class Provenance {
    * ended where the replica does, so a peer's seal that came after more of its ops (every seal, while
    * its device types) hashed the whole stream again: ~1 ms a seal with 50 ops, at 15 peers' seals at once.
    */
-  private stateAt(replica: string, counter: number): Digest | null {
-    let d = this.digests.get(replica)
+  private stateAt(replica: string, counter: number, form: SealForm): StreamDigest | null {
+    const key = digestKey(replica, form)
+    let d = this.digests.get(key)
     // A state taken up from a checkpoint is used only once checked (for a counter before its seal, it is
     // then past it, and that stream is hashed from the start, as ever for an older seal).
     if (d?.check && !this.passes(replica, d, d.check)) d = undefined
     if (!d || d.cursor.counter > counter) {
-      d = { hash: (this.deps.resumable && resumableHash()) || nativeHash(), cursor: streamStart() }
-      this.digests.set(replica, d)
+      // The first form is hashed only to check seals stored before the block form: never kept.
+      d = freshDigest(form, this.deps.resumable === true && form === CURRENT_FORM)
+      this.digests.set(key, d)
     }
     if (d.cursor.counter < counter) {
-      const { ids, agent, ops } = this.deps.text().opsOf(replica, d.cursor.counter)
+      const text = this.deps.text()
+      const { ids, agent, ops } = text.opsOf(replica, d.cursor.counter)
       // Hashed as it is written: an imported file's stream is twice its size.
-      if (!hashStream(d.hash, ids, ops, agent, d.cursor, counter)) {
-        this.digests.delete(replica)
+      if (!extend(d, ids, ops, agent, counter, text.droppedOf?.(replica))) {
+        this.digests.delete(key)
         return null
       }
     }
-    return { hash: d.hash.copy(), cursor: { ...d.cursor } }
+    return copyDigest(d)
   }
 
   /** Whether a state taken up from a checkpoint, extended to `seal`, gives its digest; if not, it is forgotten. */
   private passes(replica: string, d: Digest, seal: Seal): boolean {
     d.check = undefined
-    const { ids, agent, ops } = this.deps.text().opsOf(replica, d.cursor.counter)
+    const text = this.deps.text()
+    const { ids, agent, ops } = text.opsOf(replica, d.cursor.counter)
     if (
-      hashStream(d.hash, ids, ops, agent, d.cursor, seal.counter) &&
-      sameBytes(d.hash.digest(), seal.digest)
+      extend(d, ids, ops, agent, seal.counter, text.droppedOf?.(replica)) &&
+      sameBytes(digestValue(d), seal.digest)
     )
       return true
     this.digests.delete(replica)
@@ -807,6 +823,16 @@ export class Provenance {
 }
 
 export class SealError extends CrdtDecodeError {}
+
+/** The dropped blocks known here, joined with those a batch names (those known here win). */
+function droppedWith(
+  known: DroppedBlocks | undefined,
+  sent: DroppedBlocks | undefined,
+): DroppedBlocks | undefined {
+  if (!sent || sent.size === 0) return known
+  if (!known || known.size === 0) return sent
+  return new Map([...sent, ...known])
+}
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false

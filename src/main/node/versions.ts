@@ -20,6 +20,7 @@ import { decodeTextOps, encodeTextOps } from '../../shared/crdt/text-codec'
 import { CrdtDecodeError } from '../../shared/crdt/types'
 import { streamDigest } from './provenance'
 import { decodeSeals, encodeSeals, type Seal } from './replica-seal'
+import { CURRENT_FORM, type SealForm } from './stream-digest'
 
 /**
  * A seal, with the ops of its replica from 1 to its counter when the sender has them. `held`: the
@@ -117,7 +118,12 @@ export function decodeVersions(bytes: Uint8Array): Version[] {
  * The digest of the replica's stream in `ops` up to `counter` (ops of other replicas in the batch are
  * not part of it); null if they do not reach it. Throws CrdtDecodeError if the batch is malformed.
  */
-export function versionDigest(ops: Uint8Array, replica: string, counter: number): Uint8Array | null {
+export function versionDigest(
+  ops: Uint8Array,
+  replica: string,
+  counter: number,
+  form: SealForm = CURRENT_FORM,
+): Uint8Array | null {
   const { replicas, ops: decoded } = decodeTextOps(ops)
   const agent = replicas.indexOf(replica)
   const mine = decoded.filter((op) => op.agent === agent)
@@ -128,6 +134,7 @@ export function versionDigest(ops: Uint8Array, replica: string, counter: number)
     },
     replica,
     counter,
+    form,
   )
 }
 

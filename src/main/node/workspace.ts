@@ -33,6 +33,7 @@ import { FileRounds } from './file-rounds'
 import { releaseMemory } from './memory-release'
 import { inParallel } from '../storage/in-parallel'
 import type { SecretStore } from './secrets'
+import { DEFAULT_KEEP_DELETED } from '../storage/text-retention'
 
 export interface JoinRequest {
   readonly id: string
@@ -65,6 +66,8 @@ export interface WorkspaceOptions {
   readonly replicasPerDevice?: number
   /** How long a connected member may leave a seal request unanswered (default SEAL_WAIT_MS). */
   readonly sealWaitMs?: number
+  /** Deleted text kept per document, times its length (default DEFAULT_KEEP_DELETED; Infinity: all). */
+  readonly keepDeleted?: number
   /** File documents one project opens at most (default MAX_FILES_PER_PROJECT; tests lower it). */
   readonly maxFilesPerProject?: number
   /** A file document idle this long is closed at the next anti-entropy round (default FILE_IDLE_MS). */
@@ -164,6 +167,11 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
   readonly self: string
   /** This device's display name (Settings): sent in hellos, join requests and author records. */
   name: string
+  /**
+   * Deleted text each document keeps, at most this many times its length (Infinity: all of it); the
+   * user's setting, read at each compaction (src/main/storage/text-retention.ts).
+   */
+  keepDeleted: number
   readonly appVersion: string
   private readonly docs = new Map<string, DocSession>()
   private readonly opening = new Map<string, Promise<DocSession>>()
@@ -202,6 +210,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
     this.deviceKey = options.deviceKey
     this.self = toHex(options.deviceKey)
     this.name = options.name
+    this.keepDeleted = options.keepDeleted ?? DEFAULT_KEEP_DELETED
     this.appVersion = options.appVersion
     const period = options.antiEntropyMs ?? 3000
     if (period > 0) {
@@ -293,6 +302,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
       replica: claim.replica,
     })
     const nameOf = (): string => this.name
+    const keepDeleted = (): number => this.keepDeleted
     return new DocSession(durable, secrets, {
       self: this.self,
       // A getter: a new display name shows in the author records written after the change.
@@ -302,6 +312,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
       sign: this.options.sign,
       claim,
       resumable: resume,
+      keepDeleted,
       ...(this.options.replicasPerDevice ? { replicasPerDevice: this.options.replicasPerDevice } : {}),
       ...(this.options.sealWaitMs !== undefined ? { sealWaitMs: this.options.sealWaitMs } : {}),
       sessions: () => [...this.sessions.values()].map((s) => s.session),

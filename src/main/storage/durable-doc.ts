@@ -55,6 +55,7 @@ import { memberCrypto } from '../node/crypto'
 import type { DocStore, StoreWarning } from './doc-store'
 import { StorageError, closedError } from './errors'
 import { nativeBrotli, nativeInflate } from './native-zlib'
+import { applyRetention, type TextRetention } from './text-retention'
 import { decodeTreePart, encodeTreePart } from '../../shared/tree/tree-part'
 
 // States, snapshots and log chunks are compressed through zlib in this process (native-zlib.ts).
@@ -79,6 +80,7 @@ export type TextView = Pick<
   | 'seenOf'
   | 'opsOf'
   | 'recentOpsOf'
+  | 'droppedOf'
   | 'historyEncoded'
   | 'history'
   | 'historyLength'
@@ -216,6 +218,10 @@ export class DurableDoc {
   private checkpointSource: (() => Iterable<readonly [string, Uint8Array]>) | null = null
   /** The text was replaced in this run: no checkpoint is kept until the next open (see replaceText). */
   private checkpointsVoid = false
+  /** What deleted text a compaction drops (`keepTextWith`); null: none. */
+  private retention: TextRetention | null = null
+  /** The history's stored bytes after the last compaction that looked for deleted text to drop (0: none yet). */
+  private retainedBytes = 0
 
   private constructor(
     store: DocStore,
@@ -466,6 +472,11 @@ export class DurableDoc {
    */
   keepCheckpointsWith(source: () => Iterable<readonly [replica: string, record: Uint8Array]>): void {
     this.checkpointSource = source
+  }
+
+  /** Each compaction drops the deleted text `retention` says not to keep (text-retention.ts). */
+  keepTextWith(retention: TextRetention): void {
+    this.retention = retention
   }
 
   /** The attested-version records stored, latest per replica, as given to `storeAttested`. */
@@ -725,7 +736,9 @@ export class DurableDoc {
     // pure-JS deflate (700 ms for 10 MB of prose, blocking the event loop). The history's chunks saved
     // or loaded before are kept as they are, and one is added for the ops since: each op's history is
     // encoded once. It goes apart, into files of their own that later snapshots share (file-store.ts).
+    const retained = this.retain()
     const { state, history } = this.textDoc.saveStateApart()
+    if (retained) this.retainedBytes = this.textDoc.historyBytes()
     if (this.checkpointsVoid) {
       for (const key of this.sealMap.keys()) if (key.startsWith(CHECKPOINT_KEY)) this.sealMap.delete(key)
     } else if (this.checkpointSource) {
@@ -814,6 +827,26 @@ export class DurableDoc {
       () => undefined,
     )
     return { written, durable }
+  }
+
+  /** Drops the deleted text the retention policy says not to keep; whether it looked. Never fails a compaction. */
+  private retain(): boolean {
+    if (!this.retention) return false
+    try {
+      return applyRetention(this.textDoc, this.retention, this.retainedBytes, this.logBytes)
+    } catch (err) {
+      // A damaged stored history: it is kept as it is, text and all, and not read again this session.
+      this.retention = null
+      this.options.onBackgroundError?.(
+        new StorageError(
+          'CORRUPT',
+          this.docId,
+          'The history of this document could not be read, so its old deleted text is kept as it is.',
+          { cause: err },
+        ),
+      )
+      return false
+    }
   }
 
   private compactionDue(closing = false): boolean {

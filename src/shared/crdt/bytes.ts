@@ -143,6 +143,26 @@ export class ByteWriter {
     }
   }
 
+  /** `n` copies of the byte `b`. */
+  fill(b: number, n: number): void {
+    this.ensure(n)
+    this.buf.fill(b, this.pos, this.pos + n)
+    this.pos += n
+  }
+
+  /** The UTF-16 code units of `s` from `from` to `to` (exclusive), two bytes each, little-endian. */
+  utf16(s: string, from: number, to: number): void {
+    this.ensure((to - from) * 2)
+    const buf = this.buf
+    let pos = this.pos
+    for (let i = from; i < to; i++) {
+      const u = s.charCodeAt(i)
+      buf[pos++] = u & 0xff
+      buf[pos++] = u >>> 8
+    }
+    this.pos = pos
+  }
+
   /** A length-prefixed UTF-8 string. */
   string(s: string): void {
     const encoded = utf8Encoder.encode(s)

@@ -13,7 +13,7 @@
  * state (`TextDoc.loadState`), which parks the same waiters in that order, applies them in the same
  * order as the original, and its history is the same.
  */
-import type { TextOp } from './ops'
+import type { DeleteOp, TextOp } from './ops'
 
 class Waiter {
   constructor(
@@ -51,6 +51,47 @@ export class PendingOps {
   private readonly heaps: Waiter[][] = []
   private stale = 0
   private seq = 0
+  /** Per target agent, the parked deletes that name its characters (for `covers`). */
+  private readonly deletesOn = new Map<number, Set<Waiter>>()
+
+  /**
+   * Whether parked deletes name every counter of `agent` in each of `ranges` ([from, to] inclusive,
+   * sorted): an insert whose text was dropped is taken only then (text-doc.ts, `awaitCover`).
+   */
+  covers(agent: number, ranges: readonly (readonly [number, number])[]): boolean {
+    const named = this.deletesOn.get(agent)
+    if (!named) return ranges.length === 0
+    const spans: [number, number][] = []
+    for (const w of named) {
+      const op = w.op as DeleteOp
+      spans.push([op.targetCounter, op.targetCounter + op.length - 1])
+    }
+    spans.sort((a, b) => a[0] - b[0])
+    for (const [from, to] of ranges) {
+      let reached = from - 1
+      // Sorted by start: the first span that starts past what is covered leaves a gap no later one fills.
+      for (const [start, end] of spans) {
+        if (start > reached + 1) break
+        if (end > reached) reached = end
+        if (reached >= to) break
+      }
+      if (reached < to) return false
+    }
+    return true
+  }
+
+  private index(w: Waiter, add: boolean): void {
+    if (w.op.kind !== 1) return
+    const agent = w.op.targetAgent
+    let named = this.deletesOn.get(agent)
+    if (add) {
+      if (!named) this.deletesOn.set(agent, (named = new Set()))
+      named.add(w)
+    } else if (named) {
+      named.delete(w)
+      if (named.size === 0) this.deletesOn.delete(agent)
+    }
+  }
 
   get size(): number {
     return this.byKey.size
@@ -77,8 +118,12 @@ export class PendingOps {
     if (parked && parked.op.length >= op.length) return
     const waiter = new Waiter(key, op, agent, counter, this.seq++)
     // Re-inserted, not replaced in place: the map's order stays the parking order (see `parked`).
-    if (parked) this.byKey.delete(key)
+    if (parked) {
+      this.byKey.delete(key)
+      this.index(parked, false)
+    }
     this.byKey.set(key, waiter)
+    this.index(waiter, true)
     push((this.heaps[agent] ??= []), waiter)
     // A replaced waiter stays in its heap until popped. Peers could replace parked ops without end,
     // so rebuild the heaps from the live waiters before the stale ones dominate.
@@ -96,6 +141,7 @@ export class PendingOps {
       const waiter = pop(heap)
       if (this.byKey.get(waiter.key) === waiter) {
         this.byKey.delete(waiter.key)
+        this.index(waiter, false)
         out.push(waiter.op)
       } else {
         this.stale--

@@ -10,6 +10,9 @@
  *              on the saving replica is stored by the visible index it was made at instead (delta-coded
  *              against the previous one: typing is local, so mostly one byte); replaying it there
  *              recreates the same origins or targets.
+ *   dropped    (kind 10 only, after the times) count | per block whose text was dropped: replica
+ *              index, block, SHA-256 of its units (32 bytes): the inserts of such a block carry
+ *              placeholders (op-stream.ts, "the block form"; src/main/storage/README.md)
  *   text       the inserted text of every op, concatenated, UTF-8
  *
  * In a snapshot the op section and the text are each deflated (fflate), their decoded sizes stated
@@ -19,6 +22,7 @@
  */
 import { deflateSync, inflateSync } from 'fflate'
 import { ByteReader, ByteWriter, concatBytes, decodeUtf8 } from './bytes'
+import { BLOCK_COUNTERS, blockOf, type DroppedBlocks } from './op-stream'
 import { DeleteOp, InsertOp, type TextOp } from './ops'
 import { readHeader, writeHeader } from './replica-table'
 import { CrdtDecodeError } from './types'
@@ -30,6 +34,8 @@ export const KIND_TEXT_BATCH = 1
 export const KIND_TEXT_SNAPSHOT = 2
 /** A batch that also carries when each op was made (catch-up after being apart; not keystrokes). */
 export const KIND_TEXT_BATCH_TIMED = 5
+/** A timed batch that names blocks whose text was dropped (a catch-up from a node that dropped it). */
+export const KIND_TEXT_BATCH_DROPPED = 10
 
 const F_DELETE = 1
 const F_SAME_AGENT = 2
@@ -78,6 +84,8 @@ export interface DecodedOps {
   readonly ops: TextOp[]
   /** Snapshot only: the parked ops, still encoded as a batch. */
   readonly pending?: Uint8Array
+  /** Kind 10 only: per replica ID, the blocks of its inserts here whose text was dropped. */
+  readonly dropped?: ReadonlyMap<string, DroppedBlocks>
 }
 
 // Encoding runs on every keystroke, so it reuses these buffers instead of allocating per call; the
@@ -135,6 +143,7 @@ export function encodeTextOps(
   snapshot?: { readonly pending: Uint8Array },
   withTimes = false,
   record?: RecordOptions,
+  dropped?: ReadonlyMap<string, DroppedBlocks>,
 ): Uint8Array {
   stamp++
   tableSize = 0
@@ -149,14 +158,29 @@ export function encodeTextOps(
       tableIndex(op.targetAgent, replicas)
     }
   }
-  const kind = snapshot ? KIND_TEXT_SNAPSHOT : withTimes ? KIND_TEXT_BATCH_TIMED : KIND_TEXT_BATCH
+  const named = dropped && dropped.size > 0 ? droppedIn(dropped) : null
+  const kind = snapshot
+    ? KIND_TEXT_SNAPSHOT
+    : named
+      ? KIND_TEXT_BATCH_DROPPED
+      : withTimes
+        ? KIND_TEXT_BATCH_TIMED
+        : KIND_TEXT_BATCH
   if (!snapshot) {
     const out = opsOut
     out.reset()
     if (record) out.byte(record.prefix)
     writeHeader(out, kind, table, tableSize)
     writeOps(out, ops, false)
-    if (withTimes) writeTimes(out, ops)
+    if (withTimes || named) writeTimes(out, ops)
+    if (named) {
+      out.uint(named.length)
+      for (const [index, block, hash] of named) {
+        out.uint(index)
+        out.uint(block)
+        out.bytes(hash)
+      }
+    }
     const utf8 = record?.utf8
     // The head goes into the room if it fits there (and the bytes have that much before them).
     if (utf8 && ops.length === 1 && out.length <= Math.min(utf8.room, utf8.bytes.byteOffset)) {
@@ -260,6 +284,16 @@ export function encodeLocalOp(replicas: readonly string[], op: TextOp): Uint8Arr
     }
   }
   return out.finish()
+}
+
+/** Of `dropped`, the blocks of the replicas in the batch's table: (table index, block, hash). */
+function droppedIn(dropped: ReadonlyMap<string, DroppedBlocks>): [number, number, Uint8Array][] | null {
+  const out: [number, number, Uint8Array][] = []
+  for (let i = 0; i < tableSize; i++) {
+    const blocks = dropped.get(table[i]!)
+    if (blocks) for (const [block, hash] of blocks) out.push([i, block, hash])
+  }
+  return out.length > 0 ? out : null
 }
 
 /** When each op was made, in seconds, delta-coded: ops come in bursts, so mostly one byte each. */
@@ -386,17 +420,17 @@ export function decompressExactly(
  */
 export function decodeTextBatchReplicas(bytes: Uint8Array): string[] {
   if (!(bytes instanceof Uint8Array)) throw new CrdtDecodeError('expected a Uint8Array')
-  return readHeader(new ByteReader(bytes), [KIND_TEXT_BATCH, KIND_TEXT_BATCH_TIMED], 'text batch').replicas
+  return readHeader(new ByteReader(bytes), BATCH_KINDS, 'text batch').replicas
 }
 
 /** Decodes and validates a batch (or with `snapshot`, a snapshot). Throws CrdtDecodeError. */
 export function decodeTextOps(bytes: Uint8Array, snapshot = false): DecodedOps {
   if (!(bytes instanceof Uint8Array)) throw new CrdtDecodeError('expected a Uint8Array')
   const outer = new ByteReader(bytes)
-  const kinds = snapshot ? [KIND_TEXT_SNAPSHOT] : [KIND_TEXT_BATCH, KIND_TEXT_BATCH_TIMED]
+  const kinds = snapshot ? [KIND_TEXT_SNAPSHOT] : BATCH_KINDS
   const header = readHeader(outer, kinds, snapshot ? 'text snapshot' : 'text batch')
   const replicas = header.replicas
-  const timed = snapshot || header.kind === KIND_TEXT_BATCH_TIMED
+  const timed = snapshot || header.kind === KIND_TEXT_BATCH_TIMED || header.kind === KIND_TEXT_BATCH_DROPPED
   const r = snapshot ? new ByteReader(inflateExactly(outer, 'ops')) : outer
   const n = replicas.length
   const agentAt = (i: number): number => {
@@ -503,6 +537,7 @@ export function decodeTextOps(bytes: Uint8Array, snapshot = false): DecodedOps {
       op.time = last
     }
   }
+  const dropped = header.kind === KIND_TEXT_BATCH_DROPPED ? readDropped(r, replicas) : undefined
 
   let text: string
   let pending: Uint8Array | undefined
@@ -530,7 +565,59 @@ export function decodeTextOps(bytes: Uint8Array, snapshot = false): DecodedOps {
     op.text = text.slice(at, at + len)
     at += len
   }
+  if (dropped) return { replicas, ops, dropped }
   return pending ? { replicas, ops, pending } : { replicas, ops }
+}
+
+/**
+ * Of `dropped` (by replica ID), the blocks that `ops`' inserts have counters in: what a batch of them
+ * names (undefined if none). `replicas` is the table the ops' agents index.
+ */
+export function droppedFor(
+  replicas: readonly string[],
+  ops: readonly TextOp[],
+  dropped: ReadonlyMap<string, DroppedBlocks>,
+): Map<string, Map<number, Uint8Array>> | undefined {
+  let out: Map<string, Map<number, Uint8Array>> | undefined
+  for (const op of ops) {
+    if (op.kind !== 0) continue
+    const replica = replicas[op.agent]!
+    const blocks = dropped.get(replica)
+    if (!blocks) continue
+    const last = blockOf(op.counter + op.length - 1)
+    for (let block = blockOf(op.counter); block <= last; block++) {
+      const hash = blocks.get(block)
+      if (!hash) continue
+      out ??= new Map()
+      const named = out.get(replica) ?? new Map<number, Uint8Array>()
+      named.set(block, hash)
+      out.set(replica, named)
+    }
+  }
+  return out
+}
+
+/** The kinds of a batch. */
+const BATCH_KINDS = [KIND_TEXT_BATCH, KIND_TEXT_BATCH_TIMED, KIND_TEXT_BATCH_DROPPED]
+/** The highest block a counter (a safe integer) can be in. */
+const MAX_BLOCK = Math.floor(Number.MAX_SAFE_INTEGER / BLOCK_COUNTERS) - 1
+
+/** A kind-10 batch's dropped blocks, by replica ID; CrdtDecodeError if malformed. */
+function readDropped(r: ByteReader, replicas: readonly string[]): Map<string, Map<number, Uint8Array>> {
+  const out = new Map<string, Map<number, Uint8Array>>()
+  const n = r.count(34)
+  if (n === 0) throw new CrdtDecodeError('a batch that names no dropped block')
+  for (let i = 0; i < n; i++) {
+    const index = r.uint()
+    if (index >= replicas.length) throw new CrdtDecodeError('a dropped block of a replica outside the table')
+    const block = r.uint()
+    if (block > MAX_BLOCK) throw new CrdtDecodeError('a dropped block out of range')
+    const blocks = out.get(replicas[index]!) ?? new Map<number, Uint8Array>()
+    if (blocks.has(block)) throw new CrdtDecodeError('a dropped block named twice')
+    blocks.set(block, r.bytes(32).slice())
+    out.set(replicas[index]!, blocks)
+  }
+  return out
 }
 
 /**
@@ -581,8 +668,9 @@ function insertPrefix(op: InsertOp, n: number): InsertOp {
  */
 export function splitTextBatch(batch: Uint8Array, maxBytes: number): Uint8Array[] {
   if (batch.length <= maxBytes) return [batch]
-  const { replicas, ops } = decodeTextOps(batch)
-  const timed = batch[0]! >> 4 === KIND_TEXT_BATCH_TIMED
+  const { replicas, ops, dropped } = decodeTextOps(batch)
+  const kind = batch[0]! >> 4
+  const timed = kind === KIND_TEXT_BATCH_TIMED || kind === KIND_TEXT_BATCH_DROPPED
   // A chunk's table holds a subset of the batch's, so the whole table bounds every chunk's header.
   const head = new ByteWriter(64)
   writeHeader(head, KIND_TEXT_BATCH_TIMED, replicas)
@@ -593,7 +681,8 @@ export function splitTextBatch(batch: Uint8Array, maxBytes: number): Uint8Array[
   let left = budget
   const flush = (): void => {
     if (current.length === 0) return
-    const chunk = encodeTextOps(replicas, current, undefined, timed)
+    const named = dropped && droppedFor(replicas, current, dropped)
+    const chunk = encodeTextOps(replicas, current, undefined, timed, undefined, named)
     if (chunk.length > maxBytes) throw new Error(`split chunk of ${chunk.length} bytes > ${maxBytes}`)
     chunks.push(chunk)
     current = []

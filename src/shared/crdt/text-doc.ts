@@ -42,6 +42,8 @@
 import { canonicalOrder } from './canonical-order'
 import { IdIndex } from './id-index'
 import { LoadedSpans } from './loaded-spans'
+import { dropBlocks, findDroppable, type DropCandidate } from './dropped-text'
+import { BLOCK_COUNTERS, blockOf, DROPPED_UNIT, type DroppedBlocks } from './op-stream'
 import { DeleteOp, InsertOp, type TextOp } from './ops'
 import { PendingOps } from './pending-ops'
 import { checkReplicaId } from './replica-table'
@@ -54,6 +56,7 @@ import { Span } from './span'
 import { Leaf, SpanTree } from './span-tree'
 import {
   decodeTextOps,
+  droppedFor,
   encodeLocalOp,
   encodeTextOps,
   hasLoneSurrogate,
@@ -105,6 +108,8 @@ interface OldLog {
  * lookup per use in CommonJS builds, and these checks run on every op. */
 const NONE = -1
 const MAX_PENDING_OPS = 1_000_000
+/** `missing`'s counter for an insert held until deletes cover its dropped text (not parked: `uncovered`). */
+const COVER = -1
 /** Keystrokes this close together join one log entry (history then shows the burst's start time). */
 const MERGE_WINDOW_S = 60
 
@@ -160,7 +165,12 @@ export class TextDoc {
    * only the ops after them, so however often a document is saved, each op's history is encoded once
    * and a store writes it once (a file per chunk: `saveStateApart`).
    */
-  private stored: { readonly chunks: readonly Uint8Array[]; readonly ops: number } | null = null
+  private stored: {
+    readonly chunks: readonly Uint8Array[]
+    /** How many ops each chunk holds (a chunk's ops follow the previous one's in `log`). */
+    readonly counts: readonly number[]
+    readonly ops: number
+  } | null = null
   /** Ops waiting for missing dependencies, each indexed by the ID it waits for (pending-ops.ts). */
   private readonly pending = new PendingOps()
   /** Set by `tryApply` when it returns false: the missing ID it found, which `park` waits on. */
@@ -189,6 +199,18 @@ export class TextDoc {
    * instead which characters each removed, as runs of counters of its target (counter, length, …).
    */
   private removedRuns: ((op: DeleteOp, runs: readonly number[]) => void) | null = null
+  /**
+   * Per agent, the blocks whose text was dropped (here, or by the peer a catch-up came from), with
+   * their hashes: the seal digest's stand-ins for that text (op-stream.ts, the block form), and what a
+   * catch-up sent from here names (text-codec.ts, kind 10). Their inserts hold DROPPED_UNIT.
+   */
+  private readonly dropped = new Map<number, Map<number, Uint8Array>>()
+  /** Inserts of a batch that named their blocks dropped, with those blocks (set as the batch applies). */
+  private droppedOps: WeakMap<TextOp, DroppedBlocks> | null = null
+  /** Per agent, its next insert, whose text was dropped, waiting for deletes of all of it (`takesDropped`). */
+  private readonly uncovered = new Map<number, { readonly op: InsertOp; readonly blocks: DroppedBlocks }>()
+  /** Inserts that deletes now cover, to apply once the op in hand is done (applyDecoded). */
+  private covered: InsertOp[] = []
 
   private readonly clock: () => number
 
@@ -309,6 +331,14 @@ export class TextDoc {
       for (const op of log) if (op.agent === agent && op.counter + op.length - 1 > after) ops.push(op)
     }
     return { ids: this.replicas, agent, ops }
+  }
+
+  /** Bytes of the history's chunks as stored or last saved (ops since the last save not counted). */
+  historyBytes(): number {
+    let n = 0
+    for (const chunk of this.oldLog?.chunks ?? []) n += chunk.length
+    for (const chunk of this.stored?.chunks ?? []) n += chunk.length
+    return n
   }
 
   /** Whether part of the op log is still encoded as `loadState` left it (nothing has read the whole history). */
@@ -478,8 +508,110 @@ export class TextDoc {
   /** Applies a batch from elsewhere; `decoded`: its ops, if the caller decoded it already (once is enough). */
   applyRemote(batch: Uint8Array, decoded: DecodedOps = decodeTextOps(batch)): TextChange[] {
     const changes: TextChange[] = []
+    if (decoded.dropped) this.markDropped(decoded.replicas, decoded.ops, decoded.dropped)
     this.applyDecoded(decoded.replicas, decoded.ops, changes)
     return changes
+  }
+
+  /**
+   * The blocks of `replica` whose text was dropped here, with their hashes (undefined: none). Its
+   * inserts there hold DROPPED_UNIT; a digest of its stream takes each block's hash instead.
+   */
+  droppedOf(replica: string): DroppedBlocks | undefined {
+    const agent = this.replicaTable.lookup(replica)
+    return agent === undefined ? undefined : this.dropped.get(agent)
+  }
+
+  /**
+   * The whole blocks whose every character is deleted and whose text is still here, each with its
+   * replica (what a retention policy chooses from: dropped-text.ts), and the deleted characters whose
+   * text is kept. Reads the whole history.
+   */
+  droppable(): { candidates: (DropCandidate & { readonly replica: string })[]; deletedChars: number } {
+    const { candidates, deletedChars } = findDroppable(this.fullLog(), this.versions, this.dropped)
+    return {
+      candidates: candidates.map((c) => ({ ...c, replica: this.replicas[c.agent]! })),
+      deletedChars,
+    }
+  }
+
+  /**
+   * Drops the text of `blocks` (of `droppable()`), keeping their IDs and each block's hash (`hash`:
+   * SHA-256 of its units, as the block form of a stream digest takes it). The history is encoded afresh
+   * at the next save. Throws CrdtDecodeError, changing nothing, if the stored history is damaged.
+   */
+  dropText(
+    blocks: readonly Pick<DropCandidate, 'agent' | 'block'>[],
+    hash: (units: Uint8Array) => Uint8Array,
+  ): void {
+    if (blocks.length === 0) return
+    const log = this.fullLog()
+    const { hashes, changed } = dropBlocks(log, this.versions, blocks, hash)
+    for (const [agent, kept] of hashes) {
+      const known = this.dropped.get(agent) ?? new Map<number, Uint8Array>()
+      for (const [block, h] of kept) known.set(block, h)
+      this.dropped.set(agent, known)
+    }
+    // The chunks that hold changed ops are made again, each as it was cut (a store writes those only);
+    // the others are kept as they are.
+    const stored = this.stored
+    if (stored === null) return
+    let start = 0
+    const chunks = stored.chunks.map((chunk, k) => {
+      const ops = log.slice(start, (start += stored.counts[k]!))
+      return ops.some((op) => changed.has(op)) ? encodePositionalChunk(this.replicas, ops, false) : chunk
+    })
+    this.stored = { ...stored, chunks }
+  }
+
+  /** Every dropped block here, by replica ID (undefined: none). */
+  private droppedByReplica(): Map<string, DroppedBlocks> | undefined {
+    if (this.dropped.size === 0) return undefined
+    return new Map([...this.dropped].map(([agent, blocks]) => [this.replicas[agent]!, blocks]))
+  }
+
+  /** Notes the inserts of a batch that named their blocks dropped (their agents still the batch's). */
+  private markDropped(
+    replicas: readonly string[],
+    ops: readonly TextOp[],
+    dropped: ReadonlyMap<string, DroppedBlocks>,
+  ): void {
+    const marks = (this.droppedOps ??= new WeakMap())
+    for (const op of ops) {
+      const blocks = op.kind === 0 ? dropped.get(replicas[op.agent]!) : undefined
+      if (blocks && droppedRanges(op as InsertOp, blocks).length > 0) marks.set(op, blocks)
+    }
+  }
+
+  /**
+   * Whether an insert named dropped may be taken now: only if deletes parked here name every one of
+   * its characters in the dropped blocks, so that no relay can blank text that is still visible (the
+   * seal checked the blocks' hashes, not that the text is gone). Then its text there becomes
+   * DROPPED_UNIT and the blocks' hashes are kept. Else it waits, the next of its agent, for those
+   * deletes (`park` looks again as each comes); it is never applied without them.
+   */
+  private takesDropped(original: TextOp, op: InsertOp): boolean {
+    const blocks = this.droppedOps?.get(original)
+    if (!blocks) return true
+    const ranges = droppedRanges(op, blocks)
+    if (ranges.length === 0) return true
+    if (!this.pending.covers(op.agent, ranges)) {
+      this.uncovered.set(op.agent, { op: original as InsertOp, blocks })
+      return false
+    }
+    this.uncovered.delete(op.agent)
+    let text = op.text
+    for (const [from, to] of ranges) {
+      const a = from - op.counter
+      const b = to - op.counter + 1
+      text = text.slice(0, a) + DROPPED_UNIT.repeat(b - a) + text.slice(b)
+    }
+    op.text = text
+    const kept = this.dropped.get(op.agent) ?? new Map<number, Uint8Array>()
+    for (const [from, to] of ranges)
+      for (let k = blockOf(from); k <= blockOf(to); k++) kept.set(k, blocks.get(k)!)
+    this.dropped.set(op.agent, kept)
+    return true
   }
 
   changesSince(v: VersionVector): Uint8Array {
@@ -491,8 +623,17 @@ export class TextDoc {
       const log = old !== null && this.covers(v, old.seen) ? this.log : this.fullLog()
       this.collectSince(v, log, ops)
     }
-    // Catch-up batches carry when each op was made, so history stays true after time apart.
-    return encodeTextOps(this.replicas, ops, undefined, true)
+    // Catch-up batches carry when each op was made, so history stays true after time apart, and name
+    // the blocks whose text was dropped here.
+    const dropped = this.droppedByReplica()
+    return encodeTextOps(
+      this.replicas,
+      ops,
+      undefined,
+      true,
+      undefined,
+      dropped && droppedFor(this.replicas, ops, dropped),
+    )
   }
 
   /** Whether `v` holds every counter of `seen` (by agent). */
@@ -557,6 +698,9 @@ export class TextDoc {
     const doc = new TextDoc(this.replica, options)
     const canonical = canonicalOrder(replicas, ops)
     doc.applyDecoded(replicas, canonical.ops, null)
+    // Their inserts hold the placeholders: the blocks' hashes go with them.
+    for (const [agent, blocks] of this.dropped)
+      doc.dropped.set(doc.replicaTable.agent(this.replicas[agent]!), new Map(blocks))
     // The log keeps the pieces a run was joined from, each with its time, for history.
     if (canonical.pieces.size > 0) {
       const map = doc.replicaTable.agentsOf(replicas) // as applyDecoded mapped the ops
@@ -675,7 +819,13 @@ export class TextDoc {
     if (tail.length > 1) {
       const chunk = encodePositionalChunk(this.replicas, tail.slice(0, -1), false)
       log.push(chunk)
-      if (!transient) this.stored = { chunks: [...(stored?.chunks ?? []), chunk], ops: this.log.length - 1 }
+      if (!transient) {
+        this.stored = {
+          chunks: [...(stored?.chunks ?? []), chunk],
+          counts: [...(stored?.counts ?? []), tail.length - 1],
+          ops: this.log.length - 1,
+        }
+      }
     }
     // Apart: all of them but the last op's, which stays in the state (loadState decodes it at once).
     const history = apart ? log.splice(0) : []
@@ -690,6 +840,9 @@ export class TextDoc {
       loneSurrogates: this.hasSurrogates && hasLoneSurrogate(text),
       pending: this.pending.parked(),
       log: [...history.map(() => null), ...log],
+      dropped: [...this.dropped].flatMap(([agent, blocks]) =>
+        [...blocks].map(([block, hash]) => ({ agent, block, hash })),
+      ),
     })
     return { state, history }
   }
@@ -725,6 +878,10 @@ export class TextDoc {
       pending.ops,
     )
     pending.ops.forEach((op, i) => doc.pending.park(op, state.awaited[i]!.agent, state.awaited[i]!.counter))
+    for (const { agent, block, hash } of state.dropped) {
+      const blocks = doc.dropped.get(agent) ?? new Map<number, Uint8Array>()
+      doc.dropped.set(agent, blocks.set(block, hash))
+    }
 
     const apart = options.history ?? []
     let given = 0
@@ -861,14 +1018,17 @@ export class TextDoc {
     /** Of the ops, those of form-3 chunks that do not decode alone: the replay finds their IDs. */
     const lean: boolean[] = []
     const next = this.versions.map(() => 1)
+    const counts: number[] = []
     for (const chunk of old.chunks) {
       const alone = decodesAlone(chunk)
-      for (const op of this.decodeChunk(chunk)) {
+      const decoded = this.decodeChunk(chunk)
+      for (const op of decoded) {
         lean.push(!alone)
         if (op.counter !== next[op.agent]) throw new CrdtDecodeError('the stored history is not contiguous')
         next[op.agent] = op.counter + op.length
         ops.push(op)
       }
+      counts.push(decoded.length)
     }
     next.forEach((end, agent) => {
       if (end !== (old.seen[agent] ?? 0) + 1)
@@ -877,7 +1037,11 @@ export class TextDoc {
     const log = ops.concat(this.log)
     this.restoreText(log, lean)
     const saved = this.stored
-    this.stored = { chunks: [...old.chunks, ...(saved?.chunks ?? [])], ops: ops.length + (saved?.ops ?? 0) }
+    this.stored = {
+      chunks: [...old.chunks, ...(saved?.chunks ?? [])],
+      counts: [...counts, ...(saved?.counts ?? [])],
+      ops: ops.length + (saved?.ops ?? 0),
+    }
     this.log = log
     this.oldLog = null
     return log
@@ -1266,6 +1430,9 @@ export class TextDoc {
         if (this.pending.size > 0) this.wake(op.agent, changes)
       } else this.park(op)
     }
+    // Inserts named dropped that deletes now cover (`takesDropped`); waking their deletes may cover more.
+    for (const op of this.covered) if (this.tryApply(op, changes)) this.wake(op.agent, changes)
+    this.covered = []
     // Local edits advance our own counter without waking anything (they report no remote changes).
     // As the full rescan this replaced did, release what waited on them once a batch makes progress.
     if (progressed && this.pending.size > 0) this.wake(0, changes)
@@ -1273,7 +1440,14 @@ export class TextDoc {
 
   /** Parks an op that `tryApply` just refused, on the ID it found missing. */
   private park(op: TextOp): void {
+    if (this.missingAgent === NONE && this.missingCounter === COVER) return // held in `uncovered`
     this.pending.park(op, this.missingAgent, this.missingCounter)
+    if (op.kind === 0 || this.uncovered.size === 0) return
+    const waiting = this.uncovered.get(op.targetAgent)
+    if (waiting && this.pending.covers(op.targetAgent, droppedRanges(waiting.op, waiting.blocks))) {
+      this.uncovered.delete(op.targetAgent)
+      this.covered.push(waiting.op)
+    }
   }
 
   /**
@@ -1308,6 +1482,7 @@ export class TextDoc {
    * is parked on, so an op is retried only once its next missing dependency has arrived.
    */
   private tryApply(op: TextOp, changes: TextChange[] | null): boolean {
+    const original = op
     const seen = this.versions[op.agent]!
     if (op.counter + op.length - 1 <= seen) return true
     if (op.counter > seen + 1) return this.missing(op.agent, op.counter - 1)
@@ -1324,6 +1499,7 @@ export class TextDoc {
       if (!this.known(op.originRightAgent, op.originRightCounter)) {
         return this.missing(op.originRightAgent, op.originRightCounter)
       }
+      if (this.droppedOps !== null && !this.takesDropped(original, op)) return this.missing(NONE, COVER)
       if (!this.integrateInsert(op, changes)) {
         // Malformed: no honest replica makes it, and every replica refuses it alike (see
         // integrateInsert). Not applied, not logged, its counter not counted: its replica's later ops
@@ -1602,4 +1778,15 @@ function checkUtf8Length(text: string, bytes: Uint8Array): void {
   if (bytes.length < text.length || bytes.length > text.length * 3) {
     throw new RangeError(`insert: ${bytes.length} bytes cannot be the UTF-8 of ${text.length} characters`)
   }
+}
+
+/** The counters of `op` in blocks of `blocks`, as sorted inclusive ranges, at most one per block. */
+function droppedRanges(op: InsertOp, blocks: DroppedBlocks): [number, number][] {
+  const out: [number, number][] = []
+  const last = op.counter + op.length - 1
+  for (let k = blockOf(op.counter); k <= blockOf(last); k++) {
+    if (!blocks.has(k)) continue
+    out.push([Math.max(op.counter, k * BLOCK_COUNTERS + 1), Math.min(last, (k + 1) * BLOCK_COUNTERS)])
+  }
+  return out
 }

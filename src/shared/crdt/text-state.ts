@@ -15,6 +15,9 @@
  *             visible changes that remote ops report, which are then the same too
  *   pending   byte length | the parked ops as one timed batch (text-codec.ts), then count | per op
  *             the ID it waits for (replica, counter), in parking order
+ *   dropped   kind 10 only: count | per block whose text was dropped, replica | block | SHA-256 of
+ *             its units (32 bytes), as a catch-up batch names them (text-codec.ts, kind 10). Kind 10
+ *             is kind 9 with this section; a state with no dropped block is written as kind 9
  *   log       chunk count | per chunk byte length | chunk: the op log, oldest first, as chunks that
  *             `decodeLogChunk` decodes when the history is first needed (the last op has a chunk of its
  *             own, decoded at once: it is the one a local edit may extend). A chunk of length 0 is kept
@@ -56,6 +59,7 @@ import {
   encodeUtf16le,
   encodeUtf8,
 } from './bytes'
+import { BLOCK_COUNTERS } from './op-stream'
 import type { TextOp } from './ops'
 import type { ParkedOp } from './pending-ops'
 import { BROTLI, DEFLATED, packSection, unpackSection } from './packing'
@@ -67,6 +71,8 @@ import { decodeTextOps, encodeTextOps, KIND_TEXT_BATCH_TIMED, type DecodedOps } 
 import { CrdtDecodeError } from './types'
 
 export const KIND_TEXT_STATE = 9
+/** Kind 9 with the blocks whose text was dropped. */
+const KIND_TEXT_STATE_DROPPED = 10
 /** The layout before the text and the spans were compressed (read, no longer written). */
 const KIND_TEXT_STATE_PLAIN = 8
 /** The layout before the spans moved last (read, no longer written). */
@@ -102,6 +108,15 @@ export interface TextStateParts {
   readonly pending: readonly ParkedOp[]
   /** The op log as chunks (`encodeLogChunk`), oldest first; null for a chunk kept apart. */
   readonly log: readonly (Uint8Array | null)[]
+  /** The blocks whose text was dropped (agents index `replicas`). */
+  readonly dropped?: readonly DroppedBlock[]
+}
+
+/** A block of a replica's counters whose text was dropped, and the hash of its units (op-stream.ts). */
+export interface DroppedBlock {
+  readonly agent: number
+  readonly block: number
+  readonly hash: Uint8Array
 }
 
 export interface DecodedTextState {
@@ -128,6 +143,8 @@ export interface DecodedTextState {
   readonly awaited: { readonly agent: number; readonly counter: number }[]
   /** The op log's chunks, oldest first; null for one kept apart (the loader has it). */
   readonly log: (Uint8Array | null)[]
+  /** The blocks whose text was dropped, agents mapped by `mapAgents`; each within its replica's version. */
+  readonly dropped: DroppedBlock[]
   /** Bytes the text and the spans take in the state, as stored (deflated or not): for tools. */
   readonly stored: { readonly text: number; readonly spans: number }
 }
@@ -136,7 +153,8 @@ export interface DecodedTextState {
 export function encodeTextState(parts: TextStateParts): Uint8Array {
   const { replicas, seen, spans } = parts
   const w = new ByteWriter(64 + parts.text.length)
-  writeHeader(w, KIND_TEXT_STATE, replicas)
+  const dropped = parts.dropped ?? []
+  writeHeader(w, dropped.length > 0 ? KIND_TEXT_STATE_DROPPED : KIND_TEXT_STATE, replicas)
   for (let a = 0; a < replicas.length; a++) w.uint(seen[a]!)
 
   if (parts.loneSurrogates) {
@@ -165,6 +183,14 @@ export function encodeTextState(parts: TextStateParts): Uint8Array {
   for (const p of pending) {
     w.uint(p.agent)
     w.uint(p.counter)
+  }
+  if (dropped.length > 0) {
+    w.uint(dropped.length)
+    for (const d of dropped) {
+      w.uint(d.agent)
+      w.uint(d.block)
+      w.bytes(d.hash)
+    }
   }
 
   w.uint(parts.log.length)
@@ -209,7 +235,7 @@ export function decodeTextState(
   const r = new ByteReader(bytes)
   const { kind, replicas } = readHeader(
     r,
-    [KIND_TEXT_STATE, KIND_TEXT_STATE_PLAIN, KIND_TEXT_STATE_SPANS_FIRST],
+    [KIND_TEXT_STATE, KIND_TEXT_STATE_DROPPED, KIND_TEXT_STATE_PLAIN, KIND_TEXT_STATE_SPANS_FIRST],
     'text state',
   )
   const n = replicas.length
@@ -223,8 +249,8 @@ export function decodeTextState(
 
   const textStart = r.pos
   const form = r.byte()
-  // Kinds 6 and 8 keep the text as it is; 9 may compress it.
-  const packing = kind === KIND_TEXT_STATE ? form & (TEXT_DEFLATED | TEXT_BROTLI) : 0
+  // Kinds 6 and 8 keep the text as it is; 9 and 10 may compress it.
+  const packing = kind >= KIND_TEXT_STATE ? form & (TEXT_DEFLATED | TEXT_BROTLI) : 0
   if (packing === (TEXT_DEFLATED | TEXT_BROTLI)) throw new CrdtDecodeError('a text both deflated and brotli')
   const encoding = form & ~packing
   const raw =
@@ -265,6 +291,19 @@ export function decodeTextState(
     if (counter < 1) throw new CrdtDecodeError('counter 0')
     awaited.push({ agent: map[agent]!, counter })
   }
+  const dropped: DroppedBlock[] = []
+  const droppedCount = kind === KIND_TEXT_STATE_DROPPED ? r.count(34) : 0
+  const named = new Set<string>()
+  for (let i = 0; i < droppedCount; i++) {
+    const agent = agentAt(r.uint())
+    const block = r.uint()
+    // A dropped block is a whole one: every counter of it applied.
+    if ((block + 1) * BLOCK_COUNTERS > seen[agent]!)
+      throw new CrdtDecodeError('a dropped block past the version')
+    if (named.has(`${agent}:${block}`)) throw new CrdtDecodeError('a dropped block named twice')
+    named.add(`${agent}:${block}`)
+    dropped.push({ agent: map[agent]!, block, hash: r.bytes(32).slice() })
+  }
 
   const chunks = r.count(1)
   const log: (Uint8Array | null)[] = []
@@ -286,7 +325,8 @@ export function decodeTextState(
   // The spans section is the rest of the state: decoded when first asked for, not to read the text.
   const rest = r.bytes(r.remaining)
   const decodeSpans = (): SpanColumns => {
-    if (kind === KIND_TEXT_STATE) return checked(decodeSpanSection(rest, seen, text.length))
+    if (kind === KIND_TEXT_STATE || kind === KIND_TEXT_STATE_DROPPED)
+      return checked(decodeSpanSection(rest, seen, text.length))
     const plain = new ByteReader(rest)
     const columns = decodeSpanColumns(plain, plain.count(2), seen, text.length)
     if (!plain.done()) throw new CrdtDecodeError('trailing bytes')
@@ -304,6 +344,7 @@ export function decodeTextState(
     pending,
     awaited,
     log,
+    dropped,
     stored: { text: textStored, spans: early !== null ? spansEnd - textStart - textStored : rest.length },
   }
 }

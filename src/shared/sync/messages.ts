@@ -13,8 +13,11 @@ import { toHex } from './hex'
  * 10: signatures are checked as libsodium checks them (src/main/node/crypto.ts), which refuses some
  * that OpenSSL took (keys of small order). A rule on what counts as signed is the protocol's: a node
  * of 9 and one of 10 could disagree on a hostile member's op, so they do not sync.
+ * 11: seals sign the block form of a replica's stream (src/main/node/stream-digest.ts), whose text a
+ * node may drop block by block, and text batches may carry the hashes of dropped blocks; a node of 10
+ * could check neither.
  */
-export const PROTOCOL_VERSION = 10
+export const PROTOCOL_VERSION = 11
 /** A sync request's digest of the text's order (SHA-256). */
 export const TEXT_ORDER_BYTES = 32
 const EMPTY_ORDER = new Uint8Array(0)
