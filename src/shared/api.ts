@@ -234,6 +234,11 @@ export interface Settings {
   readonly deviceId: string
   /** False while "Work offline" is on: no connections in or out. */
   readonly online: boolean
+  /**
+   * The text of deleted characters each document keeps: up to this many times its length (at least
+   * 64 K characters), the oldest dropped past it (their IDs stay, so peers still converge); or all.
+   */
+  readonly keepDeleted: number | 'all'
 }
 
 export interface SaveAsOptions {
@@ -386,6 +391,7 @@ export interface MeshpadApi {
     displayName?: string
     color?: string
     online?: boolean
+    keepDeleted?: number | 'all'
   }): Promise<ApiResult<Settings>>
 
   // ---- shared folders (issue 15) ----

@@ -34,6 +34,7 @@ let settings: Settings = {
   color: '#e5484d',
   deviceId: 'AAAA-BBBB-CCCC-DDDD',
   online: true,
+  keepDeleted: 4,
 }
 const member = { online: false, me: false, creator: false, flagged: false, withholding: false }
 let sharing: SharingInfo = {

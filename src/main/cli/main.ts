@@ -11,6 +11,7 @@ import { runServe } from './serve'
 
 const USAGE = `usage: meshpad peer (--file <path> | --folder <dir> [--invite <code>]) [--data-dir <dir>] [--port <port>]
                     [--host <addr>] [--name <name>] [--delay <ms>] [--jitter <ms>] [--loss <0..1>] [--no-discovery]
+                    [--keep-deleted <times the document's length | all>]
        meshpad serve [--data-dir <dir>] [--port <http port>] [--peer-port <port>] [--host <addr>]
                      [--name <name>] [--no-discovery]`
 
@@ -53,12 +54,14 @@ async function main(argv: string[]): Promise<void> {
         loss: { type: 'string' },
         'anti-entropy': { type: 'string' },
         'no-discovery': { type: 'boolean' },
+        'keep-deleted': { type: 'string' },
       },
       strict: true,
     }).values
   } catch (err) {
     fail((err as Error).message)
   }
+  const keep = values['keep-deleted'] as string | undefined
   const file = values['file']
   const folder = values['folder']
   const invite = values['invite']
@@ -81,6 +84,9 @@ async function main(argv: string[]): Promise<void> {
     faults: faulty ? { delayMs: delay, jitterMs: jitter, loss } : undefined,
     discovery: values['no-discovery'] !== true,
     antiEntropyMs: number(values['anti-entropy'] as string | undefined, 'anti-entropy', 0, 3_600_000, 3000),
+    ...(keep !== undefined
+      ? { keepDeleted: keep === 'all' ? Infinity : number(keep, 'keep-deleted', 0, 1_000_000, 0) }
+      : {}),
   })
 }
 

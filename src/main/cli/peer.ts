@@ -35,6 +35,8 @@ export interface PeerOptions {
   readonly faults: FaultOptions | undefined
   readonly discovery: boolean
   readonly antiEntropyMs: number
+  /** Deleted text each document keeps, times its length (Infinity: all of it; text-retention.ts). */
+  readonly keepDeleted?: number
 }
 
 type Out = (line: string) => void
@@ -59,6 +61,7 @@ export class PeerCli {
       port: options.port,
       host: options.host,
       antiEntropyMs: options.antiEntropyMs,
+      ...(options.keepDeleted !== undefined ? { keepDeleted: options.keepDeleted } : {}),
       discovery: options.discovery,
       ...(options.faults ? { faults: options.faults } : {}),
       log: (m) => out(`log: ${displayLabel(m)}`),

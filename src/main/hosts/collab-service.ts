@@ -34,6 +34,7 @@ import { ToldRestores } from './told-restores'
 import type { PeerNode } from '../node/peer-node'
 import { WorkspaceError } from '../node/workspace'
 import { JsonFile } from '../shell/json-file'
+import { DEFAULT_KEEP_DELETED } from '../storage/text-retention'
 
 const MAX_NAME = 64
 const MAX_PROP_KEY = 128
@@ -42,10 +43,21 @@ const MAX_PROPS = 128
 const COLOR = /^#[0-9a-f]{6}$/
 const ROLES: readonly DocRole[] = ['owner', 'editor', 'viewer']
 
+/** The largest multiple of a document's length the keep-deleted setting takes. */
+const MAX_KEEP_DELETED = 1_000_000
+
 interface StoredSettings {
   readonly displayName: string | null
   readonly color: string | null
+  /** Settings.keepDeleted; null: the default. */
+  readonly keepDeleted?: number | 'all' | null
 }
+
+/** A `keepDeleted` setting as given, or undefined if it is not one. */
+const keepDeletedOf = (v: unknown): number | 'all' | undefined =>
+  v === 'all' || (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_KEEP_DELETED)
+    ? v
+    : undefined
 
 const validSettings = (raw: unknown): StoredSettings | null => {
   if (typeof raw !== 'object' || raw === null) return null
@@ -53,6 +65,7 @@ const validSettings = (raw: unknown): StoredSettings | null => {
   return {
     displayName: typeof r['displayName'] === 'string' ? r['displayName'].slice(0, MAX_NAME) : null,
     color: typeof r['color'] === 'string' && COLOR.test(r['color']) ? r['color'] : null,
+    keepDeleted: keepDeletedOf(r['keepDeleted']) ?? null,
   }
 }
 
@@ -142,6 +155,7 @@ export class Collaboration {
     const settings = this.settingsFile.read().then((stored) => {
       this.stored = stored
       if (stored.displayName) this.node.workspace.name = stored.displayName
+      this.applyKeepDeleted()
     })
     this.ready = Promise.all([settings, this.told.ready]).then(() => undefined)
     this.timer = setInterval(() => this.publishAll(), PRESENCE_REFRESH_MS)
@@ -562,13 +576,21 @@ export class Collaboration {
       color: this.stored.color ?? colorOf(this.node.workspace.self),
       deviceId: this.node.identity.deviceId,
       online: this.node.online,
+      keepDeleted: this.stored.keepDeleted ?? DEFAULT_KEEP_DELETED,
     }
+  }
+
+  /** The retention setting, as each document's next compaction reads it (text-retention.ts). */
+  private applyKeepDeleted(): void {
+    const keep = this.stored.keepDeleted ?? DEFAULT_KEEP_DELETED
+    this.node.workspace.keepDeleted = keep === 'all' ? Infinity : keep
   }
 
   async setSettings(change: unknown): Promise<Settings> {
     if (typeof change !== 'object' || change === null) throw badArgument('Nothing to change.')
     const c = change as Record<string, unknown>
     let { displayName, color } = this.stored
+    let keepDeleted = this.stored.keepDeleted ?? null
     if (c['displayName'] !== undefined) {
       const name = typeof c['displayName'] === 'string' ? c['displayName'].trim() : ''
       if (!name || name.length > MAX_NAME) throw badArgument(`A display name is 1–${MAX_NAME} characters.`)
@@ -580,11 +602,21 @@ export class Collaboration {
       }
       color = c['color'].toLowerCase()
     }
+    if (c['keepDeleted'] !== undefined) {
+      const keep = keepDeletedOf(c['keepDeleted'])
+      if (keep === undefined)
+        throw badArgument(
+          `Deleted text is kept up to 0–${MAX_KEEP_DELETED} times the document's length, or all of it.`,
+        )
+      keepDeleted = keep
+    }
     if (c['online'] !== undefined) this.node.setOnline(c['online'] === true)
-    if (displayName !== this.stored.displayName || color !== this.stored.color) {
-      await this.settingsFile.write({ displayName, color })
-      this.stored = { displayName, color }
+    const s = this.stored
+    if (displayName !== s.displayName || color !== s.color || keepDeleted !== (s.keepDeleted ?? null)) {
+      await this.settingsFile.write({ displayName, color, keepDeleted })
+      this.stored = { displayName, color, keepDeleted }
       if (displayName) this.node.workspace.name = displayName
+      this.applyKeepDeleted()
     }
     const settings = this.settings()
     this.options.emit({ type: 'settings', settings }, null)

@@ -303,15 +303,33 @@ describe('collaboration API', () => {
       color: '#12a594',
       deviceId: c.node.identity.deviceId,
       online: true,
+      keepDeleted: 4,
     })
     expect(JSON.parse(readFileSync(join(c.dataDir, 'settings.json'), 'utf8'))).toEqual({
       displayName: 'Cy D.',
       color: '#12a594',
+      keepDeleted: null,
     })
     expect(await c.api.setSettings({ color: 'red' })).toMatchObject({ ok: false, code: 'BAD_REQUEST' })
     expect(await c.api.setSettings({ displayName: '  ' })).toMatchObject({ ok: false, code: 'BAD_REQUEST' })
+    // How much deleted text documents keep: what each compaction reads (text-retention.ts).
+    expect(c.node.workspace.keepDeleted).toBe(4)
+    expect(value(await c.api.setSettings({ keepDeleted: 'all' })).keepDeleted).toBe('all')
+    expect(c.node.workspace.keepDeleted).toBe(Infinity)
+    expect(value(await c.api.setSettings({ keepDeleted: 16 })).keepDeleted).toBe(16)
+    expect(c.node.workspace.keepDeleted).toBe(16)
+    for (const bad of [-1, 'lots', Infinity, 2e6])
+      expect(await c.api.setSettings({ keepDeleted: bad as number })).toMatchObject({
+        ok: false,
+        code: 'BAD_REQUEST',
+      })
+    c.node.workspace.keepDeleted = 4
     const again = new AppService({ node: c.node, host: 'browser', version: 'test', dataDir: c.dataDir })
-    expect(value(await again.connect(() => undefined).settings())).toMatchObject({ displayName: 'Cy D.' })
+    expect(value(await again.connect(() => undefined).settings())).toMatchObject({
+      displayName: 'Cy D.',
+      keepDeleted: 16,
+    })
+    expect(c.node.workspace.keepDeleted).toBe(16)
     again.close()
   })
 

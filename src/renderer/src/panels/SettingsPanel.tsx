@@ -4,6 +4,14 @@ import { PALETTE } from '../../../shared/palette'
 import { useApiEvent } from '../use-api-event'
 import { ErrorText, useRequest } from './common'
 
+/** The choices of how much deleted text a document keeps (Settings.keepDeleted). */
+const KEEP_DELETED: readonly { value: number | 'all'; label: string }[] = [
+  { value: 'all', label: 'Keep all of it' },
+  { value: 16, label: 'Up to 16× the document' },
+  { value: 4, label: 'Up to 4× the document (default)' },
+  { value: 1, label: 'Up to 1× the document' },
+]
+
 /** How long the colour picker must rest before its colour is saved (it reports every move of a drag). */
 const PICKER_SETTLE_MS = 300
 
@@ -32,7 +40,12 @@ export function SettingsPanel({ api }: { api: MeshpadBridge }): React.JSX.Elemen
     if (event.type === 'settings') setSettings(event.settings)
   })
 
-  const change = async (c: { displayName?: string; color?: string; online?: boolean }): Promise<boolean> => {
+  const change = async (c: {
+    displayName?: string
+    color?: string
+    online?: boolean
+    keepDeleted?: number | 'all'
+  }): Promise<boolean> => {
     const result = await run(api.setSettings(c))
     if (result.ok) setSettings(result.value)
     return result.ok
@@ -141,6 +154,35 @@ export function SettingsPanel({ api }: { api: MeshpadBridge }): React.JSX.Elemen
           <p className="hint">
             Offline: no connections in or out; your edits are kept and sync when you go back online.
           </p>
+
+          <div className="field">
+            <label htmlFor="settings-keep-deleted">Deleted text in history</label>
+            <select
+              id="settings-keep-deleted"
+              data-testid="settings-keep-deleted"
+              value={String(settings.keepDeleted)}
+              onChange={(e) => {
+                const v = e.target.value
+                void change({ keepDeleted: v === 'all' ? 'all' : Number(v) })
+              }}
+            >
+              {KEEP_DELETED.map(({ value, label }) => (
+                <option key={value} value={String(value)}>
+                  {label}
+                </option>
+              ))}
+              {!KEEP_DELETED.some((k) => k.value === settings.keepDeleted) && (
+                <option value={String(settings.keepDeleted)}>
+                  Up to {settings.keepDeleted}× the document
+                </option>
+              )}
+            </select>
+            <p className="hint">
+              History keeps what was deleted up to this much (at least 64 K characters); past it, the text
+              deleted longest ago is dropped from this device. Everyone still converges: only the letters go,
+              and History shows them as gone.
+            </p>
+          </div>
         </>
       )}
     </section>
