@@ -537,8 +537,9 @@ export class TextDoc {
 
   /**
    * Drops the text of `blocks` (of `droppable()`), keeping their IDs and each block's hash (`hash`:
-   * SHA-256 of its units, as the block form of a stream digest takes it). The history is encoded afresh
-   * at the next save. Throws CrdtDecodeError, changing nothing, if the stored history is damaged.
+   * SHA-256 of its units, as the block form of a stream digest takes it). Reads the whole history; the
+   * next save writes again the chunks whose ops changed. Throws CrdtDecodeError if the stored history
+   * is damaged.
    */
   dropText(
     blocks: readonly Pick<DropCandidate, 'agent' | 'block'>[],
