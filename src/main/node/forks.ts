@@ -26,7 +26,7 @@
  * document does) per replica and per document (MAX_REBUILDS_PER_REPLICA, MAX_REBUILDS), one at a time;
  * attested versions waiting and kept to pass on (MAX_WAITING_BYTES, MAX_ATTESTED_BYTES).
  */
-import { encodeTextOps } from '../../shared/crdt/text-codec'
+import { droppedFor, encodeTextOps } from '../../shared/crdt/text-codec'
 import type { TextOp } from '../../shared/crdt/ops'
 import { CrdtDecodeError } from '../../shared/crdt/types'
 import { fromHex, toHex } from '../../shared/sync/hex'
@@ -687,5 +687,8 @@ export function opsUpTo(text: TextView, replica: string, counter: number): Uint8
     if (op.counter > counter) break
     out.push(op.counter + op.length - 1 > counter ? op.prefix(counter - op.counter + 1) : op)
   }
-  return encodeTextOps(ids, agent < 0 ? [] : out, undefined, true)
+  // Blocks whose text was dropped here are named with their hashes, as a catch-up names them.
+  const dropped = agent < 0 ? undefined : text.droppedOf(replica)
+  const named = dropped && droppedFor(ids, out, new Map([[replica, dropped]]))
+  return encodeTextOps(ids, agent < 0 ? [] : out, undefined, true, undefined, named)
 }

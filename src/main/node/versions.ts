@@ -16,7 +16,7 @@
 import { ByteReader, ByteWriter } from '../../shared/crdt/bytes'
 import type { TextOp } from '../../shared/crdt/ops'
 import { hasOrigin } from '../../shared/crdt/ops'
-import { decodeTextOps, encodeTextOps } from '../../shared/crdt/text-codec'
+import { decodeTextOps, droppedFor, encodeTextOps } from '../../shared/crdt/text-codec'
 import { CrdtDecodeError } from '../../shared/crdt/types'
 import { streamDigest } from './provenance'
 import { decodeSeals, encodeSeals, type Seal } from './replica-seal'
@@ -124,13 +124,14 @@ export function versionDigest(
   counter: number,
   form: SealForm = CURRENT_FORM,
 ): Uint8Array | null {
-  const { replicas, ops: decoded } = decodeTextOps(ops)
+  const { replicas, ops: decoded, dropped } = decodeTextOps(ops)
   const agent = replicas.indexOf(replica)
   const mine = decoded.filter((op) => op.agent === agent)
   return streamDigest(
     {
       seenOf: () => counter,
       opsOf: () => ({ ids: replicas, agent, ops: mine }),
+      droppedOf: () => dropped?.get(replica),
     },
     replica,
     counter,
@@ -177,7 +178,10 @@ export function spliceStream(
     } else part.targetAgent = map[part.targetAgent]!
     out.push(part)
   }
-  return encodeTextOps(ids, out, undefined, true)
+  // The blocks either names dropped (text-codec.ts, kind 10), as far as the joint ops reach them.
+  const dropped = new Map([...(a.dropped?.get(replica) ?? []), ...(b.dropped?.get(replica) ?? [])])
+  const named = dropped.size > 0 ? droppedFor(ids, out, new Map([[replica, dropped]])) : undefined
+  return encodeTextOps(ids, out, undefined, true, undefined, named)
 }
 
 /** A stream's extent: how far it goes, and its digest. */

@@ -8,9 +8,8 @@
  * `findDroppable` reads a decoded log (its inserts with their text) for the blocks that could go;
  * `dropBlocks` puts DROPPED_UNIT in place of their text, in the inserts and in what each delete removed.
  */
-import { restoreHistoryText } from './history-text'
 import { BLOCK_COUNTERS, blockOf, DROPPED_UNIT } from './op-stream'
-import type { InsertOp, TextOp } from './ops'
+import type { DeleteOp, InsertOp, TextOp } from './ops'
 
 /** A block whose every character is deleted: what a policy chooses from. */
 export interface DropCandidate {
@@ -38,23 +37,18 @@ export function findDroppable(
   versions: readonly number[],
   dropped: ReadonlyMap<number, ReadonlyMap<number, unknown>>,
 ): Droppable {
-  const chars = versions.map((v) => new Uint8Array(v + 1))
-  const deletedAt = versions.map((v) => new Uint32Array(v + 1))
-  for (const op of log) {
-    if (op.kind === 0) {
-      chars[op.agent]!.fill(1, op.counter, op.counter + op.length)
-      continue
-    }
-    const at = deletedAt[op.targetAgent]
-    if (!at) continue
-    const end = Math.min(op.targetCounter + op.length, at.length)
-    for (let c = Math.max(1, op.targetCounter); c < end; c++) if (at[c] === 0) at[c] = Math.max(1, op.time)
-  }
+  // A byte per counter and a time per block: a history of 20 M counters takes 20 MB here, once.
+  const flags = versions.map((v) => new Uint8Array(v + 1))
+  const deletedAt = versions.map((v) => new Float64Array(Math.ceil(v / BLOCK_COUNTERS)))
+  markChars(log, flags, (op, c) => {
+    const at = deletedAt[op.targetAgent]!
+    const block = blockOf(c)
+    if (op.time > at[block]!) at[block] = op.time
+  })
   const candidates: DropCandidate[] = []
   let deletedChars = 0
   versions.forEach((seen, agent) => {
-    const isChar = chars[agent]!
-    const at = deletedAt[agent]!
+    const f = flags[agent]!
     const gone = dropped.get(agent)
     for (let block = 0; block * BLOCK_COUNTERS < seen; block++) {
       if (gone?.has(block)) continue
@@ -62,21 +56,48 @@ export function findDroppable(
       const to = Math.min(seen, (block + 1) * BLOCK_COUNTERS)
       let n = 0
       let deleted = 0
-      let last = 0
       for (let c = from; c <= to; c++) {
-        if (isChar[c] === 0) continue
+        if (!(f[c]! & IS_CHAR)) continue
         n++
-        if (at[c] === 0) continue
-        deleted++
-        if (at[c]! > last) last = at[c]!
+        if (f[c]! & DELETED) deleted++
       }
       deletedChars += deleted
       // A block still growing (its replica may type on into it) or with a character visible stays.
       if (n > 0 && deleted === n && to === (block + 1) * BLOCK_COUNTERS)
-        candidates.push({ agent, block, deletedAt: last === 1 ? 0 : last, chars: n })
+        candidates.push({ agent, block, deletedAt: deletedAt[agent]![block]!, chars: n })
     }
   })
   return { candidates, deletedChars }
+}
+
+const IS_CHAR = 1
+const DELETED = 2
+
+/**
+ * Marks in `flags` (per agent, a byte per counter) which counters are characters and which of them are
+ * deleted, going through `log` in order; `removes` is called for each character a delete removes (the
+ * first delete that names it: a later one removes nothing), in counter order. Agents without flags are
+ * passed over.
+ */
+function markChars(
+  log: readonly TextOp[],
+  flags: readonly (Uint8Array | undefined)[],
+  removes: (op: DeleteOp, counter: number) => void,
+): void {
+  for (const op of log) {
+    if (op.kind === 0) {
+      flags[op.agent]?.fill(IS_CHAR, op.counter, op.counter + op.length)
+      continue
+    }
+    const f = flags[op.targetAgent]
+    if (!f) continue
+    const end = Math.min(op.targetCounter + op.length, f.length)
+    for (let c = Math.max(1, op.targetCounter); c < end; c++) {
+      if (f[c] !== IS_CHAR) continue
+      f[c] = IS_CHAR | DELETED
+      removes(op, c)
+    }
+  }
 }
 
 /**
@@ -139,13 +160,31 @@ export function dropBlocks(
     const kept = out.get(agent) ?? new Map<number, Uint8Array>()
     out.set(agent, kept.set(block, hash(bytes)))
   }
-  // What each delete of them removed is found again, from the inserts' text: the placeholders now.
-  for (const op of log) {
-    if (op.kind === 1 && hit(op.targetAgent, op.targetCounter, op.targetCounter + op.length - 1)) {
-      op.removed = null
-      changed.add(op)
+  // What each delete of them removed says so too: its k-th character is the k-th it removed. (A
+  // delete decoded from a history stored before deletes kept their text has none to change: its text
+  // is found from the inserts', placeholders now, when a save needs it.)
+  const flags = versions.map((v, agent) => (chosen.has(agent) ? new Uint8Array(v + 1) : undefined))
+  const positions = new Map<DeleteOp, { k: number; at: number[] }>()
+  const passed = new Set<DeleteOp>()
+  markChars(log, flags, (op, c) => {
+    let p = positions.get(op)
+    if (!p) {
+      if (passed.has(op)) return
+      if (op.removed === null || !hit(op.targetAgent, op.targetCounter, op.targetCounter + op.length - 1)) {
+        passed.add(op)
+        return
+      }
+      positions.set(op, (p = { k: 0, at: [] }))
     }
+    if (chosen.get(op.targetAgent)!.has(blockOf(c))) p.at.push(p.k)
+    p.k++
+  })
+  for (const [op, { at }] of positions) {
+    if (at.length === 0) continue
+    const units = op.removed!.split('') // UTF-16 units, as the counters count them
+    for (const k of at) units[k] = DROPPED_UNIT
+    op.removed = units.join('')
+    changed.add(op)
   }
-  restoreHistoryText(log, versions, null, [])
   return { hashes: out, changed }
 }

@@ -547,6 +547,8 @@ export class TextDoc {
   ): void {
     if (blocks.length === 0) return
     const log = this.fullLog()
+    // A history stored before deletes kept their text learns it first (chunks are made again in form 3).
+    if (log.some((op) => op.kind === 1 && op.removed === null)) restoreHistoryText(log, this.versions, null)
     const { hashes, changed } = dropBlocks(log, this.versions, blocks, hash)
     for (const [agent, kept] of hashes) {
       const known = this.dropped.get(agent) ?? new Map<number, Uint8Array>()
