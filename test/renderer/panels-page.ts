@@ -17,6 +17,7 @@ import { NearbyPanel } from '../../src/renderer/src/panels/NearbyPanel'
 import { PropertiesPanel } from '../../src/renderer/src/panels/PropertiesPanel'
 import { SettingsPanel } from '../../src/renderer/src/panels/SettingsPanel'
 import { SharePanel } from '../../src/renderer/src/panels/SharePanel'
+import { Preview } from '../../src/renderer/src/Preview'
 
 const DOC = 'd'.repeat(32)
 const ok = <T>(value: T): Promise<ApiResult<T>> => Promise.resolve({ ok: true, value })
@@ -145,5 +146,12 @@ createRoot(root).render(
     createElement(SharePanel, { api, docId: DOC }),
     createElement(PropertiesPanel, { api, docId: DOC, readOnly: false }),
     createElement(SettingsPanel, { api }),
+    // A past version with text deleted long ago and dropped (U+FFFD in its place).
+    createElement(Preview, {
+      text: 'The plan.\n\ufffd\ufffd\ufffd\ufffd then more.\n',
+      label: 'Version 2 of 9',
+      language: null,
+      fileName: 'plan.txt',
+    }),
   ),
 )

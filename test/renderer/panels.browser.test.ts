@@ -7,6 +7,7 @@ import { buildSync } from 'esbuild'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { artifactPath, launchChromium } from '../support/chromium'
+import { DROPPED_TITLE } from '../../src/renderer/src/dropped-marks'
 
 const X = 'x'.repeat(32)
 const Y = 'y'.repeat(32)
@@ -43,6 +44,14 @@ describe('collaboration panels', () => {
 
   afterAll(async () => {
     await context?.close()
+  })
+
+  it('History preview: text deleted long ago and dropped is framed and says so', async () => {
+    const dropped = page.getByTestId('preview-editor').locator('.cm-dropped')
+    await dropped.waitFor()
+    expect(await dropped.count()).toBe(1)
+    expect(await dropped.textContent()).toBe('\ufffd'.repeat(4))
+    expect(await dropped.getAttribute('title')).toBe(DROPPED_TITLE)
   })
 
   it('Nearby: joins, waits for the owner, opens on the joined event', async () => {

@@ -2,13 +2,14 @@ import { useEffect, useRef } from 'react'
 import { defaultHighlightStyle, syntaxHighlighting } from '@codemirror/language'
 import { Compartment, EditorState } from '@codemirror/state'
 import { EditorView, lineNumbers } from '@codemirror/view'
+import { droppedMarks } from './dropped-marks'
 import { loadLanguage } from './language'
 import { darkQuery, themeFor } from './theme'
 
 /**
  * A past version of the document, read-only, in place of the editor (the history slider). It looks
  * like the editor: the same syntax mode (the document's "language" property, else its file name) and
- * the same theme, following the OS scheme live.
+ * the same theme, following the OS scheme live. Text whose deleted characters were dropped is marked.
  */
 export function Preview({
   text,
@@ -37,6 +38,7 @@ export function Preview({
           EditorView.lineWrapping,
           EditorView.contentAttributes.of({ 'aria-label': 'Past version of the document (read-only)' }),
           lineNumbers(),
+          droppedMarks,
           // As the editor's basicSetup has it: the light scheme's colours (the dark theme brings its own).
           syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
           mode.of([]),
