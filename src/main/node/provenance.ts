@@ -21,6 +21,7 @@ import { randomBytes } from 'node:crypto'
 import { ByteReader, ByteWriter } from '../../shared/crdt/bytes'
 import type { TextOp } from '../../shared/crdt/ops'
 import { CrdtDecodeError } from '../../shared/crdt/types'
+import { BLOCK_COUNTERS, blockOf } from '../../shared/crdt/op-stream'
 import { decodeTextOps, droppedFor, encodeTextOps } from '../../shared/crdt/text-codec'
 import type { Sign } from '../../shared/members/member-op'
 import { toHex } from '../../shared/sync/hex'
@@ -168,7 +169,10 @@ interface Digest extends StreamDigest {
   check?: Seal | undefined
 }
 
-/** The digest of a replica's stream up to `counter`, from scratch (for tests and one-off checks). */
+/**
+ * The digest of a replica's stream up to `counter`, from scratch (for tests and one-off checks); null
+ * if the ops do not reach it, or it ends inside a block whose text was dropped (that text is gone).
+ */
 export function streamDigest(
   text: TextReader,
   replica: string,
@@ -176,8 +180,10 @@ export function streamDigest(
   form: SealForm = CURRENT_FORM,
 ): Uint8Array | null {
   const { ids, agent, ops } = text.opsOf(replica, 0)
+  const dropped = text.droppedOf?.(replica)
+  if (endsInDropped(counter, dropped)) return null
   const d = freshDigest(form, false)
-  if (!extend(d, ids, ops, agent, counter, text.droppedOf?.(replica))) return null
+  if (!extend(d, ids, ops, agent, counter, dropped)) return null
   return digestValue(d)
 }
 
@@ -766,6 +772,7 @@ export class Provenance {
   /** The digest of a replica's stream up to `counter`, over the ops applied here; null if they do not reach it. */
   private digestAt(replica: string, counter: number, form: SealForm = CURRENT_FORM): Uint8Array | null {
     if (counter === 0) return EMPTY_DIGEST
+    if (endsInDropped(counter, this.deps.text().droppedOf?.(replica))) return null
     const state = this.stateAt(replica, counter, form)
     return state && digestValue(state)
   }
@@ -823,6 +830,11 @@ export class Provenance {
 }
 
 export class SealError extends CrdtDecodeError {}
+
+/** Whether a stream up to `counter` ends inside (not at the end of) a block whose text was dropped. */
+function endsInDropped(counter: number, dropped: DroppedBlocks | undefined): boolean {
+  return dropped !== undefined && counter % BLOCK_COUNTERS !== 0 && dropped.has(blockOf(counter))
+}
 
 /** The dropped blocks known here, joined with those a batch names (those known here win). */
 function droppedWith(

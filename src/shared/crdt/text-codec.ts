@@ -626,6 +626,9 @@ function readDropped(r: ByteReader, replicas: readonly string[]): Map<string, Ma
  */
 const MAX_OP_OVERHEAD = 1 + 9 * 8
 
+/** Most bytes one dropped block's name takes in a batch: replica index, block (varints), hash. */
+const MAX_NAME_BYTES = 9 + 9 + 32
+
 /** Bytes of the UTF-8 form of `s` from `from`, stopping once past `limit`: the index reached, and bytes. */
 function utf8Prefix(s: string, from: number, limit: number): { end: number; bytes: number } {
   const n = s.length
@@ -679,14 +682,28 @@ export function splitTextBatch(batch: Uint8Array, maxBytes: number): Uint8Array[
   const chunks: Uint8Array[] = []
   let current: TextOp[] = []
   let left = budget
+  /** The dropped blocks the chunk names so far ("replica index:block"): each takes a name's bytes. */
+  let named = new Set<string>()
   const flush = (): void => {
     if (current.length === 0) return
-    const named = dropped && droppedFor(replicas, current, dropped)
-    const chunk = encodeTextOps(replicas, current, undefined, timed, undefined, named)
+    const names = dropped && droppedFor(replicas, current, dropped)
+    const chunk = encodeTextOps(replicas, current, undefined, timed, undefined, names)
     if (chunk.length > maxBytes) throw new Error(`split chunk of ${chunk.length} bytes > ${maxBytes}`)
     chunks.push(chunk)
     current = []
     left = budget
+    named = new Set()
+  }
+  /** The named dropped blocks of `op`'s counters `from` … `to` that the chunk does not name yet. */
+  const newNames = (op: InsertOp, from: number, to: number): string[] => {
+    const blocks = dropped?.get(replicas[op.agent]!)
+    const out: string[] = []
+    if (!blocks) return out
+    for (let k = blockOf(from); k <= blockOf(to); k++) {
+      const key = `${op.agent}:${k}`
+      if (blocks.has(k) && !named.has(key)) out.push(key)
+    }
+    return out
   }
   for (const op of ops) {
     if (op.kind !== 0) {
@@ -697,14 +714,28 @@ export function splitTextBatch(batch: Uint8Array, maxBytes: number): Uint8Array[
     }
     let rest = op
     for (;;) {
-      if (left < MAX_OP_OVERHEAD + 4) flush()
-      const fit = utf8Prefix(rest.text, 0, left - MAX_OP_OVERHEAD)
+      // Room for the names of the dropped blocks the piece may reach (a unit takes a byte at least).
+      const reach = newNames(rest, rest.counter, rest.counter + Math.min(rest.length, Math.max(left, 0)) - 1)
+      const room = left - MAX_OP_OVERHEAD - reach.length * MAX_NAME_BYTES
+      if (room < 4) {
+        if (current.length === 0) throw new RangeError(`${maxBytes} bytes cannot hold a text op`)
+        flush()
+        continue
+      }
+      const fit = utf8Prefix(rest.text, 0, room)
+      const take = (n: number): void => {
+        const names = newNames(rest, rest.counter, rest.counter + n - 1)
+        for (const key of names) named.add(key)
+        left -= MAX_OP_OVERHEAD + names.length * MAX_NAME_BYTES
+      }
       if (fit.end >= rest.length) {
+        take(rest.length)
         current.push(rest)
-        left -= MAX_OP_OVERHEAD + fit.bytes
+        left -= fit.bytes
         break
       }
       if (fit.end > 0) {
+        take(fit.end)
         current.push(insertPrefix(rest, fit.end))
         rest = rest.withoutPrefix(fit.end)
       }
