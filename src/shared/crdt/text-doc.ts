@@ -567,6 +567,16 @@ export class TextDoc {
     this.stored = { ...stored, chunks }
   }
 
+  /**
+   * The parked ops, but those named dropped by the batch they came in: the name does not go with them
+   * (into a saved state, a rebuild), and without it their placeholders would be taken for text. They
+   * come again, named, by anti-entropy.
+   */
+  private parkedOps(): TextOp[] {
+    const ops = this.pending.ops()
+    return this.droppedOps ? ops.filter((op) => !this.droppedOps!.has(op)) : ops
+  }
+
   /** Every dropped block here, by replica ID (undefined: none). */
   private droppedByReplica(): Map<string, DroppedBlocks> | undefined {
     if (this.dropped.size === 0) return undefined
@@ -683,7 +693,7 @@ export class TextDoc {
     replace: { readonly replica: string; readonly replicas: string[]; readonly ops: TextOp[] } | null,
     options: TextDocOptions,
   ): TextDoc {
-    const kept = [...this.fullLog(), ...this.pending.ops()].filter(
+    const kept = [...this.fullLog(), ...this.parkedOps()].filter(
       (op) => replace === null || this.replicas[op.agent] !== replace.replica,
     )
     // Fresh copies: canonicalOrder joins ops in place, and applyDecoded maps agents in place.
@@ -841,7 +851,7 @@ export class TextDoc {
       lastLocal,
       text,
       loneSurrogates: this.hasSurrogates && hasLoneSurrogate(text),
-      pending: this.pending.parked(),
+      pending: this.pending.parked().filter((p) => !this.droppedOps?.has(p.op)),
       log: [...history.map(() => null), ...log],
       dropped: [...this.dropped].flatMap(([agent, blocks]) =>
         [...blocks].map(([block, hash]) => ({ agent, block, hash })),
