@@ -63,10 +63,9 @@ export function writeOpStream(
     w.reset(4 * STREAM_SPILL_BYTES)
   }
   for (const op of ops) {
-    if (op.agent !== agent) continue
-    const end = Math.min(op.counter + op.length - 1, until)
-    if (end <= cursor.counter) continue
-    if (op.counter > cursor.counter + 1) return false
+    const end = reach(op, agent, cursor, until)
+    if (end === 0) continue
+    if (end < 0) return false
     if (op.kind === 0) {
       const text = op.text
       const first = cursor.counter + 1 - op.counter
@@ -85,6 +84,17 @@ export function writeOpStream(
     if (cursor.counter >= until) return true
   }
   return cursor.counter >= until
+}
+
+/**
+ * The last counter `op` writes after `cursor` (at most `until`): 0 if none (another agent's op, or
+ * counters written already), -1 if it starts past the next counter (a gap).
+ */
+function reach(op: TextOp, agent: number, cursor: StreamCursor, until: number): number {
+  if (op.agent !== agent) return 0
+  const end = Math.min(op.counter + op.length - 1, until)
+  if (end <= cursor.counter) return 0
+  return op.counter > cursor.counter + 1 ? -1 : end
 }
 
 /**
@@ -187,10 +197,9 @@ export function writeBlockStream(
 ): boolean {
   const { struct, units } = sink
   for (const op of ops) {
-    if (op.agent !== agent) continue
-    const end = Math.min(op.counter + op.length - 1, until)
-    if (end <= cursor.counter) continue
-    if (op.counter > cursor.counter + 1) return false
+    const end = reach(op, agent, cursor, until)
+    if (end === 0) continue
+    if (end < 0) return false
     if (op.kind === 0) {
       const text = op.text
       let c = cursor.counter + 1
