@@ -55,29 +55,15 @@ export class PendingOps {
   private readonly deletesOn = new Map<number, Set<Waiter>>()
 
   /**
-   * Whether parked deletes name every counter of `agent` in each of `ranges` ([from, to] inclusive,
-   * sorted): an insert whose text was dropped is taken only then (text-doc.ts, `awaitCover`).
+   * Visits the target range ([from, to], inclusive) of every parked delete that names characters of
+   * `agent`: an insert whose text was dropped is taken only once such deletes name all of it
+   * (text-doc.ts, `takesDropped`).
    */
-  covers(agent: number, ranges: readonly (readonly [number, number])[]): boolean {
-    const named = this.deletesOn.get(agent)
-    if (!named) return ranges.length === 0
-    const spans: [number, number][] = []
-    for (const w of named) {
+  forEachDeleteOf(agent: number, visit: (from: number, to: number) => void): void {
+    for (const w of this.deletesOn.get(agent) ?? []) {
       const op = w.op as DeleteOp
-      spans.push([op.targetCounter, op.targetCounter + op.length - 1])
+      visit(op.targetCounter, op.targetCounter + op.length - 1)
     }
-    spans.sort((a, b) => a[0] - b[0])
-    for (const [from, to] of ranges) {
-      let reached = from - 1
-      // Sorted by start: the first span that starts past what is covered leaves a gap no later one fills.
-      for (const [start, end] of spans) {
-        if (start > reached + 1) break
-        if (end > reached) reached = end
-        if (reached >= to) break
-      }
-      if (reached < to) return false
-    }
-    return true
   }
 
   private index(w: Waiter, add: boolean): void {

@@ -208,7 +208,7 @@ export class TextDoc {
   /** Inserts of a batch that named their blocks dropped, with those blocks (set as the batch applies). */
   private droppedOps: WeakMap<TextOp, DroppedBlocks> | null = null
   /** Per agent, its next insert, whose text was dropped, waiting for deletes of all of it (`takesDropped`). */
-  private readonly uncovered = new Map<number, { readonly op: InsertOp; readonly blocks: DroppedBlocks }>()
+  private readonly uncovered = new Map<number, Uncovered>()
   /** Inserts that deletes now cover, to apply once the op in hand is done (applyDecoded). */
   private covered: InsertOp[] = []
 
@@ -601,17 +601,30 @@ export class TextDoc {
    * its characters in the dropped blocks, so that no relay can blank text that is still visible (the
    * seal checked the blocks' hashes, not that the text is gone). Then its text there becomes
    * DROPPED_UNIT and the blocks' hashes are kept. Else it waits, the next of its agent, for those
-   * deletes (`park` looks again as each comes); it is never applied without them.
+   * deletes (each delete parked strikes off what it names: `park`); it is never applied without them.
    */
   private takesDropped(original: TextOp, op: InsertOp): boolean {
     const blocks = this.droppedOps?.get(original)
     if (!blocks) return true
     const ranges = droppedRanges(op, blocks)
     if (ranges.length === 0) return true
-    if (!this.pending.covers(op.agent, ranges)) {
-      this.uncovered.set(op.agent, { op: original as InsertOp, blocks })
-      return false
-    }
+    const waiting = this.uncovered.get(op.agent)
+    if (waiting?.op !== original || waiting.from !== op.counter) {
+      // Which of its characters no parked delete names yet: one look at them now, then each delete
+      // parked later strikes off what it names (`park`), so a wait costs what the deletes name.
+      const missing = new Uint8Array(op.length)
+      let remaining = 0
+      for (const [from, to] of ranges) {
+        missing.fill(1, from - op.counter, to - op.counter + 1)
+        remaining += to - from + 1
+      }
+      const entry: Uncovered = { op: original as InsertOp, from: op.counter, missing, remaining }
+      this.pending.forEachDeleteOf(op.agent, (from, to) => strike(entry, from, to))
+      if (entry.remaining > 0) {
+        this.uncovered.set(op.agent, entry)
+        return false
+      }
+    } else if (waiting.remaining > 0) return false
     this.uncovered.delete(op.agent)
     let text = op.text
     for (const [from, to] of ranges) {
@@ -1457,9 +1470,9 @@ export class TextDoc {
     this.pending.park(op, this.missingAgent, this.missingCounter)
     if (op.kind === 0 || this.uncovered.size === 0) return
     const waiting = this.uncovered.get(op.targetAgent)
-    if (waiting && this.pending.covers(op.targetAgent, droppedRanges(waiting.op, waiting.blocks))) {
-      this.uncovered.delete(op.targetAgent)
-      this.covered.push(waiting.op)
+    if (waiting && waiting.remaining > 0) {
+      strike(waiting, op.targetCounter, op.targetCounter + op.length - 1)
+      if (waiting.remaining === 0) this.covered.push(waiting.op)
     }
   }
 
@@ -1802,4 +1815,25 @@ function droppedRanges(op: InsertOp, blocks: DroppedBlocks): [number, number][] 
     out.push([Math.max(op.counter, k * BLOCK_COUNTERS + 1), Math.min(last, (k + 1) * BLOCK_COUNTERS)])
   }
   return out
+}
+
+/** An insert named dropped, waiting for deletes of its characters in the dropped blocks. */
+interface Uncovered {
+  readonly op: InsertOp
+  /** The counter of its first character not applied (an op may come again without its start). */
+  readonly from: number
+  /** Per character from `from`: 1 while no parked delete names it (in a dropped block). */
+  readonly missing: Uint8Array
+  remaining: number
+}
+
+/** Strikes off the characters `from` … `to` of a waiting insert: a parked delete names them. */
+function strike(w: Uncovered, from: number, to: number): void {
+  const start = Math.max(from, w.from) - w.from
+  const end = Math.min(to, w.from + w.missing.length - 1) - w.from
+  for (let i = start; i <= end; i++) {
+    if (w.missing[i] === 0) continue
+    w.missing[i] = 0
+    w.remaining--
+  }
 }
