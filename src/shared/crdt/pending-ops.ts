@@ -51,7 +51,7 @@ export class PendingOps {
   private readonly heaps: Waiter[][] = []
   private stale = 0
   private seq = 0
-  /** Per target agent, the parked deletes that name its characters (for `covers`). */
+  /** Per target agent, the parked deletes that name its characters (`forEachDeleteOf`). */
   private readonly deletesOn = new Map<number, Set<Waiter>>()
 
   /**
