@@ -829,12 +829,13 @@ export class DurableDoc {
     return { written, durable }
   }
 
-  /** Drops the deleted text the retention policy says not to keep; whether it looked. Never fails a compaction. */
+  /** Drops the deleted text the retention policy says not to keep; whether it looked. A damaged history fails no compaction. */
   private retain(): boolean {
     if (!this.retention) return false
     try {
       return applyRetention(this.textDoc, this.retention, this.retainedBytes, this.logBytes)
     } catch (err) {
+      if (!(err instanceof CrdtDecodeError)) throw err
       // A damaged stored history: it is kept as it is, text and all, and not read again this session.
       this.retention = null
       this.options.onBackgroundError?.(

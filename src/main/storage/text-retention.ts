@@ -11,9 +11,9 @@
  * has outgrown the budget, and again only once it has grown by a quarter since the last look (what
  * could not go then, a block with a character still visible or not sealed yet, may go by then).
  */
-import { createHash } from 'node:crypto'
 import type { TextDoc } from '../../shared/crdt'
 import { BLOCK_COUNTERS } from '../../shared/crdt/op-stream'
+import { blockHash } from '../node/stream-digest'
 
 /** Deleted characters a document keeps the text of whatever its length: its recent undo and history. */
 export const MIN_KEPT_CHARS = 65_536
@@ -26,8 +26,6 @@ export interface TextRetention {
   /** How far a replica's stream is sealed in the block form (0: not at all). */
   readonly sealedUpTo: (replica: string) => number
 }
-
-const sha256 = (units: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(units).digest())
 
 /**
  * Drops what `policy` says `text` should no longer keep. `lastBytes`: the history's stored bytes once
@@ -58,6 +56,6 @@ export function applyRetention(
     chosen.push(c)
     kept -= c.chars
   }
-  text.dropText(chosen, sha256)
+  text.dropText(chosen, blockHash)
   return true
 }

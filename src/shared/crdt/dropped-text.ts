@@ -8,6 +8,7 @@
  * `findDroppable` reads a decoded log (its inserts with their text) for the blocks that could go;
  * `dropBlocks` puts DROPPED_UNIT in place of their text, in the inserts and in what each delete removed.
  */
+import { ByteWriter } from './bytes'
 import { BLOCK_COUNTERS, blockOf, DROPPED_UNIT } from './op-stream'
 import type { DeleteOp, InsertOp, TextOp } from './ops'
 
@@ -104,8 +105,7 @@ function markChars(
  * Drops the text of `blocks` from `log` (decoded, every insert with its text): each block's units are
  * hashed with `hash` (SHA-256 of UTF-16 LE, as the block form hashes them), then replaced by
  * DROPPED_UNIT in the inserts, and the deletes that removed them say so. Returns the hashes, per
- * agent, and the ops changed. Throws CrdtDecodeError, as restoreHistoryText does, if the log is not
- * whole.
+ * agent, and the ops changed.
  */
 export function dropBlocks(
   log: readonly TextOp[],
@@ -125,8 +125,8 @@ export function dropBlocks(
     for (let k = blockOf(from); k <= blockOf(to); k++) if (set.has(k)) return true
     return false
   }
-  // Each chosen block's units, in counter order (a block's inserts are its replica's, in order).
-  const units = new Map<string, number[]>()
+  // Each chosen block's units, UTF-16 LE in counter order (a block's inserts are its replica's, in order).
+  const units = new Map<string, ByteWriter>()
   for (const op of log) {
     if (op.kind !== 0 || !hit(op.agent, op.counter, op.counter + op.length - 1)) continue
     const set = chosen.get(op.agent)!
@@ -136,14 +136,14 @@ export function dropBlocks(
     for (let c = op.counter; c <= last;) {
       const block = blockOf(c)
       const end = Math.min(last, (block + 1) * BLOCK_COUNTERS)
-      const piece = op.text.slice(c - op.counter, end - op.counter + 1)
+      const [a, b] = [c - op.counter, end - op.counter + 1]
       if (set.has(block)) {
         const key = `${op.agent}:${block}`
-        let list = units.get(key)
-        if (!list) units.set(key, (list = []))
-        for (let i = 0; i < piece.length; i++) list.push(piece.charCodeAt(i))
-        parts.push(DROPPED_UNIT.repeat(piece.length))
-      } else parts.push(piece)
+        let w = units.get(key)
+        if (!w) units.set(key, (w = new ByteWriter(2 * BLOCK_COUNTERS)))
+        w.utf16(op.text, a, b)
+        parts.push(DROPPED_UNIT.repeat(b - a))
+      } else parts.push(op.text.slice(a, b))
       c = end + 1
     }
     ;(op as InsertOp).text = parts.join('')
@@ -151,12 +151,7 @@ export function dropBlocks(
   }
   const out = new Map<number, Map<number, Uint8Array>>()
   for (const { agent, block } of blocks) {
-    const list = units.get(`${agent}:${block}`) ?? []
-    const bytes = new Uint8Array(list.length * 2)
-    list.forEach((u, i) => {
-      bytes[2 * i] = u & 0xff
-      bytes[2 * i + 1] = u >>> 8
-    })
+    const bytes = units.get(`${agent}:${block}`)?.view() ?? new Uint8Array(0)
     const kept = out.get(agent) ?? new Map<number, Uint8Array>()
     out.set(agent, kept.set(block, hash(bytes)))
   }
