@@ -22,6 +22,7 @@ import {
   decodeTextOps,
   droppedFor,
   encodeTextOps,
+  type DecodedOps,
 } from '../../shared/crdt/text-codec'
 import type { Sign } from '../../shared/members/member-op'
 import { fromHex, toHex } from '../../shared/sync/hex'
@@ -379,23 +380,26 @@ export class DocProvenance {
    * sender's device are taken; the ops of any other replica wait for their author's seal (held), and a
    * flagged device's are dropped. Returns the batch to apply now (the same one when all is taken), or
    * null. Throws CrdtDecodeError for a batch whose replica table is malformed, or whose ops are when
-   * some are not taken; a batch taken whole is decoded, and its ops checked, once, as it is applied
-   * (a join's 50 MB of text was decoded here and then again by the apply).
+   * some are not taken. A batch is decoded once: one whose every replica is taken is decoded as it is
+   * applied (a join's 50 MB of text was decoded here and then again by the apply); one whose ops had to
+   * be looked at comes back with them, for the apply (a keystroke's batch names the replica of the
+   * character it follows, and each was decoded twice).
    */
   admitText(
     batch: Uint8Array,
     from: PeerSession,
     sentTo: readonly string[],
     catchUp: boolean,
-  ): Uint8Array | null {
+  ): { readonly batch: Uint8Array; readonly decoded?: DecodedOps } | null {
     const table = decodeTextBatchReplicas(batch)
     const verdicts = table.map((replica) =>
       this.provenance.admit(replica, from.remoteKey, () => this.takesUnclaimed(replica, from)),
     )
     // Every op names a replica of the table: if all of them are taken, so is every op.
-    if (verdicts.every((verdict) => verdict === 'take')) return batch
-    const { replicas, ops, dropped } = decodeTextOps(batch)
-    if (ops.every((op) => verdicts[op.agent] === 'take')) return batch
+    if (verdicts.every((verdict) => verdict === 'take')) return { batch }
+    const decoded = decodeTextOps(batch)
+    const { replicas, ops, dropped } = decoded
+    if (ops.every((op) => verdicts[op.agent] === 'take')) return { batch, decoded }
     // Each part names the dropped blocks of its own inserts (text-codec.ts, kind 10).
     const encode = (part: TextOp[]): Uint8Array =>
       encodeTextOps(
@@ -444,7 +448,7 @@ export class DocProvenance {
         if (waiting > 0) this.askSeal(replica, waiting, from)
       }
     }
-    return take.length > 0 ? encode(take) : null
+    return take.length > 0 ? { batch: encode(take) } : null
   }
 
   /**

@@ -13,6 +13,7 @@ import {
   checkStampWindow,
   decodeMapBatch,
   type DecodedMapBatch,
+  type DecodedOps,
   type TextChange,
   type Utf8Bytes,
   type VersionVector,
@@ -598,6 +599,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       let props: DecodedMapBatch | undefined =
         from && channel === Channel.Props ? decodeMapBatch(batch) : undefined
       let tree = from && channel === Channel.Tree ? decodeTreePart(batch) : undefined
+      let text: DecodedOps | undefined
       if (props) checkStampWindow(props, this.now())
       if (tree) checkTreeStamps(tree.flat(), this.now())
       // Who wrote each op or write, checked before anything is applied (provenance.ts, signed-props.ts,
@@ -606,10 +608,14 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
         from &&
         (channel === Channel.Text ? !vouched : channel === Channel.Props || channel === Channel.Tree)
       ) {
-        const admitted =
-          channel === Channel.Text
-            ? this.authors.admitText(batch, from, sentTo, catchUp)
-            : channel === Channel.Props
+        let admitted: Uint8Array | null
+        if (channel === Channel.Text) {
+          const taken = this.authors.admitText(batch, from, sentTo, catchUp)
+          admitted = taken && taken.batch
+          text = taken?.decoded
+        } else
+          admitted =
+            channel === Channel.Props
               ? this.authors.admitProps(batch, from, props)
               : this.authors.admitTree(batch, from, tree)
         if (admitted === null) return
@@ -627,7 +633,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
         // batch goes out at once, with the seals and property writes that came ahead of it in one
         // write and one fsync: a join's 2,000 files otherwise each waited SYNC_DEFER_MS to be durable,
         // and so to be written to a shared folder.
-        const staged = this.durable.stageText(batch, !catchUp)
+        const staged = this.durable.stageText(batch, !catchUp, text)
         isNew = this.progress(channel) !== before
         if (this.durable.text.refusedCount() !== refused) this.logRefused()
         // A seal that came ahead of these ops can be checked now (its senders pass it on, not us).
@@ -826,8 +832,13 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     sentTo: readonly string[] = [],
   ): void {
     if (isEmptyBatch(batch)) return
+    // Looked for in the sessions as they are (no copies): in a full mesh each of the 15 receivers of a
+    // keystroke finds every peer listed, for every keystroke.
     const skip = new Set(sentTo)
-    const targets = this.peers().filter((s) => s !== except && !skip.has(peerTag(s.remoteKey)))
+    const targets: PeerSession[] = []
+    for (const s of this.deps.sessions()) {
+      if (s !== except && s.isAuthenticated(this.docId) && !skip.has(peerTag(s.remoteKey))) targets.push(s)
+    }
     if (targets.length === 0) return
     const reached = new Set(sentTo)
     reached.add(peerTag(this.deps.self))

@@ -315,7 +315,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> implements SessionH
       keepDeleted,
       ...(this.options.replicasPerDevice ? { replicasPerDevice: this.options.replicasPerDevice } : {}),
       ...(this.options.sealWaitMs !== undefined ? { sealWaitMs: this.options.sealWaitMs } : {}),
-      sessions: () => [...this.sessions.values()].map((s) => s.session),
+      sessions: () => Array.from(this.sessions.values(), (s) => s.session),
       // A file document has no secrets of its own (its keys are the project's): nothing to store.
       saveSecrets: project ? async () => undefined : (id, s) => this.options.secrets.putDoc(id, s),
       log: (m) => this.log(m),
