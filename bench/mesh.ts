@@ -12,7 +12,8 @@
  * share one clock, `performance.timeOrigin + performance.now()`; the offset each child shows against
  * the parent is measured (least-delay ping, as bench/windows.ts does for pages) and printed.
  * Nothing crosses the IPC channel while they type: the children report once every keystroke is in.
- * Target (issue 14): keystroke → every peer p99 under 20 ms.
+ * Three meshes, one after another (MESHPAD_BENCH_RUNS to change), each of fresh processes. Target
+ * (issue 14): keystroke → every peer p99 under 20 ms, the median of the meshes'.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -21,7 +22,8 @@ import { join } from 'node:path'
 import { bundled } from './bundled'
 import { cpuProfArgs } from './cpu-prof'
 import type { Command, Report } from './mesh-child'
-import { percentile } from './stats'
+import { benchRuns } from './fresh-process'
+import { median, percentile, spread } from './stats'
 import type { BenchSuite } from './suites'
 
 const PEERS = 16
@@ -36,6 +38,8 @@ const TYPING_INTERVAL_MS = 200
 /** After the typing: long enough for every peer to seal its edits and pass the seals on (as sync.ts). */
 const SEAL_SETTLE_MS = 1_500
 const TARGET_P99_MS = 20
+/** Meshes per bench (MESHPAD_BENCH_RUNS to change): see `run`. */
+const MESHES = 3
 const INITIAL_TEXT = 'Sixteen people typing.\n'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
@@ -157,11 +161,19 @@ async function formMesh(peers: readonly Peer[]): Promise<string> {
   return docId
 }
 
+/** One mesh's headline figures, for the summary over the meshes. */
+interface MeshFigures {
+  readonly p50: number
+  readonly p99: number
+  /** CPU of the 16 processes per keystroke, ms. */
+  readonly cpuMs: number
+}
+
 function report(
   reports: readonly Report[],
   offsets: readonly { offset: number; rtt: number }[],
   typingMs: number,
-): void {
+): MeshFigures {
   const keystrokes = PEERS * KEYSTROKES
   const typedAt = new Map<string, number>()
   for (const r of reports)
@@ -246,13 +258,11 @@ function report(
       ` ${(cpuMs / keystrokes).toFixed(2)} ms per keystroke across the mesh`,
   )
   console.log(`  texts: all ${PEERS} equal, ${text.length} chars, every keystroke in`)
-  console.log(
-    `  target: p99 under ${TARGET_P99_MS} ms at every peer: ${p99 < TARGET_P99_MS ? 'met' : 'NOT MET'}`,
-  )
+  return { p50: percentile(perPeer, 50), p99, cpuMs: cpuMs / keystrokes }
 }
 
-async function run(): Promise<void> {
-  console.log(`  load average before: ${load()}`)
+/** One mesh of fresh processes: formed, typed in, reported on, stopped. */
+async function oneMesh(): Promise<MeshFigures> {
   const peers: Peer[] = []
   try {
     // The children run Meshpad's code bundled, as the app and the `meshpad` command do (bundled.ts).
@@ -280,11 +290,37 @@ async function run(): Promise<void> {
     const loadAfter = load()
     await sleep(SEAL_SETTLE_MS)
     const reports = await Promise.all(peers.map((p) => p.ask<Report>({ cmd: 'report' })))
-    report(reports, offsets, typingMs)
+    const figures = report(reports, offsets, typingMs)
     console.log(`  load average after the typing: ${loadAfter} (${PEERS} processes on this machine's cores)`)
+    return figures
   } finally {
     await stopPeers(peers)
   }
+}
+
+/**
+ * MESHES meshes one after another, each of fresh processes: one mesh's p99 is the 144th worst of its
+ * 14,400 samples, and the same code's ranged 13-32 ms from one mesh to the next on this machine. The
+ * target is judged on the median of the meshes' p99.
+ */
+async function run(): Promise<void> {
+  console.log(`  load average before: ${load()}`)
+  const runs = benchRuns(MESHES)
+  const all: MeshFigures[] = []
+  for (let r = 0; r < runs; r++) {
+    console.log(`  mesh ${r + 1} of ${runs}:`)
+    all.push(await oneMesh())
+  }
+  const p99s = all.map((f) => f.p99)
+  const summary = (xs: readonly number[]): string => `${median(xs).toFixed(2)} ms (${spread(xs, 2)})`
+  console.log(
+    `  over ${runs} meshes, median (min–max): keystroke → every other peer p50 ${summary(all.map((f) => f.p50))},` +
+      ` p99 ${summary(p99s)}; CPU per keystroke across the mesh ${summary(all.map((f) => f.cpuMs))}`,
+  )
+  const p99 = median(p99s)
+  console.log(
+    `  target: p99 under ${TARGET_P99_MS} ms at every peer (median of the meshes): ${p99 < TARGET_P99_MS ? 'met' : 'NOT MET'}`,
+  )
 }
 
 export const meshSuite: BenchSuite = {
