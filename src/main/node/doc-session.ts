@@ -599,7 +599,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
       let props: DecodedMapBatch | undefined =
         from && channel === Channel.Props ? decodeMapBatch(batch) : undefined
       let tree = from && channel === Channel.Tree ? decodeTreePart(batch) : undefined
-      let text: DecodedOps | undefined
+      let textOps: DecodedOps | undefined
       if (props) checkStampWindow(props, this.now())
       if (tree) checkTreeStamps(tree.flat(), this.now())
       // Who wrote each op or write, checked before anything is applied (provenance.ts, signed-props.ts,
@@ -612,7 +612,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
         if (channel === Channel.Text) {
           const taken = this.authors.admitText(batch, from, sentTo, catchUp)
           admitted = taken && taken.batch
-          text = taken?.decoded
+          textOps = taken?.decoded
         } else
           admitted =
             channel === Channel.Props
@@ -633,7 +633,7 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
         // batch goes out at once, with the seals and property writes that came ahead of it in one
         // write and one fsync: a join's 2,000 files otherwise each waited SYNC_DEFER_MS to be durable,
         // and so to be written to a shared folder.
-        const staged = this.durable.stageText(batch, !catchUp, text)
+        const staged = this.durable.stageText(batch, !catchUp, textOps)
         isNew = this.progress(channel) !== before
         if (this.durable.text.refusedCount() !== refused) this.logRefused()
         // A seal that came ahead of these ops can be checked now (its senders pass it on, not us).
