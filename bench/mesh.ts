@@ -12,6 +12,9 @@
  * share one clock, `performance.timeOrigin + performance.now()`; the offset each child shows against
  * the parent is measured (least-delay ping, as bench/windows.ts does for pages) and printed.
  * Nothing crosses the IPC channel while they type: the children report once every keystroke is in.
+ * Each child lowers its V8 helper threads' priority before its module loads, as the `meshpad` command
+ * does first thing (src/main/cli/helper-threads.ts); MESHPAD_BENCH_HELPERS=normal leaves them as they
+ * are, to compare.
  * Three meshes, one after another (MESHPAD_BENCH_RUNS to change), each of fresh processes. Target
  * (issue 14): keystroke → every peer p99 under 20 ms, the median of the meshes'.
  */
@@ -42,6 +45,8 @@ const TARGET_P99_MS = 20
 const MESHES = 3
 const INITIAL_TEXT = 'Sixteen people typing.\n'
 
+/** MESHPAD_BENCH_HELPERS=normal: the children's V8 helper threads keep the event loop's priority. */
+const helpersNormal = (): boolean => process.env['MESHPAD_BENCH_HELPERS'] === 'normal'
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 const clock = (): number => performance.timeOrigin + performance.now()
 const fmt = (xs: readonly number[]): string =>
@@ -85,11 +90,12 @@ class Peer {
   }
 }
 
-async function startPeer(index: number, child: string): Promise<Peer> {
+/** A child running `child`, after `preload` if any (bench/helper-threads-preload.ts), as the command starts. */
+async function startPeer(index: number, child: string, preload: string | null): Promise<Peer> {
   const dir = await mkdtemp(join(tmpdir(), `meshpad-bench-mesh-${index}-`))
-  const proc = spawn(process.execPath, [...cpuProfArgs(`peer${index}`), child, dir, `peer${index}`], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  })
+  const first = preload === null ? [] : ['--require', preload]
+  const args = [...cpuProfArgs(`peer${index}`), ...first, child, dir, `peer${index}`]
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const peer = new Peer(index, dir, proc)
   await peer.started()
   return peer
@@ -267,8 +273,10 @@ async function oneMesh(): Promise<MeshFigures> {
   try {
     // The children run Meshpad's code bundled, as the app and the `meshpad` command do (bundled.ts).
     const child = bundled('bench/mesh-child.ts')
+    // Each child's V8 helper threads lowered first, as the `meshpad` command does (helper-threads.ts).
+    const preload = helpersNormal() ? null : bundled('bench/helper-threads-preload.ts', 'cjs')
     // Started one after another: 16 start-ups at once on a small machine would time each other out.
-    for (let i = 0; i < PEERS; i++) peers.push(await startPeer(i, child))
+    for (let i = 0; i < PEERS; i++) peers.push(await startPeer(i, child, preload))
     const offsets: { offset: number; rtt: number }[] = []
     for (const p of peers) offsets.push(await clockOffset(p))
     await formMesh(peers)
@@ -305,6 +313,9 @@ async function oneMesh(): Promise<MeshFigures> {
  */
 async function run(): Promise<void> {
   console.log(`  load average before: ${load()}`)
+  console.log(
+    `  V8's helper threads in each peer: ${helpersNormal() ? "at the event loop's priority (MESHPAD_BENCH_HELPERS=normal)" : 'lowered, as the meshpad command lowers them'}`,
+  )
   const runs = benchRuns(MESHES)
   const all: MeshFigures[] = []
   for (let r = 0; r < runs; r++) {

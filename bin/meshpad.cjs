@@ -27,5 +27,8 @@ if (useBuilt) {
   require(built)
 } else {
   require('tsx/cjs')
+  // Before the sources load: loading them starts libuv's pool, which keeps its priority (main.ts calls
+  // this again, which then does nothing).
+  require('../src/main/cli/helper-threads.ts').lowerHelperThreads()
   require('../src/main/cli/main.ts')
 }
