@@ -90,7 +90,7 @@ describe.runIf(process.platform === 'linux')('meshpad command: helper thread pri
       // V8's platform workers (4 by default) and its delayed-task thread, at least.
       expect(p.lowered).toBeGreaterThanOrEqual(5)
       // libuv's pool, started later by the main thread, has its priority: file work is not made to wait.
-      expect(p.normal).toBe(POOL)
+      expect(p.normal).toBeGreaterThanOrEqual(POOL)
     }, 30_000)
   }
 })
