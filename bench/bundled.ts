@@ -13,21 +13,15 @@ import { buildSync } from 'esbuild'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
-/**
- * Bundles `entry` (a path under the checkout) and returns the module's path: an ES module, or CommonJS
- * for a script that `node --require` runs before the child's module loads.
- */
-export function bundled(entry: string, format: 'esm' | 'cjs' = 'esm'): string {
+/** Bundles `entry` (a path under the checkout) and returns the module's path. */
+export function bundled(entry: string): string {
   const dir = path.join(root, 'out', 'bench')
   mkdirSync(dir, { recursive: true })
-  const outfile = path.join(
-    dir,
-    `${path.basename(entry, '.ts')}-${process.pid}.${format === 'esm' ? 'mjs' : 'cjs'}`,
-  )
+  const outfile = path.join(dir, `${path.basename(entry, '.ts')}-${process.pid}.mjs`)
   buildSync({
     entryPoints: [path.resolve(root, entry)],
     bundle: true,
-    format,
+    format: 'esm',
     platform: 'node',
     target: 'node20',
     packages: 'external',

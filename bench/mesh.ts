@@ -13,7 +13,7 @@
  * the parent is measured (least-delay ping, as bench/windows.ts does for pages) and printed.
  * Nothing crosses the IPC channel while they type: the children report once every keystroke is in.
  * Each child lowers its V8 helper threads' priority before its module loads, as the `meshpad` command
- * does first thing (src/main/cli/helper-threads.ts); MESHPAD_BENCH_HELPERS=normal leaves them as they
+ * does first thing (bin/helper-threads.cjs); MESHPAD_BENCH_HELPERS=normal leaves them as they
  * are, to compare.
  * Three meshes, one after another (MESHPAD_BENCH_RUNS to change), each of fresh processes. Target
  * (issue 14): keystroke → every peer p99 under 20 ms, the median of the meshes'.
@@ -90,7 +90,7 @@ class Peer {
   }
 }
 
-/** A child running `child`, after `preload` if any (bench/helper-threads-preload.ts), as the command starts. */
+/** A child running `child`, after `preload` if any (bench/lower-helper-threads.cjs), as the command starts. */
 async function startPeer(index: number, child: string, preload: string | null): Promise<Peer> {
   const dir = await mkdtemp(join(tmpdir(), `meshpad-bench-mesh-${index}-`))
   const first = preload === null ? [] : ['--require', preload]
@@ -273,8 +273,8 @@ async function oneMesh(): Promise<MeshFigures> {
   try {
     // The children run Meshpad's code bundled, as the app and the `meshpad` command do (bundled.ts).
     const child = bundled('bench/mesh-child.ts')
-    // Each child's V8 helper threads lowered first, as the `meshpad` command does (helper-threads.ts).
-    const preload = helpersNormal() ? null : bundled('bench/helper-threads-preload.ts', 'cjs')
+    // Each child's V8 helper threads lowered first, as the `meshpad` command does (bin/helper-threads.cjs).
+    const preload = helpersNormal() ? null : join(import.meta.dirname, 'lower-helper-threads.cjs')
     // Started one after another: 16 start-ups at once on a small machine would time each other out.
     for (let i = 0; i < PEERS; i++) peers.push(await startPeer(i, child, preload))
     const offsets: { offset: number; rtt: number }[] = []

@@ -3,6 +3,9 @@
 // file is newer than it: it starts without compiling TypeScript, and without the wrapper tsx puts on
 // every function (a property per closure: ~29 MB in a 2,000-file project's peer). Otherwise it runs the
 // sources through tsx, so that it works right after `npm install` and always runs the code as it is.
+
+// First, before anything starts libuv's pool: V8's helper threads at the lowest priority (helper-threads.cjs).
+require('./helper-threads.cjs').lowerHelperThreads()
 const { existsSync, readdirSync, statSync } = require('node:fs')
 const { join } = require('node:path')
 
@@ -27,8 +30,5 @@ if (useBuilt) {
   require(built)
 } else {
   require('tsx/cjs')
-  // Before the sources load: loading them starts libuv's pool, which keeps its priority (main.ts calls
-  // this again, which then does nothing).
-  require('../src/main/cli/helper-threads.ts').lowerHelperThreads()
   require('../src/main/cli/main.ts')
 }

@@ -6,7 +6,6 @@
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { lowerHelperThreads } from './helper-threads'
 import { runPeer } from './peer'
 import { runServe } from './serve'
 
@@ -119,8 +118,6 @@ async function serve(args: string[]): Promise<void> {
   })
 }
 
-// Before anything starts libuv's pool, so that only V8's helpers are lowered (helper-threads.ts).
-lowerHelperThreads()
 main(process.argv.slice(2)).catch((err: unknown) => {
   process.stderr.write(`meshpad: ${err instanceof Error ? err.message : String(err)}\n`)
   process.exit(1)

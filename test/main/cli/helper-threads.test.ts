@@ -1,6 +1,6 @@
 /**
  * The `meshpad` command runs V8's helper threads at nice 19 and everything else at the event loop's
- * priority (src/main/cli/helper-threads.ts): read from /proc while a real `meshpad peer` runs, from the
+ * priority (bin/helper-threads.cjs): read from /proc while a real `meshpad peer` runs, from the
  * build and from the sources (whose loading starts libuv's pool before main.ts runs).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'

@@ -13,20 +13,18 @@ const REPO = resolve(__dirname, '../../..')
 let root: string
 const built = (): string => join(root, 'out', 'main', 'cli.js')
 const source = (): string => join(root, 'src', 'main', 'cli', 'main.ts')
-const helpers = (): string => join(root, 'src', 'main', 'cli', 'helper-threads.ts')
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'meshpad-launcher-'))
   mkdirSync(join(root, 'bin'))
-  copyFileSync(join(REPO, 'bin', 'meshpad.cjs'), join(root, 'bin', 'meshpad.cjs'))
+  for (const file of ['meshpad.cjs', 'helper-threads.cjs'])
+    copyFileSync(join(REPO, 'bin', file), join(root, 'bin', file))
   symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'))
   mkdirSync(join(root, 'out', 'main'), { recursive: true })
   writeFileSync(built(), "process.stdout.write('built')\n")
   mkdirSync(join(root, 'src', 'main', 'cli'), { recursive: true })
   writeFileSync(source(), "const from: string = 'sources'\nprocess.stdout.write(from)\n")
-  // What the launcher runs before the sources (the command's helper threads lowered): here a no-op.
-  writeFileSync(helpers(), 'export const lowerHelperThreads = (): number => 0\n')
   // The build is newer than every source, as `npm run build` leaves it.
-  for (const file of [source(), helpers()]) utimesSync(file, new Date(1_000_000), new Date(1_000_000))
+  utimesSync(source(), new Date(1_000_000), new Date(1_000_000))
   utimesSync(built(), new Date(2_000_000), new Date(2_000_000))
 })
 afterEach(() => rmSync(root, { recursive: true, force: true }))
