@@ -7,7 +7,7 @@
 // the mesh bench (16 peers on 2 cores) the compile threads of 15 processes took ~0.8 of a core in the
 // same 250 ms, and every keystroke in flight waited (perf). At nice 19 that work waits for idle CPU; on
 // an idle core it still runs at full speed, and the CPU per keystroke did not change. The bench's p99
-// of keystroke → every peer went from 23-27 ms to 17-20 ms (medians of three meshes).
+// of keystroke → every peer went from 23-32 ms to 17-23 ms (benches of three meshes, alternating).
 //
 // What it lowers: every thread of the process but the main one, when called. At the command's start
 // those are V8's (its platform's workers and delayed-task thread) and Node's inspector signal thread,
