@@ -832,8 +832,8 @@ export class DocSession extends EventEmitter<DocSessionEvents> implements Sessio
     sentTo: readonly string[] = [],
   ): void {
     if (isEmptyBatch(batch)) return
-    // Looked for in the sessions as they are (no copies): in a full mesh each of the 15 receivers of a
-    // keystroke finds every peer listed, for every keystroke.
+    // One pass over the sessions, not over peers() (which copies and filters them first): in a full
+    // mesh each of the 15 receivers of a keystroke finds every peer listed, for every keystroke.
     const skip = new Set(sentTo)
     const targets: PeerSession[] = []
     for (const s of this.deps.sessions()) {
