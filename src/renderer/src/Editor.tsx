@@ -6,7 +6,7 @@ import { Compartment, EditorState } from '@codemirror/state'
 import type { ApiResult, AuthorInfo, DocRole, TextOrderAnswer } from '../../shared/api'
 import { openWindowState, TextDoc, type VersionVector } from '../../shared/crdt'
 import { OrderCheck } from './binding/order-check'
-import { applyRemoteBatch, textDocSync } from './binding/sync'
+import { applyRemoteBatch, drawTypingFirst, forgetTyped, textDocSync } from './binding/sync'
 import { authorship, authorsChanged } from './collab/authorship'
 import { awayHighlights, catchUpChange, markAway } from './collab/away'
 import { presenceCursors } from './collab/presence'
@@ -157,6 +157,7 @@ export function Editor(props: EditorProps): React.JSX.Element {
         ],
       }),
     })
+    drawTypingFirst(view)
     const onScheme = (e: MediaQueryListEvent): void => {
       view.dispatch({ effects: theme.reconfigure(themeFor(e.matches)) })
     }
@@ -178,6 +179,7 @@ export function Editor(props: EditorProps): React.JSX.Element {
       order?.close()
       unbind?.()
       media.removeEventListener('change', onScheme)
+      forgetTyped(view)
       view.destroy()
     }
   }, [doc, events])

@@ -1,5 +1,6 @@
 import { API_REQUESTS, apiError, type AppInfo, type MeshpadApi, type MeshpadBridge } from '../../shared/api'
 import { connectWebSocketApi, tokenFromLocation } from './api-client'
+import { drawTyped } from './binding/sync'
 
 declare global {
   interface Window {
@@ -17,9 +18,9 @@ let api: MeshpadBridge | null = null
  */
 export function getApi(): MeshpadBridge {
   if (api) return api
-  if (window.meshpad) return (api = window.meshpad)
+  if (window.meshpad) return (api = drawingTypedFirst(window.meshpad))
   const token = tokenFromLocation(window.location)
-  if (token) return (api = connectWebSocketApi(token, window.location))
+  if (token) return (api = drawingTypedFirst(connectWebSocketApi(token, window.location)))
   const info: AppInfo = {
     name: 'Meshpad',
     version: 'dev',
@@ -36,6 +37,21 @@ export function getApi(): MeshpadBridge {
     appInfo: async () => ({ ok: true, value: info }),
     onEvent: () => () => undefined,
   })
+}
+
+/**
+ * The node's events reach their listeners once every editor shows every keystroke typed in it: they
+ * read and change editors, whose replicas hold those keystrokes already (typing.ts).
+ */
+function drawingTypedFirst(bridge: MeshpadBridge): MeshpadBridge {
+  return {
+    ...bridge,
+    onEvent: (listener) =>
+      bridge.onEvent((event) => {
+        drawTyped()
+        listener(event)
+      }),
+  }
 }
 
 /** Whether a node is behind the API (false for the stand-in). */

@@ -79,6 +79,7 @@ export function applyRemoteBatch(
   batch: Uint8Array,
   extra: readonly Annotation<unknown>[] = [],
 ): void {
+  drawTyped() // the replica's changes are positions in its text, which holds every keystroke
   const config = view.state.facet(syncConfig)
   if (!config) throw new Error('applyRemoteBatch: the editor has no sync binding')
   const changes = config.doc.applyRemote(batch)
@@ -99,6 +100,47 @@ export function pushAhead(view: EditorView, tr: Transaction): void {
   const config = view.state.facet(syncConfig)
   if (!config || !tr.annotation(pushedAhead)) return
   for (const batch of localBatches(config.doc, tr.changes)) config.push(batch)
+}
+
+/** Keystrokes pushed ahead whose editor does not show them yet (typing.ts), by editor. */
+const undrawn = new Map<EditorView, Transaction>()
+
+/**
+ * `tr`, pushed ahead, is dispatched later (`drawTyped`): until then the editor shows one keystroke
+ * less than its replica holds. Code that reads the editor's state outside an input event or a node
+ * event (a timer, say) calls `drawTyped` first.
+ */
+export function drawLater(view: EditorView, tr: Transaction): void {
+  undrawn.set(view, tr)
+}
+
+/** Dispatches every keystroke pushed ahead and not shown yet. Cheap when there is none. */
+export function drawTyped(): void {
+  for (const [view, tr] of undrawn) {
+    undrawn.delete(view)
+    view.dispatch(tr)
+  }
+}
+
+/**
+ * Makes every dispatch to `view` draw a keystroke it does not show yet first, so that a transaction
+ * made in it starts from the state that holds the keystroke. (A transaction made earlier, from the
+ * state before, could not be applied after it; none is: the keystroke is drawn before any input, node
+ * event or timer that makes one: typing.ts.)
+ */
+export function drawTypingFirst(view: EditorView): void {
+  const dispatch = view.dispatch.bind(view) as (...input: unknown[]) => void
+  Object.defineProperty(view, 'dispatch', {
+    value: (...input: unknown[]) => {
+      drawTyped()
+      dispatch(...input)
+    },
+  })
+}
+
+/** The editor is going: a keystroke it did not show is dropped (its ops left; its replica holds them). */
+export function forgetTyped(view: EditorView): void {
+  undrawn.delete(view)
 }
 
 /**

@@ -9,6 +9,7 @@
  */
 import { EditorView } from '@codemirror/view'
 import type { CursorAnchors, MeshpadBridge, PresenceInfo } from '../../../shared/api'
+import { drawTyped } from '../binding/sync'
 import type { EditorHandle } from '../Editor'
 import { remoteCursorsOf, setRemoteCursors, type RemoteCursor } from './presence'
 
@@ -41,6 +42,7 @@ export class PresenceSync {
   }
 
   private publish(): void {
+    drawTyped() // the view's positions are the replica's only once it shows every keystroke
     const { view, replica } = this.editor
     const sel = view.state.selection.main
     // The replica and the view hold the same text, so view positions are replica positions.
@@ -56,6 +58,7 @@ export class PresenceSync {
   /** The others' presence from the node: show their cursors where their anchors are now. */
   show(people: readonly PresenceInfo[]): void {
     this.people = people
+    drawTyped()
     const { view, replica } = this.editor
     const shown = remoteCursorsOf(view)
     const cursors: RemoteCursor[] = []

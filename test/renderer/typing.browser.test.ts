@@ -1,0 +1,122 @@
+/**
+ * A typed character's ops leave first, and the editor draws it after (typing.ts): in Chromium, with
+ * real key events, the keystroke is pushed while the editor does not show it yet, is drawn by the next
+ * animation frame with no further input, and nothing that reads or changes the editor in between
+ * (a peer's batch, a dispatch, the next key, a click) sees the editor and its replica disagree.
+ */
+import { join } from 'node:path'
+import { buildSync } from 'esbuild'
+import type { BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeEach, describe, expect, it } from 'vitest'
+import { launchChromium } from '../support/chromium'
+import type { TypingState } from './typing-page'
+
+type Call = 'state' | 'reconfigure'
+
+describe('typing: ops first, the character drawn after', () => {
+  let context: BrowserContext | undefined
+  let page: Page
+  const pageErrors: string[] = []
+  const bundle = buildSync({
+    entryPoints: [join(import.meta.dirname, 'typing-page.ts')],
+    bundle: true,
+    format: 'iife',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+  }).outputFiles[0]!.text
+
+  const call = (name: Call): Promise<TypingState> =>
+    page.evaluate((n) => (window as unknown as { typing: Record<Call, () => TypingState> }).typing[n](), name)
+  const peerTypes = (index: number, text: string): Promise<TypingState> =>
+    page.evaluate(
+      ([i, t]) =>
+        (window as unknown as { typing: { peerTypes(i: number, t: string): TypingState } }).typing.peerTypes(
+          i as number,
+          t as string,
+        ),
+      [index, text] as const,
+    )
+  const afterFrames = (frames: number): Promise<TypingState> =>
+    page.evaluate(
+      (f) =>
+        (
+          window as unknown as { typing: { afterFrames(f: number): Promise<TypingState> } }
+        ).typing.afterFrames(f),
+      frames,
+    )
+
+  beforeEach(async () => {
+    context ??= await launchChromium()
+    page = await context.newPage()
+    pageErrors.length = 0
+    page.on('pageerror', (err) => pageErrors.push(err.message))
+    await page.setContent('<!doctype html><meta charset="utf-8"><body></body>')
+    await page.addScriptTag({ content: bundle })
+    await page.locator('.cm-content').click()
+  })
+
+  afterAll(async () => {
+    await context?.close()
+  })
+
+  it('ends the keystroke’s task with its ops sent and the character not drawn, then draws it by the next frame', async () => {
+    await page.keyboard.down('a') // no key up: nothing but the frame draws it
+    const pushed = await call('state')
+    expect(pushed.replica).toBe('a')
+    expect(pushed.peer).toBe('a')
+    expect(pushed.shownWhenPushed).toEqual([false])
+    // The editor's update is not in the task that sent the ops (the frame leaves when the task ends).
+    expect(pushed.shownAfterInput).toEqual([false])
+    const drawn = await afterFrames(2)
+    expect(drawn.view).toBe('a')
+    await page.keyboard.up('a')
+    expect(pageErrors).toEqual([])
+  })
+
+  it('draws a waiting keystroke before a peer’s batch lands, so the batch lands where the replica says', async () => {
+    await page.keyboard.type('helo')
+    await afterFrames(2)
+    await page.keyboard.press('ArrowLeft')
+    await page.keyboard.down('l') // waiting to be drawn
+    const after = await peerTypes(0, '> ')
+    expect(after.view).toBe('> hello')
+    expect(after.replica).toBe('> hello')
+    expect(after.peer).toBe('> hello')
+    await page.keyboard.up('l')
+    expect(pageErrors).toEqual([])
+  })
+
+  it('draws a waiting keystroke before any other dispatch, and the next one goes after it', async () => {
+    await page.keyboard.down('x')
+    const after = await call('reconfigure')
+    expect(after.view).toBe('x')
+    expect(after.replica).toBe('x')
+    await page.keyboard.up('x')
+    await page.keyboard.type('y')
+    const final = await afterFrames(2)
+    expect(final.view).toBe('xy')
+    expect(final.replica).toBe('xy')
+    expect(final.peer).toBe('xy')
+    expect(pageErrors).toEqual([])
+  })
+
+  it('keeps the editor and its replica equal through fast typing, clicks, deletions and a peer’s edits', async () => {
+    const text = 'The quick brown fox jumps over the lazy dog. '
+    await page.keyboard.type(text) // no delay: each key comes before the last is drawn by a frame
+    await peerTypes(0, '[peer] ')
+    await page.keyboard.type('Again: ')
+    await page.locator('.cm-content').click({ position: { x: 5, y: 5 } }) // a click moves the cursor home
+    await page.keyboard.type('^')
+    await page.keyboard.press('Backspace')
+    await page.keyboard.type('!')
+    const final = await afterFrames(2)
+    const expected = `![peer] ${text}Again: `
+    expect(final.view).toBe(expected)
+    expect(final.replica).toBe(expected)
+    expect(final.peer).toBe(expected)
+    // Every plain keystroke was pushed before the editor drew it.
+    expect(final.shownWhenPushed.filter((shown) => !shown).length).toBeGreaterThanOrEqual(text.length)
+    expect(pageErrors).toEqual([])
+  })
+})
