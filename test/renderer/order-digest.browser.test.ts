@@ -7,12 +7,12 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { buildSync } from 'esbuild'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TextDoc } from '../../src/shared/crdt'
 import { TextOrder } from '../../src/main/node/text-order'
 import { launchChromium } from '../support/chromium'
+import { bundlePage } from '../support/page-bundle'
 import { orderDependent } from '../support/order-dependent'
 import { serveStatic, type StaticServer } from '../support/static-server'
 import type { PageDigest } from './order-digest-page'
@@ -34,20 +34,13 @@ describe('the window’s order digest in Chromium', () => {
   let page: Page
 
   beforeAll(async () => {
-    const bundle = buildSync({
-      entryPoints: [join(import.meta.dirname, 'order-digest-page.ts')],
-      bundle: true,
-      format: 'iife',
-      target: 'es2022',
-      write: false,
-      logLevel: 'silent',
-    })
+    const bundle = bundlePage(join(import.meta.dirname, 'order-digest-page.ts'))
     // The renderer's own policy (src/renderer/index.html), so that nothing it forbids is relied on.
     const html = readFileSync(join(process.cwd(), 'src/renderer/index.html'), 'utf8')
     const csp = /<meta\s+http-equiv="Content-Security-Policy"[\s\S]*?\/>/.exec(html)?.[0]
     expect(csp).toContain("script-src 'self'")
     const dir = mkdtempSync(join(tmpdir(), 'meshpad-order-page-'))
-    writeFileSync(join(dir, 'page.js'), bundle.outputFiles[0]!.text)
+    writeFileSync(join(dir, 'page.js'), bundle)
     writeFileSync(
       join(dir, 'index.html'),
       `<!doctype html><html><head><meta charset="utf-8">${csp}<script src="page.js"></script></head><body></body></html>`,

@@ -3,10 +3,10 @@
  * the API with the right arguments, and follow its events.
  */
 import { join } from 'node:path'
-import { buildSync } from 'esbuild'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { artifactPath, launchChromium } from '../support/chromium'
+import { bundlePage } from '../support/page-bundle'
 import { DROPPED_TITLE } from '../../src/renderer/src/dropped-marks'
 
 const X = 'x'.repeat(32)
@@ -23,22 +23,16 @@ describe('collaboration panels', () => {
     page.evaluate((e) => (window as unknown as { emit(e: unknown): void }).emit(e), event)
 
   beforeAll(async () => {
-    const bundle = buildSync({
-      entryPoints: [join(import.meta.dirname, 'panels-page.ts')],
-      bundle: true,
-      format: 'iife',
-      target: 'es2022',
+    const bundle = bundlePage(join(import.meta.dirname, 'panels-page.ts'), {
       jsx: 'automatic',
       define: { 'process.env.NODE_ENV': '"development"' },
-      write: false,
-      logLevel: 'silent',
     })
     context = await launchChromium()
     page = await context.newPage()
     await page.setContent('<!doctype html><meta charset="utf-8"><body></body>')
     // The app's own stylesheet, so that the screenshots show the panels as people see them.
     await page.addStyleTag({ path: join(import.meta.dirname, '../../src/renderer/src/styles.css') })
-    await page.addScriptTag({ content: bundle.outputFiles[0]!.text })
+    await page.addScriptTag({ content: bundle })
     await page.getByTestId('nearby-device').waitFor()
   })
 

@@ -5,13 +5,13 @@
  * insert op of that length, and a fresh replica applying it must end with the editor's text.
  */
 import { join } from 'node:path'
-import { buildSync } from 'esbuild'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TextDoc } from '../../src/shared/crdt'
 import { InsertOp } from '../../src/shared/crdt/ops'
 import { decodeTextOps } from '../../src/shared/crdt/text-codec'
 import { launchChromium } from '../support/chromium'
+import { bundlePage } from '../support/page-bundle'
 import type { PasteResult } from './paste-page'
 
 const PASTE_UNITS = 1024 * 1024
@@ -42,18 +42,11 @@ describe('binding: a 1 MB paste', () => {
   let page: Page
 
   beforeAll(async () => {
-    const bundle = buildSync({
-      entryPoints: [join(import.meta.dirname, 'paste-page.ts')],
-      bundle: true,
-      format: 'iife',
-      target: 'es2022',
-      write: false,
-      logLevel: 'silent',
-    })
+    const bundle = bundlePage(join(import.meta.dirname, 'paste-page.ts'))
     context = await launchChromium()
     page = await context.newPage()
     await page.setContent('<!doctype html><meta charset="utf-8"><body></body>')
-    await page.addScriptTag({ content: bundle.outputFiles[0]!.text })
+    await page.addScriptTag({ content: bundle })
   })
 
   afterAll(async () => {

@@ -5,10 +5,10 @@
  * (a peer's batch, a dispatch, the next key, a click) sees the editor and its replica disagree.
  */
 import { join } from 'node:path'
-import { buildSync } from 'esbuild'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
 import { launchChromium } from '../support/chromium'
+import { bundlePage } from '../support/page-bundle'
 import type { TypingState } from './typing-page'
 
 type Call = 'state' | 'reconfigure'
@@ -17,14 +17,7 @@ describe('typing: ops first, the character drawn after', () => {
   let context: BrowserContext | undefined
   let page: Page
   const pageErrors: string[] = []
-  const bundle = buildSync({
-    entryPoints: [join(import.meta.dirname, 'typing-page.ts')],
-    bundle: true,
-    format: 'iife',
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-  }).outputFiles[0]!.text
+  const bundle = bundlePage(join(import.meta.dirname, 'typing-page.ts'))
 
   const call = (name: Call): Promise<TypingState> =>
     page.evaluate((n) => (window as unknown as { typing: Record<Call, () => TypingState> }).typing[n](), name)
