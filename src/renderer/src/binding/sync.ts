@@ -114,11 +114,19 @@ export function drawLater(view: EditorView, tr: Transaction): void {
   undrawn.set(view, tr)
 }
 
-/** Dispatches every keystroke pushed ahead and not shown yet. Cheap when there is none. */
+/**
+ * Dispatches every keystroke pushed ahead and not shown yet. Cheap when there is none. Never throws:
+ * it runs ahead of input and of the node's events, which must reach their listeners whatever happens.
+ */
 export function drawTyped(): void {
   for (const [view, tr] of undrawn) {
     undrawn.delete(view)
-    view.dispatch(tr)
+    try {
+      view.dispatch(tr)
+    } catch (err) {
+      // Only a change of the editor's state that bypassed its dispatch could do this: a bug, said loudly.
+      console.error('Meshpad: a typed character could not be drawn', err)
+    }
   }
 }
 
