@@ -44,6 +44,10 @@ describe('typing: ops first, the character drawn after', () => {
     page = await context.newPage()
     pageErrors.length = 0
     page.on('pageerror', (err) => pageErrors.push(err.message))
+    // A draw that failed is logged, not thrown (drawTyped): it fails the test all the same.
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') pageErrors.push(msg.text())
+    })
     await page.setContent('<!doctype html><meta charset="utf-8"><body></body>')
     await page.addScriptTag({ content: bundle })
     await page.locator('.cm-content').click()
