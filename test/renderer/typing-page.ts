@@ -83,4 +83,17 @@ const afterFrames = (frames: number): Promise<TypingState> =>
     step(frames)
   })
 
-Object.assign(window, { typing: { state, peerTypes, reconfigure, afterFrames } })
+/**
+ * In the next animation frame, after the callbacks already asked for (the draw's, CodeMirror's
+ * measure): where the drawn cursor is, and where the selection's head is in the text.
+ */
+const cursorInNextFrame = (): Promise<{ cursor: number; head: number }> =>
+  new Promise((resolve) =>
+    requestAnimationFrame(() => {
+      const cursor = document.querySelector('.cm-cursor-primary')?.getBoundingClientRect().left ?? NaN
+      const head = view.coordsAtPos(view.state.selection.main.head)?.left ?? NaN
+      resolve({ cursor, head })
+    }),
+  )
+
+Object.assign(window, { typing: { state, peerTypes, reconfigure, afterFrames, cursorInNextFrame } })

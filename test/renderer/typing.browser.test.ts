@@ -71,6 +71,29 @@ describe('typing: ops first, the character drawn after', () => {
     expect(pageErrors).toEqual([])
   })
 
+  it('moves the cursor in the frame that draws the character', async () => {
+    await page.keyboard.type('cursor')
+    await afterFrames(2)
+    for (const key of ['x', 'y', 'z']) {
+      // Asked for at once: its frame callback runs after the draw's and CodeMirror's measure.
+      const [, at] = await Promise.all([
+        page.keyboard.down(key),
+        page.evaluate(() =>
+          (
+            window as unknown as {
+              typing: { cursorInNextFrame(): Promise<{ cursor: number; head: number }> }
+            }
+          ).typing.cursorInNextFrame(),
+        ),
+      ])
+      await page.keyboard.up(key)
+      // Measured with the character (within a pixel of its end), not where it was a frame before.
+      expect(Math.abs(at.cursor - at.head)).toBeLessThan(1.5)
+    }
+    const final = await afterFrames(2)
+    expect(final.view).toBe('cursorxyz')
+  })
+
   it('draws a waiting keystroke before a peer’s batch lands, so the batch lands where the replica says', async () => {
     await page.keyboard.type('helo')
     await afterFrames(2)

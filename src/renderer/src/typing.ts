@@ -62,6 +62,10 @@ function listen(): void {
   if (listening || typeof window === 'undefined') return
   listening = true
   for (const type of INPUT_EVENTS) window.addEventListener(type, drawTyped, true)
+  // A frame's callbacks run in the order they were asked for, and CodeMirror asks for its measure as it
+  // handles a keydown (it flushes its DOM observer), before the key's beforeinput: the draw's callback
+  // is asked for here, ahead of it, so the cursor is measured after the draw, in the same frame.
+  window.addEventListener('keydown', () => requestAnimationFrame(drawTyped), true)
   if (channel) channel.port1.onmessage = drawTyped
 }
 
