@@ -96,4 +96,8 @@ const cursorInNextFrame = (): Promise<{ cursor: number; head: number }> =>
     }),
   )
 
-Object.assign(window, { typing: { state, peerTypes, reconfigure, afterFrames, cursorInNextFrame } })
+const typing = { state, peerTypes, reconfigure, afterFrames, cursorInNextFrame }
+/** What the test calls in the page, as `window.typing`. */
+export type TypingPage = typeof typing
+
+Object.assign(window, { typing })
