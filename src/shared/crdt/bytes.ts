@@ -9,6 +9,8 @@ import { CrdtDecodeError } from './types'
 const utf8Encoder = new TextEncoder()
 /** Strings longer than this are encoded natively, not by the per-character loop (see `utf8`). */
 const LONG_STRING = 1024
+/** Strings up to this length are tried as ASCII in place (`shortAscii`); below 0x80, a one-byte length. */
+const SHORT_STRING = 127
 /** A character outside ASCII, whose UTF-8 is not one byte a unit. */
 const NON_ASCII = /[\u0080-\uffff]/
 /** Units per buffer check in `taggedUnits`. */
@@ -165,9 +167,30 @@ export class ByteWriter {
 
   /** A length-prefixed UTF-8 string. */
   string(s: string): void {
+    if (s.length <= SHORT_STRING && this.shortAscii(s)) return
     const encoded = utf8Encoder.encode(s)
     this.uint(encoded.length)
     this.bytes(encoded)
+  }
+
+  /**
+   * `string` for a short ASCII string (a replica ID: op streams write one or two an op), in place:
+   * TextEncoder's call and the array it returns cost more than the loop. False, having written
+   * nothing, if `s` is not ASCII.
+   */
+  private shortAscii(s: string): boolean {
+    const n = s.length
+    this.ensure(n + 1)
+    const buf = this.buf
+    const start = this.pos
+    buf[start] = n // its length as `uint` writes it: one byte below 0x80
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i)
+      if (c >= 0x80) return false
+      buf[start + 1 + i] = c
+    }
+    this.pos = start + 1 + n
+    return true
   }
 
   /** Copies the bytes written so far into `out` at `at` (a loop for small sizes: no view object). */

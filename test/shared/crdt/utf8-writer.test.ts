@@ -39,3 +39,38 @@ describe('ByteWriter.utf8 of a long string', () => {
     })
   }
 })
+
+/**
+ * ByteWriter.string writes a short ASCII string (a replica ID, one or two an op in a stream's digest)
+ * in place, and gives up on the first unit outside ASCII for TextEncoder: the bytes must be the same
+ * either way, and a string it gave up on must leave nothing of its try behind.
+ */
+describe('ByteWriter.string', () => {
+  const STRINGS: Record<string, string> = {
+    empty: '',
+    'a replica ID': 'a3f09c21b7d4e6f8a3f09c21b7d4e6f8',
+    'ASCII, 127 units (the longest tried in place)': ascii(127),
+    'ASCII, 128 units (a two-byte length)': ascii(128),
+    'ASCII, then é at the end': `${ascii(40)}é`,
+    'not ASCII from the start': '😀 héllo',
+    'a DEL and a NUL (still ASCII)': '\u007f\u0000x',
+    'U+0080 (the first unit outside ASCII)': 'ab\u0080',
+  }
+  for (const [name, s] of Object.entries(STRINGS)) {
+    it(`is the length-prefixed UTF-8 of the string (${name})`, () => {
+      const w = new ByteWriter(4) // small: the in-place path must grow the buffer first
+      w.byte(9)
+      w.string(s)
+      w.byte(9)
+      const encoded = new TextEncoder().encode(s)
+      const length = new ByteWriter()
+      length.uint(encoded.length)
+      const bytes = w.take()
+      expect(bytes).toEqual(new Uint8Array([9, ...length.take(), ...encoded, 9]))
+      const r = new ByteReader(bytes)
+      expect(r.byte()).toBe(9)
+      expect(r.string()).toBe(s)
+      expect(r.byte()).toBe(9)
+    })
+  }
+})
