@@ -248,8 +248,11 @@ export class SpanTree {
   splitSpan(leaf: Leaf, index: number, offset: number): Span {
     const span = leaf.spans[index]!
     const right = span.splitAt(offset)
-    // Counts are unchanged by a split: take them off, then insert() adds them back.
-    this.bump(leaf, -right.visibleLength, -right.len)
+    // Counts are unchanged by a split: take them off, then insert() adds them back. `0 -`, not unary
+    // minus: a tombstone's -0 is a double to V8, and a double once added to the counts made every
+    // node keep them as boxed doubles, so that optimized code reading them deoptimized again and again
+    // (a first bulk apply of remote ops: 140 ms cold, against 20 warm).
+    this.bump(leaf, 0 - right.visibleLength, 0 - right.len)
     this.insert(leaf, index + 1, right)
     return right
   }
