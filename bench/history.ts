@@ -29,6 +29,7 @@ import { LinkedFile } from '../src/main/storage/linked-file'
 import { decodeSnapshot } from '../src/main/storage/snapshot-format'
 import { decodeTextState } from '../src/shared/crdt/text-state'
 import { seededRandom, type Random } from '../src/shared/random'
+import { DEFAULT_KEEP_DELETED, MIN_KEPT_CHARS } from '../src/main/storage/text-retention'
 import { settle } from './settle'
 import { median, percentile } from './stats'
 import { makeText } from './storage'
@@ -411,8 +412,44 @@ async function run(): Promise<void> {
       console.log(`  | ${kind} | ${k.count} | ${k.bytes.toLocaleString('en-US')} |`)
     }
     console.log(`  ${await snapshotParts(join(dataDir, 'docs', docId))}`)
+    await retentionGoal(
+      dataDir,
+      path,
+      files.reduce((sum, f) => sum + f.bytes, 0),
+    )
   } finally {
     if (!KEEP) await rm(root, { recursive: true, force: true })
+  }
+}
+
+/**
+ * Issue 14's retention goal, as the default states it (src/main/storage/README.md, "History: what is
+ * kept"): the text of deleted characters kept within DEFAULT_KEEP_DELETED times the document (at least
+ * MIN_KEPT_CHARS), looked at when the stored history has grown by a quarter since the last look, so up
+ * to a quarter more between two looks. Read from the document as it opens after the last close (the
+ * data dir was measured before this open). The rest of the data dir is the text and the IDs, which
+ * every peer needs to converge, and which grow with the edits made, not with the document.
+ */
+async function retentionGoal(dataDir: string, path: string, dataBytes: number): Promise<void> {
+  const peer = await openPeer(dataDir, path)
+  try {
+    const text = peer.file.doc.durable.text
+    const kept = text.droppable().deletedChars
+    const budget = Math.max(MIN_KEPT_CHARS, DEFAULT_KEEP_DELETED * text.length)
+    const bound = budget * 1.25
+    console.log(
+      `  deleted text kept: ${kept.toLocaleString('en-US')} characters, ${(kept / text.length).toFixed(1)}× the ` +
+        `document's ${text.length.toLocaleString('en-US')}; the data dir ${(dataBytes / 1024 / 1024).toFixed(2)} MB, ` +
+        `${(dataBytes / Buffer.byteLength(text.toString())).toFixed(0)}× the document (the rest: the text, its ` +
+        `IDs and ops, which grow with the edits made)`,
+    )
+    console.log(
+      `  target: deleted text within the default's ${DEFAULT_KEEP_DELETED}× the document (at least ` +
+        `${MIN_KEPT_CHARS.toLocaleString('en-US')} characters), plus the quarter it may grow between two ` +
+        `looks (${Math.round(bound).toLocaleString('en-US')}): ${kept <= bound ? 'met' : 'NOT MET'}`,
+    )
+  } finally {
+    await closePeer(peer)
   }
 }
 

@@ -81,6 +81,7 @@ export type TextView = Pick<
   | 'opsOf'
   | 'recentOpsOf'
   | 'droppedOf'
+  | 'droppable'
   | 'historyEncoded'
   | 'history'
   | 'historyLength'
