@@ -333,6 +333,14 @@ export class TextDoc {
     return { ids: this.replicas, agent, ops }
   }
 
+  /**
+   * Characters deleted, the tombstones, whether or not their text is still kept (dropText); null while
+   * a loaded state's spans are still encoded (nothing has edited the document since it was loaded).
+   */
+  deletedLength(): number | null {
+    return this.sequence === null ? null : this.sequence.rawLength - this.sequence.visibleLength
+  }
+
   /** Bytes of the history's chunks as stored or last saved (ops since the last save not counted). */
   historyBytes(): number {
     let n = 0

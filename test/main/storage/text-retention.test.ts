@@ -1,7 +1,7 @@
 /**
  * The retention policy (src/main/storage/text-retention.ts): past the budget, the blocks deleted longest
- * ago go first, only as far as a seal of the block form covers them, and a pass is made again only once
- * the history has grown.
+ * ago go first, only as far as a seal of the block form covers them, a pass is made when the deleted
+ * characters outgrow the budget, and again only once the history has grown.
  */
 import { describe, expect, it } from 'vitest'
 import { applyRetention, MIN_KEPT_CHARS } from '../../../src/main/storage/text-retention'
@@ -44,6 +44,19 @@ describe('the retention policy', () => {
     expect(droppedBlocks(doc)).toEqual([17, 18, 19, 20])
     expect(doc.droppable().deletedChars).toBe(MIN_KEPT_CHARS)
     expect(doc.toString()).toBe('x'.repeat(BLOCK_COUNTERS))
+  })
+
+  it('looks at deleted text that compresses below the budget in bytes, by the count of deleted characters', () => {
+    const doc = drafts()
+    doc.localInsert(doc.length, '\n') // edited this session, as a document is when it compacts
+    // Each draft is one letter 4,096 times: its stored history is a few hundred bytes for 81,920 deleted
+    // characters. Measured in bytes, it never reached the budget, and the text stayed for good.
+    expect(doc.historyBytes()).toBeLessThan(MIN_KEPT_CHARS / 16)
+    expect(doc.deletedLength()).toBe(20 * BLOCK_COUNTERS)
+    const looked = applyRetention(doc, { multiple: () => 0, sealedUpTo: () => Infinity }, 0, 0)
+    expect(looked).toBe(true)
+    expect(droppedBlocks(doc)).toEqual([17, 18, 19, 20])
+    expect(doc.droppable().deletedChars).toBe(MIN_KEPT_CHARS)
   })
 
   it('passes over blocks no seal of the block form covers', () => {
