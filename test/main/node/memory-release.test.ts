@@ -4,31 +4,18 @@
  * still in use sits above them, and V8's young generation shrinks back once the burst has settled.
  * Measured in a process of its own.
  */
-import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { settleLater } from '../../../src/main/node/memory-release'
+import { jsonFromChild } from '../../support/json-child'
 
 const CHILD = join(import.meta.dirname, 'memory-release-child.ts')
 const glibc = Boolean(
   (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime,
 )
 
-function runChild<T>(mode: 'c-heap' | 'young'): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, mode], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    let err = ''
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c))
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c))
-    child.once('error', reject)
-    child.once('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(out) as never) : reject(new Error(`child exited ${code}: ${err}`)),
-    )
-  })
-}
+const runChild = <T>(mode: 'c-heap' | 'young'): Promise<T> =>
+  jsonFromChild<T>(['--import', 'tsx', CHILD, mode])
 
 it.runIf(process.platform === 'linux' && glibc)(
   'gives the freed buffers of a burst back to the system, though buffers kept sit above them',

@@ -5,9 +5,9 @@
  * ops took 140 ms against 20 once warm. Checked with V8's own view of the values, in a process of its
  * own (--allow-natives-syntax).
  */
-import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { expect, it } from 'vitest'
+import { jsonFromChild } from '../../support/json-child'
 
 const CHILD = join(import.meta.dirname, 'small-integers-child.ts')
 
@@ -18,21 +18,8 @@ interface Report {
   notSmiCount: number
 }
 
-function runChild(): Promise<Report> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--allow-natives-syntax', '--import', 'tsx', CHILD], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    let err = ''
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c))
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c))
-    child.once('error', reject)
-    child.once('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(out) as Report) : reject(new Error(`child exited ${code}: ${err}`)),
-    )
-  })
-}
+const runChild = (): Promise<Report> =>
+  jsonFromChild<Report>(['--allow-natives-syntax', '--import', 'tsx', CHILD])
 
 it('keeps the counts of the span tree and the spans as small integers after tombstones split', async () => {
   const report = await runChild()
