@@ -54,6 +54,7 @@ import { checkHistorySize, placeholder, restoreHistoryText, TextPieces } from '.
 import { decodesAlone, encodePositionalChunk, isPositional, isTextless } from './positional-chunk'
 import { Span } from './span'
 import { Leaf, SpanTree } from './span-tree'
+import { taskClock } from './task-clock'
 import {
   decodeTextOps,
   droppedFor,
@@ -222,7 +223,7 @@ export class TextDoc {
     this.replicas = this.replicaTable.ids
     this.versions = this.replicaTable.seen
     this.runs = new SiblingRuns(this.replicas)
-    this.clock = options.clock ?? Date.now
+    this.clock = options.clock ?? taskClock
   }
 
   private seconds(): number {
