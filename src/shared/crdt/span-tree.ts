@@ -251,7 +251,7 @@ export class SpanTree {
     // Counts are unchanged by a split: take them off, then insert() adds them back. `0 -`, not unary
     // minus: a tombstone's -0 is a double to V8, and a double once added to the counts made every
     // node keep them as boxed doubles, so that optimized code reading them deoptimized again and again
-    // (a first bulk apply of remote ops: 140 ms cold, against 20 warm).
+    // (two replicas merging 10,000 ops each, the third time in a process: 95-127 ms, ~25 since).
     this.bump(leaf, 0 - right.visibleLength, 0 - right.len)
     this.insert(leaf, index + 1, right)
     return right
