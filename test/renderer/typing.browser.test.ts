@@ -65,6 +65,23 @@ describe('typing: ops first, the character drawn after', () => {
     await page.keyboard.up('a')
   })
 
+  it('draws it in the next task in a hidden window, where no frame comes', async () => {
+    await page.evaluate(() => {
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' })
+      window.requestAnimationFrame = () => 0 // a hidden window's frames do not come
+    })
+    await page.keyboard.down('h') // no key up: nothing but the next task draws it
+    const later = await page.evaluate(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      return (
+        window as unknown as { typing: { state: () => { view: string; shownAfterInput: boolean[] } } }
+      ).typing.state()
+    })
+    expect(later.shownAfterInput).toEqual([false])
+    expect(later.view).toBe('h')
+    await page.keyboard.up('h')
+  })
+
   it('moves the cursor in the frame that draws the character', async () => {
     await page.keyboard.type('cursor')
     await inPage('afterFrames', 2)
