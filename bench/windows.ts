@@ -8,13 +8,15 @@
  * keydown listener in Alice's page stamps each key; a MutationObserver in Bob's page stamps the moment
  * his editor's DOM holds it (not the paint). Between the two, each page stamps the WebSocket frames it
  * sends and receives, so the time splits into Alice's page, the nodes and the wire, and Bob's page.
+ * Each `meshpad serve` stamps its sockets' reads and writes (bench/serve-stamps.cjs), which splits the
+ * middle again: Alice's node, Bob's node (each timed on its own clock), and the sockets between.
  * Node → node: two PeerNodes in this process over encrypted loopback TCP, the same keystrokes at the
  * same pace, from `doc.insert()` on one to 'batch' (applied, handed to its windows) on the other.
  * Target (issue 13): window → window p50 under 5 ms, p99 under 16 ms.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { decodeInvite } from '../src/main/node/invite-code'
@@ -22,6 +24,7 @@ import { PeerNode } from '../src/main/node/peer-node'
 import { spawnServe } from '../test/support/serve'
 import { launchCdpBrowser, type CdpBrowser, type CdpPage } from './cdp-browser'
 import { percentile } from './stats'
+import { nodesSplit, type NodesSplit, type SocketStamp } from './windows-split'
 import type { BenchSuite } from './suites'
 
 const KEYS = 200
@@ -45,23 +48,34 @@ interface Serve {
   readonly proc: ChildProcess
   readonly url: string
   readonly dir: string
+  /** Where it writes its sockets' stamps as it exits (bench/serve-stamps.cjs). */
+  readonly stamps: string
 }
 
 /** `meshpad serve` as a person starts it (no discovery: the bench connects the two by invite). */
 async function startServe(name: string): Promise<Serve> {
   const dir = await mkdtemp(join(tmpdir(), `meshpad-bench-windows-${name}-`))
   const args = ['--data-dir', dir, '--no-discovery', '--host', '127.0.0.1', '--name', name]
-  return { ...(await spawnServe(args)), dir }
+  const stamps = `${dir}.stamps.json`
+  const node = {
+    args: ['--require', join(import.meta.dirname, 'serve-stamps.cjs')],
+    env: { MESHPAD_BENCH_STAMPS: stamps },
+  }
+  return { ...(await spawnServe(args, node)), dir, stamps }
 }
 
-async function stopServe(s: Serve | undefined): Promise<void> {
-  if (!s) return
+/** Stops it; its sockets' stamps, written as it exited. */
+async function stopServe(s: Serve | undefined): Promise<SocketStamp[]> {
+  if (!s) return []
   if (s.proc.exitCode === null) {
     const exited = new Promise((r) => s.proc.once('exit', r))
     s.proc.kill('SIGTERM')
     await exited
   }
   await rm(s.dir, { recursive: true, force: true })
+  const stamps = existsSync(s.stamps) ? (JSON.parse(await readFile(s.stamps, 'utf8')) as SocketStamp[]) : []
+  await rm(s.stamps, { force: true })
+  return stamps
 }
 
 /**
@@ -136,6 +150,9 @@ interface Split {
   a: number[]
   nodes: number[]
   b: number[]
+  /** Per key of `nodes`: when Alice's page sent its frame, and when Bob's page got its own (this clock). */
+  sentAt: number[]
+  arrivedAt: number[]
 }
 
 /**
@@ -164,6 +181,8 @@ async function typeKeys(pa: CdpPage, pb: CdpPage, text: (p: CdpPage) => Promise<
   const inA: number[] = []
   const nodes: number[] = []
   const inB: number[] = []
+  const sentAt: number[] = []
+  const arrivedAt: number[] = []
   for (let i = 0; i < KEYS; i++) {
     const key = toA(sa.keys[i]!)
     const shown = sb.grew.find(([, length]) => length >= base + i + 1)
@@ -179,18 +198,22 @@ async function typeKeys(pa: CdpPage, pb: CdpPage, text: (p: CdpPage) => Promise<
       inA.push(sent - key)
       nodes.push(arrived - sent)
       inB.push(dom - arrived)
+      sentAt.push(sent)
+      arrivedAt.push(arrived)
     }
   }
   console.log(
     `  clocks: page offsets ${oa.offset.toFixed(2)} / ${ob.offset.toFixed(2)} ms (round trips ${oa.rtt.toFixed(2)} / ${ob.rtt.toFixed(2)} ms)`,
   )
-  return { total, a: inA, nodes, b: inB }
+  return { total, a: inA, nodes, b: inB, sentAt, arrivedAt }
 }
 
-async function windowToWindow(): Promise<Split> {
+async function windowToWindow(): Promise<{ split: Split; inNodes: NodesSplit }> {
   let alice: Serve | undefined
   let bob: Serve | undefined
   let browser: CdpBrowser | undefined
+  let split: Split
+  let stamps: SocketStamp[][]
   if (!existsSync(join(process.cwd(), 'out/renderer/index.html'))) {
     throw new Error('bench: out/renderer is missing: run `npm run build` first (meshpad serve serves it).')
   }
@@ -232,11 +255,14 @@ async function windowToWindow(): Promise<Split> {
     await pa.press('End', true)
     await sleep(500)
 
-    return await typeKeys(pa, pb, text)
+    split = await typeKeys(pa, pb, text)
   } finally {
     await browser?.close()
-    await Promise.all([stopServe(alice), stopServe(bob)])
+    stamps = await Promise.all([stopServe(alice), stopServe(bob)])
   }
+  const port = (s: Serve): number => Number(new URL(s.url).port)
+  const [inAlice = [], inBob = []] = stamps
+  return { split, inNodes: nodesSplit(split, [port(alice!), port(bob!)], [inAlice, inBob], INTERVAL_MS) }
 }
 
 /** A relay process (windows-relay.ts): its page's URL and its TCP port for the other relay. */
@@ -324,7 +350,7 @@ async function nodeToNode(): Promise<number[]> {
 }
 
 async function run(): Promise<void> {
-  const w = await windowToWindow()
+  const { split: w, inNodes } = await windowToWindow()
   const f = await floorToFloor()
   const n = await nodeToNode()
   const load = loadavg()[0]!.toFixed(1)
@@ -345,6 +371,12 @@ async function run(): Promise<void> {
     console.log(`    nodes and sockets (send → other page's frame):       ${fmt(r.nodes)}`)
     console.log(`    receiver page (frame → DOM changed):                 ${fmt(r.b)}`)
   }
+  console.log(
+    `  where Meshpad's nodes and sockets go (${inNodes.alice.length} keys matched to both nodes' sockets):`,
+  )
+  console.log(`    Alice's node (page's frame read → sent to Bob's):     ${fmt(inNodes.alice)}`)
+  console.log(`    Bob's node (read → frame written to his page):        ${fmt(inNodes.bob)}`)
+  console.log(`    sockets (page → node → node → page, the rest):        ${fmt(inNodes.sockets)}`)
   const ratio = (p: number): string => (percentile(w.total, p) / percentile(f.total, p)).toFixed(2)
   console.log(`  Meshpad ÷ floor: p50 ${ratio(50)}×, p99 ${ratio(99)}×`)
   const met = percentile(w.total, 50) < TARGET_P50_MS && percentile(w.total, 99) < TARGET_P99_MS

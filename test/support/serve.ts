@@ -7,10 +7,17 @@ export interface ServeProcess {
   readonly url: string
 }
 
-/** Starts `meshpad serve <args>` from the repository root; rejects (with its stderr) if it exits first. */
-export function spawnServe(args: readonly string[]): Promise<ServeProcess> {
-  const proc = spawn(process.execPath, ['bin/meshpad.cjs', 'serve', ...args], {
+/**
+ * Starts `meshpad serve <args>` from the repository root; rejects (with its stderr) if it exits first.
+ * `node`: options for Node itself (a bench's preload), and variables added to the environment.
+ */
+export function spawnServe(
+  args: readonly string[],
+  node: { readonly args?: readonly string[]; readonly env?: Record<string, string> } = {},
+): Promise<ServeProcess> {
+  const proc = spawn(process.execPath, [...(node.args ?? []), 'bin/meshpad.cjs', 'serve', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...node.env },
   })
   let log = ''
   proc.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)))
